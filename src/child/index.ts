@@ -1,0 +1,12 @@
+/**
+ * `looppool/worker`: what a worker module needs, and nothing from the parent side.
+ * @module
+ */
+export { Worker, SafeWorker, type TaskContext } from './worker.ts';
+export { yieldToLoop, whenIdle } from '../cooperative.ts';
+export {
+  PoolError,
+  SerializationError,
+  WorkerStoppedError,
+  type SerializationReason,
+} from '../errors.ts';

@@ -1,0 +1,49 @@
+/** Imports the user's worker module in the child and turns its default export into a Worker class. */
+import { isWorkerClass, Worker, type TaskContext, type WorkerClass } from './worker.ts';
+
+const TYPESCRIPT = /\.(?:ts|mts|cts|tsx)$/;
+
+type TaskFunction = (task: unknown, ctx: TaskContext) => unknown;
+
+/** Load `moduleUrl` and return the Worker subclass to instantiate. Throws a plain Error with the reason. */
+export async function loadWorkerClass(moduleUrl: string): Promise<WorkerClass> {
+  if (TYPESCRIPT.test(new URL(moduleUrl).pathname)) await registerTypeScript();
+  const ns = (await import(moduleUrl)) as { default?: unknown };
+  // A CommonJS module seen through tsx can arrive as { default: { default: X } }.
+  let exported = ns.default;
+  if (exported !== null && typeof exported === 'object' && 'default' in exported) {
+    exported = (exported as { default: unknown }).default;
+  }
+  if (isWorkerClass(exported)) return exported;
+  if (typeof exported === 'function') {
+    if (/^class[\s{]/.test(Function.prototype.toString.call(exported))) {
+      throw new TypeError(
+        `the default export of ${moduleUrl} is a class that does not extend Worker (import { Worker } from 'looppool/worker')`,
+      );
+    }
+    return wrapFunction(exported as TaskFunction);
+  }
+  throw new TypeError(
+    `${moduleUrl} must export a Worker subclass or a task function as its default export (found ${describe(exported)})`,
+  );
+}
+
+function wrapFunction(fn: TaskFunction): WorkerClass {
+  return class FunctionWorker extends Worker {
+    override processMessage(task: unknown, ctx: TaskContext): unknown {
+      return fn(task, ctx);
+    }
+  };
+}
+
+/** tsx runs TypeScript worker files; loaded only for them, so JavaScript workers start faster. */
+async function registerTypeScript(): Promise<void> {
+  const esm = await import('tsx/esm/api');
+  esm.register();
+  const cjs = await import('tsx/cjs/api');
+  cjs.register();
+}
+
+function describe(value: unknown): string {
+  return value === undefined ? 'no default export' : value === null ? 'null' : typeof value;
+}

@@ -1,0 +1,25 @@
+/** Entry of every worker process (what the pool forks). Wiring only; the logic is in Runtime. */
+import net from 'node:net';
+import { DATA_FD } from '../protocol/messages.ts';
+import { Channel } from '../transport/channel.ts';
+import { Runtime } from './runtime.ts';
+
+// Shutdown is by message (the poison pill), as in Python's looppool: a Ctrl-C that reaches the
+// whole process group must not kill workers behind the parent's back.
+process.on('SIGINT', () => {});
+process.on('SIGTERM', () => {});
+
+const runtime = new Runtime();
+const socket = new net.Socket({ fd: DATA_FD, readable: true, writable: true });
+const channel = new Channel(socket, 1024 * 1024 * 1024, {
+  message: runtime.receive,
+  corrupt: () => process.exit(70),
+  close: () => process.exit(), // the parent is gone (or we ended the pipe): never outlive it
+});
+process.on('disconnect', () => process.exit(0));
+process.on('uncaughtException', (err) => {
+  runtime.reportUncaught(err, 'uncaughtException');
+  runtime.exit(1);
+});
+process.on('unhandledRejection', (reason) => runtime.reportUncaught(reason, 'unhandledRejection'));
+runtime.start(channel);

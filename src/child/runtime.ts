@@ -1,0 +1,206 @@
+/**
+ * The life of a worker process: hello → init (load the module, `initialize()`) → ready → tasks
+ * → poison pill → exit. Runs one Worker instance with many tasks in flight; every task the
+ * parent sent is answered exactly once (done or failed) unless the process stops first.
+ */
+import { PROTOCOL, type InitMessage, type TaskMessage, type ToChildMessage } from '../protocol/messages.ts';
+import { parseToChild } from '../protocol/parse.ts';
+import { serializeError } from '../protocol/serialized-error.ts';
+import type { Channel } from '../transport/channel.ts';
+import { encodePayload, jsonField } from '../transport/encode.ts';
+import { WorkerStoppedError } from '../errors.ts';
+import { loadWorkerClass } from './load-worker.ts';
+import { RuntimeTaskContext } from './task-context.ts';
+import { bindWorker, type Worker } from './worker.ts';
+import { assertNever } from '../internal/assert.ts';
+
+type State = 'waiting' | 'initializing' | 'running' | 'stopping' | 'exiting';
+
+export class Runtime {
+  #state: State = 'waiting';
+  #channel!: Channel;
+  #worker: Worker | undefined;
+  #drainOnStop = false;
+  #number = -1;
+  #maxMessageBytes = 64 * 1024 * 1024;
+  readonly #tasks = new Map<number, RuntimeTaskContext>();
+  readonly #emit = (value: unknown, taskId: number | null): void => this.#sendResult(value, taskId);
+
+  /** Attach to the channel and open the handshake. */
+  start(channel: Channel): void {
+    this.#channel = channel;
+    channel.send({ kind: 'hello', protocol: PROTOCOL, pid: process.pid });
+  }
+
+  /** Handle one raw message from the parent. */
+  receive = (raw: unknown): void => {
+    let message: ToChildMessage;
+    try {
+      message = parseToChild(raw);
+    } catch (err) {
+      this.reportUncaught(err, 'uncaughtException');
+      this.exit(70);
+      return;
+    }
+    this.#dispatch(message);
+  };
+
+  #dispatch(message: ToChildMessage): void {
+    switch (message.kind) {
+      case 'task':
+        this.#runTask(message);
+        return;
+      case 'abort':
+        this.#tasks.get(message.id)?.abort(new DOMException('The task was aborted', 'AbortError'));
+        return;
+      case 'broadcast':
+        void this.#broadcast(message.id, message.message);
+        return;
+      case 'poisonPill':
+        void this.#stop();
+        return;
+      case 'init':
+        void this.#init(message);
+        return;
+      default:
+        assertNever(message);
+    }
+  }
+
+  async #init(message: InitMessage): Promise<void> {
+    if (this.#state !== 'waiting') return;
+    this.#state = 'initializing';
+    this.#number = message.worker;
+    this.#maxMessageBytes = message.maxMessageBytes;
+    process.title = `looppool ${message.name} worker ${message.worker}`;
+    try {
+      if (message.protocol !== PROTOCOL) {
+        throw new Error(`protocol mismatch: parent speaks ${message.protocol}, worker speaks ${PROTOCOL}`);
+      }
+      const WorkerClass = await loadWorkerClass(message.module);
+      const worker = new WorkerClass();
+      bindWorker(worker, { number: message.worker, name: message.name, workerData: message.workerData, putResult: this.#emit });
+      this.#drainOnStop = WorkerClass.drainOnStop === true;
+      await worker.initialize();
+      this.#worker = worker;
+      this.#state = 'running';
+      this.#channel.send({ kind: 'ready' });
+    } catch (err) {
+      this.#channel.send({ kind: 'initFailed', error: serializeError(err) });
+      this.exit(1);
+    }
+  }
+
+  #runTask(message: TaskMessage): void {
+    const worker = this.#worker;
+    if (!worker || this.#state !== 'running') return; // the parent never sends tasks before ready or after the pill
+    const ctx = new RuntimeTaskContext(message.id, message.attempt, this.#emit);
+    this.#tasks.set(ctx.id, ctx);
+    let outcome: unknown;
+    try {
+      outcome = worker.processMessage(message.payload, ctx);
+    } catch (err) {
+      this.#fail(ctx, err);
+      return;
+    }
+    if (outcome !== null && typeof outcome === 'object' && typeof (outcome as PromiseLike<unknown>).then === 'function') {
+      (outcome as PromiseLike<unknown>).then(
+        (value) => this.#done(ctx, value),
+        (err: unknown) => this.#fail(ctx, err),
+      );
+    } else {
+      this.#done(ctx, outcome);
+    }
+  }
+
+  #done(ctx: RuntimeTaskContext, value: unknown): void {
+    if (!this.#settle(ctx)) return;
+    let json: string | null;
+    try {
+      json = value === undefined ? '' : encodePayload(value, 'result', this.#maxMessageBytes);
+    } catch (err) {
+      this.#channel.send({ kind: 'taskFailed', id: ctx.id, error: serializeError(err) });
+      return this.#afterSettle();
+    }
+    if (json === null) this.#channel.send({ kind: 'taskDone', id: ctx.id, value });
+    else this.#channel.sendJson(`{"kind":"taskDone","id":${ctx.id}${jsonField('value', json || undefined)}}`);
+    this.#afterSettle();
+  }
+
+  #fail(ctx: RuntimeTaskContext, err: unknown): void {
+    if (!this.#settle(ctx)) return;
+    this.#channel.send({ kind: 'taskFailed', id: ctx.id, error: serializeError(err) });
+    this.#afterSettle();
+  }
+
+  /** Forget the task; false when its answer must not be sent (a plain Worker already stopped). */
+  #settle(ctx: RuntimeTaskContext): boolean {
+    if (!this.#tasks.delete(ctx.id)) return false;
+    return this.#state === 'running' || (this.#state === 'stopping' && this.#drainOnStop);
+  }
+
+  #afterSettle(): void {
+    if (this.#state === 'stopping' && this.#tasks.size === 0) void this.#finishStop();
+  }
+
+  #sendResult(value: unknown, taskId: number | null): void {
+    if (this.#state !== 'running' && !(this.#state === 'stopping' && this.#drainOnStop)) return;
+    // Bad results are a programming error in the worker: throw to the caller of putResult.
+    const json = encodePayload(value, 'result', this.#maxMessageBytes);
+    if (json === null) this.#channel.send({ kind: 'result', task: taskId, value });
+    else this.#channel.sendJson(`{"kind":"result","task":${taskId}${jsonField('value', json)}}`);
+  }
+
+  async #broadcast(id: number, message: unknown): Promise<void> {
+    try {
+      const value = await this.#worker?.onBroadcast(message);
+      const json = value === undefined ? undefined : encodePayload(value, 'broadcast reply', this.#maxMessageBytes);
+      if (json === null) this.#channel.send({ kind: 'broadcastDone', id, value });
+      else this.#channel.sendJson(`{"kind":"broadcastDone","id":${id}${jsonField('value', json)}}`);
+    } catch (err) {
+      this.#channel.send({ kind: 'broadcastFailed', id, error: serializeError(err) });
+    }
+  }
+
+  async #stop(): Promise<void> {
+    if (this.#state !== 'running' && this.#state !== 'initializing') return;
+    this.#state = 'stopping';
+    if (this.#drainOnStop && this.#tasks.size > 0) return; // #afterSettle finishes the stop
+    const reason = new WorkerStoppedError({ worker: this.#number, pid: process.pid });
+    for (const ctx of this.#tasks.values()) ctx.abort(reason);
+    this.#tasks.clear();
+    await this.#finishStop();
+  }
+
+  async #finishStop(): Promise<void> {
+    if (this.#state !== 'stopping') return;
+    this.#state = 'exiting';
+    try {
+      await this.#worker?.dispose();
+    } catch (err) {
+      this.reportUncaught(err, 'uncaughtException');
+    }
+    this.#channel.send({ kind: 'stopped' });
+    this.exit(0);
+  }
+
+  /** Tell the parent about an error that escaped every task. */
+  reportUncaught(err: unknown, origin: 'uncaughtException' | 'unhandledRejection'): void {
+    if (!this.#channel?.isOpen) return;
+    try {
+      this.#channel.send({ kind: 'uncaught', error: serializeError(err), origin });
+    } catch {
+      // the report itself failed to encode: the exit code still tells the parent
+    }
+  }
+
+  /** Flush what is queued for the parent, then exit with `code`. */
+  exit(code: number): void {
+    this.#state = 'exiting';
+    process.exitCode = code;
+    const force = setTimeout(() => process.exit(code), 2000);
+    force.unref();
+    this.#channel.end(() => process.exit(code));
+  }
+}
+

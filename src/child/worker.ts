@@ -1,0 +1,108 @@
+/**
+ * The base classes users extend in their worker module: {@link Worker} stops at once on the
+ * poison pill, {@link SafeWorker} finishes its in-flight tasks first.
+ */
+
+/** Brands a class as a looppool worker. `Symbol.for` so that two copies of the package agree. */
+export const WORKER_BRAND: unique symbol = Symbol.for('looppool.Worker') as never;
+const BINDING: unique symbol = Symbol.for('looppool.Worker.binding') as never;
+
+/** What the runtime gives a worker instance: its identity and where its results go. @internal */
+export interface WorkerBinding {
+  readonly number: number;
+  readonly name: string;
+  readonly workerData: unknown;
+  putResult(value: unknown, taskId: number | null): void;
+}
+
+/** The second argument of `processMessage`: this task's identity, cancellation and result stream. */
+export interface TaskContext<TResult = unknown> {
+  /** The pool-wide task id (the same `info.taskId` the parent sees). */
+  readonly id: number;
+  /** 1 for the first run; higher when the pool re-dispatched the task after a crash. */
+  readonly attempt: number;
+  /** Aborted when the caller's `AbortSignal` fires, on a timeout, or when a plain `Worker` stops. */
+  readonly signal: AbortSignal;
+  /** Stream an extra result tied to this task (arrives as `pool.on('result')` with `info.taskId`). */
+  putResult(value: TResult): void;
+}
+
+/**
+ * Subclass this in your worker module and export the subclass as `default`. One instance runs
+ * in each worker process, with many `processMessage` calls in flight at once (up to the pool's
+ * `concurrency`). A task is done when the promise `processMessage` returns settles.
+ *
+ * @example
+ * ```ts
+ * import { Worker } from 'looppool/worker';
+ * export default class Echo extends Worker<string, string> {
+ *   async processMessage(task: string) { return task.toUpperCase(); }
+ * }
+ * ```
+ */
+export class Worker<TTask = unknown, TResult = unknown> {
+  static readonly [WORKER_BRAND] = true;
+  /** Whether the poison pill waits for in-flight tasks (see {@link SafeWorker}). */
+  static readonly drainOnStop: boolean = false;
+  declare [BINDING]: WorkerBinding | undefined;
+
+  /** This worker's number, `0..size-1`; a replacement process keeps it. */
+  get number(): number {
+    return this.#binding().number;
+  }
+
+  /** The pool's `workerData` option, as handed to every worker. */
+  get workerData(): unknown {
+    return this.#binding().workerData;
+  }
+
+  /** The pool's `name` option. */
+  get poolName(): string {
+    return this.#binding().name;
+  }
+
+  /** Runs once per process before any task (sync or async). If it throws, the pool's `start()` rejects. */
+  initialize(): void | Promise<void> {}
+
+  /** Handle one task. Return (or resolve) the result; throw (or reject) to fail the task. */
+  processMessage(_task: TTask, _ctx: TaskContext<TResult>): TResult | Promise<TResult> {
+    throw new TypeError(`${this.constructor.name} must override processMessage(task, ctx)`);
+  }
+
+  /** Receives `pool.broadcast(message)`; the return value is handed back to the caller. */
+  onBroadcast(_message: unknown): unknown {
+    return undefined;
+  }
+
+  /** Runs once on shutdown, after the poison pill (and, for a SafeWorker, after draining). */
+  dispose(): void | Promise<void> {}
+
+  /** Stream a result not tied to any task (arrives as `pool.on('result')` with `info.taskId` null). */
+  putResult(value: TResult): void {
+    this.#binding().putResult(value, null);
+  }
+
+  #binding(): WorkerBinding {
+    const binding = this[BINDING];
+    if (!binding) throw new Error('This worker is not running inside a looppool worker process yet');
+    return binding;
+  }
+}
+
+/** A {@link Worker} that, on the poison pill, finishes the tasks it holds before it exits. */
+export class SafeWorker<TTask = unknown, TResult = unknown> extends Worker<TTask, TResult> {
+  static override readonly drainOnStop: boolean = true;
+}
+
+/** Attach the runtime's binding to a worker instance. @internal */
+export function bindWorker(worker: Worker, binding: WorkerBinding): void {
+  Object.defineProperty(worker, BINDING, { value: binding, enumerable: false });
+}
+
+/** A class that extends `Worker`, as the runtime instantiates it. */
+export type WorkerClass = (new () => Worker<unknown, unknown>) & { readonly drainOnStop?: boolean };
+
+/** True for a class that extends `Worker` (from any copy of looppool). */
+export function isWorkerClass(value: unknown): value is WorkerClass {
+  return typeof value === 'function' && (value as unknown as Record<symbol, unknown>)[WORKER_BRAND] === true;
+}

@@ -1,0 +1,30 @@
+/**
+ * Cooperative multitasking helpers for CPU-heavy code that shares its process's event loop with
+ * other tasks (the Node analogues of gevent's `sleep(0)` and `idle()`).
+ */
+import { performance } from 'node:perf_hooks';
+
+/**
+ * Let the event loop run pending I/O and timers before you continue: `await yieldToLoop()`
+ * every few milliseconds of CPU work keeps the other tasks of the process responsive.
+ */
+export function yieldToLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * Wait until the event loop is idle: a loop turn in which it found no pending I/O and waited.
+ * Use it for background work that should only run when nothing else needs the process.
+ * Resolves `false` if the loop stayed busy until `timeout` ms passed, `true` otherwise.
+ */
+export async function whenIdle(options: { timeout?: number } = {}): Promise<boolean> {
+  const deadline = options.timeout === undefined ? Infinity : performance.now() + options.timeout;
+  let last = performance.eventLoopUtilization();
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    const now = performance.eventLoopUtilization();
+    if (performance.eventLoopUtilization(now, last).idle > 0) return true;
+    if (performance.now() >= deadline) return false;
+    last = now;
+  }
+}

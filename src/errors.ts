@@ -1,0 +1,153 @@
+/**
+ * The error hierarchy of looppool. Every error the library raises is a {@link PoolError}
+ * with a stable `name` and `code`; the names and codes are part of the public contract.
+ * Errors thrown inside a worker come back as {@link TaskError} whose `cause` is the remote
+ * error rebuilt with its name, message, stack and own properties.
+ */
+
+/** What a pool error says about the worker process involved, when one was. */
+export interface WorkerRef {
+  /** Worker number, `0..size-1`; kept by a replacement process. */
+  readonly worker?: number | undefined;
+  /** Process id of the child, for diagnostics only. */
+  readonly pid?: number | undefined;
+}
+
+/** Base class of every error looppool raises. */
+export class PoolError extends Error {
+  /** Stable machine-readable code, e.g. `ERR_POOL_STOPPED`. */
+  readonly code: string;
+  constructor(message: string, code: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+    Object.defineProperty(this, 'name', { value: new.target.name, configurable: true, writable: true });
+  }
+}
+
+/** `put`/`run`/`broadcast` after `stop()`, or a queued task dropped by `stop({ drain: false })`. */
+export class PoolStoppedError extends PoolError {
+  constructor(message = 'The pool is stopped or stopping') {
+    super(message, 'ERR_POOL_STOPPED');
+  }
+}
+
+/** `putNowait` while the parent's queue holds `maxQueue` tasks. */
+export class QueueFullError extends PoolError {
+  readonly maxQueue: number;
+  constructor(maxQueue: number) {
+    super(`The pool's queue is full (maxQueue ${maxQueue})`, 'ERR_QUEUE_FULL');
+    this.maxQueue = maxQueue;
+  }
+}
+
+/** A worker process could not start: its module is missing or invalid, or `initialize()` threw. */
+export class WorkerInitError extends PoolError implements WorkerRef {
+  readonly worker: number | undefined;
+  readonly pid: number | undefined;
+  readonly module: string;
+  constructor(message: string, ref: WorkerRef & { module: string }, options?: ErrorOptions) {
+    super(message, 'ERR_WORKER_INIT', options);
+    this.worker = ref.worker;
+    this.pid = ref.pid;
+    this.module = ref.module;
+  }
+}
+
+/** The worker process running the task exited or was killed before the task settled. */
+export class WorkerCrashedError extends PoolError implements WorkerRef {
+  readonly worker: number | undefined;
+  readonly pid: number | undefined;
+  readonly exitCode: number | null;
+  readonly signal: NodeJS.Signals | null;
+  constructor(
+    ref: WorkerRef & { exitCode: number | null; signal: NodeJS.Signals | null; reason?: string },
+    options?: ErrorOptions,
+  ) {
+    const how = ref.signal === null ? `exit code ${ref.exitCode}` : `signal ${ref.signal}`;
+    super(
+      `Worker ${ref.worker} (pid ${ref.pid}) ${ref.reason ?? 'exited unexpectedly'} (${how})`,
+      'ERR_WORKER_CRASHED',
+      options,
+    );
+    this.worker = ref.worker;
+    this.pid = ref.pid;
+    this.exitCode = ref.exitCode;
+    this.signal = ref.signal;
+  }
+}
+
+/** A plain `Worker` received the poison pill (or the stop timeout passed) while the task ran. */
+export class WorkerStoppedError extends PoolError implements WorkerRef {
+  readonly worker: number | undefined;
+  readonly pid: number | undefined;
+  constructor(ref: WorkerRef, message?: string) {
+    super(
+      message ?? `Worker ${ref.worker} (pid ${ref.pid}) was stopped before the task finished`,
+      'ERR_WORKER_STOPPED',
+    );
+    this.worker = ref.worker;
+    this.pid = ref.pid;
+  }
+}
+
+/** The task's `AbortSignal` fired. `cause` is the signal's reason. */
+export class TaskAbortedError extends PoolError {
+  readonly taskId: number;
+  constructor(taskId: number, options?: ErrorOptions) {
+    super(`Task ${taskId} was aborted`, 'ERR_TASK_ABORTED', options);
+    this.taskId = taskId;
+  }
+}
+
+/** The task threw or its promise rejected inside the worker. `cause` is the remote error, rebuilt. */
+export class TaskError extends PoolError implements WorkerRef {
+  readonly taskId: number;
+  readonly worker: number | undefined;
+  readonly pid: number | undefined;
+  constructor(taskId: number, remote: Error, ref: WorkerRef) {
+    super(remote.message, 'ERR_TASK_FAILED', { cause: remote });
+    this.taskId = taskId;
+    this.worker = ref.worker;
+    this.pid = ref.pid;
+    // The useful stack is the worker's: show it, under our name.
+    const frames = remote.stack?.split('\n').slice(1).join('\n');
+    if (frames) this.stack = `TaskError: ${remote.name}: ${remote.message}\n${frames}`;
+  }
+}
+
+/** The reasons a value cannot cross the channel. */
+export type SerializationReason = 'function' | 'symbol' | 'class' | 'depth' | 'size' | 'unsupported';
+
+/** A task, result or broadcast message cannot be carried between processes without being altered. */
+export class SerializationError extends PoolError {
+  readonly reason: SerializationReason;
+  /** Where the offending value sits, e.g. `task.items[3].callback`. */
+  readonly path: string;
+  constructor(reason: SerializationReason, path: string, detail: string) {
+    super(`Cannot send ${path}: ${detail}`, 'ERR_SERIALIZATION');
+    this.reason = reason;
+    this.path = path;
+  }
+}
+
+/** A child broke the message protocol (malformed, foreign or unknown message); it is replaced. */
+export class ProtocolError extends PoolError implements WorkerRef {
+  readonly worker: number | undefined;
+  readonly pid: number | undefined;
+  constructor(message: string, ref: WorkerRef = {}) {
+    super(message, 'ERR_PROTOCOL');
+    this.worker = ref.worker;
+    this.pid = ref.pid;
+  }
+}
+
+/** A worker's `onBroadcast` threw; `cause` is its error, rebuilt. */
+export class BroadcastError extends PoolError implements WorkerRef {
+  readonly worker: number | undefined;
+  readonly pid: number | undefined;
+  constructor(remote: Error, ref: WorkerRef) {
+    super(`Worker ${ref.worker} failed the broadcast: ${remote.name}: ${remote.message}`, 'ERR_BROADCAST_FAILED', { cause: remote });
+    this.worker = ref.worker;
+    this.pid = ref.pid;
+  }
+}

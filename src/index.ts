@@ -1,0 +1,18 @@
+/**
+ * `looppool`: the parent side (Pool, options, errors) plus the worker-side classes, so one import
+ * serves both. Worker modules that must not load parent code import `looppool/worker`.
+ * @module
+ */
+export { Pool, type PutOptions, type RunOptions, type StopOptions } from './parent/pool.ts';
+export type { MapOptions } from './parent/map.ts';
+export type { StreamedResult } from './parent/result-stream.ts';
+export type {
+  PoolEvents, PoolStats, PoolState, ResultInfo, TaskErrorInfo, WorkerExitInfo, WorkerInfo, WorkerStats,
+} from './parent/events.ts';
+export { DEFAULT_POOL_OPTIONS, type DispatchPolicy, type PoolOptions } from './options.ts';
+export {
+  BroadcastError, PoolError, PoolStoppedError, ProtocolError, QueueFullError, SerializationError, TaskAbortedError,
+  TaskError, WorkerCrashedError, WorkerInitError, WorkerStoppedError, type SerializationReason, type WorkerRef,
+} from './errors.ts';
+export { Worker, SafeWorker, type TaskContext } from './child/worker.ts';
+export { yieldToLoop, whenIdle } from './cooperative.ts';

@@ -1,0 +1,44 @@
+/** A FIFO queue on a growable ring buffer: O(1) push and shift, no per-item allocation. */
+export class Deque<T> {
+  #items: (T | undefined)[] = new Array<T | undefined>(16);
+  #head = 0;
+  #length = 0;
+
+  get length(): number {
+    return this.#length;
+  }
+
+  push(item: T): void {
+    if (this.#length === this.#items.length) this.#grow();
+    this.#items[(this.#head + this.#length) & (this.#items.length - 1)] = item;
+    this.#length++;
+  }
+
+  shift(): T | undefined {
+    if (this.#length === 0) return undefined;
+    const item = this.#items[this.#head];
+    this.#items[this.#head] = undefined;
+    this.#head = (this.#head + 1) & (this.#items.length - 1);
+    this.#length--;
+    return item;
+  }
+
+  peek(): T | undefined {
+    return this.#length === 0 ? undefined : this.#items[this.#head];
+  }
+
+  /** Remove and return every item, oldest first. */
+  drain(): T[] {
+    const out: T[] = [];
+    for (let item = this.shift(); item !== undefined; item = this.shift()) out.push(item);
+    return out;
+  }
+
+  #grow(): void {
+    const old = this.#items;
+    const next = new Array<T | undefined>(old.length * 2);
+    for (let i = 0; i < this.#length; i++) next[i] = old[(this.#head + i) & (old.length - 1)];
+    this.#items = next;
+    this.#head = 0;
+  }
+}

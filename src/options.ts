@@ -1,0 +1,165 @@
+/**
+ * Pool options: types with their defaults, and the one pure function that checks and resolves
+ * them. Invalid options throw a `TypeError` (or `RangeError`) naming the option and the value.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { encodePayload } from './transport/encode.ts';
+
+/** How the parent picks a worker for the next task. */
+export type DispatchPolicy = 'least-busy' | 'round-robin';
+
+export interface PoolOptions {
+  /**
+   * The worker module: a file path (relative paths resolve against the current directory) or a
+   * `file:` URL, `.ts`/`.mts`/`.js`/`.mjs`. Its default export is a `Worker` subclass or a task
+   * function. This is code execution: never take it from untrusted input.
+   */
+  worker: string | URL;
+  /** Worker processes. @default os.availableParallelism() */
+  size?: number;
+  /** Tasks in flight per worker process at most (the dispatch credits). @default 100 */
+  concurrency?: number;
+  /** Tasks the parent holds (not yet dispatched) before `put` waits and `putNowait` throws. @default 10000 */
+  maxQueue?: number;
+  /** Used in process titles (`looppool <name> worker <n>`) and metric names; `[A-Za-z0-9_.-]`. @default 'pool' */
+  name?: string;
+  /** Handed to every worker as `this.workerData` (must be serialisable). @default undefined */
+  workerData?: unknown;
+  /** `'least-busy'`: the worker with the fewest tasks in flight (ties rotate); `'round-robin'`. @default 'least-busy' */
+  dispatch?: DispatchPolicy;
+  /** Environment of the worker processes. @default process.env */
+  env?: NodeJS.ProcessEnv;
+  /** Node flags of the worker processes. @default process.execArgv without --inspect/--debug flags */
+  execArgv?: string[];
+  /** Largest task, result or broadcast message, in bytes once encoded. @default 67108864 (64 MiB) */
+  maxMessageBytes?: number;
+  /** Milliseconds `stop()` waits before it kills the workers that are left, when not given to `stop`. @default 30000 */
+  stopTimeout?: number;
+}
+
+export interface ResolvedPoolOptions {
+  readonly workerUrl: string;
+  readonly size: number;
+  readonly concurrency: number;
+  readonly maxQueue: number;
+  readonly name: string;
+  readonly workerData: unknown;
+  readonly dispatch: DispatchPolicy;
+  readonly env: NodeJS.ProcessEnv;
+  readonly execArgv: readonly string[];
+  readonly maxMessageBytes: number;
+  readonly stopTimeout: number;
+}
+
+export const DEFAULT_POOL_OPTIONS = Object.freeze({
+  concurrency: 100,
+  maxQueue: 10_000,
+  name: 'pool',
+  dispatch: 'least-busy' as DispatchPolicy,
+  maxMessageBytes: 64 * 1024 * 1024,
+  stopTimeout: 30_000,
+});
+
+const KNOWN = new Set([
+  'worker', 'size', 'concurrency', 'maxQueue', 'name', 'workerData', 'dispatch', 'env', 'execArgv',
+  'maxMessageBytes', 'stopTimeout',
+]);
+
+/** Check and complete pool options. Pure apart from reading defaults from `os`, `process` and the cwd. */
+export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
+  if (typeof input !== 'object' || input === null) throw new TypeError(`Expected options to be an object, got ${show(input)}`);
+  for (const key of Object.keys(input)) {
+    if (!KNOWN.has(key)) throw new TypeError(`Unknown option \`${key}\``);
+  }
+  const d = DEFAULT_POOL_OPTIONS;
+  const name = input.name ?? d.name;
+  if (typeof name !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(name)) {
+    throw new TypeError(`Expected \`name\` to be 1-64 characters of [A-Za-z0-9_.-], got ${show(name)}`);
+  }
+  const workerData = input.workerData;
+  encodePayload(workerData, 'workerData', input.maxMessageBytes ?? d.maxMessageBytes);
+  return {
+    workerUrl: resolveWorkerUrl(input.worker),
+    size: integer('size', input.size ?? os.availableParallelism(), 1),
+    concurrency: integer('concurrency', input.concurrency ?? d.concurrency, 1),
+    maxQueue: integer('maxQueue', input.maxQueue ?? d.maxQueue, 0, true),
+    name,
+    workerData,
+    dispatch: oneOf('dispatch', input.dispatch ?? d.dispatch, ['least-busy', 'round-robin']),
+    env: object('env', input.env ?? process.env) as NodeJS.ProcessEnv,
+    execArgv: stringArray('execArgv', input.execArgv ?? inheritedExecArgv()),
+    maxMessageBytes: integer('maxMessageBytes', input.maxMessageBytes ?? d.maxMessageBytes, 1024),
+    stopTimeout: integer('stopTimeout', input.stopTimeout ?? d.stopTimeout, 0, true),
+  };
+}
+
+/** Resolve the worker option to a `file:` URL string. */
+export function resolveWorkerUrl(worker: unknown): string {
+  if (worker instanceof URL) {
+    if (worker.protocol !== 'file:') throw new TypeError(`Expected \`worker\` to be a file: URL, got ${show(worker.href)}`);
+    return worker.href;
+  }
+  if (typeof worker !== 'string' || worker === '') {
+    throw new TypeError(`Expected \`worker\` to be a file path or a file: URL, got ${show(worker)}`);
+  }
+  if (worker.startsWith('file:')) return new URL(worker).href;
+  if (/^[a-z][a-z0-9+.-]*:/i.test(worker) && !/^[a-z]:[\\/]/i.test(worker)) {
+    throw new TypeError(`Expected \`worker\` to be a file path or a file: URL, got ${show(worker)}`);
+  }
+  return pathToFileURL(path.resolve(worker)).href;
+}
+
+/** The parent's Node flags, without the inspector/debugger ones (children would fail to bind the port). */
+export function inheritedExecArgv(argv: readonly string[] = process.execArgv): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (/^--(inspect|debug)(-brk|-port|-wait)?(=|$)/.test(arg)) {
+      if (/^--(inspect|debug)-port$/.test(arg)) i++; // its value is the next argument
+      continue;
+    }
+    out.push(arg);
+  }
+  return out;
+}
+
+function integer(name: string, value: unknown, min: number, allowInfinity = false): number {
+  const ok = (allowInfinity && value === Infinity) || (Number.isSafeInteger(value) && (value as number) >= min);
+  if (!ok) {
+    throw new TypeError(`Expected \`${name}\` to be an integer >= ${min}${allowInfinity ? ' or Infinity' : ''}, got ${show(value)}`);
+  }
+  return value as number;
+}
+
+function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[]): T {
+  if (!allowed.includes(value as T)) {
+    throw new TypeError(`Expected \`${name}\` to be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${show(value)}`);
+  }
+  return value as T;
+}
+
+function object(name: string, value: unknown): object {
+  if (typeof value !== 'object' || value === null) throw new TypeError(`Expected \`${name}\` to be an object, got ${show(value)}`);
+  return value;
+}
+
+function stringArray(name: string, value: unknown): string[] {
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
+    throw new TypeError(`Expected \`${name}\` to be an array of strings, got ${show(value)}`);
+  }
+  return [...(value as string[])];
+}
+
+/** `` `0` (number) ``: the value and its type, for error messages. */
+export function show(value: unknown): string {
+  let text: string;
+  try {
+    text = typeof value === 'string' ? JSON.stringify(value) : typeof value === 'bigint' ? `${value}n` : String(value);
+  } catch {
+    text = Object.prototype.toString.call(value);
+  }
+  if (text.length > 60) text = `${text.slice(0, 57)}...`;
+  return `\`${text}\` (${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value})`;
+}

@@ -1,0 +1,49 @@
+/** `pool.broadcast()`: one message to every live worker, answered by each exactly once (a barrier). */
+import type { WorkerHandle } from './worker-handle.ts';
+
+interface PendingBroadcast {
+  readonly waiting: Set<WorkerHandle>;
+  readonly values: unknown[];
+  readonly resolve: (values: unknown[]) => void;
+  readonly reject: (error: Error) => void;
+}
+
+export class Broadcaster {
+  #nextId = 1;
+  readonly #pending = new Map<number, PendingBroadcast>();
+
+  /** Send to `handles`; resolves with the replies by worker number once all have answered. */
+  send(handles: WorkerHandle[], json: string | null, message: unknown, size: number): Promise<unknown[]> {
+    const values = new Array<unknown>(size).fill(undefined);
+    if (handles.length === 0) return Promise.resolve(values);
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { waiting: new Set(handles), values, resolve, reject });
+      for (const handle of handles) handle.sendBroadcast(id, json, message);
+    });
+  }
+
+  reply(handle: WorkerHandle, id: number, outcome: { value: unknown } | { error: Error }): void {
+    const pending = this.#pending.get(id);
+    if (!pending || !pending.waiting.delete(handle)) return;
+    if ('error' in outcome) {
+      this.#pending.delete(id);
+      pending.reject(outcome.error);
+      return;
+    }
+    pending.values[handle.number] = outcome.value;
+    if (pending.waiting.size === 0) {
+      this.#pending.delete(id);
+      pending.resolve(pending.values);
+    }
+  }
+
+  /** A worker exited: broadcasts still waiting for it fail with `error`. */
+  workerGone(handle: WorkerHandle, error: Error): void {
+    for (const [id, pending] of this.#pending) {
+      if (!pending.waiting.has(handle)) continue;
+      this.#pending.delete(id);
+      pending.reject(error);
+    }
+  }
+}

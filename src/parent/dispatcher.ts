@@ -1,0 +1,149 @@
+/**
+ * Fair, credit-based dispatch: one FIFO of tasks waiting in the parent (plus one per worker for
+ * tasks sent to a given worker), and a credit count per worker. A worker never holds more than
+ * `capacity` tasks; a task waits here, not in a busy child, so an idle worker is never starved.
+ * Pure: it sees workers only through the read-only {@link WorkerSlot} view.
+ */
+import { Deque } from '../internal/deque.ts';
+import type { DispatchPolicy } from '../options.ts';
+
+export interface WorkerSlot {
+  readonly inFlight: number;
+  /** False while starting, stopping, or gone. */
+  readonly accepting: boolean;
+}
+
+export interface Queueable {
+  readonly id: number;
+  readonly target: number;
+  cancelled: boolean;
+}
+
+export class Dispatcher<T extends Queueable> {
+  readonly #policy: DispatchPolicy;
+  readonly #capacity: number;
+  readonly #assign: (task: T, slot: number) => void;
+  readonly #global = new Deque<T>();
+  readonly #targeted: Deque<T>[] = [];
+  #targetedCount = 0;
+  #queued = 0;
+  #next = 0;
+  slots: (WorkerSlot | undefined)[] = [];
+
+  constructor(policy: DispatchPolicy, capacity: number, assign: (task: T, slot: number) => void) {
+    this.#policy = policy;
+    this.#capacity = capacity;
+    this.#assign = assign;
+  }
+
+  /** Tasks waiting in the parent (not cancelled). */
+  get queued(): number {
+    return this.#queued;
+  }
+
+  enqueue(task: T): void {
+    this.#queued++;
+    if (task.target < 0) {
+      this.#global.push(task);
+      return;
+    }
+    (this.#targeted[task.target] ??= new Deque<T>()).push(task);
+    this.#targetedCount++;
+  }
+
+  /** Mark a queued task as cancelled; it is skipped when its turn comes. */
+  cancel(task: T): void {
+    if (task.cancelled) return;
+    task.cancelled = true;
+    this.#queued--;
+  }
+
+  /** Hand out tasks while there are both tasks and free credits. */
+  pump(): void {
+    for (;;) {
+      if (this.#targetedCount > 0 && this.#pumpTargeted()) continue;
+      const task = this.#head(this.#global);
+      if (task === undefined) return;
+      const slot = this.#pick();
+      if (slot < 0) return;
+      this.#global.shift();
+      this.#queued--;
+      this.#assign(task, slot);
+    }
+  }
+
+  /** Remove and return every queued task (for a stop without drain). */
+  takeAll(): T[] {
+    const out = this.#global.drain();
+    for (const q of this.#targeted) if (q) out.push(...q.drain());
+    this.#targetedCount = 0;
+    this.#queued = 0;
+    return out.filter((t) => !t.cancelled).sort((a, b) => a.id - b.id);
+  }
+
+  /** Remove and return the queued tasks sent to worker `slot`. */
+  takeTargeted(slot: number): T[] {
+    const q = this.#targeted[slot];
+    if (!q) return [];
+    const out = q.drain();
+    this.#targetedCount -= out.length;
+    const live = out.filter((t) => !t.cancelled);
+    this.#queued -= live.length;
+    return live;
+  }
+
+  #pumpTargeted(): boolean {
+    const globalHead = this.#head(this.#global);
+    for (let i = 0; i < this.#targeted.length; i++) {
+      const q = this.#targeted[i];
+      if (!q || q.length === 0 || !this.#hasCredit(i)) continue;
+      const task = this.#head(q, true);
+      if (task === undefined) continue;
+      if (globalHead !== undefined && globalHead.id < task.id) continue; // older global task goes first
+      q.shift();
+      this.#targetedCount--;
+      this.#queued--;
+      this.#assign(task, i);
+      return true;
+    }
+    return false;
+  }
+
+  /** First non-cancelled task of `q` (cancelled ones are dropped on the way). */
+  #head(q: Deque<T>, targeted = false): T | undefined {
+    let task = q.peek();
+    while (task !== undefined && task.cancelled) {
+      q.shift();
+      if (targeted) this.#targetedCount--;
+      task = q.peek();
+    }
+    return task;
+  }
+
+  #hasCredit(i: number): boolean {
+    const s = this.slots[i];
+    return s !== undefined && s.accepting && s.inFlight < this.#capacity;
+  }
+
+  #pick(): number {
+    const n = this.slots.length;
+    let best = -1;
+    let bestLoad = Infinity;
+    for (let k = 0; k < n; k++) {
+      const i = (this.#next + k) % n;
+      if (!this.#hasCredit(i)) continue;
+      if (this.#policy === 'round-robin') {
+        best = i;
+        break;
+      }
+      const load = (this.slots[i] as WorkerSlot).inFlight;
+      if (load < bestLoad) {
+        best = i;
+        bestLoad = load;
+        if (load === 0) break;
+      }
+    }
+    if (best >= 0) this.#next = (best + 1) % n;
+    return best;
+  }
+}

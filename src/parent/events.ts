@@ -1,0 +1,66 @@
+/** The pool's public event and snapshot types. */
+
+/** Where a streamed result came from. */
+export interface ResultInfo {
+  /** Worker number. */
+  readonly worker: number;
+  readonly pid: number;
+  /** The task it belongs to (the id `put`/`putNowait` returned), or null for `this.putResult` outside a task. */
+  readonly taskId: number | null;
+}
+
+export interface TaskErrorInfo {
+  readonly taskId: number;
+  /** The worker that ran it, or -1 if it never ran. */
+  readonly worker: number;
+  readonly pid: number;
+}
+
+export interface WorkerInfo {
+  readonly worker: number;
+  readonly pid: number;
+}
+
+export interface WorkerExitInfo extends WorkerInfo {
+  readonly exitCode: number | null;
+  readonly signal: NodeJS.Signals | null;
+  /** True when the pool asked it to stop. */
+  readonly expected: boolean;
+}
+
+/** Listener signatures of `pool.on(…)`. */
+export interface PoolEvents<TResult = unknown> {
+  /** A result streamed with `putResult`, or the return value of a `put` task (when not undefined). */
+  result: [value: TResult, info: ResultInfo];
+  /** A `put` task failed (`run` tasks reject their promise instead). Logged to stderr when nobody listens. */
+  taskError: [error: Error, info: TaskErrorInfo];
+  /** A worker process finished `initialize()` and takes tasks. */
+  workerStart: [info: WorkerInfo];
+  /** A worker process exited. */
+  workerExit: [info: WorkerExitInfo];
+  /** An error escaped every task in a worker (uncaught exception, unhandled rejection, protocol breach). Logged to stderr when nobody listens. */
+  workerError: [error: Error, info: WorkerInfo & { origin: string }];
+}
+
+export interface WorkerStats {
+  readonly worker: number;
+  readonly pid: number;
+  readonly state: 'starting' | 'ready' | 'stopping' | 'exited' | 'respawning';
+  readonly inFlight: number;
+  readonly done: number;
+  readonly failed: number;
+}
+
+/** `pool.stats()`: a plain snapshot. */
+export interface PoolStats {
+  readonly state: PoolState;
+  readonly size: number;
+  readonly queued: number;
+  readonly inFlight: number;
+  readonly done: number;
+  readonly failed: number;
+  readonly restarts: number;
+  readonly workers: readonly WorkerStats[];
+}
+
+export type PoolState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';

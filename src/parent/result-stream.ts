@@ -1,0 +1,55 @@
+/** `pool.results()`: an async iterator over the pool's result stream, ending when the pool stops. */
+import type { ResultInfo } from './events.ts';
+
+export interface StreamedResult<TResult> {
+  readonly value: TResult;
+  readonly info: ResultInfo;
+}
+
+export class ResultStream<TResult> implements AsyncIterableIterator<StreamedResult<TResult>> {
+  readonly #buffer: StreamedResult<TResult>[] = [];
+  #waiting: ((r: IteratorResult<StreamedResult<TResult>>) => void) | undefined;
+  #ended = false;
+  readonly #detach: () => void;
+
+  constructor(detach: (stream: ResultStream<TResult>) => void) {
+    this.#detach = () => detach(this);
+  }
+
+  push(value: TResult, info: ResultInfo): void {
+    if (this.#ended) return;
+    const item = { value, info };
+    const waiting = this.#waiting;
+    if (waiting) {
+      this.#waiting = undefined;
+      waiting({ value: item, done: false });
+    } else {
+      this.#buffer.push(item);
+    }
+  }
+
+  /** No more results will come (the pool stopped); buffered ones are still delivered. */
+  end(): void {
+    this.#ended = true;
+    this.#waiting?.({ value: undefined, done: true });
+    this.#waiting = undefined;
+  }
+
+  next(): Promise<IteratorResult<StreamedResult<TResult>>> {
+    const item = this.#buffer.shift();
+    if (item) return Promise.resolve({ value: item, done: false });
+    if (this.#ended) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve) => (this.#waiting = resolve));
+  }
+
+  return(): Promise<IteratorResult<StreamedResult<TResult>>> {
+    this.#buffer.length = 0;
+    this.end();
+    this.#detach();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+}

@@ -1,0 +1,18 @@
+/** The arguments of `fork()` for one worker process, and nothing else. */
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { ResolvedPoolOptions } from '../options.ts';
+
+/** The child entry, next to this file once built (`dist/child/main.js`). */
+const CHILD_ENTRY = fileURLToPath(new URL('../child/main.js', import.meta.url));
+
+export function spawnWorker(options: ResolvedPoolOptions): ChildProcess {
+  return fork(CHILD_ENTRY, [], {
+    execArgv: [...options.execArgv],
+    env: options.env,
+    // fd 3 is Node's IPC channel (kept for liveness: a child exits when it disconnects);
+    // fd 4 is the data channel (a private socketpair carrying our frames).
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc', 'pipe'],
+    serialization: 'json',
+  });
+}

@@ -1,0 +1,218 @@
+/**
+ * One worker process seen from the parent: handshake, the tasks it holds, and its exit.
+ * Every message from the child is parsed at this boundary; a child that breaks the protocol,
+ * or answers for a task it does not hold, is killed.
+ */
+import type { ChildProcess } from 'node:child_process';
+import type { Duplex } from 'node:stream';
+import { ProtocolError, WorkerInitError } from '../errors.ts';
+import { assertNever } from '../internal/assert.ts';
+import { PROTOCOL, type ToParentMessage } from '../protocol/messages.ts';
+import { MessageShapeError, parseToParent } from '../protocol/parse.ts';
+import { deserializeError } from '../protocol/serialized-error.ts';
+import { Channel } from '../transport/channel.ts';
+import { jsonField } from '../transport/encode.ts';
+import type { ResolvedPoolOptions } from '../options.ts';
+import type { WorkerSlot } from './dispatcher.ts';
+import { spawnWorker } from './spawn.ts';
+import type { PendingTask } from './task.ts';
+
+export type HandleState = 'starting' | 'ready' | 'stopping' | 'exited';
+
+/** What a handle reports to its pool. */
+export interface HandleEvents {
+  ready(handle: WorkerHandle): void;
+  taskDone(handle: WorkerHandle, task: PendingTask, value: unknown): void;
+  taskFailed(handle: WorkerHandle, task: PendingTask, error: Error): void;
+  result(handle: WorkerHandle, taskId: number | null, value: unknown): void;
+  broadcastReply(handle: WorkerHandle, id: number, outcome: { value: unknown } | { error: Error }): void;
+  uncaught(handle: WorkerHandle, error: Error, origin: string): void;
+  /** The process is gone; `tasks` are the ones it still held (not settled). */
+  exit(handle: WorkerHandle, exitCode: number | null, signal: NodeJS.Signals | null, tasks: PendingTask[]): void;
+}
+
+export class WorkerHandle implements WorkerSlot {
+  readonly number: number;
+  readonly pid: number;
+  readonly startedAt = Date.now();
+  state: HandleState = 'starting';
+  done = 0;
+  failed = 0;
+  /** Why it failed to start, once known. */
+  initError: WorkerInitError | undefined;
+  readonly #options: ResolvedPoolOptions;
+  readonly #events: HandleEvents;
+  readonly #child: ChildProcess;
+  readonly #channel: Channel;
+  readonly #tasks = new Map<number, PendingTask>();
+  #pillSent = false;
+
+  constructor(number: number, options: ResolvedPoolOptions, events: HandleEvents) {
+    this.number = number;
+    this.#options = options;
+    this.#events = events;
+    this.#child = spawnWorker(options);
+    this.pid = this.#child.pid ?? -1;
+    this.#channel = new Channel(this.#child.stdio[4] as Duplex, options.maxMessageBytes + 1024 * 1024, {
+      message: (raw) => this.#receive(raw),
+      corrupt: (err) => this.#protocolError(err.message),
+      close: () => {},
+    });
+    this.#child.on('error', () => this.#child.kill('SIGKILL')); // spawn or signal failure: 'exit' reports it
+    // 'close', not 'exit': it comes after the data pipe is drained, so no answer sent before exit is lost.
+    this.#child.once('close', (code, signal) => this.#onExit(code, signal));
+  }
+
+  get inFlight(): number {
+    return this.#tasks.size;
+  }
+
+  get accepting(): boolean {
+    return this.state === 'ready';
+  }
+
+  /** Send a task (the dispatcher checked the credit). */
+  sendTask(task: PendingTask): void {
+    task.worker = this.number;
+    task.attempt++;
+    task.startedAt = performance.now();
+    this.#tasks.set(task.id, task);
+    if (task.json === null) {
+      this.#channel.send({ kind: 'task', id: task.id, attempt: task.attempt, payload: task.payload });
+    } else {
+      this.#channel.sendJson(`{"kind":"task","id":${task.id},"attempt":${task.attempt}${jsonField('payload', task.json || undefined)}}`);
+    }
+  }
+
+  /** Ask the child to abort a task's signal (its answer still returns the credit). */
+  abortTask(id: number): void {
+    if (this.#tasks.has(id)) this.#channel.send({ kind: 'abort', id });
+  }
+
+  sendBroadcast(id: number, json: string | null, message: unknown): void {
+    if (json === null) this.#channel.send({ kind: 'broadcast', id, message });
+    else this.#channel.sendJson(`{"kind":"broadcast","id":${id}${jsonField('message', json || undefined)}}`);
+  }
+
+  /** Send the poison pill once; the handle takes no more tasks. */
+  poisonPill(): void {
+    if (this.#pillSent || this.state === 'exited') return;
+    this.#pillSent = true;
+    if (this.state === 'starting') {
+      this.kill(); // nothing to drain: do not wait for a slow initialize()
+      return;
+    }
+    this.state = 'stopping';
+    this.#channel.send({ kind: 'poisonPill' });
+  }
+
+  get pillSent(): boolean {
+    return this.#pillSent;
+  }
+
+  kill(): void {
+    if (this.state !== 'exited') this.#child.kill('SIGKILL');
+  }
+
+  #receive(raw: unknown): void {
+    let message: ToParentMessage;
+    try {
+      message = parseToParent(raw);
+    } catch (err) {
+      if (err instanceof MessageShapeError) return this.#protocolError(err.message);
+      throw err;
+    }
+    this.#handle(message);
+  }
+
+  #handle(m: ToParentMessage): void {
+    switch (m.kind) {
+      case 'taskDone': {
+        const task = this.#take(m.id);
+        if (task) this.#events.taskDone(this, task, m.value);
+        return;
+      }
+      case 'taskFailed': {
+        const task = this.#take(m.id);
+        if (task) this.#events.taskFailed(this, task, deserializeError(m.error));
+        return;
+      }
+      case 'result':
+        if (m.task !== null && !this.#tasks.has(m.task)) return this.#protocolError(`result for task ${m.task}, which it does not hold`);
+        this.#events.result(this, m.task, m.value);
+        return;
+      case 'hello':
+        return this.#onHello(m.protocol);
+      case 'ready':
+        if (this.state !== 'starting') return this.#protocolError('ready twice');
+        this.state = 'ready';
+        this.#events.ready(this);
+        return;
+      case 'initFailed':
+        this.initError = this.#initError(deserializeError(m.error));
+        return;
+      case 'broadcastDone':
+        return this.#events.broadcastReply(this, m.id, { value: m.value });
+      case 'broadcastFailed':
+        return this.#events.broadcastReply(this, m.id, { error: deserializeError(m.error) });
+      case 'uncaught':
+        return this.#events.uncaught(this, deserializeError(m.error), m.origin);
+      case 'stopped':
+        return;
+      default:
+        assertNever(m, 'message');
+    }
+  }
+
+  #onHello(protocol: string): void {
+    if (protocol !== PROTOCOL) return this.#protocolError(`protocol ${protocol}, expected ${PROTOCOL}`);
+    const o = this.#options;
+    this.#channel.send({
+      kind: 'init',
+      protocol: PROTOCOL,
+      worker: this.number,
+      name: o.name,
+      module: o.workerUrl,
+      workerData: o.workerData,
+      maxMessageBytes: o.maxMessageBytes,
+    });
+  }
+
+  #take(id: number): PendingTask | undefined {
+    const task = this.#tasks.get(id);
+    if (!task) {
+      this.#protocolError(`answer for task ${id}, which it does not hold`);
+      return undefined;
+    }
+    this.#tasks.delete(id);
+    return task;
+  }
+
+  #protocolError(detail: string): void {
+    const error = new ProtocolError(`Worker ${this.number} (pid ${this.pid}) broke the protocol: ${detail}`, { worker: this.number, pid: this.pid });
+    this.#events.uncaught(this, error, 'protocol');
+    this.#channel.destroy();
+    this.kill();
+  }
+
+  #initError(cause: Error): WorkerInitError {
+    return new WorkerInitError(
+      `Worker ${this.number} failed to start ${this.#options.workerUrl}: ${cause.name}: ${cause.message}`,
+      { worker: this.number, pid: this.pid, module: this.#options.workerUrl },
+      { cause },
+    );
+  }
+
+  #onExit(code: number | null, signal: NodeJS.Signals | null): void {
+    const wasStarting = this.state === 'starting';
+    this.state = 'exited';
+    this.#channel.destroy();
+    if (wasStarting && !this.initError) {
+      const how = signal ? `signal ${signal}` : `exit code ${code}`;
+      this.initError = this.#initError(new Error(`the process exited before it was ready (${how})`));
+    }
+    const tasks = [...this.#tasks.values()];
+    this.#tasks.clear();
+    this.#events.exit(this, code, signal, tasks);
+  }
+}

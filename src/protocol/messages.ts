@@ -1,0 +1,110 @@
+/**
+ * The message protocol between a pool and its worker processes: one discriminated union per
+ * direction, on a string `kind`. Task and broadcast ids correlate replies; the worker number
+ * is the stable slot `0..size-1`. The protocol tag and version are checked once, in the
+ * `hello`/`init` handshake: the data channel is a private pipe that carries nothing else.
+ */
+import type { SerializedError } from './serialized-error.ts';
+
+/** Package tag and protocol version; a mismatch fails the handshake loudly. */
+export const PROTOCOL = 'looppool/1';
+
+/** File descriptor of the data channel in the child (fd 3 is Node's IPC channel, kept for liveness). */
+export const DATA_FD = 4;
+
+export interface InitMessage {
+  kind: 'init';
+  protocol: string;
+  worker: number;
+  name: string;
+  /** `file:` URL of the user's worker module. */
+  module: string;
+  workerData: unknown;
+  maxMessageBytes: number;
+}
+export interface TaskMessage {
+  kind: 'task';
+  id: number;
+  attempt: number;
+  payload: unknown;
+}
+export interface AbortMessage {
+  kind: 'abort';
+  id: number;
+}
+export interface BroadcastMessage {
+  kind: 'broadcast';
+  id: number;
+  message: unknown;
+}
+/** The poison pill: a `Worker` stops at once, a `SafeWorker` drains its in-flight tasks first. */
+export interface PoisonPillMessage {
+  kind: 'poisonPill';
+}
+
+export type ToChildMessage = InitMessage | TaskMessage | AbortMessage | BroadcastMessage | PoisonPillMessage;
+
+/** The child opens the handshake as soon as its runtime is up. */
+export interface HelloMessage {
+  kind: 'hello';
+  protocol: string;
+  pid: number;
+}
+export interface ReadyMessage {
+  kind: 'ready';
+}
+export interface InitFailedMessage {
+  kind: 'initFailed';
+  error: SerializedError;
+}
+/** A streamed result: `task` is the id of the task it belongs to, or `null`. */
+export interface ResultMessage {
+  kind: 'result';
+  task: number | null;
+  value: unknown;
+}
+export interface TaskDoneMessage {
+  kind: 'taskDone';
+  id: number;
+  value: unknown;
+}
+export interface TaskFailedMessage {
+  kind: 'taskFailed';
+  id: number;
+  error: SerializedError;
+}
+export interface BroadcastDoneMessage {
+  kind: 'broadcastDone';
+  id: number;
+  value: unknown;
+}
+export interface BroadcastFailedMessage {
+  kind: 'broadcastFailed';
+  id: number;
+  error: SerializedError;
+}
+/** An error escaped every task (uncaught exception or unhandled rejection). */
+export interface UncaughtMessage {
+  kind: 'uncaught';
+  error: SerializedError;
+  origin: 'uncaughtException' | 'unhandledRejection';
+}
+/** The child has finished its poison pill and is about to exit. */
+export interface StoppedMessage {
+  kind: 'stopped';
+}
+
+export type ToParentMessage =
+  | HelloMessage
+  | ReadyMessage
+  | InitFailedMessage
+  | ResultMessage
+  | TaskDoneMessage
+  | TaskFailedMessage
+  | BroadcastDoneMessage
+  | BroadcastFailedMessage
+  | UncaughtMessage
+  | StoppedMessage;
+
+export type ToParentKind = ToParentMessage['kind'];
+export type ToChildKind = ToChildMessage['kind'];

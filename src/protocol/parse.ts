@@ -1,0 +1,98 @@
+/**
+ * The only place that looks at raw data from the other process. Each function takes `unknown`
+ * and returns a typed message or throws {@link MessageShapeError}; handlers then switch on
+ * `kind` exhaustively.
+ */
+import { isSerializedError, type SerializedError } from './serialized-error.ts';
+import type { ToChildMessage, ToParentMessage } from './messages.ts';
+
+/** A message that is not one of ours, or is malformed. */
+export class MessageShapeError extends Error {}
+
+type Raw = Record<string, unknown>;
+
+/** Parse a message a child sent to its parent. */
+export function parseToParent(raw: unknown): ToParentMessage {
+  const m = asRecord(raw);
+  switch (m.kind) {
+    case 'taskDone':
+      return { kind: 'taskDone', id: id(m, 'id'), value: m.value };
+    case 'taskFailed':
+      return { kind: 'taskFailed', id: id(m, 'id'), error: error(m) };
+    case 'result':
+      return { kind: 'result', task: m.task === null ? null : id(m, 'task'), value: m.value };
+    case 'hello':
+      return { kind: 'hello', protocol: str(m, 'protocol'), pid: id(m, 'pid') };
+    case 'ready':
+      return { kind: 'ready' };
+    case 'initFailed':
+      return { kind: 'initFailed', error: error(m) };
+    case 'broadcastDone':
+      return { kind: 'broadcastDone', id: id(m, 'id'), value: m.value };
+    case 'broadcastFailed':
+      return { kind: 'broadcastFailed', id: id(m, 'id'), error: error(m) };
+    case 'uncaught': {
+      const origin = m.origin;
+      if (origin !== 'uncaughtException' && origin !== 'unhandledRejection') throw bad('uncaught.origin');
+      return { kind: 'uncaught', error: error(m), origin };
+    }
+    case 'stopped':
+      return { kind: 'stopped' };
+    default:
+      throw bad(`kind ${JSON.stringify(m.kind)}`);
+  }
+}
+
+/** Parse a message a parent sent to its child. */
+export function parseToChild(raw: unknown): ToChildMessage {
+  const m = asRecord(raw);
+  switch (m.kind) {
+    case 'task':
+      return { kind: 'task', id: id(m, 'id'), attempt: id(m, 'attempt'), payload: m.payload };
+    case 'abort':
+      return { kind: 'abort', id: id(m, 'id') };
+    case 'broadcast':
+      return { kind: 'broadcast', id: id(m, 'id'), message: m.message };
+    case 'poisonPill':
+      return { kind: 'poisonPill' };
+    case 'init':
+      return {
+        kind: 'init',
+        protocol: str(m, 'protocol'),
+        worker: id(m, 'worker'),
+        name: str(m, 'name'),
+        module: str(m, 'module'),
+        workerData: m.workerData,
+        maxMessageBytes: id(m, 'maxMessageBytes'),
+      };
+    default:
+      throw bad(`kind ${JSON.stringify(m.kind)}`);
+  }
+}
+
+function asRecord(raw: unknown): Raw {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw bad('message (not an object)');
+  return raw as Raw;
+}
+
+function id(m: Raw, key: string): number {
+  const v = m[key];
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw bad(key);
+  return v;
+}
+
+function str(m: Raw, key: string): string {
+  const v = m[key];
+  if (typeof v !== 'string') throw bad(key);
+  return v;
+}
+
+function error(m: Raw): SerializedError {
+  const v = m.error;
+  if (!isSerializedError(v)) throw bad('error');
+  return v;
+}
+
+function bad(what: string): MessageShapeError {
+  return new MessageShapeError(`malformed or foreign message: bad ${what}`);
+}

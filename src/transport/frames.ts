@@ -1,0 +1,157 @@
+/**
+ * Framing of the data channel. A frame is `[u32 body length][u8 codec][body]`:
+ * - codec `J`: the body is a JSON array of messages (every message written in one tick, batched);
+ * - codec `V`: the body is one message in V8's serialization format (values JSON cannot carry).
+ * One write per flush; one `JSON.parse` per frame on the other side.
+ */
+import v8 from 'node:v8';
+
+export const CODEC_JSON = 0x4a; // 'J'
+export const CODEC_V8 = 0x56; // 'V'
+const HEADER = 5;
+/** A JSON batch is cut into frames of about this size so big messages do not hold up small ones. */
+const SOFT_FRAME_BYTES = 256 * 1024;
+
+/** Something frames are written to: a socket or a test double. */
+export interface FrameSink {
+  write(chunk: Buffer): unknown;
+}
+
+/** Collects messages written in one tick and writes them as few frames as possible. */
+export class FrameWriter {
+  readonly #sink: FrameSink;
+  #parts: string[] = [];
+  #partsLength = 0;
+  #out: Buffer[] = [];
+  #scheduled = false;
+  #closed = false;
+  readonly #flush = (): void => this.flush();
+
+  constructor(sink: FrameSink) {
+    this.#sink = sink;
+  }
+
+  /** Queue one message already encoded as JSON text. */
+  json(text: string): void {
+    if (this.#closed) return;
+    this.#parts.push(text);
+    this.#partsLength += text.length;
+    if (this.#partsLength > SOFT_FRAME_BYTES) this.#closeJsonFrame();
+    this.#schedule();
+  }
+
+  /** Queue one message that needs V8's serializer. */
+  clone(message: unknown): void {
+    if (this.#closed) return;
+    this.#closeJsonFrame();
+    const body = v8.serialize(message);
+    const frame = Buffer.allocUnsafe(HEADER + body.length);
+    frame.writeUInt32BE(body.length, 0);
+    frame[4] = CODEC_V8;
+    body.copy(frame, HEADER);
+    this.#out.push(frame);
+    this.#schedule();
+  }
+
+  /** Write out everything queued now (normally done once per tick). */
+  flush(): void {
+    this.#scheduled = false;
+    this.#closeJsonFrame();
+    const out = this.#out;
+    if (out.length === 0 || this.#closed) return;
+    this.#out = [];
+    this.#sink.write(out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out));
+  }
+
+  /** Drop anything queued and refuse further messages (the peer is gone). */
+  close(): void {
+    this.#closed = true;
+    this.#parts = [];
+    this.#out = [];
+  }
+
+  #closeJsonFrame(): void {
+    if (this.#parts.length === 0) return;
+    const body = this.#parts.length === 1 ? `[${this.#parts[0]}]` : `[${this.#parts.join(',')}]`;
+    this.#parts = [];
+    this.#partsLength = 0;
+    const length = Buffer.byteLength(body);
+    const frame = Buffer.allocUnsafe(HEADER + length);
+    frame.writeUInt32BE(length, 0);
+    frame[4] = CODEC_JSON;
+    frame.write(body, HEADER, 'utf8');
+    this.#out.push(frame);
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    process.nextTick(this.#flush);
+  }
+}
+
+/** Thrown by {@link FrameReader} on bytes that are not a valid frame stream. */
+export class FrameFormatError extends Error {}
+
+/** Splits a byte stream back into messages (each still `unknown`: parse them at the boundary). */
+export class FrameReader {
+  readonly #maxFrameBytes: number;
+  #chunks: Buffer[] = [];
+  #buffered = 0;
+  #need = HEADER;
+
+  constructor(maxFrameBytes: number) {
+    this.#maxFrameBytes = maxFrameBytes;
+  }
+
+  /** Feed a chunk; calls `onMessage` for every complete message. Throws {@link FrameFormatError}. */
+  push(chunk: Buffer, onMessage: (message: unknown) => void): void {
+    this.#chunks.push(chunk);
+    this.#buffered += chunk.length;
+    if (this.#buffered < this.#need) return; // a big frame arrives in many chunks: concatenate once
+    const buf = this.#chunks.length === 1 ? (this.#chunks[0] as Buffer) : Buffer.concat(this.#chunks, this.#buffered);
+    let offset = 0;
+    while (buf.length - offset >= HEADER) {
+      const end = offset + HEADER + this.#frameLength(buf, offset);
+      if (end > buf.length) break;
+      decodeFrame(buf, offset, end, onMessage);
+      offset = end;
+    }
+    const rest = buf.length - offset;
+    this.#chunks = rest === 0 ? [] : [offset === 0 ? buf : buf.subarray(offset)];
+    this.#buffered = rest;
+    this.#need = rest >= HEADER ? HEADER + this.#frameLength(buf, offset) : HEADER;
+  }
+
+  #frameLength(buf: Buffer, offset: number): number {
+    const length = buf.readUInt32BE(offset);
+    if (length > this.#maxFrameBytes) {
+      throw new FrameFormatError(`frame of ${length} bytes exceeds the limit of ${this.#maxFrameBytes}`);
+    }
+    return length;
+  }
+}
+
+function decodeFrame(buf: Buffer, start: number, end: number, onMessage: (m: unknown) => void): void {
+  const codec = buf[start + 4];
+  if (codec === CODEC_JSON) {
+    let batch: unknown;
+    try {
+      batch = JSON.parse(buf.toString('utf8', start + HEADER, end));
+    } catch (err) {
+      throw new FrameFormatError(`malformed JSON frame: ${(err as Error).message}`);
+    }
+    if (!Array.isArray(batch)) throw new FrameFormatError('a JSON frame must hold an array of messages');
+    for (let i = 0; i < batch.length; i++) onMessage(batch[i]);
+  } else if (codec === CODEC_V8) {
+    let message: unknown;
+    try {
+      message = v8.deserialize(buf.subarray(start + HEADER, end));
+    } catch (err) {
+      throw new FrameFormatError(`malformed V8 frame: ${(err as Error).message}`);
+    }
+    onMessage(message);
+  } else {
+    throw new FrameFormatError(`unknown frame codec ${String(codec)}`);
+  }
+}

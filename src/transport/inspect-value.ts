@@ -1,0 +1,141 @@
+/**
+ * Decides how a value crosses the channel. Plain JSON data (the common case) takes the fast
+ * path, checked by an allocation-free walk; everything else is walked again in full, and is
+ * either carried by V8's structured clone (Map, Set, Date, BigInt, typed arrays, Buffers,
+ * errors, undefined, NaN, cycles…) or refused with the path of the offending value.
+ * Nothing is ever silently altered.
+ */
+import { SerializationError } from '../errors.ts';
+
+/** How deep the fast walk goes before it hands over to the full walk. */
+const FAST_DEPTH = 64;
+/** Deepest structure accepted at all (V8's serializer recurses on the stack). */
+export const MAX_DEPTH = 1000;
+
+/** True when `JSON.stringify` carries `value` exactly (no loss, no conversion). */
+export function isJsonSafe(value: unknown, depth = 0): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value) && !Object.is(value, -0);
+    case 'object': {
+      if (value === null) return true;
+      if (depth > FAST_DEPTH) return false;
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) if (!isJsonSafe(value[i], depth + 1)) return false;
+        return true;
+      }
+      const proto = Object.getPrototypeOf(value) as unknown;
+      if (proto !== Object.prototype && proto !== null) return false;
+      if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return false;
+      for (const key in value) {
+        if (!isJsonSafe((value as Record<string, unknown>)[key], depth + 1)) return false;
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+const CLONEABLE_CLASSES: ReadonlySet<unknown> = new Set<unknown>([
+  Date, RegExp, Map, Set, ArrayBuffer, SharedArrayBuffer, DataView, Buffer,
+  Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
+  Float32Array, Float64Array, BigInt64Array, BigUint64Array,
+  Error, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError,
+  Boolean, Number, String,
+]);
+
+/**
+ * Throw a {@link SerializationError} naming the first value structured clone would refuse or
+ * silently alter (functions, symbols, class instances, too deep); return when it is carried
+ * exactly. `root` names the value in the error's path, e.g. `task` or `result`.
+ */
+export function assertCloneable(value: unknown, root: string): void {
+  new CloneWalk().walk(value, root, 0);
+}
+
+class CloneWalk {
+  readonly #ancestors = new Set<object>();
+  readonly #done = new Set<object>();
+
+  walk(value: unknown, path: string, depth: number): void {
+    switch (typeof value) {
+      case 'function':
+        throw new SerializationError('function', path, `functions cannot be sent (${describeFunction(value)})`);
+      case 'symbol':
+        throw new SerializationError('symbol', path, `symbols cannot be sent (${value.toString()})`);
+      case 'object':
+        if (value !== null) this.#walkObject(value, path, depth);
+        return;
+      default:
+        return;
+    }
+  }
+
+  #walkObject(value: object, path: string, depth: number): void {
+    if (this.#ancestors.has(value) || this.#done.has(value)) return; // cycles and shared refs are cloned fine
+    if (depth > MAX_DEPTH) {
+      throw new SerializationError('depth', path, `nesting deeper than ${MAX_DEPTH} levels`);
+    }
+    this.#ancestors.add(value);
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) this.walk(value[i], `${path}[${i}]`, depth + 1);
+    } else if (value instanceof Map) {
+      let i = 0;
+      for (const [k, v] of value) {
+        this.walk(k, `${path}.<key ${i}>`, depth + 1);
+        this.walk(v, `${path}.get(${describeKey(k)})`, depth + 1);
+        i++;
+      }
+    } else if (value instanceof Set) {
+      let i = 0;
+      for (const v of value) this.walk(v, `${path}.<item ${i++}>`, depth + 1);
+    } else {
+      this.#checkClass(value, path);
+      if (!ArrayBuffer.isView(value)) {
+        for (const key of Object.keys(value)) {
+          this.walk((value as Record<string, unknown>)[key], `${path}${formatKey(key)}`, depth + 1);
+        }
+      }
+    }
+    this.#ancestors.delete(value);
+    this.#done.add(value);
+  }
+
+  #checkClass(value: object, path: string): void {
+    const proto = Object.getPrototypeOf(value) as { constructor?: unknown } | null;
+    if (proto === null || proto === Object.prototype) return;
+    const ctor = proto.constructor;
+    if (CLONEABLE_CLASSES.has(ctor)) {
+      if (value instanceof Error && Object.keys(value).length > 0) {
+        throw new SerializationError(
+          'unsupported',
+          path,
+          `the own properties of errors (${Object.keys(value).join(', ')}) would be lost; send them as plain data`,
+        );
+      }
+      return;
+    }
+    const name = typeof ctor === 'function' && ctor.name ? ctor.name : 'an object with a custom prototype';
+    throw new SerializationError(
+      'class',
+      path,
+      `instances of ${name} would arrive as plain objects; send plain data and rebuild the instance`,
+    );
+  }
+}
+
+function formatKey(key: string): string {
+  return /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+}
+
+function describeKey(key: unknown): string {
+  return typeof key === 'string' ? JSON.stringify(key) : typeof key === 'object' ? '{…}' : String(key);
+}
+
+function describeFunction(fn: Function): string {
+  return fn.name ? `function ${fn.name}` : 'an anonymous function';
+}

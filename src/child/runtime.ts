@@ -119,7 +119,7 @@ export class Runtime {
     try {
       json = value === undefined ? '' : encodePayload(value, 'result', this.#maxMessageBytes);
     } catch (err) {
-      this.#channel.send({ kind: 'taskFailed', id: ctx.id, error: serializeError(err) });
+      this.#channel.send({ kind: 'taskFailed', id: ctx.id, error: serializeError(err), unsendable: true });
       return this.#afterSettle();
     }
     if (json === null) this.#channel.send({ kind: 'taskDone', id: ctx.id, value });

@@ -31,7 +31,8 @@ export async function* mapTasks<T, R>(
   };
   try {
     for (;;) {
-      while (!exhausted && inFlight < window) {
+      // Finished-but-not-yet-yielded results count against the window too: memory stays bounded.
+      while (!exhausted && inFlight + outcomes.size < window) {
         const item = await source.next();
         if (item.done) {
           exhausted = true;

@@ -9,6 +9,7 @@ import {
   WorkerInitError, WorkerStoppedError,
 } from '../errors.ts';
 import { Deque } from '../internal/deque.ts';
+import { rebuildSerializationError } from './rebuild-error.ts';
 import { resolvePoolOptions, show, type PoolOptions, type ResolvedPoolOptions } from '../options.ts';
 import { encodePayload } from '../transport/encode.ts';
 import { Broadcaster } from './broadcaster.ts';
@@ -113,7 +114,8 @@ export class Pool<TTask = unknown, TResult = unknown> extends EventEmitter<PoolE
       return;
     }
     this.#state = 'stopping';
-    for (const handle of this.#workers.live()) handle.kill();
+    this.#pilled = true; // no replacements: the pool is being taken down
+    for (const handle of this.#workers.live()) handle.kill(true);
     await this.#whenAllExited();
     this.#state = 'stopped';
     this.#rejectQueued(error);
@@ -294,7 +296,7 @@ export class Pool<TTask = unknown, TResult = unknown> extends EventEmitter<PoolE
     this.#pilled = true;
     this.#workers.cancelRespawns();
     this.#rejectQueued(new PoolStoppedError('The pool stopped (timeout) before the task was dispatched'));
-    for (const handle of this.#workers.live()) handle.kill();
+    for (const handle of this.#workers.live()) handle.kill(true);
     this.#checkStopped();
   }
 
@@ -328,11 +330,11 @@ export class Pool<TTask = unknown, TResult = unknown> extends EventEmitter<PoolE
     this.emit('result', value as TResult, info);
   }
 
-  #settleFailed(task: PendingTask, error: Error, reject?: (e: Error) => void): void {
+  #settleFailed(task: PendingTask, error: Error, reject?: (e: Error) => void, pid = -1): void {
     if (!task.fail(error)) return;
     this.#failed++;
     reject?.(error);
-    if (task.mode === 'put') this.#report('taskError', error, { taskId: task.id, worker: task.worker, pid: this.#workers.handles[task.worker]?.pid ?? -1 });
+    if (task.mode === 'put') this.#report('taskError', error, { taskId: task.id, worker: task.worker, pid });
   }
 
   #report(event: 'taskError' | 'workerError', error: Error, info: Record<string, unknown>): void {
@@ -357,9 +359,9 @@ export class Pool<TTask = unknown, TResult = unknown> extends EventEmitter<PoolE
         }
         this.#pump();
       },
-      taskFailed: (h, task, error) => {
+      taskFailed: (h, task, error, unsendable) => {
         h.failed++;
-        this.#settleFailed(task, new TaskError(task.id, error, { worker: h.number, pid: h.pid }));
+        this.#settleFailed(task, unsendable ? rebuildSerializationError(error) : new TaskError(task.id, error, { worker: h.number, pid: h.pid }), undefined, h.pid);
         this.#pump();
       },
       result: (h, taskId, value) => this.#emitResult(value, h.number, h.pid, taskId),
@@ -372,13 +374,13 @@ export class Pool<TTask = unknown, TResult = unknown> extends EventEmitter<PoolE
 
   #onWorkerExit(h: WorkerHandle, exitCode: number | null, signal: NodeJS.Signals | null, tasks: PendingTask[]): void {
     this.#workers.exited(h);
-    const expected = h.pillSent || this.#forced || this.#state === 'stopped';
+    const expected = h.expectedExit;
     this.emit('workerExit', { worker: h.number, pid: h.pid, exitCode, signal, expected });
     const ref = { worker: h.number, pid: h.pid };
     const error = expected
       ? new WorkerStoppedError(ref, this.#forced ? `Worker ${h.number} (pid ${h.pid}) was killed when the stop timeout passed` : undefined)
       : new WorkerCrashedError({ ...ref, exitCode, signal });
-    for (const task of tasks) this.#settleFailed(task, error);
+    for (const task of tasks) this.#settleFailed(task, error, undefined, h.pid);
     this.#broadcaster.workerGone(h, error);
     if (this.#state === 'starting' && h.initError) this.#onStartSettled?.(h.initError);
     else if (this.#state === 'starting') this.#onStartSettled?.(new WorkerInitError(error.message, { ...ref, module: this.#options.workerUrl }, { cause: error }));

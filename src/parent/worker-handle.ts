@@ -23,7 +23,8 @@ export type HandleState = 'starting' | 'ready' | 'stopping' | 'exited';
 export interface HandleEvents {
   ready(handle: WorkerHandle): void;
   taskDone(handle: WorkerHandle, task: PendingTask, value: unknown): void;
-  taskFailed(handle: WorkerHandle, task: PendingTask, error: Error): void;
+  /** `unsendable`: the task succeeded but its result could not be sent. */
+  taskFailed(handle: WorkerHandle, task: PendingTask, error: Error, unsendable: boolean): void;
   result(handle: WorkerHandle, taskId: number | null, value: unknown): void;
   broadcastReply(handle: WorkerHandle, id: number, outcome: { value: unknown } | { error: Error }): void;
   uncaught(handle: WorkerHandle, error: Error, origin: string): void;
@@ -46,6 +47,7 @@ export class WorkerHandle implements WorkerSlot {
   readonly #channel: Channel;
   readonly #tasks = new Map<number, PendingTask>();
   #pillSent = false;
+  #stopKill = false;
 
   constructor(number: number, options: ResolvedPoolOptions, events: HandleEvents) {
     this.number = number;
@@ -99,19 +101,23 @@ export class WorkerHandle implements WorkerSlot {
     if (this.#pillSent || this.state === 'exited') return;
     this.#pillSent = true;
     if (this.state === 'starting') {
-      this.kill(); // nothing to drain: do not wait for a slow initialize()
+      this.kill(true); // nothing to drain: do not wait for a slow initialize()
       return;
     }
     this.state = 'stopping';
     this.#channel.send({ kind: 'poisonPill' });
   }
 
-  get pillSent(): boolean {
-    return this.#pillSent;
+  /** The pool asked this worker to go (poison pill, or a kill as part of stopping). */
+  get expectedExit(): boolean {
+    return this.#pillSent || this.#stopKill;
   }
 
-  kill(): void {
-    if (this.state !== 'exited') this.#child.kill('SIGKILL');
+  /** SIGKILL the process. `asPartOfStop`: the pool is stopping, so its exit is expected. */
+  kill(asPartOfStop = false): void {
+    if (this.state === 'exited') return;
+    this.#stopKill ||= asPartOfStop;
+    this.#child.kill('SIGKILL');
   }
 
   #receive(raw: unknown): void {
@@ -134,7 +140,7 @@ export class WorkerHandle implements WorkerSlot {
       }
       case 'taskFailed': {
         const task = this.#take(m.id);
-        if (task) this.#events.taskFailed(this, task, deserializeError(m.error));
+        if (task) this.#events.taskFailed(this, task, deserializeError(m.error), m.unsendable === true);
         return;
       }
       case 'result':

@@ -72,6 +72,8 @@ export interface TaskFailedMessage {
   kind: 'taskFailed';
   id: number;
   error: SerializedError;
+  /** True when the task succeeded but its result could not be sent (the error is a SerializationError). */
+  unsendable?: boolean;
 }
 export interface BroadcastDoneMessage {
   kind: 'broadcastDone';

@@ -18,7 +18,9 @@ export function parseToParent(raw: unknown): ToParentMessage {
     case 'taskDone':
       return { kind: 'taskDone', id: id(m, 'id'), value: m.value };
     case 'taskFailed':
-      return { kind: 'taskFailed', id: id(m, 'id'), error: error(m) };
+      return m.unsendable === true
+        ? { kind: 'taskFailed', id: id(m, 'id'), error: error(m), unsendable: true }
+        : { kind: 'taskFailed', id: id(m, 'id'), error: error(m) };
     case 'result':
       return { kind: 'result', task: m.task === null ? null : id(m, 'task'), value: m.value };
     case 'hello':

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { QueueFullError } from 'looppool';
+import { makePool } from '../helpers/pools.ts';
+import { waitFor } from '../helpers/processes.ts';
+
+describe('fair, credit-based dispatch', () => {
+  it('with concurrency 1, never gives a busy worker a second task while another is idle', async () => {
+    const pool = makePool({ worker: 'sleep.ts', size: 2, concurrency: 1 });
+    await pool.start();
+    const slow = pool.run({ ms: 1500, value: 'slow' });
+    const quick = await Promise.all(Array.from({ length: 10 }, (_, i) => pool.run({ ms: 5, value: i })));
+    const slowAnswer = await slow;
+    // Every quick task ran on the other worker; none waited behind the slow one.
+    expect(new Set(quick.map((q) => q.worker))).toEqual(new Set([1 - slowAnswer.worker]));
+    expect(quick.map((q) => q.value)).toEqual([...Array(10).keys()]);
+    expect(Math.max(slowAnswer.maxInFlight, ...quick.map((q) => q.maxInFlight))).toBe(1);
+  });
+
+  it('never gives a worker more than `concurrency` tasks, and the queue waits in the parent', async () => {
+    const pool = makePool({ worker: 'sleep.ts', size: 2, concurrency: 3 });
+    await pool.start();
+    const tasks = Array.from({ length: 30 }, (_, i) => pool.run({ ms: 20, value: i }));
+    const stats = pool.stats();
+    expect(stats.workers.map((w) => w.inFlight)).toEqual([3, 3]);
+    expect(stats.queued).toBe(24);
+    const answers = await Promise.all(tasks);
+    expect(Math.max(...answers.map((a) => a.maxInFlight))).toBe(3);
+    expect(answers.map((a) => a.value)).toEqual([...Array(30).keys()]);
+  });
+
+  it('least-busy spreads equal tasks evenly over the workers', async () => {
+    const pool = makePool({ worker: 'sleep.ts', size: 3, concurrency: 2 });
+    await pool.start();
+    const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => pool.run({ ms: 300, value: i })));
+    const perWorker = [0, 1, 2].map((w) => answers.filter((a) => a.worker === w).length);
+    expect(perWorker).toEqual([2, 2, 2]);
+  });
+
+  it('round-robin hands tasks to the workers in turn', async () => {
+    const pool = makePool({ worker: 'sleep.ts', size: 3, concurrency: 10, dispatch: 'round-robin' });
+    await pool.start();
+    const answers = await Promise.all(Array.from({ length: 9 }, (_, i) => pool.run({ ms: 1, value: i })));
+    expect(answers.map((a) => a.worker)).toEqual([0, 1, 2, 0, 1, 2, 0, 1, 2]);
+  });
+
+  it('sends a task to the worker number given in `worker`', async () => {
+    const pool = makePool({ worker: 'sleep.ts', size: 3 });
+    const answers = await Promise.all([2, 0, 1, 2].map((worker) => pool.run({ ms: 1 }, { worker })));
+    expect(answers.map((a) => a.worker)).toEqual([2, 0, 1, 2]);
+    expect(() => pool.putNowait({ ms: 1 }, { worker: 3 })).toThrow(/Expected `worker` to be an integer from 0 to 2, got `3`/);
+  });
+});
+
+describe('backpressure', () => {
+  it('putNowait throws QueueFullError at maxQueue and put waits until there is room', async () => {
+    const pool = makePool({ worker: 'gate.ts', size: 1, concurrency: 1, maxQueue: 2 });
+    await pool.start();
+    const results: unknown[] = [];
+    pool.on('result', (value) => results.push(value));
+    pool.putNowait('a'); // dispatched: the worker holds it (gate closed)
+    pool.putNowait('b'); // queued
+    pool.putNowait('c'); // queued: the queue is full now
+    expect(pool.stats().queued).toBe(2);
+    expect(() => pool.putNowait('d')).toThrow(QueueFullError);
+    let putResolved = false;
+    const put = pool.put('e').then((id) => {
+      putResolved = true;
+      return id;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(putResolved).toBe(false);
+    await pool.broadcast('open');
+    expect(typeof (await put)).toBe('number');
+    await waitFor(() => results.length === 4, 'all four tasks to finish');
+    expect(results).toEqual(['a', 'b', 'c', 'e']);
+  });
+});

@@ -1,0 +1,134 @@
+import { describe, expect, it } from 'vitest';
+import { SerializationError, TaskError, WorkerCrashedError } from 'looppool';
+import { makePool } from '../helpers/pools.ts';
+import { waitFor } from '../helpers/processes.ts';
+
+describe('task errors', () => {
+  it.each(['sync', 'async'])('a %s throw rejects run() with TaskError carrying the whole remote error', async (mode) => {
+    const pool = makePool({ worker: 'throws.ts', size: 1 });
+    const error = (await pool.run(mode).catch((e: unknown) => e)) as TaskError;
+    expect(error).toBeInstanceOf(TaskError);
+    expect(error.name).toBe('TaskError');
+    expect(error.code).toBe('ERR_TASK_FAILED');
+    expect(error.message).toBe(`quota exceeded (${mode})`);
+    expect(error.worker).toBe(0);
+    const remote = error.cause as Error & { code: string; limit: number };
+    expect(remote.name).toBe('QuotaError');
+    expect(remote.message).toBe(`quota exceeded (${mode})`);
+    expect(remote.code).toBe('E_QUOTA');
+    expect(remote.limit).toBe(10);
+    expect(remote.stack).toMatch(/QuotaError: quota exceeded[\s\S]*throws\.ts/);
+    expect(error.stack).toContain('throws.ts');
+    const cause = remote.cause as Error;
+    expect(cause.name).toBe('RangeError');
+    expect(cause.message).toBe('limit 10');
+  });
+
+  it('a failing put task is reported as a taskError event and the pool goes on', async () => {
+    const pool = makePool({ worker: 'throws.ts', size: 1 });
+    const errors: [Error, { taskId: number; worker: number }][] = [];
+    pool.on('taskError', (error, info) => errors.push([error, info]));
+    const id = await pool.put('async');
+    await waitFor(() => pool.stats().failed === 1, 'the task to fail');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.[0]).toBeInstanceOf(TaskError);
+    expect(errors[0]?.[1]).toMatchObject({ taskId: id, worker: 0 });
+    expect(pool.stats().failed).toBe(1);
+  });
+
+  it('a failing put task with no taskError listener is written to stderr, not dropped', async () => {
+    const pool = makePool({ worker: 'throws.ts', size: 1 });
+    const written: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string) => (written.push(String(chunk)), true)) as typeof process.stderr.write;
+    try {
+      await pool.put('async');
+      await waitFor(() => pool.stats().failed === 1, 'the task to fail');
+    } finally {
+      process.stderr.write = write;
+    }
+    expect(written.join('')).toMatch(/taskError.*QuotaError: quota exceeded \(async\)/s);
+  });
+
+  it('refuses a task that cannot be sent with SerializationError naming the path; nothing else breaks', async () => {
+    const pool = makePool({ worker: 'echo.ts', size: 1 });
+    const error = (await pool.run({ items: [1, { onDone: () => 1 }] }).catch((e: unknown) => e)) as SerializationError;
+    expect(error).toBeInstanceOf(SerializationError);
+    expect(error.reason).toBe('function');
+    expect(error.path).toBe('task.items[1].onDone');
+    expect(() => pool.putNowait({ s: Symbol('x') })).toThrow(/task\.s: symbols cannot be sent/);
+    expect(await pool.run('still fine')).toBe('still fine');
+  });
+
+  it.each([
+    ['function', 'function', 'result.nested.fn'],
+    ['class', 'class', 'result[0]'],
+  ])('rejects a result that cannot be sent (%s) with SerializationError; the worker keeps working', async (kind, reason, path) => {
+    const pool = makePool({ worker: 'bad-result.ts', size: 1 });
+    await pool.start();
+    const pid = pool.stats().workers[0]?.pid;
+    const error = (await pool.run(kind).catch((e: unknown) => e)) as SerializationError;
+    expect(error).toBeInstanceOf(SerializationError);
+    expect(error.reason).toBe(reason);
+    expect(error.path).toBe(path);
+    expect(await pool.run('fine')).toBe('fine');
+    expect(pool.stats().workers[0]?.pid).toBe(pid);
+  });
+
+  it('carries what structured clone carries, unaltered', async () => {
+    const pool = makePool({ worker: 'echo.ts', size: 1 });
+    const circular: Record<string, unknown> = { name: 'loop' };
+    circular.self = circular;
+    const value = {
+      map: new Map<unknown, unknown>([[1, { a: 1 }], ['k', new Set([1, 2])]]),
+      date: new Date(0),
+      big: 2n ** 70n,
+      bytes: new Uint8Array([1, 2, 3]),
+      buffer: Buffer.from('hi'),
+      error: new RangeError('r'),
+      missing: undefined,
+      nan: NaN,
+      negativeZero: -0,
+      circular,
+    };
+    const back = (await pool.run(value)) as typeof value;
+    expect(back.map).toEqual(value.map);
+    expect(back.date).toEqual(value.date);
+    expect(back.big).toBe(value.big);
+    expect(back.bytes).toEqual(value.bytes);
+    expect(Buffer.isBuffer(back.buffer)).toBe(true);
+    expect(back.error).toBeInstanceOf(RangeError);
+    expect('missing' in back).toBe(true);
+    expect(back.nan).toBeNaN();
+    expect(Object.is(back.negativeZero, -0)).toBe(true);
+    expect((back.circular as Record<string, unknown>).self).toBe(back.circular);
+  });
+
+  it('never lets __proto__ or constructor keys in a payload pollute prototypes', async () => {
+    const pool = makePool({ worker: 'echo.ts', size: 1 });
+    const hostile = JSON.parse('{"__proto__": {"polluted": 1}, "constructor": {"prototype": {"polluted": 2}}, "a": 1}');
+    const back = (await pool.run(hostile)) as Record<string, unknown>;
+    expect(Object.keys(back).sort()).toEqual(['__proto__', 'a', 'constructor']);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(Object.getPrototypeOf(back)).toBe(Object.prototype);
+  });
+});
+
+describe('crashes', () => {
+  it('a worker that exits mid-task rejects the task with WorkerCrashedError and is replaced', async () => {
+    const pool = makePool({ worker: 'crash.ts', size: 1 });
+    await pool.start();
+    const firstPid = await pool.run('pid');
+    const exits: unknown[] = [];
+    pool.on('workerExit', (info) => exits.push(info));
+    const error = (await pool.run('exit').catch((e: unknown) => e)) as WorkerCrashedError;
+    expect(error).toBeInstanceOf(WorkerCrashedError);
+    expect(error.exitCode).toBe(3);
+    expect(error.signal).toBeNull();
+    expect(error.pid).toBe(firstPid);
+    const secondPid = await pool.run('pid');
+    expect(secondPid).not.toBe(firstPid);
+    expect(exits).toEqual([{ worker: 0, pid: firstPid, exitCode: 3, signal: null, expected: false }]);
+    expect(pool.stats().restarts).toBe(1);
+  });
+});

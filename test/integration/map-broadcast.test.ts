@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { BroadcastError, TaskError } from 'looppool';
+import { makePool } from '../helpers/pools.ts';
+
+describe('map', () => {
+  // Item i sleeps (10 - i) * 30 ms: later items finish first.
+  const items = Array.from({ length: 10 }, (_, i) => ({ ms: (10 - i) * 30, value: i }));
+
+  it('yields results in input order by default', async () => {
+    const pool = makePool({ worker: 'sleep.ts', size: 2, concurrency: 10 });
+    const out: unknown[] = [];
+    for await (const r of pool.map(items)) out.push(r.value);
+    expect(out).toEqual([...Array(10).keys()]);
+  });
+
+  it('yields results as they finish with ordered: false', async () => {
+    const pool = makePool({ worker: 'sleep.ts', size: 2, concurrency: 10 });
+    const out: number[] = [];
+    for await (const r of pool.map(items, { ordered: false })) out.push(r.value as number);
+    expect([...out].sort((a, b) => a - b)).toEqual([...Array(10).keys()]);
+    expect(out).not.toEqual([...Array(10).keys()]);
+    expect(out[0]).toBe(9);
+  });
+
+  it('keeps at most `window` tasks in flight and reads an async iterable lazily', async () => {
+    const pool = makePool({ worker: 'sleep.ts', size: 2, concurrency: 10 });
+    let pulled = 0;
+    async function* source() {
+      for (let i = 0; i < 20; i++) {
+        pulled++;
+        yield { ms: 5, value: i };
+      }
+    }
+    const out: number[] = [];
+    for await (const r of pool.map(source(), { window: 3 })) {
+      expect(pulled - out.length).toBeLessThanOrEqual(4);
+      expect(pool.stats().inFlight).toBeLessThanOrEqual(3);
+      out.push(r.value as number);
+    }
+    expect(out).toEqual([...Array(20).keys()]);
+  });
+
+  it('throws the first failure in order', async () => {
+    const pool = makePool({ worker: 'throws.ts', size: 1 });
+    await expect(async () => {
+      for await (const _ of pool.map(['sync'])) void _;
+    }).rejects.toBeInstanceOf(TaskError);
+  });
+});
+
+describe('broadcast', () => {
+  it('reaches every worker exactly once and resolves with the answers by worker number', async () => {
+    const pool = makePool({ worker: 'counts-broadcasts.ts', size: 3 });
+    await pool.start();
+    const answers = await pool.broadcast({ config: 2 });
+    expect(answers).toEqual([0, 1, 2].map((worker) => ({ worker, message: { config: 2 } })));
+    const counts = await Promise.all([0, 1, 2].map((worker) => pool.run(null, { worker })));
+    expect(counts).toEqual([1, 1, 1]);
+    await pool.broadcast('again');
+    expect(await Promise.all([0, 1, 2].map((worker) => pool.run(null, { worker })))).toEqual([2, 2, 2]);
+  });
+
+  it('rejects with BroadcastError carrying the worker and its error when a worker fails it', async () => {
+    const pool = makePool({ worker: 'broadcast-throws.ts', size: 1 });
+    const error = (await pool.broadcast('reload').catch((e: unknown) => e)) as BroadcastError;
+    expect(error).toBeInstanceOf(BroadcastError);
+    expect(error.worker).toBe(0);
+    expect((error.cause as Error).message).toBe('cannot reload');
+    expect((error.cause as Error & { code: string }).code).toBe('E_RELOAD');
+  });
+
+  it('refuses a message that cannot be sent, and keeps working', async () => {
+    const pool = makePool({ worker: 'counts-broadcasts.ts', size: 1 });
+    await expect(pool.broadcast({ callback: () => 1 })).rejects.toThrow(/Cannot send message\.callback: functions cannot be sent/);
+    expect(await pool.broadcast('ok')).toEqual([{ worker: 0, message: 'ok' }]);
+  });
+});

@@ -1,0 +1,57 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { fixture, makePool } from '../helpers/pools.ts';
+import { isAlive, waitFor } from '../helpers/processes.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+/** Start a parent process running a pool; resolves with the parent and its worker pids. */
+async function startParent(args: string[]): Promise<{ parentPid: number; workers: number[] }> {
+  const child = spawn(process.execPath, [path.resolve(here, '../fixtures/parents/start-pool.mjs'), ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('\n')) resolve(out.split('\n')[0] as string);
+    });
+    child.on('exit', (code) => reject(new Error(`parent exited early (${code})`)));
+  });
+  return { parentPid: child.pid as number, workers: JSON.parse(line) as number[] };
+}
+
+describe('process hygiene', () => {
+  it('workers ignore SIGINT and SIGTERM: shutdown is by message', async () => {
+    const pool = makePool({ worker: 'sleep.ts', size: 1 });
+    await pool.start();
+    const pid = pool.stats().workers[0]?.pid as number;
+    const task = pool.run({ ms: 300, value: 'survived' });
+    await waitFor(() => pool.stats().inFlight === 1, 'the task to run');
+    process.kill(pid, 'SIGINT');
+    process.kill(pid, 'SIGTERM');
+    expect((await task).value).toBe('survived');
+    expect(pool.stats().workers[0]?.pid).toBe(pid);
+    expect(pool.stats().restarts).toBe(0);
+  });
+
+  it('workers exit when their parent is killed with SIGKILL', async () => {
+    const { parentPid, workers } = await startParent([fixture('echo.mjs')]);
+    expect(workers.every(isAlive)).toBe(true);
+    process.kill(parentPid, 'SIGKILL');
+    await waitFor(() => workers.every((pid) => !isAlive(pid)), 'the orphaned workers to exit', 5_000);
+  });
+
+  it('stats() is a plain snapshot of the queue, the counters and each worker', async () => {
+    const pool = makePool({ worker: 'echo.ts', size: 2 });
+    await pool.start();
+    await Promise.all([1, 2, 3, 4].map((i) => pool.run(i)));
+    const stats = pool.stats();
+    expect(stats).toMatchObject({ state: 'running', size: 2, queued: 0, inFlight: 0, done: 4, failed: 0, restarts: 0 });
+    expect(stats.workers.map((w) => [w.worker, w.state])).toEqual([[0, 'ready'], [1, 'ready']]);
+    expect(stats.workers.reduce((n, w) => n + w.done, 0)).toBe(4);
+    expect(JSON.parse(JSON.stringify(stats))).toEqual(stats);
+  });
+});

@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { PoolStoppedError, WorkerStoppedError } from 'looppool';
+import { makePool, pidsOf } from '../helpers/pools.ts';
+import { isAlive, waitFor } from '../helpers/processes.ts';
+
+describe('stop: the poison pill', () => {
+  it('a plain Worker stops at once: its in-flight tasks reject with WorkerStoppedError', async () => {
+    const pool = makePool({ worker: 'gate.ts', size: 2, concurrency: 5 });
+    await pool.start();
+    const tasks = Array.from({ length: 6 }, (_, i) => pool.run(i));
+    await waitFor(() => pool.stats().inFlight === 6, 'the tasks to be dispatched');
+    const settled = Promise.allSettled(tasks);
+    await pool.stop();
+    const outcomes = await settled;
+    for (const o of outcomes) {
+      expect(o.status).toBe('rejected');
+      expect((o as PromiseRejectedResult).reason).toBeInstanceOf(WorkerStoppedError);
+    }
+    expect(pidsOf(pool).some(isAlive)).toBe(false);
+  });
+
+  it('a SafeWorker finishes its in-flight tasks before it exits', async () => {
+    const pool = makePool({ worker: 'safe-sleep.ts', size: 2, concurrency: 5 });
+    await pool.start();
+    const tasks = Array.from({ length: 10 }, () => pool.run(300));
+    await waitFor(() => pool.stats().inFlight === 10, 'the tasks to be dispatched');
+    await pool.stop();
+    expect(await Promise.all(tasks)).toEqual(Array(10).fill(300));
+    expect(pidsOf(pool).some(isAlive)).toBe(false);
+  });
+
+  it('drains: queued tasks are dispatched and finished before the pill', async () => {
+    const pool = makePool({ worker: 'safe-sleep.ts', size: 2, concurrency: 2 });
+    await pool.start();
+    const tasks = Array.from({ length: 12 }, () => pool.run(50));
+    expect(pool.stats().queued).toBe(8);
+    await pool.stop();
+    expect(await Promise.all(tasks)).toEqual(Array(12).fill(50));
+  });
+
+  it('stop({ drain: false }) rejects the queued tasks with PoolStoppedError', async () => {
+    const pool = makePool({ worker: 'safe-sleep.ts', size: 1, concurrency: 2 });
+    await pool.start();
+    const settled = Promise.allSettled(Array.from({ length: 5 }, () => pool.run(100)));
+    await pool.stop({ drain: false });
+    const outcomes = await settled;
+    expect(outcomes.slice(0, 2).map((o) => o.status)).toEqual(['fulfilled', 'fulfilled']);
+    for (const o of outcomes.slice(2)) expect((o as PromiseRejectedResult).reason).toBeInstanceOf(PoolStoppedError);
+  });
+
+  it('kills the workers left after `timeout` and rejects their tasks', async () => {
+    const pool = makePool({ worker: 'safe-sleep.ts', size: 1 });
+    await pool.start();
+    const task = pool.run(60_000);
+    await waitFor(() => pool.stats().inFlight === 1, 'the task to be dispatched');
+    await pool.stop({ timeout: 300 });
+    const error = await task.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WorkerStoppedError);
+    expect((error as Error).message).toMatch(/stop timeout/);
+    expect(pidsOf(pool).some(isAlive)).toBe(false);
+  });
+
+  it('put and run after stop reject with PoolStoppedError; stop twice is the same stop', async () => {
+    const pool = makePool({ worker: 'echo.ts', size: 1 });
+    await pool.start();
+    const first = pool.stop();
+    expect(pool.stop()).toBe(first);
+    await first;
+    await expect(pool.run(1)).rejects.toBeInstanceOf(PoolStoppedError);
+    await expect(pool.put(1)).rejects.toBeInstanceOf(PoolStoppedError);
+    expect(() => pool.putNowait(1)).toThrow(PoolStoppedError);
+    await expect(pool.broadcast(1)).rejects.toBeInstanceOf(PoolStoppedError);
+    expect(pool.state).toBe('stopped');
+  });
+
+  it('starts and stops cleanly with any number of tasks in flight', async () => {
+    for (let n = 0; n < 12; n++) {
+      const pool = makePool({ worker: 'sleep.ts', size: 2, concurrency: 3 });
+      const settled = Promise.allSettled(Array.from({ length: n }, (_, i) => pool.run({ ms: i % 3, value: i })));
+      await pool.stop();
+      const outcomes = await settled;
+      // Every task settled exactly once: with its value, or stopped.
+      for (const [i, o] of outcomes.entries()) {
+        if (o.status === 'fulfilled') expect(o.value.value).toBe(i);
+        else expect(o.reason).toBeInstanceOf(WorkerStoppedError);
+      }
+      expect(pidsOf(pool).some(isAlive)).toBe(false);
+    }
+  });
+});

@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { WorkerInitError } from 'looppool';
+import { fixture, makePool, pidsOf } from '../helpers/pools.ts';
+import { commandLine, isAlive } from '../helpers/processes.ts';
+
+describe('worker modules', () => {
+  it('runs a TypeScript worker file', async () => {
+    const pool = makePool({ worker: 'echo.ts' });
+    expect(await pool.run({ hello: ['world', 1] })).toEqual({ hello: ['world', 1] });
+  });
+
+  it('runs a JavaScript worker file', async () => {
+    const pool = makePool({ worker: 'echo.mjs' });
+    expect(await pool.run('js')).toBe('js');
+  });
+
+  it('wraps a default-exported function in a Worker', async () => {
+    const pool = makePool({ worker: 'function.mjs' });
+    expect(await pool.run(21)).toBe(42);
+  });
+
+  it('resolves a relative worker path against the current directory', async () => {
+    const relative = fixture('echo.mjs').replace(`${process.cwd()}/`, './');
+    expect(relative.startsWith('./')).toBe(true);
+    const pool = makePool({ worker: relative });
+    expect(await pool.run(7)).toBe(7);
+  });
+
+  it('gives each worker its number, the workerData and a process title', async () => {
+    const pool = makePool({ worker: 'info.ts', size: 3, name: 'titles', workerData: { db: 'x' } });
+    await pool.start();
+    const answers = await Promise.all([0, 1, 2].map((worker) => pool.run(null, { worker })));
+    expect(answers.map((a) => a.number)).toEqual([0, 1, 2]);
+    for (const a of answers) {
+      expect(a.workerData).toEqual({ db: 'x' });
+      expect(a.poolName).toBe('titles');
+      expect(a.title).toBe(`looppool titles worker ${a.number}`);
+      expect(commandLine(a.pid)).toBe(`looppool titles worker ${a.number}`);
+    }
+  });
+
+  it('rejects start() with WorkerInitError carrying the error initialize() threw, and leaves no process', async () => {
+    const pool = makePool({ worker: 'init-throws.ts' });
+    const error = await pool.start().then(() => null, (e: unknown) => e);
+    expect(error).toBeInstanceOf(WorkerInitError);
+    const init = error as WorkerInitError;
+    expect(init.code).toBe('ERR_WORKER_INIT');
+    expect(init.module).toContain('init-throws.ts');
+    const cause = init.cause as Error & { code?: string };
+    expect(cause.name).toBe('Error');
+    expect(cause.message).toBe('bad config');
+    expect(cause.code).toBe('E_BAD_CONFIG');
+    expect(cause.stack).toContain('init-throws.ts');
+    expect(pool.state).toBe('stopped');
+    expect(pidsOf(pool)).toEqual([]); // no worker ever became ready
+    expect(pool.stats().workers.every((w) => w.pid === -1 || !isAlive(w.pid))).toBe(true);
+  });
+
+  it('fails tasks submitted before a failed start with the same WorkerInitError', async () => {
+    const pool = makePool({ worker: 'init-throws.ts' });
+    const task = pool.run('x');
+    await expect(task).rejects.toBeInstanceOf(WorkerInitError);
+    await expect(pool.start()).rejects.toBeInstanceOf(WorkerInitError);
+  });
+
+  it.each([
+    ['does-not-exist.mjs', /does-not-exist\.mjs.*(Cannot find module|ERR_MODULE_NOT_FOUND)/s],
+    ['not-a-worker.mjs', /must export a Worker subclass or a task function.*number/],
+    ['plain-class.mjs', /class that does not extend Worker/],
+    ['import-throws.mjs', /module top-level failure/],
+  ])('rejects start() for %s, naming the module and the reason', async (file, reason) => {
+    const pool = makePool({ worker: file, size: 1 });
+    const error = (await pool.start().catch((e: unknown) => e)) as WorkerInitError;
+    expect(error).toBeInstanceOf(WorkerInitError);
+    expect(error.message).toContain(file);
+    expect(error.message).toMatch(reason);
+  });
+});

@@ -35,6 +35,12 @@ export interface PoolOptions {
   execArgv?: string[];
   /** Largest task, result or broadcast message, in bytes once encoded. @default 67108864 (64 MiB) */
   maxMessageBytes?: number;
+  /**
+   * Where the workers' stdout goes: `'inherit'` (the parent's stdout), `'stderr'` (the parent's
+   * stderr: keeps stdout clean for data, as the CLI does) or `'ignore'`. stderr is always inherited.
+   * @default 'inherit'
+   */
+  workerStdout?: 'inherit' | 'stderr' | 'ignore';
   /** Milliseconds `stop()` waits before it kills the workers that are left, when not given to `stop`. @default 30000 */
   stopTimeout?: number;
 }
@@ -51,6 +57,7 @@ export interface ResolvedPoolOptions {
   readonly execArgv: readonly string[];
   readonly maxMessageBytes: number;
   readonly stopTimeout: number;
+  readonly workerStdout: 'inherit' | 'stderr' | 'ignore';
 }
 
 export const DEFAULT_POOL_OPTIONS = Object.freeze({
@@ -60,11 +67,12 @@ export const DEFAULT_POOL_OPTIONS = Object.freeze({
   dispatch: 'least-busy' as DispatchPolicy,
   maxMessageBytes: 64 * 1024 * 1024,
   stopTimeout: 30_000,
+  workerStdout: 'inherit' as 'inherit' | 'stderr' | 'ignore',
 });
 
 const KNOWN = new Set([
   'worker', 'size', 'concurrency', 'maxQueue', 'name', 'workerData', 'dispatch', 'env', 'execArgv',
-  'maxMessageBytes', 'stopTimeout',
+  'maxMessageBytes', 'stopTimeout', 'workerStdout',
 ]);
 
 /** Check and complete pool options. Pure apart from reading defaults from `os`, `process` and the cwd. */
@@ -92,6 +100,7 @@ export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
     execArgv: stringArray('execArgv', input.execArgv ?? inheritedExecArgv()),
     maxMessageBytes: integer('maxMessageBytes', input.maxMessageBytes ?? d.maxMessageBytes, 1024),
     stopTimeout: integer('stopTimeout', input.stopTimeout ?? d.stopTimeout, 0, true),
+    workerStdout: oneOf('workerStdout', input.workerStdout ?? d.workerStdout, ['inherit', 'stderr', 'ignore']),
   };
 }
 

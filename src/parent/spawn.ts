@@ -6,13 +6,16 @@ import type { ResolvedPoolOptions } from '../options.ts';
 /** The child entry, next to this file once built (`dist/child/main.js`). */
 const CHILD_ENTRY = fileURLToPath(new URL('../child/main.js', import.meta.url));
 
+/** fd 2 is the parent's stderr: a number in `stdio` hands that descriptor to the child. */
+const STDOUT = { inherit: 'inherit', stderr: 2, ignore: 'ignore' } as const;
+
 export function spawnWorker(options: ResolvedPoolOptions): ChildProcess {
   return fork(CHILD_ENTRY, [], {
     execArgv: [...options.execArgv],
     env: options.env,
     // fd 3 is Node's IPC channel (kept for liveness: a child exits when it disconnects);
     // fd 4 is the data channel (a private socketpair carrying our frames).
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc', 'pipe'],
+    stdio: ['ignore', STDOUT[options.workerStdout], 'inherit', 'ipc', 'pipe'],
     serialization: 'json',
   });
 }

@@ -151,3 +151,40 @@ export class BroadcastError extends PoolError implements WorkerRef {
     this.pid = ref.pid;
   }
 }
+
+/** A task crossed its `taskTimeout`. `phase`: `'soft'` (its signal was aborted and the grace passed, the worker's loop still turns) or `'hard'` (the loop was blocked: the worker was killed). */
+export class TaskTimeoutError extends PoolError implements WorkerRef {
+  readonly taskId: number;
+  readonly phase: 'soft' | 'hard';
+  readonly timeout: number;
+  readonly worker: number | undefined;
+  readonly pid: number | undefined;
+  constructor(taskId: number, phase: 'soft' | 'hard', timeout: number, ref: WorkerRef) {
+    const what = phase === 'hard' ? 'its worker was blocked and has been killed' : 'it did not stop when its signal was aborted';
+    super(`Task ${taskId} timed out after ${timeout} ms (${what})`, 'ERR_TASK_TIMEOUT');
+    this.taskId = taskId;
+    this.phase = phase;
+    this.timeout = timeout;
+    this.worker = ref.worker;
+    this.pid = ref.pid;
+  }
+}
+
+/** Ran alone on workers that died twice: the task is failed instead of killing the pool one worker at a time. */
+export class PoisonTaskError extends WorkerCrashedError {
+  constructor(ref: WorkerRef & { exitCode: number | null; signal: NodeJS.Signals | null }) {
+    super({ ...ref, reason: 'died running this task alone, for the second time (poison task)' });
+    Object.defineProperty(this, 'code', { value: 'ERR_POISON_TASK' });
+  }
+}
+
+/** Workers keep failing to start: the pool stopped respawning for a while. `cause` is the last start failure. */
+export class PoolUnhealthyError extends PoolError {
+  constructor(failures: number, cause: Error | undefined) {
+    super(
+      `The pool is unhealthy: ${failures} worker starts in a row failed${cause ? ` (last: ${cause.message})` : ''}`,
+      'ERR_POOL_UNHEALTHY',
+      cause ? { cause } : undefined,
+    );
+  }
+}

@@ -4,6 +4,7 @@
  * @module
  */
 export { Pool, type PutOptions, type RunOptions, type StopOptions } from './parent/pool.ts';
+export type { StopOnSignalsOptions } from './parent/signals.ts';
 export type { MapOptions } from './parent/map.ts';
 export type { StreamedResult } from './parent/result-stream.ts';
 export type {
@@ -11,8 +12,9 @@ export type {
 } from './parent/events.ts';
 export { DEFAULT_POOL_OPTIONS, type DispatchPolicy, type PoolOptions } from './options.ts';
 export {
-  BroadcastError, PoolError, PoolStoppedError, ProtocolError, QueueFullError, SerializationError, TaskAbortedError,
-  TaskError, WorkerCrashedError, WorkerInitError, WorkerStoppedError, type SerializationReason, type WorkerRef,
+  BroadcastError, PoisonTaskError, PoolError, PoolStoppedError, PoolUnhealthyError, ProtocolError, QueueFullError,
+  SerializationError, TaskAbortedError, TaskError, TaskTimeoutError, WorkerCrashedError, WorkerInitError,
+  WorkerStoppedError, type SerializationReason, type WorkerRef,
 } from './errors.ts';
 export { Worker, SafeWorker, type TaskContext } from './child/worker.ts';
 export { yieldToLoop, whenIdle } from './cooperative.ts';

@@ -43,6 +43,37 @@ export interface PoolOptions {
   workerStdout?: 'inherit' | 'stderr' | 'ignore';
   /** Milliseconds `stop()` waits before it kills the workers that are left, when not given to `stop`. @default 30000 */
   stopTimeout?: number;
+  /**
+   * Times a task whose worker process died is re-dispatched to another worker (the task sees
+   * `ctx.attempt` > 1). 0: it rejects with `WorkerCrashedError`. A task that was running alone on
+   * workers that died twice is failed anyway (`PoisonTaskError`). @default 0
+   */
+  retries?: number;
+  /**
+   * Milliseconds a task may run (from dispatch) before its `ctx.signal` is aborted; `run`/`put`
+   * can override it per task. After `timeoutGrace` more, an unsettled task rejects with
+   * `TaskTimeoutError`, and its worker is killed and replaced if its event loop is blocked.
+   * @default undefined (no limit)
+   */
+  taskTimeout?: number;
+  /** Milliseconds between the soft (signal) and the hard (kill if blocked) limit of `taskTimeout`. @default 1000 */
+  timeoutGrace?: number;
+  /** Recycle a worker (drain, exit, replace) after it has answered this many tasks. @default Infinity */
+  maxTasksPerWorker?: number;
+  /** Recycle a worker whose resident memory (RSS, sampled every `memoryCheckInterval`) exceeds this many bytes. @default Infinity */
+  maxMemoryPerWorker?: number;
+  /** Milliseconds between RSS samples for `maxMemoryPerWorker`. @default 1000 */
+  memoryCheckInterval?: number;
+  /**
+   * When an error escapes every task in a worker (uncaught exception, unhandled rejection), it is
+   * always reported (`'workerError'` event, stderr); `true` also replaces the worker, whose state
+   * may be broken. @default true
+   */
+  restartOnError?: boolean;
+  /** Worker starts failing in a row (pool-wide) before the pool is unhealthy: respawning pauses and tasks fail fast with `PoolUnhealthyError`. @default 5 */
+  maxStartFailures?: number;
+  /** Milliseconds the pool waits, once unhealthy, before it tries to start workers again. @default 10000 */
+  unhealthyCooldown?: number;
 }
 
 export interface ResolvedPoolOptions {
@@ -58,6 +89,15 @@ export interface ResolvedPoolOptions {
   readonly maxMessageBytes: number;
   readonly stopTimeout: number;
   readonly workerStdout: 'inherit' | 'stderr' | 'ignore';
+  readonly retries: number;
+  readonly taskTimeout: number | undefined;
+  readonly timeoutGrace: number;
+  readonly maxTasksPerWorker: number;
+  readonly maxMemoryPerWorker: number;
+  readonly memoryCheckInterval: number;
+  readonly restartOnError: boolean;
+  readonly maxStartFailures: number;
+  readonly unhealthyCooldown: number;
 }
 
 export const DEFAULT_POOL_OPTIONS = Object.freeze({
@@ -68,11 +108,20 @@ export const DEFAULT_POOL_OPTIONS = Object.freeze({
   maxMessageBytes: 64 * 1024 * 1024,
   stopTimeout: 30_000,
   workerStdout: 'inherit' as 'inherit' | 'stderr' | 'ignore',
+  retries: 0,
+  timeoutGrace: 1000,
+  maxTasksPerWorker: Infinity,
+  maxMemoryPerWorker: Infinity,
+  memoryCheckInterval: 1000,
+  restartOnError: true,
+  maxStartFailures: 5,
+  unhealthyCooldown: 10_000,
 });
 
 const KNOWN = new Set([
   'worker', 'size', 'concurrency', 'maxQueue', 'name', 'workerData', 'dispatch', 'env', 'execArgv',
-  'maxMessageBytes', 'stopTimeout', 'workerStdout',
+  'maxMessageBytes', 'stopTimeout', 'workerStdout', 'retries', 'taskTimeout', 'timeoutGrace', 'maxTasksPerWorker',
+  'maxMemoryPerWorker', 'memoryCheckInterval', 'restartOnError', 'maxStartFailures', 'unhealthyCooldown',
 ]);
 
 /** Check and complete pool options. Pure apart from reading defaults from `os`, `process` and the cwd. */
@@ -101,6 +150,15 @@ export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
     maxMessageBytes: integer('maxMessageBytes', input.maxMessageBytes ?? d.maxMessageBytes, 1024),
     stopTimeout: integer('stopTimeout', input.stopTimeout ?? d.stopTimeout, 0, true),
     workerStdout: oneOf('workerStdout', input.workerStdout ?? d.workerStdout, ['inherit', 'stderr', 'ignore']),
+    retries: integer('retries', input.retries ?? d.retries, 0),
+    taskTimeout: input.taskTimeout === undefined ? undefined : integer('taskTimeout', input.taskTimeout, 1),
+    timeoutGrace: integer('timeoutGrace', input.timeoutGrace ?? d.timeoutGrace, 0),
+    maxTasksPerWorker: integer('maxTasksPerWorker', input.maxTasksPerWorker ?? d.maxTasksPerWorker, 1, true),
+    maxMemoryPerWorker: integer('maxMemoryPerWorker', input.maxMemoryPerWorker ?? d.maxMemoryPerWorker, 1, true),
+    memoryCheckInterval: integer('memoryCheckInterval', input.memoryCheckInterval ?? d.memoryCheckInterval, 10),
+    restartOnError: boolean('restartOnError', input.restartOnError ?? d.restartOnError),
+    maxStartFailures: integer('maxStartFailures', input.maxStartFailures ?? d.maxStartFailures, 1),
+    unhealthyCooldown: integer('unhealthyCooldown', input.unhealthyCooldown ?? d.unhealthyCooldown, 0),
   };
 }
 
@@ -140,6 +198,16 @@ function integer(name: string, value: unknown, min: number, allowInfinity = fals
     throw new TypeError(`Expected \`${name}\` to be an integer >= ${min}${allowInfinity ? ' or Infinity' : ''}, got ${show(value)}`);
   }
   return value as number;
+}
+
+function boolean(name: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw new TypeError(`Expected \`${name}\` to be a boolean, got ${show(value)}`);
+  return value;
+}
+
+/** A per-task timeout given to `run`/`put`: undefined, or an integer >= 1. */
+export function taskTimeoutOption(value: unknown): number | undefined {
+  return value === undefined ? undefined : integer('timeout', value, 1);
 }
 
 function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[]): T {

@@ -17,9 +17,6 @@ const channel = new Channel(socket, 1024 * 1024 * 1024, {
   close: () => process.exit(), // the parent is gone (or we ended the pipe): never outlive it
 });
 process.on('disconnect', () => process.exit(0));
-process.on('uncaughtException', (err) => {
-  runtime.reportUncaught(err, 'uncaughtException');
-  runtime.exit(1);
-});
-process.on('unhandledRejection', (reason) => runtime.reportUncaught(reason, 'unhandledRejection'));
+process.on('uncaughtException', (err) => runtime.onEscapedError(err, 'uncaughtException'));
+process.on('unhandledRejection', (reason) => runtime.onEscapedError(reason, 'unhandledRejection'));
 runtime.start(channel);

@@ -23,6 +23,9 @@ export class Runtime {
   #drainOnStop = false;
   #number = -1;
   #maxMessageBytes = 64 * 1024 * 1024;
+  /** Exit after an error that escaped every task (the pool replaces the process). */
+  restartOnError = true;
+  #exiting = false;
   readonly #tasks = new Map<number, RuntimeTaskContext>();
   readonly #emit = (value: unknown, taskId: number | null): void => this.#sendResult(value, taskId);
 
@@ -51,12 +54,18 @@ export class Runtime {
         this.#runTask(message);
         return;
       case 'abort':
-        this.#tasks.get(message.id)?.abort(new DOMException('The task was aborted', 'AbortError'));
+        this.#tasks
+          .get(message.id)
+          ?.abort(message.reason === 'timeout' ? new DOMException('The task timed out', 'TimeoutError') : new DOMException('The task was aborted', 'AbortError'));
+        return;
+      case 'ping':
+        this.#channel.sendJson(`{"kind":"pong","id":${message.id}}`);
         return;
       case 'broadcast':
         void this.#broadcast(message.id, message.message);
         return;
       case 'poisonPill':
+        if (message.drain) this.#drainOnStop = true;
         void this.#stop();
         return;
       case 'init':
@@ -72,6 +81,7 @@ export class Runtime {
     this.#state = 'initializing';
     this.#number = message.worker;
     this.#maxMessageBytes = message.maxMessageBytes;
+    this.restartOnError = message.restartOnError;
     process.title = `looppool ${message.name} worker ${message.worker}`;
     try {
       if (message.protocol !== PROTOCOL) {
@@ -184,6 +194,12 @@ export class Runtime {
     this.exit(0);
   }
 
+  /** An error escaped every task: report it, then exit if the pool asked for restarts. */
+  onEscapedError(err: unknown, origin: 'uncaughtException' | 'unhandledRejection'): void {
+    this.reportUncaught(err, origin);
+    if (this.restartOnError || this.#state === 'waiting' || this.#state === 'initializing') this.exit(1);
+  }
+
   /** Tell the parent about an error that escaped every task. */
   reportUncaught(err: unknown, origin: 'uncaughtException' | 'unhandledRejection'): void {
     if (!this.#channel?.isOpen) return;
@@ -196,6 +212,8 @@ export class Runtime {
 
   /** Flush what is queued for the parent, then exit with `code`. */
   exit(code: number): void {
+    if (this.#exiting) return;
+    this.#exiting = true;
     this.#state = 'exiting';
     process.exitCode = code;
     const force = setTimeout(() => process.exit(code), 2000);

@@ -51,6 +51,17 @@ export class Dispatcher<T extends Queueable> {
     this.#targetedCount++;
   }
 
+  /** Put a task back at the head of its queue (a retry goes before newer tasks). */
+  requeue(task: T): void {
+    this.#queued++;
+    if (task.target < 0) {
+      this.#global.unshift(task);
+      return;
+    }
+    (this.#targeted[task.target] ??= new Deque<T>()).unshift(task);
+    this.#targetedCount++;
+  }
+
   /** Mark a queued task as cancelled; it is skipped when its turn comes. */
   cancel(task: T): void {
     if (task.cancelled) return;

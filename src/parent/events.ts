@@ -24,8 +24,10 @@ export interface WorkerInfo {
 export interface WorkerExitInfo extends WorkerInfo {
   readonly exitCode: number | null;
   readonly signal: NodeJS.Signals | null;
-  /** True when the pool asked it to stop. */
+  /** True when the pool asked it to go (stop or recycle). */
   readonly expected: boolean;
+  /** Why it ended: 'stop', 'recycle', 'timeout' (hard task timeout), 'protocol', 'error' (an error escaped its tasks), 'crash'. */
+  readonly reason: 'stop' | 'recycle' | 'timeout' | 'protocol' | 'error' | 'crash';
 }
 
 /** Listener signatures of `pool.on(…)`. */
@@ -54,11 +56,17 @@ export interface WorkerStats {
 /** `pool.stats()`: a plain snapshot. */
 export interface PoolStats {
   readonly state: PoolState;
+  /** False while workers keep failing to start (tasks fail fast with PoolUnhealthyError). */
+  readonly healthy: boolean;
   readonly size: number;
   readonly queued: number;
   readonly inFlight: number;
   readonly done: number;
   readonly failed: number;
+  /** Tasks re-dispatched after their worker died (`retries`). */
+  readonly retried: number;
+  /** Tasks that crossed their `taskTimeout`. */
+  readonly timedOut: number;
   readonly restarts: number;
   readonly workers: readonly WorkerStats[];
 }

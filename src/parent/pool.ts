@@ -1,29 +1,29 @@
 /**
- * `Pool`: the facade users hold. It owns the state machine and wires the collaborators — the
- * dispatcher (fair credits), the worker set (processes), the broadcaster and the result
- * streams — and settles every task exactly once.
+ * `Pool`: the facade users hold. It owns the state machine and the submission path, and wires
+ * the collaborators: the dispatcher (fair credits), the supervisor (processes), the task
+ * outcomes (settling, retries, timeouts), the broadcaster and the result streams.
  */
 import { EventEmitter } from 'node:events';
-import {
-  BroadcastError, PoolStoppedError, QueueFullError, TaskAbortedError, TaskError, WorkerCrashedError,
-  WorkerInitError, WorkerStoppedError,
-} from '../errors.ts';
+import { BroadcastError, PoolStoppedError, QueueFullError, TaskAbortedError, type PoolUnhealthyError } from '../errors.ts';
 import { Deque } from '../internal/deque.ts';
-import { rebuildSerializationError } from './rebuild-error.ts';
-import { resolvePoolOptions, show, type PoolOptions, type ResolvedPoolOptions } from '../options.ts';
+import { resolvePoolOptions, show, taskTimeoutOption, type PoolOptions, type ResolvedPoolOptions } from '../options.ts';
 import { encodePayload } from '../transport/encode.ts';
 import { Broadcaster } from './broadcaster.ts';
 import { Dispatcher } from './dispatcher.ts';
 import type { PoolEvents, PoolState, PoolStats } from './events.ts';
 import { mapTasks, type MapOptions } from './map.ts';
+import { TaskOutcomes } from './outcomes.ts';
 import { ResultStream, type StreamedResult } from './result-stream.ts';
+import { installSignalHandlers, type StopOnSignalsOptions } from './signals.ts';
+import { Supervisor, type SupervisorHost } from './supervisor.ts';
 import { PendingTask, type TaskMode } from './task.ts';
-import type { HandleEvents, WorkerHandle } from './worker-handle.ts';
-import { WorkerSet } from './worker-set.ts';
+import type { WorkerHandle } from './worker-handle.ts';
 
 export interface PutOptions {
   /** Send the task to this worker number (`0..size-1`) rather than the least busy one. */
   worker?: number;
+  /** This task's `taskTimeout` in ms (overrides the pool's). */
+  timeout?: number;
 }
 export interface RunOptions extends PutOptions {
   /** Cancels the task: a queued one is dropped, a running one sees its `ctx.signal` aborted. */
@@ -42,6 +42,8 @@ interface SpaceWaiter {
   readonly reject: (error: Error) => void;
 }
 
+type Settler = { resolve(value: unknown): void; reject(error: Error): void };
+
 /**
  * A pool of worker processes, each running one instance of your `Worker` subclass with many
  * tasks in flight.
@@ -56,30 +58,37 @@ interface SpaceWaiter {
  */
 export class Pool<TTask = unknown, TResult = unknown> extends EventEmitter<PoolEvents<TResult>> {
   readonly #options: ResolvedPoolOptions;
-  readonly #workers: WorkerSet;
+  readonly #supervisor: Supervisor;
   readonly #dispatcher: Dispatcher<PendingTask>;
+  readonly #outcomes: TaskOutcomes;
   readonly #broadcaster = new Broadcaster();
   readonly #waiters = new Deque<SpaceWaiter>();
   readonly #streams = new Set<ResultStream<TResult>>();
   #state: PoolState = 'created';
   #nextId = 1;
-  #done = 0;
-  #failed = 0;
   #startPromise: Promise<void> | undefined;
   #stopPromise: Promise<void> | undefined;
   #pilled = false;
-  #forced = false;
-  #onStopped: (() => void) | undefined;
-  #onStartSettled: ((error?: Error) => void) | undefined;
+  #terminating = false;
+  /** Why the workers were killed rather than pilled, if they were. */
+  #killedBecause: string | undefined;
+  #unhealthy: PoolUnhealthyError | undefined;
 
   constructor(options: PoolOptions) {
     super();
     this.#options = resolvePoolOptions(options);
-    this.#workers = new WorkerSet(this.#options, this.#handleEvents());
-    this.#dispatcher = new Dispatcher(this.#options.dispatch, this.#options.concurrency, (task, slot) =>
-      (this.#workers.handles[slot] as WorkerHandle).sendTask(task),
-    );
-    this.#dispatcher.slots = this.#workers.handles;
+    this.#outcomes = new TaskOutcomes(this.#options, {
+      result: (value, info) => this.#emitResult(value, info),
+      report: (event, error, info) => this.#report(event, error, info),
+      requeue: (task) => this.#dispatcher.requeue(task),
+    });
+    this.#supervisor = new Supervisor(this.#options, this.#host());
+    this.#dispatcher = new Dispatcher(this.#options.dispatch, this.#options.concurrency, (task, slot) => {
+      const handle = this.#supervisor.handles[slot] as WorkerHandle;
+      handle.sendTask(task);
+      this.#outcomes.armTimeout(handle, task);
+    });
+    this.#dispatcher.slots = this.#supervisor.handles;
   }
 
   /** Number of worker processes. */
@@ -104,23 +113,16 @@ export class Pool<TTask = unknown, TResult = unknown> extends EventEmitter<PoolE
   async #start(): Promise<void> {
     if (this.#state !== 'created') throw new PoolStoppedError();
     this.#state = 'starting';
-    const settled = new Promise<Error | undefined>((resolve) => (this.#onStartSettled = resolve));
-    this.#workers.spawnAll();
-    const error = await settled;
-    this.#onStartSettled = undefined;
-    if (!error) {
-      if (this.#state === 'starting') this.#state = 'running';
-      this.#pump();
-      return;
+    try {
+      await this.#supervisor.start();
+    } catch (error) {
+      this.#state = 'stopped';
+      this.#rejectQueued(error as Error);
+      this.#endStreams();
+      throw error;
     }
-    this.#state = 'stopping';
-    this.#pilled = true; // no replacements: the pool is being taken down
-    for (const handle of this.#workers.live()) handle.kill(true);
-    await this.#whenAllExited();
-    this.#state = 'stopped';
-    this.#rejectQueued(error);
-    this.#endStreams();
-    throw error;
+    if (this.#state === 'starting') this.#state = 'running';
+    this.#pump();
   }
 
   /**
@@ -185,7 +187,7 @@ export class Pool<TTask = unknown, TResult = unknown> extends EventEmitter<PoolE
     if (this.#state === 'stopping' || this.#state === 'stopped') throw new PoolStoppedError();
     await this.start();
     const json = encodePayload(message, 'message', this.#options.maxMessageBytes);
-    const ready = this.#workers.live().filter((h) => h.state === 'ready');
+    const ready = this.#supervisor.live().filter((h) => h.state === 'ready');
     return this.#broadcaster.send(ready, json, message, this.size);
   }
 
@@ -210,45 +212,74 @@ export class Pool<TTask = unknown, TResult = unknown> extends EventEmitter<PoolE
     if (this.#state === 'starting') await this.#startPromise?.catch(() => {});
     if (this.#state === 'stopped') return;
     this.#state = 'stopping';
-    const stopped = this.#whenAllExited();
-    for (let w = this.#waiters.shift(); w; w = this.#waiters.shift()) this.#settleFailed(w.task, new PoolStoppedError(), w.reject);
+    this.#rejectWaiters();
     if (!drain) this.#rejectQueued(new PoolStoppedError('The pool was stopped before the task was dispatched'));
-    const timer = setTimeout(() => this.#forceStop(), timeout);
-    this.#maybePill();
-    await stopped;
+    const timer = setTimeout(() => this.#forceStop('the stop timeout passed'), timeout);
+    if (this.#terminating) this.#forceStop('the pool was terminated');
+    else this.#maybePill();
+    await this.#supervisor.whenEmpty();
     clearTimeout(timer);
     this.#state = 'stopped';
     this.#endStreams();
   }
 
+  /**
+   * Stop at once: kill every worker (SIGKILL), reject every unfinished task (queued:
+   * `PoolStoppedError`, running: `WorkerStoppedError`). Resolves when every process is gone.
+   * Also escalates a `stop()` already under way.
+   */
+  terminate(): Promise<void> {
+    this.#terminating = true;
+    const stopping = this.stop({ drain: false });
+    if (this.#state === 'stopping') this.#forceStop('the pool was terminated');
+    return stopping;
+  }
+
+  /**
+   * Stop on the process's signals (the library installs no handler unless you call this): the
+   * first SIGINT/SIGTERM drains (`stop()`), the second terminates. Returns a function that
+   * removes the handlers.
+   */
+  stopOnSignals(options: StopOnSignalsOptions = {}): () => void {
+    return installSignalHandlers(this, options);
+  }
+
   /** A plain snapshot of the pool's counters and of each worker. */
   stats(): PoolStats {
-    const workers = this.#workers.handles.map((h, n) =>
+    const workers = this.#supervisor.handles.map((h, n) =>
       h
         ? { worker: n, pid: h.pid, state: h.state, inFlight: h.inFlight, done: h.done, failed: h.failed }
         : { worker: n, pid: -1, state: 'respawning' as const, inFlight: 0, done: 0, failed: 0 },
     );
+    const o = this.#outcomes;
     return {
       state: this.#state,
+      healthy: !this.#unhealthy,
       size: this.size,
       queued: this.#dispatcher.queued + this.#waiters.length,
       inFlight: workers.reduce((sum, w) => sum + w.inFlight, 0),
-      done: this.#done,
-      failed: this.#failed,
-      restarts: this.#workers.restarts,
+      done: o.done,
+      failed: o.failed,
+      retried: o.retried,
+      timedOut: o.timedOut,
+      restarts: this.#supervisor.restarts,
       workers,
     };
   }
 
-  #create(mode: TaskMode, task: TTask, options: PutOptions, settler?: { resolve(v: unknown): void; reject(e: Error): void }): PendingTask {
+  #create(mode: TaskMode, task: TTask, options: PutOptions, settler?: Settler): PendingTask {
     if (this.#state === 'stopping' || this.#state === 'stopped') throw new PoolStoppedError();
+    if (this.#unhealthy) throw this.#unhealthy;
     const target = options.worker ?? -1;
     if (target !== -1 && !(Number.isInteger(target) && target >= 0 && target < this.size)) {
       throw new TypeError(`Expected \`worker\` to be an integer from 0 to ${this.size - 1}, got ${show(target)}`);
     }
+    const timeout = taskTimeoutOption(options.timeout) ?? this.#options.taskTimeout;
     const json = encodePayload(task, 'task', this.#options.maxMessageBytes);
     if (this.#state === 'created') void this.start().catch(() => {});
-    return new PendingTask(this.#nextId++, mode, json, task, target, settler);
+    const pending = new PendingTask(this.#nextId++, mode, json, task, target, settler);
+    pending.timeout = timeout;
+    return pending;
   }
 
   #queueFull(): boolean {
@@ -276,7 +307,7 @@ export class Pool<TTask = unknown, TResult = unknown> extends EventEmitter<PoolE
   #watchSignal(task: PendingTask, signal: AbortSignal): void {
     const onAbort = (): void => {
       if (task.worker < 0) this.#dispatcher.cancel(task);
-      else this.#workers.handles[task.worker]?.abortTask(task.id);
+      else this.#supervisor.handles[task.worker]?.abortTask(task.id, 'abort');
       task.fail(new TaskAbortedError(task.id, { cause: signal.reason }));
     };
     signal.addEventListener('abort', onAbort, { once: true });
@@ -286,37 +317,26 @@ export class Pool<TTask = unknown, TResult = unknown> extends EventEmitter<PoolE
   #maybePill(): void {
     if (this.#pilled || this.#dispatcher.queued > 0 || this.#waiters.length > 0) return;
     this.#pilled = true;
-    this.#workers.cancelRespawns();
-    for (const handle of this.#workers.live()) handle.poisonPill();
-    this.#checkStopped();
+    this.#supervisor.beginStop();
+    this.#supervisor.pillAll();
   }
 
-  #forceStop(): void {
-    this.#forced = true;
+  #forceStop(why: string): void {
     this.#pilled = true;
-    this.#workers.cancelRespawns();
-    this.#rejectQueued(new PoolStoppedError('The pool stopped (timeout) before the task was dispatched'));
-    for (const handle of this.#workers.live()) handle.kill(true);
-    this.#checkStopped();
+    this.#killedBecause ??= why;
+    this.#rejectQueued(new PoolStoppedError(`The pool stopped (${why}) before the task was dispatched`));
+    this.#supervisor.killAll('stop');
   }
 
-  #whenAllExited(): Promise<void> {
-    return new Promise((resolve) => {
-      this.#onStopped = resolve;
-      this.#checkStopped();
-    });
-  }
-
-  #checkStopped(): void {
-    if (this.#onStopped && this.#workers.empty) {
-      const done = this.#onStopped;
-      this.#onStopped = undefined;
-      done();
+  #rejectWaiters(error: Error = new PoolStoppedError()): void {
+    for (let w = this.#waiters.shift(); w; w = this.#waiters.shift()) {
+      if (w.task.fail(error)) w.reject(error);
     }
   }
 
   #rejectQueued(error: Error): void {
-    for (const task of this.#dispatcher.takeAll()) this.#settleFailed(task, error);
+    this.#rejectWaiters(error);
+    for (const task of this.#dispatcher.takeAll()) this.#outcomes.fail(task, error);
   }
 
   #endStreams(): void {
@@ -324,17 +344,9 @@ export class Pool<TTask = unknown, TResult = unknown> extends EventEmitter<PoolE
     this.#streams.clear();
   }
 
-  #emitResult(value: unknown, worker: number, pid: number, taskId: number | null): void {
-    const info = { worker, pid, taskId };
+  #emitResult(value: unknown, info: { worker: number; pid: number; taskId: number | null }): void {
     for (const stream of this.#streams) stream.push(value as TResult, info);
     this.emit('result', value as TResult, info);
-  }
-
-  #settleFailed(task: PendingTask, error: Error, reject?: (e: Error) => void, pid = -1): void {
-    if (!task.fail(error)) return;
-    this.#failed++;
-    reject?.(error);
-    if (task.mode === 'put') this.#report('taskError', error, { taskId: task.id, worker: task.worker, pid });
   }
 
   #report(event: 'taskError' | 'workerError', error: Error, info: Record<string, unknown>): void {
@@ -342,50 +354,44 @@ export class Pool<TTask = unknown, TResult = unknown> extends EventEmitter<PoolE
     else process.stderr.write(`looppool ${this.#options.name}: ${event} ${JSON.stringify(info)}: ${error.stack ?? String(error)}\n`);
   }
 
-  #handleEvents(): HandleEvents {
+  #host(): SupervisorHost {
+    const o = (): TaskOutcomes => this.#outcomes;
     return {
-      ready: (h) => {
-        this.#workers.started(h);
+      workerStarted: (h) => {
         this.emit('workerStart', { worker: h.number, pid: h.pid });
-        if (this.#state === 'starting' && this.#workers.handles.every((x) => x?.state === 'ready')) this.#onStartSettled?.();
-        if (this.#state === 'stopping' && this.#pilled) h.poisonPill();
         this.#pump();
+      },
+      workerExited: (h, details, tasks) => {
+        const expected = details.reason === 'stop' || details.reason === 'recycle';
+        this.emit('workerExit', { worker: h.number, pid: h.pid, exitCode: details.exitCode, signal: details.signal, expected, reason: details.reason });
+        o().workerExited(h, details, tasks, this.#state === 'running' || (this.#state === 'stopping' && !this.#pilled), this.#killedBecause);
+        this.#broadcaster.workerGone(h, new PoolStoppedError(`Worker ${h.number} exited before it answered the broadcast`));
+        this.#pump();
+      },
+      healthChanged: (error) => {
+        this.#unhealthy = error;
+        if (error) this.#rejectQueued(error);
+        else this.#pump();
       },
       taskDone: (h, task, value) => {
         h.done++;
-        if (task.fulfil(value)) {
-          this.#done++;
-          if (task.mode === 'put' && value !== undefined) this.#emitResult(value, h.number, h.pid, task.id);
-        }
-        this.#pump();
+        o().succeeded(h, task, value);
+        this.#afterAnswer(h);
       },
       taskFailed: (h, task, error, unsendable) => {
         h.failed++;
-        this.#settleFailed(task, unsendable ? rebuildSerializationError(error) : new TaskError(task.id, error, { worker: h.number, pid: h.pid }), undefined, h.pid);
-        this.#pump();
+        o().threw(h, task, error, unsendable);
+        this.#afterAnswer(h);
       },
-      result: (h, taskId, value) => this.#emitResult(value, h.number, h.pid, taskId),
+      result: (h, taskId, value) => this.#emitResult(value, { worker: h.number, pid: h.pid, taskId }),
       broadcastReply: (h, id, outcome) =>
         this.#broadcaster.reply(h, id, 'error' in outcome ? { error: new BroadcastError(outcome.error, { worker: h.number, pid: h.pid }) } : outcome),
       uncaught: (h, error, origin) => this.#report('workerError', error, { worker: h.number, pid: h.pid, origin }),
-      exit: (h, exitCode, signal, tasks) => this.#onWorkerExit(h, exitCode, signal, tasks),
     };
   }
 
-  #onWorkerExit(h: WorkerHandle, exitCode: number | null, signal: NodeJS.Signals | null, tasks: PendingTask[]): void {
-    this.#workers.exited(h);
-    const expected = h.expectedExit;
-    this.emit('workerExit', { worker: h.number, pid: h.pid, exitCode, signal, expected });
-    const ref = { worker: h.number, pid: h.pid };
-    const error = expected
-      ? new WorkerStoppedError(ref, this.#forced ? `Worker ${h.number} (pid ${h.pid}) was killed when the stop timeout passed` : undefined)
-      : new WorkerCrashedError({ ...ref, exitCode, signal });
-    for (const task of tasks) this.#settleFailed(task, error, undefined, h.pid);
-    this.#broadcaster.workerGone(h, error);
-    if (this.#state === 'starting' && h.initError) this.#onStartSettled?.(h.initError);
-    else if (this.#state === 'starting') this.#onStartSettled?.(new WorkerInitError(error.message, { ...ref, module: this.#options.workerUrl }, { cause: error }));
-    else if (!expected && (this.#state === 'running' || (this.#state === 'stopping' && !this.#pilled))) this.#workers.respawn(h.number);
-    this.#checkStopped();
+  #afterAnswer(h: WorkerHandle): void {
+    if (h.done + h.failed >= this.#options.maxTasksPerWorker) this.#supervisor.recycle(h);
     this.#pump();
   }
 }

@@ -27,6 +27,12 @@ export class PendingTask {
   /** Dropped from the queue (aborted); the dispatcher skips it. */
   cancelled = false;
   settled = false;
+  /** Times it was the only task on a worker that died (two make it a poison task). */
+  soloCrashes = 0;
+  /** Its `taskTimeout` in ms, or undefined. */
+  timeout: number | undefined;
+  /** The pending soft or grace timer of its timeout. */
+  timer: NodeJS.Timeout | undefined;
   readonly #settler: TaskSettler | undefined;
   /** Detaches the caller's AbortSignal listener, when there is one. */
   cleanup: (() => void) | undefined;
@@ -45,7 +51,7 @@ export class PendingTask {
   fulfil(value: unknown): boolean {
     if (this.settled) return false;
     this.settled = true;
-    this.cleanup?.();
+    this.#release();
     this.#settler?.resolve(value);
     return true;
   }
@@ -54,8 +60,13 @@ export class PendingTask {
   fail(error: Error): boolean {
     if (this.settled) return false;
     this.settled = true;
-    this.cleanup?.();
+    this.#release();
     this.#settler?.reject(error);
     return true;
+  }
+
+  #release(): void {
+    this.cleanup?.();
+    if (this.timer) clearTimeout(this.timer);
   }
 }

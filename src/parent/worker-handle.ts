@@ -19,6 +19,14 @@ import type { PendingTask } from './task.ts';
 
 export type HandleState = 'starting' | 'ready' | 'stopping' | 'exited';
 
+/**
+ * Why a worker process ended: `stop` (poison pill or killed while the pool stops), `recycle`
+ * (maxTasksPerWorker/maxMemoryPerWorker), `timeout` (killed by a hard task timeout),
+ * `protocol` (broke the protocol), `error` (exited after an error escaped its tasks),
+ * `crash` (anything else: exit, signal, out of memory).
+ */
+export type ExitReason = 'stop' | 'recycle' | 'timeout' | 'protocol' | 'error' | 'crash';
+
 /** What a handle reports to its pool. */
 export interface HandleEvents {
   ready(handle: WorkerHandle): void;
@@ -47,7 +55,9 @@ export class WorkerHandle implements WorkerSlot {
   readonly #channel: Channel;
   readonly #tasks = new Map<number, PendingTask>();
   #pillSent = false;
-  #stopKill = false;
+  #exitReason: ExitReason | undefined;
+  #nextPing = 1;
+  #lastPong = 0;
 
   constructor(number: number, options: ResolvedPoolOptions, events: HandleEvents) {
     this.number = number;
@@ -87,8 +97,20 @@ export class WorkerHandle implements WorkerSlot {
   }
 
   /** Ask the child to abort a task's signal (its answer still returns the credit). */
-  abortTask(id: number): void {
-    if (this.#tasks.has(id)) this.#channel.send({ kind: 'abort', id });
+  abortTask(id: number, reason: 'abort' | 'timeout'): void {
+    if (this.#tasks.has(id)) this.#channel.sendJson(`{"kind":"abort","id":${id},"reason":"${reason}"}`);
+  }
+
+  /** Ask whether the child's event loop turns; see {@link answeredPing}. */
+  ping(): number {
+    const id = this.#nextPing++;
+    this.#channel.sendJson(`{"kind":"ping","id":${id}}`);
+    return id;
+  }
+
+  /** True once the child answered ping `id` (or a later one). */
+  answeredPing(id: number): boolean {
+    return this.#lastPong >= id;
   }
 
   sendBroadcast(id: number, json: string | null, message: unknown): void {
@@ -96,27 +118,31 @@ export class WorkerHandle implements WorkerSlot {
     else this.#channel.sendJson(`{"kind":"broadcast","id":${id}${jsonField('message', json || undefined)}}`);
   }
 
-  /** Send the poison pill once; the handle takes no more tasks. */
-  poisonPill(): void {
+  /**
+   * Send the poison pill once; the handle takes no more tasks. `reason` 'recycle' makes every
+   * worker drain its tasks first (a plain Worker too).
+   */
+  poisonPill(reason: 'stop' | 'recycle' = 'stop'): void {
     if (this.#pillSent || this.state === 'exited') return;
     this.#pillSent = true;
+    this.#exitReason ??= reason;
     if (this.state === 'starting') {
-      this.kill(true); // nothing to drain: do not wait for a slow initialize()
+      this.kill(reason); // nothing to drain: do not wait for a slow initialize()
       return;
     }
     this.state = 'stopping';
-    this.#channel.send({ kind: 'poisonPill' });
+    this.#channel.sendJson(`{"kind":"poisonPill","drain":${reason === 'recycle'}}`);
   }
 
-  /** The pool asked this worker to go (poison pill, or a kill as part of stopping). */
-  get expectedExit(): boolean {
-    return this.#pillSent || this.#stopKill;
+  /** Why the process ended (or will): set by whoever asked it to go; `crash` when nobody did. */
+  get exitReason(): ExitReason {
+    return this.#exitReason ?? 'crash';
   }
 
-  /** SIGKILL the process. `asPartOfStop`: the pool is stopping, so its exit is expected. */
-  kill(asPartOfStop = false): void {
+  /** SIGKILL the process, recording why. */
+  kill(reason: ExitReason): void {
     if (this.state === 'exited') return;
-    this.#stopKill ||= asPartOfStop;
+    this.#exitReason ??= reason;
     this.#child.kill('SIGKILL');
   }
 
@@ -162,8 +188,12 @@ export class WorkerHandle implements WorkerSlot {
       case 'broadcastFailed':
         return this.#events.broadcastReply(this, m.id, { error: deserializeError(m.error) });
       case 'uncaught':
+        if (this.#options.restartOnError) this.#exitReason ??= 'error';
         return this.#events.uncaught(this, deserializeError(m.error), m.origin);
       case 'stopped':
+        return;
+      case 'pong':
+        this.#lastPong = Math.max(this.#lastPong, m.id);
         return;
       default:
         assertNever(m, 'message');
@@ -181,6 +211,7 @@ export class WorkerHandle implements WorkerSlot {
       module: o.workerUrl,
       workerData: o.workerData,
       maxMessageBytes: o.maxMessageBytes,
+      restartOnError: o.restartOnError,
     });
   }
 
@@ -198,7 +229,7 @@ export class WorkerHandle implements WorkerSlot {
     const error = new ProtocolError(`Worker ${this.number} (pid ${this.pid}) broke the protocol: ${detail}`, { worker: this.number, pid: this.pid });
     this.#events.uncaught(this, error, 'protocol');
     this.#channel.destroy();
-    this.kill();
+    this.kill('protocol');
   }
 
   #initError(cause: Error): WorkerInitError {

@@ -21,6 +21,8 @@ export interface InitMessage {
   module: string;
   workerData: unknown;
   maxMessageBytes: number;
+  /** Exit (and so be replaced) after an uncaught exception or unhandled rejection. */
+  restartOnError: boolean;
 }
 export interface TaskMessage {
   kind: 'task';
@@ -31,18 +33,29 @@ export interface TaskMessage {
 export interface AbortMessage {
   kind: 'abort';
   id: number;
+  /** Why: the caller's signal, or the task's timeout. */
+  reason: 'abort' | 'timeout';
 }
 export interface BroadcastMessage {
   kind: 'broadcast';
   id: number;
   message: unknown;
 }
-/** The poison pill: a `Worker` stops at once, a `SafeWorker` drains its in-flight tasks first. */
+/**
+ * The poison pill: a `Worker` stops at once, a `SafeWorker` drains its in-flight tasks first.
+ * With `drain` (recycling), every worker drains.
+ */
 export interface PoisonPillMessage {
   kind: 'poisonPill';
+  drain: boolean;
+}
+/** Is the event loop turning? The child answers `pong` as soon as its loop runs. */
+export interface PingMessage {
+  kind: 'ping';
+  id: number;
 }
 
-export type ToChildMessage = InitMessage | TaskMessage | AbortMessage | BroadcastMessage | PoisonPillMessage;
+export type ToChildMessage = InitMessage | TaskMessage | AbortMessage | BroadcastMessage | PoisonPillMessage | PingMessage;
 
 /** The child opens the handshake as soon as its runtime is up. */
 export interface HelloMessage {
@@ -95,6 +108,10 @@ export interface UncaughtMessage {
 export interface StoppedMessage {
   kind: 'stopped';
 }
+export interface PongMessage {
+  kind: 'pong';
+  id: number;
+}
 
 export type ToParentMessage =
   | HelloMessage
@@ -106,7 +123,8 @@ export type ToParentMessage =
   | BroadcastDoneMessage
   | BroadcastFailedMessage
   | UncaughtMessage
-  | StoppedMessage;
+  | StoppedMessage
+  | PongMessage;
 
 export type ToParentKind = ToParentMessage['kind'];
 export type ToChildKind = ToChildMessage['kind'];

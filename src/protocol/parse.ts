@@ -40,6 +40,8 @@ export function parseToParent(raw: unknown): ToParentMessage {
     }
     case 'stopped':
       return { kind: 'stopped' };
+    case 'pong':
+      return { kind: 'pong', id: id(m, 'id') };
     default:
       throw bad(`kind ${JSON.stringify(m.kind)}`);
   }
@@ -52,11 +54,13 @@ export function parseToChild(raw: unknown): ToChildMessage {
     case 'task':
       return { kind: 'task', id: id(m, 'id'), attempt: id(m, 'attempt'), payload: m.payload };
     case 'abort':
-      return { kind: 'abort', id: id(m, 'id') };
+      return { kind: 'abort', id: id(m, 'id'), reason: m.reason === 'timeout' ? 'timeout' : 'abort' };
     case 'broadcast':
       return { kind: 'broadcast', id: id(m, 'id'), message: m.message };
     case 'poisonPill':
-      return { kind: 'poisonPill' };
+      return { kind: 'poisonPill', drain: m.drain === true };
+    case 'ping':
+      return { kind: 'ping', id: id(m, 'id') };
     case 'init':
       return {
         kind: 'init',
@@ -66,6 +70,7 @@ export function parseToChild(raw: unknown): ToChildMessage {
         module: str(m, 'module'),
         workerData: m.workerData,
         maxMessageBytes: id(m, 'maxMessageBytes'),
+        restartOnError: m.restartOnError !== false,
       };
     default:
       throw bad(`kind ${JSON.stringify(m.kind)}`);

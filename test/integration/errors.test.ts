@@ -128,7 +128,7 @@ describe('crashes', () => {
     expect(error.pid).toBe(firstPid);
     const secondPid = await pool.run('pid');
     expect(secondPid).not.toBe(firstPid);
-    expect(exits).toEqual([{ worker: 0, pid: firstPid, exitCode: 3, signal: null, expected: false }]);
+    expect(exits).toEqual([{ worker: 0, pid: firstPid, exitCode: 3, signal: null, expected: false, reason: 'crash' }]);
     expect(pool.stats().restarts).toBe(1);
   });
 });

@@ -1,0 +1,100 @@
+/**
+ * How tasks end: results and failures turned into promise settlements and events, crash
+ * handling (retry or fail, poison tasks), and task timeouts (soft signal, then a kill if the
+ * worker's loop is blocked). Every path goes through `PendingTask.fulfil/fail`, which settle once.
+ */
+import {
+  PoisonTaskError, TaskError, TaskTimeoutError, WorkerCrashedError, WorkerStoppedError,
+} from '../errors.ts';
+import type { ResolvedPoolOptions } from '../options.ts';
+import type { ResultInfo } from './events.ts';
+import { rebuildSerializationError } from './rebuild-error.ts';
+import type { ExitDetails } from './supervisor.ts';
+import type { PendingTask } from './task.ts';
+import type { WorkerHandle } from './worker-handle.ts';
+
+export interface OutcomeSink {
+  /** A streamed result or a `put` task's return value. */
+  result(value: unknown, info: ResultInfo): void;
+  /** A failure nobody awaits (`put` tasks) or an error that escaped a worker's tasks. */
+  report(event: 'taskError' | 'workerError', error: Error, info: Record<string, unknown>): void;
+  /** Put a task back at the head of the queue (retry after a crash). */
+  requeue(task: PendingTask): void;
+}
+
+export class TaskOutcomes {
+  done = 0;
+  failed = 0;
+  retried = 0;
+  timedOut = 0;
+  readonly #options: ResolvedPoolOptions;
+  readonly #sink: OutcomeSink;
+
+  constructor(options: ResolvedPoolOptions, sink: OutcomeSink) {
+    this.#options = options;
+    this.#sink = sink;
+  }
+
+  succeeded(h: WorkerHandle, task: PendingTask, value: unknown): void {
+    if (!task.fulfil(value)) return;
+    this.done++;
+    if (task.mode === 'put' && value !== undefined) this.#sink.result(value, { worker: h.number, pid: h.pid, taskId: task.id });
+  }
+
+  /** The worker answered with a failure (`unsendable`: the result could not be sent). */
+  threw(h: WorkerHandle, task: PendingTask, remote: Error, unsendable: boolean): void {
+    const error = unsendable ? rebuildSerializationError(remote) : new TaskError(task.id, remote, { worker: h.number, pid: h.pid });
+    this.fail(task, error, h.pid);
+  }
+
+  /** Settle with an error, counting it and reporting it when nobody awaits it. */
+  fail(task: PendingTask, error: Error, pid = -1): void {
+    if (!task.fail(error)) return;
+    this.failed++;
+    if (task.mode === 'put') this.#sink.report('taskError', error, { taskId: task.id, worker: task.worker, pid });
+  }
+
+  /** The tasks a worker held when it exited: stopped, retried, or failed as crashed. */
+  workerExited(h: WorkerHandle, details: ExitDetails, tasks: PendingTask[], mayRetry: boolean, killedBecause?: string): void {
+    const ref = { worker: h.number, pid: h.pid };
+    if (details.reason === 'stop') {
+      const error = new WorkerStoppedError(ref, killedBecause && `Worker ${h.number} (pid ${h.pid}) was killed: ${killedBecause}`);
+      for (const task of tasks) this.fail(task, error, h.pid);
+      return;
+    }
+    const crash = { ...ref, exitCode: details.exitCode, signal: details.signal };
+    const error = new WorkerCrashedError(crash);
+    const alone = tasks.filter((t) => !t.settled).length === 1;
+    for (const task of tasks) {
+      if (task.settled) continue;
+      if (alone && ++task.soloCrashes >= 2) this.fail(task, new PoisonTaskError(crash), h.pid);
+      else if (mayRetry && task.attempt <= this.#options.retries) {
+        this.retried++;
+        this.#sink.requeue(task);
+      } else this.fail(task, error, h.pid);
+    }
+  }
+
+  /** Start the task's timeout clock (called when it is sent to `h`). */
+  armTimeout(h: WorkerHandle, task: PendingTask): void {
+    const ms = task.timeout;
+    if (ms === undefined) return;
+    task.timer = setTimeout(() => this.#softTimeout(h, task, ms), ms);
+  }
+
+  #softTimeout(h: WorkerHandle, task: PendingTask, ms: number): void {
+    if (task.settled || h.state === 'exited') return;
+    h.abortTask(task.id, 'timeout');
+    const ping = h.ping();
+    task.timer = setTimeout(() => this.#hardTimeout(h, task, ms, ping), this.#options.timeoutGrace);
+  }
+
+  #hardTimeout(h: WorkerHandle, task: PendingTask, ms: number, ping: number): void {
+    task.timer = undefined;
+    if (task.settled || h.state === 'exited') return;
+    const blocked = !h.answeredPing(ping);
+    this.timedOut++;
+    this.fail(task, new TaskTimeoutError(task.id, blocked ? 'hard' : 'soft', ms, { worker: h.number, pid: h.pid }), h.pid);
+    if (blocked) h.kill('timeout');
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * The pool's worker processes by number: starting them, replacing one that dies (same number,
+ * new pid) with exponential backoff while replacements fail to start, pausing when starts keep
+ * failing (unhealthy), recycling on task count or memory, and taking them all down.
+ */
+import pidusage from 'pidusage';
+import { PoolUnhealthyError, WorkerInitError } from '../errors.ts';
+import type { ResolvedPoolOptions } from '../options.ts';
+import type { PendingTask } from './task.ts';
+import { WorkerHandle, type ExitReason, type HandleEvents } from './worker-handle.ts';
+
+const BACKOFF_BASE_MS = 100;
+const BACKOFF_MAX_MS = 30_000;
+
+export interface ExitDetails {
+  readonly exitCode: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly reason: ExitReason;
+}
+
+/** What the supervisor tells the pool; task-level handle events pass straight through. */
+export interface SupervisorHost extends Omit<HandleEvents, 'ready' | 'exit'> {
+  workerStarted(handle: WorkerHandle): void;
+  workerExited(handle: WorkerHandle, details: ExitDetails, tasks: PendingTask[]): void;
+  /** `error` set: the pool became unhealthy; undefined: it healed. */
+  healthChanged(error: PoolUnhealthyError | undefined): void;
+}
+
+type Mode = 'idle' | 'starting' | 'running' | 'stopping';
+
+export class Supervisor {
+  /** Index = worker number; undefined while a replacement is pending. Also the dispatcher's slots. */
+  readonly handles: (WorkerHandle | undefined)[];
+  restarts = 0;
+  readonly #options: ResolvedPoolOptions;
+  readonly #host: SupervisorHost;
+  readonly #events: HandleEvents;
+  readonly #timers: (NodeJS.Timeout | undefined)[];
+  readonly #slotFailures: number[];
+  #failuresInRow = 0;
+  #unhealthy: PoolUnhealthyError | undefined;
+  #mode: Mode = 'idle';
+  #settleStart: ((error: Error | undefined) => void) | undefined;
+  #whenEmpty: (() => void) | undefined;
+  #memoryTimer: NodeJS.Timeout | undefined;
+
+  constructor(options: ResolvedPoolOptions, host: SupervisorHost) {
+    this.#options = options;
+    this.#host = host;
+    this.#events = { ...host, ready: (h) => this.#onReady(h), exit: (h, code, signal, tasks) => this.#onExit(h, code, signal, tasks) };
+    this.handles = new Array<WorkerHandle | undefined>(options.size).fill(undefined);
+    this.#timers = new Array<NodeJS.Timeout | undefined>(options.size).fill(undefined);
+    this.#slotFailures = new Array<number>(options.size).fill(0);
+  }
+
+  get unhealthy(): PoolUnhealthyError | undefined {
+    return this.#unhealthy;
+  }
+
+  /** Start every worker; resolves when all are ready, rejects with the first WorkerInitError (after killing the rest). */
+  async start(): Promise<void> {
+    this.#mode = 'starting';
+    const settled = new Promise<Error | undefined>((resolve) => (this.#settleStart = resolve));
+    for (let n = 0; n < this.handles.length; n++) this.#spawn(n);
+    const error = await settled;
+    this.#settleStart = undefined;
+    if (!error) {
+      if (this.#mode === 'starting') this.#mode = 'running';
+      this.#watchMemory();
+      return;
+    }
+    this.killAll('stop');
+    await this.whenEmpty();
+    throw error;
+  }
+
+  /** No more replacements; pending ones are cancelled. */
+  beginStop(): void {
+    this.#mode = 'stopping';
+    for (let n = 0; n < this.#timers.length; n++) {
+      clearTimeout(this.#timers[n]);
+      this.#timers[n] = undefined;
+    }
+    clearInterval(this.#memoryTimer);
+  }
+
+  pillAll(): void {
+    for (const handle of this.live()) handle.poisonPill('stop');
+  }
+
+  killAll(reason: ExitReason): void {
+    this.beginStop();
+    for (const handle of this.live()) handle.kill(reason);
+  }
+
+  /** Drain this worker and replace it (task count or memory limit reached). */
+  recycle(handle: WorkerHandle): void {
+    if (this.#mode === 'running' && handle.state === 'ready') handle.poisonPill('recycle');
+  }
+
+  live(): WorkerHandle[] {
+    return this.handles.filter((h): h is WorkerHandle => h !== undefined && h.state !== 'exited');
+  }
+
+  /** Resolves once no process is left and none is about to be started. */
+  whenEmpty(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#whenEmpty = resolve;
+      this.#checkEmpty();
+    });
+  }
+
+  #spawn(n: number): void {
+    this.handles[n] = new WorkerHandle(n, this.#options, this.#events);
+  }
+
+  #onReady(handle: WorkerHandle): void {
+    this.#slotFailures[handle.number] = 0;
+    this.#failuresInRow = 0;
+    if (this.#unhealthy) {
+      this.#unhealthy = undefined;
+      this.#host.healthChanged(undefined);
+    }
+    this.#host.workerStarted(handle);
+    if (this.#mode === 'starting' && this.handles.every((h) => h?.state === 'ready')) this.#settleStart?.(undefined);
+  }
+
+  #onExit(handle: WorkerHandle, exitCode: number | null, signal: NodeJS.Signals | null, tasks: PendingTask[]): void {
+    const n = handle.number;
+    if (this.handles[n] === handle) this.handles[n] = undefined;
+    const failedStart = handle.initError !== undefined;
+    if (failedStart) {
+      this.#slotFailures[n] = (this.#slotFailures[n] ?? 0) + 1;
+      this.#failuresInRow++;
+    }
+    this.#host.workerExited(handle, { exitCode, signal, reason: handle.exitReason }, tasks);
+    if (this.#mode === 'starting') {
+      this.#settleStart?.(handle.initError ?? this.#startError(handle, exitCode, signal));
+    } else if (this.#mode === 'running' && handle.exitReason !== 'stop') {
+      if (failedStart && this.#failuresInRow >= this.#options.maxStartFailures) this.#becomeUnhealthy(handle.initError);
+      else this.#respawn(n, handle.exitReason === 'recycle' ? 0 : this.#backoff(n));
+    }
+    this.#checkEmpty();
+  }
+
+  #backoff(n: number): number {
+    const failures = this.#slotFailures[n] ?? 0;
+    return failures === 0 ? 0 : Math.min(BACKOFF_BASE_MS * 2 ** (failures - 1), BACKOFF_MAX_MS);
+  }
+
+  #respawn(n: number, delay: number): void {
+    if (this.#timers[n] || this.handles[n]) return;
+    this.restarts++;
+    this.#timers[n] = setTimeout(() => {
+      this.#timers[n] = undefined;
+      if (this.#mode === 'running') this.#spawn(n);
+      this.#checkEmpty();
+    }, delay);
+  }
+
+  /** Too many failed starts in a row: stop respawning for `unhealthyCooldown`, then try every empty slot once. */
+  #becomeUnhealthy(cause: WorkerInitError | undefined): void {
+    const first = !this.#unhealthy;
+    this.#unhealthy = new PoolUnhealthyError(this.#failuresInRow, cause);
+    if (first) this.#host.healthChanged(this.#unhealthy);
+    for (let n = 0; n < this.#timers.length; n++) {
+      clearTimeout(this.#timers[n]);
+      this.#timers[n] = undefined;
+    }
+    const missing = this.handles.map((h, n) => (h ? -1 : n)).filter((n) => n >= 0);
+    for (const n of missing) this.#respawn(n, this.#options.unhealthyCooldown);
+  }
+
+  #startError(handle: WorkerHandle, exitCode: number | null, signal: NodeJS.Signals | null): WorkerInitError {
+    const how = signal ? `signal ${signal}` : `exit code ${exitCode}`;
+    return new WorkerInitError(`Worker ${handle.number} (pid ${handle.pid}) exited while the pool was starting (${how})`, {
+      worker: handle.number,
+      pid: handle.pid,
+      module: this.#options.workerUrl,
+    });
+  }
+
+  #checkEmpty(): void {
+    if (!this.#whenEmpty || this.live().length > 0 || this.#timers.some((t) => t !== undefined)) return;
+    const resolve = this.#whenEmpty;
+    this.#whenEmpty = undefined;
+    resolve();
+  }
+
+  /** maxMemoryPerWorker: sample the RSS of every worker from outside (a blocked worker is measured too). */
+  #watchMemory(): void {
+    const limit = this.#options.maxMemoryPerWorker;
+    if (limit === Infinity) return;
+    this.#memoryTimer = setInterval(() => {
+      const ready = this.live().filter((h) => h.state === 'ready');
+      if (ready.length === 0) return;
+      pidusage(ready.map((h) => h.pid))
+        .then((usage) => {
+          for (const h of ready) if ((usage[h.pid]?.memory ?? 0) > limit) this.recycle(h);
+        })
+        .catch(() => {}); // a worker exited between listing and sampling: the next round sees the new one
+    }, this.#options.memoryCheckInterval);
+    this.#memoryTimer.unref();
+  }
+}

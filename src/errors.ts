@@ -152,16 +152,25 @@ export class BroadcastError extends PoolError implements WorkerRef {
   }
 }
 
-/** A task crossed its `taskTimeout`. `phase`: `'soft'` (its signal was aborted and the grace passed, the worker's loop still turns) or `'hard'` (the loop was blocked: the worker was killed). */
+/**
+ * A task crossed its `taskTimeout`. `phase` `'soft'`: its signal was aborted and it then failed
+ * (`cause` is its error) or did not settle within the grace while its worker's loop kept turning;
+ * `'hard'`: the worker's loop was blocked, so the worker was killed and replaced.
+ */
 export class TaskTimeoutError extends PoolError implements WorkerRef {
   readonly taskId: number;
   readonly phase: 'soft' | 'hard';
   readonly timeout: number;
   readonly worker: number | undefined;
   readonly pid: number | undefined;
-  constructor(taskId: number, phase: 'soft' | 'hard', timeout: number, ref: WorkerRef) {
-    const what = phase === 'hard' ? 'its worker was blocked and has been killed' : 'it did not stop when its signal was aborted';
-    super(`Task ${taskId} timed out after ${timeout} ms (${what})`, 'ERR_TASK_TIMEOUT');
+  constructor(taskId: number, phase: 'soft' | 'hard', timeout: number, ref: WorkerRef, options?: ErrorOptions) {
+    const what =
+      phase === 'hard'
+        ? 'its worker was blocked and has been killed'
+        : options?.cause
+          ? 'it failed after its signal was aborted'
+          : 'it did not stop when its signal was aborted';
+    super(`Task ${taskId} timed out after ${timeout} ms (${what})`, 'ERR_TASK_TIMEOUT', options);
     this.taskId = taskId;
     this.phase = phase;
     this.timeout = timeout;

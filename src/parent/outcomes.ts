@@ -43,7 +43,9 @@ export class TaskOutcomes {
 
   /** The worker answered with a failure (`unsendable`: the result could not be sent). */
   threw(h: WorkerHandle, task: PendingTask, remote: Error, unsendable: boolean): void {
-    const error = unsendable ? rebuildSerializationError(remote) : new TaskError(task.id, remote, { worker: h.number, pid: h.pid });
+    const ref = { worker: h.number, pid: h.pid };
+    let error: Error = unsendable ? rebuildSerializationError(remote) : new TaskError(task.id, remote, ref);
+    if (task.timedOut) error = new TaskTimeoutError(task.id, 'soft', task.timeout ?? 0, ref, { cause: error });
     this.fail(task, error, h.pid);
   }
 
@@ -84,6 +86,8 @@ export class TaskOutcomes {
 
   #softTimeout(h: WorkerHandle, task: PendingTask, ms: number): void {
     if (task.settled || h.state === 'exited') return;
+    task.timedOut = true;
+    this.timedOut++;
     h.abortTask(task.id, 'timeout');
     const ping = h.ping();
     task.timer = setTimeout(() => this.#hardTimeout(h, task, ms, ping), this.#options.timeoutGrace);
@@ -93,7 +97,6 @@ export class TaskOutcomes {
     task.timer = undefined;
     if (task.settled || h.state === 'exited') return;
     const blocked = !h.answeredPing(ping);
-    this.timedOut++;
     this.fail(task, new TaskTimeoutError(task.id, blocked ? 'hard' : 'soft', ms, { worker: h.number, pid: h.pid }), h.pid);
     if (blocked) h.kill('timeout');
   }

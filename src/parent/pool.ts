@@ -87,6 +87,7 @@ export class Pool<TTask = unknown, TResult = unknown> extends EventEmitter<PoolE
       const handle = this.#supervisor.handles[slot] as WorkerHandle;
       handle.sendTask(task);
       this.#outcomes.armTimeout(handle, task);
+      if (handle.sent >= this.#options.maxTasksPerWorker) this.#supervisor.recycle(handle);
     });
     this.#dispatcher.slots = this.#supervisor.handles;
   }
@@ -187,8 +188,9 @@ export class Pool<TTask = unknown, TResult = unknown> extends EventEmitter<PoolE
     if (this.#state === 'stopping' || this.#state === 'stopped') throw new PoolStoppedError();
     await this.start();
     const json = encodePayload(message, 'message', this.#options.maxMessageBytes);
-    const ready = this.#supervisor.live().filter((h) => h.state === 'ready');
-    return this.#broadcaster.send(ready, json, message, this.size);
+    // Ready workers, and workers draining before a recycle: every process that will still run tasks.
+    const live = this.#supervisor.live().filter((h) => h.state === 'ready' || h.state === 'stopping');
+    return this.#broadcaster.send(live, json, message, this.size);
   }
 
   /**
@@ -364,7 +366,7 @@ export class Pool<TTask = unknown, TResult = unknown> extends EventEmitter<PoolE
       workerExited: (h, details, tasks) => {
         const expected = details.reason === 'stop' || details.reason === 'recycle';
         this.emit('workerExit', { worker: h.number, pid: h.pid, exitCode: details.exitCode, signal: details.signal, expected, reason: details.reason });
-        o().workerExited(h, details, tasks, this.#state === 'running' || (this.#state === 'stopping' && !this.#pilled), this.#killedBecause);
+        o().workerExited(h, details, tasks, this.#state === 'running' || this.#state === 'starting' || (this.#state === 'stopping' && !this.#pilled), this.#killedBecause);
         this.#broadcaster.workerGone(h, new PoolStoppedError(`Worker ${h.number} exited before it answered the broadcast`));
         this.#pump();
       },
@@ -376,12 +378,12 @@ export class Pool<TTask = unknown, TResult = unknown> extends EventEmitter<PoolE
       taskDone: (h, task, value) => {
         h.done++;
         o().succeeded(h, task, value);
-        this.#afterAnswer(h);
+        this.#pump();
       },
       taskFailed: (h, task, error, unsendable) => {
         h.failed++;
         o().threw(h, task, error, unsendable);
-        this.#afterAnswer(h);
+        this.#pump();
       },
       result: (h, taskId, value) => this.#emitResult(value, { worker: h.number, pid: h.pid, taskId }),
       broadcastReply: (h, id, outcome) =>
@@ -390,8 +392,4 @@ export class Pool<TTask = unknown, TResult = unknown> extends EventEmitter<PoolE
     };
   }
 
-  #afterAnswer(h: WorkerHandle): void {
-    if (h.done + h.failed >= this.#options.maxTasksPerWorker) this.#supervisor.recycle(h);
-    this.#pump();
-  }
 }

@@ -95,7 +95,7 @@ export class Supervisor {
 
   /** Drain this worker and replace it (task count or memory limit reached). */
   recycle(handle: WorkerHandle): void {
-    if (this.#mode === 'running' && handle.state === 'ready') handle.poisonPill('recycle');
+    if ((this.#mode === 'running' || this.#mode === 'starting') && handle.state === 'ready') handle.poisonPill('recycle');
   }
 
   live(): WorkerHandle[] {
@@ -134,9 +134,9 @@ export class Supervisor {
       this.#failuresInRow++;
     }
     this.#host.workerExited(handle, { exitCode, signal, reason: handle.exitReason }, tasks);
-    if (this.#mode === 'starting') {
+    if (this.#mode === 'starting' && !handle.wasReady) {
       this.#settleStart?.(handle.initError ?? this.#startError(handle, exitCode, signal));
-    } else if (this.#mode === 'running' && handle.exitReason !== 'stop') {
+    } else if ((this.#mode === 'running' || this.#mode === 'starting') && handle.exitReason !== 'stop') {
       if (failedStart && this.#failuresInRow >= this.#options.maxStartFailures) this.#becomeUnhealthy(handle.initError);
       else this.#respawn(n, handle.exitReason === 'recycle' ? 0 : this.#backoff(n));
     }
@@ -153,7 +153,7 @@ export class Supervisor {
     this.restarts++;
     this.#timers[n] = setTimeout(() => {
       this.#timers[n] = undefined;
-      if (this.#mode === 'running') this.#spawn(n);
+      if (this.#mode === 'running' || this.#mode === 'starting') this.#spawn(n);
       this.#checkEmpty();
     }, delay);
   }

@@ -45,8 +45,12 @@ export class WorkerHandle implements WorkerSlot {
   readonly pid: number;
   readonly startedAt = Date.now();
   state: HandleState = 'starting';
+  /** Tasks sent to it (maxTasksPerWorker counts these). */
+  sent = 0;
   done = 0;
   failed = 0;
+  /** It finished initialize() at some point. */
+  wasReady = false;
   /** Why it failed to start, once known. */
   initError: WorkerInitError | undefined;
   readonly #options: ResolvedPoolOptions;
@@ -87,6 +91,7 @@ export class WorkerHandle implements WorkerSlot {
   sendTask(task: PendingTask): void {
     task.worker = this.number;
     task.attempt++;
+    this.sent++;
     task.startedAt = performance.now();
     this.#tasks.set(task.id, task);
     if (task.json === null) {
@@ -178,6 +183,7 @@ export class WorkerHandle implements WorkerSlot {
       case 'ready':
         if (this.state !== 'starting') return this.#protocolError('ready twice');
         this.state = 'ready';
+        this.wasReady = true;
         this.#events.ready(this);
         return;
       case 'initFailed':

@@ -1,0 +1,130 @@
+import { rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { PoisonTaskError, PoolUnhealthyError, ProtocolError, WorkerCrashedError, WorkerInitError, type WorkerExitInfo } from 'looppool';
+import { makePool } from '../helpers/pools.ts';
+import { waitFor } from '../helpers/processes.ts';
+
+describe('a worker dies', () => {
+  it('with retries, its task is re-dispatched and sees ctx.attempt 2', async () => {
+    const pool = makePool({ worker: 'crash-once.ts', size: 2, retries: 1 });
+    expect(await pool.run('crash-once')).toBe(2);
+    expect(pool.stats()).toMatchObject({ retried: 1, failed: 0, restarts: 1 });
+  });
+
+  it('without retries, its task rejects with WorkerCrashedError naming the exit code and pid', async () => {
+    const pool = makePool({ worker: 'crash-once.ts', size: 1 });
+    const error = (await pool.run('crash-once').catch((e: unknown) => e)) as WorkerCrashedError;
+    expect(error).toBeInstanceOf(WorkerCrashedError);
+    expect(error.exitCode).toBe(5);
+    expect(await pool.run('fine')).toBe(1);
+  });
+
+  it('a task that kills every worker it runs on alone fails as a poison task, whatever the retries', async () => {
+    const pool = makePool({ worker: 'crash.ts', size: 2, retries: 10 });
+    const exits: WorkerExitInfo[] = [];
+    pool.on('workerExit', (info) => exits.push(info));
+    const error = (await pool.run('exit').catch((e: unknown) => e)) as PoisonTaskError;
+    expect(error).toBeInstanceOf(PoisonTaskError);
+    expect(error).toBeInstanceOf(WorkerCrashedError);
+    expect(error.code).toBe('ERR_POISON_TASK');
+    expect(exits.map((e) => e.reason)).toEqual(['crash', 'crash']);
+    await waitFor(() => pool.stats().workers.every((w) => w.state === 'ready'), 'the pool to be back to full size');
+    expect(typeof (await pool.run('pid'))).toBe('number');
+  });
+
+  it('keeps its size: the replacement has the same number and a new pid', async () => {
+    const pool = makePool({ worker: 'crash.ts', size: 2 });
+    await pool.start();
+    const before = pool.stats().workers.map((w) => w.pid);
+    const starts: number[] = [];
+    pool.on('workerStart', (info) => starts.push(info.worker));
+    process.kill(before[1] as number, 'SIGKILL');
+    await waitFor(() => starts.length === 1, 'the replacement to start');
+    const after = pool.stats().workers.map((w) => w.pid);
+    expect(starts).toEqual([1]);
+    expect(after[0]).toBe(before[0]);
+    expect(after[1]).not.toBe(before[1]);
+  });
+
+  it('backs off while replacements fail to start, then turns unhealthy and heals once a start succeeds', async () => {
+    const flag = path.join(os.tmpdir(), `looppool-flag-${process.pid}-${Date.now()}`);
+    try {
+      const pool = makePool({ worker: 'init-flag.ts', size: 1, workerData: { flag }, maxStartFailures: 3, unhealthyCooldown: 1500 });
+      await pool.start();
+      const firstPid = pool.stats().workers[0]?.pid as number;
+      writeFileSync(flag, '');
+      const exits: WorkerExitInfo[] = [];
+      const unhealthy = new Promise<void>((resolve) => pool.on('workerExit', (info) => exits.push(info) === 4 && resolve()));
+      process.kill(firstPid, 'SIGKILL');
+      await waitFor(() => exits.length === 1, 'the kill to be seen');
+      const queued = pool.run(null).catch((e: unknown) => e); // waits in the queue: no worker is ready
+      await unhealthy; // the kill, then three failed starts
+      const error = (await queued) as PoolUnhealthyError;
+      expect(error).toBeInstanceOf(PoolUnhealthyError);
+      expect(error.cause).toBeInstanceOf(WorkerInitError);
+      expect(pool.stats().healthy).toBe(false);
+      await expect(pool.run(null)).rejects.toBeInstanceOf(PoolUnhealthyError);
+      // No respawn storm: nothing is started while the pool cools down.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(exits).toHaveLength(4);
+      rmSync(flag);
+      await waitFor(() => pool.stats().healthy, 'the pool to heal');
+      expect(await pool.run(null)).not.toBe(firstPid);
+    } finally {
+      rmSync(flag, { force: true });
+    }
+  });
+});
+
+describe('errors that escape a task', () => {
+  it.each(['throw', 'reject'])('an escaped %s is reported as workerError and, by default, the worker is replaced', async (task) => {
+    const pool = makePool({ worker: 'escapes.ts', size: 1 });
+    const reported: [Error, { origin: string }][] = [];
+    pool.on('workerError', (error, info) => reported.push([error, info]));
+    const exits: WorkerExitInfo[] = [];
+    pool.on('workerExit', (info) => exits.push(info));
+    expect(await pool.run(task)).toBe('ok');
+    await waitFor(() => exits.length === 1 && pool.stats().workers[0]?.state === 'ready', 'the worker to be replaced');
+    expect(reported[0]?.[0].message).toMatch(task === 'throw' ? /escaped from a timer/ : /nobody handles this/);
+    expect(reported[0]?.[1].origin).toBe(task === 'throw' ? 'uncaughtException' : 'unhandledRejection');
+    expect(exits[0]?.reason).toBe('error');
+  });
+
+  it('with restartOnError: false the error is reported and the worker carries on', async () => {
+    const pool = makePool({ worker: 'escapes.ts', size: 1, restartOnError: false });
+    const reported: Error[] = [];
+    pool.on('workerError', (error) => reported.push(error));
+    const pid = await pool.run('pid');
+    expect(await pool.run('throw')).toBe('ok');
+    await waitFor(() => reported.length === 1, 'the report');
+    expect(await pool.run('pid')).toBe(pid);
+    expect(pool.stats().restarts).toBe(0);
+  });
+});
+
+describe('a child that breaks the protocol', () => {
+  it.each([
+    ['garbage', /unknown frame codec/],
+    ['foreign', /answer for task 999999, which it does not hold/],
+  ])('is replaced when it writes %s to the channel; its task fails, others go on', async (task, message) => {
+    const pool = makePool({ worker: 'forges.ts', size: 1 });
+    const reported: Error[] = [];
+    pool.on('workerError', (error) => reported.push(error));
+    const exits: WorkerExitInfo[] = [];
+    pool.on('workerExit', (info) => exits.push(info));
+    await expect(pool.run(task)).rejects.toBeInstanceOf(WorkerCrashedError);
+    expect(reported[0]).toBeInstanceOf(ProtocolError);
+    expect(reported[0]?.message).toMatch(message);
+    expect(exits[0]?.reason).toBe('protocol');
+    await waitFor(() => pool.stats().workers[0]?.state === 'ready', 'the replacement');
+  });
+
+  it('a hostile payload pollutes no prototype in the worker either', async () => {
+    const pool = makePool({ worker: 'proto-check.ts', size: 1 });
+    const hostile = JSON.parse('{"__proto__": {"polluted": "yes"}, "constructor": {"prototype": {"polluted": "yes"}}}');
+    const answer = await pool.run(hostile);
+    expect(answer).toEqual({ polluted: null, keys: ['__proto__', 'constructor'] });
+  });
+});

@@ -1,0 +1,73 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { Pool, SerializationError } from 'looppool';
+import { fixture, makePool } from '../helpers/pools.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+describe('limits and bad input', () => {
+  it('refuses a task over maxMessageBytes with SerializationError (size); the pool keeps working', async () => {
+    const pool = makePool({ worker: 'echo.ts', size: 1, maxMessageBytes: 4096 });
+    const error = (await pool.run('x'.repeat(10_000)).catch((e: unknown) => e)) as SerializationError;
+    expect(error).toBeInstanceOf(SerializationError);
+    expect(error.reason).toBe('size');
+    expect(error.message).toMatch(/exceed maxMessageBytes \(4096\)/);
+    expect(await pool.run('small')).toBe('small');
+  });
+
+  it('refuses a result over maxMessageBytes with SerializationError; the worker keeps working', async () => {
+    const pool = makePool({ worker: 'sized-result.ts', size: 1, maxMessageBytes: 4096 });
+    await pool.start();
+    const pid = pool.stats().workers[0]?.pid;
+    const error = (await pool.run(10_000).catch((e: unknown) => e)) as SerializationError;
+    expect(error).toBeInstanceOf(SerializationError);
+    expect(error.reason).toBe('size');
+    expect(error.path).toBe('result');
+    expect(await pool.run(10)).toBe('x'.repeat(10));
+    expect(pool.stats().workers[0]?.pid).toBe(pid);
+  });
+
+  it('carries a big payload byte-exact under a raised limit', async () => {
+    const pool = makePool({ worker: 'echo.ts', size: 1 });
+    const big = Buffer.alloc(8 * 1024 * 1024);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 7919) & 255;
+    const back = (await pool.run(big)) as Buffer;
+    expect(Buffer.compare(back, big)).toBe(0);
+  });
+
+  it.each([
+    [{ size: 0 }, /Expected `size` to be an integer >= 1, got `0` \(number\)/],
+    [{ concurrency: 1.5 }, /Expected `concurrency` to be an integer >= 1, got `1.5` \(number\)/],
+    [{ dispatch: 'random' }, /Expected `dispatch` to be one of 'least-busy', 'round-robin', got `"random"` \(string\)/],
+    [{ name: 'has space' }, /Expected `name` to be 1-64 characters/],
+    [{ retries: -1 }, /Expected `retries`/],
+    [{ taskTimeout: 0 }, /Expected `taskTimeout`/],
+    [{ maxQueue: '10' }, /Expected `maxQueue`.*got `"10"` \(string\)/],
+    [{ sizee: 2 }, /Unknown option `sizee`/],
+    [{ worker: 'data:text/javascript,1' }, /Expected `worker` to be a file path or a file: URL/],
+    [{ worker: 42 }, /Expected `worker` to be a file path or a file: URL, got `42` \(number\)/],
+  ])('invalid options throw a TypeError naming the option and the value: %o', (options, message) => {
+    const create = () => new Pool({ worker: fixture('echo.ts'), ...(options as object) } as never);
+    expect(create).toThrow(TypeError);
+    expect(create).toThrow(message);
+  });
+
+  it('refuses workerData that cannot be sent with SerializationError naming the path', () => {
+    expect(() => new Pool({ worker: fixture('echo.ts'), workerData: { f: () => 1 } })).toThrow(SerializationError);
+    expect(() => new Pool({ worker: fixture('echo.ts'), workerData: { f: () => 1 } })).toThrow(/Cannot send workerData\.f: functions cannot be sent/);
+  });
+
+  it('workers do not inherit the parent\'s --inspect flag', async () => {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--inspect=0', path.resolve(here, '../fixtures/parents/inspect-parent.mjs'), fixture('echo.mjs')],
+      { timeout: 30_000 },
+    );
+    const out = JSON.parse(stdout.trim().split('\n').pop() as string);
+    expect(out.parentExecArgv).toContain('--inspect=0');
+    expect(out.answer).toBe('hello');
+  });
+});

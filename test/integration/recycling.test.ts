@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import type { WorkerExitInfo } from 'looppool';
+import { makePool } from '../helpers/pools.ts';
+
+describe('recycling', () => {
+  it('maxTasksPerWorker: workers drain, exit and are replaced without failing a task', async () => {
+    const pool = makePool({ worker: 'sleep.ts', size: 2, concurrency: 4, maxTasksPerWorker: 5 });
+    const exits: WorkerExitInfo[] = [];
+    pool.on('workerExit', (info) => exits.push(info));
+    const pids = new Set<number>();
+    pool.on('workerStart', (info) => pids.add(info.pid));
+    const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => pool.run({ ms: 5, value: i })));
+    expect(answers.map((a) => a.value)).toEqual([...Array(40).keys()]);
+    expect(pool.stats().failed).toBe(0);
+    // Each process is sent at most 5 tasks, so 40 tasks need at least 8 of them.
+    expect(pids.size).toBeGreaterThanOrEqual(8);
+    expect(exits.length).toBeGreaterThan(0);
+    expect(exits.every((e) => e.reason === 'recycle' && e.expected)).toBe(true);
+    expect(pool.stats().workers.every((w) => w.done <= 5)).toBe(true);
+  });
+
+  it('a plain Worker recycled mid-work still finishes its tasks', async () => {
+    const pool = makePool({ worker: 'gate.ts', size: 1, concurrency: 10, maxTasksPerWorker: 5 });
+    await pool.start();
+    const tasks = Array.from({ length: 5 }, (_, i) => pool.run(i));
+    // The fifth task sent starts the recycle while all five wait at the gate: they must still finish.
+    expect(pool.stats().workers[0]?.state).toBe('stopping');
+    expect(await pool.broadcast('open')).toEqual(['ok']);
+    expect(await Promise.all(tasks)).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('maxMemoryPerWorker: a leaking worker is replaced once its RSS passes the limit, and no task fails', async () => {
+    const pool = makePool({ worker: 'leaks.ts', size: 1, maxMemoryPerWorker: 200 * 1024 * 1024, memoryCheckInterval: 50 });
+    const exits: WorkerExitInfo[] = [];
+    pool.on('workerExit', (info) => exits.push(info));
+    const pids = new Set<number>();
+    for (let i = 0; i < 40 && exits.length === 0; i++) {
+      pids.add(await pool.run(20));
+      await new Promise((resolve) => setTimeout(resolve, 60));
+    }
+    expect(exits[0]).toMatchObject({ reason: 'recycle', expected: true });
+    pids.add(await pool.run(1));
+    expect(pids.size).toBe(2);
+    expect(pool.stats().failed).toBe(0);
+  });
+});

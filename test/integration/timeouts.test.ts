@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { TaskError, TaskTimeoutError, WorkerCrashedError, type WorkerExitInfo } from 'looppool';
+import { makePool } from '../helpers/pools.ts';
+import { waitFor } from '../helpers/processes.ts';
+
+describe('taskTimeout', () => {
+  it('soft limit: the task sees its signal aborted; its failure becomes a TaskTimeoutError and the worker lives on', async () => {
+    const pool = makePool({ worker: 'honours-signal.ts', size: 1, taskTimeout: 200 });
+    await pool.start();
+    const pid = pool.stats().workers[0]?.pid;
+    const error = (await pool.run('x').catch((e: unknown) => e)) as TaskTimeoutError;
+    expect(error).toBeInstanceOf(TaskTimeoutError);
+    expect(error.phase).toBe('soft');
+    expect(error.timeout).toBe(200);
+    expect(error.cause).toBeInstanceOf(TaskError);
+    expect(((error.cause as TaskError).cause as Error).name).toBe('TimeoutError');
+    expect(pool.stats().workers[0]?.pid).toBe(pid);
+    expect(pool.stats().restarts).toBe(0);
+  });
+
+  it('a task that ignores its signal while the loop turns rejects after the grace; the worker is not killed', async () => {
+    const pool = makePool({ worker: 'gate.ts', size: 1, taskTimeout: 100, timeoutGrace: 100 });
+    await pool.start();
+    const pid = pool.stats().workers[0]?.pid;
+    const error = (await pool.run('never').catch((e: unknown) => e)) as TaskTimeoutError;
+    expect(error).toBeInstanceOf(TaskTimeoutError);
+    expect(error.phase).toBe('soft');
+    expect(pool.stats().workers[0]?.pid).toBe(pid);
+  });
+
+  it('the per-task timeout option overrides the pool default', async () => {
+    const pool = makePool({ worker: 'honours-signal.ts', size: 1, taskTimeout: 60_000 });
+    const error = (await pool.run('x', { timeout: 100 }).catch((e: unknown) => e)) as TaskTimeoutError;
+    expect(error).toBeInstanceOf(TaskTimeoutError);
+    expect(error.timeout).toBe(100);
+  });
+
+  it('hard limit: a task blocking its loop forever kills and replaces its worker; other workers are unaffected', async () => {
+    const pool = makePool({ worker: 'blocks.ts', size: 2, concurrency: 10, taskTimeout: 300, timeoutGrace: 300 });
+    await pool.start();
+    const exits: WorkerExitInfo[] = [];
+    pool.on('workerExit', (info) => exits.push(info));
+    const blocked = pool.run('block', { worker: 0 }).catch((e: unknown) => e);
+    // Collateral: tasks that were on the blocked worker.
+    const collateral = Array.from({ length: 3 }, () => pool.run(5000, { worker: 0, timeout: 60_000 }).catch((e: unknown) => e));
+    // A steady stream of tasks on the other worker, all the while.
+    const others: Promise<number>[] = [];
+    while (exits.length === 0) {
+      others.push(pool.run(5, { worker: 1 }));
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const error = (await blocked) as TaskTimeoutError;
+    expect(error).toBeInstanceOf(TaskTimeoutError);
+    expect(error.phase).toBe('hard');
+    expect(exits[0]).toMatchObject({ worker: 0, signal: 'SIGKILL', reason: 'timeout', expected: false });
+    for (const c of await Promise.all(collateral)) expect(c).toBeInstanceOf(WorkerCrashedError);
+    const otherPids = new Set(await Promise.all(others));
+    expect(otherPids.size).toBe(1);
+    await waitFor(() => pool.stats().workers.every((w) => w.state === 'ready'), 'the replacement');
+    expect(typeof (await pool.run(1, { worker: 0 }))).toBe('number');
+  });
+
+  it('with retries, the collateral tasks of a killed worker run again elsewhere', async () => {
+    const pool = makePool({ worker: 'blocks.ts', size: 2, concurrency: 10, taskTimeout: 300, timeoutGrace: 200, retries: 1 });
+    await pool.start();
+    const blocked = pool.run('block').catch((e: unknown) => e);
+    const busyPid = pool.stats().workers.find((w) => w.inFlight === 1)?.pid;
+    const collateral = Array.from({ length: 3 }, () => pool.run(400, { timeout: 60_000 }));
+    expect(await blocked).toBeInstanceOf(TaskTimeoutError);
+    const pids = await Promise.all(collateral);
+    expect(pids.every((pid) => pid !== busyPid)).toBe(true);
+  });
+});

@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import { Dispatcher, type Queueable, type WorkerSlot } from '../../src/parent/dispatcher.ts';
+
+class Slot implements WorkerSlot {
+  inFlight = 0;
+  accepting = true;
+}
+const task = (id: number, target = -1): Queueable => ({ id, target, cancelled: false });
+
+function setup(policy: 'least-busy' | 'round-robin', slots: number, capacity: number) {
+  const assigned: [number, number][] = [];
+  const s = Array.from({ length: slots }, () => new Slot());
+  const d = new Dispatcher<Queueable>(policy, capacity, (t, slot) => {
+    assigned.push([t.id, slot]);
+    (s[slot] as Slot).inFlight++;
+  });
+  d.slots = s;
+  return { d, s, assigned };
+}
+
+describe('Dispatcher', () => {
+  it('N×k tasks over N idle slots give exactly k to each (least-busy)', () => {
+    const { d, s } = setup('least-busy', 4, 100);
+    for (let i = 1; i <= 40; i++) d.enqueue(task(i));
+    d.pump();
+    expect(s.map((x) => x.inFlight)).toEqual([10, 10, 10, 10]);
+  });
+
+  it('never exceeds the capacity; the rest waits in the queue', () => {
+    const { d, s } = setup('least-busy', 2, 3);
+    for (let i = 1; i <= 10; i++) d.enqueue(task(i));
+    d.pump();
+    expect(s.map((x) => x.inFlight)).toEqual([3, 3]);
+    expect(d.queued).toBe(4);
+    (s[1] as Slot).inFlight = 0; // slot 1 answered all its tasks
+    d.pump();
+    expect(s.map((x) => x.inFlight)).toEqual([3, 3]);
+    expect(d.queued).toBe(1);
+  });
+
+  it('gives the next task to the least busy slot, rotating among ties', () => {
+    const { d, s, assigned } = setup('least-busy', 3, 10);
+    (s[0] as Slot).inFlight = 2;
+    for (let i = 1; i <= 4; i++) d.enqueue(task(i));
+    d.pump();
+    expect(assigned).toEqual([[1, 1], [2, 2], [3, 1], [4, 2]]);
+  });
+
+  it('round-robin goes around the slots with credit', () => {
+    const { d, assigned } = setup('round-robin', 3, 10);
+    for (let i = 1; i <= 6; i++) d.enqueue(task(i));
+    d.pump();
+    expect(assigned.map(([, slot]) => slot)).toEqual([0, 1, 2, 0, 1, 2]);
+  });
+
+  it('skips slots that do not accept tasks (starting, stopping, gone)', () => {
+    const { d, s, assigned } = setup('least-busy', 3, 10);
+    (s[0] as Slot).accepting = false;
+    d.slots[2] = undefined;
+    for (let i = 1; i <= 3; i++) d.enqueue(task(i));
+    d.pump();
+    expect(assigned.map(([, slot]) => slot)).toEqual([1, 1, 1]);
+  });
+
+  it('targeted tasks go to their slot only, in order with the global queue', () => {
+    const { d, s, assigned } = setup('least-busy', 2, 1);
+    (s[1] as Slot).accepting = false;
+    d.enqueue(task(1, 1));
+    d.enqueue(task(2));
+    d.pump();
+    expect(assigned).toEqual([[2, 0]]);
+    (s[1] as Slot).accepting = true;
+    d.pump();
+    expect(assigned).toEqual([[2, 0], [1, 1]]);
+  });
+
+  it('cancelled tasks are skipped and not counted', () => {
+    const { d, assigned } = setup('least-busy', 1, 10);
+    const t = task(1);
+    d.enqueue(t);
+    d.enqueue(task(2));
+    d.cancel(t);
+    expect(d.queued).toBe(1);
+    d.pump();
+    expect(assigned).toEqual([[2, 0]]);
+  });
+
+  it('requeue puts a task back at the head; takeAll empties every queue in id order', () => {
+    const { d, s } = setup('least-busy', 1, 10);
+    (s[0] as Slot).accepting = false;
+    d.enqueue(task(5));
+    d.enqueue(task(3, 0));
+    d.requeue(task(1));
+    expect(d.queued).toBe(3);
+    expect(d.takeAll().map((t) => t.id)).toEqual([1, 3, 5]);
+    expect(d.queued).toBe(0);
+  });
+});

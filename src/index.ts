@@ -18,3 +18,7 @@ export {
 } from './errors.ts';
 export { Worker, SafeWorker, type TaskContext } from './child/worker.ts';
 export { yieldToLoop, whenIdle } from './cooperative.ts';
+export { ResourceReporter, type ResourceReporterOptions, type MetricSource, type MetricSourceResult } from './metrics/resource-reporter.ts';
+export { PoolReporter, type PoolReporterOptions, type PoolSource } from './metrics/pool-reporter.ts';
+export { createStatsd, type StatsdHandle, type StatsdOptions } from './metrics/statsd.ts';
+export { startPoolMetrics, type PoolMetrics, type PoolMetricsOptions } from './metrics/pool-metrics.ts';

@@ -5,6 +5,8 @@
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { StatsD } from 'hot-shots';
+import { isStatsdClient, resolveStatsdOptions, type ResolvedStatsdOptions, type StatsdOptions } from './metrics/statsd.ts';
 import { encodePayload } from './transport/encode.ts';
 
 /** How the parent picks a worker for the next task. */
@@ -74,6 +76,15 @@ export interface PoolOptions {
   maxStartFailures?: number;
   /** Milliseconds the pool waits, once unhealthy, before it tries to start workers again. @default 10000 */
   unhealthyCooldown?: number;
+  /**
+   * Report metrics to statsd: a hot-shots client, or its options (`{ host, port, prefix,
+   * globalTags, telegraf, datadog, tags }`, UDP by default). Every worker then reports its CPU,
+   * memory, event loop and tasks, and the parent the pool (see manual/monitoring.md).
+   * @default undefined (no metrics)
+   */
+  statsd?: StatsD | StatsdOptions;
+  /** Milliseconds between metric reports, in the parent and in every worker. @default 10000 */
+  reportInterval?: number;
 }
 
 export interface ResolvedPoolOptions {
@@ -98,6 +109,8 @@ export interface ResolvedPoolOptions {
   readonly restartOnError: boolean;
   readonly maxStartFailures: number;
   readonly unhealthyCooldown: number;
+  readonly statsd: StatsD | ResolvedStatsdOptions | undefined;
+  readonly reportInterval: number;
 }
 
 export const DEFAULT_POOL_OPTIONS = Object.freeze({
@@ -116,12 +129,14 @@ export const DEFAULT_POOL_OPTIONS = Object.freeze({
   restartOnError: true,
   maxStartFailures: 5,
   unhealthyCooldown: 10_000,
+  reportInterval: 10_000,
 });
 
 const KNOWN = new Set([
   'worker', 'size', 'concurrency', 'maxQueue', 'name', 'workerData', 'dispatch', 'env', 'execArgv',
   'maxMessageBytes', 'stopTimeout', 'workerStdout', 'retries', 'taskTimeout', 'timeoutGrace', 'maxTasksPerWorker',
   'maxMemoryPerWorker', 'memoryCheckInterval', 'restartOnError', 'maxStartFailures', 'unhealthyCooldown',
+  'statsd', 'reportInterval',
 ]);
 
 /** Check and complete pool options. Pure apart from reading defaults from `os`, `process` and the cwd. */
@@ -159,6 +174,8 @@ export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
     restartOnError: boolean('restartOnError', input.restartOnError ?? d.restartOnError),
     maxStartFailures: integer('maxStartFailures', input.maxStartFailures ?? d.maxStartFailures, 1),
     unhealthyCooldown: integer('unhealthyCooldown', input.unhealthyCooldown ?? d.unhealthyCooldown, 0),
+    statsd: input.statsd === undefined ? undefined : isStatsdClient(input.statsd) ? input.statsd : resolveStatsdOptions(input.statsd),
+    reportInterval: integer('reportInterval', input.reportInterval ?? d.reportInterval, 1),
   };
 }
 

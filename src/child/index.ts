@@ -10,3 +10,5 @@ export {
   WorkerStoppedError,
   type SerializationReason,
 } from '../errors.ts';
+export { ResourceReporter, type ResourceReporterOptions, type MetricSource, type MetricSourceResult } from '../metrics/resource-reporter.ts';
+export { createStatsd, type StatsdHandle, type StatsdOptions } from '../metrics/statsd.ts';

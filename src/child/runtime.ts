@@ -13,6 +13,7 @@ import { loadWorkerClass } from './load-worker.ts';
 import { RuntimeTaskContext } from './task-context.ts';
 import { bindWorker, type Worker } from './worker.ts';
 import { assertNever } from '../internal/assert.ts';
+import type { WorkerMetrics, WorkerMetricsConfig } from '../metrics/worker-metrics.ts';
 
 type State = 'waiting' | 'initializing' | 'running' | 'stopping' | 'exiting';
 
@@ -26,6 +27,7 @@ export class Runtime {
   /** Exit after an error that escaped every task (the pool replaces the process). */
   restartOnError = true;
   #exiting = false;
+  #metrics: WorkerMetrics | undefined;
   readonly #tasks = new Map<number, RuntimeTaskContext>();
   readonly #emit = (value: unknown, taskId: number | null): void => this.#sendResult(value, taskId);
 
@@ -87,6 +89,11 @@ export class Runtime {
       if (message.protocol !== PROTOCOL) {
         throw new Error(`protocol mismatch: parent speaks ${message.protocol}, worker speaks ${PROTOCOL}`);
       }
+      if (message.metrics) {
+        // Loaded only when the pool reports to statsd: hot-shots stays off every other worker's start-up.
+        const { startWorkerMetrics } = await import('../metrics/worker-metrics.ts');
+        this.#metrics = startWorkerMetrics(message.metrics as WorkerMetricsConfig, message.worker);
+      }
       const WorkerClass = await loadWorkerClass(message.module);
       const worker = new WorkerClass();
       bindWorker(worker, { number: message.worker, name: message.name, workerData: message.workerData, putResult: this.#emit });
@@ -106,6 +113,7 @@ export class Runtime {
     if (!worker || this.#state !== 'running') return; // the parent never sends tasks before ready or after the pill
     const ctx = new RuntimeTaskContext(message.id, message.attempt, this.#emit);
     this.#tasks.set(ctx.id, ctx);
+    this.#metrics?.tasks.started();
     let outcome: unknown;
     try {
       outcome = worker.processMessage(message.payload, ctx);
@@ -124,7 +132,7 @@ export class Runtime {
   }
 
   #done(ctx: RuntimeTaskContext, value: unknown): void {
-    if (!this.#settle(ctx)) return;
+    if (!this.#settle(ctx, true)) return;
     let json: string | null;
     try {
       json = value === undefined ? '' : encodePayload(value, 'result', this.#maxMessageBytes);
@@ -138,14 +146,15 @@ export class Runtime {
   }
 
   #fail(ctx: RuntimeTaskContext, err: unknown): void {
-    if (!this.#settle(ctx)) return;
+    if (!this.#settle(ctx, false)) return;
     this.#channel.send({ kind: 'taskFailed', id: ctx.id, error: serializeError(err) });
     this.#afterSettle();
   }
 
   /** Forget the task; false when its answer must not be sent (a plain Worker already stopped). */
-  #settle(ctx: RuntimeTaskContext): boolean {
+  #settle(ctx: RuntimeTaskContext, ok: boolean): boolean {
     if (!this.#tasks.delete(ctx.id)) return false;
+    this.#metrics?.tasks.settled(ok);
     return this.#state === 'running' || (this.#state === 'stopping' && this.#drainOnStop);
   }
 
@@ -190,6 +199,7 @@ export class Runtime {
     } catch (err) {
       this.reportUncaught(err, 'uncaughtException');
     }
+    await this.#metrics?.close(1000); // the last report goes out before exit (metrics sent on 'exit' are lost)
     this.#channel.send({ kind: 'stopped' });
     this.exit(0);
   }

@@ -20,6 +20,10 @@ export interface OutcomeSink {
   report(event: 'taskError' | 'workerError', error: Error, info: Record<string, unknown>): void;
   /** Put a task back at the head of the queue (retry after a crash). */
   requeue(task: PendingTask): void;
+  /** A task that reached a worker settled (for wait/run time metrics). */
+  settled(task: PendingTask, ok: boolean): void;
+  /** A task crossed its soft timeout. */
+  timedOut(task: PendingTask): void;
 }
 
 export class TaskOutcomes {
@@ -38,6 +42,7 @@ export class TaskOutcomes {
   succeeded(h: WorkerHandle, task: PendingTask, value: unknown): void {
     if (!task.fulfil(value)) return;
     this.done++;
+    this.#sink.settled(task, true);
     if (task.mode === 'put' && value !== undefined) this.#sink.result(value, { worker: h.number, pid: h.pid, taskId: task.id });
   }
 
@@ -53,6 +58,7 @@ export class TaskOutcomes {
   fail(task: PendingTask, error: Error, pid = -1): void {
     if (!task.fail(error)) return;
     this.failed++;
+    if (task.startedAt > 0) this.#sink.settled(task, false);
     if (task.mode === 'put') this.#sink.report('taskError', error, { taskId: task.id, worker: task.worker, pid });
   }
 
@@ -88,6 +94,7 @@ export class TaskOutcomes {
     if (task.settled || h.state === 'exited') return;
     task.timedOut = true;
     this.timedOut++;
+    this.#sink.timedOut(task);
     h.abortTask(task.id, 'timeout');
     const ping = h.ping();
     task.timer = setTimeout(() => this.#hardTimeout(h, task, ms, ping), this.#options.timeoutGrace);

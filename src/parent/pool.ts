@@ -5,7 +5,6 @@
  */
 import { EventEmitter } from 'node:events';
 import { BroadcastError, PoolStoppedError, QueueFullError, TaskAbortedError, type PoolUnhealthyError } from '../errors.ts';
-import { Deque } from '../internal/deque.ts';
 import { resolvePoolOptions, show, taskTimeoutOption, type PoolOptions, type ResolvedPoolOptions } from '../options.ts';
 import { encodePayload } from '../transport/encode.ts';
 import { Broadcaster } from './broadcaster.ts';
@@ -17,6 +16,8 @@ import { ResultStream, type StreamedResult } from './result-stream.ts';
 import { installSignalHandlers, type StopOnSignalsOptions } from './signals.ts';
 import { Supervisor, type SupervisorHost } from './supervisor.ts';
 import { PendingTask, type TaskMode } from './task.ts';
+import { TaskQueue } from './task-queue.ts';
+import { startPoolMetrics, type PoolMetrics } from '../metrics/pool-metrics.ts';
 import type { WorkerHandle } from './worker-handle.ts';
 
 export interface PutOptions {
@@ -36,12 +37,6 @@ export interface StopOptions {
   timeout?: number;
 }
 
-interface SpaceWaiter {
-  readonly task: PendingTask;
-  readonly resolve: (id: number) => void;
-  readonly reject: (error: Error) => void;
-}
-
 type Settler = { resolve(value: unknown): void; reject(error: Error): void };
 
 /**
@@ -59,10 +54,9 @@ type Settler = { resolve(value: unknown): void; reject(error: Error): void };
 export class Pool<TTask = unknown, TResult = unknown> extends EventEmitter<PoolEvents<TResult>> {
   readonly #options: ResolvedPoolOptions;
   readonly #supervisor: Supervisor;
-  readonly #dispatcher: Dispatcher<PendingTask>;
+  readonly #queue: TaskQueue;
   readonly #outcomes: TaskOutcomes;
   readonly #broadcaster = new Broadcaster();
-  readonly #waiters = new Deque<SpaceWaiter>();
   readonly #streams = new Set<ResultStream<TResult>>();
   #state: PoolState = 'created';
   #nextId = 1;
@@ -73,6 +67,7 @@ export class Pool<TTask = unknown, TResult = unknown> extends EventEmitter<PoolE
   /** Why the workers were killed rather than pilled, if they were. */
   #killedBecause: string | undefined;
   #unhealthy: PoolUnhealthyError | undefined;
+  #metrics: PoolMetrics | undefined;
 
   constructor(options: PoolOptions) {
     super();
@@ -80,16 +75,19 @@ export class Pool<TTask = unknown, TResult = unknown> extends EventEmitter<PoolE
     this.#outcomes = new TaskOutcomes(this.#options, {
       result: (value, info) => this.#emitResult(value, info),
       report: (event, error, info) => this.#report(event, error, info),
-      requeue: (task) => this.#dispatcher.requeue(task),
+      requeue: (task) => dispatcher.requeue(task),
+      settled: (task, ok) => this.#metrics?.pool.recordTask(task.startedAt - task.enqueuedAt, performance.now() - task.startedAt, ok),
+      timedOut: () => this.#metrics?.pool.countTimeout(),
     });
     this.#supervisor = new Supervisor(this.#options, this.#host());
-    this.#dispatcher = new Dispatcher(this.#options.dispatch, this.#options.concurrency, (task, slot) => {
+    const dispatcher = new Dispatcher<PendingTask>(this.#options.dispatch, this.#options.concurrency, (task, slot) => {
       const handle = this.#supervisor.handles[slot] as WorkerHandle;
       handle.sendTask(task);
       this.#outcomes.armTimeout(handle, task);
       if (handle.sent >= this.#options.maxTasksPerWorker) this.#supervisor.recycle(handle);
     });
-    this.#dispatcher.slots = this.#supervisor.handles;
+    dispatcher.slots = this.#supervisor.handles;
+    this.#queue = new TaskQueue(dispatcher, this.#options.maxQueue);
   }
 
   /** Number of worker processes. */
@@ -114,9 +112,14 @@ export class Pool<TTask = unknown, TResult = unknown> extends EventEmitter<PoolE
   async #start(): Promise<void> {
     if (this.#state !== 'created') throw new PoolStoppedError();
     this.#state = 'starting';
+    if (this.#options.statsd) {
+      this.#metrics = startPoolMetrics(this, this.#options.statsd, { name: this.#options.name, interval: this.#options.reportInterval });
+      this.#supervisor.initExtras = { metrics: this.#metrics.workerConfig };
+    }
     try {
       await this.#supervisor.start();
     } catch (error) {
+      await this.#metrics?.close();
       this.#state = 'stopped';
       this.#rejectQueued(error as Error);
       this.#endStreams();
@@ -134,8 +137,8 @@ export class Pool<TTask = unknown, TResult = unknown> extends EventEmitter<PoolE
   put(task: TTask, options: PutOptions = {}): Promise<number> {
     try {
       const pending = this.#create('put', task, options);
-      if (!this.#queueFull()) return Promise.resolve(this.#enqueue(pending));
-      return new Promise((resolve, reject) => this.#waiters.push({ task: pending, resolve, reject }));
+      if (!this.#queue.full) return Promise.resolve(this.#enqueue(pending));
+      return new Promise((resolve, reject) => this.#queue.waitForRoom(pending, resolve, reject));
     } catch (err) {
       return Promise.reject(err as Error);
     }
@@ -144,7 +147,7 @@ export class Pool<TTask = unknown, TResult = unknown> extends EventEmitter<PoolE
   /** Like `put`, but throws `QueueFullError` instead of waiting. Returns the task id. */
   putNowait(task: TTask, options: PutOptions = {}): number {
     const pending = this.#create('put', task, options);
-    if (this.#queueFull()) throw new QueueFullError(this.#options.maxQueue);
+    if (this.#queue.full) throw new QueueFullError(this.#options.maxQueue);
     return this.#enqueue(pending);
   }
 
@@ -158,8 +161,8 @@ export class Pool<TTask = unknown, TResult = unknown> extends EventEmitter<PoolE
       if (signal?.aborted) throw new TaskAbortedError(0, { cause: signal.reason });
       const pending = this.#create('run', task, options, { resolve: resolve as (v: unknown) => void, reject });
       if (signal) this.#watchSignal(pending, signal);
-      if (!this.#queueFull()) this.#enqueue(pending);
-      else this.#waiters.push({ task: pending, resolve: () => {}, reject });
+      if (!this.#queue.full) this.#enqueue(pending);
+      else this.#queue.waitForRoom(pending, () => {}, reject);
     });
   }
 
@@ -214,13 +217,14 @@ export class Pool<TTask = unknown, TResult = unknown> extends EventEmitter<PoolE
     if (this.#state === 'starting') await this.#startPromise?.catch(() => {});
     if (this.#state === 'stopped') return;
     this.#state = 'stopping';
-    this.#rejectWaiters();
+    this.#queue.rejectWaiting(new PoolStoppedError());
     if (!drain) this.#rejectQueued(new PoolStoppedError('The pool was stopped before the task was dispatched'));
     const timer = setTimeout(() => this.#forceStop('the stop timeout passed'), timeout);
     if (this.#terminating) this.#forceStop('the pool was terminated');
     else this.#maybePill();
     await this.#supervisor.whenEmpty();
     clearTimeout(timer);
+    await this.#metrics?.close();
     this.#state = 'stopped';
     this.#endStreams();
   }
@@ -258,7 +262,7 @@ export class Pool<TTask = unknown, TResult = unknown> extends EventEmitter<PoolE
       state: this.#state,
       healthy: !this.#unhealthy,
       size: this.size,
-      queued: this.#dispatcher.queued + this.#waiters.length,
+      queued: this.#queue.length,
       inFlight: workers.reduce((sum, w) => sum + w.inFlight, 0),
       done: o.done,
       failed: o.failed,
@@ -284,31 +288,20 @@ export class Pool<TTask = unknown, TResult = unknown> extends EventEmitter<PoolE
     return pending;
   }
 
-  #queueFull(): boolean {
-    return this.#dispatcher.queued + this.#waiters.length >= this.#options.maxQueue;
-  }
-
   #enqueue(task: PendingTask): number {
-    this.#dispatcher.enqueue(task);
+    this.#queue.add(task);
     if (this.#state === 'running' || this.#state === 'stopping') this.#pump();
     return task.id;
   }
 
   #pump(): void {
-    this.#dispatcher.pump();
-    while (this.#waiters.length > 0 && this.#dispatcher.queued < this.#options.maxQueue) {
-      const waiter = this.#waiters.shift() as SpaceWaiter;
-      if (waiter.task.settled) continue;
-      this.#dispatcher.enqueue(waiter.task);
-      waiter.resolve(waiter.task.id);
-      this.#dispatcher.pump();
-    }
+    this.#queue.pump();
     if (this.#state === 'stopping') this.#maybePill();
   }
 
   #watchSignal(task: PendingTask, signal: AbortSignal): void {
     const onAbort = (): void => {
-      if (task.worker < 0) this.#dispatcher.cancel(task);
+      if (task.worker < 0) this.#queue.cancel(task);
       else this.#supervisor.handles[task.worker]?.abortTask(task.id, 'abort');
       task.fail(new TaskAbortedError(task.id, { cause: signal.reason }));
     };
@@ -317,7 +310,7 @@ export class Pool<TTask = unknown, TResult = unknown> extends EventEmitter<PoolE
   }
 
   #maybePill(): void {
-    if (this.#pilled || this.#dispatcher.queued > 0 || this.#waiters.length > 0) return;
+    if (this.#pilled || this.#queue.length > 0) return;
     this.#pilled = true;
     this.#supervisor.beginStop();
     this.#supervisor.pillAll();
@@ -330,15 +323,8 @@ export class Pool<TTask = unknown, TResult = unknown> extends EventEmitter<PoolE
     this.#supervisor.killAll('stop');
   }
 
-  #rejectWaiters(error: Error = new PoolStoppedError()): void {
-    for (let w = this.#waiters.shift(); w; w = this.#waiters.shift()) {
-      if (w.task.fail(error)) w.reject(error);
-    }
-  }
-
   #rejectQueued(error: Error): void {
-    this.#rejectWaiters(error);
-    for (const task of this.#dispatcher.takeAll()) this.#outcomes.fail(task, error);
+    this.#queue.clear(error, (task, e) => this.#outcomes.fail(task, e));
   }
 
   #endStreams(): void {

@@ -7,7 +7,7 @@ import pidusage from 'pidusage';
 import { PoolUnhealthyError, WorkerInitError } from '../errors.ts';
 import type { ResolvedPoolOptions } from '../options.ts';
 import type { PendingTask } from './task.ts';
-import { WorkerHandle, type ExitReason, type HandleEvents } from './worker-handle.ts';
+import { WorkerHandle, type ExitReason, type HandleEvents, type WorkerInitExtras } from './worker-handle.ts';
 
 const BACKOFF_BASE_MS = 100;
 const BACKOFF_MAX_MS = 30_000;
@@ -43,6 +43,8 @@ export class Supervisor {
   #settleStart: ((error: Error | undefined) => void) | undefined;
   #whenEmpty: (() => void) | undefined;
   #memoryTimer: NodeJS.Timeout | undefined;
+  /** Added to every worker's init message (set before `start()`). */
+  initExtras: WorkerInitExtras = {};
 
   constructor(options: ResolvedPoolOptions, host: SupervisorHost) {
     this.#options = options;
@@ -111,7 +113,7 @@ export class Supervisor {
   }
 
   #spawn(n: number): void {
-    this.handles[n] = new WorkerHandle(n, this.#options, this.#events);
+    this.handles[n] = new WorkerHandle(n, this.#options, this.#events, this.initExtras);
   }
 
   #onReady(handle: WorkerHandle): void {

@@ -40,6 +40,11 @@ export interface HandleEvents {
   exit(handle: WorkerHandle, exitCode: number | null, signal: NodeJS.Signals | null, tasks: PendingTask[]): void;
 }
 
+/** Parts of the init message that the pool decides at start (e.g. the metrics config). */
+export interface WorkerInitExtras {
+  metrics?: unknown;
+}
+
 export class WorkerHandle implements WorkerSlot {
   readonly number: number;
   readonly pid: number;
@@ -63,9 +68,12 @@ export class WorkerHandle implements WorkerSlot {
   #nextPing = 1;
   #lastPong = 0;
 
-  constructor(number: number, options: ResolvedPoolOptions, events: HandleEvents) {
+  readonly #initExtras: WorkerInitExtras;
+
+  constructor(number: number, options: ResolvedPoolOptions, events: HandleEvents, initExtras: WorkerInitExtras = {}) {
     this.number = number;
     this.#options = options;
+    this.#initExtras = initExtras;
     this.#events = events;
     this.#child = spawnWorker(options);
     this.pid = this.#child.pid ?? -1;
@@ -218,6 +226,7 @@ export class WorkerHandle implements WorkerSlot {
       workerData: o.workerData,
       maxMessageBytes: o.maxMessageBytes,
       restartOnError: o.restartOnError,
+      ...this.#initExtras,
     });
   }
 

@@ -23,6 +23,8 @@ export interface InitMessage {
   maxMessageBytes: number;
   /** Exit (and so be replaced) after an uncaught exception or unhandled rejection. */
   restartOnError: boolean;
+  /** How to report metrics (a plain `WorkerMetricsConfig`), when the pool has `statsd`. */
+  metrics?: unknown;
 }
 export interface TaskMessage {
   kind: 'task';

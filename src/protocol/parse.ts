@@ -71,6 +71,7 @@ export function parseToChild(raw: unknown): ToChildMessage {
         workerData: m.workerData,
         maxMessageBytes: id(m, 'maxMessageBytes'),
         restartOnError: m.restartOnError !== false,
+        ...(typeof m.metrics === 'object' && m.metrics !== null ? { metrics: m.metrics } : {}),
       };
     default:
       throw bad(`kind ${JSON.stringify(m.kind)}`);

@@ -1,0 +1,63 @@
+/**
+ * The parent's side of pool metrics: make the statsd client, report the pool (with pidusage on
+ * every worker) and the parent process, and produce the plain config each worker reports with.
+ */
+import type { StatsD } from 'hot-shots';
+import { parentScope } from './names.ts';
+import { PoolReporter, type PoolSource } from './pool-reporter.ts';
+import type { ErrorSink } from './report-once.ts';
+import { DEFAULT_REPORT_INTERVAL, ResourceReporter } from './resource-reporter.ts';
+import { createStatsd, type StatsdHandle, type StatsdOptions } from './statsd.ts';
+import type { WorkerMetricsConfig } from './worker-metrics.ts';
+
+/** The parent's metrics for one pool. */
+export interface PoolMetrics {
+  readonly statsd: StatsdHandle;
+  /** The pool, seen from the parent. */
+  readonly pool: PoolReporter;
+  /** The parent process itself (CPU, memory, loop). */
+  readonly parent: ResourceReporter;
+  /** For the workers' init message; undefined when the client cannot be rebuilt in a worker (UDS/stream). */
+  readonly workerConfig: WorkerMetricsConfig | undefined;
+  /** Send a last report, stop, flush and close (a client you passed in is flushed, not closed). Never rejects. */
+  close(timeout?: number): Promise<void>;
+}
+
+export interface PoolMetricsOptions {
+  /** The pool's name. @default 'pool' */
+  name?: string;
+  /** Milliseconds between reports, in the parent and in every worker. @default 10000 */
+  interval?: number;
+  /** Gets the first statsd error (later ones are counted). @default a line on stderr */
+  onError?: ErrorSink;
+}
+
+/**
+ * Start reporting a pool: its statsd client, a {@link PoolReporter} and the parent's own
+ * {@link ResourceReporter}, both started. Pass `workerConfig` to the workers.
+ * @throws {TypeError} for invalid statsd options or interval.
+ */
+export function startPoolMetrics(source: PoolSource, statsd: StatsD | StatsdOptions, options: PoolMetricsOptions = {}): PoolMetrics {
+  const name = options.name ?? 'pool';
+  const interval = options.interval ?? DEFAULT_REPORT_INTERVAL;
+  const handle = createStatsd(statsd, options.onError ? { onError: options.onError } : {});
+  const onError = options.onError ? { onError: options.onError } : {};
+  const pool = new PoolReporter(handle.client, source, { name, tags: handle.tags, interval, ...onError });
+  const scope = parentScope(name, handle.tags);
+  const parent = new ResourceReporter(handle.client, scope.prefix, { interval, tags: scope.tags, ...onError });
+  pool.start();
+  parent.start();
+  return {
+    statsd: handle,
+    pool,
+    parent,
+    workerConfig: handle.config && { statsd: handle.config, pool: name, interval },
+    async close(timeout = 1000) {
+      await pool.report();
+      parent.report();
+      pool.stop();
+      parent.stop();
+      await handle.close(timeout);
+    },
+  };
+}

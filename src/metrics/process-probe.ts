@@ -1,0 +1,67 @@
+/**
+ * CPU and RSS of other processes, measured from outside with pidusage (`/proc/<pid>/stat` on
+ * Linux, `ps` elsewhere). The parent uses it on its workers: a worker whose event loop is blocked
+ * cannot report itself, but its CPU time still shows up here.
+ */
+import pidusage from 'pidusage';
+
+/** One process over the interval since its previous reading. */
+export interface ProcessUsage {
+  /** % of one core; undefined on the first reading of a pid (pidusage has no previous reading to compare with). */
+  readonly cpu: number | undefined;
+  /** Resident set size, bytes. */
+  readonly rss: number;
+}
+
+/** Reads CPU % and RSS of several pids; missing entries are processes that could not be read (gone). */
+export type UsageReader = (pids: number[]) => Promise<Readonly<Record<string, { cpu: number; memory: number } | null | undefined>>>;
+
+/** pidusage, keeping each pid's history at least `maxage` ms (its default, 60 s, would expire between slow ticks). */
+export function pidusageReader(maxage = 60_000): UsageReader {
+  return (pids) => pidusage(pids, { maxage });
+}
+
+export class ProcessProbe {
+  readonly #read: UsageReader;
+  /** Pids with a previous reading, whose next CPU figure is meaningful. */
+  readonly #primed = new Set<number>();
+
+  constructor(read: UsageReader = pidusageReader()) {
+    this.#read = read;
+  }
+
+  /** Take a first reading of a new process now, so the next `sample()` has a CPU figure for it. Never rejects. */
+  async prime(pid: number): Promise<void> {
+    try {
+      const result = await this.#read([pid]);
+      if (result[String(pid)]) this.#primed.add(pid);
+    } catch {
+      // gone already, or not readable: sample() will tell
+    }
+  }
+
+  /** Drop what is known about a process that exited. */
+  forget(pid: number): void {
+    this.#primed.delete(pid);
+  }
+
+  /** CPU and RSS of each readable pid. Never rejects: a failed read gives an empty map. */
+  async sample(pids: readonly number[]): Promise<Map<number, ProcessUsage>> {
+    const usage = new Map<number, ProcessUsage>();
+    if (pids.length === 0) return usage;
+    let result: Awaited<ReturnType<UsageReader>>;
+    try {
+      result = await this.#read([...pids]);
+    } catch {
+      return usage; // with one pid, pidusage rejects when it is gone
+    }
+    for (const pid of pids) {
+      const stat = result[String(pid)];
+      if (!stat) continue;
+      usage.set(pid, { cpu: this.#primed.has(pid) ? stat.cpu : undefined, rss: stat.memory });
+      this.#primed.add(pid);
+    }
+    for (const pid of this.#primed) if (!pids.includes(pid)) this.#primed.delete(pid);
+    return usage;
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * `ResourceReporter`: a process reporting on itself to statsd every interval — CPU, memory,
+ * event-loop delay and utilisation, loop backlog — plus whatever gauges and counters its owner
+ * adds (a worker adds its tasks). The Node analogue of looppool's `looppool.utility.ResourceReporter`,
+ * usable on its own in any process.
+ */
+import type { StatsD } from 'hot-shots';
+import { SYSTEM_CLOCK, Ticker, type Clock } from './clock.ts';
+import { MetricBatch } from './batch.ts';
+import { sanitizePath, sanitizeSegment, sanitizeTags, type MetricScope, type MetricTags } from './names.ts';
+import { reportOnce, stderrSink, type ErrorSink, type OnceSink } from './report-once.ts';
+import { ProcessSampler, type ProcessSample } from './samplers.ts';
+
+/** Extra metrics of one interval, from the reporter's owner. Names are relative to the reporter's prefix. */
+export interface MetricSourceResult {
+  /** Values now (sent as `|g`). */
+  readonly gauges?: Readonly<Record<string, number>>;
+  /** Increments since the previous call (sent as `|c`). */
+  readonly counters?: Readonly<Record<string, number>>;
+}
+
+/** Called once per tick; must be cheap. A throw is reported once and skipped. */
+export type MetricSource = () => MetricSourceResult | undefined;
+
+export interface ResourceReporterOptions {
+  /** Milliseconds between reports. @default 10000 */
+  interval?: number;
+  /** Tags added to every metric (for DogStatsD/Telegraf), e.g. `{ pool: 'demo', worker: '3' }`. @default {} */
+  tags?: MetricTags;
+  /** Gets the first error a sampler or source threw (later ones are counted). @default a line on stderr */
+  onError?: ErrorSink;
+  /** @internal for tests */
+  clock?: Clock;
+  /** @internal for tests */
+  sampler?: Pick<ProcessSampler, 'start' | 'sample' | 'stop'>;
+}
+
+/** Default interval, ms (looppool's was 10 s too). */
+export const DEFAULT_REPORT_INTERVAL = 10_000;
+
+/** Most distinct resource types tracked, to bound the number of series a process can create. */
+const MAX_RESOURCE_TYPES = 32;
+
+/**
+ * Reports the process it runs in to statsd, one batch per interval. Its timer is unref'd, it never
+ * throws once constructed, and a statsd that is down changes nothing for the process.
+ *
+ * @example
+ * ```ts
+ * import StatsD from 'hot-shots';
+ * const reporter = new ResourceReporter(new StatsD({ host: '127.0.0.1' }), 'myapp.api');
+ * reporter.addSource(() => ({ gauges: { 'requests.open': server.connections } }));
+ * reporter.start(); // myapp.api.cpu, myapp.api.rss, myapp.api.loop.delay_p99, ... every 10 s
+ * ```
+ */
+export class ResourceReporter {
+  readonly #statsd: StatsD;
+  readonly #scope: MetricScope;
+  readonly #ticker: Ticker;
+  readonly #sampler: Pick<ProcessSampler, 'start' | 'sample' | 'stop'>;
+  readonly #onError: OnceSink;
+  readonly #sources = new Set<MetricSource>();
+  readonly #resourceTypes = new Set<string>();
+  #started = false;
+
+  /**
+   * @param statsd a hot-shots client (see `createStatsd`).
+   * @param prefix dot-separated name prefix of every metric (`''` for none), e.g. `demo.worker.3`.
+   * @throws {TypeError} when `interval` is not a positive integer.
+   */
+  constructor(statsd: StatsD, prefix: string, options: ResourceReporterOptions = {}) {
+    const interval = options.interval ?? DEFAULT_REPORT_INTERVAL;
+    if (!Number.isSafeInteger(interval) || interval < 1) {
+      throw new TypeError(`Expected \`interval\` to be an integer >= 1, got \`${String(interval)}\` (${typeof interval})`);
+    }
+    this.#statsd = statsd;
+    this.#scope = { prefix: sanitizePath(prefix), tags: sanitizeTags(options.tags ?? {}) };
+    this.#sampler = options.sampler ?? new ProcessSampler();
+    this.#onError = reportOnce(options.onError ?? stderrSink('ResourceReporter'));
+    this.#ticker = new Ticker(options.clock ?? SYSTEM_CLOCK, interval, () => this.report());
+  }
+
+  get isRunning(): boolean {
+    return this.#ticker.isRunning;
+  }
+
+  /** Start measuring and report every interval. Calling it again does nothing. */
+  start(): void {
+    if (this.#ticker.isRunning) return;
+    this.#guard(() => this.#sampler.start());
+    this.#started = true;
+    this.#ticker.start();
+  }
+
+  /** Stop reporting (no final report: call `report()` first if you want one). */
+  stop(): void {
+    this.#ticker.stop();
+    this.#guard(() => this.#sampler.stop());
+  }
+
+  /**
+   * Add per-interval metrics, e.g. tasks in flight (a gauge) and tasks done since the last call
+   * (a counter). Returns a function that removes the source.
+   */
+  addSource(source: MetricSource): () => void {
+    this.#sources.add(source);
+    return () => this.#sources.delete(source);
+  }
+
+  /** Sample now and send one batch: the interval since the previous report (or `start()`). */
+  report(): void {
+    const batch = new MetricBatch();
+    if (this.#started) {
+      const sample = this.#guard(() => this.#sampler.sample());
+      if (sample) this.#addSample(batch, sample);
+    }
+    for (const source of this.#sources) {
+      const result = this.#guard(source);
+      if (result) this.#addSourceResult(batch, result);
+    }
+    const failure = batch.send(this.#statsd);
+    if (failure) this.#onError(failure);
+  }
+
+  #addSample(batch: MetricBatch, sample: ProcessSample): void {
+    const s = this.#scope;
+    batch.gauge(s, 'cpu', sample.cpu);
+    batch.gauge(s, 'rss', sample.rss);
+    batch.gauge(s, 'heap_used', sample.heapUsed);
+    batch.gauge(s, 'heap_total', sample.heapTotal);
+    if (sample.loopDelay) {
+      batch.gauge(s, 'loop.delay_mean', sample.loopDelay.mean);
+      batch.gauge(s, 'loop.delay_p99', sample.loopDelay.p99);
+      batch.gauge(s, 'loop.delay_max', sample.loopDelay.max);
+    }
+    batch.gauge(s, 'loop.utilization', sample.loopUtilization);
+    this.#addResources(batch, sample.resources);
+  }
+
+  /** Gauges per resource type; a type seen before and gone now is sent as 0 (statsd keeps a gauge's last value). */
+  #addResources(batch: MetricBatch, resources: ReadonlyMap<string, number>): void {
+    let total = 0;
+    const counts = new Map<string, number>();
+    for (const [type, count] of resources) {
+      total += count;
+      const name = sanitizeSegment(type.toLowerCase());
+      if (this.#resourceTypes.size < MAX_RESOURCE_TYPES) this.#resourceTypes.add(name);
+      counts.set(name, (counts.get(name) ?? 0) + count);
+    }
+    for (const name of this.#resourceTypes) batch.gauge(this.#scope, `loop.resources.${name}`, counts.get(name) ?? 0);
+    batch.gauge(this.#scope, 'loop.resources.total', total);
+  }
+
+  #addSourceResult(batch: MetricBatch, result: MetricSourceResult): void {
+    for (const [name, value] of Object.entries(result.gauges ?? {})) batch.gauge(this.#scope, name, value);
+    for (const [name, value] of Object.entries(result.counters ?? {})) batch.count(this.#scope, name, value);
+  }
+
+  #guard<T>(fn: () => T): T | undefined {
+    try {
+      return fn();
+    } catch (err) {
+      this.#onError(err);
+      return undefined;
+    }
+  }
+}

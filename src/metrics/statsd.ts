@@ -1,0 +1,250 @@
+/**
+ * The hot-shots client behind the reporters: made from options (UDP to 127.0.0.1:8125 by
+ * default) or the user's own client. Errors from a host that is down or does not resolve are
+ * reported once and never thrown; closing is bounded by a timeout because hot-shots' TCP
+ * `close()` can wait forever for a server that is gone.
+ */
+import StatsDClient, { type ClientOptions, type StatsD } from 'hot-shots';
+import { sanitizePath } from './names.ts';
+import { reportOnce, stderrSink, type ErrorSink, type OnceSink } from './report-once.ts';
+
+/**
+ * How to reach statsd. Everything here is plain data, so the pool can hand the same settings to
+ * its worker processes.
+ */
+export interface StatsdOptions {
+  /** statsd (or DogStatsD agent, or Telegraf) host. Never read from `DD_AGENT_HOST`. @default '127.0.0.1' */
+  host?: string;
+  /** @default 8125 */
+  port?: number;
+  /** First segment(s) of every metric name; `''` for none. @default 'looppool' */
+  prefix?: string;
+  /** Tags added to every metric (`{ env: 'prod' }` or `['env:prod']`); only tag-aware servers use them. @default {} */
+  globalTags?: Record<string, string> | string[];
+  /** `'udp'` (fire and forget) or `'tcp'`. @default 'udp' */
+  protocol?: 'udp' | 'tcp';
+  /** Telegraf's tag syntax (`name,tag=v:1|g`) instead of DogStatsD's (`name:1|g|#tag:v`). @default false */
+  telegraf?: boolean;
+  /** DogStatsD extras: container id, client telemetry, and `DD_ENV`/`DD_SERVICE`/`DD_VERSION`/`DD_TAGS` as tags. @default false */
+  datadog?: boolean;
+  /**
+   * Put the pool name and worker number in tags (`looppool.worker.cpu #pool:demo,worker:3`)
+   * rather than in the path (`looppool.demo.worker.3.cpu`).
+   * @default telegraf || datadog
+   */
+  tags?: boolean;
+  /** Bytes batched into one packet; 1432 fits an Ethernet MTU with room for IP/UDP headers. @default 1432 */
+  maxBufferSize?: number;
+  /** No socket: lines collect in `client.mockBuffer` (for tests). @default false */
+  mock?: boolean;
+}
+
+/** {@link StatsdOptions} with every default filled in (JSON-serialisable). */
+export interface ResolvedStatsdOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly prefix: string;
+  readonly globalTags: Record<string, string> | string[];
+  readonly protocol: 'udp' | 'tcp';
+  readonly telegraf: boolean;
+  readonly datadog: boolean;
+  readonly tags: boolean;
+  readonly maxBufferSize: number;
+  readonly mock: boolean;
+}
+
+export const DEFAULT_STATSD_OPTIONS = Object.freeze({
+  host: '127.0.0.1',
+  port: 8125,
+  prefix: 'looppool',
+  protocol: 'udp' as 'udp' | 'tcp',
+  telegraf: false,
+  datadog: false,
+  maxBufferSize: 1432,
+  mock: false,
+});
+
+/** Default close timeout, ms. */
+const CLOSE_TIMEOUT = 2000;
+
+/** The client the reporters write to, and how to let go of it. */
+export interface StatsdHandle {
+  readonly client: StatsD;
+  /** Pool and worker go in tags (true) or in the metric path (false). */
+  readonly tags: boolean;
+  /** Settings a worker process can rebuild an equivalent client from; undefined if it cannot (a UDS or stream client). */
+  readonly config: ResolvedStatsdOptions | undefined;
+  /** Errors the client reported so far (only the first reached `onError`); always 0 for a client you passed in. */
+  readonly errorCount: number;
+  /** Flush, and close the socket if this handle created it (a client you passed in is only flushed). Never rejects; gives up after `timeout` ms. */
+  close(timeout?: number): Promise<void>;
+}
+
+export interface CreateStatsdOptions {
+  /** Gets the first send/DNS/socket error of the client (later ones are only counted). @default a line on stderr */
+  onError?: ErrorSink;
+  /** Overrides {@link StatsdOptions.tags} (and the guess made for a client you pass in). */
+  tags?: boolean;
+}
+
+/** True for a hot-shots client (or anything with its metric methods). */
+export function isStatsdClient(value: unknown): value is StatsD {
+  if (typeof value !== 'object' || value === null) return false;
+  const client = value as Partial<Record<'gauge' | 'increment' | 'timing', unknown>>;
+  return typeof client.gauge === 'function' && typeof client.increment === 'function' && typeof client.timing === 'function';
+}
+
+/**
+ * A statsd handle from options or from your own hot-shots client.
+ *
+ * @throws {TypeError} when an option has the wrong type or range.
+ * @example
+ * ```ts
+ * const statsd = createStatsd({ host: 'statsd.internal', prefix: 'myapp' });
+ * const reporter = new ResourceReporter(statsd.client, 'api');
+ * ```
+ */
+export function createStatsd(input: StatsD | StatsdOptions, options: CreateStatsdOptions = {}): StatsdHandle {
+  if (isStatsdClient(input)) {
+    const config = describeClient(input);
+    const tags = options.tags ?? (config?.tags ?? false);
+    return makeHandle(input, false, tags, config === undefined ? undefined : { ...config, tags }, undefined);
+  }
+  const resolved = resolveStatsdOptions(options.tags === undefined ? input : { ...input, tags: options.tags });
+  const onError = reportOnce(options.onError ?? stderrSink(`statsd ${resolved.host}:${resolved.port}`));
+  return makeHandle(new StatsDClient(clientOptions(resolved, onError)), true, resolved.tags, resolved, onError);
+}
+
+/** The hot-shots options for resolved settings; `datadog` and `includeDataDogTags` are always explicit so `DD_*` variables cannot change the wire format. */
+export function clientOptions(resolved: ResolvedStatsdOptions, onError: ErrorSink): ClientOptions {
+  return {
+    host: resolved.host,
+    port: resolved.port,
+    prefix: resolved.prefix,
+    globalTags: resolved.globalTags,
+    protocol: resolved.protocol,
+    telegraf: resolved.telegraf,
+    datadog: resolved.telegraf ? false : resolved.datadog,
+    includeDataDogTags: resolved.datadog,
+    maxBufferSize: resolved.maxBufferSize,
+    cacheDns: true,
+    mock: resolved.mock,
+    errorHandler: onError,
+  };
+}
+
+/**
+ * Check statsd options and fill in the defaults. Pure.
+ * @throws {TypeError} naming the option and the value, e.g. "Expected `statsd.port` to be an integer from 1 to 65535, got `0` (number)".
+ */
+export function resolveStatsdOptions(input: StatsdOptions): ResolvedStatsdOptions {
+  if (typeof input !== 'object' || input === null) throw new TypeError(`Expected \`statsd\` to be a hot-shots client or an options object, got ${show(input)}`);
+  const d = DEFAULT_STATSD_OPTIONS;
+  const host = input.host ?? d.host;
+  if (typeof host !== 'string' || host === '') throw new TypeError(`Expected \`statsd.host\` to be a non-empty string, got ${show(host)}`);
+  const port = input.port ?? d.port;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new TypeError(`Expected \`statsd.port\` to be an integer from 1 to 65535, got ${show(port)}`);
+  const prefix = input.prefix ?? d.prefix;
+  if (typeof prefix !== 'string') throw new TypeError(`Expected \`statsd.prefix\` to be a string, got ${show(prefix)}`);
+  const protocol = input.protocol ?? d.protocol;
+  if (protocol !== 'udp' && protocol !== 'tcp') throw new TypeError(`Expected \`statsd.protocol\` to be 'udp' or 'tcp', got ${show(protocol)}`);
+  const globalTags = input.globalTags ?? {};
+  if (!isTags(globalTags)) throw new TypeError(`Expected \`statsd.globalTags\` to be an object of strings or an array of strings, got ${show(globalTags)}`);
+  const maxBufferSize = input.maxBufferSize ?? d.maxBufferSize;
+  if (!Number.isInteger(maxBufferSize) || maxBufferSize < 0) throw new TypeError(`Expected \`statsd.maxBufferSize\` to be an integer >= 0, got ${show(maxBufferSize)}`);
+  const telegraf = flag('telegraf', input.telegraf ?? d.telegraf);
+  const datadog = flag('datadog', input.datadog ?? d.datadog);
+  return {
+    host,
+    port,
+    prefix: sanitizePath(prefix),
+    globalTags: Array.isArray(globalTags) ? [...globalTags] : { ...globalTags },
+    protocol,
+    telegraf,
+    datadog,
+    tags: flag('tags', input.tags ?? (telegraf || datadog)),
+    maxBufferSize,
+    mock: flag('mock', input.mock ?? d.mock),
+  };
+}
+
+/** Settings equivalent to a hot-shots client's, read from its (untyped) public fields; undefined for UDS/stream clients. */
+function describeClient(client: StatsD): ResolvedStatsdOptions | undefined {
+  const c = client as unknown as Partial<{
+    host: string; port: number; prefix: string; globalTags: string[]; protocol: string; telegraf: boolean; datadog: boolean;
+    maxBufferSize: number; mock: boolean;
+  }>;
+  const protocol = c.protocol ?? 'udp';
+  if (protocol !== 'udp' && protocol !== 'tcp') return undefined;
+  const telegraf = c.telegraf === true;
+  const datadog = c.datadog === true;
+  return {
+    host: typeof c.host === 'string' && c.host !== '' ? c.host : DEFAULT_STATSD_OPTIONS.host,
+    port: typeof c.port === 'number' ? c.port : DEFAULT_STATSD_OPTIONS.port,
+    prefix: typeof c.prefix === 'string' ? c.prefix.replace(/\.$/, '') : '',
+    globalTags: Array.isArray(c.globalTags) ? [...c.globalTags] : [],
+    protocol,
+    telegraf,
+    datadog,
+    tags: telegraf || datadog,
+    maxBufferSize: typeof c.maxBufferSize === 'number' && c.maxBufferSize > 0 ? c.maxBufferSize : DEFAULT_STATSD_OPTIONS.maxBufferSize,
+    mock: c.mock === true,
+  };
+}
+
+function makeHandle(client: StatsD, owned: boolean, tags: boolean, config: ResolvedStatsdOptions | undefined, errors: OnceSink | undefined): StatsdHandle {
+  let closing: Promise<void> | undefined;
+  return {
+    client,
+    tags,
+    config,
+    get errorCount() {
+      return errors?.count ?? 0;
+    },
+    close(timeout = CLOSE_TIMEOUT) {
+      closing ??= settleWithin(timeout, (done) => (owned ? client.close(() => done()) : client.flush(() => done())));
+      return closing;
+    },
+  };
+}
+
+/**
+ * Call `start(done)` and resolve when it calls `done`, it throws, or `timeout` ms pass. The timer
+ * is unref'd: if nothing else keeps the process alive, it may exit rather than wait.
+ */
+export function settleWithin(timeout: number, start: (done: () => void) => void): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, timeout);
+    timer.unref();
+    const done = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    try {
+      start(done);
+    } catch {
+      done();
+    }
+  });
+}
+
+function isTags(value: unknown): value is Record<string, string> | string[] {
+  if (Array.isArray(value)) return value.every((v) => typeof v === 'string');
+  return typeof value === 'object' && value !== null && Object.values(value).every((v) => typeof v === 'string');
+}
+
+function flag(name: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw new TypeError(`Expected \`statsd.${name}\` to be a boolean, got ${show(value)}`);
+  return value;
+}
+
+function show(value: unknown): string {
+  let text: string;
+  try {
+    text = typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  if (text.length > 60) text = `${text.slice(0, 57)}...`;
+  return `\`${text}\` (${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value})`;
+}

@@ -1,0 +1,54 @@
+/**
+ * A worker's side of pool metrics: rebuild the statsd client from the config the parent sent and
+ * report the process and its tasks. Loads neither pidusage nor anything of the parent's.
+ */
+import { workerScope } from './names.ts';
+import type { ErrorSink } from './report-once.ts';
+import { ResourceReporter } from './resource-reporter.ts';
+import { createStatsd, type ResolvedStatsdOptions } from './statsd.ts';
+import { TaskCounters } from './task-counters.ts';
+
+/** What the parent sends each worker so it can report by itself. JSON-serialisable. */
+export interface WorkerMetricsConfig {
+  readonly statsd: ResolvedStatsdOptions;
+  /** The pool's name. */
+  readonly pool: string;
+  /** Milliseconds between reports. */
+  readonly interval: number;
+}
+
+/** A worker's metrics: its reporter, its task counters, and the way out. */
+export interface WorkerMetrics {
+  readonly reporter: ResourceReporter;
+  /** Call `started()` when a task begins and `settled(ok)` when it ends. */
+  readonly tasks: TaskCounters;
+  /** Send a last report, stop, flush and close the client; resolves within `timeout` ms (default 1000). Never rejects. */
+  close(timeout?: number): Promise<void>;
+}
+
+/**
+ * In a worker: rebuild the statsd client from the parent's config and start a
+ * {@link ResourceReporter} for worker `worker`, with a task source (`tasks.in_flight`,
+ * `tasks.done`, `tasks.failed`).
+ */
+export function startWorkerMetrics(config: WorkerMetricsConfig, worker: number, options: { onError?: ErrorSink } = {}): WorkerMetrics {
+  const handle = createStatsd(config.statsd, options);
+  const scope = workerScope(config.pool, worker, handle.tags);
+  const reporter = new ResourceReporter(handle.client, scope.prefix, {
+    interval: config.interval,
+    tags: scope.tags,
+    ...(options.onError ? { onError: options.onError } : {}),
+  });
+  const tasks = new TaskCounters();
+  reporter.addSource(tasks.source);
+  reporter.start();
+  return {
+    reporter,
+    tasks,
+    async close(timeout = 1000) {
+      reporter.report();
+      reporter.stop();
+      await handle.close(timeout);
+    },
+  };
+}

@@ -1,0 +1,86 @@
+/**
+ * A statsd host that is down or does not resolve changes nothing for the pool: tasks give the
+ * same results, nothing throws, the error is reported once, and closing does not hang.
+ */
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  createStatsd, resolveStatsdOptions, ResourceReporter, startPoolMetrics, type PoolMetrics,
+} from '../../../src/metrics/index.ts';
+import { makePool } from '../../helpers/pools.ts';
+import { waitFor } from '../../helpers/processes.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const busyWorker = path.resolve(here, '../../fixtures/metrics/busy-worker.ts');
+
+let metrics: PoolMetrics | undefined;
+afterEach(async () => {
+  await metrics?.close(500);
+  metrics = undefined;
+});
+
+/** A TCP port nothing listens on (bound, then released). */
+async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+describe('a dead statsd host', () => {
+  it('an unresolvable host changes nothing for the tasks and is reported once', async () => {
+    const statsd = { host: 'statsd.invalid', port: 8125 };
+    const pool = makePool({
+      worker: busyWorker,
+      size: 2,
+      name: 'dead',
+      // the workers report too, every 50 ms, to the same host
+      workerData: { metrics: { statsd: resolveStatsdOptions(statsd), pool: 'dead', interval: 50 } },
+    });
+    await pool.start();
+    const errors: Error[] = [];
+    metrics = startPoolMetrics(pool, statsd, { name: 'dead', interval: 50, onError: (e) => errors.push(e) });
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => pool.run({ value: i })));
+    expect(results).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    const handle = metrics.statsd;
+    await waitFor(() => handle.errorCount >= 3, 'several failed sends');
+    expect(errors).toHaveLength(1);
+    expect((errors[0] as NodeJS.ErrnoException).code).toMatch(/^(ENOTFOUND|EAI_AGAIN)$/);
+    expect(pool.stats()).toMatchObject({ done: 20, failed: 0, restarts: 0 });
+    await metrics.close(500);
+    metrics = undefined;
+    await pool.stop();
+    expect(pool.stats().restarts).toBe(0);
+  });
+
+  it('a UDP port with no listener: reporting goes on and nothing throws', async () => {
+    const errors: Error[] = [];
+    const handle = createStatsd({ port: await closedPort() }, { onError: (e) => errors.push(e) });
+    const reporter = new ResourceReporter(handle.client, 'nobody', { interval: 20 });
+    let ticks = 0;
+    reporter.addSource(() => {
+      ticks++;
+      return { counters: { ticks: 1 } };
+    });
+    reporter.start();
+    await waitFor(() => ticks >= 5, 'five reports');
+    reporter.stop();
+    await handle.close(500);
+    expect(errors.length).toBeLessThanOrEqual(1);
+  });
+
+  it('TCP to a port with no listener: the error is reported once and close() does not hang', async () => {
+    const errors: Error[] = [];
+    const handle = createStatsd({ protocol: 'tcp', port: await closedPort() }, { onError: (e) => errors.push(e) });
+    const reporter = new ResourceReporter(handle.client, 'tcp', { interval: 20 });
+    reporter.start();
+    await waitFor(() => handle.errorCount >= 2, 'the connection errors');
+    reporter.stop();
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.message).toMatch(/ECONNREFUSED|closed/i);
+    await handle.close(300); // hot-shots' TCP close() may never call back: bounded here
+  });
+});

@@ -1,0 +1,184 @@
+import { EventEmitter } from 'node:events';
+import StatsD from 'hot-shots';
+import { describe, expect, expectTypeOf, it, vi } from 'vitest';
+import type { Pool } from 'looppool';
+import { PoolReporter, type PoolSnapshot, type PoolSource } from '../../../src/metrics/pool-reporter.ts';
+import type { ProcessUsage } from '../../../src/metrics/process-probe.ts';
+import { FakeClock, LINE_PATTERN, parseAll, type Line } from './helpers.ts';
+
+type MutableSnapshot = { -readonly [K in keyof PoolSnapshot]: PoolSnapshot[K] };
+
+class FakePool extends EventEmitter {
+  snapshot: MutableSnapshot = {
+    queued: 0,
+    inFlight: 0,
+    done: 0,
+    failed: 0,
+    restarts: 0,
+    workers: [
+      { worker: 0, pid: 100, state: 'ready', inFlight: 0 },
+      { worker: 1, pid: 101, state: 'ready', inFlight: 0 },
+    ],
+  };
+  stats(): PoolSnapshot {
+    return structuredClone(this.snapshot);
+  }
+}
+
+function setup(options: { tags?: boolean; reservoirSize?: number } = {}) {
+  const clock = new FakeClock();
+  const client = new StatsD({ mock: true });
+  const pool = new FakePool();
+  const usage = new Map<number, ProcessUsage>([
+    [100, { cpu: 99.5, rss: 80_000_000 }],
+    [101, { cpu: undefined, rss: 60_000_000 }],
+  ]);
+  const probe = { prime: vi.fn(async (_pid: number) => {}), forget: vi.fn((_pid: number) => {}), sample: vi.fn(async (_pids: readonly number[]) => usage) };
+  const onError = vi.fn();
+  const reporter = new PoolReporter(client, pool as unknown as PoolSource, {
+    name: 'demo', interval: 2000, clock, probe, onError, random: () => 0.999, ...options,
+  });
+  const take = (): Line[] => {
+    const lines = parseAll(client.mockBuffer as string[]);
+    (client.mockBuffer as string[]).length = 0;
+    return lines;
+  };
+  const byName = (lines: Line[]) => Object.fromEntries(lines.filter((l) => l.type !== 'ms').map((l) => [l.name, `${l.value}|${l.type}`]));
+  return { clock, client, pool, probe, usage, onError, reporter, take, byName };
+}
+
+describe('PoolReporter', () => {
+  it('reports queue, in flight, throughput, counters and every worker measured from outside', async () => {
+    const { clock, pool, reporter, take, byName, probe } = setup();
+    reporter.start();
+    expect(probe.prime.mock.calls.map((c) => c[0])).toEqual([100, 101]);
+    Object.assign(pool.snapshot, { queued: 5, inFlight: 3, done: 40, failed: 2, restarts: 1 });
+    pool.snapshot.workers = [
+      { worker: 0, pid: 100, state: 'ready', inFlight: 2 },
+      { worker: 1, pid: 101, state: 'starting', inFlight: 1 },
+    ];
+    await clock.advance(2000);
+    expect(probe.sample).toHaveBeenCalledWith([100, 101]);
+    expect(byName(take())).toEqual({
+      'demo.workers': '1|g',
+      'demo.queued': '5|g',
+      'demo.in_flight': '3|g',
+      'demo.tasks.done': '40|c',
+      'demo.tasks.failed': '2|c',
+      'demo.throughput': '20|g',
+      'demo.restarts': '1|c',
+      'demo.crashes': '0|c',
+      'demo.timeouts': '0|c',
+      'demo.blocked_loops': '0|c',
+      'demo.worker.0.in_flight': '2|g',
+      'demo.worker.1.in_flight': '1|g',
+      'demo.worker.0.os.cpu': '99.5|g',
+      'demo.worker.0.os.rss': '80000000|g',
+      'demo.worker.1.os.rss': '60000000|g', // no CPU figure yet for a pid read once
+      'demo.os.rss_total': '140000000|g',
+      'demo.os.cpu_total': '99.5|g',
+      'demo.os.cpu_mean': '99.5|g',
+    });
+    Object.assign(pool.snapshot, { done: 50 });
+    await clock.advance(2000);
+    expect(byName(take())).toMatchObject({ 'demo.tasks.done': '10|c', 'demo.throughput': '5|g', 'demo.restarts': '0|c' });
+    reporter.stop();
+  });
+
+  it('counts crashes (unexpected exits), timeouts and blocked loops per interval', async () => {
+    const { clock, pool, reporter, take, byName, probe } = setup();
+    reporter.start();
+    pool.emit('workerStart', { worker: 0, pid: 200 });
+    expect(probe.prime).toHaveBeenLastCalledWith(200);
+    pool.emit('workerExit', { worker: 0, pid: 100, exitCode: 1, signal: null, expected: false });
+    pool.emit('workerExit', { worker: 1, pid: 101, exitCode: 0, signal: null, expected: true });
+    expect(probe.forget.mock.calls.map((c) => c[0])).toEqual([100, 101]);
+    reporter.countTimeout();
+    reporter.countBlockedLoop(1);
+    reporter.countBlockedLoop(1);
+    await clock.advance(2000);
+    expect(byName(take())).toMatchObject({
+      'demo.crashes': '1|c', 'demo.timeouts': '1|c', 'demo.blocked_loops': '2|c', 'demo.worker.1.blocked_loops': '2|c',
+    });
+    await clock.advance(2000);
+    const second = byName(take());
+    expect(second).toMatchObject({ 'demo.crashes': '0|c', 'demo.timeouts': '0|c', 'demo.blocked_loops': '0|c' });
+    expect(second['demo.worker.1.blocked_loops']).toBeUndefined();
+  });
+
+  it('aggregates task timings: at most reservoirSize lines per timing and interval, with the exact max', async () => {
+    const { clock, reporter, take } = setup({ reservoirSize: 10 });
+    reporter.start();
+    for (let i = 1; i <= 1000; i++) reporter.recordTask(i / 10, i, i % 10 !== 0);
+    await clock.advance(2000);
+    const lines = take();
+    const timings = (name: string) => lines.filter((l) => l.name === name && l.type === 'ms').map((l) => l.value);
+    expect(timings('demo.task.wait')).toHaveLength(10);
+    expect(timings('demo.task.run')).toHaveLength(10);
+    expect(timings('demo.task.run_failed')).toHaveLength(10);
+    const gauges = Object.fromEntries(lines.filter((l) => l.type === 'g').map((l) => [l.name, l.value]));
+    expect(gauges).toMatchObject({ 'demo.task.wait_max': 100, 'demo.task.run_max': 999, 'demo.task.run_failed_max': 1000 });
+    await clock.advance(2000);
+    expect(take().filter((l) => l.name.startsWith('demo.task.'))).toEqual([]);
+  });
+
+  it('puts pool and worker in tags when tags are on', async () => {
+    const { clock, reporter, take } = setup({ tags: true });
+    reporter.start();
+    reporter.recordTask(1, 2, true);
+    await clock.advance(2000);
+    const lines = take();
+    const names = new Set(lines.map((l) => `${l.name} ${l.tags.join(',')}`));
+    expect(names).toContain('queued pool:demo');
+    expect(names).toContain('task.run pool:demo');
+    expect(names).toContain('worker.os.cpu pool:demo,worker:0');
+    expect(names).toContain('worker.in_flight pool:demo,worker:1');
+  });
+
+  it('every line follows the statsd line protocol', async () => {
+    const { clock, client, reporter } = setup();
+    reporter.start();
+    reporter.recordTask(0.0000001, 12.3456789, true);
+    await clock.advance(2000);
+    for (const line of client.mockBuffer as string[]) expect(line).toMatch(LINE_PATTERN);
+  });
+
+  it('never throws: stats() or the probe failing is reported once and the rest is still sent', async () => {
+    const { clock, pool, probe, reporter, take, onError } = setup();
+    vi.spyOn(pool, 'stats').mockImplementation(() => {
+      throw new Error('stats broke');
+    });
+    probe.sample.mockRejectedValue(new Error('probe broke'));
+    reporter.start();
+    reporter.countTimeout();
+    await clock.advance(4000);
+    expect(onError).toHaveBeenCalledOnce();
+    expect(take().filter((l) => l.name === 'demo.timeouts').map((l) => l.value)).toEqual([1, 0]);
+  });
+
+  it('stop() removes its listeners and its timer; start() again resumes', async () => {
+    const { clock, pool, reporter } = setup();
+    reporter.start();
+    expect(pool.listenerCount('workerExit')).toBe(1);
+    reporter.start();
+    expect(pool.listenerCount('workerExit')).toBe(1);
+    reporter.stop();
+    expect(pool.listenerCount('workerExit')).toBe(0);
+    expect(pool.listenerCount('workerStart')).toBe(0);
+    expect(clock.pending).toBe(0);
+    reporter.start();
+    expect(clock.pending).toBe(1);
+    reporter.stop();
+  });
+
+  it('rejects a bad interval or reservoir size', () => {
+    const client = new StatsD({ mock: true });
+    const pool = new FakePool() as unknown as PoolSource;
+    expect(() => new PoolReporter(client, pool, { interval: -1 })).toThrow('Expected `interval` to be an integer >= 1, got `-1` (number)');
+    expect(() => new PoolReporter(client, pool, { reservoirSize: 0 })).toThrow(TypeError);
+  });
+
+  it('a real Pool is a PoolSource', () => {
+    expectTypeOf<Pool<string, number>>().toMatchTypeOf<PoolSource>();
+  });
+});

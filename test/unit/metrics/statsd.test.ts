@@ -1,0 +1,114 @@
+import StatsD from 'hot-shots';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createStatsd, isStatsdClient, resolveStatsdOptions } from '../../../src/metrics/statsd.ts';
+import { reportOnce } from '../../../src/metrics/report-once.ts';
+
+const savedEnv = { ...process.env };
+afterEach(() => {
+  for (const key of Object.keys(process.env)) if (!(key in savedEnv)) delete process.env[key];
+});
+
+describe('resolveStatsdOptions', () => {
+  it('fills in UDP to 127.0.0.1:8125, prefix looppool, no tags, 1432-byte packets', () => {
+    expect(resolveStatsdOptions({})).toEqual({
+      host: '127.0.0.1', port: 8125, prefix: 'looppool', globalTags: {}, protocol: 'udp', telegraf: false, datadog: false,
+      tags: false, maxBufferSize: 1432, mock: false,
+    });
+  });
+
+  it('turns tags on for Telegraf and DogStatsD unless told otherwise, and sanitises the prefix', () => {
+    expect(resolveStatsdOptions({ telegraf: true }).tags).toBe(true);
+    expect(resolveStatsdOptions({ datadog: true }).tags).toBe(true);
+    expect(resolveStatsdOptions({ datadog: true, tags: false }).tags).toBe(false);
+    expect(resolveStatsdOptions({ prefix: 'my app.x:y' }).prefix).toBe('my_app.x_y');
+    expect(resolveStatsdOptions({ prefix: '' }).prefix).toBe('');
+  });
+
+  it('names the option and the value when one is wrong', () => {
+    expect(() => resolveStatsdOptions({ port: 0 })).toThrow('Expected `statsd.port` to be an integer from 1 to 65535, got `0` (number)');
+    expect(() => resolveStatsdOptions({ host: '' })).toThrow('Expected `statsd.host` to be a non-empty string, got `""` (string)');
+    expect(() => resolveStatsdOptions({ protocol: 'uds' as 'udp' })).toThrow("Expected `statsd.protocol` to be 'udp' or 'tcp', got `\"uds\"` (string)");
+    expect(() => resolveStatsdOptions({ globalTags: { a: 1 } as unknown as Record<string, string> })).toThrow(/globalTags/);
+    expect(() => resolveStatsdOptions({ telegraf: 'yes' as unknown as boolean })).toThrow('Expected `statsd.telegraf` to be a boolean, got `"yes"` (string)');
+    expect(() => resolveStatsdOptions(null as unknown as object)).toThrow(TypeError);
+  });
+});
+
+describe('createStatsd', () => {
+  it('makes a client whose wire format ignores DD_* variables unless datadog is asked for', () => {
+    process.env.DD_ENV = 'prod';
+    process.env.DD_SERVICE = 'svc';
+    process.env.DD_AGENT_HOST = '10.1.2.3';
+    const handle = createStatsd({ mock: true, globalTags: { team: 'a' } });
+    handle.client.gauge('x', 1);
+    expect(handle.client.mockBuffer).toEqual(['looppool.x:1|g|#team:a']);
+    expect((handle.client as unknown as { host: string }).host).toBe('127.0.0.1');
+    const dd = createStatsd({ mock: true, datadog: true });
+    dd.client.gauge('x', 1);
+    expect(dd.client.mockBuffer?.[0]).toContain('env:prod');
+  });
+
+  it('uses a client you pass in as it is, and only flushes it on close', async () => {
+    const client = new StatsD({ mock: true, prefix: 'mine', telegraf: true, globalTags: ['env:test'] });
+    const close = vi.spyOn(client, 'close');
+    const handle = createStatsd(client);
+    expect(handle.client).toBe(client);
+    expect(handle.tags).toBe(true);
+    expect(handle.config).toMatchObject({ prefix: 'mine', telegraf: true, globalTags: ['env:test'], tags: true, protocol: 'udp', mock: true });
+    await handle.close();
+    expect(close).not.toHaveBeenCalled();
+    expect(createStatsd(new StatsD({ mock: true }), { tags: true }).tags).toBe(true);
+  });
+
+  it('has no worker config for a client the workers cannot rebuild', () => {
+    const client = new StatsD({ mock: true });
+    (client as unknown as { protocol: string }).protocol = 'uds';
+    expect(createStatsd(client).config).toBeUndefined();
+  });
+
+  it('its config is JSON and rebuilds an equivalent client in another process', () => {
+    const handle = createStatsd({ mock: true, prefix: 'p', globalTags: ['a:b'], telegraf: true });
+    const copy = createStatsd(JSON.parse(JSON.stringify(handle.config)));
+    copy.client.gauge('g', 2, { pool: 'x' });
+    expect(copy.client.mockBuffer).toEqual(['p.g,a=b,pool=x:2|g']);
+  });
+
+  it('closes the client it made, once', async () => {
+    const handle = createStatsd({ mock: true });
+    const close = vi.spyOn(handle.client, 'close');
+    await Promise.all([handle.close(), handle.close()]);
+    expect(close).toHaveBeenCalledOnce();
+  });
+
+  it('close gives up after the timeout when the client never calls back', async () => {
+    const handle = createStatsd({ mock: true });
+    vi.spyOn(handle.client, 'close').mockImplementation(() => {});
+    await handle.close(20); // resolves: the test would time out otherwise
+  });
+
+  it('writes tags in Telegraf syntax for a Telegraf client', () => {
+    const handle = createStatsd({ mock: true, telegraf: true });
+    handle.client.gauge('worker.cpu', 5, { pool: 'demo', worker: '1' });
+    expect(handle.client.mockBuffer).toEqual(['looppool.worker.cpu,pool=demo,worker=1:5|g']);
+  });
+
+  it('recognises hot-shots clients', () => {
+    expect(isStatsdClient(new StatsD({ mock: true }))).toBe(true);
+    expect(isStatsdClient({ host: 'x' })).toBe(false);
+    expect(isStatsdClient(null)).toBe(false);
+  });
+});
+
+describe('reportOnce', () => {
+  it('forwards the first error only, counts all, and survives a throwing sink', () => {
+    const sink = vi.fn(() => {
+      throw new Error('sink broke');
+    });
+    const report = reportOnce(sink);
+    report(new Error('a'));
+    report('b');
+    report(new Error('c'));
+    expect(sink).toHaveBeenCalledOnce();
+    expect(report.count).toBe(3);
+  });
+});

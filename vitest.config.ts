@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
+    include: ["test/**/*.test.ts"],
     // Forked test workers behave like production parents (real child processes, signals, titles).
     pool: 'forks',
     testTimeout: 60_000,

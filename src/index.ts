@@ -8,7 +8,7 @@ export type { StopOnSignalsOptions } from './parent/signals.ts';
 export type { MapOptions } from './parent/map.ts';
 export type { StreamedResult } from './parent/result-stream.ts';
 export type {
-  PoolEvents, PoolStats, PoolState, ResultInfo, TaskErrorInfo, WorkerExitInfo, WorkerInfo, WorkerStats,
+  LoopBlockedInfo, PoolEvents, PoolStats, PoolState, ResultInfo, TaskErrorInfo, WorkerExitInfo, WorkerInfo, WorkerStats,
 } from './parent/events.ts';
 export { DEFAULT_POOL_OPTIONS, type DispatchPolicy, type PoolOptions } from './options.ts';
 export {
@@ -22,3 +22,4 @@ export { ResourceReporter, type ResourceReporterOptions, type MetricSource, type
 export { PoolReporter, type PoolReporterOptions, type PoolSource } from './metrics/pool-reporter.ts';
 export { createStatsd, type StatsdHandle, type StatsdOptions } from './metrics/statsd.ts';
 export { startPoolMetrics, type PoolMetrics, type PoolMetricsOptions } from './metrics/pool-metrics.ts';
+export type { SentryOptions } from './sentry/config.ts';

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { StatsD } from 'hot-shots';
 import { isStatsdClient, resolveStatsdOptions, type ResolvedStatsdOptions, type StatsdOptions } from './metrics/statsd.ts';
+import { resolveSentryConfig, type SentryConfig, type SentryOptions } from './sentry/config.ts';
 import { encodePayload } from './transport/encode.ts';
 
 /** How the parent picks a worker for the next task. */
@@ -85,6 +86,19 @@ export interface PoolOptions {
   statsd?: StatsD | StatsdOptions;
   /** Milliseconds between metric reports, in the parent and in every worker. @default 10000 */
   reportInterval?: number;
+  /**
+   * Report a worker's event loop blocked at least this many ms, with the stack of the code that
+   * blocks it: a `'loopBlocked'` event (logged to stderr when nobody listens), a statsd counter,
+   * a Sentry event. @default undefined (off)
+   */
+  blockedLoopThreshold?: number;
+  /**
+   * Send errors to Sentry: `{ dsn, environment?, release? }`; each falls back to `SENTRY_DSN`,
+   * `SENTRY_ENVIRONMENT`, `SENTRY_RELEASE`. `false` turns it off even when `SENTRY_DSN` is set.
+   * The DSN reaches the workers over their private pipe, never in argv, titles, logs or metrics.
+   * @default from the environment
+   */
+  sentry?: SentryOptions | false;
 }
 
 export interface ResolvedPoolOptions {
@@ -111,6 +125,8 @@ export interface ResolvedPoolOptions {
   readonly unhealthyCooldown: number;
   readonly statsd: StatsD | ResolvedStatsdOptions | undefined;
   readonly reportInterval: number;
+  readonly blockedLoopThreshold: number | undefined;
+  readonly sentry: SentryConfig | undefined;
 }
 
 export const DEFAULT_POOL_OPTIONS = Object.freeze({
@@ -136,7 +152,7 @@ const KNOWN = new Set([
   'worker', 'size', 'concurrency', 'maxQueue', 'name', 'workerData', 'dispatch', 'env', 'execArgv',
   'maxMessageBytes', 'stopTimeout', 'workerStdout', 'retries', 'taskTimeout', 'timeoutGrace', 'maxTasksPerWorker',
   'maxMemoryPerWorker', 'memoryCheckInterval', 'restartOnError', 'maxStartFailures', 'unhealthyCooldown',
-  'statsd', 'reportInterval',
+  'statsd', 'reportInterval', 'blockedLoopThreshold', 'sentry',
 ]);
 
 /** Check and complete pool options. Pure apart from reading defaults from `os`, `process` and the cwd. */
@@ -176,6 +192,8 @@ export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
     unhealthyCooldown: integer('unhealthyCooldown', input.unhealthyCooldown ?? d.unhealthyCooldown, 0),
     statsd: input.statsd === undefined ? undefined : isStatsdClient(input.statsd) ? input.statsd : resolveStatsdOptions(input.statsd),
     reportInterval: integer('reportInterval', input.reportInterval ?? d.reportInterval, 1),
+    blockedLoopThreshold: input.blockedLoopThreshold === undefined ? undefined : integer('blockedLoopThreshold', input.blockedLoopThreshold, 1),
+    sentry: input.sentry === false ? undefined : resolveSentryConfig(input.sentry === undefined ? undefined : (object('sentry', input.sentry) as SentryOptions)),
   };
 }
 

@@ -9,7 +9,9 @@ import { Runtime } from './runtime.ts';
 process.on('SIGINT', () => {});
 process.on('SIGTERM', () => {});
 
-const runtime = new Runtime();
+// Read before anything can wait: once the parent is gone, ppid is someone else's (1, a subreaper).
+const parentPid = process.ppid;
+const runtime = new Runtime(parentPid);
 const socket = new net.Socket({ fd: DATA_FD, readable: true, writable: true });
 const channel = new Channel(socket, 1024 * 1024 * 1024, {
   message: runtime.receive,

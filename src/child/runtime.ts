@@ -14,6 +14,10 @@ import { RuntimeTaskContext } from './task-context.ts';
 import { bindWorker, type Worker } from './worker.ts';
 import { assertNever } from '../internal/assert.ts';
 import type { WorkerMetrics, WorkerMetricsConfig } from '../metrics/worker-metrics.ts';
+import { WATCHDOG_FD } from '../protocol/messages.ts';
+import { captureTaskError, captureUncaught } from '../sentry/capture.ts';
+import { flushSentry, initSentry } from '../sentry/client.ts';
+import { startWatchdog } from './watchdog/start-watchdog.ts';
 
 type State = 'waiting' | 'initializing' | 'running' | 'stopping' | 'exiting';
 
@@ -28,6 +32,12 @@ export class Runtime {
   restartOnError = true;
   #exiting = false;
   #metrics: WorkerMetrics | undefined;
+  #name = '';
+  readonly #parentPid: number;
+
+  constructor(parentPid: number) {
+    this.#parentPid = parentPid;
+  }
   readonly #tasks = new Map<number, RuntimeTaskContext>();
   readonly #emit = (value: unknown, taskId: number | null): void => this.#sendResult(value, taskId);
 
@@ -84,11 +94,14 @@ export class Runtime {
     this.#number = message.worker;
     this.#maxMessageBytes = message.maxMessageBytes;
     this.restartOnError = message.restartOnError;
+    this.#name = message.name;
     process.title = `looppool ${message.name} worker ${message.worker}`;
     try {
       if (message.protocol !== PROTOCOL) {
         throw new Error(`protocol mismatch: parent speaks ${message.protocol}, worker speaks ${PROTOCOL}`);
       }
+      // Sentry loads before tsx is registered: its ~200 files then skip tsx's loader hooks.
+      if (message.sentry) await initSentry({ ...message.sentry, role: 'worker', tags: { pool: message.name, worker: message.worker } });
       if (message.metrics) {
         // Loaded only when the pool reports to statsd: hot-shots stays off every other worker's start-up.
         const { startWorkerMetrics } = await import('../metrics/worker-metrics.ts');
@@ -102,6 +115,9 @@ export class Runtime {
       this.#worker = worker;
       this.#state = 'running';
       this.#channel.send({ kind: 'ready' });
+      // After ready, off the start-up path: ends this process if the parent dies (even while the
+      // main thread is blocked), and reports blocked loops with their stack.
+      startWatchdog({ parentPid: this.#parentPid, blockedLoopThreshold: message.blockedLoopThreshold, reportFd: WATCHDOG_FD });
     } catch (err) {
       this.#channel.send({ kind: 'initFailed', error: serializeError(err) });
       this.exit(1);
@@ -147,6 +163,7 @@ export class Runtime {
 
   #fail(ctx: RuntimeTaskContext, err: unknown): void {
     if (!this.#settle(ctx, false)) return;
+    if (!isOurAbort(err)) captureTaskError(err, { pool: this.#name, worker: this.#number, pid: process.pid, taskId: ctx.id, attempt: ctx.attempt });
     this.#channel.send({ kind: 'taskFailed', id: ctx.id, error: serializeError(err) });
     this.#afterSettle();
   }
@@ -207,6 +224,7 @@ export class Runtime {
   /** An error escaped every task: report it, then exit if the pool asked for restarts. */
   onEscapedError(err: unknown, origin: 'uncaughtException' | 'unhandledRejection'): void {
     this.reportUncaught(err, origin);
+    captureUncaught(err, origin, { pool: this.#name, worker: this.#number, pid: process.pid });
     if (this.restartOnError || this.#state === 'waiting' || this.#state === 'initializing') this.exit(1);
   }
 
@@ -220,7 +238,7 @@ export class Runtime {
     }
   }
 
-  /** Flush what is queued for the parent, then exit with `code`. */
+  /** Flush Sentry's events and what is queued for the parent, then exit with `code`. */
   exit(code: number): void {
     if (this.#exiting) return;
     this.#exiting = true;
@@ -228,7 +246,13 @@ export class Runtime {
     process.exitCode = code;
     const force = setTimeout(() => process.exit(code), 2000);
     force.unref();
-    this.#channel.end(() => process.exit(code));
+    void flushSentry(1500).then(() => this.#channel.end(() => process.exit(code)));
   }
 }
 
+
+/** Errors the runtime itself aborted a task with (stop, timeout, caller's abort): not worth a Sentry event. */
+function isOurAbort(err: unknown): boolean {
+  const name = (err as { name?: unknown } | null)?.name;
+  return name === 'AbortError' || name === 'TimeoutError' || name === 'WorkerStoppedError';
+}

@@ -6,6 +6,7 @@
 import type { StatsD } from 'hot-shots';
 import type { WorkerExitInfo, WorkerInfo } from '../parent/events.ts';
 import { MetricBatch } from './batch.ts';
+import type { MetricSource } from './resource-reporter.ts';
 import { SYSTEM_CLOCK, Ticker, type Clock } from './clock.ts';
 import { poolScope, workerScope, type MetricScope } from './names.ts';
 import { ProcessProbe, pidusageReader, type ProcessUsage } from './process-probe.ts';
@@ -76,6 +77,7 @@ export class PoolReporter {
   readonly #name: string;
   readonly #tagged: boolean;
   readonly #scope: MetricScope;
+  readonly #sources = new Set<MetricSource>();
   readonly #ticker: Ticker;
   readonly #clock: Clock;
   readonly #probe: Pick<ProcessProbe, 'prime' | 'forget' | 'sample'>;
@@ -139,12 +141,26 @@ export class PoolReporter {
     this.#pending.blockedByWorker.set(worker, (this.#pending.blockedByWorker.get(worker) ?? 0) + 1);
   }
 
+  /**
+   * Add per-interval metrics reported under the pool's scope (e.g. a queue consumer's counters).
+   * Returns a function that removes the source.
+   */
+  addSource(source: MetricSource): () => void {
+    this.#sources.add(source);
+    return () => this.#sources.delete(source);
+  }
+
   /** Measure and send one batch now (the interval since the previous report). Never rejects. */
   async report(): Promise<void> {
     try {
       const batch = new MetricBatch();
       const stats = this.#stats();
       this.#addEvents(batch);
+      for (const source of this.#sources) {
+        const result = source() ?? {};
+        for (const [name, value] of Object.entries(result.gauges ?? {})) batch.gauge(this.#scope, name, value);
+        for (const [name, value] of Object.entries(result.counters ?? {})) batch.count(this.#scope, name, value);
+      }
       this.#addTimings(batch);
       if (stats) {
         this.#addStats(batch, stats);

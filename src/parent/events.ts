@@ -30,6 +30,18 @@ export interface WorkerExitInfo extends WorkerInfo {
   readonly reason: 'stop' | 'recycle' | 'timeout' | 'protocol' | 'error' | 'crash';
 }
 
+/** A worker's event loop is blocked (reported while it still is, by the worker's watchdog thread). */
+export interface LoopBlockedInfo extends WorkerInfo {
+  /** How long the loop had been blocked when it was reported, in ms (the block may go on). */
+  readonly blockedMs: number;
+  /** The blocking stack, innermost first: function name, file URL, 1-based line and column. */
+  readonly frames: readonly { readonly functionName: string; readonly url: string; readonly line: number; readonly column: number }[];
+  /** The same frames as text, one `    at fn (file:line:column)` line each. */
+  readonly stack: string;
+  /** Why there are no frames: a debugger is attached, or the block is inside native code. */
+  readonly stackUnavailable?: 'inspectorInUse' | 'captureTimeout' | 'captureFailed';
+}
+
 /** Listener signatures of `pool.on(…)`. */
 export interface PoolEvents<TResult = unknown> {
   /** A result streamed with `putResult`, or the return value of a `put` task (when not undefined). */
@@ -42,6 +54,8 @@ export interface PoolEvents<TResult = unknown> {
   workerExit: [info: WorkerExitInfo];
   /** An error escaped every task in a worker (uncaught exception, unhandled rejection, protocol breach). Logged to stderr when nobody listens. */
   workerError: [error: Error, info: WorkerInfo & { origin: string }];
+  /** A worker's event loop was blocked longer than `blockedLoopThreshold`. Logged to stderr when nobody listens. */
+  loopBlocked: [info: LoopBlockedInfo];
 }
 
 export interface WorkerStats {

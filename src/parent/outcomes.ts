@@ -24,6 +24,8 @@ export interface OutcomeSink {
   settled(task: PendingTask, ok: boolean): void;
   /** A task crossed its soft timeout. */
   timedOut(task: PendingTask): void;
+  /** A task was failed by its timeout (soft: grace passed; hard: its worker is being killed). */
+  timeoutFailed(h: WorkerHandle, task: PendingTask, error: TaskTimeoutError): void;
 }
 
 export class TaskOutcomes {
@@ -104,7 +106,9 @@ export class TaskOutcomes {
     task.timer = undefined;
     if (task.settled || h.state === 'exited') return;
     const blocked = !h.answeredPing(ping);
-    this.fail(task, new TaskTimeoutError(task.id, blocked ? 'hard' : 'soft', ms, { worker: h.number, pid: h.pid }), h.pid);
+    const error = new TaskTimeoutError(task.id, blocked ? 'hard' : 'soft', ms, { worker: h.number, pid: h.pid });
+    this.fail(task, error, h.pid);
+    this.#sink.timeoutFailed(h, task, error);
     if (blocked) h.kill('timeout');
   }
 }

@@ -4,7 +4,7 @@
  * outcomes (settling, retries, timeouts), the broadcaster and the result streams.
  */
 import { EventEmitter } from 'node:events';
-import { BroadcastError, PoolStoppedError, QueueFullError, TaskAbortedError, type PoolUnhealthyError } from '../errors.ts';
+import { BroadcastError, PoolStoppedError, QueueFullError, TaskAbortedError, WorkerCrashedError, type PoolUnhealthyError } from '../errors.ts';
 import { resolvePoolOptions, show, taskTimeoutOption, type PoolOptions, type ResolvedPoolOptions } from '../options.ts';
 import { encodePayload } from '../transport/encode.ts';
 import { Broadcaster } from './broadcaster.ts';
@@ -18,6 +18,10 @@ import { Supervisor, type SupervisorHost } from './supervisor.ts';
 import { PendingTask, type TaskMode } from './task.ts';
 import { TaskQueue } from './task-queue.ts';
 import { startPoolMetrics, type PoolMetrics } from '../metrics/pool-metrics.ts';
+import type { MetricSource } from '../metrics/resource-reporter.ts';
+import { formatBlockedStack, type LoopBlockedReport } from '../protocol/watchdog-report.ts';
+import { captureBlockedLoop, captureCrash, captureTimeout } from '../sentry/capture.ts';
+import { flushSentry, initSentry } from '../sentry/client.ts';
 import type { WorkerHandle } from './worker-handle.ts';
 
 export interface PutOptions {
@@ -29,6 +33,8 @@ export interface PutOptions {
 export interface RunOptions extends PutOptions {
   /** Cancels the task: a queued one is dropped, a running one sees its `ctx.signal` aborted. */
   signal?: AbortSignal;
+  /** Called each time the task is sent to a worker (again after a retry), with that worker. */
+  onDispatch?: (info: { worker: number; pid: number }) => void;
 }
 export interface StopOptions {
   /** Dispatch and finish the queued tasks first (`false`: reject them with PoolStoppedError). @default true */
@@ -68,6 +74,7 @@ export class Pool<TTask = unknown, TResult = unknown> extends EventEmitter<PoolE
   #killedBecause: string | undefined;
   #unhealthy: PoolUnhealthyError | undefined;
   #metrics: PoolMetrics | undefined;
+  readonly #metricSources = new Set<MetricSource>();
 
   constructor(options: PoolOptions) {
     super();
@@ -78,12 +85,15 @@ export class Pool<TTask = unknown, TResult = unknown> extends EventEmitter<PoolE
       requeue: (task) => dispatcher.requeue(task),
       settled: (task, ok) => this.#metrics?.pool.recordTask(task.startedAt - task.enqueuedAt, performance.now() - task.startedAt, ok),
       timedOut: () => this.#metrics?.pool.countTimeout(),
+      timeoutFailed: (h, task, error) =>
+        captureTimeout(error, { ...this.#tags(h), taskId: task.id, attempt: task.attempt, timeoutMs: task.timeout }, h.lastBlocked),
     });
     this.#supervisor = new Supervisor(this.#options, this.#host());
     const dispatcher = new Dispatcher<PendingTask>(this.#options.dispatch, this.#options.concurrency, (task, slot) => {
       const handle = this.#supervisor.handles[slot] as WorkerHandle;
       handle.sendTask(task);
       this.#outcomes.armTimeout(handle, task);
+      task.onDispatch?.({ worker: handle.number, pid: handle.pid });
       if (handle.sent >= this.#options.maxTasksPerWorker) this.#supervisor.recycle(handle);
     });
     dispatcher.slots = this.#supervisor.handles;
@@ -93,6 +103,29 @@ export class Pool<TTask = unknown, TResult = unknown> extends EventEmitter<PoolE
   /** Number of worker processes. */
   get size(): number {
     return this.#options.size;
+  }
+
+  /** Tasks in flight per worker process at most. */
+  get concurrency(): number {
+    return this.#options.concurrency;
+  }
+
+  /** The pool's name (process titles, metric names). */
+  get name(): string {
+    return this.#options.name;
+  }
+
+  /**
+   * Report extra per-interval metrics under the pool's statsd scope (with the `statsd` option;
+   * otherwise a no-op): `source` returns `{ gauges, counters }` each interval. Returns a remover.
+   */
+  addMetricSource(source: MetricSource): () => void {
+    this.#metricSources.add(source);
+    const remove = this.#metrics?.pool.addSource(source);
+    return () => {
+      this.#metricSources.delete(source);
+      remove?.();
+    };
   }
 
   get state(): PoolState {
@@ -112,14 +145,16 @@ export class Pool<TTask = unknown, TResult = unknown> extends EventEmitter<PoolE
   async #start(): Promise<void> {
     if (this.#state !== 'created') throw new PoolStoppedError();
     this.#state = 'starting';
+    if (this.#options.sentry) await initSentry({ ...this.#options.sentry, role: 'parent' });
     if (this.#options.statsd) {
       this.#metrics = startPoolMetrics(this, this.#options.statsd, { name: this.#options.name, interval: this.#options.reportInterval });
       this.#supervisor.initExtras = { metrics: this.#metrics.workerConfig };
+      for (const source of this.#metricSources) this.#metrics.pool.addSource(source);
     }
     try {
       await this.#supervisor.start();
     } catch (error) {
-      await this.#metrics?.close();
+      await Promise.all([this.#metrics?.close(), flushSentry(2000)]);
       this.#state = 'stopped';
       this.#rejectQueued(error as Error);
       this.#endStreams();
@@ -161,6 +196,7 @@ export class Pool<TTask = unknown, TResult = unknown> extends EventEmitter<PoolE
       if (signal?.aborted) throw new TaskAbortedError(0, { cause: signal.reason });
       const pending = this.#create('run', task, options, { resolve: resolve as (v: unknown) => void, reject });
       if (signal) this.#watchSignal(pending, signal);
+      if (options.onDispatch) pending.onDispatch = options.onDispatch;
       if (!this.#queue.full) this.#enqueue(pending);
       else this.#queue.waitForRoom(pending, () => {}, reject);
     });
@@ -224,7 +260,7 @@ export class Pool<TTask = unknown, TResult = unknown> extends EventEmitter<PoolE
     else this.#maybePill();
     await this.#supervisor.whenEmpty();
     clearTimeout(timer);
-    await this.#metrics?.close();
+    await Promise.all([this.#metrics?.close(), flushSentry(2000)]);
     this.#state = 'stopped';
     this.#endStreams();
   }
@@ -351,6 +387,9 @@ export class Pool<TTask = unknown, TResult = unknown> extends EventEmitter<PoolE
       },
       workerExited: (h, details, tasks) => {
         const expected = details.reason === 'stop' || details.reason === 'recycle';
+        if (details.reason === 'crash' || details.reason === 'protocol') {
+          captureCrash(new WorkerCrashedError({ worker: h.number, pid: h.pid, exitCode: details.exitCode, signal: details.signal }), { ...this.#tags(h), exitCode: details.exitCode, signal: details.signal });
+        }
         this.emit('workerExit', { worker: h.number, pid: h.pid, exitCode: details.exitCode, signal: details.signal, expected, reason: details.reason });
         o().workerExited(h, details, tasks, this.#state === 'running' || this.#state === 'starting' || (this.#state === 'stopping' && !this.#pilled), this.#killedBecause);
         this.#broadcaster.workerGone(h, new PoolStoppedError(`Worker ${h.number} exited before it answered the broadcast`));
@@ -375,7 +414,24 @@ export class Pool<TTask = unknown, TResult = unknown> extends EventEmitter<PoolE
       broadcastReply: (h, id, outcome) =>
         this.#broadcaster.reply(h, id, 'error' in outcome ? { error: new BroadcastError(outcome.error, { worker: h.number, pid: h.pid }) } : outcome),
       uncaught: (h, error, origin) => this.#report('workerError', error, { worker: h.number, pid: h.pid, origin }),
+      loopBlocked: (h, report) => this.#onLoopBlocked(h, report),
     };
+  }
+
+  #onLoopBlocked(h: WorkerHandle, report: LoopBlockedReport): void {
+    h.lastBlocked = report;
+    const info = { worker: h.number, pid: h.pid, blockedMs: report.blockedMs, frames: report.frames, stack: formatBlockedStack(report.frames), ...(report.stackUnavailable ? { stackUnavailable: report.stackUnavailable } : {}) };
+    this.#metrics?.pool.countBlockedLoop(h.number);
+    captureBlockedLoop(report, { ...this.#tags(h), taskIds: h.taskIds() });
+    if (this.listenerCount('loopBlocked') > 0) this.emit('loopBlocked', info);
+    else {
+      const where = info.stack || `  (no stack: ${report.stackUnavailable ?? 'unknown'})`;
+      process.stderr.write(`looppool ${this.#options.name}: worker ${h.number} (pid ${h.pid}) event loop blocked for ${report.blockedMs} ms at\n${where}\n`);
+    }
+  }
+
+  #tags(h: WorkerHandle): { pool: string; worker: number; pid: number } {
+    return { pool: this.#options.name, worker: h.number, pid: h.pid };
   }
 
 }

@@ -14,8 +14,9 @@ export function spawnWorker(options: ResolvedPoolOptions): ChildProcess {
     execArgv: [...options.execArgv],
     env: options.env,
     // fd 3 is Node's IPC channel (kept for liveness: a child exits when it disconnects);
-    // fd 4 is the data channel (a private socketpair carrying our frames).
-    stdio: ['ignore', STDOUT[options.workerStdout], 'inherit', 'ipc', 'pipe'],
+    // fd 4 is the data channel (a private socketpair carrying our frames); fd 5 carries the
+    // watchdog thread's reports (JSON lines), written while the worker's main thread is blocked.
+    stdio: ['ignore', STDOUT[options.workerStdout], 'inherit', 'ipc', 'pipe', 'pipe'],
     serialization: 'json',
   });
 }

@@ -33,6 +33,8 @@ export class PendingTask {
   timeout: number | undefined;
   /** The pending soft or grace timer of its timeout. */
   timer: NodeJS.Timeout | undefined;
+  /** `run`'s `onDispatch` option. */
+  onDispatch: ((info: { worker: number; pid: number }) => void) | undefined;
   /** Its soft timeout fired (the signal was aborted): a failure from now on is a timeout. */
   timedOut = false;
   readonly #settler: TaskSettler | undefined;

@@ -10,6 +10,7 @@ import { assertNever } from '../internal/assert.ts';
 import { PROTOCOL, type ToParentMessage } from '../protocol/messages.ts';
 import { MessageShapeError, parseToParent } from '../protocol/parse.ts';
 import { deserializeError } from '../protocol/serialized-error.ts';
+import { parseWatchdogReport, ReportLineSplitter, type LoopBlockedReport } from '../protocol/watchdog-report.ts';
 import { Channel } from '../transport/channel.ts';
 import { jsonField } from '../transport/encode.ts';
 import type { ResolvedPoolOptions } from '../options.ts';
@@ -36,6 +37,8 @@ export interface HandleEvents {
   result(handle: WorkerHandle, taskId: number | null, value: unknown): void;
   broadcastReply(handle: WorkerHandle, id: number, outcome: { value: unknown } | { error: Error }): void;
   uncaught(handle: WorkerHandle, error: Error, origin: string): void;
+  /** Its watchdog saw the event loop blocked (reported while it still is). */
+  loopBlocked(handle: WorkerHandle, report: LoopBlockedReport): void;
   /** The process is gone; `tasks` are the ones it still held (not settled). */
   exit(handle: WorkerHandle, exitCode: number | null, signal: NodeJS.Signals | null, tasks: PendingTask[]): void;
 }
@@ -54,6 +57,8 @@ export class WorkerHandle implements WorkerSlot {
   sent = 0;
   done = 0;
   failed = 0;
+  /** The last blocked-loop report of its watchdog (attached to a timeout's Sentry event). */
+  lastBlocked: LoopBlockedReport | undefined;
   /** It finished initialize() at some point. */
   wasReady = false;
   /** Why it failed to start, once known. */
@@ -82,9 +87,15 @@ export class WorkerHandle implements WorkerSlot {
       corrupt: (err) => this.#protocolError(err.message),
       close: () => {},
     });
+    this.#readWatchdog((this.#child.stdio as unknown as Duplex[])[5] as Duplex);
     this.#child.on('error', () => this.#child.kill('SIGKILL')); // spawn or signal failure: 'exit' reports it
     // 'close', not 'exit': it comes after the data pipe is drained, so no answer sent before exit is lost.
     this.#child.once('close', (code, signal) => this.#onExit(code, signal));
+  }
+
+  /** Ids of the tasks it holds. */
+  taskIds(): number[] {
+    return [...this.#tasks.keys()];
   }
 
   get inFlight(): number {
@@ -214,6 +225,21 @@ export class WorkerHandle implements WorkerSlot {
     }
   }
 
+  /** The watchdog's pipe: one JSON line per blocked episode. Anything else is a protocol breach. */
+  #readWatchdog(pipe: Duplex): void {
+    const lines = new ReportLineSplitter();
+    pipe.setEncoding('utf8');
+    pipe.on('error', () => {}); // the exit reports the death
+    pipe.on('data', (chunk: string) => {
+      try {
+        for (const line of lines.push(chunk)) this.#events.loopBlocked(this, parseWatchdogReport(line));
+      } catch (err) {
+        if (err instanceof MessageShapeError) this.#protocolError(err.message);
+        else throw err;
+      }
+    });
+  }
+
   #onHello(protocol: string): void {
     if (protocol !== PROTOCOL) return this.#protocolError(`protocol ${protocol}, expected ${PROTOCOL}`);
     const o = this.#options;
@@ -226,6 +252,8 @@ export class WorkerHandle implements WorkerSlot {
       workerData: o.workerData,
       maxMessageBytes: o.maxMessageBytes,
       restartOnError: o.restartOnError,
+      ...(o.blockedLoopThreshold === undefined ? {} : { blockedLoopThreshold: o.blockedLoopThreshold }),
+      ...(o.sentry === undefined ? {} : { sentry: o.sentry }),
       ...this.#initExtras,
     });
   }

@@ -11,6 +11,8 @@ export const PROTOCOL = 'looppool/1';
 
 /** File descriptor of the data channel in the child (fd 3 is Node's IPC channel, kept for liveness). */
 export const DATA_FD = 4;
+/** File descriptor the child's watchdog thread writes its reports to (JSON lines). */
+export const WATCHDOG_FD = 5;
 
 export interface InitMessage {
   kind: 'init';
@@ -25,6 +27,10 @@ export interface InitMessage {
   restartOnError: boolean;
   /** How to report metrics (a plain `WorkerMetricsConfig`), when the pool has `statsd`. */
   metrics?: unknown;
+  /** Report event-loop blocks this long (ms) with their stack, on the watchdog pipe. */
+  blockedLoopThreshold?: number;
+  /** Sentry settings (the DSN travels here, never in argv or the environment we set). */
+  sentry?: { dsn: string; environment?: string; release?: string };
 }
 export interface TaskMessage {
   kind: 'task';

@@ -72,10 +72,20 @@ export function parseToChild(raw: unknown): ToChildMessage {
         maxMessageBytes: id(m, 'maxMessageBytes'),
         restartOnError: m.restartOnError !== false,
         ...(typeof m.metrics === 'object' && m.metrics !== null ? { metrics: m.metrics } : {}),
+        ...(m.blockedLoopThreshold === undefined ? {} : { blockedLoopThreshold: id(m, 'blockedLoopThreshold') }),
+        ...(m.sentry === undefined ? {} : { sentry: sentry(m.sentry) }),
       };
     default:
       throw bad(`kind ${JSON.stringify(m.kind)}`);
   }
+}
+
+function sentry(raw: unknown): { dsn: string; environment?: string; release?: string } {
+  const m = asRecord(raw);
+  const out: { dsn: string; environment?: string; release?: string } = { dsn: str(m, 'dsn') };
+  if (m.environment !== undefined) out.environment = str(m, 'environment');
+  if (m.release !== undefined) out.release = str(m, 'release');
+  return out;
 }
 
 function asRecord(raw: unknown): Raw {

@@ -16,16 +16,19 @@ function prng(seed: number): () => number {
   };
 }
 
+/** At most this many kills in one run: on a loaded machine a slow run would otherwise see so many that a task is hit on every attempt. */
+const MAX_KILLS = 25;
+
 /**
- * SIGKILL a random live worker every 100-200 ms until `until()` says stop. Kills stop once 95%
- * of the tasks have settled: at the very end a lone task could otherwise be killed on two
- * workers in a row and fail as a poison task, which is the rule working, not a lost task.
+ * SIGKILL a random live worker every 100-200 ms until `until()` says stop (or MAX_KILLS). Kills
+ * stop once 95% of the tasks have settled: at the very end a lone task could otherwise be killed
+ * on two workers in a row and fail as a poison task, which is the rule working, not a lost task.
  */
 function killAtRandom(pool: Pool<any, any>, random: () => number, until: () => boolean): Promise<number> {
   return new Promise((resolve) => {
     let kills = 0;
     const tick = (): void => {
-      if (until()) return resolve(kills);
+      if (until() || kills >= MAX_KILLS) return resolve(kills);
       const live = pool.stats().workers.filter((w) => w.state === 'ready' && isAlive(w.pid));
       const victim = live[Math.floor(random() * live.length)];
       if (victim) {

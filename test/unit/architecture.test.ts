@@ -33,13 +33,16 @@ const ALLOWED: Record<string, string[]> = {
   'protocol': ['errors.ts'],
   'transport': ['protocol', 'errors.ts'],
   'internal': [],
-  'parent': ['protocol', 'transport', 'internal', 'metrics', 'options.ts', 'errors.ts'],
-  'child': ['protocol', 'transport', 'internal', 'metrics', 'errors.ts', 'cooperative.ts'],
+  'parent': ['protocol', 'transport', 'internal', 'metrics', 'sentry', 'options.ts', 'errors.ts'],
+  'child': ['protocol', 'transport', 'internal', 'metrics', 'sentry', 'errors.ts', 'cooperative.ts'],
+  'sentry': ['protocol'],
+  // bullmq: an adapter over the public Pool API; bullmq itself is loaded lazily (optional peer).
+  'bullmq': ['errors.ts', 'options.ts'],
   // metrics: node:* and libraries only, plus the pool's public types (type-only, erased at run time).
   'metrics': ['internal', 'parent/events.ts'],
   'errors.ts': [],
   'cooperative.ts': [],
-  'options.ts': ['transport', 'metrics', 'errors.ts'],
+  'options.ts': ['transport', 'metrics', 'sentry', 'errors.ts'],
 };
 
 describe('architecture', () => {

@@ -1,0 +1,54 @@
+/** The consumer's public types: its state, stats snapshot, events and close options. */
+import type { JobMetadata } from './job-outcome.ts';
+
+/** `created` → `starting` → `running` → `closing` → `closed`. */
+export type ConsumerState = 'created' | 'starting' | 'running' | 'closing' | 'closed';
+
+/** `consumer.stats()`: counters since the consumer was created (for metrics: report their deltas). */
+export interface ConsumerStats {
+  readonly queue: string;
+  readonly pool: string;
+  readonly state: ConsumerState;
+  /** Jobs in flight at most (BullMQ's Worker `concurrency`). */
+  readonly capacity: number;
+  /** Jobs in flight now. */
+  readonly active: number;
+  /** Job attempts started (a retried job counts once per attempt). */
+  readonly taken: number;
+  /** Attempts whose task returned: the job completes. */
+  readonly completed: number;
+  /** Attempts whose task failed (task error or worker crash): the job fails or is retried. */
+  readonly failed: number;
+  /** Jobs put back in the queue untouched: the pool stopped or was unhealthy, or the consumer was force-closed. */
+  readonly requeued: number;
+  /** True while the consumer holds off because the pool is unhealthy (its workers keep failing to start). */
+  readonly paused: boolean;
+}
+
+/** Which job an event is about. */
+export interface JobEventInfo {
+  readonly jobId: string;
+  /** The BullMQ job name. */
+  readonly name: string;
+  readonly meta: JobMetadata;
+}
+
+/** Listener signatures of `consumer.on(…)`. */
+export interface ConsumerEvents<TResult = unknown> {
+  /** A job's task returned `value`; BullMQ completes the job with it. */
+  completed: [value: TResult, info: JobEventInfo];
+  /** A job's task failed with `error` (a `JobFailedError`, or BullMQ's `UnrecoverableError`). */
+  failed: [error: Error, info: JobEventInfo];
+  /** A job went back to the queue without using an attempt. */
+  requeued: [info: { readonly jobId: string; readonly reason: string }];
+  /** A BullMQ or Redis error (lost connection, failed lock renewal, …). Logged to stderr when nobody listens. */
+  error: [error: Error];
+}
+
+export interface CloseOptions {
+  /**
+   * Do not wait for the jobs in flight: abort their tasks and put the jobs back in the queue
+   * (no attempt used). Also escalates a `close()` already under way. @default false
+   */
+  force?: boolean;
+}

@@ -1,0 +1,284 @@
+/**
+ * `BullmqConsumer`: makes a pool a BullMQ worker. BullMQ fetches up to the pool's capacity of
+ * jobs; each job's data runs as one task (`pool.run(job.data)`), its result completes the job,
+ * its failure fails the job (BullMQ then retries it per `attempts`/`backoff`).
+ */
+import { EventEmitter } from 'node:events';
+import os from 'node:os';
+import type { Job, Worker } from 'bullmq';
+import { PoolStoppedError } from '../errors.ts';
+import type { CloseOptions, ConsumerEvents, ConsumerState, ConsumerStats } from './consumer-types.ts';
+import { failureAction, type JobMetadata } from './job-outcome.ts';
+import { assertRedisDriver, loadBullmq, type BullmqModule } from './load.ts';
+import { consumerMetricSource } from './metric-source.ts';
+import { whenReady } from './ready.ts';
+import {
+  resolveConsumerOptions, type ConsumablePool, type ConsumerOptions, type DispatchInfo, type ResolvedConsumerOptions,
+} from './options.ts';
+
+const HOST = os.hostname();
+/** How often a consumer holding off checks whether its pool is healthy again. */
+const HEALTH_CHECK_MS = 1_000;
+
+/**
+ * A BullMQ source for a pool: `start()` begins taking jobs from the queue, `close()` stops taking
+ * them and waits for the jobs in flight (then stop the pool yourself).
+ *
+ * @example
+ * ```ts
+ * const pool = new Pool({ worker: './resize.ts', size: 4, concurrency: 10 });
+ * const consumer = new BullmqConsumer(pool, 'images', { connection: 'redis://127.0.0.1:6379', concurrency: 40 });
+ * await consumer.start();
+ * // … on shutdown:
+ * await consumer.close();
+ * await pool.stop();
+ * ```
+ */
+export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmitter<ConsumerEvents<TResult>> {
+  readonly #pool: ConsumablePool<TTask, TResult>;
+  readonly #options: ResolvedConsumerOptions;
+  /** Abort controllers of the tasks in flight, by job id. */
+  readonly #active = new Map<string, AbortController>();
+  #worker: Worker<TTask, TResult> | undefined;
+  #running: Promise<void> | undefined;
+  #state: ConsumerState = 'created';
+  #forced = false;
+  #paused = false;
+  #taken = 0;
+  #completed = 0;
+  #failed = 0;
+  #requeued = 0;
+  #startPromise: Promise<void> | undefined;
+  #closePromise: Promise<void> | undefined;
+
+  /**
+   * @param pool the pool that runs the jobs (started by `start()` if it is not yet)
+   * @param queueName the BullMQ queue to take jobs from
+   * @throws {TypeError} on invalid options
+   */
+  constructor(pool: ConsumablePool<TTask, TResult>, queueName: string, options: ConsumerOptions) {
+    super();
+    this.#pool = pool;
+    this.#options = resolveConsumerOptions(pool, queueName, options);
+  }
+
+  get queueName(): string {
+    return this.#options.queueName;
+  }
+
+  get state(): ConsumerState {
+    return this.#state;
+  }
+
+  /**
+   * Load BullMQ, connect to Redis, start the pool (if not yet) and begin taking jobs.
+   * @throws {BullmqMissingError} when `bullmq` (or `ioredis`) is not installed
+   * @throws {RedisUnavailableError} when Redis does not answer within `readyTimeout`
+   * @throws {PoolStoppedError} when the consumer was closed
+   */
+  start(): Promise<void> {
+    this.#startPromise ??= this.#start();
+    return this.#startPromise;
+  }
+
+  /**
+   * Stop taking jobs, then wait for the jobs in flight to finish (BullMQ completes or fails them).
+   * Resolves when the BullMQ worker is closed; the pool is left running: stop it next.
+   */
+  close(options: CloseOptions = {}): Promise<void> {
+    this.#closePromise ??= this.#close();
+    if (options.force) this.#abortActive();
+    return this.#closePromise;
+  }
+
+  /** A plain snapshot of the consumer's counters. */
+  stats(): ConsumerStats {
+    return {
+      queue: this.#options.queueName,
+      pool: this.#options.poolName,
+      state: this.#state,
+      capacity: this.#options.capacity,
+      active: this.#active.size,
+      taken: this.#taken,
+      completed: this.#completed,
+      failed: this.#failed,
+      requeued: this.#requeued,
+      paused: this.#paused,
+    };
+  }
+
+  async #start(): Promise<void> {
+    if (this.#state !== 'created') throw new PoolStoppedError('The consumer is closed');
+    this.#state = 'starting';
+    try {
+      const bullmq = await loadBullmq();
+      assertRedisDriver(this.#options.connection);
+      this.#worker = this.#createWorker(bullmq); // autorun off: it takes no job before run()
+      await whenReady(this.#worker, this.#options.connection, this.#options.readyTimeout);
+      await this.#pool.start();
+    } catch (error) {
+      this.#state = 'closed';
+      await this.#worker?.close(true).catch(() => {});
+      throw error;
+    }
+    this.#running = this.#worker.run().catch((error: unknown) => this.#report(error));
+    this.#state = 'running';
+    // Kept after close(): the pool's last report (at its stop) still carries the final counts.
+    this.#pool.addMetricSource?.(consumerMetricSource(this));
+  }
+
+  #createWorker(bullmq: BullmqModule): Worker<TTask, TResult> {
+    const o = this.#options;
+    // Three parameters: BullMQ passes the job's AbortSignal only to a processor that declares it.
+    const processor = (job: Job<TTask, TResult>, token?: string, signal?: AbortSignal): Promise<TResult> =>
+      this.#process(bullmq, job, token, signal);
+    const worker = new bullmq.Worker<TTask, TResult>(o.queueName, processor, {
+      ...o.workerOptions,
+      connection: o.connection,
+      concurrency: o.capacity,
+      autorun: false,
+      name: o.workerName,
+    });
+    // While starting, whenReady() reports the connection errors (as the cause of its own).
+    worker.on('error', (error) => this.#state !== 'starting' && this.#report(error));
+    return worker;
+  }
+
+  async #close(): Promise<void> {
+    if (this.#state === 'created') {
+      this.#state = 'closed';
+      return;
+    }
+    if (this.#state === 'starting') await this.#startPromise?.catch(() => {});
+    if (this.#state === 'closed') return;
+    this.#state = 'closing';
+    await this.#worker?.close();
+    await this.#running;
+    this.#state = 'closed';
+  }
+
+  async #process(bullmq: BullmqModule, job: Job<TTask, TResult>, token: string | undefined, signal: AbortSignal | undefined): Promise<TResult> {
+    this.#taken++;
+    const takenAt = Date.now();
+    const jobId = job.id ?? '';
+    const abort = new AbortController();
+    const forward = (): void => abort.abort(signal?.reason);
+    signal?.addEventListener('abort', forward, { once: true });
+    this.#active.set(jobId, abort);
+    let dispatched: DispatchInfo | undefined;
+    try {
+      const value = await this.#pool.run(job.data, { signal: abort.signal, onDispatch: (info) => (dispatched = info) });
+      this.#completed++;
+      const meta = this.#meta(job, takenAt, 'completed', dispatched ?? null);
+      await this.#record(job, meta);
+      this.#emitSafely('completed', value, { jobId, name: job.name, meta });
+      return value;
+    } catch (error) {
+      throw await this.#onTaskFailed(bullmq, job, token, error, abort.signal.aborted && this.#forced, takenAt, dispatched);
+    } finally {
+      signal?.removeEventListener('abort', forward);
+      this.#active.delete(jobId);
+    }
+  }
+
+  /** Returns what the processor throws to BullMQ. */
+  async #onTaskFailed(
+    bullmq: BullmqModule, job: Job<TTask, TResult>, token: string | undefined, error: unknown, forced: boolean, takenAt: number,
+    dispatched: DispatchInfo | undefined,
+  ): Promise<Error> {
+    const jobId = job.id ?? '';
+    const action = failureAction(error, forced, (message) => new bullmq.UnrecoverableError(message));
+    if (action.kind === 'requeue') {
+      this.#requeued++;
+      // The pool is going away, or cannot run anything for now: stop fetching, or every job would bounce off it.
+      if (action.reason === 'stopping') this.close().catch((e: unknown) => this.#report(e));
+      if (action.reason === 'unhealthy') this.#pauseWhileUnhealthy();
+      await job.moveToWait(token).catch((e: unknown) => this.#report(e)); // if this fails, stalled-job recovery re-queues it
+      this.#emitSafely('requeued', { jobId, reason: (error as Error).message });
+      return new bullmq.WaitingError(); // BullMQ: the job was moved back to wait, do not fail it
+    }
+    this.#failed++;
+    const worker = action.worker === null ? (dispatched ?? null) : { worker: action.worker, pid: action.workerPid ?? -1 };
+    const meta = this.#meta(job, takenAt, 'failed', worker, action.errorName);
+    await this.#record(job, meta);
+    this.#emitSafely('failed', action.error, { jobId, name: job.name, meta });
+    return action.error;
+  }
+
+  #meta(job: Job, takenAt: number, outcome: 'completed' | 'failed', dispatched: DispatchInfo | null, error?: string): JobMetadata {
+    const now = Date.now();
+    return {
+      host: HOST,
+      pid: process.pid,
+      pool: this.#options.poolName,
+      worker: dispatched?.worker ?? null,
+      workerPid: dispatched && dispatched.pid > 0 ? dispatched.pid : null,
+      attempt: job.attemptsMade + 1,
+      waitMs: Math.max(0, (job.processedOn ?? takenAt) - job.timestamp),
+      runMs: now - takenAt,
+      finishedAt: new Date(now).toISOString(),
+      outcome,
+      ...(error === undefined ? {} : { error }),
+    };
+  }
+
+  /** Awaited before the job is finished, so the metadata is in Redis before the job completes (and before `removeOnComplete`). */
+  async #record(job: Job, meta: JobMetadata): Promise<void> {
+    try {
+      if (this.#options.metadata === 'progress') await job.updateProgress({ ...meta });
+      else if (this.#options.metadata === 'log') await job.log(JSON.stringify(meta));
+    } catch (error) {
+      this.#report(error); // metadata is for operators: never fail a job over it
+    }
+  }
+
+  /** Take no job until the pool says it is healthy again (a pool without `stats().healthy`: for one check period). */
+  #pauseWhileUnhealthy(): void {
+    const worker = this.#worker;
+    if (this.#paused || !worker || this.#state !== 'running') return;
+    this.#paused = true;
+    worker.pause(true).catch((e: unknown) => this.#report(e));
+    const check = setInterval(() => {
+      if (this.#state === 'running' && this.#pool.stats?.().healthy === false) return;
+      clearInterval(check);
+      this.#paused = false;
+      if (this.#state === 'running') worker.resume().catch((e: unknown) => this.#report(e));
+    }, HEALTH_CHECK_MS);
+    check.unref();
+  }
+
+  #abortActive(): void {
+    this.#forced = true;
+    for (const controller of this.#active.values()) controller.abort(new Error('The BullMQ consumer was force-closed'));
+  }
+
+  /** A throwing listener must not decide the job's fate. */
+  #emitSafely<K extends 'completed' | 'failed' | 'requeued'>(event: K, ...args: ConsumerEvents<TResult>[K]): void {
+    try {
+      (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args);
+    } catch (error) {
+      this.#report(error);
+    }
+  }
+
+  #report(error: unknown): void {
+    const err = error instanceof Error ? error : new Error(String(error));
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+    else process.stderr.write(`looppool bullmq consumer ${this.#options.queueName}: ${err.stack ?? String(err)}\n`);
+  }
+}
+
+/**
+ * Create a consumer for `pool` on `queueName` and start it.
+ * @example
+ * ```ts
+ * const consumer = await consume(pool, 'images', { connection: 'redis://127.0.0.1:6379' });
+ * ```
+ */
+export async function consume<TTask, TResult>(
+  pool: ConsumablePool<TTask, TResult>, queueName: string, options: ConsumerOptions,
+): Promise<BullmqConsumer<TTask, TResult>> {
+  const consumer = new BullmqConsumer(pool, queueName, options);
+  await consumer.start();
+  return consumer;
+}

@@ -1,0 +1,85 @@
+/** The producer side: JSON lines in, BullMQ jobs out, added in bulk. */
+import type { Queue } from 'bullmq';
+import { assertRedisDriver, loadBullmq } from './load.ts';
+import { whenReady } from './ready.ts';
+import { resolveEnqueueOptions, type EnqueueCounts, type EnqueueOptions, type ResolvedEnqueueOptions } from './options.ts';
+
+interface BulkJob {
+  name: string;
+  data: unknown;
+  opts?: { jobId: string };
+}
+
+/**
+ * Add one job per JSON line to a BullMQ queue, `batchSize` jobs per `addBulk` call (each batch is
+ * awaited, so a fast source waits for Redis). Blank lines are skipped; a line that is not JSON is
+ * reported through `onInvalid` and skipped, never fatal. Connection errors reject.
+ *
+ * @returns the counts of lines read, jobs added and lines skipped as invalid
+ * @throws {BullmqMissingError} when `bullmq` (or `ioredis`) is not installed
+ * @throws {RedisUnavailableError} when Redis does not answer within `readyTimeout`
+ * @example
+ * ```ts
+ * import readline from 'node:readline';
+ * const lines = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
+ * const counts = await enqueueLines(lines, { queue: 'images', connection: 'redis://127.0.0.1:6379' });
+ * ```
+ */
+export async function enqueueLines(lines: AsyncIterable<string> | Iterable<string>, options: EnqueueOptions): Promise<EnqueueCounts> {
+  const o = resolveEnqueueOptions(options);
+  const bullmq = await loadBullmq();
+  assertRedisDriver(o.connection);
+  const queue = new bullmq.Queue(o.queue, { ...o.queueOptions, connection: o.connection });
+  // BullMQ reports connection trouble as 'error' events (and rejects the calls): don't let an event crash the process.
+  queue.on('error', () => {});
+  try {
+    await whenReady(queue, o.connection, o.readyTimeout);
+    return await addAll(queue, lines, o);
+  } finally {
+    await queue.close();
+  }
+}
+
+async function addAll(queue: Queue, lines: AsyncIterable<string> | Iterable<string>, o: ResolvedEnqueueOptions): Promise<EnqueueCounts> {
+  const counts = { lines: 0, added: 0, invalid: 0 };
+  let batch: BulkJob[] = [];
+  const flush = async (): Promise<void> => {
+    if (batch.length === 0) return;
+    await queue.addBulk(batch.map((job) => ({ ...job, opts: { ...o.jobOptions, ...job.opts } })));
+    counts.added += batch.length;
+    batch = [];
+    o.onBatch?.({ ...counts });
+  };
+  for await (const line of lines) {
+    counts.lines++;
+    if (line.trim() === '') continue;
+    const job = toJob(line, o);
+    if (typeof job === 'string') {
+      counts.invalid++;
+      o.onInvalid({ line: counts.lines, reason: job });
+      continue;
+    }
+    batch.push(job);
+    if (batch.length >= o.batchSize) await flush();
+  }
+  await flush();
+  return { ...counts };
+}
+
+/** The job for one line, or why the line is invalid. */
+function toJob(line: string, o: ResolvedEnqueueOptions): BulkJob | string {
+  let data: unknown;
+  try {
+    data = JSON.parse(line);
+  } catch (error) {
+    return `not JSON: ${(error as Error).message}`;
+  }
+  if (o.idField === undefined) return { name: o.jobName, data };
+  const id = typeof data === 'object' && data !== null ? (data as Record<string, unknown>)[o.idField] : undefined;
+  if (typeof id !== 'string' && typeof id !== 'number') return `no string or number \`${o.idField}\` field for the job id`;
+  const text = String(id);
+  if (text.includes(':')) return `the job id ${JSON.stringify(text)} contains ':' (BullMQ does not allow it)`;
+  // BullMQ rejects integer custom ids (they would clash with its own counter): prefix them.
+  const jobId = `${Number.parseInt(text, 10)}` === text ? `id-${text}` : text;
+  return { name: o.jobName, data, opts: { jobId } };
+}

@@ -1,0 +1,84 @@
+/**
+ * Captures the main thread's JavaScript stack from the watchdog thread: connect an inspector
+ * session to the main thread, enable the debugger only now (no cost while the loop is healthy),
+ * pause, read the call frames, resume at once, disable and disconnect. Script URLs come from
+ * `Debugger.scriptParsed` (Node 20 leaves `callFrame.url` empty) and positions go through
+ * source maps after the main thread runs again.
+ */
+import { Session } from 'node:inspector/promises';
+import type { Debugger } from 'node:inspector';
+import { isAbsolute } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { MAX_FRAMES, type BlockedFrame } from '../../protocol/watchdog-report.ts';
+import { SourceMapCache } from './source-maps.ts';
+
+interface Script {
+  readonly url: string;
+  readonly sourceMapURL: string;
+}
+
+/** The result of {@link captureMainThreadStack} when it gave up waiting. */
+export const CAPTURE_TIMED_OUT = Symbol('capture timed out');
+
+/**
+ * Pause the main thread and return its stack, innermost frame first. Resolves with
+ * {@link CAPTURE_TIMED_OUT} when the pause has not landed within `timeoutMs` (the main thread is
+ * inside native code and only pauses when JavaScript runs again); the capture then finishes in
+ * the background and still resumes the thread, its frames discarded.
+ * @throws when the inspector cannot be used.
+ */
+export async function captureMainThreadStack(timeoutMs: number): Promise<BlockedFrame[] | typeof CAPTURE_TIMED_OUT> {
+  let timer: NodeJS.Timeout | undefined;
+  const state = { abandoned: false };
+  const timeout = new Promise<typeof CAPTURE_TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => {
+      state.abandoned = true;
+      resolve(CAPTURE_TIMED_OUT);
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([capture(state), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function capture(state: { abandoned: boolean }): Promise<BlockedFrame[]> {
+  const session = new Session();
+  session.connectToMainThread();
+  const scripts = new Map<string, Script>();
+  session.on('Debugger.scriptParsed', ({ params }) => {
+    scripts.set(params.scriptId, { url: params.url, sourceMapURL: params.sourceMapURL ?? '' });
+  });
+  const paused = new Promise<Debugger.CallFrame[]>((resolve) => {
+    session.once('Debugger.paused', ({ params }) => resolve(params.callFrames));
+  });
+  let callFrames: Debugger.CallFrame[] = [];
+  try {
+    await session.post('Debugger.enable');
+    if (!state.abandoned) {
+      await session.post('Debugger.pause');
+      callFrames = await paused;
+      await session.post('Debugger.resume');
+    }
+    await session.post('Debugger.disable');
+  } finally {
+    session.disconnect();
+  }
+  return toFrames(callFrames, scripts);
+}
+
+function toFrames(callFrames: readonly Debugger.CallFrame[], scripts: ReadonlyMap<string, Script>): BlockedFrame[] {
+  const maps = new SourceMapCache();
+  return callFrames.slice(0, MAX_FRAMES).map((frame) => {
+    const script = scripts.get(frame.location.scriptId);
+    const url = normalizeUrl(script?.url || frame.url);
+    const position = maps.map(url, script?.sourceMapURL ?? '', frame.location.lineNumber, frame.location.columnNumber ?? 0);
+    return { functionName: frame.functionName, url: position.url, line: position.line, column: position.column };
+  });
+}
+
+/** CommonJS scripts can be reported by path; make every location a URL. */
+function normalizeUrl(url: string): string {
+  return isAbsolute(url) ? pathToFileURL(url).href : url;
+}

@@ -1,0 +1,107 @@
+/**
+ * Starts the watchdog thread of a worker process: it ends the process when the parent dies
+ * (even while the main loop is blocked) and, with `blockedLoopThreshold`, reports blocked
+ * episodes with the blocking stack. See `thread.ts` for what the thread does.
+ */
+import inspector from 'node:inspector';
+import { Worker } from 'node:worker_threads';
+import type { LoopBlockedReport } from '../../protocol/watchdog-report.ts';
+import { now, type WatchdogThreadData } from './thread-data.ts';
+
+/**
+ * The thread's module, built next to this one (`dist/child/watchdog/thread.js`). The watchdog
+ * works from the build only: a thread cannot run the `.ts` source (tried: even with
+ * `--import tsx` passed on, Node 20 refused `thread.ts`); from source it fails with a warning.
+ */
+const THREAD_URL = new URL('./thread.js', import.meta.url);
+
+/** How often the thread checks whether the parent is still there, in ms. */
+export const PARENT_POLL_MS = 100;
+/** How long the thread waits for the main thread to pause before reporting without a stack, in ms. */
+export const CAPTURE_TIMEOUT_MS = 1_000;
+
+/** Options of {@link startWatchdog}. */
+export interface WatchdogOptions {
+  /** The parent's pid, read at start-up (`process.ppid`); the process dies once it is re-parented or this pid is gone. */
+  readonly parentPid: number;
+  /** Report an event loop blocked at least this long, in ms (a positive integer); unset: no detection. */
+  readonly blockedLoopThreshold?: number | undefined;
+  /** A file descriptor to write each report to as one JSON line (e.g. a pipe to the parent). */
+  readonly reportFd?: number | undefined;
+  /** Called on the main thread with each report, once the loop runs again (tests, in-process logging). */
+  readonly onReport?: ((report: LoopBlockedReport) => void) | undefined;
+}
+
+/** A running watchdog. */
+export interface Watchdog {
+  /** Stop the heartbeat and end the thread. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Start the watchdog thread. Cheap while the loop is healthy: one thread polling `process.ppid`
+ * and a heartbeat timer (unref'd) when `blockedLoopThreshold` is set; the debugger is enabled
+ * only for the few milliseconds of a stack capture.
+ * @example
+ * const watchdog = startWatchdog({ parentPid: process.ppid, blockedLoopThreshold: 500, reportFd: 5 });
+ * // …
+ * await watchdog.stop();
+ */
+export function startWatchdog(options: WatchdogOptions): Watchdog {
+  const threshold = options.blockedLoopThreshold;
+  if (threshold !== undefined && !(Number.isInteger(threshold) && threshold > 0)) {
+    throw new RangeError(`Expected \`blockedLoopThreshold\` to be a positive integer, got \`${threshold}\``);
+  }
+  const pollMs = threshold === undefined ? PARENT_POLL_MS : clamp(Math.floor(threshold / 4), 10, PARENT_POLL_MS);
+  const heartbeat = startHeartbeat(threshold === undefined ? undefined : pollMs);
+  const data: WatchdogThreadData = {
+    parentPid: options.parentPid,
+    pollMs,
+    heartbeat: heartbeat.buffer,
+    blockedLoopThreshold: threshold,
+    captureTimeoutMs: CAPTURE_TIMEOUT_MS,
+    captureStacks: !isDebuggerInUse(),
+    reportFd: options.reportFd,
+    postReports: options.onReport !== undefined,
+  };
+  // No execArgv: the thread is plain JavaScript and must not load the process's `--import` hooks
+  // (tsx would slow its start and compile nothing it needs).
+  const thread = new Worker(THREAD_URL, { workerData: data, execArgv: [], stdout: false, stderr: false });
+  thread.on('error', (err) => process.emitWarning(`looppool watchdog thread failed: ${String(err)}`, 'LooppoolWarning'));
+  const onReport = options.onReport;
+  if (onReport) thread.on('message', (report: LoopBlockedReport) => onReport(report));
+  // After the listeners: adding a 'message' listener refs the thread's port again.
+  thread.unref();
+  return {
+    async stop(): Promise<void> {
+      heartbeat.stop();
+      await thread.terminate();
+    },
+  };
+}
+
+/**
+ * The main thread's heartbeat: the time of its last beat in a shared slot, written by an
+ * unref'd interval (it never keeps the process alive). It beats several times per threshold
+ * so a healthy loop is never taken for a blocked one. Without an interval it writes once.
+ */
+function startHeartbeat(intervalMs: number | undefined): { buffer: SharedArrayBuffer; stop(): void } {
+  const buffer = new SharedArrayBuffer(BigInt64Array.BYTES_PER_ELEMENT);
+  const slot = new BigInt64Array(buffer);
+  const beat = (): void => {
+    Atomics.store(slot, 0, BigInt(Math.round(now())));
+  };
+  beat();
+  const timer = intervalMs === undefined ? undefined : setInterval(beat, intervalMs);
+  timer?.unref();
+  return { buffer, stop: () => clearInterval(timer) };
+}
+
+/** `--inspect*` in argv, or an inspector listening (e.g. from NODE_OPTIONS): leave the debugger alone. */
+function isDebuggerInUse(): boolean {
+  return process.execArgv.some((arg) => /^--(?:inspect|debug)/.test(arg)) || inspector.url() !== undefined;
+}
+
+function clamp(value: number, min: number, max: number): number {
+  return Math.min(max, Math.max(min, value));
+}

@@ -1,0 +1,30 @@
+/** What the main thread hands the watchdog thread (its `workerData`), and the clock both share. */
+
+/** The watchdog thread's configuration. Plain data: it crosses the thread boundary by structured clone. */
+export interface WatchdogThreadData {
+  /** The pid of the parent at start; the process kills itself once it is re-parented or that pid is gone. */
+  readonly parentPid: number;
+  /** How often the thread checks the parent and the heartbeat, in ms. */
+  readonly pollMs: number;
+  /** Slot 0 holds the time of the main thread's last heartbeat ({@link now}). */
+  readonly heartbeat: SharedArrayBuffer;
+  /** A loop silent this long (ms) is blocked; `undefined`: no blocked-loop detection. */
+  readonly blockedLoopThreshold: number | undefined;
+  /** How long to wait for the main thread to pause before reporting without a stack, in ms. */
+  readonly captureTimeoutMs: number;
+  /** False when a debugger is attached or listening: the watchdog must not touch the inspector. */
+  readonly captureStacks: boolean;
+  /** Where to write one JSON line per report, if anywhere. */
+  readonly reportFd: number | undefined;
+  /** Post each report to the main thread too (for the `onReport` callback). */
+  readonly postReports: boolean;
+}
+
+/**
+ * Milliseconds on the process-wide monotonic clock (`process.hrtime`): the same in every
+ * thread, and it never jumps with the wall clock.
+ */
+export function now(): number {
+  const [seconds, nanoseconds] = process.hrtime();
+  return seconds * 1e3 + nanoseconds / 1e6;
+}

@@ -1,0 +1,83 @@
+/**
+ * The watchdog thread of a worker process (a `worker_threads` Worker started by
+ * `startWatchdog`). It runs on its own event loop, so it keeps working while the main thread is
+ * stuck in a busy loop:
+ * - every poll it checks that the parent still exists and, when it is gone, kills the whole
+ *   process with SIGKILL (`process.exit()` here would only end this thread, and the main
+ *   thread's own `'disconnect'` handler never runs while its loop is blocked);
+ * - when a blocked-loop threshold is set, it watches the main thread's heartbeat and reports
+ *   each blocked episode once, with the blocking stack.
+ */
+import { writeSync } from 'node:fs';
+import { parentPort, workerData } from 'node:worker_threads';
+import { captureMainThreadStack, CAPTURE_TIMED_OUT } from './capture-stack.ts';
+import type { LoopBlockedReport } from '../../protocol/watchdog-report.ts';
+import { StallDetector } from './stall-detector.ts';
+import { now, type WatchdogThreadData } from './thread-data.ts';
+
+const data = workerData as WatchdogThreadData;
+const heartbeat = new BigInt64Array(data.heartbeat);
+const detector = data.blockedLoopThreshold === undefined ? undefined : new StallDetector(data.blockedLoopThreshold);
+let capturing = false;
+const backoff = new Int32Array(new SharedArrayBuffer(4));
+
+// The interval must exist before anything is awaited: an inspector session does not keep this
+// thread's event loop alive on its own.
+setInterval(poll, data.pollMs);
+
+function poll(): void {
+  if (isParentGone()) process.kill(process.pid, 'SIGKILL');
+  if (!detector || capturing) return;
+  const blockedMs = detector.observe(Number(Atomics.load(heartbeat, 0)), now());
+  if (blockedMs !== undefined) void reportBlocked(blockedMs);
+}
+
+/** Re-parented (the pid at start is compared, not 1: a subreaper may adopt us), or the parent pid is gone. */
+function isParentGone(): boolean {
+  if (process.ppid !== data.parentPid) return true;
+  try {
+    process.kill(data.parentPid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+async function reportBlocked(blockedMs: number): Promise<void> {
+  capturing = true;
+  try {
+    send(await describeBlock(Math.round(blockedMs)));
+  } finally {
+    capturing = false;
+  }
+}
+
+async function describeBlock(blockedMs: number): Promise<LoopBlockedReport> {
+  if (!data.captureStacks) return { kind: 'loopBlocked', blockedMs, frames: [], stackUnavailable: 'inspectorInUse' };
+  try {
+    const frames = await captureMainThreadStack(data.captureTimeoutMs);
+    if (frames === CAPTURE_TIMED_OUT) return { kind: 'loopBlocked', blockedMs, frames: [], stackUnavailable: 'captureTimeout' };
+    return { kind: 'loopBlocked', blockedMs, frames };
+  } catch {
+    return { kind: 'loopBlocked', blockedMs, frames: [], stackUnavailable: 'captureFailed' };
+  }
+}
+
+function send(report: LoopBlockedReport): void {
+  if (data.reportFd !== undefined) writeLine(data.reportFd, `${JSON.stringify(report)}\n`);
+  if (data.postReports) parentPort?.postMessage(report);
+}
+
+/** The pipe may be momentarily full (EAGAIN) or gone (EPIPE, EBADF): a report is never worth a crash. */
+function writeLine(fd: number, line: string): void {
+  const bytes = Buffer.from(line);
+  let offset = 0;
+  for (let attempt = 0; offset < bytes.length && attempt < 100; attempt++) {
+    try {
+      offset += writeSync(fd, bytes, offset);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') return;
+      Atomics.wait(backoff, 0, 0, 5);
+    }
+  }
+}

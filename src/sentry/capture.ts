@@ -1,0 +1,101 @@
+/**
+ * What looppool reports to Sentry, one function per kind of event. Each tags the event with
+ * the pool, worker number, pid and task id (as strings, Sentry's tag type), names its
+ * mechanism, and never attaches the task's payload. Every function is a no-op returning
+ * `undefined` when Sentry is off, and returns the event id otherwise.
+ */
+import type { Scope } from '@sentry/node';
+import type { LoopBlockedReport } from '../protocol/watchdog-report.ts';
+import { blockedLoopEvent } from './blocked-loop-event.ts';
+import { eventScope } from './client.ts';
+
+/** Which worker process an event is about. */
+export interface WorkerTags {
+  /** The pool's name. */
+  readonly pool: string;
+  /** Worker number (slot), `0..size-1`. */
+  readonly worker: number;
+  readonly pid: number;
+}
+
+/** Which task an event is about. */
+export interface TaskTags extends WorkerTags {
+  readonly taskId: number;
+  /** 1 for the first run, 2 for the first retry… */
+  readonly attempt?: number | undefined;
+}
+
+/** A task threw or its promise rejected (worker side: `err` is the original error). */
+export function captureTaskError(err: unknown, tags: TaskTags): string | undefined {
+  return capture(tags, (scope) => scope.captureException(err, { data: { mechanism: { type: 'looppool.task', handled: true } } }));
+}
+
+/** An error escaped every task (worker side, from the runtime's `uncaughtException`/`unhandledRejection` handler). */
+export function captureUncaught(err: unknown, origin: 'uncaughtException' | 'unhandledRejection', tags: WorkerTags): string | undefined {
+  return capture(tags, (scope) => {
+    scope.setLevel('fatal');
+    return scope.captureException(err, { data: { mechanism: { type: `looppool.${origin}`, handled: false } } });
+  });
+}
+
+/**
+ * A worker process died unexpectedly (parent side). `err` is the `WorkerCrashedError`; events
+ * group by pool and exit reason rather than by the parent's stack.
+ */
+export function captureCrash(err: Error, tags: WorkerTags & { readonly exitCode: number | null; readonly signal: string | null }): string | undefined {
+  return capture(tags, (scope) => {
+    scope.setLevel('fatal');
+    scope.setContext('exit', { exitCode: tags.exitCode, signal: tags.signal });
+    scope.setFingerprint(['looppool', 'workerCrashed', tags.pool, tags.signal ?? `exit ${tags.exitCode}`]);
+    return scope.captureException(err, { data: { mechanism: { type: 'looppool.crash', handled: true } } });
+  });
+}
+
+/**
+ * A task passed its `taskTimeout` (parent side). `err` is the `TaskTimeoutError`. When the
+ * watchdog reported the worker blocked, pass that report: the event then shows the blocking
+ * stack instead of the parent's.
+ */
+export function captureTimeout(err: Error, tags: TaskTags & { readonly timeoutMs?: number | undefined }, blocked?: LoopBlockedReport): string | undefined {
+  return capture(tags, (scope) => {
+    if (tags.timeoutMs !== undefined) scope.setContext('timeout', { timeoutMs: tags.timeoutMs });
+    scope.setFingerprint(['looppool', 'taskTimeout', tags.pool, ...(blocked?.frames[0] ? [blocked.frames[0].functionName, blocked.frames[0].url] : [])]);
+    if (!blocked || blocked.frames.length === 0) {
+      return scope.captureException(err, { data: { mechanism: { type: 'looppool.timeout', handled: true } } });
+    }
+    const event = blockedLoopEvent(blocked);
+    const exception = event.exception?.values?.[0];
+    if (exception) Object.assign(exception, { type: err.name, value: err.message, mechanism: { type: 'looppool.timeout', handled: true } });
+    return scope.captureEvent({ ...event, level: 'error' }, { originalException: err });
+  });
+}
+
+/**
+ * A watchdog report: the worker's event loop was blocked (parent side, from the report pipe; or
+ * worker side). The blocking stack is the event's stack trace.
+ */
+export function captureBlockedLoop(report: LoopBlockedReport, tags: WorkerTags & { readonly taskIds?: readonly number[] | undefined }): string | undefined {
+  return capture(tags, (scope) => {
+    if (tags.taskIds) scope.setContext('tasks', { inFlight: [...tags.taskIds] });
+    return scope.captureEvent(blockedLoopEvent(report));
+  });
+}
+
+function capture(tags: WorkerTags & Partial<Pick<TaskTags, 'taskId' | 'attempt'>>, send: (scope: Scope) => string): string | undefined {
+  const scope = eventScope();
+  if (!scope) return undefined;
+  scope.setTags({
+    pool: tags.pool,
+    worker: String(tags.worker),
+    pid: String(tags.pid),
+    ...(tags.taskId === undefined ? {} : { taskId: String(tags.taskId) }),
+  });
+  scope.setContext('looppool', {
+    pool: tags.pool,
+    worker: tags.worker,
+    pid: tags.pid,
+    ...(tags.taskId === undefined ? {} : { taskId: tags.taskId }),
+    ...(tags.attempt === undefined ? {} : { attempt: tags.attempt }),
+  });
+  return send(scope);
+}

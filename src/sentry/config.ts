@@ -1,0 +1,54 @@
+/**
+ * Where a process's Sentry settings come from: the pool's `sentry` option, else the standard
+ * `SENTRY_DSN` / `SENTRY_ENVIRONMENT` / `SENTRY_RELEASE` variables. The DSN is a secret: nothing
+ * here ever puts it in an error message.
+ */
+
+/** The pool's `sentry` option. */
+export interface SentryOptions {
+  /** Project DSN, e.g. `https://<key>@o1.ingest.sentry.io/<project>`. Default: `SENTRY_DSN`. */
+  readonly dsn?: string | undefined;
+  /** Default: `SENTRY_ENVIRONMENT`. */
+  readonly environment?: string | undefined;
+  /** Default: `SENTRY_RELEASE`. */
+  readonly release?: string | undefined;
+}
+
+/** Resolved settings: Sentry is on exactly when one of these exists. */
+export interface SentryConfig {
+  readonly dsn: string;
+  readonly environment?: string;
+  readonly release?: string;
+}
+
+/**
+ * `protocol://publicKey[:secret]@host[:port]/[path/]projectId` with the characters the SDK's own
+ * parser accepts. Anything else would make the SDK print the whole DSN to stderr, so it never
+ * reaches the SDK.
+ */
+const DSN = /^https?:\/\/\w+(?::\w*)?@(?:\[[:.%\w]+\]|[\w.-]+)(?::\d+)?\/(?:[^/?#\s]+\/)*\d+$/;
+
+/** True when `value` is a DSN the Sentry SDK accepts. */
+export function isSentryDsn(value: unknown): boolean {
+  return typeof value === 'string' && DSN.test(value);
+}
+
+/**
+ * The settings in effect for this process, or `undefined` when there is no DSN (Sentry off).
+ * @throws {TypeError} when the DSN is malformed; the message describes it without quoting it.
+ */
+export function resolveSentryConfig(options: SentryOptions | undefined, env: NodeJS.ProcessEnv = process.env): SentryConfig | undefined {
+  const dsn = nonEmpty(options?.dsn) ?? nonEmpty(env.SENTRY_DSN);
+  if (dsn === undefined) return undefined;
+  if (!isSentryDsn(dsn)) {
+    const source = nonEmpty(options?.dsn) === undefined ? 'SENTRY_DSN' : '`sentry.dsn`';
+    throw new TypeError(`Expected ${source} to be a Sentry DSN (https://<key>@<host>/<project id>), got a malformed string of ${dsn.length} characters`);
+  }
+  const environment = nonEmpty(options?.environment) ?? nonEmpty(env.SENTRY_ENVIRONMENT);
+  const release = nonEmpty(options?.release) ?? nonEmpty(env.SENTRY_RELEASE);
+  return { dsn, ...(environment === undefined ? {} : { environment }), ...(release === undefined ? {} : { release }) };
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
+}

@@ -1,0 +1,245 @@
+/** One pool and its BullMQ consumer in the test process, against the real Redis. */
+import os from 'node:os';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { PoolUnhealthyError } from 'looppool';
+import { makePool } from '../helpers/pools.ts';
+import { waitFor } from '../helpers/processes.ts';
+import { bullmqFixture, closeAfterTest, closedPortUrl, openQueue, REDIS_URL, uniqueQueueName, useRedis } from './helpers.ts';
+import { BullmqConsumer, RedisUnavailableError, type JobMetadata } from 'looppool/bullmq';
+
+useRedis();
+
+const execFileAsync = promisify(execFile);
+
+async function stateOf(queue: ReturnType<typeof openQueue>, id: string | undefined): Promise<string> {
+  const job = await queue.getJob(id as string);
+  return job ? job.getState() : 'missing';
+}
+
+describe('BullmqConsumer', () => {
+  it('fails a job whose task throws with the error name and message, retried per attempts', async () => {
+    const name = uniqueQueueName('throws');
+    const queue = openQueue(name);
+    const pool = makePool({ worker: bullmqFixture('quota.ts'), size: 1, concurrency: 2 });
+    const consumer = closeAfterTest(new BullmqConsumer(pool, name, { connection: REDIS_URL, concurrency: 2, poolName: 'quota' }));
+    const failures: Array<{ message: string; meta: JobMetadata }> = [];
+    consumer.on('failed', (error, info) => failures.push({ message: error.message, meta: info.meta }));
+    await consumer.start();
+
+    const added = await queue.add('t', 'job-1', { attempts: 3 });
+    await waitFor(async () => (await stateOf(queue, added.id)) === 'failed', 'the job to fail for good', 30_000);
+
+    const job = await queue.getJob(added.id as string);
+    expect(job?.failedReason).toBe('QuotaError: quota exceeded for job-1');
+    expect(job?.attemptsMade).toBe(3);
+    expect(job?.stacktrace).toHaveLength(3);
+    expect(job?.stacktrace?.[0]).toMatch(/^QuotaError: quota exceeded for job-1\n.*quota\.ts/s);
+    expect(job?.progress).toMatchObject({
+      host: os.hostname(), pid: process.pid, pool: 'quota', worker: 0, attempt: 3, outcome: 'failed', error: 'QuotaError',
+    });
+    expect((job?.progress as unknown as JobMetadata).workerPid).toBeGreaterThan(0);
+    expect(failures.map((f) => f.message)).toEqual(Array(3).fill('QuotaError: quota exceeded for job-1'));
+    expect(failures.map((f) => f.meta.attempt)).toEqual([1, 2, 3]);
+    expect(consumer.stats()).toMatchObject({ taken: 3, completed: 0, failed: 3, requeued: 0, active: 0, capacity: 2 });
+  });
+
+  it('fails the job of a crashed worker so BullMQ retries it, and runs the other jobs', async () => {
+    const name = uniqueQueueName('crash');
+    const queue = openQueue(name);
+    const pool = makePool({ worker: bullmqFixture('crash.ts'), size: 2, concurrency: 1 });
+    const consumer = closeAfterTest(new BullmqConsumer(pool, name, { connection: REDIS_URL, concurrency: 2 }));
+    await consumer.start();
+
+    const crashing = await queue.add('t', 'exit', { attempts: 2 });
+    const fine = await queue.addBulk(Array.from({ length: 5 }, () => ({ name: 't', data: 'fine' })));
+    await waitFor(async () => (await stateOf(queue, crashing.id)) === 'failed', 'the crashing job to fail for good', 30_000);
+    await waitFor(async () => (await queue.getCompletedCount()) === 5, 'the other jobs to complete', 30_000);
+
+    const job = await queue.getJob(crashing.id as string);
+    expect(job?.failedReason).toMatch(/^WorkerCrashedError: Worker [01] \(pid \d+\) exited unexpectedly \(exit code 3\)$/);
+    expect(job?.attemptsMade).toBe(2);
+    for (const { id } of fine) expect((await queue.getJob(id as string))?.returnvalue).toBe('ok');
+    expect(consumer.stats()).toMatchObject({ taken: 7, completed: 5, failed: 2 });
+  });
+
+  it('close() stops taking jobs, lets the jobs in flight finish and leaves none active', async () => {
+    const name = uniqueQueueName('close');
+    const queue = openQueue(name);
+    const pool = makePool({ worker: bullmqFixture('sleep-echo.ts'), size: 2, concurrency: 2 });
+    const consumer = closeAfterTest(new BullmqConsumer(pool, name, { connection: REDIS_URL, concurrency: 4 }));
+    await consumer.start();
+    await queue.addBulk(Array.from({ length: 40 }, (_, id) => ({ name: 't', data: { id, ms: 300 } })));
+    await waitFor(() => consumer.stats().completed >= 4 && consumer.stats().active > 0, 'jobs to be running', 30_000);
+
+    await consumer.close();
+
+    const stats = consumer.stats();
+    expect(stats).toMatchObject({ state: 'closed', active: 0, failed: 0, requeued: 0 });
+    expect(stats.completed).toBe(stats.taken);
+    const counts = await queue.getJobCounts();
+    expect(counts).toMatchObject({ active: 0, completed: stats.taken, waiting: 40 - stats.taken, failed: 0 });
+    await pool.stop();
+    expect(pool.stats().state).toBe('stopped');
+  });
+
+  it('close({ force: true }) puts the jobs in flight back in the queue without using an attempt', async () => {
+    const name = uniqueQueueName('force');
+    const queue = openQueue(name);
+    const pool = makePool({ worker: bullmqFixture('sleep-echo.ts'), size: 2, concurrency: 2 });
+    const consumer = closeAfterTest(new BullmqConsumer(pool, name, { connection: REDIS_URL, concurrency: 4 }));
+    const requeued: string[] = [];
+    consumer.on('requeued', (info) => requeued.push(info.jobId));
+    await consumer.start();
+    await queue.addBulk(Array.from({ length: 6 }, (_, id) => ({ name: 't', data: { id, ms: 60_000 } })));
+    await waitFor(() => consumer.stats().active === 4, '4 jobs in flight', 30_000);
+
+    await consumer.close({ force: true });
+
+    expect(consumer.stats()).toMatchObject({ state: 'closed', active: 0, taken: 4, requeued: 4, failed: 0, completed: 0 });
+    expect(requeued).toHaveLength(4);
+    expect(await queue.getJobCounts()).toMatchObject({ active: 0, waiting: 6, failed: 0, completed: 0 });
+    for (const job of await queue.getJobs(['waiting'])) expect(job.attemptsMade).toBe(0);
+    await pool.stop();
+  });
+
+  it('puts the jobs back and closes itself when its pool is terminated under it', async () => {
+    const name = uniqueQueueName('terminated');
+    const queue = openQueue(name);
+    const pool = makePool({ worker: bullmqFixture('sleep-echo.ts'), size: 2, concurrency: 2 });
+    const consumer = closeAfterTest(new BullmqConsumer(pool, name, { connection: REDIS_URL, concurrency: 4 }));
+    await consumer.start();
+    await queue.addBulk(Array.from({ length: 10 }, (_, id) => ({ name: 't', data: { id, ms: 60_000 } })));
+    await waitFor(() => consumer.stats().active === 4, '4 jobs in flight', 30_000);
+
+    await pool.terminate();
+    await waitFor(() => consumer.state === 'closed', 'the consumer to close itself', 30_000);
+
+    expect(consumer.stats()).toMatchObject({ active: 0, failed: 0, completed: 0 });
+    expect(consumer.stats().requeued).toBeGreaterThanOrEqual(4);
+    expect(await queue.getJobCounts()).toMatchObject({ active: 0, waiting: 10, failed: 0 });
+    for (const job of await queue.getJobs(['waiting'])) expect(job.attemptsMade).toBe(0);
+  });
+
+  it("records the machine, pool and timings as the job's log with metadata: 'log', and names the consumer in processedBy", async () => {
+    const name = uniqueQueueName('log');
+    const queue = openQueue(name);
+    const pool = makePool({ worker: bullmqFixture('sleep-echo.ts'), size: 1, concurrency: 1 });
+    const consumer = closeAfterTest(
+      new BullmqConsumer(pool, name, { connection: REDIS_URL, concurrency: 1, metadata: 'log', poolName: 'logs-pool' }),
+    );
+    await consumer.start();
+    const added = await queue.add('t', { id: 7, ms: 20 });
+    await waitFor(async () => (await stateOf(queue, added.id)) === 'completed', 'the job to complete', 30_000);
+
+    const job = await queue.getJob(added.id as string);
+    expect(job?.returnvalue).toMatchObject({ id: 7, consumerPid: process.pid, worker: 0 });
+    expect(job?.processedBy).toBe(`${os.hostname()}/${process.pid}/logs-pool`);
+    const { logs } = await queue.getJobLogs(added.id as string);
+    expect(logs).toHaveLength(1);
+    const meta = JSON.parse(logs[0] as string) as JobMetadata;
+    expect(meta).toMatchObject({ host: os.hostname(), pid: process.pid, pool: 'logs-pool', attempt: 1, outcome: 'completed' });
+    expect(meta.runMs).toBeGreaterThanOrEqual(0);
+    expect(meta.waitMs).toBeGreaterThanOrEqual(0);
+    expect(job?.progress).toBe(0); // metadata went to the log, not the progress
+  });
+
+  it('fails to start with BullmqMissingError, saying what to install, when bullmq is not installed', async () => {
+    const { stdout } = await execFileAsync(process.execPath, [bullmqFixture('missing-bullmq.mjs')]);
+    expect(JSON.parse(stdout)).toEqual({
+      name: 'BullmqMissingError',
+      code: 'ERR_BULLMQ_MISSING',
+      package: 'bullmq',
+      message: "looppool's BullMQ support needs the optional package `bullmq` (and its Redis driver `ioredis`): run `npm install bullmq ioredis`",
+    });
+  });
+
+  it('fails to start with RedisUnavailableError when Redis does not answer within readyTimeout', async () => {
+    const url = await closedPortUrl();
+    const pool = makePool({ worker: bullmqFixture('sleep-echo.ts'), size: 1, concurrency: 1 });
+    const consumer = new BullmqConsumer(pool, 'never-used', { connection: url, concurrency: 1, readyTimeout: 500 });
+    const error = await consumer.start().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RedisUnavailableError);
+    expect((error as Error).message).toContain(`Redis at ${url} did not answer within 500 ms (last error: connect ECONNREFUSED`);
+    expect(consumer.state).toBe('closed');
+    await consumer.close(); // closing a consumer that failed to start is a no-op
+  });
+
+  it('holds off while its pool is unhealthy, putting the jobs back untouched, and resumes once it heals', async () => {
+    const name = uniqueQueueName('unhealthy');
+    const queue = openQueue(name);
+    let healthy = false;
+    let runs = 0;
+    let healthChecks = 0;
+    // A pool whose workers keep failing to start, as the real one reports it: run() rejects at once.
+    const pool = {
+      size: 1,
+      concurrency: 2,
+      start: async () => {},
+      run: async (n: number) => {
+        runs++;
+        if (!healthy) throw new PoolUnhealthyError(5, undefined);
+        return n * 2;
+      },
+      stats: () => {
+        healthChecks++;
+        return { healthy };
+      },
+    };
+    const consumer = closeAfterTest(new BullmqConsumer(pool, name, { connection: REDIS_URL }));
+    await consumer.start();
+    await queue.addBulk([1, 2, 3, 4, 5].map((n) => ({ name: 't', data: n, opts: { attempts: 1 } })));
+
+    await waitFor(() => consumer.stats().paused, 'the consumer to hold off', 15_000);
+    // A fetch already in flight when it paused may still land; after the first health check, none does.
+    await waitFor(() => healthChecks >= 1, 'a health check', 15_000);
+    const runsWhilePaused = runs;
+    await waitFor(() => healthChecks >= 3, 'two more health checks', 15_000);
+    expect(runs).toBe(runsWhilePaused); // no job taken while the pool is unhealthy
+    expect(await queue.getJobCounts()).toMatchObject({ failed: 0, completed: 0 });
+
+    healthy = true;
+    await waitFor(async () => (await queue.getCompletedCount()) === 5, 'the jobs to complete once the pool is healthy', 15_000);
+    const jobs = await queue.getJobs(['completed']);
+    expect(jobs.map((j) => j.returnvalue as number).sort((a, b) => a - b)).toEqual([2, 4, 6, 8, 10]);
+    expect(jobs.map((j) => j.attemptsMade)).toEqual([1, 1, 1, 1, 1]); // the bounced attempts were not counted
+    expect(jobs.some((j) => j.attemptsStarted > 1)).toBe(true); // …though some jobs did bounce
+    expect(consumer.stats()).toMatchObject({ paused: false, completed: 5, failed: 0 });
+    expect(consumer.stats().requeued).toBeGreaterThan(0);
+  });
+
+  it('records the worker number and pid the pool reports when it dispatches the task, and reports its metrics with the pool', async () => {
+    const name = uniqueQueueName('dispatch');
+    const queue = openQueue(name);
+    const sources: Array<() => { gauges: Readonly<Record<string, number>>; counters: Readonly<Record<string, number>> }> = [];
+    const pool = {
+      addMetricSource: (source: (typeof sources)[number]) => {
+        sources.push(source);
+        return () => {};
+      },
+      size: 4,
+      concurrency: 1,
+      name: 'reporting',
+      start: async () => {},
+      run: async (task: string, options?: { onDispatch?: (info: { worker: number; pid: number }) => void }) => {
+        options?.onDispatch?.({ worker: 3, pid: 4242 });
+        return task.toUpperCase();
+      },
+    };
+    const consumer = closeAfterTest(new BullmqConsumer(pool, name, { connection: REDIS_URL }));
+    await consumer.start();
+    expect(consumer.stats().capacity).toBe(4); // size × concurrency, from the pool
+    const added = await queue.add('t', 'abc');
+    await waitFor(async () => (await stateOf(queue, added.id)) === 'completed', 'the job to complete', 15_000);
+
+    const job = await queue.getJob(added.id as string);
+    expect(job?.returnvalue).toBe('ABC');
+    expect(job?.progress).toMatchObject({ pool: 'reporting', worker: 3, workerPid: 4242, outcome: 'completed', attempt: 1 });
+    expect(job?.processedBy).toBe(`${os.hostname()}/${process.pid}/reporting`);
+    expect(sources).toHaveLength(1);
+    const metrics = sources[0]?.();
+    expect(metrics?.counters[`bullmq.${name}.jobs.completed`]).toBe(1);
+    expect(metrics?.gauges[`bullmq.${name}.capacity`]).toBe(4);
+  });
+});

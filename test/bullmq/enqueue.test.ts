@@ -1,0 +1,64 @@
+/** enqueueLines against the real Redis. */
+import { describe, expect, it } from 'vitest';
+import { closedPortUrl, openQueue, REDIS_URL, uniqueQueueName, useRedis } from './helpers.ts';
+import { enqueueLines, RedisUnavailableError, type EnqueueCounts, type InvalidLine } from 'looppool/bullmq';
+
+useRedis();
+
+async function* asyncLines(lines: string[]): AsyncGenerator<string> {
+  for (const line of lines) yield line;
+}
+
+describe('enqueueLines', () => {
+  it('adds one job per JSON line in bulk batches, skipping blank lines and reporting malformed ones', async () => {
+    const name = uniqueQueueName('enqueue');
+    const queue = openQueue(name);
+    const lines = Array.from({ length: 2_500 }, (_, i) => JSON.stringify({ n: i }));
+    lines.splice(10, 0, '{"broken":', '');
+    lines.push('not json', '   ');
+    const invalid: InvalidLine[] = [];
+    const batches: EnqueueCounts[] = [];
+
+    const counts = await enqueueLines(asyncLines(lines), {
+      queue: name, connection: REDIS_URL, batchSize: 1_000, jobName: 'square', jobOptions: { attempts: 4 },
+      onInvalid: (i) => invalid.push(i), onBatch: (c) => batches.push(c),
+    });
+
+    expect(counts).toEqual({ lines: 2_504, added: 2_500, invalid: 2 });
+    expect(invalid.map((i) => i.line)).toEqual([11, 2_503]);
+    expect(invalid[0]?.reason).toMatch(/^not JSON: /);
+    expect(batches.map((b) => b.added)).toEqual([1_000, 2_000, 2_500]);
+    expect(await queue.getWaitingCount()).toBe(2_500);
+    const jobs = await queue.getJobs(['waiting'], 0, -1, true);
+    expect(jobs.map((j) => (j.data as { n: number }).n)).toEqual(Array.from({ length: 2_500 }, (_, i) => i));
+    expect(jobs.every((j) => j.name === 'square' && j.opts.attempts === 4)).toBe(true);
+  });
+
+  it('with idField, adding the same lines again adds no job twice', async () => {
+    const name = uniqueQueueName('ids');
+    const queue = openQueue(name);
+    const lines = ['{"id":1,"x":"a"}', '{"id":"img-2"}', '{"id":"a:b"}', '{"x":"no id"}', '[1,2]'];
+    const invalid: InvalidLine[] = [];
+    const options = { queue: name, connection: REDIS_URL, idField: 'id', onInvalid: (i: InvalidLine) => invalid.push(i) };
+
+    expect(await enqueueLines(lines, options)).toEqual({ lines: 5, added: 2, invalid: 3 });
+    expect(await enqueueLines(lines, options)).toEqual({ lines: 5, added: 2, invalid: 3 });
+
+    expect(invalid.slice(0, 3).map((i) => [i.line, i.reason])).toEqual([
+      [3, 'the job id "a:b" contains \':\' (BullMQ does not allow it)'],
+      [4, 'no string or number `id` field for the job id'],
+      [5, 'no string or number `id` field for the job id'],
+    ]);
+    expect(await queue.getWaitingCount()).toBe(2);
+    expect((await queue.getJob('id-1'))?.data).toEqual({ id: 1, x: 'a' }); // integer ids are prefixed: BullMQ reserves them
+    expect((await queue.getJob('img-2'))?.data).toEqual({ id: 'img-2' });
+  });
+
+  it('fails with RedisUnavailableError, not a hang, when Redis does not answer', async () => {
+    const url = await closedPortUrl();
+    const error = await enqueueLines(['{}'], { queue: 'never-used', connection: url, readyTimeout: 500 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RedisUnavailableError);
+    expect(error).toMatchObject({ code: 'ERR_REDIS_UNAVAILABLE', redis: `${url}` });
+    expect((error as Error).message).toMatch(/^Redis at redis:\/\/127\.0\.0\.1:\d+ did not answer within 500 ms \(last error: connect ECONNREFUSED/);
+  });
+});

@@ -1,0 +1,117 @@
+/** The pure parts of the BullMQ support: option resolution and what a failed task does to its job. No Redis. */
+import { describe, expect, it } from 'vitest';
+import {
+  PoisonTaskError, PoolStoppedError, PoolUnhealthyError, TaskAbortedError, TaskError, WorkerCrashedError, WorkerStoppedError,
+} from 'looppool';
+import { failureAction } from '../../dist/bullmq/job-outcome.js';
+import { resolveConsumerOptions, resolveEnqueueOptions } from '../../dist/bullmq/options.js';
+import { consumerMetricSource, JobFailedError } from 'looppool/bullmq';
+
+const pool = (size: number, concurrency?: number, name?: string) => ({
+  size,
+  ...(concurrency === undefined ? {} : { concurrency }),
+  ...(name === undefined ? {} : { name }),
+  start: async () => {},
+  run: async () => undefined,
+});
+const unrecoverable = (message: string): Error => Object.assign(new Error(message), { name: 'UnrecoverableError' });
+
+describe('resolveConsumerOptions', () => {
+  it("takes the capacity from the pool's size × concurrency, and its name", () => {
+    const o = resolveConsumerOptions(pool(3, 7, 'images'), 'q', { connection: 'redis://127.0.0.1:6379' });
+    expect(o).toMatchObject({ capacity: 21, poolName: 'images', metadata: 'progress', connection: { url: 'redis://127.0.0.1:6379' } });
+    expect(o.workerName).toMatch(/^.+\/\d+\/images$/);
+  });
+
+  it('lets explicit options win, and passes connection options through', () => {
+    const connection = { host: 'redis.internal', port: 6380 };
+    const o = resolveConsumerOptions(pool(3, 7), 'q', { connection, concurrency: 5, poolName: 'p', metadata: 'none' });
+    expect(o).toMatchObject({ capacity: 5, poolName: 'p', metadata: 'none' });
+    expect(o.connection).toBe(connection);
+  });
+
+  it('asks for concurrency when the pool does not expose it', () => {
+    expect(() => resolveConsumerOptions(pool(2), 'q', { connection: 'redis://x' })).toThrow(/Expected `concurrency` to be given/);
+  });
+
+  it.each([
+    [{ connection: 'redis://x', concurrency: 0 }, 'Expected `concurrency` to be an integer >= 1, got `0` (number)'],
+    [{ connection: 'http://x', concurrency: 1 }, 'Expected `connection` to be a redis:// or rediss:// URL, got `"http://x"` (string)'],
+    [{ connection: 42, concurrency: 1 }, 'Expected `connection` to be a redis:// URL, connection options or a Redis client, got `42` (number)'],
+    [{ connection: 'redis://x', concurrency: 1, metadata: 'stdout' }, "Expected `metadata` to be one of 'progress', 'log', 'none', got `\"stdout\"` (string)"],
+    [{ connection: 'redis://x', concurrency: 1, lockDuration: 5 }, 'Unknown option `lockDuration`'],
+  ])('rejects %j', (options, message) => {
+    expect(() => resolveConsumerOptions(pool(1), 'q', options as never)).toThrow(new TypeError(message));
+  });
+
+  it('rejects a queue name BullMQ cannot key', () => {
+    expect(() => resolveConsumerOptions(pool(1, 1), 'a:b', { connection: 'redis://x' })).toThrow(/Expected the queue name to be a non-empty string without ':'/);
+  });
+});
+
+describe('resolveEnqueueOptions', () => {
+  it('fills in the defaults', () => {
+    expect(resolveEnqueueOptions({ queue: 'q', connection: 'redis://x' })).toMatchObject({ batchSize: 1000, jobName: 'task', jobOptions: {}, idField: undefined });
+  });
+
+  it('rejects a bad batch size and an empty idField', () => {
+    expect(() => resolveEnqueueOptions({ queue: 'q', connection: 'redis://x', batchSize: 1.5 })).toThrow('Expected `batchSize` to be an integer >= 1, got `1.5` (number)');
+    expect(() => resolveEnqueueOptions({ queue: 'q', connection: 'redis://x', idField: '' })).toThrow('Expected `idField` to be a non-empty string, got `""` (string)');
+  });
+});
+
+describe('failureAction', () => {
+  it("fails the job with the worker error's name and message, and its stack", () => {
+    const remote = Object.assign(new Error('quota exceeded'), { name: 'QuotaError' });
+    const error = new TaskError(4, remote, { worker: 1, pid: 1234 });
+    const action = failureAction(error, false, unrecoverable);
+    expect(action).toMatchObject({ kind: 'fail', errorName: 'QuotaError', worker: 1, workerPid: 1234 });
+    if (action.kind !== 'fail') throw new Error('unreachable');
+    expect(action.error).toBeInstanceOf(JobFailedError);
+    expect(action.error.message).toBe('QuotaError: quota exceeded');
+    expect(action.error.stack).toBe(remote.stack);
+    expect(action.error.cause).toBe(error);
+  });
+
+  it('fails the job of a crashed worker (BullMQ retries it per attempts)', () => {
+    const error = new WorkerCrashedError({ worker: 0, pid: 99, exitCode: null, signal: 'SIGKILL' });
+    expect(failureAction(error, false, unrecoverable)).toMatchObject({
+      kind: 'fail', errorName: 'WorkerCrashedError', worker: 0, workerPid: 99,
+      error: { message: 'WorkerCrashedError: Worker 0 (pid 99) exited unexpectedly (signal SIGKILL)' },
+    });
+  });
+
+  it("turns a worker error named UnrecoverableError into BullMQ's, so it is not retried", () => {
+    const remote = Object.assign(new Error('bad input'), { name: 'UnrecoverableError' });
+    const action = failureAction(new TaskError(1, remote, {}), false, unrecoverable);
+    expect(action).toMatchObject({ kind: 'fail', error: { name: 'UnrecoverableError', message: 'UnrecoverableError: bad input' } });
+  });
+
+  it('does not retry a poison task: on another machine it would kill two more workers', () => {
+    const action = failureAction(new PoisonTaskError({ worker: 1, pid: 5, exitCode: 3, signal: null }), false, unrecoverable);
+    expect(action).toMatchObject({ kind: 'fail', errorName: 'PoisonTaskError', error: { name: 'UnrecoverableError' } });
+  });
+
+  it('puts the job back when the pool is stopping or unhealthy, or when the consumer aborted the task itself', () => {
+    expect(failureAction(new PoolStoppedError(), false, unrecoverable)).toEqual({ kind: 'requeue', reason: 'stopping' });
+    expect(failureAction(new WorkerStoppedError({ worker: 0, pid: 1 }), false, unrecoverable)).toEqual({ kind: 'requeue', reason: 'stopping' });
+    expect(failureAction(new PoolUnhealthyError(5, undefined), false, unrecoverable)).toEqual({ kind: 'requeue', reason: 'unhealthy' });
+    expect(failureAction(new TaskAbortedError(3), true, unrecoverable)).toEqual({ kind: 'requeue', reason: 'forced' });
+    expect(failureAction(new TaskAbortedError(3), false, unrecoverable)).toMatchObject({ kind: 'fail', errorName: 'TaskAbortedError' });
+  });
+});
+
+describe('consumerMetricSource', () => {
+  it('reports the gauges now and the counters since the previous call, under bullmq.<queue>', () => {
+    let stats = { queue: 'images.v2', pool: 'p', state: 'running' as const, capacity: 8, active: 3, taken: 10, completed: 6, failed: 1, requeued: 0, paused: false };
+    const source = consumerMetricSource({ stats: () => stats });
+    stats = { ...stats, active: 5, taken: 25, completed: 18, failed: 2, paused: true };
+    expect(source()).toEqual({
+      gauges: { 'bullmq.images_v2.jobs.active': 5, 'bullmq.images_v2.capacity': 8, 'bullmq.images_v2.paused': 1 },
+      counters: { 'bullmq.images_v2.jobs.taken': 15, 'bullmq.images_v2.jobs.completed': 12, 'bullmq.images_v2.jobs.failed': 1, 'bullmq.images_v2.jobs.requeued': 0 },
+    });
+    expect(source().counters).toEqual({
+      'bullmq.images_v2.jobs.taken': 0, 'bullmq.images_v2.jobs.completed': 0, 'bullmq.images_v2.jobs.failed': 0, 'bullmq.images_v2.jobs.requeued': 0,
+    });
+  });
+});

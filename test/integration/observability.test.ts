@@ -1,0 +1,123 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { LoopBlockedInfo } from 'looppool';
+import { fixture, makePool } from '../helpers/pools.ts';
+import { commandLine, isAlive, waitFor } from '../helpers/processes.ts';
+import { startSentryEndpoint, type SentryEndpoint } from '../helpers/sentry-endpoint.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+let endpoint: SentryEndpoint | undefined;
+afterEach(async () => {
+  await endpoint?.close();
+  endpoint = undefined;
+});
+
+describe('blocked-loop detector', () => {
+  it('reports the stack of the function that blocks a worker, while it blocks', async () => {
+    const pool = makePool({ worker: 'spins.ts', size: 1, blockedLoopThreshold: 300 });
+    await pool.start();
+    const pid = pool.stats().workers[0]?.pid;
+    const reports: LoopBlockedInfo[] = [];
+    let settled = false;
+    let reportedWhileBlocked = false;
+    pool.on('loopBlocked', (info) => {
+      reports.push(info);
+      reportedWhileBlocked ||= !settled;
+    });
+    expect(await pool.run(1500).finally(() => (settled = true))).toBe('done');
+    await waitFor(() => reports.length === 1, 'the blocked-loop report');
+    const report = reports[0] as LoopBlockedInfo;
+    expect(reportedWhileBlocked).toBe(true);
+    expect(report).toMatchObject({ worker: 0, pid });
+    expect(report.blockedMs).toBeGreaterThanOrEqual(300);
+    const top = report.frames.find((f) => f.functionName === 'crunchNumbers');
+    expect(top?.url).toMatch(/\/test\/fixtures\/workers\/spins\.ts$/);
+    expect(top?.line).toBeGreaterThanOrEqual(13);
+    expect(report.stack).toMatch(/at crunchNumbers \(.*spins\.ts:\d+:\d+\)/);
+  });
+
+  it('logs the report to stderr when nobody listens', async () => {
+    const pool = makePool({ worker: 'spins.ts', size: 1, blockedLoopThreshold: 200 });
+    const written: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string) => (written.push(String(chunk)), true)) as typeof process.stderr.write;
+    try {
+      await pool.run(800);
+      await waitFor(() => written.join('').includes('event loop blocked'), 'the log line');
+    } finally {
+      process.stderr.write = write;
+    }
+    expect(written.join('')).toMatch(/worker 0 \(pid \d+\) event loop blocked for \d+ ms at\n.*crunchNumbers/);
+  });
+});
+
+describe('orphans', () => {
+  it('a worker whose event loop is blocked forever still exits when its parent is SIGKILLed', async () => {
+    const parent = spawn(process.execPath, [path.resolve(here, '../fixtures/parents/start-pool.mjs'), fixture('blocks.ts'), '"block"', '2'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const workers = await new Promise<number[]>((resolve, reject) => {
+      let out = '';
+      parent.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0] as string) as number[]);
+      });
+      parent.on('exit', (code) => reject(new Error(`parent exited early (${code})`)));
+    });
+    // Both workers are now inside `for (;;);`: they can no longer see their pipe close.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(workers.every(isAlive)).toBe(true);
+    process.kill(parent.pid as number, 'SIGKILL');
+    await waitFor(() => workers.every((pid) => !isAlive(pid)), 'the blocked orphans to exit', 5_000);
+  });
+});
+
+describe('Sentry', () => {
+  it('captures task errors in the worker with their tags; the DSN is never in argv, titles or the environment', async () => {
+    endpoint = await startSentryEndpoint();
+    const pool = makePool({ worker: 'throws.ts', size: 1, name: 'sentried', sentry: { dsn: endpoint.dsn, environment: 'test' } });
+    await pool.start();
+    const pid = pool.stats().workers[0]?.pid as number;
+    const error = await pool.run('async').catch((e: unknown) => e);
+    expect((error as Error).name).toBe('TaskError');
+    const [event] = await endpoint.waitForEvents(1);
+    expect(event?.tags).toMatchObject({ pool: 'sentried', worker: '0', pid: String(pid), taskId: '1' });
+    expect(event?.environment).toBe('test');
+    expect(event?.exception.values.at(-1)).toMatchObject({ type: 'QuotaError', value: 'quota exceeded (async)' });
+    const key = new URL(endpoint.dsn).username;
+    expect(commandLine(pid)).not.toContain(key);
+    expect(readFileSync(`/proc/${pid}/environ`, 'utf8')).not.toContain(endpoint.dsn);
+  });
+
+  it('captures a worker crash from the parent', async () => {
+    endpoint = await startSentryEndpoint();
+    const pool = makePool({ worker: 'crash.ts', size: 1, name: 'crashy', sentry: { dsn: endpoint.dsn } });
+    await pool.run('exit').catch(() => {});
+    const events = await endpoint.waitForEvents(1);
+    const crash = events.find((e) => e.tags?.role === 'parent');
+    expect(crash?.tags).toMatchObject({ pool: 'crashy', worker: '0' });
+    expect(crash?.exception.values.at(-1)).toMatchObject({ type: 'WorkerCrashedError' });
+  });
+
+  it('flushes a worker\'s events before it exits on stop', async () => {
+    endpoint = await startSentryEndpoint();
+    const pool = makePool({ worker: 'throws.ts', size: 1, sentry: { dsn: endpoint.dsn } });
+    await pool.run('sync').catch(() => {});
+    await pool.stop(); // at once: the event is still in the worker's queue
+    expect((await endpoint.waitForEvents(1))[0]?.exception.values.at(-1)).toMatchObject({ type: 'QuotaError' });
+  });
+
+  it('sends a blocked loop with the blocking stack', async () => {
+    endpoint = await startSentryEndpoint();
+    const pool = makePool({ worker: 'spins.ts', size: 1, blockedLoopThreshold: 300, sentry: { dsn: endpoint.dsn } });
+    pool.on('loopBlocked', () => {});
+    await pool.run(1000);
+    const events = await endpoint.waitForEvents(1);
+    const blocked = events.find((e) => e.exception?.values?.[0]?.type === 'LoopBlocked');
+    const frames = blocked?.exception.values[0].stacktrace.frames as { function: string }[];
+    expect(frames.map((f) => f.function)).toContain('crunchNumbers');
+  });
+});

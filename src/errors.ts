@@ -40,16 +40,22 @@ export class QueueFullError extends PoolError {
   }
 }
 
-/** A worker process could not start: its module is missing or invalid, or `initialize()` threw. */
+/**
+ * A worker process could not start. `stage`: `'load'` — the module is missing, does not load or
+ * exports no Worker; `'initialize'` — its `initialize()` threw; `'exit'` — the process died
+ * before it was ready.
+ */
 export class WorkerInitError extends PoolError implements WorkerRef {
   readonly worker: number | undefined;
   readonly pid: number | undefined;
   readonly module: string;
-  constructor(message: string, ref: WorkerRef & { module: string }, options?: ErrorOptions) {
+  readonly stage: 'load' | 'initialize' | 'exit';
+  constructor(message: string, ref: WorkerRef & { module: string; stage: 'load' | 'initialize' | 'exit' }, options?: ErrorOptions) {
     super(message, 'ERR_WORKER_INIT', options);
     this.worker = ref.worker;
     this.pid = ref.pid;
     this.module = ref.module;
+    this.stage = ref.stage;
   }
 }
 

@@ -99,6 +99,12 @@ export interface PoolOptions {
    * @default from the environment
    */
   sentry?: SentryOptions | false;
+  /**
+   * Open the local control channel: a Unix socket readable by this user only (0600, in a 0700
+   * per-user directory) through which `looppool top` shows the queue, throughput and loop delay
+   * and `looppool stop` stops the pool gracefully. @default false
+   */
+  control?: boolean;
 }
 
 export interface ResolvedPoolOptions {
@@ -127,6 +133,7 @@ export interface ResolvedPoolOptions {
   readonly reportInterval: number;
   readonly blockedLoopThreshold: number | undefined;
   readonly sentry: SentryConfig | undefined;
+  readonly control: boolean;
 }
 
 export const DEFAULT_POOL_OPTIONS = Object.freeze({
@@ -152,7 +159,7 @@ const KNOWN = new Set([
   'worker', 'size', 'concurrency', 'maxQueue', 'name', 'workerData', 'dispatch', 'env', 'execArgv',
   'maxMessageBytes', 'stopTimeout', 'workerStdout', 'retries', 'taskTimeout', 'timeoutGrace', 'maxTasksPerWorker',
   'maxMemoryPerWorker', 'memoryCheckInterval', 'restartOnError', 'maxStartFailures', 'unhealthyCooldown',
-  'statsd', 'reportInterval', 'blockedLoopThreshold', 'sentry',
+  'statsd', 'reportInterval', 'blockedLoopThreshold', 'sentry', 'control',
 ]);
 
 /** Check and complete pool options. Pure apart from reading defaults from `os`, `process` and the cwd. */
@@ -193,6 +200,7 @@ export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
     statsd: input.statsd === undefined ? undefined : isStatsdClient(input.statsd) ? input.statsd : resolveStatsdOptions(input.statsd),
     reportInterval: integer('reportInterval', input.reportInterval ?? d.reportInterval, 1),
     blockedLoopThreshold: input.blockedLoopThreshold === undefined ? undefined : integer('blockedLoopThreshold', input.blockedLoopThreshold, 1),
+    control: boolean('control', input.control ?? false),
     sentry: input.sentry === false ? undefined : resolveSentryConfig(input.sentry === undefined ? undefined : (object('sentry', input.sentry) as SentryOptions)),
   };
 }

@@ -96,6 +96,7 @@ export class Runtime {
     this.restartOnError = message.restartOnError;
     this.#name = message.name;
     process.title = `looppool ${message.name} worker ${message.worker}`;
+    let stage: 'load' | 'initialize' = 'load';
     try {
       if (message.protocol !== PROTOCOL) {
         throw new Error(`protocol mismatch: parent speaks ${message.protocol}, worker speaks ${PROTOCOL}`);
@@ -111,6 +112,7 @@ export class Runtime {
       const worker = new WorkerClass();
       bindWorker(worker, { number: message.worker, name: message.name, workerData: message.workerData, putResult: this.#emit });
       this.#drainOnStop = WorkerClass.drainOnStop === true;
+      stage = 'initialize';
       await worker.initialize();
       this.#worker = worker;
       this.#state = 'running';
@@ -119,7 +121,7 @@ export class Runtime {
       // main thread is blocked), and reports blocked loops with their stack.
       startWatchdog({ parentPid: this.#parentPid, blockedLoopThreshold: message.blockedLoopThreshold, reportFd: WATCHDOG_FD });
     } catch (err) {
-      this.#channel.send({ kind: 'initFailed', error: serializeError(err) });
+      this.#channel.send({ kind: 'initFailed', error: serializeError(err), stage });
       this.exit(1);
     }
   }

@@ -136,8 +136,9 @@ export class Supervisor {
       this.#failuresInRow++;
     }
     this.#host.workerExited(handle, { exitCode, signal, reason: handle.exitReason }, tasks);
-    if (this.#mode === 'starting' && !handle.wasReady) {
-      this.#settleStart?.(handle.initError ?? this.#startError(handle, exitCode, signal));
+    if (this.#settleStart && !handle.wasReady) {
+      // Still starting (or killed while starting): start() fails, whatever the mode is now.
+      this.#settleStart(handle.initError ?? this.#startError(handle, exitCode, signal));
     } else if ((this.#mode === 'running' || this.#mode === 'starting') && handle.exitReason !== 'stop') {
       if (failedStart && this.#failuresInRow >= this.#options.maxStartFailures) this.#becomeUnhealthy(handle.initError);
       else this.#respawn(n, handle.exitReason === 'recycle' ? 0 : this.#backoff(n));
@@ -179,6 +180,7 @@ export class Supervisor {
       worker: handle.number,
       pid: handle.pid,
       module: this.#options.workerUrl,
+      stage: 'exit',
     });
   }
 

@@ -206,7 +206,7 @@ export class WorkerHandle implements WorkerSlot {
         this.#events.ready(this);
         return;
       case 'initFailed':
-        this.initError = this.#initError(deserializeError(m.error));
+        this.initError = this.#initError(deserializeError(m.error), m.stage);
         return;
       case 'broadcastDone':
         return this.#events.broadcastReply(this, m.id, { value: m.value });
@@ -275,10 +275,10 @@ export class WorkerHandle implements WorkerSlot {
     this.kill('protocol');
   }
 
-  #initError(cause: Error): WorkerInitError {
+  #initError(cause: Error, stage: 'load' | 'initialize' | 'exit'): WorkerInitError {
     return new WorkerInitError(
       `Worker ${this.number} failed to start ${this.#options.workerUrl}: ${cause.name}: ${cause.message}`,
-      { worker: this.number, pid: this.pid, module: this.#options.workerUrl },
+      { worker: this.number, pid: this.pid, module: this.#options.workerUrl, stage },
       { cause },
     );
   }
@@ -289,7 +289,7 @@ export class WorkerHandle implements WorkerSlot {
     this.#channel.destroy();
     if (wasStarting && !this.initError) {
       const how = signal ? `signal ${signal}` : `exit code ${code}`;
-      this.initError = this.#initError(new Error(`the process exited before it was ready (${how})`));
+      this.initError = this.#initError(new Error(`the process exited before it was ready (${how})`), 'exit');
     }
     const tasks = [...this.#tasks.values()];
     this.#tasks.clear();

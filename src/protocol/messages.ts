@@ -77,6 +77,8 @@ export interface ReadyMessage {
 export interface InitFailedMessage {
   kind: 'initFailed';
   error: SerializedError;
+  /** `load`: the module (or our set-up) failed; `initialize`: the worker's `initialize()` threw. */
+  stage: 'load' | 'initialize';
 }
 /** A streamed result: `task` is the id of the task it belongs to, or `null`. */
 export interface ResultMessage {

@@ -28,7 +28,7 @@ export function parseToParent(raw: unknown): ToParentMessage {
     case 'ready':
       return { kind: 'ready' };
     case 'initFailed':
-      return { kind: 'initFailed', error: error(m) };
+      return { kind: 'initFailed', error: error(m), stage: m.stage === 'initialize' ? 'initialize' : 'load' };
     case 'broadcastDone':
       return { kind: 'broadcastDone', id: id(m, 'id'), value: m.value };
     case 'broadcastFailed':

@@ -73,6 +73,18 @@ describe('stop: the poison pill', () => {
     expect(pool.state).toBe('stopped');
   });
 
+  it('terminate() while workers are still starting kills them at once; start() rejects with PoolStoppedError', async () => {
+    const pool = makePool({ worker: 'slow-init.ts', size: 2 });
+    const starting = pool.start().catch((e: unknown) => e);
+    const task = pool.run('never').catch((e: unknown) => e);
+    await waitFor(() => pool.stats().workers.every((w) => w.pid > 0), 'the workers to be forked');
+    const pids = pool.stats().workers.map((w) => w.pid);
+    await pool.terminate();
+    expect(await starting).toBeInstanceOf(PoolStoppedError);
+    expect(await task).toBeInstanceOf(PoolStoppedError);
+    expect(pids.some(isAlive)).toBe(false);
+  });
+
   it('starts and stops cleanly with any number of tasks in flight', async () => {
     for (let n = 0; n < 12; n++) {
       const pool = makePool({ worker: 'sleep.ts', size: 2, concurrency: 3 });

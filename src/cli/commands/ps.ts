@@ -1,0 +1,58 @@
+/** `looppool ps`: the pools on this machine as trees, with CPU, memory and uptime. */
+import type { Command } from 'commander';
+import { EXIT } from '../exit-codes.ts';
+import { columns, formatBytes, formatDuration } from '../format.ts';
+import type { CliIo } from '../io.ts';
+import { findPools, selectPools } from '../proc/pools.ts';
+import { poolPids, viewPools, type PoolView } from '../proc/pool-view.ts';
+import { forgetUsage, measureUsage } from '../proc/usage.ts';
+
+interface PsFlags {
+  json?: boolean;
+}
+
+/** Register `ps` on the program. */
+export function addPsCommand(program: Command, io: CliIo, done: (code: number) => void): void {
+  program
+    .command('ps')
+    .description('list the looppool pools running on this machine, as process trees')
+    .argument('[pool]', 'only the pool with this name or pid')
+    .option('--json', 'print JSON for scripts (an array of pools; see manual/cli.md)')
+    .addHelpText('after', '\nExamples:\n  $ looppool ps\n  $ looppool ps --json | jq \'.[] | {name, pid, workers: [.workers[].pid]}\'')
+    .action(async (target: string | undefined, flags: PsFlags) => done(await ps(target, flags, io)));
+}
+
+async function ps(target: string | undefined, flags: PsFlags, io: CliIo): Promise<number> {
+  const found = target === undefined ? findPools() : selectPools(findPools(), target);
+  const usage = await measureUsage(poolPids(found));
+  forgetUsage();
+  const pools = viewPools(found, usage);
+  if (flags.json) {
+    io.stdout.write(`${JSON.stringify(pools, null, 2)}\n`);
+    return EXIT.OK;
+  }
+  if (pools.length === 0) {
+    io.stdout.write(target === undefined ? 'No looppool pools are running.\n' : `No looppool pool matches ${JSON.stringify(target)}.\n`);
+    return EXIT.OK;
+  }
+  io.stdout.write(`${renderPoolTable(pools).join('\n')}\n`);
+  return EXIT.OK;
+}
+
+/** The tree table of `ps` (also the process part of `top`). */
+export function renderPoolTable(pools: readonly PoolView[]): string[] {
+  const rows: string[][] = [['POOL / WORKER', 'PID', 'CPU%', 'RSS', 'UPTIME', 'COMMAND']];
+  for (const pool of pools) {
+    const notes = [pool.orphaned ? 'orphaned' : '', pool.control ? 'control' : ''].filter(Boolean).join(', ');
+    rows.push([pool.name, String(pool.pid), cpu(pool.cpuPercent), formatBytes(pool.rssBytes ?? undefined), formatDuration(pool.uptimeMs ?? undefined), `${pool.command}${notes ? ` [${notes}]` : ''}`]);
+    pool.workers.forEach((w, i) => {
+      const branch = i === pool.workers.length - 1 ? '└─' : '├─';
+      rows.push([`${branch} worker ${w.worker}`, String(w.pid), cpu(w.cpuPercent), formatBytes(w.rssBytes ?? undefined), formatDuration(w.uptimeMs ?? undefined), '']);
+    });
+  }
+  return columns(rows);
+}
+
+function cpu(value: number | null): string {
+  return value === null ? '-' : value.toFixed(1);
+}

@@ -1,0 +1,52 @@
+/** Registers `looppool run` and its flags. */
+import type { Command } from 'commander';
+import type { CliIo } from '../io.ts';
+import type { RunFlags } from '../run/options.ts';
+import { runCommand } from '../run/run-command.ts';
+
+const EXAMPLES = `
+Input and output:
+  Each input line is one task: a JSON value, or with --lines the line itself as a string.
+  Blank lines are skipped. Every other line gets exactly one output record (JSON line):
+    {"line":3,"result":…}   {"line":4,"error":{"origin","name","message","code",…}}
+  plus {"line":n,"extra":…} for results a task streams with ctx.putResult.
+
+Exit codes: 0 all tasks ok, 1 some failed, 2 usage or worker module error,
+  3 the pool could not start, 130/143 stopped by SIGINT/SIGTERM (see manual/cli.md).
+
+Examples:
+  $ echo '{"url":"http://localhost:8080/"}' | looppool run ./fetch-worker.ts
+  $ node manual/examples/extract/list-files.mjs | looppool run manual/examples/extract/worker.ts --lines --output extract.jsonl
+  $ looppool run ./worker.mjs --input tasks.jsonl --ordered --size 4 --concurrency 50 --json-summary summary.json`;
+
+/** Register `run` on the program. */
+export function addRunCommand(program: Command, io: CliIo, done: (code: number) => void): void {
+  program
+    .command('run')
+    .description('run a worker module over tasks read as JSON lines, writing one JSON record per line')
+    .argument('<worker-module>', 'path of the worker file (.js .mjs .cjs .ts .mts .cts), relative to the current directory')
+    .option('-i, --input <file>', 'read tasks from this file instead of stdin')
+    .option('-o, --output <file>', 'write records to this file instead of stdout')
+    .option('--lines', 'each line is a string task (not JSON)')
+    .option('--ordered', 'write records in input order (default: as tasks finish)')
+    .option('-s, --size <n>', 'worker processes (default: the number of CPUs)')
+    .option('-c, --concurrency <n>', 'tasks in flight per worker (default: 100)')
+    .option('-n, --name <name>', 'pool name, in process titles and metrics (default: from the module file name)')
+    .option('--worker-data <json>', 'JSON handed to every worker as this.workerData')
+    .option('--timeout <ms>', 'task timeout (pool option taskTimeout)')
+    .option('--retries <n>', 're-run a task whose worker crashed this many times (pool option retries)')
+    .option('--max-tasks-per-worker <n>', 'replace a worker after this many tasks')
+    .option('--max-memory-per-worker <bytes>', 'replace a worker above this RSS (512M, 2G…)')
+    .option('--statsd <host:port>', 'send metrics to this statsd server')
+    .option('--statsd-prefix <prefix>', 'prefix of the metric names')
+    .option('--report-interval <ms>', 'how often workers report metrics')
+    .option('--sentry-dsn <dsn>', 'report errors to Sentry (prefer the SENTRY_DSN environment variable: argv is visible in ps)')
+    .option('--blocked-threshold <ms>', 'report a worker event loop blocked longer than this')
+    .option('--stop-timeout <ms>', 'after a stop request, kill workers still busy after this long (default: 30000)')
+    .option('--max-line-bytes <bytes>', 'longest input line; longer lines get an error record (default: 1M)')
+    .option('-q, --quiet', 'no progress display, no summary, no notices (errors are still printed)')
+    .option('--json-summary <file>', 'write the end-of-run summary as JSON to this file ("-": stderr, instead of the text summary)')
+    .option('--no-control', 'do not open the control channel that looppool top/stop use')
+    .addHelpText('after', EXAMPLES)
+    .action(async (module: string, flags: RunFlags) => done(await runCommand(module, flags, io)));
+}

@@ -1,0 +1,106 @@
+/**
+ * `looppool stop <pid|name>`: a graceful stop (through the pool's control channel, else SIGTERM
+ * to its parent, which drains), or with `--force` SIGKILL for the parent and every worker and
+ * their descendants. Waits until the processes are gone.
+ */
+import type { Command } from 'commander';
+import { controlRequest } from '../../control/index.ts';
+import { EXIT, UsageError } from '../exit-codes.ts';
+import type { CliIo } from '../io.ts';
+import { isAlive, readProcessTable, withDescendants } from '../proc/process-table.ts';
+import { findPools, selectPools, type FoundPool } from '../proc/pools.ts';
+
+interface StopFlags {
+  force?: boolean;
+  timeout: string;
+}
+
+/** Register `stop` on the program. */
+export function addStopCommand(program: Command, io: CliIo, done: (code: number) => void): void {
+  program
+    .command('stop')
+    .description('stop a pool: drain it gracefully, or kill its whole process tree with --force')
+    .argument('<pool>', 'pid of the parent or of a worker, or the pool name')
+    .option('-f, --force', 'SIGKILL the parent, every worker and their descendants at once')
+    .option('-t, --timeout <ms>', 'how long to wait for the processes to exit', '60000')
+    .addHelpText('after', '\nExamples:\n  $ looppool stop extract           # drain: started tasks finish, then exit\n  $ looppool stop 4242 --force      # kill the tree now')
+    .action(async (target: string, flags: StopFlags) => done(await stop(target, flags, io)));
+}
+
+async function stop(target: string, flags: StopFlags, io: CliIo): Promise<number> {
+  const timeout = Number(flags.timeout);
+  if (!/^\d+$/.test(flags.timeout) || !Number.isSafeInteger(timeout)) throw new UsageError(`--timeout must be milliseconds, got ${JSON.stringify(flags.timeout)}`);
+  const pools = selectPools(findPools(), target);
+  if (pools.length === 0) throw new UsageError(`No looppool pool matches ${JSON.stringify(target)} (see looppool ps)`);
+  if (!/^\d+$/.test(target) && new Set(pools.map((p) => p.pid)).size > 1) {
+    throw new UsageError(`Several pools are named ${target} (parent pids ${pools.map((p) => p.pid).join(', ')}): give a pid`);
+  }
+  const pids: number[] = [];
+  for (const pool of pools) {
+    try {
+      pids.push(...(flags.force ? kill(pool) : await drain(pool, io)));
+    } catch (err) {
+      io.stderr.write(`looppool stop: ${pool.name} (pid ${pool.pid}): ${(err as Error).message}\n`);
+      return EXIT.FAILED;
+    }
+  }
+  if (await waitGone(pids, timeout)) {
+    io.stderr.write(`looppool stop: ${pools.map((p) => `${p.name} (pid ${p.pid})`).join(', ')} stopped\n`);
+    return EXIT.OK;
+  }
+  const left = pids.filter(isAlive);
+  io.stderr.write(`looppool stop: still running after ${timeout} ms: pids ${left.join(', ')}${flags.force ? '' : ' (use --force to kill them)'}\n`);
+  return EXIT.FAILED;
+}
+
+/** Ask the pool to drain; returns the pids to wait for. */
+async function drain(pool: FoundPool, io: CliIo): Promise<number[]> {
+  const workers = pool.workers.map((w) => w.pid);
+  if (pool.control) {
+    try {
+      await controlRequest(pool.control, { op: 'stop', drain: true });
+      io.stderr.write(`looppool stop: asked ${pool.name} (pid ${pool.pid}) to stop through its control channel; waiting for it to drain\n`);
+      return pool.cli ? [pool.pid, ...workers] : workers;
+    } catch {
+      // fall back to the signal
+    }
+  }
+  if (pool.orphaned || pool.pid <= 1) throw new Error('its parent is gone; use --force to kill the workers');
+  process.kill(pool.pid, 'SIGTERM');
+  io.stderr.write(`looppool stop: sent SIGTERM to ${pool.name} (pid ${pool.pid}: ${pool.command}); waiting for it to drain\n`);
+  return [pool.pid, ...workers];
+}
+
+/**
+ * SIGKILL the tree. The parent is frozen first (SIGSTOP) so it cannot start a replacement
+ * worker between the moment its children are listed and the moment they are killed.
+ */
+function kill(pool: FoundPool): number[] {
+  const parent = pool.orphaned || pool.pid <= 1 || pool.pid === process.pid ? undefined : pool.pid;
+  if (parent !== undefined) process.kill(parent, 'SIGSTOP');
+  const table = readProcessTable();
+  const workerTitle = new RegExp(`^looppool ${pool.name.replace(/[.]/g, '\\.')} worker \\d+$`);
+  const workers = new Set(pool.workers.map((w) => w.pid));
+  for (const p of table) if (p.ppid === parent && workerTitle.test(p.argv0)) workers.add(p.pid);
+  // A `looppool run` parent has no children but its workers: take its whole tree.
+  const roots = pool.cli && parent !== undefined ? [parent, ...workers] : [...workers];
+  const tree = withDescendants(roots, table).filter((pid) => pid !== process.pid && pid !== parent);
+  if (parent !== undefined) process.kill(parent, 'SIGKILL');
+  for (const pid of tree) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+    }
+  }
+  return parent === undefined ? tree : [parent, ...tree];
+}
+
+async function waitGone(pids: readonly number[], timeout: number): Promise<boolean> {
+  const deadline = Date.now() + timeout;
+  while (pids.some(isAlive)) {
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return true;
+}

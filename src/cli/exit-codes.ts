@@ -1,0 +1,33 @@
+/** The `looppool` command's exit codes (documented in manual/cli.md) and the usage error. */
+import os from 'node:os';
+
+/** Exit codes of every `looppool` command. */
+export const EXIT = Object.freeze({
+  /** Every task succeeded (or `stop`/`ps`/`top` did what was asked). */
+  OK: 0,
+  /** At least one input line ended with an error record (or `stop` timed out). */
+  FAILED: 1,
+  /** Bad usage: unknown flag, bad value, missing or rejected worker module, a module without a Worker. */
+  USAGE: 2,
+  /** The pool could not start: the module loaded but `initialize()` failed or a worker died while starting. */
+  START: 3,
+  /** A bug in looppool itself. */
+  INTERNAL: 70,
+  SIGINT: 130,
+  SIGTERM: 143,
+});
+
+/** 128 + the signal's number, as shells report a death by signal. */
+export function exitCodeForSignal(signal: NodeJS.Signals): number {
+  return 128 + (os.constants.signals[signal] ?? 0);
+}
+
+/** A mistake of the person typing the command: printed as one line, exit code 2. */
+export class UsageError extends Error {
+  readonly exitCode: number;
+  constructor(message: string, exitCode: number = EXIT.USAGE) {
+    super(message);
+    this.name = 'UsageError';
+    this.exitCode = exitCode;
+  }
+}

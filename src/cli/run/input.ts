@@ -1,0 +1,80 @@
+/** Where `looppool run` reads its tasks and writes its records: stdin/stdout or files. */
+import { createReadStream, fstatSync } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { UsageError } from '../exit-codes.ts';
+import type { CliIo } from '../io.ts';
+
+export interface InputSource {
+  readonly stream: Readable;
+  /** A regular file holding the same bytes, whose lines can be counted ahead for the progress total. */
+  readonly countable: string | undefined;
+  /** True when reading a terminal (a person types the tasks). */
+  readonly isTerminal: boolean;
+}
+
+export interface OutputSink {
+  readonly stream: Writable;
+  /** True for a file, which is closed at the end (stdout is left open). */
+  readonly close: boolean;
+}
+
+/** Open `--input` (or stdin for none or `-`). @throws {UsageError} when the file cannot be read. */
+export async function openInput(input: string | undefined, io: CliIo): Promise<InputSource> {
+  if (input === undefined || input === '-') {
+    return { stream: io.stdin, countable: stdinIsFile(io) ? '/proc/self/fd/0' : undefined, isTerminal: io.stdin.isTTY === true };
+  }
+  const file = path.resolve(io.cwd, input);
+  const info = await stat(file).catch(() => undefined);
+  if (!info) throw new UsageError(`Input file not found: ${file}`);
+  if (info.isDirectory()) throw new UsageError(`--input is a directory: ${file}`);
+  const handle = await open(file, 'r').catch((err: Error) => {
+    throw new UsageError(`Cannot read --input ${file}: ${err.message}`);
+  });
+  return { stream: handle.createReadStream(), countable: info.isFile() ? file : undefined, isTerminal: false };
+}
+
+/** Open `--output` (or stdout for none or `-`), truncating the file. @throws {UsageError} */
+export async function openOutput(output: string | undefined, io: CliIo): Promise<OutputSink> {
+  if (output === undefined || output === '-') return { stream: io.stdout, close: false };
+  const file = path.resolve(io.cwd, output);
+  const handle = await open(file, 'w').catch((err: Error) => {
+    throw new UsageError(`Cannot write --output ${file}: ${err.message}`);
+  });
+  return { stream: handle.createWriteStream(), close: true };
+}
+
+function stdinIsFile(io: CliIo): boolean {
+  if (io.stdin !== process.stdin) return false;
+  try {
+    return fstatSync(0).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Count the non-blank lines of a regular file (for the progress total), reading it in the
+ * background. Resolves undefined if it cannot be read.
+ */
+export async function countLines(file: string): Promise<number | undefined> {
+  let count = 0;
+  let nonBlank = false;
+  try {
+    for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) {
+      for (let i = 0; i < chunk.length; i++) {
+        const b = chunk[i] as number;
+        if (b === 0x0a) {
+          if (nonBlank) count++;
+          nonBlank = false;
+        } else if (b !== 0x20 && b !== 0x09 && b !== 0x0d) {
+          nonBlank = true;
+        }
+      }
+    }
+  } catch {
+    return undefined;
+  }
+  return nonBlank ? count + 1 : count;
+}

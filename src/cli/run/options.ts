@@ -1,0 +1,140 @@
+/**
+ * `looppool run` flags → pool options and the command's own settings. Each flag maps to one
+ * Pool option and is passed only when given, so options the installed Pool does not know are
+ * never sent unasked.
+ */
+import type { PoolOptions } from '../../index.ts';
+import { UsageError } from '../exit-codes.ts';
+import { parseBytes } from '../format.ts';
+import { decodeLine, type InputMode } from './decode-line.ts';
+import { defaultPoolName, resolveWorkerModule } from './worker-module.ts';
+
+/** Flags as commander hands them over. */
+export interface RunFlags {
+  input?: string;
+  output?: string;
+  lines?: boolean;
+  ordered?: boolean;
+  size?: string;
+  concurrency?: string;
+  name?: string;
+  workerData?: string;
+  timeout?: string;
+  retries?: string;
+  maxTasksPerWorker?: string;
+  maxMemoryPerWorker?: string;
+  statsd?: string;
+  statsdPrefix?: string;
+  reportInterval?: string;
+  sentryDsn?: string;
+  blockedThreshold?: string;
+  stopTimeout?: string;
+  maxLineBytes?: string;
+  quiet?: boolean;
+  jsonSummary?: string;
+  control?: boolean;
+}
+
+export interface RunConfig {
+  /** Absolute path of the worker module. */
+  readonly workerPath: string;
+  readonly name: string;
+  readonly pool: PoolOptions;
+  readonly input: string | undefined;
+  readonly output: string | undefined;
+  readonly mode: InputMode;
+  readonly ordered: boolean;
+  readonly maxLineBytes: number;
+  readonly quiet: boolean;
+  /** File for the JSON summary, `-` for stderr. */
+  readonly jsonSummary: string | undefined;
+  readonly control: boolean;
+  /** Values never to print (the Sentry DSN). */
+  readonly secrets: readonly string[];
+}
+
+export const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
+/** A line's JSON can grow up to ~4.4× when re-encoded (`1e20` → 21 digits); this keeps it under the pool's 64 MiB message limit. */
+export const MAX_MAX_LINE_BYTES = 12 * 1024 * 1024;
+
+/** Check the flags and build the run's configuration. @throws {UsageError} */
+export function runConfig(moduleArg: string, flags: RunFlags, cwd: string, env: NodeJS.ProcessEnv = process.env): RunConfig {
+  const workerPath = resolveWorkerModule(moduleArg, cwd);
+  const name = flags.name ?? defaultPoolName(workerPath);
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) throw new UsageError(`--name must be 1-64 characters of A-Z a-z 0-9 _ . -, got ${JSON.stringify(name)}`);
+  const pool: PoolOptions = { worker: workerPath, name, workerStdout: 'stderr' };
+  const set = (key: string, value: unknown): void => {
+    if (value !== undefined) (pool as unknown as Record<string, unknown>)[key] = value;
+  };
+  set('size', integer('--size', flags.size, 1));
+  set('concurrency', integer('--concurrency', flags.concurrency, 1));
+  set('stopTimeout', integer('--stop-timeout', flags.stopTimeout, 0));
+  if (flags.workerData !== undefined) set('workerData', workerData(flags.workerData));
+  // Options of the reliability and monitoring work: passed only when their flag is given.
+  set('taskTimeout', integer('--timeout', flags.timeout, 1));
+  set('retries', integer('--retries', flags.retries, 0));
+  set('maxTasksPerWorker', integer('--max-tasks-per-worker', flags.maxTasksPerWorker, 1));
+  set('maxMemoryPerWorker', bytes('--max-memory-per-worker', flags.maxMemoryPerWorker));
+  set('reportInterval', integer('--report-interval', flags.reportInterval, 1));
+  set('blockedLoopThreshold', integer('--blocked-threshold', flags.blockedThreshold, 1));
+  set('statsd', statsd(flags.statsd, flags.statsdPrefix));
+  if (flags.sentryDsn !== undefined) {
+    if (flags.sentryDsn.trim() === '') throw new UsageError('--sentry-dsn is empty');
+    set('sentry', { dsn: flags.sentryDsn });
+  }
+  const maxLineBytes = bytes('--max-line-bytes', flags.maxLineBytes) ?? DEFAULT_MAX_LINE_BYTES;
+  if (maxLineBytes < 1 || maxLineBytes > MAX_MAX_LINE_BYTES) {
+    throw new UsageError(`--max-line-bytes must be from 1 to ${MAX_MAX_LINE_BYTES} (12 MiB), got ${flags.maxLineBytes}`);
+  }
+  return {
+    workerPath,
+    name,
+    pool,
+    input: flags.input,
+    output: flags.output,
+    mode: flags.lines ? 'lines' : 'json',
+    ordered: flags.ordered === true,
+    maxLineBytes,
+    quiet: flags.quiet === true,
+    jsonSummary: flags.jsonSummary,
+    control: flags.control !== false,
+    secrets: [flags.sentryDsn, env.SENTRY_DSN].filter((s): s is string => typeof s === 'string' && s.length >= 8),
+  };
+}
+
+function integer(flag: string, text: string | undefined, min: number): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!/^\s*\d+\s*$/.test(text) || !Number.isSafeInteger(value) || value < min) {
+    throw new UsageError(`${flag} must be an integer >= ${min}, got ${JSON.stringify(text)}`);
+  }
+  return value;
+}
+
+function bytes(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const value = parseBytes(text);
+  if (value === undefined || value < 1) throw new UsageError(`${flag} must be a size in bytes such as 1048576, 512K, 64M or 2G, got ${JSON.stringify(text)}`);
+  return value;
+}
+
+/** `host:port`, `host` (port 8125) or `[ipv6]:port`. */
+function statsd(address: string | undefined, prefix: string | undefined): { host: string; port: number; prefix?: string } | undefined {
+  if (address === undefined) {
+    if (prefix !== undefined) throw new UsageError('--statsd-prefix needs --statsd host:port');
+    return undefined;
+  }
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]+))(?::(\d{1,5}))?$/.exec(address.trim());
+  const port = Number(m?.[3] ?? 8125);
+  if (!m || port < 1 || port > 65535) throw new UsageError(`--statsd must be host:port (e.g. 127.0.0.1:8125), got ${JSON.stringify(address)}`);
+  const host = (m[1] ?? m[2]) as string;
+  return prefix === undefined ? { host, port } : { host, port, prefix };
+}
+
+/** `--worker-data` parsed with the same rules as task lines (no `__proto__` keys, bounded depth). */
+function workerData(text: string): unknown {
+  const bytes = Buffer.from(text);
+  const decoded = decodeLine({ line: 2, bytes, size: bytes.length }, 'json', MAX_MAX_LINE_BYTES);
+  if (decoded.kind === 'task') return decoded.task;
+  throw new UsageError(`--worker-data must be JSON: ${decoded.kind === 'blank' ? 'it is empty' : decoded.problem.message}`);
+}

@@ -1,0 +1,131 @@
+/**
+ * Writes records to the output stream: at once (default) or in input order (`--ordered`,
+ * holding finished lines until every earlier one is written). Reports backpressure (`ready`)
+ * and a reader that went away (EPIPE: `| head`), after which everything is dropped quietly.
+ */
+import type { Writable } from 'node:stream';
+
+interface PendingLine {
+  readonly line: number;
+  readonly chunks: string[];
+  done: boolean;
+}
+
+/** The output of one run: records in completion or input order, with backpressure. */
+export class RecordWriter {
+  readonly #sink: Writable;
+  readonly #ordered: boolean;
+  /** Lines not yet written, in input order (a Map keeps insertion order). */
+  readonly #byLine = new Map<number, PendingLine>();
+  #drainWaiters: (() => void)[] = [];
+  #needsDrain = false;
+  #broken = false;
+  #onBroken: ((error: NodeJS.ErrnoException) => void) | undefined;
+  /** Lines expected but not yet written. */
+  #open = 0;
+
+  constructor(sink: Writable, ordered: boolean) {
+    this.#sink = sink;
+    this.#ordered = ordered;
+    sink.on('error', (err: NodeJS.ErrnoException) => this.#fail(err));
+    sink.on('drain', () => this.#drained());
+  }
+
+  /** Called once when the output can no longer be written (EPIPE or another write error). */
+  onBroken(callback: (error: NodeJS.ErrnoException) => void): void {
+    this.#onBroken = callback;
+  }
+
+  get isBroken(): boolean {
+    return this.#broken;
+  }
+
+  /** Lines registered with `expect` whose final record is not written yet. */
+  get openLines(): number {
+    return this.#open;
+  }
+
+  /** Lines held back for order (`--ordered`): registered, finished or not, and not written yet. */
+  get backlog(): number {
+    return this.#byLine.size;
+  }
+
+  /** True while the sink's buffer is full: wait for `ready()` before producing more. */
+  get needsDrain(): boolean {
+    return this.#needsDrain && !this.#broken;
+  }
+
+  /** Register the next input line (in input order), before any record of it is written. */
+  expect(line: number): void {
+    this.#open++;
+    if (!this.#ordered) return;
+    const pending: PendingLine = { line, chunks: [], done: false };
+    this.#byLine.set(line, pending);
+  }
+
+  /** A streamed result of `line` (or of no line): written at once, or before that line's record when ordered. */
+  extra(line: number | null, text: string): void {
+    const pending = line === null ? undefined : this.#byLine.get(line);
+    if (pending) pending.chunks.push(text);
+    else this.#write(text);
+  }
+
+  /** The final record of `line`. */
+  final(line: number, text: string): void {
+    this.#open--;
+    const pending = this.#byLine.get(line);
+    if (!pending) {
+      this.#write(text);
+      return;
+    }
+    pending.chunks.push(text);
+    pending.done = true;
+    this.#flushOrdered();
+  }
+
+  /** Resolves when the sink has room again (at once if it has). */
+  ready(): Promise<void> {
+    if (!this.#needsDrain || this.#broken) return Promise.resolve();
+    return new Promise((resolve) => this.#drainWaiters.push(resolve));
+  }
+
+  /** Finish the output (a file is flushed and closed; stdout is left open). */
+  async end(closeSink: boolean): Promise<void> {
+    if (this.#broken) return;
+    if (!closeSink) {
+      await this.ready();
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      this.#sink.once('error', () => resolve());
+      this.#sink.end(() => resolve());
+    });
+  }
+
+  #flushOrdered(): void {
+    for (const [line, pending] of this.#byLine) {
+      if (!pending.done) return;
+      this.#byLine.delete(line);
+      this.#write(pending.chunks.join(''));
+    }
+  }
+
+  #write(text: string): void {
+    if (this.#broken) return;
+    if (!this.#sink.write(text)) this.#needsDrain = true;
+  }
+
+  #drained(): void {
+    this.#needsDrain = false;
+    const waiters = this.#drainWaiters;
+    this.#drainWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  #fail(error: NodeJS.ErrnoException): void {
+    if (this.#broken) return;
+    this.#broken = true;
+    this.#drained();
+    this.#onBroken?.(error);
+  }
+}

@@ -1,0 +1,253 @@
+/**
+ * One `looppool run`, from start to exit code: starts the pool, reads lines and hands them to
+ * the task window, and stops cleanly on end of input, on signals, on `looppool stop` and when
+ * the output goes away.
+ */
+import { DEFAULT_POOL_OPTIONS, type Pool } from '../../index.ts';
+import { startControlServer, type ControlServer } from '../../control/index.ts';
+import { EXIT, exitCodeForSignal } from '../exit-codes.ts';
+import type { CliIo } from '../io.ts';
+import { decodeLine } from './decode-line.ts';
+import { runExitCode, stoppedNote, writeSummary, type StopReason } from './finish.ts';
+import { countLines, type InputSource, type OutputSink } from './input.ts';
+import { splitLines } from './line-reader.ts';
+import type { RunConfig } from './options.ts';
+import { ProgressDisplay, type ProgressSnapshot } from './progress.ts';
+import { RecordWriter } from './record-writer.ts';
+import { inputError } from './records.ts';
+import { RunStats } from './run-stats.ts';
+import { startFailureExitCode } from './start-error.ts';
+import { TaskWindow } from './task-window.ts';
+
+interface LoopBlockedInfo {
+  readonly worker: number;
+  readonly pid: number;
+  readonly blockedMs: number;
+  readonly stack?: string;
+  readonly stackUnavailable?: string;
+}
+
+/** One run of `looppool run` over one input; `run()` resolves with the exit code. */
+export class RunSession {
+  readonly #config: RunConfig;
+  readonly #io: CliIo;
+  readonly #pool: Pool<unknown, unknown>;
+  readonly #input: InputSource;
+  readonly #output: OutputSink;
+  readonly #writer: RecordWriter;
+  readonly #stats = new RunStats();
+  readonly #tasks: TaskWindow;
+  readonly #progress: ProgressDisplay | undefined;
+  #stopReason: StopReason | undefined;
+  #stopRequests = 0;
+  #started = false;
+  #notStartedLine = 0;
+  #control: ControlServer | undefined;
+  #drainTimer: NodeJS.Timeout | undefined;
+
+  constructor(config: RunConfig, io: CliIo, pool: Pool<unknown, unknown>, input: InputSource, output: OutputSink) {
+    this.#config = config;
+    this.#io = io;
+    this.#pool = pool;
+    this.#input = input;
+    this.#output = output;
+    if (!config.quiet && io.stderr.isTTY === true) this.#progress = new ProgressDisplay(io.stderr, () => this.#snapshot());
+    // Records going to the same terminal as the display are printed above it, not over it.
+    const above = this.#progress && !output.close && io.stdout.isTTY === true ? this.#progress.above() : undefined;
+    this.#writer = new RecordWriter(above ?? output.stream, config.ordered);
+    this.#writer.onBroken((error) => this.#outputBroken(error));
+    const concurrency = config.pool.concurrency ?? DEFAULT_POOL_OPTIONS.concurrency;
+    this.#tasks = new TaskWindow(pool, concurrency, this.#writer, this.#stats, (text) => this.#log(text));
+    this.#listen(pool);
+  }
+
+  /** Run to the end; resolves with the exit code. */
+  async run(): Promise<number> {
+    try {
+      const failedStart = await this.#start();
+      if (failedStart !== undefined) return failedStart;
+      await this.#openControl();
+      this.#startProgress();
+      await this.#feed();
+      await this.#tasks.whenIdle();
+      clearTimeout(this.#drainTimer);
+      await this.#pool.stop();
+      return await this.#finish();
+    } finally {
+      clearTimeout(this.#drainTimer);
+      this.#progress?.stop();
+      await this.#control?.close();
+      this.#input.stream.destroy();
+    }
+  }
+
+  /**
+   * A stop request — a signal, or `looppool stop` through the control channel. The first one
+   * stops reading and lets the started tasks finish; the next one (or `now`) kills the workers.
+   */
+  requestStop(signal: NodeJS.Signals, now = false): void {
+    this.#stopRequests += now ? 2 : 1;
+    this.#stopReason ??= { kind: 'signal', signal };
+    this.#beginStop();
+    if (this.#stopRequests > 1 || !this.#started) {
+      if (this.#started) this.#log(`${signal}: stopping the workers now; their unfinished tasks get error records`);
+      void this.#pool.terminate();
+      return;
+    }
+    this.#log(`${signal}: no more input is read; finishing the ${this.#tasks.size} started tasks (again to stop at once)`);
+    const timeout = this.#config.pool.stopTimeout ?? DEFAULT_POOL_OPTIONS.stopTimeout;
+    this.#drainTimer = setTimeout(() => void this.#pool.terminate(), timeout);
+    this.#drainTimer.unref();
+  }
+
+  #listen(pool: Pool<unknown, unknown>): void {
+    pool.on('workerExit', (info) => {
+      if (!info.expected && this.#started) this.#log(`worker ${info.worker} (pid ${info.pid}) exited unexpectedly (${info.signal ?? `exit code ${info.exitCode}`})`);
+    });
+    pool.on('workerError', (error, info) => this.#log(`worker ${info.worker} (pid ${info.pid}) ${info.origin}: ${error.stack ?? error.message}`));
+    // With --blocked-threshold: printed through the display rather than over it.
+    (pool as unknown as NodeJS.EventEmitter).on('loopBlocked', (info: LoopBlockedInfo) =>
+      this.#log(`worker ${info.worker} (pid ${info.pid}) event loop blocked for ${info.blockedMs} ms at\n${info.stack || `  (no stack: ${info.stackUnavailable ?? 'unknown'})`}`),
+    );
+  }
+
+  async #start(): Promise<number | undefined> {
+    try {
+      await this.#pool.start();
+    } catch (error) {
+      if (this.#stopReason?.kind === 'signal') return this.#stoppedWhileStarting(this.#stopReason.signal);
+      const code = startFailureExitCode(error);
+      this.#error(`${code === EXIT.USAGE ? 'the worker module failed to load' : 'the pool could not start'}: ${(error as Error).message}`);
+      return code;
+    }
+    this.#started = true;
+    if (this.#stopReason?.kind === 'signal') {
+      await this.#pool.terminate();
+      return this.#stoppedWhileStarting(this.#stopReason.signal);
+    }
+    return undefined;
+  }
+
+  #stoppedWhileStarting(signal: NodeJS.Signals): number {
+    this.#error(`stopped by ${signal} while the pool was starting: no input was read`);
+    return exitCodeForSignal(signal);
+  }
+
+  async #openControl(): Promise<void> {
+    if (!this.#config.control) return;
+    try {
+      this.#control = await startControlServer(this.#pool, {
+        name: this.#config.name,
+        details: () => this.#details(),
+        onStop: (drain) => this.requestStop('SIGTERM', !drain),
+      });
+    } catch (error) {
+      this.#log(`no control channel (looppool top/stop will see less): ${(error as Error).message}`);
+    }
+  }
+
+  #startProgress(): void {
+    const { countable, isTerminal } = this.#input;
+    if (countable) void countLines(countable).then((n) => (n !== undefined && this.#stats.total === undefined ? (this.#stats.total = n) : undefined));
+    if (isTerminal) this.#log(`reading tasks from the terminal, one ${this.#config.mode === 'lines' ? 'string' : 'JSON value'} per line; Ctrl-D ends the input`);
+    this.#progress?.start();
+  }
+
+  #snapshot(): ProgressSnapshot {
+    const s = this.#pool.stats();
+    const total = this.#stats.total === undefined ? undefined : Math.max(this.#stats.total, this.#stats.finished);
+    return { name: this.#config.name, finished: this.#stats.finished, failed: this.#stats.failed, total, restarts: s.restarts, state: s.state, workers: s.workers };
+  }
+
+  /** Read and dispatch lines until the input ends or a stop begins. */
+  async #feed(): Promise<void> {
+    const { mode, maxLineBytes } = this.#config;
+    const stopping = (): boolean => this.#stopReason !== undefined;
+    try {
+      for await (const raw of splitLines(this.#input.stream, maxLineBytes)) {
+        const readAt = performance.now();
+        if (stopping()) break;
+        const decoded = decodeLine(raw, mode, maxLineBytes);
+        if (decoded.kind === 'blank') continue;
+        this.#stats.read++;
+        await this.#tasks.slot(stopping);
+        if (stopping()) {
+          this.#notStartedLine = raw.line;
+          break;
+        }
+        this.#writer.expect(raw.line);
+        this.#stats.lastLineStarted = raw.line;
+        if (decoded.kind === 'invalid') this.#tasks.fail(raw.line, inputError(decoded.problem));
+        else this.#tasks.submit(raw.line, decoded.task, readAt);
+      }
+    } catch (error) {
+      if (!stopping()) {
+        this.#stopReason = { kind: 'input', error: error as Error };
+        this.#log(`cannot read the input: ${(error as Error).message}`);
+      }
+    }
+    if (!stopping()) this.#stats.total = this.#stats.read;
+  }
+
+  #beginStop(): void {
+    this.#input.stream.destroy();
+    this.#tasks.wake();
+  }
+
+  #outputBroken(error: NodeJS.ErrnoException): void {
+    if (this.#stopReason?.kind === 'output') return;
+    this.#stopReason = { kind: 'output', error };
+    if (error.code !== 'EPIPE') this.#error(`cannot write the output: ${error.message}`);
+    this.#beginStop();
+    void this.#pool.terminate(); // nobody reads the results any more
+  }
+
+  async #finish(): Promise<number> {
+    const reason = this.#stopReason;
+    const exitCode = runExitCode(reason, this.#stats.failed);
+    await this.#writer.end(this.#output.close);
+    const summary = this.#stats.summary({
+      restarts: this.#pool.stats().restarts,
+      signal: reason?.kind === 'signal' ? reason.signal : null,
+      stoppedEarly: reason !== undefined,
+      exitCode,
+    });
+    this.#progress?.stop();
+    if (reason?.kind === 'signal') this.#error(stoppedNote(reason.signal, this.#stats, this.#notStartedLine));
+    const { name, jsonSummary: json, quiet } = this.#config;
+    const failure = await writeSummary(summary, { name, json, quiet, silent: reason?.kind === 'output', cwd: this.#io.cwd, stderr: this.#io.stderr });
+    if (failure) this.#error(failure);
+    return exitCode;
+  }
+
+  #details(): unknown {
+    const s = this.#stats;
+    return {
+      command: 'run',
+      input: { read: s.read, total: s.total ?? null, lastLineStarted: s.lastLineStarted },
+      records: { ok: s.ok, failed: s.failed, extras: s.extras },
+      window: this.#tasks.capacity,
+      ordered: this.#config.ordered,
+      stopping: this.#stopReason !== undefined,
+    };
+  }
+
+  /** An informational message (hidden by --quiet). */
+  #log(text: string): void {
+    if (!this.#config.quiet) this.#error(text);
+  }
+
+  /** A message that is always shown. */
+  #error(text: string): void {
+    const line = redact(`looppool ${this.#config.name}: ${text}`, this.#config.secrets);
+    if (this.#progress?.isActive) this.#progress.log(line);
+    else this.#io.stderr.write(`${line}\n`);
+  }
+}
+
+/** `text` with every secret replaced (the Sentry DSN must never be printed). */
+export function redact(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) out = out.split(secret).join('<redacted>');
+  return out;
+}

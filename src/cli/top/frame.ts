@@ -1,0 +1,110 @@
+/** One screen of `looppool top`: every pool's process tree plus what its control channel says. */
+import type { ControlEvent } from '../../control/index.ts';
+import { columns, formatBytes, formatDuration, formatMs, formatRate } from '../format.ts';
+import type { LivePool } from '../proc/pool-view.ts';
+
+const KNOWN_WORKER_FIELDS = new Set(['worker', 'pid', 'state', 'inFlight', 'done', 'failed']);
+const KNOWN_POOL_FIELDS = new Set([
+  'name', 'pid', 'startedAt', 'uptimeMs', 'throughput', 'loopDelay', 'details', 'state', 'healthy', 'size', 'queued', 'inFlight',
+  'done', 'failed', 'restarts', 'workers',
+]);
+
+interface LiveWorker {
+  readonly worker: number;
+  readonly pid: number;
+  readonly state?: string;
+  readonly inFlight?: number;
+  readonly done?: number;
+  readonly failed?: number;
+  readonly [key: string]: unknown;
+}
+
+export interface TopEvent {
+  readonly pool: string;
+  readonly event: ControlEvent;
+}
+
+/** The lines of one frame. */
+export function renderTop(pools: readonly LivePool[], events: readonly TopEvent[], now: Date, intervalMs: number): string[] {
+  const lines = [
+    `looppool top · ${pools.length} pool${pools.length === 1 ? '' : 's'} · ${now.toTimeString().slice(0, 8)} · every ${formatDuration(intervalMs)} · q quits`,
+    '',
+  ];
+  if (pools.length === 0) lines.push('No looppool pools are running.');
+  for (const pool of pools) lines.push(...renderPool(pool), '');
+  if (events.length > 0) {
+    lines.push('recent events:');
+    for (const { pool, event } of events) lines.push(`  ${event.at.slice(11, 19)}  ${pool}  ${describeEvent(event)}`);
+  }
+  return lines;
+}
+
+function renderPool(pool: LivePool): string[] {
+  const live = pool.live;
+  const head = [`${pool.name}  pid ${pool.pid}  ${pool.command}${pool.orphaned ? '  [orphaned]' : ''}`];
+  if (live) {
+    const n = (key: string): number => (typeof live[key] === 'number' ? (live[key] as number) : 0);
+    const parts = [
+      String(live.state),
+      `queue ${n('queued')}`,
+      `in flight ${n('inFlight')}`,
+      `done ${n('done')}`,
+      `failed ${n('failed')}`,
+      formatRate(live.throughput),
+      `restarts ${n('restarts')}`,
+      `loop p99 ${formatMs(live.loopDelay.p99)}`,
+    ];
+    if (live.healthy === false) parts.splice(1, 0, 'UNHEALTHY');
+    for (const [key, value] of Object.entries(live)) if (!KNOWN_POOL_FIELDS.has(key) && typeof value === 'number') parts.push(`${key} ${value}`);
+    const details = live.details as { input?: { read?: number; total?: number | null } } | undefined;
+    if (details?.input) parts.push(`input ${details.input.read ?? 0}${details.input.total ? `/${details.input.total}` : ''} lines`);
+    head.push(`  ${parts.join(' · ')}`);
+  } else {
+    head.push('  (no control channel: process figures only)');
+  }
+  const liveWorkers = new Map<number, LiveWorker>();
+  for (const w of (live?.workers as LiveWorker[] | undefined) ?? []) liveWorkers.set(w.pid, w);
+  const rows: string[][] = [['  WORKER', 'PID', 'STATE', 'IN FLIGHT', 'DONE', 'FAILED', 'CPU%', 'RSS', 'UPTIME', '']];
+  rows.push(['  parent', String(pool.pid), '-', '-', '-', '-', cpu(pool.cpuPercent), formatBytes(pool.rssBytes ?? undefined), formatDuration(pool.uptimeMs ?? undefined), '']);
+  for (const w of pool.workers) {
+    const l = liveWorkers.get(w.pid);
+    rows.push([
+      `  ${w.worker}`,
+      String(w.pid),
+      l?.state ?? '-',
+      l?.inFlight === undefined ? '-' : String(l.inFlight),
+      l?.done === undefined ? '-' : String(l.done),
+      l?.failed === undefined ? '-' : String(l.failed),
+      cpu(w.cpuPercent),
+      formatBytes(w.rssBytes ?? undefined),
+      formatDuration(w.uptimeMs ?? undefined),
+      l ? extraFields(l) : '',
+    ]);
+  }
+  return [...head, ...columns(rows)];
+}
+
+/** Numeric fields a newer pool reports per worker (loop delay, blocked loops…), shown as they come. */
+function extraFields(worker: LiveWorker): string {
+  return Object.entries(worker)
+    .filter(([key, value]) => !KNOWN_WORKER_FIELDS.has(key) && (typeof value === 'number' || typeof value === 'string'))
+    .map(([key, value]) => `${key} ${typeof value === 'number' ? Math.round(value * 100) / 100 : value}`)
+    .join('  ');
+}
+
+function describeEvent(event: ControlEvent): string {
+  const d = (event.data ?? {}) as Record<string, unknown>;
+  const who = `worker ${String(d.worker ?? '?')} (pid ${String(d.pid ?? '?')})`;
+  switch (event.event) {
+    case 'workerStart':
+      return `${who} started`;
+    case 'workerExit':
+      return `${who} exited (${d.signal ? String(d.signal) : `exit code ${String(d.exitCode)}`}${d.expected ? '' : ', unexpected'})`;
+    default:
+      return `${event.event} ${JSON.stringify(event.data).slice(0, 200)}`;
+  }
+}
+
+function cpu(value: number | null): string {
+  return value === null ? '-' : value.toFixed(1);
+}

@@ -1,0 +1,10 @@
+/**
+ * The local control channel: a private Unix socket per pool through which `looppool top` and
+ * `looppool stop` talk to a running pool.
+ * @module
+ */
+export { startControlServer, type ControlledPool, type ControlServer, type ControlServerOptions } from './server.ts';
+export { controlRequest, subscribeControlEvents } from './client.ts';
+export { controlDir, listControlSockets, type ControlSocket } from './runtime-dir.ts';
+export type { ControlEvent, ControlStats } from './protocol.ts';
+export { ControlChannelError } from './errors.ts';

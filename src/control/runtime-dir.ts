@@ -1,0 +1,84 @@
+/**
+ * Where control sockets live: one private directory per user (`$XDG_RUNTIME_DIR/looppool`,
+ * else `<tmpdir>/looppool-<uid>`), mode 0700, checked before any socket is bound in it, so
+ * nobody else on the machine can reach a pool's socket.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { chmod, lstat, mkdir } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { ControlChannelError } from './errors.ts';
+
+/** Longest path a Unix socket may have on Linux (sun_path is 108 bytes with the NUL). */
+const MAX_SOCKET_PATH = 107;
+const SOCKET_NAME = /^(\d+)@([A-Za-z0-9_.-]+?)(?:@(\d+))?\.sock$/;
+
+/** A control socket found in the runtime directory. */
+export interface ControlSocket {
+  /** Process id of the process that serves it (the pool's parent). */
+  readonly pid: number;
+  /** The pool's name. */
+  readonly name: string;
+  readonly path: string;
+}
+
+/** The current user's control directory (not created). */
+export function controlDir(env: NodeJS.ProcessEnv = process.env): string {
+  const xdg = env.XDG_RUNTIME_DIR;
+  if (xdg && path.isAbsolute(xdg) && existsSync(xdg)) return path.join(xdg, 'looppool');
+  return path.join(os.tmpdir(), `looppool-${process.getuid?.() ?? 'user'}`);
+}
+
+/**
+ * Create `dir` with mode 0700 if needed, then check that it is a real directory owned by this
+ * user and readable by nobody else; tighten its mode if it is ours but too open. Fails closed.
+ * @throws {ControlChannelError} when the directory cannot be made private.
+ */
+export async function ensureControlDir(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { mode: 0o700 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+      throw new ControlChannelError(`Cannot create the control directory ${dir}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  const stat = await lstat(dir);
+  if (!stat.isDirectory()) throw new ControlChannelError(`${dir} is not a directory (a symlink or a file is refused)`);
+  const uid = process.getuid?.();
+  if (uid !== undefined && stat.uid !== uid) {
+    throw new ControlChannelError(`${dir} belongs to uid ${stat.uid}, not to this user (uid ${uid}): refusing to use it`);
+  }
+  if ((stat.mode & 0o077) === 0) return;
+  try {
+    await chmod(dir, 0o700);
+  } catch (err) {
+    throw new ControlChannelError(`Cannot make ${dir} private (chmod 0700): ${(err as Error).message}`, { cause: err });
+  }
+  if (((await lstat(dir)).mode & 0o077) !== 0) throw new ControlChannelError(`${dir} is still readable by others after chmod 0700`);
+}
+
+/** The socket path of pool `name` in process `pid`; `index` > 1 for a second pool of that name in one process. */
+export function socketPath(dir: string, pid: number, name: string, index = 1): string {
+  const file = index > 1 ? `${pid}@${name}@${index}.sock` : `${pid}@${name}.sock`;
+  const full = path.join(dir, file);
+  if (Buffer.byteLength(full) > MAX_SOCKET_PATH) {
+    throw new ControlChannelError(`The control socket path ${full} is longer than ${MAX_SOCKET_PATH} bytes; set XDG_RUNTIME_DIR or TMPDIR to a shorter directory`);
+  }
+  return full;
+}
+
+/** The control sockets in `dir` (stale ones included: check the pid is alive before use). */
+export function listControlSockets(dir: string = controlDir()): ControlSocket[] {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const out: ControlSocket[] = [];
+  for (const entry of entries) {
+    const m = SOCKET_NAME.exec(entry);
+    if (m) out.push({ pid: Number(m[1]), name: m[2] as string, path: path.join(dir, entry) });
+  }
+  return out.sort((a, b) => a.pid - b.pid || a.name.localeCompare(b.name));
+}

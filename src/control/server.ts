@@ -1,0 +1,239 @@
+/**
+ * The control server: a Unix socket, private to the user, through which `looppool top`/`stop`
+ * read a pool's live numbers and ask it to stop. One per pool; closed with the pool.
+ */
+import { unlinkSync } from 'node:fs';
+import { chmod, unlink } from 'node:fs/promises';
+import net from 'node:net';
+import { ControlChannelError } from './errors.ts';
+import { LoopDelayMeter, RateMeter } from './meters.ts';
+import { idOf, MAX_REQUEST_BYTES, parseRequest, type ControlEvent, type ControlRequest, type ControlResponse, type ControlStats } from './protocol.ts';
+import { controlDir, ensureControlDir, socketPath } from './runtime-dir.ts';
+
+/**
+ * What the server needs of a pool (a `Pool` fits). Typed structurally so that this module
+ * imports nothing from `parent/`, which may then start a server itself (`control: true`).
+ */
+export interface ControlledPool {
+  /** A snapshot; its fields are spread into the `stats` answer. */
+  stats(): { readonly done: number; readonly failed: number };
+  stop(options?: { drain?: boolean }): Promise<void>;
+  on(event: any, listener: (...args: any[]) => void): unknown;
+  off(event: any, listener: (...args: any[]) => void): unknown;
+}
+
+/** Options of {@link startControlServer}. */
+export interface ControlServerOptions {
+  /** The pool's name (in the socket's file name and in `stats`). */
+  name: string;
+  /** Directory of the socket. @default controlDir(): `$XDG_RUNTIME_DIR/looppool` or `<tmpdir>/looppool-<uid>` */
+  dir?: string;
+  /** More fields for `stats`, under `details` (e.g. the CLI's input and output counters). */
+  details?: () => unknown;
+  /** Called for a `stop` request instead of `pool.stop({ drain })` (the CLI stops reading its input first). */
+  onStop?: (drain: boolean) => void;
+  /** Pool events streamed to `events` subscribers. @default ['workerStart', 'workerExit', 'workerError', 'loopBlocked'] */
+  events?: readonly string[];
+}
+
+/** A running control server. */
+export interface ControlServer {
+  /** Absolute path of the socket (0600, in a 0700 directory). */
+  readonly path: string;
+  /** Stop listening, hang up on clients and remove the socket file. Idempotent. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_EVENTS = ['workerStart', 'workerExit', 'workerError', 'loopBlocked'];
+/** A subscriber that lets this much output pile up is disconnected rather than buffered without end. */
+const MAX_PENDING_OUTPUT = 1024 * 1024;
+const inUse = new Set<string>();
+
+/**
+ * Open the control socket of `pool` and serve `stats`, `stop` and `events` requests on it.
+ * The socket is bound inside a directory checked to be 0700 and owned by this user, then
+ * chmod-ed to 0600; if either step fails nothing is left listening.
+ *
+ * @throws {ControlChannelError} when the socket cannot be created safely.
+ * @example
+ * ```ts
+ * const control = await startControlServer(pool, { name: 'extract' });
+ * // … `looppool top` shows the pool's queue and throughput …
+ * await control.close();
+ * ```
+ */
+export async function startControlServer(pool: ControlledPool, options: ControlServerOptions): Promise<ControlServer> {
+  const dir = options.dir ?? controlDir();
+  await ensureControlDir(dir);
+  let index = 1;
+  while (inUse.has(socketPath(dir, process.pid, options.name, index))) index++;
+  const path = socketPath(dir, process.pid, options.name, index);
+  inUse.add(path);
+  try {
+    await unlink(path).catch(() => {}); // a stale socket of an earlier process that had our pid
+    const session = new ControlSession(pool, options, path);
+    await session.listen();
+    return session;
+  } catch (err) {
+    inUse.delete(path);
+    throw err instanceof ControlChannelError ? err : new ControlChannelError(`Cannot open the control socket ${path}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+class ControlSession implements ControlServer {
+  readonly path: string;
+  readonly #pool: ControlledPool;
+  readonly #options: ControlServerOptions;
+  readonly #server: net.Server;
+  readonly #clients = new Set<net.Socket>();
+  readonly #startedAt = new Date();
+  readonly #rate: RateMeter;
+  readonly #loop = new LoopDelayMeter();
+  readonly #unlinkAtExit = (): void => this.#unlinkSync();
+  #closed: Promise<void> | undefined;
+
+  constructor(pool: ControlledPool, options: ControlServerOptions, path: string) {
+    this.path = path;
+    this.#pool = pool;
+    this.#options = options;
+    this.#rate = new RateMeter(() => {
+      const s = pool.stats();
+      return s.done + s.failed;
+    });
+    this.#server = net.createServer((socket) => this.#accept(socket));
+  }
+
+  async listen(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(this.path, () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
+    try {
+      await chmod(this.path, 0o600);
+    } catch (err) {
+      await this.close();
+      throw new ControlChannelError(`Cannot restrict the control socket ${this.path} to its owner (chmod 0600): ${(err as Error).message}`, { cause: err });
+    }
+    this.#server.unref(); // the control channel never keeps a process alive
+    this.#server.on('error', () => {}); // accept errors (EMFILE…) must not crash the pool
+    process.once('exit', this.#unlinkAtExit);
+  }
+
+  close(): Promise<void> {
+    this.#closed ??= this.#close();
+    return this.#closed;
+  }
+
+  async #close(): Promise<void> {
+    process.off('exit', this.#unlinkAtExit);
+    this.#rate.stop();
+    this.#loop.stop();
+    for (const client of this.#clients) client.destroy();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.#unlinkSync();
+    inUse.delete(this.path);
+  }
+
+  #unlinkSync(): void {
+    try {
+      unlinkSync(this.path);
+    } catch {
+      // already gone
+    }
+  }
+
+  #accept(socket: net.Socket): void {
+    socket.unref();
+    this.#clients.add(socket);
+    socket.on('close', () => this.#clients.delete(socket));
+    socket.on('error', () => socket.destroy());
+    let buffer = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      buffer += chunk;
+      for (let nl = buffer.indexOf('\n'); nl !== -1; nl = buffer.indexOf('\n')) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        if (line.trim() !== '') this.#handle(socket, line);
+      }
+      if (Buffer.byteLength(buffer) > MAX_REQUEST_BYTES) {
+        this.#send(socket, { id: null, ok: false, error: { name: 'TypeError', code: 'ERR_CONTROL_REQUEST', message: `Request longer than ${MAX_REQUEST_BYTES} bytes` } });
+        socket.end();
+      }
+    });
+  }
+
+  #handle(socket: net.Socket, line: string): void {
+    let request: ControlRequest;
+    try {
+      request = parseRequest(line);
+    } catch (err) {
+      this.#send(socket, { id: idOf(line), ok: false, error: { name: 'TypeError', code: 'ERR_CONTROL_REQUEST', message: (err as Error).message } });
+      return;
+    }
+    switch (request.op) {
+      case 'stats':
+        this.#send(socket, { id: request.id, ok: true, result: this.#stats() });
+        return;
+      case 'stop':
+        this.#send(socket, { id: request.id, ok: true, result: { stopping: true, drain: request.drain } });
+        if (this.#options.onStop) this.#options.onStop(request.drain);
+        else void this.#pool.stop({ drain: request.drain }).catch(() => {});
+        return;
+      case 'events':
+        this.#send(socket, { id: request.id, ok: true, result: { subscribed: this.#options.events ?? DEFAULT_EVENTS } });
+        this.#subscribe(socket);
+        return;
+    }
+  }
+
+  #stats(): ControlStats {
+    const details = this.#options.details?.();
+    return {
+      name: this.#options.name,
+      pid: process.pid,
+      startedAt: this.#startedAt.toISOString(),
+      uptimeMs: Date.now() - this.#startedAt.getTime(),
+      throughput: Math.round(this.#rate.rate * 10) / 10,
+      loopDelay: this.#loop.read(),
+      ...this.#pool.stats(),
+      ...(details === undefined ? {} : { details }),
+    };
+  }
+
+  #subscribe(socket: net.Socket): void {
+    const on = this.#pool.on.bind(this.#pool) as (event: string, listener: (...args: unknown[]) => void) => void;
+    const off = this.#pool.off.bind(this.#pool) as (event: string, listener: (...args: unknown[]) => void) => void;
+    const listeners = (this.#options.events ?? DEFAULT_EVENTS).map((event) => {
+      const listener = (...args: unknown[]): void => {
+        const message: ControlEvent = { event, at: new Date().toISOString(), data: eventData(args) };
+        this.#send(socket, message);
+      };
+      on(event, listener);
+      return { event, listener };
+    });
+    socket.once('close', () => {
+      for (const { event, listener } of listeners) off(event, listener);
+    });
+  }
+
+  #send(socket: net.Socket, message: ControlResponse | ControlEvent): void {
+    if (socket.destroyed) return;
+    if (socket.writableLength > MAX_PENDING_OUTPUT) {
+      socket.destroy(); // a client that does not read
+      return;
+    }
+    socket.write(`${JSON.stringify(message)}\n`);
+  }
+}
+
+/** Event arguments as plain JSON: errors become `{ name, message, code }`. */
+function eventData(args: unknown[]): unknown {
+  const plain = args.map((a) =>
+    a instanceof Error ? { name: a.name, message: a.message, ...('code' in a ? { code: (a as { code: unknown }).code } : {}) } : a,
+  );
+  return plain.length === 1 ? plain[0] : plain;
+}

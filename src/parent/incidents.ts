@@ -1,0 +1,57 @@
+/**
+ * Incidents the parent reports beyond a task's own promise: blocked loops (event, stderr,
+ * statsd, Sentry), worker crashes and task timeouts (Sentry). One place, so every path reports
+ * the same way.
+ */
+import { WorkerCrashedError, type TaskTimeoutError } from '../errors.ts';
+import type { PoolMetrics } from '../metrics/pool-metrics.ts';
+import { formatBlockedStack, type LoopBlockedReport } from '../protocol/watchdog-report.ts';
+import { captureBlockedLoop, captureCrash, captureTimeout } from '../sentry/capture.ts';
+import type { LoopBlockedInfo } from './events.ts';
+import type { ExitDetails } from './supervisor.ts';
+import type { PendingTask } from './task.ts';
+import type { WorkerHandle } from './worker-handle.ts';
+
+/** Where incidents go: the pool's events (or stderr when nobody listens) and its metrics. */
+export interface IncidentSink {
+  readonly name: string;
+  emitLoopBlocked(info: LoopBlockedInfo): boolean;
+  metrics(): PoolMetrics | undefined;
+}
+
+export class Incidents {
+  readonly #sink: IncidentSink;
+
+  constructor(sink: IncidentSink) {
+    this.#sink = sink;
+  }
+
+  loopBlocked(h: WorkerHandle, report: LoopBlockedReport): void {
+    h.lastBlocked = report;
+    const stack = formatBlockedStack(report.frames);
+    const info: LoopBlockedInfo = {
+      worker: h.number, pid: h.pid, blockedMs: report.blockedMs, frames: report.frames, stack,
+      ...(report.stackUnavailable ? { stackUnavailable: report.stackUnavailable } : {}),
+    };
+    this.#sink.metrics()?.pool.countBlockedLoop(h.number);
+    captureBlockedLoop(report, { ...this.#tags(h), taskIds: h.taskIds() });
+    if (this.#sink.emitLoopBlocked(info)) return;
+    const where = stack || `  (no stack: ${report.stackUnavailable ?? 'unknown'})`;
+    process.stderr.write(`looppool ${this.#sink.name}: worker ${h.number} (pid ${h.pid}) event loop blocked for ${report.blockedMs} ms at\n${where}\n`);
+  }
+
+  /** A worker died unexpectedly (crash or protocol breach). */
+  crashed(h: WorkerHandle, details: ExitDetails): void {
+    if (details.reason !== 'crash' && details.reason !== 'protocol') return;
+    const { exitCode, signal } = details;
+    captureCrash(new WorkerCrashedError({ worker: h.number, pid: h.pid, exitCode, signal }), { ...this.#tags(h), exitCode, signal });
+  }
+
+  timedOut(h: WorkerHandle, task: PendingTask, error: TaskTimeoutError): void {
+    captureTimeout(error, { ...this.#tags(h), taskId: task.id, attempt: task.attempt, timeoutMs: task.timeout }, h.lastBlocked);
+  }
+
+  #tags(h: WorkerHandle): { pool: string; worker: number; pid: number } {
+    return { pool: this.#sink.name, worker: h.number, pid: h.pid };
+  }
+}

@@ -1,0 +1,346 @@
+/**
+ * The machinery behind the `Pool` facade: the state machine, the submission path, start and
+ * stop, and the wiring of the collaborators — the dispatcher (fair credits), the supervisor
+ * (processes), the task outcomes (settling, retries, timeouts), the broadcaster, the result
+ * streams, metrics and incident reporting. Every task settles exactly once, through `outcomes`.
+ */
+import { BroadcastError, PoolStoppedError, QueueFullError, TaskAbortedError, type PoolUnhealthyError } from '../errors.ts';
+import { startControlServer, type ControlledPool, type ControlServer } from '../control/server.ts';
+import { startPoolMetrics, type PoolMetrics } from '../metrics/pool-metrics.ts';
+import type { PoolSource } from '../metrics/pool-reporter.ts';
+import type { MetricSource } from '../metrics/resource-reporter.ts';
+import { show, taskTimeoutOption, type ResolvedPoolOptions } from '../options.ts';
+import { flushSentry, initSentry } from '../sentry/client.ts';
+import { encodePayload } from '../transport/encode.ts';
+import { Broadcaster } from './broadcaster.ts';
+import { Dispatcher } from './dispatcher.ts';
+import type { LoopBlockedInfo, PoolState, PoolStats, ResultInfo, TaskErrorInfo, WorkerExitInfo, WorkerInfo } from './events.ts';
+import { Incidents } from './incidents.ts';
+import { TaskOutcomes } from './outcomes.ts';
+import { ResultStream } from './result-stream.ts';
+import { Supervisor, type SupervisorHost } from './supervisor.ts';
+import { PendingTask, type TaskMode } from './task.ts';
+import { TaskQueue } from './task-queue.ts';
+import type { WorkerHandle } from './worker-handle.ts';
+
+/** Per-task options of `put`/`run`, as the core takes them. */
+export interface SubmitOptions {
+  worker?: number;
+  timeout?: number;
+  signal?: AbortSignal;
+  onDispatch?: (info: { worker: number; pid: number }) => void;
+  onSubmit?: (taskId: number) => void;
+}
+
+/** What the core tells the facade, which turns it into events (or stderr lines when nobody listens). */
+export interface CoreEvents {
+  result(value: unknown, info: ResultInfo): void;
+  /** Returns false when nobody listens. */
+  taskError(error: Error, info: TaskErrorInfo): boolean;
+  workerError(error: Error, info: WorkerInfo & { origin: string }): boolean;
+  workerStart(info: WorkerInfo): void;
+  workerExit(info: WorkerExitInfo): void;
+  loopBlocked(info: LoopBlockedInfo): boolean;
+}
+
+type Settler = { resolve(value: unknown): void; reject(error: Error): void };
+type Room = { queued(id: number): void; refused(error: Error): void };
+
+export class PoolCore {
+  readonly options: ResolvedPoolOptions;
+  readonly #events: CoreEvents;
+  readonly #supervisor: Supervisor;
+  readonly #queue: TaskQueue;
+  readonly #outcomes: TaskOutcomes;
+  readonly #incidents: Incidents;
+  readonly #broadcaster = new Broadcaster();
+  readonly #streams = new Set<ResultStream<unknown>>();
+  readonly #metricSources = new Set<MetricSource>();
+  #state: PoolState = 'created';
+  #nextId = 1;
+  #startPromise: Promise<void> | undefined;
+  #stopPromise: Promise<void> | undefined;
+  #pilled = false;
+  #terminating = false;
+  /** Why the workers were killed rather than pilled, if they were. */
+  #killedBecause: string | undefined;
+  #unhealthy: PoolUnhealthyError | undefined;
+  #metrics: PoolMetrics | undefined;
+  #control: ControlServer | undefined;
+
+  constructor(options: ResolvedPoolOptions, events: CoreEvents) {
+    this.options = options;
+    this.#events = events;
+    this.#incidents = new Incidents({ name: options.name, emitLoopBlocked: events.loopBlocked, metrics: () => this.#metrics });
+    this.#outcomes = new TaskOutcomes(options, {
+      result: (value, info) => this.#emitResult(value, info),
+      report: (event, error, info) => this.#report(event, error, info),
+      requeue: (task) => dispatcher.requeue(task),
+      settled: (task, ok) => this.#metrics?.pool.recordTask(task.startedAt - task.enqueuedAt, performance.now() - task.startedAt, ok),
+      timedOut: () => this.#metrics?.pool.countTimeout(),
+      timeoutFailed: (h, task, error) => this.#incidents.timedOut(h, task, error),
+    });
+    this.#supervisor = new Supervisor(options, this.#host());
+    const dispatcher = new Dispatcher<PendingTask>(options.dispatch, options.concurrency, (task, slot) => this.#send(task, slot));
+    dispatcher.slots = this.#supervisor.handles;
+    this.#queue = new TaskQueue(dispatcher, options.maxQueue);
+  }
+
+  get state(): PoolState {
+    return this.#state;
+  }
+
+  /** `facade`: the Pool, as seen by the metrics reporter and the control channel. */
+  start(facade: PoolSource & ControlledPool): Promise<void> {
+    this.#startPromise ??= this.#start(facade);
+    return this.#startPromise;
+  }
+
+  async #start(facade: PoolSource & ControlledPool): Promise<void> {
+    if (this.#state !== 'created') throw new PoolStoppedError();
+    this.#state = 'starting';
+    const o = this.options;
+    if (o.sentry) await initSentry({ ...o.sentry, role: 'parent' });
+    if (o.statsd) {
+      this.#metrics = startPoolMetrics(facade, o.statsd, { name: o.name, interval: o.reportInterval });
+      this.#supervisor.initExtras = { metrics: this.#metrics.workerConfig };
+      for (const source of this.#metricSources) this.#metrics.pool.addSource(source);
+    }
+    try {
+      await this.#supervisor.start();
+    } catch (error) {
+      await Promise.all([this.#metrics?.close(), flushSentry(2000)]);
+      this.#state = 'stopped';
+      const reason = this.#terminating ? new PoolStoppedError('The pool was terminated while it was starting') : (error as Error);
+      this.#rejectQueued(reason);
+      this.#endStreams();
+      throw reason;
+    }
+    if (o.control) this.#control = await startControlServer(facade, { name: o.name }).catch((err: unknown) => {
+      process.stderr.write(`looppool ${o.name}: the control channel could not be opened: ${(err as Error).message}\n`);
+      return undefined;
+    });
+    if (this.#state === 'starting') this.#state = 'running';
+    this.#pump();
+  }
+
+  /**
+   * Create and queue a task; returns its id. When the queue is full: with `room`, it is queued
+   * once there is room (`room.queued` then gets its id; `room.refused` if the pool stops
+   * first); without, `QueueFullError` is thrown.
+   */
+  submit(mode: TaskMode, task: unknown, options: SubmitOptions, autoStart: () => void, settler?: Settler, room?: Room): number {
+    const pending = this.#create(mode, task, options, autoStart, settler);
+    if (!this.#queue.full) {
+      this.#enqueue(pending);
+      room?.queued(pending.id);
+    } else if (room) {
+      this.#queue.waitForRoom(pending, room.queued, room.refused);
+    } else {
+      throw new QueueFullError(this.options.maxQueue);
+    }
+    return pending.id;
+  }
+
+  async broadcast(message: unknown, start: () => Promise<void>): Promise<unknown[]> {
+    if (this.#state === 'stopping' || this.#state === 'stopped') throw new PoolStoppedError();
+    await start();
+    const json = encodePayload(message, 'message', this.options.maxMessageBytes);
+    // Ready workers, and workers draining before a recycle: every process that will still run tasks.
+    const live = this.#supervisor.live().filter((h) => h.state === 'ready' || h.state === 'stopping');
+    return this.#broadcaster.send(live, json, message, this.options.size);
+  }
+
+  results(): ResultStream<unknown> {
+    const stream = new ResultStream<unknown>((s) => this.#streams.delete(s));
+    if (this.#state === 'stopped') stream.end();
+    else this.#streams.add(stream);
+    return stream;
+  }
+
+  addMetricSource(source: MetricSource): () => void {
+    this.#metricSources.add(source);
+    const remove = this.#metrics?.pool.addSource(source);
+    return () => {
+      this.#metricSources.delete(source);
+      remove?.();
+    };
+  }
+
+  stop(drain: boolean, timeout: number): Promise<void> {
+    this.#stopPromise ??= this.#stop(drain, timeout);
+    return this.#stopPromise;
+  }
+
+  async #stop(drain: boolean, timeout: number): Promise<void> {
+    if (typeof timeout !== 'number' || !(timeout >= 0)) throw new TypeError(`Expected \`timeout\` to be a number >= 0, got ${show(timeout)}`);
+    if (this.#state === 'created') {
+      this.#state = 'stopped';
+      this.#endStreams();
+      return;
+    }
+    if (this.#state === 'starting') await this.#startPromise?.catch(() => {});
+    if (this.#state === 'stopped') return;
+    this.#state = 'stopping';
+    this.#queue.rejectWaiting(new PoolStoppedError());
+    if (!drain) this.#rejectQueued(new PoolStoppedError('The pool was stopped before the task was dispatched'));
+    const timer = setTimeout(() => this.#forceStop('the stop timeout passed'), timeout);
+    if (this.#terminating) this.#forceStop('the pool was terminated');
+    else this.#maybePill();
+    await this.#supervisor.whenEmpty();
+    clearTimeout(timer);
+    await Promise.all([this.#metrics?.close(), flushSentry(2000), this.#control?.close()]);
+    this.#state = 'stopped';
+    this.#endStreams();
+  }
+
+  terminate(): Promise<void> {
+    this.#terminating = true;
+    if (this.#state === 'starting') this.#supervisor.killAll('stop'); // do not wait for a slow initialize()
+    const stopping = this.stop(false, this.options.stopTimeout);
+    if (this.#state === 'stopping') this.#forceStop('the pool was terminated');
+    return stopping;
+  }
+
+  stats(): PoolStats {
+    const workers = this.#supervisor.handles.map((h, n) =>
+      h
+        ? { worker: n, pid: h.pid, state: h.state, inFlight: h.inFlight, done: h.done, failed: h.failed }
+        : { worker: n, pid: -1, state: 'respawning' as const, inFlight: 0, done: 0, failed: 0 },
+    );
+    const o = this.#outcomes;
+    return {
+      state: this.#state,
+      healthy: !this.#unhealthy,
+      size: this.options.size,
+      queued: this.#queue.length,
+      inFlight: workers.reduce((sum, w) => sum + w.inFlight, 0),
+      done: o.done,
+      failed: o.failed,
+      retried: o.retried,
+      timedOut: o.timedOut,
+      restarts: this.#supervisor.restarts,
+      workers,
+    };
+  }
+
+  #create(mode: TaskMode, task: unknown, options: SubmitOptions, autoStart: () => void, settler?: Settler): PendingTask {
+    if (this.#state === 'stopping' || this.#state === 'stopped') throw new PoolStoppedError();
+    if (this.#unhealthy) throw this.#unhealthy;
+    const signal = options.signal;
+    if (signal?.aborted) throw new TaskAbortedError(0, { cause: signal.reason });
+    const size = this.options.size;
+    const target = options.worker ?? -1;
+    if (target !== -1 && !(Number.isInteger(target) && target >= 0 && target < size)) {
+      throw new TypeError(`Expected \`worker\` to be an integer from 0 to ${size - 1}, got ${show(target)}`);
+    }
+    const timeout = taskTimeoutOption(options.timeout) ?? this.options.taskTimeout;
+    const json = encodePayload(task, 'task', this.options.maxMessageBytes);
+    if (this.#state === 'created') autoStart();
+    const pending = new PendingTask(this.#nextId++, mode, json, task, target, settler);
+    pending.timeout = timeout;
+    if (options.onDispatch) pending.onDispatch = options.onDispatch;
+    options.onSubmit?.(pending.id);
+    if (signal) this.#watchSignal(pending, signal);
+    return pending;
+  }
+
+  #send(task: PendingTask, slot: number): void {
+    const handle = this.#supervisor.handles[slot] as WorkerHandle;
+    handle.sendTask(task);
+    this.#outcomes.armTimeout(handle, task);
+    task.onDispatch?.({ worker: handle.number, pid: handle.pid });
+    if (handle.sent >= this.options.maxTasksPerWorker) this.#supervisor.recycle(handle);
+  }
+
+  #enqueue(task: PendingTask): void {
+    this.#queue.add(task);
+    if (this.#state === 'running' || this.#state === 'stopping') this.#pump();
+  }
+
+  #pump(): void {
+    this.#queue.pump();
+    if (this.#state === 'stopping') this.#maybePill();
+  }
+
+  #watchSignal(task: PendingTask, signal: AbortSignal): void {
+    const onAbort = (): void => {
+      if (task.worker < 0) this.#queue.cancel(task);
+      else this.#supervisor.handles[task.worker]?.abortTask(task.id, 'abort');
+      task.fail(new TaskAbortedError(task.id, { cause: signal.reason }));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    task.cleanup = () => signal.removeEventListener('abort', onAbort);
+  }
+
+  #maybePill(): void {
+    if (this.#pilled || this.#queue.length > 0) return;
+    this.#pilled = true;
+    this.#supervisor.beginStop();
+    this.#supervisor.pillAll();
+  }
+
+  #forceStop(why: string): void {
+    this.#pilled = true;
+    this.#killedBecause ??= why;
+    this.#rejectQueued(new PoolStoppedError(`The pool stopped (${why}) before the task was dispatched`));
+    this.#supervisor.killAll('stop');
+  }
+
+  #rejectQueued(error: Error): void {
+    this.#queue.clear(error, (task, e) => this.#outcomes.fail(task, e));
+  }
+
+  #endStreams(): void {
+    for (const stream of this.#streams) stream.end();
+    this.#streams.clear();
+  }
+
+  #emitResult(value: unknown, info: ResultInfo): void {
+    for (const stream of this.#streams) stream.push(value, info);
+    this.#events.result(value, info);
+  }
+
+  #report(event: 'taskError' | 'workerError', error: Error, info: Record<string, unknown>): void {
+    const heard = event === 'taskError' ? this.#events.taskError(error, info as unknown as TaskErrorInfo) : this.#events.workerError(error, info as unknown as WorkerInfo & { origin: string });
+    if (!heard) process.stderr.write(`looppool ${this.options.name}: ${event} ${JSON.stringify(info)}: ${error.stack ?? String(error)}\n`);
+  }
+
+  #host(): SupervisorHost {
+    return {
+      workerStarted: (h) => {
+        this.#events.workerStart({ worker: h.number, pid: h.pid });
+        this.#pump();
+      },
+      workerExited: (h, details, tasks) => {
+        this.#incidents.crashed(h, details);
+        const expected = details.reason === 'stop' || details.reason === 'recycle';
+        this.#events.workerExit({ worker: h.number, pid: h.pid, exitCode: details.exitCode, signal: details.signal, expected, reason: details.reason });
+        const mayRetry = this.#state === 'running' || this.#state === 'starting' || (this.#state === 'stopping' && !this.#pilled);
+        this.#outcomes.workerExited(h, details, tasks, mayRetry, this.#killedBecause);
+        this.#broadcaster.workerGone(h, new PoolStoppedError(`Worker ${h.number} exited before it answered the broadcast`));
+        this.#pump();
+      },
+      healthChanged: (error) => {
+        this.#unhealthy = error;
+        if (error) this.#rejectQueued(error);
+        else this.#pump();
+      },
+      taskDone: (h, task, value) => {
+        h.done++;
+        this.#outcomes.succeeded(h, task, value);
+        this.#pump();
+      },
+      taskFailed: (h, task, error, unsendable) => {
+        h.failed++;
+        this.#outcomes.threw(h, task, error, unsendable);
+        this.#pump();
+      },
+      result: (h, taskId, value) => this.#emitResult(value, { worker: h.number, pid: h.pid, taskId }),
+      broadcastReply: (h, id, outcome) =>
+        this.#broadcaster.reply(h, id, 'error' in outcome ? { error: new BroadcastError(outcome.error, { worker: h.number, pid: h.pid }) } : outcome),
+      uncaught: (h, error, origin) => this.#report('workerError', error, { worker: h.number, pid: h.pid, origin }),
+      loopBlocked: (h, report) => this.#incidents.loopBlocked(h, report),
+    };
+  }
+}

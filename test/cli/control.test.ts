@@ -1,0 +1,139 @@
+/**
+ * The control channel (src/control): a private Unix socket per pool — directory 0700, socket
+ * 0600, removed on close — answering `stats`, `stop` and `events` over JSON lines.
+ */
+import { EventEmitter } from 'node:events';
+import { lstatSync, mkdirSync, mkdtempSync, existsSync, rmSync, symlinkSync, chmodSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { controlRequest, listControlSockets, startControlServer, subscribeControlEvents, type ControlEvent } from '../../src/control/index.ts';
+import { waitFor } from '../helpers/processes.ts';
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'lpc-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+let n = 0;
+const freshDir = (): string => path.join(tmp, `d${++n}`);
+
+class FakePool extends EventEmitter {
+  stopped: { drain?: boolean }[] = [];
+  stats() {
+    return { state: 'running', size: 2, queued: 3, inFlight: 4, done: 10, failed: 1, restarts: 0, workers: [{ worker: 0, pid: 1, state: 'ready', inFlight: 4, done: 10, failed: 1 }] };
+  }
+  async stop(options: { drain?: boolean } = {}): Promise<void> {
+    this.stopped.push(options);
+  }
+}
+
+/** Send raw text, read the first `count` lines back. */
+function exchange(socketPath: string, text: string, count = 1): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(socketPath, () => socket.write(text));
+    let buffer = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      buffer += chunk;
+      const lines = buffer.split('\n').filter(Boolean);
+      if (lines.length >= count) {
+        socket.destroy();
+        resolve(lines);
+      }
+    });
+    socket.on('error', reject);
+    socket.on('close', () => resolve(buffer.split('\n').filter(Boolean)));
+  });
+}
+
+describe('control channel', () => {
+  it('binds a 0600 socket named <pid>@<name>.sock in a new 0700 directory, and removes it on close', async () => {
+    const dir = freshDir();
+    const server = await startControlServer(new FakePool(), { name: 'alpha', dir });
+    expect(server.path).toBe(path.join(dir, `${process.pid}@alpha.sock`));
+    expect(lstatSync(dir).mode & 0o777).toBe(0o700);
+    expect(lstatSync(server.path).isSocket()).toBe(true);
+    expect(lstatSync(server.path).mode & 0o777).toBe(0o600);
+    expect(listControlSockets(dir)).toEqual([{ pid: process.pid, name: 'alpha', path: server.path }]);
+    await server.close();
+    expect(existsSync(server.path)).toBe(false);
+    expect(listControlSockets(dir)).toEqual([]);
+  });
+
+  it('answers stats with the pool snapshot, throughput, loop delay and the details it is given', async () => {
+    const server = await startControlServer(new FakePool(), { name: 'beta', dir: freshDir(), details: () => ({ input: { read: 7 } }) });
+    const stats = (await controlRequest(server.path, { op: 'stats' })) as Record<string, any>;
+    expect(stats).toMatchObject({ name: 'beta', pid: process.pid, state: 'running', queued: 3, inFlight: 4, done: 10, failed: 1, details: { input: { read: 7 } } });
+    expect(stats.throughput).toEqual(expect.any(Number));
+    expect(stats.loopDelay).toEqual({ p50: expect.any(Number), p99: expect.any(Number), max: expect.any(Number) });
+    expect(stats.workers).toHaveLength(1);
+    await server.close();
+  });
+
+  it('stops the pool on stop (graceful by default), or hands the request to onStop', async () => {
+    const pool = new FakePool();
+    const server = await startControlServer(pool, { name: 'gamma', dir: freshDir() });
+    expect(await controlRequest(server.path, { op: 'stop' })).toEqual({ stopping: true, drain: true });
+    await waitFor(() => pool.stopped.length === 1, 'pool.stop()');
+    expect(pool.stopped).toEqual([{ drain: true }]);
+    await server.close();
+    const requests: boolean[] = [];
+    const other = await startControlServer(pool, { name: 'gamma', dir: freshDir(), onStop: (drain) => requests.push(drain) });
+    await controlRequest(other.path, { op: 'stop', drain: false });
+    expect(requests).toEqual([false]);
+    await other.close();
+  });
+
+  it('streams pool events to an events subscriber', async () => {
+    const pool = new FakePool();
+    const server = await startControlServer(pool, { name: 'delta', dir: freshDir() });
+    const events: ControlEvent[] = [];
+    const unsubscribe = subscribeControlEvents(server.path, (e) => events.push(e));
+    await waitFor(() => pool.listenerCount('workerExit') === 1, 'the subscription');
+    pool.emit('workerExit', { worker: 1, pid: 99, exitCode: 1, signal: null, expected: false });
+    pool.emit('workerError', Object.assign(new Error('boom'), { code: 'E_X' }), { worker: 1, pid: 99, origin: 'uncaughtException' });
+    await waitFor(() => events.length === 2, 'two events');
+    expect(events[0]).toMatchObject({ event: 'workerExit', data: { worker: 1, pid: 99, exitCode: 1 } });
+    expect(events[1]).toMatchObject({ event: 'workerError', data: [{ name: 'Error', message: 'boom', code: 'E_X' }, { origin: 'uncaughtException' }] });
+    unsubscribe();
+    await waitFor(() => pool.listenerCount('workerExit') === 0, 'the listeners to be removed when the client leaves');
+    await server.close();
+  });
+
+  it('answers malformed requests with an error and keeps the connection; a __proto__ key changes nothing', async () => {
+    const server = await startControlServer(new FakePool(), { name: 'eps', dir: freshDir() });
+    const lines = await exchange(server.path, 'nonsense\n{"id":2,"op":"frobnicate"}\n{"id":3,"op":"stats","__proto__":{"polluted":1}}\n', 3);
+    expect(JSON.parse(lines[0] as string)).toMatchObject({ id: null, ok: false, error: { code: 'ERR_CONTROL_REQUEST' } });
+    expect(JSON.parse(lines[1] as string)).toMatchObject({ id: 2, ok: false, error: { message: expect.stringContaining('Unknown op') } });
+    expect(JSON.parse(lines[2] as string)).toMatchObject({ id: 3, ok: true });
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    await server.close();
+  });
+
+  it('hangs up on a request longer than 64 KiB', async () => {
+    const server = await startControlServer(new FakePool(), { name: 'zeta', dir: freshDir() });
+    const lines = await exchange(server.path, 'x'.repeat(70 * 1024));
+    expect(JSON.parse(lines[0] as string)).toMatchObject({ ok: false, error: { message: expect.stringContaining('longer than') } });
+    await server.close();
+  });
+
+  it('tightens a directory of ours that others could read, and refuses a symlink', async () => {
+    const loose = freshDir();
+    mkdirSync(loose, { mode: 0o755 });
+    chmodSync(loose, 0o755);
+    const server = await startControlServer(new FakePool(), { name: 'eta', dir: loose });
+    expect(lstatSync(loose).mode & 0o777).toBe(0o700);
+    await server.close();
+    const link = freshDir();
+    symlinkSync(loose, link);
+    await expect(startControlServer(new FakePool(), { name: 'eta', dir: link })).rejects.toMatchObject({ name: 'ControlChannelError', code: 'ERR_CONTROL_CHANNEL', message: expect.stringContaining('symlink') });
+  });
+
+  it('gives a second pool of the same name in one process its own socket', async () => {
+    const dir = freshDir();
+    const a = await startControlServer(new FakePool(), { name: 'same', dir });
+    const b = await startControlServer(new FakePool(), { name: 'same', dir });
+    expect(b.path).not.toBe(a.path);
+    expect(listControlSockets(dir).map((s) => s.name)).toEqual(['same', 'same']);
+    await Promise.all([a.close(), b.close()]);
+  });
+});

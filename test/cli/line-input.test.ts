@@ -1,0 +1,151 @@
+/**
+ * The JSON-lines reader of `looppool run`, in process: line splitting with a byte limit and
+ * resynchronisation, decoding of hostile lines, and a seeded fuzz against a reference reader
+ * whose result must not depend on how the bytes are chunked.
+ */
+import { PassThrough, Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { decodeLine, type DecodedLine } from '../../src/cli/run/decode-line.ts';
+import { splitLines, type RawLine } from '../../src/cli/run/line-reader.ts';
+import { RecordWriter } from '../../src/cli/run/record-writer.ts';
+import { expectedRecords, randomChunks, randomInput, Random, type Expected } from './random.ts';
+
+async function lines(chunks: readonly (string | Buffer)[], max = 1024): Promise<RawLine[]> {
+  const out: RawLine[] = [];
+  for await (const line of splitLines(Readable.from(chunks.map((c) => (typeof c === 'string' ? Buffer.from(c) : c))), max)) out.push(line);
+  return out;
+}
+
+/** What the command would write per line: the task, an error code, or nothing (blank). */
+async function decodeAll(chunks: readonly Buffer[], max: number): Promise<Expected[]> {
+  const out: Expected[] = [];
+  for (const raw of await lines(chunks, max)) {
+    const d: DecodedLine = decodeLine(raw, 'json', max);
+    if (d.kind === 'task') out.push({ line: raw.line, task: d.task });
+    else if (d.kind === 'invalid') out.push({ line: raw.line, code: d.problem.code });
+  }
+  return out;
+}
+
+describe('splitLines', () => {
+  it('numbers every line from 1, blank ones included, with or without a final newline', async () => {
+    const got = await lines(['a\n\nb\r\nc']);
+    expect(got.map((l) => [l.line, l.bytes?.toString()])).toEqual([[1, 'a'], [2, ''], [3, 'b'], [4, 'c']]);
+  });
+
+  it('gives the same lines whatever the chunk boundaries, even inside a UTF-8 character', async () => {
+    const text = Buffer.from('{"é":"𝄞"}\r\n[1]\n"€"');
+    const whole = await lines([text]);
+    for (let cut = 1; cut < text.length; cut++) {
+      const split = await lines([text.subarray(0, cut), text.subarray(cut)]);
+      expect(split.map((l) => l.bytes?.toString('hex'))).toEqual(whole.map((l) => l.bytes?.toString('hex')));
+    }
+  });
+
+  it('drops an over-long line as it streams and resumes at the next newline', async () => {
+    const got = await lines(['ok\n', 'x'.repeat(600), 'y'.repeat(600), '\nafter\n'], 1000);
+    expect(got.map((l) => [l.line, l.bytes?.toString(), l.size])).toEqual([[1, 'ok', 2], [2, undefined, 1200], [3, 'after', 5]]);
+  });
+
+  it('measures the limit without the line ending: exactly max bytes pass, with CRLF too', async () => {
+    const got = await lines([`${'a'.repeat(8)}\r\n${'b'.repeat(9)}\n${'c'.repeat(8)}`], 8);
+    expect(got.map((l) => l.bytes?.length)).toEqual([8, undefined, 8]);
+  });
+
+  it('pauses its source while the consumer is busy (backpressure)', async () => {
+    const source = new PassThrough({ highWaterMark: 1024 });
+    let written = 0;
+    const writeMore = (): void => {
+      while (written < 10_000 && source.write(`${written}\n`)) written++;
+      if (written < 10_000) source.once('drain', writeMore);
+      else source.end();
+    };
+    writeMore();
+    const iterator = splitLines(source, 100);
+    await iterator.next();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(written).toBeLessThan(2000); // the producer is held back, not buffered whole
+    await iterator.return(undefined);
+    source.destroy();
+  });
+});
+
+describe('decodeLine', () => {
+  const decode = (text: string | Buffer, line = 2, mode: 'json' | 'lines' = 'json'): DecodedLine => {
+    const bytes = Buffer.isBuffer(text) ? text : Buffer.from(text);
+    return decodeLine({ line, bytes, size: bytes.length }, mode, 1 << 20);
+  };
+  const code = (d: DecodedLine): string | undefined => (d.kind === 'invalid' ? d.problem.code : undefined);
+
+  it('parses JSON values and skips blank lines', () => {
+    expect(decode('{"a":[1,"x"]}')).toEqual({ kind: 'task', task: { a: [1, 'x'] } });
+    expect(decode(' \t ')).toEqual({ kind: 'blank' });
+    expect(decode('')).toEqual({ kind: 'blank' });
+  });
+
+  it('strips a UTF-8 BOM on the first line only', () => {
+    const bom = Buffer.from([0xef, 0xbb, 0xbf, 0x31]);
+    expect(decode(bom, 1)).toEqual({ kind: 'task', task: 1 });
+    expect(code(decode(bom, 2))).toBe('ERR_INVALID_JSON');
+  });
+
+  it('refuses invalid UTF-8, invalid JSON, too deep nesting and __proto__ keys, with codes', () => {
+    expect(code(decode(Buffer.from([0x22, 0xff, 0x22])))).toBe('ERR_INVALID_UTF8');
+    expect(code(decode(Buffer.from([0x22, 0xed, 0xa0, 0x80, 0x22])))).toBe('ERR_INVALID_UTF8'); // an encoded surrogate
+    expect(code(decode('{"a":1,}'))).toBe('ERR_INVALID_JSON');
+    expect(code(decode(`${'['.repeat(513)}${']'.repeat(513)}`))).toBe('ERR_INPUT_DEPTH');
+    expect(decode(`${'['.repeat(512)}${']'.repeat(512)}`).kind).toBe('task');
+    expect(code(decode('{"__proto__":{"polluted":1}}'))).toBe('ERR_FORBIDDEN_KEY');
+    expect(code(decode('{"a":[{"\\u005f_proto__":1}]}'))).toBe('ERR_FORBIDDEN_KEY');
+    expect(decode('{"s":"[[[[ not nesting"}')).toEqual({ kind: 'task', task: { s: '[[[[ not nesting' } });
+  });
+
+  it('leaves Object.prototype alone whatever the payload', () => {
+    const before = Object.getOwnPropertyNames(Object.prototype).sort();
+    for (const text of ['{"__proto__":{"polluted":1}}', '{"constructor":{"prototype":{"polluted":1}}}', '[{"__proto__":{"x":1}}]']) {
+      const d = decode(text);
+      if (d.kind === 'task') Object.assign({}, d.task);
+    }
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(before);
+  });
+
+  it('takes the line itself as a string task with --lines', () => {
+    expect(decode('not json', 2, 'lines')).toEqual({ kind: 'task', task: 'not json' });
+    expect(decode(Buffer.from([0x61, 0xff]), 2, 'lines').kind).toBe('invalid');
+  });
+});
+
+describe('RecordWriter', () => {
+  it('writes in input order with --ordered, streamed extras before their line', () => {
+    const sink = new PassThrough();
+    const chunks: string[] = [];
+    sink.on('data', (c: Buffer) => chunks.push(c.toString()));
+    const writer = new RecordWriter(sink, true);
+    for (const line of [1, 2, 3]) writer.expect(line);
+    writer.final(3, 'r3\n');
+    writer.extra(2, 'e2\n');
+    writer.extra(null, 'untied\n');
+    writer.final(1, 'r1\n');
+    writer.final(2, 'r2\n');
+    expect(chunks.join('')).toBe('untied\nr1\ne2\nr2\nr3\n');
+    expect(writer.backlog).toBe(0);
+  });
+});
+
+describe('fuzz: hostile byte streams, random chunking', () => {
+  it('yields one outcome per non-blank line, as the reference reader does, for every chunking', async () => {
+    const seed = Number(process.env.FUZZ_SEED ?? 20261122);
+    const runs = 1000;
+    for (let run = 0; run < runs; run++) {
+      const r = new Random(seed + run);
+      const max = r.pick([16, 64, 256]);
+      const input = randomInput(r, r.int(1, 40), max);
+      const expected = expectedRecords(input, max);
+      const whole = await decodeAll([input], max);
+      expect(whole, `seed ${seed + run}`).toEqual(expected);
+      const chunked = await decodeAll(randomChunks(r, input, r.int(1, 64)), max);
+      expect(chunked, `seed ${seed + run} (chunked)`).toEqual(expected);
+    }
+  });
+});

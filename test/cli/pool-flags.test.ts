@@ -1,0 +1,106 @@
+/**
+ * `looppool run` flags that map to pool options: each reaches the pool and shows in the
+ * records, the summary, stderr, statsd or Sentry.
+ */
+import dgram from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/processes.ts';
+import { fixture, runCli, startCli, uniqueName, workerPids } from './helpers.ts';
+
+describe('looppool run: pool options from flags', () => {
+  it('--timeout fails a task that runs too long with a TaskTimeoutError record', async () => {
+    const run = await runCli(['run', fixture('sleep.mjs'), '--size', '1', '--timeout', '200', '--stop-timeout', '1000'], {
+      input: '{"ms":5000,"id":1}\n{"ms":1,"id":2}\n',
+    });
+    expect(run.code).toBe(1);
+    const records = run.records().sort((a, b) => a.line - b.line);
+    expect(records[0]).toMatchObject({ line: 1, error: { origin: 'pool', name: 'TaskTimeoutError', code: 'ERR_TASK_TIMEOUT', taskId: 1 } });
+    expect(records[1]).toEqual({ line: 2, result: { done: { ms: 1, id: 2 } } });
+  });
+
+  it('--retries re-runs a task whose worker crashed; without it the task gets a WorkerCrashedError record', async () => {
+    const input = '{"id":1,"crash":true}\n{"id":2}\n';
+    const retried = await runCli(['run', fixture('crash-once.mjs'), '--size', '2', '--retries', '1', '--json-summary', '-'], { input });
+    expect(retried.code).toBe(0);
+    expect(retried.records().find((r) => r.line === 1)).toEqual({ line: 1, result: { id: 1, attempt: 2 } });
+    expect(JSON.parse(retried.stderr.trim().split('\n').at(-1) as string)).toMatchObject({ restarts: 1, ok: 2 });
+    const once = await runCli(['run', fixture('crash-once.mjs'), '--size', '2'], { input });
+    expect(once.code).toBe(1);
+    expect(once.records().find((r) => r.line === 1)?.error).toMatchObject({ origin: 'pool', name: 'WorkerCrashedError', code: 'ERR_WORKER_CRASHED', exitCode: 1 });
+  });
+
+  it('--max-tasks-per-worker replaces workers as they reach the limit, failing nothing', async () => {
+    const run = await runCli(['run', fixture('echo.mjs'), '--size', '1', '--concurrency', '1', '--max-tasks-per-worker', '2', '--json-summary', '-'], { input: '1\n2\n3\n4\n5\n6\n' });
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stderr.trim())).toMatchObject({ tasks: 6, ok: 6, restarts: 2 });
+  });
+
+  it('--statsd, --statsd-prefix and --report-interval send the pool metrics to statsd', async () => {
+    const statsd = dgram.createSocket('udp4');
+    const lines: string[] = [];
+    statsd.on('message', (packet) => lines.push(...packet.toString().split('\n').filter(Boolean)));
+    await new Promise<void>((resolve) => statsd.bind(0, '127.0.0.1', resolve));
+    try {
+      const port = (statsd.address() as AddressInfo).port;
+      const run = await runCli(['run', fixture('sleep.mjs'), '--size', '1', '--name', 'flags', '--statsd', `127.0.0.1:${port}`, '--statsd-prefix', 'clitest', '--report-interval', '100'], {
+        input: Array.from({ length: 10 }, (_, i) => `{"ms":60,"id":${i}}\n`).join(''),
+      });
+      expect(run.code).toBe(0);
+      await expect.poll(() => lines.length).toBeGreaterThan(0);
+      expect(lines.every((l) => l.startsWith('clitest.'))).toBe(true);
+      expect(lines.some((l) => l.startsWith('clitest.flags.'))).toBe(true);
+    } finally {
+      statsd.close();
+    }
+  });
+
+  it('--max-memory-per-worker replaces a worker whose RSS passes the limit, failing nothing', async () => {
+    const input = Array.from({ length: 10 }, () => '{"mb":40,"ms":300}\n').join('');
+    const run = await runCli(['run', fixture('hog.mjs'), '--size', '1', '--concurrency', '1', '--max-memory-per-worker', '200M', '--json-summary', '-'], { input });
+    expect(run.code).toBe(0);
+    const summary = JSON.parse(run.stderr.trim().split('\n').at(-1) as string);
+    expect(summary).toMatchObject({ tasks: 10, ok: 10 });
+    expect(summary.restarts).toBeGreaterThanOrEqual(1);
+    expect(new Set(run.records().map((r) => r.result.pid)).size).toBeGreaterThanOrEqual(2);
+  });
+
+  it('--blocked-threshold reports a blocked worker loop with the blocking function on stderr', async () => {
+    const run = await runCli(['run', fixture('blocks.mjs'), '--size', '1', '--blocked-threshold', '300'], { input: '{"ms":1500}\n' });
+    expect(run.code).toBe(0);
+    expect(run.records()).toEqual([{ line: 1, result: 'spun' }]);
+    expect(run.stderr).toMatch(/worker 0 \(pid \d+\) event loop blocked for \d+ ms at\n\s+at spinForMilliseconds \(.*blocks\.mjs:\d+:\d+\)/);
+  });
+
+  it('--sentry-dsn sends task errors to Sentry, and the DSN shows in no process title, record or message', async () => {
+    const bodies: string[] = [];
+    const sentry = http.createServer((request, response) => {
+      let body = '';
+      request.setEncoding('latin1').on('data', (c: string) => (body += c));
+      request.on('end', () => {
+        bodies.push(body);
+        response.end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => sentry.listen(0, '127.0.0.1', resolve));
+    try {
+      const dsn = `http://secretkey42@127.0.0.1:${(sentry.address() as AddressInfo).port}/1`;
+      const name = uniqueName('sentry');
+      const cli = startCli(['run', fixture('fail.mjs'), '--size', '1', '--name', name, '--sentry-dsn', dsn], {
+        input: '{"fail":true,"key":"k9"}\n',
+        keepStdinOpen: true,
+        env: { SENTRY_DSN: '' },
+      });
+      await cli.waitForRecords(1);
+      await waitFor(() => bodies.some((b) => b.includes('no such key: k9')), 'the task error to reach Sentry');
+      for (const pid of [cli.pid, ...workerPids(name)]) expect(readFileSync(`/proc/${pid}/cmdline`, 'latin1')).not.toContain('secretkey42');
+      cli.child.stdin?.end();
+      expect((await cli.exit()).code).toBe(1);
+      expect(cli.stdout + cli.stderr).not.toContain('secretkey42');
+    } finally {
+      sentry.close();
+    }
+  });
+});

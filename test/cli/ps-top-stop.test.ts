@@ -1,0 +1,178 @@
+/**
+ * `looppool ps`, `top` and `stop` against pools started by the test: found from process titles,
+ * measured, shown live in a real terminal (tmux), stopped gracefully or killed as a tree.
+ */
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { isAlive, waitFor } from '../helpers/processes.ts';
+import { BIN, expectNoPoolLeft, fixture, runCli, sleepTasks, startCli, uniqueName, workerPids, type CliProcess } from './helpers.ts';
+
+/** A pool of two SafeWorkers busy with long tasks, stdin left open. */
+async function startBusyPool(name: string, workersOfThatName = 2): Promise<CliProcess> {
+  const cli = startCli(['run', fixture('sleep.mjs'), '--size', '2', '--concurrency', '2', '--name', name], {
+    input: sleepTasks(4, 600_000),
+    keepStdinOpen: true,
+    detached: true,
+  });
+  await waitFor(() => workerPids(name).length === workersOfThatName, `${workersOfThatName} workers named ${name}`);
+  await cli.waitForStderr(/^/); // started (stderr may stay empty: stderr is not a terminal)
+  return cli;
+}
+
+describe('looppool ps', () => {
+  it('finds a running pool as a tree, with pids, CPU, RSS and uptime (--json)', async () => {
+    const name = uniqueName('ps');
+    const cli = await startBusyPool(name);
+    await waitFor(async () => {
+      const run = await runCli(['ps', '--json']);
+      const pool = JSON.parse(run.stdout).find((p: { name: string }) => p.name === name);
+      return pool?.control !== null && pool !== undefined;
+    }, 'the pool and its control socket to show in ps');
+    const run = await runCli(['ps', '--json']);
+    expect(run.code).toBe(0);
+    const pool = JSON.parse(run.stdout).find((p: { name: string }) => p.name === name);
+    expect(pool).toMatchObject({ name, pid: cli.pid, cli: true, orphaned: false, command: `looppool ${name}`, uid: process.getuid?.() });
+    expect(pool.control).toMatch(new RegExp(`${cli.pid}@${name}\\.sock$`));
+    expect(pool.workers.map((w: { worker: number }) => w.worker)).toEqual([0, 1]);
+    expect(pool.workers.map((w: { pid: number }) => w.pid).sort()).toEqual(workerPids(name).sort());
+    for (const p of [pool, ...pool.workers]) {
+      expect(p.cpuPercent).toEqual(expect.any(Number));
+      expect(p.rssBytes).toBeGreaterThan(1024 * 1024);
+      expect(p.uptimeMs).toBeGreaterThanOrEqual(0);
+    }
+    const text = await runCli(['ps', name]);
+    expect(text.stdout).toMatch(new RegExp(`^${name}\\s+${cli.pid}\\s+.*looppool ${name} \\[control\\]$`, 'm'));
+    expect(text.stdout).toMatch(/├─ worker 0\s+\d+/);
+    expect(text.stdout).toMatch(/└─ worker 1\s+\d+/);
+    process.kill(-cli.pid, 'SIGKILL');
+  });
+
+  it('says so when nothing matches', async () => {
+    const run = await runCli(['ps', 'no-such-pool-anywhere']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('No looppool pool matches');
+    expect(JSON.parse((await runCli(['ps', '--json', 'no-such-pool-anywhere'])).stdout)).toEqual([]);
+  });
+});
+
+describe('looppool stop', () => {
+  it('stops a pool gracefully through its control channel: it drains and exits 143', async () => {
+    const name = uniqueName('stop');
+    const cli = startCli(['run', fixture('sleep.mjs'), '--size', '2', '--concurrency', '2', '--name', name], {
+      input: sleepTasks(100, 300),
+      detached: true,
+    });
+    await cli.waitForRecords(4);
+    const stop = await runCli(['stop', name]);
+    expect(stop.code).toBe(0);
+    expect(stop.stderr).toMatch(/through its control channel/);
+    expect(stop.stderr).toMatch(new RegExp(`${name} \\(pid ${cli.pid}\\) stopped`));
+    expect((await cli.exit()).code).toBe(143);
+    const last = Number(/every line up to (\d+)/.exec(cli.stderr)?.[1]);
+    expect(cli.records().map((r) => r.line).sort((a, b) => a - b)).toEqual(Array.from({ length: last }, (_, i) => i + 1));
+    await expectNoPoolLeft(name);
+  });
+
+  it('stops a pool without a control channel by SIGTERM, named by a worker pid', async () => {
+    const name = uniqueName('stop');
+    const cli = startCli(['run', fixture('sleep.mjs'), '--size', '2', '--concurrency', '2', '--name', name, '--no-control'], {
+      input: sleepTasks(100, 300),
+      detached: true,
+    });
+    await cli.waitForRecords(2);
+    const worker = workerPids(name)[0] as number;
+    const stop = await runCli(['stop', String(worker)]);
+    expect(stop.code).toBe(0);
+    expect(stop.stderr).toMatch(new RegExp(`sent SIGTERM to ${name} \\(pid ${cli.pid}`));
+    expect((await cli.exit()).code).toBe(143);
+    await expectNoPoolLeft(name);
+  });
+
+  it('--force kills the parent, every worker and their children at once: nothing outlives it', async () => {
+    const name = uniqueName('kill');
+    const cli = startCli(['run', fixture('spawns-child.mjs'), '--size', '2', '--concurrency', '1', '--name', name], {
+      input: '1\n2\n3\n',
+      keepStdinOpen: true,
+    });
+    await cli.waitForRecords(2);
+    const grandchildren = cli.records().map((r) => r.extra.grandchild as number);
+    const workers = workerPids(name);
+    expect(grandchildren.every(isAlive)).toBe(true);
+    const stop = await runCli(['stop', name, '--force']);
+    expect(stop.code).toBe(0);
+    expect((await cli.exit()).signal).toBe('SIGKILL');
+    for (const pid of [cli.pid, ...workers, ...grandchildren]) expect(isAlive(pid), `pid ${pid}`).toBe(false);
+    await expectNoPoolLeft(name);
+  });
+
+  it('finds a pool an application owns, and stops it gracefully through its control channel', async () => {
+    const name = uniqueName('app');
+    const app = spawn(process.execPath, [fixture('app-parent.mjs'), name], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    app.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
+    const exited = new Promise((resolve) => app.once('exit', resolve));
+    try {
+      await waitFor(() => out.includes('READY'), 'the application to start its pool');
+      const pool = JSON.parse((await runCli(['ps', '--json', name])).stdout)[0];
+      expect(pool).toMatchObject({ name, pid: app.pid, cli: false, command: expect.stringContaining('app-parent.mjs'), control: expect.stringContaining(`${app.pid}@${name}.sock`) });
+      expect(pool.workers).toHaveLength(2);
+      const stop = await runCli(['stop', String(app.pid)]);
+      expect(stop.code).toBe(0);
+      expect(stop.stderr).toMatch(/through its control channel/);
+      await waitFor(() => out.includes('STOPPED'), 'the pool to stop');
+      expect(out).toContain('STOPPED done=4'); // drained: the running tasks finished
+      await exited;
+      await expectNoPoolLeft(name);
+    } finally {
+      app.kill('SIGKILL');
+    }
+  });
+
+  it('exits 2 when no pool matches, and refuses an ambiguous name', async () => {
+    expect((await runCli(['stop', 'no-such-pool-anywhere'])).code).toBe(2);
+    const name = uniqueName('twin');
+    const a = await startBusyPool(name);
+    const b = await startBusyPool(name, 4);
+    const stop = await runCli(['stop', name]);
+    expect(stop.code).toBe(2);
+    expect(stop.stderr).toMatch(/Several pools are named .*give a pid/);
+    for (const cli of [a, b]) process.kill(-cli.pid, 'SIGKILL');
+  });
+});
+
+describe('looppool top', () => {
+  it('prints screens one after another when stdout is not a terminal', async () => {
+    const name = uniqueName('top');
+    const cli = await startBusyPool(name);
+    await waitFor(async () => (await runCli(['top', name, '-n', '1'])).stdout.includes('in flight 4'), 'top to show the control figures');
+    const run = await runCli(['top', name, '-n', '2', '-i', '200']);
+    expect(run.code).toBe(0);
+    const screens = run.stdout.split('looppool top ·').filter(Boolean);
+    expect(screens).toHaveLength(2);
+    expect(screens[1]).toMatch(new RegExp(`${name}  pid ${cli.pid}  looppool ${name}`));
+    expect(screens[1]).toMatch(/running · queue 0 · in flight 4 · done 0 · failed 0/);
+    for (const pid of workerPids(name)) expect(screens[1]).toMatch(new RegExp(`\\s${pid}\\s+ready\\s+2\\s`));
+    process.kill(-cli.pid, 'SIGKILL');
+  });
+
+  it('renders live in a real terminal (tmux), shows the workers, and quits on q', async () => {
+    const name = uniqueName('tmux');
+    const cli = await startBusyPool(name);
+    const socket = `looppool-test-${process.pid}-${name}`;
+    const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
+    try {
+      tmux('new-session', '-d', '-s', 'top', '-x', '180', '-y', '40', `${process.execPath} ${BIN} top ${name}; sleep 30`);
+      const screen = (): string => tmux('capture-pane', '-p', '-t', 'top');
+      await waitFor(() => /in flight 4/.test(screen()), 'the live screen to show the pool');
+      const shown = screen();
+      expect(shown).toMatch(/looppool top · 1 pool ·/);
+      expect(shown).toMatch(/WORKER\s+PID\s+STATE\s+IN FLIGHT/);
+      for (const pid of workerPids(name)) expect(shown).toMatch(new RegExp(`\\s${pid}\\s+ready`));
+      tmux('send-keys', '-t', 'top', 'q');
+      await waitFor(() => !/looppool top ·/.test(screen()), 'top to quit and give the screen back');
+    } finally {
+      spawnSync('tmux', ['-L', socket, 'kill-server']);
+      process.kill(-cli.pid, 'SIGKILL');
+    }
+  });
+});

@@ -1,0 +1,207 @@
+/**
+ * `looppool run` as a user runs it: JSON lines in, one record per line out, the exit codes,
+ * the worker module rules, and no process left behind.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { expectNoPoolLeft, fixture, ROOT, runCli, uniqueName } from './helpers.ts';
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'looppool-cli-test-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** Records sorted by line (output order is completion order unless --ordered). */
+function byLine(records: Record<string, any>[]): Record<string, any>[] {
+  return [...records].sort((a, b) => a.line - b.line);
+}
+
+describe('looppool run: records', () => {
+  it('writes one record per non-blank line: results, and error records for lines that are not tasks', async () => {
+    const name = uniqueName();
+    const input = ['{"a":1}', '', '  ', 'not json', '"text"', '[1,{"b":null}]', '{"__proto__":{"polluted":1}}', '42'].join('\n');
+    const run = await runCli(['run', fixture('echo.mjs'), '--size', '2', '--name', name], { input });
+    expect(run.code).toBe(1); // two lines failed
+    expect(byLine(run.records())).toEqual([
+      { line: 1, result: { a: 1 } },
+      { line: 4, error: { origin: 'input', name: 'InputError', code: 'ERR_INVALID_JSON', message: expect.stringContaining('Invalid JSON') } },
+      { line: 5, result: 'text' },
+      { line: 6, result: [1, { b: null }] },
+      { line: 7, error: expect.objectContaining({ origin: 'input', code: 'ERR_FORBIDDEN_KEY' }) },
+      { line: 8, result: 42 },
+    ]);
+    expect(run.stderr).toMatch(new RegExp(`looppool ${name}: 6 tasks .* 4 ok, 2 failed \\(InputError 2\\)`));
+    await expectNoPoolLeft(name);
+  });
+
+  it('exits 0 when every task succeeds, and says so in the summary', async () => {
+    const run = await runCli(['run', fixture('echo.mjs'), '--size', '1'], { input: '1\n2\n3\n' });
+    expect(run.code).toBe(0);
+    expect(byLine(run.records()).map((r) => r.result)).toEqual([1, 2, 3]);
+    expect(run.stderr).toMatch(/3 tasks in .* 3 ok, 0 failed/);
+    expect(run.stderr).toMatch(/wait p50 .* run p50 .* 0 restarts/);
+  });
+
+  it('gives an over-long line an error record and carries on with the next line', async () => {
+    const long = `"${'x'.repeat(5000)}"`;
+    const run = await runCli(['run', fixture('echo.mjs'), '--size', '1', '--max-line-bytes', '1K'], { input: `1\n${long}\n3\n` });
+    expect(run.code).toBe(1);
+    const records = byLine(run.records());
+    expect(records.map((r) => r.line)).toEqual([1, 2, 3]);
+    expect(records[1]).toMatchObject({ line: 2, error: { origin: 'input', code: 'ERR_LINE_TOO_LONG' } });
+    expect(records[1]?.error.message).toContain('5002 bytes');
+    expect(records[2]).toEqual({ line: 3, result: 3 });
+  });
+
+  it('keeps input order with --ordered, whatever order tasks finish in', async () => {
+    const tasks = [300, 10, 200, 0, 100, 50].map((ms, i) => JSON.stringify({ ms, id: i + 1 })).join('\n');
+    const run = await runCli(['run', fixture('sleep.mjs'), '--size', '2', '--ordered'], { input: tasks });
+    expect(run.code).toBe(0);
+    expect(run.records().map((r) => r.line)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(run.records().map((r) => r.result.done.id)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it('writes the worker error of a failed task: its name, message, code and own properties', async () => {
+    const run = await runCli(['run', fixture('fail.mjs'), '--size', '1'], { input: '{"fail":true,"key":"k1"}\n{"ok":1}\n' });
+    expect(run.code).toBe(1);
+    expect(byLine(run.records())).toEqual([
+      { line: 1, error: { origin: 'task', name: 'LookupError', message: 'no such key: k1', code: 'E_NOT_FOUND', key: 'k1' } },
+      { line: 2, result: { ok: 1 } },
+    ]);
+    expect(run.stderr).toContain('1 failed (LookupError 1)');
+  });
+
+  it('marks results streamed with putResult as extra, tied to their line or not', async () => {
+    const run = await runCli(['run', fixture('streams.mjs'), '--size', '1', '--ordered'], { input: '2\n0\n' });
+    expect(run.code).toBe(0);
+    const records = run.records();
+    expect(records.filter((r) => 'line' in r)).toEqual([
+      { line: 1, extra: { i: 0 } },
+      { line: 1, extra: { i: 1 } },
+      { line: 1, result: 'done' },
+      { line: 2, result: 'done' },
+    ]);
+    expect(records.filter((r) => !('line' in r))).toEqual([{ extra: { untied: 2 } }, { extra: { untied: 0 } }]);
+  });
+
+  it('takes each line as a string task with --lines', async () => {
+    const run = await runCli(['run', fixture('echo.mjs'), '--size', '1', '--lines', '--ordered'], { input: 'src/a.ts\r\nnot json {\n\nb c\n' });
+    expect(run.code).toBe(0);
+    expect(run.records()).toEqual([
+      { line: 1, result: 'src/a.ts' },
+      { line: 2, result: 'not json {' },
+      { line: 4, result: 'b c' },
+    ]);
+  });
+
+  it('reads --input, writes --output and --json-summary files', async () => {
+    const input = path.join(tmp, 'in.jsonl');
+    const output = path.join(tmp, 'out.jsonl');
+    const summary = path.join(tmp, 'summary.json');
+    writeFileSync(input, '{"ms":1,"id":1}\n{"ms":1,"id":2}\nbad\n');
+    const run = await runCli(['run', fixture('sleep.mjs'), '--size', '1', '--input', input, '--output', output, '--json-summary', summary, '--ordered']);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(readFileSync(output, 'utf8').trim().split('\n').map((l) => JSON.parse(l).line)).toEqual([1, 2, 3]);
+    const s = JSON.parse(readFileSync(summary, 'utf8'));
+    expect(s).toMatchObject({ tasks: 3, ok: 2, failed: 1, failures: { InputError: 1 }, restarts: 0, signal: null, exitCode: 1, lastLineStarted: 3, stoppedEarly: false });
+    expect(s.runMs).toEqual({ p50: expect.any(Number), p99: expect.any(Number), max: expect.any(Number) });
+  });
+
+  it('prints the JSON summary on stderr instead of the text with --json-summary -', async () => {
+    const run = await runCli(['run', fixture('echo.mjs'), '--size', '1', '--json-summary', '-'], { input: '1\n' });
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stderr.trim())).toMatchObject({ tasks: 1, ok: 1, failed: 0, exitCode: 0 });
+  });
+
+  it('hands --worker-data to the workers and runs a TypeScript worker', async () => {
+    const worker = fixture('info.ts');
+    const run = await runCli(['run', worker, '--size', '1', '--worker-data', '{"db":"x"}', '--name', 'wd'], { input: 'null\n' });
+    expect(run.code).toBe(0);
+    expect(run.records()[0]?.result).toMatchObject({ workerData: { db: 'x' }, poolName: 'wd', title: 'looppool wd worker 0' });
+  });
+
+  it('never echoes the Sentry DSN in its messages', async () => {
+    const dsn = 'https://secret-key-1234@sentry.example/42';
+    const run = await runCli(['run', fixture('echo.mjs'), '--size', '1', '--sentry-dsn', dsn, '--name', 'has:colon'], { input: '1\n' });
+    expect(run.code).toBe(2);
+    expect(run.stdout + run.stderr).not.toContain('secret-key-1234');
+  });
+});
+
+describe('looppool run: exit codes 2 and 3', () => {
+  it.each([
+    ['a missing file', 'does-not-exist.mjs', /Worker module not found: .*does-not-exist\.mjs/],
+    ['a directory', 'test/fixtures/cli', /not a file/],
+    ['a data: URL', 'data:text/javascript,export default 1', /must be a file path/],
+    ['an https: URL', 'https://example.com/worker.js', /must be a file path/],
+    ['a node: specifier', 'node:fs', /must be a file path/],
+    ['a file: URL', `file://${fixture('echo.mjs')}`, /must be a file path/],
+    ['a bare package name', 'lodash', /package names are not resolved/],
+    ['a file that is not JavaScript', 'package.json', /must end in/],
+  ])('refuses %s as the worker module (2), without starting anything', async (_what, module, message) => {
+    const run = await runCli(['run', module], { input: '1\n' });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(message);
+    expect(run.stdout).toBe('');
+  });
+
+  it.each([
+    ['exports no Worker', 'no-worker.mjs', /failed to load: .*must export a Worker subclass/],
+    ['does not parse', 'syntax-error.mjs', /failed to load: .*SyntaxError/],
+    ['throws while being imported', 'import-throws.mjs', /failed to load: .*module top-level failure/],
+  ])('exits 2 when the module %s, and leaves no process', async (_what, file, message) => {
+    const name = uniqueName();
+    const run = await runCli(['run', fixture(file), '--size', '2', '--name', name], { input: '1\n' });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(message);
+    expect(run.stdout).toBe('');
+    await expectNoPoolLeft(name);
+  });
+
+  it('exits 3 when initialize() fails, and leaves no process', async () => {
+    const name = uniqueName();
+    const run = await runCli(['run', fixture('init-throws.mjs'), '--size', '2', '--name', name], { input: '1\n' });
+    expect(run.code).toBe(3);
+    expect(run.stderr).toMatch(/the pool could not start: .*database unreachable/);
+    await expectNoPoolLeft(name);
+  });
+
+  it.each([
+    [['--size', '0'], /--size must be an integer >= 1/],
+    [['--concurrency', 'lots'], /--concurrency must be an integer/],
+    [['--worker-data', '{oops'], /--worker-data must be JSON/],
+    [['--worker-data', '{"__proto__":{}}'], /--worker-data must be JSON: .*__proto__/],
+    [['--statsd', 'host:notaport'], /--statsd must be host:port/],
+    [['--statsd-prefix', 'x'], /--statsd-prefix needs --statsd/],
+    [['--max-line-bytes', '1T'], /--max-line-bytes must be from 1 to/],
+    [['--name', 'bad name'], /--name must be/],
+    [['--input', 'no-such-input.jsonl'], /Input file not found/],
+    [['--frobnicate'], /unknown option '--frobnicate'/],
+  ])('exits 2 for bad usage %j', async (flags, message) => {
+    const run = await runCli(['run', fixture('echo.mjs'), ...flags], { input: '1\n' });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(message);
+  });
+
+  it('takes a worker path relative to the current directory, and a task line naming a module has no effect', async () => {
+    const run = await runCli(['run', 'fixtures/cli/echo.mjs', '--size', '1'], { cwd: path.join(ROOT, 'test'), input: '{"module":"data:text/javascript,process.exit(9)"}\n' });
+    expect(run.code).toBe(0);
+    expect(run.records()).toEqual([{ line: 1, result: { module: 'data:text/javascript,process.exit(9)' } }]);
+  });
+});
+
+describe('looppool --help', () => {
+  it.each([[[]], [['run']], [['ps']], [['top']], [['stop']]])('shows the options and an example for %j', async (command) => {
+    const run = await runCli([...command, '--help']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/Usage: looppool/);
+    expect(run.stdout).toMatch(/Examples:\n {2}\$ .*looppool /);
+  });
+
+  it('prints the version', async () => {
+    const run = await runCli(['--version']);
+    expect(run.code).toBe(0);
+    expect(run.stdout.trim()).toBe(JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version);
+  });
+});

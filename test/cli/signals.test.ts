@@ -1,0 +1,140 @@
+/**
+ * Stopping `looppool run`: Ctrl-C to the whole process group drains (exit 130, one record per
+ * started task, a report of where to resume), SIGTERM exits 143, a second signal stops at once,
+ * a reader that goes away (`| head`) ends the run quietly — and no process is ever left.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/processes.ts';
+import { expectNoPoolLeft, fixture, sleepTasks, startCli, uniqueName, workerPids } from './helpers.ts';
+
+/** Lines 1..n, each exactly once. */
+function expectLines(records: Record<string, any>[], n: number): void {
+  expect(records.map((r) => r.line).sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+}
+
+describe('looppool run: signals', () => {
+  it('SIGINT to the process group: stops reading, finishes the started tasks, exits 130, reports where to resume', async () => {
+    const name = uniqueName();
+    const cli = startCli(['run', fixture('sleep.mjs'), '--size', '2', '--concurrency', '16', '--name', name], {
+      input: sleepTasks(2000, 200),
+      detached: true,
+    });
+    await cli.waitForRecords(40);
+    const workers = workerPids(name);
+    expect(workers).toHaveLength(2);
+    process.kill(-cli.pid, 'SIGINT'); // the parent, its workers and everything in the group
+    const exit = await cli.exit();
+    expect(exit.code).toBe(130);
+    const [, last, from] = /every line up to (\d+) has its record; input from line (\d+) on was not run/.exec(cli.stderr) ?? [];
+    expect(Number(from)).toBe(Number(last) + 1);
+    const records = cli.records();
+    expectLines(records, Number(last));
+    expect(Number(last)).toBeLessThan(2000);
+    expect(records.every((r) => r.result?.done.id === r.line)).toBe(true); // every started task finished
+    expect(cli.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    await expectNoPoolLeft(name);
+  });
+
+  it('lets the started tasks of a plain Worker finish too (the pool is stopped only once they have)', async () => {
+    const name = uniqueName();
+    const cli = startCli(['run', fixture('plain-sleep.mjs'), '--size', '1', '--concurrency', '8', '--name', name], {
+      input: sleepTasks(100, 300),
+      detached: true,
+    });
+    await cli.waitForRecords(8);
+    process.kill(-cli.pid, 'SIGINT');
+    expect((await cli.exit()).code).toBe(130);
+    const last = Number(/every line up to (\d+)/.exec(cli.stderr)?.[1]);
+    expectLines(cli.records(), last);
+    expect(cli.records().every((r) => 'result' in r)).toBe(true);
+    await expectNoPoolLeft(name);
+  });
+
+  it('SIGTERM drains the same way and exits 143', async () => {
+    const name = uniqueName();
+    const cli = startCli(['run', fixture('sleep.mjs'), '--size', '2', '--concurrency', '4', '--name', name], { input: sleepTasks(500, 100), detached: true });
+    await cli.waitForRecords(8);
+    process.kill(cli.pid, 'SIGTERM');
+    expect((await cli.exit()).code).toBe(143);
+    expectLines(cli.records(), Number(/every line up to (\d+)/.exec(cli.stderr)?.[1]));
+    await expectNoPoolLeft(name);
+  });
+
+  it('a second SIGINT stops at once: the running tasks get error records, exit 130', async () => {
+    const name = uniqueName();
+    const cli = startCli(['run', fixture('sleep.mjs'), '--size', '2', '--concurrency', '3', '--name', name], {
+      input: `${sleepTasks(2, 10)}${sleepTasks(20, 600_000)}`,
+      detached: true,
+    });
+    await cli.waitForRecords(2);
+    process.kill(-cli.pid, 'SIGINT');
+    await cli.waitForStderr(/finishing the \d+ started tasks/);
+    process.kill(-cli.pid, 'SIGINT');
+    expect((await cli.exit()).code).toBe(130);
+    const records = cli.records();
+    const last = Number(/every line up to (\d+)/.exec(cli.stderr)?.[1]);
+    expect(last).toBe(8); // 2 quick ones, then 6 slow ones filled the 2 × 3 slots
+    expectLines(records, last);
+    const stopped = records.filter((r) => r.error);
+    expect(stopped).toHaveLength(6);
+    for (const r of stopped) expect(r.error).toMatchObject({ origin: 'pool', name: 'WorkerStoppedError', code: 'ERR_WORKER_STOPPED' });
+    await expectNoPoolLeft(name);
+  });
+
+  it('a signal while the pool is starting stops it: exit 130, nothing read, no process left', async () => {
+    const name = uniqueName();
+    const cli = startCli(['run', fixture('slow-init.mjs'), '--size', '2', '--name', name], { input: '1\n2\n', keepStdinOpen: true, detached: true });
+    await cli.waitForStderr(/STARTING/);
+    process.kill(-cli.pid, 'SIGINT');
+    expect((await cli.exit()).code).toBe(130);
+    expect(cli.stderr).toMatch(/stopped by SIGINT while the pool was starting: no input was read/);
+    expect(cli.records()).toEqual([]);
+    await expectNoPoolLeft(name);
+  });
+
+  it('stops while waiting for input on an open stdin', async () => {
+    const name = uniqueName();
+    const cli = startCli(['run', fixture('echo.mjs'), '--size', '1', '--name', name], { input: '1\n2\n', keepStdinOpen: true, detached: true });
+    await cli.waitForRecords(2);
+    process.kill(-cli.pid, 'SIGINT');
+    expect((await cli.exit()).code).toBe(130);
+    expectLines(cli.records(), 2);
+    expect(cli.stderr).toMatch(/input from line 3 on was not run/);
+    await expectNoPoolLeft(name);
+  });
+});
+
+describe('looppool run: output and input limits', () => {
+  it('ends quietly when its reader goes away (EPIPE, like | head): exit 0, no stack trace, no process left', async () => {
+    const name = uniqueName();
+    const input = Array.from({ length: 200_000 }, (_, i) => `{"i":${i}}\n`).join('');
+    const cli = startCli(['run', fixture('echo.mjs'), '--size', '2', '--name', name], { input, detached: true });
+    await cli.waitForRecords(3);
+    cli.child.stdout?.destroy(); // what `head` does after its lines
+    const exit = await cli.exit();
+    expect(exit.code).toBe(0);
+    expect(cli.stderr).not.toMatch(/EPIPE|Error|\n\s+at /);
+    await expectNoPoolLeft(name);
+  });
+
+  it('keeps memory bounded on a huge line without a newline, and resumes after it', async () => {
+    const name = uniqueName();
+    const mib = Buffer.alloc(1024 * 1024, 'x');
+    const cli = startCli(['run', fixture('echo.mjs'), '--size', '1', '--name', name], { input: ['1\n', '"'], keepStdinOpen: true, detached: true });
+    await cli.waitForRecords(1);
+    for (let i = 0; i < 128; i++) {
+      if (!cli.child.stdin?.write(mib)) await new Promise((resolve) => cli.child.stdin?.once('drain', resolve));
+    }
+    const peakKb = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${cli.pid}/status`, 'utf8'))?.[1]);
+    cli.child.stdin?.end('"\n3\n');
+    expect((await cli.exit()).code).toBe(1);
+    expect(cli.records().sort((a, b) => a.line - b.line)).toEqual([
+      { line: 1, result: 1 },
+      { line: 2, error: expect.objectContaining({ code: 'ERR_LINE_TOO_LONG' }) },
+      { line: 3, result: 3 },
+    ]);
+    expect(peakKb).toBeLessThan(200 * 1024); // 128 MiB streamed through, never held
+    await waitFor(() => workerPids(name).length === 0, 'the workers to exit');
+  });
+});

@@ -1,0 +1,55 @@
+/**
+ * `looppool run` on a real terminal: records printed to the same terminal as the progress
+ * display stay whole, and Ctrl-C typed in a tmux pane drains and exits 130.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/processes.ts';
+import { BIN, expectNoPoolLeft, fixture, ROOT, sleepTasks, uniqueName } from './helpers.ts';
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'looppool-tty-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('looppool run on a terminal', () => {
+  it('prints records above the live display when stdout is the same terminal, each on a line of its own', () => {
+    const input = path.join(tmp, 'tasks.jsonl');
+    writeFileSync(input, Array.from({ length: 300 }, (_, i) => `{"ms":5,"id":${i + 1}}\n`).join(''));
+    const command = `node ${BIN} run ${fixture('sleep.mjs')} --size 2 --input ${input}`;
+    const terminal = spawnSync('script', ['-qfec', command, '/dev/null'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    expect(terminal.status).toBe(0);
+    // What the terminal shows: the text with the display's redraws applied is hard to replay,
+    // but every record must arrive whole, at the start of a line.
+    const records = terminal.stdout.match(/(?<=^|\n|\x1b\[J)\{"line":\d+,"result":\{"done":\{"ms":5,"id":\d+\}\}\}\r?\n/g) ?? [];
+    expect(new Set(records.map((r) => JSON.parse(r).line)).size).toBe(300);
+    expect(terminal.stdout).toMatch(/looppool sleep: 300 tasks in .* 300 ok, 0 failed/);
+  });
+
+  it('Ctrl-C typed in a tmux pane reaches the whole foreground group: it drains and exits 130', async () => {
+    const name = uniqueName('tty');
+    const input = path.join(tmp, `${name}.jsonl`);
+    const output = path.join(tmp, `${name}.out.jsonl`);
+    const status = path.join(tmp, `${name}.status`);
+    writeFileSync(input, sleepTasks(2000, 200));
+    const socket = `looppool-test-${process.pid}-${name}`;
+    const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
+    try {
+      const command = `cat ${input} | ${process.execPath} ${BIN} run ${fixture('sleep.mjs')} --size 2 --concurrency 16 --name ${name} --output ${output}; echo "exit=$?" > ${status}; sleep 30`;
+      tmux('new-session', '-d', '-s', 'run', '-x', '160', '-y', '30', command);
+      await waitFor(() => /looppool .* done/.test(tmux('capture-pane', '-p', '-t', 'run')), 'the progress display in the pane');
+      await waitFor(() => existsSync(output) && readFileSync(output, 'utf8').split('\n').length > 40, 'some records');
+      tmux('send-keys', '-t', 'run', 'C-c');
+      await waitFor(() => existsSync(status), 'the command to exit', 20_000);
+      expect(readFileSync(status, 'utf8').trim()).toBe('exit=130');
+      const screen = tmux('capture-pane', '-p', '-t', 'run', '-S', '-50');
+      const last = Number(/every line up to (\d+) has its record/.exec(screen.replace(/\n/g, ''))?.[1]);
+      const lines = readFileSync(output, 'utf8').trim().split('\n').map((l) => JSON.parse(l).line as number);
+      expect(lines.sort((a, b) => a - b)).toEqual(Array.from({ length: last }, (_, i) => i + 1));
+      await expectNoPoolLeft(name);
+    } finally {
+      spawnSync('tmux', ['-L', socket, 'kill-server']);
+    }
+  });
+});

@@ -3,17 +3,8 @@
  * streams, random chunking, and the reference reader the command's output is checked against.
  */
 
-/** mulberry32: small, fast, good enough for test data; the same seed gives the same stream. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng } from '../helpers/prng.ts';
+import { prng } from '../helpers/prng.ts';
 
 export class Random {
   readonly next: () => number;

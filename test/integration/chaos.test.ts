@@ -1,20 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { prng } from '../helpers/prng.ts';
 import { WorkerCrashedError, type Pool } from 'looppool';
 import { makePool, pidsOf } from '../helpers/pools.ts';
 import { isAlive, waitFor } from '../helpers/processes.ts';
 
 const TASKS = 20_000;
 
-/** A seeded PRNG (mulberry32), so a failing run can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** At most this many kills in one run: on a loaded machine a slow run would otherwise see so many that a task is hit on every attempt. */
 const MAX_KILLS = 25;

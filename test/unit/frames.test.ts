@@ -1,15 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { prng } from '../helpers/prng.ts';
 import { FrameFormatError, FrameReader, FrameWriter } from '../../src/transport/frames.ts';
 
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('frames', () => {
   it('batches the messages written in one tick into one write', async () => {

@@ -57,7 +57,8 @@ export class ProcessProbe {
     }
     for (const pid of pids) {
       const stat = result[String(pid)];
-      if (!stat) continue;
+      // No reading, or a zombie between its exit and its reaping (RSS 0): nothing to report.
+      if (!stat || stat.memory === 0) continue;
       usage.set(pid, { cpu: this.#primed.has(pid) ? stat.cpu : undefined, rss: stat.memory });
       this.#primed.add(pid);
     }

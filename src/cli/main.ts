@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { addEnqueueCommand } from './commands/enqueue.ts';
 import { addPsCommand } from './commands/ps.ts';
 import { addRunCommand } from './commands/run.ts';
 import { addStopCommand } from './commands/stop.ts';
@@ -35,16 +36,17 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
 
 function buildProgram(io: CliIo, done: (code: number) => void): Command {
   const program = new Command('looppool')
-    .description('Run a worker module over a stream of tasks in a pool of processes; watch and stop running pools.')
+    .description('Run a worker module over a stream of tasks (or a BullMQ queue) in a pool of processes; watch and stop running pools.')
     .version(version(), '-V, --version')
     .exitOverride()
     .showHelpAfterError('(add --help for the options and examples)')
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
-    .addHelpText('after', '\nExamples:\n  $ looppool run ./worker.ts --input tasks.jsonl\n  $ looppool ps\n  $ looppool top\n  $ looppool stop my-pool\n\nManual: manual/cli.md');
+    .addHelpText('after', '\nExamples:\n  $ looppool run ./worker.ts --input tasks.jsonl\n  $ looppool ps\n  $ looppool top\n  $ looppool stop my-pool\n  $ looppool enqueue images < jobs.jsonl\n  $ looppool run ./worker.ts --bullmq images\n\nManual: manual/cli.md');
   addRunCommand(program, io, done);
   addPsCommand(program, io, done);
   addTopCommand(program, io, done);
   addStopCommand(program, io, done);
+  addEnqueueCommand(program, io, done);
   return program;
 }
 

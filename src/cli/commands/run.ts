@@ -17,7 +17,14 @@ Exit codes: 0 all tasks ok, 1 some failed, 2 usage or worker module error,
 Examples:
   $ echo '{"url":"http://localhost:8080/"}' | looppool run ./fetch-worker.ts
   $ node manual/examples/extract/list-files.mjs | looppool run manual/examples/extract/worker.ts --lines --output extract.jsonl
-  $ looppool run ./worker.mjs --input tasks.jsonl --ordered --size 4 --concurrency 50 --json-summary summary.json`;
+  $ looppool run ./worker.mjs --input tasks.jsonl --ordered --size 4 --concurrency 50 --json-summary summary.json
+  $ looppool run ./resize.ts --bullmq images --redis redis://10.0.0.5:6379 --size 4 --concurrency 25
+
+With --bullmq, each job's data is a task and each finished job attempt writes one record:
+    {"job":"17","attempt":1,"result":…}   {"job":"18","attempt":1,"error":{…}}
+  --input, --output, --lines, --ordered and --max-line-bytes do not apply. Add jobs with
+  looppool enqueue. Exit codes: 0 after --max-jobs with no failure, 1 with failures or when the
+  consumer stopped by itself, 2 usage or bullmq missing, 3 Redis or the pool could not start, 130/143.`;
 
 /** Register `run` on the program. */
 export function addRunCommand(program: Command, io: CliIo, done: (code: number) => void): void {
@@ -47,6 +54,11 @@ export function addRunCommand(program: Command, io: CliIo, done: (code: number) 
     .option('-q, --quiet', 'no progress display, no summary, no notices (errors are still printed)')
     .option('--json-summary <file>', 'write the end-of-run summary as JSON to this file ("-": stderr, instead of the text summary)')
     .option('--no-control', 'do not open the control channel that looppool top/stop use')
+    .option('--bullmq <queue>', 'take the tasks from this BullMQ queue instead of input lines (runs until stopped; see manual/cli.md)')
+    .option('--redis <url>', 'with --bullmq: Redis holding the queue (default: $REDIS_URL, else redis://127.0.0.1:6379)')
+    .option('--job-metadata <mode>', 'with --bullmq: record host, pool, worker and timings on each job as its progress, log or none (default: progress)')
+    .option('--lock-duration <ms>', 'with --bullmq: BullMQ job lock; a dead machine\'s jobs are recovered after it (default: 30000)')
+    .option('--max-jobs <n>', 'with --bullmq: stop taking jobs once this many job attempts have finished (default: run until stopped)')
     .addHelpText('after', EXAMPLES)
     .action(async (module: string, flags: RunFlags) => done(await runCommand(module, flags, io)));
 }

@@ -33,6 +33,12 @@ export interface RunFlags {
   quiet?: boolean;
   jsonSummary?: string;
   control?: boolean;
+  /** `--bullmq <queue>` and its companions: consume a BullMQ queue instead of reading lines (src/cli/bullmq/). */
+  bullmq?: string;
+  redis?: string;
+  jobMetadata?: string;
+  lockDuration?: string;
+  maxJobs?: string;
 }
 
 export interface RunConfig {

@@ -2,6 +2,8 @@
 import { Pool } from '../../index.ts';
 import { UsageError } from '../exit-codes.ts';
 import type { CliIo } from '../io.ts';
+import { consumeCommand } from '../bullmq/consume-command.ts';
+import { assertNoBullmqFlags } from '../bullmq/run-options.ts';
 import { openInput, openOutput } from './input.ts';
 import { runConfig, type RunFlags } from './options.ts';
 import { redact, RunSession } from './session.ts';
@@ -13,6 +15,8 @@ const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
  * @throws {UsageError} for bad flags, a rejected worker module, unreadable input or output.
  */
 export async function runCommand(moduleArg: string, flags: RunFlags, io: CliIo): Promise<number> {
+  if (flags.bullmq !== undefined) return consumeCommand(moduleArg, flags, io); // jobs from a BullMQ queue
+  assertNoBullmqFlags(flags);
   const config = runConfig(moduleArg, flags, io.cwd, io.env);
   const input = await openInput(config.input, io);
   const output = await openOutput(config.output, io);

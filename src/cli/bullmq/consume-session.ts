@@ -1,0 +1,308 @@
+/**
+ * One `looppool run --bullmq`, from start to exit code: starts the consumer (which connects to
+ * Redis and starts the pool), writes one record per finished job attempt, shows the progress
+ * display, and stops cleanly on signals, on `looppool stop`, after `--max-jobs`, when stdout goes
+ * away, and when the consumer closes by itself. A queue has no end: without `--max-jobs` the run
+ * lasts until it is stopped.
+ */
+import { DEFAULT_POOL_OPTIONS, type Pool } from '../../index.ts';
+import type { BullmqConsumer, JobEventInfo } from '../../bullmq/index.ts';
+import { startControlServer, type ControlServer } from '../../control/index.ts';
+import { EXIT, exitCodeForSignal } from '../exit-codes.ts';
+import type { CliIo } from '../io.ts';
+import type { RunConfig } from '../run/options.ts';
+import { ProgressDisplay, type ProgressSnapshot } from '../run/progress.ts';
+import { RecordWriter } from '../run/record-writer.ts';
+import { RunStats } from '../run/run-stats.ts';
+import { redact } from '../run/session.ts';
+import { consumeSummary, writeConsumeSummary } from './consume-summary.ts';
+import { completedRecord, failedRecord, failureInfo, unwritableRecord } from './job-records.ts';
+import type { BullmqRunConfig } from './run-options.ts';
+import { bullmqStartFailure } from './start-error.ts';
+
+/** Why a consuming run ends. */
+export type ConsumeEndReason =
+  | { readonly kind: 'signal'; readonly signal: NodeJS.Signals }
+  | { readonly kind: 'maxJobs' }
+  | { readonly kind: 'output'; readonly error: NodeJS.ErrnoException }
+  | { readonly kind: 'closed' };
+
+/** 128 + signal; 0 after `--max-jobs` with no failed attempt (or when stdout's reader left), else 1. */
+export function consumeExitCode(reason: ConsumeEndReason, failed: number): number {
+  switch (reason.kind) {
+    case 'signal':
+      return exitCodeForSignal(reason.signal);
+    case 'output':
+      return reason.error.code === 'EPIPE' ? EXIT.OK : EXIT.FAILED;
+    case 'closed':
+      return EXIT.FAILED;
+    case 'maxJobs':
+      return failed > 0 ? EXIT.FAILED : EXIT.OK;
+  }
+}
+
+/** How often the session checks that the consumer is still running. */
+const WATCH_MS = 500;
+/** After this long connecting, say what the run is waiting for. */
+const SLOW_START_MS = 1_000;
+
+interface LoopBlockedInfo {
+  readonly worker: number;
+  readonly pid: number;
+  readonly blockedMs: number;
+  readonly stack?: string;
+}
+
+/** One consuming run; `run()` resolves with the exit code. */
+export class ConsumeSession {
+  readonly #config: RunConfig;
+  readonly #bull: BullmqRunConfig;
+  readonly #io: CliIo;
+  readonly #pool: Pool<unknown, unknown>;
+  readonly #consumer: BullmqConsumer<unknown, unknown>;
+  readonly #writer: RecordWriter;
+  readonly #stats = new RunStats();
+  readonly #progress: ProgressDisplay | undefined;
+  readonly #secrets: readonly string[];
+  readonly #ended: Promise<void>;
+  #end: () => void = () => {};
+  #reason: ConsumeEndReason | undefined;
+  #stopRequests = 0;
+  #started = false;
+  #records = 0;
+  #lastError = '';
+  #control: ControlServer | undefined;
+  #drainTimer: NodeJS.Timeout | undefined;
+  #watch: NodeJS.Timeout | undefined;
+
+  constructor(config: RunConfig, bull: BullmqRunConfig, io: CliIo, pool: Pool<unknown, unknown>, consumer: BullmqConsumer<unknown, unknown>) {
+    this.#config = config;
+    this.#bull = bull;
+    this.#io = io;
+    this.#pool = pool;
+    this.#consumer = consumer;
+    this.#secrets = [...config.secrets, ...bull.redis.secrets];
+    this.#ended = new Promise((resolve) => (this.#end = resolve));
+    if (!config.quiet && io.stderr.isTTY === true) this.#progress = new ProgressDisplay(io.stderr, () => this.#snapshot());
+    // Records going to the same terminal as the display are printed above it, not over it.
+    const above = this.#progress && io.stdout.isTTY === true ? this.#progress.above() : undefined;
+    this.#writer = new RecordWriter(above ?? io.stdout, false);
+    this.#writer.onBroken((error) => this.#outputBroken(error));
+    this.#listenToPool();
+    this.#listenToConsumer();
+  }
+
+  /** Run until stopped; resolves with the exit code. */
+  async run(): Promise<number> {
+    try {
+      const failedStart = await this.#start();
+      if (failedStart !== undefined) return failedStart;
+      this.#announce();
+      await this.#openControl();
+      this.#progress?.start();
+      this.#watch = setInterval(() => this.#checkConsumer(), WATCH_MS);
+      this.#watch.unref();
+      await this.#ended;
+      await this.#shutdown();
+      return await this.#finish();
+    } finally {
+      clearTimeout(this.#drainTimer);
+      clearInterval(this.#watch);
+      this.#progress?.stop();
+      await this.#control?.close();
+    }
+  }
+
+  /**
+   * A stop request — a signal, or `looppool stop` through the control channel. The first one
+   * stops taking jobs and lets the jobs in flight finish; the next one (or `now`) puts them back
+   * in the queue and kills the workers.
+   */
+  requestStop(signal: NodeJS.Signals, now = false): void {
+    this.#stopRequests += now ? 2 : 1;
+    if (this.#reason?.kind !== 'signal') this.#reason = { kind: 'signal', signal };
+    this.#end();
+    if (!this.#started) return; // #start() sees the request
+    if (this.#stopRequests > 1) {
+      this.#log(`${signal}: stopping now: the ${this.#consumer.stats().active} jobs in flight go back to the queue (no attempt used)`);
+      this.#force();
+      return;
+    }
+    this.#log(`${signal}: taking no more jobs; finishing the ${this.#consumer.stats().active} jobs in flight (again to stop at once)`);
+  }
+
+  async #start(): Promise<number | undefined> {
+    const stopped = this.#ended.then(() => 'stopped' as const);
+    const slow = setTimeout(() => this.#log(`starting: waiting for Redis at ${this.#bull.redis.shown} and for the workers to be ready (Ctrl-C stops)`), SLOW_START_MS);
+    slow.unref();
+    let outcome: 'started' | 'stopped';
+    try {
+      outcome = await Promise.race([this.#consumer.start().then(() => 'started' as const), stopped]);
+    } catch (error) {
+      await this.#pool.terminate();
+      if (this.#reason?.kind === 'signal') return this.#stoppedWhileStarting(this.#reason.signal);
+      const failure = bullmqStartFailure(error, this.#bull.redis.shown) ?? { exitCode: EXIT.START, message: `the consumer could not start: ${(error as Error).message}` };
+      this.#error(failure.message);
+      return failure.exitCode;
+    } finally {
+      clearTimeout(slow);
+    }
+    if (outcome === 'stopped') {
+      // Nothing was taken yet: the consumer takes jobs only once started. Do not wait for Redis.
+      this.#consumer.close({ force: true }).catch(() => {});
+      await this.#pool.terminate();
+      return this.#stoppedWhileStarting(this.#reason?.kind === 'signal' ? this.#reason.signal : 'SIGTERM');
+    }
+    this.#started = true;
+    return undefined;
+  }
+
+  #stoppedWhileStarting(signal: NodeJS.Signals): number {
+    this.#error(`stopped by ${signal} while starting: no job was taken`);
+    return exitCodeForSignal(signal);
+  }
+
+  /** Close the consumer (the jobs in flight finish), then stop the pool; force both after `--stop-timeout`. */
+  async #shutdown(): Promise<void> {
+    const timeout = this.#config.pool.stopTimeout ?? DEFAULT_POOL_OPTIONS.stopTimeout;
+    this.#drainTimer = setTimeout(() => {
+      this.#log(`the jobs in flight did not finish within ${timeout} ms (--stop-timeout): they go back to the queue`);
+      this.#force();
+    }, timeout);
+    this.#drainTimer.unref();
+    await this.#consumer.close();
+    await this.#pool.stop();
+  }
+
+  #force(): void {
+    this.#consumer.close({ force: true }).catch((error: unknown) => this.#error(`closing the consumer: ${(error as Error).message}`));
+    this.#pool.terminate().catch((error: unknown) => this.#error(`stopping the pool: ${(error as Error).message}`));
+  }
+
+  #endWith(reason: ConsumeEndReason): void {
+    if (this.#reason !== undefined) return;
+    this.#reason = reason;
+    this.#end();
+  }
+
+  #listenToPool(): void {
+    this.#pool.on('workerExit', (info) => {
+      if (!info.expected && this.#started) this.#log(`worker ${info.worker} (pid ${info.pid}) exited unexpectedly (${info.signal ?? `exit code ${info.exitCode}`})`);
+    });
+    this.#pool.on('workerError', (error, info) => this.#log(`worker ${info.worker} (pid ${info.pid}) ${info.origin}: ${error.stack ?? error.message}`));
+    (this.#pool as unknown as NodeJS.EventEmitter).on('loopBlocked', (info: LoopBlockedInfo) =>
+      this.#log(`worker ${info.worker} (pid ${info.pid}) event loop blocked for ${info.blockedMs} ms at\n${info.stack || '  (no stack)'}`),
+    );
+  }
+
+  #listenToConsumer(): void {
+    const consumer = this.#consumer;
+    consumer.on('completed', (value, info) => {
+      this.#stats.ok++;
+      this.#write(info, () => completedRecord(info.jobId, info.meta.attempt, value));
+    });
+    consumer.on('failed', (error, info) => {
+      this.#stats.fail(failureInfo(error).name);
+      this.#write(info, () => failedRecord(info.jobId, info.meta.attempt, error));
+    });
+    consumer.on('requeued', (info) => this.#log(`job ${info.jobId} went back to the queue: ${info.reason}`));
+    consumer.on('error', (error) => {
+      // A lost connection is reported at every reconnection attempt: say it once.
+      if (error.message === this.#lastError) return;
+      this.#lastError = error.message;
+      this.#error(`BullMQ: ${error.message}`);
+    });
+  }
+
+  /** Write the record of a finished attempt and count it; stop after `--max-jobs`. */
+  #write(info: JobEventInfo, record: () => string): void {
+    this.#stats.wait.record(info.meta.waitMs);
+    this.#stats.run.record(info.meta.runMs);
+    let text: string;
+    try {
+      text = record();
+    } catch (error) {
+      text = unwritableRecord(info.jobId, info.meta.attempt, error);
+    }
+    this.#writer.expect(++this.#records);
+    this.#writer.final(this.#records, text);
+    const max = this.#bull.maxJobs;
+    if (max !== undefined && this.#stats.finished === max && this.#reason === undefined) {
+      this.#log(`${max} jobs finished (--max-jobs): taking no more; finishing the ${this.#consumer.stats().active - 1} jobs in flight`);
+      this.#endWith({ kind: 'maxJobs' });
+    }
+  }
+
+  /** The consumer closes by itself when the pool stops under it. */
+  #checkConsumer(): void {
+    if (this.#reason !== undefined) return;
+    const state = this.#consumer.state;
+    if (state !== 'closing' && state !== 'closed') return;
+    this.#error('the consumer closed by itself (its pool stopped): no more jobs are taken');
+    this.#endWith({ kind: 'closed' });
+  }
+
+  #outputBroken(error: NodeJS.ErrnoException): void {
+    if (error.code !== 'EPIPE') this.#error(`cannot write the output: ${error.message}`);
+    if (this.#reason === undefined) this.#log('stdout was closed: taking no more jobs; the jobs in flight finish (their results are in Redis)');
+    this.#endWith({ kind: 'output', error });
+  }
+
+  async #openControl(): Promise<void> {
+    if (!this.#config.control) return;
+    try {
+      this.#control = await startControlServer(this.#pool, {
+        name: this.#config.name,
+        details: () => ({ command: 'run', bullmq: this.#consumer.stats(), stopping: this.#reason !== undefined }),
+        onStop: (drain) => this.requestStop('SIGTERM', !drain),
+      });
+    } catch (error) {
+      this.#log(`no control channel (looppool top/stop will see less): ${(error as Error).message}`);
+    }
+  }
+
+  #announce(): void {
+    const { capacity } = this.#consumer.stats();
+    const until = this.#bull.maxJobs === undefined ? 'Ctrl-C or SIGTERM stops it' : `it stops once ${this.#bull.maxJobs} jobs have finished`;
+    const size = this.#pool.size;
+    this.#log(
+      `consuming queue ${this.#bull.queue} at ${this.#bull.redis.shown}: up to ${capacity} jobs at a time ` +
+        `(${size} worker${size === 1 ? '' : 's'} × ${this.#pool.concurrency}); ${until}`,
+    );
+  }
+
+  #snapshot(): ProgressSnapshot {
+    const s = this.#pool.stats();
+    const c = this.#consumer.stats();
+    const state = c.paused ? 'paused: the pool is unhealthy' : c.state === 'closing' ? 'closing' : s.state;
+    const name = `${this.#config.name} (queue ${this.#bull.queue})`;
+    return { name, finished: this.#stats.finished, failed: this.#stats.failed, total: undefined, restarts: s.restarts, state, workers: s.workers };
+  }
+
+  async #finish(): Promise<number> {
+    const reason = this.#reason ?? { kind: 'closed' };
+    const exitCode = consumeExitCode(reason, this.#stats.failed);
+    await this.#writer.end(false);
+    const signal = reason.kind === 'signal' ? reason.signal : null;
+    const summary = consumeSummary(this.#stats, this.#consumer.stats(), { restarts: this.#pool.stats().restarts, signal, exitCode });
+    this.#progress?.stop();
+    if (signal !== null) this.#error(`stopped by ${signal}: the jobs in flight ${this.#stopRequests > 1 ? 'went back to the queue' : 'finished'}; the others stay in the queue`);
+    const { name, jsonSummary: json, quiet } = this.#config;
+    const silent = reason.kind === 'output';
+    const failure = await writeConsumeSummary(summary, { name, json, quiet: quiet || silent, cwd: this.#io.cwd, stderr: this.#io.stderr });
+    if (failure) this.#error(failure);
+    return exitCode;
+  }
+
+  /** An informational message (hidden by --quiet). */
+  #log(text: string): void {
+    if (!this.#config.quiet) this.#error(text);
+  }
+
+  /** A message that is always shown. */
+  #error(text: string): void {
+    const line = redact(`looppool ${this.#config.name}: ${text}`, this.#secrets);
+    if (this.#progress?.isActive) this.#progress.log(line);
+    else this.#io.stderr.write(`${line}\n`);
+  }
+}

@@ -1,0 +1,209 @@
+/**
+ * `looppool run <worker> --bullmq <queue>` as a user runs it (`node bin/looppool.js`, built dist/),
+ * against the real Redis on 127.0.0.1:6379 (the tests fail, never skip, when it does not answer):
+ * records per job attempt, draining on SIGINT, a second signal, `looppool stop`, failed jobs
+ * retried per `--attempts`, `--max-jobs`, start errors and usage errors — and no process left.
+ */
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import type { Queue } from 'bullmq';
+import { waitFor } from '../helpers/processes.ts';
+import { openQueue, REDIS_URL, uniqueQueueName, useRedis } from '../bullmq/helpers.ts';
+import { BIN, expectNoPoolLeft, fixture, ROOT, runCli, startCli, uniqueName } from './helpers.ts';
+
+useRedis();
+
+/** Add `count` sleep jobs `{ ms, id }` (id from 1) with `looppool enqueue`. */
+async function enqueueSleepJobs(queue: string, count: number, ms: number): Promise<void> {
+  const input = Array.from({ length: count }, (_, i) => `${JSON.stringify({ ms, id: i + 1 })}\n`).join('');
+  const run = await runCli(['enqueue', queue, '--redis', REDIS_URL, '-q'], { input });
+  expect(run.code).toBe(0);
+}
+
+interface Counts {
+  active: number;
+  waiting: number;
+  completed: number;
+  failed: number;
+  delayed: number;
+}
+
+async function counts(queue: Queue): Promise<Counts> {
+  const c = await queue.getJobCounts('active', 'waiting', 'completed', 'failed', 'delayed');
+  return { active: c.active ?? 0, waiting: c.waiting ?? 0, completed: c.completed ?? 0, failed: c.failed ?? 0, delayed: c.delayed ?? 0 };
+}
+
+describe('looppool run --bullmq', () => {
+  it('writes one record per job; the first SIGINT stops taking jobs and lets those in flight complete: exit 130, each job completed once', async () => {
+    const queueName = uniqueQueueName('cli-run');
+    const queue = openQueue(queueName);
+    await enqueueSleepJobs(queueName, 1000, 50);
+    const name = uniqueName('bq');
+    const cli = startCli(['run', fixture('sleep.mjs'), '--bullmq', queueName, '--redis', REDIS_URL, '--size', '2', '--concurrency', '8', '--name', name], {
+      detached: true,
+    });
+    await cli.waitForStderr(/consuming queue .* up to 16 jobs at a time \(2 workers × 8\)/);
+    await cli.waitForRecords(40);
+
+    process.kill(-cli.pid, 'SIGINT'); // like Ctrl-C: the command and its workers
+    const exit = await cli.exit();
+
+    expect(exit.code).toBe(130);
+    expect(cli.stderr).toMatch(/SIGINT: taking no more jobs; finishing the \d+ jobs in flight/);
+    expect(cli.stderr).toMatch(/stopped by SIGINT: the jobs in flight finished; the others stay in the queue/);
+    const records = cli.records();
+    const ids = records.map((r) => r.job as string);
+    expect(new Set(ids).size).toBe(records.length); // no job twice
+    expect(records.every((r) => r.attempt === 1 && r.result?.done.ms === 50)).toBe(true);
+    // Every job taken completed (nothing left active), exactly the ones with a record; the rest wait.
+    const after = await counts(queue);
+    expect(after).toEqual({ active: 0, waiting: 1000 - records.length, completed: records.length, failed: 0, delayed: 0 });
+    const completed = await queue.getJobs(['completed'], 0, -1);
+    expect(completed.map((j) => j.id).sort()).toEqual([...ids].sort());
+    expect(completed.every((j) => j.attemptsMade === 1 && j.processedBy?.endsWith(`/${cli.pid}/${name}`))).toBe(true);
+    expect(completed[0]?.progress).toMatchObject({ pool: name, pid: cli.pid, outcome: 'completed', attempt: 1 });
+    await expectNoPoolLeft(name);
+  });
+
+  it('a second SIGINT stops at once: the jobs in flight go back to the queue without using an attempt', async () => {
+    const queueName = uniqueQueueName('cli-force');
+    const queue = openQueue(queueName);
+    await enqueueSleepJobs(queueName, 10, 600_000);
+    const name = uniqueName('bq');
+    const cli = startCli(['run', fixture('sleep.mjs'), '--bullmq', queueName, '--size', '2', '--concurrency', '3', '--name', name], { detached: true });
+    await waitFor(async () => (await queue.getActiveCount()) === 6, 'six jobs in flight');
+
+    process.kill(-cli.pid, 'SIGINT');
+    await cli.waitForStderr(/finishing the 6 jobs in flight/);
+    process.kill(-cli.pid, 'SIGINT');
+    const exit = await cli.exit();
+
+    expect(exit.code).toBe(130);
+    expect(cli.stderr).toMatch(/stopping now: the 6 jobs in flight go back to the queue/);
+    expect(cli.records()).toEqual([]);
+    expect(await counts(queue)).toEqual({ active: 0, waiting: 10, completed: 0, failed: 0, delayed: 0 });
+    const jobs = await queue.getJobs(['waiting'], 0, -1);
+    expect(jobs.every((j) => j.attemptsMade === 0)).toBe(true);
+    await expectNoPoolLeft(name);
+  });
+
+  it('fails the job of a task that throws with its error, retried per --attempts; --max-jobs ends the run (exit 1: failures)', async () => {
+    const queueName = uniqueQueueName('cli-fail');
+    const queue = openQueue(queueName);
+    const enqueue = await runCli(['enqueue', queueName, '--attempts', '3', '--backoff', '10', '-q'], { input: '{"fail":true,"key":"k1"}\n{"key":"fine"}\n' });
+    expect(enqueue.code).toBe(0);
+    const name = uniqueName('bq');
+
+    const run = await runCli(['run', fixture('fail.mjs'), '--bullmq', queueName, '--size', '1', '--name', name, '--max-jobs', '4', '--job-metadata', 'log', '--json-summary', '-']);
+
+    expect(run.code).toBe(1);
+    const records = run.records();
+    expect(records).toHaveLength(4);
+    expect(records.filter((r) => r.job === '2')).toEqual([{ job: '2', attempt: 1, result: { key: 'fine' } }]);
+    const error = { origin: 'task', name: 'LookupError', message: 'no such key: k1', code: 'E_NOT_FOUND', key: 'k1' };
+    expect(records.filter((r) => r.job === '1')).toEqual([1, 2, 3].map((attempt) => ({ job: '1', attempt, error })));
+    const job = await queue.getJob('1');
+    expect(job?.failedReason).toBe('LookupError: no such key: k1');
+    expect(job?.attemptsMade).toBe(3);
+    expect(await job?.getState()).toBe('failed');
+    const logs = await queue.getJobLogs('1');
+    expect(logs.logs.map((l) => JSON.parse(l).attempt)).toEqual([1, 2, 3]); // --job-metadata log
+    const summary = JSON.parse(run.stderr.trim().split('\n').at(-1) as string);
+    expect(summary).toMatchObject({ queue: queueName, jobs: 4, completed: 1, failed: 3, failures: { LookupError: 3 }, signal: null, exitCode: 1 });
+    await expectNoPoolLeft(name);
+  });
+
+  it('with --max-jobs and no failure it exits 0; `looppool stop` drains a consuming run like SIGTERM (143)', async () => {
+    const queueName = uniqueQueueName('cli-max');
+    const queue = openQueue(queueName);
+    await enqueueSleepJobs(queueName, 30, 1);
+    const done = await runCli(['run', fixture('sleep.mjs'), '--bullmq', queueName, '--size', '1', '--concurrency', '4', '--max-jobs', '30', '--lock-duration', '5000', '-q']);
+    expect(done.code).toBe(0);
+    expect(done.stderr).toBe('');
+    expect(new Set(done.records().map((r) => r.job)).size).toBe(30);
+    expect(await counts(queue)).toMatchObject({ active: 0, waiting: 0, completed: 30 });
+
+    const name = uniqueName('bq');
+    const idle = startCli(['run', fixture('sleep.mjs'), '--bullmq', queueName, '--size', '1', '--name', name]);
+    await idle.waitForStderr(/consuming queue/);
+    const stop = await runCli(['stop', name]);
+    expect(stop.code).toBe(0);
+    expect((await idle.exit()).code).toBe(143);
+    await expectNoPoolLeft(name);
+  });
+
+  it('when the reader of stdout goes away (| head), stops taking jobs, lets those in flight complete and exits 0 quietly', async () => {
+    const queueName = uniqueQueueName('cli-epipe');
+    const queue = openQueue(queueName);
+    await enqueueSleepJobs(queueName, 300, 20);
+    const name = uniqueName('bq');
+    const cli = startCli(['run', fixture('sleep.mjs'), '--bullmq', queueName, '--size', '2', '--concurrency', '5', '--name', name]);
+    await cli.waitForRecords(3);
+
+    cli.child.stdout?.destroy();
+    const exit = await cli.exit();
+
+    expect(exit.code).toBe(0);
+    expect(cli.stderr).not.toMatch(/ jobs from queue /); // no summary, as for a local run
+    const after = await counts(queue);
+    expect(after).toMatchObject({ active: 0, failed: 0 });
+    expect(after.completed + after.waiting).toBe(300);
+    expect(after.waiting).toBeGreaterThan(0);
+    await expectNoPoolLeft(name);
+  });
+
+  it('shows the live progress display and the summary on a terminal', () => {
+    const queueName = uniqueQueueName('cli-tty');
+    openQueue(queueName);
+    const jobs = Array.from({ length: 20 }, (_, i) => `{"ms":5,"id":${i + 1}}`).join('\\n');
+    const command = `printf '${jobs}\\n' | node ${BIN} enqueue ${queueName} -q >/dev/null && node ${BIN} run ${fixture('sleep.mjs')} --bullmq ${queueName} --size 1 --name tty --max-jobs 20 >/dev/null`;
+    const terminal = spawnSync('script', ['-qfec', command, '/dev/null'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    expect(terminal.status).toBe(0);
+    expect(terminal.stdout).toMatch(/looppool tty \(queue looppool-test-cli-tty-\w+\) · \d+ done · /);
+    expect(terminal.stdout).toMatch(/ {2}worker 0 {2}pid \d+/);
+    expect(terminal.stdout).toMatch(/looppool tty: 20 jobs from queue looppool-test-cli-tty-\w+ in [\d.]+ s .*: 20 completed, 0 failed, 0 requeued/);
+  });
+
+  it('exits 3 when Redis does not answer, 2 when the worker module fails to load, 3 when its initialize() throws', async () => {
+    const queueName = uniqueQueueName('cli-start');
+    openQueue(queueName);
+    const [down, load, init] = await Promise.all([
+      runCli(['run', fixture('echo.mjs'), '--bullmq', queueName, '--redis', 'redis://127.0.0.1:1', '--size', '1']),
+      runCli(['run', fixture('import-throws.mjs'), '--bullmq', queueName, '--size', '1']),
+      runCli(['run', fixture('init-throws.mjs'), '--bullmq', queueName, '--size', '1']),
+    ]);
+    expect(down.code).toBe(3);
+    expect(down.stderr).toMatch(/cannot reach Redis: Redis at redis:\/\/127\.0\.0\.1:1 did not answer within 10000 ms .*redis-server --daemonize yes/);
+    expect(load.code).toBe(2);
+    expect(load.stderr).toMatch(/the worker module failed to load/);
+    expect(init.code).toBe(3);
+    expect(init.stderr).toMatch(/the pool could not start/);
+    for (const run of [down, load, init]) expect(run.stdout).toBe('');
+  });
+
+  it('Ctrl-C while waiting for Redis stops at once: exit 130, no process left', async () => {
+    const name = uniqueName('bq');
+    const cli = startCli(['run', fixture('echo.mjs'), '--bullmq', 'never-used', '--redis', 'redis://127.0.0.1:1', '--size', '1', '--name', name]);
+    await cli.waitForStderr(/starting: waiting for Redis at redis:\/\/127\.0\.0\.1:1 and for the workers to be ready \(Ctrl-C stops\)/);
+    process.kill(cli.pid, 'SIGINT');
+    expect((await cli.exit()).code).toBe(130);
+    expect(cli.stderr).toMatch(/stopped by SIGINT while starting: no job was taken/);
+    await expectNoPoolLeft(name);
+  });
+
+  it('exits 2 when --bullmq is combined with line-input flags, or its flags are used without it', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--bullmq', 'q', '--input', 'tasks.jsonl'], /--bullmq cannot be combined with --input/],
+      [['--bullmq', 'q', '--ordered', '--output', 'out.jsonl'], /--bullmq cannot be combined with --output, --ordered/],
+      [['--bullmq', 'a:b'], /--bullmq must be a queue name without ':'/],
+      [['--bullmq', 'q', '--job-metadata', 'all'], /--job-metadata must be progress, log or none/],
+      [['--bullmq', 'q', '--max-jobs', '0'], /--max-jobs must be an integer >= 1/],
+      [['--redis', REDIS_URL], /--redis needs --bullmq <queue>/],
+    ];
+    for (const [flags, message] of cases) {
+      const run = await runCli(['run', fixture('echo.mjs'), ...flags], { input: '' });
+      expect({ flags, code: run.code }).toEqual({ flags, code: 2 });
+      expect(run.stderr).toMatch(message);
+    }
+  });
+});

@@ -56,8 +56,10 @@ function renderPool(pool: LivePool): string[] {
     ];
     if (live.healthy === false) parts.splice(1, 0, 'UNHEALTHY');
     for (const [key, value] of Object.entries(live)) if (!KNOWN_POOL_FIELDS.has(key) && typeof value === 'number') parts.push(`${key} ${value}`);
-    const details = live.details as { input?: { read?: number; total?: number | null } } | undefined;
+    const details = live.details as { input?: { read?: number; total?: number | null }; bullmq?: Record<string, unknown> } | undefined;
     if (details?.input) parts.push(`input ${details.input.read ?? 0}${details.input.total ? `/${details.input.total}` : ''} lines`);
+    const q = details?.bullmq;
+    if (q) parts.push(`queue ${String(q.queue)}: ${Number(q.active)} active, ${Number(q.completed)} completed, ${Number(q.failed)} failed, ${Number(q.requeued)} requeued`);
     head.push(`  ${parts.join(' · ')}`);
   } else {
     head.push('  (no control channel: process figures only)');

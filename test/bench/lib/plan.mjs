@@ -1,0 +1,136 @@
+/**
+ * What the benchmark runs: the systems (one entry each; a looppool variant with extra Pool
+ * options is one more entry), the workloads' parameters, and the order of the runs.
+ */
+
+/** The workloads of the main table, in the order they run. */
+export const MAIN_WORKLOADS = ['A', 'B', 'C', 'D', 'E', 'F'];
+
+/**
+ * Every system measured. Fields:
+ * - `id`: the name in the tables; `adapter`: the module in `systems/`; `config`: merged into
+ *   the adapter's config (for looppool, `options` are extra Pool options);
+ * - `kind`: `looppool`, `process` (a process-based peer: the goals compare against the best of
+ *   these), `threads`, or `baseline`;
+ * - `workloads`: where it runs; `keepsEnv: false`: its children do not get the parent's
+ *   environment (goal E compares only with peers that keep it);
+ * - `optional`: skip it quietly when this build's Pool rejects its options (`Unknown option`);
+ * - `statsdSink`: the run opens a UDP sink on 127.0.0.1 and puts its port where the config
+ *   says `'$STATSD_PORT'`.
+ */
+export const SYSTEMS = [
+  { id: 'looppool', adapter: 'looppool', kind: 'looppool', workloads: [...MAIN_WORKLOADS, 'mem'] },
+  { id: 'looppool-ts', adapter: 'looppool', kind: 'looppool', config: { worker: 'ts' }, workloads: ['E'] },
+  // Metrics overhead (issue 4's ResourceReporter): the same pool reporting to a statsd sink on
+  // 127.0.0.1, at the default interval (10 s: the always-on cost) and every 100 ms (an upper
+  // bound). Each runs as soon as the Pool accepts these options; until then it is skipped.
+  {
+    id: 'looppool+metrics',
+    adapter: 'looppool',
+    kind: 'looppool',
+    config: { options: { statsd: { host: '127.0.0.1', port: '$STATSD_PORT' } } },
+    workloads: ['A', 'C'],
+    optional: true,
+    statsdSink: true,
+  },
+  {
+    id: 'looppool+metrics@100ms',
+    adapter: 'looppool',
+    kind: 'looppool',
+    config: { options: { statsd: { host: '127.0.0.1', port: '$STATSD_PORT' }, reportInterval: 100 } },
+    workloads: ['A', 'C'],
+    optional: true,
+    statsdSink: true,
+  },
+  { id: 'raw-pipe', adapter: 'raw-pipe', kind: 'baseline', workloads: MAIN_WORKLOADS },
+  { id: 'raw-send', adapter: 'raw-send', kind: 'baseline', workloads: MAIN_WORKLOADS },
+  { id: 'piscina', adapter: 'piscina', kind: 'threads', workloads: [...MAIN_WORKLOADS, 'mem'] },
+  { id: 'poolifier', adapter: 'poolifier', kind: 'process', workloads: [...MAIN_WORKLOADS, 'mem'] },
+  { id: 'tinypool', adapter: 'tinypool', kind: 'process', keepsEnv: false, workloads: [...MAIN_WORKLOADS, 'mem'] },
+  { id: 'tinypool+env', adapter: 'tinypool', kind: 'process', config: { inheritEnv: true }, workloads: ['E'] },
+  // One task at a time per process and no option for more: C (1,000 per worker) would take 200 s.
+  { id: 'workerpool', adapter: 'workerpool', kind: 'process', workloads: ['A', 'B', 'D', 'E', 'F', 'mem'] },
+  { id: 'inline', adapter: 'inline', kind: 'baseline', workloads: ['B'] },
+];
+
+/**
+ * Workloads that run fewer repeats than the others (a fraction of `--repeats`, at least 1):
+ * F moves 1.3 GB each way per run and would take a third of the time budget on its own.
+ */
+export const REPEAT_FRACTION = { F: 0.6 };
+
+/** Workers and per-worker concurrency of every main run. */
+export const BASE_CONFIG = { workers: 2, concurrency: 1000 };
+
+/** The scaling grid (looppool only). */
+export const SCALING = { workers: [1, 2, 4], concurrency: [1, 10, 100, 1000], waves: 10 };
+
+/** Parameters of each workload; `--quick` runs fewer and smaller. `iterations`: 2 ms of CPU here. */
+export function workloadParams(quick, iterations) {
+  return {
+    A: { n: quick ? 50_000 : 200_000, window: 1000 },
+    B: { n: quick ? 500 : 2000, window: 1000, iterations },
+    C: { n: 20_000, window: 2000, ms: 20 },
+    D: { n: quick ? 1000 : 5000, warm: quick ? 200 : 500 },
+    E: { idleMs: quick ? 300 : 500 },
+    F: { n: quick ? 2000 : 20_000, window: 128, bytes: 64 * 1024 },
+    // looppool queues 1M tasks; the peers 100k: their stop() takes time quadratic in the queue
+    // length (tinypool, workerpool: 6 s for 100k, minutes for 1M), and bytes per task do not
+    // depend on it.
+    mem: { n: quick ? 200_000 : 1_000_000 },
+    memPeers: { n: quick ? 20_000 : 100_000 },
+    scalingA: { n: quick ? 10_000 : 30_000, window: 1000 },
+  };
+}
+
+/** Rotate `list` by `k`, so no system always runs first. */
+function rotate(list, k) {
+  const r = k % list.length;
+  return [...list.slice(r), ...list.slice(0, r)];
+}
+
+/**
+ * The ordered list of runs. Each: `{ section, workload, system, config, params, repeat, label }`.
+ * Main workloads: for each repeat, for each workload, every system once (rotated order).
+ */
+export function buildPlan({ quick, repeats, systems, workloads, iterations }) {
+  const p = workloadParams(quick, iterations);
+  const chosen = SYSTEMS.filter((s) => systems === undefined || systems.includes(s.id));
+  const jobs = [];
+  const job = (section, workload, system, config, params, repeat, label) =>
+    jobs.push({ section, workload, system, config, params, repeat, label });
+
+  for (let r = 0; r < repeats; r++) {
+    for (const w of MAIN_WORKLOADS) {
+      if (!workloads.includes(w)) continue;
+      if (r >= Math.max(1, Math.ceil(repeats * (REPEAT_FRACTION[w] ?? 1)))) continue;
+      const here = chosen.filter((s) => s.workloads.includes(w));
+      for (const s of rotate(here, r)) job('main', w, s, { ...BASE_CONFIG, ...s.config }, p[w], r, w);
+    }
+  }
+
+  const looppool = SYSTEMS[0];
+  if (workloads.includes('scaling')) {
+    const scalingRepeats = quick ? 1 : 2;
+    for (let r = 0; r < scalingRepeats; r++) {
+      for (const workers of SCALING.workers) {
+        for (const concurrency of SCALING.concurrency) {
+          const config = { workers, concurrency };
+          const label = `${workers}x${concurrency}`;
+          job('scalingA', 'A', looppool, config, p.scalingA, r, label);
+          const window = workers * concurrency;
+          const n = Math.min(20_000, SCALING.waves * window);
+          job('scalingC', 'C', looppool, config, { n, window, ms: 20 }, r, label);
+        }
+      }
+    }
+  }
+
+  if (workloads.includes('mem')) {
+    // One repeat: the heap delta over many tasks hardly varies from run to run.
+    for (const s of chosen.filter((x) => x.workloads.includes('mem'))) {
+      job('mem', 'mem', s, { workers: 2, concurrency: 1, queue: 1_000_000_000 }, s.kind === 'looppool' ? p.mem : p.memPeers, 0, 'mem');
+    }
+  }
+  return jobs;
+}

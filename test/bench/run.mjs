@@ -1,0 +1,106 @@
+/**
+ * `npm run bench [-- options]`: the benchmark of issue 6. Every run (one system, one workload)
+ * is a fresh process in a process group of its own; systems are interleaved and repeated; the
+ * report (Markdown, on stdout) gives medians with min–max over the runs whose answers were
+ * all right, the ratios to looppool and the goal checks. Progress goes to stderr.
+ *
+ *   --quick            fewer repeats and smaller workloads (a couple of minutes)
+ *   --repeats N        repeats of the main workloads (default 5, quick 2)
+ *   --systems a,b      only these systems (ids as in lib/plan.mjs)
+ *   --workloads A,C    only these (A B C D E F scaling mem)
+ *   --json FILE        also write every run's raw result to FILE
+ *   --timeout S        seconds before a run is killed (default 180)
+ *   --settle S         before each run, wait up to S seconds for the machine to be quiet
+ *                      (other processes using under 30% of the CPUs; default 5, quick 2;
+ *                      at most 45 s of waiting in all); 0 turns it off
+ *
+ * Needs `npm run build` first (looppool is imported by name, i.e. from dist/).
+ */
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { distReady, launch } from './lib/launch.mjs';
+import { calibrate, loadAverage, machine, QuietWait } from './lib/machine.mjs';
+import { buildPlan, MAIN_WORKLOADS, REPEAT_FRACTION, SYSTEMS } from './lib/plan.mjs';
+import { descendants } from './lib/procs.mjs';
+import { report, whyInvalid } from './lib/report.mjs';
+import { median } from './lib/stats.mjs';
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    repeats: { type: 'string' },
+    systems: { type: 'string' },
+    workloads: { type: 'string' },
+    json: { type: 'string' },
+    timeout: { type: 'string', default: '180' },
+    settle: { type: 'string' },
+  },
+});
+const quick = args.quick;
+const repeats = Number(args.repeats ?? (quick ? 2 : 5));
+const systems = args.systems?.split(',');
+const workloads = args.workloads?.split(',') ?? [...MAIN_WORKLOADS, 'scaling', 'mem'];
+const timeoutMs = Number(args.timeout) * 1000;
+const settleMs = Number(args.settle ?? (quick ? 2 : 5)) * 1000;
+const quiet = new QuietWait({ perRunMs: settleMs, budgetMs: 45_000 });
+for (const id of systems ?? []) if (!SYSTEMS.some((s) => s.id === id)) throw new Error(`unknown system ${id}`);
+
+/** The one line of progress for a finished run. */
+function headline(job, r) {
+  if (r.skipped) return `skipped: ${r.skipped}`;
+  if (r.timeout) return 'TIMEOUT';
+  if (r.error) return `ERROR: ${r.error.split('\n')[0]}`;
+  const n = (v, d = 0) => v.toLocaleString('en-US', { maximumFractionDigits: d });
+  let text;
+  switch (job.workload) {
+    case 'A': text = `${n(r.tasksPerSec)} tasks/s`; break;
+    case 'B': text = `${n(r.ms)} ms`; break;
+    case 'C': text = `${n(r.ms)} ms (ideal ${r.idealMs})`; break;
+    case 'D': text = `p50 ${n(r.p50us)} µs, p99 ${n(r.p99us)} µs`; break;
+    case 'E': text = `first result ${n(r.startMs, 1)} ms, idle RSS ${n(r.rssMiB, 1)} MiB`; break;
+    case 'F': text = `${n(r.tasksPerSec)} tasks/s, small p50 ${n(r.smallP50ms, 2)} ms p99 ${n(r.smallP99ms, 2)} ms`; break;
+    case 'mem': text = `${n(r.bytesPerTask)} bytes/task`; break;
+    default: text = JSON.stringify(r);
+  }
+  return r.errors ? `${text}  INVALID: ${whyInvalid({ result: r })}` : text;
+}
+
+const info = machine();
+const iterations = calibrate(2);
+const jobs = buildPlan({ quick, repeats, systems, workloads, iterations });
+process.stderr.write(`looppool benchmark: ${jobs.length} runs, ${quick ? 'quick' : 'full'}, repeats ${repeats}; ${info.nproc} CPUs (${info.cpu}), Node ${info.node}, load ${info.load}\n`);
+
+const t0 = performance.now();
+const runs = [];
+const skipped = new Set();
+for (const [k, job] of jobs.entries()) {
+  if (skipped.has(job.system.id)) continue;
+  if (job.system.adapter === 'looppool') await distReady();
+  const busyBefore = settleMs > 0 ? await quiet.wait() : undefined;
+  const { result, leaked, seconds } = await launch(job, timeoutMs);
+  if (result.skipped) skipped.add(job.system.id);
+  runs.push({ section: job.section, label: job.label, workload: job.workload, system: job.system.id, repeat: job.repeat, config: job.config, params: job.params, result, leaked, seconds, busyBefore });
+  const where = job.section === 'main' ? job.label : `${job.section} ${job.label}`;
+  const busy = busyBefore === undefined ? '' : `  [machine ${Math.round(busyBefore * 100)}% busy before]`;
+  process.stderr.write(`[${String(k + 1).padStart(3)}/${jobs.length}] ${where.padEnd(16)} ${job.system.id.padEnd(22)} r${job.repeat + 1}  ${headline(job, result)}${leaked ? `  (${leaked} processes left behind, killed)` : ''}  ${seconds.toFixed(1)} s${busy}\n`);
+}
+const minutes = (performance.now() - t0) / 60_000;
+const end = loadAverage();
+const leakedTotal = runs.reduce((sum, r) => sum + r.leaked, 0);
+const stillAlive = descendants(process.pid);
+const busyRuns = runs.filter((r) => r.busyBefore !== undefined);
+const busyNote = busyRuns.length
+  ? `- Other load: before each run the benchmark waited up to ${settleMs / 1000} s for the CPUs to be under 30% busy (${(quiet.spent / 1000).toFixed(0)} s spent checking and waiting); ${busyRuns.filter((r) => r.busyBefore > quiet.threshold).length} of ${busyRuns.length} runs still started on a busier machine (median busy before a run: ${Math.round(median(busyRuns.map((r) => r.busyBefore)) * 100)}%)`
+  : '- Other load: not checked (--settle 0)';
+
+const header = [
+  `## Benchmark run of ${info.date.slice(0, 10)}`,
+  '',
+  `- Machine: ${info.nproc} CPUs (${info.cpu}), ${info.memGiB} GiB; Node ${info.node}; load average at start ${info.load}, at end ${end}`,
+  `- Mode: ${quick ? 'quick' : 'full'}; ${repeats} repeats of the main workloads (${Object.entries(REPEAT_FRACTION).map(([w, f]) => `${w}: ${Math.max(1, Math.ceil(repeats * f))}`).join(', ')}); ${runs.length} runs in ${minutes.toFixed(1)} min; 2 workers, concurrency 1,000 per worker unless stated; CPU task = ${iterations.toLocaleString('en-US')} xorshift rounds (≈ 2 ms here)`,
+  busyNote,
+  `- Processes left behind after a run: ${leakedTotal === 0 ? 'none' : `${leakedTotal} (killed; see the valid-runs column)`}; processes of this benchmark still alive at the end: ${stillAlive.length === 0 ? 'none' : stillAlive.join(', ')}`,
+  '',
+].join('\n');
+process.stdout.write(`${header}\n${report(runs)}\n`);
+if (args.json) writeFileSync(args.json, JSON.stringify({ machine: { ...info, loadAtEnd: end }, quick, repeats, iterations, minutes, runs }, null, 1));

@@ -1,0 +1,193 @@
+/**
+ * The workloads of issue 6, each run inside a fresh process against one system. A workload gets
+ * the system's `create(config)` and its parameters, and returns its metrics plus `errors`: the
+ * number of wrong or failed answers (a run with errors does not count).
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { spin } from './handler.mjs';
+import { descendants, rssBytes } from './lib/procs.mjs';
+import { percentile } from './lib/stats.mjs';
+
+const now = () => performance.now();
+
+/**
+ * Run `n` tasks keeping `window` in flight: `window` lanes, each submitting its next task when
+ * its previous answer arrives. `check(i, result)` says whether answer `i` is right.
+ */
+export async function windowed(run, n, window, makeTask, check) {
+  let next = 0;
+  let errors = 0;
+  const lane = async () => {
+    while (next < n) {
+      const i = next++;
+      try {
+        if (!check(i, await run(makeTask(i)))) errors++;
+      } catch {
+        errors++;
+      }
+    }
+  };
+  const lanes = [];
+  for (let k = 0; k < Math.min(window, n); k++) lanes.push(lane());
+  await Promise.all(lanes);
+  return errors;
+}
+
+const echo = (i) => i;
+const same = (i, r) => r === i;
+
+/** Create the system, wait until it is up, warm it with echo tasks, run `body`, stop it. */
+async function withSystem(create, config, body, warm = 2000) {
+  const created = await create(config);
+  let stopped;
+  const sys = { run: created.run, stop: (options) => (stopped ??= created.stop(options)) };
+  try {
+    await created.ready();
+    const warmErrors = await windowed(sys.run, warm, Math.min(warm, 200), (i) => -1 - i, (i, r) => r === -1 - i);
+    const result = await body(sys);
+    if (warmErrors > 0) result.errors += warmErrors;
+    return result;
+  } finally {
+    await sys.stop();
+  }
+}
+
+/** A: many tiny echo tasks through a window. Metric: tasks per second. */
+export function A(create, config, { n, window }) {
+  return withSystem(create, config, async (sys) => {
+    const t0 = now();
+    const errors = await windowed(sys.run, n, window, echo, same);
+    const ms = now() - t0;
+    return { errors, ms, tasksPerSec: (n / ms) * 1000 };
+  }, Math.min(20_000, n));
+}
+
+/** B: CPU tasks (`iterations` xorshift rounds each). Metric: elapsed ms (speed-up vs inline). */
+export function B(create, config, { n, window, iterations }) {
+  return withSystem(create, config, async (sys) => {
+    const results = new Array(n);
+    const t0 = now();
+    let errors = await windowed(sys.run, n, window, (i) => ({ c: iterations, v: i + 1 }), (i, r) => {
+      results[i] = r;
+      return typeof r === 'number';
+    });
+    const ms = now() - t0;
+    for (let i = 0; i < n; i += 97) if (results[i] !== spin(iterations, i + 1)) errors++; // checked after timing
+    return { errors, ms };
+  }, 200);
+}
+
+/** C: tasks that await a timer of `ms` ms, `window` at once. Metric: elapsed ms vs the ideal. */
+export function C(create, config, { n, window, ms: timer }) {
+  return withSystem(create, config, async (sys) => {
+    const t0 = now();
+    const errors = await windowed(sys.run, n, window, (i) => ({ s: timer, v: i }), same);
+    const ms = now() - t0;
+    return { errors, ms, idealMs: Math.ceil(n / window) * timer };
+  }, 200);
+}
+
+/** D: sequential round trips (one task in flight). Metrics: p50 and p99 in microseconds. */
+export function D(create, config, { n, warm }) {
+  return withSystem(create, config, async (sys) => {
+    let errors = 0;
+    for (let i = 0; i < warm; i++) if ((await sys.run(i)) !== i) errors++;
+    const lat = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const t = now();
+      const r = await sys.run(i);
+      lat[i] = now() - t;
+      if (r !== i) errors++;
+    }
+    return { errors, p50us: percentile(lat, 50) * 1000, p99us: percentile(lat, 99) * 1000 };
+  }, 0);
+}
+
+/**
+ * E: construct the pool, time until the first result, then warm every worker, idle `idleMs`
+ * and read the resident memory of this process plus all its descendants.
+ */
+export async function E(create, config, { idleMs }) {
+  const t0 = now();
+  const sys = await create(config);
+  try {
+    const first = await sys.run(7);
+    const startMs = now() - t0;
+    let errors = first === 7 ? 0 : 1;
+    errors += await windowed(sys.run, 200, 100, echo, same);
+    await sleep(idleMs);
+    const children = descendants(process.pid);
+    const rss = children.reduce((sum, pid) => sum + rssBytes(pid), rssBytes(process.pid));
+    return { errors, startMs, rssMiB: rss / 2 ** 20, processes: 1 + children.length };
+  } finally {
+    await sys.stop();
+  }
+}
+
+/**
+ * F: `n` echo tasks of `bytes`-long strings, `window` at once; meanwhile one small echo task
+ * at a time, whose round trips measure how much the big ones hold up the channel.
+ */
+export function F(create, config, { n, window, bytes }) {
+  return withSystem(create, config, async (sys) => {
+    const filler = 'x'.repeat(bytes);
+    const payload = (i) => `${String(i).padStart(12, '0')}${filler.slice(12)}`;
+    let bigDone = false;
+    let errors = 0;
+    const lat = [];
+    const probe = (async () => {
+      for (let k = 0; !bigDone; k++) {
+        const t = now();
+        const r = await sys.run(k);
+        lat.push(now() - t);
+        if (r !== k) errors++;
+      }
+    })();
+    const t0 = now();
+    errors += await windowed(sys.run, n, window, payload, (i, r) => r === payload(i));
+    const ms = now() - t0;
+    bigDone = true;
+    await probe;
+    return {
+      errors,
+      ms,
+      tasksPerSec: (n / ms) * 1000,
+      mbPerSec: (n * bytes) / 1e6 / (ms / 1000),
+      smallP50ms: percentile(lat, 50),
+      smallP99ms: percentile(lat, 99),
+      smallCount: lat.length,
+    };
+  }, 200);
+}
+
+/**
+ * Memory per queued task: queue `n` tasks that never finish (one runs per worker, the rest wait
+ * in the parent) and compare the parent's heap before and after, both after full GCs. Then stop
+ * without draining and count the tasks whose promise settled (was rejected) within 3 s.
+ */
+export function mem(create, config, { n }) {
+  return withSystem(create, config, async (sys) => {
+    const gc = globalThis.gc;
+    if (typeof gc !== 'function') throw new Error('run with --expose-gc');
+    const promises = new Array(n).fill(null);
+    gc();
+    gc();
+    const h0 = process.memoryUsage().heapUsed;
+    const t0 = now();
+    for (let i = 0; i < n; i++) promises[i] = sys.run({ h: i });
+    const queueMs = now() - t0;
+    gc();
+    gc();
+    const h1 = process.memoryUsage().heapUsed;
+    let settled = 0;
+    for (const p of promises) Promise.resolve(p).then(() => settled++, () => settled++);
+    const t1 = now();
+    await sys.stop({ abandon: true });
+    const stopMs = now() - t1;
+    const deadline = Date.now() + 3000;
+    while (settled < n && Date.now() < deadline) await sleep(50);
+    return { errors: 0, n, bytesPerTask: (h1 - h0) / n, usPerQueue: (queueMs * 1000) / n, stopMs, settledPct: (100 * settled) / n };
+  }, 200);
+}
+
+export const WORKLOADS = { A, B, C, D, E, F, mem };

@@ -60,7 +60,7 @@ export class TaskOutcomes {
   fail(task: PendingTask, error: Error, pid = -1): void {
     if (!task.fail(error)) return;
     this.failed++;
-    if (task.startedAt > 0) this.#sink.settled(task, false);
+    if (task.dispatched) this.#sink.settled(task, false);
     if (task.mode === 'put') this.#sink.report('taskError', error, { taskId: task.id, worker: task.worker, pid });
   }
 

@@ -32,6 +32,8 @@ export interface StopOptions {
   timeout?: number;
 }
 
+const NO_OPTIONS: RunOptions = Object.freeze({});
+
 /**
  * A pool of worker processes, each running one instance of your `Worker` subclass with many
  * tasks in flight.
@@ -99,22 +101,22 @@ export class Pool<TTask = unknown, TResult = unknown> extends EventEmitter<PoolE
    */
   put(task: TTask, options: PutOptions = {}): Promise<number> {
     return new Promise((resolve, reject) => {
-      this.#core.submit('put', task, options, this.#autoStart, undefined, { queued: resolve, refused: reject });
+      this.#core.put(task, options, this.#autoStart, { queued: resolve, refused: reject });
     });
   }
 
   /** Like `put`, but throws `QueueFullError` instead of waiting. Returns the task id. */
   putNowait(task: TTask, options: PutOptions = {}): number {
-    return this.#core.submit('put', task, options, this.#autoStart);
+    return this.#core.put(task, options, this.#autoStart);
   }
 
   /**
    * Run a task and wait for its result: resolves with `processMessage`'s return value, rejects
    * with a `TaskError` whose `cause` is the worker's error (name, message, stack, own properties).
    */
-  run(task: TTask, options: RunOptions = {}): Promise<TResult> {
+  run(task: TTask, options: RunOptions = NO_OPTIONS): Promise<TResult> {
     return new Promise<TResult>((resolve, reject) => {
-      this.#core.submit('run', task, options, this.#autoStart, { resolve: resolve as (v: unknown) => void, reject }, { queued: () => {}, refused: reject });
+      this.#core.run(task, options, this.#autoStart, resolve as (v: unknown) => void, reject);
     });
   }
 

@@ -6,11 +6,6 @@
 /** `run` tasks resolve a promise; `put` tasks report to the pool's result and taskError events. */
 export type TaskMode = 'run' | 'put';
 
-export interface TaskSettler {
-  resolve(value: unknown): void;
-  reject(error: Error): void;
-}
-
 export class PendingTask {
   readonly id: number;
   readonly mode: TaskMode;
@@ -19,11 +14,15 @@ export class PendingTask {
   readonly payload: unknown;
   /** Worker number this task must run on, or -1. */
   readonly target: number;
-  readonly enqueuedAt: number;
+  /** When it was submitted (`performance.now()`), stamped only when the pool reports metrics. */
+  enqueuedAt = 0;
   attempt = 0;
   /** Worker number it was last sent to, or -1. */
   worker = -1;
+  /** When it was last sent to a worker, stamped only when the pool reports metrics. */
   startedAt = 0;
+  /** It was sent to a worker at least once. */
+  dispatched = false;
   /** Dropped from the queue (aborted); the dispatcher skips it. */
   cancelled = false;
   settled = false;
@@ -37,18 +36,27 @@ export class PendingTask {
   onDispatch: ((info: { worker: number; pid: number }) => void) | undefined;
   /** Its soft timeout fired (the signal was aborted): a failure from now on is a timeout. */
   timedOut = false;
-  readonly #settler: TaskSettler | undefined;
+  readonly #resolve: ((value: unknown) => void) | undefined;
+  readonly #reject: ((error: Error) => void) | undefined;
   /** Detaches the caller's AbortSignal listener, when there is one. */
   cleanup: (() => void) | undefined;
 
-  constructor(id: number, mode: TaskMode, json: string | null, payload: unknown, target: number, settler?: TaskSettler) {
+  constructor(
+    id: number,
+    mode: TaskMode,
+    json: string | null,
+    payload: unknown,
+    target: number,
+    resolve?: (value: unknown) => void,
+    reject?: (error: Error) => void,
+  ) {
     this.id = id;
     this.mode = mode;
     this.json = json;
     this.payload = json === null ? payload : undefined;
     this.target = target;
-    this.#settler = settler;
-    this.enqueuedAt = performance.now();
+    this.#resolve = resolve;
+    this.#reject = reject;
   }
 
   /** Settle with a value: resolves a `run` promise; returns false if already settled. */
@@ -56,7 +64,7 @@ export class PendingTask {
     if (this.settled) return false;
     this.settled = true;
     this.#release();
-    this.#settler?.resolve(value);
+    this.#resolve?.(value);
     return true;
   }
 
@@ -65,7 +73,7 @@ export class PendingTask {
     if (this.settled) return false;
     this.settled = true;
     this.#release();
-    this.#settler?.reject(error);
+    this.#reject?.(error);
     return true;
   }
 

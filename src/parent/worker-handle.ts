@@ -111,7 +111,7 @@ export class WorkerHandle implements WorkerSlot {
     task.worker = this.number;
     task.attempt++;
     this.sent++;
-    task.startedAt = performance.now();
+    task.dispatched = true;
     this.#tasks.set(task.id, task);
     if (task.json === null) {
       this.#channel.send({ kind: 'task', id: task.id, attempt: task.attempt, payload: task.payload });

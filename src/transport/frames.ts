@@ -2,7 +2,7 @@
  * Framing of the data channel. A frame is `[u32 body length][u8 codec][body]`:
  * - codec `J`: the body is a JSON array of messages (every message written in one tick, batched);
  * - codec `V`: the body is one message in V8's serialization format (values JSON cannot carry).
- * One write per flush; one `JSON.parse` per frame on the other side.
+ * One write per loop turn; one `JSON.parse` per frame on the other side.
  */
 import v8 from 'node:v8';
 
@@ -83,10 +83,15 @@ export class FrameWriter {
     this.#out.push(frame);
   }
 
+  /**
+   * Flush in the loop's check phase: every message written by the callbacks of one loop turn
+   * (all the timers that fired, all the data that arrived) goes out in one write. A nextTick
+   * flush would write once per callback: Node drains the nextTick queue after each timer.
+   */
   #schedule(): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
-    process.nextTick(this.#flush);
+    setImmediate(this.#flush);
   }
 }
 

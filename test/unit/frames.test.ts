@@ -4,11 +4,17 @@ import { FrameFormatError, FrameReader, FrameWriter } from '../../src/transport/
 
 
 describe('frames', () => {
-  it('batches the messages written in one tick into one write', async () => {
+  it('batches the messages written in one loop turn, across callbacks, into one write', async () => {
     const writes: Buffer[] = [];
     const w = new FrameWriter({ write: (b) => writes.push(b) });
-    for (let i = 0; i < 100; i++) w.json(`{"i":${i}}`);
-    await new Promise((resolve) => process.nextTick(resolve));
+    for (let i = 0; i < 50; i++) w.json(`{"i":${i}}`);
+    // A second callback of the same turn (as when several timers fire together).
+    await new Promise<void>((resolve) => process.nextTick(() => {
+      for (let i = 50; i < 100; i++) w.json(`{"i":${i}}`);
+      resolve();
+    }));
+    expect(writes).toHaveLength(0);
+    await new Promise((resolve) => setImmediate(resolve));
     expect(writes).toHaveLength(1);
     const out: unknown[] = [];
     new FrameReader(1 << 20).push(writes[0] as Buffer, (m) => out.push(m));

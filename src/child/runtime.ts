@@ -3,7 +3,7 @@
  * → poison pill → exit. Runs one Worker instance with many tasks in flight; every task the
  * parent sent is answered exactly once (done or failed) unless the process stops first.
  */
-import { PROTOCOL, type InitMessage, type TaskMessage, type ToChildMessage } from '../protocol/messages.ts';
+import { DONE, PROTOCOL, type InitMessage, type ToChildMessage } from '../protocol/messages.ts';
 import { parseToChild } from '../protocol/parse.ts';
 import { serializeError } from '../protocol/serialized-error.ts';
 import type { Channel } from '../transport/channel.ts';
@@ -61,10 +61,11 @@ export class Runtime {
   };
 
   #dispatch(message: ToChildMessage): void {
+    if (Array.isArray(message)) {
+      this.#runTask(message[1], message[2], message[3]);
+      return;
+    }
     switch (message.kind) {
-      case 'task':
-        this.#runTask(message);
-        return;
       case 'abort':
         this.#tasks
           .get(message.id)
@@ -126,15 +127,15 @@ export class Runtime {
     }
   }
 
-  #runTask(message: TaskMessage): void {
+  #runTask(id: number, attempt: number, payload: unknown): void {
     const worker = this.#worker;
     if (!worker || this.#state !== 'running') return; // the parent never sends tasks before ready or after the pill
-    const ctx = new RuntimeTaskContext(message.id, message.attempt, this.#emit);
+    const ctx = new RuntimeTaskContext(id, attempt, this.#emit);
     this.#tasks.set(ctx.id, ctx);
     this.#metrics?.tasks.started();
     let outcome: unknown;
     try {
-      outcome = worker.processMessage(message.payload, ctx);
+      outcome = worker.processMessage(payload, ctx);
     } catch (err) {
       this.#fail(ctx, err);
       return;
@@ -158,8 +159,9 @@ export class Runtime {
       this.#channel.send({ kind: 'taskFailed', id: ctx.id, error: serializeError(err), unsendable: true });
       return this.#afterSettle();
     }
-    if (json === null) this.#channel.send({ kind: 'taskDone', id: ctx.id, value });
-    else this.#channel.sendJson(`{"kind":"taskDone","id":${ctx.id}${jsonField('value', json || undefined)}}`);
+    if (json === null) this.#channel.send([DONE, ctx.id, value]);
+    else if (json === '') this.#channel.sendJson(`[${DONE},${ctx.id}]`);
+    else this.#channel.sendJson(`[${DONE},${ctx.id},${json}]`);
     this.#afterSettle();
   }
 

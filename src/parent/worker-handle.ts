@@ -7,7 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { Duplex } from 'node:stream';
 import { ProtocolError, WorkerInitError } from '../errors.ts';
 import { assertNever } from '../internal/assert.ts';
-import { PROTOCOL, type ToParentMessage } from '../protocol/messages.ts';
+import { PROTOCOL, TASK, type ToParentMessage } from '../protocol/messages.ts';
 import { MessageShapeError, parseToParent } from '../protocol/parse.ts';
 import { deserializeError } from '../protocol/serialized-error.ts';
 import { parseWatchdogReport, ReportLineSplitter, type LoopBlockedReport } from '../protocol/watchdog-report.ts';
@@ -113,11 +113,9 @@ export class WorkerHandle implements WorkerSlot {
     this.sent++;
     task.dispatched = true;
     this.#tasks.set(task.id, task);
-    if (task.json === null) {
-      this.#channel.send({ kind: 'task', id: task.id, attempt: task.attempt, payload: task.payload });
-    } else {
-      this.#channel.sendJson(`{"kind":"task","id":${task.id},"attempt":${task.attempt}${jsonField('payload', task.json || undefined)}}`);
-    }
+    if (task.json === null) this.#channel.send([TASK, task.id, task.attempt, task.payload]);
+    else if (task.json === '') this.#channel.sendJson(`[${TASK},${task.id},${task.attempt}]`);
+    else this.#channel.sendJson(`[${TASK},${task.id},${task.attempt},${task.json}]`);
   }
 
   /** Ask the child to abort a task's signal (its answer still returns the credit). */
@@ -182,12 +180,12 @@ export class WorkerHandle implements WorkerSlot {
   }
 
   #handle(m: ToParentMessage): void {
+    if (Array.isArray(m)) {
+      const task = this.#take(m[1]);
+      if (task) this.#events.taskDone(this, task, m[2]);
+      return;
+    }
     switch (m.kind) {
-      case 'taskDone': {
-        const task = this.#take(m.id);
-        if (task) this.#events.taskDone(this, task, m.value);
-        return;
-      }
       case 'taskFailed': {
         const task = this.#take(m.id);
         if (task) this.#events.taskFailed(this, task, deserializeError(m.error), m.unsendable === true);

@@ -32,12 +32,16 @@ export interface InitMessage {
   /** Sentry settings (the DSN travels here, never in argv or the environment we set). */
   sentry?: { dsn: string; environment?: string; release?: string };
 }
-export interface TaskMessage {
-  kind: 'task';
-  id: number;
-  attempt: number;
-  payload: unknown;
-}
+/**
+ * The two messages of the hot path travel as arrays, not objects: smaller to write and faster to
+ * parse, a fifth of the bytes of a tiny task. `[TASK, id, attempt, payload?]` (no payload
+ * element for `undefined`).
+ */
+export type TaskTuple = [kind: typeof TASK, id: number, attempt: number, payload?: unknown];
+export const TASK = 0;
+/** `[DONE, id, value?]`: the task's promise resolved (no value element for `undefined`). */
+export type TaskDoneTuple = [kind: typeof DONE, id: number, value?: unknown];
+export const DONE = 1;
 export interface AbortMessage {
   kind: 'abort';
   id: number;
@@ -63,7 +67,7 @@ export interface PingMessage {
   id: number;
 }
 
-export type ToChildMessage = InitMessage | TaskMessage | AbortMessage | BroadcastMessage | PoisonPillMessage | PingMessage;
+export type ToChildMessage = InitMessage | TaskTuple | AbortMessage | BroadcastMessage | PoisonPillMessage | PingMessage;
 
 /** The child opens the handshake as soon as its runtime is up. */
 export interface HelloMessage {
@@ -84,11 +88,6 @@ export interface InitFailedMessage {
 export interface ResultMessage {
   kind: 'result';
   task: number | null;
-  value: unknown;
-}
-export interface TaskDoneMessage {
-  kind: 'taskDone';
-  id: number;
   value: unknown;
 }
 export interface TaskFailedMessage {
@@ -128,7 +127,7 @@ export type ToParentMessage =
   | ReadyMessage
   | InitFailedMessage
   | ResultMessage
-  | TaskDoneMessage
+  | TaskDoneTuple
   | TaskFailedMessage
   | BroadcastDoneMessage
   | BroadcastFailedMessage
@@ -136,5 +135,4 @@ export type ToParentMessage =
   | StoppedMessage
   | PongMessage;
 
-export type ToParentKind = ToParentMessage['kind'];
-export type ToChildKind = ToChildMessage['kind'];
+

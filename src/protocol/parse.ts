@@ -4,7 +4,7 @@
  * `kind` exhaustively.
  */
 import { isSerializedError, type SerializedError } from './serialized-error.ts';
-import type { TaskDoneMessage, TaskMessage, ToChildMessage, ToParentMessage } from './messages.ts';
+import { DONE, TASK, type TaskDoneTuple, type TaskTuple, type ToChildMessage, type ToParentMessage } from './messages.ts';
 
 /** A message that is not one of ours, or is malformed. */
 export class MessageShapeError extends Error {}
@@ -13,11 +13,9 @@ type Raw = Record<string, unknown>;
 
 /** Parse a message a child sent to its parent. */
 export function parseToParent(raw: unknown): ToParentMessage {
+  if (Array.isArray(raw)) return doneTuple(raw);
   const m = asRecord(raw);
   switch (m.kind) {
-    case 'taskDone':
-      id(m, 'id'); // the hot path: checked in place, not copied
-      return m as unknown as TaskDoneMessage;
     case 'taskFailed':
       return m.unsendable === true
         ? { kind: 'taskFailed', id: id(m, 'id'), error: error(m), unsendable: true }
@@ -50,12 +48,9 @@ export function parseToParent(raw: unknown): ToParentMessage {
 
 /** Parse a message a parent sent to its child. */
 export function parseToChild(raw: unknown): ToChildMessage {
+  if (Array.isArray(raw)) return taskTuple(raw);
   const m = asRecord(raw);
   switch (m.kind) {
-    case 'task':
-      id(m, 'id'); // the hot path: checked in place, not copied
-      id(m, 'attempt');
-      return m as unknown as TaskMessage;
     case 'abort':
       return { kind: 'abort', id: id(m, 'id'), reason: m.reason === 'timeout' ? 'timeout' : 'abort' };
     case 'broadcast':
@@ -83,6 +78,21 @@ export function parseToChild(raw: unknown): ToChildMessage {
   }
 }
 
+/** The hot path: checked in place, not copied. */
+function doneTuple(raw: unknown[]): TaskDoneTuple {
+  if (raw[0] !== DONE || !isId(raw[1]) || raw.length > 3) throw bad('task done tuple');
+  return raw as TaskDoneTuple;
+}
+
+function taskTuple(raw: unknown[]): TaskTuple {
+  if (raw[0] !== TASK || !isId(raw[1]) || !isId(raw[2]) || raw.length > 4) throw bad('task tuple');
+  return raw as TaskTuple;
+}
+
+function isId(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
 function sentry(raw: unknown): { dsn: string; environment?: string; release?: string } {
   const m = asRecord(raw);
   const out: { dsn: string; environment?: string; release?: string } = { dsn: str(m, 'dsn') };
@@ -92,7 +102,7 @@ function sentry(raw: unknown): { dsn: string; environment?: string; release?: st
 }
 
 function asRecord(raw: unknown): Raw {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw bad('message (not an object)');
+  if (typeof raw !== 'object' || raw === null) throw bad('message (not an object)');
   return raw as Raw;
 }
 

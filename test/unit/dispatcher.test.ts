@@ -46,6 +46,16 @@ describe('Dispatcher', () => {
     expect(assigned).toEqual([[1, 1], [2, 2], [3, 1], [4, 2]]);
   });
 
+  it('on an idle pool, sends the next task to the worker that took the last one (it is awake)', () => {
+    const { d, s, assigned } = setup('least-busy', 3, 10);
+    for (let i = 1; i <= 3; i++) {
+      d.enqueue(task(i));
+      d.pump();
+      (s[assigned.at(-1)?.[1] as number] as Slot).inFlight = 0; // answered before the next one comes
+    }
+    expect(assigned.map(([, slot]) => slot)).toEqual([0, 0, 0]);
+  });
+
   it('round-robin goes around the slots with credit', () => {
     const { d, assigned } = setup('round-robin', 3, 10);
     for (let i = 1; i <= 6; i++) d.enqueue(task(i));

@@ -3,7 +3,10 @@
  * Linux, `ps` elsewhere). The parent uses it on its workers: a worker whose event loop is blocked
  * cannot report itself, but its CPU time still shows up here.
  */
-import pidusage from 'pidusage';
+import type pidusageFn from 'pidusage';
+import { lazyRequire } from '../internal/lazy-require.ts';
+
+const pidusage = lazyRequire<typeof pidusageFn>('pidusage');
 
 /** One process over the interval since its previous reading. */
 export interface ProcessUsage {
@@ -18,7 +21,7 @@ export type UsageReader = (pids: number[]) => Promise<Readonly<Record<string, { 
 
 /** pidusage, keeping each pid's history at least `maxage` ms (its default, 60 s, would expire between slow ticks). */
 export function pidusageReader(maxage = 60_000): UsageReader {
-  return (pids) => pidusage(pids, { maxage });
+  return (pids) => pidusage()(pids, { maxage });
 }
 
 export class ProcessProbe {

@@ -4,7 +4,10 @@
  * reported once and never thrown; closing is bounded by a timeout because hot-shots' TCP
  * `close()` can wait forever for a server that is gone.
  */
-import StatsDClient, { type ClientOptions, type StatsD } from 'hot-shots';
+import type { ClientOptions, StatsD } from 'hot-shots';
+import { lazyRequire } from '../internal/lazy-require.ts';
+
+const hotShots = lazyRequire<{ StatsD: new (options: ClientOptions) => StatsD }>('hot-shots');
 import { sanitizePath } from './names.ts';
 import { reportOnce, stderrSink, type ErrorSink, type OnceSink } from './report-once.ts';
 
@@ -112,7 +115,7 @@ export function createStatsd(input: StatsD | StatsdOptions, options: CreateStats
   }
   const resolved = resolveStatsdOptions(options.tags === undefined ? input : { ...input, tags: options.tags });
   const onError = reportOnce(options.onError ?? stderrSink(`statsd ${resolved.host}:${resolved.port}`));
-  return makeHandle(new StatsDClient(clientOptions(resolved, onError)), true, resolved.tags, resolved, onError);
+  return makeHandle(new (hotShots().StatsD)(clientOptions(resolved, onError)), true, resolved.tags, resolved, onError);
 }
 
 /** The hot-shots options for resolved settings; `datadog` and `includeDataDogTags` are always explicit so `DD_*` variables cannot change the wire format. */

@@ -3,7 +3,10 @@
  * new pid) with exponential backoff while replacements fail to start, pausing when starts keep
  * failing (unhealthy), recycling on task count or memory, and taking them all down.
  */
-import pidusage from 'pidusage';
+import type pidusageFn from 'pidusage';
+import { lazyRequire } from '../internal/lazy-require.ts';
+
+const pidusage = lazyRequire<typeof pidusageFn>('pidusage');
 import { PoolUnhealthyError, WorkerInitError } from '../errors.ts';
 import type { ResolvedPoolOptions } from '../options.ts';
 import type { PendingTask } from './task.ts';
@@ -198,7 +201,7 @@ export class Supervisor {
     this.#memoryTimer = setInterval(() => {
       const ready = this.live().filter((h) => h.state === 'ready');
       if (ready.length === 0) return;
-      pidusage(ready.map((h) => h.pid))
+      pidusage()(ready.map((h) => h.pid))
         .then((usage) => {
           for (const h of ready) if ((usage[h.pid]?.memory ?? 0) > limit) this.recycle(h);
         })

@@ -66,7 +66,14 @@ export function startWatchdog(options: WatchdogOptions): Watchdog {
   };
   // No execArgv: the thread is plain JavaScript and must not load the process's `--import` hooks
   // (tsx would slow its start and compile nothing it needs).
-  const thread = new Worker(THREAD_URL, { workerData: data, execArgv: [], stdout: false, stderr: false });
+  // A small heap: the thread only polls and, rarely, reads a stack (a few MiB less per worker).
+  const thread = new Worker(THREAD_URL, {
+    workerData: data,
+    execArgv: [],
+    stdout: false,
+    stderr: false,
+    resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 1, codeRangeSizeMb: 4 },
+  });
   thread.on('error', (err) => process.emitWarning(`looppool watchdog thread failed: ${String(err)}`, 'LooppoolWarning'));
   const onReport = options.onReport;
   if (onReport) thread.on('message', (report: LoopBlockedReport) => onReport(report));

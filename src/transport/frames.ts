@@ -9,12 +9,19 @@ import v8 from 'node:v8';
 export const CODEC_JSON = 0x4a; // 'J'
 export const CODEC_V8 = 0x56; // 'V'
 const HEADER = 5;
-/** A JSON batch is cut into frames of about this size so big messages do not hold up small ones. */
-const SOFT_FRAME_BYTES = 256 * 1024;
+/**
+ * Once this much is queued it is written at once rather than at the end of the loop turn: big
+ * messages stream (the peer starts reading while more are produced) instead of going out in one
+ * burst per turn. Small messages still share one write per turn.
+ */
+const EAGER_BYTES = 64 * 1024;
 
 /** Something frames are written to: a socket or a test double. */
 export interface FrameSink {
   write(chunk: Buffer): unknown;
+  /** Optional: gather the writes until `uncork()` into one system call (a socket's writev). */
+  cork?(): void;
+  uncork?(): void;
 }
 
 /** Collects messages written in one tick and writes them as few frames as possible. */
@@ -25,7 +32,10 @@ export class FrameWriter {
   #out: Buffer[] = [];
   #scheduled = false;
   #closed = false;
-  readonly #flush = (): void => this.flush();
+  readonly #flush = (): void => {
+    this.#scheduled = false;
+    this.flush();
+  };
 
   constructor(sink: FrameSink) {
     this.#sink = sink;
@@ -36,8 +46,8 @@ export class FrameWriter {
     if (this.#closed) return;
     this.#parts.push(text);
     this.#partsLength += text.length;
-    if (this.#partsLength > SOFT_FRAME_BYTES) this.#closeJsonFrame();
-    this.#schedule();
+    if (this.#partsLength >= EAGER_BYTES) this.flush();
+    else this.#schedule();
   }
 
   /** Queue one message that needs V8's serializer. */
@@ -50,17 +60,24 @@ export class FrameWriter {
     frame[4] = CODEC_V8;
     body.copy(frame, HEADER);
     this.#out.push(frame);
-    this.#schedule();
+    if (frame.length >= EAGER_BYTES) this.flush();
+    else this.#schedule();
   }
 
   /** Write out everything queued now (normally done once per tick). */
   flush(): void {
-    this.#scheduled = false;
     this.#closeJsonFrame();
     const out = this.#out;
     if (out.length === 0 || this.#closed) return;
     this.#out = [];
-    this.#sink.write(out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out));
+    if (out.length === 1) {
+      this.#sink.write(out[0] as Buffer);
+      return;
+    }
+    // Several frames (big payloads): one writev, without copying them into one buffer first.
+    this.#sink.cork?.();
+    for (const frame of out) this.#sink.write(frame);
+    this.#sink.uncork?.();
   }
 
   /** Drop anything queued and refuse further messages (the peer is gone). */

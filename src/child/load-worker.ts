@@ -3,11 +3,16 @@ import { isWorkerClass, Worker, type TaskContext, type WorkerClass } from './wor
 
 const TYPESCRIPT = /\.(?:ts|mts|cts|tsx)$/;
 
+/** True for a module tsx must run. */
+export function isTypeScript(moduleUrl: string): boolean {
+  return TYPESCRIPT.test(new URL(moduleUrl).pathname);
+}
+
 type TaskFunction = (task: unknown, ctx: TaskContext) => unknown;
 
 /** Load `moduleUrl` and return the Worker subclass to instantiate. Throws a plain Error with the reason. */
 export async function loadWorkerClass(moduleUrl: string): Promise<WorkerClass> {
-  if (TYPESCRIPT.test(new URL(moduleUrl).pathname)) await registerTypeScript();
+  if (isTypeScript(moduleUrl)) await registerTypeScript();
   const ns = (await import(moduleUrl)) as { default?: unknown };
   // A CommonJS module seen through tsx can arrive as { default: { default: X } }.
   let exported = ns.default;

@@ -22,3 +22,4 @@ process.on('disconnect', () => process.exit(0));
 process.on('uncaughtException', (err) => runtime.onEscapedError(err, 'uncaughtException'));
 process.on('unhandledRejection', (reason) => runtime.onEscapedError(reason, 'unhandledRejection'));
 runtime.start(channel);
+runtime.preload(process.argv[2]); // the parent names the worker module here, so its import overlaps the handshake

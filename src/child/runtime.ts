@@ -9,15 +9,14 @@ import { serializeError } from '../protocol/serialized-error.ts';
 import type { Channel } from '../transport/channel.ts';
 import { encodePayload, jsonField } from '../transport/encode.ts';
 import { WorkerStoppedError } from '../errors.ts';
-import { loadWorkerClass } from './load-worker.ts';
+import { isTypeScript, loadWorkerClass } from './load-worker.ts';
 import { RuntimeTaskContext } from './task-context.ts';
-import { bindWorker, type Worker } from './worker.ts';
+import { bindWorker, type Worker, type WorkerClass } from './worker.ts';
 import { assertNever } from '../internal/assert.ts';
 import type { WorkerMetrics, WorkerMetricsConfig } from '../metrics/worker-metrics.ts';
 import { WATCHDOG_FD } from '../protocol/messages.ts';
-import { captureTaskError, captureUncaught } from '../sentry/capture.ts';
-import { flushSentry, initSentry } from '../sentry/client.ts';
-import { startWatchdog } from './watchdog/start-watchdog.ts';
+import type * as SentryCapture from '../sentry/capture.ts';
+import type * as SentryClient from '../sentry/client.ts';
 
 type State = 'waiting' | 'initializing' | 'running' | 'stopping' | 'exiting';
 
@@ -33,10 +32,34 @@ export class Runtime {
   #exiting = false;
   #metrics: WorkerMetrics | undefined;
   #name = '';
+  /** Sentry's helpers, once a pool with Sentry initialised them. */
+  #sentry: (typeof SentryClient & typeof SentryCapture) | undefined;
   readonly #parentPid: number;
+
+  /** The worker module, imported while the handshake runs (JavaScript modules only). */
+  #early: { url: string; loaded: Promise<WorkerClass | Error> } | undefined;
+
+  /** Imported from the start, in parallel with the handshake; awaited just before ready. */
+  readonly #watchdogModule = import('./watchdog/start-watchdog.ts');
 
   constructor(parentPid: number) {
     this.#parentPid = parentPid;
+  }
+
+  /**
+   * Start importing the worker module now, before `init` arrives: the import overlaps the
+   * handshake. TypeScript modules wait for `init` (Sentry must load before tsx is registered).
+   */
+  preload(moduleUrl: string | undefined): void {
+    if (!moduleUrl || isTypeScript(moduleUrl)) return;
+    this.#early = { url: moduleUrl, loaded: loadWorkerClass(moduleUrl).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err)))) };
+  }
+
+  async #load(moduleUrl: string): Promise<WorkerClass> {
+    if (this.#early?.url !== moduleUrl) return loadWorkerClass(moduleUrl);
+    const loaded = await this.#early.loaded;
+    if (loaded instanceof Error) throw loaded;
+    return loaded;
   }
   readonly #tasks = new Map<number, RuntimeTaskContext>();
   readonly #emit = (value: unknown, taskId: number | null): void => this.#sendResult(value, taskId);
@@ -103,23 +126,31 @@ export class Runtime {
         throw new Error(`protocol mismatch: parent speaks ${message.protocol}, worker speaks ${PROTOCOL}`);
       }
       // Sentry loads before tsx is registered: its ~200 files then skip tsx's loader hooks.
-      if (message.sentry) await initSentry({ ...message.sentry, role: 'worker', tags: { pool: message.name, worker: message.worker } });
+      // Loaded only for a pool with Sentry: its modules stay off every other worker's start-up.
+      if (message.sentry) {
+        const [client, capture] = await Promise.all([import('../sentry/client.ts'), import('../sentry/capture.ts')]);
+        await client.initSentry({ ...message.sentry, role: 'worker', tags: { pool: message.name, worker: message.worker } });
+        this.#sentry = { ...client, ...capture };
+      }
       if (message.metrics) {
         // Loaded only when the pool reports to statsd: hot-shots stays off every other worker's start-up.
         const { startWorkerMetrics } = await import('../metrics/worker-metrics.ts');
         this.#metrics = startWorkerMetrics(message.metrics as WorkerMetricsConfig, message.worker);
       }
-      const WorkerClass = await loadWorkerClass(message.module);
+      const WorkerClass = await this.#load(message.module);
       const worker = new WorkerClass();
       bindWorker(worker, { number: message.worker, name: message.name, workerData: message.workerData, putResult: this.#emit });
       this.#drainOnStop = WorkerClass.drainOnStop === true;
       stage = 'initialize';
       await worker.initialize();
       this.#worker = worker;
+      const { startWatchdog } = await this.#watchdogModule; // imported while the handshake ran
       this.#state = 'running';
       this.#channel.send({ kind: 'ready' });
-      // After ready, off the start-up path: ends this process if the parent dies (even while the
-      // main thread is blocked), and reports blocked loops with their stack.
+      this.#channel.flush();
+      // In the same tick as ready, so before any task can block the loop: the watchdog thread
+      // ends this process if the parent dies (even while the main thread is blocked) and reports
+      // blocked loops with their stack. Started after the flush: its set-up is off the start-up path.
       startWatchdog({ parentPid: this.#parentPid, blockedLoopThreshold: message.blockedLoopThreshold, reportFd: WATCHDOG_FD });
     } catch (err) {
       this.#channel.send({ kind: 'initFailed', error: serializeError(err), stage });
@@ -167,7 +198,7 @@ export class Runtime {
 
   #fail(ctx: RuntimeTaskContext, err: unknown): void {
     if (!this.#settle(ctx, false)) return;
-    if (!isOurAbort(err)) captureTaskError(err, { pool: this.#name, worker: this.#number, pid: process.pid, taskId: ctx.id, attempt: ctx.attempt });
+    if (this.#sentry && !isOurAbort(err)) this.#sentry.captureTaskError(err, { pool: this.#name, worker: this.#number, pid: process.pid, taskId: ctx.id, attempt: ctx.attempt });
     this.#channel.send({ kind: 'taskFailed', id: ctx.id, error: serializeError(err) });
     this.#afterSettle();
   }
@@ -228,7 +259,7 @@ export class Runtime {
   /** An error escaped every task: report it, then exit if the pool asked for restarts. */
   onEscapedError(err: unknown, origin: 'uncaughtException' | 'unhandledRejection'): void {
     this.reportUncaught(err, origin);
-    captureUncaught(err, origin, { pool: this.#name, worker: this.#number, pid: process.pid });
+    this.#sentry?.captureUncaught(err, origin, { pool: this.#name, worker: this.#number, pid: process.pid });
     if (this.restartOnError || this.#state === 'waiting' || this.#state === 'initializing') this.exit(1);
   }
 
@@ -250,7 +281,8 @@ export class Runtime {
     process.exitCode = code;
     const force = setTimeout(() => process.exit(code), 2000);
     force.unref();
-    void flushSentry(1500).then(() => this.#channel.end(() => process.exit(code)));
+    const flushed = this.#sentry ? this.#sentry.flushSentry(1500) : Promise.resolve();
+    void flushed.then(() => this.#channel.end(() => process.exit(code)));
   }
 }
 

@@ -10,7 +10,9 @@ const CHILD_ENTRY = fileURLToPath(new URL('../child/main.js', import.meta.url));
 const STDOUT = { inherit: 'inherit', stderr: 2, ignore: 'ignore' } as const;
 
 export function spawnWorker(options: ResolvedPoolOptions): ChildProcess {
-  return fork(CHILD_ENTRY, [], {
+  // The module URL in argv lets the worker start importing it before the handshake (it is not a
+  // secret; the worker's title replaces argv in `ps` once it runs).
+  return fork(CHILD_ENTRY, [options.workerUrl], {
     execArgv: [...options.execArgv],
     env: options.env,
     // fd 3 is Node's IPC channel (kept for liveness: a child exits when it disconnects);

@@ -135,6 +135,18 @@ describe('PoolReporter', () => {
     expect(names).toContain('worker.in_flight pool:demo,worker:1');
   });
 
+  it('reports the sources added to it under the pool scope (e.g. a queue consumer), until removed', async () => {
+    const { clock, reporter, take, byName } = setup();
+    reporter.start();
+    const remove = reporter.addSource(() => ({ gauges: { 'bullmq.jobs.jobs.active': 3 }, counters: { 'bullmq.jobs.jobs.completed': 7 } }));
+    await clock.advance(2000);
+    expect(byName(take())).toMatchObject({ 'demo.bullmq.jobs.jobs.active': '3|g', 'demo.bullmq.jobs.jobs.completed': '7|c' });
+    remove();
+    await clock.advance(2000);
+    expect(Object.keys(byName(take())).some((name) => name.includes('bullmq'))).toBe(false);
+    reporter.stop();
+  });
+
   it('every line follows the statsd line protocol', async () => {
     const { clock, client, reporter } = setup();
     reporter.start();

@@ -7,11 +7,11 @@
 import { spawn, spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { startSentryEndpoint } from '../helpers/sentry-endpoint.ts';
 import { expectNoPoolLeft, ROOT, runCli } from './helpers.ts';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'looppool-examples-'));
@@ -111,24 +111,16 @@ describe('manual/examples', () => {
   });
 
   it('instrumented: sends the task error to Sentry when SENTRY_DSN is set', async () => {
-    const bodies: string[] = [];
-    const sentry = http.createServer((request, response) => {
-      let body = '';
-      request.setEncoding('latin1').on('data', (c: string) => (body += c));
-      request.on('end', () => {
-        bodies.push(body);
-        response.end('{}');
-      });
-    });
-    await new Promise<void>((resolve) => sentry.listen(0, '127.0.0.1', resolve));
+    const sentry = await startSentryEndpoint();
+    const bodies = (): string[] => sentry.envelopes.map((e) => e.raw);
     try {
-      const dsn = `http://public@127.0.0.1:${(sentry.address() as AddressInfo).port}/1`;
+      const dsn = sentry.dsn;
       const result = await runCli(instrumentedArgs('inst-sentry', 9), { env: { SENTRY_DSN: dsn } }, 60_000);
       expect(result.code).toBe(1);
-      expect(bodies.some((b) => b.includes('task 3 failed on purpose'))).toBe(true); // flushed before the worker exited
-      expect(result.stderr).not.toContain('public@');
+      expect(bodies().some((b) => b.includes('task 3 failed on purpose'))).toBe(true); // flushed before the worker exited
+      expect(result.stderr).not.toContain('publickey@');
     } finally {
-      sentry.close();
+      await sentry.close();
     }
   });
 });

@@ -4,8 +4,8 @@
  */
 import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { startSentryEndpoint } from '../helpers/sentry-endpoint.ts';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/processes.ts';
 import { fixture, runCli, startCli, uniqueName, workerPids } from './helpers.ts';
@@ -75,18 +75,10 @@ describe('looppool run: pool options from flags', () => {
   });
 
   it('--sentry-dsn sends task errors to Sentry, and the DSN shows in no process title, record or message', async () => {
-    const bodies: string[] = [];
-    const sentry = http.createServer((request, response) => {
-      let body = '';
-      request.setEncoding('latin1').on('data', (c: string) => (body += c));
-      request.on('end', () => {
-        bodies.push(body);
-        response.end('{}');
-      });
-    });
-    await new Promise<void>((resolve) => sentry.listen(0, '127.0.0.1', resolve));
+    const sentry = await startSentryEndpoint();
+    const bodies = (): string[] => sentry.envelopes.map((e) => e.raw);
     try {
-      const dsn = `http://secretkey42@127.0.0.1:${(sentry.address() as AddressInfo).port}/1`;
+      const dsn = sentry.dsn.replace('publickey@', 'secretkey42@');
       const name = uniqueName('sentry');
       const cli = startCli(['run', fixture('fail.mjs'), '--size', '1', '--name', name, '--sentry-dsn', dsn], {
         input: '{"fail":true,"key":"k9"}\n',
@@ -94,13 +86,13 @@ describe('looppool run: pool options from flags', () => {
         env: { SENTRY_DSN: '' },
       });
       await cli.waitForRecords(1);
-      await waitFor(() => bodies.some((b) => b.includes('no such key: k9')), 'the task error to reach Sentry');
+      await waitFor(() => bodies().some((b) => b.includes('no such key: k9')), 'the task error to reach Sentry');
       for (const pid of [cli.pid, ...workerPids(name)]) expect(readFileSync(`/proc/${pid}/cmdline`, 'latin1')).not.toContain('secretkey42');
       cli.child.stdin?.end();
       expect((await cli.exit()).code).toBe(1);
       expect(cli.stdout + cli.stderr).not.toContain('secretkey42');
     } finally {
-      sentry.close();
+      await sentry.close();
     }
   });
 });

@@ -57,7 +57,7 @@ export class RunSession {
     this.#writer = new RecordWriter(above ?? output.stream, config.ordered);
     this.#writer.onBroken((error) => this.#outputBroken(error));
     const concurrency = config.pool.concurrency ?? DEFAULT_POOL_OPTIONS.concurrency;
-    this.#tasks = new TaskWindow(pool, concurrency, this.#writer, this.#stats, (text) => this.#log(text));
+    this.#tasks = new TaskWindow(pool, concurrency, this.#writer, this.#stats);
     this.#listen(pool);
   }
 

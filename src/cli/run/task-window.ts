@@ -21,7 +21,6 @@ export class TaskWindow {
   readonly #pool: Pool<unknown, unknown>;
   readonly #writer: RecordWriter;
   readonly #stats: RunStats;
-  readonly #log: (text: string) => void;
   readonly #inFlight = new Map<number, InFlight>();
   /** Tasks in flight at most: the pool's capacity, so it never queues. */
   readonly capacity: number;
@@ -30,11 +29,10 @@ export class TaskWindow {
   #wake: (() => void) | undefined;
   #idle: (() => void) | undefined;
 
-  constructor(pool: Pool<unknown, unknown>, concurrency: number, writer: RecordWriter, stats: RunStats, log: (text: string) => void) {
+  constructor(pool: Pool<unknown, unknown>, concurrency: number, writer: RecordWriter, stats: RunStats) {
     this.#pool = pool;
     this.#writer = writer;
     this.#stats = stats;
-    this.#log = log;
     this.capacity = pool.size * concurrency;
     this.#maxBacklog = Math.max(this.capacity * 4, 1024);
     pool.on('result', (value, info) => this.#extra(value, info));

@@ -14,13 +14,18 @@ export class PendingTask {
   readonly payload: unknown;
   /** Worker number this task must run on, or -1. */
   readonly target: number;
-  /** When it was submitted (`performance.now()`), stamped only when the pool reports metrics. */
-  enqueuedAt = 0;
+  /**
+   * When it was submitted, stamped only when the pool reports metrics (see task-timing.ts): whole
+   * seconds of `performance.now()`, and microseconds within that second.
+   */
+  enqueuedS = 0;
+  enqueuedUs = 0;
   attempt = 0;
   /** Worker number it was last sent to, or -1. */
   worker = -1;
-  /** When it was last sent to a worker, stamped only when the pool reports metrics. */
-  startedAt = 0;
+  /** When it was last sent to a worker, stamped like `enqueuedS`/`enqueuedUs`. */
+  startedS = 0;
+  startedUs = 0;
   /** It was sent to a worker at least once. */
   dispatched = false;
   /** Dropped from the queue (aborted); the dispatcher skips it. */

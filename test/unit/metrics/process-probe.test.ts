@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { ProcessProbe, type UsageReader } from '../../../src/metrics/process-probe.ts';
+import { prng } from '../../helpers/prng.ts';
 import { Reservoir } from '../../../src/metrics/reservoir.ts';
 
 describe('ProcessProbe', () => {
@@ -55,10 +56,31 @@ describe('Reservoir', () => {
     expect(r.take()).toEqual({ samples: [], count: 0, max: 0 });
   });
 
-  it('replaces a kept value with probability size/count (algorithm R)', () => {
-    const r = new Reservoir(2, () => 0.5); // slot = floor(0.5 * count): 1 when count is 3, 2 (not kept) when 4
-    for (const v of [10, 20, 30, 40]) r.add(v);
-    expect(r.take().samples).toEqual([10, 30]);
+  it('keeps every value with the same probability, size/count, drawing far fewer random numbers than values', () => {
+    // 20,000 rounds of 1..100 into a reservoir of 5: each value should be kept 20,000 × 5/100 = 1,000 times.
+    let draws = 0;
+    const random = prng(7);
+    const counted = (): number => {
+      draws++;
+      return random();
+    };
+    const kept = new Array<number>(101).fill(0);
+    const r = new Reservoir(5, counted);
+    for (let round = 0; round < 20_000; round++) {
+      for (let v = 1; v <= 100; v++) r.add(v);
+      const { samples, count, max } = r.take();
+      expect(samples).toHaveLength(5);
+      expect(new Set(samples).size).toBe(5);
+      expect([count, max]).toEqual([100, 100]);
+      for (const v of samples) kept[v]!++;
+    }
+    // Binomial(20,000, 0.05): sd ≈ 31; 5 sd either side.
+    for (let v = 1; v <= 100; v++) expect(kept[v], `value ${v}`).toBeGreaterThan(845);
+    for (let v = 1; v <= 100; v++) expect(kept[v], `value ${v}`).toBeLessThan(1155);
+    // Algorithm R draws one per value past the first 5 (95 a round); L three per value it keeps,
+    // about 3 × 5 × ln(100/5) ≈ 45 a round, plus 2.
+    expect(draws / 20_000).toBeGreaterThan(40);
+    expect(draws / 20_000).toBeLessThan(55);
   });
 
   it('ignores values that are not finite numbers', () => {

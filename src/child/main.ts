@@ -11,7 +11,8 @@ process.on('SIGTERM', () => {});
 
 // Read before anything can wait: once the parent is gone, ppid is someone else's (1, a subreaper).
 const parentPid = process.ppid;
-const runtime = new Runtime(parentPid);
+// Located from here: this entry is built into one file (bundle.config.mjs), the thread is not.
+const runtime = new Runtime(parentPid, new URL('./watchdog/thread.js', import.meta.url));
 const socket = new net.Socket({ fd: DATA_FD, readable: true, writable: true });
 const channel = new Channel(socket, 1024 * 1024 * 1024, {
   message: runtime.receive,

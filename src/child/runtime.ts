@@ -35,6 +35,7 @@ export class Runtime {
   /** Sentry's helpers, once a pool with Sentry initialised them. */
   #sentry: (typeof SentryClient & typeof SentryCapture) | undefined;
   readonly #parentPid: number;
+  readonly #watchdogThread: URL | undefined;
 
   /** The worker module, imported while the handshake runs (JavaScript modules only). */
   #early: { url: string; loaded: Promise<WorkerClass | Error> } | undefined;
@@ -42,8 +43,10 @@ export class Runtime {
   /** Imported from the start, in parallel with the handshake; awaited just before ready. */
   readonly #watchdogModule = import('./watchdog/start-watchdog.ts');
 
-  constructor(parentPid: number) {
+  /** `watchdogThread`: the watchdog thread's module, located by the entry (which knows the build's layout). */
+  constructor(parentPid: number, watchdogThread?: URL) {
     this.#parentPid = parentPid;
+    this.#watchdogThread = watchdogThread;
   }
 
   /**
@@ -151,7 +154,12 @@ export class Runtime {
       // In the same tick as ready, so before any task can block the loop: the watchdog thread
       // ends this process if the parent dies (even while the main thread is blocked) and reports
       // blocked loops with their stack. Started after the flush: its set-up is off the start-up path.
-      startWatchdog({ parentPid: this.#parentPid, blockedLoopThreshold: message.blockedLoopThreshold, reportFd: WATCHDOG_FD });
+      startWatchdog({
+        parentPid: this.#parentPid,
+        blockedLoopThreshold: message.blockedLoopThreshold,
+        reportFd: WATCHDOG_FD,
+        threadUrl: this.#watchdogThread,
+      });
     } catch (err) {
       this.#channel.send({ kind: 'initFailed', error: serializeError(err), stage });
       this.exit(1);

@@ -1,3 +1,6 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PoolStoppedError, WorkerStoppedError } from 'looppool';
 import { makePool, pidsOf } from '../helpers/pools.ts';
@@ -17,6 +20,24 @@ describe('stop: the poison pill', () => {
       expect((o as PromiseRejectedResult).reason).toBeInstanceOf(WorkerStoppedError);
     }
     expect(pidsOf(pool).some(isAlive)).toBe(false);
+  });
+
+  it("aborts a task's signal with the WorkerStoppedError class the worker's own code imports", async () => {
+    // The worker's entry is bundled (bundle.config.mjs): the runtime and `looppool/worker` must
+    // still share one copy of each class, or `instanceof` fails in the worker's code.
+    const dir = await mkdtemp(path.join(tmpdir(), 'looppool-stop-reason-'));
+    try {
+      const report = path.join(dir, 'report.json');
+      const pool = makePool({ worker: 'stop-reason.ts', size: 1, workerData: { report } });
+      await pool.start();
+      const task = pool.run('x').catch((e: unknown) => e);
+      await waitFor(() => pool.stats().inFlight === 1, 'the task to run');
+      await pool.stop();
+      expect(await task).toBeInstanceOf(WorkerStoppedError);
+      expect(JSON.parse(await readFile(report, 'utf8'))).toEqual({ reason: 'WorkerStoppedError', workerStopped: true });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('a SafeWorker finishes its in-flight tasks before it exits', async () => {

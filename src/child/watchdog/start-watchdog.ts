@@ -9,9 +9,10 @@ import type { LoopBlockedReport } from '../../protocol/watchdog-report.ts';
 import { now, type WatchdogThreadData } from './thread-data.ts';
 
 /**
- * The thread's module, built next to this one (`dist/child/watchdog/thread.js`). The watchdog
- * works from the build only: a thread cannot run the `.ts` source (tried: even with
- * `--import tsx` passed on, Node 20 refused `thread.ts`); from source it fails with a warning.
+ * The thread's module, built next to this one (`dist/child/watchdog/thread.js`); the worker's
+ * entry passes its own URL for it, as this module is bundled into the entry. The watchdog works
+ * from the build only: a thread cannot run the `.ts` source (tried: even with `--import tsx`
+ * passed on, Node 20 refused `thread.ts`); from source it fails with a warning.
  */
 const THREAD_URL = new URL('./thread.js', import.meta.url);
 
@@ -28,6 +29,8 @@ export interface WatchdogOptions {
   readonly blockedLoopThreshold?: number | undefined;
   /** A file descriptor to write each report to as one JSON line (e.g. a pipe to the parent). */
   readonly reportFd?: number | undefined;
+  /** The thread's module. @default `./thread.js` next to this module */
+  readonly threadUrl?: URL | undefined;
   /** Called on the main thread with each report, once the loop runs again (tests, in-process logging). */
   readonly onReport?: ((report: LoopBlockedReport) => void) | undefined;
 }
@@ -67,7 +70,7 @@ export function startWatchdog(options: WatchdogOptions): Watchdog {
   // No execArgv: the thread is plain JavaScript and must not load the process's `--import` hooks
   // (tsx would slow its start and compile nothing it needs).
   // A small heap: the thread only polls and, rarely, reads a stack (a few MiB less per worker).
-  const thread = new Worker(THREAD_URL, {
+  const thread = new Worker(options.threadUrl ?? THREAD_URL, {
     workerData: data,
     execArgv: [],
     stdout: false,

@@ -5,7 +5,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { FrameReader, FrameWriter } from './frames.ts';
-import { isJsonSafe } from './inspect-value.ts';
+import { travelsAsJson } from './encode.ts';
 
 export interface ChannelEvents {
   /** One raw message, not yet parsed. */
@@ -59,7 +59,7 @@ export class Channel {
    * `encodePayload`; anything JSON cannot carry goes through V8's serializer.
    */
   send(message: object): void {
-    if (isJsonSafe(message)) this.#writer.json(JSON.stringify(message));
+    if (travelsAsJson(message)) this.#writer.json(JSON.stringify(message));
     else this.#writer.clone(message);
   }
 

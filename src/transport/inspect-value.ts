@@ -12,10 +12,31 @@ const FAST_DEPTH = 64;
 /** Deepest structure accepted at all (V8's serializer recurses on the stack). */
 export const MAX_DEPTH = 1000;
 
-/** True when `JSON.stringify` carries `value` exactly (no loss, no conversion). */
-export function isJsonSafe(value: unknown, depth = 0): boolean {
+/** A string at least this long counts in {@link jsonWalk}'s `longChars`. */
+export const LONG_STRING = 1024;
+
+/**
+ * What the latest {@link isJsonSafe} walk counted: characters in its strings and keys, those in
+ * long strings, and its values. Read right after the call (the walk is synchronous); a shared
+ * object keeps the walk free of allocations.
+ */
+export const jsonWalk = { chars: 0, longChars: 0, nodes: 0 };
+
+/** True when `JSON.stringify` carries `value` exactly (no loss, no conversion). Updates {@link jsonWalk}. */
+export function isJsonSafe(value: unknown): boolean {
+  jsonWalk.chars = 0;
+  jsonWalk.longChars = 0;
+  jsonWalk.nodes = 0;
+  return walkJson(value, 0);
+}
+
+function walkJson(value: unknown, depth: number): boolean {
+  jsonWalk.nodes++;
   switch (typeof value) {
     case 'string':
+      jsonWalk.chars += value.length;
+      if (value.length >= LONG_STRING) jsonWalk.longChars += value.length;
+      return true;
     case 'boolean':
       return true;
     case 'number':
@@ -24,14 +45,15 @@ export function isJsonSafe(value: unknown, depth = 0): boolean {
       if (value === null) return true;
       if (depth > FAST_DEPTH) return false;
       if (Array.isArray(value)) {
-        for (let i = 0; i < value.length; i++) if (!isJsonSafe(value[i], depth + 1)) return false;
+        for (let i = 0; i < value.length; i++) if (!walkJson(value[i], depth + 1)) return false;
         return true;
       }
       const proto = Object.getPrototypeOf(value) as unknown;
       if (proto !== Object.prototype && proto !== null) return false;
       if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return false;
       for (const key in value) {
-        if (!isJsonSafe((value as Record<string, unknown>)[key], depth + 1)) return false;
+        jsonWalk.chars += key.length;
+        if (!walkJson((value as Record<string, unknown>)[key], depth + 1)) return false;
       }
       return true;
     }

@@ -30,6 +30,20 @@ describe('limits and bad input', () => {
     expect(pool.stats().workers[0]?.pid).toBe(pid);
   });
 
+  it('carries long strings exactly both ways (through V8 serialization), between small JSON tasks', async () => {
+    const pool = makePool({ worker: 'echo.ts', size: 1 });
+    const text = `${'ü'.repeat(30_000)}\n"\\\u0000${'x'.repeat(30_000)}\ud83d\ude00`;
+    const page = { url: 'https://example.test/', html: text, sizes: [1, 2.5, null] };
+    const results = await Promise.all([pool.run(1), pool.run(text), pool.run('small'), pool.run(page), pool.run(2)]);
+    expect(results).toEqual([1, text, 'small', page, 2]);
+    // The size limit still holds on that path, for tasks and for results.
+    const limited = makePool({ worker: 'sized-result.ts', size: 1, maxMessageBytes: 4096 });
+    const error = (await limited.run(20_000).catch((e: unknown) => e)) as SerializationError;
+    expect(error).toBeInstanceOf(SerializationError);
+    expect([error.reason, error.path]).toEqual(['size', 'result']);
+    expect(await limited.run(10)).toBe('x'.repeat(10));
+  });
+
   it('carries a big payload byte-exact under a raised limit', async () => {
     const pool = makePool({ worker: 'echo.ts', size: 1 });
     const big = Buffer.alloc(8 * 1024 * 1024);

@@ -1,8 +1,9 @@
+import v8 from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { SerializationError } from '../../src/errors.ts';
 import { deserializeError, serializeError } from '../../src/protocol/serialized-error.ts';
 import { parseToChild, parseToParent, MessageShapeError } from '../../src/protocol/parse.ts';
-import { encodePayload } from '../../src/transport/encode.ts';
+import { CLONE_FROM_CHARS, encodePayload } from '../../src/transport/encode.ts';
 import { isJsonSafe } from '../../src/transport/inspect-value.ts';
 
 describe('what crosses the channel', () => {
@@ -29,6 +30,23 @@ describe('what crosses the channel', () => {
       expect((error as SerializationError).reason).toBe(reason);
       expect((error as SerializationError).path).toBe(path);
     }
+  });
+
+  it('sends plain data with long strings through V8 (cheaper than JSON), the rest as JSON', () => {
+    const page = { url: 'https://example.test/', html: `<p>${'é'.repeat(20_000)}</p>` };
+    expect(encodePayload(page, 'task', 1 << 20)).toBeNull();
+    expect(encodePayload('x'.repeat(CLONE_FROM_CHARS), 'task', 1 << 20)).toBeNull();
+    expect(encodePayload('x'.repeat(CLONE_FROM_CHARS - 1), 'task', 1 << 20)).toBe(JSON.stringify('x'.repeat(CLONE_FROM_CHARS - 1)));
+    // Many short strings add up to more, but JSON is the faster way for them.
+    const rows = Array.from({ length: 2_000 }, (_, i) => ({ name: `row ${i}`, n: i }));
+    expect(encodePayload(rows, 'task', 1 << 20)).toBe(JSON.stringify(rows));
+    // Both ways carry the value exactly.
+    expect(v8.deserialize(v8.serialize(page))).toEqual(page);
+  });
+
+  it('still enforces the size limit on long strings sent through V8', () => {
+    expect(() => encodePayload({ html: 'x'.repeat(40_000) }, 'task', 30_000)).toThrow(/exceed maxMessageBytes \(30000\)/);
+    expect(encodePayload({ html: 'x'.repeat(40_000) }, 'task', 50_000)).toBeNull();
   });
 
   it('refuses structures deeper than 1000 levels', () => {

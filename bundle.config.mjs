@@ -1,17 +1,27 @@
 /**
- * Build step after `tsc` (`npm run build`): what a worker process loads is rebuilt as a few
- * files instead of ~30 modules. Its entry (`dist/child/main.js`) and `looppool/worker`
- * (`dist/child/index.js`, what a worker's own code imports) are bundled together with code
- * splitting, so the two share one copy of every class (a `Worker` subclass, `signal.reason
- * instanceof WorkerStoppedError` in a task) through a chunk, `dist/child/shared-*.js`.
- * Loading the modules one by one cost a worker about 20 ms of its start (manual/performance.md,
- * workload E).
+ * Build step after `tsc` (`npm run build`): what a process loads is rebuilt as a few files
+ * instead of dozens of modules (each ESM module costs Node's loader time and memory: the parent's
+ * ~50 modules took ~30 ms and ~7 MiB to import, one bundle ~5 ms and ~1 MiB; a worker's ~30
+ * modules about 20 ms of its start; manual/performance.md, workload E).
+ *
+ * - The worker side: its entry (`dist/child/main.js`) and `looppool/worker` (`dist/child/index.js`,
+ *   what a worker's own code imports), bundled together with code splitting, so the two share one
+ *   copy of every class (a `Worker` subclass, `signal.reason instanceof WorkerStoppedError` in a
+ *   task) through a chunk, `dist/child/shared-*.js`.
+ * - The parent side: `looppool` (`dist/index.js`), `looppool/bullmq` (`dist/bullmq/index.js`) and
+ *   the command (`dist/cli/main.js`), bundled together the same way (chunks in `dist/parent/`):
+ *   one `Pool` class, one Sentry client state, whichever entries a process imports.
  *
  * What stays out, as the files tsc wrote:
  * - packages (hot-shots, @sentry/node, tsx...): loaded from node_modules, and only when used;
- * - `dist/errors.js`: the parent's `looppool` exports the same error classes, and a worker that
- *   imports them from there must get the same classes as the runtime;
+ * - `dist/errors.js`: both sides use the same error classes (a worker may import them from
+ *   `looppool`; a process may load both entries), so there is one copy. Parent outputs sit at
+ *   different depths, so they import it as `#errors` (package.json `imports`);
  * - the watchdog thread's module (`dist/child/watchdog/thread.js`): a thread loads it by URL.
+ *
+ * Code that finds files relative to its own module (`new URL(..., import.meta.url)`) must still
+ * find them from the bundle: the child entry (spawn.ts) and package.json (cli/main.ts) are
+ * checked after the build.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,10 +30,17 @@ import { build } from 'esbuild';
 const root = path.dirname(fileURLToPath(import.meta.url));
 const errors = path.join(root, 'src/errors.ts');
 
-await build({
-  entryPoints: { main: path.join(root, 'src/child/main.ts'), index: path.join(root, 'src/child/index.ts') },
-  outdir: path.join(root, 'dist/child'),
-  chunkNames: 'shared-[hash]',
+/** Keep `src/errors.ts` out of a bundle: imported as `specifier` instead. */
+const errorsStayShared = (specifier) => ({
+  name: 'errors-stay-shared',
+  setup(b) {
+    b.onResolve({ filter: /errors\.ts$/ }, (args) =>
+      path.resolve(args.resolveDir, args.path) === errors ? { path: specifier, external: true } : undefined,
+    );
+  },
+});
+
+const common = {
   bundle: true,
   splitting: true,
   platform: 'node',
@@ -33,14 +50,41 @@ await build({
   sourcemap: true,
   allowOverwrite: true,
   logLevel: 'warning',
-  plugins: [
-    {
-      name: 'errors-stay-shared',
-      setup(b) {
-        b.onResolve({ filter: /errors\.ts$/ }, (args) =>
-          path.resolve(args.resolveDir, args.path) === errors ? { path: '../errors.js', external: true } : undefined,
-        );
-      },
-    },
-  ],
+  metafile: true,
+};
+
+await build({
+  ...common,
+  entryPoints: { main: path.join(root, 'src/child/main.ts'), index: path.join(root, 'src/child/index.ts') },
+  outdir: path.join(root, 'dist/child'),
+  chunkNames: 'shared-[hash]',
+  plugins: [errorsStayShared('../errors.js')],
 });
+
+const parent = await build({
+  ...common,
+  entryPoints: {
+    index: path.join(root, 'src/index.ts'),
+    'bullmq/index': path.join(root, 'src/bullmq/index.ts'),
+    'cli/main': path.join(root, 'src/cli/main.ts'),
+  },
+  outdir: path.join(root, 'dist'),
+  chunkNames: 'parent/shared-[hash]',
+  plugins: [errorsStayShared('#errors')],
+});
+
+// Relative URLs resolved from import.meta.url: each must sit in an output at the depth its
+// source had (`dist/<dir>/`), or it would point elsewhere once bundled.
+const relativeUrls = [
+  { source: 'src/parent/spawn.ts', text: "'../child/main.js'" },
+  { source: 'src/cli/main.ts', text: "'../../package.json'" },
+];
+for (const { source, text } of relativeUrls) {
+  const outputs = Object.entries(parent.metafile.outputs).filter(([, o]) => source in o.inputs);
+  for (const [file] of outputs) {
+    const depth = path.relative(path.join(root, 'dist'), path.resolve(root, file)).split(path.sep).length - 1;
+    const wanted = path.relative(path.join(root, 'src'), path.resolve(root, source)).split(path.sep).length - 1;
+    if (depth !== wanted) throw new Error(`bundle: ${source} (${text}) ended up in ${file}, at another depth than its source`);
+  }
+  if (outputs.length === 0) throw new Error(`bundle: ${source} is in no output`);
+}

@@ -1,11 +1,13 @@
 /** The pure parts of the BullMQ support: option resolution and what a failed task does to its job. No Redis. */
 import { describe, expect, it } from 'vitest';
+// From the sources, all of them: internal modules and the classes they test against must be one copy.
 import {
   PoisonTaskError, PoolStoppedError, PoolUnhealthyError, TaskAbortedError, TaskError, WorkerCrashedError, WorkerStoppedError,
-} from 'looppool';
-import { failureAction } from '../../dist/bullmq/job-outcome.js';
-import { resolveConsumerOptions, resolveEnqueueOptions } from '../../dist/bullmq/options.js';
-import { consumerMetricSource, JobFailedError } from 'looppool/bullmq';
+} from '../../src/errors.ts';
+import { JobFailedError } from '../../src/bullmq/errors.ts';
+import { failureAction } from '../../src/bullmq/job-outcome.ts';
+import { consumerMetricSource } from '../../src/bullmq/metric-source.ts';
+import { resolveConsumerOptions, resolveEnqueueOptions } from '../../src/bullmq/options.ts';
 
 const pool = (size: number, concurrency?: number, name?: string) => ({
   size,

@@ -271,10 +271,7 @@ export class PoolCore {
   #enqueue(task: PendingTask): void {
     this.#queue.add(task);
     if (this.#state !== 'running' && this.#state !== 'stopping') return;
-    const timing = this.#timing;
-    if (timing) timing.submitting = task;
     this.#pump();
-    if (timing) timing.submitting = undefined;
   }
 
   #pump(): void {

@@ -5,6 +5,9 @@ import { PendingTask } from '../../src/parent/task.ts';
 
 const task = (id: number): PendingTask => new PendingTask(id, 'run', String(id), id, -1);
 
+/** Let the current run of code end (and the timing's reading with it). */
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /** Make `performance.now()` return these readings, in order. */
 function clockReads(...readings: number[]): void {
   const spy = vi.spyOn(performance, 'now');
@@ -16,13 +19,15 @@ describe('TaskTiming', () => {
     vi.restoreAllMocks();
   });
 
-  it('measures the wait from submission to dispatch and the run from dispatch to settling', () => {
+  it('measures the wait from submission to dispatch and the run from dispatch to settling', async () => {
     const sink = vi.fn();
     const timing = new TaskTiming(sink);
     const t = task(1);
     clockReads(1_000.25, 1_999.75, 2_500.5);
     timing.submitted(t);
-    timing.dispatched(t); // queued: dispatched later, in another call
+    await nextTurn();
+    timing.dispatched(t); // queued: dispatched in a later turn
+    await nextTurn();
     timing.settled(t, true);
     expect(sink).toHaveBeenCalledTimes(1);
     const [wait, run, ok] = sink.mock.calls[0] as [number, number, boolean];
@@ -31,18 +36,53 @@ describe('TaskTiming', () => {
     expect(ok).toBe(true);
   });
 
-  it('a task dispatched within its own submission waited 0 ms and costs no extra clock read', () => {
+  it('a task dispatched within its own submission waited 0 ms and costs no extra clock read', async () => {
     const sink = vi.fn();
     const timing = new TaskTiming(sink);
     const t = task(2);
     clockReads(50, 80);
     timing.submitted(t);
-    timing.submitting = t;
     timing.dispatched(t);
-    timing.submitting = undefined;
+    await nextTurn();
     timing.settled(t, false);
     expect(sink).toHaveBeenCalledWith(0, 30, false);
     expect(performance.now).toHaveBeenCalledTimes(2);
+  });
+
+  it('settlements and dispatches in one run of code share a reading; the next run reads again', async () => {
+    const sink = vi.fn();
+    const timing = new TaskTiming(sink);
+    const [a, b, c] = [task(3), task(4), task(5)];
+    clockReads(10, 20, 30, 45);
+    for (const t of [a, b, c]) timing.submitted(t); // 10, 20, 30: each submission reads
+    timing.dispatched(a); // 30, the latest reading
+    await nextTurn();
+    timing.dispatched(b); // 45: a new turn reads
+    timing.settled(a, true); // the same turn: 45
+    timing.dispatched(c);
+    await nextTurn();
+    expect(performance.now).toHaveBeenCalledTimes(4);
+    expect(sink).toHaveBeenCalledWith(20, 15, true);
+    expect([c.startedS, c.startedUs]).toEqual([0, 45_000]);
+  });
+
+  it('a reading made by a promise job serves the rest of that drain of promise jobs', async () => {
+    const sink = vi.fn();
+    const timing = new TaskTiming(sink);
+    const tasks = [task(6), task(7), task(8)];
+    clockReads(100, 200, 300);
+    timing.submitted(tasks[0] as PendingTask);
+    await nextTurn();
+    // Three promise jobs of one drain, as when results resolve the awaits of a loop's lanes.
+    await Promise.all(tasks.map(async (t) => {
+      await null;
+      timing.dispatched(t);
+    }));
+    expect(performance.now).toHaveBeenCalledTimes(2);
+    expect(tasks.map((t) => t.startedUs)).toEqual([200_000, 200_000, 200_000]);
+    await nextTurn();
+    timing.dispatched(tasks[0] as PendingTask);
+    expect(tasks[0]?.startedUs).toBe(300_000);
   });
 
   it('stores stamps as small integers, exact across second boundaries and over long spans', () => {

@@ -7,7 +7,7 @@
  *   --quick            fewer repeats and smaller workloads (a couple of minutes)
  *   --repeats N        repeats of the main workloads (default 5, quick 2)
  *   --systems a,b      only these systems (ids as in lib/plan.mjs)
- *   --workloads A,C    only these (A B C D E F scaling mem)
+ *   --workloads A,C    only these (A B C D E F scaling metrics mem)
  *   --json FILE        also write every run's raw result to FILE
  *   --timeout S        seconds before a run is killed (default 180)
  *   --settle S         before each run, wait up to S seconds for the machine to be quiet
@@ -39,7 +39,7 @@ const { values: args } = parseArgs({
 const quick = args.quick;
 const repeats = Number(args.repeats ?? (quick ? 2 : 5));
 const systems = args.systems?.split(',');
-const workloads = args.workloads?.split(',') ?? [...MAIN_WORKLOADS, 'scaling', 'mem'];
+const workloads = args.workloads?.split(',') ?? [...MAIN_WORKLOADS, 'scaling', 'metrics', 'mem'];
 const timeoutMs = Number(args.timeout) * 1000;
 const settleMs = Number(args.settle ?? (quick ? 2 : 5)) * 1000;
 const quiet = new QuietWait({ perRunMs: settleMs, budgetMs: 45_000 });

@@ -56,7 +56,7 @@ async function withSystem(create, config, body, warm = 2000, warmWindow = 200) {
 }
 
 /** A: many tiny echo tasks through a window. Metric: tasks per second. */
-export function A(create, config, { n, window }) {
+export function A(create, config, { n, window, warm = Math.min(50_000, n) }) {
   return withSystem(create, config, async (sys) => {
     const t0 = now();
     const errors = await windowed(sys.run, n, window, echo, same);
@@ -64,7 +64,7 @@ export function A(create, config, { n, window }) {
     return { errors, ms, tasksPerSec: (n / ms) * 1000 };
     // Warmed through the same window as measured: a steady state, not the runtime's first
     // minutes with a new load (JIT and heap sizing; measured on looppool with metrics on).
-  }, Math.min(50_000, n), window);
+  }, warm, window);
 }
 
 /** B: CPU tasks (`iterations` xorshift rounds each). Metric: elapsed ms (speed-up vs inline). */

@@ -59,6 +59,13 @@ export const SYSTEMS = [
  */
 export const REPEAT_FRACTION = { F: 0.6 };
 
+/**
+ * Back-to-back pairs of looppool without and with metrics on A and C (section `metrics`): the
+ * overhead is the median of the pairs' ratios, which the machine's drift from minute to minute
+ * moves far less than a ratio of two medians taken over the whole run.
+ */
+export const METRICS_PAIRS = { quick: 2, full: 10 };
+
 /** Workers and per-worker concurrency of every main run. */
 export const BASE_CONFIG = { workers: 2, concurrency: 1000 };
 
@@ -122,6 +129,16 @@ export function buildPlan({ quick, repeats, systems, workloads, iterations }) {
           const n = Math.min(20_000, SCALING.waves * window);
           job('scalingC', 'C', looppool, config, { n, window, ms: 20 }, r, label);
         }
+      }
+    }
+  }
+
+  const metrics = SYSTEMS.find((s) => s.id === 'looppool+metrics');
+  if (workloads.includes('metrics') && (systems === undefined || systems.includes(metrics.id))) {
+    for (let r = 0; r < (quick ? METRICS_PAIRS.quick : METRICS_PAIRS.full); r++) {
+      for (const w of ['A', 'C']) {
+        const pair = r % 2 === 0 ? [looppool, metrics] : [metrics, looppool];
+        for (const s of pair) job('metrics', w, s, { ...BASE_CONFIG, ...s.config }, p[w], r, w);
       }
     }
   }

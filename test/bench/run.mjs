@@ -18,7 +18,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { distReady, launch } from './lib/launch.mjs';
+import { distReady, launch, TASKSET } from './lib/launch.mjs';
 import { calibrate, loadAverage, machine, QuietWait } from './lib/machine.mjs';
 import { buildPlan, MAIN_WORKLOADS, REPEAT_FRACTION, SYSTEMS } from './lib/plan.mjs';
 import { descendants } from './lib/procs.mjs';
@@ -56,7 +56,7 @@ function headline(job, r) {
     case 'A': text = `${n(r.tasksPerSec)} tasks/s`; break;
     case 'B': text = `${n(r.ms)} ms`; break;
     case 'C': text = `${n(r.ms)} ms (ideal ${r.idealMs})`; break;
-    case 'D': text = `p50 ${n(r.p50us)} µs, p99 ${n(r.p99us)} µs`; break;
+    case 'D': text = `p50 ${n(r.p50us)} µs, p99 ${n(r.p99us)} µs, cold p99 ${n(r.coldP99us)} µs`; break;
     case 'E': text = `first result ${n(r.startMs, 1)} ms, idle RSS ${n(r.rssMiB, 1)} MiB`; break;
     case 'F': text = `${n(r.tasksPerSec)} tasks/s, small p50 ${n(r.smallP50ms, 2)} ms p99 ${n(r.smallP99ms, 2)} ms`; break;
     case 'mem': text = `${n(r.bytesPerTask)} bytes/task`; break;
@@ -67,7 +67,7 @@ function headline(job, r) {
 
 const info = machine();
 const iterations = calibrate(2);
-const jobs = buildPlan({ quick, repeats, systems, workloads, iterations });
+const jobs = buildPlan({ quick, repeats, systems, workloads, iterations, pinnedD: TASKSET !== undefined });
 process.stderr.write(`looppool benchmark: ${jobs.length} runs, ${quick ? 'quick' : 'full'}, repeats ${repeats}; ${info.nproc} CPUs (${info.cpu}), Node ${info.node}, load ${info.load}\n`);
 
 const t0 = performance.now();

@@ -92,19 +92,27 @@ export function C(create, config, { n, window, ms: timer }) {
   }, 200);
 }
 
-/** D: sequential round trips (one task in flight). Metrics: p50 and p99 in microseconds. */
+/**
+ * D: sequential round trips (one task in flight). Metrics: p50 and p99 in microseconds of `n`
+ * round trips after `warm` ones, and p99 of those first `warm` (cold: the runtime still compiles
+ * the hot path, and a compile or a young-generation GC on the way is a stall of 1–10 ms).
+ */
 export function D(create, config, { n, warm }) {
   return withSystem(create, config, async (sys) => {
     let errors = 0;
-    for (let i = 0; i < warm; i++) if ((await sys.run(i)) !== i) errors++;
-    const lat = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      const t = now();
-      const r = await sys.run(i);
-      lat[i] = now() - t;
-      if (r !== i) errors++;
-    }
-    return { errors, p50us: percentile(lat, 50) * 1000, p99us: percentile(lat, 99) * 1000 };
+    const trips = async (count) => {
+      const lat = new Float64Array(count);
+      for (let i = 0; i < count; i++) {
+        const t = now();
+        const r = await sys.run(i);
+        lat[i] = now() - t;
+        if (r !== i) errors++;
+      }
+      return lat;
+    };
+    const cold = await trips(warm);
+    const lat = await trips(n);
+    return { errors, p50us: percentile(lat, 50) * 1000, p99us: percentile(lat, 99) * 1000, coldP99us: percentile(cold, 99) * 1000 };
   }, 0);
 }
 

@@ -10,6 +10,9 @@ import { groupMembers } from './procs.mjs';
 const RUN_ONE = fileURLToPath(new URL('../run-one.mjs', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
+/** util-linux's taskset, for runs pinned to one CPU; undefined where there is none. */
+export const TASKSET = ['/usr/bin/taskset', '/bin/taskset'].find((f) => existsSync(f));
+
 let current; // the run in progress, killed if we are interrupted
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, () => {
@@ -54,7 +57,10 @@ export function launch(job, timeoutMs) {
   };
   const started = performance.now();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--expose-gc', RUN_ONE, JSON.stringify(spec)], {
+    const argv = [process.execPath, '--expose-gc', RUN_ONE, JSON.stringify(spec)];
+    // `pinned`: the run and every process it starts on CPU 0 only (taskset execs node: same pid).
+    const [file, ...args] = job.pinned ? [TASKSET, '-c', '0', ...argv] : argv;
+    const child = spawn(file, args, {
       cwd: ROOT,
       detached: true, // a process group of its own: whatever it leaves behind is found and killed
       stdio: ['ignore', 'pipe', 'inherit'],

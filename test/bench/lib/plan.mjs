@@ -78,7 +78,8 @@ export function workloadParams(quick, iterations) {
     A: { n: quick ? 50_000 : 200_000, window: 1000 },
     B: { n: quick ? 500 : 2000, window: 1000, iterations },
     C: { n: 20_000, window: 2000, ms: 20 },
-    D: { n: quick ? 1000 : 5000, warm: quick ? 200 : 500 },
+    // Warmed by 3,000 round trips: the first couple of thousand are the runtime compiling (cold p99).
+    D: { n: quick ? 1000 : 5000, warm: quick ? 1000 : 3000 },
     E: { idleMs: quick ? 300 : 500 },
     F: { n: quick ? 2000 : 20_000, window: 128, bytes: 64 * 1024 },
     // looppool queues 1M tasks; the peers 100k: their stop() takes time quadratic in the queue
@@ -99,8 +100,9 @@ function rotate(list, k) {
 /**
  * The ordered list of runs. Each: `{ section, workload, system, config, params, repeat, label }`.
  * Main workloads: for each repeat, for each workload, every system once (rotated order).
+ * `pinnedD`: also run D with every process on one CPU (section `pinned`; needs taskset).
  */
-export function buildPlan({ quick, repeats, systems, workloads, iterations }) {
+export function buildPlan({ quick, repeats, systems, workloads, iterations, pinnedD = false }) {
   const p = workloadParams(quick, iterations);
   const chosen = SYSTEMS.filter((s) => systems === undefined || systems.includes(s.id));
   const jobs = [];
@@ -130,6 +132,17 @@ export function buildPlan({ quick, repeats, systems, workloads, iterations }) {
           job('scalingC', 'C', looppool, config, { n, window, ms: 20 }, r, label);
         }
       }
+    }
+  }
+
+  // D again with everything on one CPU: on a VM with 2 vCPUs a round trip between two
+  // processes costs ~25 µs when the kernel keeps them on one CPU and ~100 µs when it wakes the
+  // other, idle vCPU; which of the two a run gets is luck. Pinned, every system pays the same
+  // scheduling and the table shows its own path. Linux only (taskset).
+  if (workloads.includes('D') && pinnedD) {
+    for (let r = 0; r < repeats; r++) {
+      const here = chosen.filter((s) => s.workloads.includes('D'));
+      for (const s of rotate(here, r)) jobs.push({ section: 'pinned', workload: 'D', system: s, config: { ...BASE_CONFIG, ...s.config }, params: p.D, repeat: r, label: 'D', pinned: true });
     }
   }
 

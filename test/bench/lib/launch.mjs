@@ -57,7 +57,7 @@ export function launch(job, timeoutMs) {
   };
   const started = performance.now();
   return new Promise((resolve) => {
-    const argv = [process.execPath, '--expose-gc', RUN_ONE, JSON.stringify(spec)];
+    const argv = [process.execPath, '--expose-gc', ...(job.system.nodeArgs ?? []), RUN_ONE, JSON.stringify(spec)];
     // `pinned`: the run and every process it starts on CPU 0 only (taskset execs node: same pid).
     const [file, ...args] = job.pinned ? [TASKSET, '-c', '0', ...argv] : argv;
     const child = spawn(file, args, {

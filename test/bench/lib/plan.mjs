@@ -16,7 +16,8 @@ export const MAIN_WORKLOADS = ['A', 'B', 'C', 'D', 'E', 'F'];
  *   environment (goal E compares only with peers that keep it);
  * - `optional`: skip it quietly when this build's Pool rejects its options (`Unknown option`);
  * - `statsdSink`: the run opens a UDP sink on 127.0.0.1 and puts its port where the config
- *   says `'$STATSD_PORT'`.
+ *   says `'$STATSD_PORT'`;
+ * - `nodeArgs`: extra flags for the run's own `node` process (its workers inherit them).
  */
 export const SYSTEMS = [
   { id: 'looppool', adapter: 'looppool', kind: 'looppool', workloads: [...MAIN_WORKLOADS, 'mem'] },
@@ -42,6 +43,10 @@ export const SYSTEMS = [
     optional: true,
     statsdSink: true,
   },
+  // A tuning, not a default: the parent (and, inheriting its flags, the workers) started with a
+  // young generation of 16 MiB from the start (`node --min-semi-space-size=16`). See
+  // manual/performance.md, "Sizing a pool".
+  { id: 'looppool@semi16', adapter: 'looppool', kind: 'looppool', nodeArgs: ['--min-semi-space-size=16'], workloads: ['A', 'C'] },
   { id: 'raw-pipe', adapter: 'raw-pipe', kind: 'baseline', workloads: MAIN_WORKLOADS },
   { id: 'raw-send', adapter: 'raw-send', kind: 'baseline', workloads: MAIN_WORKLOADS },
   { id: 'piscina', adapter: 'piscina', kind: 'threads', workloads: [...MAIN_WORKLOADS, 'mem'] },

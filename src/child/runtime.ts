@@ -199,8 +199,7 @@ export class Runtime {
       return this.#afterSettle();
     }
     if (json === null) this.#channel.send([DONE, ctx.id, value]);
-    else if (json === '') this.#channel.sendJson(`[${DONE},${ctx.id}]`);
-    else this.#channel.sendJson(`[${DONE},${ctx.id},${json}]`);
+    else this.#channel.sendTuple(DONE, ctx.id, undefined, json);
     this.#afterSettle();
   }
 

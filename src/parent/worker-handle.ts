@@ -114,8 +114,7 @@ export class WorkerHandle implements WorkerSlot {
     task.dispatched = true;
     this.#tasks.set(task.id, task);
     if (task.json === null) this.#channel.send([TASK, task.id, task.attempt, task.payload]);
-    else if (task.json === '') this.#channel.sendJson(`[${TASK},${task.id},${task.attempt}]`);
-    else this.#channel.sendJson(`[${TASK},${task.id},${task.attempt},${task.json}]`);
+    else this.#channel.sendTuple(TASK, task.id, task.attempt, task.json);
   }
 
   /** Ask the child to abort a task's signal (its answer still returns the credit). */

@@ -54,6 +54,11 @@ export class Channel {
     this.#writer.json(text);
   }
 
+  /** Send `[kind,a,b]`, or `[kind,a,b,json]` when `json` is not '' (`b` undefined: left out); see `FrameWriter.tuple`. */
+  sendTuple(kind: number, a: number, b: number | undefined, json: string): void {
+    this.#writer.tuple(kind, a, b, json);
+  }
+
   /**
    * Send a control message. Its payload fields must already have been checked with
    * `encodePayload`; anything JSON cannot carry goes through V8's serializer.

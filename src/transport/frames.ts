@@ -24,11 +24,24 @@ export interface FrameSink {
   uncork?(): void;
 }
 
-/** Collects messages written in one tick and writes them as few frames as possible. */
+/** Where a JSON frame is built before it is copied out; grows for a frame that needs more. */
+const SCRATCH_BYTES = 64 * 1024;
+const OPEN = 0x5b; // '['
+const COMMA = 0x2c; // ','
+const CLOSE = 0x5d; // ']'
+const ZERO = 0x30; // '0'
+
+/**
+ * Collects messages written in one tick and writes them as few frames as possible. JSON messages
+ * are written straight into a scratch buffer as the frame's body (`[m1,m2,...]`), so a message
+ * leaves no string behind; at the end of the tick the frame is copied out in one exact-size
+ * buffer (the socket keeps that one until it is written, and the scratch buffer is reused).
+ */
 export class FrameWriter {
   readonly #sink: FrameSink;
-  #parts: string[] = [];
-  #partsLength = 0;
+  #scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
+  /** Bytes of the JSON frame being built (its header included), or 0 when none is. */
+  #jsonEnd = 0;
   #out: Buffer[] = [];
   #scheduled = false;
   #closed = false;
@@ -44,10 +57,36 @@ export class FrameWriter {
   /** Queue one message already encoded as JSON text. */
   json(text: string): void {
     if (this.#closed) return;
-    this.#parts.push(text);
-    this.#partsLength += text.length;
-    if (this.#partsLength >= EAGER_BYTES) this.flush();
-    else this.#schedule();
+    this.#open(text.length * 3);
+    this.#jsonEnd += this.#scratch.write(text, this.#jsonEnd);
+    this.#written();
+  }
+
+  /**
+   * Queue the message `[kind,a,b]` (when `json` is undefined) or `[kind,a,b,json]`, where
+   * `kind`, `a` and `b` are non-negative safe integers and `json` is JSON text (or '' for none).
+   * The same bytes as `json()` of that text, without making the text.
+   */
+  tuple(kind: number, a: number, b: number | undefined, json: string): void {
+    if (this.#closed) return;
+    this.#open(json.length * 3 + 64);
+    const buf = this.#scratch;
+    let end = this.#jsonEnd;
+    buf[end++] = OPEN;
+    end = writeInteger(buf, end, kind);
+    buf[end++] = COMMA;
+    end = writeInteger(buf, end, a);
+    if (b !== undefined) {
+      buf[end++] = COMMA;
+      end = writeInteger(buf, end, b);
+    }
+    if (json !== '') {
+      buf[end++] = COMMA;
+      end += buf.write(json, end);
+    }
+    buf[end++] = CLOSE;
+    this.#jsonEnd = end;
+    this.#written();
   }
 
   /** Queue one message that needs V8's serializer. */
@@ -83,20 +122,42 @@ export class FrameWriter {
   /** Drop anything queued and refuse further messages (the peer is gone). */
   close(): void {
     this.#closed = true;
-    this.#parts = [];
+    this.#jsonEnd = 0;
     this.#out = [];
   }
 
+  /** Make room for `bytes` more of a message, opening a frame (or adding a comma) first. */
+  #open(bytes: number): void {
+    const need = Math.max(this.#jsonEnd, HEADER) + 1 + bytes + 1;
+    if (need > this.#scratch.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(need, this.#scratch.length * 2));
+      this.#scratch.copy(bigger, 0, 0, this.#jsonEnd);
+      this.#scratch = bigger;
+    }
+    if (this.#jsonEnd === 0) {
+      this.#scratch[4] = CODEC_JSON;
+      this.#scratch[HEADER] = OPEN;
+      this.#jsonEnd = HEADER + 1;
+    } else {
+      this.#scratch[this.#jsonEnd++] = COMMA;
+    }
+  }
+
+  #written(): void {
+    if (this.#jsonEnd >= EAGER_BYTES) this.flush();
+    else this.#schedule();
+  }
+
   #closeJsonFrame(): void {
-    if (this.#parts.length === 0) return;
-    const body = this.#parts.length === 1 ? `[${this.#parts[0]}]` : `[${this.#parts.join(',')}]`;
-    this.#parts = [];
-    this.#partsLength = 0;
-    const length = Buffer.byteLength(body);
-    const frame = Buffer.allocUnsafe(HEADER + length);
-    frame.writeUInt32BE(length, 0);
-    frame[4] = CODEC_JSON;
-    frame.write(body, HEADER, 'utf8');
+    if (this.#jsonEnd === 0) return;
+    const scratch = this.#scratch;
+    scratch[this.#jsonEnd++] = CLOSE;
+    scratch.writeUInt32BE(this.#jsonEnd - HEADER, 0);
+    const frame = Buffer.allocUnsafe(this.#jsonEnd);
+    scratch.copy(frame, 0, 0, this.#jsonEnd);
+    this.#jsonEnd = 0;
+    // A scratch buffer grown for one big frame goes back to the usual size.
+    if (scratch.length > 4 * SCRATCH_BYTES) this.#scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
     this.#out.push(frame);
   }
 
@@ -110,6 +171,23 @@ export class FrameWriter {
     this.#scheduled = true;
     setImmediate(this.#flush);
   }
+}
+
+/** Write `n` (a non-negative safe integer) in decimal at `at`; returns the end. */
+function writeInteger(buf: Buffer, at: number, n: number): number {
+  if (n < 10) {
+    buf[at] = ZERO + n;
+    return at + 1;
+  }
+  let digits = 1;
+  for (let rest = Math.floor(n / 10); rest > 0; rest = Math.floor(rest / 10)) digits++;
+  const end = at + digits;
+  let rest = n;
+  for (let i = end - 1; i >= at; i--) {
+    buf[i] = ZERO + (rest % 10);
+    rest = Math.floor(rest / 10);
+  }
+  return end;
 }
 
 /** Thrown by {@link FrameReader} on bytes that are not a valid frame stream. */

@@ -1,17 +1,18 @@
 /**
  * Tasks' wait and run times for the pool's metrics, at a cost the hot path can carry:
  *
- * - A submission reads the clock; a dispatch or a settlement reuses the latest reading if it was
- *   taken in the same run of synchronous code (one callback of the event loop, or one drain of
- *   the promise jobs), else reads it. The results of one incoming chunk settle together, and the
- *   tasks dispatched in one run are written together when it ends, so the reading they share is
- *   as true as one per task. A task dispatched within its own submission waited 0 ms. About one
- *   clock read per task instead of three.
+ * - One clock reading per run of synchronous code (one callback of the event loop, or one drain
+ *   of the promise jobs), shared by every submission, dispatch and settlement in it. The results
+ *   of one incoming chunk settle together, and the tasks submitted and dispatched in one run are
+ *   written to the workers together when it ends, so sharing costs little accuracy: a time is
+ *   exact to within the length of one run of the parent's code (microseconds in a healthy
+ *   parent). A reading per submission (the earlier design) went with 5x more of the parent's
+ *   young objects surviving each scavenge (promoted, then mark-compacts) and a third less
+ *   throughput on tiny tasks; why the reads had that effect was not found. manual/performance.md
+ *   ("Metrics overhead") has the numbers.
  * - No floats on the task: a stamp is two small integers (whole seconds, and microseconds within
  *   the second). V8 keeps small integers in the object itself, but a float field is a heap number
  *   of its own: two more objects per task, promoted with it, and more work for the collector.
- *
- * manual/performance.md ("Metrics overhead") has the measurements.
  */
 import { performance } from 'node:perf_hooks';
 import type { PendingTask } from './task.ts';
@@ -34,9 +35,9 @@ export class TaskTiming {
     this.#sink = sink;
   }
 
-  /** Stamp a task being submitted (always a new reading: its wait starts now). */
+  /** Stamp a task being submitted. */
   submitted(task: PendingTask): void {
-    this.#read();
+    if (!this.#current) this.#read();
     task.enqueuedS = this.#s;
     task.enqueuedUs = this.#us;
   }
@@ -62,7 +63,6 @@ export class TaskTiming {
     const ms = performance.now();
     this.#s = Math.floor(ms / 1000);
     this.#us = Math.floor((ms % 1000) * 1000);
-    if (this.#current) return;
     this.#current = true;
     // Runs once the code going on now has returned: scheduled from a callback, before the promise
     // jobs it queued; scheduled from a promise job, after the last job queued.

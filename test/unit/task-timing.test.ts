@@ -49,21 +49,22 @@ describe('TaskTiming', () => {
     expect(performance.now).toHaveBeenCalledTimes(2);
   });
 
-  it('settlements and dispatches in one run of code share a reading; the next run reads again', async () => {
+  it('submissions, dispatches and settlements in one run of code share a reading; the next run reads again', async () => {
     const sink = vi.fn();
     const timing = new TaskTiming(sink);
     const [a, b, c] = [task(3), task(4), task(5)];
-    clockReads(10, 20, 30, 45);
-    for (const t of [a, b, c]) timing.submitted(t); // 10, 20, 30: each submission reads
-    timing.dispatched(a); // 30, the latest reading
+    clockReads(10, 45);
+    for (const t of [a, b, c]) timing.submitted(t); // one reading: 10
+    timing.dispatched(a);
     await nextTurn();
     timing.dispatched(b); // 45: a new turn reads
     timing.settled(a, true); // the same turn: 45
     timing.dispatched(c);
     await nextTurn();
-    expect(performance.now).toHaveBeenCalledTimes(4);
-    expect(sink).toHaveBeenCalledWith(20, 15, true);
-    expect([c.startedS, c.startedUs]).toEqual([0, 45_000]);
+    expect(performance.now).toHaveBeenCalledTimes(2);
+    expect([a.enqueuedUs, b.enqueuedUs, c.enqueuedUs]).toEqual([10_000, 10_000, 10_000]);
+    expect(sink).toHaveBeenCalledWith(0, 35, true);
+    expect([b.startedS, b.startedUs, c.startedUs]).toEqual([0, 45_000, 45_000]);
   });
 
   it('a reading made by a promise job serves the rest of that drain of promise jobs', async () => {

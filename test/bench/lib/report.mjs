@@ -135,6 +135,13 @@ export function report(runs) {
       systemsOf('D').map((id) => [id, fmt(m('D', id, 'p50us')), fmt(m('D', id, 'p99us')), fmt(m('D', id, 'coldP99us')), validCell(main('D').get(id))]),
     ));
   }
+  const pinned = a.g.get('pinned')?.get('D');
+  if (pinned) {
+    section('D on one CPU (the run and all its processes pinned to CPU 0 with taskset: no wake-up of an idle vCPU, every system pays the same scheduling)', table(
+      ['system', 'p50 µs', 'p99 µs', 'cold p99 µs', 'valid runs'],
+      [...pinned.keys()].map((id) => [id, fmt(stat(pinned.get(id), 'p50us')), fmt(stat(pinned.get(id), 'p99us')), fmt(stat(pinned.get(id), 'coldP99us')), validCell(pinned.get(id))]),
+    ));
+  }
   if (main('E').size) {
     section('E. Construct → first result, and idle RSS of the parent plus its children', table(
       ['system', 'first result ms', 'idle RSS MiB', 'processes', 'children get the parent\'s env', 'valid runs'],
@@ -142,13 +149,6 @@ export function report(runs) {
         id, fmt(m('E', id, 'startMs')), fmt(m('E', id, 'rssMiB')), String(m('E', id, 'processes')?.median ?? 'n/a'),
         kindOf.get(id)?.keepsEnv === false ? 'no' : 'yes', validCell(main('E').get(id)),
       ]),
-    ));
-  }
-  const pinned = a.g.get('pinned')?.get('D');
-  if (pinned) {
-    section('D on one CPU (the run and all its processes pinned to CPU 0 with taskset: no wake-up of an idle vCPU, every system pays the same scheduling)', table(
-      ['system', 'p50 µs', 'p99 µs', 'cold p99 µs', 'valid runs'],
-      [...pinned.keys()].map((id) => [id, fmt(stat(pinned.get(id), 'p50us')), fmt(stat(pinned.get(id), 'p99us')), fmt(stat(pinned.get(id), 'coldP99us')), validCell(pinned.get(id))]),
     ));
   }
   if (main('F').size) {

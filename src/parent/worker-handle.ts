@@ -11,6 +11,7 @@ import { PROTOCOL, TASK, type ToParentMessage } from '../protocol/messages.ts';
 import { MessageShapeError, parseToParent } from '../protocol/parse.ts';
 import { deserializeError } from '../protocol/serialized-error.ts';
 import { parseWatchdogReport, ReportLineSplitter, type LoopBlockedReport } from '../protocol/watchdog-report.ts';
+import { IdTable } from '../internal/id-table.ts';
 import { Channel } from '../transport/channel.ts';
 import { jsonField } from '../transport/encode.ts';
 import type { ResolvedPoolOptions } from '../options.ts';
@@ -67,7 +68,7 @@ export class WorkerHandle implements WorkerSlot {
   readonly #events: HandleEvents;
   readonly #child: ChildProcess;
   readonly #channel: Channel;
-  readonly #tasks = new Map<number, PendingTask>();
+  readonly #tasks = new IdTable<PendingTask>();
   #pillSent = false;
   #exitReason: ExitReason | undefined;
   #nextPing = 1;
@@ -95,7 +96,7 @@ export class WorkerHandle implements WorkerSlot {
 
   /** Ids of the tasks it holds. */
   taskIds(): number[] {
-    return [...this.#tasks.keys()];
+    return this.#tasks.keys();
   }
 
   get inFlight(): number {
@@ -288,7 +289,7 @@ export class WorkerHandle implements WorkerSlot {
       const how = signal ? `signal ${signal}` : `exit code ${code}`;
       this.initError = this.#initError(new Error(`the process exited before it was ready (${how})`), 'exit');
     }
-    const tasks = [...this.#tasks.values()];
+    const tasks = this.#tasks.values();
     this.#tasks.clear();
     this.#events.exit(this, code, signal, tasks);
   }

@@ -3,7 +3,10 @@
  * and utilisation, and the handles/requests keeping its loop alive. The arithmetic is in small
  * pure functions; the Node APIs are behind {@link SamplerHooks} so tests can feed fixed numbers.
  */
-import { monitorEventLoopDelay, performance, type EventLoopUtilization } from 'node:perf_hooks';
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
+import { loopDelayHistogram, type DelayHistogram } from './loop-delay.ts';
+
+export type { DelayHistogram } from './loop-delay.ts';
 
 /** Loop delay over one interval, in ms, with the sampling resolution already subtracted. */
 export interface LoopDelay {
@@ -27,17 +30,6 @@ export interface ProcessSample {
   readonly resources: ReadonlyMap<string, number>;
 }
 
-/** The part of Node's `IntervalHistogram` the sampler uses (values in ns). */
-export interface DelayHistogram {
-  readonly count: number;
-  readonly mean: number;
-  readonly max: number;
-  percentile(p: number): number;
-  enable(): boolean;
-  disable(): boolean;
-  reset(): void;
-}
-
 /** The Node APIs a sampler reads. */
 export interface SamplerHooks {
   /** Monotonic ms. */
@@ -57,7 +49,7 @@ export const NODE_SAMPLER_HOOKS: SamplerHooks = Object.freeze({
   cpuUsage: () => process.cpuUsage(),
   memoryUsage: () => process.memoryUsage(),
   eventLoopUtilization: () => performance.eventLoopUtilization(),
-  delayHistogram: (resolution: number) => monitorEventLoopDelay({ resolution }),
+  delayHistogram: (resolution: number) => loopDelayHistogram(resolution),
   activeResources: () => process.getActiveResourcesInfo(),
 });
 

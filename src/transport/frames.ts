@@ -63,9 +63,9 @@ export class FrameWriter {
   }
 
   /**
-   * Queue the message `[kind,a,b]` (when `json` is undefined) or `[kind,a,b,json]`, where
-   * `kind`, `a` and `b` are non-negative safe integers and `json` is JSON text (or '' for none).
-   * The same bytes as `json()` of that text, without making the text.
+   * Queue the message `[kind,a,b,json]`, where `kind`, `a` and `b` are non-negative safe
+   * integers and `json` is JSON text; `b` undefined or `json` '' is left out (`[kind,a]`,
+   * `[kind,a,b]`). The same bytes as `json()` of that text, without making the text.
    */
   tuple(kind: number, a: number, b: number | undefined, json: string): void {
     if (this.#closed) return;

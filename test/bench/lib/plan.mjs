@@ -111,8 +111,8 @@ export function buildPlan({ quick, repeats, systems, workloads, iterations, pinn
   const p = workloadParams(quick, iterations);
   const chosen = SYSTEMS.filter((s) => systems === undefined || systems.includes(s.id));
   const jobs = [];
-  const job = (section, workload, system, config, params, repeat, label) =>
-    jobs.push({ section, workload, system, config, params, repeat, label });
+  const job = (section, workload, system, config, params, repeat, label, extra = {}) =>
+    jobs.push({ section, workload, system, config, params, repeat, label, ...extra });
 
   for (let r = 0; r < repeats; r++) {
     for (const w of MAIN_WORKLOADS) {
@@ -147,7 +147,7 @@ export function buildPlan({ quick, repeats, systems, workloads, iterations, pinn
   if (workloads.includes('D') && pinnedD) {
     for (let r = 0; r < repeats; r++) {
       const here = chosen.filter((s) => s.workloads.includes('D'));
-      for (const s of rotate(here, r)) jobs.push({ section: 'pinned', workload: 'D', system: s, config: { ...BASE_CONFIG, ...s.config }, params: p.D, repeat: r, label: 'D', pinned: true });
+      for (const s of rotate(here, r)) job('pinned', 'D', s, { ...BASE_CONFIG, ...s.config }, p.D, r, 'D', { pinned: true });
     }
   }
 

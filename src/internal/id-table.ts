@@ -4,6 +4,11 @@
  * allocated once (and again only to grow); a delete shifts the following entries back instead of
  * leaving a tombstone.
  *
+ * An id's home slot is a multiplicative (Fibonacci) hash of it, not the id itself: a pool's ids
+ * are consecutive, and as their own home slots a worker's thousand tasks in flight filled a
+ * thousand consecutive slots, one run that every delete's backward shift walked to its end
+ * (a third of the parent's time in workload C went there).
+ *
  * Why not a `Map`: V8 rebuilds a `Map`'s hash table every few hundred deletes, and each old table
  * keeps its entries and a link to the next table. Once one of those tables has been promoted to the
  * old generation and died there, the young-generation collector still treats what it points to as
@@ -17,13 +22,19 @@ export class IdTable<T> {
   #keys: Float64Array;
   #values: (T | undefined)[];
   #mask: number;
+  /** 32 − log2(capacity): the hash keeps the top bits of the product. */
+  #shift: number;
   #size = 0;
 
-  /** @param capacity initial number of slots, a power of two */
+  /** @param capacity initial number of slots, a power of two from 2 to 2^30 */
   constructor(capacity = 64) {
+    if (!(Number.isInteger(capacity) && capacity >= 2 && capacity <= 2 ** 30 && (capacity & (capacity - 1)) === 0)) {
+      throw new RangeError(`Expected \`capacity\` to be a power of two from 2 to 2^30, got ${capacity}`);
+    }
     this.#keys = new Float64Array(capacity).fill(EMPTY);
     this.#values = new Array<T | undefined>(capacity).fill(undefined);
     this.#mask = capacity - 1;
+    this.#shift = 32 - Math.log2(capacity);
   }
 
   get size(): number {
@@ -43,7 +54,7 @@ export class IdTable<T> {
   set(id: number, value: T): void {
     if ((this.#size + 1) * 2 > this.#keys.length) this.#grow();
     const keys = this.#keys;
-    let i = id & this.#mask;
+    let i = this.#home(id);
     while (keys[i] !== EMPTY && keys[i] !== id) i = (i + 1) & this.#mask;
     if (keys[i] === EMPTY) this.#size++;
     keys[i] = id;
@@ -60,7 +71,7 @@ export class IdTable<T> {
     // Backward shift: move each following entry of the run into the hole unless its home slot
     // lies after the hole (cyclically), where moving it would put it before its home.
     for (let j = (hole + 1) & mask; keys[j] !== EMPTY; j = (j + 1) & mask) {
-      const home = (keys[j] as number) & mask;
+      const home = this.#home(keys[j] as number);
       const stays = hole <= j ? hole < home && home <= j : hole < home || home <= j;
       if (stays) continue;
       keys[hole] = keys[j] as number;
@@ -98,11 +109,16 @@ export class IdTable<T> {
 
   #find(id: number): number {
     const keys = this.#keys;
-    for (let i = id & this.#mask; ; i = (i + 1) & this.#mask) {
+    for (let i = this.#home(id); ; i = (i + 1) & this.#mask) {
       const key = keys[i];
       if (key === id) return i;
       if (key === EMPTY) return -1;
     }
+  }
+
+  /** The slot an id probes first. `Math.imul` takes the id's low 32 bits; ids above 2^32 still hash well. */
+  #home(id: number): number {
+    return Math.imul(id, 0x9e3779b1) >>> this.#shift;
   }
 
   #grow(): void {
@@ -111,6 +127,7 @@ export class IdTable<T> {
     this.#keys = new Float64Array(keys.length * 2).fill(EMPTY);
     this.#values = new Array<T | undefined>(keys.length * 2).fill(undefined);
     this.#mask = keys.length * 2 - 1;
+    this.#shift--;
     this.#size = 0;
     for (let i = 0; i < keys.length; i++) if (keys[i] !== EMPTY) this.set(keys[i] as number, values[i] as T);
   }

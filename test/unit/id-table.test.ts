@@ -34,15 +34,28 @@ describe('IdTable', () => {
     for (const id of sorted) expect(table.get(id)).toBe(`v${id}`);
   });
 
-  it('replaces the value of an id already there, and clears', () => {
+  it('replaces the value of an id already there, finds every other id after each delete, and clears', () => {
     const table = new IdTable<number>();
     table.set(7, 1);
     table.set(7, 2);
-    table.set(7 + 64, 3); // same home slot
-    expect([table.size, table.get(7), table.get(71)]).toEqual([2, 2, 3]);
-    expect(table.delete(7)).toBe(true);
-    expect(table.get(71)).toBe(3); // shifted back into the freed slot, still found
+    expect([table.size, table.get(7)]).toEqual([1, 2]);
+    // Consecutive ids and ids 2^32 apart (the same low 32 bits, so the same home slot), deleted
+    // one by one: the entries shifted back into freed slots are still found.
+    const ids = [...Array.from({ length: 20 }, (_, i) => 100 + i), 2 ** 32 + 100, 2 ** 33 + 100];
+    for (const id of ids) table.set(id, id);
+    table.delete(7);
+    for (const [k, id] of [3, 0, 20, 5, 21, 19, 1].map((i) => [i, ids[i] as number] as const)) {
+      expect(table.delete(id)).toBe(true);
+      ids.splice(ids.indexOf(id), 1);
+      expect(ids.map((x) => table.get(x)), `after deleting index ${k}`).toEqual(ids);
+    }
+    expect(table.keys()).toEqual([...ids].sort((a, b) => a - b));
     table.clear();
-    expect([table.size, table.get(71), table.keys()]).toEqual([0, undefined, []]);
+    expect([table.size, table.get(100), table.keys()]).toEqual([0, undefined, []]);
+  });
+
+  it('rejects a capacity that is not a power of two from 2 to 2^30', () => {
+    for (const capacity of [0, 1, 3, 100, 2 ** 31, 1.5]) expect(() => new IdTable(capacity)).toThrow(RangeError);
+    expect(new IdTable(2).size).toBe(0);
   });
 });

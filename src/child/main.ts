@@ -1,8 +1,9 @@
 /** Entry of every worker process (what the pool forks). Wiring only; the logic is in Runtime. */
 import net from 'node:net';
-import { DATA_FD } from '../protocol/messages.ts';
+import { DATA_FD, WATCHDOG_FD } from '../protocol/messages.ts';
 import { Channel } from '../transport/channel.ts';
 import { Runtime } from './runtime.ts';
+import { startWatchdog } from './watchdog/start-watchdog.ts';
 
 // Shutdown is by message (the poison pill), as in Python's looppool: a Ctrl-C that reaches the
 // whole process group must not kill workers behind the parent's back.
@@ -11,8 +12,20 @@ process.on('SIGTERM', () => {});
 
 // Read before anything can wait: once the parent is gone, ppid is someone else's (1, a subreaper).
 const parentPid = process.ppid;
-// Located from here: this entry is built into one file (bundle.config.mjs), the thread is not.
-const runtime = new Runtime(parentPid, new URL('./watchdog/thread.js', import.meta.url));
+// The watchdog thread first: it ends this process if the parent dies, even while the main thread
+// is blocked, and its boot (about 40 ms of CPU, at the lowest priority) overlaps the handshake
+// instead of the first tasks. Blocked-loop detection is armed once the worker is ready.
+// argv: [module URL, blocked-loop threshold in ms or ''] (spawn.ts). The thread's module is
+// located from here: this entry is built into one file (bundle.config.mjs), the thread is not.
+const threshold = process.argv[3] ? Number(process.argv[3]) : undefined;
+const watchdog = startWatchdog({
+  parentPid,
+  blockedLoopThreshold: threshold,
+  reportFd: WATCHDOG_FD,
+  threadUrl: new URL('./watchdog/thread.js', import.meta.url),
+  armed: false,
+});
+const runtime = new Runtime(watchdog);
 const socket = new net.Socket({ fd: DATA_FD, readable: true, writable: true });
 const channel = new Channel(socket, 1024 * 1024 * 1024, {
   message: runtime.receive,

@@ -14,7 +14,7 @@ import { RuntimeTaskContext } from './task-context.ts';
 import { bindWorker, type Worker, type WorkerClass } from './worker.ts';
 import { assertNever } from '../internal/assert.ts';
 import type { WorkerMetrics, WorkerMetricsConfig } from '../metrics/worker-metrics.ts';
-import { WATCHDOG_FD } from '../protocol/messages.ts';
+import type { Watchdog } from './watchdog/start-watchdog.ts';
 import type * as SentryCapture from '../sentry/capture.ts';
 import type * as SentryClient from '../sentry/client.ts';
 
@@ -34,19 +34,14 @@ export class Runtime {
   #name = '';
   /** Sentry's helpers, once a pool with Sentry initialised them. */
   #sentry: (typeof SentryClient & typeof SentryCapture) | undefined;
-  readonly #parentPid: number;
-  readonly #watchdogThread: URL | undefined;
+  /** Started by the entry before anything else; armed (blocked-loop detection) once ready. */
+  readonly #watchdog: Pick<Watchdog, 'arm'> | undefined;
 
   /** The worker module, imported while the handshake runs (JavaScript modules only). */
   #early: { url: string; loaded: Promise<WorkerClass | Error> } | undefined;
 
-  /** Imported from the start, in parallel with the handshake; awaited just before ready. */
-  readonly #watchdogModule = import('./watchdog/start-watchdog.ts');
-
-  /** `watchdogThread`: the watchdog thread's module, located by the entry (which knows the build's layout). */
-  constructor(parentPid: number, watchdogThread?: URL) {
-    this.#parentPid = parentPid;
-    this.#watchdogThread = watchdogThread;
+  constructor(watchdog?: Pick<Watchdog, 'arm'>) {
+    this.#watchdog = watchdog;
   }
 
   /**
@@ -147,19 +142,10 @@ export class Runtime {
       stage = 'initialize';
       await worker.initialize();
       this.#worker = worker;
-      const { startWatchdog } = await this.#watchdogModule; // imported while the handshake ran
       this.#state = 'running';
       this.#channel.send({ kind: 'ready' });
       this.#channel.flush();
-      // In the same tick as ready, so before any task can block the loop: the watchdog thread
-      // ends this process if the parent dies (even while the main thread is blocked) and reports
-      // blocked loops with their stack. Started after the flush: its set-up is off the start-up path.
-      startWatchdog({
-        parentPid: this.#parentPid,
-        blockedLoopThreshold: message.blockedLoopThreshold,
-        reportFd: WATCHDOG_FD,
-        threadUrl: this.#watchdogThread,
-      });
+      this.#watchdog?.arm(); // blocked-loop detection from now on: the start-up is not reported
     } catch (err) {
       this.#channel.send({ kind: 'initFailed', error: serializeError(err), stage });
       this.exit(1);

@@ -10,9 +10,10 @@ const CHILD_ENTRY = fileURLToPath(new URL('../child/main.js', import.meta.url));
 const STDOUT = { inherit: 'inherit', stderr: 2, ignore: 'ignore' } as const;
 
 export function spawnWorker(options: ResolvedPoolOptions): ChildProcess {
-  // The module URL in argv lets the worker start importing it before the handshake (it is not a
-  // secret; the worker's title replaces argv in `ps` once it runs).
-  return fork(CHILD_ENTRY, [options.workerUrl], {
+  // The module URL in argv lets the worker start importing it before the handshake, and the
+  // blocked-loop threshold lets it start its watchdog thread first thing (neither is a secret;
+  // the worker's title replaces argv in `ps` once it runs).
+  return fork(CHILD_ENTRY, [options.workerUrl, String(options.blockedLoopThreshold ?? '')], {
     execArgv: [...options.execArgv],
     env: options.env,
     // fd 3 is Node's IPC channel (kept for liveness: a child exits when it disconnects);

@@ -250,7 +250,6 @@ export class WorkerHandle implements WorkerSlot {
       workerData: o.workerData,
       maxMessageBytes: o.maxMessageBytes,
       restartOnError: o.restartOnError,
-      ...(o.blockedLoopThreshold === undefined ? {} : { blockedLoopThreshold: o.blockedLoopThreshold }),
       ...(o.sentry === undefined ? {} : { sentry: o.sentry }),
       ...this.#initExtras,
     });

@@ -27,8 +27,6 @@ export interface InitMessage {
   restartOnError: boolean;
   /** How to report metrics (a plain `WorkerMetricsConfig`), when the pool has `statsd`. */
   metrics?: unknown;
-  /** Report event-loop blocks this long (ms) with their stack, on the watchdog pipe. */
-  blockedLoopThreshold?: number;
   /** Sentry settings (the DSN travels here, never in argv or the environment we set). */
   sentry?: { dsn: string; environment?: string; release?: string };
 }

@@ -70,7 +70,6 @@ export function parseToChild(raw: unknown): ToChildMessage {
         maxMessageBytes: id(m, 'maxMessageBytes'),
         restartOnError: m.restartOnError !== false,
         ...(typeof m.metrics === 'object' && m.metrics !== null ? { metrics: m.metrics } : {}),
-        ...(m.blockedLoopThreshold === undefined ? {} : { blockedLoopThreshold: id(m, 'blockedLoopThreshold') }),
         ...(m.sentry === undefined ? {} : { sentry: sentry(m.sentry) }),
       };
     default:

@@ -39,6 +39,19 @@ describe('blocked-loop detector', () => {
     expect(report.stack).toMatch(/at crunchNumbers \(.*spins\.ts:\d+:\d+\)/);
   });
 
+  it("does not report a worker's start-up (a blocking initialize), only what blocks once it is ready", async () => {
+    const pool = makePool({ worker: 'spins.ts', size: 1, blockedLoopThreshold: 200, workerData: { initBlockMs: 1000 } });
+    const reports: LoopBlockedInfo[] = [];
+    pool.on('loopBlocked', (info) => reports.push(info));
+    await pool.start();
+    expect(await pool.run(800)).toBe('done');
+    await waitFor(() => reports.length >= 1, 'the blocked-loop report of the task');
+    await new Promise((resolve) => setTimeout(resolve, 300)); // a late report of the start-up would show now
+    expect(reports).toHaveLength(1);
+    expect(reports[0]?.frames.map((f) => f.functionName)).toContain('crunchNumbers');
+    expect(reports[0]?.frames.map((f) => f.functionName)).not.toContain('warmUpCaches');
+  });
+
   it('logs the report to stderr when nobody listens', async () => {
     const pool = makePool({ worker: 'spins.ts', size: 1, blockedLoopThreshold: 200 });
     const written: string[] = [];

@@ -7,6 +7,7 @@ import inspector from 'node:inspector';
 import { Worker } from 'node:worker_threads';
 import type { LoopBlockedReport } from '../../protocol/watchdog-report.ts';
 import { now, type WatchdogThreadData } from './thread-data.ts';
+import { lowerNewThreadPriority, threadIds } from './thread-priority.ts';
 
 /**
  * The thread's module, built next to this one (`dist/child/watchdog/thread.js`); the worker's
@@ -33,18 +34,27 @@ export interface WatchdogOptions {
   readonly threadUrl?: URL | undefined;
   /** Called on the main thread with each report, once the loop runs again (tests, in-process logging). */
   readonly onReport?: ((report: LoopBlockedReport) => void) | undefined;
+  /**
+   * `false`: blocked-loop detection waits for {@link Watchdog.arm} (a worker starts its watchdog
+   * first thing and arms it once ready, so its start-up is never reported). The parent watch
+   * runs from the start either way. @default true
+   */
+  readonly armed?: boolean | undefined;
 }
 
 /** A running watchdog. */
 export interface Watchdog {
+  /** Start blocked-loop detection, if it waits for this (`armed: false`); later calls do nothing. */
+  arm(): void;
   /** Stop the heartbeat and end the thread. */
   stop(): Promise<void>;
 }
 
 /**
  * Start the watchdog thread. Cheap while the loop is healthy: one thread polling `process.ppid`
- * and a heartbeat timer (unref'd) when `blockedLoopThreshold` is set; the debugger is enabled
- * only for the few milliseconds of a stack capture.
+ * (on Linux at the lowest CPU priority, so its boot waits for idle CPU) and a heartbeat timer
+ * (unref'd) when `blockedLoopThreshold` is set; the debugger is enabled only for the few
+ * milliseconds of a stack capture.
  * @example
  * const watchdog = startWatchdog({ parentPid: process.ppid, blockedLoopThreshold: 500, reportFd: 5 });
  * // …
@@ -57,6 +67,7 @@ export function startWatchdog(options: WatchdogOptions): Watchdog {
   }
   const pollMs = threshold === undefined ? PARENT_POLL_MS : clamp(Math.floor(threshold / 4), 10, PARENT_POLL_MS);
   const heartbeat = startHeartbeat(threshold === undefined ? undefined : pollMs);
+  if (options.armed !== false) heartbeat.start();
   const data: WatchdogThreadData = {
     parentPid: options.parentPid,
     pollMs,
@@ -70,6 +81,7 @@ export function startWatchdog(options: WatchdogOptions): Watchdog {
   // No execArgv: the thread is plain JavaScript and must not load the process's `--import` hooks
   // (tsx would slow its start and compile nothing it needs).
   // A small heap: the thread only polls and, rarely, reads a stack (a few MiB less per worker).
+  const before = threadIds();
   const thread = new Worker(options.threadUrl ?? THREAD_URL, {
     workerData: data,
     execArgv: [],
@@ -77,12 +89,14 @@ export function startWatchdog(options: WatchdogOptions): Watchdog {
     stderr: false,
     resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 1, codeRangeSizeMb: 4 },
   });
+  lowerNewThreadPriority(before); // its boot must not take the CPU from the worker's first tasks
   thread.on('error', (err) => process.emitWarning(`looppool watchdog thread failed: ${String(err)}`, 'LooppoolWarning'));
   const onReport = options.onReport;
   if (onReport) thread.on('message', (report: LoopBlockedReport) => onReport(report));
   // After the listeners: adding a 'message' listener refs the thread's port again.
   thread.unref();
   return {
+    arm: heartbeat.start,
     async stop(): Promise<void> {
       heartbeat.stop();
       await thread.terminate();
@@ -92,19 +106,29 @@ export function startWatchdog(options: WatchdogOptions): Watchdog {
 
 /**
  * The main thread's heartbeat: the time of its last beat in a shared slot, written by an
- * unref'd interval (it never keeps the process alive). It beats several times per threshold
- * so a healthy loop is never taken for a blocked one. Without an interval it writes once.
+ * unref'd interval (it never keeps the process alive) once started. It beats several times per
+ * threshold so a healthy loop is never taken for a blocked one. Without an interval it writes
+ * once. Until it starts the slot holds 0, which the thread reads as "not armed".
  */
-function startHeartbeat(intervalMs: number | undefined): { buffer: SharedArrayBuffer; stop(): void } {
+function startHeartbeat(intervalMs: number | undefined): { buffer: SharedArrayBuffer; start(): void; stop(): void } {
   const buffer = new SharedArrayBuffer(BigInt64Array.BYTES_PER_ELEMENT);
   const slot = new BigInt64Array(buffer);
   const beat = (): void => {
     Atomics.store(slot, 0, BigInt(Math.round(now())));
   };
-  beat();
-  const timer = intervalMs === undefined ? undefined : setInterval(beat, intervalMs);
-  timer?.unref();
-  return { buffer, stop: () => clearInterval(timer) };
+  let timer: NodeJS.Timeout | undefined;
+  let started = false;
+  return {
+    buffer,
+    start: () => {
+      if (started) return;
+      started = true;
+      beat();
+      timer = intervalMs === undefined ? undefined : setInterval(beat, intervalMs);
+      timer?.unref();
+    },
+    stop: () => clearInterval(timer),
+  };
 }
 
 /** `--inspect*` in argv, or an inspector listening (e.g. from NODE_OPTIONS): leave the debugger alone. */

@@ -6,7 +6,7 @@ export interface WatchdogThreadData {
   readonly parentPid: number;
   /** How often the thread checks the parent and the heartbeat, in ms. */
   readonly pollMs: number;
-  /** Slot 0 holds the time of the main thread's last heartbeat ({@link now}). */
+  /** Slot 0 holds the time of the main thread's last heartbeat ({@link now}); 0 until detection is armed. */
   readonly heartbeat: SharedArrayBuffer;
   /** A loop silent this long (ms) is blocked; `undefined`: no blocked-loop detection. */
   readonly blockedLoopThreshold: number | undefined;

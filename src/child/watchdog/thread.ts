@@ -28,7 +28,9 @@ setInterval(poll, data.pollMs);
 function poll(): void {
   if (isParentGone()) process.kill(process.pid, 'SIGKILL');
   if (!detector || capturing) return;
-  const blockedMs = detector.observe(Number(Atomics.load(heartbeat, 0)), now());
+  const lastBeat = Number(Atomics.load(heartbeat, 0));
+  if (lastBeat === 0) return; // not armed yet: the worker is still starting
+  const blockedMs = detector.observe(lastBeat, now());
   if (blockedMs !== undefined) void reportBlocked(blockedMs);
 }
 

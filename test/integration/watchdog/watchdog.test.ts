@@ -4,6 +4,8 @@
  * no debugger while healthy, no stack when a debugger is in use or the block is native, and a
  * process whose loop is blocked forever still dies when its parent is SIGKILLed.
  */
+import { readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseWatchdogReport, type LoopBlockedReport } from '../../../src/protocol/watchdog-report.ts';
@@ -78,6 +80,33 @@ describe('watchdog lifecycle', () => {
     const run = runFixture('watchdog/natural-exit-child.mjs');
     await waitForStdout(run, /^started$/);
     expect(await run.exited).toEqual({ code: 0, signal: null });
+  });
+});
+
+describe.runIf(process.platform === 'linux')('watchdog thread priority (Linux)', () => {
+  /** The nice value of each thread of `pid`, by thread id (/proc/<pid>/task/<tid>/stat, field 19). */
+  function niceOfThreads(pid: number): Map<number, number> {
+    const out = new Map<number, number>();
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      out.set(Number(tid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
+    }
+    return out;
+  }
+
+  it('runs the watchdog thread at nice 19 and leaves every other thread as it was', async () => {
+    const parent = runFixture('watchdog/spawning-parent.mjs');
+    const childPid = Number((await waitForStdout(parent, /^spinning \d+$/)).split(' ')[1]);
+    try {
+      const nice = niceOfThreads(childPid);
+      const own = os.getPriority(); // the child inherits this process's nice value
+      expect(nice.get(childPid)).toBe(own); // the main thread
+      expect([...nice.values()].filter((n) => n === 19)).toHaveLength(own === 19 ? nice.size : 1);
+      expect([...nice.values()].filter((n) => n !== 19 && n !== own)).toEqual([]);
+    } finally {
+      process.kill(parent.pid, 'SIGKILL');
+      await waitFor(() => !isAlive(childPid), 'the spinning child to die with its parent', 10_000);
+    }
   });
 });
 

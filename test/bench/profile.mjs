@@ -29,11 +29,12 @@ const dir = mkdtempSync(path.join(os.tmpdir(), 'looppool-profile-'));
 
 const params = {
   A: { n: Number(args.n), window: 1000 },
+  B: { n: Number(args.n), window: 1000, iterations: 1_200_000 }, // about 2 ms per task
   C: { n: Number(args.n), window: 2000, ms: 20 },
   D: { n: Number(args.n), warm: 500 },
   F: { n: Number(args.n), window: 128, bytes: 65536 },
 }[args.workload];
-if (!params) throw new Error(`profile supports workloads A, C, D, F, not ${args.workload}`);
+if (!params) throw new Error(`profile supports workloads A, B, C, D, F, not ${args.workload}`);
 const system = SYSTEMS.find((x) => x.id === args.system);
 if (!system) throw new Error(`unknown system ${args.system} (see lib/plan.mjs)`);
 const spec = {

@@ -13,6 +13,7 @@ import { isTypeScript, loadWorkerClass } from './load-worker.ts';
 import { RuntimeTaskContext } from './task-context.ts';
 import { bindWorker, type Worker, type WorkerClass } from './worker.ts';
 import { assertNever } from '../internal/assert.ts';
+import { IdTable } from '../internal/id-table.ts';
 import type { WorkerMetrics, WorkerMetricsConfig } from '../metrics/worker-metrics.ts';
 import type { Watchdog } from './watchdog/start-watchdog.ts';
 import type * as SentryCapture from '../sentry/capture.ts';
@@ -59,7 +60,8 @@ export class Runtime {
     if (loaded instanceof Error) throw loaded;
     return loaded;
   }
-  readonly #tasks = new Map<number, RuntimeTaskContext>();
+  /** Tasks in flight by id: an {@link IdTable}, not a `Map` (why: internal/id-table.ts). */
+  readonly #tasks = new IdTable<RuntimeTaskContext>();
   readonly #emit = (value: unknown, taskId: number | null): void => this.#sendResult(value, taskId);
 
   /** Attach to the channel and open the handshake. */

@@ -51,7 +51,7 @@ export interface PoolReporterOptions {
   /** @internal for tests */
   clock?: Clock;
   /** @internal for tests */
-  probe?: Pick<ProcessProbe, 'prime' | 'forget' | 'sample'>;
+  probe?: Pick<ProcessProbe, 'warmUp' | 'prime' | 'forget' | 'sample'>;
   /** @internal for tests */
   random?: () => number;
 }
@@ -80,7 +80,7 @@ export class PoolReporter {
   readonly #sources = new Set<MetricSource>();
   readonly #ticker: Ticker;
   readonly #clock: Clock;
-  readonly #probe: Pick<ProcessProbe, 'prime' | 'forget' | 'sample'>;
+  readonly #probe: Pick<ProcessProbe, 'warmUp' | 'prime' | 'forget' | 'sample'>;
   readonly #onError: OnceSink;
   readonly #timings: Record<'wait' | 'run' | 'runFailed', Reservoir>;
   #pending = emptyPending();
@@ -111,6 +111,7 @@ export class PoolReporter {
     this.#listen(true);
     const stats = this.#stats();
     this.#last = { at: this.#clock.now(), done: stats?.done ?? 0, failed: stats?.failed ?? 0, restarts: stats?.restarts ?? 0 };
+    void this.#probe.warmUp(); // pidusage's costly first call, before the first tasks (process-probe.ts)
     for (const w of stats?.workers ?? []) if (w.pid > 0) void this.#probe.prime(w.pid);
     this.#ticker.start();
   }

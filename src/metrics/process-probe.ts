@@ -33,6 +33,20 @@ export class ProcessProbe {
     this.#read = read;
   }
 
+  /**
+   * Make pidusage's first call of this process now (on this process itself): it execs `getconf`
+   * twice, about 30 ms of CPU and four short-lived processes, once per process. A pool does this
+   * as it starts, while its workers boot, instead of when the first worker is ready and its first
+   * tasks run. Never rejects.
+   */
+  async warmUp(): Promise<void> {
+    try {
+      await this.#read([process.pid]);
+    } catch {
+      // not readable: sample() will tell
+    }
+  }
+
   /** Take a first reading of a new process now, so the next `sample()` has a CPU figure for it. Never rejects. */
   async prime(pid: number): Promise<void> {
     try {

@@ -33,7 +33,7 @@ function setup(options: { tags?: boolean; reservoirSize?: number } = {}) {
     [100, { cpu: 99.5, rss: 80_000_000 }],
     [101, { cpu: undefined, rss: 60_000_000 }],
   ]);
-  const probe = { prime: vi.fn(async (_pid: number) => {}), forget: vi.fn((_pid: number) => {}), sample: vi.fn(async (_pids: readonly number[]) => usage) };
+  const probe = { warmUp: vi.fn(async () => {}), prime: vi.fn(async (_pid: number) => {}), forget: vi.fn((_pid: number) => {}), sample: vi.fn(async (_pids: readonly number[]) => usage) };
   const onError = vi.fn();
   const reporter = new PoolReporter(client, pool as unknown as PoolSource, {
     name: 'demo', interval: 2000, clock, probe, onError, random: () => 0.999, ...options,
@@ -51,6 +51,7 @@ describe('PoolReporter', () => {
   it('reports queue, in flight, throughput, counters and every worker measured from outside', async () => {
     const { clock, pool, reporter, take, byName, probe } = setup();
     reporter.start();
+    expect(probe.warmUp).toHaveBeenCalledTimes(1); // pidusage's costly first call, as the pool starts
     expect(probe.prime.mock.calls.map((c) => c[0])).toEqual([100, 101]);
     Object.assign(pool.snapshot, { queued: 5, inFlight: 3, done: 40, failed: 2, restarts: 1 });
     pool.snapshot.workers = [

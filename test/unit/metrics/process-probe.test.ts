@@ -20,6 +20,14 @@ describe('ProcessProbe', () => {
     expect((await probe.sample([3])).get(3)?.cpu).toBeUndefined();
   });
 
+  it('warmUp() reads this process once and primes nothing', async () => {
+    const read = vi.fn<UsageReader>(async (pids) => Object.fromEntries(pids.map((pid) => [pid, { cpu: 7, memory: 1 }])));
+    const probe = new ProcessProbe(read);
+    await probe.warmUp();
+    expect(read.mock.calls).toEqual([[[process.pid]]]);
+    expect((await probe.sample([process.pid])).get(process.pid)?.cpu).toBeUndefined();
+  });
+
   it('leaves out pids it cannot read and never rejects', async () => {
     const probe = new ProcessProbe(async () => ({ 1: { cpu: 1, memory: 1 }, 2: null }));
     expect([...(await probe.sample([1, 2])).keys()]).toEqual([1]);
@@ -28,6 +36,7 @@ describe('ProcessProbe', () => {
     });
     expect((await failing.sample([9])).size).toBe(0);
     await failing.prime(9);
+    await failing.warmUp();
     expect((await new ProcessProbe().sample([])).size).toBe(0);
   });
 

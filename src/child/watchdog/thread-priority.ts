@@ -9,6 +9,12 @@
  * On Linux the nice value belongs to each thread, and `setpriority()` (Node's `os.setPriority`)
  * takes a thread id; Node does not tell a thread's id, so the new thread is the one entry that
  * appeared in `/proc/self/task` while it was created (the main thread runs nothing else meanwhile).
+ *
+ * A thread inherits the nice value of the thread that creates it. libuv's thread pool (fs, dns,
+ * crypto) is created by the first thread that needs it, so it must not be the watchdog: in a
+ * worker process it never is, because Node's ES module loader has already used the pool to read
+ * the worker's entry before any of our code runs (checked: only the watchdog thread of a worker
+ * runs at nice 19; test/integration/watchdog counts them).
  */
 import { readdirSync } from 'node:fs';
 import { constants, setPriority } from 'node:os';

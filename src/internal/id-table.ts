@@ -7,7 +7,7 @@
  * An id's home slot is a multiplicative (Fibonacci) hash of it, not the id itself: a pool's ids
  * are consecutive, and as their own home slots a worker's thousand tasks in flight filled a
  * thousand consecutive slots, one run that every delete's backward shift walked to its end
- * (a third of the parent's time in workload C went there).
+ * (13% of the parent's busy time in a long workload C went there).
  *
  * Why not a `Map`: V8 rebuilds a `Map`'s hash table every few hundred deletes, and each old table
  * keeps its entries and a link to the next table. Once one of those tables has been promoted to the

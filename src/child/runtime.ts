@@ -95,7 +95,7 @@ export class Runtime {
           ?.abort(message.reason === 'timeout' ? new DOMException('The task timed out', 'TimeoutError') : new DOMException('The task was aborted', 'AbortError'));
         return;
       case 'ping':
-        this.#channel.sendJson(`{"kind":"pong","id":${message.id}}`);
+        this.#channel.sendJson(`{"kind":"pong","id":${message.id}}`, true);
         return;
       case 'broadcast':
         void this.#broadcast(message.id, message.message);
@@ -179,22 +179,24 @@ export class Runtime {
 
   #done(ctx: RuntimeTaskContext, value: unknown): void {
     if (!this.#settle(ctx, true)) return;
-    let json: string | null;
+    let encoded: string | Buffer;
     try {
-      json = value === undefined ? '' : encodePayload(value, 'result', this.#maxMessageBytes);
+      encoded = value === undefined ? '' : encodePayload(value, 'result', this.#maxMessageBytes);
     } catch (err) {
-      this.#channel.send({ kind: 'taskFailed', id: ctx.id, error: serializeError(err), unsendable: true });
+      this.#channel.send({ kind: 'taskFailed', id: ctx.id, error: serializeError(err), unsendable: true }, true);
       return this.#afterSettle();
     }
-    if (json === null) this.#channel.send([DONE, ctx.id, value]);
-    else this.#channel.sendTuple(DONE, ctx.id, undefined, json);
+    // A task's answer may pass other tasks' big answers still queued, never its own streamed
+    // results: those keep their place, and nothing passes them (see Channel).
+    if (typeof encoded === 'string') this.#channel.sendTuple(DONE, ctx.id, undefined, encoded, true);
+    else this.#channel.sendTupleWithClone(DONE, ctx.id, undefined, encoded, true);
     this.#afterSettle();
   }
 
   #fail(ctx: RuntimeTaskContext, err: unknown): void {
     if (!this.#settle(ctx, false)) return;
     if (this.#sentry && !isOurAbort(err)) this.#sentry.captureTaskError(err, { pool: this.#name, worker: this.#number, pid: process.pid, taskId: ctx.id, attempt: ctx.attempt });
-    this.#channel.send({ kind: 'taskFailed', id: ctx.id, error: serializeError(err) });
+    this.#channel.send({ kind: 'taskFailed', id: ctx.id, error: serializeError(err) }, true);
     this.#afterSettle();
   }
 
@@ -212,17 +214,17 @@ export class Runtime {
   #sendResult(value: unknown, taskId: number | null): void {
     if (this.#state !== 'running' && !(this.#state === 'stopping' && this.#drainOnStop)) return;
     // Bad results are a programming error in the worker: throw to the caller of putResult.
-    const json = encodePayload(value, 'result', this.#maxMessageBytes);
-    if (json === null) this.#channel.send({ kind: 'result', task: taskId, value });
-    else this.#channel.sendJson(`{"kind":"result","task":${taskId}${jsonField('value', json)}}`);
+    const encoded = encodePayload(value, 'result', this.#maxMessageBytes);
+    if (typeof encoded !== 'string') this.#channel.send({ kind: 'result', task: taskId, value });
+    else this.#channel.sendJson(`{"kind":"result","task":${taskId}${jsonField('value', encoded)}}`);
   }
 
   async #broadcast(id: number, message: unknown): Promise<void> {
     try {
       const value = await this.#worker?.onBroadcast(message);
-      const json = value === undefined ? undefined : encodePayload(value, 'broadcast reply', this.#maxMessageBytes);
-      if (json === null) this.#channel.send({ kind: 'broadcastDone', id, value });
-      else this.#channel.sendJson(`{"kind":"broadcastDone","id":${id}${jsonField('value', json)}}`);
+      const encoded = value === undefined ? '' : encodePayload(value, 'broadcast reply', this.#maxMessageBytes);
+      if (typeof encoded !== 'string') this.#channel.send({ kind: 'broadcastDone', id, value });
+      else this.#channel.sendJson(`{"kind":"broadcastDone","id":${id}${jsonField('value', encoded || undefined)}}`);
     } catch (err) {
       this.#channel.send({ kind: 'broadcastFailed', id, error: serializeError(err) });
     }

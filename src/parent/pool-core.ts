@@ -158,10 +158,10 @@ export class PoolCore {
   async broadcast(message: unknown, start: () => Promise<void>): Promise<unknown[]> {
     if (this.#state === 'stopping' || this.#state === 'stopped') throw new PoolStoppedError();
     await start();
-    const json = encodePayload(message, 'message', this.options.maxMessageBytes);
+    const encoded = encodePayload(message, 'message', this.options.maxMessageBytes);
     // Ready workers, and workers draining before a recycle: every process that will still run tasks.
     const live = this.#supervisor.live().filter((h) => h.state === 'ready' || h.state === 'stopping');
-    return this.#broadcaster.send(live, json, message, this.options.size);
+    return this.#broadcaster.send(live, typeof encoded === 'string' ? encoded : null, message, this.options.size);
   }
 
   results(): ResultStream<unknown> {
@@ -248,9 +248,9 @@ export class PoolCore {
       throw new TypeError(`Expected \`worker\` to be an integer from 0 to ${size - 1}, got ${show(target)}`);
     }
     const timeout = taskTimeoutOption(options.timeout) ?? this.options.taskTimeout;
-    const json = encodePayload(task, 'task', this.options.maxMessageBytes);
+    const payload = encodePayload(task, 'task', this.options.maxMessageBytes);
     if (this.#state === 'created') autoStart();
-    const pending = new PendingTask(this.#nextId++, mode, json, task, target, resolve, reject);
+    const pending = new PendingTask(this.#nextId++, mode, payload, target, resolve, reject);
     pending.timeout = timeout;
     this.#timing?.submitted(pending);
     if (options.onDispatch) pending.onDispatch = options.onDispatch;

@@ -9,9 +9,11 @@ export type TaskMode = 'run' | 'put';
 export class PendingTask {
   readonly id: number;
   readonly mode: TaskMode;
-  /** JSON text of the payload, or null when it travels through V8's serializer as `payload`. */
-  readonly json: string | null;
-  readonly payload: unknown;
+  /**
+   * The payload as it travels, made when it was submitted: JSON text, or the bytes V8's
+   * serializer made of it (outside the JS heap; see `encodePayload`).
+   */
+  readonly payload: string | Buffer;
   /** Worker number this task must run on, or -1. */
   readonly target: number;
   /**
@@ -49,16 +51,14 @@ export class PendingTask {
   constructor(
     id: number,
     mode: TaskMode,
-    json: string | null,
-    payload: unknown,
+    payload: string | Buffer,
     target: number,
     resolve?: (value: unknown) => void,
     reject?: (error: Error) => void,
   ) {
     this.id = id;
     this.mode = mode;
-    this.json = json;
-    this.payload = json === null ? payload : undefined;
+    this.payload = payload;
     this.target = target;
     this.#resolve = resolve;
     this.#reject = reject;

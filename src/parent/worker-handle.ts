@@ -114,8 +114,9 @@ export class WorkerHandle implements WorkerSlot {
     this.sent++;
     task.dispatched = true;
     this.#tasks.set(task.id, task);
-    if (task.json === null) this.#channel.send([TASK, task.id, task.attempt, task.payload]);
-    else this.#channel.sendTuple(TASK, task.id, task.attempt, task.json);
+    // A task depends on nothing sent before it: it may pass big tasks still queued (see Channel).
+    if (typeof task.payload === 'string') this.#channel.sendTuple(TASK, task.id, task.attempt, task.payload, true);
+    else this.#channel.sendTupleWithClone(TASK, task.id, task.attempt, task.payload, true);
   }
 
   /** Ask the child to abort a task's signal (its answer still returns the credit). */
@@ -126,7 +127,7 @@ export class WorkerHandle implements WorkerSlot {
   /** Ask whether the child's event loop turns; see {@link answeredPing}. */
   ping(): number {
     const id = this.#nextPing++;
-    this.#channel.sendJson(`{"kind":"ping","id":${id}}`);
+    this.#channel.sendJson(`{"kind":"ping","id":${id}}`, true);
     return id;
   }
 

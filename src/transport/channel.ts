@@ -1,10 +1,16 @@
 /**
  * A message channel over a private duplex pipe between a pool and one child. Messages written
- * in the same tick go out in one write; incoming bytes are split back into raw messages and
- * handed over as `unknown` (the receiving side parses them at its boundary).
+ * in the same tick go out in one write, big ones in a lane of their own (see frame-writer.ts);
+ * incoming bytes are split back into raw messages and handed over as `unknown` (the receiving
+ * side parses them at its boundary).
+ *
+ * `overtake`: the message does not depend on anything sent before it but big messages that
+ * may also overtake (a task, a task's answer when the task streamed nothing, a ping). It may
+ * then pass them; every other message keeps its place.
  */
 import type { Duplex } from 'node:stream';
-import { FrameReader, FrameWriter } from './frames.ts';
+import { FrameReader } from './frames.ts';
+import { FrameWriter } from './frame-writer.ts';
 import { travelsAsJson } from './encode.ts';
 
 export interface ChannelEvents {
@@ -50,33 +56,37 @@ export class Channel {
   }
 
   /** Send a message already encoded as JSON text (the hot path builds these directly). */
-  sendJson(text: string): void {
-    this.#writer.json(text);
+  sendJson(text: string, overtake = false): void {
+    this.#writer.json(text, overtake);
   }
 
   /** Send `[kind,a,b]`, or `[kind,a,b,json]` when `json` is not '' (`b` undefined: left out); see `FrameWriter.tuple`. */
-  sendTuple(kind: number, a: number, b: number | undefined, json: string): void {
-    this.#writer.tuple(kind, a, b, json);
+  sendTuple(kind: number, a: number, b: number | undefined, json: string, overtake = false): void {
+    this.#writer.tuple(kind, a, b, json, overtake);
+  }
+
+  /** Send `[kind,a,b,value]` (`b` undefined: left out), `value` given as `v8.serialize`'s bytes; see `FrameWriter.tupleWithClone`. */
+  sendTupleWithClone(kind: number, a: number, b: number | undefined, value: Buffer, overtake = false): void {
+    this.#writer.tupleWithClone(kind, a, b, value, overtake);
   }
 
   /**
    * Send a control message. Its payload fields must already have been checked with
    * `encodePayload`; anything JSON cannot carry goes through V8's serializer.
    */
-  send(message: object): void {
-    if (travelsAsJson(message)) this.#writer.json(JSON.stringify(message));
-    else this.#writer.clone(message);
+  send(message: object, overtake = false): void {
+    if (travelsAsJson(message)) this.#writer.json(JSON.stringify(message), overtake);
+    else this.#writer.clone(message, overtake);
   }
 
-  /** Write out what is queued now, then call back once the bytes are handed to the OS. */
-  flush(callback?: () => void): void {
+  /** Write out what is queued now (big messages as far as the socket takes them). */
+  flush(): void {
     this.#writer.flush();
-    if (callback) this.#socket.write(Buffer.alloc(0), () => callback());
   }
 
-  /** Flush, then half-close the pipe; `callback` runs once everything was written. */
+  /** Write out everything queued, then half-close the pipe; `callback` runs once everything was written. */
   end(callback?: () => void): void {
-    this.#writer.flush();
+    this.#writer.flushAll();
     this.#writer.close();
     this.#socket.end(callback);
   }

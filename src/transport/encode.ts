@@ -21,25 +21,25 @@ export function travelsAsJson(value: unknown): boolean {
 }
 
 /**
- * Encode `value` for the channel. Returns its JSON text when it travels as JSON
- * ({@link travelsAsJson}), or `null` when it goes through V8's serializer (it was checked and
- * fits). Throws a {@link SerializationError} naming `root` and the path inside it otherwise.
+ * Encode `value` for the channel: its JSON text when it travels as JSON ({@link travelsAsJson}),
+ * or else the bytes V8's serializer makes of it (a Buffer outside the JS heap: a task keeps
+ * these while it waits or runs, not the value, so long strings are not copied by every young
+ * generation collection). Throws a {@link SerializationError} naming `root` and the path inside
+ * it when it cannot cross or is too big.
  */
-export function encodePayload(value: unknown, root: string, maxBytes: number): string | null {
+export function encodePayload(value: unknown, root: string, maxBytes: number): string | Buffer {
   if (isJsonSafe(value)) {
     if (jsonWalk.longChars < CLONE_FROM_CHARS) {
       const json = JSON.stringify(value);
       if (json.length * 3 > maxBytes) checkSize(Buffer.byteLength(json), root, maxBytes);
       return json;
     }
-    // Long strings: cloned. V8 writes at most 2 bytes a character and a few per value; measure
-    // exactly only when that bound could pass the limit.
-    if (2 * jsonWalk.chars + 16 * jsonWalk.nodes + 16 > maxBytes) checkSize(v8.serialize(value).length, root, maxBytes);
-    return null;
+  } else {
+    assertCloneable(value, root);
   }
-  assertCloneable(value, root);
-  checkSize(v8.serialize(value).length, root, maxBytes);
-  return null;
+  const bytes = v8.serialize(value);
+  checkSize(bytes.length, root, maxBytes);
+  return bytes;
 }
 
 function checkSize(bytes: number, root: string, maxBytes: number): void {

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { prng } from '../helpers/prng.ts';
-import { FrameFormatError, FrameReader, FrameWriter } from '../../src/transport/frames.ts';
+import { EventEmitter } from 'node:events';
+import v8 from 'node:v8';
+import { FrameFormatError, FrameReader } from '../../src/transport/frames.ts';
+import { BULK_BYTES, FrameWriter, HANDOFF_BYTES } from '../../src/transport/frame-writer.ts';
 
 
 describe('frames', () => {
@@ -95,7 +98,25 @@ describe('frames', () => {
     expect(got).toEqual([[0, 1, 1, 'first'], [0, 2, 1, 'second, longer than the first'], 'y'.repeat(300_000), [0, 3, 1, 'third']]);
   });
 
-  it('rejects a frame over the limit, an unknown codec and malformed JSON', () => {
+  it('writes a tuple whose last element is V8 bytes as they are, and reads it back as one array', () => {
+    const writes: Buffer[] = [];
+    const w = new FrameWriter({ write: (b) => writes.push(b) });
+    const small = v8.serialize(new Map([[1, 'one']]));
+    const big = v8.serialize('z'.repeat(3 * BULK_BYTES));
+    w.json('{"before":1}');
+    w.tupleWithClone(0, 7, 2, small);
+    w.tupleWithClone(1, 2 ** 40, undefined, big);
+    w.tupleWithClone(0, 8, 1, big); // the same bytes again (a task sent to a second worker)
+    w.flush();
+    expect(writes.filter((b) => b === big)).toHaveLength(2); // written as they are, not copied
+    const got: unknown[] = [];
+    const bytes = Buffer.concat(writes);
+    const reader = new FrameReader(1 << 20);
+    for (let at = 0; at < bytes.length; at += 1000) reader.push(bytes.subarray(at, at + 1000), (m) => got.push(m));
+    expect(got).toEqual([{ before: 1 }, [0, 7, 2, new Map([[1, 'one']])], [1, 2 ** 40, 'z'.repeat(3 * BULK_BYTES)], [0, 8, 1, 'z'.repeat(3 * BULK_BYTES)]]);
+  });
+
+  it('rejects a frame over the limit, an unknown codec and malformed JSON or mixed frames', () => {
     const header = (length: number, codec: number) => {
       const b = Buffer.alloc(5);
       b.writeUInt32BE(length, 0);
@@ -106,5 +127,87 @@ describe('frames', () => {
     expect(() => new FrameReader(10).push(Buffer.concat([header(1, 0x21), Buffer.from('x')]), () => {})).toThrow(/unknown frame codec/);
     expect(() => new FrameReader(10).push(Buffer.concat([header(2, 0x4a), Buffer.from('[x')]), () => {})).toThrow(/malformed JSON/);
     expect(() => new FrameReader(10).push(Buffer.concat([header(2, 0x4a), Buffer.from('{}')]), () => {})).toThrow(/array of messages/);
+    expect(() => new FrameReader(10).push(Buffer.concat([header(3, 0x4d), Buffer.from([0, 9, 0x5b])]), () => {})).toThrow(/malformed mixed frame/);
+    expect(() => new FrameReader(10).push(Buffer.concat([header(4, 0x4d), Buffer.from([0, 2]), Buffer.from('{}')]), () => {})).toThrow(/JSON array as its head/);
+  });
+
+  describe('big messages travel in a lane of their own', () => {
+    /** A socket as the writer sees it: bytes it holds until the OS takes them, then 'drain'. */
+    class FakeSocket extends EventEmitter {
+      held: Buffer[] = [];
+      passed: Buffer[] = [];
+      get writableLength(): number {
+        return this.held.reduce((sum, b) => sum + b.length, 0);
+      }
+      write(chunk: Buffer): boolean {
+        this.held.push(chunk);
+        return this.writableLength < 16 * 1024;
+      }
+      /** The OS takes everything held. */
+      drain(): void {
+        this.passed.push(...this.held);
+        this.held = [];
+        this.emit('drain');
+      }
+      /** Every message handed over so far, in order. */
+      messages(): unknown[] {
+        const got: unknown[] = [];
+        const reader = new FrameReader(1 << 24);
+        for (const b of [...this.passed, ...this.held]) reader.push(b, (m) => got.push(m));
+        return got;
+      }
+    }
+    const big = (id: number) => `"${String(id).padEnd(BULK_BYTES, 'x')}"`;
+    const idOf = (m: unknown) => (Array.isArray(m) ? m[1] : (m as { id: number }).id);
+    /** Queue tasks 0..count-1 with big payloads: more than the socket is handed at once. */
+    const queueBig = (w: FrameWriter, count: number) => {
+      for (let id = 0; id < count; id++) w.tuple(0, id, 1, big(id), true);
+    };
+    const bigCount = Math.ceil((3 * HANDOFF_BYTES) / BULK_BYTES);
+
+    it('hands the socket only a bounded amount, and the rest as it drains', () => {
+      const socket = new FakeSocket();
+      const w = new FrameWriter(socket);
+      queueBig(w, bigCount);
+      expect(socket.writableLength).toBeGreaterThanOrEqual(HANDOFF_BYTES);
+      expect(socket.writableLength).toBeLessThan(HANDOFF_BYTES + 2 * BULK_BYTES);
+      for (let round = 0; round < bigCount && socket.held.length > 0; round++) socket.drain();
+      expect(socket.messages().map(idOf)).toEqual(Array.from({ length: bigCount }, (_, i) => i));
+    });
+
+    it('lets a small task pass big tasks not yet handed over', async () => {
+      const socket = new FakeSocket();
+      const w = new FrameWriter(socket);
+      queueBig(w, bigCount);
+      w.tuple(0, 1000, 1, '"small"', true);
+      await new Promise((resolve) => setImmediate(resolve));
+      const before = socket.messages().map(idOf);
+      expect(before).toContain(1000);
+      expect(before.length).toBeLessThan(bigCount + 1);
+      while (socket.held.length > 0) socket.drain();
+      const ids = socket.messages().map(idOf);
+      expect(ids.filter((id) => id !== 1000)).toEqual(Array.from({ length: bigCount }, (_, i) => i));
+      expect(ids.indexOf(1000)).toBeLessThan(bigCount);
+    });
+
+    it('keeps every other message behind what was written before it, and nothing passes those', async () => {
+      const socket = new FakeSocket();
+      const w = new FrameWriter(socket);
+      queueBig(w, bigCount);
+      w.json('{"kind":"abort","id":3}'); // may not pass task 3
+      w.tuple(0, 1000, 1, '"small"', true); // may not pass the abort either
+      await new Promise((resolve) => setImmediate(resolve));
+      while (socket.held.length > 0) socket.drain();
+      expect(socket.messages().map(idOf)).toEqual([...Array.from({ length: bigCount }, (_, i) => i), 3, 1000]);
+    });
+
+    it('writes everything queued at once when asked to (before the pipe is closed)', () => {
+      const socket = new FakeSocket();
+      const w = new FrameWriter(socket);
+      queueBig(w, bigCount);
+      w.json('{"kind":"stopped"}');
+      w.flushAll();
+      expect(socket.messages().map((m) => (Array.isArray(m) ? m[1] : m))).toEqual([...Array.from({ length: bigCount }, (_, i) => i), { kind: 'stopped' }]);
+    });
   });
 });

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { elapsedMs, TaskTiming } from '../../src/parent/task-timing.ts';
 import { PendingTask } from '../../src/parent/task.ts';
 
-const task = (id: number): PendingTask => new PendingTask(id, 'run', String(id), id, -1);
+const task = (id: number): PendingTask => new PendingTask(id, 'run', String(id), -1);
 
 /** Let the current run of code end (and the timing's reading with it). */
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

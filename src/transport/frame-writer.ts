@@ -1,0 +1,305 @@
+/**
+ * The writing half of the framing (see frames.ts). Two lanes share one byte stream:
+ * - the batch lane: small messages written in one loop turn go out together, as one JSON frame,
+ *   handed to the socket at the end of the turn;
+ * - the bulk lane: a big message becomes a frame of its own and waits in a queue; frames are
+ *   handed to the socket only while it holds less than {@link HANDOFF_BYTES}, the rest as it
+ *   drains. A small message so never waits behind megabytes already handed over.
+ *
+ * A message sent with `overtake` (a task, a task's answer, a ping) may pass big messages queued
+ * before it, but only when every one of them was also sent with `overtake` (they are unrelated:
+ * different tasks). Anything else keeps its place behind everything written before it.
+ */
+import v8 from 'node:v8';
+import { CODEC_JSON, CODEC_MIXED, CODEC_V8, HEADER } from './frames.ts';
+
+/** A message at least this long (JSON characters or V8 bytes) travels in the bulk lane. */
+export const BULK_BYTES = 16 * 1024;
+/** Bulk frames are handed to the socket while it holds less than this (bytes it has not yet passed to the OS). */
+export const HANDOFF_BYTES = 128 * 1024;
+/**
+ * Once the batch lane holds this much it is written at once rather than at the end of the loop
+ * turn: a burst of small messages streams instead of going out in one piece.
+ */
+const EAGER_BYTES = 64 * 1024;
+/** Where a JSON frame is built before it is copied out; grows for a frame that needs more. */
+const SCRATCH_BYTES = 64 * 1024;
+
+const OPEN = 0x5b; // '['
+const COMMA = 0x2c; // ','
+const CLOSE = 0x5d; // ']'
+const ZERO = 0x30; // '0'
+
+/** Something frames are written to: a socket or a test double. */
+export interface FrameSink {
+  write(chunk: Buffer): unknown;
+  /** Optional: gather the writes until `uncork()` into one system call (a socket's writev). */
+  cork?(): void;
+  uncork?(): void;
+  /** Bytes handed over but not yet passed to the OS; without it, bulk frames are handed over at once. */
+  readonly writableLength?: number;
+  /** Called once the sink has passed everything to the OS (after a write that filled it). */
+  once?(event: 'drain', listener: () => void): unknown;
+}
+
+/** A frame waiting in the bulk lane: its bytes (in one or two parts) and whether it keeps its place. */
+interface BulkFrame {
+  readonly head: Buffer;
+  readonly tail: Buffer | undefined;
+  readonly ordered: boolean;
+}
+
+export class FrameWriter {
+  readonly #sink: FrameSink;
+  #scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
+  /** Bytes of the JSON frame being built (its header included), or 0 when none is. */
+  #jsonEnd = 0;
+  /** Batch-lane frames of this loop turn, written at its end. */
+  #out: Buffer[] = [];
+  /** Bulk-lane frames not yet handed to the sink, oldest first. */
+  #bulk: BulkFrame[] = [];
+  /** How many frames in `#bulk` were sent without `overtake`: while any is queued, nothing overtakes. */
+  #orderedInBulk = 0;
+  #waitingDrain = false;
+  #scheduled = false;
+  #closed = false;
+  readonly #flush = (): void => {
+    this.#scheduled = false;
+    this.flush();
+  };
+  readonly #drained = (): void => {
+    this.#waitingDrain = false;
+    this.#pump();
+  };
+
+  constructor(sink: FrameSink) {
+    this.#sink = sink;
+  }
+
+  /** Queue one message already encoded as JSON text. */
+  json(text: string, overtake = false): void {
+    if (this.#closed) return;
+    if (this.#toBulk(text.length, overtake)) return this.#queueBulk(jsonFrame('[', text, ']'), undefined, overtake);
+    this.#open(text.length * 3);
+    this.#jsonEnd += this.#scratch.write(text, this.#jsonEnd);
+    this.#written();
+  }
+
+  /**
+   * Queue the message `[kind,a,b,json]`, where `kind`, `a` and `b` are non-negative safe
+   * integers and `json` is JSON text; `b` undefined or `json` '' is left out (`[kind,a]`,
+   * `[kind,a,b]`). The same bytes as `json()` of that text, without making the text.
+   */
+  tuple(kind: number, a: number, b: number | undefined, json: string, overtake = false): void {
+    if (this.#closed) return;
+    if (this.#toBulk(json.length, overtake)) {
+      const head = `[[${kind},${a}${b === undefined ? '' : `,${b}`}${json === '' ? '' : ','}`;
+      return this.#queueBulk(jsonFrame(head, json, ']]'), undefined, overtake);
+    }
+    this.#open(json.length * 3 + 64);
+    const buf = this.#scratch;
+    let end = this.#jsonEnd;
+    buf[end++] = OPEN;
+    end = writeInteger(buf, end, kind);
+    buf[end++] = COMMA;
+    end = writeInteger(buf, end, a);
+    if (b !== undefined) {
+      buf[end++] = COMMA;
+      end = writeInteger(buf, end, b);
+    }
+    if (json !== '') {
+      buf[end++] = COMMA;
+      end += buf.write(json, end);
+    }
+    buf[end++] = CLOSE;
+    this.#jsonEnd = end;
+    this.#written();
+  }
+
+  /** Queue one message that needs V8's serializer. */
+  clone(message: unknown, overtake = false): void {
+    if (this.#closed) return;
+    const body = v8.serialize(message);
+    const prefix = Buffer.allocUnsafe(HEADER);
+    prefix.writeUInt32BE(body.length, 0);
+    prefix[4] = CODEC_V8;
+    this.#binary(prefix, body, overtake);
+  }
+
+  /**
+   * Queue the message `[kind,a,b,value]` (`b` undefined is left out), `value` given as the bytes
+   * `v8.serialize` made of it. The bytes are written as they are, never copied: they may be
+   * written again (a task sent to a second worker).
+   */
+  tupleWithClone(kind: number, a: number, b: number | undefined, value: Buffer, overtake = false): void {
+    if (this.#closed) return;
+    const head = b === undefined ? `[${kind},${a}]` : `[${kind},${a},${b}]`;
+    const prefix = Buffer.allocUnsafe(HEADER + 2 + head.length);
+    prefix.writeUInt32BE(2 + head.length + value.length, 0);
+    prefix[4] = CODEC_MIXED;
+    prefix.writeUInt16BE(head.length, HEADER);
+    prefix.write(head, HEADER + 2, 'latin1');
+    this.#binary(prefix, value, overtake);
+  }
+
+  /** Write out the batch lane and hand over what the bulk lane may (normally done once per turn). */
+  flush(): void {
+    this.#writeOut();
+    this.#pump();
+  }
+
+  /** Write out everything queued in both lanes, regardless of how much the sink holds (before closing it). */
+  flushAll(): void {
+    this.#writeOut();
+    const bulk = this.#bulk;
+    this.#bulk = [];
+    this.#orderedInBulk = 0;
+    for (const frame of bulk) this.#handOver(frame);
+  }
+
+  /** Drop anything queued and refuse further messages (the peer is gone). */
+  close(): void {
+    this.#closed = true;
+    this.#jsonEnd = 0;
+    this.#out = [];
+    this.#bulk = [];
+    this.#orderedInBulk = 0;
+  }
+
+  /** Does a message of `size` go to the bulk lane? Big ones do, and so does one that may not pass what is queued there. */
+  #toBulk(size: number, overtake: boolean): boolean {
+    return size >= BULK_BYTES || (this.#bulk.length > 0 && (!overtake || this.#orderedInBulk > 0));
+  }
+
+  /** A frame of a prefix and a body made by V8's serializer: big bodies are never copied. */
+  #binary(prefix: Buffer, body: Buffer, overtake: boolean): void {
+    if (this.#toBulk(body.length, overtake)) return this.#queueBulk(prefix, body, overtake);
+    this.#closeJsonFrame();
+    this.#out.push(Buffer.concat([prefix, body], prefix.length + body.length));
+    this.#schedule();
+  }
+
+  #queueBulk(head: Buffer, tail: Buffer | undefined, overtake: boolean): void {
+    // What the batch lane holds was written before this frame: it goes first.
+    this.#writeOut();
+    this.#bulk.push({ head, tail, ordered: !overtake });
+    if (!overtake) this.#orderedInBulk++;
+    this.#pump();
+  }
+
+  /** Hand bulk frames to the sink while it holds less than HANDOFF_BYTES; go on when it drains. */
+  #pump(): void {
+    const sink = this.#sink;
+    while (this.#bulk.length > 0 && (sink.writableLength ?? 0) < HANDOFF_BYTES) {
+      const frame = this.#bulk.shift() as BulkFrame;
+      if (frame.ordered) this.#orderedInBulk--;
+      this.#handOver(frame);
+    }
+    // The write that filled the sink past its high-water mark guarantees a 'drain'.
+    if (this.#bulk.length > 0 && !this.#waitingDrain && sink.once) {
+      this.#waitingDrain = true;
+      sink.once('drain', this.#drained);
+    }
+  }
+
+  /** Both parts of a frame, one right after the other (nothing may come between them). */
+  #handOver(frame: BulkFrame): void {
+    if (!frame.tail) {
+      this.#sink.write(frame.head);
+      return;
+    }
+    this.#sink.cork?.();
+    this.#sink.write(frame.head);
+    this.#sink.write(frame.tail);
+    this.#sink.uncork?.();
+  }
+
+  #writeOut(): void {
+    this.#closeJsonFrame();
+    const out = this.#out;
+    if (out.length === 0 || this.#closed) return;
+    this.#out = [];
+    if (out.length === 1) {
+      this.#sink.write(out[0] as Buffer);
+      return;
+    }
+    this.#sink.cork?.();
+    for (const frame of out) this.#sink.write(frame);
+    this.#sink.uncork?.();
+  }
+
+  /** Make room for `bytes` more of a message, opening a frame (or adding a comma) first. */
+  #open(bytes: number): void {
+    const need = Math.max(this.#jsonEnd, HEADER) + 1 + bytes + 1;
+    if (need > this.#scratch.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(need, this.#scratch.length * 2));
+      this.#scratch.copy(bigger, 0, 0, this.#jsonEnd);
+      this.#scratch = bigger;
+    }
+    if (this.#jsonEnd === 0) {
+      this.#scratch[4] = CODEC_JSON;
+      this.#scratch[HEADER] = OPEN;
+      this.#jsonEnd = HEADER + 1;
+    } else {
+      this.#scratch[this.#jsonEnd++] = COMMA;
+    }
+  }
+
+  #written(): void {
+    if (this.#jsonEnd >= EAGER_BYTES) this.#writeOut();
+    else this.#schedule();
+  }
+
+  #closeJsonFrame(): void {
+    if (this.#jsonEnd === 0) return;
+    const scratch = this.#scratch;
+    scratch[this.#jsonEnd++] = CLOSE;
+    scratch.writeUInt32BE(this.#jsonEnd - HEADER, 0);
+    const frame = Buffer.allocUnsafe(this.#jsonEnd);
+    scratch.copy(frame, 0, 0, this.#jsonEnd);
+    this.#jsonEnd = 0;
+    // A scratch buffer grown for one big frame goes back to the usual size.
+    if (scratch.length > 4 * SCRATCH_BYTES) this.#scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
+    this.#out.push(frame);
+  }
+
+  /**
+   * Flush in the loop's check phase: every message written by the callbacks of one loop turn
+   * (all the timers that fired, all the data that arrived) goes out in one write. A nextTick
+   * flush would write once per callback: Node drains the nextTick queue after each timer.
+   */
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(this.#flush);
+  }
+}
+
+/** A JSON frame of its own whose body is `head + json + tail` (`head` and `tail` ASCII). */
+function jsonFrame(head: string, json: string, tail: string): Buffer {
+  const length = head.length + Buffer.byteLength(json) + tail.length;
+  const frame = Buffer.allocUnsafe(HEADER + length);
+  frame.writeUInt32BE(length, 0);
+  frame[4] = CODEC_JSON;
+  let at = HEADER + frame.write(head, HEADER, 'latin1');
+  at += frame.write(json, at);
+  frame.write(tail, at, 'latin1');
+  return frame;
+}
+
+/** Write `n` (a non-negative safe integer) in decimal at `at`; returns the end. */
+function writeInteger(buf: Buffer, at: number, n: number): number {
+  if (n < 10) {
+    buf[at] = ZERO + n;
+    return at + 1;
+  }
+  let digits = 1;
+  for (let rest = Math.floor(n / 10); rest > 0; rest = Math.floor(rest / 10)) digits++;
+  const end = at + digits;
+  let rest = n;
+  for (let i = end - 1; i >= at; i--) {
+    buf[i] = ZERO + (rest % 10);
+    rest = Math.floor(rest / 10);
+  }
+  return end;
+}

@@ -36,6 +36,15 @@ describe('big payloads alongside small tasks', () => {
     await Promise.all(others);
   });
 
+  it('the poison pill stays behind big tasks still queued: a SafeWorker answers every one', async () => {
+    const pool = makePool({ worker: 'safe-echo.ts', size: 1 });
+    await pool.start();
+    const texts = Array.from({ length: 32 }, (_, i) => `${i}:`.padEnd(256 * 1024, 's'));
+    const answers = texts.map((text) => pool.run(text));
+    await pool.stop(); // the queue is empty at once: the pill is written right behind the tasks
+    expect(await Promise.all(answers)).toEqual(texts);
+  });
+
   it('a big task retried on a new worker after a crash carries its payload exactly', async () => {
     const pool = makePool({ worker: 'big-stream.ts', size: 1, retries: 1 });
     const payload = `${'ü'.repeat(40_000)}\ud83d\ude00`;

@@ -12,19 +12,28 @@ process.on('SIGTERM', () => {});
 
 // Read before anything can wait: once the parent is gone, ppid is someone else's (1, a subreaper).
 const parentPid = process.ppid;
-// The watchdog thread first: it ends this process if the parent dies, even while the main thread
-// is blocked, and its boot (about 40 ms of CPU, at the lowest priority) overlaps the handshake
-// instead of the first tasks. Blocked-loop detection is armed once the worker is ready.
-// argv: [module URL, blocked-loop threshold in ms or ''] (spawn.ts). The thread's module is
-// located from here: this entry is built into one file (bundle.config.mjs), the thread is not.
-const threshold = process.argv[3] ? Number(process.argv[3]) : undefined;
-const watchdog = startWatchdog({
-  parentPid,
-  blockedLoopThreshold: threshold,
-  reportFd: WATCHDOG_FD,
-  threadUrl: new URL('./watchdog/thread.js', import.meta.url),
-  armed: false,
-});
+// argv (spawn.ts): the module URL; the blocked-loop threshold in ms or ''; and the parent's pid
+// when the kernel SIGKILLs this process once its parent dies (setpriv --pdeathsig), or ''.
+const [, , moduleUrl, thresholdArg, guardedParent] = process.argv;
+const threshold = thresholdArg ? Number(thresholdArg) : undefined;
+// The signal was armed just before this process became Node: a parent that died before then is
+// not watched by it, and this process already belongs to someone else.
+if (guardedParent && Number(guardedParent) !== parentPid) process.exit(0);
+// The watchdog thread, when anything needs it, first: it ends this process if the parent dies
+// (where the kernel does not), even while the main thread is blocked, and reports blocked loops
+// (armed once the worker is ready). Its boot (about 40 ms of CPU, at the lowest priority)
+// overlaps the handshake instead of the first tasks. The thread's module is located from here:
+// this entry is built into one file (bundle.config.mjs), the thread is not.
+const watchdog =
+  threshold === undefined && guardedParent
+    ? undefined
+    : startWatchdog({
+        parentPid,
+        blockedLoopThreshold: threshold,
+        reportFd: WATCHDOG_FD,
+        threadUrl: new URL('./watchdog/thread.js', import.meta.url),
+        armed: false,
+      });
 const runtime = new Runtime(watchdog);
 const socket = new net.Socket({ fd: DATA_FD, readable: true, writable: true });
 const channel = new Channel(socket, 1024 * 1024 * 1024, {
@@ -36,4 +45,4 @@ process.on('disconnect', () => process.exit(0));
 process.on('uncaughtException', (err) => runtime.onEscapedError(err, 'uncaughtException'));
 process.on('unhandledRejection', (reason) => runtime.onEscapedError(reason, 'unhandledRejection'));
 runtime.start(channel);
-runtime.preload(process.argv[2]); // the parent names the worker module here, so its import overlaps the handshake
+runtime.preload(moduleUrl); // the parent names the worker module here, so its import overlaps the handshake

@@ -1,7 +1,8 @@
-/** The arguments of `fork()` for one worker process, and nothing else. */
-import { fork, type ChildProcess } from 'node:child_process';
+/** How one worker process is started, and nothing else. */
+import { fork, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ResolvedPoolOptions } from '../options.ts';
+import { deathSignalLauncher, underDeathSignal } from './death-signal.ts';
 
 /** The child entry, next to this file once built (`dist/child/main.js`). */
 const CHILD_ENTRY = fileURLToPath(new URL('../child/main.js', import.meta.url));
@@ -10,16 +11,21 @@ const CHILD_ENTRY = fileURLToPath(new URL('../child/main.js', import.meta.url));
 const STDOUT = { inherit: 'inherit', stderr: 2, ignore: 'ignore' } as const;
 
 export function spawnWorker(options: ResolvedPoolOptions): ChildProcess {
-  // The module URL in argv lets the worker start importing it before the handshake, and the
-  // blocked-loop threshold lets it start its watchdog thread first thing (neither is a secret;
-  // the worker's title replaces argv in `ps` once it runs).
-  return fork(CHILD_ENTRY, [options.workerUrl, String(options.blockedLoopThreshold ?? '')], {
-    execArgv: [...options.execArgv],
+  const launcher = deathSignalLauncher();
+  // argv: the module URL, so the worker starts importing it before the handshake; the
+  // blocked-loop threshold, so it can start its watchdog thread first thing; and, when the kernel
+  // will end it with its parent, the parent's pid (it then needs no thread for that, and checks
+  // the parent did not die before the signal was armed). None is a secret; the worker's title
+  // replaces argv in `ps` once it runs.
+  const args = [options.workerUrl, String(options.blockedLoopThreshold ?? ''), launcher ? String(process.pid) : ''];
+  const spawnOptions: SpawnOptions = {
     env: options.env,
     // fd 3 is Node's IPC channel (kept for liveness: a child exits when it disconnects);
     // fd 4 is the data channel (a private socketpair carrying our frames); fd 5 carries the
     // watchdog thread's reports (JSON lines), written while the worker's main thread is blocked.
     stdio: ['ignore', STDOUT[options.workerStdout], 'inherit', 'ipc', 'pipe', 'pipe'],
     serialization: 'json',
-  });
+  };
+  if (!launcher) return fork(CHILD_ENTRY, args, { ...spawnOptions, execArgv: [...options.execArgv] });
+  return spawn(launcher, underDeathSignal(process.execPath, [...options.execArgv, CHILD_ENTRY, ...args]), spawnOptions);
 }

@@ -16,6 +16,16 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/** The nice value of each thread of `pid`, by thread id (/proc/<pid>/task/<tid>/stat, field 19). */
+export function niceOfThreads(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    out.set(Number(tid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
+  }
+  return out;
+}
+
 /** `/proc/<pid>/cmdline` as one string (the process title once a worker set it). */
 export function commandLine(pid: number): string {
   return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();

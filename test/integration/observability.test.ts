@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LoopBlockedInfo } from 'looppool';
 import { fixture, makePool } from '../helpers/pools.ts';
-import { commandLine, isAlive, waitFor } from '../helpers/processes.ts';
+import { commandLine, isAlive, niceOfThreads, waitFor } from '../helpers/processes.ts';
 import { startSentryEndpoint, type SentryEndpoint } from '../helpers/sentry-endpoint.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -68,24 +69,56 @@ describe('blocked-loop detector', () => {
 });
 
 describe('orphans', () => {
-  it('a worker whose event loop is blocked forever still exits when its parent is SIGKILLed', async () => {
+  /** Start a pool of two `blocks.ts` workers in a parent of its own (with `env`), both inside `for (;;);`. */
+  async function blockedWorkers(env: NodeJS.ProcessEnv): Promise<{ parent: ReturnType<typeof spawn>; workers: number[] }> {
     const parent = spawn(process.execPath, [path.resolve(here, '../fixtures/parents/start-pool.mjs'), fixture('blocks.ts'), '"block"', '2'], {
       stdio: ['ignore', 'pipe', 'inherit'],
+      env,
     });
     const workers = await new Promise<number[]>((resolve, reject) => {
       let out = '';
-      parent.stdout.on('data', (d: Buffer) => {
+      parent.stdout?.on('data', (d: Buffer) => {
         out += d.toString();
         if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0] as string) as number[]);
       });
       parent.on('exit', (code) => reject(new Error(`parent exited early (${code})`)));
     });
+    return { parent, workers };
+  }
+
+  // Where util-linux's setpriv is on PATH (Linux), the kernel ends the workers with their parent;
+  // without it, each worker's watchdog thread does.
+  it.each([
+    ['by default', process.env],
+    ['without setpriv on PATH (the watchdog thread watches the parent)', { ...process.env, PATH: '' }],
+  ])('a worker whose event loop is blocked forever still exits when its parent is SIGKILLed, %s', async (_, env) => {
+    const { parent, workers } = await blockedWorkers(env);
     // Both workers are now inside `for (;;);`: they can no longer see their pipe close.
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(workers.every(isAlive)).toBe(true);
     process.kill(parent.pid as number, 'SIGKILL');
     await waitFor(() => workers.every((pid) => !isAlive(pid)), 'the blocked orphans to exit', 5_000);
   });
+
+  // (Unless this process itself runs at nice 19: its workers' threads all would.)
+  it.runIf(process.platform === 'linux' && existsSync('/usr/bin/setpriv') && os.getPriority() !== 19)(
+    'a worker runs its watchdog thread (the one thread at nice 19) only when something needs it',
+    async () => {
+      const watchdogThreads = (pid: number) => [...niceOfThreads(pid).values()].filter((n) => n === 19).length;
+      const plain = makePool({ worker: 'blocks.ts', size: 1 });
+      const detecting = makePool({ worker: 'blocks.ts', size: 1, blockedLoopThreshold: 500 });
+      await Promise.all([plain.start(), detecting.start()]);
+      expect(watchdogThreads(plain.stats().workers[0]?.pid as number)).toBe(0); // the kernel watches the parent
+      expect(watchdogThreads(detecting.stats().workers[0]?.pid as number)).toBe(1); // blocked-loop detection
+      const { parent, workers } = await blockedWorkers({ ...process.env, PATH: '' });
+      try {
+        expect(workers.map(watchdogThreads)).toEqual([1, 1]); // no setpriv: the thread watches the parent
+      } finally {
+        process.kill(parent.pid as number, 'SIGKILL');
+        await waitFor(() => workers.every((pid) => !isAlive(pid)), 'the workers to exit with their parent', 5_000);
+      }
+    },
+  );
 });
 
 describe('Sentry', () => {

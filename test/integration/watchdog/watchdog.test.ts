@@ -4,12 +4,11 @@
  * no debugger while healthy, no stack when a debugger is in use or the block is native, and a
  * process whose loop is blocked forever still dies when its parent is SIGKILLed.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseWatchdogReport, type LoopBlockedReport } from '../../../src/protocol/watchdog-report.ts';
-import { isAlive, waitFor } from '../../helpers/processes.ts';
+import { isAlive, niceOfThreads, waitFor } from '../../helpers/processes.ts';
 import { fixturePath, killChildren, lineOf, runFixture, waitForStdout, type FixtureRun } from './run-child.ts';
 
 afterEach(killChildren);
@@ -84,16 +83,6 @@ describe('watchdog lifecycle', () => {
 });
 
 describe.runIf(process.platform === 'linux')('watchdog thread priority (Linux)', () => {
-  /** The nice value of each thread of `pid`, by thread id (/proc/<pid>/task/<tid>/stat, field 19). */
-  function niceOfThreads(pid: number): Map<number, number> {
-    const out = new Map<number, number>();
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      out.set(Number(tid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
-    }
-    return out;
-  }
-
   it('runs the watchdog thread at nice 19 and leaves every other thread as it was', async () => {
     const parent = runFixture('watchdog/spawning-parent.mjs');
     const childPid = Number((await waitForStdout(parent, /^spinning \d+$/)).split(' ')[1]);

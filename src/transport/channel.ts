@@ -4,9 +4,10 @@
  * incoming bytes are split back into raw messages and handed over as `unknown` (the receiving
  * side parses them at its boundary).
  *
- * `overtake`: the message does not depend on anything sent before it but big messages that
- * may also overtake (a task, a task's answer when the task streamed nothing, a ping). It may
- * then pass them; every other message keeps its place.
+ * `overtake`: the message depends on nothing sent before it, or only on messages that keep
+ * their place (a task, a task's answer, a ping or pong). It may then pass big messages queued
+ * before it that were sent with `overtake` too, never one that keeps its place (such as the
+ * task's own streamed results); every other message keeps its place.
  */
 import type { Duplex } from 'node:stream';
 import { FrameReader } from './frames.ts';

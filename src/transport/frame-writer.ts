@@ -11,6 +11,7 @@
  * different tasks). Anything else keeps its place behind everything written before it.
  */
 import v8 from 'node:v8';
+import { Deque } from '../internal/deque.ts';
 import { CODEC_JSON, CODEC_MIXED, CODEC_V8, HEADER } from './frames.ts';
 
 /** A message at least this long (JSON characters or V8 bytes) travels in the bulk lane. */
@@ -56,8 +57,8 @@ export class FrameWriter {
   #jsonEnd = 0;
   /** Batch-lane frames of this loop turn, written at its end. */
   #out: Buffer[] = [];
-  /** Bulk-lane frames not yet handed to the sink, oldest first. */
-  #bulk: BulkFrame[] = [];
+  /** Bulk-lane frames not yet handed to the sink, oldest first (thousands when many big tasks wait). */
+  #bulk = new Deque<BulkFrame>();
   /** How many frames in `#bulk` were sent without `overtake`: while any is queued, nothing overtakes. */
   #orderedInBulk = 0;
   #waitingDrain = false;
@@ -151,10 +152,8 @@ export class FrameWriter {
   /** Write out everything queued in both lanes, regardless of how much the sink holds (before closing it). */
   flushAll(): void {
     this.#writeOut();
-    const bulk = this.#bulk;
-    this.#bulk = [];
     this.#orderedInBulk = 0;
-    for (const frame of bulk) this.#handOver(frame);
+    for (const frame of this.#bulk.drain()) this.#handOver(frame);
   }
 
   /** Drop anything queued and refuse further messages (the peer is gone). */
@@ -162,7 +161,7 @@ export class FrameWriter {
     this.#closed = true;
     this.#jsonEnd = 0;
     this.#out = [];
-    this.#bulk = [];
+    this.#bulk.drain();
     this.#orderedInBulk = 0;
   }
 

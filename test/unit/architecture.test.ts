@@ -31,7 +31,7 @@ const layer = (file: string): string => path.relative(src, file).split(path.sep)
 /** Which layers each layer may import (its own always). */
 const ALLOWED: Record<string, string[]> = {
   'protocol': ['errors.ts'],
-  'transport': ['protocol', 'errors.ts'],
+  'transport': ['protocol', 'internal', 'errors.ts'],
   'internal': [],
   'parent': ['protocol', 'transport', 'internal', 'metrics', 'sentry', 'control', 'options.ts', 'errors.ts'],
   'child': ['protocol', 'transport', 'internal', 'metrics', 'sentry', 'errors.ts', 'cooperative.ts'],

@@ -215,7 +215,7 @@ export class Runtime {
     if (this.#state !== 'running' && !(this.#state === 'stopping' && this.#drainOnStop)) return;
     // Bad results are a programming error in the worker: throw to the caller of putResult.
     const encoded = encodePayload(value, 'result', this.#maxMessageBytes);
-    if (typeof encoded !== 'string') this.#channel.send({ kind: 'result', task: taskId, value });
+    if (typeof encoded !== 'string') this.#channel.sendWithCloneValue(`{"kind":"result","task":${taskId}}`, encoded);
     else this.#channel.sendJson(`{"kind":"result","task":${taskId}${jsonField('value', encoded)}}`);
   }
 
@@ -223,7 +223,7 @@ export class Runtime {
     try {
       const value = await this.#worker?.onBroadcast(message);
       const encoded = value === undefined ? '' : encodePayload(value, 'broadcast reply', this.#maxMessageBytes);
-      if (typeof encoded !== 'string') this.#channel.send({ kind: 'broadcastDone', id, value });
+      if (typeof encoded !== 'string') this.#channel.sendWithCloneValue(`{"kind":"broadcastDone","id":${id}}`, encoded);
       else this.#channel.sendJson(`{"kind":"broadcastDone","id":${id}${jsonField('value', encoded || undefined)}}`);
     } catch (err) {
       this.#channel.send({ kind: 'broadcastFailed', id, error: serializeError(err) });

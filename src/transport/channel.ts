@@ -71,6 +71,11 @@ export class Channel {
     this.#writer.tupleWithClone(kind, a, b, value, overtake);
   }
 
+  /** Send the object `head` (JSON text) with its `value` field given as `v8.serialize`'s bytes; see `FrameWriter.objectWithClone`. */
+  sendWithCloneValue(head: string, value: Buffer, overtake = false): void {
+    this.#writer.objectWithClone(head, value, overtake);
+  }
+
   /**
    * Send a control message. Its payload fields must already have been checked with
    * `encodePayload`; anything JSON cannot carry goes through V8's serializer.

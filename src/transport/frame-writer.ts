@@ -6,7 +6,7 @@
  *   handed to the socket only while it holds less than {@link HANDOFF_BYTES}, the rest as it
  *   drains. A small message so never waits behind megabytes already handed over.
  *
- * A message sent with `overtake` (a task, a task's answer, a ping) may pass big messages queued
+ * A message sent with `overtake` (a task, a task's answer, a ping or pong) may pass big messages queued
  * before it, but only when every one of them was also sent with `overtake` (they are unrelated:
  * different tasks). Anything else keeps its place behind everything written before it.
  */
@@ -129,12 +129,23 @@ export class FrameWriter {
 
   /**
    * Queue the message `[kind,a,b,value]` (`b` undefined is left out), `value` given as the bytes
-   * `v8.serialize` made of it. The bytes are written as they are, never copied: they may be
-   * written again (a task sent to a second worker).
+   * `v8.serialize` made of it. Big bytes are written as they are, never copied (they may be
+   * written again: a task sent to a second worker); small ones share a buffer with their head.
    */
   tupleWithClone(kind: number, a: number, b: number | undefined, value: Buffer, overtake = false): void {
+    this.#mixed(b === undefined ? `[${kind},${a}]` : `[${kind},${a},${b}]`, value, overtake);
+  }
+
+  /**
+   * Queue the message `head` (the JSON text of an object, ASCII) with its `value` field set to
+   * what `value` (bytes made by `v8.serialize`) holds; written like {@link tupleWithClone}.
+   */
+  objectWithClone(head: string, value: Buffer, overtake = false): void {
+    this.#mixed(head, value, overtake);
+  }
+
+  #mixed(head: string, value: Buffer, overtake: boolean): void {
     if (this.#closed) return;
-    const head = b === undefined ? `[${kind},${a}]` : `[${kind},${a},${b}]`;
     const prefix = Buffer.allocUnsafe(HEADER + 2 + head.length);
     prefix.writeUInt32BE(2 + head.length + value.length, 0);
     prefix[4] = CODEC_MIXED;

@@ -3,7 +3,8 @@
  * - codec `J`: the body is a JSON array of messages (every message written in one tick, batched);
  * - codec `V`: the body is one message in V8's serialization format (values JSON cannot carry);
  * - codec `M`: the body is `[u16 head length][head][value]`: the message is the head, a JSON
- *   array, with one more element appended, `value`, in V8's format. A task or an answer whose
+ *   array with one more element appended, or a JSON object with its `value` field set: `value`,
+ *   in V8's format. A task, an answer or a streamed result whose
  *   payload JSON cannot carry (or carries slowly) travels so: the payload's bytes are made once,
  *   when it is submitted or returned, and written as they are.
  * One `JSON.parse` per frame on the reading side; the writing side is frame-writer.ts.
@@ -84,7 +85,7 @@ function decodeFrame(buf: Buffer, start: number, end: number, onMessage: (m: unk
   }
 }
 
-function decodeMixed(buf: Buffer, start: number, end: number): unknown[] {
+function decodeMixed(buf: Buffer, start: number, end: number): object {
   const headEnd = start + 2 + (end - start >= 2 ? buf.readUInt16BE(start) : 0);
   if (end - start < 2 || headEnd > end) throw new FrameFormatError('malformed mixed frame: its head does not fit');
   let head: unknown;
@@ -93,11 +94,14 @@ function decodeMixed(buf: Buffer, start: number, end: number): unknown[] {
   } catch (err) {
     throw new FrameFormatError(`malformed mixed frame: ${(err as Error).message}`);
   }
-  if (!Array.isArray(head)) throw new FrameFormatError('a mixed frame must have a JSON array as its head');
+  if (head === null || typeof head !== 'object') throw new FrameFormatError('a mixed frame must have a JSON array or object as its head');
+  let value: unknown;
   try {
-    head.push(v8.deserialize(buf.subarray(headEnd, end)));
+    value = v8.deserialize(buf.subarray(headEnd, end));
   } catch (err) {
     throw new FrameFormatError(`malformed mixed frame: ${(err as Error).message}`);
   }
+  if (Array.isArray(head)) head.push(value);
+  else (head as { value?: unknown }).value = value;
   return head;
 }

@@ -60,6 +60,12 @@ describe('broadcast', () => {
     expect(await Promise.all([0, 1, 2].map((worker) => pool.run(null, { worker })))).toEqual([2, 2, 2]);
   });
 
+  it('carries what only V8 can carry, and long strings, both ways', async () => {
+    const pool = makePool({ worker: 'counts-broadcasts.ts', size: 2 });
+    const message = { rules: new Map([['a', new Date(0)]]), page: 'p'.repeat(40_000) };
+    expect(await pool.broadcast(message)).toEqual([0, 1].map((worker) => ({ worker, message })));
+  });
+
   it('rejects with BroadcastError carrying the worker and its error when a worker fails it', async () => {
     const pool = makePool({ worker: 'broadcast-throws.ts', size: 1 });
     const error = (await pool.broadcast('reload').catch((e: unknown) => e)) as BroadcastError;

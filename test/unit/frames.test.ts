@@ -98,7 +98,7 @@ describe('frames', () => {
     expect(got).toEqual([[0, 1, 1, 'first'], [0, 2, 1, 'second, longer than the first'], 'y'.repeat(300_000), [0, 3, 1, 'third']]);
   });
 
-  it('writes a tuple whose last element is V8 bytes as they are, and reads it back as one array', () => {
+  it('writes a tuple whose last element (or an object whose value) is V8 bytes as they are, and reads it back as one message', () => {
     const writes: Buffer[] = [];
     const w = new FrameWriter({ write: (b) => writes.push(b) });
     const small = v8.serialize(new Map([[1, 'one']]));
@@ -107,13 +107,14 @@ describe('frames', () => {
     w.tupleWithClone(0, 7, 2, small);
     w.tupleWithClone(1, 2 ** 40, undefined, big);
     w.tupleWithClone(0, 8, 1, big); // the same bytes again (a task sent to a second worker)
+    w.objectWithClone('{"kind":"result","task":3}', small);
     w.flush();
     expect(writes.filter((b) => b === big)).toHaveLength(2); // written as they are, not copied
     const got: unknown[] = [];
     const bytes = Buffer.concat(writes);
     const reader = new FrameReader(1 << 20);
     for (let at = 0; at < bytes.length; at += 1000) reader.push(bytes.subarray(at, at + 1000), (m) => got.push(m));
-    expect(got).toEqual([{ before: 1 }, [0, 7, 2, new Map([[1, 'one']])], [1, 2 ** 40, 'z'.repeat(3 * BULK_BYTES)], [0, 8, 1, 'z'.repeat(3 * BULK_BYTES)]]);
+    expect(got).toEqual([{ before: 1 }, [0, 7, 2, new Map([[1, 'one']])], [1, 2 ** 40, 'z'.repeat(3 * BULK_BYTES)], [0, 8, 1, 'z'.repeat(3 * BULK_BYTES)], { kind: 'result', task: 3, value: new Map([[1, 'one']]) }]);
   });
 
   it('rejects a frame over the limit, an unknown codec and malformed JSON or mixed frames', () => {
@@ -128,7 +129,7 @@ describe('frames', () => {
     expect(() => new FrameReader(10).push(Buffer.concat([header(2, 0x4a), Buffer.from('[x')]), () => {})).toThrow(/malformed JSON/);
     expect(() => new FrameReader(10).push(Buffer.concat([header(2, 0x4a), Buffer.from('{}')]), () => {})).toThrow(/array of messages/);
     expect(() => new FrameReader(10).push(Buffer.concat([header(3, 0x4d), Buffer.from([0, 9, 0x5b])]), () => {})).toThrow(/malformed mixed frame/);
-    expect(() => new FrameReader(10).push(Buffer.concat([header(4, 0x4d), Buffer.from([0, 2]), Buffer.from('{}')]), () => {})).toThrow(/JSON array as its head/);
+    expect(() => new FrameReader(10).push(Buffer.concat([header(3, 0x4d), Buffer.from([0, 1]), Buffer.from('7')]), () => {})).toThrow(/JSON array or object as its head/);
   });
 
   describe('big messages travel in a lane of their own', () => {

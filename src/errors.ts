@@ -41,8 +41,8 @@ export class QueueFullError extends PoolError {
 }
 
 /**
- * A worker process could not start. `stage`: `'load'` — the module is missing, does not load or
- * exports no Worker; `'initialize'` — its `initialize()` threw; `'exit'` — the process died
+ * A worker process could not start. `stage`: `'load'`: the module is missing, does not load or
+ * exports no Worker; `'initialize'`: its `initialize()` threw; `'exit'`: the process died
  * before it was ready.
  */
 export class WorkerInitError extends PoolError implements WorkerRef {

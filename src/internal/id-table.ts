@@ -23,7 +23,7 @@ export class IdTable<T> {
   #keys: Float64Array;
   #values: (T | undefined)[];
   #mask: number;
-  /** 32 − log2(capacity): the hash keeps the top bits of the product. */
+  /** 32 - log2(capacity): the hash keeps the top bits of the product. */
   #shift: number;
   #size = 0;
 

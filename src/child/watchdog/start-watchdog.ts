@@ -57,7 +57,7 @@ export interface Watchdog {
  * milliseconds of a stack capture.
  * @example
  * const watchdog = startWatchdog({ parentPid: process.ppid, blockedLoopThreshold: 500, reportFd: 5 });
- * // …
+ * // ...
  * await watchdog.stop();
  */
 export function startWatchdog(options: WatchdogOptions): Watchdog {

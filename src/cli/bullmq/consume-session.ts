@@ -114,7 +114,7 @@ export class ConsumeSession {
   }
 
   /**
-   * A stop request — a signal, or `looppool stop` through the control channel. The first one
+   * A stop request (a signal, or `looppool stop` through the control channel). The first one
    * stops taking jobs and lets the jobs in flight finish; the next one (or `now`) puts them back
    * in the queue and kills the workers.
    */

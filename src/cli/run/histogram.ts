@@ -36,7 +36,7 @@ export class Histogram {
     return this.#max;
   }
 
-  /** `{ p50, p99, max }` in ms, rounded to µs. */
+  /** `{ p50, p99, max }` in ms, rounded to the microsecond. */
   summary(): { p50: number; p99: number; max: number } {
     const round = (ms: number): number => Math.round(ms * 1000) / 1000;
     return { p50: round(this.percentile(50)), p99: round(this.percentile(99)), max: round(this.#count === 0 ? 0 : this.#max) };

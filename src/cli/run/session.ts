@@ -82,7 +82,7 @@ export class RunSession {
   }
 
   /**
-   * A stop request — a signal, or `looppool stop` through the control channel. The first one
+   * A stop request (a signal, or `looppool stop` through the control channel). The first one
    * stops reading and lets the started tasks finish; the next one (or `now`) kills the workers.
    */
   requestStop(signal: NodeJS.Signals, now = false): void {

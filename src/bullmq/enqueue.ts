@@ -26,6 +26,16 @@ interface BulkJob {
  * ```
  */
 export async function enqueueLines(lines: AsyncIterable<string> | Iterable<string>, options: EnqueueOptions): Promise<EnqueueCounts> {
+  return enqueueInput(lines, options);
+}
+
+/** A line its reader already refused (too long, not UTF-8): counted and reported as invalid. */
+export interface RefusedLine {
+  readonly refused: string;
+}
+
+/** {@link enqueueLines} for a reader that checks lines itself (`looppool enqueue`). */
+export async function enqueueInput(lines: AsyncIterable<string | RefusedLine> | Iterable<string | RefusedLine>, options: EnqueueOptions): Promise<EnqueueCounts> {
   const o = resolveEnqueueOptions(options);
   const bullmq = await loadBullmq();
   assertRedisDriver(o.connection);
@@ -40,7 +50,7 @@ export async function enqueueLines(lines: AsyncIterable<string> | Iterable<strin
   }
 }
 
-async function addAll(queue: Queue, lines: AsyncIterable<string> | Iterable<string>, o: ResolvedEnqueueOptions): Promise<EnqueueCounts> {
+async function addAll(queue: Queue, lines: AsyncIterable<string | RefusedLine> | Iterable<string | RefusedLine>, o: ResolvedEnqueueOptions): Promise<EnqueueCounts> {
   const counts = { lines: 0, added: 0, invalid: 0 };
   let batch: BulkJob[] = [];
   const flush = async (): Promise<void> => {
@@ -52,8 +62,8 @@ async function addAll(queue: Queue, lines: AsyncIterable<string> | Iterable<stri
   };
   for await (const line of lines) {
     counts.lines++;
-    if (line.trim() === '') continue;
-    const job = toJob(line, o);
+    if (typeof line === 'string' && line.trim() === '') continue;
+    const job = typeof line === 'string' ? toJob(line, o) : line.refused;
     if (typeof job === 'string') {
       counts.invalid++;
       o.onInvalid({ line: counts.lines, reason: job });

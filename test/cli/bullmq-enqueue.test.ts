@@ -68,6 +68,31 @@ describe('looppool enqueue', () => {
     expect((await queue.getJob('img-2'))?.data).toEqual({ id: 'img-2', x: 'b' });
   });
 
+  it('refuses a line longer than --max-line-bytes (default 1 MiB) and a line that is not UTF-8; adds the others', async () => {
+    const queueName = uniqueQueueName('cli-lines');
+    const queue = openQueue(queueName);
+    const long = JSON.stringify({ pad: 'x'.repeat(2 * 1024 * 1024) }); // over the default limit
+    const input = [
+      Buffer.from('{"n":1}\n'),
+      Buffer.from(`${long}\n`), // line 2
+      Buffer.from([0x7b, 0x22, 0x6e, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d, 0x0a]), // line 3: {"n":"<0xff>"}
+      Buffer.from('{"n":4}\n'),
+    ];
+    const run = await runCli(['enqueue', queueName, '--redis', REDIS_URL], { input });
+
+    expect(run.code).toBe(1);
+    expect(counts(run.stdout)).toEqual({ lines: 4, added: 2, invalid: 2 });
+    expect(run.stderr).toMatch(new RegExp(`^line 2: The line has ${long.length} bytes, more than --max-line-bytes \\(1048576\\)$`, 'm'));
+    expect(run.stderr).toMatch(/^line 3: The line is not valid UTF-8/m);
+    const jobs = await queue.getJobs(['waiting'], 0, -1, true);
+    expect(jobs.map((j) => j.data)).toEqual([{ n: 1 }, { n: 4 }]);
+
+    const small = await runCli(['enqueue', queueName, '--redis', REDIS_URL, '--max-line-bytes', '8', '-q'], { input: '{"n":5}\n{"n":666}\n' });
+    expect(small.code).toBe(1);
+    expect(counts(small.stdout)).toEqual({ lines: 2, added: 1, invalid: 1 });
+    expect(small.stderr).toBe('line 2: The line has 9 bytes, more than --max-line-bytes (8)\n');
+  });
+
   it('SIGINT stops reading: the lines read are still added (the last batch is flushed), exit 130', async () => {
     const queueName = uniqueQueueName('cli-sigint');
     const queue = openQueue(queueName);
@@ -99,6 +124,8 @@ describe('looppool enqueue', () => {
       [['enqueue', 'a:b'], /the queue must be a queue name without ':'/],
       [['enqueue', 'q', '--batch-size', '0'], /--batch-size must be an integer >= 1, got "0"/],
       [['enqueue', 'q', '--attempts', 'many'], /--attempts must be an integer >= 1/],
+      [['enqueue', 'q', '--max-line-bytes', '13M'], /--max-line-bytes must be from 1 to 12582912 \(12 MiB\), got 13M/],
+      [['enqueue', 'q', '--max-line-bytes', 'lots'], /--max-line-bytes must be a size in bytes/],
       [['enqueue', 'q', '--redis', 'http://127.0.0.1:6379'], /--redis must be a redis:\/\/ or rediss:\/\/ URL/],
       [['enqueue', 'q', '--input', path.join(tmp, 'missing.jsonl')], /Input file not found/],
       [['enqueue'], /missing required argument 'queue'/],

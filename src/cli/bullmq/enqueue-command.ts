@@ -2,12 +2,15 @@
  * `looppool enqueue <queue>`: JSON lines in (stdin or `--input`), one BullMQ job per line out,
  * added in bulk; the counts `{lines, added, invalid}` as one JSON line on stdout.
  */
-import readline from 'node:readline';
 import type { Readable } from 'node:stream';
-import { enqueueLines, type EnqueueCounts, type EnqueueOptions } from '../../bullmq/index.ts';
+import { enqueueInput, type RefusedLine } from '../../bullmq/enqueue.ts';
+import type { EnqueueCounts, EnqueueOptions } from '../../bullmq/index.ts';
 import { EXIT, exitCodeForSignal, UsageError } from '../exit-codes.ts';
 import type { CliIo } from '../io.ts';
+import { decodeLine } from '../run/decode-line.ts';
 import { openInput } from '../run/input.ts';
+import { splitLines } from '../run/line-reader.ts';
+import { maxLineBytesFlag } from '../run/options.ts';
 import { redact } from '../run/session.ts';
 import { queueName, redisFlag, wholeNumber, type RedisFlag } from './flags.ts';
 import { bullmqStartFailure } from './start-error.ts';
@@ -21,6 +24,7 @@ export interface EnqueueFlags {
   attempts?: string;
   backoff?: string;
   idField?: string;
+  maxLineBytes?: string;
   quiet?: boolean;
 }
 
@@ -37,8 +41,9 @@ const SLOW_START_MS = 1_000;
 export async function enqueueCommand(queue: string, flags: EnqueueFlags, io: CliIo, exit: (code: number) => void = (c) => process.exit(c)): Promise<number> {
   const redis = redisFlag(flags.redis, io.env);
   const options = enqueueOptions(queue, redis, flags);
+  const maxLineBytes = maxLineBytesFlag(flags.maxLineBytes);
   const input = await openInput(flags.input, io);
-  const run = new EnqueueRun(queue, redis, flags.quiet === true, io, exit);
+  const run = new EnqueueRun(queue, redis, flags.quiet === true, maxLineBytes, io, exit);
   const onSignal = (signal: NodeJS.Signals): void => run.requestStop(signal);
   for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
   try {
@@ -50,7 +55,7 @@ export async function enqueueCommand(queue: string, flags: EnqueueFlags, io: Cli
   }
 }
 
-/** The flags as `enqueueLines` options (without the callbacks). @throws {UsageError} */
+/** The flags as `enqueueInput` options (without the callbacks). @throws {UsageError} */
 function enqueueOptions(queue: string, redis: RedisFlag, flags: EnqueueFlags): Omit<EnqueueOptions, 'onInvalid' | 'onBatch'> {
   const options: Omit<EnqueueOptions, 'onInvalid' | 'onBatch'> = { queue: queueName('the queue', queue), connection: redis.url };
   const batchSize = wholeNumber('--batch-size', flags.batchSize, 1);
@@ -79,6 +84,7 @@ class EnqueueRun {
   readonly #queue: string;
   readonly #redis: RedisFlag;
   readonly #quiet: boolean;
+  readonly #maxLineBytes: number;
   readonly #io: CliIo;
   readonly #exit: (code: number) => void;
   /** Counted here too, so that a failure half-way can still say what was added. */
@@ -87,25 +93,27 @@ class EnqueueRun {
   #added = 0;
   #stopSignal: NodeJS.Signals | undefined;
   #input: Readable | undefined;
-  #reader: readline.Interface | undefined;
+  /** The input is being read (Redis answered). */
+  #reading = false;
   /** The error reading the input failed with (not Redis's). */
   #inputError: unknown;
 
-  constructor(queue: string, redis: RedisFlag, quiet: boolean, io: CliIo, exit: (code: number) => void) {
+  constructor(queue: string, redis: RedisFlag, quiet: boolean, maxLineBytes: number, io: CliIo, exit: (code: number) => void) {
     this.#queue = queue;
     this.#redis = redis;
     this.#quiet = quiet;
+    this.#maxLineBytes = maxLineBytes;
     this.#io = io;
     this.#exit = exit;
   }
 
   async add(stream: Readable, options: Omit<EnqueueOptions, 'onInvalid' | 'onBatch'>): Promise<number> {
     this.#input = stream;
-    const slow = setTimeout(() => this.#reader === undefined && this.note(`waiting for Redis at ${this.#redis.shown} (Ctrl-C stops)`), SLOW_START_MS);
+    const slow = setTimeout(() => !this.#reading && this.note(`waiting for Redis at ${this.#redis.shown} (Ctrl-C stops)`), SLOW_START_MS);
     slow.unref();
     let counts: EnqueueCounts;
     try {
-      counts = await enqueueLines(this.#read(stream), {
+      counts = await enqueueInput(this.#read(stream), {
         ...options,
         onInvalid: ({ line, reason }) => {
           this.#invalid++;
@@ -137,7 +145,7 @@ class EnqueueRun {
       return;
     }
     this.#stopSignal = signal;
-    if (this.#reader === undefined) {
+    if (!this.#reading) {
       // Still connecting (for up to 10 s if Redis is away): nothing was read, nothing to add.
       this.#io.stdout.write(`${JSON.stringify({ lines: 0, added: 0, invalid: 0 })}\n`);
       this.note(`stopped by ${signal} while connecting to Redis: no line was read, no job was added`);
@@ -145,8 +153,7 @@ class EnqueueRun {
       return;
     }
     this.note(`${signal}: no more input is read; adding the lines read so far (again to exit at once)`);
-    this.#reader?.close(); // ends the line iterator even while it waits for input
-    this.#input?.destroy();
+    this.#input?.destroy(); // ends the line iterator even while it waits for input
   }
 
   /** An informational message (hidden by --quiet). */
@@ -154,23 +161,26 @@ class EnqueueRun {
     if (!this.#quiet) this.#message(text);
   }
 
-  /** The input's lines, ending early on a stop request (which closes the reader). A byte-order mark is dropped. */
-  async *#read(stream: Readable): AsyncGenerator<string> {
+  /**
+   * The input's lines, ending early on a stop request (which destroys the input). A line longer
+   * than `--max-line-bytes` is skipped as it streams past, never held; it and a line that is not
+   * UTF-8 are refused (reported, counted invalid). A byte-order mark and `\r\n` are dropped.
+   */
+  async *#read(stream: Readable): AsyncGenerator<string | RefusedLine> {
     if (this.#stopSignal !== undefined) return;
-    const lines = readline.createInterface({ input: stream, crlfDelay: Infinity });
-    this.#reader = lines;
+    this.#reading = true;
     try {
-      // After a stop request closes `lines`, the lines it had already split off still come: they were read.
-      for await (const line of lines) {
-        this.#lines++;
-        yield this.#lines === 1 && line.startsWith('\uFEFF') ? line.slice(1) : line;
+      // After a stop request destroys the input, the lines already split off its last chunk still come: they were read.
+      for await (const raw of splitLines(stream, this.#maxLineBytes)) {
+        this.#lines = raw.line;
+        const decoded = decodeLine(raw, 'lines', this.#maxLineBytes);
+        if (decoded.kind === 'invalid') yield { refused: decoded.problem.message };
+        else yield decoded.kind === 'task' ? (decoded.task as string) : '';
       }
     } catch (error) {
       if (this.#stopSignal !== undefined) return; // destroying the input on a stop request is no error
       this.#inputError = error;
       throw error;
-    } finally {
-      lines.close();
     }
   }
 

@@ -6,8 +6,8 @@ import type { CliIo } from '../io.ts';
 const HELP = `
 Input and output:
   Each non-blank input line is one job: its JSON value becomes the job's data.
-  A line that is not JSON (or lacks the --id-field) is reported on stderr as
-  "line N: reason" and skipped. At the end, one JSON line on stdout:
+  A line that is not JSON, not UTF-8, longer than --max-line-bytes (or lacks the
+  --id-field) is reported on stderr as "line N: reason" and skipped. At the end, one JSON line on stdout:
     {"lines":1002,"added":1000,"invalid":2}
 
 Exit codes: 0 every line added, 1 some lines invalid (the others were added),
@@ -34,6 +34,7 @@ export function addEnqueueCommand(program: Command, io: CliIo, done: (code: numb
     .option('--attempts <n>', 'BullMQ attempts: how many times a job runs before it fails for good (default: 1, no retry)')
     .option('--backoff <ms>', 'first retry delay; each further retry waits twice as long (exponential backoff)')
     .option('--id-field <field>', 'use this field of each line\'s object as the job id (a job id already in the queue is not added again)')
+    .option('--max-line-bytes <bytes>', 'longest input line; longer lines are skipped unread and reported (default: 1M)')
     .option('-q, --quiet', 'no notices (invalid lines and errors are still printed)')
     .addHelpText('after', HELP)
     .action(async (queue: string, flags: EnqueueFlags) => done(await enqueueCommand(queue, flags, io)));

@@ -88,10 +88,7 @@ export function runConfig(moduleArg: string, flags: RunFlags, cwd: string, env: 
     if (flags.sentryDsn.trim() === '') throw new UsageError('--sentry-dsn is empty');
     set('sentry', { dsn: flags.sentryDsn });
   }
-  const maxLineBytes = bytes('--max-line-bytes', flags.maxLineBytes) ?? DEFAULT_MAX_LINE_BYTES;
-  if (maxLineBytes < 1 || maxLineBytes > MAX_MAX_LINE_BYTES) {
-    throw new UsageError(`--max-line-bytes must be from 1 to ${MAX_MAX_LINE_BYTES} (12 MiB), got ${flags.maxLineBytes}`);
-  }
+  const maxLineBytes = maxLineBytesFlag(flags.maxLineBytes);
   return {
     workerPath,
     name,
@@ -106,6 +103,13 @@ export function runConfig(moduleArg: string, flags: RunFlags, cwd: string, env: 
     control: flags.control !== false,
     secrets: [flags.sentryDsn, env.SENTRY_DSN].filter((s): s is string => typeof s === 'string' && s.length >= 8),
   };
+}
+
+/** `--max-line-bytes`: from 1 byte to 12 MiB, 1 MiB when not given (`run` and `enqueue`). @throws {UsageError} */
+export function maxLineBytesFlag(text: string | undefined): number {
+  const value = bytes('--max-line-bytes', text) ?? DEFAULT_MAX_LINE_BYTES;
+  if (value > MAX_MAX_LINE_BYTES) throw new UsageError(`--max-line-bytes must be from 1 to ${MAX_MAX_LINE_BYTES} (12 MiB), got ${text}`);
+  return value;
 }
 
 function integer(flag: string, text: string | undefined, min: number): number | undefined {

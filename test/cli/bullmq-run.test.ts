@@ -65,13 +65,15 @@ describe('looppool run --bullmq', () => {
     await expectNoPoolLeft(name);
   });
 
-  it('a second SIGINT stops at once: the jobs in flight go back to the queue without using an attempt', async () => {
+  it('`top` shows the consumer; a second SIGINT stops at once: the jobs in flight go back to the queue without using an attempt', async () => {
     const queueName = uniqueQueueName('cli-force');
     const queue = openQueue(queueName);
     await enqueueSleepJobs(queueName, 10, 600_000);
     const name = uniqueName('bq');
     const cli = startCli(['run', fixture('sleep.mjs'), '--bullmq', queueName, '--size', '2', '--concurrency', '3', '--name', name], { detached: true });
     await waitFor(async () => (await queue.getActiveCount()) === 6, 'six jobs in flight');
+    const consumerLine = `queue ${queueName}: 6 active, 0 completed, 0 failed, 0 requeued`;
+    await waitFor(async () => (await runCli(['top', name, '-n', '1'])).stdout.includes(consumerLine), `top to show "${consumerLine}"`);
 
     process.kill(-cli.pid, 'SIGINT');
     await cli.waitForStderr(/finishing the 6 jobs in flight/);

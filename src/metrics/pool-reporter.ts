@@ -37,6 +37,9 @@ export interface PoolSource {
   off(event: 'workerExit', listener: (info: WorkerExitInfo) => void): unknown;
 }
 
+/** What the reporter uses of a {@link ProcessProbe} (tests pass their own). @internal */
+export type ProbeLike = Pick<ProcessProbe, 'warmUp' | 'prime' | 'forget' | 'sample'>;
+
 export interface PoolReporterOptions {
   /** The pool's name, used in metric names or tags. @default 'pool' */
   name?: string;
@@ -51,7 +54,7 @@ export interface PoolReporterOptions {
   /** @internal for tests */
   clock?: Clock;
   /** @internal for tests */
-  probe?: Pick<ProcessProbe, 'warmUp' | 'prime' | 'forget' | 'sample'>;
+  probe?: ProbeLike;
   /** @internal for tests */
   random?: () => number;
 }
@@ -80,7 +83,7 @@ export class PoolReporter {
   readonly #sources = new Set<MetricSource>();
   readonly #ticker: Ticker;
   readonly #clock: Clock;
-  readonly #probe: Pick<ProcessProbe, 'warmUp' | 'prime' | 'forget' | 'sample'>;
+  readonly #probe: ProbeLike;
   readonly #onError: OnceSink;
   readonly #timings: Record<'wait' | 'run' | 'runFailed', Reservoir>;
   #pending = emptyPending();

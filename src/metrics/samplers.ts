@@ -6,7 +6,6 @@
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { loopDelayHistogram, type DelayHistogram } from './loop-delay.ts';
 
-export type { DelayHistogram } from './loop-delay.ts';
 
 /** Loop delay over one interval, in ms, with the sampling resolution already subtracted. */
 export interface LoopDelay {

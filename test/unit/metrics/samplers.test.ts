@@ -1,8 +1,9 @@
 import type { EventLoopUtilization } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import {
-  countResources, cpuPercent, loopDelayOf, ProcessSampler, utilizationPercent, type DelayHistogram,
+  countResources, cpuPercent, loopDelayOf, ProcessSampler, utilizationPercent,
 } from '../../../src/metrics/samplers.ts';
+import type { DelayHistogram } from '../../../src/metrics/loop-delay.ts';
 
 const elu = (idle: number, active: number): EventLoopUtilization => ({ idle, active, utilization: 0 });
 

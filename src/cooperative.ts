@@ -1,9 +1,11 @@
 /**
  * Cooperative multitasking helpers for CPU-heavy code that shares its process's event loop with
  * other tasks (the Node analogues of gevent's `sleep(0)` and `idle()`).
+ *
+ * `performance` is the global, not an import of node:perf_hooks: every worker imports this file
+ * (through looppool/worker), and the import would load perf_hooks at its start (~1-2 ms of CPU)
+ * for code that may never run.
  */
-import { performance } from 'node:perf_hooks';
-
 /**
  * Let the event loop run pending I/O and timers before you continue: `await yieldToLoop()`
  * every few milliseconds of CPU work keeps the other tasks of the process responsive.

@@ -3,7 +3,7 @@
  * and utilisation, and the handles/requests keeping its loop alive. The arithmetic is in small
  * pure functions; the Node APIs are behind {@link SamplerHooks} so tests can feed fixed numbers.
  */
-import { performance, type EventLoopUtilization } from 'node:perf_hooks';
+import type { EventLoopUtilization } from 'node:perf_hooks';
 import { loopDelayHistogram, type DelayHistogram } from './loop-delay.ts';
 
 

@@ -68,6 +68,9 @@ export class Runtime {
   start(channel: Channel): void {
     this.#channel = channel;
     channel.send({ kind: 'hello', protocol: PROTOCOL, pid: process.pid });
+    // Now, not at the loop's first check phase: by then the worker module's import (preload) may
+    // have run for milliseconds, and the parent's init waits on this.
+    channel.flush();
   }
 
   /** Handle one raw message from the parent. */

@@ -254,6 +254,7 @@ export class WorkerHandle implements WorkerSlot {
       ...(o.sentry === undefined ? {} : { sentry: o.sentry }),
       ...this.#initExtras,
     });
+    this.#channel.flush(); // the worker's start waits on it: not on the next check phase
   }
 
   #take(id: number): PendingTask | undefined {

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { deathSignalLauncher } from '../../src/parent/death-signal.ts';
 import { fixture, makePool } from '../helpers/pools.ts';
 import { isAlive, waitFor } from '../helpers/processes.ts';
 
@@ -53,5 +54,20 @@ describe('process hygiene', () => {
     expect(stats.workers.map((w) => [w.worker, w.state])).toEqual([[0, 'ready'], [1, 'ready']]);
     expect(stats.workers.reduce((n, w) => n + w.done, 0)).toBe(4);
     expect(JSON.parse(JSON.stringify(stats))).toEqual(stats);
+  });
+});
+
+describe('worker footprint', () => {
+  // Each built-in module costs a worker's start about 1 ms of CPU (manual/performance.md, E): a
+  // worker loads none that it does not use. An ES import of a built-in would load it, and for
+  // node:net would also run its lazy getters (internal/blocklist).
+  it('a JavaScript worker without metrics has not loaded perf_hooks, module or net\'s lazy exports', async () => {
+    const pool = makePool({ worker: 'loaded-modules.mjs', size: 1 });
+    const loaded = (await pool.run(null)) as string[];
+    expect(loaded).toContain('NativeModule net'); // the list is real: the data pipe is a net.Socket
+    const unused = ['NativeModule perf_hooks', 'NativeModule internal/perf/performance', 'NativeModule module', 'NativeModule internal/blocklist'];
+    // The watchdog thread's code is imported only when a thread starts: with setpriv, none does.
+    if (deathSignalLauncher()) unused.push('NativeModule inspector', 'NativeModule worker_threads');
+    expect(loaded.filter((name) => unused.includes(name))).toEqual([]);
   });
 });

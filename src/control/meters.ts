@@ -1,5 +1,5 @@
 /** Small measurements the control server adds to a pool's snapshot: throughput and loop delay. */
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { loopDelayHistogram, type DelayHistogram } from '../internal/loop-delay.ts';
 
 const WINDOW_SAMPLES = 11; // ten one-second intervals
 
@@ -34,9 +34,13 @@ export class RateMeter {
   }
 }
 
-/** This process's event-loop delay, in ms, over a window of at most `windowMs`. */
+/**
+ * This process's event-loop delay, in ms, over a window of at most `windowMs`. The histogram is
+ * looppool's own (internal/loop-delay.ts): Node's monitorEventLoopDelay would miss a block that
+ * begins within one resolution of the window's reset.
+ */
 export class LoopDelayMeter {
-  readonly #histogram: IntervalHistogram;
+  readonly #histogram: DelayHistogram;
   readonly #resolution: number;
   readonly #windowMs: number;
   #since = performance.now();
@@ -44,7 +48,7 @@ export class LoopDelayMeter {
   constructor(resolution = 20, windowMs = 10_000) {
     this.#resolution = resolution;
     this.#windowMs = windowMs;
-    this.#histogram = monitorEventLoopDelay({ resolution });
+    this.#histogram = loopDelayHistogram(resolution);
     this.#histogram.enable();
   }
 

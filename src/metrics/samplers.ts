@@ -4,7 +4,7 @@
  * pure functions; the Node APIs are behind {@link SamplerHooks} so tests can feed fixed numbers.
  */
 import type { EventLoopUtilization } from 'node:perf_hooks';
-import { loopDelayHistogram, type DelayHistogram } from './loop-delay.ts';
+import { loopDelayHistogram, type DelayHistogram } from '../internal/loop-delay.ts';
 
 
 /** Loop delay over one interval, in ms, with the sampling resolution already subtracted. */

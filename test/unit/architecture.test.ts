@@ -38,7 +38,7 @@ const ALLOWED: Record<string, string[]> = {
   'sentry': ['protocol'],
   // bullmq: an adapter over the public Pool API; bullmq itself is loaded lazily (optional peer).
   'bullmq': ['errors.ts', 'options.ts'],
-  'control': ['errors.ts'],
+  'control': ['errors.ts', 'internal'],
   // cli: dogfoods the public API (the barrels) plus the control channel's client.
   'cli': ['index.ts', 'control', 'bullmq'],
   // metrics: node:* and libraries only, plus the pool's public types (type-only, erased at run time).

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   countResources, cpuPercent, loopDelayOf, ProcessSampler, utilizationPercent,
 } from '../../../src/metrics/samplers.ts';
-import type { DelayHistogram } from '../../../src/metrics/loop-delay.ts';
+import type { DelayHistogram } from '../../../src/internal/loop-delay.ts';
 
 const elu = (idle: number, active: number): EventLoopUtilization => ({ idle, active, utilization: 0 });
 

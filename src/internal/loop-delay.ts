@@ -7,7 +7,8 @@
  * records the time between its ticks into a `createHistogram()`, and `reset()` clears the values
  * but keeps the time of the last tick, so a block that spans a report is still measured, in the
  * interval in which it ends. Values are in nanoseconds and include the resolution, as Node's do.
- * (node:perf_hooks is loaded when a histogram is made, not imported: see clock.ts.)
+ * Used by the metrics (samplers.ts) and by the control server's meter (`looppool top`).
+ * (node:perf_hooks is loaded when a histogram is made, not imported: see metrics/clock.ts.)
  */
 
 /** A histogram of loop delays (values in ns): the part of Node's `IntervalHistogram` the sampler uses. */

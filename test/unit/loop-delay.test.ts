@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loopDelayHistogram } from '../../../src/metrics/loop-delay.ts';
+import { loopDelayHistogram } from '../../src/internal/loop-delay.ts';
 
 /** Block this thread's event loop for `ms` milliseconds. */
 function block(ms: number): void {

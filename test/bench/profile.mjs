@@ -45,7 +45,7 @@ const spec = {
   statsdSink: system.statsdSink === true,
 };
 
-const run = spawnSync(process.execPath, ['--expose-gc', '--cpu-prof', `--cpu-prof-dir=${dir}`, RUN_ONE, JSON.stringify(spec)], {
+const run = spawnSync(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, RUN_ONE, JSON.stringify(spec)], {
   cwd: ROOT,
   encoding: 'utf8',
   stdio: ['ignore', 'pipe', 'inherit'],

@@ -1,5 +1,6 @@
 /**
- * One benchmark run in a fresh process: `node --expose-gc run-one.mjs '<spec as JSON>'`.
+ * One benchmark run in a fresh process: `node run-one.mjs '<spec as JSON>'` (with `--expose-gc`
+ * for the mem workload, which calls gc(); lib/launch.mjs adds it there only).
  * Prints one line `BENCH_RESULT <json>` on stdout: the workload's metrics, or `{ error }`, or
  * `{ skipped }` for an optional variant whose Pool options this build does not accept yet.
  */

@@ -14,7 +14,7 @@ describe('LoopDelayMeter (the loop delay `looppool top` shows)', () => {
     const meter = new LoopDelayMeter(10, 0); // a window of 0 ms: every read starts a new one
     try {
       await sleep(50);
-      expect(meter.read().max).toBeLessThan(150);
+      meter.read(); // ends the window: what the next reads see happened after this
       block(150); // at once after that read's reset
       let max = 0;
       const deadline = Date.now() + 10_000;

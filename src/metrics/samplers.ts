@@ -6,7 +6,6 @@
 import type { EventLoopUtilization } from 'node:perf_hooks';
 import { loopDelayHistogram, type DelayHistogram } from '../internal/loop-delay.ts';
 
-
 /** Loop delay over one interval, in ms, with the sampling resolution already subtracted. */
 export interface LoopDelay {
   readonly mean: number;

@@ -74,6 +74,25 @@ const parent = await build({
   plugins: [errorsStayShared('#errors')],
 });
 
+// What a worker loads before its first task (the entry, `looppool/worker` and what they import
+// statically) takes built-ins from `process.getBuiltinModule()`, never from an ES import: that
+// builds the module's ES facade and runs every lazy getter it exports (node:net 1 ms of a worker's
+// start with BlockList and SocketAddress, node:v8 0.3 ms even though Node's IPC has loaded it).
+const startFiles = new Set();
+const visitStart = (file) => {
+  if (startFiles.has(file)) return;
+  startFiles.add(file);
+  for (const i of child.metafile.outputs[file]?.imports ?? []) if (i.kind === 'import-statement' && !i.external) visitStart(i.path);
+};
+visitStart('dist/child/main.js');
+visitStart('dist/child/index.js');
+const builtinImports = [...startFiles].flatMap((file) =>
+  child.metafile.outputs[file].imports.filter((i) => i.kind === 'import-statement' && i.path.startsWith('node:')).map((i) => `  ${file}: ${i.path}`),
+);
+if (builtinImports.length > 0) {
+  throw new Error(`bundle: a worker's start files import built-ins as ES modules (use process.getBuiltinModule() where they are used):\n${builtinImports.join('\n')}`);
+}
+
 // Relative URLs resolved from import.meta.url: each must sit in an output at the depth its
 // source had (`dist/<dir>/`), or it would point elsewhere once bundled.
 const relativeUrls = [

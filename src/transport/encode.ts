@@ -2,7 +2,7 @@
  * Encoding of payloads (tasks, results, broadcast messages) at the moment they are submitted,
  * so a value that cannot cross is refused right there with a {@link SerializationError}.
  */
-import v8 from 'node:v8';
+import { serializeV8 } from './v8-codec.ts';
 import { SerializationError } from '../errors.ts';
 import { assertCloneable, isJsonSafe, jsonWalk } from './inspect-value.ts';
 
@@ -37,7 +37,7 @@ export function encodePayload(value: unknown, root: string, maxBytes: number): s
   } else {
     assertCloneable(value, root);
   }
-  const bytes = v8.serialize(value);
+  const bytes = serializeV8(value);
   checkSize(bytes.length, root, maxBytes);
   return bytes;
 }

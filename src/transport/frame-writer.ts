@@ -10,9 +10,9 @@
  * before it, but only when every one of them was also sent with `overtake` (they are unrelated:
  * different tasks). Anything else keeps its place behind everything written before it.
  */
-import v8 from 'node:v8';
 import { Deque } from '../internal/deque.ts';
 import { CODEC_JSON, CODEC_MIXED, CODEC_V8, HEADER } from './frames.ts';
+import { serializeV8 } from './v8-codec.ts';
 
 /** A message at least this long (JSON characters or V8 bytes) travels in the bulk lane. */
 export const BULK_BYTES = 16 * 1024;
@@ -123,7 +123,7 @@ export class FrameWriter {
   /** Queue one message that needs V8's serializer. */
   clone(message: unknown, overtake = false): void {
     if (this.#closed) return;
-    const body = v8.serialize(message);
+    const body = serializeV8(message);
     const prefix = Buffer.allocUnsafe(HEADER);
     prefix.writeUInt32BE(body.length, 0);
     prefix[4] = CODEC_V8;

@@ -9,7 +9,7 @@
  *   when it is submitted or returned, and written as they are.
  * One `JSON.parse` per frame on the reading side; the writing side is frame-writer.ts.
  */
-import v8 from 'node:v8';
+import { deserializeV8 } from './v8-codec.ts';
 
 export const CODEC_JSON = 0x4a; // 'J'
 export const CODEC_V8 = 0x56; // 'V'
@@ -73,7 +73,7 @@ function decodeFrame(buf: Buffer, start: number, end: number, onMessage: (m: unk
   } else if (codec === CODEC_V8) {
     let message: unknown;
     try {
-      message = v8.deserialize(buf.subarray(start + HEADER, end));
+      message = deserializeV8(buf.subarray(start + HEADER, end));
     } catch (err) {
       throw new FrameFormatError(`malformed V8 frame: ${(err as Error).message}`);
     }
@@ -97,7 +97,7 @@ function decodeMixed(buf: Buffer, start: number, end: number): object {
   if (head === null || typeof head !== 'object') throw new FrameFormatError('a mixed frame must have a JSON array or object as its head');
   let value: unknown;
   try {
-    value = v8.deserialize(buf.subarray(headEnd, end));
+    value = deserializeV8(buf.subarray(headEnd, end));
   } catch (err) {
     throw new FrameFormatError(`malformed mixed frame: ${(err as Error).message}`);
   }

@@ -112,7 +112,6 @@ export class WorkerHandle implements WorkerSlot {
     task.worker = this.number;
     task.attempt++;
     this.sent++;
-    task.dispatched = true;
     this.#tasks.set(task.id, task);
     // A task depends on nothing sent before it: it may pass big tasks still queued (see Channel).
     if (typeof task.payload === 'string') this.#channel.sendTuple(TASK, task.id, task.attempt, task.payload, true);

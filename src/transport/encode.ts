@@ -2,9 +2,9 @@
  * Encoding of payloads (tasks, results, broadcast messages) at the moment they are submitted,
  * so a value that cannot cross is refused right there with a {@link SerializationError}.
  */
-import { serializeV8 } from './v8-codec.ts';
 import { SerializationError } from '../errors.ts';
 import { assertCloneable, isJsonSafe, jsonWalk } from './inspect-value.ts';
+import { serializeV8 } from './v8-codec.ts';
 
 /**
  * Plain data whose long strings (1 KiB and more) hold this many characters in all travels

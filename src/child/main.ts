@@ -1,5 +1,5 @@
 /** Entry of every worker process (what the pool forks). Wiring only; the logic is in Runtime. */
-import { DATA_FD, WATCHDOG_FD } from '../protocol/messages.ts';
+import { DATA_FD, WATCHDOG_FD, runsWatchdog } from '../protocol/messages.ts';
 import { Channel } from '../transport/channel.ts';
 import { Runtime } from './runtime.ts';
 
@@ -24,16 +24,15 @@ if (guardedParent && Number(guardedParent) !== parentPid) process.exit(0);
 // node:worker_threads) is imported only then: a worker without it reaches its first task about
 // 1.5-2 ms of CPU sooner. The thread's module is located from here: this entry is bundled
 // (bundle.config.mjs), the thread is not.
-const watchdog =
-  threshold === undefined && guardedParent
-    ? undefined
-    : (await import('./watchdog/start-watchdog.ts')).startWatchdog({
-        parentPid,
-        blockedLoopThreshold: threshold,
-        reportFd: WATCHDOG_FD,
-        threadUrl: new URL('./watchdog/thread.js', import.meta.url),
-        armed: false,
-      });
+const watchdog = runsWatchdog(threshold, Boolean(guardedParent))
+  ? (await import('./watchdog/start-watchdog.ts')).startWatchdog({
+      parentPid,
+      blockedLoopThreshold: threshold,
+      reportFd: WATCHDOG_FD,
+      threadUrl: new URL('./watchdog/thread.js', import.meta.url),
+      armed: false,
+    })
+  : undefined;
 const runtime = new Runtime(watchdog);
 // Not `import net from 'node:net'`: an ES import of a built-in also runs every lazy getter it
 // exports (for net, BlockList and SocketAddress: ~1 ms of this process's start).

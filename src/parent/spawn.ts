@@ -2,6 +2,7 @@
 import { fork, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ResolvedPoolOptions } from '../options.ts';
+import { runsWatchdog } from '../protocol/messages.ts';
 import { deathSignalLauncher, underDeathSignal } from './death-signal.ts';
 
 /** The child entry, next to this file once built (`dist/child/main.js`). */
@@ -22,8 +23,9 @@ export function spawnWorker(options: ResolvedPoolOptions): ChildProcess {
     env: options.env,
     // fd 3 is Node's IPC channel (kept for liveness: a child exits when it disconnects);
     // fd 4 is the data channel (a private socketpair carrying our frames); fd 5 carries the
-    // watchdog thread's reports (JSON lines), written while the worker's main thread is blocked.
-    stdio: ['ignore', STDOUT[options.workerStdout], 'inherit', 'ipc', 'pipe', 'pipe'],
+    // watchdog thread's reports (JSON lines), written while the worker's main thread is blocked,
+    // and exists only for a worker that runs that thread.
+    stdio: ['ignore', STDOUT[options.workerStdout], 'inherit', 'ipc', 'pipe', runsWatchdog(options.blockedLoopThreshold, launcher !== undefined) ? 'pipe' : 'ignore'],
     serialization: 'json',
   };
   if (!launcher) return fork(CHILD_ENTRY, args, { ...spawnOptions, execArgv: [...options.execArgv] });

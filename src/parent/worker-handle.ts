@@ -88,7 +88,8 @@ export class WorkerHandle implements WorkerSlot {
       corrupt: (err) => this.#protocolError(err.message),
       close: () => {},
     });
-    this.#readWatchdog((this.#child.stdio as unknown as Duplex[])[5] as Duplex);
+    const reports = (this.#child.stdio as unknown as (Duplex | null)[])[5];
+    if (reports) this.#readWatchdog(reports);
     this.#child.on('error', () => this.#child.kill('SIGKILL')); // spawn or signal failure: 'exit' reports it
     // 'close', not 'exit': it comes after the data pipe is drained, so no answer sent before exit is lost.
     this.#child.once('close', (code, signal) => this.#onExit(code, signal));

@@ -11,8 +11,17 @@ export const PROTOCOL = 'looppool/1';
 
 /** File descriptor of the data channel in the child (fd 3 is Node's IPC channel, kept for liveness). */
 export const DATA_FD = 4;
-/** File descriptor the child's watchdog thread writes its reports to (JSON lines). */
+/** File descriptor the child's watchdog thread writes its reports to (JSON lines), when it has one. */
 export const WATCHDOG_FD = 5;
+
+/**
+ * Whether a worker runs a watchdog thread: to report blocked loops (`blockedLoopThreshold` set),
+ * or to end the worker when its parent dies where the kernel will not (no `setpriv` death
+ * signal). The parent gives such a worker the report pipe (fd 5), and no other worker.
+ */
+export function runsWatchdog(blockedLoopThreshold: number | undefined, deathSignal: boolean): boolean {
+  return blockedLoopThreshold !== undefined || !deathSignal;
+}
 
 export interface InitMessage {
   kind: 'init';

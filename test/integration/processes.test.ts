@@ -72,6 +72,19 @@ describe('worker footprint', () => {
     const bare = await bareChildModules();
     expect(loaded.filter((name) => unused.includes(name) && !bare.includes(name))).toEqual([]);
   });
+
+  // fd 5 carries the watchdog thread's reports: a worker that runs no thread gets no such pipe
+  // (nor does the parent hold its other end). The kernel's death signal (setpriv) replaces the
+  // thread unless blocked loops are to be reported.
+  it('a worker has the watchdog report pipe (fd 5) only when it runs a watchdog thread', async () => {
+    const plain = makePool({ worker: 'open-fds.mjs', size: 1 });
+    const reporting = makePool({ worker: 'open-fds.mjs', size: 1, blockedLoopThreshold: 500 });
+    const [plainFds, reportingFds] = (await Promise.all([plain.run(null), reporting.run(null)])) as Record<string, string>[];
+    expect(plainFds?.['4']).toMatch(/^socket:/); // the data channel: the list is real
+    // Without the pipe Node reuses the number for something of its own (its epoll descriptor).
+    expect(/^socket:/.test(plainFds?.['5'] ?? '')).toBe(deathSignalLauncher() === undefined);
+    expect(reportingFds?.['5']).toMatch(/^socket:/);
+  });
 });
 
 /** `process.moduleLoadList` of a child that is an empty ES module with an IPC channel. */

@@ -21,7 +21,7 @@ export interface ConsumerStats {
   readonly failed: number;
   /** Jobs put back in the queue untouched: the pool stopped or was unhealthy, or the consumer was force-closed. */
   readonly requeued: number;
-  /** True while the consumer holds off because the pool is unhealthy (its workers keep failing to start). */
+  /** True while the consumer takes no jobs: the pool is unhealthy (its workers keep failing to start), or `pause()` was called. */
   readonly paused: boolean;
 }
 

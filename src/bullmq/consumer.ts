@@ -43,7 +43,8 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
   #running: Promise<void> | undefined;
   #state: ConsumerState = 'created';
   #forced = false;
-  #paused = false;
+  /** Why it takes no new jobs now: the pool is unhealthy, its owner called `pause()`, or both. */
+  readonly #holds = new Set<'unhealthy' | 'pause'>();
   #taken = 0;
   #completed = 0;
   #failed = 0;
@@ -91,6 +92,20 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
     return this.#closePromise;
   }
 
+  /**
+   * Take no new jobs until `resume()`; the jobs in flight go on and finish. For an owner whose
+   * results go somewhere slower than the pool (a full output, a downstream service): jobs wait in
+   * Redis, not in this process. Takes effect at `start()` when called before it.
+   */
+  pause(): void {
+    this.#hold('pause');
+  }
+
+  /** Take jobs again after `pause()` (while the pool is unhealthy, once it is healthy again). */
+  resume(): void {
+    this.#release('pause');
+  }
+
   /** A plain snapshot of the consumer's counters. */
   stats(): ConsumerStats {
     return {
@@ -103,7 +118,7 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
       completed: this.#completed,
       failed: this.#failed,
       requeued: this.#requeued,
-      paused: this.#paused,
+      paused: this.#holds.size > 0,
     };
   }
 
@@ -123,6 +138,7 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
     }
     this.#running = this.#worker.run().catch((error: unknown) => this.#report(error));
     this.#state = 'running';
+    if (this.#holds.size > 0) this.#worker.pause(true).catch((e: unknown) => this.#report(e)); // paused before start()
     // Kept after close(): the pool's last report (at its stop) still carries the final counts.
     this.#pool.addMetricSource?.(consumerMetricSource(this));
   }
@@ -234,17 +250,26 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
 
   /** Take no job until the pool says it is healthy again (a pool without `stats().healthy`: for one check period). */
   #pauseWhileUnhealthy(): void {
-    const worker = this.#worker;
-    if (this.#paused || !worker || this.#state !== 'running') return;
-    this.#paused = true;
-    worker.pause(true).catch((e: unknown) => this.#report(e));
+    if (this.#holds.has('unhealthy') || this.#state !== 'running') return;
+    this.#hold('unhealthy');
     const check = setInterval(() => {
       if (this.#state === 'running' && this.#pool.stats?.().healthy === false) return;
       clearInterval(check);
-      this.#paused = false;
-      if (this.#state === 'running') worker.resume().catch((e: unknown) => this.#report(e));
+      this.#release('unhealthy');
     }, HEALTH_CHECK_MS);
     check.unref();
+  }
+
+  /** The BullMQ worker fetches no job while any hold is on (jobs in flight are not waited for). */
+  #hold(reason: 'unhealthy' | 'pause'): void {
+    if (this.#holds.has(reason)) return;
+    this.#holds.add(reason);
+    if (this.#holds.size === 1 && this.#worker && this.#state === 'running') this.#worker.pause(true).catch((e: unknown) => this.#report(e));
+  }
+
+  #release(reason: 'unhealthy' | 'pause'): void {
+    if (!this.#holds.delete(reason) || this.#holds.size > 0) return;
+    if (this.#worker && this.#state === 'running') this.#worker.resume().catch((e: unknown) => this.#report(e));
   }
 
   #abortActive(): void {

@@ -84,6 +84,36 @@ describe('BullmqConsumer', () => {
     expect(pool.stats().state).toBe('stopped');
   });
 
+  it('pause() takes no new jobs and lets those in flight finish; resume() takes them again (paused before start() too)', async () => {
+    const name = uniqueQueueName('pause');
+    const queue = openQueue(name);
+    const pool = makePool({ worker: bullmqFixture('sleep-echo.ts'), size: 1, concurrency: 2 });
+    const consumer = closeAfterTest(new BullmqConsumer(pool, name, { connection: REDIS_URL, concurrency: 2 }));
+    await queue.addBulk(Array.from({ length: 30 }, (_, id) => ({ name: 't', data: { id, ms: 100 } })));
+    const pauseFor = async (ms: number): Promise<number> => {
+      const taken = consumer.stats().taken;
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      expect(consumer.stats()).toMatchObject({ taken, paused: true });
+      return taken;
+    };
+
+    consumer.pause();
+    await consumer.start();
+    expect(await pauseFor(500)).toBe(0);
+
+    consumer.resume();
+    await waitFor(() => consumer.stats().completed >= 4 && consumer.stats().active > 0, 'jobs to be running', 30_000);
+    consumer.pause();
+    await waitFor(() => consumer.stats().active === 0, 'the jobs in flight to finish', 30_000);
+    const taken = await pauseFor(500);
+    expect(consumer.stats().completed).toBe(taken);
+    expect(await queue.getJobCounts('waiting', 'active')).toEqual({ waiting: 30 - taken, active: 0 });
+
+    consumer.resume();
+    await waitFor(() => consumer.stats().completed === 30, 'every job to complete', 30_000);
+    expect(consumer.stats()).toMatchObject({ taken: 30, failed: 0, paused: false });
+  });
+
   it('close({ force: true }) puts the jobs in flight back in the queue without using an attempt', async () => {
     const name = uniqueQueueName('force');
     const queue = openQueue(name);

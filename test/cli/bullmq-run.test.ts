@@ -154,6 +154,37 @@ describe('looppool run --bullmq', () => {
     await expectNoPoolLeft(name);
   });
 
+  it('while stdout is not read, takes no more jobs (they wait in Redis, not as records in memory); all complete once it is read again', async () => {
+    const queueName = uniqueQueueName('cli-full');
+    const queue = openQueue(queueName);
+    const big = 'x'.repeat(32 * 1024); // a record of 32 KiB: a few fill the pipe
+    const input = Array.from({ length: 200 }, (_, i) => `${JSON.stringify(`${i + 1}:${big}`)}\n`).join('');
+    expect((await runCli(['enqueue', queueName, '--redis', REDIS_URL, '-q'], { input })).code).toBe(0);
+    const name = uniqueName('bq');
+    const cli = startCli(['run', fixture('echo.mjs'), '--bullmq', queueName, '--redis', REDIS_URL, '--size', '1', '--concurrency', '2', '--max-jobs', '200', '--name', name]);
+    cli.child.stdout?.pause(); // the reader is busy: the pipe fills, then the command's own buffer
+
+    // Wait until the consumer takes nothing more (the counts stay the same for a second).
+    let held = await counts(queue);
+    await waitFor(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const now = await counts(queue);
+      const still = now.completed === held.completed && now.active === held.active && now.completed > 0;
+      held = now;
+      return still;
+    }, 'the consumer to stop taking jobs', 30_000);
+    // A few records fill the pipe and the write buffer; the jobs in flight (2) finish on top.
+    expect(held.completed + held.active).toBeLessThan(50);
+    expect(held.waiting).toBeGreaterThan(150);
+
+    cli.child.stdout?.resume();
+    expect((await cli.exit()).code).toBe(0);
+    const records = cli.records();
+    expect(records.map((r) => Number(String(r.result).split(':')[0])).sort((a, b) => a - b)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+    expect(await counts(queue)).toMatchObject({ active: 0, waiting: 0, completed: 200, failed: 0 });
+    await expectNoPoolLeft(name);
+  });
+
   it('shows the live progress display and the summary on a terminal', () => {
     const queueName = uniqueQueueName('cli-tty');
     openQueue(queueName);

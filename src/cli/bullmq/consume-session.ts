@@ -71,6 +71,8 @@ export class ConsumeSession {
   #started = false;
   #records = 0;
   #lastError = '';
+  /** The output is full: the consumer takes no jobs until it drains. */
+  #outputFull = false;
   #control: ControlServer | undefined;
   #drainTimer: NodeJS.Timeout | undefined;
   #watch: NodeJS.Timeout | undefined;
@@ -226,11 +228,26 @@ export class ConsumeSession {
     }
     this.#writer.expect(++this.#records);
     this.#writer.final(this.#records, text);
+    this.#holdWhileOutputFull();
     const max = this.#bull.maxJobs;
     if (max !== undefined && this.#stats.finished === max && this.#reason === undefined) {
       this.#log(`${max} jobs finished (--max-jobs): taking no more; finishing the ${this.#consumer.stats().active - 1} jobs in flight`);
       this.#endWith({ kind: 'maxJobs' });
     }
+  }
+
+  /**
+   * A reader slower than the pool (a pipe into something busy) fills the output: take no more
+   * jobs until it drains, so that they wait in Redis instead of as records in this process.
+   */
+  #holdWhileOutputFull(): void {
+    if (this.#outputFull || !this.#writer.needsDrain) return;
+    this.#outputFull = true;
+    this.#consumer.pause();
+    void this.#writer.ready().then(() => {
+      this.#outputFull = false;
+      this.#consumer.resume();
+    });
   }
 
   /** The consumer closes by itself when the pool stops under it. */
@@ -274,7 +291,8 @@ export class ConsumeSession {
   #snapshot(): ProgressSnapshot {
     const s = this.#pool.stats();
     const c = this.#consumer.stats();
-    const state = c.paused ? 'paused: the pool is unhealthy' : c.state === 'closing' ? 'closing' : s.state;
+    const paused = this.#outputFull ? 'paused: the output is full' : 'paused: the pool is unhealthy';
+    const state = c.paused ? paused : c.state === 'closing' ? 'closing' : s.state;
     const name = `${this.#config.name} (queue ${this.#bull.queue})`;
     return { name, finished: this.#stats.finished, failed: this.#stats.failed, total: undefined, restarts: s.restarts, state, workers: s.workers };
   }

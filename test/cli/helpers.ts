@@ -1,13 +1,16 @@
 /**
  * Runs the `looppool` command as a user does (`node bin/looppool.js …`, built dist/), feeds its
  * stdin, collects stdout/stderr and the exit code, and makes sure no process it started —
- * the command, its workers, their children — outlives the test.
+ * the command, its workers, their children — outlives the test, nor the control socket of one
+ * the test killed (a killed process cannot remove its own).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
 import { readProcessTable } from '../../src/cli/proc/process-table.ts';
+import { listControlSockets } from '../../src/control/runtime-dir.ts';
 import { isAlive, waitFor } from '../helpers/processes.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -166,4 +169,8 @@ afterEach(async () => {
     await cli.exited;
   }
   await waitFor(() => all.every((c) => !isAlive(c.pid)), 'the commands started by the test to exit', 10_000);
+  const pids = new Set(all.map((c) => c.pid));
+  for (const socket of listControlSockets()) {
+    if (pids.has(socket.pid)) unlinkSync(socket.path);
+  }
 });

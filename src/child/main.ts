@@ -43,7 +43,6 @@ const channel = new Channel(socket, 1024 * 1024 * 1024, {
   corrupt: () => process.exit(70),
   close: () => process.exit(), // the parent is gone (or we ended the pipe): never outlive it
 });
-process.on('disconnect', () => process.exit(0));
 process.on('uncaughtException', (err) => runtime.onEscapedError(err, 'uncaughtException'));
 process.on('unhandledRejection', (reason) => runtime.onEscapedError(reason, 'unhandledRejection'));
 runtime.start(channel);

@@ -1,5 +1,5 @@
 /** How one worker process is started, and nothing else. */
-import { fork, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ResolvedPoolOptions } from '../options.ts';
 import { runsWatchdog } from '../protocol/messages.ts';
@@ -21,13 +21,13 @@ export function spawnWorker(options: ResolvedPoolOptions): ChildProcess {
   const args = [options.workerUrl, String(options.blockedLoopThreshold ?? ''), launcher ? String(process.pid) : ''];
   const spawnOptions: SpawnOptions = {
     env: options.env,
-    // fd 3 is Node's IPC channel (kept for liveness: a child exits when it disconnects);
-    // fd 4 is the data channel (a private socketpair carrying our frames); fd 5 carries the
-    // watchdog thread's reports (JSON lines), written while the worker's main thread is blocked,
-    // and exists only for a worker that runs that thread.
-    stdio: ['ignore', STDOUT[options.workerStdout], 'inherit', 'ipc', 'pipe', runsWatchdog(options.blockedLoopThreshold, launcher !== undefined) ? 'pipe' : 'ignore'],
-    serialization: 'json',
+    // fd 3 is the data channel (a private socketpair carrying our frames; the worker exits when
+    // it closes); fd 4 carries the watchdog thread's reports (JSON lines), written while the
+    // worker's main thread is blocked, and exists only for a worker that runs that thread. No
+    // Node IPC channel: setting one up costs every worker about 1 MiB and a few ms of CPU at
+    // start (Node loads child_process and its serializers for it), and it would carry nothing.
+    stdio: ['ignore', STDOUT[options.workerStdout], 'inherit', 'pipe', runsWatchdog(options.blockedLoopThreshold, launcher !== undefined) ? 'pipe' : 'ignore'],
   };
-  if (!launcher) return fork(CHILD_ENTRY, args, { ...spawnOptions, execArgv: [...options.execArgv] });
-  return spawn(launcher, underDeathSignal(process.execPath, [...options.execArgv, CHILD_ENTRY, ...args]), spawnOptions);
+  const node = [...options.execArgv, CHILD_ENTRY, ...args];
+  return launcher ? spawn(launcher, underDeathSignal(process.execPath, node), spawnOptions) : spawn(process.execPath, node, spawnOptions);
 }

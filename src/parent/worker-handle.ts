@@ -83,12 +83,12 @@ export class WorkerHandle implements WorkerSlot {
     this.#events = events;
     this.#child = spawnWorker(options);
     this.pid = this.#child.pid ?? -1;
-    this.#channel = new Channel(this.#child.stdio[4] as Duplex, options.maxMessageBytes + 1024 * 1024, {
+    this.#channel = new Channel(this.#child.stdio[3] as Duplex, options.maxMessageBytes + 1024 * 1024, {
       message: (raw) => this.#receive(raw),
       corrupt: (err) => this.#protocolError(err.message),
       close: () => {},
     });
-    const reports = (this.#child.stdio as unknown as (Duplex | null)[])[5];
+    const reports = (this.#child.stdio as unknown as (Duplex | null)[])[4];
     if (reports) this.#readWatchdog(reports);
     this.#child.on('error', () => this.#child.kill('SIGKILL')); // spawn or signal failure: 'exit' reports it
     // 'close', not 'exit': it comes after the data pipe is drained, so no answer sent before exit is lost.

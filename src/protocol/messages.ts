@@ -9,15 +9,18 @@ import type { SerializedError } from './serialized-error.ts';
 /** Package tag and protocol version; a mismatch fails the handshake loudly. */
 export const PROTOCOL = 'looppool/1';
 
-/** File descriptor of the data channel in the child (fd 3 is Node's IPC channel, kept for liveness). */
-export const DATA_FD = 4;
+/**
+ * File descriptor of the data channel in the child. A worker has no Node IPC channel: the data
+ * channel carries every message, and its end tells the worker that its parent is gone.
+ */
+export const DATA_FD = 3;
 /** File descriptor the child's watchdog thread writes its reports to (JSON lines), when it has one. */
-export const WATCHDOG_FD = 5;
+export const WATCHDOG_FD = 4;
 
 /**
  * Whether a worker runs a watchdog thread: to report blocked loops (`blockedLoopThreshold` set),
  * or to end the worker when its parent dies where the kernel will not (no `setpriv` death
- * signal). The parent gives such a worker the report pipe (fd 5), and no other worker.
+ * signal). The parent gives such a worker the report pipe (fd 4), and no other worker.
  */
 export function runsWatchdog(blockedLoopThreshold: number | undefined, deathSignal: boolean): boolean {
   return blockedLoopThreshold !== undefined || !deathSignal;

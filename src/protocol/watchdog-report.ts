@@ -1,7 +1,7 @@
 /**
  * What the watchdog thread of a worker process tells its parent when the worker's event loop is
  * blocked: one JSON line per blocked episode, written to a dedicated pipe (the main thread is
- * blocked, so the IPC channel and the data pipe cannot carry it). This file is the shared
+ * blocked, so the data pipe cannot carry it). This file is the shared
  * vocabulary of both sides and imports nothing from Node, so it can live in `protocol/`.
  */
 import { MessageShapeError } from './parse.ts';
@@ -83,7 +83,7 @@ export function formatBlockedStack(frames: readonly BlockedFrame[]): string {
  * writer cannot grow the parent's memory.
  * @example
  * const splitter = new ReportLineSplitter();
- * child.stdio[5].setEncoding('utf8').on('data', (chunk) => {
+ * child.stdio[4].setEncoding('utf8').on('data', (chunk) => {
  *   for (const line of splitter.push(chunk)) onReport(parseWatchdogReport(line));
  * });
  */

@@ -111,7 +111,7 @@ describe('scale-out on one BullMQ queue', () => {
     await waitFor(async () => (await queue.getCompletedCount()) >= 1_000, '1,000 jobs to complete', 60_000);
 
     victim.child.kill('SIGKILL');
-    // Its worker processes exit too: they leave when their parent's IPC channel closes.
+    // Its worker processes exit too: they leave when their data channel to the parent closes.
     await waitFor(() => victim.workers.every((pid) => !isAlive(pid)), "the killed process's workers to exit", 15_000);
     await waitFor(async () => (await queue.getCompletedCount()) === JOBS, `all ${JOBS} jobs to complete`, 150_000);
     await survivor.stop();

@@ -61,40 +61,46 @@ describe('worker footprint', () => {
   // Each built-in module costs a worker's start about 1 ms of CPU (manual/performance.md, E): a
   // worker loads none that it does not use. An ES import of a built-in would load it, and for
   // node:net would also run its lazy getters (internal/blocklist).
-  it('a JavaScript worker without metrics has not loaded perf_hooks, module or net\'s lazy exports', async () => {
+  it('a JavaScript worker without metrics has not loaded perf_hooks, module, child_process or net\'s lazy exports', async () => {
     const pool = makePool({ worker: 'loaded-modules.mjs', size: 1 });
     const loaded = (await pool.run(null)) as string[];
     expect(loaded).toContain('NativeModule net'); // the list is real: the data pipe is a net.Socket
-    const unused = ['NativeModule perf_hooks', 'NativeModule internal/perf/performance', 'NativeModule module', 'NativeModule internal/blocklist'];
+    // A worker has no Node IPC channel (its setup loads child_process and its serializers).
+    const unused = ['NativeModule perf_hooks', 'NativeModule internal/perf/performance', 'NativeModule module', 'NativeModule internal/blocklist', 'NativeModule child_process', 'NativeModule internal/child_process'];
     // The watchdog thread's code is imported only when a thread starts: with setpriv, none does.
     if (deathSignalLauncher()) unused.push('NativeModule inspector', 'NativeModule worker_threads');
-    // What a bare ES module child with an IPC channel loads anyway (another Node may load more).
+    // What a bare ES module child loads anyway (another Node may load more).
     const bare = await bareChildModules();
+    expect(bare).not.toContain('NativeModule child_process');
     expect(loaded.filter((name) => unused.includes(name) && !bare.includes(name))).toEqual([]);
   });
 
-  // fd 5 carries the watchdog thread's reports: a worker that runs no thread gets no such pipe
-  // (nor does the parent hold its other end). The kernel's death signal (setpriv) replaces the
-  // thread unless blocked loops are to be reported.
-  it('a worker has the watchdog report pipe (fd 5) only when it runs a watchdog thread', async () => {
+  // fd 3 is the data channel; fd 4 carries the watchdog thread's reports: a worker that runs no
+  // thread gets no such pipe (nor does the parent hold its other end). The kernel's death signal
+  // (setpriv) replaces the thread unless blocked loops are to be reported. No Node IPC channel.
+  it('a worker has the data channel on fd 3, no IPC channel, and the report pipe (fd 4) only when it runs a watchdog thread', async () => {
     const plain = makePool({ worker: 'open-fds.mjs', size: 1 });
     const reporting = makePool({ worker: 'open-fds.mjs', size: 1, blockedLoopThreshold: 500 });
     const [plainFds, reportingFds] = (await Promise.all([plain.run(null), reporting.run(null)])) as Record<string, string>[];
-    expect(plainFds?.['4']).toMatch(/^socket:/); // the data channel: the list is real
+    expect(plainFds?.['3']).toMatch(/^socket:/); // the data channel: the list is real
     // Without the pipe Node reuses the number for something of its own (its epoll descriptor).
-    expect(/^socket:/.test(plainFds?.['5'] ?? '')).toBe(deathSignalLauncher() === undefined);
-    expect(reportingFds?.['5']).toMatch(/^socket:/);
+    expect(/^socket:/.test(plainFds?.['4'] ?? '')).toBe(deathSignalLauncher() === undefined);
+    expect(reportingFds?.['4']).toMatch(/^socket:/);
+    // Sockets past stdio: the data channel, and the report pipe when there is one; nothing else.
+    const sockets = (fds: Record<string, string> | undefined): number =>
+      Object.entries(fds ?? {}).filter(([fd, target]) => Number(fd) > 2 && target.startsWith('socket:')).length;
+    expect(sockets(plainFds)).toBe(deathSignalLauncher() === undefined ? 2 : 1);
+    expect(sockets(reportingFds)).toBe(2);
   });
 });
 
-/** `process.moduleLoadList` of a child that is an empty ES module with an IPC channel. */
+/** `process.moduleLoadList` of a child that is an empty ES module (printed on its stdout). */
 async function bareChildModules(): Promise<string[]> {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', 'process.send(process.moduleLoadList, () => process.disconnect())'], {
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  const child = spawn(process.execPath, ['--input-type=module', '-e', 'process.stdout.write(JSON.stringify(process.moduleLoadList))'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const [list] = await Promise.all([
-    new Promise<string[]>((resolve) => child.once('message', (m) => resolve(m as string[]))),
-    new Promise((resolve) => child.once('exit', resolve)),
-  ]);
-  return list;
+  let out = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  await new Promise((resolve) => child.once('close', resolve));
+  return JSON.parse(out) as string[];
 }

@@ -22,6 +22,9 @@ export const MAIN_WORKLOADS = ['A', 'B', 'C', 'D', 'E', 'F'];
 export const SYSTEMS = [
   { id: 'looppool', adapter: 'looppool', kind: 'looppool', workloads: [...MAIN_WORKLOADS, 'mem'] },
   { id: 'looppool-ts', adapter: 'looppool', kind: 'looppool', config: { worker: 'ts' }, workloads: ['E'] },
+  // The worker as a plain function, as every peer's worker is: no `import 'looppool/worker'`
+  // (whose resolution through package.json `exports` costs a fresh process a few ms of CPU).
+  { id: 'looppool-fn', adapter: 'looppool', kind: 'looppool', config: { worker: 'fn' }, workloads: ['E'] },
   // Metrics overhead (issue 4's ResourceReporter): the same pool reporting to a statsd sink on
   // 127.0.0.1, at the default interval (10 s: the always-on cost) and every 100 ms (an upper
   // bound). Each runs as soon as the Pool accepts these options; until then it is skipped.

@@ -286,6 +286,9 @@ function goals({ g, main, systemsOf, m, inlineB }) {
   const eAll = best('E', 'startMs', false);
   check('E JS first result no slower than the fastest process peer that keeps the environment', e && ePeer ? e <= ePeer.value : undefined,
     `${n0(e)} ms vs ${ePeer?.id ?? '?'} ${n0(ePeer?.value)} ms (fastest of all process peers: ${eAll?.id ?? '?'} ${n0(eAll?.value)} ms)`);
+  const fn = m('E', 'looppool-fn', 'startMs')?.median;
+  check('E JS worker as a plain function, first result (reported)', undefined,
+    `${n0(fn)} ms (the shape of every peer's worker: it imports nothing of looppool's), idle RSS ${n0(m('E', 'looppool-fn', 'rssMiB')?.median)} MiB`);
   const ts = m('E', 'looppool-ts', 'startMs')?.median;
   check('E TypeScript worker first result (reported)', undefined, `${n0(ts)} ms (tsx loads in the child only for .ts workers)`);
   const rss = lp('E', 'rssMiB');

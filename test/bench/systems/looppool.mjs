@@ -4,6 +4,7 @@ import { Pool } from 'looppool';
 const WORKERS = {
   js: new URL('../workers/looppool.mjs', import.meta.url),
   ts: new URL('../workers/looppool-echo.ts', import.meta.url),
+  fn: new URL('../workers/looppool-function.mjs', import.meta.url),
 };
 
 export function create({ workers, concurrency, queue, worker = 'js', options = {} }) {

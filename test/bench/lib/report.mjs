@@ -278,8 +278,10 @@ function goals({ g, main, systemsOf, m, inlineB }) {
   const speedUp = b && inlineB ? inlineB.median / b : undefined;
   const quietB = (id) => stat(main('B').get(id)?.filter((r) => r.busyBefore !== undefined && r.busyBefore <= 0.3), 'ms')?.median;
   const quietSpeedUp = quietB('inline') / quietB('looppool');
+  // Three decimals: a speed-up of 1.8994 must not read as 1.90 next to FAIL.
+  const ratio3 = (v) => (Number.isFinite(v) ? `${v.toFixed(3)}×` : 'n/a');
   check('B speed-up ≥ 1.9× over inline', speedUp ? speedUp >= 1.9 : undefined,
-    `${ratio(speedUp)} (inline ${n0(inlineB?.median)} ms, looppool ${n0(b)} ms); runs started on a quiet machine only: ${ratio(quietSpeedUp)}`);
+    `${ratio3(speedUp)} (inline ${n0(inlineB?.median)} ms, looppool ${n0(b)} ms); runs started on a quiet machine only: ${ratio3(quietSpeedUp)}`);
 
   const e = lp('E', 'startMs');
   const ePeer = best('E', 'startMs', false, (s) => s.keepsEnv !== false);

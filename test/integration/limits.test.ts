@@ -84,4 +84,22 @@ describe('limits and bad input', () => {
     expect(out.parentExecArgv).toContain('--inspect=0');
     expect(out.answer).toBe('hello');
   });
+
+  // The parent's flags include `-e <script>`: passed on, every worker would run the script again
+  // and start pools of its own, without end. A worker that did exits at once here (the guard),
+  // so a regression fails the test instead of filling the machine.
+  it.each([['-e'], ['-p']])('a pool made in `node %s <script>` starts workers that do not run the script', async (flag) => {
+    const script = `(async () => {
+      if (process.env.LOOPPOOL_EVAL_GUARD === 'inside') process.exit(3);
+      process.env.LOOPPOOL_EVAL_GUARD = 'inside';
+      const { Pool } = await import('looppool');
+      const pool = new Pool({ worker: ${JSON.stringify(fixture('echo.mjs'))}, size: 2, restartOnError: false });
+      const answers = await Promise.all([pool.run('a'), pool.run('b')]);
+      await pool.stop();
+      process.stdout.write(JSON.stringify({ answers, execArgv: process.execArgv.slice(0, 1) }) + '\\n');
+    })()`;
+    const { stdout } = await promisify(execFile)(process.execPath, [flag, script], { cwd: path.resolve(here, '../..'), timeout: 30_000 });
+    const out = JSON.parse(stdout.split('\n').find((line) => line.startsWith('{')) as string);
+    expect(out).toEqual({ answers: ['a', 'b'], execArgv: [flag] });
+  });
 });

@@ -77,20 +77,30 @@ const parent = await build({
 // What a worker loads before its first task (the entry, `looppool/worker` and what they import
 // statically) takes built-ins from `process.getBuiltinModule()`, never from an ES import: that
 // builds the module's ES facade and runs every lazy getter it exports (node:net 1 ms of a worker's
-// start with BlockList and SocketAddress, node:v8 0.3 ms even though Node's IPC has loaded it).
-const startFiles = new Set();
-const visitStart = (file) => {
-  if (startFiles.has(file)) return;
-  startFiles.add(file);
-  for (const i of child.metafile.outputs[file]?.imports ?? []) if (i.kind === 'import-statement' && !i.external) visitStart(i.path);
+// start with BlockList and SocketAddress, node:v8 0.3 ms, node:perf_hooks eight more modules).
+// What `import 'looppool'` loads may import only the built-ins every pool uses at once.
+/** Built-ins that the files reached statically from `entries` import as ES modules, but for `allowed`. */
+const builtinImports = (build, entries, allowed = []) => {
+  const files = new Set();
+  const visit = (file) => {
+    if (files.has(file)) return;
+    files.add(file);
+    for (const i of build.metafile.outputs[file]?.imports ?? []) if (i.kind === 'import-statement' && !i.external) visit(i.path);
+  };
+  for (const entry of entries) visit(entry);
+  return [...files].flatMap((file) =>
+    build.metafile.outputs[file].imports
+      .filter((i) => i.kind === 'import-statement' && i.path.startsWith('node:') && !allowed.includes(i.path))
+      .map((i) => `  ${file}: ${i.path}`),
+  );
 };
-visitStart('dist/child/main.js');
-visitStart('dist/child/index.js');
-const builtinImports = [...startFiles].flatMap((file) =>
-  child.metafile.outputs[file].imports.filter((i) => i.kind === 'import-statement' && i.path.startsWith('node:')).map((i) => `  ${file}: ${i.path}`),
-);
-if (builtinImports.length > 0) {
-  throw new Error(`bundle: a worker's start files import built-ins as ES modules (use process.getBuiltinModule() where they are used):\n${builtinImports.join('\n')}`);
+const workerBuiltins = builtinImports(child, ['dist/child/main.js', 'dist/child/index.js']);
+if (workerBuiltins.length > 0) {
+  throw new Error(`bundle: a worker's start files import built-ins as ES modules (use process.getBuiltinModule() where they are used):\n${workerBuiltins.join('\n')}`);
+}
+const poolBuiltins = builtinImports(parent, ['dist/index.js'], ['node:events', 'node:path', 'node:url', 'node:child_process']);
+if (poolBuiltins.length > 0) {
+  throw new Error(`bundle: what \`import 'looppool'\` loads imports built-ins as ES modules that not every pool uses (use process.getBuiltinModule() where they are used):\n${poolBuiltins.join('\n')}`);
 }
 
 // Relative URLs resolved from import.meta.url: each must sit in an output at the depth its

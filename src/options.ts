@@ -2,7 +2,6 @@
  * Pool options: types with their defaults, and the one pure function that checks and resolves
  * them. Invalid options throw a `TypeError` (or `RangeError`) naming the option and the value.
  */
-import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { StatsD } from 'hot-shots';
@@ -181,7 +180,7 @@ export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
   encodePayload(workerData, 'workerData', input.maxMessageBytes ?? d.maxMessageBytes);
   return {
     workerUrl: resolveWorkerUrl(input.worker),
-    size: integer('size', input.size ?? os.availableParallelism(), 1),
+    size: integer('size', input.size ?? process.getBuiltinModule('node:os').availableParallelism(), 1),
     concurrency: integer('concurrency', input.concurrency ?? d.concurrency, 1),
     maxQueue: integer('maxQueue', input.maxQueue ?? d.maxQueue, 0, true),
     name,

@@ -2,10 +2,9 @@
  * Where control sockets live: one private directory per user (`$XDG_RUNTIME_DIR/looppool`,
  * else `<tmpdir>/looppool-<uid>`), mode 0700, checked before any socket is bound in it, so
  * nobody else on the machine can reach a pool's socket.
+ * Built-ins it needs only when used come from `process.getBuiltinModule()` there: an ES import
+ * would load them (and run their lazy getters) in every process that imports looppool.
  */
-import { existsSync, readdirSync } from 'node:fs';
-import { chmod, lstat, mkdir } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { ControlChannelError } from './errors.ts';
 
@@ -25,8 +24,8 @@ export interface ControlSocket {
 /** The current user's control directory (not created). */
 export function controlDir(env: NodeJS.ProcessEnv = process.env): string {
   const xdg = env.XDG_RUNTIME_DIR;
-  if (xdg && path.isAbsolute(xdg) && existsSync(xdg)) return path.join(xdg, 'looppool');
-  return path.join(os.tmpdir(), `looppool-${process.getuid?.() ?? 'user'}`);
+  if (xdg && path.isAbsolute(xdg) && process.getBuiltinModule('node:fs').existsSync(xdg)) return path.join(xdg, 'looppool');
+  return path.join(process.getBuiltinModule('node:os').tmpdir(), `looppool-${process.getuid?.() ?? 'user'}`);
 }
 
 /**
@@ -35,6 +34,7 @@ export function controlDir(env: NodeJS.ProcessEnv = process.env): string {
  * @throws {ControlChannelError} when the directory cannot be made private.
  */
 export async function ensureControlDir(dir: string): Promise<void> {
+  const { chmod, lstat, mkdir } = process.getBuiltinModule('node:fs/promises');
   try {
     await mkdir(dir, { mode: 0o700 });
   } catch (err) {
@@ -71,7 +71,7 @@ export function socketPath(dir: string, pid: number, name: string, index = 1): s
 export function listControlSockets(dir: string = controlDir()): ControlSocket[] {
   let entries: string[];
   try {
-    entries = readdirSync(dir);
+    entries = process.getBuiltinModule('node:fs').readdirSync(dir);
   } catch {
     return [];
   }

@@ -1,10 +1,10 @@
 /**
  * The control server: a Unix socket, private to the user, through which `looppool top`/`stop`
  * read a pool's live numbers and ask it to stop. One per pool; closed with the pool.
+ * Built-ins it needs only when used come from `process.getBuiltinModule()` there: an ES import
+ * would load them (and run their lazy getters) in every process that imports looppool.
  */
-import { unlinkSync } from 'node:fs';
-import { chmod, unlink } from 'node:fs/promises';
-import net from 'node:net';
+import type net from 'node:net';
 import { ControlChannelError } from './errors.ts';
 import { LoopDelayMeter, RateMeter } from './meters.ts';
 import { idOf, MAX_REQUEST_BYTES, parseRequest, type ControlEvent, type ControlRequest, type ControlResponse, type ControlStats } from './protocol.ts';
@@ -70,7 +70,7 @@ export async function startControlServer(pool: ControlledPool, options: ControlS
   const path = socketPath(dir, process.pid, options.name, index);
   inUse.add(path);
   try {
-    await unlink(path).catch(() => {}); // a stale socket of an earlier process that had our pid
+    await process.getBuiltinModule('node:fs/promises').unlink(path).catch(() => {}); // a stale socket of an earlier process that had our pid
     const session = new ControlSession(pool, options, path);
     await session.listen();
     return session;
@@ -100,7 +100,7 @@ class ControlSession implements ControlServer {
       const s = pool.stats();
       return s.done + s.failed;
     });
-    this.#server = net.createServer((socket) => this.#accept(socket));
+    this.#server = process.getBuiltinModule('node:net').createServer((socket) => this.#accept(socket));
   }
 
   async listen(): Promise<void> {
@@ -112,7 +112,7 @@ class ControlSession implements ControlServer {
       });
     });
     try {
-      await chmod(this.path, 0o600);
+      await process.getBuiltinModule('node:fs/promises').chmod(this.path, 0o600);
     } catch (err) {
       await this.close();
       throw new ControlChannelError(`Cannot restrict the control socket ${this.path} to its owner (chmod 0600): ${(err as Error).message}`, { cause: err });
@@ -139,7 +139,7 @@ class ControlSession implements ControlServer {
 
   #unlinkSync(): void {
     try {
-      unlinkSync(this.path);
+      process.getBuiltinModule('node:fs').unlinkSync(this.path);
     } catch {
       // already gone
     }

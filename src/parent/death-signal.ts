@@ -7,7 +7,6 @@
  * about 45 ms of CPU to boot and 9 MiB (manual/performance.md, B and E). Elsewhere, or with an
  * older `setpriv`, the worker's watchdog thread watches the parent (child/watchdog/).
  */
-import { accessSync, constants, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 let found: string | null | undefined;
@@ -32,11 +31,13 @@ export function findDeathSignalLauncher(pathVariable: string): string | null {
     if (!path.isAbsolute(dir)) continue;
     const candidate = path.join(dir, 'setpriv');
     try {
-      accessSync(candidate, constants.X_OK);
+      // node:fs from getBuiltinModule: an ES import of it also loads its stream classes.
+      const fs = process.getBuiltinModule('node:fs');
+      fs.accessSync(candidate, fs.constants.X_OK);
       // An older setpriv refuses the flag. Its help text names the flag exactly when it has it;
       // reading the binary (~80 KB) costs a fraction of a ms, running it twice 10 ms on the
       // parent's main thread, on the way to the first worker.
-      return readFileSync(candidate).includes(' --pdeathsig ') ? candidate : null;
+      return fs.readFileSync(candidate).includes(' --pdeathsig ') ? candidate : null;
     } catch {
       continue;
     }

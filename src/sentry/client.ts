@@ -2,9 +2,9 @@
  * looppool's own Sentry client, in the parent and in every worker process. It is private: a
  * `NodeClient` on its own `Scope` (Sentry's pattern for libraries in shared environments), so
  * an application's own `Sentry.init()` is neither replaced nor needed. The SDK is imported only
- * when a DSN is configured; a process without Sentry never loads it.
+ * when a DSN is configured; a process without Sentry never loads it (nor node:module, taken from
+ * `process.getBuiltinModule()` when needed: an ES import would load it in every process).
  */
-import { createRequire } from 'node:module';
 import type { NodeClient, Scope } from '@sentry/node';
 import { resolveSentryConfig, type SentryOptions } from './config.ts';
 import { scrubEvent } from './scrub.ts';
@@ -80,7 +80,7 @@ export async function initSentry(options: InitSentryOptions): Promise<boolean> {
  * 170–200 ms against 280–300 ms on Node 20), which every worker process pays at start-up.
  */
 function loadSdk(): typeof import('@sentry/node') {
-  return createRequire(import.meta.url)('@sentry/node') as typeof import('@sentry/node');
+  return process.getBuiltinModule('node:module').createRequire(import.meta.url)('@sentry/node') as typeof import('@sentry/node');
 }
 
 /** Tag values as strings, the type Sentry indexes them as. */

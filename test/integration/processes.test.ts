@@ -75,6 +75,25 @@ describe('worker footprint', () => {
     expect(loaded.filter((name) => unused.includes(name) && !bare.includes(name))).toEqual([]);
   });
 
+  // The same for the pool's own process: what `import 'looppool'` and a plain pool load of Node's
+  // built-ins is what every pool needs; the rest comes with the features that use it.
+  it('a process running a plain pool has not loaded perf_hooks, module, os, or net\'s or fs\'s lazy exports', async () => {
+    const worker = JSON.stringify(path.resolve(here, '../fixtures/workers/echo.mjs'));
+    // (From `node -e`: the workers must not run the script again; test/integration/limits.test.ts.)
+    const script = `if (process.env.LOOPPOOL_EVAL_GUARD === 'inside') process.exit(3);
+      process.env.LOOPPOOL_EVAL_GUARD = 'inside';
+      const { Pool } = await import('looppool');
+      const pool = new Pool({ worker: ${worker}, size: 1 });
+      await pool.run(1);
+      await pool.stop();
+      process.stdout.write(JSON.stringify(process.moduleLoadList));`;
+    const loaded = await moduleListOf(['--input-type=module', '-e', script]);
+    expect(loaded).toContain('NativeModule child_process'); // the list is real: the pool spawned its worker
+    const unused = ['NativeModule perf_hooks', 'NativeModule internal/perf/performance', 'NativeModule module', 'NativeModule os', 'NativeModule internal/blocklist', 'NativeModule internal/fs/streams'];
+    const bare = await bareChildModules();
+    expect(loaded.filter((name) => unused.includes(name) && !bare.includes(name))).toEqual([]);
+  });
+
   // fd 3 is the data channel; fd 4 carries the watchdog thread's reports: a worker that runs no
   // thread gets no such pipe (nor does the parent hold its other end). The kernel's death signal
   // (setpriv) replaces the thread unless blocked loops are to be reported. No Node IPC channel.
@@ -94,13 +113,16 @@ describe('worker footprint', () => {
   });
 });
 
-/** `process.moduleLoadList` of a child that is an empty ES module (printed on its stdout). */
-async function bareChildModules(): Promise<string[]> {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', 'process.stdout.write(JSON.stringify(process.moduleLoadList))'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+/** `process.moduleLoadList` of a child that is an empty ES module. */
+function bareChildModules(): Promise<string[]> {
+  return moduleListOf(['--input-type=module', '-e', 'process.stdout.write(JSON.stringify(process.moduleLoadList))']);
+}
+
+/** What `node <args>` prints on its stdout, parsed as JSON (run from the repository's root). */
+async function moduleListOf(args: string[]): Promise<string[]> {
+  const child = spawn(process.execPath, args, { cwd: path.resolve(here, '../..'), stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
   await new Promise((resolve) => child.once('close', resolve));
   return JSON.parse(out) as string[];
 }

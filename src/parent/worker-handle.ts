@@ -242,13 +242,15 @@ export class WorkerHandle implements WorkerSlot {
   #onHello(protocol: string): void {
     if (protocol !== PROTOCOL) return this.#protocolError(`protocol ${protocol}, expected ${PROTOCOL}`);
     const o = this.#options;
+    // Without workerData the field is left out, not undefined: JSON cannot carry undefined, and
+    // an init that needed V8's serializer made every worker load node:v8 (and two more modules).
     this.#channel.send({
       kind: 'init',
       protocol: PROTOCOL,
       worker: this.number,
       name: o.name,
       module: o.workerUrl,
-      workerData: o.workerData,
+      ...(o.workerData === undefined ? {} : { workerData: o.workerData }),
       maxMessageBytes: o.maxMessageBytes,
       restartOnError: o.restartOnError,
       ...(o.sentry === undefined ? {} : { sentry: o.sentry }),

@@ -61,12 +61,13 @@ describe('worker footprint', () => {
   // Each built-in module costs a worker's start about 1 ms of CPU (manual/performance.md, E): a
   // worker loads none that it does not use. An ES import of a built-in would load it, and for
   // node:net would also run its lazy getters (internal/blocklist).
-  it('a JavaScript worker without metrics has not loaded perf_hooks, module, child_process or net\'s lazy exports', async () => {
+  it('a JavaScript worker without metrics has not loaded perf_hooks, module, child_process, v8 or net\'s lazy exports', async () => {
     const pool = makePool({ worker: 'loaded-modules.mjs', size: 1 });
     const loaded = (await pool.run(null)) as string[];
     expect(loaded).toContain('NativeModule net'); // the list is real: the data pipe is a net.Socket
-    // A worker has no Node IPC channel (its setup loads child_process and its serializers).
-    const unused = ['NativeModule perf_hooks', 'NativeModule internal/perf/performance', 'NativeModule module', 'NativeModule internal/blocklist', 'NativeModule child_process', 'NativeModule internal/child_process'];
+    // A worker has no Node IPC channel (its setup loads child_process and its serializers), and
+    // loads node:v8 only for a value JSON cannot carry (the init of a pool without workerData is JSON).
+    const unused = ['NativeModule perf_hooks', 'NativeModule internal/perf/performance', 'NativeModule module', 'NativeModule internal/blocklist', 'NativeModule child_process', 'NativeModule internal/child_process', 'NativeModule v8'];
     // The watchdog thread's code is imported only when a thread starts: with setpriv, none does.
     if (deathSignalLauncher()) unused.push('NativeModule inspector', 'NativeModule worker_threads');
     // What a bare ES module child loads anyway (another Node may load more).

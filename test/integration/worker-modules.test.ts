@@ -39,6 +39,15 @@ describe('worker modules', () => {
     }
   });
 
+  it('gives workerData as it was: undefined without it, values JSON cannot carry intact', async () => {
+    const none = makePool({ worker: 'info.ts', size: 1 });
+    const rich = makePool({ worker: 'info.ts', size: 1, workerData: { at: new Date(0), missing: undefined, tags: new Set(['a']) } });
+    const [plain, kept] = await Promise.all([none.run(null), rich.run(null)]);
+    expect(plain.workerData).toBeUndefined();
+    expect(kept.workerData).toEqual({ at: new Date(0), missing: undefined, tags: new Set(['a']) });
+    expect(Object.keys(kept.workerData as object)).toEqual(['at', 'missing', 'tags']);
+  });
+
   it('rejects start() with WorkerInitError carrying the error initialize() threw, and leaves no process', async () => {
     const pool = makePool({ worker: 'init-throws.ts' });
     const error = await pool.start().then(() => null, (e: unknown) => e);

@@ -240,7 +240,7 @@ export function inheritedExecArgv(argv: readonly string[] = process.execArgv): s
       if (/^--(inspect|debug)-port$/.test(flag) && inlineValue === undefined) i++; // its value is the next argument
       continue;
     }
-    if (PARENT_ONLY_WITH_VALUE.has(flag) || (flag.startsWith('--test-') && TEST_FLAGS_WITH_VALUE.has(flag))) {
+    if (PARENT_ONLY_WITH_VALUE.has(flag)) {
       if (inlineValue === undefined) i++;
       continue;
     }
@@ -256,14 +256,13 @@ function splitFlag(arg: string): [string, string | undefined] {
   return eq < 0 ? [arg, undefined] : [arg.slice(0, eq), arg.slice(eq + 1)];
 }
 
-/** Flags about the parent process that take a value (the script to run). */
-const PARENT_ONLY_WITH_VALUE = new Set(['-e', '--eval', '-p', '--print', '-pe', '-ep', '--input-type', '--watch-path']);
-/** Flags about the parent process that take none. */
-const PARENT_ONLY = new Set(['-i', '--interactive', '-c', '--check', '--test', '--watch']);
-/** The test runner's flags that take a value (the others are switches). */
-const TEST_FLAGS_WITH_VALUE = new Set([
+/** Flags about the parent process that take a value (the script to run, a test runner's setting). */
+const PARENT_ONLY_WITH_VALUE = new Set([
+  '-e', '--eval', '-p', '--print', '-pe', '-ep', '--input-type', '--watch-path',
   '--test-concurrency', '--test-name-pattern', '--test-reporter', '--test-reporter-destination', '--test-shard', '--test-skip-pattern', '--test-timeout',
 ]);
+/** Flags about the parent process that take none (with any other `--test-*` and `--watch-*`). */
+const PARENT_ONLY = new Set(['-i', '--interactive', '-c', '--check', '--test', '--watch']);
 
 function integer(name: string, value: unknown, min: number, allowInfinity = false): number {
   const ok = (allowInfinity && value === Infinity) || (Number.isSafeInteger(value) && (value as number) >= min);

@@ -24,8 +24,8 @@ export function spawnWorker(options: ResolvedPoolOptions): ChildProcess {
     // fd 3 is the data channel (a private socketpair carrying our frames; the worker exits when
     // it closes); fd 4 carries the watchdog thread's reports (JSON lines), written while the
     // worker's main thread is blocked, and exists only for a worker that runs that thread. No
-    // Node IPC channel: setting one up costs every worker about 1 MiB and a few ms of CPU at
-    // start (Node loads child_process and its serializers for it), and it would carry nothing.
+    // Node IPC channel: setting one up costs every worker about 0.5 MiB (Node loads
+    // child_process and its serializers for it), and it would carry nothing.
     stdio: ['ignore', STDOUT[options.workerStdout], 'inherit', 'pipe', runsWatchdog(options.blockedLoopThreshold, launcher !== undefined) ? 'pipe' : 'ignore'],
   };
   const node = [...options.execArgv, CHILD_ENTRY, ...args];

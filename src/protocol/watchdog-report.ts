@@ -1,8 +1,8 @@
 /**
  * What the watchdog thread of a worker process tells its parent when the worker's event loop is
  * blocked: one JSON line per blocked episode, written to a dedicated pipe (the main thread is
- * blocked, so the data pipe cannot carry it). This file is the shared
- * vocabulary of both sides and imports nothing from Node, so it can live in `protocol/`.
+ * blocked, so the data pipe cannot carry it). This file is the shared vocabulary of both sides
+ * and imports nothing from Node, so it can live in `protocol/`.
  */
 import { MessageShapeError } from './parse.ts';
 

@@ -4,7 +4,8 @@
  * stuck in a busy loop:
  * - every poll it checks that the parent still exists and, when it is gone, kills the whole
  *   process with SIGKILL (`process.exit()` here would only end this thread, and the main
- *   thread's own `'disconnect'` handler never runs while its loop is blocked);
+ *   thread, which exits when its data channel closes, does not see it close while its loop is
+ *   blocked);
  * - when a blocked-loop threshold is set, it watches the main thread's heartbeat and reports
  *   each blocked episode once, with the blocking stack.
  */

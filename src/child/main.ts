@@ -19,7 +19,7 @@ const threshold = thresholdArg ? Number(thresholdArg) : undefined;
 if (guardedParent && Number(guardedParent) !== parentPid) process.exit(0);
 // The watchdog thread, when anything needs it, first: it ends this process if the parent dies
 // (where the kernel does not), even while the main thread is blocked, and reports blocked loops
-// (armed once the worker is ready). Its boot (about 40 ms of CPU, at the lowest priority)
+// (armed once the worker is ready). Its boot (about 40 ms of CPU, at a lower priority)
 // overlaps the handshake instead of the first tasks. Its code (with node:inspector and
 // node:worker_threads) is imported only then: a worker without it reaches its first task about
 // 1.5-2 ms of CPU sooner. The thread's module is located from here: this entry is bundled

@@ -52,7 +52,7 @@ export interface Watchdog {
 
 /**
  * Start the watchdog thread. Cheap while the loop is healthy: one thread polling `process.ppid`
- * (on Linux at the lowest CPU priority, so its boot waits for idle CPU) and a heartbeat timer
+ * (on Linux at a lower CPU priority, so its boot mostly uses idle CPU) and a heartbeat timer
  * (unref'd) when `blockedLoopThreshold` is set; the debugger is enabled only for the few
  * milliseconds of a stack capture.
  * @example

@@ -42,7 +42,7 @@ describe('process hygiene', () => {
     const { parentPid, workers } = await startParent([fixture('echo.mjs')]);
     expect(workers.every(isAlive)).toBe(true);
     process.kill(parentPid, 'SIGKILL');
-    await waitFor(() => workers.every((pid) => !isAlive(pid)), 'the orphaned workers to exit', 5_000);
+    await waitFor(() => workers.every((pid) => !isAlive(pid)), 'the orphaned workers to exit');
   });
 
   it('stats() is a plain snapshot of the queue, the counters and each worker', async () => {

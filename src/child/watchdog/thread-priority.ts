@@ -11,8 +11,9 @@
  * worker spinning in `for (;;);` on a loaded machine). At nice 19 (a weight of 15 against a
  * nice-0 thread's 1,024) its boot waited that long: with two more busy processes per CPU, an
  * orphaned, blocked worker lived on for ~20 s (2 cores); at 10 steps below (weight 110) it was
- * gone in ~1.7 s, with the same time to a first result (medians of 8 alternating starts of a pool
- * with `blockedLoopThreshold`: 189 ms at 10 steps, 192 at 19, 205 with no change).
+ * gone in ~1.7 s, and a pool with `blockedLoopThreshold` gave its first result as soon (189
+ * against 192 ms at nice 19; at the main thread's own priority 205 against 187: medians of 8
+ * alternating runs of E, two workers on 2 cores).
  *
  * On Linux the nice value belongs to each thread, and `setpriority()` (Node's `os.setPriority`)
  * takes a thread id; Node does not tell a thread's id, so the new thread is the one entry that

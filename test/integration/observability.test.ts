@@ -102,11 +102,16 @@ describe('orphans', () => {
 
   async function expectOrphansToExit(env: NodeJS.ProcessEnv): Promise<void> {
     const { parent, workers } = await blockedWorkers(env);
-    // Both workers are now inside `for (;;);`: they can no longer see their pipe close.
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(workers.every(isAlive)).toBe(true);
-    process.kill(parent.pid as number, 'SIGKILL');
-    await waitFor(() => workers.every((pid) => !isAlive(pid)), 'the blocked orphans to exit');
+    try {
+      // Both workers are now inside `for (;;);`: they can no longer see their pipe close.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(workers.every(isAlive)).toBe(true);
+      process.kill(parent.pid as number, 'SIGKILL');
+      await waitFor(() => workers.every((pid) => !isAlive(pid)), 'the blocked orphans to exit');
+    } finally {
+      // Should the test fail, no spinning worker or parent outlives it.
+      for (const pid of [parent.pid as number, ...workers]) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    }
   }
 
   // Where util-linux's setpriv is on PATH (Linux), the kernel ends the workers with their parent;

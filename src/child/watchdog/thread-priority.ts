@@ -29,7 +29,7 @@ import { readdirSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 
 /** How many nice steps below its creator the watchdog thread runs (capped at nice 19). */
-export const WATCHDOG_NICE_STEPS = 10;
+const WATCHDOG_NICE_STEPS = 10;
 const LOWEST = 19;
 
 /** The ids of this process's threads, or `undefined` where they cannot be read (not Linux). */

@@ -11,15 +11,21 @@ import { percentile } from './lib/stats.mjs';
 const now = () => performance.now();
 
 /**
- * Run `n` tasks keeping `window` in flight: `window` lanes, each submitting its next task when
- * its previous answer arrives. `check(i, result)` says whether answer `i` is right.
+ * Run up to `n` tasks keeping `window` in flight: `window` lanes, each submitting its next task
+ * when its previous answer arrives. `check(i, result)` says whether answer `i` is right. Once
+ * `until` (a `performance.now()` time) has passed, the lanes start no more tasks: a slow
+ * system's run is cut to a fixed time and its rate taken over the tasks it finished. The clock is
+ * read once every 256 tasks, so the check costs the fastest systems nothing measurable.
+ * Returns the wrong or failed answers and the number of tasks run.
  */
-export async function windowed(run, n, window, makeTask, check) {
+export async function windowed(run, n, window, makeTask, check, until = Infinity) {
   let next = 0;
   let errors = 0;
+  let open = true;
   const lane = async () => {
-    while (next < n) {
+    while (open && next < n) {
       const i = next++;
+      if ((i & 255) === 255 && now() >= until) open = false;
       try {
         if (!check(i, await run(makeTask(i)))) errors++;
       } catch {
@@ -30,7 +36,7 @@ export async function windowed(run, n, window, makeTask, check) {
   const lanes = [];
   for (let k = 0; k < Math.min(window, n); k++) lanes.push(lane());
   await Promise.all(lanes);
-  return errors;
+  return { errors, done: next };
 }
 
 const echo = (i) => i;
@@ -38,33 +44,36 @@ const same = (i, r) => r === i;
 
 /**
  * Create the system, wait until it is up, warm it with `warm` echo tasks through a window of
- * `warmWindow`, run `body`, stop it.
+ * `warmWindow` (or as many as finish in `warmMs`), run `body`, stop it.
  */
-async function withSystem(create, config, body, warm = 2000, warmWindow = 200) {
+async function withSystem(create, config, body, warm = 2000, warmWindow = 200, warmMs = Infinity) {
   const created = await create(config);
   let stopped;
   const sys = { run: created.run, stop: (options) => (stopped ??= created.stop(options)) };
   try {
     await created.ready();
-    const warmErrors = await windowed(sys.run, warm, Math.min(warm, warmWindow), (i) => -1 - i, (i, r) => r === -1 - i);
+    const warmed = await windowed(sys.run, warm, Math.min(warm, warmWindow), (i) => -1 - i, (i, r) => r === -1 - i, now() + warmMs);
     const result = await body(sys);
-    if (warmErrors > 0) result.errors += warmErrors;
+    if (warmed.errors > 0) result.errors += warmed.errors;
     return result;
   } finally {
     await sys.stop();
   }
 }
 
-/** A: many tiny echo tasks through a window. Metric: tasks per second. */
-export function A(create, config, { n, window, warm = Math.min(50_000, n) }) {
+/**
+ * A: many tiny echo tasks through a window, or as many as finish in `maxMs` (`warmMs` for the
+ * warm-up): the slowest systems would otherwise take 20 s a run. Metric: tasks per second.
+ */
+export function A(create, config, { n, window, warm = Math.min(50_000, n), maxMs = Infinity, warmMs = Infinity }) {
   return withSystem(create, config, async (sys) => {
     const t0 = now();
-    const errors = await windowed(sys.run, n, window, echo, same);
+    const { errors, done } = await windowed(sys.run, n, window, echo, same, t0 + maxMs);
     const ms = now() - t0;
-    return { errors, ms, tasksPerSec: (n / ms) * 1000 };
+    return { errors, ms, tasks: done, tasksPerSec: (done / ms) * 1000 };
     // Warmed through the same window as measured: a steady state, not the runtime's first
     // minutes with a new load (JIT and heap sizing; measured on looppool with metrics on).
-  }, warm, window);
+  }, warm, window, warmMs);
 }
 
 /** B: CPU tasks (`iterations` xorshift rounds each). Metric: elapsed ms (speed-up vs inline). */
@@ -72,7 +81,7 @@ export function B(create, config, { n, window, iterations }) {
   return withSystem(create, config, async (sys) => {
     const results = new Array(n);
     const t0 = now();
-    let errors = await windowed(sys.run, n, window, (i) => ({ c: iterations, v: i + 1 }), (i, r) => {
+    let { errors } = await windowed(sys.run, n, window, (i) => ({ c: iterations, v: i + 1 }), (i, r) => {
       results[i] = r;
       return typeof r === 'number';
     });
@@ -86,7 +95,7 @@ export function B(create, config, { n, window, iterations }) {
 export function C(create, config, { n, window, ms: timer }) {
   return withSystem(create, config, async (sys) => {
     const t0 = now();
-    const errors = await windowed(sys.run, n, window, (i) => ({ s: timer, v: i }), same);
+    const { errors } = await windowed(sys.run, n, window, (i) => ({ s: timer, v: i }), same);
     const ms = now() - t0;
     return { errors, ms, idealMs: Math.ceil(n / window) * timer };
   }, 200);
@@ -127,7 +136,7 @@ export async function E(create, config, { idleMs }) {
     const first = await sys.run(7);
     const startMs = now() - t0;
     let errors = first === 7 ? 0 : 1;
-    errors += await windowed(sys.run, 200, 100, echo, same);
+    errors += (await windowed(sys.run, 200, 100, echo, same)).errors;
     await sleep(idleMs);
     const children = descendants(process.pid);
     const rss = children.reduce((sum, pid) => sum + rssBytes(pid), rssBytes(process.pid));
@@ -138,10 +147,11 @@ export async function E(create, config, { idleMs }) {
 }
 
 /**
- * F: `n` echo tasks of `bytes`-long strings, `window` at once; meanwhile one small echo task
- * at a time, whose round trips measure how much the big ones hold up the channel.
+ * F: `n` echo tasks of `bytes`-long strings, `window` at once, or as many as finish in `maxMs`;
+ * meanwhile one small echo task at a time, whose round trips measure how much the big ones hold
+ * up the channel.
  */
-export function F(create, config, { n, window, bytes }) {
+export function F(create, config, { n, window, bytes, maxMs = Infinity }) {
   return withSystem(create, config, async (sys) => {
     const filler = 'x'.repeat(bytes);
     const payload = (i) => `${String(i).padStart(12, '0')}${filler.slice(12)}`;
@@ -157,15 +167,17 @@ export function F(create, config, { n, window, bytes }) {
       }
     })();
     const t0 = now();
-    errors += await windowed(sys.run, n, window, payload, (i, r) => r === payload(i));
+    const big = await windowed(sys.run, n, window, payload, (i, r) => r === payload(i), t0 + maxMs);
     const ms = now() - t0;
+    errors += big.errors;
     bigDone = true;
     await probe;
     return {
       errors,
       ms,
-      tasksPerSec: (n / ms) * 1000,
-      mbPerSec: (n * bytes) / 1e6 / (ms / 1000),
+      tasks: big.done,
+      tasksPerSec: (big.done / ms) * 1000,
+      mbPerSec: (big.done * bytes) / 1e6 / (ms / 1000),
       smallP50ms: percentile(lat, 50),
       smallP99ms: percentile(lat, 99),
       smallCount: lat.length,

@@ -93,12 +93,14 @@ export function report(runs) {
   const a = analyse(runs);
   const { main, systemsOf, m, inlineB, paramsOf } = a;
   const count = (v) => (v === undefined ? '?' : v.toLocaleString('en-US'));
+  /** How a run with a time limit (`maxMs`) is cut, for a section's title. */
+  const cutAfter = (params) => (params.maxMs === undefined ? '' : `, or as many as finish in ${params.maxMs / 1000} s`);
   const out = [];
   const lp = (w, metric) => m(w, 'looppool', metric)?.median;
   const section = (title, body) => out.push(`### ${title}\n\n${body}\n`);
 
   if (main('A').size) {
-    section(`A. ${count(paramsOf('A').n)} tiny echo tasks, window ${count(paramsOf('A').window)} (tasks/s, higher is better)`, table(
+    section(`A. ${count(paramsOf('A').n)} tiny echo tasks, window ${count(paramsOf('A').window)}${cutAfter(paramsOf('A'))} (tasks/s, higher is better)`, table(
       ['system', 'tasks/s median (min–max)', 'looppool ÷ system', 'valid runs'],
       systemsOf('A').map((id) => [id, fmt(m('A', id, 'tasksPerSec')), ratio(lp('A', 'tasksPerSec') / m('A', id, 'tasksPerSec')?.median), validCell(main('A').get(id))]),
     ));
@@ -152,7 +154,7 @@ export function report(runs) {
     ));
   }
   if (main('F').size) {
-    section(`F. ${count(paramsOf('F').n)} echo tasks of ${(paramsOf('F').bytes ?? 0) / 1024} KiB strings, window ${paramsOf('F').window}, with one small task at a time alongside`, table(
+    section(`F. ${count(paramsOf('F').n)} echo tasks of ${(paramsOf('F').bytes ?? 0) / 1024} KiB strings, window ${paramsOf('F').window}${cutAfter(paramsOf('F'))}, with one small task at a time alongside`, table(
       ['system', 'tasks/s', 'MB/s each way', 'small task p50 ms', 'small task p99 ms', 'valid runs'],
       systemsOf('F').map((id) => [id, fmt(m('F', id, 'tasksPerSec')), fmt(m('F', id, 'mbPerSec')), fmt(m('F', id, 'smallP50ms')), fmt(m('F', id, 'smallP99ms')), validCell(main('F').get(id))]),
     ));

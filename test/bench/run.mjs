@@ -4,7 +4,7 @@
  * report (Markdown, on stdout) gives medians with min–max over the runs whose answers were
  * all right, the ratios to looppool and the goal checks. Progress goes to stderr.
  *
- *   --quick            fewer repeats and smaller workloads (a couple of minutes)
+ *   --quick            fewer repeats and smaller workloads (about 3 minutes on 2 cores)
  *   --repeats N        repeats of the main workloads (default 5, quick 2)
  *   --systems a,b      only these systems (ids as in lib/plan.mjs)
  *   --workloads A,C    only these (A B C D E F scaling metrics mem)

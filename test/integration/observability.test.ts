@@ -91,7 +91,8 @@ describe('orphans', () => {
     const spinners = Array.from({ length: perCpu * os.availableParallelism() }, () =>
       spawn(process.execPath, ['-e', 'for (;;);'], { stdio: 'ignore' }),
     );
-    const exited = spinners.map((spinner) => new Promise((resolve) => spinner.once('exit', resolve)));
+    // 'error' too: a process that failed to start never emits 'exit'.
+    const exited = spinners.map((spinner) => new Promise((resolve) => spinner.once('exit', resolve).once('error', resolve)));
     return {
       async stop() {
         for (const spinner of spinners) spinner.kill('SIGKILL');

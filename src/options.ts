@@ -172,10 +172,7 @@ export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
     if (!KNOWN.has(key)) throw new TypeError(`Unknown option \`${key}\``);
   }
   const d = DEFAULT_POOL_OPTIONS;
-  const name = input.name ?? d.name;
-  if (typeof name !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(name)) {
-    throw new TypeError(`Expected \`name\` to be 1-64 characters of [A-Za-z0-9_.-], got ${show(name)}`);
-  }
+  const name = poolName(input.name ?? d.name);
   const workerData = input.workerData;
   encodePayload(workerData, 'workerData', input.maxMessageBytes ?? d.maxMessageBytes);
   return {
@@ -206,6 +203,14 @@ export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
     control: boolean('control', input.control ?? false),
     sentry: input.sentry === false ? undefined : resolveSentryConfig(input.sentry === undefined ? undefined : (object('sentry', input.sentry) as SentryOptions)),
   };
+}
+
+/** A pool's name: it goes into process titles, metric names and control socket paths. */
+function poolName(name: unknown): string {
+  if (typeof name !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(name)) {
+    throw new TypeError(`Expected \`name\` to be 1-64 characters of [A-Za-z0-9_.-], got ${show(name)}`);
+  }
+  return name;
 }
 
 /** Resolve the worker option to a `file:` URL string. */

@@ -128,18 +128,7 @@ export class Runtime {
       if (message.protocol !== PROTOCOL) {
         throw new Error(`protocol mismatch: parent speaks ${message.protocol}, worker speaks ${PROTOCOL}`);
       }
-      // Sentry loads before tsx is registered: its ~200 files then skip tsx's loader hooks.
-      // Loaded only for a pool with Sentry: its modules stay off every other worker's start-up.
-      if (message.sentry) {
-        const [client, capture] = await Promise.all([import('../sentry/client.ts'), import('../sentry/capture.ts')]);
-        await client.initSentry({ ...message.sentry, role: 'worker', tags: { pool: message.name, worker: message.worker } });
-        this.#sentry = { ...client, ...capture };
-      }
-      if (message.metrics) {
-        // Loaded only when the pool reports to statsd: hot-shots stays off every other worker's start-up.
-        const { startWorkerMetrics } = await import('../metrics/worker-metrics.ts');
-        this.#metrics = startWorkerMetrics(message.metrics as WorkerMetricsConfig, message.worker);
-      }
+      await this.#startServices(message);
       const WorkerClass = await this.#load(message.module);
       const worker = new WorkerClass();
       bindWorker(worker, { number: message.worker, name: message.name, workerData: message.workerData, putResult: this.#emit });
@@ -154,6 +143,21 @@ export class Runtime {
     } catch (err) {
       this.#channel.send({ kind: 'initFailed', error: serializeError(err), stage });
       this.exit(1);
+    }
+  }
+
+  /** Sentry and metrics, for a pool that asked for them: their modules stay off every other worker's start-up. */
+  async #startServices(message: InitMessage): Promise<void> {
+    // Sentry loads before tsx is registered: its ~200 files then skip tsx's loader hooks.
+    if (message.sentry) {
+      const [client, capture] = await Promise.all([import('../sentry/client.ts'), import('../sentry/capture.ts')]);
+      await client.initSentry({ ...message.sentry, role: 'worker', tags: { pool: message.name, worker: message.worker } });
+      this.#sentry = { ...client, ...capture };
+    }
+    if (message.metrics) {
+      // hot-shots loads with it.
+      const { startWorkerMetrics } = await import('../metrics/worker-metrics.ts');
+      this.#metrics = startWorkerMetrics(message.metrics as WorkerMetricsConfig, message.worker);
     }
   }
 

@@ -9,6 +9,59 @@ export interface MapOptions {
 
 type Outcome<R> = { ok: true; value: R } | { ok: false; error: unknown };
 
+/** The tasks of one map in flight, and the outcomes that arrived but were not yet yielded. */
+class Outcomes<R> {
+  inFlight = 0;
+  readonly #ordered: boolean;
+  readonly #byIndex = new Map<number, Outcome<R>>();
+  /** Arrival order, for unordered output. */
+  readonly #arrived: number[] = [];
+  #nextOut = 0;
+  #wake: (() => void) | undefined;
+
+  constructor(ordered: boolean) {
+    this.#ordered = ordered;
+  }
+
+  /** Tasks in flight plus outcomes not yet yielded: what the window bounds. */
+  get held(): number {
+    return this.inFlight + this.#byIndex.size;
+  }
+
+  track(index: number, promise: Promise<R>): void {
+    this.inFlight++;
+    promise.then(
+      (value) => this.#settle(index, { ok: true, value }),
+      (error: unknown) => this.#settle(index, { ok: false, error }),
+    );
+  }
+
+  /** The next outcome to yield (the next index if ordered, else the earliest to arrive), if it is here. */
+  take(): Outcome<R> | undefined {
+    const key = this.#ordered ? this.#nextOut : this.#arrived[0];
+    const outcome = key === undefined ? undefined : this.#byIndex.get(key);
+    if (outcome === undefined || key === undefined) return undefined;
+    this.#byIndex.delete(key);
+    if (this.#ordered) this.#nextOut++;
+    else this.#arrived.shift();
+    return outcome;
+  }
+
+  /** Resolves once another task has settled. */
+  next(): Promise<void> {
+    return new Promise<void>((resolve) => (this.#wake = resolve));
+  }
+
+  #settle(index: number, outcome: Outcome<R>): void {
+    this.inFlight--;
+    this.#byIndex.set(index, outcome);
+    this.#arrived.push(index);
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+}
+
 export async function* mapTasks<T, R>(
   run: (task: T) => Promise<R>,
   input: Iterable<T> | AsyncIterable<T>,
@@ -16,48 +69,25 @@ export async function* mapTasks<T, R>(
 ): AsyncGenerator<R, void, undefined> {
   if (!Number.isSafeInteger(window) || window < 1) throw new TypeError(`Expected \`window\` to be a positive integer, got ${String(window)}`);
   const source = Symbol.asyncIterator in input ? input[Symbol.asyncIterator]() : input[Symbol.iterator]();
-  const outcomes = new Map<number, Outcome<R>>();
-  const finished: number[] = []; // arrival order, for unordered output
-  let wake: (() => void) | undefined;
-  let inFlight = 0;
+  const outcomes = new Outcomes<R>(ordered);
   let nextIndex = 0;
-  let nextOut = 0;
   let exhausted = false;
-  const settle = (index: number, outcome: Outcome<R>): void => {
-    inFlight--;
-    outcomes.set(index, outcome);
-    finished.push(index);
-    wake?.();
-  };
   try {
     for (;;) {
       // Finished-but-not-yet-yielded results count against the window too: memory stays bounded.
-      while (!exhausted && inFlight + outcomes.size < window) {
+      while (!exhausted && outcomes.held < window) {
         const item = await source.next();
-        if (item.done) {
-          exhausted = true;
-          break;
-        }
-        const index = nextIndex++;
-        inFlight++;
-        run(item.value).then(
-          (value) => settle(index, { ok: true, value }),
-          (error: unknown) => settle(index, { ok: false, error }),
-        );
+        if (item.done) exhausted = true;
+        else outcomes.track(nextIndex++, run(item.value));
       }
-      const key = ordered ? nextOut : finished[0];
-      const outcome = key === undefined ? undefined : outcomes.get(key);
-      if (outcome !== undefined && key !== undefined) {
-        outcomes.delete(key);
-        if (ordered) nextOut++;
-        else finished.shift();
+      const outcome = outcomes.take();
+      if (outcome !== undefined) {
         if (!outcome.ok) throw outcome.error;
         yield outcome.value;
         continue;
       }
-      if (exhausted && inFlight === 0 && outcomes.size === 0) return;
-      await new Promise<void>((resolve) => (wake = resolve));
-      wake = undefined;
+      if (exhausted && outcomes.held === 0) return;
+      await outcomes.next();
     }
   } finally {
     // Stop pulling input; tasks still in flight finish on their own (their outcomes are dropped).

@@ -199,11 +199,7 @@ export class WorkerHandle implements WorkerSlot {
       case 'hello':
         return this.#onHello(m.protocol);
       case 'ready':
-        if (this.state !== 'starting') return this.#protocolError('ready twice');
-        this.state = 'ready';
-        this.wasReady = true;
-        this.#events.ready(this);
-        return;
+        return this.#onReady();
       case 'initFailed':
         this.initError = this.#initError(deserializeError(m.error), m.stage);
         return;
@@ -237,6 +233,13 @@ export class WorkerHandle implements WorkerSlot {
         else throw err;
       }
     });
+  }
+
+  #onReady(): void {
+    if (this.state !== 'starting') return this.#protocolError('ready twice');
+    this.state = 'ready';
+    this.wasReady = true;
+    this.#events.ready(this);
   }
 
   #onHello(protocol: string): void {

@@ -78,11 +78,23 @@ export function startWatchdog(options: WatchdogOptions): Watchdog {
     reportFd: options.reportFd,
     postReports: options.onReport !== undefined,
   };
+  const thread = startThread(options.threadUrl ?? THREAD_URL, data, options.onReport);
+  return {
+    arm: heartbeat.start,
+    async stop(): Promise<void> {
+      heartbeat.stop();
+      await thread.terminate();
+    },
+  };
+}
+
+/** The watchdog thread itself, unref'd (it never keeps the worker alive). */
+function startThread(url: URL, data: WatchdogThreadData, onReport: WatchdogOptions['onReport']): Worker {
   // No execArgv: the thread is plain JavaScript and must not load the process's `--import` hooks
   // (tsx would slow its start and compile nothing it needs).
   // A small heap: the thread only polls and, rarely, reads a stack (a few MiB less per worker).
   const before = threadIds();
-  const thread = new Worker(options.threadUrl ?? THREAD_URL, {
+  const thread = new Worker(url, {
     workerData: data,
     execArgv: [],
     stdout: false,
@@ -91,17 +103,10 @@ export function startWatchdog(options: WatchdogOptions): Watchdog {
   });
   lowerNewThreadPriority(before); // its boot must not take the CPU from the worker's first tasks
   thread.on('error', (err) => process.emitWarning(`looppool watchdog thread failed: ${String(err)}`, 'LooppoolWarning'));
-  const onReport = options.onReport;
   if (onReport) thread.on('message', (report: LoopBlockedReport) => onReport(report));
   // After the listeners: adding a 'message' listener refs the thread's port again.
   thread.unref();
-  return {
-    arm: heartbeat.start,
-    async stop(): Promise<void> {
-      heartbeat.stop();
-      await thread.terminate();
-    },
-  };
+  return thread;
 }
 
 /**

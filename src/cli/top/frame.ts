@@ -1,5 +1,5 @@
 /** One screen of `looppool top`: every pool's process tree plus what its control channel says. */
-import type { ControlEvent } from '../../control/index.ts';
+import type { ControlEvent, ControlStats } from '../../control/index.ts';
 import { columns, formatBytes, formatDuration, formatMs, formatRate } from '../format.ts';
 import type { LivePool } from '../proc/pool-view.ts';
 
@@ -40,32 +40,37 @@ export function renderTop(pools: readonly LivePool[], events: readonly TopEvent[
 }
 
 function renderPool(pool: LivePool): string[] {
-  const live = pool.live;
-  const head = [`${pool.name}  pid ${pool.pid}  ${pool.command}${pool.orphaned ? '  [orphaned]' : ''}`];
-  if (live) {
-    const n = (key: string): number => (typeof live[key] === 'number' ? (live[key] as number) : 0);
-    const parts = [
-      String(live.state),
-      `queue ${n('queued')}`,
-      `in flight ${n('inFlight')}`,
-      `done ${n('done')}`,
-      `failed ${n('failed')}`,
-      formatRate(live.throughput),
-      `restarts ${n('restarts')}`,
-      `loop p99 ${formatMs(live.loopDelay.p99)}`,
-    ];
-    if (live.healthy === false) parts.splice(1, 0, 'UNHEALTHY');
-    for (const [key, value] of Object.entries(live)) if (!KNOWN_POOL_FIELDS.has(key) && typeof value === 'number') parts.push(`${key} ${value}`);
-    const details = live.details as { input?: { read?: number; total?: number | null }; bullmq?: Record<string, unknown> } | undefined;
-    if (details?.input) parts.push(`input ${details.input.read ?? 0}${details.input.total ? `/${details.input.total}` : ''} lines`);
-    const q = details?.bullmq;
-    if (q) parts.push(`queue ${String(q.queue)}: ${Number(q.active)} active, ${Number(q.completed)} completed, ${Number(q.failed)} failed, ${Number(q.requeued)} requeued`);
-    head.push(`  ${parts.join(' · ')}`);
-  } else {
-    head.push('  (no control channel: process figures only)');
-  }
+  const head = `${pool.name}  pid ${pool.pid}  ${pool.command}${pool.orphaned ? '  [orphaned]' : ''}`;
+  const summary = pool.live ? `  ${poolSummary(pool.live).join(' · ')}` : '  (no control channel: process figures only)';
+  return [head, summary, ...columns(workerRows(pool))];
+}
+
+/** What the pool's control channel says of the whole pool. */
+function poolSummary(live: ControlStats): string[] {
+  const n = (key: string): number => (typeof live[key] === 'number' ? (live[key] as number) : 0);
+  const parts = [
+    String(live.state),
+    `queue ${n('queued')}`,
+    `in flight ${n('inFlight')}`,
+    `done ${n('done')}`,
+    `failed ${n('failed')}`,
+    formatRate(live.throughput),
+    `restarts ${n('restarts')}`,
+    `loop p99 ${formatMs(live.loopDelay.p99)}`,
+  ];
+  if (live.healthy === false) parts.splice(1, 0, 'UNHEALTHY');
+  for (const [key, value] of Object.entries(live)) if (!KNOWN_POOL_FIELDS.has(key) && typeof value === 'number') parts.push(`${key} ${value}`);
+  const details = live.details as { input?: { read?: number; total?: number | null }; bullmq?: Record<string, unknown> } | undefined;
+  if (details?.input) parts.push(`input ${details.input.read ?? 0}${details.input.total ? `/${details.input.total}` : ''} lines`);
+  const q = details?.bullmq;
+  if (q) parts.push(`queue ${String(q.queue)}: ${Number(q.active)} active, ${Number(q.completed)} completed, ${Number(q.failed)} failed, ${Number(q.requeued)} requeued`);
+  return parts;
+}
+
+/** The table of the parent and its workers: process figures, plus what the control channel says of each. */
+function workerRows(pool: LivePool): string[][] {
   const liveWorkers = new Map<number, LiveWorker>();
-  for (const w of (live?.workers as LiveWorker[] | undefined) ?? []) liveWorkers.set(w.pid, w);
+  for (const w of (pool.live?.workers as LiveWorker[] | undefined) ?? []) liveWorkers.set(w.pid, w);
   const rows: string[][] = [['  WORKER', 'PID', 'STATE', 'IN FLIGHT', 'DONE', 'FAILED', 'CPU%', 'RSS', 'UPTIME', '']];
   rows.push(['  parent', String(pool.pid), '-', '-', '-', '-', cpu(pool.cpuPercent), formatBytes(pool.rssBytes ?? undefined), formatDuration(pool.uptimeMs ?? undefined), '']);
   for (const w of pool.workers) {
@@ -83,7 +88,7 @@ function renderPool(pool: LivePool): string[] {
       l ? extraFields(l) : '',
     ]);
   }
-  return [...head, ...columns(rows)];
+  return rows;
 }
 
 /** Numeric fields a newer pool reports per worker (loop delay, blocked loops…), shown as they come. */

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { startSentryEndpoint } from '../helpers/sentry-endpoint.ts';
 import { describe, expect, it } from 'vitest';
+import { createReportAcks } from '../fixtures/watchdog/ack-writer.mjs';
 import { waitFor } from '../helpers/processes.ts';
 import { fixture, runCli, startCli, uniqueName, workerPids } from './helpers.ts';
 
@@ -68,10 +69,18 @@ describe('looppool run: pool options from flags', () => {
   });
 
   it('--blocked-threshold reports a blocked worker loop with the blocking function on stderr', async () => {
-    const run = await runCli(['run', fixture('blocks.mjs'), '--size', '1', '--blocked-threshold', '300'], { input: '{"ms":1500}\n' });
-    expect(run.code).toBe(0);
-    expect(run.records()).toEqual([{ line: 1, result: 'spun' }]);
-    expect(run.stderr).toMatch(/worker 0 \(pid \d+\) event loop blocked for \d+ ms at\n\s+at spinForMilliseconds \(.*blocks\.mjs:\d+:\d+\)/);
+    const acks = createReportAcks(); // the worker's loop stays blocked until the report is seen
+    try {
+      const cli = startCli(['run', fixture('blocks.mjs'), '--size', '1', '--blocked-threshold', '300'], { input: '{"ms":1500}\n', env: acks.env });
+      await cli.waitForStderr(/event loop blocked for/);
+      acks.ack();
+      const run = await cli.exit();
+      expect(run.code).toBe(0);
+      expect(cli.records()).toEqual([{ line: 1, result: 'spun' }]);
+      expect(cli.stderr).toMatch(/worker 0 \(pid \d+\) event loop blocked for \d+ ms at\n\s+at spinForMilliseconds \(.*blocks\.mjs:\d+:\d+\)/);
+    } finally {
+      acks.remove();
+    }
   });
 
   it('--sentry-dsn sends task errors to Sentry, and the DSN shows in no process title, record or message', async () => {

@@ -5,20 +5,33 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LoopBlockedInfo } from 'looppool';
+import { createReportAcks, type ReportAcks } from '../fixtures/watchdog/ack-writer.mjs';
 import { fixture, makePool } from '../helpers/pools.ts';
 import { commandLine, isAlive, niceOfThreads, waitFor } from '../helpers/processes.ts';
 import { startSentryEndpoint, type SentryEndpoint } from '../helpers/sentry-endpoint.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 let endpoint: SentryEndpoint | undefined;
+let acks: ReportAcks | undefined;
 afterEach(async () => {
   await endpoint?.close();
   endpoint = undefined;
+  acks?.remove();
+  acks = undefined;
 });
+
+/**
+ * Environment for a pool of `spins.ts` workers whose blocks last until the test has seen their
+ * report (fixtures/watchdog/acks.mjs); call `acks.ack()` once it has.
+ */
+function acknowledged(): NodeJS.ProcessEnv {
+  acks = createReportAcks();
+  return { ...process.env, ...acks.env };
+}
 
 describe('blocked-loop detector', () => {
   it('reports the stack of the function that blocks a worker, while it blocks', async () => {
-    const pool = makePool({ worker: 'spins.ts', size: 1, blockedLoopThreshold: 300 });
+    const pool = makePool({ worker: 'spins.ts', size: 1, blockedLoopThreshold: 300, env: acknowledged() });
     await pool.start();
     const pid = pool.stats().workers[0]?.pid;
     const reports: LoopBlockedInfo[] = [];
@@ -27,6 +40,7 @@ describe('blocked-loop detector', () => {
     pool.on('loopBlocked', (info) => {
       reports.push(info);
       reportedWhileBlocked ||= !settled;
+      acks?.ack();
     });
     expect(await pool.run(1500).finally(() => (settled = true))).toBe('done');
     await waitFor(() => reports.length === 1, 'the blocked-loop report');
@@ -41,9 +55,12 @@ describe('blocked-loop detector', () => {
   });
 
   it("does not report a worker's start-up (a blocking initialize), only what blocks once it is ready", async () => {
-    const pool = makePool({ worker: 'spins.ts', size: 1, blockedLoopThreshold: 200, workerData: { initBlockMs: 1000 } });
+    const pool = makePool({ worker: 'spins.ts', size: 1, blockedLoopThreshold: 200, workerData: { initBlockMs: 1000 }, env: acknowledged() });
     const reports: LoopBlockedInfo[] = [];
-    pool.on('loopBlocked', (info) => reports.push(info));
+    pool.on('loopBlocked', (info) => {
+      reports.push(info);
+      acks?.ack();
+    });
     await pool.start();
     expect(await pool.run(800)).toBe('done');
     await waitFor(() => reports.length >= 1, 'the blocked-loop report of the task');
@@ -54,10 +71,14 @@ describe('blocked-loop detector', () => {
   });
 
   it('logs the report to stderr when nobody listens', async () => {
-    const pool = makePool({ worker: 'spins.ts', size: 1, blockedLoopThreshold: 200 });
+    const pool = makePool({ worker: 'spins.ts', size: 1, blockedLoopThreshold: 200, env: acknowledged() });
     const written: string[] = [];
     const write = process.stderr.write.bind(process.stderr);
-    process.stderr.write = ((chunk: string) => (written.push(String(chunk)), true)) as typeof process.stderr.write;
+    process.stderr.write = ((chunk: string) => {
+      written.push(String(chunk));
+      if (String(chunk).includes('event loop blocked')) acks?.ack();
+      return true;
+    }) as typeof process.stderr.write;
     try {
       await pool.run(800);
       await waitFor(() => written.join('').includes('event loop blocked'), 'the log line');
@@ -194,8 +215,8 @@ describe('Sentry', () => {
 
   it('sends a blocked loop with the blocking stack', async () => {
     endpoint = await startSentryEndpoint();
-    const pool = makePool({ worker: 'spins.ts', size: 1, blockedLoopThreshold: 300, sentry: { dsn: endpoint.dsn } });
-    pool.on('loopBlocked', () => {});
+    const pool = makePool({ worker: 'spins.ts', size: 1, blockedLoopThreshold: 300, sentry: { dsn: endpoint.dsn }, env: acknowledged() });
+    pool.on('loopBlocked', () => acks?.ack());
     await pool.run(1000);
     const events = await endpoint.waitForEvents(1);
     const blocked = events.find((e) => e.exception?.values?.[0]?.type === 'LoopBlocked');

@@ -54,7 +54,8 @@ describe('blocked-loop detector', () => {
   it('keeps the debugger disabled while the loop is healthy, before and after an episode', async () => {
     // `debugger;` statements would stop the fixture for good if the Debugger domain stayed enabled.
     const run = runFixture('watchdog/debugger-child.mjs');
-    expect(await waitForStdout(run, /^done/)).toBe('done ["blockNow"]');
+    const reported = JSON.parse((await waitForStdout(run, /^done/)).slice('done '.length)) as string[];
+    expect(reported).toContain('blockNow'); // and, reaching `done`, no `debugger;` stopped it
   });
 
   it('reports the duration without a stack when a debugger is in use (--inspect)', async () => {

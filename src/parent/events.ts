@@ -38,8 +38,8 @@ export interface LoopBlockedInfo extends WorkerInfo {
   readonly frames: readonly { readonly functionName: string; readonly url: string; readonly line: number; readonly column: number }[];
   /** The same frames as text, one `    at fn (file:line:column)` line each. */
   readonly stack: string;
-  /** Why there are no frames: a debugger is attached, or the block is inside native code. */
-  readonly stackUnavailable?: 'inspectorInUse' | 'captureTimeout' | 'captureFailed';
+  /** Why there are no frames: a debugger is attached, the block is inside native code, or it ended before the stack was read. */
+  readonly stackUnavailable?: 'inspectorInUse' | 'captureTimeout' | 'captureFailed' | 'blockEnded';
 }
 
 /** Listener signatures of `pool.on(…)`. */

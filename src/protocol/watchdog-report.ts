@@ -25,7 +25,9 @@ export type StackUnavailableReason =
   /** The main thread did not pause in time: it is blocked inside native code (a `*Sync` call, `Atomics.wait`). */
   | 'captureTimeout'
   /** The inspector refused (Node built without it, or an error while pausing). */
-  | 'captureFailed';
+  | 'captureFailed'
+  /** The loop had run again by the time the pause landed (the watchdog was slow: a busy CPU), so the stack would not be the block's. */
+  | 'blockEnded';
 
 /** The report of one blocked episode: written once, while the loop is still blocked. */
 export interface LoopBlockedReport {
@@ -37,7 +39,7 @@ export interface LoopBlockedReport {
   readonly stackUnavailable?: StackUnavailableReason;
 }
 
-const REASONS: ReadonlySet<string> = new Set<StackUnavailableReason>(['inspectorInUse', 'captureTimeout', 'captureFailed']);
+const REASONS: ReadonlySet<string> = new Set<StackUnavailableReason>(['inspectorInUse', 'captureTimeout', 'captureFailed', 'blockEnded']);
 /** A report longer than this is not ours (a real one is a few KiB: at most 64 frames). */
 export const MAX_REPORT_LINE = 64 * 1024;
 /** At most this many frames are reported. */

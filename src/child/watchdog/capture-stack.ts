@@ -19,15 +19,22 @@ interface Script {
 
 /** The result of {@link captureMainThreadStack} when it gave up waiting. */
 export const CAPTURE_TIMED_OUT = Symbol('capture timed out');
+/** The result of {@link captureMainThreadStack} when the block had ended before the pause landed. */
+export const BLOCK_ENDED = Symbol('block ended');
 
 /**
  * Pause the main thread and return its stack, innermost frame first. Resolves with
  * {@link CAPTURE_TIMED_OUT} when the pause has not landed within `timeoutMs` (the main thread is
  * inside native code and only pauses when JavaScript runs again); the capture then finishes in
- * the background and still resumes the thread, its frames discarded.
+ * the background and still resumes the thread, its frames discarded. Resolves with
+ * {@link BLOCK_ENDED} when `stillBlocked()`, asked while the thread is paused, says the block is
+ * over: the stack would be of whatever ran next (a watchdog slowed by a busy CPU pauses late).
  * @throws when the inspector cannot be used.
  */
-export async function captureMainThreadStack(timeoutMs: number): Promise<BlockedFrame[] | typeof CAPTURE_TIMED_OUT> {
+export async function captureMainThreadStack(
+  timeoutMs: number,
+  stillBlocked: () => boolean = () => true,
+): Promise<BlockedFrame[] | typeof CAPTURE_TIMED_OUT | typeof BLOCK_ENDED> {
   let timer: NodeJS.Timeout | undefined;
   const state = { abandoned: false };
   const timeout = new Promise<typeof CAPTURE_TIMED_OUT>((resolve) => {
@@ -37,23 +44,24 @@ export async function captureMainThreadStack(timeoutMs: number): Promise<Blocked
     }, timeoutMs);
   });
   try {
-    return await Promise.race([capture(state), timeout]);
+    return await Promise.race([capture(state, stillBlocked), timeout]);
   } finally {
     clearTimeout(timer);
   }
 }
 
-async function capture(state: { abandoned: boolean }): Promise<BlockedFrame[]> {
+async function capture(state: { abandoned: boolean }, stillBlocked: () => boolean): Promise<BlockedFrame[] | typeof BLOCK_ENDED> {
   const session = new Session();
   session.connectToMainThread();
   const scripts = new Map<string, Script>();
   session.on('Debugger.scriptParsed', ({ params }) => {
     scripts.set(params.scriptId, { url: params.url, sourceMapURL: params.sourceMapURL ?? '' });
   });
-  const paused = new Promise<Debugger.CallFrame[]>((resolve) => {
-    session.once('Debugger.paused', ({ params }) => resolve(params.callFrames));
+  // Asked here, while the main thread is held paused: it cannot move on meanwhile.
+  const paused = new Promise<Debugger.CallFrame[] | typeof BLOCK_ENDED>((resolve) => {
+    session.once('Debugger.paused', ({ params }) => resolve(stillBlocked() ? params.callFrames : BLOCK_ENDED));
   });
-  let callFrames: Debugger.CallFrame[] = [];
+  let callFrames: Debugger.CallFrame[] | typeof BLOCK_ENDED = [];
   try {
     await session.post('Debugger.enable');
     if (!state.abandoned) {
@@ -65,7 +73,7 @@ async function capture(state: { abandoned: boolean }): Promise<BlockedFrame[]> {
   } finally {
     session.disconnect();
   }
-  return toFrames(callFrames, scripts);
+  return callFrames === BLOCK_ENDED ? BLOCK_ENDED : toFrames(callFrames, scripts);
 }
 
 function toFrames(callFrames: readonly Debugger.CallFrame[], scripts: ReadonlyMap<string, Script>): BlockedFrame[] {

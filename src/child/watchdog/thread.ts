@@ -11,7 +11,7 @@
  */
 import { writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { captureMainThreadStack, CAPTURE_TIMED_OUT } from './capture-stack.ts';
+import { BLOCK_ENDED, captureMainThreadStack, CAPTURE_TIMED_OUT } from './capture-stack.ts';
 import type { LoopBlockedReport } from '../../protocol/watchdog-report.ts';
 import { StallDetector } from './stall-detector.ts';
 import { now, type WatchdogThreadData } from './thread-data.ts';
@@ -32,7 +32,7 @@ function poll(): void {
   const lastBeat = Number(Atomics.load(heartbeat, 0));
   if (lastBeat === 0) return; // not armed yet: the worker is still starting
   const blockedMs = detector.observe(lastBeat, now());
-  if (blockedMs !== undefined) void reportBlocked(blockedMs);
+  if (blockedMs !== undefined) void reportBlocked(blockedMs, lastBeat);
 }
 
 /** Re-parented (the pid at start is compared, not 1: a subreaper may adopt us), or the parent pid is gone. */
@@ -46,20 +46,22 @@ function isParentGone(): boolean {
   }
 }
 
-async function reportBlocked(blockedMs: number): Promise<void> {
+/** @param lastBeat the heartbeat the block began after: a newer one means the loop ran again. */
+async function reportBlocked(blockedMs: number, lastBeat: number): Promise<void> {
   capturing = true;
   try {
-    send(await describeBlock(Math.round(blockedMs)));
+    send(await describeBlock(Math.round(blockedMs), () => Number(Atomics.load(heartbeat, 0)) === lastBeat));
   } finally {
     capturing = false;
   }
 }
 
-async function describeBlock(blockedMs: number): Promise<LoopBlockedReport> {
+async function describeBlock(blockedMs: number, stillBlocked: () => boolean): Promise<LoopBlockedReport> {
   if (!data.captureStacks) return { kind: 'loopBlocked', blockedMs, frames: [], stackUnavailable: 'inspectorInUse' };
   try {
-    const frames = await captureMainThreadStack(data.captureTimeoutMs);
+    const frames = await captureMainThreadStack(data.captureTimeoutMs, stillBlocked);
     if (frames === CAPTURE_TIMED_OUT) return { kind: 'loopBlocked', blockedMs, frames: [], stackUnavailable: 'captureTimeout' };
+    if (frames === BLOCK_ENDED) return { kind: 'loopBlocked', blockedMs, frames: [], stackUnavailable: 'blockEnded' };
     return { kind: 'loopBlocked', blockedMs, frames };
   } catch {
     return { kind: 'loopBlocked', blockedMs, frames: [], stackUnavailable: 'captureFailed' };

@@ -75,6 +75,15 @@ describe('blocked-loop detector', () => {
   });
 });
 
+describe('stack capture', () => {
+  it('gives no stack when the loop has run again by the time the pause lands (the stack would be of what ran next)', async () => {
+    // The watchdog asks whether the heartbeat moved since the block was seen, while the main
+    // thread is held paused; here the fixture answers for it, once yes and once no.
+    const run = runFixture('watchdog/capture-child.mjs');
+    expect(await waitForStdout(run, /^captured /)).toBe('captured ["spinHere","blockEnded"]');
+  });
+});
+
 describe('watchdog lifecycle', () => {
   it('never keeps a process alive on its own', async () => {
     const run = runFixture('watchdog/natural-exit-child.mjs');

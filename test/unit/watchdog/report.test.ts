@@ -10,9 +10,9 @@ describe('parseWatchdogReport', () => {
     expect(parseWatchdogReport(line)).toEqual({ kind: 'loopBlocked', blockedMs: 512, frames: [frame, { ...frame, functionName: '' }] });
   });
 
-  it('keeps the reason when there is no stack', () => {
-    const line = JSON.stringify({ kind: 'loopBlocked', blockedMs: 300, frames: [], stackUnavailable: 'captureTimeout' });
-    expect(parseWatchdogReport(line)).toEqual({ kind: 'loopBlocked', blockedMs: 300, frames: [], stackUnavailable: 'captureTimeout' });
+  it.each(['inspectorInUse', 'captureTimeout', 'captureFailed', 'blockEnded'])('keeps the reason when there is no stack (%s)', (reason) => {
+    const line = JSON.stringify({ kind: 'loopBlocked', blockedMs: 300, frames: [], stackUnavailable: reason });
+    expect(parseWatchdogReport(line)).toEqual({ kind: 'loopBlocked', blockedMs: 300, frames: [], stackUnavailable: reason });
   });
 
   it('drops unknown fields instead of passing them on', () => {

@@ -29,7 +29,7 @@ export type StackUnavailableReason =
   /** The loop had run again by the time the pause landed (the watchdog was slow: a busy CPU), so the stack would not be the block's. */
   | 'blockEnded';
 
-/** The report of one blocked episode: written once, while the loop is still blocked. */
+/** The report of one blocked episode: written once, while the loop is still blocked (unless it was over before its stack could be read: `'blockEnded'`). */
 export interface LoopBlockedReport {
   readonly kind: 'loopBlocked';
   /** How long the loop had been blocked when the report was made, in ms. The block may go on. */

@@ -73,9 +73,9 @@ export async function killChildren(): Promise<void> {
   for (const child of started) {
     if (child.exitCode === null && child.signalCode === null && child.pid !== undefined && isAlive(child.pid)) child.kill('SIGKILL');
   }
+  for (const acks of ackFiles.splice(0)) acks.remove();
   await waitFor(() => [...started].every((c) => c.pid === undefined || !isAlive(c.pid)), 'the fixture processes to exit', 5_000);
   started.clear();
-  for (const acks of ackFiles.splice(0)) acks.remove();
 }
 
 function collectLines(stream: Readable, into: string[], onLine?: () => void): void {

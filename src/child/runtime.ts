@@ -10,6 +10,7 @@ import type { Channel } from '../transport/channel.ts';
 import { encodePayload, jsonField } from '../transport/encode.ts';
 import { WorkerStoppedError } from '../errors.ts';
 import { isTypeScript, loadWorkerClass } from './load-worker.ts';
+import { RunQueue } from './run-queue.ts';
 import { RuntimeTaskContext } from './task-context.ts';
 import { bindWorker, type Worker, type WorkerClass } from './worker.ts';
 import { assertNever } from '../internal/assert.ts';
@@ -63,6 +64,12 @@ export class Runtime {
   /** Tasks in flight by id: an {@link IdTable}, not a `Map` (why: internal/id-table.ts). */
   readonly #tasks = new IdTable<RuntimeTaskContext>();
   readonly #emit = (value: unknown, taskId: number | null): void => this.#sendResult(value, taskId);
+  /** Tasks received but not started: CPU-bound tasks wait there for the next loop turn (see run-queue.ts). */
+  readonly #runQueue = new RunQueue<RuntimeTaskContext>({
+    start: (ctx, payload) => this.#start(ctx, payload),
+    isLive: (ctx) => this.#tasks.get(ctx.id) === ctx && this.#mayRun(),
+    hold: (held) => this.#channel.hold(held),
+  });
 
   /** Attach to the channel and open the handshake. */
   start(channel: Channel): void {
@@ -92,13 +99,22 @@ export class Runtime {
       return;
     }
     switch (message.kind) {
-      case 'abort':
-        this.#tasks
-          .get(message.id)
-          ?.abort(message.reason === 'timeout' ? new DOMException('The task timed out', 'TimeoutError') : new DOMException('The task was aborted', 'AbortError'));
+      case 'abort': {
+        const ctx = this.#tasks.get(message.id);
+        if (!ctx) return;
+        const reason = message.reason === 'timeout' ? new DOMException('The task timed out', 'TimeoutError') : new DOMException('The task was aborted', 'AbortError');
+        // A task still waiting for its turn fails now, without running.
+        if (ctx.started) ctx.abort(reason);
+        else this.#fail(ctx, reason);
+        return;
+      }
+      case 'reclaim':
+        this.#channel.sendJson(`{"kind":"reclaimed","ids":[${this.#handBack(message.idle).join(',')}]}`, true);
+        this.#channel.flush();
         return;
       case 'ping':
         this.#channel.sendJson(`{"kind":"pong","id":${message.id}}`, true);
+        this.#channel.flush(); // now, even while answers are held (see run-queue.ts)
         return;
       case 'broadcast':
         void this.#broadcast(message.id, message.message);
@@ -162,14 +178,35 @@ export class Runtime {
   }
 
   #runTask(id: number, attempt: number, payload: unknown): void {
-    const worker = this.#worker;
-    if (!worker || this.#state !== 'running') return; // the parent never sends tasks before ready or after the pill
+    if (!this.#worker || this.#state !== 'running') return; // the parent never sends tasks before ready or after the pill
     const ctx = new RuntimeTaskContext(id, attempt, this.#emit);
     this.#tasks.set(ctx.id, ctx);
     this.#metrics?.tasks.started();
+    this.#runQueue.submit(ctx, payload);
+  }
+
+  /** Tasks may start: running, or draining before a stop. */
+  #mayRun(): boolean {
+    return this.#state === 'running' || (this.#state === 'stopping' && this.#drainOnStop);
+  }
+
+  /** Give up to `idle / (idle + 1)` of the tasks that wait for their turn to the parent; their ids. */
+  #handBack(idle: number): number[] {
+    if (this.#state !== 'running') return [];
+    const ids: number[] = [];
+    for (const ctx of this.#runQueue.takeBack(Math.floor((this.#runQueue.length * idle) / (idle + 1)))) {
+      this.#tasks.delete(ctx.id);
+      ids.push(ctx.id);
+    }
+    this.#metrics?.tasks.handedBack(ids.length);
+    return ids;
+  }
+
+  #start(ctx: RuntimeTaskContext, payload: unknown): void {
+    ctx.started = true;
     let outcome: unknown;
     try {
-      outcome = worker.processMessage(payload, ctx);
+      outcome = (this.#worker as Worker).processMessage(payload, ctx);
     } catch (err) {
       this.#fail(ctx, err);
       return;
@@ -211,7 +248,7 @@ export class Runtime {
   #settle(ctx: RuntimeTaskContext, ok: boolean): boolean {
     if (!this.#tasks.delete(ctx.id)) return false;
     this.#metrics?.tasks.settled(ok);
-    return this.#state === 'running' || (this.#state === 'stopping' && this.#drainOnStop);
+    return this.#mayRun();
   }
 
   #afterSettle(): void {
@@ -219,7 +256,7 @@ export class Runtime {
   }
 
   #sendResult(value: unknown, taskId: number | null): void {
-    if (this.#state !== 'running' && !(this.#state === 'stopping' && this.#drainOnStop)) return;
+    if (!this.#mayRun()) return;
     // Bad results are a programming error in the worker: throw to the caller of putResult.
     const encoded = encodePayload(value, 'result', this.#maxMessageBytes);
     if (typeof encoded !== 'string') this.#channel.sendWithCloneValue(`{"kind":"result","task":${taskId}}`, encoded);
@@ -244,6 +281,7 @@ export class Runtime {
     const reason = new WorkerStoppedError({ worker: this.#number, pid: process.pid });
     for (const ctx of this.#tasks.values()) ctx.abort(reason);
     this.#tasks.clear();
+    this.#runQueue.clear();
     await this.#finishStop();
   }
 

@@ -4,6 +4,8 @@ import type { TaskContext } from './worker.ts';
 export class RuntimeTaskContext implements TaskContext {
   readonly id: number;
   readonly attempt: number;
+  /** Its `processMessage` was called (false while it waits in the run queue). */
+  started = false;
   readonly #emit: (value: unknown, taskId: number) => void;
   #controller: AbortController | undefined;
   #abortReason: unknown;

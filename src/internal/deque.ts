@@ -31,6 +31,16 @@ export class Deque<T> {
     return item;
   }
 
+  /** Remove and return the newest item. */
+  pop(): T | undefined {
+    if (this.#length === 0) return undefined;
+    this.#length--;
+    const at = (this.#head + this.#length) & (this.#items.length - 1);
+    const item = this.#items[at];
+    this.#items[at] = undefined;
+    return item;
+  }
+
   peek(): T | undefined {
     return this.#length === 0 ? undefined : this.#items[this.#head];
   }

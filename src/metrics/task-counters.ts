@@ -10,7 +10,7 @@ export class TaskCounters {
   #done = 0;
   #failed = 0;
 
-  /** A task began. */
+  /** A task arrived (it runs now or waits for its turn in this worker). */
   started(): void {
     this.#inFlight++;
   }
@@ -20,6 +20,11 @@ export class TaskCounters {
     this.#inFlight = Math.max(0, this.#inFlight - 1);
     if (ok) this.#done++;
     else this.#failed++;
+  }
+
+  /** `n` tasks that `started()` went back to the parent unstarted (to run on another worker). */
+  handedBack(n: number): void {
+    this.#inFlight = Math.max(0, this.#inFlight - n);
   }
 
   /** Tasks in flight now. */

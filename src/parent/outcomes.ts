@@ -85,6 +85,31 @@ export class TaskOutcomes {
     }
   }
 
+  /**
+   * Tasks `h` handed back without starting them (oldest first): queued again at the head of the
+   * queue with their place and attempt count, unless they settled meanwhile (a caller's abort) or
+   * timed out; `requeue` false (the pool stops without draining): they fail as if still in `h`.
+   */
+  handedBack(h: WorkerHandle, tasks: PendingTask[], requeue: boolean): void {
+    const ref = { worker: h.number, pid: h.pid };
+    for (let i = tasks.length - 1; i >= 0; i--) {
+      const task = tasks[i] as PendingTask;
+      const timer = task.timer;
+      if (timer) {
+        clearTimeout(timer);
+        task.timer = undefined;
+      }
+      if (task.settled) continue;
+      if (task.timedOut) this.fail(task, new TaskTimeoutError(task.id, 'soft', task.timeout ?? 0, ref), h.pid);
+      else if (!requeue) this.fail(task, new WorkerStoppedError(ref), h.pid);
+      else {
+        task.attempt--;
+        task.worker = -1;
+        this.#sink.requeue(task);
+      }
+    }
+  }
+
   /** Start the task's timeout clock (called when it is sent to `h`). */
   armTimeout(h: WorkerHandle, task: PendingTask): void {
     const ms = task.timeout;

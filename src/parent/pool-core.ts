@@ -20,6 +20,7 @@ import { TaskOutcomes } from './outcomes.ts';
 import { ResultStream } from './result-stream.ts';
 import { Supervisor, type SupervisorHost } from './supervisor.ts';
 import { TaskTiming } from './task-timing.ts';
+import { Rebalancer } from './rebalancer.ts';
 import { PendingTask, type TaskMode } from './task.ts';
 import { TaskQueue } from './task-queue.ts';
 import type { WorkerHandle } from './worker-handle.ts';
@@ -63,6 +64,8 @@ export class PoolCore {
   #startPromise: Promise<void> | undefined;
   #stopPromise: Promise<void> | undefined;
   #pilled = false;
+  /** stop() lets the workers finish their tasks. */
+  #draining = false;
   #terminating = false;
   /** Why the workers were killed rather than pilled, if they were. */
   #killedBecause: string | undefined;
@@ -71,6 +74,7 @@ export class PoolCore {
   /** Stamps tasks for the wait/run metrics; from construction, so tasks put before start() are stamped too. */
   readonly #timing: TaskTiming | undefined;
   #control: ControlServer | undefined;
+  readonly #rebalancer: Rebalancer;
 
   constructor(options: ResolvedPoolOptions, events: CoreEvents) {
     this.options = options;
@@ -90,6 +94,7 @@ export class PoolCore {
     const dispatcher = new Dispatcher<PendingTask>(options.dispatch, options.concurrency, (task, slot) => this.#send(task, slot));
     dispatcher.slots = this.#supervisor.handles;
     this.#queue = new TaskQueue(dispatcher, options.maxQueue);
+    this.#rebalancer = new Rebalancer(this.#supervisor.handles, () => this.#state === 'running');
   }
 
   get state(): PoolState {
@@ -195,6 +200,7 @@ export class PoolCore {
     if (this.#state === 'starting') await this.#startPromise?.catch(() => {});
     if (this.#state === 'stopped') return;
     this.#state = 'stopping';
+    this.#draining = drain;
     this.#queue.rejectWaiting(new PoolStoppedError());
     if (!drain) this.#rejectQueued(new PoolStoppedError('The pool was stopped before the task was dispatched'));
     const timer = setTimeout(() => this.#forceStop('the stop timeout passed'), timeout);
@@ -290,7 +296,8 @@ export class PoolCore {
   }
 
   #maybePill(): void {
-    if (this.#pilled || this.#queue.length > 0) return;
+    // A worker asked to hand tasks back answers first: a drain sends them to the others.
+    if (this.#pilled || this.#queue.length > 0 || this.#supervisor.handles.some((h) => h?.reclaiming)) return;
     this.#pilled = true;
     this.#supervisor.beginStop();
     this.#supervisor.pillAll();
@@ -350,6 +357,12 @@ export class PoolCore {
       taskFailed: (h, task, error, unsendable) => {
         h.failed++;
         this.#outcomes.threw(h, task, error, unsendable);
+        this.#pump();
+      },
+      idle: () => this.#rebalancer.workerIdle(),
+      reclaimed: (h, tasks) => {
+        const requeue = this.#state === 'running' || (this.#state === 'stopping' && this.#draining && !this.#pilled);
+        this.#outcomes.handedBack(h, tasks, requeue);
         this.#pump();
       },
       result: (h, taskId, value) => this.#emitResult(value, { worker: h.number, pid: h.pid, taskId }),

@@ -38,6 +38,10 @@ export interface HandleEvents {
   result(handle: WorkerHandle, taskId: number | null, value: unknown): void;
   broadcastReply(handle: WorkerHandle, id: number, outcome: { value: unknown } | { error: Error }): void;
   uncaught(handle: WorkerHandle, error: Error, origin: string): void;
+  /** It answered the last task it held (checked once per read of its pipe, not per answer). */
+  idle(handle: WorkerHandle): void;
+  /** It handed back tasks it had not started (see `reclaim`); the handle no longer holds them. */
+  reclaimed(handle: WorkerHandle, tasks: PendingTask[]): void;
   /** Its watchdog saw the event loop blocked (reported while it still is). */
   loopBlocked(handle: WorkerHandle, report: LoopBlockedReport): void;
   /** The process is gone; `tasks` are the ones it still held (not settled). */
@@ -73,6 +77,7 @@ export class WorkerHandle implements WorkerSlot {
   #exitReason: ExitReason | undefined;
   #nextPing = 1;
   #lastPong = 0;
+  #reclaiming = false;
 
   readonly #initExtras: WorkerInitExtras;
 
@@ -85,6 +90,9 @@ export class WorkerHandle implements WorkerSlot {
     this.pid = this.#child.pid ?? -1;
     this.#channel = new Channel(this.#child.stdio[3] as Duplex, options.maxMessageBytes + 1024 * 1024, {
       message: (raw) => this.#receive(raw),
+      readEnd: () => {
+        if (this.#tasks.size === 0 && this.state === 'ready') this.#events.idle(this);
+      },
       corrupt: (err) => this.#protocolError(err.message),
       close: () => {},
     });
@@ -122,6 +130,22 @@ export class WorkerHandle implements WorkerSlot {
   /** Ask the child to abort a task's signal (its answer still returns the credit). */
   abortTask(id: number, reason: 'abort' | 'timeout'): void {
     if (this.#tasks.has(id)) this.#channel.sendJson(`{"kind":"abort","id":${id},"reason":"${reason}"}`);
+  }
+
+  /**
+   * Ask the child to hand back a share of the tasks it holds but has not started, for `idle`
+   * idle workers (one request at a time; the answer comes as the `reclaimed` event).
+   */
+  reclaim(idle: number): void {
+    if (this.#reclaiming || this.state !== 'ready') return;
+    this.#reclaiming = true;
+    this.#channel.sendJson(`{"kind":"reclaim","idle":${idle}}`, true);
+    this.#channel.flush();
+  }
+
+  /** A `reclaim` is unanswered. */
+  get reclaiming(): boolean {
+    return this.#reclaiming;
   }
 
   /** Ask whether the child's event loop turns; see {@link answeredPing}. */
@@ -215,6 +239,8 @@ export class WorkerHandle implements WorkerSlot {
       case 'pong':
         this.#lastPong = Math.max(this.#lastPong, m.id);
         return;
+      case 'reclaimed':
+        return this.#onReclaimed(m.ids);
       default:
         assertNever(m, 'message');
     }
@@ -262,6 +288,17 @@ export class WorkerHandle implements WorkerSlot {
     this.#channel.flush(); // the worker's start waits on it: not on the next check phase
   }
 
+  #onReclaimed(ids: number[]): void {
+    if (!this.#reclaiming) return this.#protocolError('tasks handed back unasked');
+    this.#reclaiming = false;
+    if (new Set(ids).size !== ids.length || !ids.every((id) => this.#tasks.has(id))) {
+      return this.#protocolError(`handed back tasks it does not hold (${ids.join(', ')})`);
+    }
+    const tasks = ids.map((id) => this.#take(id) as PendingTask);
+    this.sent -= tasks.length;
+    this.#events.reclaimed(this, tasks);
+  }
+
   #take(id: number): PendingTask | undefined {
     const task = this.#tasks.get(id);
     if (!task) {
@@ -290,6 +327,7 @@ export class WorkerHandle implements WorkerSlot {
   #onExit(code: number | null, signal: NodeJS.Signals | null): void {
     const wasStarting = this.state === 'starting';
     this.state = 'exited';
+    this.#reclaiming = false;
     this.#channel.destroy();
     if (wasStarting && !this.initError) {
       const how = signal ? `signal ${signal}` : `exit code ${code}`;

@@ -76,8 +76,17 @@ export interface PingMessage {
   kind: 'ping';
   id: number;
 }
+/**
+ * Another worker ran out of tasks and the parent has none queued: hand back a share of the tasks
+ * received but not started (`idle` workers wait: keep `1 / (idle + 1)` of them). Always answered
+ * with `reclaimed`, empty when nothing waits.
+ */
+export interface ReclaimMessage {
+  kind: 'reclaim';
+  idle: number;
+}
 
-export type ToChildMessage = InitMessage | TaskTuple | AbortMessage | BroadcastMessage | PoisonPillMessage | PingMessage;
+export type ToChildMessage = InitMessage | TaskTuple | AbortMessage | BroadcastMessage | PoisonPillMessage | PingMessage | ReclaimMessage;
 
 /** The child opens the handshake as soon as its runtime is up. */
 export interface HelloMessage {
@@ -131,6 +140,11 @@ export interface PongMessage {
   kind: 'pong';
   id: number;
 }
+/** The answer to `reclaim`: the tasks handed back, none of which started (the parent sends them again). */
+export interface ReclaimedMessage {
+  kind: 'reclaimed';
+  ids: number[];
+}
 
 export type ToParentMessage =
   | HelloMessage
@@ -143,6 +157,7 @@ export type ToParentMessage =
   | BroadcastFailedMessage
   | UncaughtMessage
   | StoppedMessage
-  | PongMessage;
+  | PongMessage
+  | ReclaimedMessage;
 
 

@@ -41,6 +41,11 @@ export function parseToParent(raw: unknown): ToParentMessage {
       return { kind: 'stopped' };
     case 'pong':
       return { kind: 'pong', id: id(m, 'id') };
+    case 'reclaimed': {
+      const ids = m.ids;
+      if (!Array.isArray(ids) || !ids.every(isId)) throw bad('reclaimed.ids');
+      return { kind: 'reclaimed', ids: ids as number[] };
+    }
     default:
       throw bad(`kind ${JSON.stringify(m.kind)}`);
   }
@@ -59,6 +64,8 @@ export function parseToChild(raw: unknown): ToChildMessage {
       return { kind: 'poisonPill', drain: m.drain === true };
     case 'ping':
       return { kind: 'ping', id: id(m, 'id') };
+    case 'reclaim':
+      return { kind: 'reclaim', idle: id(m, 'idle') };
     case 'init':
       return {
         kind: 'init',

@@ -17,6 +17,8 @@ import { travelsAsJson } from './encode.ts';
 export interface ChannelEvents {
   /** One raw message, not yet parsed. */
   message(raw: unknown): void;
+  /** The messages of one read have all been handed over. */
+  readEnd?(): void;
   /** The byte stream was malformed: the peer is broken. */
   corrupt(err: Error): void;
   /** The pipe closed (the peer exited or closed it). */
@@ -40,7 +42,9 @@ export class Channel {
       } catch (err) {
         this.#open = false;
         events.corrupt(err as Error);
+        return;
       }
+      events.readEnd?.();
     });
     socket.on('error', () => {
       // EPIPE/ECONNRESET race the peer's exit; the exit (or 'close') is what reports the death.
@@ -83,6 +87,11 @@ export class Channel {
   send(message: object, overtake = false): void {
     if (travelsAsJson(message)) this.#writer.json(JSON.stringify(message), overtake);
     else this.#writer.clone(message, overtake);
+  }
+
+  /** Hold small messages back across loop turns (or release them); see `FrameWriter.hold`. */
+  hold(held: boolean): void {
+    this.#writer.hold(held);
   }
 
   /** Write out what is queued now (big messages as far as the socket takes them). */

@@ -66,10 +66,12 @@ export class FrameWriter {
   #orderedInBulk = 0;
   #waitingDrain = false;
   #scheduled = false;
+  /** See {@link hold}. */
+  #held = false;
   #closed = false;
   readonly #flush = (): void => {
     this.#scheduled = false;
-    this.flush();
+    if (!this.#held) this.flush();
   };
   readonly #drained = (): void => {
     this.#waitingDrain = false;
@@ -155,6 +157,15 @@ export class FrameWriter {
     prefix.writeUInt16BE(head.length, HEADER);
     prefix.write(head, HEADER + 2, 'latin1');
     this.#binary(prefix, value, overtake);
+  }
+
+  /**
+   * While held, the batch lane is not written at the end of each loop turn: only once it holds
+   * 8 KiB, or on an explicit `flush()`. Released, it goes out at the end of the turn.
+   */
+  hold(held: boolean): void {
+    this.#held = held;
+    if (!held && (this.#jsonEnd > 0 || this.#out.length > 0)) this.#schedule();
   }
 
   /** Write out the batch lane and hand over what the bulk lane may (normally done once per turn). */
@@ -282,7 +293,7 @@ export class FrameWriter {
    * flush would write once per callback: Node drains the nextTick queue after each timer.
    */
   #schedule(): void {
-    if (this.#scheduled) return;
+    if (this.#scheduled || this.#held) return;
     this.#scheduled = true;
     setImmediate(this.#flush);
   }

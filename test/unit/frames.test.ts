@@ -24,6 +24,40 @@ describe('frames', () => {
     expect(out).toEqual(Array.from({ length: 100 }, (_, i) => ({ i })));
   });
 
+  it('while held, writes nothing at the end of a turn until released, flushed, or 8 KiB are queued', async () => {
+    const writes: Buffer[] = [];
+    const w = new FrameWriter({ write: (b) => writes.push(b) });
+    const turn = () => new Promise((resolve) => setImmediate(resolve));
+    const messages = () => {
+      const out: unknown[] = [];
+      const reader = new FrameReader(1 << 20);
+      for (const b of writes) reader.push(b, (m) => out.push(m));
+      return out;
+    };
+    w.json('{"i":0}'); // written before the hold: its flush is already scheduled, and is held too
+    w.hold(true);
+    w.json('{"i":1}');
+    await turn();
+    await turn();
+    expect(writes).toHaveLength(0);
+    w.hold(false);
+    expect(writes).toHaveLength(0); // at the end of this turn, not at once
+    await turn();
+    expect(messages()).toEqual([{ i: 0 }, { i: 1 }]);
+
+    w.hold(true);
+    w.json('{"i":2}');
+    w.flush(); // an explicit flush writes even while held
+    expect(messages()).toEqual([{ i: 0 }, { i: 1 }, { i: 2 }]);
+    const before = writes.length;
+    for (let i = 3; i < 1003; i++) w.json(`{"i":${i}}`); // ~9 KiB
+    await turn();
+    expect(writes.length).toBeGreaterThan(before);
+    w.hold(false);
+    await turn();
+    expect(messages()).toEqual(Array.from({ length: 1003 }, (_, i) => ({ i })));
+  });
+
   it('keeps order across JSON and V8 frames and survives any chunking', () => {
     const random = prng(42);
     for (let round = 0; round < 50; round++) {

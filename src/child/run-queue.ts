@@ -1,0 +1,116 @@
+/**
+ * Where a worker's tasks wait between arriving and starting. A task starts as soon as it
+ * arrives, until one loop turn has spent {@link TURN_BUDGET_MS} starting tasks (their
+ * synchronous part: CPU-bound work); later arrivals then wait here and start over the next
+ * turns, at least one a turn. Between those turns the loop reads the parent's messages: an
+ * abort, a ping, or a request to hand unstarted tasks back to an idle worker (`takeBack`).
+ *
+ * While tasks wait, small answers are held (`hold(true)`) and go out together once none waits:
+ * a write per turn would wake the parent every few milliseconds, and on a machine with few
+ * cores each wake-up takes a CPU from a busy worker. Today's grouping is kept that way: before
+ * this queue, a worker ran every task of a read in one turn and answered them in one write.
+ */
+import { Deque } from '../internal/deque.ts';
+
+/** How long one loop turn may spend starting tasks before the rest wait for the next turn. */
+export const TURN_BUDGET_MS = 5;
+/** Tasks started between two looks at the clock while a turn starts tasks as they arrive (a look costs ~50 ns). */
+const CHECK_EVERY = 4;
+
+export interface RunQueueHooks<C> {
+  /** Start the task now. Must not throw. */
+  start(ctx: C, payload: unknown): void;
+  /** Whether a waiting task is still to be started (false: it was aborted or handed back meanwhile). */
+  isLive(ctx: C): boolean;
+  /** Hold small answers back (true) or let them go out (false). */
+  hold(held: boolean): void;
+}
+
+interface Waiting<C> {
+  readonly ctx: C;
+  readonly payload: unknown;
+}
+
+export class RunQueue<C> {
+  readonly #hooks: RunQueueHooks<C>;
+  readonly #waiting = new Deque<Waiting<C>>();
+  /** When the current turn started its first task (`Date.now()`: the global `performance` would load perf_hooks into every worker), or -1 between turns. */
+  #turnStart = -1;
+  #startedInTurn = 0;
+  #scheduled = false;
+  readonly #endTurn = (): void => {
+    this.#turnStart = -1;
+  };
+  readonly #runWaiting = (): void => this.#drainTurn();
+
+  constructor(hooks: RunQueueHooks<C>) {
+    this.#hooks = hooks;
+  }
+
+  /** Tasks waiting (some may have been aborted since). */
+  get length(): number {
+    return this.#waiting.length;
+  }
+
+  /** Start a task that just arrived, or queue it behind those waiting or when this turn has run long. */
+  submit(ctx: C, payload: unknown): void {
+    if (this.#waiting.length > 0) return this.#wait(ctx, payload);
+    if (this.#turnStart < 0) {
+      // The turn ends when the code that called this returns: microtasks run right after it.
+      this.#turnStart = Date.now();
+      this.#startedInTurn = 0;
+      queueMicrotask(this.#endTurn);
+    } else if (++this.#startedInTurn % CHECK_EVERY === 0 && Date.now() - this.#turnStart > TURN_BUDGET_MS) {
+      return this.#wait(ctx, payload);
+    }
+    this.#hooks.start(ctx, payload);
+  }
+
+  /**
+   * Remove up to `n` of the tasks that arrived last and are still live (to hand them to another
+   * worker), in the order they arrived.
+   */
+  takeBack(n: number): C[] {
+    const out: C[] = [];
+    while (out.length < n) {
+      const w = this.#waiting.pop();
+      if (w === undefined) break;
+      if (this.#hooks.isLive(w.ctx)) out.push(w.ctx);
+    }
+    if (this.#waiting.length === 0) this.#hooks.hold(false);
+    return out.reverse();
+  }
+
+  /** Forget every waiting task (the worker stops without draining). */
+  clear(): void {
+    this.#waiting.drain();
+    this.#hooks.hold(false);
+  }
+
+  #wait(ctx: C, payload: unknown): void {
+    if (this.#waiting.length === 0) {
+      this.#hooks.hold(true);
+      this.#schedule();
+    }
+    this.#waiting.push({ ctx, payload });
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(this.#runWaiting);
+  }
+
+  #drainTurn(): void {
+    this.#scheduled = false;
+    const started = Date.now();
+    for (let w = this.#waiting.shift(); w !== undefined; w = this.#waiting.shift()) {
+      if (this.#hooks.isLive(w.ctx)) this.#hooks.start(w.ctx, w.payload);
+      if (this.#waiting.length > 0 && Date.now() - started > TURN_BUDGET_MS) {
+        this.#schedule();
+        return;
+      }
+    }
+    this.#hooks.hold(false);
+  }
+}

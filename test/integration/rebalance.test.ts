@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import { TaskAbortedError } from 'looppool';
+import { prng } from '../helpers/prng.ts';
+import type { CpuAnswer, CpuTask } from '../fixtures/workers/cpu.ts';
+import { makePool } from '../helpers/pools.ts';
+
+const range = (n: number) => [...Array(n).keys()];
+
+describe('tasks a worker has not started go to an idle worker', () => {
+  it('hands a busy worker’s waiting tasks to a worker that ran out of tasks; each runs once', async () => {
+    const pool = makePool<CpuTask, CpuAnswer>({ worker: 'cpu.ts', size: 2, concurrency: 100 });
+    await pool.start();
+    const sentTo: number[][] = range(40).map(() => []);
+    // Dispatch alternates: worker 0 gets 20 tasks of 50 ms, worker 1 20 instant ones.
+    const answers = await Promise.all(
+      range(40).map((i) => pool.run({ ms: 50, slowOn: 0, value: i }, { onDispatch: ({ worker }) => sentTo[i]!.push(worker) })),
+    );
+    expect(answers.map((a) => a.value)).toEqual(range(40));
+    expect(sentTo.map((to) => to[0])).toEqual(range(40).map((i) => i % 2));
+    const moved = answers.filter((a, i) => sentTo[i]![0] === 0 && a.worker === 1);
+    expect(moved.length).toBeGreaterThan(0);
+    for (const a of moved) expect(sentTo[a.value as number]).toEqual([0, 1]);
+    // Every task ran exactly once, on the worker that answered it.
+    const ran = [(await pool.run({ ms: 0, value: 'end' }, { worker: 0 })).ran, (await pool.run({ ms: 0, value: 'end' }, { worker: 1 })).ran];
+    expect([...ran[0]!, ...ran[1]!].filter((v) => v !== 'end').sort((a, b) => (a as number) - (b as number))).toEqual(range(40));
+    for (const a of answers) expect(ran[a.worker]).toContain(a.value);
+    expect(pool.stats()).toMatchObject({ inFlight: 0, done: 42, failed: 0, retried: 0 });
+  });
+
+  it('never moves a task sent to a given worker', async () => {
+    const pool = makePool<CpuTask, CpuAnswer>({ worker: 'cpu.ts', size: 2, concurrency: 100 });
+    await pool.start();
+    const sentTo: number[][] = range(12).map(() => []);
+    const pinned = range(12).map((i) => pool.run({ ms: 50, value: i }, { worker: 0, onDispatch: ({ worker }) => sentTo[i]!.push(worker) }));
+    const other = await pool.run({ ms: 0, value: 'other' }); // worker 1: done at once, then idle
+    expect(other.worker).toBe(1);
+    const answers = await Promise.all(pinned);
+    expect(answers.map((a) => [a.value, a.worker])).toEqual(range(12).map((i) => [i, 0]));
+    // Some were handed back (worker 1 was idle) and sent to worker 0 again.
+    expect(sentTo.some((to) => to.length === 2)).toBe(true);
+    expect(sentTo.every((to) => to.every((w) => w === 0))).toBe(true);
+    expect(answers.at(-1)!.ran).toEqual(range(12));
+  });
+
+  it('fails a task aborted while it waits for its turn in a worker, without running it', async () => {
+    const pool = makePool<CpuTask, CpuAnswer>({ worker: 'cpu.ts', size: 1, concurrency: 100 });
+    await pool.start();
+    const controller = new AbortController();
+    const tasks = range(10).map((i) => pool.run({ ms: 100, value: i }, i === 8 ? { signal: controller.signal } : {}));
+    // The abort travels with the tasks: the worker starts four, queues the rest, then reads it.
+    controller.abort();
+    await expect(tasks[8]).rejects.toBeInstanceOf(TaskAbortedError);
+    await Promise.all(tasks.filter((_, i) => i !== 8));
+    const { ran } = await pool.run({ ms: 0, value: 'last' });
+    expect(ran).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 9, 'last']);
+    expect(pool.stats().inFlight).toBe(0); // the worker answered for the aborted task too
+  });
+
+  it('a SafeWorker stopped while tasks wait for their turn runs them all before it exits', async () => {
+    const pool = makePool<CpuTask, CpuAnswer>({ worker: 'safe-cpu.ts', size: 1, concurrency: 100 });
+    await pool.start();
+    const tasks = range(10).map((i) => pool.run({ ms: 50, value: i }));
+    const stopped = pool.stop(); // the poison pill follows the tasks
+    const answers = await Promise.all(tasks);
+    expect(answers.map((a) => a.value)).toEqual(range(10));
+    expect(answers.at(-1)!.ran).toEqual(range(10));
+    await stopped;
+    expect(pool.stats().state).toBe('stopped');
+  });
+
+  it('under random aborts and pinned tasks, every task settles once and runs at most once', async () => {
+    const random = prng(11);
+    const pool = makePool<CpuTask, CpuAnswer>({ worker: 'cpu.ts', size: 3, concurrency: 40 });
+    await pool.start();
+    const n = 600;
+    const sentTo: number[][] = range(n).map(() => []);
+    const settled = new Uint8Array(n);
+    const aborted = new Set<number>();
+    const outcomes = range(n).map((i) => {
+      const controller = new AbortController();
+      if (random() < 0.1) {
+        aborted.add(i);
+        setTimeout(() => controller.abort(), random() * 500);
+      }
+      const worker = random() < 0.1 ? Math.floor(random() * 3) : undefined;
+      // Worker 0 is slow (3 ms a task), the others instant: the others keep running out of tasks.
+      return pool.run({ ms: 3, slowOn: 0, value: i }, { signal: controller.signal, onDispatch: ({ worker: w }) => sentTo[i]!.push(w), ...(worker === undefined ? {} : { worker }) }).then(
+        (answer) => {
+          expect(answer.value).toBe(i);
+          if (worker !== undefined) expect(answer.worker).toBe(worker);
+          settled[i]! += 1;
+          return answer;
+        },
+        (error: unknown) => {
+          expect(aborted.has(i), `task ${i}: ${String(error)}`).toBe(true);
+          expect(error).toBeInstanceOf(TaskAbortedError);
+          settled[i]! += 1;
+          return undefined;
+        },
+      );
+    });
+    const answers = await Promise.all(outcomes);
+    expect([...settled].every((count) => count === 1)).toBe(true);
+    expect(sentTo.some((to) => to.length > 1)).toBe(true); // tasks were handed back
+    const ran = (await Promise.all([0, 1, 2].map((w) => pool.run({ ms: 0, value: 'end' }, { worker: w })))).map((a) => a.ran.filter((v) => v !== 'end') as number[]);
+    const all = ran.flat().sort((a, b) => a - b);
+    expect(new Set(all).size).toBe(all.length); // none ran twice
+    const answered = range(n).filter((i) => answers[i] !== undefined);
+    expect(answered.every((i) => ran[answers[i]!.worker]!.includes(i))).toBe(true);
+    expect(all.every((i) => answers[i] !== undefined || aborted.has(i))).toBe(true);
+    expect(pool.stats()).toMatchObject({ inFlight: 0, queued: 0 });
+  });
+});

@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { RunQueue, TURN_BUDGET_MS } from '../../src/child/run-queue.ts';
+
+/** Block the thread until the clock has moved `ms` (a CPU-bound task). */
+function busy(ms: number): void {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    // busy
+  }
+}
+
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+function setup() {
+  const started: number[] = [];
+  const holds: boolean[] = [];
+  const dead = new Set<number>();
+  const q = new RunQueue<number>({
+    start: (id, ms) => {
+      started.push(id);
+      busy(ms as number);
+    },
+    isLive: (id) => !dead.has(id),
+    hold: (held) => holds.push(held),
+  });
+  return { q, started, holds, dead };
+}
+
+describe('the run queue of a worker', () => {
+  it('starts tasks as they arrive while the turn is short', async () => {
+    const { q, started, holds } = setup();
+    for (let id = 0; id < 100; id++) q.submit(id, 0);
+    expect(started).toHaveLength(100);
+    expect(q.length).toBe(0);
+    expect(holds).toEqual([]);
+  });
+
+  it('once a turn has run past its budget, queues the rest, holds answers, and starts them in order over the next turns', async () => {
+    const { q, started, holds } = setup();
+    for (let id = 0; id < 12; id++) q.submit(id, TURN_BUDGET_MS + 1);
+    // The clock is read every fourth start: four start in this turn, the rest wait.
+    expect(started).toEqual([0, 1, 2, 3]);
+    expect(q.length).toBe(8);
+    expect(holds).toEqual([true]);
+    await turn();
+    // Each later turn starts at least one, and stops once past the budget.
+    expect(started).toEqual([0, 1, 2, 3, 4]);
+    q.submit(99, 0); // an arrival waits behind them
+    while (q.length > 0) await turn();
+    expect(started).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 99]);
+    expect(holds).toEqual([true, false]);
+  });
+
+  it('hands back the newest live tasks that wait, and skips tasks dropped meanwhile', async () => {
+    const { q, started, holds, dead } = setup();
+    for (let id = 0; id < 10; id++) q.submit(id, id < 4 ? TURN_BUDGET_MS + 1 : 0);
+    expect(q.length).toBe(6); // 4..9 wait
+    dead.add(9); // aborted while it waited
+    expect(q.takeBack(2)).toEqual([7, 8]);
+    dead.add(5);
+    while (q.length > 0) await turn();
+    expect(started).toEqual([0, 1, 2, 3, 4, 6]);
+    expect(holds).toEqual([true, false]);
+    expect(q.takeBack(3)).toEqual([]);
+  });
+
+  it('releases the hold when every waiting task is handed back or cleared', () => {
+    const first = setup();
+    for (let id = 0; id < 6; id++) first.q.submit(id, TURN_BUDGET_MS + 1);
+    expect(first.q.takeBack(10)).toEqual([4, 5]);
+    expect(first.holds).toEqual([true, false]);
+    const second = setup();
+    for (let id = 0; id < 6; id++) second.q.submit(id, TURN_BUDGET_MS + 1);
+    second.q.clear();
+    expect(second.q.length).toBe(0);
+    expect(second.holds).toEqual([true, false]);
+  });
+});

@@ -7,7 +7,7 @@
  *   --quick            fewer repeats and smaller workloads (about 3 minutes on 2 cores)
  *   --repeats N        repeats of the main workloads (default 5, quick 2)
  *   --systems a,b      only these systems (ids as in lib/plan.mjs)
- *   --workloads A,C    only these (A B C D E F scaling metrics mem)
+ *   --workloads A,C    only these (A B C D E F scaling metrics mem; G only when named)
  *   --json FILE        also write every run's raw result to FILE
  *   --timeout S        seconds before a run is killed (default 180)
  *   --settle S         before each run, wait up to S seconds for the machine to be quiet
@@ -54,7 +54,7 @@ function headline(job, r) {
   let text;
   switch (job.workload) {
     case 'A': text = `${n(r.tasksPerSec)} tasks/s`; break;
-    case 'B': text = `${n(r.ms)} ms`; break;
+    case 'B': case 'G': text = `${n(r.ms)} ms`; break;
     case 'C': text = `${n(r.ms)} ms (ideal ${r.idealMs})`; break;
     case 'D': text = `p50 ${n(r.p50us)} µs, p99 ${n(r.p99us)} µs, cold p99 ${n(r.coldP99us)} µs`; break;
     case 'E': text = `first result ${n(r.startMs, 1)} ms, idle RSS ${n(r.rssMiB, 1)} MiB`; break;

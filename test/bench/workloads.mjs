@@ -91,6 +91,29 @@ export function B(create, config, { n, window, iterations }) {
   }, 200);
 }
 
+/**
+ * G: CPU tasks of mixed length, a batch at once: `batches` batches one after another, each of
+ * `size` tasks of `minIterations`..`maxIterations` xorshift rounds (the same lengths on every
+ * system: drawn from `seed`), all submitted together. Metric: elapsed ms (speed-up vs inline).
+ * A pool whose workers take their shares of a batch up front ends each batch when the worker
+ * that drew the longest tasks does.
+ */
+export function G(create, config, { batches, size, minIterations, maxIterations, seed }) {
+  return withSystem(create, config, async (sys) => {
+    let errors = 0;
+    let ms = 0;
+    for (let b = 0; b < batches; b++) {
+      const costs = Array.from({ length: size }, (_, i) => minIterations + ((spin(4, seed + b * size + i) >>> 0) % (maxIterations - minIterations)));
+      const t0 = now();
+      const results = await Promise.all(costs.map((c, i) => sys.run({ c, v: i + 1 }).catch(() => undefined)));
+      ms += now() - t0;
+      errors += results.filter((r) => typeof r !== 'number').length;
+      for (let i = 0; i < size; i += 13) if (results[i] !== spin(costs[i], i + 1)) errors++; // checked after timing
+    }
+    return { errors, ms };
+  }, 200);
+}
+
 /** C: tasks that await a timer of `ms` ms, `window` at once. Metric: elapsed ms vs the ideal. */
 export function C(create, config, { n, window, ms: timer }) {
   return withSystem(create, config, async (sys) => {
@@ -215,4 +238,4 @@ export function mem(create, config, { n }) {
   }, 200);
 }
 
-export const WORKLOADS = { A, B, C, D, E, F, mem };
+export const WORKLOADS = { A, B, C, D, E, F, G, mem };

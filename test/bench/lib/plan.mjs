@@ -5,6 +5,13 @@
 
 /** The workloads of the main table, in the order they run. */
 export const MAIN_WORKLOADS = ['A', 'B', 'C', 'D', 'E', 'F'];
+/**
+ * Main-table workloads run only when named (`--workloads G`): G (CPU tasks of mixed length, a
+ * batch at once) would add about 5 minutes to the default set. G runs wherever B does (the same
+ * CPU handler, and `inline` as its base).
+ */
+export const EXTRA_WORKLOADS = ['G'];
+const runsOn = (system, w) => system.workloads.includes(w === 'G' ? 'B' : w);
 
 /**
  * Every system measured. Fields:
@@ -88,6 +95,8 @@ export function workloadParams(quick, iterations) {
     // full set then finishes in under 15 minutes on a 2-core machine.
     A: { n: quick ? 50_000 : 200_000, window: 1000, maxMs: 5000, warmMs: 2000 },
     B: { n: quick ? 500 : 2000, window: 1000, iterations },
+    // 40 tasks of 10 to 100 ms (5 and 50 times B's 2 ms), 5 batches (3 with --quick).
+    G: { batches: quick ? 3 : 5, size: 40, minIterations: 5 * iterations, maxIterations: 50 * iterations, seed: 1 },
     C: { n: 20_000, window: 2000, ms: 20 },
     // Warmed by 3,000 round trips: the first couple of thousand are the runtime compiling (cold p99).
     D: { n: quick ? 1000 : 5000, warm: quick ? 1000 : 3000 },
@@ -121,10 +130,10 @@ export function buildPlan({ quick, repeats, systems, workloads, iterations, pinn
     jobs.push({ section, workload, system, config, params, repeat, label, ...extra });
 
   for (let r = 0; r < repeats; r++) {
-    for (const w of MAIN_WORKLOADS) {
+    for (const w of [...MAIN_WORKLOADS, ...EXTRA_WORKLOADS]) {
       if (!workloads.includes(w)) continue;
       if (r >= Math.max(1, Math.ceil(repeats * (REPEAT_FRACTION[w] ?? 1)))) continue;
-      const here = chosen.filter((s) => s.workloads.includes(w));
+      const here = chosen.filter((s) => runsOn(s, w));
       for (const s of rotate(here, r)) job('main', w, s, { ...BASE_CONFIG, ...s.config }, p[w], r, w);
     }
   }

@@ -88,6 +88,21 @@ export function analyse(runs) {
   return { g, main, systemsOf, m, inlineB, paramsOf };
 }
 
+/** A table of elapsed ms and the speed-up over `inline` (workloads B and G); `extra` adds columns. */
+function speedUpTable(a, w, extra = { head: [], cells: () => [] }) {
+  const base = a.m(w, 'inline', 'ms');
+  return table(
+    ['system', 'ms median (min–max)', 'speed-up over inline', ...extra.head, 'valid runs'],
+    a.systemsOf(w).map((id) => {
+      const s = a.m(w, id, 'ms');
+      return [
+        id, fmt(s, ' ms'), s && base ? `${ratio(base.median / s.median)} (${ratio(base.median / s.max)}–${ratio(base.median / s.min)})` : 'n/a',
+        ...extra.cells(id), validCell(a.main(w).get(id)),
+      ];
+    }),
+  );
+}
+
 /** The Markdown report. */
 export function report(runs) {
   const a = analyse(runs);
@@ -109,17 +124,18 @@ export function report(runs) {
     // B needs both cores to itself: also show the runs that started on a quiet machine.
     const quiet = (id) => stat(main('B').get(id)?.filter((r) => r.busyBefore !== undefined && r.busyBefore <= 0.3), 'ms');
     const quietInline = quiet('inline');
-    section(`B. ${count(paramsOf('B').n)} CPU tasks of about 2 ms (elapsed ms; speed-up over inline, 2.00× is ideal on 2 workers)`, table(
-      ['system', 'ms median (min–max)', 'speed-up over inline', 'speed-up, runs started on a quiet machine only', 'valid runs'],
-      systemsOf('B').map((id) => {
-        const s = m('B', id, 'ms');
+    section(`B. ${count(paramsOf('B').n)} CPU tasks of about 2 ms (elapsed ms; speed-up over inline, 2.00× is ideal on 2 workers)`, speedUpTable(a, 'B', {
+      head: ['speed-up, runs started on a quiet machine only'],
+      cells: (id) => {
         const q = quiet(id);
-        return [
-          id, fmt(s, ' ms'), s && inlineB ? `${ratio(inlineB.median / s.median)} (${ratio(inlineB.median / s.max)}–${ratio(inlineB.median / s.min)})` : 'n/a',
-          q && quietInline ? `${ratio(quietInline.median / q.median)} (${q.n} runs)` : 'n/a', validCell(main('B').get(id)),
-        ];
-      }),
-    ));
+        return [q && quietInline ? `${ratio(quietInline.median / q.median)} (${q.n} runs)` : 'n/a'];
+      },
+    }));
+  }
+  if (main('G').size) {
+    const p = paramsOf('G');
+    const ms = (iterations) => Math.round((iterations / p.minIterations) * 10);
+    section(`G. ${p.batches} batches of ${p.size} CPU tasks of ${ms(p.minIterations)}–${ms(p.maxIterations)} ms, each batch submitted at once (elapsed ms; speed-up over inline, 2.00× is ideal on 2 workers)`, speedUpTable(a, 'G'));
   }
   if (main('C').size) {
     const ideal = main('C').values().next().value?.find(isValid)?.result.idealMs;

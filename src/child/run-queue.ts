@@ -13,7 +13,7 @@
 import { Deque } from '../internal/deque.ts';
 
 /** How long one loop turn may spend starting tasks before the rest wait for the next turn. */
-export const TURN_BUDGET_MS = 5;
+export const TURN_BUDGET_MS = 10;
 /** Tasks started between two looks at the clock while a turn starts tasks as they arrive (a look costs ~50 ns). */
 const CHECK_EVERY = 4;
 

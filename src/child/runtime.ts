@@ -272,6 +272,7 @@ export class Runtime {
     } catch (err) {
       this.#channel.send({ kind: 'broadcastFailed', id, error: serializeError(err) });
     }
+    this.#channel.flush(); // now, even while answers are held (see run-queue.ts)
   }
 
   async #stop(): Promise<void> {

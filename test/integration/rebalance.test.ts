@@ -56,6 +56,15 @@ describe('tasks a worker has not started go to an idle worker', () => {
     expect(pool.stats().inFlight).toBe(0); // the worker answered for the aborted task too
   });
 
+  it('a worker busy with tasks that wait for their turn answers a broadcast before it has run them', async () => {
+    const pool = makePool<CpuTask, CpuAnswer>({ worker: 'cpu.ts', size: 1, concurrency: 100 });
+    await pool.start();
+    const tasks = range(10).map((i) => pool.run({ ms: 100, value: i }));
+    const doneWhenAnswered = await pool.broadcast('ping').then(() => pool.stats().done);
+    expect(doneWhenAnswered).toBeLessThan(10);
+    expect((await Promise.all(tasks)).map((a) => a.value)).toEqual(range(10));
+  });
+
   it('a SafeWorker stopped while tasks wait for their turn runs them all before it exits', async () => {
     const pool = makePool<CpuTask, CpuAnswer>({ worker: 'safe-cpu.ts', size: 1, concurrency: 100 });
     await pool.start();

@@ -21,6 +21,7 @@ export interface PoolSnapshot {
   readonly done: number;
   readonly failed: number;
   readonly restarts: number;
+  readonly handedBack: number;
   readonly workers: readonly { readonly worker: number; readonly pid: number; readonly state: string; readonly inFlight: number }[];
 }
 
@@ -87,7 +88,7 @@ export class PoolReporter {
   readonly #onError: OnceSink;
   readonly #timings: Record<'wait' | 'run' | 'runFailed', Reservoir>;
   #pending = emptyPending();
-  #last = { at: 0, done: 0, failed: 0, restarts: 0 };
+  #last = { at: 0, done: 0, failed: 0, restarts: 0, handedBack: 0 };
   #listening = false;
 
   /** @throws {TypeError} when `interval` or `reservoirSize` is not a positive integer. */
@@ -113,7 +114,7 @@ export class PoolReporter {
     if (this.#ticker.isRunning) return;
     this.#listen(true);
     const stats = this.#stats();
-    this.#last = { at: this.#clock.now(), done: stats?.done ?? 0, failed: stats?.failed ?? 0, restarts: stats?.restarts ?? 0 };
+    this.#last = { at: this.#clock.now(), done: stats?.done ?? 0, failed: stats?.failed ?? 0, restarts: stats?.restarts ?? 0, handedBack: stats?.handedBack ?? 0 };
     void this.#probe.warmUp(); // pidusage's costly first call, before the first tasks (process-probe.ts)
     for (const w of stats?.workers ?? []) if (w.pid > 0) void this.#probe.prime(w.pid);
     this.#ticker.start();
@@ -190,7 +191,8 @@ export class PoolReporter {
     batch.count(s, 'tasks.failed', Math.max(0, stats.failed - this.#last.failed));
     batch.gauge(s, 'throughput', seconds > 0 ? done / seconds : 0);
     batch.count(s, 'restarts', Math.max(0, stats.restarts - this.#last.restarts));
-    this.#last = { at: now, done: stats.done, failed: stats.failed, restarts: stats.restarts };
+    batch.count(s, 'tasks.handed_back', Math.max(0, stats.handedBack - this.#last.handedBack));
+    this.#last = { at: now, done: stats.done, failed: stats.failed, restarts: stats.restarts, handedBack: stats.handedBack };
     for (const w of stats.workers) batch.gauge(this.#worker(w.worker), 'in_flight', w.inFlight);
   }
 

@@ -81,6 +81,8 @@ export interface PoolStats {
   readonly retried: number;
   /** Tasks that crossed their `taskTimeout`. */
   readonly timedOut: number;
+  /** Tasks a busy worker handed back unstarted, sent again to a worker that ran out of tasks. */
+  readonly handedBack: number;
   readonly restarts: number;
   readonly workers: readonly WorkerStats[];
 }

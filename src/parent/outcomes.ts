@@ -33,6 +33,8 @@ export class TaskOutcomes {
   failed = 0;
   retried = 0;
   timedOut = 0;
+  /** Tasks a worker handed back unstarted and the parent sent again. */
+  handedBack = 0;
   readonly #options: ResolvedPoolOptions;
   readonly #sink: OutcomeSink;
 
@@ -90,7 +92,7 @@ export class TaskOutcomes {
    * queue with their place and attempt count, unless they settled meanwhile (a caller's abort) or
    * timed out; `requeue` false (the pool stops without draining): they fail as if still in `h`.
    */
-  handedBack(h: WorkerHandle, tasks: PendingTask[], requeue: boolean): void {
+  reclaimed(h: WorkerHandle, tasks: PendingTask[], requeue: boolean): void {
     const ref = { worker: h.number, pid: h.pid };
     for (let i = tasks.length - 1; i >= 0; i--) {
       const task = tasks[i] as PendingTask;
@@ -105,6 +107,7 @@ export class TaskOutcomes {
       else {
         task.attempt--;
         task.worker = -1;
+        this.handedBack++;
         this.#sink.requeue(task);
       }
     }

@@ -238,6 +238,7 @@ export class PoolCore {
       failed: o.failed,
       retried: o.retried,
       timedOut: o.timedOut,
+      handedBack: o.handedBack,
       restarts: this.#supervisor.restarts,
       workers,
     };
@@ -362,7 +363,7 @@ export class PoolCore {
       idle: () => this.#rebalancer.workerIdle(),
       reclaimed: (h, tasks) => {
         const requeue = this.#state === 'running' || (this.#state === 'stopping' && this.#draining && !this.#pilled);
-        this.#outcomes.handedBack(h, tasks, requeue);
+        this.#outcomes.reclaimed(h, tasks, requeue);
         this.#pump();
       },
       result: (h, taskId, value) => this.#emitResult(value, { worker: h.number, pid: h.pid, taskId }),

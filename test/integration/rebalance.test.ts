@@ -24,7 +24,7 @@ describe('tasks a worker has not started go to an idle worker', () => {
     const ran = [(await pool.run({ ms: 0, value: 'end' }, { worker: 0 })).ran, (await pool.run({ ms: 0, value: 'end' }, { worker: 1 })).ran];
     expect([...ran[0]!, ...ran[1]!].filter((v) => v !== 'end').sort((a, b) => (a as number) - (b as number))).toEqual(range(40));
     for (const a of answers) expect(ran[a.worker]).toContain(a.value);
-    expect(pool.stats()).toMatchObject({ inFlight: 0, done: 42, failed: 0, retried: 0 });
+    expect(pool.stats()).toMatchObject({ inFlight: 0, done: 42, failed: 0, retried: 0, handedBack: moved.length });
   });
 
   it('never moves a task sent to a given worker', async () => {

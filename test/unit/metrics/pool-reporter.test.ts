@@ -15,6 +15,7 @@ class FakePool extends EventEmitter {
     done: 0,
     failed: 0,
     restarts: 0,
+    handedBack: 0,
     workers: [
       { worker: 0, pid: 100, state: 'ready', inFlight: 0 },
       { worker: 1, pid: 101, state: 'ready', inFlight: 0 },
@@ -53,7 +54,7 @@ describe('PoolReporter', () => {
     reporter.start();
     expect(probe.warmUp).toHaveBeenCalledTimes(1); // pidusage's costly first call, as the pool starts
     expect(probe.prime.mock.calls.map((c) => c[0])).toEqual([100, 101]);
-    Object.assign(pool.snapshot, { queued: 5, inFlight: 3, done: 40, failed: 2, restarts: 1 });
+    Object.assign(pool.snapshot, { queued: 5, inFlight: 3, done: 40, failed: 2, restarts: 1, handedBack: 7 });
     pool.snapshot.workers = [
       { worker: 0, pid: 100, state: 'ready', inFlight: 2 },
       { worker: 1, pid: 101, state: 'starting', inFlight: 1 },
@@ -68,6 +69,7 @@ describe('PoolReporter', () => {
       'demo.tasks.failed': '2|c',
       'demo.throughput': '20|g',
       'demo.restarts': '1|c',
+      'demo.tasks.handed_back': '7|c',
       'demo.crashes': '0|c',
       'demo.timeouts': '0|c',
       'demo.blocked_loops': '0|c',
@@ -80,9 +82,9 @@ describe('PoolReporter', () => {
       'demo.os.cpu_total': '99.5|g',
       'demo.os.cpu_mean': '99.5|g',
     });
-    Object.assign(pool.snapshot, { done: 50 });
+    Object.assign(pool.snapshot, { done: 50, handedBack: 9 });
     await clock.advance(2000);
-    expect(byName(take())).toMatchObject({ 'demo.tasks.done': '10|c', 'demo.throughput': '5|g', 'demo.restarts': '0|c' });
+    expect(byName(take())).toMatchObject({ 'demo.tasks.done': '10|c', 'demo.throughput': '5|g', 'demo.restarts': '0|c', 'demo.tasks.handed_back': '2|c' });
     reporter.stop();
   });
 

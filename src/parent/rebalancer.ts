@@ -24,8 +24,9 @@ export class Rebalancer {
   }
 
   /**
-   * A worker holds no task (after a read of its pipe). Look once this turn's callbacks have run: the code awaiting
-   * the answers may submit more tasks, and a worker still idle then has nothing it may take.
+   * A worker holds no task (after a read of its pipe). Look once this turn's callbacks have run:
+   * the code awaiting the answers may submit more tasks, and a worker still idle then has nothing
+   * it may take.
    */
   workerIdle(): void {
     if (this.#scheduled) return;

@@ -77,9 +77,9 @@ export interface PingMessage {
   id: number;
 }
 /**
- * Another worker ran out of tasks and the parent has none queued: hand back a share of the tasks
- * received but not started (`idle` workers wait: keep `1 / (idle + 1)` of them). Always answered
- * with `reclaimed`, empty when nothing waits.
+ * Another worker ran out of tasks and the parent has none it may take: hand back a share of the
+ * tasks received but not started (`idle` workers wait: `idle / (idle + 1)` of them, rounded down).
+ * Always answered with `reclaimed`, empty when nothing waits.
  */
 export interface ReclaimMessage {
   kind: 'reclaim';

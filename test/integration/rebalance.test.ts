@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TaskAbortedError } from 'looppool';
+import { TaskAbortedError, TaskTimeoutError } from 'looppool';
 import { prng } from '../helpers/prng.ts';
 import type { CpuAnswer, CpuTask } from '../fixtures/workers/cpu.ts';
 import { makePool } from '../helpers/pools.ts';
@@ -54,6 +54,20 @@ describe('tasks a worker has not started go to an idle worker', () => {
     const { ran } = await pool.run({ ms: 0, value: 'last' });
     expect(ran).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 9, 'last']);
     expect(pool.stats().inFlight).toBe(0); // the worker answered for the aborted task too
+  });
+
+  it('fails a task whose timeout passes while it waits for its turn, without running it or killing the worker', async () => {
+    // A grace long enough that only a worker whose loop does not turn is killed.
+    const pool = makePool<CpuTask, CpuAnswer>({ worker: 'cpu.ts', size: 1, concurrency: 100, timeoutGrace: 5_000 });
+    await pool.start();
+    const tasks = range(10).map((i) => pool.run({ ms: 200, value: i }, i === 8 ? { timeout: 100 } : {}));
+    const error = await tasks[8]!.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TaskTimeoutError);
+    expect(error).toMatchObject({ phase: 'soft' });
+    await Promise.all(tasks.filter((_, i) => i !== 8));
+    const { ran } = await pool.run({ ms: 0, value: 'last' });
+    expect(ran).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 9, 'last']);
+    expect(pool.stats()).toMatchObject({ restarts: 0, timedOut: 1, inFlight: 0 });
   });
 
   it('a worker busy with tasks that wait for their turn answers a broadcast before it has run them', async () => {

@@ -5,15 +5,17 @@
  * turns, at least one a turn. Between those turns the loop reads the parent's messages: an
  * abort, a ping, or a request to hand unstarted tasks back to an idle worker (`takeBack`).
  *
- * While tasks wait, small answers are held (`hold(true)`) and go out together once none waits:
- * a write per turn would wake the parent every few milliseconds, and on a machine with few
- * cores each wake-up takes a CPU from a busy worker. Today's grouping is kept that way: before
- * this queue, a worker ran every task of a read in one turn and answered them in one write.
+ * While tasks wait, small answers are held (`hold(true)`) and go out together once none waits,
+ * or once they have been held {@link MAX_HOLD_MS}: a write per turn would wake the parent every
+ * few milliseconds, and on a machine with few cores each wake-up takes a CPU from a busy worker;
+ * a hold without end would keep the first answers of a long backlog until its last task ran.
  */
 import { Deque } from '../internal/deque.ts';
 
 /** How long one loop turn may spend starting tasks before the rest wait for the next turn. */
 export const TURN_BUDGET_MS = 10;
+/** How long answers may be held while tasks wait before they go out anyway. */
+export const MAX_HOLD_MS = 250;
 /** Tasks started between two looks at the clock while a turn starts tasks as they arrive (a look costs ~50 ns). */
 const CHECK_EVERY = 4;
 
@@ -24,6 +26,8 @@ export interface RunQueueHooks<C> {
   isLive(ctx: C): boolean;
   /** Hold small answers back (true) or let them go out (false). */
   hold(held: boolean): void;
+  /** Write out the answers held so far, and go on holding. */
+  flush(): void;
 }
 
 interface Waiting<C> {
@@ -38,6 +42,8 @@ export class RunQueue<C> {
   #turnStart = -1;
   #startedInTurn = 0;
   #scheduled = false;
+  /** When answers began to be held, or were last written out while held. */
+  #heldSince = 0;
   readonly #endTurn = (): void => {
     this.#turnStart = -1;
   };
@@ -90,6 +96,7 @@ export class RunQueue<C> {
   #wait(ctx: C, payload: unknown): void {
     if (this.#waiting.length === 0) {
       this.#hooks.hold(true);
+      this.#heldSince = Date.now();
       this.#schedule();
     }
     this.#waiting.push({ ctx, payload });
@@ -106,7 +113,12 @@ export class RunQueue<C> {
     const started = Date.now();
     for (let w = this.#waiting.shift(); w !== undefined; w = this.#waiting.shift()) {
       if (this.#hooks.isLive(w.ctx)) this.#hooks.start(w.ctx, w.payload);
-      if (this.#waiting.length > 0 && Date.now() - started > TURN_BUDGET_MS) {
+      const now = Date.now();
+      if (this.#waiting.length > 0 && now - started > TURN_BUDGET_MS) {
+        if (now - this.#heldSince >= MAX_HOLD_MS) {
+          this.#hooks.flush();
+          this.#heldSince = now;
+        }
         this.#schedule();
         return;
       }

@@ -69,6 +69,7 @@ export class Runtime {
     start: (ctx, payload) => this.#start(ctx, payload),
     isLive: (ctx) => this.#tasks.get(ctx.id) === ctx && this.#mayRun(),
     hold: (held) => this.#channel.hold(held),
+    flush: () => this.#channel.flush(),
   });
 
   /** Attach to the channel and open the handshake. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RunQueue, TURN_BUDGET_MS } from '../../src/child/run-queue.ts';
+import { MAX_HOLD_MS, RunQueue, TURN_BUDGET_MS } from '../../src/child/run-queue.ts';
 
 /** Block the thread until the clock has moved `ms` (a CPU-bound task). */
 function busy(ms: number): void {
@@ -15,6 +15,7 @@ function setup() {
   const started: number[] = [];
   const holds: boolean[] = [];
   const dead = new Set<number>();
+  let flushes = 0;
   const q = new RunQueue<number>({
     start: (id, ms) => {
       started.push(id);
@@ -22,8 +23,9 @@ function setup() {
     },
     isLive: (id) => !dead.has(id),
     hold: (held) => holds.push(held),
+    flush: () => flushes++,
   });
-  return { q, started, holds, dead };
+  return { q, started, holds, dead, flushes: () => flushes };
 }
 
 describe('the run queue of a worker', () => {
@@ -74,5 +76,19 @@ describe('the run queue of a worker', () => {
     second.q.clear();
     expect(second.q.length).toBe(0);
     expect(second.holds).toEqual([true, false]);
+  });
+});
+
+describe('answers held while tasks wait', () => {
+  it(`go out every ${MAX_HOLD_MS} ms or so while the queue does not empty`, async () => {
+    const { q, flushes, holds } = setup();
+    // 4 start now, 10 wait: each ~1/4 of the hold's limit, so the queue lasts well past it.
+    const ms = Math.ceil(MAX_HOLD_MS / 4);
+    for (let id = 0; id < 14; id++) q.submit(id, ms);
+    expect(flushes()).toBe(0);
+    while (q.length > 0) await turn();
+    // The 14 tasks took about 3.5 limits: written out at least twice on the way, then released.
+    expect(flushes()).toBeGreaterThanOrEqual(2);
+    expect(holds).toEqual([true, false]);
   });
 });

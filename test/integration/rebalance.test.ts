@@ -70,22 +70,16 @@ describe('tasks a worker has not started go to an idle worker', () => {
     expect(pool.stats()).toMatchObject({ restarts: 0, timedOut: 1, inFlight: 0 });
   });
 
-  it('a worker with a long backlog of waiting tasks sends the answers it has before the backlog ends', async () => {
+  it('a worker with a backlog of waiting tasks answers a broadcast, and sends the answers it has, before the backlog ends', async () => {
     const pool = makePool<CpuTask, CpuAnswer>({ worker: 'cpu.ts', size: 1, concurrency: 100 });
     await pool.start();
     const tasks = range(12).map((i) => pool.run({ ms: 100, value: i }));
-    const doneWhenFirstAnswered = await tasks[0]!.then(() => pool.stats().done);
-    expect(doneWhenFirstAnswered).toBeLessThan(12);
+    // How many tasks had been answered when the first answer, and the broadcast's, arrived.
+    const doneAtFirstAnswer = tasks[0]!.then(() => pool.stats().done);
+    const doneAtBroadcast = pool.broadcast('ping').then(() => pool.stats().done);
+    expect(await doneAtFirstAnswer).toBeLessThan(12);
+    expect(await doneAtBroadcast).toBeLessThan(12);
     expect((await Promise.all(tasks)).map((a) => a.value)).toEqual(range(12));
-  });
-
-  it('a worker busy with tasks that wait for their turn answers a broadcast before it has run them', async () => {
-    const pool = makePool<CpuTask, CpuAnswer>({ worker: 'cpu.ts', size: 1, concurrency: 100 });
-    await pool.start();
-    const tasks = range(10).map((i) => pool.run({ ms: 100, value: i }));
-    const doneWhenAnswered = await pool.broadcast('ping').then(() => pool.stats().done);
-    expect(doneWhenAnswered).toBeLessThan(10);
-    expect((await Promise.all(tasks)).map((a) => a.value)).toEqual(range(10));
   });
 
   it('a SafeWorker stopped while tasks wait for their turn runs them all before it exits', async () => {

@@ -21,20 +21,22 @@ export interface IncidentSink {
 
 export class Incidents {
   readonly #sink: IncidentSink;
+  /** Each worker's last blocked-loop report, attached to a later timeout's Sentry event. */
+  readonly #lastBlocked = new WeakMap<WorkerHandle, LoopBlockedReport>();
 
   constructor(sink: IncidentSink) {
     this.#sink = sink;
   }
 
   loopBlocked(h: WorkerHandle, report: LoopBlockedReport): void {
-    h.lastBlocked = report;
+    this.#lastBlocked.set(h, report);
     const stack = formatBlockedStack(report.frames);
     const info: LoopBlockedInfo = {
       worker: h.number, pid: h.pid, blockedMs: report.blockedMs, frames: report.frames, stack,
       ...(report.stackUnavailable ? { stackUnavailable: report.stackUnavailable } : {}),
     };
     this.#sink.metrics()?.pool.countBlockedLoop(h.number);
-    captureBlockedLoop(report, { ...this.#tags(h), taskIds: h.taskIds() });
+    captureBlockedLoop(report, { ...this.#tags(h), taskIds: h.tasks.ids() });
     if (this.#sink.emitLoopBlocked(info)) return;
     const where = stack || `  (no stack: ${report.stackUnavailable ?? 'unknown'})`;
     process.stderr.write(`looppool ${this.#sink.name}: worker ${h.number} (pid ${h.pid}) event loop blocked for ${report.blockedMs} ms at\n${where}\n`);
@@ -48,7 +50,7 @@ export class Incidents {
   }
 
   timedOut(h: WorkerHandle, task: PendingTask, error: TaskTimeoutError): void {
-    captureTimeout(error, { ...this.#tags(h), taskId: task.id, attempt: task.attempt, timeoutMs: task.timeout }, h.lastBlocked);
+    captureTimeout(error, { ...this.#tags(h), taskId: task.id, attempt: task.attempt, timeoutMs: task.timeout }, this.#lastBlocked.get(h));
   }
 
   #tags(h: WorkerHandle): { pool: string; worker: number; pid: number } {

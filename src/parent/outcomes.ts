@@ -125,15 +125,15 @@ export class TaskOutcomes {
     task.timedOut = true;
     this.timedOut++;
     this.#sink.timedOut(task);
-    h.abortTask(task.id, 'timeout');
-    const ping = h.ping();
-    task.timer = setTimeout(() => this.#hardTimeout(h, task, ms, ping), this.#options.timeoutGrace);
+    h.tasks.abort(task.id, 'timeout');
+    const answered = h.ping();
+    task.timer = setTimeout(() => this.#hardTimeout(h, task, ms, answered), this.#options.timeoutGrace);
   }
 
-  #hardTimeout(h: WorkerHandle, task: PendingTask, ms: number, ping: number): void {
+  #hardTimeout(h: WorkerHandle, task: PendingTask, ms: number, answered: () => boolean): void {
     task.timer = undefined;
     if (task.settled || h.state === 'exited') return;
-    const blocked = !h.answeredPing(ping);
+    const blocked = !answered();
     const error = new TaskTimeoutError(task.id, blocked ? 'hard' : 'soft', ms, { worker: h.number, pid: h.pid });
     this.fail(task, error, h.pid);
     this.#sink.timeoutFailed(h, task, error);

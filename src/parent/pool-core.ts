@@ -18,7 +18,7 @@ import type { LoopBlockedInfo, PoolState, PoolStats, ResultInfo, TaskErrorInfo, 
 import { Incidents } from './incidents.ts';
 import { TaskOutcomes } from './outcomes.ts';
 import { ResultStream } from './result-stream.ts';
-import { Supervisor, type SupervisorHost } from './supervisor.ts';
+import { Supervisor, type ExitDetails, type SupervisorHost } from './supervisor.ts';
 import { TaskTiming } from './task-timing.ts';
 import { Rebalancer } from './rebalancer.ts';
 import { PendingTask, type TaskMode } from './task.ts';
@@ -224,7 +224,7 @@ export class PoolCore {
   stats(): PoolStats {
     const workers = this.#supervisor.handles.map((h, n) =>
       h
-        ? { worker: n, pid: h.pid, state: h.state, inFlight: h.inFlight, done: h.done, failed: h.failed }
+        ? { worker: n, pid: h.pid, state: h.state, inFlight: h.inFlight, done: h.tasks.counts.done, failed: h.tasks.counts.failed }
         : { worker: n, pid: -1, state: 'respawning' as const, inFlight: 0, done: 0, failed: 0 },
     );
     const o = this.#outcomes;
@@ -269,10 +269,10 @@ export class PoolCore {
   #send(task: PendingTask, slot: number): void {
     const handle = this.#supervisor.handles[slot] as WorkerHandle;
     this.#timing?.dispatched(task);
-    handle.sendTask(task);
+    handle.tasks.send(task);
     this.#outcomes.armTimeout(handle, task);
     task.onDispatch?.({ worker: handle.number, pid: handle.pid });
-    if (handle.sent >= this.options.maxTasksPerWorker) this.#supervisor.recycle(handle);
+    if (handle.tasks.counts.sent >= this.options.maxTasksPerWorker) this.#supervisor.recycle(handle);
   }
 
   #enqueue(task: PendingTask): void {
@@ -289,7 +289,7 @@ export class PoolCore {
   #watchSignal(task: PendingTask, signal: AbortSignal): void {
     const onAbort = (): void => {
       if (task.worker < 0) this.#queue.cancel(task);
-      else this.#supervisor.handles[task.worker]?.abortTask(task.id, 'abort');
+      else this.#supervisor.handles[task.worker]?.tasks.abort(task.id, 'abort');
       task.fail(new TaskAbortedError(task.id, { cause: signal.reason }));
     };
     signal.addEventListener('abort', onAbort, { once: true });
@@ -298,7 +298,7 @@ export class PoolCore {
 
   #maybePill(): void {
     // A worker asked to hand tasks back answers first: a drain sends them to the others.
-    if (this.#pilled || this.#queue.length > 0 || this.#supervisor.handles.some((h) => h?.reclaiming)) return;
+    if (this.#pilled || this.#queue.length > 0 || this.#supervisor.handles.some((h) => h?.tasks.reclaiming)) return;
     this.#pilled = true;
     this.#supervisor.beginStop();
     this.#supervisor.pillAll();
@@ -330,33 +330,35 @@ export class PoolCore {
     if (!heard) process.stderr.write(`looppool ${this.options.name}: ${event} ${JSON.stringify(info)}: ${error.stack ?? String(error)}\n`);
   }
 
+  #workerExited(h: WorkerHandle, details: ExitDetails, tasks: PendingTask[]): void {
+    this.#incidents.crashed(h, details);
+    const expected = details.reason === 'stop' || details.reason === 'recycle';
+    this.#events.workerExit({ worker: h.number, pid: h.pid, exitCode: details.exitCode, signal: details.signal, expected, reason: details.reason });
+    const mayRetry = this.#state === 'running' || this.#state === 'starting' || (this.#state === 'stopping' && !this.#pilled);
+    this.#outcomes.workerExited(h, details, tasks, mayRetry, this.#killedBecause);
+    this.#broadcaster.workerGone(h, new PoolStoppedError(`Worker ${h.number} exited before it answered the broadcast`));
+    this.#pump();
+  }
+
   #host(): SupervisorHost {
     return {
       workerStarted: (h) => {
         this.#events.workerStart({ worker: h.number, pid: h.pid });
         this.#pump();
       },
-      workerExited: (h, details, tasks) => {
-        this.#incidents.crashed(h, details);
-        const expected = details.reason === 'stop' || details.reason === 'recycle';
-        this.#events.workerExit({ worker: h.number, pid: h.pid, exitCode: details.exitCode, signal: details.signal, expected, reason: details.reason });
-        const mayRetry = this.#state === 'running' || this.#state === 'starting' || (this.#state === 'stopping' && !this.#pilled);
-        this.#outcomes.workerExited(h, details, tasks, mayRetry, this.#killedBecause);
-        this.#broadcaster.workerGone(h, new PoolStoppedError(`Worker ${h.number} exited before it answered the broadcast`));
-        this.#pump();
-      },
+      workerExited: (h, details, tasks) => this.#workerExited(h, details, tasks),
       healthChanged: (error) => {
         this.#unhealthy = error;
         if (error) this.#rejectQueued(error);
         else this.#pump();
       },
       taskDone: (h, task, value) => {
-        h.done++;
+        h.tasks.counts.done++;
         this.#outcomes.succeeded(h, task, value);
         this.#pump();
       },
       taskFailed: (h, task, error, unsendable) => {
-        h.failed++;
+        h.tasks.counts.failed++;
         this.#outcomes.threw(h, task, error, unsendable);
         this.#pump();
       },

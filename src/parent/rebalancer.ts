@@ -40,8 +40,8 @@ export class Rebalancer {
     for (const h of this.#handles) {
       if (h === undefined || h.state !== 'ready') continue;
       if (h.inFlight === 0) idle++;
-      else if (h.inFlight > 1 && !h.reclaiming && (busiest === undefined || h.inFlight > busiest.inFlight)) busiest = h;
+      else if (h.inFlight > 1 && !h.tasks.reclaiming && (busiest === undefined || h.inFlight > busiest.inFlight)) busiest = h;
     }
-    if (idle > 0 && busiest !== undefined) busiest.reclaim(idle);
+    if (idle > 0 && busiest !== undefined) busiest.tasks.reclaim(idle);
   }
 }

@@ -133,17 +133,17 @@ export class Supervisor {
   #onExit(handle: WorkerHandle, exitCode: number | null, signal: NodeJS.Signals | null, tasks: PendingTask[]): void {
     const n = handle.number;
     if (this.handles[n] === handle) this.handles[n] = undefined;
-    const failedStart = handle.initError !== undefined;
-    if (failedStart) {
+    const initError = handle.initError; // set when it exits before it was ever ready
+    if (initError) {
       this.#slotFailures[n] = (this.#slotFailures[n] ?? 0) + 1;
       this.#failuresInRow++;
     }
     this.#host.workerExited(handle, { exitCode, signal, reason: handle.exitReason }, tasks);
-    if (this.#settleStart && !handle.wasReady) {
+    if (this.#settleStart && initError) {
       // Still starting (or killed while starting): start() fails, whatever the mode is now.
-      this.#settleStart(handle.initError ?? this.#startError(handle, exitCode, signal));
+      this.#settleStart(initError);
     } else if ((this.#mode === 'running' || this.#mode === 'starting') && handle.exitReason !== 'stop') {
-      if (failedStart && this.#failuresInRow >= this.#options.maxStartFailures) this.#becomeUnhealthy(handle.initError);
+      if (initError && this.#failuresInRow >= this.#options.maxStartFailures) this.#becomeUnhealthy(initError);
       else this.#respawn(n, handle.exitReason === 'recycle' ? 0 : this.#backoff(n));
     }
     this.#checkEmpty();
@@ -175,16 +175,6 @@ export class Supervisor {
     }
     const missing = this.handles.map((h, n) => (h ? -1 : n)).filter((n) => n >= 0);
     for (const n of missing) this.#respawn(n, this.#options.unhealthyCooldown);
-  }
-
-  #startError(handle: WorkerHandle, exitCode: number | null, signal: NodeJS.Signals | null): WorkerInitError {
-    const how = signal ? `signal ${signal}` : `exit code ${exitCode}`;
-    return new WorkerInitError(`Worker ${handle.number} (pid ${handle.pid}) exited while the pool was starting (${how})`, {
-      worker: handle.number,
-      pid: handle.pid,
-      module: this.#options.workerUrl,
-      stage: 'exit',
-    });
   }
 
   #checkEmpty(): void {

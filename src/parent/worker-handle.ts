@@ -7,15 +7,15 @@ import type { ChildProcess } from 'node:child_process';
 import type { Duplex } from 'node:stream';
 import { ProtocolError, WorkerInitError } from '../errors.ts';
 import { assertNever } from '../internal/assert.ts';
-import { PROTOCOL, TASK, type ToParentMessage } from '../protocol/messages.ts';
+import { PROTOCOL, type ToParentMessage } from '../protocol/messages.ts';
 import { MessageShapeError, parseToParent } from '../protocol/parse.ts';
-import { deserializeError } from '../protocol/serialized-error.ts';
+import { deserializeError, type SerializedError } from '../protocol/serialized-error.ts';
 import { parseWatchdogReport, ReportLineSplitter, type LoopBlockedReport } from '../protocol/watchdog-report.ts';
-import { IdTable } from '../internal/id-table.ts';
 import { Channel } from '../transport/channel.ts';
 import { jsonField } from '../transport/encode.ts';
 import type { ResolvedPoolOptions } from '../options.ts';
 import type { WorkerSlot } from './dispatcher.ts';
+import { HeldTasks } from './held-tasks.ts';
 import { spawnWorker } from './spawn.ts';
 import type { PendingTask } from './task.ts';
 
@@ -56,30 +56,20 @@ export interface WorkerInitExtras {
 export class WorkerHandle implements WorkerSlot {
   readonly number: number;
   readonly pid: number;
-  readonly startedAt = Date.now();
   state: HandleState = 'starting';
-  /** Tasks sent to it (maxTasksPerWorker counts these). */
-  sent = 0;
-  done = 0;
-  failed = 0;
-  /** The last blocked-loop report of its watchdog (attached to a timeout's Sentry event). */
-  lastBlocked: LoopBlockedReport | undefined;
-  /** It finished initialize() at some point. */
-  wasReady = false;
-  /** Why it failed to start, once known. */
+  /** Why it failed to start, once known (it never was ready when this is set). */
   initError: WorkerInitError | undefined;
+  /** The tasks it holds: sending, aborting and reclaiming them, and its task counts. */
+  readonly tasks: HeldTasks;
   readonly #options: ResolvedPoolOptions;
   readonly #events: HandleEvents;
   readonly #child: ChildProcess;
   readonly #channel: Channel;
-  readonly #tasks = new IdTable<PendingTask>();
+  readonly #initExtras: WorkerInitExtras;
   #pillSent = false;
   #exitReason: ExitReason | undefined;
   #nextPing = 1;
   #lastPong = 0;
-  #reclaiming = false;
-
-  readonly #initExtras: WorkerInitExtras;
 
   constructor(number: number, options: ResolvedPoolOptions, events: HandleEvents, initExtras: WorkerInitExtras = {}) {
     this.number = number;
@@ -91,11 +81,12 @@ export class WorkerHandle implements WorkerSlot {
     this.#channel = new Channel(this.#child.stdio[3] as Duplex, options.maxMessageBytes + 1024 * 1024, {
       message: (raw) => this.#receive(raw),
       readEnd: () => {
-        if (this.#tasks.size === 0 && this.state === 'ready') this.#events.idle(this);
+        if (this.tasks.size === 0 && this.state === 'ready') this.#events.idle(this);
       },
       corrupt: (err) => this.#protocolError(err.message),
       close: () => {},
     });
+    this.tasks = new HeldTasks(number, this.#channel);
     const reports = (this.#child.stdio as unknown as (Duplex | null)[])[4];
     if (reports) this.#readWatchdog(reports);
     this.#child.on('error', () => this.#child.kill('SIGKILL')); // spawn or signal failure: 'exit' reports it
@@ -103,61 +94,22 @@ export class WorkerHandle implements WorkerSlot {
     this.#child.once('close', (code, signal) => this.#onExit(code, signal));
   }
 
-  /** Ids of the tasks it holds. */
-  taskIds(): number[] {
-    return this.#tasks.keys();
-  }
-
   get inFlight(): number {
-    return this.#tasks.size;
+    return this.tasks.size;
   }
 
   get accepting(): boolean {
     return this.state === 'ready';
   }
 
-  /** Send a task (the dispatcher checked the credit). */
-  sendTask(task: PendingTask): void {
-    task.worker = this.number;
-    task.attempt++;
-    this.sent++;
-    this.#tasks.set(task.id, task);
-    // A task depends on nothing sent before it: it may pass big tasks still queued (see Channel).
-    if (typeof task.payload === 'string') this.#channel.sendTuple(TASK, task.id, task.attempt, task.payload, true);
-    else this.#channel.sendTupleWithClone(TASK, task.id, task.attempt, task.payload, true);
-  }
-
-  /** Ask the child to abort a task's signal (its answer still returns the credit). */
-  abortTask(id: number, reason: 'abort' | 'timeout'): void {
-    if (this.#tasks.has(id)) this.#channel.sendJson(`{"kind":"abort","id":${id},"reason":"${reason}"}`);
-  }
-
   /**
-   * Ask the child to hand back a share of the tasks it holds but has not started, for `idle`
-   * idle workers (one request at a time; the answer comes as the `reclaimed` event).
+   * Ask whether the child's event loop turns: the returned check is true once the child has
+   * answered (this or a later ping).
    */
-  reclaim(idle: number): void {
-    if (this.#reclaiming || this.state !== 'ready') return;
-    this.#reclaiming = true;
-    this.#channel.sendJson(`{"kind":"reclaim","idle":${idle}}`, true);
-    this.#channel.flush();
-  }
-
-  /** A `reclaim` is unanswered. */
-  get reclaiming(): boolean {
-    return this.#reclaiming;
-  }
-
-  /** Ask whether the child's event loop turns; see {@link answeredPing}. */
-  ping(): number {
+  ping(): () => boolean {
     const id = this.#nextPing++;
     this.#channel.sendJson(`{"kind":"ping","id":${id}}`, true);
-    return id;
-  }
-
-  /** True once the child answered ping `id` (or a later one). */
-  answeredPing(id: number): boolean {
-    return this.#lastPong >= id;
+    return () => this.#lastPong >= id;
   }
 
   sendBroadcast(id: number, json: string | null, message: unknown): void {
@@ -217,16 +169,14 @@ export class WorkerHandle implements WorkerSlot {
         return;
       }
       case 'result':
-        if (m.task !== null && !this.#tasks.has(m.task)) return this.#protocolError(`result for task ${m.task}, which it does not hold`);
-        this.#events.result(this, m.task, m.value);
-        return;
+        if (m.task !== null && !this.tasks.has(m.task)) return this.#protocolError(`result for task ${m.task}, which it does not hold`);
+        return this.#events.result(this, m.task, m.value);
       case 'hello':
         return this.#onHello(m.protocol);
       case 'ready':
         return this.#onReady();
       case 'initFailed':
-        this.initError = this.#initError(deserializeError(m.error), m.stage);
-        return;
+        return this.#onInitFailed(m.error, m.stage);
       case 'broadcastDone':
         return this.#events.broadcastReply(this, m.id, { value: m.value });
       case 'broadcastFailed':
@@ -234,13 +184,13 @@ export class WorkerHandle implements WorkerSlot {
       case 'uncaught':
         if (this.#options.restartOnError) this.#exitReason ??= 'error';
         return this.#events.uncaught(this, deserializeError(m.error), m.origin);
-      case 'stopped':
-        return;
       case 'pong':
         this.#lastPong = Math.max(this.#lastPong, m.id);
         return;
       case 'reclaimed':
         return this.#onReclaimed(m.ids);
+      case 'stopped':
+        return;
       default:
         assertNever(m, 'message');
     }
@@ -264,8 +214,12 @@ export class WorkerHandle implements WorkerSlot {
   #onReady(): void {
     if (this.state !== 'starting') return this.#protocolError('ready twice');
     this.state = 'ready';
-    this.wasReady = true;
     this.#events.ready(this);
+  }
+
+  #onInitFailed(error: SerializedError, stage: 'load' | 'initialize'): void {
+    if (this.state !== 'starting') return this.#protocolError('initFailed once started');
+    this.initError = this.#initError(deserializeError(error), stage);
   }
 
   #onHello(protocol: string): void {
@@ -289,23 +243,14 @@ export class WorkerHandle implements WorkerSlot {
   }
 
   #onReclaimed(ids: number[]): void {
-    if (!this.#reclaiming) return this.#protocolError('tasks handed back unasked');
-    this.#reclaiming = false;
-    if (new Set(ids).size !== ids.length || !ids.every((id) => this.#tasks.has(id))) {
-      return this.#protocolError(`handed back tasks it does not hold (${ids.join(', ')})`);
-    }
-    const tasks = ids.map((id) => this.#take(id) as PendingTask);
-    this.sent -= tasks.length;
+    const tasks = this.tasks.handBack(ids);
+    if (typeof tasks === 'string') return this.#protocolError(tasks);
     this.#events.reclaimed(this, tasks);
   }
 
   #take(id: number): PendingTask | undefined {
-    const task = this.#tasks.get(id);
-    if (!task) {
-      this.#protocolError(`answer for task ${id}, which it does not hold`);
-      return undefined;
-    }
-    this.#tasks.delete(id);
+    const task = this.tasks.take(id);
+    if (task === undefined) this.#protocolError(`answer for task ${id}, which it does not hold`);
     return task;
   }
 
@@ -327,14 +272,11 @@ export class WorkerHandle implements WorkerSlot {
   #onExit(code: number | null, signal: NodeJS.Signals | null): void {
     const wasStarting = this.state === 'starting';
     this.state = 'exited';
-    this.#reclaiming = false;
     this.#channel.destroy();
     if (wasStarting && !this.initError) {
       const how = signal ? `signal ${signal}` : `exit code ${code}`;
       this.initError = this.#initError(new Error(`the process exited before it was ready (${how})`), 'exit');
     }
-    const tasks = this.#tasks.values();
-    this.#tasks.clear();
-    this.#events.exit(this, code, signal, tasks);
+    this.#events.exit(this, code, signal, this.tasks.release());
   }
 }

@@ -108,6 +108,8 @@ describe('a child that breaks the protocol', () => {
   it.each([
     ['garbage', /unknown frame codec/],
     ['foreign', /answer for task 999999, which it does not hold/],
+    ['unasked', /tasks handed back unasked/],
+    ['initFailed', /initFailed once started/],
   ])('is replaced when it writes %s to the channel; its task fails, others go on', async (task, message) => {
     const pool = makePool({ worker: 'forges.ts', size: 1 });
     const reported: Error[] = [];

@@ -1,0 +1,108 @@
+/**
+ * The tasks one worker holds, seen from the parent, and the messages that move them: a task is
+ * sent, may be asked to abort, and leaves by its answer, by a hand-back (`reclaim`), or with the
+ * process. Which tasks it holds is what makes an answer legal: the handle treats an answer for
+ * any other task as a protocol breach.
+ */
+import { TASK } from '../protocol/messages.ts';
+import { IdTable } from '../internal/id-table.ts';
+import type { Channel } from '../transport/channel.ts';
+import type { PendingTask } from './task.ts';
+
+/** What a worker has done with its tasks; `sent` counts toward `maxTasksPerWorker`. */
+export interface TaskCounts {
+  sent: number;
+  done: number;
+  failed: number;
+}
+
+/** `asked`: a `reclaim` went out and its `reclaimed` answer has not come back yet. */
+type ReclaimState = 'none' | 'asked';
+
+export class HeldTasks {
+  readonly counts: TaskCounts = { sent: 0, done: 0, failed: 0 };
+  readonly #worker: number;
+  readonly #channel: Channel;
+  readonly #table = new IdTable<PendingTask>();
+  #reclaim: ReclaimState = 'none';
+
+  constructor(worker: number, channel: Channel) {
+    this.#worker = worker;
+    this.#channel = channel;
+  }
+
+  get size(): number {
+    return this.#table.size;
+  }
+
+  /** Ids of the tasks it holds, ascending. */
+  ids(): number[] {
+    return this.#table.keys();
+  }
+
+  has(id: number): boolean {
+    return this.#table.has(id);
+  }
+
+  /** Send a task (the dispatcher checked the credit). */
+  send(task: PendingTask): void {
+    task.worker = this.#worker;
+    task.attempt++;
+    this.counts.sent++;
+    this.#table.set(task.id, task);
+    // A task depends on nothing sent before it: it may pass big tasks still queued (see Channel).
+    if (typeof task.payload === 'string') this.#channel.sendTuple(TASK, task.id, task.attempt, task.payload, true);
+    else this.#channel.sendTupleWithClone(TASK, task.id, task.attempt, task.payload, true);
+  }
+
+  /** Ask the worker to abort a task's signal (its answer still returns the credit). */
+  abort(id: number, reason: 'abort' | 'timeout'): void {
+    if (this.#table.has(id)) this.#channel.sendJson(`{"kind":"abort","id":${id},"reason":"${reason}"}`);
+  }
+
+  /**
+   * Ask the worker to hand back a share of the tasks it holds but has not started, for `idle`
+   * idle workers; one request at a time (see `handBack`).
+   */
+  reclaim(idle: number): void {
+    if (this.#reclaim === 'asked') return;
+    this.#reclaim = 'asked';
+    this.#channel.sendJson(`{"kind":"reclaim","idle":${idle}}`, true);
+    this.#channel.flush();
+  }
+
+  /** A `reclaim` is unanswered. */
+  get reclaiming(): boolean {
+    return this.#reclaim === 'asked';
+  }
+
+  /** The task an answer settles, no longer held; undefined if it does not hold it. */
+  take(id: number): PendingTask | undefined {
+    const task = this.#table.get(id);
+    if (task !== undefined) this.#table.delete(id);
+    return task;
+  }
+
+  /**
+   * The worker's answer to `reclaim`: the tasks it handed back, no longer held (nor counted as
+   * sent). A string says how the answer broke the protocol (unasked, or naming tasks it does
+   * not hold); nothing changes then.
+   */
+  handBack(ids: number[]): PendingTask[] | string {
+    if (this.#reclaim !== 'asked') return 'tasks handed back unasked';
+    this.#reclaim = 'none';
+    if (new Set(ids).size !== ids.length || !ids.every((id) => this.#table.has(id))) {
+      return `handed back tasks it does not hold (${ids.join(', ')})`;
+    }
+    this.counts.sent -= ids.length;
+    return ids.map((id) => this.take(id) as PendingTask);
+  }
+
+  /** The process is gone: every task it still held, by ascending id; it holds none after. */
+  release(): PendingTask[] {
+    this.#reclaim = 'none';
+    const tasks = this.#table.values();
+    this.#table.clear();
+    return tasks;
+  }
+}

@@ -73,16 +73,19 @@ export class RunQueue<C> {
   }
 
   /**
-   * Remove up to `n` of the tasks that arrived last and are still live (to hand them to another
-   * worker), in the order they arrived.
+   * Remove up to `n` of the tasks that arrived last, are still live and are not to be kept (to
+   * hand them to another worker), in the order they arrived. Kept tasks keep their places.
    */
-  takeBack(n: number): C[] {
+  takeBack(n: number, keep: (ctx: C) => boolean = () => false): C[] {
     const out: C[] = [];
+    const kept: Waiting<C>[] = [];
     while (out.length < n) {
       const w = this.#waiting.pop();
       if (w === undefined) break;
-      if (this.#hooks.isLive(w.ctx)) out.push(w.ctx);
+      if (keep(w.ctx)) kept.push(w);
+      else if (this.#hooks.isLive(w.ctx)) out.push(w.ctx);
     }
+    for (let i = kept.length - 1; i >= 0; i--) this.#waiting.push(kept[i] as Waiting<C>);
     if (this.#waiting.length === 0) this.#hooks.hold(false);
     return out.reverse();
   }

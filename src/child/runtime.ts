@@ -110,7 +110,7 @@ export class Runtime {
         return;
       }
       case 'reclaim':
-        this.#channel.sendJson(`{"kind":"reclaimed","ids":[${this.#handBack(message.idle).join(',')}]}`, true);
+        this.#channel.sendJson(`{"kind":"reclaimed","ids":[${this.#handBack(message.idle, message.keep).join(',')}]}`, true);
         this.#channel.flush();
         return;
       case 'ping':
@@ -192,10 +192,13 @@ export class Runtime {
   }
 
   /** Give up to `idle / (idle + 1)` of the tasks that wait for their turn to the parent; their ids. */
-  #handBack(idle: number): number[] {
+  /** Hand back `idle / (idle + 1)` of the waiting tasks not in `keep` (tasks given `worker: n`). */
+  #handBack(idle: number, keep: number[]): number[] {
     if (this.#state !== 'running') return [];
     const ids: number[] = [];
-    for (const ctx of this.#runQueue.takeBack(Math.floor((this.#runQueue.length * idle) / (idle + 1)))) {
+    const kept = new Set(keep); // some may be running: the share below then rounds low
+    const share = Math.floor((Math.max(0, this.#runQueue.length - kept.size) * idle) / (idle + 1));
+    for (const ctx of this.#runQueue.takeBack(share, (c) => kept.has(c.id))) {
       this.#tasks.delete(ctx.id);
       ids.push(ctx.id);
     }

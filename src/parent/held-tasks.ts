@@ -24,6 +24,8 @@ export class HeldTasks {
   readonly #worker: number;
   readonly #channel: Channel;
   readonly #table = new IdTable<PendingTask>();
+  /** Ids of the held tasks sent to this worker by number (`worker: n`): never handed back. */
+  readonly #pinned = new Set<number>();
   #reclaim: ReclaimState = 'none';
 
   constructor(worker: number, channel: Channel) {
@@ -50,6 +52,7 @@ export class HeldTasks {
     task.attempt++;
     this.counts.sent++;
     this.#table.set(task.id, task);
+    if (task.target !== -1) this.#pinned.add(task.id);
     // A task depends on nothing sent before it: it may pass big tasks still queued (see Channel).
     if (typeof task.payload === 'string') this.#channel.sendTuple(TASK, task.id, task.attempt, task.payload, true);
     else this.#channel.sendTupleWithClone(TASK, task.id, task.attempt, task.payload, true);
@@ -67,7 +70,7 @@ export class HeldTasks {
   reclaim(idle: number): void {
     if (this.#reclaim === 'asked') return;
     this.#reclaim = 'asked';
-    this.#channel.sendJson(`{"kind":"reclaim","idle":${idle}}`, true);
+    this.#channel.sendJson(`{"kind":"reclaim","idle":${idle},"keep":[${[...this.#pinned].join(',')}]}`, true);
     this.#channel.flush();
   }
 
@@ -79,7 +82,9 @@ export class HeldTasks {
   /** The task an answer settles, no longer held; undefined if it does not hold it. */
   take(id: number): PendingTask | undefined {
     const task = this.#table.get(id);
-    if (task !== undefined) this.#table.delete(id);
+    if (task === undefined) return undefined;
+    this.#table.delete(id);
+    if (task.target !== -1) this.#pinned.delete(id);
     return task;
   }
 
@@ -94,6 +99,7 @@ export class HeldTasks {
     if (new Set(ids).size !== ids.length || !ids.every((id) => this.#table.has(id))) {
       return `handed back tasks it does not hold (${ids.join(', ')})`;
     }
+    if (ids.some((id) => this.#pinned.has(id))) return `handed back tasks sent to it by number (${ids.join(', ')})`;
     this.counts.sent -= ids.length;
     return ids.map((id) => this.take(id) as PendingTask);
   }
@@ -103,6 +109,7 @@ export class HeldTasks {
     this.#reclaim = 'none';
     const tasks = this.#table.values();
     this.#table.clear();
+    this.#pinned.clear();
     return tasks;
   }
 }

@@ -78,12 +78,14 @@ export interface PingMessage {
 }
 /**
  * Another worker ran out of tasks and the parent has none it may take: hand back a share of the
- * tasks received but not started (`idle` workers wait: `idle / (idle + 1)` of them, rounded down).
+ * tasks received but not started (`idle` workers wait: `idle / (idle + 1)` of those it may hand
+ * back, rounded down), never one of `keep` (tasks sent to this worker by number, `worker: n`).
  * Always answered with `reclaimed`, empty when nothing waits.
  */
 export interface ReclaimMessage {
   kind: 'reclaim';
   idle: number;
+  keep: number[];
 }
 
 export type ToChildMessage = InitMessage | TaskTuple | AbortMessage | BroadcastMessage | PoisonPillMessage | PingMessage | ReclaimMessage;

@@ -41,11 +41,8 @@ export function parseToParent(raw: unknown): ToParentMessage {
       return { kind: 'stopped' };
     case 'pong':
       return { kind: 'pong', id: id(m, 'id') };
-    case 'reclaimed': {
-      const ids = m.ids;
-      if (!Array.isArray(ids) || !ids.every(isId)) throw bad('reclaimed.ids');
-      return { kind: 'reclaimed', ids: ids as number[] };
-    }
+    case 'reclaimed':
+      return { kind: 'reclaimed', ids: ids(m, 'ids') };
     default:
       throw bad(`kind ${JSON.stringify(m.kind)}`);
   }
@@ -65,7 +62,7 @@ export function parseToChild(raw: unknown): ToChildMessage {
     case 'ping':
       return { kind: 'ping', id: id(m, 'id') };
     case 'reclaim':
-      return { kind: 'reclaim', idle: id(m, 'idle') };
+      return { kind: 'reclaim', idle: id(m, 'idle'), keep: ids(m, 'keep') };
     case 'init':
       return {
         kind: 'init',
@@ -116,6 +113,12 @@ function id(m: Raw, key: string): number {
   const v = m[key];
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw bad(key);
   return v;
+}
+
+function ids(m: Raw, key: string): number[] {
+  const v = m[key];
+  if (!Array.isArray(v) || !v.every(isId)) throw bad(key);
+  return v as number[];
 }
 
 function str(m: Raw, key: string): string {

@@ -66,6 +66,18 @@ describe('the run queue of a worker', () => {
     expect(q.takeBack(3)).toEqual([]);
   });
 
+  it('never hands back a task it is told to keep, and kept tasks keep their places', async () => {
+    const { q, started, holds } = setup();
+    for (let id = 0; id < 10; id++) q.submit(id, id < 4 ? TURN_BUDGET_MS + 1 : 0);
+    const keep = new Set([5, 7, 9]);
+    expect(q.takeBack(3, (id) => keep.has(id))).toEqual([4, 6, 8]);
+    expect(q.takeBack(3, (id) => keep.has(id))).toEqual([]); // only kept ones wait
+    expect(q.length).toBe(3);
+    while (q.length > 0) await turn();
+    expect(started).toEqual([0, 1, 2, 3, 5, 7, 9]);
+    expect(holds).toEqual([true, false]);
+  });
+
   it('releases the hold when every waiting task is handed back or cleared', () => {
     const first = setup();
     for (let id = 0; id < 6; id++) first.q.submit(id, TURN_BUDGET_MS + 1);

@@ -97,11 +97,13 @@ describe('parsing messages at the boundary', () => {
     expect(parseToParent([1, 3, { v: 1 }])).toEqual([1, 3, { v: 1 }]);
     expect(parseToParent({ kind: 'pong', id: 2 })).toEqual({ kind: 'pong', id: 2 });
     expect(parseToChild([0, 1, 1, 'x'])).toEqual([0, 1, 1, 'x']);
-    expect(parseToChild({ kind: 'reclaim', idle: 2 })).toEqual({ kind: 'reclaim', idle: 2 });
+    expect(parseToChild({ kind: 'reclaim', idle: 2, keep: [] })).toEqual({ kind: 'reclaim', idle: 2, keep: [] });
+    expect(parseToChild({ kind: 'reclaim', idle: 1, keep: [3, 9] })).toEqual({ kind: 'reclaim', idle: 1, keep: [3, 9] });
+    for (const keep of [undefined, [1, -1], ['1']]) expect(() => parseToChild({ kind: 'reclaim', idle: 1, keep })).toThrow(MessageShapeError);
     expect(parseToParent({ kind: 'reclaimed', ids: [4, 7] })).toEqual({ kind: 'reclaimed', ids: [4, 7] });
     expect(parseToParent({ kind: 'reclaimed', ids: [] })).toEqual({ kind: 'reclaimed', ids: [] });
     for (const ids of [undefined, 3, [1, -1], ['1'], [1.5]]) expect(() => parseToParent({ kind: 'reclaimed', ids })).toThrow(MessageShapeError);
-    expect(() => parseToChild({ kind: 'reclaim', idle: -1 })).toThrow(MessageShapeError);
+    expect(() => parseToChild({ kind: 'reclaim', idle: -1, keep: [] })).toThrow(MessageShapeError);
     const bads = [null, [], [0, 1, 1], [1, -1], [1, '1'], [1, 1, 2, 3], 'x', { kind: 'nope' }, { kind: 'taskDone', id: 1 }, { kind: 'taskFailed', id: 1, error: {} }];
     for (const bad of bads) expect(() => parseToParent(bad)).toThrow(MessageShapeError);
     expect(() => parseToChild([1, 1])).toThrow(MessageShapeError);

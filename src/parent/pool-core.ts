@@ -4,12 +4,12 @@
  * (processes), the task outcomes (settling, retries, timeouts), the broadcaster, the result
  * streams, metrics and incident reporting. Every task settles exactly once, through `outcomes`.
  */
-import { BroadcastError, PoolStoppedError, QueueFullError, TaskAbortedError, type PoolUnhealthyError } from '../errors.ts';
+import { BroadcastError, PoolStoppedError, QueueFullError, type PoolUnhealthyError } from '../errors.ts';
 import { startControlServer, type ControlledPool, type ControlServer } from '../control/server.ts';
 import { startPoolMetrics, type PoolMetrics } from '../metrics/pool-metrics.ts';
 import type { PoolSource } from '../metrics/pool-reporter.ts';
 import type { MetricSource } from '../metrics/resource-reporter.ts';
-import { show, taskTimeoutOption, type ResolvedPoolOptions } from '../options.ts';
+import { show, type ResolvedPoolOptions } from '../options.ts';
 import { flushSentry, initSentry } from '../sentry/client.ts';
 import { encodePayload } from '../transport/encode.ts';
 import { Broadcaster } from './broadcaster.ts';
@@ -21,18 +21,10 @@ import { ResultStream } from './result-stream.ts';
 import { Supervisor, type ExitDetails, type SupervisorHost } from './supervisor.ts';
 import { TaskTiming } from './task-timing.ts';
 import { Rebalancer } from './rebalancer.ts';
-import { PendingTask, type TaskMode } from './task.ts';
+import { Submissions, type SubmitOptions } from './submission.ts';
+import type { PendingTask, TaskMode } from './task.ts';
 import { TaskQueue } from './task-queue.ts';
 import type { WorkerHandle } from './worker-handle.ts';
-
-/** Per-task options of `put`/`run`, as the core takes them. */
-export interface SubmitOptions {
-  worker?: number;
-  timeout?: number;
-  signal?: AbortSignal;
-  onDispatch?: (info: { worker: number; pid: number }) => void;
-  onSubmit?: (taskId: number) => void;
-}
 
 /** What the core tells the facade, which turns it into events (or stderr lines when nobody listens). */
 export interface CoreEvents {
@@ -48,6 +40,7 @@ export interface CoreEvents {
 /** Where a `put` hears that its task was queued, or refused (the pool stopped while it waited for room). */
 type Room = { queued(id: number): void; refused(error: Error): void };
 const NO_ROOM: Room = { queued: () => {}, refused: () => {} };
+const NOTHING = (): void => {};
 
 export class PoolCore {
   readonly options: ResolvedPoolOptions;
@@ -59,8 +52,8 @@ export class PoolCore {
   readonly #broadcaster = new Broadcaster();
   readonly #streams = new Set<ResultStream<unknown>>();
   readonly #metricSources = new Set<MetricSource>();
+  readonly #submissions: Submissions;
   #state: PoolState = 'created';
-  #nextId = 1;
   #startPromise: Promise<void> | undefined;
   #stopPromise: Promise<void> | undefined;
   #pilled = false;
@@ -89,6 +82,10 @@ export class PoolCore {
       settled: (task, ok) => this.#timing?.settled(task, ok),
       timedOut: () => this.#metrics?.pool.countTimeout(),
       timeoutFailed: (h, task, error) => this.#incidents.timedOut(h, task, error),
+    });
+    this.#submissions = new Submissions(options, this.#timing, (task) => {
+      if (task.worker < 0) this.#queue.cancel(task);
+      else this.#supervisor.handles[task.worker]?.tasks.abort(task.id, 'abort');
     });
     this.#supervisor = new Supervisor(options, this.#host());
     const dispatcher = new Dispatcher<PendingTask>(options.dispatch, options.concurrency, (task, slot) => this.#send(task, slot));
@@ -247,23 +244,7 @@ export class PoolCore {
   #create(mode: TaskMode, task: unknown, options: SubmitOptions, autoStart: () => void, resolve?: (v: unknown) => void, reject?: (e: Error) => void): PendingTask {
     if (this.#state === 'stopping' || this.#state === 'stopped') throw new PoolStoppedError();
     if (this.#unhealthy) throw this.#unhealthy;
-    const signal = options.signal;
-    if (signal?.aborted) throw new TaskAbortedError(0, { cause: signal.reason });
-    const size = this.options.size;
-    const target = options.worker ?? -1;
-    if (target !== -1 && !(Number.isInteger(target) && target >= 0 && target < size)) {
-      throw new TypeError(`Expected \`worker\` to be an integer from 0 to ${size - 1}, got ${show(target)}`);
-    }
-    const timeout = taskTimeoutOption(options.timeout) ?? this.options.taskTimeout;
-    const payload = encodePayload(task, 'task', this.options.maxMessageBytes);
-    if (this.#state === 'created') autoStart();
-    const pending = new PendingTask(this.#nextId++, mode, payload, target, resolve, reject);
-    pending.timeout = timeout;
-    this.#timing?.submitted(pending);
-    if (options.onDispatch) pending.onDispatch = options.onDispatch;
-    options.onSubmit?.(pending.id);
-    if (signal) this.#watchSignal(pending, signal);
-    return pending;
+    return this.#submissions.create(mode, task, options, this.#state === 'created' ? autoStart : NOTHING, resolve, reject);
   }
 
   #send(task: PendingTask, slot: number): void {
@@ -284,16 +265,6 @@ export class PoolCore {
   #pump(): void {
     this.#queue.pump();
     if (this.#state === 'stopping') this.#maybePill();
-  }
-
-  #watchSignal(task: PendingTask, signal: AbortSignal): void {
-    const onAbort = (): void => {
-      if (task.worker < 0) this.#queue.cancel(task);
-      else this.#supervisor.handles[task.worker]?.tasks.abort(task.id, 'abort');
-      task.fail(new TaskAbortedError(task.id, { cause: signal.reason }));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    task.cleanup = () => signal.removeEventListener('abort', onAbort);
   }
 
   #maybePill(): void {

@@ -37,6 +37,11 @@ export class HeldTasks {
     return this.#table.size;
   }
 
+  /** How many of them may be handed back: those not sent to this worker by number. */
+  get movable(): number {
+    return this.#table.size - this.#pinned.size;
+  }
+
   /** Ids of the tasks it holds, ascending. */
   ids(): number[] {
     return this.#table.keys();

@@ -2,8 +2,9 @@
  * No worker idles while another holds tasks it has not started. A worker starts its tasks as they
  * arrive until a loop turn has run long (CPU-bound tasks); the rest wait in it for their turn
  * (child/run-queue.ts). When a worker runs out of tasks and stays idle (the parent has no task it
- * may take: none queued, or only tasks sent to other workers), the busiest other worker is asked
- * to hand back a share of its waiting tasks (`reclaim`), which the pool then dispatches again.
+ * may take: none queued, or only tasks sent to other workers), the busiest other worker (by the
+ * tasks it may hand back: not those given to it by number) is asked to hand back a share of its
+ * waiting tasks (`reclaim`), which the pool then dispatches again.
  * Without this, the last tasks of a CPU-bound batch run on one worker while the others wait.
  */
 import type { WorkerHandle } from './worker-handle.ts';
@@ -40,7 +41,7 @@ export class Rebalancer {
     for (const h of this.#handles) {
       if (h === undefined || h.state !== 'ready') continue;
       if (h.inFlight === 0) idle++;
-      else if (h.inFlight > 1 && !h.tasks.reclaiming && (busiest === undefined || h.inFlight > busiest.inFlight)) busiest = h;
+      else if (h.tasks.movable > 1 && !h.tasks.reclaiming && (busiest === undefined || h.tasks.movable > busiest.tasks.movable)) busiest = h;
     }
     if (idle > 0 && busiest !== undefined) busiest.tasks.reclaim(idle);
   }

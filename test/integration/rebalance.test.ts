@@ -43,6 +43,27 @@ describe('tasks a worker has not started go to an idle worker', () => {
     expect(pool.stats().handedBack).toBe(0);
   });
 
+  it('hands back only the tasks not given a worker when a worker holds both', async () => {
+    const pool = makePool<CpuTask, CpuAnswer>({ worker: 'cpu.ts', size: 2, concurrency: 100 });
+    await pool.start();
+    const errors: Error[] = [];
+    pool.on('workerError', (error) => errors.push(error));
+    const sentTo: number[][] = range(26).map(() => []);
+    const onDispatch = (i: number) => ({ onDispatch: ({ worker }: { worker: number }) => sentTo[i]!.push(worker) });
+    // 20 tasks alternate (worker 0's take 50 ms, worker 1's none), then 6 of 50 ms for worker 0.
+    const free = range(20).map((i) => pool.run({ ms: 50, slowOn: 0, value: i }, onDispatch(i)));
+    const pinned = range(6).map((k) => pool.run({ ms: 50, value: 20 + k }, { worker: 0, ...onDispatch(20 + k) }));
+    const answers = await Promise.all([...free, ...pinned]);
+    expect(answers.map((a) => a.value)).toEqual(range(26));
+    const moved = answers.filter((a, i) => sentTo[i]![0] === 0 && a.worker === 1);
+    expect(moved.length).toBeGreaterThan(0);
+    for (const a of moved) expect(sentTo[a.value as number]).toEqual([0, 1]);
+    expect(sentTo.slice(20)).toEqual(range(6).map(() => [0]));
+    expect(answers.slice(20).map((a) => a.worker)).toEqual(range(6).map(() => 0));
+    expect(errors).toEqual([]);
+    expect(pool.stats()).toMatchObject({ handedBack: moved.length, restarts: 0 });
+  });
+
   it('fails a task aborted while it waits for its turn in a worker, without running it', async () => {
     const pool = makePool<CpuTask, CpuAnswer>({ worker: 'cpu.ts', size: 1, concurrency: 100 });
     await pool.start();

@@ -191,8 +191,7 @@ export class Runtime {
     return this.#state === 'running' || (this.#state === 'stopping' && this.#drainOnStop);
   }
 
-  /** Give up to `idle / (idle + 1)` of the tasks that wait for their turn to the parent; their ids. */
-  /** Hand back `idle / (idle + 1)` of the waiting tasks not in `keep` (tasks given `worker: n`). */
+  /** Hand back `idle / (idle + 1)` of the waiting tasks not in `keep` (tasks given `worker: n`); their ids. */
   #handBack(idle: number, keep: number[]): number[] {
     if (this.#state !== 'running') return [];
     const ids: number[] = [];

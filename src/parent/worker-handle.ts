@@ -15,7 +15,7 @@ import { Channel } from '../transport/channel.ts';
 import { jsonField } from '../transport/encode.ts';
 import type { ResolvedPoolOptions } from '../options.ts';
 import type { WorkerSlot } from './dispatcher.ts';
-import { HeldTasks } from './held-tasks.ts';
+import { HeldTasks, type TaskLink } from './held-tasks.ts';
 import { spawnWorker } from './spawn.ts';
 import type { PendingTask } from './task.ts';
 
@@ -60,7 +60,8 @@ export class WorkerHandle implements WorkerSlot {
   /** Why it failed to start, once known (it never was ready when this is set). */
   initError: WorkerInitError | undefined;
   /** The tasks it holds: sending, aborting and reclaiming them, and its task counts. */
-  readonly tasks: HeldTasks;
+  readonly tasks: TaskLink;
+  readonly #held: HeldTasks;
   readonly #options: ResolvedPoolOptions;
   readonly #events: HandleEvents;
   readonly #child: ChildProcess;
@@ -86,7 +87,8 @@ export class WorkerHandle implements WorkerSlot {
       corrupt: (err) => this.#protocolError(err.message),
       close: () => {},
     });
-    this.tasks = new HeldTasks(number, this.#channel);
+    this.#held = new HeldTasks(number, this.#channel);
+    this.tasks = this.#held;
     const reports = (this.#child.stdio as unknown as (Duplex | null)[])[4];
     if (reports) this.#readWatchdog(reports);
     this.#child.on('error', () => this.#child.kill('SIGKILL')); // spawn or signal failure: 'exit' reports it
@@ -169,7 +171,7 @@ export class WorkerHandle implements WorkerSlot {
         return;
       }
       case 'result':
-        if (m.task !== null && !this.tasks.has(m.task)) return this.#protocolError(`result for task ${m.task}, which it does not hold`);
+        if (m.task !== null && !this.#held.has(m.task)) return this.#protocolError(`result for task ${m.task}, which it does not hold`);
         return this.#events.result(this, m.task, m.value);
       case 'hello':
         return this.#onHello(m.protocol);
@@ -243,13 +245,13 @@ export class WorkerHandle implements WorkerSlot {
   }
 
   #onReclaimed(ids: number[]): void {
-    const tasks = this.tasks.handBack(ids);
+    const tasks = this.#held.handBack(ids);
     if (typeof tasks === 'string') return this.#protocolError(tasks);
     this.#events.reclaimed(this, tasks);
   }
 
   #take(id: number): PendingTask | undefined {
-    const task = this.tasks.take(id);
+    const task = this.#held.take(id);
     if (task === undefined) this.#protocolError(`answer for task ${id}, which it does not hold`);
     return task;
   }
@@ -277,6 +279,6 @@ export class WorkerHandle implements WorkerSlot {
       const how = signal ? `signal ${signal}` : `exit code ${code}`;
       this.initError = this.#initError(new Error(`the process exited before it was ready (${how})`), 'exit');
     }
-    this.#events.exit(this, code, signal, this.tasks.release());
+    this.#events.exit(this, code, signal, this.#held.release());
   }
 }

@@ -102,7 +102,7 @@ export class HeldTasks {
   /**
    * The worker's answer to `reclaim`: the tasks it handed back, no longer held (nor counted as
    * sent). A string says how the answer broke the protocol (unasked, or naming tasks it does
-   * not hold); nothing changes then.
+   * not hold or was told to keep); the request then counts as answered and no task leaves.
    */
   handBack(ids: number[]): PendingTask[] | string {
     if (this.#reclaim !== 'asked') return 'tasks handed back unasked';

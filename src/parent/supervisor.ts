@@ -7,7 +7,7 @@ import type pidusageFn from 'pidusage';
 import { lazyRequire } from '../internal/lazy-require.ts';
 
 const pidusage = lazyRequire<typeof pidusageFn>('pidusage');
-import { PoolUnhealthyError, WorkerInitError } from '../errors.ts';
+import { PoolUnhealthyError, type WorkerInitError } from '../errors.ts';
 import type { ResolvedPoolOptions } from '../options.ts';
 import type { PendingTask } from './task.ts';
 import { WorkerHandle, type ExitReason, type HandleEvents, type WorkerInitExtras } from './worker-handle.ts';
@@ -165,7 +165,7 @@ export class Supervisor {
   }
 
   /** Too many failed starts in a row: stop respawning for `unhealthyCooldown`, then try every empty slot once. */
-  #becomeUnhealthy(cause: WorkerInitError | undefined): void {
+  #becomeUnhealthy(cause: WorkerInitError): void {
     const first = !this.#unhealthy;
     this.#unhealthy = new PoolUnhealthyError(this.#failuresInRow, cause);
     if (first) this.#host.healthChanged(this.#unhealthy);

@@ -20,7 +20,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { distReady, launch, TASKSET } from './lib/launch.mjs';
 import { calibrate, loadAverage, machine, QuietWait } from './lib/machine.mjs';
-import { buildPlan, MAIN_WORKLOADS, REPEAT_FRACTION, SYSTEMS } from './lib/plan.mjs';
+import { buildPlan, MAIN_WORKLOADS, REPEAT_FRACTION, repeatsOf, SYSTEMS } from './lib/plan.mjs';
 import { descendants } from './lib/procs.mjs';
 import { report, whyInvalid } from './lib/report.mjs';
 import { median } from './lib/stats.mjs';
@@ -97,7 +97,7 @@ const header = [
   `## Benchmark run of ${info.date.slice(0, 10)}`,
   '',
   `- Machine: ${info.nproc} CPUs (${info.cpu}), ${info.memGiB} GiB; Node ${info.node}; load average at start ${info.load}, at end ${end}`,
-  `- Mode: ${quick ? 'quick' : 'full'}; ${repeats} repeats of the main workloads (${Object.entries(REPEAT_FRACTION).map(([w, f]) => `${w}: ${Math.max(1, Math.ceil(repeats * f))}`).join(', ')}); ${runs.length} runs in ${minutes.toFixed(1)} min; 2 workers, concurrency 1,000 per worker unless stated; CPU task = ${iterations.toLocaleString('en-US')} xorshift rounds (≈ 2 ms here)`,
+  `- Mode: ${quick ? 'quick' : 'full'}; ${repeats} repeats of the main workloads (${Object.keys(REPEAT_FRACTION).map((w) => `${w === 'pinned' ? 'D on one CPU' : w}: ${repeatsOf(w, repeats)}`).join(', ')}); ${runs.length} runs in ${minutes.toFixed(1)} min; 2 workers, concurrency 1,000 per worker unless stated; CPU task = ${iterations.toLocaleString('en-US')} xorshift rounds (≈ 2 ms here)`,
   busyNote,
   `- Processes left behind after a run: ${leakedTotal === 0 ? 'none' : `${leakedTotal} (killed; see the valid-runs column)`}; processes of this benchmark still alive at the end: ${stillAlive.length === 0 ? 'none' : stillAlive.join(', ')}`,
   '',

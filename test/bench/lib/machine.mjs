@@ -50,6 +50,9 @@ async function cpuBusy(ms) {
  * Waits before a run until other processes leave the CPUs mostly idle (under `threshold` busy),
  * at most `perRunMs` each time and `budgetMs` in all. `wait()` returns how busy they were.
  */
+/** How long each look at the CPUs lasts: 10 ticks of the kernel's 100 Hz accounting clock per CPU. */
+const SAMPLE_MS = 100;
+
 export class QuietWait {
   #perRunMs;
   #budgetMs;
@@ -70,10 +73,10 @@ export class QuietWait {
   async wait() {
     const start = performance.now();
     const elapsed = () => performance.now() - start;
-    let busy = await cpuBusy(150);
+    let busy = await cpuBusy(SAMPLE_MS);
     while (busy > this.#threshold && elapsed() < this.#perRunMs && this.spent + elapsed() < this.#budgetMs) {
       await new Promise((r) => setTimeout(r, 500));
-      busy = await cpuBusy(150);
+      busy = await cpuBusy(SAMPLE_MS);
     }
     this.spent += elapsed();
     return busy;

@@ -131,8 +131,9 @@ describe('tasks a worker has not started go to an idle worker', () => {
         setTimeout(() => controller.abort(), random() * 500);
       }
       const worker = random() < 0.1 ? Math.floor(random() * 3) : undefined;
-      // Worker 0 is slow (3 ms a task), the others instant: the others keep running out of tasks.
-      return pool.run({ ms: 3, slowOn: 0, value: i }, { signal: controller.signal, onDispatch: ({ worker: w }) => sentTo[i]!.push(w), ...(worker === undefined ? {} : { worker }) }).then(
+      // Worker 0 is slow (10 ms a task: its first 40 take 0.4 s), the others instant: they run
+      // out of tasks while worker 0 still holds many it has not started.
+      return pool.run({ ms: 10, slowOn: 0, value: i }, { signal: controller.signal, onDispatch: ({ worker: w }) => sentTo[i]!.push(w), ...(worker === undefined ? {} : { worker }) }).then(
         (answer) => {
           expect(answer.value).toBe(i);
           if (worker !== undefined) expect(answer.worker).toBe(worker);

@@ -69,7 +69,7 @@ describe('tasks a worker has not started go to an idle worker', () => {
     await pool.start();
     const controller = new AbortController();
     const tasks = range(10).map((i) => pool.run({ ms: 100, value: i }, i === 8 ? { signal: controller.signal } : {}));
-    // The abort travels with the tasks: the worker starts four, queues the rest, then reads it.
+    // The abort travels with the tasks: the worker starts one, queues the rest, then reads it.
     controller.abort();
     await expect(tasks[8]).rejects.toBeInstanceOf(TaskAbortedError);
     await Promise.all(tasks.filter((_, i) => i !== 8));

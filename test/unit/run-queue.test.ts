@@ -40,23 +40,32 @@ describe('the run queue of a worker', () => {
   it('once a turn has run past its budget, queues the rest, holds answers, and starts them in order over the next turns', async () => {
     const { q, started, holds } = setup();
     for (let id = 0; id < 12; id++) q.submit(id, TURN_BUDGET_MS + 1);
-    // The clock is read every fourth start: four start in this turn, the rest wait.
-    expect(started).toEqual([0, 1, 2, 3]);
-    expect(q.length).toBe(8);
+    // The clock is read before the second start: the first task ran past the budget, the rest wait.
+    expect(started).toEqual([0]);
+    expect(q.length).toBe(11);
     expect(holds).toEqual([true]);
     await turn();
     // Each later turn starts at least one, and stops once past the budget.
-    expect(started).toEqual([0, 1, 2, 3, 4]);
+    expect(started).toEqual([0, 1]);
     q.submit(99, 0); // an arrival waits behind them
     while (q.length > 0) await turn();
     expect(started).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 99]);
     expect(holds).toEqual([true, false]);
   });
 
+  it('after a few short tasks, reads the clock before every fourth start only', () => {
+    const { q, started } = setup();
+    // Tasks 0-5 are short; 6 runs past the budget. The clock is read before starts 2-5, 9, 13...
+    // (every fourth once four have started): task 7 still starts, 8 waits.
+    for (let id = 0; id < 12; id++) q.submit(id, id === 6 ? TURN_BUDGET_MS + 1 : 0);
+    expect(started).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(q.length).toBe(4);
+  });
+
   it('hands back the newest live tasks that wait, and skips tasks dropped meanwhile', async () => {
     const { q, started, holds, dead } = setup();
-    for (let id = 0; id < 10; id++) q.submit(id, id < 4 ? TURN_BUDGET_MS + 1 : 0);
-    expect(q.length).toBe(6); // 4..9 wait
+    for (let id = 0; id < 10; id++) q.submit(id, id === 0 ? TURN_BUDGET_MS + 1 : 0);
+    expect(q.length).toBe(9); // 1..9 wait
     dead.add(9); // aborted while it waited
     expect(q.takeBack(2)).toEqual([7, 8]);
     dead.add(5);
@@ -68,20 +77,21 @@ describe('the run queue of a worker', () => {
 
   it('never hands back a task it is told to keep, and kept tasks keep their places', async () => {
     const { q, started, holds } = setup();
-    for (let id = 0; id < 10; id++) q.submit(id, id < 4 ? TURN_BUDGET_MS + 1 : 0);
+    for (let id = 0; id < 10; id++) q.submit(id, id === 0 ? TURN_BUDGET_MS + 1 : 0);
     const keep = new Set([5, 7, 9]);
     expect(q.takeBack(3, (id) => keep.has(id))).toEqual([4, 6, 8]);
+    expect(q.takeBack(3, (id) => keep.has(id))).toEqual([1, 2, 3]);
     expect(q.takeBack(3, (id) => keep.has(id))).toEqual([]); // only kept ones wait
     expect(q.length).toBe(3);
     while (q.length > 0) await turn();
-    expect(started).toEqual([0, 1, 2, 3, 5, 7, 9]);
+    expect(started).toEqual([0, 5, 7, 9]);
     expect(holds).toEqual([true, false]);
   });
 
   it('releases the hold when every waiting task is handed back or cleared', () => {
     const first = setup();
     for (let id = 0; id < 6; id++) first.q.submit(id, TURN_BUDGET_MS + 1);
-    expect(first.q.takeBack(10)).toEqual([4, 5]);
+    expect(first.q.takeBack(10)).toEqual([1, 2, 3, 4, 5]);
     expect(first.holds).toEqual([true, false]);
     const second = setup();
     for (let id = 0; id < 6; id++) second.q.submit(id, TURN_BUDGET_MS + 1);
@@ -94,7 +104,7 @@ describe('the run queue of a worker', () => {
 describe('answers held while tasks wait', () => {
   it(`go out every ${MAX_HOLD_MS} ms or so while the queue does not empty`, async () => {
     const { q, flushes, holds } = setup();
-    // 4 start now, 10 wait: each ~1/4 of the hold's limit, so the queue lasts well past it.
+    // 1 starts now, 13 wait: each ~1/4 of the hold's limit, so the queue lasts well past it.
     const ms = Math.ceil(MAX_HOLD_MS / 4);
     for (let id = 0; id < 14; id++) q.submit(id, ms);
     expect(flushes()).toBe(0);

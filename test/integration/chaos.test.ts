@@ -11,20 +11,32 @@ const TASKS = 20_000;
 const MAX_KILLS = 25;
 
 /**
- * SIGKILL a random live worker every 100-200 ms until `until()` says stop (or MAX_KILLS). Kills
- * stop once 95% of the tasks have settled: at the very end a lone task could otherwise be killed
- * on two workers in a row and fail as a poison task, which is the rule working, not a lost task.
+ * With `settled` given, a kill waits until this many more tasks have settled since the last: more
+ * than the pool holds in flight (4 x 64), so the tasks a kill sent back have run before the next
+ * one. Without it, on a slow or loaded machine (2 spinning processes on a 2-core VM) a retried
+ * task could be in flight at 4 kills in a row and fail with its retries spent: the rule working,
+ * not a lost task.
  */
-function killAtRandom(pool: Pool<any, any>, random: () => number, until: () => boolean): Promise<number> {
+const SETTLED_BETWEEN_KILLS = 512;
+
+/**
+ * SIGKILL a random live worker every 100-200 ms until `until()` says stop (or MAX_KILLS), and,
+ * when `settled` is given, only once SETTLED_BETWEEN_KILLS more tasks have settled. Kills stop
+ * once 95% of the tasks have settled: at the very end a lone task could otherwise be killed on
+ * two workers in a row and fail as a poison task, which is the rule working, not a lost task.
+ */
+function killAtRandom(pool: Pool<any, any>, random: () => number, until: () => boolean, settled?: () => number): Promise<number> {
   return new Promise((resolve) => {
     let kills = 0;
+    let settledAtKill = -Infinity;
     const tick = (): void => {
       if (until() || kills >= MAX_KILLS) return resolve(kills);
       const live = pool.stats().workers.filter((w) => w.state === 'ready' && isAlive(w.pid));
       const victim = live[Math.floor(random() * live.length)];
-      if (victim) {
+      if (victim && (settled === undefined || settled() - settledAtKill >= SETTLED_BETWEEN_KILLS)) {
         process.kill(victim.pid, 'SIGKILL');
         kills++;
+        settledAtKill = settled?.() ?? 0;
       }
       setTimeout(tick, 100 + random() * 100);
     };
@@ -37,6 +49,7 @@ async function chaos(retries: number, seed: number) {
   const pool = makePool<{ ms: number; value: number }, { value: number }>({ worker: 'sleep.ts', size: 4, concurrency: 64, retries });
   await pool.start();
   const settledOnce = new Uint8Array(TASKS);
+  const failures: string[] = [];
   let settled = 0;
   const outcomes: Promise<void>[] = [];
   for (let i = 0; i < TASKS; i++) {
@@ -49,17 +62,18 @@ async function chaos(retries: number, seed: number) {
         },
         (error: unknown) => {
           expect(error, `task ${i} (seed ${seed})`).toBeInstanceOf(WorkerCrashedError);
+          failures.push(`task ${i}: ${(error as Error).name}: ${(error as Error).message}`);
           settledOnce[i] = (settledOnce[i] ?? 0) + 2;
           settled++;
         },
       ),
     );
   }
-  const kills = killAtRandom(pool, random, () => settled >= TASKS * 0.95);
+  const kills = killAtRandom(pool, random, () => settled >= TASKS * 0.95, () => settled);
   await Promise.all(outcomes);
   expect(await kills).toBeGreaterThan(0);
   await waitFor(() => pool.stats().workers.every((w) => w.state === 'ready'), 'the pool to be back to its full size');
-  return { pool, settledOnce };
+  return { pool, settledOnce, failures };
 }
 
 describe('chaos: workers SIGKILLed at random while 20,000 tasks run', () => {
@@ -75,7 +89,8 @@ describe('chaos: workers SIGKILLed at random while 20,000 tasks run', () => {
   });
 
   it('with retries: 3 every task succeeds', async () => {
-    const { pool, settledOnce } = await chaos(3, 99);
+    const { pool, settledOnce, failures } = await chaos(3, 99);
+    expect(failures).toEqual([]);
     expect(settledOnce.every((n) => n === 1)).toBe(true);
     expect(pool.stats()).toMatchObject({ done: TASKS, failed: 0 });
     expect(pool.stats().retried).toBeGreaterThan(0);

@@ -46,13 +46,13 @@ async function cpuBusy(ms) {
   return b.total === a.total ? 0 : 1 - (b.idle - a.idle) / (b.total - a.total);
 }
 
+/** How long each look at the CPUs lasts: 10 ticks of the kernel's 100 Hz accounting clock per CPU. */
+const SAMPLE_MS = 100;
+
 /**
  * Waits before a run until other processes leave the CPUs mostly idle (under `threshold` busy),
  * at most `perRunMs` each time and `budgetMs` in all. `wait()` returns how busy they were.
  */
-/** How long each look at the CPUs lasts: 10 ticks of the kernel's 100 Hz accounting clock per CPU. */
-const SAMPLE_MS = 100;
-
 export class QuietWait {
   #perRunMs;
   #budgetMs;

@@ -84,8 +84,8 @@ describe('ProcessSampler', () => {
     const sampler = new ProcessSampler();
     sampler.start();
     await new Promise((resolve) => setTimeout(resolve, 30)); // let the histogram timer run
-    const end = Date.now() + 200;
-    while (Date.now() < end); // block the loop
+    const end = performance.now() + 200; // the monotonic clock the histogram measures with
+    while (performance.now() < end); // block the loop
     await new Promise((resolve) => setTimeout(resolve, 30));
     const sample = sampler.sample();
     sampler.stop();

@@ -175,7 +175,7 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
 
   async #process(bullmq: BullmqModule, job: Job<TTask, TResult>, token: string | undefined, signal: AbortSignal | undefined): Promise<TResult> {
     this.#taken++;
-    const takenAt = Date.now();
+    const takenAt = performance.now(); // a run time, not a date: the monotonic clock
     const jobId = job.id ?? '';
     const abort = new AbortController();
     const forward = (): void => abort.abort(signal?.reason);
@@ -221,8 +221,10 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
     return action.error;
   }
 
+  /** `takenAt`: `performance.now()` when the job was taken. */
   #meta(job: Job, takenAt: number, outcome: 'completed' | 'failed', dispatched: DispatchInfo | null, error?: string): JobMetadata {
     const now = Date.now();
+    const runMs = performance.now() - takenAt;
     return {
       host: HOST,
       pid: process.pid,
@@ -230,8 +232,8 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
       worker: dispatched?.worker ?? null,
       workerPid: dispatched && dispatched.pid > 0 ? dispatched.pid : null,
       attempt: job.attemptsMade + 1,
-      waitMs: Math.max(0, (job.processedOn ?? takenAt) - job.timestamp),
-      runMs: now - takenAt,
+      waitMs: Math.max(0, (job.processedOn ?? now - runMs) - job.timestamp),
+      runMs,
       finishedAt: new Date(now).toISOString(),
       outcome,
       ...(error === undefined ? {} : { error }),

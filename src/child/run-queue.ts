@@ -11,6 +11,7 @@
  * a hold without end would keep the first answers of a long backlog until its last task ran.
  */
 import { Deque } from '../internal/deque.ts';
+import { monotonicMs } from '../internal/monotonic.ts';
 
 /** How long one loop turn may spend starting tasks before the rest wait for the next turn. */
 export const TURN_BUDGET_MS = 10;
@@ -42,7 +43,7 @@ interface Waiting<C> {
 export class RunQueue<C> {
   readonly #hooks: RunQueueHooks<C>;
   readonly #waiting = new Deque<Waiting<C>>();
-  /** When the current turn started its first task (`Date.now()`: the global `performance` would load perf_hooks into every worker), or -1 between turns. */
+  /** When the current turn started its first task ({@link monotonicMs}), or -1 between turns. */
   #turnStart = -1;
   #startedInTurn = 0;
   #scheduled = false;
@@ -67,12 +68,12 @@ export class RunQueue<C> {
     if (this.#waiting.length > 0) return this.#wait(ctx, payload);
     if (this.#turnStart < 0) {
       // The turn ends when the code that called this returns: microtasks run right after it.
-      this.#turnStart = Date.now();
+      this.#turnStart = monotonicMs();
       this.#startedInTurn = 0;
       queueMicrotask(this.#endTurn);
     } else {
       const n = ++this.#startedInTurn;
-      if ((n <= CHECK_EVERY || n % CHECK_EVERY === 0) && Date.now() - this.#turnStart > TURN_BUDGET_MS) return this.#wait(ctx, payload);
+      if ((n <= CHECK_EVERY || n % CHECK_EVERY === 0) && monotonicMs() - this.#turnStart > TURN_BUDGET_MS) return this.#wait(ctx, payload);
     }
     this.#hooks.start(ctx, payload);
   }
@@ -104,7 +105,7 @@ export class RunQueue<C> {
   #wait(ctx: C, payload: unknown): void {
     if (this.#waiting.length === 0) {
       this.#hooks.hold(true);
-      this.#heldSince = Date.now();
+      this.#heldSince = monotonicMs();
       this.#schedule();
     }
     this.#waiting.push({ ctx, payload });
@@ -118,10 +119,10 @@ export class RunQueue<C> {
 
   #drainTurn(): void {
     this.#scheduled = false;
-    const started = Date.now();
+    const started = monotonicMs();
     for (let w = this.#waiting.shift(); w !== undefined; w = this.#waiting.shift()) {
       if (this.#hooks.isLive(w.ctx)) this.#hooks.start(w.ctx, w.payload);
-      const now = Date.now();
+      const now = monotonicMs();
       if (this.#waiting.length > 0 && now - started > TURN_BUDGET_MS) {
         if (now - this.#heldSince >= MAX_HOLD_MS) {
           this.#hooks.flush();

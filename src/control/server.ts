@@ -87,6 +87,8 @@ class ControlSession implements ControlServer {
   readonly #server: net.Server;
   readonly #clients = new Set<net.Socket>();
   readonly #startedAt = new Date();
+  /** The same moment on the monotonic clock, for the uptime. */
+  readonly #startedT = performance.now();
   readonly #rate: RateMeter;
   readonly #loop = new LoopDelayMeter();
   readonly #unlinkAtExit = (): void => this.#unlinkSync();
@@ -196,7 +198,7 @@ class ControlSession implements ControlServer {
       name: this.#options.name,
       pid: process.pid,
       startedAt: this.#startedAt.toISOString(),
-      uptimeMs: Date.now() - this.#startedAt.getTime(),
+      uptimeMs: Math.round(performance.now() - this.#startedT),
       throughput: Math.round(this.#rate.rate * 10) / 10,
       loopDelay: this.#loop.read(),
       ...this.#pool.stats(),

@@ -97,9 +97,9 @@ function kill(pool: FoundPool): number[] {
 }
 
 async function waitGone(pids: readonly number[], timeout: number): Promise<boolean> {
-  const deadline = Date.now() + timeout;
+  const deadline = performance.now() + timeout;
   while (pids.some(isAlive)) {
-    if (Date.now() > deadline) return false;
+    if (performance.now() > deadline) return false;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return true;

@@ -224,7 +224,7 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
   /** `takenAt`: `performance.now()` when the job was taken. */
   #meta(job: Job, takenAt: number, outcome: 'completed' | 'failed', dispatched: DispatchInfo | null, error?: string): JobMetadata {
     const now = Date.now();
-    const runMs = performance.now() - takenAt;
+    const runMs = Math.round(performance.now() - takenAt); // whole ms, as BullMQ's timestamps and waitMs are
     return {
       host: HOST,
       pid: process.pid,

@@ -1,9 +1,10 @@
 /**
  * Milliseconds on a clock that only moves forward, for measuring how long something took.
  * `Date.now()` follows the wall clock, which a time daemon, a resumed virtual machine or an
- * operator may step: a step back would make every budget and hold measured with it last as long
- * again. `process.hrtime()` costs a call what `Date.now()` does, and unlike the global
- * `performance` it loads no modules (perf_hooks and ten more, in a worker that may not need them).
+ * operator may step: stepped back an hour, it stretches every budget and hold measured with it by
+ * an hour. `process.hrtime()` costs a call what `Date.now()` does, and unlike the global
+ * `performance` it loads no modules (perf_hooks and ten of Node's internal ones, in a worker that
+ * may not need them).
  */
 export function monotonicMs(): number {
   const [seconds, nanoseconds] = process.hrtime();

@@ -174,7 +174,9 @@ export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
   const d = DEFAULT_POOL_OPTIONS;
   const name = poolName(input.name ?? d.name);
   const workerData = input.workerData;
-  encodePayload(workerData, 'workerData', input.maxMessageBytes ?? d.maxMessageBytes);
+  // Checked once here, so a bad value fails the constructor. `undefined` needs no check, and
+  // checking it would load node:v8 into every pool's process (the init message leaves it out).
+  if (workerData !== undefined) encodePayload(workerData, 'workerData', input.maxMessageBytes ?? d.maxMessageBytes);
   return {
     workerUrl: resolveWorkerUrl(input.worker),
     size: integer('size', input.size ?? process.getBuiltinModule('node:os').availableParallelism(), 1),

@@ -78,7 +78,8 @@ describe('worker footprint', () => {
 
   // The same for the pool's own process: what `import 'looppool'` and a plain pool load of Node's
   // built-ins is what every pool needs; the rest comes with the features that use it.
-  it('a process running a plain pool has not loaded perf_hooks, module, os, or net\'s or fs\'s lazy exports', async () => {
+  // node:v8 carries values JSON cannot; a pool without workerData sends none and checks none.
+  it('a process running a plain pool has not loaded perf_hooks, module, os, v8, or net\'s or fs\'s lazy exports', async () => {
     const worker = JSON.stringify(path.resolve(here, '../fixtures/workers/echo.mjs'));
     // (From `node -e`: the workers must not run the script again; test/integration/limits.test.ts.)
     const script = `if (process.env.LOOPPOOL_EVAL_GUARD === 'inside') process.exit(3);
@@ -90,7 +91,7 @@ describe('worker footprint', () => {
       process.stdout.write(JSON.stringify(process.moduleLoadList));`;
     const loaded = await moduleListOf(['--input-type=module', '-e', script]);
     expect(loaded).toContain('NativeModule child_process'); // the list is real: the pool spawned its worker
-    const unused = ['NativeModule perf_hooks', 'NativeModule internal/perf/performance', 'NativeModule module', 'NativeModule os', 'NativeModule internal/blocklist', 'NativeModule internal/fs/streams'];
+    const unused = ['NativeModule perf_hooks', 'NativeModule internal/perf/performance', 'NativeModule module', 'NativeModule os', 'NativeModule v8', 'NativeModule internal/blocklist', 'NativeModule internal/fs/streams'];
     const bare = await bareChildModules();
     expect(loaded.filter((name) => unused.includes(name) && !bare.includes(name))).toEqual([]);
   });

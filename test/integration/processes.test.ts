@@ -45,6 +45,21 @@ describe('process hygiene', () => {
     await waitFor(() => workers.every((pid) => !isAlive(pid)), 'the orphaned workers to exit');
   });
 
+  // The default is the parent's environment; `env` replaces it whole, and an undefined value
+  // leaves a variable out (manual/performance.md, section 9: NODE_EXTRA_CA_CERTS).
+  it('workers get the parent\'s environment, or exactly the one given in `env`', async () => {
+    process.env['LOOPPOOL_TEST_INHERITED'] = 'inherited';
+    try {
+      const names = ['LOOPPOOL_TEST_INHERITED', 'LOOPPOOL_TEST_GIVEN', 'PATH'];
+      const inherited = makePool({ worker: 'env.mjs', size: 1 });
+      const given = makePool({ worker: 'env.mjs', size: 1, env: { ...process.env, LOOPPOOL_TEST_GIVEN: 'given', LOOPPOOL_TEST_INHERITED: undefined } });
+      expect(await inherited.run(names)).toEqual({ LOOPPOOL_TEST_INHERITED: 'inherited', LOOPPOOL_TEST_GIVEN: null, PATH: process.env['PATH'] });
+      expect(await given.run(names)).toEqual({ LOOPPOOL_TEST_INHERITED: null, LOOPPOOL_TEST_GIVEN: 'given', PATH: process.env['PATH'] });
+    } finally {
+      delete process.env['LOOPPOOL_TEST_INHERITED'];
+    }
+  });
+
   it('stats() is a plain snapshot of the queue, the counters and each worker', async () => {
     const pool = makePool({ worker: 'echo.ts', size: 2 });
     await pool.start();

@@ -118,7 +118,7 @@ export class Runtime {
         this.#channel.flush(); // now, even while answers are held (see run-queue.ts)
         return;
       case 'broadcast':
-        void this.#broadcast(message.id, message.message);
+        void this.#broadcast(message.id, message.value);
         return;
       case 'poisonPill':
         if (message.drain) this.#drainOnStop = true;

@@ -12,14 +12,17 @@ export class Broadcaster {
   #nextId = 1;
   readonly #pending = new Map<number, PendingBroadcast>();
 
-  /** Send to `handles`; resolves with the replies by worker number once all have answered. */
-  send(handles: WorkerHandle[], json: string | null, message: unknown, size: number): Promise<unknown[]> {
+  /**
+   * Send `encoded` (what `encodePayload` made of the message: made once, written to each worker)
+   * to `handles`; resolves with the replies by worker number once all have answered.
+   */
+  send(handles: WorkerHandle[], encoded: string | Buffer, size: number): Promise<unknown[]> {
     const values = new Array<unknown>(size).fill(undefined);
     if (handles.length === 0) return Promise.resolve(values);
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { waiting: new Set(handles), values, resolve, reject });
-      for (const handle of handles) handle.sendBroadcast(id, json, message);
+      for (const handle of handles) handle.sendBroadcast(id, encoded);
     });
   }
 

@@ -163,7 +163,7 @@ export class PoolCore {
     const encoded = encodePayload(message, 'message', this.options.maxMessageBytes);
     // Ready workers, and workers draining before a recycle: every process that will still run tasks.
     const live = this.#supervisor.live().filter((h) => h.state === 'ready' || h.state === 'stopping');
-    return this.#broadcaster.send(live, typeof encoded === 'string' ? encoded : null, message, this.options.size);
+    return this.#broadcaster.send(live, encoded, this.options.size);
   }
 
   results(): ResultStream<unknown> {

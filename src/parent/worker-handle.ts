@@ -114,9 +114,10 @@ export class WorkerHandle implements WorkerSlot {
     return () => this.#lastPong >= id;
   }
 
-  sendBroadcast(id: number, json: string | null, message: unknown): void {
-    if (json === null) this.#channel.send({ kind: 'broadcast', id, message });
-    else this.#channel.sendJson(`{"kind":"broadcast","id":${id}${jsonField('message', json || undefined)}}`);
+  /** `encoded`: the message as `encodePayload` made it, once for every worker. */
+  sendBroadcast(id: number, encoded: string | Buffer): void {
+    if (typeof encoded === 'string') this.#channel.sendJson(`{"kind":"broadcast","id":${id}${jsonField('value', encoded)}}`);
+    else this.#channel.sendWithCloneValue(`{"kind":"broadcast","id":${id}}`, encoded);
   }
 
   /**

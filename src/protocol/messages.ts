@@ -7,7 +7,7 @@
 import type { SerializedError } from './serialized-error.ts';
 
 /** Package tag and protocol version; a mismatch fails the handshake loudly. */
-export const PROTOCOL = 'looppool/1';
+export const PROTOCOL = 'looppool/2';
 
 /**
  * File descriptor of the data channel in the child. A worker has no Node IPC channel: the data
@@ -61,7 +61,8 @@ export interface AbortMessage {
 export interface BroadcastMessage {
   kind: 'broadcast';
   id: number;
-  message: unknown;
+  /** The message (`value`, as in every message that carries one: V8's bytes fill it in a mixed frame). */
+  value: unknown;
 }
 /**
  * The poison pill: a `Worker` stops at once, a `SafeWorker` drains its in-flight tasks first.

@@ -56,7 +56,7 @@ export function parseToChild(raw: unknown): ToChildMessage {
     case 'abort':
       return { kind: 'abort', id: id(m, 'id'), reason: m.reason === 'timeout' ? 'timeout' : 'abort' };
     case 'broadcast':
-      return { kind: 'broadcast', id: id(m, 'id'), message: m.message };
+      return { kind: 'broadcast', id: id(m, 'id'), value: m.value };
     case 'poisonPill':
       return { kind: 'poisonPill', drain: m.drain === true };
     case 'ping':

@@ -116,7 +116,11 @@ export interface ResolvedPoolOptions {
   readonly concurrency: number;
   readonly maxQueue: number;
   readonly name: string;
-  readonly workerData: unknown;
+  /**
+   * The `workerData` option as `encodePayload` made it (JSON text, or V8's bytes): a snapshot
+   * taken by the constructor, so changes to the object afterwards reach no worker.
+   */
+  readonly workerData: string | Buffer | undefined;
   readonly dispatch: DispatchPolicy;
   readonly env: NodeJS.ProcessEnv;
   readonly execArgv: readonly string[];
@@ -173,10 +177,11 @@ export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
   }
   const d = DEFAULT_POOL_OPTIONS;
   const name = poolName(input.name ?? d.name);
-  const workerData = input.workerData;
-  // Checked once here, so a bad value fails the constructor. `undefined` needs no check, and
-  // checking it would load node:v8 into every pool's process (the init message leaves it out).
-  if (workerData !== undefined) encodePayload(workerData, 'workerData', input.maxMessageBytes ?? d.maxMessageBytes);
+  // Encoded once here: a bad value fails the constructor, and every worker's init (replacements
+  // too) carries these same bytes. `undefined` is not encoded: that would load node:v8 into every
+  // pool's process (the init message leaves it out).
+  const workerData =
+    input.workerData === undefined ? undefined : encodePayload(input.workerData, 'workerData', input.maxMessageBytes ?? d.maxMessageBytes);
   return {
     workerUrl: resolveWorkerUrl(input.worker),
     size: integer('size', input.size ?? process.getBuiltinModule('node:os').availableParallelism(), 1),

@@ -148,7 +148,7 @@ export class Runtime {
       await this.#startServices(message);
       const WorkerClass = await this.#load(message.module);
       const worker = new WorkerClass();
-      bindWorker(worker, { number: message.worker, name: message.name, workerData: message.workerData, putResult: this.#emit });
+      bindWorker(worker, { number: message.worker, name: message.name, workerData: message.value, putResult: this.#emit });
       this.#drainOnStop = WorkerClass.drainOnStop === true;
       stage = 'initialize';
       await worker.initialize();

@@ -7,7 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { Duplex } from 'node:stream';
 import { ProtocolError, WorkerInitError } from '../errors.ts';
 import { assertNever } from '../internal/assert.ts';
-import { PROTOCOL, type ToParentMessage } from '../protocol/messages.ts';
+import { PROTOCOL, type InitMessage, type ToParentMessage } from '../protocol/messages.ts';
 import { MessageShapeError, parseToParent } from '../protocol/parse.ts';
 import { deserializeError, type SerializedError } from '../protocol/serialized-error.ts';
 import { parseWatchdogReport, ReportLineSplitter, type LoopBlockedReport } from '../protocol/watchdog-report.ts';
@@ -228,20 +228,24 @@ export class WorkerHandle implements WorkerSlot {
   #onHello(protocol: string): void {
     if (protocol !== PROTOCOL) return this.#protocolError(`protocol ${protocol}, expected ${PROTOCOL}`);
     const o = this.#options;
-    // Without workerData the field is left out, not undefined: JSON cannot carry undefined, and
-    // an init that needed V8's serializer made every worker load node:v8 (and two more modules).
-    this.#channel.send({
+    const init: Omit<InitMessage, 'value'> = {
       kind: 'init',
       protocol: PROTOCOL,
       worker: this.number,
       name: o.name,
       module: o.workerUrl,
-      ...(o.workerData === undefined ? {} : { workerData: o.workerData }),
       maxMessageBytes: o.maxMessageBytes,
       restartOnError: o.restartOnError,
       ...(o.sentry === undefined ? {} : { sentry: o.sentry }),
       ...this.#initExtras,
-    });
+    };
+    // Plain data but for workerData, which the pool encoded once for every worker. Without it the
+    // field is left out: an init that needed V8's serializer would load node:v8 into every worker.
+    const head = JSON.stringify(init);
+    const data = o.workerData;
+    if (data === undefined) this.#channel.sendJson(head);
+    else if (typeof data === 'string') this.#channel.sendJson(`${head.slice(0, -1)}${jsonField('value', data)}}`);
+    else this.#channel.sendWithCloneValue(head, data);
     this.#channel.flush(); // the worker's start waits on it: not on the next check phase
   }
 

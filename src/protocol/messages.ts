@@ -7,7 +7,7 @@
 import type { SerializedError } from './serialized-error.ts';
 
 /** Package tag and protocol version; a mismatch fails the handshake loudly. */
-export const PROTOCOL = 'looppool/2';
+export const PROTOCOL = 'looppool/3';
 
 /**
  * File descriptor of the data channel in the child. A worker has no Node IPC channel: the data
@@ -33,7 +33,11 @@ export interface InitMessage {
   name: string;
   /** `file:` URL of the user's worker module. */
   module: string;
-  workerData: unknown;
+  /**
+   * The pool's `workerData` (`value`, as in every message that carries one: V8's bytes fill it in
+   * a mixed frame); absent without it.
+   */
+  value?: unknown;
   maxMessageBytes: number;
   /** Exit (and so be replaced) after an uncaught exception or unhandled rejection. */
   restartOnError: boolean;

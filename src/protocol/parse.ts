@@ -70,7 +70,7 @@ export function parseToChild(raw: unknown): ToChildMessage {
         worker: id(m, 'worker'),
         name: str(m, 'name'),
         module: str(m, 'module'),
-        workerData: m.workerData,
+        value: m.value,
         maxMessageBytes: id(m, 'maxMessageBytes'),
         restartOnError: m.restartOnError !== false,
         ...(typeof m.metrics === 'object' && m.metrics !== null ? { metrics: m.metrics } : {}),

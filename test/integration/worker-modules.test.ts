@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { WorkerInitError } from 'looppool';
 import { fixture, makePool, pidsOf } from '../helpers/pools.ts';
-import { commandLine, isAlive } from '../helpers/processes.ts';
+import { commandLine, isAlive, waitFor } from '../helpers/processes.ts';
 
 describe('worker modules', () => {
   it('runs a TypeScript worker file', async () => {
@@ -46,6 +46,30 @@ describe('worker modules', () => {
     expect(plain.workerData).toBeUndefined();
     expect(kept.workerData).toEqual({ at: new Date(0), missing: undefined, tags: new Set(['a']) });
     expect(Object.keys(kept.workerData as object)).toEqual(['at', 'missing', 'tags']);
+  });
+
+  it('gives every worker, a replacement too, the workerData as the pool was given it', async () => {
+    // One value travels as JSON, one through V8's serializer; both are encoded by the constructor.
+    const plain = { db: 'x', hosts: ['a'] };
+    const rich = { db: 'x', hosts: new Set(['a']) };
+    const pools = [makePool({ worker: 'info.ts', size: 1, workerData: plain }), makePool({ worker: 'info.ts', size: 1, workerData: rich })];
+    await Promise.all(pools.map((pool) => pool.start()));
+    plain.db = 'changed';
+    plain.hosts.push('b');
+    rich.db = 'changed';
+    rich.hosts.add('b');
+    for (const pool of pools) {
+      const first = await pool.run(null);
+      let started = 0;
+      pool.on('workerStart', () => started++);
+      process.kill(first.pid, 'SIGKILL');
+      await waitFor(() => started === 1, 'the replacement to start');
+      const replacement = await pool.run(null);
+      expect(replacement.pid).not.toBe(first.pid);
+      expect([first.workerData, replacement.workerData]).toEqual(
+        pool === pools[0] ? [{ db: 'x', hosts: ['a'] }, { db: 'x', hosts: ['a'] }] : [{ db: 'x', hosts: new Set(['a']) }, { db: 'x', hosts: new Set(['a']) }],
+      );
+    }
   });
 
   it('rejects start() with WorkerInitError carrying the error initialize() threw, and leaves no process', async () => {

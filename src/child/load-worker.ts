@@ -10,6 +10,29 @@ export function isTypeScript(moduleUrl: string): boolean {
 
 type TaskFunction = (task: unknown, ctx: TaskContext) => unknown;
 
+/**
+ * Loads the worker module; a JavaScript one can start before `init` arrives ({@link preload}),
+ * so its import overlaps the handshake.
+ */
+export class WorkerModule {
+  #early: { url: string; loaded: Promise<WorkerClass | Error> } | undefined;
+
+  /** Start importing `moduleUrl` now. TypeScript modules wait for `init` (Sentry must load before tsx is registered). */
+  preload(moduleUrl: string | undefined): void {
+    if (!moduleUrl || isTypeScript(moduleUrl)) return;
+    const loaded = loadWorkerClass(moduleUrl).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
+    this.#early = { url: moduleUrl, loaded };
+  }
+
+  /** The Worker class of `moduleUrl`: the preloaded one when it is that module. See {@link loadWorkerClass}. */
+  async load(moduleUrl: string): Promise<WorkerClass> {
+    if (this.#early?.url !== moduleUrl) return loadWorkerClass(moduleUrl);
+    const loaded = await this.#early.loaded;
+    if (loaded instanceof Error) throw loaded;
+    return loaded;
+  }
+}
+
 /** Load `moduleUrl` and return the Worker subclass to instantiate. Throws a plain Error with the reason. */
 export async function loadWorkerClass(moduleUrl: string): Promise<WorkerClass> {
   if (isTypeScript(moduleUrl)) await registerTypeScript();

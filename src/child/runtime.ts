@@ -9,18 +9,22 @@ import { serializeError } from '../protocol/serialized-error.ts';
 import type { Channel } from '../transport/channel.ts';
 import { encodePayload, jsonField } from '../transport/encode.ts';
 import { WorkerStoppedError } from '../errors.ts';
-import { isTypeScript, loadWorkerClass } from './load-worker.ts';
+import { WorkerModule } from './load-worker.ts';
 import { RunQueue } from './run-queue.ts';
 import { RuntimeTaskContext } from './task-context.ts';
-import { bindWorker, type Worker, type WorkerClass } from './worker.ts';
+import { bindWorker, type Worker } from './worker.ts';
 import { assertNever } from '../internal/assert.ts';
 import { IdTable } from '../internal/id-table.ts';
-import type { WorkerMetrics, WorkerMetricsConfig } from '../metrics/worker-metrics.ts';
+import type { WorkerMetrics } from '../metrics/worker-metrics.ts';
 import type { Watchdog } from './watchdog/start-watchdog.ts';
-import type * as SentryCapture from '../sentry/capture.ts';
-import type * as SentryClient from '../sentry/client.ts';
+import { startServices, type WorkerSentry } from './services.ts';
 
-type State = 'waiting' | 'initializing' | 'running' | 'stopping' | 'exiting';
+/**
+ * waiting (for init) → initializing → running → stopping (the pill; a SafeWorker drains) →
+ * disposing (`dispose()`, the last metrics) → exiting (flushing, then exit). Any state may go
+ * straight to exiting (a failed init, an escaped error, a message it cannot read).
+ */
+type State = 'waiting' | 'initializing' | 'running' | 'stopping' | 'disposing' | 'exiting';
 
 export class Runtime {
   #state: State = 'waiting';
@@ -31,36 +35,25 @@ export class Runtime {
   #maxMessageBytes = 64 * 1024 * 1024;
   /** Exit after an error that escaped every task (the pool replaces the process). */
   restartOnError = true;
-  #exiting = false;
   #metrics: WorkerMetrics | undefined;
   #name = '';
   /** Sentry's helpers, once a pool with Sentry initialised them. */
-  #sentry: (typeof SentryClient & typeof SentryCapture) | undefined;
+  #sentry: WorkerSentry | undefined;
   /** Started by the entry before anything else; armed (blocked-loop detection) once ready. */
   readonly #watchdog: Pick<Watchdog, 'arm'> | undefined;
 
   /** The worker module, imported while the handshake runs (JavaScript modules only). */
-  #early: { url: string; loaded: Promise<WorkerClass | Error> } | undefined;
+  readonly #module = new WorkerModule();
 
   constructor(watchdog?: Pick<Watchdog, 'arm'>) {
     this.#watchdog = watchdog;
   }
 
-  /**
-   * Start importing the worker module now, before `init` arrives: the import overlaps the
-   * handshake. TypeScript modules wait for `init` (Sentry must load before tsx is registered).
-   */
+  /** Start importing the worker module now, before `init` arrives: the import overlaps the handshake. */
   preload(moduleUrl: string | undefined): void {
-    if (!moduleUrl || isTypeScript(moduleUrl)) return;
-    this.#early = { url: moduleUrl, loaded: loadWorkerClass(moduleUrl).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err)))) };
+    this.#module.preload(moduleUrl);
   }
 
-  async #load(moduleUrl: string): Promise<WorkerClass> {
-    if (this.#early?.url !== moduleUrl) return loadWorkerClass(moduleUrl);
-    const loaded = await this.#early.loaded;
-    if (loaded instanceof Error) throw loaded;
-    return loaded;
-  }
   /** Tasks in flight by id: an {@link IdTable}, not a `Map` (why: internal/id-table.ts). */
   readonly #tasks = new IdTable<RuntimeTaskContext>();
   readonly #emit = (value: unknown, taskId: number | null): void => this.#sendResult(value, taskId);
@@ -145,8 +138,8 @@ export class Runtime {
       if (message.protocol !== PROTOCOL) {
         throw new Error(`protocol mismatch: parent speaks ${message.protocol}, worker speaks ${PROTOCOL}`);
       }
-      await this.#startServices(message);
-      const WorkerClass = await this.#load(message.module);
+      ({ sentry: this.#sentry, metrics: this.#metrics } = await startServices(message));
+      const WorkerClass = await this.#module.load(message.module);
       const worker = new WorkerClass();
       bindWorker(worker, { number: message.worker, name: message.name, workerData: message.value, putResult: this.#emit });
       this.#drainOnStop = WorkerClass.drainOnStop === true;
@@ -160,21 +153,6 @@ export class Runtime {
     } catch (err) {
       this.#channel.send({ kind: 'initFailed', error: serializeError(err), stage });
       this.exit(1);
-    }
-  }
-
-  /** Sentry and metrics, for a pool that asked for them: their modules stay off every other worker's start-up. */
-  async #startServices(message: InitMessage): Promise<void> {
-    // Sentry loads before tsx is registered: its ~200 files then skip tsx's loader hooks.
-    if (message.sentry) {
-      const [client, capture] = await Promise.all([import('../sentry/client.ts'), import('../sentry/capture.ts')]);
-      await client.initSentry({ ...message.sentry, role: 'worker', tags: { pool: message.name, worker: message.worker } });
-      this.#sentry = { ...client, ...capture };
-    }
-    if (message.metrics) {
-      // hot-shots loads with it.
-      const { startWorkerMetrics } = await import('../metrics/worker-metrics.ts');
-      this.#metrics = startWorkerMetrics(message.metrics as WorkerMetricsConfig, message.worker);
     }
   }
 
@@ -291,7 +269,7 @@ export class Runtime {
 
   async #finishStop(): Promise<void> {
     if (this.#state !== 'stopping') return;
-    this.#state = 'exiting';
+    this.#state = 'disposing';
     try {
       await this.#worker?.dispose();
     } catch (err) {
@@ -321,8 +299,7 @@ export class Runtime {
 
   /** Flush Sentry's events and what is queued for the parent, then exit with `code`. */
   exit(code: number): void {
-    if (this.#exiting) return;
-    this.#exiting = true;
+    if (this.#state === 'exiting') return;
     this.#state = 'exiting';
     process.exitCode = code;
     const force = setTimeout(() => process.exit(code), 2000);

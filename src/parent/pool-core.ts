@@ -2,21 +2,21 @@
  * The machinery behind the `Pool` facade: the state machine, the submission path, start and
  * stop, and the wiring of the collaborators — the dispatcher (fair credits), the supervisor
  * (processes), the task outcomes (settling, retries, timeouts), the broadcaster, the result
- * streams, metrics and incident reporting. Every task settles exactly once, through `outcomes`.
+ * streams, the services beside the workers (Sentry, metrics, the control channel) and incident
+ * reporting. Every task settles exactly once, through `outcomes`.
  */
 import { BroadcastError, PoolStoppedError, QueueFullError, type PoolUnhealthyError } from '../errors.ts';
-import { startControlServer, type ControlledPool, type ControlServer } from '../control/server.ts';
-import { startPoolMetrics, type PoolMetrics } from '../metrics/pool-metrics.ts';
+import type { ControlledPool } from '../control/server.ts';
 import type { PoolSource } from '../metrics/pool-reporter.ts';
 import type { MetricSource } from '../metrics/resource-reporter.ts';
 import { show, type ResolvedPoolOptions } from '../options.ts';
-import { flushSentry, initSentry } from '../sentry/client.ts';
 import { encodePayload } from '../transport/encode.ts';
 import { Broadcaster } from './broadcaster.ts';
 import { Dispatcher } from './dispatcher.ts';
 import type { LoopBlockedInfo, PoolState, PoolStats, ResultInfo, TaskErrorInfo, WorkerExitInfo, WorkerInfo } from './events.ts';
 import { Incidents } from './incidents.ts';
 import { TaskOutcomes } from './outcomes.ts';
+import { PoolServices } from './pool-services.ts';
 import { ResultStream } from './result-stream.ts';
 import { Supervisor, type ExitDetails, type SupervisorHost } from './supervisor.ts';
 import { TaskTiming } from './task-timing.ts';
@@ -51,7 +51,7 @@ export class PoolCore {
   readonly #incidents: Incidents;
   readonly #broadcaster = new Broadcaster();
   readonly #streams = new Set<ResultStream<unknown>>();
-  readonly #metricSources = new Set<MetricSource>();
+  readonly #services: PoolServices;
   readonly #submissions: Submissions;
   #state: PoolState = 'created';
   #startPromise: Promise<void> | undefined;
@@ -63,24 +63,23 @@ export class PoolCore {
   /** Why the workers were killed rather than pilled, if they were. */
   #killedBecause: string | undefined;
   #unhealthy: PoolUnhealthyError | undefined;
-  #metrics: PoolMetrics | undefined;
   /** Stamps tasks for the wait/run metrics; from construction, so tasks put before start() are stamped too. */
   readonly #timing: TaskTiming | undefined;
-  #control: ControlServer | undefined;
   readonly #rebalancer: Rebalancer;
 
   constructor(options: ResolvedPoolOptions, events: CoreEvents) {
     this.options = options;
     this.#events = events;
-    if (options.statsd) this.#timing = new TaskTiming((wait, run, ok) => this.#metrics?.pool.recordTask(wait, run, ok));
-    this.#incidents = new Incidents({ name: options.name, emitLoopBlocked: events.loopBlocked, metrics: () => this.#metrics });
+    const services = (this.#services = new PoolServices(options));
+    if (options.statsd) this.#timing = new TaskTiming((wait, run, ok) => services.metrics?.pool.recordTask(wait, run, ok));
+    this.#incidents = new Incidents({ name: options.name, emitLoopBlocked: events.loopBlocked, metrics: () => services.metrics });
     this.#outcomes = new TaskOutcomes(options, {
       result: (value, info) => this.#emitResult(value, info),
       report: (event, error, info) => this.#report(event, error, info),
       requeue: (task) => dispatcher.requeue(task),
       // Tasks are timed only while metrics are on.
       settled: (task, ok) => this.#timing?.settled(task, ok),
-      timedOut: () => this.#metrics?.pool.countTimeout(),
+      timedOut: () => services.metrics?.pool.countTimeout(),
       timeoutFailed: (h, task, error) => this.#incidents.timedOut(h, task, error),
     });
     this.#submissions = new Submissions(options, this.#timing, (task) => {
@@ -107,27 +106,18 @@ export class PoolCore {
   async #start(facade: PoolSource & ControlledPool): Promise<void> {
     if (this.#state !== 'created') throw new PoolStoppedError();
     this.#state = 'starting';
-    const o = this.options;
-    if (o.sentry) await initSentry({ ...o.sentry, role: 'parent' });
-    if (o.statsd) {
-      this.#metrics = startPoolMetrics(facade, o.statsd, { name: o.name, interval: o.reportInterval });
-      this.#supervisor.initExtras = { metrics: this.#metrics.workerConfig };
-      for (const source of this.#metricSources) this.#metrics.pool.addSource(source);
-    }
+    this.#supervisor.initExtras = await this.#services.startBeforeWorkers(facade);
     try {
       await this.#supervisor.start();
     } catch (error) {
-      await Promise.all([this.#metrics?.close(), flushSentry(2000)]);
+      await this.#services.close();
       this.#state = 'stopped';
       const reason = this.#terminating ? new PoolStoppedError('The pool was terminated while it was starting') : (error as Error);
       this.#rejectQueued(reason);
       this.#endStreams();
       throw reason;
     }
-    if (o.control) this.#control = await startControlServer(facade, { name: o.name }).catch((err: unknown) => {
-      process.stderr.write(`looppool ${o.name}: the control channel could not be opened: ${(err as Error).message}\n`);
-      return undefined;
-    });
+    await this.#services.openControl(facade);
     if (this.#state === 'starting') this.#state = 'running';
     this.#pump();
   }
@@ -174,12 +164,7 @@ export class PoolCore {
   }
 
   addMetricSource(source: MetricSource): () => void {
-    this.#metricSources.add(source);
-    const remove = this.#metrics?.pool.addSource(source);
-    return () => {
-      this.#metricSources.delete(source);
-      remove?.();
-    };
+    return this.#services.addMetricSource(source);
   }
 
   stop(drain: boolean, timeout: number): Promise<void> {
@@ -205,7 +190,7 @@ export class PoolCore {
     else this.#maybePill();
     await this.#supervisor.whenEmpty();
     clearTimeout(timer);
-    await Promise.all([this.#metrics?.close(), flushSentry(2000), this.#control?.close()]);
+    await this.#services.close();
     this.#state = 'stopped';
     this.#endStreams();
   }

@@ -1,0 +1,64 @@
+/**
+ * The pool's `control` option: the pool opens its control channel (src/control) once its
+ * workers are up and closes it when it stops; a channel that cannot open leaves the pool running.
+ */
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { controlRequest, listControlSockets } from '../../src/control/index.ts';
+import { makePool } from '../helpers/pools.ts';
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'lpo-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+// The control directory is $XDG_RUNTIME_DIR/looppool when that directory exists: each test gets its own.
+const saved = process.env.XDG_RUNTIME_DIR;
+afterEach(() => {
+  if (saved === undefined) delete process.env.XDG_RUNTIME_DIR;
+  else process.env.XDG_RUNTIME_DIR = saved;
+  vi.restoreAllMocks();
+});
+function freshRuntimeDir(): string {
+  const dir = mkdtempSync(path.join(tmp, 'run-'));
+  process.env.XDG_RUNTIME_DIR = dir;
+  return dir;
+}
+
+describe('the control option', () => {
+  it('opens a control channel that answers for the pool while it runs, and removes it when the pool stops', async () => {
+    const runtime = freshRuntimeDir();
+    const pool = makePool({ worker: 'echo.mjs', size: 1, name: 'ctl', control: true });
+    await pool.start();
+    const sockets = listControlSockets(path.join(runtime, 'looppool'));
+    expect(sockets).toEqual([{ pid: process.pid, name: 'ctl', path: expect.stringContaining(`${process.pid}@ctl.sock`) }]);
+    expect(await pool.run(1)).toBe(1);
+    const socket = (sockets[0] as { path: string }).path;
+    expect(await controlRequest(socket, { op: 'stats' })).toMatchObject({ name: 'ctl', pid: process.pid, state: 'running', size: 1, done: 1 });
+    await pool.stop();
+    expect(existsSync(socket)).toBe(false);
+  });
+
+  it('opens none without it', async () => {
+    const runtime = freshRuntimeDir();
+    const pool = makePool({ worker: 'echo.mjs', size: 1, name: 'quiet' });
+    expect(await pool.run(1)).toBe(1);
+    expect(existsSync(path.join(runtime, 'looppool'))).toBe(false);
+  });
+
+  it('starts the pool all the same when the channel cannot open, and says why on stderr', async () => {
+    const runtime = freshRuntimeDir();
+    writeFileSync(path.join(runtime, 'looppool'), ''); // a file where the channel's directory should be
+    const lines: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array, ...rest: any[]) => {
+      lines.push(String(chunk));
+      return write(chunk, ...rest);
+    });
+    const pool = makePool({ worker: 'echo.mjs', size: 1, name: 'noctl', control: true });
+    await pool.start();
+    expect(await pool.run(2)).toBe(2);
+    expect(lines.filter((l) => l.startsWith('looppool noctl: the control channel could not be opened: '))).toHaveLength(1);
+    expect(pool.stats().state).toBe('running');
+  });
+});

@@ -1,4 +1,5 @@
 /** `pool.map()`: bounded in-flight work over a (possibly async) iterable, results in order or as they come. */
+import { Deque } from '../internal/deque.ts';
 
 export interface MapOptions {
   /** Yield results in input order (`true`) or as tasks finish (`false`). @default true */
@@ -13,9 +14,10 @@ type Outcome<R> = { ok: true; value: R } | { ok: false; error: unknown };
 class Outcomes<R> {
   inFlight = 0;
   readonly #ordered: boolean;
+  /** Ordered output: the outcomes not yet yielded, by input index. */
   readonly #byIndex = new Map<number, Outcome<R>>();
-  /** Arrival order, for unordered output. */
-  readonly #arrived: number[] = [];
+  /** Unordered output: the outcomes not yet yielded, in the order they arrived. */
+  readonly #arrived = new Deque<Outcome<R>>();
   #nextOut = 0;
   #wake: (() => void) | undefined;
 
@@ -25,7 +27,7 @@ class Outcomes<R> {
 
   /** Tasks in flight plus outcomes not yet yielded: what the window bounds. */
   get held(): number {
-    return this.inFlight + this.#byIndex.size;
+    return this.inFlight + this.#byIndex.size + this.#arrived.length;
   }
 
   track(index: number, promise: Promise<R>): void {
@@ -38,12 +40,9 @@ class Outcomes<R> {
 
   /** The next outcome to yield (the next index if ordered, else the earliest to arrive), if it is here. */
   take(): Outcome<R> | undefined {
-    const key = this.#ordered ? this.#nextOut : this.#arrived[0];
-    const outcome = key === undefined ? undefined : this.#byIndex.get(key);
-    if (outcome === undefined || key === undefined) return undefined;
-    this.#byIndex.delete(key);
-    if (this.#ordered) this.#nextOut++;
-    else this.#arrived.shift();
+    if (!this.#ordered) return this.#arrived.shift();
+    const outcome = this.#byIndex.get(this.#nextOut);
+    if (outcome !== undefined) this.#byIndex.delete(this.#nextOut++);
     return outcome;
   }
 
@@ -54,8 +53,8 @@ class Outcomes<R> {
 
   #settle(index: number, outcome: Outcome<R>): void {
     this.inFlight--;
-    this.#byIndex.set(index, outcome);
-    this.#arrived.push(index);
+    if (this.#ordered) this.#byIndex.set(index, outcome);
+    else this.#arrived.push(outcome);
     const wake = this.#wake;
     this.#wake = undefined;
     wake?.();

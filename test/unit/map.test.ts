@@ -1,0 +1,105 @@
+/** pool.map()'s engine (src/parent/map.ts) with a fake `run`: order, the window, errors. */
+import { describe, expect, it } from 'vitest';
+import { mapTasks } from '../../src/parent/map.ts';
+
+/** A `run` whose tasks settle when the test says so. */
+function manualRun() {
+  const pending = new Map<number, { resolve: (v: number) => void; reject: (e: Error) => void }>();
+  const started: number[] = [];
+  const run = (task: number): Promise<number> =>
+    new Promise<number>((resolve, reject) => {
+      started.push(task);
+      pending.set(task, { resolve, reject });
+    });
+  const settle = (task: number, error?: Error): void => {
+    const p = pending.get(task);
+    if (!p) throw new Error(`task ${task} is not running`);
+    pending.delete(task);
+    if (error) p.reject(error);
+    else p.resolve(task * 10);
+  };
+  return { run, settle, started };
+}
+
+const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** Collect everything `it` yields, settling tasks in `order` one per loop turn meanwhile. */
+async function drive(it: AsyncGenerator<number>, settle: (t: number) => void, order: number[]): Promise<number[]> {
+  const out: number[] = [];
+  const collecting = (async () => {
+    for await (const v of it) out.push(v);
+  })();
+  for (const t of order) {
+    await tick();
+    settle(t);
+  }
+  await collecting;
+  return out;
+}
+
+describe('pool.map engine', () => {
+  it('yields in input order when ordered, whatever order the tasks finish in', async () => {
+    const { run, settle } = manualRun();
+    const out = await drive(mapTasks(run, [0, 1, 2, 3, 4], { window: 5 }), settle, [4, 2, 0, 3, 1]);
+    expect(out).toEqual([0, 10, 20, 30, 40]);
+  });
+
+  it('yields in the order tasks finish when unordered', async () => {
+    const { run, settle } = manualRun();
+    const out = await drive(mapTasks(run, [0, 1, 2, 3, 4], { window: 5, ordered: false }), settle, [4, 2, 0, 3, 1]);
+    expect(out).toEqual([40, 20, 0, 30, 10]);
+  });
+
+  it('keeps at most `window` tasks running or finished but not yet yielded', async () => {
+    for (const ordered of [true, false]) {
+      const { run, settle, started } = manualRun();
+      const it = mapTasks(run, [0, 1, 2, 3, 4, 5], { window: 2, ordered });
+      const first = it.next();
+      await tick();
+      expect(started).toEqual([0, 1]);
+      settle(1); // finished, not yet yielded (ordered: it waits for 0): still counts
+      await tick();
+      expect(started).toEqual([0, 1]);
+      settle(0);
+      expect((await first).value).toBe(ordered ? 0 : 10);
+      // One result yielded, the other still waiting in the engine: one new task may start.
+      expect((await it.next()).value).toBe(ordered ? 10 : 0);
+      expect(started).toEqual([0, 1, 2]);
+      expect(await drive(it, settle, [2, 3, 4, 5])).toEqual([20, 30, 40, 50]);
+    }
+  });
+
+  it('throws a task\'s error at its turn, and stops pulling input', async () => {
+    const { run, settle } = manualRun();
+    let returned = false;
+    const input = {
+      i: 0,
+      [Symbol.iterator]() {
+        return this;
+      },
+      next() {
+        return { done: false as const, value: this.i++ };
+      },
+      return() {
+        returned = true;
+        return { done: true as const, value: undefined };
+      },
+    };
+    const out: number[] = [];
+    const consuming = (async () => {
+      for await (const v of mapTasks(run, input, { window: 3 })) out.push(v);
+    })();
+    await tick();
+    settle(1, new Error('task 1 failed'));
+    settle(0);
+    await expect(consuming).rejects.toThrow('task 1 failed');
+    expect(out).toEqual([0]);
+    expect(returned).toBe(true);
+  });
+
+  it('refuses a window that is not a positive integer', async () => {
+    for (const window of [0, -1, 1.5, Number.NaN]) {
+      await expect(mapTasks(async (t: number) => t, [1], { window }).next()).rejects.toThrow(TypeError);
+    }
+  });
+});

@@ -45,6 +45,13 @@ export class Deque<T> {
     return this.#length === 0 ? undefined : this.#items[this.#head];
   }
 
+  /** Drop every item (and the room a large backlog made). */
+  clear(): void {
+    this.#items = new Array<T | undefined>(16);
+    this.#head = 0;
+    this.#length = 0;
+  }
+
   /** Remove and return every item, oldest first. */
   drain(): T[] {
     const out: T[] = [];

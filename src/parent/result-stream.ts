@@ -1,4 +1,5 @@
 /** `pool.results()`: an async iterator over the pool's result stream, ending when the pool stops. */
+import { Deque } from '../internal/deque.ts';
 import type { ResultInfo } from './events.ts';
 
 export interface StreamedResult<TResult> {
@@ -7,7 +8,8 @@ export interface StreamedResult<TResult> {
 }
 
 export class ResultStream<TResult> implements AsyncIterableIterator<StreamedResult<TResult>> {
-  readonly #buffer: StreamedResult<TResult>[] = [];
+  /** Results not yet read: a reader slower than the pool can leave a long backlog (O(1) shift, unlike an array's). */
+  readonly #buffer = new Deque<StreamedResult<TResult>>();
   #waiting: ((r: IteratorResult<StreamedResult<TResult>>) => void) | undefined;
   #ended = false;
   readonly #detach: () => void;
@@ -43,7 +45,7 @@ export class ResultStream<TResult> implements AsyncIterableIterator<StreamedResu
   }
 
   return(): Promise<IteratorResult<StreamedResult<TResult>>> {
-    this.#buffer.length = 0;
+    this.#buffer.clear();
     this.end();
     this.#detach();
     return Promise.resolve({ value: undefined, done: true });

@@ -1,0 +1,44 @@
+/** The ring-buffer FIFO (src/internal/deque.ts) behind the parent's queues and streams. */
+import { describe, expect, it } from 'vitest';
+import { Deque } from '../../src/internal/deque.ts';
+
+describe('Deque', () => {
+  it('keeps FIFO order across growth and wrap-around', () => {
+    const d = new Deque<number>();
+    const expected: number[] = [];
+    let next = 0;
+    // Interleave pushes and shifts so the head wraps while the ring grows past its first 16 slots.
+    for (let round = 0; round < 50; round++) {
+      for (let i = 0; i < 7; i++) {
+        d.push(next);
+        expected.push(next++);
+      }
+      for (let i = 0; i < 3; i++) expect(d.shift()).toBe(expected.shift());
+    }
+    expect(d.length).toBe(expected.length);
+    expect(d.peek()).toBe(expected[0]);
+    expect(d.drain()).toEqual(expected);
+    expect(d.length).toBe(0);
+    expect(d.shift()).toBeUndefined();
+    expect(d.peek()).toBeUndefined();
+  });
+
+  it('puts back at the front and takes from the back', () => {
+    const d = new Deque<string>();
+    for (const s of ['b', 'c', 'd']) d.push(s);
+    d.unshift('a');
+    expect(d.pop()).toBe('d');
+    expect(d.drain()).toEqual(['a', 'b', 'c']);
+    expect(d.pop()).toBeUndefined();
+  });
+
+  it('clears, and is usable again', () => {
+    const d = new Deque<number>();
+    for (let i = 0; i < 100; i++) d.push(i);
+    d.clear();
+    expect(d.length).toBe(0);
+    expect(d.shift()).toBeUndefined();
+    d.push(7);
+    expect(d.drain()).toEqual([7]);
+  });
+});

@@ -67,7 +67,8 @@ export async function* mapTasks<T, R>(
   { ordered = true, window = 1 }: MapOptions,
 ): AsyncGenerator<R, void, undefined> {
   if (!Number.isSafeInteger(window) || window < 1) throw new TypeError(`Expected \`window\` to be a positive integer, got ${String(window)}`);
-  const source = Symbol.asyncIterator in input ? input[Symbol.asyncIterator]() : input[Symbol.iterator]();
+  const isAsync = Symbol.asyncIterator in input;
+  const source = isAsync ? input[Symbol.asyncIterator]() : input[Symbol.iterator]();
   const outcomes = new Outcomes<R>(ordered);
   let nextIndex = 0;
   let exhausted = false;
@@ -75,7 +76,8 @@ export async function* mapTasks<T, R>(
     for (;;) {
       // Finished-but-not-yet-yielded results count against the window too: memory stays bounded.
       while (!exhausted && outcomes.held < window) {
-        const item = await source.next();
+        // A sync source is read without an await: one microtask less per item.
+        const item = isAsync ? await source.next() : (source as Iterator<T>).next();
         if (item.done) exhausted = true;
         else outcomes.track(nextIndex++, run(item.value));
       }

@@ -11,6 +11,7 @@ import type { ResultInfo } from './events.ts';
 import { rebuildSerializationError } from './rebuild-error.ts';
 import type { ExitDetails } from './supervisor.ts';
 import type { PendingTask } from './task.ts';
+import { TaskDeadlines } from './task-deadlines.ts';
 import type { WorkerHandle } from './worker-handle.ts';
 
 export interface OutcomeSink {
@@ -37,6 +38,7 @@ export class TaskOutcomes {
   handedBack = 0;
   readonly #options: ResolvedPoolOptions;
   readonly #sink: OutcomeSink;
+  readonly #deadlines = new TaskDeadlines((task, h) => this.#softTimeout(h, task));
 
   constructor(options: ResolvedPoolOptions, sink: OutcomeSink) {
     this.#options = options;
@@ -81,6 +83,7 @@ export class TaskOutcomes {
       if (task.settled) continue;
       if (alone && ++task.soloCrashes >= 2) this.fail(task, new PoisonTaskError(crash), h.pid);
       else if (mayRetry && task.attempt <= this.#options.retries) {
+        this.#disarm(task); // its clock starts again when it is sent again
         this.retried++;
         this.#sink.requeue(task);
       } else this.fail(task, error, h.pid);
@@ -96,11 +99,7 @@ export class TaskOutcomes {
     const ref = { worker: h.number, pid: h.pid };
     for (let i = tasks.length - 1; i >= 0; i--) {
       const task = tasks[i] as PendingTask;
-      const timer = task.timer;
-      if (timer) {
-        clearTimeout(timer);
-        task.timer = undefined;
-      }
+      this.#disarm(task);
       if (task.settled) continue;
       if (task.timedOut) this.fail(task, new TaskTimeoutError(task.id, 'soft', task.timeout ?? 0, ref), h.pid);
       else if (!requeue) this.fail(task, new WorkerStoppedError(ref), h.pid);
@@ -117,10 +116,26 @@ export class TaskOutcomes {
   armTimeout(h: WorkerHandle, task: PendingTask): void {
     const ms = task.timeout;
     if (ms === undefined) return;
-    task.timer = setTimeout(() => this.#softTimeout(h, task, ms), ms);
+    task.deadline = this.#deadlines.arm(task, h, ms);
   }
 
-  #softTimeout(h: WorkerHandle, task: PendingTask, ms: number): void {
+  /** Stop the task's timeout clock: it left its worker without settling (handed back, or to be retried). */
+  #disarm(task: PendingTask): void {
+    const deadline = task.deadline;
+    if (deadline) {
+      deadline.cancel();
+      task.deadline = undefined;
+    }
+    const timer = task.timer;
+    if (timer) {
+      clearTimeout(timer);
+      task.timer = undefined;
+    }
+  }
+
+  #softTimeout(h: WorkerHandle, task: PendingTask): void {
+    task.deadline = undefined;
+    const ms = task.timeout ?? 0;
     if (task.settled || h.state === 'exited') return;
     task.timedOut = true;
     this.timedOut++;

@@ -3,6 +3,8 @@
  * return false (and do nothing) when it already has.
  */
 
+import type { TaskDeadline } from './task-deadlines.ts';
+
 /** `run` tasks resolve a promise; `put` tasks report to the pool's result and taskError events. */
 export type TaskMode = 'run' | 'put';
 
@@ -83,7 +85,15 @@ export class PendingTask {
     if (ms !== undefined || this.#extra) this.#extras().timeout = ms;
   }
 
-  /** The pending soft or grace timer of its timeout. */
+  /** Its soft timeout's deadline, from its dispatch until it settles, expires or leaves its worker. */
+  get deadline(): TaskDeadline | undefined {
+    return this.#extra?.deadline;
+  }
+  set deadline(deadline: TaskDeadline | undefined) {
+    this.#extras().deadline = deadline;
+  }
+
+  /** The grace timer, once its soft timeout expired. */
   get timer(): NodeJS.Timeout | undefined {
     return this.#extra?.timer;
   }
@@ -124,13 +134,14 @@ export class PendingTask {
   }
 
   #extras(): TaskExtras {
-    return (this.#extra ??= { timeout: undefined, timer: undefined, timedOut: false, soloCrashes: 0, onDispatch: undefined, cleanup: undefined });
+    return (this.#extra ??= { timeout: undefined, deadline: undefined, timer: undefined, timedOut: false, soloCrashes: 0, onDispatch: undefined, cleanup: undefined });
   }
 
   #release(): void {
     const extra = this.#extra;
     if (extra === undefined) return;
     extra.cleanup?.();
+    extra.deadline?.cancel();
     if (extra.timer) clearTimeout(extra.timer);
   }
 }
@@ -139,11 +150,12 @@ type OnDispatch = (info: { worker: number; pid: number }) => void;
 
 /**
  * The fields few tasks use, in an object of their own: a task waiting or running in the parent
- * is then 6 fields smaller (48 of the 456 bytes a queued task cost, and fewer bytes for every
+ * is then 7 fields smaller (48 of the 456 bytes a queued task cost, and fewer bytes for every
  * young-generation collection to copy while thousands are in flight).
  */
 interface TaskExtras {
   timeout: number | undefined;
+  deadline: TaskDeadline | undefined;
   timer: NodeJS.Timeout | undefined;
   timedOut: boolean;
   soloCrashes: number;

@@ -57,6 +57,9 @@ export const SYSTEMS = [
   // young generation of 16 MiB from the start (`node --min-semi-space-size=16`). See
   // manual/performance.md, "Sizing a pool".
   { id: 'looppool@semi16', adapter: 'looppool', kind: 'looppool', nodeArgs: ['--min-semi-space-size=16'], workloads: ['A', 'C'] },
+  // Every task with a timeout (`taskTimeout`, far above any task here): what the timeout's
+  // bookkeeping costs small tasks.
+  { id: 'looppool+timeout', adapter: 'looppool', kind: 'looppool', config: { options: { taskTimeout: 60_000 } }, workloads: ['A'] },
   { id: 'raw-pipe', adapter: 'raw-pipe', kind: 'baseline', workloads: MAIN_WORKLOADS },
   { id: 'raw-send', adapter: 'raw-send', kind: 'baseline', workloads: MAIN_WORKLOADS },
   { id: 'piscina', adapter: 'piscina', kind: 'threads', workloads: [...MAIN_WORKLOADS, 'mem'] },

@@ -1,0 +1,101 @@
+/**
+ * Task timeouts without a Node timer, and a closure, per task: with `taskTimeout` set, a
+ * `setTimeout` and a `clearTimeout` for every task cost a quarter of workload A's throughput.
+ * Tasks given the same duration form one list, in the order they were sent, which is also the
+ * order of their deadlines; each list keeps at most one Node timer, for its first deadline. Arming
+ * appends and cancelling unlinks, both O(1); a timer that finds its list's first task gone or not
+ * yet due sets itself again for the new first one. The timers are unref'd: a task in flight has a
+ * worker, whose pipe keeps the process alive, and a pool without tasks in flight must not be kept.
+ */
+import { monotonicMs } from '../internal/monotonic.ts';
+import type { PendingTask } from './task.ts';
+import type { WorkerHandle } from './worker-handle.ts';
+
+/** One task's soft deadline, linked into the list of its duration until it expires or is cancelled. */
+export class TaskDeadline {
+  readonly task: PendingTask;
+  /** The worker the task was sent to. */
+  readonly handle: WorkerHandle;
+  /** When it expires, in {@link monotonicMs}. */
+  readonly at: number;
+  prev: TaskDeadline | undefined = undefined;
+  next: TaskDeadline | undefined = undefined;
+  /** The list it is in; undefined once it expired or was cancelled. */
+  list: DeadlineList | undefined;
+
+  constructor(task: PendingTask, handle: WorkerHandle, at: number, list: DeadlineList) {
+    this.task = task;
+    this.handle = handle;
+    this.at = at;
+    this.list = list;
+  }
+
+  /** It will not expire (the task settled, or left its worker). Idempotent. */
+  cancel(): void {
+    this.list?.unlink(this);
+  }
+}
+
+/** The deadlines of one duration, earliest first. */
+class DeadlineList {
+  first: TaskDeadline | undefined = undefined;
+  last: TaskDeadline | undefined = undefined;
+  timer: NodeJS.Timeout | undefined = undefined;
+
+  append(d: TaskDeadline): void {
+    d.prev = this.last;
+    if (this.last) this.last.next = d;
+    else this.first = d;
+    this.last = d;
+  }
+
+  unlink(d: TaskDeadline): void {
+    if (d.prev) d.prev.next = d.next;
+    else this.first = d.next;
+    if (d.next) d.next.prev = d.prev;
+    else this.last = d.prev;
+    d.prev = d.next = d.list = undefined;
+  }
+}
+
+export class TaskDeadlines {
+  readonly #lists = new Map<number, DeadlineList>();
+  readonly #expire: (task: PendingTask, handle: WorkerHandle) => void;
+
+  /** `expire` runs once for each deadline that passes before it is cancelled. */
+  constructor(expire: (task: PendingTask, handle: WorkerHandle) => void) {
+    this.#expire = expire;
+  }
+
+  /** Expire `task`, sent to `handle`, `ms` from now unless the returned deadline is cancelled first. */
+  arm(task: PendingTask, handle: WorkerHandle, ms: number): TaskDeadline {
+    let list = this.#lists.get(ms);
+    if (list === undefined) this.#lists.set(ms, (list = new DeadlineList()));
+    const now = monotonicMs();
+    const deadline = new TaskDeadline(task, handle, now + ms, list);
+    list.append(deadline);
+    if (list.timer === undefined) this.#schedule(ms, list, now);
+    return deadline;
+  }
+
+  /** Set the list's timer for its first deadline. */
+  #schedule(ms: number, list: DeadlineList, now: number): void {
+    // Node's timers run on the loop's clock, which may lag this one by a fraction of a ms: a timer
+    // that fires early finds nothing due and sets itself again, at least 1 ms later.
+    const delay = Math.max(1, Math.ceil((list.first as TaskDeadline).at - now));
+    list.timer = setTimeout(() => this.#fire(ms, list), delay);
+    list.timer.unref();
+  }
+
+  #fire(ms: number, list: DeadlineList): void {
+    list.timer = undefined;
+    const now = monotonicMs();
+    for (let d = list.first; d !== undefined && d.at <= now; d = list.first) {
+      list.unlink(d);
+      this.#expire(d.task, d.handle);
+    }
+    if (list.timer !== undefined) return; // `expire` armed a deadline of this duration, which set the timer
+    if (list.first !== undefined) this.#schedule(ms, list, now);
+    else this.#lists.delete(ms);
+  }
+}

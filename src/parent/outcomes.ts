@@ -38,7 +38,7 @@ export class TaskOutcomes {
   handedBack = 0;
   readonly #options: ResolvedPoolOptions;
   readonly #sink: OutcomeSink;
-  readonly #deadlines = new TaskDeadlines((task, h) => this.#softTimeout(h, task));
+  readonly #deadlines = new TaskDeadlines<PendingTask, WorkerHandle>((task, h) => this.#softTimeout(h, task));
 
   constructor(options: ResolvedPoolOptions, sink: OutcomeSink) {
     this.#options = options;

@@ -8,22 +8,23 @@
  * worker, whose pipe keeps the process alive, and a pool without tasks in flight must not be kept.
  */
 import { monotonicMs } from '../internal/monotonic.ts';
-import type { PendingTask } from './task.ts';
-import type { WorkerHandle } from './worker-handle.ts';
 
-/** One task's soft deadline, linked into the list of its duration until it expires or is cancelled. */
-export class TaskDeadline {
-  readonly task: PendingTask;
+/**
+ * One task's soft deadline, linked into the list of its duration until it expires or is cancelled.
+ * `T` is the task and `H` the worker it was sent to (generic: task.ts refers to this file).
+ */
+export class TaskDeadline<T = unknown, H = unknown> {
+  readonly task: T;
   /** The worker the task was sent to. */
-  readonly handle: WorkerHandle;
+  readonly handle: H;
   /** When it expires, in {@link monotonicMs}. */
   readonly at: number;
-  prev: TaskDeadline | undefined = undefined;
-  next: TaskDeadline | undefined = undefined;
+  prev: TaskDeadline<T, H> | undefined = undefined;
+  next: TaskDeadline<T, H> | undefined = undefined;
   /** The list it is in; undefined once it expired or was cancelled. */
-  list: DeadlineList | undefined;
+  list: DeadlineList<T, H> | undefined;
 
-  constructor(task: PendingTask, handle: WorkerHandle, at: number, list: DeadlineList) {
+  constructor(task: T, handle: H, at: number, list: DeadlineList<T, H>) {
     this.task = task;
     this.handle = handle;
     this.at = at;
@@ -37,19 +38,19 @@ export class TaskDeadline {
 }
 
 /** The deadlines of one duration, earliest first. */
-class DeadlineList {
-  first: TaskDeadline | undefined = undefined;
-  last: TaskDeadline | undefined = undefined;
+class DeadlineList<T, H> {
+  first: TaskDeadline<T, H> | undefined = undefined;
+  last: TaskDeadline<T, H> | undefined = undefined;
   timer: NodeJS.Timeout | undefined = undefined;
 
-  append(d: TaskDeadline): void {
+  append(d: TaskDeadline<T, H>): void {
     d.prev = this.last;
     if (this.last) this.last.next = d;
     else this.first = d;
     this.last = d;
   }
 
-  unlink(d: TaskDeadline): void {
+  unlink(d: TaskDeadline<T, H>): void {
     if (d.prev) d.prev.next = d.next;
     else this.first = d.next;
     if (d.next) d.next.prev = d.prev;
@@ -58,17 +59,17 @@ class DeadlineList {
   }
 }
 
-export class TaskDeadlines {
-  readonly #lists = new Map<number, DeadlineList>();
-  readonly #expire: (task: PendingTask, handle: WorkerHandle) => void;
+export class TaskDeadlines<T, H> {
+  readonly #lists = new Map<number, DeadlineList<T, H>>();
+  readonly #expire: (task: T, handle: H) => void;
 
   /** `expire` runs once for each deadline that passes before it is cancelled. */
-  constructor(expire: (task: PendingTask, handle: WorkerHandle) => void) {
+  constructor(expire: (task: T, handle: H) => void) {
     this.#expire = expire;
   }
 
   /** Expire `task`, sent to `handle`, `ms` from now unless the returned deadline is cancelled first. */
-  arm(task: PendingTask, handle: WorkerHandle, ms: number): TaskDeadline {
+  arm(task: T, handle: H, ms: number): TaskDeadline<T, H> {
     let list = this.#lists.get(ms);
     if (list === undefined) this.#lists.set(ms, (list = new DeadlineList()));
     const now = monotonicMs();
@@ -79,15 +80,15 @@ export class TaskDeadlines {
   }
 
   /** Set the list's timer for its first deadline. */
-  #schedule(ms: number, list: DeadlineList, now: number): void {
+  #schedule(ms: number, list: DeadlineList<T, H>, now: number): void {
     // Node's timers run on the loop's clock, which may lag this one by a fraction of a ms: a timer
     // that fires early finds nothing due and sets itself again, at least 1 ms later.
-    const delay = Math.max(1, Math.ceil((list.first as TaskDeadline).at - now));
+    const delay = Math.max(1, Math.ceil((list.first as TaskDeadline<T, H>).at - now));
     list.timer = setTimeout(() => this.#fire(ms, list), delay);
     list.timer.unref();
   }
 
-  #fire(ms: number, list: DeadlineList): void {
+  #fire(ms: number, list: DeadlineList<T, H>): void {
     list.timer = undefined;
     const now = monotonicMs();
     for (let d = list.first; d !== undefined && d.at <= now; d = list.first) {

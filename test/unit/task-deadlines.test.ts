@@ -1,11 +1,9 @@
 /** Task timeouts on per-duration lists (src/parent/task-deadlines.ts), on a fake clock. */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { TaskDeadlines } from '../../src/parent/task-deadlines.ts';
-import type { PendingTask } from '../../src/parent/task.ts';
-import type { WorkerHandle } from '../../src/parent/worker-handle.ts';
 
-const task = (id: number) => ({ id }) as unknown as PendingTask;
-const handle = { number: 0 } as unknown as WorkerHandle;
+const task = (id: number) => ({ id });
+const handle = { number: 0 };
 
 describe('task deadlines', () => {
   beforeEach(() => vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'hrtime'] }));
@@ -13,7 +11,7 @@ describe('task deadlines', () => {
 
   function setup() {
     const expired: number[] = [];
-    const deadlines = new TaskDeadlines((t, h) => {
+    const deadlines = new TaskDeadlines<{ id: number }, { number: number }>((t, h) => {
       expect(h).toBe(handle);
       expired.push(t.id);
     });

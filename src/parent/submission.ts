@@ -6,6 +6,7 @@
 import { TaskAbortedError } from '../errors.ts';
 import { show, taskTimeoutOption, type ResolvedPoolOptions } from '../options.ts';
 import { encodePayload } from '../transport/encode.ts';
+import { SignalWatch } from './signal-watch.ts';
 import { PendingTask, type TaskMode } from './task.ts';
 import type { TaskTiming } from './task-timing.ts';
 
@@ -24,6 +25,10 @@ export class Submissions {
   /** Take an aborted task back from wherever it is (queue or worker); it is failed right after. */
   readonly #withdraw: (task: PendingTask) => void;
   #nextId = 1;
+  readonly #signals = new SignalWatch<PendingTask>((task, signal) => {
+    this.#withdraw(task);
+    task.fail(new TaskAbortedError(task.id, { cause: signal.reason }));
+  });
 
   constructor(options: ResolvedPoolOptions, timing: TaskTiming | undefined, withdraw: (task: PendingTask) => void) {
     this.#options = options;
@@ -51,16 +56,7 @@ export class Submissions {
     this.#timing?.submitted(pending);
     if (options.onDispatch) pending.onDispatch = options.onDispatch;
     options.onSubmit?.(pending.id);
-    if (signal) this.#watch(pending, signal);
+    if (signal) pending.cleanup = this.#signals.watch(pending, signal);
     return pending;
-  }
-
-  #watch(task: PendingTask, signal: AbortSignal): void {
-    const onAbort = (): void => {
-      this.#withdraw(task);
-      task.fail(new TaskAbortedError(task.id, { cause: signal.reason }));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    task.cleanup = () => signal.removeEventListener('abort', onAbort);
   }
 }

@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { TaskAbortedError, type ResultInfo } from 'looppool';
 import { makePool } from '../helpers/pools.ts';
@@ -65,6 +66,38 @@ describe('cancellation with AbortSignal', () => {
     await waitFor(() => aborted.length === 1, 'the worker to see the abort');
     expect(aborted[0]).toMatchObject({ reason: 'AbortError' });
     await waitFor(() => pool.stats().inFlight === 0, 'the credit to come back');
+  });
+
+  it('aborts every unfinished task sharing one signal, with one listener on it, and no leak warning', async () => {
+    const pool = makePool({ worker: 'gate.ts', size: 2, concurrency: 10 });
+    await pool.start();
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const echo = makePool({ worker: 'echo.mjs', size: 1 });
+      const batch = new AbortController();
+      expect(await Promise.all([1, 2, 3].map((i) => echo.run(i, { signal: batch.signal })))).toEqual([1, 2, 3]);
+      expect(getEventListeners(batch.signal, 'abort')).toHaveLength(0); // the last task to settle removed it
+      const controller = new AbortController();
+      // 20 held by the two workers (the gate keeps them), 30 waiting in the queue.
+      const tasks = Array.from({ length: 50 }, (_, i) => pool.run(`wait ${i}`, { signal: controller.signal }).catch((e: unknown) => e));
+      expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1);
+      await waitFor(() => pool.stats().inFlight === 20, 'the workers to hold 20 tasks');
+      controller.abort(new Error('batch cancelled'));
+      for (const error of await Promise.all(tasks)) {
+        expect(error).toBeInstanceOf(TaskAbortedError);
+        expect(((error as TaskAbortedError).cause as Error).message).toBe('batch cancelled');
+      }
+      expect(pool.stats().queued).toBe(0);
+      await pool.broadcast('open'); // the gate ignores signals: its tasks end (unheard) once it opens
+      await waitFor(() => pool.stats().inFlight === 0, 'the credits to come back');
+      expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+      await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
+      expect(warnings.map((w) => w.name)).not.toContain('MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 
   it('rejects at once for a signal that is already aborted', async () => {

@@ -3,7 +3,7 @@
  * resynchronisation, decoding of hostile lines, and a seeded fuzz against a reference reader
  * whose result must not depend on how the bytes are chunked.
  */
-import { PassThrough, Readable } from 'node:stream';
+import { PassThrough, Readable, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { decodeLine, type DecodedLine } from '../../src/cli/run/decode-line.ts';
 import { splitLines, type RawLine } from '../../src/cli/run/line-reader.ts';
@@ -117,7 +117,9 @@ describe('decodeLine', () => {
 });
 
 describe('RecordWriter', () => {
-  it('writes in input order with --ordered, streamed extras before their line', () => {
+  const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+  it('writes in input order with --ordered, streamed extras before their line', async () => {
     const sink = new PassThrough();
     const chunks: string[] = [];
     sink.on('data', (c: Buffer) => chunks.push(c.toString()));
@@ -128,8 +130,30 @@ describe('RecordWriter', () => {
     writer.extra(null, 'untied\n');
     writer.final(1, 'r1\n');
     writer.final(2, 'r2\n');
+    await turn();
     expect(chunks.join('')).toBe('untied\nr1\ne2\nr2\nr3\n');
     expect(writer.backlog).toBe(0);
+  });
+
+  it('writes the records of one turn of the event loop in one write, in the order they came', async () => {
+    const writes: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        writes.push(chunk.toString());
+        callback();
+      },
+    });
+    const writer = new RecordWriter(sink, false);
+    for (const line of [1, 2, 3]) writer.expect(line);
+    writer.final(2, 'r2\n');
+    writer.extra(null, 'untied\n');
+    writer.final(1, 'r1\n');
+    expect(writes).toEqual([]);
+    await turn();
+    writer.final(3, 'r3\n');
+    await writer.end(false); // writes what is pending without waiting for the turn to end
+    expect(writes).toEqual(['r2\nuntied\nr1\n', 'r3\n']);
+    expect(writer.openLines).toBe(0);
   });
 });
 

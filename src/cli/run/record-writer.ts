@@ -1,7 +1,10 @@
 /**
- * Writes records to the output stream: at once (default) or in input order (`--ordered`,
- * holding finished lines until every earlier one is written). Reports backpressure (`ready`)
- * and a reader that went away (EPIPE: `| head`), after which everything is dropped quietly.
+ * Writes records to the output stream: as they finish (default) or in input order (`--ordered`,
+ * holding finished lines until every earlier one is written). The records of one turn of the
+ * event loop go out in one write: stdout to a file or a pipe is written synchronously, a system
+ * call per write (200,000 one-line records: 95k records/s written one by one). Reports
+ * backpressure (`ready`) and a reader that went away (EPIPE: `| head`), after which everything is
+ * dropped quietly.
  */
 import type { Writable } from 'node:stream';
 
@@ -23,6 +26,8 @@ export class RecordWriter {
   #onBroken: ((error: NodeJS.ErrnoException) => void) | undefined;
   /** Lines expected but not yet written. */
   #open = 0;
+  /** Records of this turn of the loop, written together once it ends. */
+  #turn: string[] = [];
 
   constructor(sink: Writable, ordered: boolean) {
     this.#sink = sink;
@@ -85,12 +90,14 @@ export class RecordWriter {
 
   /** Resolves when the sink has room again (at once if it has). */
   ready(): Promise<void> {
+    this.#writeTurn();
     if (!this.#needsDrain || this.#broken) return Promise.resolve();
     return new Promise((resolve) => this.#drainWaiters.push(resolve));
   }
 
   /** Finish the output (a file is flushed and closed; stdout is left open). */
   async end(closeSink: boolean): Promise<void> {
+    this.#writeTurn();
     if (this.#broken) return;
     if (!closeSink) {
       await this.ready();
@@ -112,8 +119,16 @@ export class RecordWriter {
 
   #write(text: string): void {
     if (this.#broken) return;
-    if (!this.#sink.write(text)) this.#needsDrain = true;
+    if (this.#turn.push(text) === 1) setImmediate(this.#writeTurn);
   }
+
+  readonly #writeTurn = (): void => {
+    const turn = this.#turn;
+    if (turn.length === 0) return;
+    this.#turn = [];
+    if (this.#broken) return;
+    if (!this.#sink.write(turn.length === 1 ? (turn[0] as string) : turn.join(''))) this.#needsDrain = true;
+  };
 
   #drained(): void {
     this.#needsDrain = false;

@@ -7,7 +7,7 @@ import { DONE, PROTOCOL, type InitMessage, type ToChildMessage } from '../protoc
 import { parseToChild } from '../protocol/parse.ts';
 import { serializeError } from '../protocol/serialized-error.ts';
 import type { Channel } from '../transport/channel.ts';
-import { encodePayload, jsonField } from '../transport/encode.ts';
+import { encodePayload } from '../transport/encode.ts';
 import { WorkerStoppedError } from '../errors.ts';
 import { WorkerModule } from './load-worker.ts';
 import { RunQueue } from './run-queue.ts';
@@ -240,16 +240,14 @@ export class Runtime {
     if (!this.#mayRun()) return;
     // Bad results are a programming error in the worker: throw to the caller of putResult.
     const encoded = encodePayload(value, 'result', this.#maxMessageBytes);
-    if (typeof encoded !== 'string') this.#channel.sendWithCloneValue(`{"kind":"result","task":${taskId}}`, encoded);
-    else this.#channel.sendJson(`{"kind":"result","task":${taskId}${jsonField('value', encoded)}}`);
+    this.#channel.sendWithValue(`{"kind":"result","task":${taskId}}`, encoded);
   }
 
   async #broadcast(id: number, message: unknown): Promise<void> {
     try {
       const value = await this.#worker?.onBroadcast(message);
       const encoded = value === undefined ? '' : encodePayload(value, 'broadcast reply', this.#maxMessageBytes);
-      if (typeof encoded !== 'string') this.#channel.sendWithCloneValue(`{"kind":"broadcastDone","id":${id}}`, encoded);
-      else this.#channel.sendJson(`{"kind":"broadcastDone","id":${id}${jsonField('value', encoded || undefined)}}`);
+      this.#channel.sendWithValue(`{"kind":"broadcastDone","id":${id}}`, encoded);
     } catch (err) {
       this.#channel.send({ kind: 'broadcastFailed', id, error: serializeError(err) });
     }

@@ -12,7 +12,6 @@ import { MessageShapeError, parseToParent } from '../protocol/parse.ts';
 import { deserializeError, type SerializedError } from '../protocol/serialized-error.ts';
 import { parseWatchdogReport, ReportLineSplitter, type LoopBlockedReport } from '../protocol/watchdog-report.ts';
 import { Channel } from '../transport/channel.ts';
-import { jsonField } from '../transport/encode.ts';
 import type { ResolvedPoolOptions } from '../options.ts';
 import type { WorkerSlot } from './dispatcher.ts';
 import { HeldTasks, type TaskLink } from './held-tasks.ts';
@@ -116,8 +115,7 @@ export class WorkerHandle implements WorkerSlot {
 
   /** `encoded`: the message as `encodePayload` made it, once for every worker. */
   sendBroadcast(id: number, encoded: string | Buffer): void {
-    if (typeof encoded === 'string') this.#channel.sendJson(`{"kind":"broadcast","id":${id}${jsonField('value', encoded)}}`);
-    else this.#channel.sendWithCloneValue(`{"kind":"broadcast","id":${id}}`, encoded);
+    this.#channel.sendWithValue(`{"kind":"broadcast","id":${id}}`, encoded);
   }
 
   /**
@@ -241,11 +239,7 @@ export class WorkerHandle implements WorkerSlot {
     };
     // Plain data but for workerData, which the pool encoded once for every worker. Without it the
     // field is left out: an init that needed V8's serializer would load node:v8 into every worker.
-    const head = JSON.stringify(init);
-    const data = o.workerData;
-    if (data === undefined) this.#channel.sendJson(head);
-    else if (typeof data === 'string') this.#channel.sendJson(`${head.slice(0, -1)}${jsonField('value', data)}}`);
-    else this.#channel.sendWithCloneValue(head, data);
+    this.#channel.sendWithValue(JSON.stringify(init), o.workerData);
     this.#channel.flush(); // the worker's start waits on it: not on the next check phase
   }
 

@@ -75,9 +75,13 @@ export class Channel {
     this.#writer.tupleWithClone(kind, a, b, value, overtake);
   }
 
-  /** Send the object `head` (JSON text) with its `value` field given as `v8.serialize`'s bytes; see `FrameWriter.objectWithClone`. */
-  sendWithCloneValue(head: string, value: Buffer, overtake = false): void {
-    this.#writer.objectWithClone(head, value, overtake);
+  /**
+   * Send the object `head` (JSON text) with its `value` field as `encodePayload` made it: JSON
+   * text spliced in, or V8's bytes in a mixed frame; left out when `undefined` or ''.
+   */
+  sendWithValue(head: string, value: string | Buffer | undefined, overtake = false): void {
+    if (typeof value === 'object') this.#writer.objectWithClone(head, value, overtake);
+    else this.#writer.json(value ? `${head.slice(0, -1)},"value":${value}}` : head, overtake);
   }
 
   /**

@@ -47,8 +47,3 @@ function checkSize(bytes: number, root: string, maxBytes: number): void {
     throw new SerializationError('size', root, `${bytes} bytes exceed maxMessageBytes (${maxBytes})`);
   }
 }
-
-/** `,"key":<json>` or nothing when the value is `undefined` (JSON omits it; parse reads it back as such). */
-export function jsonField(key: string, json: string | undefined): string {
-  return json === undefined ? '' : `,"${key}":${json}`;
-}

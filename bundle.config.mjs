@@ -4,10 +4,14 @@
  * ~50 modules took ~30 ms and ~7 MiB to import, one bundle ~5 ms and ~1 MiB; a worker's ~30
  * modules about 20 ms of its start; manual/performance.md, workload E).
  *
- * - The worker side: its entry (`dist/child/main.js`) and `looppool/worker` (`dist/child/index.js`,
- *   what a worker's own code imports), bundled together with code splitting, so the two share one
- *   copy of every class (a `Worker` subclass, `signal.reason instanceof WorkerStoppedError` in a
- *   task) through a chunk, `dist/child/shared-*.js`.
+ * - The worker side: one file, `dist/child/main.js`, both the entry of every worker process and
+ *   `looppool/worker` (what a worker's own code imports; src/child/main.ts starts a worker only
+ *   when it is the process's main module). A worker module's import of `looppool/worker` then
+ *   finds it loaded: one copy of every class (a `Worker` subclass, `signal.reason instanceof
+ *   WorkerStoppedError` in a task) and no file of its own to load (two fewer modules before a
+ *   class worker's first task than an entry and a `looppool/worker` sharing a chunk). What only
+ *   some workers need (Sentry, metrics reporting, the watchdog thread) stays in chunks imported
+ *   when used, `dist/child/shared-*.js`.
  * - The parent side: `looppool` (`dist/index.js`), `looppool/bullmq` (`dist/bullmq/index.js`) and
  *   the command (`dist/cli/main.js`), bundled together the same way (chunks in `dist/parent/`):
  *   one `Pool` class, one Sentry client state, whichever entries a process imports.
@@ -56,7 +60,7 @@ const common = {
 
 const child = await build({
   ...common,
-  entryPoints: { main: path.join(root, 'src/child/main.ts'), index: path.join(root, 'src/child/index.ts') },
+  entryPoints: { main: path.join(root, 'src/child/main.ts') },
   outdir: path.join(root, 'dist/child'),
   chunkNames: 'shared-[hash]',
   plugins: [errorsStayShared('../errors.js')],
@@ -94,7 +98,7 @@ const builtinImports = (build, entries, allowed = []) => {
       .map((i) => `  ${file}: ${i.path}`),
   );
 };
-const workerBuiltins = builtinImports(child, ['dist/child/main.js', 'dist/child/index.js']);
+const workerBuiltins = builtinImports(child, ['dist/child/main.js']);
 if (workerBuiltins.length > 0) {
   throw new Error(`bundle: a worker's start files import built-ins as ES modules (use process.getBuiltinModule() where they are used):\n${workerBuiltins.join('\n')}`);
 }

@@ -1,49 +1,25 @@
-/** Entry of every worker process (what the pool forks). Wiring only; the logic is in Runtime. */
-import { DATA_FD, WATCHDOG_FD, runsWatchdog } from '../protocol/messages.ts';
-import { Channel } from '../transport/channel.ts';
-import { Runtime } from './runtime.ts';
+/**
+ * Entry of every worker process (what the pool forks), and `looppool/worker` itself: one file
+ * for both, so that a worker module's `import ... from 'looppool/worker'` finds it already
+ * loaded instead of loading a file of its own (and the chunk it would share with this one).
+ * It starts the worker only when it is the process's main module: a process that merely imports
+ * `looppool/worker` (a test of a Worker class, say) gets the API and nothing else.
+ */
+import { startWorkerProcess } from './start.ts';
 
-// Shutdown is by message (the poison pill), as in Python's looppool: a Ctrl-C that reaches the
-// whole process group must not kill workers behind the parent's back.
-process.on('SIGINT', () => {});
-process.on('SIGTERM', () => {});
+export * from './index.ts';
 
-// Read before anything can wait: once the parent is gone, ppid is someone else's (1, a subreaper).
-const parentPid = process.ppid;
-// argv (spawn.ts): the module URL; the blocked-loop threshold in ms or ''; and the parent's pid
-// when the kernel SIGKILLs this process once its parent dies (setpriv --pdeathsig), or ''.
-const [, , moduleUrl, thresholdArg, guardedParent] = process.argv;
-const threshold = thresholdArg ? Number(thresholdArg) : undefined;
-// The signal was armed just before this process became Node: a parent that died before then is
-// not watched by it, and this process already belongs to someone else.
-if (guardedParent && Number(guardedParent) !== parentPid) process.exit(0);
-// The watchdog thread, when anything needs it, first: it ends this process if the parent dies
-// (where the kernel does not), even while the main thread is blocked, and reports blocked loops
-// (armed once the worker is ready). Its boot (about 40 ms of CPU, at a lower priority)
-// overlaps the handshake instead of the first tasks. Its code (with node:inspector and
-// node:worker_threads) is imported only then: a worker without it reaches its first task about
-// 1.5-2 ms of CPU sooner. The thread's module is located from here: this entry is bundled
-// (bundle.config.mjs), the thread is not.
-const watchdog = runsWatchdog(threshold, Boolean(guardedParent))
-  ? (await import('./watchdog/start-watchdog.ts')).startWatchdog({
-      parentPid,
-      blockedLoopThreshold: threshold,
-      reportFd: WATCHDOG_FD,
-      threadUrl: new URL('./watchdog/thread.js', import.meta.url),
-      armed: false,
-    })
-  : undefined;
-const runtime = new Runtime(watchdog);
-// Not `import net from 'node:net'`: an ES import of a built-in also runs every lazy getter it
-// exports (for net, BlockList and SocketAddress: ~1 ms of this process's start).
-const { Socket } = process.getBuiltinModule('node:net');
-const socket = new Socket({ fd: DATA_FD, readable: true, writable: true });
-const channel = new Channel(socket, 1024 * 1024 * 1024, {
-  message: runtime.receive,
-  corrupt: () => process.exit(70),
-  close: () => process.exit(), // the parent is gone (or we ended the pipe): never outlive it
-});
-process.on('uncaughtException', (err) => runtime.onEscapedError(err, 'uncaughtException'));
-process.on('unhandledRejection', (reason) => runtime.onEscapedError(reason, 'unhandledRejection'));
-runtime.start(channel);
-runtime.preload(moduleUrl); // the parent names the worker module here, so its import overlaps the handshake
+/** True when this module is the one `node` was asked to run (argv[1], symlinks resolved). */
+function isProcessEntry(): boolean {
+  const main = process.argv[1];
+  if (main === undefined) return false;
+  const { realpathSync } = process.getBuiltinModule('node:fs');
+  const { fileURLToPath } = process.getBuiltinModule('node:url');
+  try {
+    return realpathSync(main) === fileURLToPath(import.meta.url);
+  } catch {
+    return false; // argv[1] names no file (node -e, a REPL)
+  }
+}
+
+if (isProcessEntry()) await startWorkerProcess();

@@ -1,10 +1,11 @@
 /**
  * What a worker process starts for a pool that asked for it, before the worker module loads:
- * Sentry and statsd metrics. Their modules are imported only then, so they stay off every other
- * worker's start-up.
+ * Sentry and statsd metrics. Sentry's modules are imported only then, so they stay off every
+ * other worker's start-up; the metrics code is part of the entry file (`looppool/worker` exports
+ * ResourceReporter), and hot-shots loads only when a client is made.
  */
 import type { InitMessage } from '../protocol/messages.ts';
-import type { WorkerMetrics, WorkerMetricsConfig } from '../metrics/worker-metrics.ts';
+import { startWorkerMetrics, type WorkerMetrics, type WorkerMetricsConfig } from '../metrics/worker-metrics.ts';
 import type * as SentryCapture from '../sentry/capture.ts';
 import type * as SentryClient from '../sentry/client.ts';
 
@@ -26,8 +27,6 @@ export async function startServices(message: InitMessage): Promise<WorkerService
     services.sentry = { ...client, ...capture };
   }
   if (message.metrics) {
-    // hot-shots loads with it.
-    const { startWorkerMetrics } = await import('../metrics/worker-metrics.ts');
     services.metrics = startWorkerMetrics(message.metrics as WorkerMetricsConfig, message.worker);
   }
   return services;

@@ -91,6 +91,26 @@ describe('worker footprint', () => {
     expect(loaded.filter((name) => unused.includes(name) && !bare.includes(name))).toEqual([]);
   });
 
+  // `looppool/worker` is the worker's entry file itself (src/child/main.ts): a worker module's
+  // import of it finds it loaded, and a process that merely imports it starts no worker.
+  it('a worker module\'s looppool/worker is the file the worker process runs as its entry', async () => {
+    const pool = makePool({ worker: 'entry-url.mjs', size: 1 });
+    const { workerApi, entry } = (await pool.run(null)) as { workerApi: string; entry: string };
+    expect(entry).toMatch(/\/dist\/child\/main\.js$/);
+    expect(workerApi).toBe(entry);
+  });
+
+  it('a process that imports looppool/worker gets its API and starts no worker', async () => {
+    // (The list is read before process.stdout, a pipe here, loads net itself.)
+    const script = `const api = await import('looppool/worker');
+      const printed = JSON.stringify({ exports: Object.keys(api).sort(), loaded: process.moduleLoadList });
+      process.stdout.write(printed);`;
+    const { exports, loaded } = await jsonPrintedBy<{ exports: string[]; loaded: string[] }>(['--input-type=module', '-e', script]);
+    expect(exports).toEqual(['PoolError', 'ResourceReporter', 'SafeWorker', 'SerializationError', 'Worker', 'WorkerStoppedError', 'createStatsd', 'whenIdle', 'yieldToLoop']);
+    // A worker's start opens its data channel (a net.Socket on fd 3) first thing.
+    expect(loaded).not.toContain('NativeModule net');
+  });
+
   // The same for the pool's own process: what `import 'looppool'` and a plain pool load of Node's
   // built-ins is what every pool needs; the rest comes with the features that use it.
   // node:v8 carries values JSON cannot; a pool without workerData sends none and checks none.
@@ -104,7 +124,7 @@ describe('worker footprint', () => {
       await pool.run(1);
       await pool.stop();
       process.stdout.write(JSON.stringify(process.moduleLoadList));`;
-    const loaded = await moduleListOf(['--input-type=module', '-e', script]);
+    const loaded = await jsonPrintedBy(['--input-type=module', '-e', script]);
     expect(loaded).toContain('NativeModule child_process'); // the list is real: the pool spawned its worker
     const unused = ['NativeModule perf_hooks', 'NativeModule internal/perf/performance', 'NativeModule module', 'NativeModule os', 'NativeModule v8', 'NativeModule internal/blocklist', 'NativeModule internal/fs/streams'];
     const bare = await bareChildModules();
@@ -132,14 +152,14 @@ describe('worker footprint', () => {
 
 /** `process.moduleLoadList` of a child that is an empty ES module. */
 function bareChildModules(): Promise<string[]> {
-  return moduleListOf(['--input-type=module', '-e', 'process.stdout.write(JSON.stringify(process.moduleLoadList))']);
+  return jsonPrintedBy(['--input-type=module', '-e', 'process.stdout.write(JSON.stringify(process.moduleLoadList))']);
 }
 
 /** What `node <args>` prints on its stdout, parsed as JSON (run from the repository's root). */
-async function moduleListOf(args: string[]): Promise<string[]> {
+async function jsonPrintedBy<T = string[]>(args: string[]): Promise<T> {
   const child = spawn(process.execPath, args, { cwd: path.resolve(here, '../..'), stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
   await new Promise((resolve) => child.once('close', resolve));
-  return JSON.parse(out) as string[];
+  return JSON.parse(out) as T;
 }

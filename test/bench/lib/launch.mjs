@@ -35,7 +35,7 @@ function killGroup(pgid) {
  * builds while the benchmark runs, wait (up to 60 s) for the build to be back.
  */
 export async function distReady() {
-  const files = ['dist/index.js', 'dist/child/main.js', 'dist/child/index.js'].map((f) => `${ROOT}${f}`);
+  const files = ['dist/index.js', 'dist/child/main.js'].map((f) => `${ROOT}${f}`);
   for (let waited = 0; waited < 60_000 && !files.every((f) => existsSync(f)); waited += 500) {
     await new Promise((r) => setTimeout(r, 500));
   }

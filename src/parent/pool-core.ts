@@ -17,6 +17,7 @@ import type { LoopBlockedInfo, PoolState, PoolStats, ResultInfo, TaskErrorInfo, 
 import { Incidents } from './incidents.ts';
 import { TaskOutcomes } from './outcomes.ts';
 import { PoolServices } from './pool-services.ts';
+import { poolStats } from './pool-stats.ts';
 import { ResultStream } from './result-stream.ts';
 import { Supervisor, type ExitDetails, type SupervisorHost } from './supervisor.ts';
 import { TaskTiming } from './task-timing.ts';
@@ -39,6 +40,13 @@ export interface CoreEvents {
 
 /** Where a `put` hears that its task was queued, or refused (the pool stopped while it waited for room). */
 type Room = { queued(id: number): void; refused(error: Error): void };
+/**
+ * How far a stop has got: `draining` (stop({ drain: true }): queued tasks still go out),
+ * `cancelling` (the queue was rejected; tasks in flight finish), `pilled` (no task goes out any
+ * more: every worker was sent the poison pill, or killed, for a stop timeout or terminate()).
+ */
+type StopPhase = 'draining' | 'cancelling' | 'pilled';
+
 const NO_ROOM: Room = { queued: () => {}, refused: () => {} };
 const NOTHING = (): void => {};
 
@@ -56,9 +64,8 @@ export class PoolCore {
   #state: PoolState = 'created';
   #startPromise: Promise<void> | undefined;
   #stopPromise: Promise<void> | undefined;
-  #pilled = false;
-  /** stop() lets the workers finish their tasks. */
-  #draining = false;
+  /** Where a stop has got to, once the state is 'stopping'. See {@link StopPhase}. */
+  #stopPhase: StopPhase | undefined;
   #terminating = false;
   /** Why the workers were killed rather than pilled, if they were. */
   #killedBecause: string | undefined;
@@ -182,7 +189,7 @@ export class PoolCore {
     if (this.#state === 'starting') await this.#startPromise?.catch(() => {});
     if (this.#state === 'stopped') return;
     this.#state = 'stopping';
-    this.#draining = drain;
+    this.#stopPhase = drain ? 'draining' : 'cancelling';
     this.#queue.rejectWaiting(new PoolStoppedError());
     if (!drain) this.#rejectQueued(new PoolStoppedError('The pool was stopped before the task was dispatched'));
     const timer = setTimeout(() => this.#forceStop('the stop timeout passed'), timeout);
@@ -204,26 +211,15 @@ export class PoolCore {
   }
 
   stats(): PoolStats {
-    const workers = this.#supervisor.handles.map((h, n) =>
-      h
-        ? { worker: n, pid: h.pid, state: h.state, inFlight: h.inFlight, done: h.tasks.counts.done, failed: h.tasks.counts.failed }
-        : { worker: n, pid: -1, state: 'respawning' as const, inFlight: 0, done: 0, failed: 0 },
-    );
-    const o = this.#outcomes;
-    return {
+    return poolStats({
       state: this.#state,
       healthy: !this.#unhealthy,
       size: this.options.size,
       queued: this.#queue.length,
-      inFlight: workers.reduce((sum, w) => sum + w.inFlight, 0),
-      done: o.done,
-      failed: o.failed,
-      retried: o.retried,
-      timedOut: o.timedOut,
-      handedBack: o.handedBack,
       restarts: this.#supervisor.restarts,
-      workers,
-    };
+      handles: this.#supervisor.handles,
+      counts: this.#outcomes,
+    });
   }
 
   #create(mode: TaskMode, task: unknown, options: SubmitOptions, autoStart: () => void, resolve?: (v: unknown) => void, reject?: (e: Error) => void): PendingTask {
@@ -254,14 +250,14 @@ export class PoolCore {
 
   #maybePill(): void {
     // A worker asked to hand tasks back answers first: a drain sends them to the others.
-    if (this.#pilled || this.#queue.length > 0 || this.#supervisor.handles.some((h) => h?.tasks.reclaiming)) return;
-    this.#pilled = true;
+    if (this.#stopPhase === 'pilled' || this.#queue.length > 0 || this.#supervisor.handles.some((h) => h?.tasks.reclaiming)) return;
+    this.#stopPhase = 'pilled';
     this.#supervisor.beginStop();
     this.#supervisor.pillAll();
   }
 
   #forceStop(why: string): void {
-    this.#pilled = true;
+    this.#stopPhase = 'pilled';
     this.#killedBecause ??= why;
     this.#rejectQueued(new PoolStoppedError(`The pool stopped (${why}) before the task was dispatched`));
     this.#supervisor.killAll('stop');
@@ -290,7 +286,7 @@ export class PoolCore {
     this.#incidents.crashed(h, details);
     const expected = details.reason === 'stop' || details.reason === 'recycle';
     this.#events.workerExit({ worker: h.number, pid: h.pid, exitCode: details.exitCode, signal: details.signal, expected, reason: details.reason });
-    const mayRetry = this.#state === 'running' || this.#state === 'starting' || (this.#state === 'stopping' && !this.#pilled);
+    const mayRetry = this.#state === 'running' || this.#state === 'starting' || (this.#state === 'stopping' && this.#stopPhase !== 'pilled');
     this.#outcomes.workerExited(h, details, tasks, mayRetry, this.#killedBecause);
     this.#broadcaster.workerGone(h, new PoolStoppedError(`Worker ${h.number} exited before it answered the broadcast`));
     this.#pump();
@@ -320,7 +316,7 @@ export class PoolCore {
       },
       idle: () => this.#rebalancer.workerIdle(),
       reclaimed: (h, tasks) => {
-        const requeue = this.#state === 'running' || (this.#state === 'stopping' && this.#draining && !this.#pilled);
+        const requeue = this.#state === 'running' || (this.#state === 'stopping' && this.#stopPhase === 'draining');
         this.#outcomes.reclaimed(h, tasks, requeue);
         this.#pump();
       },

@@ -2,17 +2,8 @@
  * `npm run bench [-- options]`: the benchmark of issue 6. Every run (one system, one workload)
  * is a fresh process in a process group of its own; systems are interleaved and repeated; the
  * report (Markdown, on stdout) gives medians with min–max over the runs whose answers were
- * all right, the ratios to looppool and the goal checks. Progress goes to stderr.
- *
- *   --quick            fewer repeats and smaller workloads (about 3 minutes on 2 cores)
- *   --repeats N        repeats of the main workloads (default 5, quick 2)
- *   --systems a,b      only these systems (ids as in lib/plan.mjs)
- *   --workloads A,C    only these (A B C D E F scaling metrics mem; G only when named)
- *   --json FILE        also write every run's raw result to FILE
- *   --timeout S        seconds before a run is killed (default 180)
- *   --settle S         before each run, wait up to S seconds for the machine to be quiet
- *                      (other processes using under 30% of the CPUs; default 5, quick 2;
- *                      at most 45 s of waiting in all); 0 turns it off
+ * all right, the ratios to looppool and the goal checks. Progress goes to stderr. Options: USAGE
+ * below (`--help` prints it); manual/performance.md, section 2.
  *
  * Needs `npm run build` first (looppool is imported by name, i.e. from dist/).
  */
@@ -25,25 +16,75 @@ import { descendants } from './lib/procs.mjs';
 import { report, whyInvalid } from './lib/report.mjs';
 import { median } from './lib/stats.mjs';
 
-const { values: args } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    repeats: { type: 'string' },
-    systems: { type: 'string' },
-    workloads: { type: 'string' },
-    json: { type: 'string' },
-    timeout: { type: 'string', default: '180' },
-    settle: { type: 'string' },
-  },
-});
+const ALL_WORKLOADS = [...MAIN_WORKLOADS, 'G', 'scaling', 'metrics', 'mem'];
+const USAGE = `Usage: npm run bench [-- options]
+
+  --quick            fewer repeats and smaller workloads (about 3 minutes on 2 cores)
+  --repeats N        repeats of the main workloads (default 5, quick 2)
+  --systems a,b      only these systems: ${SYSTEMS.map((s) => s.id).join(' ')}
+  --workloads A,C    only these: ${ALL_WORKLOADS.join(' ')} (G only when named)
+  --json FILE        also write every run's raw result to FILE
+  --timeout S        seconds before a run is killed (default 180)
+  --settle S         before each run, wait up to S seconds for the machine to be quiet
+                     (other processes using under 30% of the CPUs; default 5, quick 2;
+                     at most 45 s of waiting in all); 0 turns it off
+  --help             print this and exit
+
+The report (Markdown) goes to stdout, one line of progress per run to stderr.
+`;
+
+/** Exit with a one-line reason and the usage (exit code 2, as for any bad command line). */
+function usageError(message) {
+  process.stderr.write(`bench: ${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+/** A number >= `min` from option `name`, or the usage error. */
+function numberOption(name, text, min, integer = false) {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {
+    usageError(`--${name} must be ${integer ? 'an integer' : 'a number'} >= ${min}, got ${JSON.stringify(text)}`);
+  }
+  return value;
+}
+
+/** The comma-separated list of option `name`, each item one of `known`. */
+function listOption(name, text, known) {
+  const items = text.split(',').map((item) => item.trim()).filter((item) => item !== '');
+  const unknown = items.filter((item) => !known.includes(item));
+  if (items.length === 0 || unknown.length > 0) usageError(`--${name}: unknown ${unknown.length > 0 ? unknown.join(', ') : '(empty list)'}`);
+  return items;
+}
+
+let parsed;
+try {
+  parsed = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      repeats: { type: 'string' },
+      systems: { type: 'string' },
+      workloads: { type: 'string' },
+      json: { type: 'string' },
+      timeout: { type: 'string', default: '180' },
+      settle: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+} catch (err) {
+  usageError(err.message);
+}
+const args = parsed.values;
+if (args.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
 const quick = args.quick;
-const repeats = Number(args.repeats ?? (quick ? 2 : 5));
-const systems = args.systems?.split(',');
-const workloads = args.workloads?.split(',') ?? [...MAIN_WORKLOADS, 'scaling', 'metrics', 'mem'];
-const timeoutMs = Number(args.timeout) * 1000;
-const settleMs = Number(args.settle ?? (quick ? 2 : 5)) * 1000;
+const repeats = args.repeats === undefined ? (quick ? 2 : 5) : numberOption('repeats', args.repeats, 1, true);
+const systems = args.systems === undefined ? undefined : listOption('systems', args.systems, SYSTEMS.map((s) => s.id));
+const workloads = args.workloads === undefined ? [...MAIN_WORKLOADS, 'scaling', 'metrics', 'mem'] : listOption('workloads', args.workloads, ALL_WORKLOADS);
+const timeoutMs = numberOption('timeout', args.timeout, 1) * 1000;
+const settleMs = (args.settle === undefined ? (quick ? 2 : 5) : numberOption('settle', args.settle, 0)) * 1000;
 const quiet = new QuietWait({ perRunMs: settleMs, budgetMs: 45_000 });
-for (const id of systems ?? []) if (!SYSTEMS.some((s) => s.id === id)) throw new Error(`unknown system ${id}`);
 
 /** The one line of progress for a finished run. */
 function headline(job, r) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { inheritedExecArgv } from '../../src/options.ts';
+import { inheritedExecArgv } from '../../src/internal/exec-argv.ts';
 
 describe('the Node flags workers inherit (execArgv default)', () => {
   it.each([

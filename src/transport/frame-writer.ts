@@ -11,6 +11,7 @@
  * different tasks). Anything else keeps its place behind everything written before it.
  */
 import { Deque } from '../internal/deque.ts';
+import { jsonFrame, writeInteger } from './frame-bytes.ts';
 import { CODEC_JSON, CODEC_MIXED, CODEC_V8, HEADER } from './frames.ts';
 import { serializeV8 } from './v8-codec.ts';
 
@@ -32,7 +33,6 @@ const SCRATCH_BYTES = 64 * 1024;
 const OPEN = 0x5b; // '['
 const COMMA = 0x2c; // ','
 const CLOSE = 0x5d; // ']'
-const ZERO = 0x30; // '0'
 
 /** Something frames are written to: a socket or a test double. */
 export interface FrameSink {
@@ -297,33 +297,4 @@ export class FrameWriter {
     this.#scheduled = true;
     setImmediate(this.#flush);
   }
-}
-
-/** A JSON frame of its own whose body is `head + json + tail` (`head` and `tail` ASCII). */
-function jsonFrame(head: string, json: string, tail: string): Buffer {
-  const length = head.length + Buffer.byteLength(json) + tail.length;
-  const frame = Buffer.allocUnsafe(HEADER + length);
-  frame.writeUInt32BE(length, 0);
-  frame[4] = CODEC_JSON;
-  let at = HEADER + frame.write(head, HEADER, 'latin1');
-  at += frame.write(json, at);
-  frame.write(tail, at, 'latin1');
-  return frame;
-}
-
-/** Write `n` (a non-negative safe integer) in decimal at `at`; returns the end. */
-function writeInteger(buf: Buffer, at: number, n: number): number {
-  if (n < 10) {
-    buf[at] = ZERO + n;
-    return at + 1;
-  }
-  let digits = 1;
-  for (let rest = Math.floor(n / 10); rest > 0; rest = Math.floor(rest / 10)) digits++;
-  const end = at + digits;
-  let rest = n;
-  for (let i = end - 1; i >= at; i--) {
-    buf[i] = ZERO + (rest % 10);
-    rest = Math.floor(rest / 10);
-  }
-  return end;
 }

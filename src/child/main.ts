@@ -9,17 +9,30 @@ import { startWorkerProcess } from './start.ts';
 
 export * from './index.ts';
 
-/** True when this module is the one `node` was asked to run (argv[1], symlinks resolved). */
+/** Set once a copy of this file has started the worker: a process runs one worker. */
+const STARTED = Symbol.for('looppool.workerProcess');
+
+/**
+ * True when this module is the one `node` was asked to run, argv[1] (an absolute path): its URL
+ * is argv[1]'s real path, or argv[1] itself under `--preserve-symlinks-main`. Only the first copy
+ * to ask gets true: a worker module can load this file a second time under another path that
+ * leads to the same file (the pool's copy reached through a symlink, the worker's through the
+ * real path, with `--preserve-symlinks`), and that copy must not start a second worker.
+ */
 function isProcessEntry(): boolean {
   const main = process.argv[1];
-  if (main === undefined) return false;
+  const flags = globalThis as { [STARTED]?: true };
+  if (main === undefined || flags[STARTED]) return false;
   const { realpathSync } = process.getBuiltinModule('node:fs');
   const { fileURLToPath } = process.getBuiltinModule('node:url');
+  const self = fileURLToPath(import.meta.url);
   try {
-    return realpathSync(main) === fileURLToPath(import.meta.url);
+    if (self !== main && self !== realpathSync(main)) return false;
   } catch {
     return false; // argv[1] names no file (node -e, a REPL)
   }
+  flags[STARTED] = true;
+  return true;
 }
 
 if (isProcessEntry()) await startWorkerProcess();

@@ -1,4 +1,6 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -98,6 +100,24 @@ describe('worker footprint', () => {
     const { workerApi, entry } = (await pool.run(null)) as { workerApi: string; entry: string };
     expect(entry).toMatch(/\/dist\/child\/main\.js$/);
     expect(workerApi).toBe(entry);
+  });
+
+  // With --preserve-symlinks the pool's copy of the entry, reached through a link, and the copy
+  // a worker module reaches through the real path are two modules of one file: one worker starts.
+  it('a worker starts once when its module loads the entry again through another path (--preserve-symlinks)', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'looppool-linked-'));
+    try {
+      const linked = path.join(dir, 'looppool');
+      symlinkSync(path.resolve(here, '../..'), linked);
+      const parent = path.resolve(here, '../fixtures/parents/linked-pool.mjs');
+      const args = ['--preserve-symlinks', '--preserve-symlinks-main', parent, linked, fixture('echo.mjs')];
+      const { status, stdout, stderr } = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 30_000 });
+      expect(stderr).toBe('');
+      expect(status).toBe(0);
+      expect(JSON.parse(stdout)).toBe('through the link');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a process that imports looppool/worker gets its API and starts no worker', async () => {

@@ -35,4 +35,7 @@ function isProcessEntry(): boolean {
   return true;
 }
 
-if (isProcessEntry()) await startWorkerProcess();
+// Not awaited at the top level: a module with top-level await cannot be require()d, and a
+// CommonJS worker module require()s this one (`looppool/worker`). A failure to start rejects
+// here unhandled, which ends the process with the error, as the parent expects.
+if (isProcessEntry()) void startWorkerProcess();

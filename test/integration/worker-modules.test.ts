@@ -14,6 +14,13 @@ describe('worker modules', () => {
     expect(await pool.run('js')).toBe('js');
   });
 
+  // looppool/worker is the worker's entry file (src/child/main.ts): require() of an ES module
+  // works only on one without top-level await.
+  it('runs a CommonJS worker file that require()s looppool/worker', async () => {
+    const pool = makePool({ worker: 'echo.cjs' });
+    expect(await pool.run('cjs')).toBe('cjs');
+  });
+
   it('wraps a default-exported function in a Worker', async () => {
     const pool = makePool({ worker: 'function.mjs' });
     expect(await pool.run(21)).toBe(42);

@@ -25,11 +25,11 @@ function isProcessEntry(): boolean {
   if (main === undefined || flags[STARTED]) return false;
   const { realpathSync } = process.getBuiltinModule('node:fs');
   const { fileURLToPath } = process.getBuiltinModule('node:url');
-  const self = fileURLToPath(import.meta.url);
   try {
+    const self = fileURLToPath(import.meta.url);
     if (self !== main && self !== realpathSync(main)) return false;
   } catch {
-    return false; // argv[1] names no file (node -e, a REPL)
+    return false; // argv[1] names no file (node -e, a REPL), or a bundler left this file no URL
   }
   flags[STARTED] = true;
   return true;

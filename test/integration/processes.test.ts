@@ -1,8 +1,9 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { deathSignalLauncher } from '../../src/parent/death-signal.ts';
 import { fixture, makePool } from '../helpers/pools.ts';
@@ -115,6 +116,23 @@ describe('worker footprint', () => {
       expect(stderr).toBe('');
       expect(status).toBe(0);
       expect(JSON.parse(stdout)).toBe('through the link');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  // A bundler that turns looppool/worker into CommonJS leaves it no import.meta.url.
+  it('looppool/worker bundled into a CommonJS file loads, gives its API and starts no worker', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'looppool-bundled-'));
+    try {
+      const entry = path.join(dir, 'app.mjs');
+      writeFileSync(entry, "import { Worker } from 'looppool/worker';\nconsole.log(JSON.stringify({ worker: typeof Worker, net: process.moduleLoadList.includes('NativeModule net') }));\n");
+      const bundle = path.join(dir, 'app.cjs');
+      await build({ entryPoints: [entry], outfile: bundle, bundle: true, format: 'cjs', platform: 'node', logLevel: 'silent', alias: { 'looppool/worker': path.resolve(here, '../../dist/child/main.js') } });
+      const { status, stdout, stderr } = spawnSync(process.execPath, [bundle], { encoding: 'utf8', timeout: 30_000 });
+      expect(stderr).toBe('');
+      expect(status).toBe(0);
+      expect(JSON.parse(stdout)).toEqual({ worker: 'function', net: false });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -126,26 +126,26 @@ describe('worker footprint', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'looppool-bundled-'));
     try {
       const entry = path.join(dir, 'app.mjs');
-      writeFileSync(entry, "import { Worker } from 'looppool/worker';\nconsole.log(JSON.stringify({ worker: typeof Worker, net: process.moduleLoadList.includes('NativeModule net') }));\n");
+      writeFileSync(entry, "import { Worker } from 'looppool/worker';\nconsole.log(JSON.stringify({ worker: typeof Worker, net: process.moduleLoadList.includes('NativeModule net'), signals: process.listenerCount('SIGTERM') }));\n");
       const bundle = path.join(dir, 'app.cjs');
       await build({ entryPoints: [entry], outfile: bundle, bundle: true, format: 'cjs', platform: 'node', logLevel: 'silent', alias: { 'looppool/worker': path.resolve(here, '../../dist/child/main.js') } });
       const { status, stdout, stderr } = spawnSync(process.execPath, [bundle], { encoding: 'utf8', timeout: 30_000 });
       expect(stderr).toBe('');
       expect(status).toBe(0);
-      expect(JSON.parse(stdout)).toEqual({ worker: 'function', net: false });
+      expect(JSON.parse(stdout)).toEqual({ worker: 'function', net: false, signals: 0 });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
   it('a process that imports looppool/worker gets its API and starts no worker', async () => {
-    // (The list is read before process.stdout, a pipe here, loads net itself.)
-    const script = `const api = await import('looppool/worker');
-      const printed = JSON.stringify({ exports: Object.keys(api).sort(), loaded: process.moduleLoadList });
-      process.stdout.write(printed);`;
-    const { exports, loaded } = await jsonPrintedBy<{ exports: string[]; loaded: string[] }>(['--input-type=module', '-e', script]);
+    // A script file, so that argv[1] names a file: only its path keeps the entry from starting.
+    const script = path.resolve(here, '../fixtures/parents/worker-api.mjs');
+    const { exports, loaded, signals } = await jsonPrintedBy<{ exports: string[]; loaded: string[]; signals: number }>([script]);
     expect(exports).toEqual(['PoolError', 'ResourceReporter', 'SafeWorker', 'SerializationError', 'Worker', 'WorkerStoppedError', 'createStatsd', 'whenIdle', 'yieldToLoop']);
-    // A worker's start opens its data channel (a net.Socket on fd 3) first thing.
+    // A worker's start sets its SIGINT and SIGTERM listeners at once, and soon after opens its
+    // data channel (a net.Socket on fd 3).
+    expect(signals).toBe(0);
     expect(loaded).not.toContain('NativeModule net');
   });
 

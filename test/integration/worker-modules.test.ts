@@ -21,6 +21,14 @@ describe('worker modules', () => {
     expect(await pool.run('cjs')).toBe('cjs');
   });
 
+  // A thread's argv is its own script: the copy of looppool/worker it loads starts nothing.
+  it('a worker thread started by a task can import looppool/worker, and the worker goes on', async () => {
+    const pool = makePool({ worker: 'thread-import.mjs', size: 1 });
+    expect(await pool.run(null)).toEqual({ api: 'function', signalListeners: 0 });
+    expect(await pool.run(null)).toEqual({ api: 'function', signalListeners: 0 });
+    expect(pool.stats()).toMatchObject({ restarts: 0, failed: 0 });
+  });
+
   it('wraps a default-exported function in a Worker', async () => {
     const pool = makePool({ worker: 'function.mjs' });
     expect(await pool.run(21)).toBe(42);

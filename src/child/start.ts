@@ -3,6 +3,33 @@ import { DATA_FD, WATCHDOG_FD, runsWatchdog } from '../protocol/messages.ts';
 import { Channel } from '../transport/channel.ts';
 import { Runtime } from './runtime.ts';
 
+/** Set once a copy of the entry has started the worker: a process runs one worker. */
+const STARTED = Symbol.for('looppool.workerProcess');
+
+/**
+ * True when `entryUrl`, the entry module's URL, is the module `node` was asked to run, argv[1]
+ * (an absolute path): argv[1]'s real path, or argv[1] itself under `--preserve-symlinks-main`.
+ * Only the first copy of the entry to ask gets true: a worker module can load the entry a second
+ * time under another path that leads to the same file (the pool's copy reached through a
+ * symlink, the worker's through the real path, with `--preserve-symlinks`), and that copy must
+ * not start a second worker.
+ */
+export function isProcessEntry(entryUrl: string | undefined): boolean {
+  const main = process.argv[1];
+  const flags = globalThis as { [STARTED]?: true };
+  if (main === undefined || flags[STARTED]) return false;
+  const { realpathSync } = process.getBuiltinModule('node:fs');
+  const { fileURLToPath } = process.getBuiltinModule('node:url');
+  try {
+    const self = fileURLToPath(entryUrl as string);
+    if (self !== main && self !== realpathSync(main)) return false;
+  } catch {
+    return false; // argv[1] names no file (node -e, a REPL), or a bundler left the entry no URL
+  }
+  flags[STARTED] = true;
+  return true;
+}
+
 export async function startWorkerProcess(): Promise<void> {
   // Shutdown is by message (the poison pill), as in Python's looppool: a Ctrl-C that reaches the
   // whole process group must not kill workers behind the parent's back.

@@ -2,6 +2,7 @@
 import { isWorkerClass, Worker, type TaskContext, type WorkerClass } from './worker.ts';
 
 const TYPESCRIPT = /\.(?:ts|mts|cts|tsx)$/;
+const COMMONJS = /\.(?:cjs|cts)$/;
 
 /** True for a module tsx must run. */
 export function isTypeScript(moduleUrl: string): boolean {
@@ -36,7 +37,7 @@ export class WorkerModule {
 /** Load `moduleUrl` and return the Worker subclass to instantiate. Throws a plain Error with the reason. */
 export async function loadWorkerClass(moduleUrl: string): Promise<WorkerClass> {
   if (isTypeScript(moduleUrl)) await registerTypeScript();
-  const ns = (await import(moduleUrl)) as { default?: unknown };
+  const ns = COMMONJS.test(new URL(moduleUrl).pathname) ? await requireModule(moduleUrl) : ((await import(moduleUrl)) as { default?: unknown });
   // A CommonJS module seen through tsx can arrive as { default: { default: X } }.
   let exported = ns.default;
   if (exported !== null && typeof exported === 'object' && 'default' in exported) {
@@ -54,6 +55,21 @@ export async function loadWorkerClass(moduleUrl: string): Promise<WorkerClass> {
   throw new TypeError(
     `${moduleUrl} must export a Worker subclass or a task function as its default export (found ${describe(exported)})`,
   );
+}
+
+/**
+ * A CommonJS file (`.cjs`, `.cts`) through Node's CommonJS loader, as `{ default: module.exports }`.
+ * Through `import()` with tsx's hooks registered, Node 20 gives the file a `require()` that fails
+ * on any ES module, `looppool/worker` among them; the CommonJS loader's (with tsx's CommonJS hooks
+ * for `.cts`) requires ES modules without top-level await.
+ */
+async function requireModule(moduleUrl: string): Promise<{ default?: unknown }> {
+  // Not before the entry has finished evaluating (preload runs while it does): the file's
+  // require() of looppool/worker, the entry itself, would otherwise be a cycle Node refuses.
+  await undefined;
+  const { createRequire } = process.getBuiltinModule('node:module');
+  const { fileURLToPath } = process.getBuiltinModule('node:url');
+  return { default: createRequire(moduleUrl)(fileURLToPath(moduleUrl)) as unknown };
 }
 
 function wrapFunction(fn: TaskFunction): WorkerClass {

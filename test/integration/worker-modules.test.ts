@@ -21,6 +21,11 @@ describe('worker modules', () => {
     expect(await pool.run('cjs')).toBe('cjs');
   });
 
+  it('runs a CommonJS TypeScript worker file (.cts) that imports looppool/worker', async () => {
+    const pool = makePool({ worker: 'echo.cts' });
+    expect(await pool.run({ cts: true })).toEqual({ cts: true });
+  });
+
   // A thread's argv is its own script: the copy of looppool/worker it loads starts nothing.
   it('a worker thread started by a task can import looppool/worker, and the worker goes on', async () => {
     const pool = makePool({ worker: 'thread-import.mjs', size: 1 });

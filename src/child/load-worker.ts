@@ -58,10 +58,10 @@ export async function loadWorkerClass(moduleUrl: string): Promise<WorkerClass> {
 }
 
 /**
- * A CommonJS file (`.cjs`, `.cts`) through Node's CommonJS loader, as `{ default: module.exports }`.
- * Through `import()` with tsx's hooks registered, Node 20 gives the file a `require()` that fails
- * on any ES module, `looppool/worker` among them; the CommonJS loader's (with tsx's CommonJS hooks
- * for `.cts`) requires ES modules without top-level await.
+ * A CommonJS file (`.cjs`, `.cts`) loaded by Node's CommonJS loader (through tsx's CommonJS hooks
+ * for `.cts`), as `{ default: module.exports }`. Its `require()` then takes ES modules without
+ * top-level await, `looppool/worker` among them. Loaded with `import()` while tsx's hooks are
+ * registered, Node 20 would give the file a `require()` that fails on every ES module.
  */
 async function requireModule(moduleUrl: string): Promise<{ default?: unknown }> {
   // Not before the entry has finished evaluating (preload runs while it does): the file's

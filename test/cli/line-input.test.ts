@@ -6,7 +6,7 @@
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { decodeLine, type DecodedLine } from '../../src/cli/run/decode-line.ts';
-import { splitLines, type RawLine } from '../../src/cli/run/line-reader.ts';
+import { LineReader, splitLines, type RawLine } from '../../src/cli/run/line-reader.ts';
 import { RecordWriter } from '../../src/cli/run/record-writer.ts';
 import { expectedRecords, randomChunks, randomInput, Random, type Expected } from './random.ts';
 
@@ -30,7 +30,7 @@ async function decodeAll(chunks: readonly Buffer[], max: number): Promise<Expect
 describe('splitLines', () => {
   it('numbers every line from 1, blank ones included, with or without a final newline', async () => {
     const got = await lines(['a\n\nb\r\nc']);
-    expect(got.map((l) => [l.line, l.bytes?.toString()])).toEqual([[1, 'a'], [2, ''], [3, 'b'], [4, 'c']]);
+    expect(got.map((l) => [l.line, l.text])).toEqual([[1, 'a'], [2, ''], [3, 'b'], [4, 'c']]);
   });
 
   it('gives the same lines whatever the chunk boundaries, even inside a UTF-8 character', async () => {
@@ -38,18 +38,34 @@ describe('splitLines', () => {
     const whole = await lines([text]);
     for (let cut = 1; cut < text.length; cut++) {
       const split = await lines([text.subarray(0, cut), text.subarray(cut)]);
-      expect(split.map((l) => l.bytes?.toString('hex'))).toEqual(whole.map((l) => l.bytes?.toString('hex')));
+      expect(split).toEqual(whole);
     }
   });
 
   it('drops an over-long line as it streams and resumes at the next newline', async () => {
     const got = await lines(['ok\n', 'x'.repeat(600), 'y'.repeat(600), '\nafter\n'], 1000);
-    expect(got.map((l) => [l.line, l.bytes?.toString(), l.size])).toEqual([[1, 'ok', 2], [2, undefined, 1200], [3, 'after', 5]]);
+    expect(got.map((l) => [l.line, l.text, l.size])).toEqual([[1, 'ok', 2], [2, undefined, 1200], [3, 'after', 5]]);
   });
 
   it('measures the limit without the line ending: exactly max bytes pass, with CRLF too', async () => {
     const got = await lines([`${'a'.repeat(8)}\r\n${'b'.repeat(9)}\n${'c'.repeat(8)}`], 8);
-    expect(got.map((l) => l.bytes?.length)).toEqual([8, undefined, 8]);
+    expect(got.map((l) => l.text?.length)).toEqual([8, undefined, 8]);
+  });
+
+  it('counts the limit in bytes, not characters', async () => {
+    const got = await lines(['éééé\néééé€\n'], 9); // 8 bytes, then 11
+    expect(got.map((l) => [l.text, l.size])).toEqual([['éééé', 8], [undefined, 11]]);
+  });
+
+  it('finds the bad line and byte of a chunk that is not all UTF-8, and reads its other lines', async () => {
+    const chunk = Buffer.concat([Buffer.from('"é"\n"a'), Buffer.from([0xc3, 0x28]), Buffer.from('"\r\n\n[1]\n')]);
+    const got = await lines([chunk]);
+    expect(got).toEqual([
+      { line: 1, text: '"é"', size: 4, badByte: -1 },
+      { line: 2, text: undefined, size: 5, badByte: 3 }, // 0xc3 may start a character; 0x28 cannot continue it
+      { line: 3, text: '', size: 0, badByte: -1 },
+      { line: 4, text: '[1]', size: 3, badByte: -1 },
+    ]);
   });
 
   it('pauses its source while the consumer is busy (backpressure)', async () => {
@@ -71,9 +87,13 @@ describe('splitLines', () => {
 });
 
 describe('decodeLine', () => {
+  /** `text` as line `line` of an input, read and decoded. */
   const decode = (text: string | Buffer, line = 2, mode: 'json' | 'lines' = 'json'): DecodedLine => {
-    const bytes = Buffer.isBuffer(text) ? text : Buffer.from(text);
-    return decodeLine({ line, bytes, size: bytes.length }, mode, 1 << 20);
+    const reader = new LineReader(1 << 20);
+    reader.push(Buffer.concat([Buffer.alloc(line - 1, '\n'), Buffer.isBuffer(text) ? text : Buffer.from(text), Buffer.from('\n')]));
+    reader.end();
+    while (reader.line < line) expect(reader.next()).toBe(true);
+    return decodeLine(reader, mode, 1 << 20);
   };
   const code = (d: DecodedLine): string | undefined => (d.kind === 'invalid' ? d.problem.code : undefined);
 

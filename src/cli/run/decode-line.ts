@@ -1,7 +1,8 @@
 /**
  * Turns one raw input line into a task, or into the reason it cannot be one. Input is
- * untrusted: text must be valid UTF-8, JSON must parse, nest at most {@link MAX_INPUT_DEPTH}
- * levels, and hold no `__proto__` key (the prototype-pollution vector). Nothing here throws.
+ * untrusted: text must be valid UTF-8 (the line reader checks), JSON must parse, nest at most
+ * {@link MAX_INPUT_DEPTH} levels, and hold no `__proto__` key (the prototype-pollution vector).
+ * Nothing here throws.
  */
 import type { RawLine } from './line-reader.ts';
 
@@ -24,26 +25,34 @@ export type DecodedLine =
 /** How lines become tasks: `json` (one JSON value per line) or `lines` (the line itself, a string). */
 export type InputMode = 'json' | 'lines';
 
-const BLANK = new Set([0x20, 0x09, 0x0d]);
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
 class ForbiddenKey extends Error {}
 
 /** Decode one line. Blank lines (empty or only spaces and tabs) are `blank`: they get no record. */
 export function decodeLine(raw: RawLine, mode: InputMode, maxLineBytes: number): DecodedLine {
-  let bytes = raw.bytes;
-  if (bytes === undefined) {
-    return invalid('ERR_LINE_TOO_LONG', `The line has ${raw.size} bytes, more than --max-line-bytes (${maxLineBytes})`);
+  const text = raw.text;
+  if (text === undefined) {
+    return raw.badByte >= 0
+      ? invalid('ERR_INVALID_UTF8', `The line is not valid UTF-8 (first bad byte near offset ${raw.badByte})`)
+      : invalid('ERR_LINE_TOO_LONG', `The line has ${raw.size} bytes, more than --max-line-bytes (${maxLineBytes})`);
   }
-  if (raw.line === 1 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3); // UTF-8 BOM
-  if (bytes.every((b) => BLANK.has(b))) return { kind: 'blank' };
-  let text: string;
-  try {
-    text = utf8.decode(bytes);
-  } catch {
-    return invalid('ERR_INVALID_UTF8', `The line is not valid UTF-8 (first bad byte near offset ${firstInvalidOffset(bytes)})`);
-  }
+  if (isBlank(text)) return BLANK_LINE;
   return mode === 'lines' ? { kind: 'task', task: text } : parseJson(text);
+}
+
+/** Decode a JSON text with the rules of task lines (`--worker-data`). */
+export function decodeJson(text: string): DecodedLine {
+  return isBlank(text) ? BLANK_LINE : parseJson(text);
+}
+
+const BLANK_LINE: DecodedLine = { kind: 'blank' };
+
+/** Empty, or only spaces, tabs and carriage returns. */
+function isBlank(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0d) return false;
+  }
+  return true;
 }
 
 function parseJson(text: string): DecodedLine {
@@ -85,27 +94,6 @@ export function nestingExceeds(text: string, max: number): boolean {
     }
   }
   return false;
-}
-
-function firstInvalidOffset(bytes: Buffer): number {
-  let lo = 0;
-  let hi = bytes.length;
-  // Binary search for the shortest prefix that fails (streaming: a prefix ending inside a character is fine).
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (decodes(bytes.subarray(0, mid + 1))) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-function decodes(bytes: Buffer): boolean {
-  try {
-    new TextDecoder('utf-8', { fatal: true }).decode(bytes, { stream: true });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function invalid(code: InputErrorCode, message: string): DecodedLine {

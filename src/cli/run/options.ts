@@ -6,7 +6,7 @@
 import type { PoolOptions } from '../../index.ts';
 import { UsageError } from '../exit-codes.ts';
 import { parseBytes } from '../format.ts';
-import { decodeLine, type InputMode } from './decode-line.ts';
+import { decodeJson, type InputMode } from './decode-line.ts';
 import { defaultPoolName, resolveWorkerModule } from './worker-module.ts';
 
 /** Flags as commander hands them over. */
@@ -143,8 +143,7 @@ function statsd(address: string | undefined, prefix: string | undefined): { host
 
 /** `--worker-data` parsed with the same rules as task lines (no `__proto__` keys, bounded depth). */
 function workerData(text: string): unknown {
-  const bytes = Buffer.from(text);
-  const decoded = decodeLine({ line: 2, bytes, size: bytes.length }, 'json', MAX_MAX_LINE_BYTES);
+  const decoded = decodeJson(text);
   if (decoded.kind === 'task') return decoded.task;
   throw new UsageError(`--worker-data must be JSON: ${decoded.kind === 'blank' ? 'it is empty' : decoded.problem.message}`);
 }

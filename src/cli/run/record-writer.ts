@@ -10,7 +10,8 @@ import type { Writable } from 'node:stream';
 
 interface PendingLine {
   readonly line: number;
-  readonly chunks: string[];
+  /** Its records so far (streamed extras, then the final one). */
+  text: string;
   done: boolean;
 }
 
@@ -18,8 +19,10 @@ interface PendingLine {
 export class RecordWriter {
   readonly #sink: Writable;
   readonly #ordered: boolean;
-  /** Lines not yet written, in input order (a Map keeps insertion order). */
+  /** Lines not yet written (`--ordered`), by number, and in input order from `#head` on. */
   readonly #byLine = new Map<number, PendingLine>();
+  #inOrder: PendingLine[] = [];
+  #head = 0;
   #drainWaiters: (() => void)[] = [];
   #needsDrain = false;
   #broken = false;
@@ -64,14 +67,15 @@ export class RecordWriter {
   expect(line: number): void {
     this.#open++;
     if (!this.#ordered) return;
-    const pending: PendingLine = { line, chunks: [], done: false };
+    const pending: PendingLine = { line, text: '', done: false };
     this.#byLine.set(line, pending);
+    this.#inOrder.push(pending);
   }
 
   /** A streamed result of `line` (or of no line): written at once, or before that line's record when ordered. */
   extra(line: number | null, text: string): void {
     const pending = line === null ? undefined : this.#byLine.get(line);
-    if (pending) pending.chunks.push(text);
+    if (pending) pending.text += text;
     else this.#write(text);
   }
 
@@ -83,9 +87,9 @@ export class RecordWriter {
       this.#write(text);
       return;
     }
-    pending.chunks.push(text);
+    pending.text += text;
     pending.done = true;
-    this.#flushOrdered();
+    if (pending === this.#inOrder[this.#head]) this.#flushOrdered();
   }
 
   /** Resolves when the sink has room again (at once if it has). */
@@ -109,12 +113,19 @@ export class RecordWriter {
     });
   }
 
+  /** Write the finished lines at the head of the input order. */
   #flushOrdered(): void {
-    for (const [line, pending] of this.#byLine) {
-      if (!pending.done) return;
-      this.#byLine.delete(line);
-      this.#write(pending.chunks.join(''));
+    const inOrder = this.#inOrder;
+    let head = this.#head;
+    for (let next = inOrder[head]; next?.done; next = inOrder[++head]) {
+      this.#byLine.delete(next.line);
+      this.#write(next.text);
     }
+    if (head > 1024 && head * 2 > inOrder.length) {
+      this.#inOrder = inOrder.slice(head);
+      head = 0;
+    }
+    this.#head = head;
   }
 
   #write(text: string): void {

@@ -86,8 +86,42 @@ export function jsonReplacer(this: unknown, _key: string, value: unknown): unkno
 
 /** One record as a JSON line; `value` is written as `field` (null for undefined). Throws when it cannot be JSON. */
 export function recordLine(line: number | null, field: 'result' | 'extra', value: unknown): string {
-  const json = JSON.stringify(value === undefined ? null : value, jsonReplacer) ?? 'null';
+  // The replacer costs a call per value: values JSON takes as they are (most results) skip it.
+  const json = (isPlainJson(value, 0) ? JSON.stringify(value) : JSON.stringify(value === undefined ? null : value, jsonReplacer)) ?? 'null';
   return line === null ? `{"${field}":${json}}\n` : `{"line":${line},"${field}":${json}}\n`;
+}
+
+/** Nesting below which {@link isPlainJson} looks (deeper values, and cycles, take the replacer's path). */
+const PLAIN_DEPTH = 32;
+
+/**
+ * True when `JSON.stringify(value)` writes what the replacer would: strings, finite or not
+ * numbers, booleans, null, and arrays and plain objects of those. Anything else (undefined,
+ * BigInt, Map, Set, typed arrays, errors, class instances, functions) takes the replacer's path.
+ */
+function isPlainJson(value: unknown, depth: number): boolean {
+  if (value === null) return true;
+  switch (typeof value) {
+    case 'string':
+    case 'number':
+    case 'boolean':
+      return true;
+    case 'object':
+      break;
+    default:
+      return false;
+  }
+  if (depth >= PLAIN_DEPTH) return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!isPlainJson(value[i], depth + 1)) return false;
+    return Object.getPrototypeOf(value) === Array.prototype;
+  }
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto !== Object.prototype && proto !== null) return false;
+  for (const key in value) {
+    if (!Object.hasOwn(value, key) || !isPlainJson((value as Record<string, unknown>)[key], depth + 1)) return false;
+  }
+  return true; // an own `toJSON` that JSON would call is a function: refused above
 }
 
 /** An error record as a JSON line. */

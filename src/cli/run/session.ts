@@ -10,7 +10,7 @@ import type { CliIo } from '../io.ts';
 import { decodeLine } from './decode-line.ts';
 import { runExitCode, stoppedNote, writeSummary, type StopReason } from './finish.ts';
 import { countLines, type InputSource, type OutputSink } from './input.ts';
-import { splitLines } from './line-reader.ts';
+import { LineReader } from './line-reader.ts';
 import type { RunConfig } from './options.ts';
 import { ProgressDisplay, type ProgressSnapshot } from './progress.ts';
 import { RecordWriter } from './record-writer.ts';
@@ -159,26 +159,38 @@ export class RunSession {
     return { name: this.#config.name, finished: this.#stats.finished, failed: this.#stats.failed, total, restarts: s.restarts, state: s.state, workers: s.workers };
   }
 
-  /** Read and dispatch lines until the input ends or a stop begins. */
+  /**
+   * Read and dispatch lines until the input ends or a stop begins. The lines of a chunk are
+   * taken one after the other without waiting, except for a free slot in the window.
+   */
   async #feed(): Promise<void> {
     const { mode, maxLineBytes } = this.#config;
     const stopping = (): boolean => this.#stopReason !== undefined;
+    const lines = new LineReader(maxLineBytes);
     try {
-      for await (const raw of splitLines(this.#input.stream, maxLineBytes)) {
-        const readAt = performance.now();
-        if (stopping()) break;
-        const decoded = decodeLine(raw, mode, maxLineBytes);
-        if (decoded.kind === 'blank') continue;
-        this.#stats.read++;
-        await this.#tasks.slot(stopping);
-        if (stopping()) {
-          this.#notStartedLine = raw.line;
-          break;
+      read: for await (const chunk of chunksThenEnd(this.#input.stream)) {
+        if (chunk === END) lines.end();
+        else lines.push(chunk);
+        while (lines.next()) {
+          if (stopping()) break read;
+          const decoded = decodeLine(lines, mode, maxLineBytes);
+          if (decoded.kind === 'blank') continue;
+          this.#stats.read++;
+          let waited = 0;
+          if (!this.#tasks.hasRoom) {
+            const from = performance.now();
+            await this.#tasks.slot(stopping);
+            waited = performance.now() - from;
+            if (stopping()) {
+              this.#notStartedLine = lines.line;
+              break read;
+            }
+          }
+          this.#writer.expect(lines.line);
+          this.#stats.lastLineStarted = lines.line;
+          if (decoded.kind === 'invalid') this.#tasks.fail(lines.line, inputError(decoded.problem));
+          else this.#tasks.submit(lines.line, decoded.task, waited);
         }
-        this.#writer.expect(raw.line);
-        this.#stats.lastLineStarted = raw.line;
-        if (decoded.kind === 'invalid') this.#tasks.fail(raw.line, inputError(decoded.problem));
-        else this.#tasks.submit(raw.line, decoded.task, readAt);
       }
     } catch (error) {
       if (!stopping()) {
@@ -250,4 +262,12 @@ export function redact(text: string, secrets: readonly string[]): string {
   let out = text;
   for (const secret of secrets) out = out.split(secret).join('<redacted>');
   return out;
+}
+
+const END = Symbol('end of input');
+
+/** The chunks of `stream` as buffers, then {@link END}. */
+async function* chunksThenEnd(stream: AsyncIterable<Buffer | string>): AsyncGenerator<Buffer | typeof END> {
+  for await (const chunk of stream) yield typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+  yield END;
 }

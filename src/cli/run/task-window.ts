@@ -28,6 +28,13 @@ export class TaskWindow {
   readonly #maxBacklog: number;
   #wake: (() => void) | undefined;
   #idle: (() => void) | undefined;
+  /** The pool's id of the task `run` is submitting (its `onSubmit` is called before `run` returns). */
+  #submittedId = 0;
+  readonly #runOptions = {
+    onSubmit: (id: number): void => {
+      this.#submittedId = id;
+    },
+  };
 
   constructor(pool: Pool<unknown, unknown>, concurrency: number, writer: RecordWriter, stats: RunStats) {
     this.#pool = pool;
@@ -43,6 +50,11 @@ export class TaskWindow {
     return this.#inFlight.size;
   }
 
+  /** True when another task may start now: the window has room and the output keeps up. */
+  get hasRoom(): boolean {
+    return !this.#writer.needsDrain && this.#inFlight.size < this.capacity && this.#writer.backlog < this.#maxBacklog;
+  }
+
   /** Resolves when another task may start and the output keeps up, or when `stopping()` turns true. */
   async slot(stopping: () => boolean): Promise<void> {
     for (;;) {
@@ -51,23 +63,21 @@ export class TaskWindow {
         await this.#writer.ready();
         continue;
       }
-      if (this.#inFlight.size < this.capacity && this.#writer.backlog < this.#maxBacklog) return;
+      if (this.hasRoom) return;
       await new Promise<void>((resolve) => (this.#wake = resolve));
     }
   }
 
-  /** Hand the task of `line` to the pool; `readAt` is when its line was read (for the wait time). */
-  submit(line: number, task: unknown, readAt: number): void {
-    const startedAt = performance.now();
-    this.#stats.wait.record(startedAt - readAt);
-    const entry: InFlight = { line, id: -line, startedAt };
-    const onSubmit = (id: number): void => {
-      entry.id = id;
-    };
-    this.#pool.run(task, { onSubmit }).then(
+  /** Hand the task of `line` to the pool; `waitedMs`: how long its line waited for room. */
+  submit(line: number, task: unknown, waitedMs: number): void {
+    this.#stats.wait.record(waitedMs);
+    const entry: InFlight = { line, id: -line, startedAt: performance.now() };
+    this.#submittedId = -line;
+    this.#pool.run(task, this.#runOptions).then(
       (value) => this.#settled(entry, value, undefined),
       (error: unknown) => this.#settled(entry, undefined, error ?? new Error('rejected without a reason')),
     );
+    entry.id = this.#submittedId;
     this.#inFlight.set(entry.id, entry);
   }
 

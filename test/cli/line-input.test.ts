@@ -68,6 +68,16 @@ describe('splitLines', () => {
     ]);
   });
 
+  it('reads a chunk too large to decode whole line by line, with the same lines', async () => {
+    const text = Array.from({ length: 40_000 }, (_, i) => `{"n":${i},"s":"${'é'.repeat(i % 20)}"}`).join('\r\n');
+    const big = Buffer.from(text); // over 1 MiB: one chunk
+    expect(big.length).toBeGreaterThan(1 << 20);
+    const got = await lines([big], 100);
+    expect(got.length).toBe(40_000);
+    expect(got.every((l, i) => l.line === i + 1 && l.text === JSON.stringify({ n: i, s: 'é'.repeat(i % 20) }))).toBe(true);
+    expect(got.map((l) => l.text)).toEqual((await lines(randomChunks(new Random(7), big, 70_000), 100)).map((l) => l.text));
+  });
+
   it('pauses its source while the consumer is busy (backpressure)', async () => {
     const source = new PassThrough({ highWaterMark: 1024 });
     let written = 0;

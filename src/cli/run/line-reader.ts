@@ -27,6 +27,11 @@ export interface RawLine {
 const NL = 0x0a;
 const CR = 0x0d;
 const BOM = 0xfeff;
+/**
+ * Chunks up to this size are decoded whole (streams read files and pipes 64 KiB at a time);
+ * the lines of a larger one are decoded one by one, so no string grows near V8's limit.
+ */
+const MAX_TEXT_BYTES = 1 << 20;
 
 /**
  * A cursor over the lines of a byte stream: `push` a chunk (or `end` the input), then call
@@ -147,7 +152,7 @@ export class LineReader implements RawLine {
   /** `chunk[start, end)`: whole lines separated by `\n` (`end` is the last newline). */
   #setLines(chunk: Buffer, start: number, end: number): void {
     const bytes = chunk.subarray(start, end);
-    if (isUtf8(bytes)) {
+    if (bytes.length <= MAX_TEXT_BYTES && isUtf8(bytes)) {
       this.#text = bytes.toString('utf8');
       this.#textPos = 0;
       this.#ascii = this.#text.length === bytes.length;

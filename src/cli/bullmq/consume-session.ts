@@ -11,6 +11,7 @@ import { startControlServer, type ControlServer } from '../../control/index.ts';
 import { EXIT, exitCodeForSignal } from '../exit-codes.ts';
 import type { CliIo } from '../io.ts';
 import type { RunConfig } from '../run/options.ts';
+import { printPoolNotices } from '../run/pool-notices.ts';
 import { ProgressDisplay, type ProgressSnapshot } from '../run/progress.ts';
 import { RecordWriter } from '../run/record-writer.ts';
 import { RunStats } from '../run/run-stats.ts';
@@ -45,13 +46,6 @@ export function consumeExitCode(reason: ConsumeEndReason, failed: number): numbe
 const WATCH_MS = 500;
 /** After this long connecting, say what the run is waiting for. */
 const SLOW_START_MS = 1_000;
-
-interface LoopBlockedInfo {
-  readonly worker: number;
-  readonly pid: number;
-  readonly blockedMs: number;
-  readonly stack?: string;
-}
 
 /** One consuming run; `run()` resolves with the exit code. */
 export class ConsumeSession {
@@ -90,7 +84,7 @@ export class ConsumeSession {
     const above = this.#progress && io.stdout.isTTY === true ? this.#progress.above() : undefined;
     this.#writer = new RecordWriter(above ?? io.stdout, false);
     this.#writer.onBroken((error) => this.#outputBroken(error));
-    this.#listenToPool();
+    printPoolNotices(pool, (text) => this.#log(text), () => this.#started);
     this.#listenToConsumer();
   }
 
@@ -185,16 +179,6 @@ export class ConsumeSession {
     if (this.#reason !== undefined) return;
     this.#reason = reason;
     this.#end();
-  }
-
-  #listenToPool(): void {
-    this.#pool.on('workerExit', (info) => {
-      if (!info.expected && this.#started) this.#log(`worker ${info.worker} (pid ${info.pid}) exited unexpectedly (${info.signal ?? `exit code ${info.exitCode}`})`);
-    });
-    this.#pool.on('workerError', (error, info) => this.#log(`worker ${info.worker} (pid ${info.pid}) ${info.origin}: ${error.stack ?? error.message}`));
-    (this.#pool as unknown as NodeJS.EventEmitter).on('loopBlocked', (info: LoopBlockedInfo) =>
-      this.#log(`worker ${info.worker} (pid ${info.pid}) event loop blocked for ${info.blockedMs} ms at\n${info.stack || '  (no stack)'}`),
-    );
   }
 
   #listenToConsumer(): void {

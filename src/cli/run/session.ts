@@ -12,20 +12,13 @@ import { runExitCode, stoppedNote, writeSummary, type StopReason } from './finis
 import { countLines, type InputSource, type OutputSink } from './input.ts';
 import { LineReader } from './line-reader.ts';
 import type { RunConfig } from './options.ts';
+import { printPoolNotices } from './pool-notices.ts';
 import { ProgressDisplay, type ProgressSnapshot } from './progress.ts';
 import { RecordWriter } from './record-writer.ts';
 import { inputError } from './records.ts';
 import { RunStats } from './run-stats.ts';
 import { startFailureExitCode } from './start-error.ts';
 import { TaskWindow } from './task-window.ts';
-
-interface LoopBlockedInfo {
-  readonly worker: number;
-  readonly pid: number;
-  readonly blockedMs: number;
-  readonly stack?: string;
-  readonly stackUnavailable?: string;
-}
 
 /** One run of `looppool run` over one input; `run()` resolves with the exit code. */
 export class RunSession {
@@ -58,7 +51,8 @@ export class RunSession {
     this.#writer.onBroken((error) => this.#outputBroken(error));
     const concurrency = config.pool.concurrency ?? DEFAULT_POOL_OPTIONS.concurrency;
     this.#tasks = new TaskWindow(pool, concurrency, this.#writer, this.#stats);
-    this.#listen(pool);
+    // With --blocked-threshold, a blocked loop is printed through the display rather than over it.
+    printPoolNotices(pool, (text) => this.#log(text), () => this.#started);
   }
 
   /** Run to the end; resolves with the exit code. */
@@ -98,17 +92,6 @@ export class RunSession {
     const timeout = this.#config.pool.stopTimeout ?? DEFAULT_POOL_OPTIONS.stopTimeout;
     this.#drainTimer = setTimeout(() => void this.#pool.terminate(), timeout);
     this.#drainTimer.unref();
-  }
-
-  #listen(pool: Pool<unknown, unknown>): void {
-    pool.on('workerExit', (info) => {
-      if (!info.expected && this.#started) this.#log(`worker ${info.worker} (pid ${info.pid}) exited unexpectedly (${info.signal ?? `exit code ${info.exitCode}`})`);
-    });
-    pool.on('workerError', (error, info) => this.#log(`worker ${info.worker} (pid ${info.pid}) ${info.origin}: ${error.stack ?? error.message}`));
-    // With --blocked-threshold: printed through the display rather than over it.
-    (pool as unknown as NodeJS.EventEmitter).on('loopBlocked', (info: LoopBlockedInfo) =>
-      this.#log(`worker ${info.worker} (pid ${info.pid}) event loop blocked for ${info.blockedMs} ms at\n${info.stack || `  (no stack: ${info.stackUnavailable ?? 'unknown'})`}`),
-    );
   }
 
   async #start(): Promise<number | undefined> {

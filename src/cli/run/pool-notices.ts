@@ -1,0 +1,17 @@
+/**
+ * What a command prints about the pool's workers while it runs (stderr, or above the progress
+ * display): a worker that exited unexpectedly, an error that escaped a worker's tasks, and an
+ * event loop blocked past `--blocked-threshold`.
+ */
+import type { Pool } from '../../index.ts';
+
+/** Print the pool's worker notices through `log`; `started()` is false while the pool starts (its failures are reported once, as the start's error). */
+export function printPoolNotices(pool: Pool<unknown, unknown>, log: (text: string) => void, started: () => boolean): void {
+  pool.on('workerExit', (info) => {
+    if (!info.expected && started()) log(`worker ${info.worker} (pid ${info.pid}) exited unexpectedly (${info.signal ?? `exit code ${info.exitCode}`})`);
+  });
+  pool.on('workerError', (error, info) => log(`worker ${info.worker} (pid ${info.pid}) ${info.origin}: ${error.stack ?? error.message}`));
+  pool.on('loopBlocked', (info) =>
+    log(`worker ${info.worker} (pid ${info.pid}) event loop blocked for ${info.blockedMs} ms at\n${info.stack || `  (no stack: ${info.stackUnavailable ?? 'unknown'})`}`),
+  );
+}

@@ -165,6 +165,28 @@ describe('RecordWriter', () => {
     expect(writer.backlog).toBe(0);
   });
 
+  it('keeps input order over thousands of lines finishing in any order', async () => {
+    const sink = new PassThrough();
+    const chunks: string[] = [];
+    sink.on('data', (c: Buffer) => chunks.push(c.toString()));
+    const writer = new RecordWriter(sink, true);
+    const n = 5000;
+    for (let line = 1; line <= n; line++) writer.expect(line);
+    const order = Array.from({ length: n }, (_, i) => i + 1);
+    const r = new Random(11);
+    for (let i = n - 1; i > 0; i--) {
+      const j = r.int(0, i);
+      [order[i], order[j]] = [order[j] as number, order[i] as number];
+    }
+    for (const [k, line] of order.entries()) {
+      writer.final(line, `r${line}\n`);
+      if (k % 500 === 0) await turn();
+    }
+    await writer.end(false);
+    expect(chunks.join('')).toBe(Array.from({ length: n }, (_, i) => `r${i + 1}\n`).join(''));
+    expect(writer.backlog).toBe(0);
+  });
+
   it('writes the records of one turn of the event loop in one write, in the order they came', async () => {
     const writes: string[] = [];
     const sink = new Writable({

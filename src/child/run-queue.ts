@@ -42,6 +42,7 @@ interface Waiting<C> {
 
 export class RunQueue<C> {
   readonly #hooks: RunQueueHooks<C>;
+  readonly #now: () => number;
   readonly #waiting = new Deque<Waiting<C>>();
   /** When the current turn started its first task ({@link monotonicMs}), or -1 between turns. */
   #turnStart = -1;
@@ -54,8 +55,10 @@ export class RunQueue<C> {
   };
   readonly #runWaiting = (): void => this.#drainTurn();
 
-  constructor(hooks: RunQueueHooks<C>) {
+  /** `now`: the clock budgets and holds are measured on (tests pass one they move themselves). */
+  constructor(hooks: RunQueueHooks<C>, now: () => number = monotonicMs) {
     this.#hooks = hooks;
+    this.#now = now;
   }
 
   /** Tasks waiting (some may have been aborted since). */
@@ -68,12 +71,12 @@ export class RunQueue<C> {
     if (this.#waiting.length > 0) return this.#wait(ctx, payload);
     if (this.#turnStart < 0) {
       // The turn ends when the code that called this returns: microtasks run right after it.
-      this.#turnStart = monotonicMs();
+      this.#turnStart = this.#now();
       this.#startedInTurn = 0;
       queueMicrotask(this.#endTurn);
     } else {
       const n = ++this.#startedInTurn;
-      if ((n <= CHECK_EVERY || n % CHECK_EVERY === 0) && monotonicMs() - this.#turnStart > TURN_BUDGET_MS) return this.#wait(ctx, payload);
+      if ((n <= CHECK_EVERY || n % CHECK_EVERY === 0) && this.#now() - this.#turnStart > TURN_BUDGET_MS) return this.#wait(ctx, payload);
     }
     this.#hooks.start(ctx, payload);
   }
@@ -105,7 +108,7 @@ export class RunQueue<C> {
   #wait(ctx: C, payload: unknown): void {
     if (this.#waiting.length === 0) {
       this.#hooks.hold(true);
-      this.#heldSince = monotonicMs();
+      this.#heldSince = this.#now();
       this.#schedule();
     }
     this.#waiting.push({ ctx, payload });
@@ -119,10 +122,10 @@ export class RunQueue<C> {
 
   #drainTurn(): void {
     this.#scheduled = false;
-    const started = monotonicMs();
+    const started = this.#now();
     for (let w = this.#waiting.shift(); w !== undefined; w = this.#waiting.shift()) {
       if (this.#hooks.isLive(w.ctx)) this.#hooks.start(w.ctx, w.payload);
-      const now = monotonicMs();
+      const now = this.#now();
       if (this.#waiting.length > 0 && now - started > TURN_BUDGET_MS) {
         if (now - this.#heldSince >= MAX_HOLD_MS) {
           this.#hooks.flush();

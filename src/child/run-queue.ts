@@ -44,7 +44,7 @@ export class RunQueue<C> {
   readonly #hooks: RunQueueHooks<C>;
   readonly #now: () => number;
   readonly #waiting = new Deque<Waiting<C>>();
-  /** When the current turn started its first task ({@link monotonicMs}), or -1 between turns. */
+  /** When the current turn started its first task (on `#now`), or -1 between turns. */
   #turnStart = -1;
   #startedInTurn = 0;
   #scheduled = false;

@@ -2,7 +2,7 @@
  * Build step after `tsc` (`npm run build`): what a process loads is rebuilt as a few files
  * instead of dozens of modules (each ESM module costs Node's loader time and memory: the parent's
  * ~50 modules took ~30 ms and ~7 MiB to import, one bundle ~5 ms and ~1 MiB; a worker's ~30
- * modules about 20 ms of its start; manual/performance.md, workload E).
+ * modules about 20 ms of its start; manual/performance-notes.md, E).
  *
  * - The worker side: one file, `dist/child/main.js`, both the entry of every worker process and
  *   `looppool/worker` (what a worker's own code imports; src/child/main.ts starts a worker only

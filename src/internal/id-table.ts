@@ -14,7 +14,7 @@
  * old generation and died there, the young-generation collector still treats what it points to as
  * live: each table kept the next one, and the tasks in them, alive until a full collection, and
  * the pool's parent promoted megabytes of short-lived tasks at every scavenge
- * (manual/performance.md, "A, small tasks"). A worker's tasks in flight live in one too: with
+ * (manual/performance-notes.md, "A, small tasks"). A worker's tasks in flight live in one too: with
  * statsd metrics on, its `Map` had the workers collecting as much garbage and A ran 25% slower.
  */
 const EMPTY = -1;

@@ -4,7 +4,7 @@
  * the command once the process that started it dies, however it died and whatever the command's
  * event loop is doing; `setpriv` then execs the command in place (same pid, same descriptors).
  * A worker started so needs no watchdog thread to watch its parent: that thread costs each worker
- * about 45 ms of CPU to boot and 9 MiB (manual/performance.md, B and E). Elsewhere, or with an
+ * about 45 ms of CPU to boot and 9 MiB (manual/performance-notes.md, B and E). Elsewhere, or with an
  * older `setpriv`, the worker's watchdog thread watches the parent (child/watchdog/).
  */
 import path from 'node:path';

@@ -24,7 +24,7 @@ export const HANDOFF_BYTES = 128 * 1024;
  * turn: a burst of small messages streams instead of going out in one piece, and the other side
  * starts on its first messages while this one still makes the rest. 8 KiB rather than 64: C (a
  * burst of 2,000 tasks every 20 ms) 394 -> 380 and 386 -> 379 ms, A, B and F unchanged
- * (medians of 12, 12, 8 and 4 alternating runs; manual/performance.md, C).
+ * (medians of 12, 12, 8 and 4 alternating runs; manual/performance-notes.md, C).
  */
 const EAGER_BYTES = 8 * 1024;
 /** Where a JSON frame is built before it is copied out; grows for a frame that needs more. */

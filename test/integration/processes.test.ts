@@ -76,7 +76,7 @@ describe('process hygiene', () => {
 });
 
 describe('worker footprint', () => {
-  // Each built-in module costs a worker's start about 1 ms of CPU (manual/performance.md, E): a
+  // Each built-in module costs a worker's start about 1 ms of CPU (manual/performance-notes.md, E): a
   // worker loads none that it does not use. An ES import of a built-in would load it, and for
   // node:net would also run its lazy getters (internal/blocklist).
   it('a JavaScript worker without metrics has not loaded perf_hooks, module, child_process, v8 or net\'s lazy exports', async () => {

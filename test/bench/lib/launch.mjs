@@ -59,7 +59,7 @@ export function launch(job, timeoutMs) {
   return new Promise((resolve) => {
     // --expose-gc only where the workload calls gc() (mem): the pools' children inherit their
     // parent's flags, and with it every Node process starts 10-20 ms slower and a little bigger
-    // (manual/performance.md, E), which no user's pool does.
+    // (manual/performance.md, section 5), which no user's pool does.
     const flags = job.workload === 'mem' ? ['--expose-gc'] : [];
     const argv = [process.execPath, ...flags, ...(job.system.nodeArgs ?? []), RUN_ONE, JSON.stringify(spec)];
     // `pinned`: the run and every process it starts on CPU 0 only (taskset execs node: same pid).

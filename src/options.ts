@@ -172,10 +172,7 @@ const KNOWN = new Set([
 
 /** Check and complete pool options. Pure apart from reading defaults from `os`, `process` and the cwd. */
 export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
-  if (typeof input !== 'object' || input === null) throw new TypeError(`Expected options to be an object, got ${show(input)}`);
-  for (const key of Object.keys(input)) {
-    if (!KNOWN.has(key)) throw new TypeError(`Unknown option \`${key}\``);
-  }
+  assertKnownOptions(input);
   const d = DEFAULT_POOL_OPTIONS;
   const name = poolName(input.name ?? d.name);
   // Encoded once here: a bad value fails the constructor, and every worker's init (replacements
@@ -211,6 +208,14 @@ export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
     control: boolean('control', input.control ?? false),
     sentry: input.sentry === false ? undefined : resolveSentryConfig(input.sentry === undefined ? undefined : (object('sentry', input.sentry) as SentryOptions)),
   };
+}
+
+/** `input` is an object whose every key is an option `Pool` knows. */
+function assertKnownOptions(input: PoolOptions): void {
+  if (typeof input !== 'object' || input === null) throw new TypeError(`Expected options to be an object, got ${show(input)}`);
+  for (const key of Object.keys(input)) {
+    if (!KNOWN.has(key)) throw new TypeError(`Unknown option \`${key}\``);
+  }
 }
 
 /** A pool's name: it goes into process titles, metric names and control socket paths. */

@@ -2,6 +2,7 @@
 import { DATA_FD, WATCHDOG_FD, runsWatchdog } from '../protocol/messages.ts';
 import { Channel } from '../transport/channel.ts';
 import { Runtime } from './runtime.ts';
+import type { Watchdog } from './watchdog/start-watchdog.ts';
 
 /** Set once a copy of the entry has started the worker: a process runs one worker. */
 const STARTED = Symbol.for('looppool.workerProcess');
@@ -45,22 +46,8 @@ export async function startWorkerProcess(): Promise<void> {
   // The signal was armed just before this process became Node: a parent that died before then is
   // not watched by it, and this process already belongs to someone else.
   if (guardedParent && Number(guardedParent) !== parentPid) process.exit(0);
-  // The watchdog thread, when anything needs it, first: it ends this process if the parent dies
-  // (where the kernel does not), even while the main thread is blocked, and reports blocked loops
-  // (armed once the worker is ready). Its boot (about 40 ms of CPU, at a lower priority)
-  // overlaps the handshake instead of the first tasks. Its code (with node:inspector and
-  // node:worker_threads) is imported only then: a worker without it reaches its first task about
-  // 1.5-2 ms of CPU sooner. The thread's module is located from the entry's directory: the entry
-  // is bundled (bundle.config.mjs), the thread is not.
-  const watchdog = runsWatchdog(threshold, Boolean(guardedParent))
-    ? (await import('./watchdog/start-watchdog.ts')).startWatchdog({
-        parentPid,
-        blockedLoopThreshold: threshold,
-        reportFd: WATCHDOG_FD,
-        threadUrl: new URL('./watchdog/thread.js', import.meta.url),
-        armed: false,
-      })
-    : undefined;
+  // The watchdog thread, when anything needs it, first (see startWatchdogThread).
+  const watchdog = runsWatchdog(threshold, Boolean(guardedParent)) ? await startWatchdogThread(parentPid, threshold) : undefined;
   const runtime = new Runtime(watchdog);
   // Not `import net from 'node:net'`: an ES import of a built-in also runs every lazy getter it
   // exports (for net, BlockList and SocketAddress: ~1 ms of this process's start).
@@ -75,4 +62,24 @@ export async function startWorkerProcess(): Promise<void> {
   process.on('unhandledRejection', (reason) => runtime.onEscapedError(reason, 'unhandledRejection'));
   runtime.start(channel);
   runtime.preload(moduleUrl); // the parent names the worker module here, so its import overlaps the handshake
+}
+
+/**
+ * The watchdog thread ends this process if the parent dies (where the kernel does not), even
+ * while the main thread is blocked, and reports blocked loops (armed once the worker is ready).
+ * Started first thing, its boot (about 40 ms of CPU, at a lower priority) overlaps the handshake
+ * instead of the first tasks. Its code (with node:inspector and node:worker_threads) is imported
+ * only here: a worker without it reaches its first task about 1.5-2 ms of CPU sooner. The
+ * thread's module is located from the entry's directory: the entry is bundled
+ * (bundle.config.mjs), the thread is not.
+ */
+async function startWatchdogThread(parentPid: number, threshold: number | undefined): Promise<Watchdog> {
+  const { startWatchdog } = await import('./watchdog/start-watchdog.ts');
+  return startWatchdog({
+    parentPid,
+    blockedLoopThreshold: threshold,
+    reportFd: WATCHDOG_FD,
+    threadUrl: new URL('./watchdog/thread.js', import.meta.url),
+    armed: false,
+  });
 }

@@ -8,7 +8,7 @@ import os from 'node:os';
 import type { Job, Worker } from 'bullmq';
 import { PoolStoppedError } from '../errors.ts';
 import type { CloseOptions, ConsumerEvents, ConsumerState, ConsumerStats } from './consumer-types.ts';
-import { failureAction, type JobMetadata } from './job-outcome.ts';
+import { failureAction, jobMetadata, type JobMetadata } from './job-outcome.ts';
 import { assertRedisDriver, loadBullmq, type BullmqModule } from './load.ts';
 import { consumerMetricSource } from './metric-source.ts';
 import { whenReady } from './ready.ts';
@@ -221,23 +221,10 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
     return action.error;
   }
 
-  /** `takenAt`: `performance.now()` when the job was taken. */
+  /** `takenAt`: `performance.now()` when the job was taken (a run time, not a date: the monotonic clock). */
   #meta(job: Job, takenAt: number, outcome: 'completed' | 'failed', dispatched: DispatchInfo | null, error?: string): JobMetadata {
-    const now = Date.now();
-    const runMs = Math.round(performance.now() - takenAt); // whole ms, as BullMQ's timestamps and waitMs are
-    return {
-      host: HOST,
-      pid: process.pid,
-      pool: this.#options.poolName,
-      worker: dispatched?.worker ?? null,
-      workerPid: dispatched && dispatched.pid > 0 ? dispatched.pid : null,
-      attempt: job.attemptsMade + 1,
-      waitMs: Math.max(0, (job.processedOn ?? now - runMs) - job.timestamp),
-      runMs,
-      finishedAt: new Date(now).toISOString(),
-      outcome,
-      ...(error === undefined ? {} : { error }),
-    };
+    const runMs = performance.now() - takenAt;
+    return jobMetadata({ job, host: HOST, pid: process.pid, pool: this.#options.poolName, now: Date.now(), runMs, outcome, dispatched, error });
   }
 
   /** Awaited before the job is finished, so the metadata is in Redis before the job completes (and before `removeOnComplete`). */

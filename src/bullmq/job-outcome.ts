@@ -3,6 +3,7 @@
  * failure is handed to BullMQ (fail and maybe retry, or put back in the queue). Pure.
  */
 import { JobFailedError } from './errors.ts';
+import type { DispatchInfo } from './options.ts';
 
 /** Recorded on every job attempt the consumer runs (see `ConsumerOptions.metadata`). */
 export interface JobMetadata {
@@ -28,6 +29,44 @@ export interface JobMetadata {
   readonly outcome: 'completed' | 'failed';
   /** For a failed task: its error's name (its message is the job's `failedReason`). */
   readonly error?: string;
+}
+
+/** What {@link jobMetadata} records one attempt from. */
+export interface AttemptFacts {
+  /** The job's counters and timestamps, as BullMQ gives them (ms since the epoch). */
+  readonly job: { readonly attemptsMade: number; readonly timestamp: number; readonly processedOn?: number | undefined };
+  readonly host: string;
+  readonly pid: number;
+  readonly pool: string;
+  /** `Date.now()` as the task settled. */
+  readonly now: number;
+  /** Milliseconds from taking the job to the task settling. */
+  readonly runMs: number;
+  readonly outcome: 'completed' | 'failed';
+  /** The worker the task went to, if the pool said. */
+  readonly dispatched: DispatchInfo | null;
+  /** For a failed task: its error's name. */
+  readonly error?: string | undefined;
+}
+
+/** The metadata of one attempt; times in whole milliseconds, as BullMQ's own. */
+export function jobMetadata(facts: AttemptFacts): JobMetadata {
+  const { job, now, dispatched, error } = facts;
+  const runMs = Math.round(facts.runMs);
+  return {
+    host: facts.host,
+    pid: facts.pid,
+    pool: facts.pool,
+    worker: dispatched?.worker ?? null,
+    workerPid: dispatched && dispatched.pid > 0 ? dispatched.pid : null,
+    attempt: job.attemptsMade + 1,
+    // processedOn: when BullMQ began this attempt; without it, the attempt began runMs ago.
+    waitMs: Math.max(0, (job.processedOn ?? now - runMs) - job.timestamp),
+    runMs,
+    finishedAt: new Date(now).toISOString(),
+    outcome: facts.outcome,
+    ...(error === undefined ? {} : { error }),
+  };
 }
 
 /** Why a job goes back to the queue untouched. */

@@ -5,7 +5,7 @@ import {
   PoisonTaskError, PoolStoppedError, PoolUnhealthyError, TaskAbortedError, TaskError, WorkerCrashedError, WorkerStoppedError,
 } from '../../src/errors.ts';
 import { JobFailedError } from '../../src/bullmq/errors.ts';
-import { failureAction } from '../../src/bullmq/job-outcome.ts';
+import { failureAction, jobMetadata } from '../../src/bullmq/job-outcome.ts';
 import { consumerMetricSource } from '../../src/bullmq/metric-source.ts';
 import { resolveConsumerOptions, resolveEnqueueOptions } from '../../src/bullmq/options.ts';
 
@@ -100,6 +100,39 @@ describe('failureAction', () => {
     expect(failureAction(new PoolUnhealthyError(5, undefined), false, unrecoverable)).toEqual({ kind: 'requeue', reason: 'unhealthy' });
     expect(failureAction(new TaskAbortedError(3), true, unrecoverable)).toEqual({ kind: 'requeue', reason: 'forced' });
     expect(failureAction(new TaskAbortedError(3), false, unrecoverable)).toMatchObject({ kind: 'fail', errorName: 'TaskAbortedError' });
+  });
+});
+
+describe('jobMetadata', () => {
+  const base = {
+    job: { attemptsMade: 0, timestamp: 1_000, processedOn: 1_250 },
+    host: 'box',
+    pid: 42,
+    pool: 'images',
+    now: Date.UTC(2026, 11, 5, 12, 0, 0),
+    runMs: 30.6,
+    outcome: 'completed' as const,
+    dispatched: { worker: 1, pid: 4242 },
+  };
+
+  it('records who ran the attempt, its number and its times in whole ms', () => {
+    expect(jobMetadata(base)).toEqual({
+      host: 'box', pid: 42, pool: 'images', worker: 1, workerPid: 4242, attempt: 1,
+      waitMs: 250, runMs: 31, finishedAt: '2026-12-05T12:00:00.000Z', outcome: 'completed',
+    });
+  });
+
+  it('counts the wait from when the attempt began when BullMQ gave no processedOn, never below 0', () => {
+    const now = 10_000;
+    expect(jobMetadata({ ...base, now, job: { attemptsMade: 2, timestamp: 9_000 } })).toMatchObject({ attempt: 3, waitMs: 969, runMs: 31 });
+    expect(jobMetadata({ ...base, now, job: { attemptsMade: 0, timestamp: 9_990 } }).waitMs).toBe(0);
+  });
+
+  it('names the error of a failed attempt, and no worker the pool did not name', () => {
+    const meta = jobMetadata({ ...base, outcome: 'failed', error: 'TypeError', dispatched: null });
+    expect(meta).toMatchObject({ outcome: 'failed', error: 'TypeError', worker: null, workerPid: null });
+    expect(jobMetadata({ ...base, dispatched: { worker: 0, pid: -1 } })).toMatchObject({ worker: 0, workerPid: null });
+    expect('error' in jobMetadata(base)).toBe(false);
   });
 });
 

@@ -16,31 +16,11 @@ import { ProgressDisplay, type ProgressSnapshot } from '../run/progress.ts';
 import { RecordWriter } from '../run/record-writer.ts';
 import { RunStats } from '../run/run-stats.ts';
 import { redact } from '../run/session.ts';
+import { consumeExitCode, type ConsumeEndReason } from './consume-end.ts';
 import { consumeSummary, writeConsumeSummary } from './consume-summary.ts';
 import { completedRecord, failedRecord, failureInfo, unwritableRecord } from './job-records.ts';
 import type { BullmqRunConfig } from './run-options.ts';
 import { bullmqStartFailure } from './start-error.ts';
-
-/** Why a consuming run ends. */
-export type ConsumeEndReason =
-  | { readonly kind: 'signal'; readonly signal: NodeJS.Signals }
-  | { readonly kind: 'maxJobs' }
-  | { readonly kind: 'output'; readonly error: NodeJS.ErrnoException }
-  | { readonly kind: 'closed' };
-
-/** 128 + signal; 0 after `--max-jobs` with no failed attempt (or when stdout's reader left), else 1. */
-export function consumeExitCode(reason: ConsumeEndReason, failed: number): number {
-  switch (reason.kind) {
-    case 'signal':
-      return exitCodeForSignal(reason.signal);
-    case 'output':
-      return reason.error.code === 'EPIPE' ? EXIT.OK : EXIT.FAILED;
-    case 'closed':
-      return EXIT.FAILED;
-    case 'maxJobs':
-      return failed > 0 ? EXIT.FAILED : EXIT.OK;
-  }
-}
 
 /** How often the session checks that the consumer is still running. */
 const WATCH_MS = 500;

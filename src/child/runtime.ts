@@ -220,7 +220,7 @@ export class Runtime {
 
   #fail(ctx: RuntimeTaskContext, err: unknown): void {
     if (!this.#settle(ctx, false)) return;
-    if (this.#sentry && !isOurAbort(err)) this.#sentry.captureTaskError(err, { pool: this.#name, worker: this.#number, pid: process.pid, taskId: ctx.id, attempt: ctx.attempt });
+    this.#sentry?.captureTaskError(err, { pool: this.#name, worker: this.#number, pid: process.pid, taskId: ctx.id, attempt: ctx.attempt });
     this.#channel.send({ kind: 'taskFailed', id: ctx.id, error: serializeError(err) }, true);
     this.#afterSettle();
   }
@@ -305,11 +305,4 @@ export class Runtime {
     const flushed = this.#sentry ? this.#sentry.flushSentry(1500) : Promise.resolve();
     void flushed.then(() => this.#channel.end(() => process.exit(code)));
   }
-}
-
-
-/** Errors the runtime itself aborted a task with (stop, timeout, caller's abort): not worth a Sentry event. */
-function isOurAbort(err: unknown): boolean {
-  const name = (err as { name?: unknown } | null)?.name;
-  return name === 'AbortError' || name === 'TimeoutError' || name === 'WorkerStoppedError';
 }

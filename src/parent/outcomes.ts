@@ -25,7 +25,7 @@ export interface OutcomeSink {
   settled(task: PendingTask, ok: boolean): void;
   /** A task crossed its soft timeout. */
   timedOut(task: PendingTask): void;
-  /** A task was failed by its timeout (soft: grace passed; hard: its worker is being killed). */
+  /** A task failed with a `TaskTimeoutError`, in either phase (reported to Sentry, once a task). */
   timeoutFailed(h: WorkerHandle, task: PendingTask, error: TaskTimeoutError): void;
 }
 
@@ -55,9 +55,9 @@ export class TaskOutcomes {
   /** The worker answered with a failure (`unsendable`: the result could not be sent). */
   threw(h: WorkerHandle, task: PendingTask, remote: Error, unsendable: boolean): void {
     const ref = { worker: h.number, pid: h.pid };
-    let error: Error = unsendable ? rebuildSerializationError(remote) : new TaskError(task.id, remote, ref);
-    if (task.timedOut) error = new TaskTimeoutError(task.id, 'soft', task.timeout ?? 0, ref, { cause: error });
-    this.fail(task, error, h.pid);
+    const error = unsendable ? rebuildSerializationError(remote) : new TaskError(task.id, remote, ref);
+    if (task.timedOut) this.#failTimedOut(h, task, 'soft', error);
+    else this.fail(task, error, h.pid);
   }
 
   /** Settle with an error, counting it and reporting it when nobody awaits it. */
@@ -101,7 +101,7 @@ export class TaskOutcomes {
       const task = tasks[i] as PendingTask;
       this.#disarm(task);
       if (task.settled) continue;
-      if (task.timedOut) this.fail(task, new TaskTimeoutError(task.id, 'soft', task.timeout ?? 0, ref), h.pid);
+      if (task.timedOut) this.#failTimedOut(h, task, 'soft');
       else if (!requeue) this.fail(task, new WorkerStoppedError(ref), h.pid);
       else {
         task.attempt--;
@@ -135,23 +135,28 @@ export class TaskOutcomes {
 
   #softTimeout(h: WorkerHandle, task: PendingTask): void {
     task.deadline = undefined;
-    const ms = task.timeout ?? 0;
     if (task.settled || h.state === 'exited') return;
     task.timedOut = true;
     this.timedOut++;
     this.#sink.timedOut(task);
     h.tasks.abort(task.id, 'timeout');
     const answered = h.ping();
-    task.timer = setTimeout(() => this.#hardTimeout(h, task, ms, answered), this.#options.timeoutGrace);
+    task.timer = setTimeout(() => this.#hardTimeout(h, task, answered), this.#options.timeoutGrace);
   }
 
-  #hardTimeout(h: WorkerHandle, task: PendingTask, ms: number, answered: () => boolean): void {
+  #hardTimeout(h: WorkerHandle, task: PendingTask, answered: () => boolean): void {
     task.timer = undefined;
     if (task.settled || h.state === 'exited') return;
     const blocked = !answered();
-    const error = new TaskTimeoutError(task.id, blocked ? 'hard' : 'soft', ms, { worker: h.number, pid: h.pid });
+    this.#failTimedOut(h, task, blocked ? 'hard' : 'soft');
+    if (blocked) h.kill('timeout');
+  }
+
+  /** Fail a task past its soft limit with a `TaskTimeoutError` (`cause`: the error it failed with). */
+  #failTimedOut(h: WorkerHandle, task: PendingTask, phase: 'soft' | 'hard', cause?: Error): void {
+    if (task.settled) return;
+    const error = new TaskTimeoutError(task.id, phase, task.timeout ?? 0, { worker: h.number, pid: h.pid }, cause && { cause });
     this.fail(task, error, h.pid);
     this.#sink.timeoutFailed(h, task, error);
-    if (blocked) h.kill('timeout');
   }
 }

@@ -25,8 +25,13 @@ export interface TaskTags extends WorkerTags {
   readonly attempt?: number | undefined;
 }
 
-/** A task threw or its promise rejected (worker side: `err` is the original error). */
+/**
+ * A task threw or its promise rejected (worker side: `err` is the original error). Not the errors
+ * looppool aborted the task with itself (a stop, its timeout, the caller's abort): those are no
+ * bug of the task's, and the parent reports a timeout (`captureTimeout`).
+ */
 export function captureTaskError(err: unknown, tags: TaskTags): string | undefined {
+  if (isOurAbort(err)) return undefined;
   return capture(tags, (scope) => scope.captureException(err, { data: { mechanism: { type: 'looppool.task', handled: true } } }));
 }
 
@@ -98,4 +103,10 @@ function capture(tags: WorkerTags & Partial<Pick<TaskTags, 'taskId' | 'attempt'>
     ...(tags.attempt === undefined ? {} : { attempt: tags.attempt }),
   });
   return send(scope);
+}
+
+/** The reasons the worker's runtime aborts a task with (`AbortError`, `TimeoutError`, `WorkerStoppedError`). */
+function isOurAbort(err: unknown): boolean {
+  const name = (err as { name?: unknown } | null)?.name;
+  return name === 'AbortError' || name === 'TimeoutError' || name === 'WorkerStoppedError';
 }

@@ -195,6 +195,24 @@ describe('Sentry', () => {
     expect(readFileSync(`/proc/${pid}/environ`, 'utf8')).not.toContain(endpoint.dsn);
   });
 
+  it('does not capture the reasons looppool aborted a task with (the caller\'s signal, the task\'s timeout, a stop)', async () => {
+    endpoint = await startSentryEndpoint();
+    const pool = makePool({ worker: 'throws.ts', size: 1, sentry: { dsn: endpoint.dsn } });
+    const controller = new AbortController();
+    const cancelled = pool.run('until-aborted', { signal: controller.signal, onDispatch: () => controller.abort() }).catch((e: unknown) => e);
+    expect((await cancelled as Error).name).toBe('TaskAbortedError');
+    expect((await pool.run('until-aborted', { timeout: 200 }).catch((e: unknown) => e) as Error).name).toBe('TaskTimeoutError');
+    const stopped = pool.run('until-aborted').catch((e: unknown) => e);
+    await pool.run('sync').catch(() => {});
+    await pool.stop(); // at once: the worker aborts the waiting task, then flushes its events
+    expect((await stopped as Error).name).toBe('WorkerStoppedError');
+    // The worker's events were flushed before it exited; the parent's (it reports the timeout) may still be on their way.
+    const events = await endpoint.waitForEvents(2);
+    const types = (role: string) => events.filter((e) => e.tags?.role === role).map((e) => e.exception.values.at(-1).type);
+    expect(types('worker')).toEqual(['QuotaError']);
+    expect(types('parent')).toEqual(['TaskTimeoutError']);
+  });
+
   it('captures a worker crash from the parent', async () => {
     endpoint = await startSentryEndpoint();
     const pool = makePool({ worker: 'crash.ts', size: 1, name: 'crashy', sentry: { dsn: endpoint.dsn } });

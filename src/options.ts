@@ -9,6 +9,7 @@ import { isStatsdClient, resolveStatsdOptions, type ResolvedStatsdOptions, type 
 import { resolveSentryConfig, type SentryConfig, type SentryOptions } from './sentry/config.ts';
 import { encodePayload } from './transport/encode.ts';
 import { inheritedExecArgv } from './internal/exec-argv.ts';
+import { isDelay, MAX_DELAY_MS } from './internal/delay.ts';
 
 /** How the parent picks a worker for the next task. */
 export type DispatchPolicy = 'least-busy' | 'round-robin';
@@ -191,20 +192,20 @@ export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
     env: object('env', input.env ?? process.env) as NodeJS.ProcessEnv,
     execArgv: stringArray('execArgv', input.execArgv ?? inheritedExecArgv()),
     maxMessageBytes: integer('maxMessageBytes', input.maxMessageBytes ?? d.maxMessageBytes, 1024),
-    stopTimeout: integer('stopTimeout', input.stopTimeout ?? d.stopTimeout, 0, true),
+    stopTimeout: delayOption('stopTimeout', input.stopTimeout ?? d.stopTimeout, 0, true),
     workerStdout: oneOf('workerStdout', input.workerStdout ?? d.workerStdout, ['inherit', 'stderr', 'ignore']),
     retries: integer('retries', input.retries ?? d.retries, 0),
-    taskTimeout: input.taskTimeout === undefined ? undefined : integer('taskTimeout', input.taskTimeout, 1),
-    timeoutGrace: integer('timeoutGrace', input.timeoutGrace ?? d.timeoutGrace, 0),
+    taskTimeout: input.taskTimeout === undefined ? undefined : delayOption('taskTimeout', input.taskTimeout, 1),
+    timeoutGrace: delayOption('timeoutGrace', input.timeoutGrace ?? d.timeoutGrace, 0),
     maxTasksPerWorker: integer('maxTasksPerWorker', input.maxTasksPerWorker ?? d.maxTasksPerWorker, 1, true),
     maxMemoryPerWorker: integer('maxMemoryPerWorker', input.maxMemoryPerWorker ?? d.maxMemoryPerWorker, 1, true),
-    memoryCheckInterval: integer('memoryCheckInterval', input.memoryCheckInterval ?? d.memoryCheckInterval, 10),
+    memoryCheckInterval: delayOption('memoryCheckInterval', input.memoryCheckInterval ?? d.memoryCheckInterval, 10),
     restartOnError: boolean('restartOnError', input.restartOnError ?? d.restartOnError),
     maxStartFailures: integer('maxStartFailures', input.maxStartFailures ?? d.maxStartFailures, 1),
-    unhealthyCooldown: integer('unhealthyCooldown', input.unhealthyCooldown ?? d.unhealthyCooldown, 0),
+    unhealthyCooldown: delayOption('unhealthyCooldown', input.unhealthyCooldown ?? d.unhealthyCooldown, 0),
     statsd: input.statsd === undefined ? undefined : isStatsdClient(input.statsd) ? input.statsd : resolveStatsdOptions(input.statsd),
-    reportInterval: integer('reportInterval', input.reportInterval ?? d.reportInterval, 1),
-    blockedLoopThreshold: input.blockedLoopThreshold === undefined ? undefined : integer('blockedLoopThreshold', input.blockedLoopThreshold, 1),
+    reportInterval: delayOption('reportInterval', input.reportInterval ?? d.reportInterval, 1),
+    blockedLoopThreshold: input.blockedLoopThreshold === undefined ? undefined : delayOption('blockedLoopThreshold', input.blockedLoopThreshold, 1),
     control: boolean('control', input.control ?? false),
     sentry: input.sentry === false ? undefined : resolveSentryConfig(input.sentry === undefined ? undefined : (object('sentry', input.sentry) as SentryOptions)),
   };
@@ -255,9 +256,21 @@ function boolean(name: string, value: unknown): boolean {
   return value;
 }
 
-/** A per-task timeout given to `run`/`put`: undefined, or an integer >= 1. */
+/** A per-task timeout given to `run`/`put`: undefined, or an integer from 1 to {@link MAX_DELAY_MS}. */
 export function taskTimeoutOption(value: unknown): number | undefined {
-  return value === undefined ? undefined : integer('timeout', value, 1);
+  return value === undefined ? undefined : delayOption('timeout', value, 1);
+}
+
+/** `stop()`'s timeout, and `stopOnSignals()`'s: ms from 0 to {@link MAX_DELAY_MS} (not only integers), or Infinity (no timer). */
+export function stopTimeoutOption(value: unknown): number {
+  if (value === Infinity || (typeof value === 'number' && value >= 0 && value <= MAX_DELAY_MS)) return value;
+  throw new TypeError(`Expected \`timeout\` to be a number of ms from 0 to ${MAX_DELAY_MS}, or Infinity, got ${show(value)}`);
+}
+
+/** An option that ends up in a timer: an integer number of ms Node's timers honour (or Infinity, where allowed: no timer). */
+export function delayOption(name: string, value: unknown, min: number, allowInfinity = false): number {
+  if ((allowInfinity && value === Infinity) || isDelay(value, min)) return value as number;
+  throw new TypeError(`Expected \`${name}\` to be an integer from ${min} to ${MAX_DELAY_MS} (ms)${allowInfinity ? ' or Infinity' : ''}, got ${show(value)}`);
 }
 
 function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[]): T {

@@ -4,7 +4,7 @@
  */
 import os from 'node:os';
 import type { ConnectionOptions, JobsOptions, QueueOptions, WorkerOptions } from 'bullmq';
-import { show } from '../options.ts';
+import { delayOption, show } from '../options.ts';
 
 /**
  * Where Redis is: a `redis://` or `rediss://` URL, BullMQ connection options (`{ host, port, … }`),
@@ -116,7 +116,7 @@ export function resolveConsumerOptions(pool: ConsumablePool<any, any>, queueName
     metadata,
     poolName,
     workerName: `${os.hostname()}/${process.pid}/${poolName}`,
-    readyTimeout: positiveInteger('readyTimeout', input.readyTimeout ?? DEFAULT_CONSUMER_OPTIONS.readyTimeout),
+    readyTimeout: delayOption('readyTimeout', input.readyTimeout ?? DEFAULT_CONSUMER_OPTIONS.readyTimeout, 1),
     workerOptions,
   };
 }
@@ -200,7 +200,7 @@ export function resolveEnqueueOptions(input: EnqueueOptions): ResolvedEnqueueOpt
     jobName,
     jobOptions: input.jobOptions ?? {},
     idField: input.idField,
-    readyTimeout: positiveInteger('readyTimeout', input.readyTimeout ?? d.readyTimeout),
+    readyTimeout: delayOption('readyTimeout', input.readyTimeout ?? d.readyTimeout, 1),
     queueOptions: input.queueOptions ?? {},
     onInvalid: input.onInvalid ?? ((invalid) => process.stderr.write(`line ${invalid.line}: ${invalid.reason}\n`)),
     onBatch: input.onBatch,

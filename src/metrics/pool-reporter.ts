@@ -12,7 +12,8 @@ import { poolScope, workerScope, type MetricScope } from './names.ts';
 import { ProcessProbe, pidusageReader, type ProcessUsage } from './process-probe.ts';
 import { reportOnce, stderrSink, type ErrorSink, type OnceSink } from './report-once.ts';
 import { Reservoir } from './reservoir.ts';
-import { DEFAULT_REPORT_INTERVAL } from './resource-reporter.ts';
+import { isDelay } from '../internal/delay.ts';
+import { DEFAULT_REPORT_INTERVAL, intervalError } from './resource-reporter.ts';
 
 /** The part of `pool.stats()` the reporter reads. */
 export interface PoolSnapshot {
@@ -91,9 +92,10 @@ export class PoolReporter {
   #last = { at: 0, done: 0, failed: 0, restarts: 0, handedBack: 0 };
   #listening = false;
 
-  /** @throws {TypeError} when `interval` or `reservoirSize` is not a positive integer. */
+  /** @throws {TypeError} when `interval` (ms, at most 2^31 - 1) or `reservoirSize` is not a positive integer. */
   constructor(statsd: StatsD, pool: PoolSource, options: PoolReporterOptions = {}) {
-    const interval = positiveInteger('interval', options.interval ?? DEFAULT_REPORT_INTERVAL);
+    const interval = options.interval ?? DEFAULT_REPORT_INTERVAL;
+    if (!isDelay(interval, 1)) throw new TypeError(intervalError(interval));
     const size = positiveInteger('reservoirSize', options.reservoirSize ?? 100);
     this.#statsd = statsd;
     this.#pool = pool;

@@ -5,6 +5,7 @@
  * usable on its own in any process.
  */
 import type { StatsD } from 'hot-shots';
+import { isDelay, MAX_DELAY_MS } from '../internal/delay.ts';
 import { SYSTEM_CLOCK, Ticker, type Clock } from './clock.ts';
 import { MetricBatch } from './batch.ts';
 import { sanitizePath, sanitizeSegment, sanitizeTags, type MetricScope, type MetricTags } from './names.ts';
@@ -66,13 +67,11 @@ export class ResourceReporter {
   /**
    * @param statsd a hot-shots client (see `createStatsd`).
    * @param prefix dot-separated name prefix of every metric (`''` for none), e.g. `demo.worker.3`.
-   * @throws {TypeError} when `interval` is not a positive integer.
+   * @throws {TypeError} when `interval` is not an integer from 1 to 2^31 - 1 (ms).
    */
   constructor(statsd: StatsD, prefix: string, options: ResourceReporterOptions = {}) {
     const interval = options.interval ?? DEFAULT_REPORT_INTERVAL;
-    if (!Number.isSafeInteger(interval) || interval < 1) {
-      throw new TypeError(`Expected \`interval\` to be an integer >= 1, got \`${String(interval)}\` (${typeof interval})`);
-    }
+    if (!isDelay(interval, 1)) throw new TypeError(intervalError(interval));
     this.#statsd = statsd;
     this.#scope = { prefix: sanitizePath(prefix), tags: sanitizeTags(options.tags ?? {}) };
     this.#sampler = options.sampler ?? new ProcessSampler();
@@ -164,4 +163,9 @@ export class ResourceReporter {
       return undefined;
     }
   }
+}
+
+/** The error of a bad `interval` option (shared with PoolReporter). */
+export function intervalError(interval: unknown): string {
+  return `Expected \`interval\` to be an integer from 1 to ${MAX_DELAY_MS} (ms), got \`${String(interval)}\` (${typeof interval})`;
 }

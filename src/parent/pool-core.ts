@@ -9,7 +9,7 @@ import { BroadcastError, PoolStoppedError, QueueFullError, type PoolUnhealthyErr
 import type { ControlledPool } from '../control/server.ts';
 import type { PoolSource } from '../metrics/pool-reporter.ts';
 import type { MetricSource } from '../metrics/resource-reporter.ts';
-import { show, type ResolvedPoolOptions } from '../options.ts';
+import { stopTimeoutOption, type ResolvedPoolOptions } from '../options.ts';
 import { encodePayload } from '../transport/encode.ts';
 import { Broadcaster } from './broadcaster.ts';
 import { Dispatcher } from './dispatcher.ts';
@@ -174,13 +174,18 @@ export class PoolCore {
     return this.#services.addMetricSource(source);
   }
 
+  /** A bad `timeout` rejects this call only: the pool goes on, and can still be stopped. */
   stop(drain: boolean, timeout: number): Promise<void> {
+    try {
+      stopTimeoutOption(timeout);
+    } catch (error) {
+      return Promise.reject(error as TypeError);
+    }
     this.#stopPromise ??= this.#stop(drain, timeout);
     return this.#stopPromise;
   }
 
   async #stop(drain: boolean, timeout: number): Promise<void> {
-    if (typeof timeout !== 'number' || !(timeout >= 0)) throw new TypeError(`Expected \`timeout\` to be a number >= 0, got ${show(timeout)}`);
     if (this.#state === 'created') {
       this.#state = 'stopped';
       this.#endStreams();
@@ -192,7 +197,7 @@ export class PoolCore {
     this.#stopPhase = drain ? 'draining' : 'cancelling';
     this.#queue.rejectWaiting(new PoolStoppedError());
     if (!drain) this.#rejectQueued(new PoolStoppedError('The pool was stopped before the task was dispatched'));
-    const timer = setTimeout(() => this.#forceStop('the stop timeout passed'), timeout);
+    const timer = timeout === Infinity ? undefined : setTimeout(() => this.#forceStop('the stop timeout passed'), timeout);
     if (this.#terminating) this.#forceStop('the pool was terminated');
     else this.#maybePill();
     await this.#supervisor.whenEmpty();

@@ -1,4 +1,5 @@
 /** `pool.stopOnSignals()`: the first signal drains, the second terminates. */
+import { show, stopTimeoutOption } from '../options.ts';
 
 export interface StopOnSignalsOptions {
   /** @default ['SIGINT', 'SIGTERM'] */
@@ -14,17 +15,37 @@ interface Stoppable {
   terminate(): Promise<void>;
 }
 
+/** @throws {TypeError} on bad options, before any handler is installed */
 export function installSignalHandlers(pool: Stoppable, options: StopOnSignalsOptions): () => void {
+  checkOptions(options);
   const signals = options.signals ?? ['SIGINT', 'SIGTERM'];
   let count = 0;
   const onSignal = (signal: NodeJS.Signals): void => {
     count++;
     options.onSignal?.(signal, count);
     const done = count === 1 ? pool.stop(options.timeout === undefined ? {} : { timeout: options.timeout }) : pool.terminate();
-    done.catch(() => {}); // stop() only rejects on a bad timeout, checked before any signal arrives
+    done.catch(() => {}); // stop() rejects only on a bad timeout, checked by checkOptions
   };
   for (const signal of signals) process.on(signal, onSignal);
   return () => {
     for (const signal of signals) process.off(signal, onSignal);
   };
+}
+
+/** Signals a process can listen for (not SIGKILL or SIGSTOP). */
+function isCatchable(signal: unknown): boolean {
+  const names = process.getBuiltinModule('node:os').constants.signals;
+  return typeof signal === 'string' && Object.hasOwn(names, signal) && signal !== 'SIGKILL' && signal !== 'SIGSTOP';
+}
+
+function checkOptions(options: StopOnSignalsOptions): void {
+  if (typeof options !== 'object' || options === null) throw new TypeError(`Expected the options to be an object, got ${show(options)}`);
+  const unknown = Object.keys(options).find((key) => key !== 'signals' && key !== 'timeout' && key !== 'onSignal');
+  if (unknown !== undefined) throw new TypeError(`Unknown option \`${unknown}\``);
+  const { signals, timeout, onSignal } = options;
+  if (signals !== undefined && !(Array.isArray(signals) && signals.length > 0 && signals.every(isCatchable))) {
+    throw new TypeError(`Expected \`signals\` to be a non-empty array of signal names a process can catch, such as 'SIGINT', got ${show(signals)}`);
+  }
+  if (timeout !== undefined) stopTimeoutOption(timeout);
+  if (onSignal !== undefined && typeof onSignal !== 'function') throw new TypeError(`Expected \`onSignal\` to be a function, got ${show(onSignal)}`);
 }

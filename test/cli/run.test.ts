@@ -170,6 +170,7 @@ describe('looppool run: exit codes 2 and 3', () => {
   it.each([
     [['--size', '0'], /--size must be an integer >= 1/],
     [['--concurrency', 'lots'], /--concurrency must be an integer/],
+    [['--timeout', '3000000000'], /--timeout must be at most 2147483647 \(ms, about 24.8 days\)/],
     [['--worker-data', '{oops'], /--worker-data must be JSON/],
     [['--worker-data', '{"__proto__":{}}'], /--worker-data must be JSON: .*__proto__/],
     [['--statsd', 'host:notaport'], /--statsd must be host:port/],

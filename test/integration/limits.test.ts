@@ -59,6 +59,11 @@ describe('limits and bad input', () => {
     [{ name: 'has space' }, /Expected `name` to be 1-64 characters/],
     [{ retries: -1 }, /Expected `retries`/],
     [{ taskTimeout: 0 }, /Expected `taskTimeout`/],
+    // Node's timers fire a longer delay after 1 ms: an option that ends up in one is refused instead
+    [{ taskTimeout: 2 ** 31 }, /Expected `taskTimeout` to be an integer from 1 to 2147483647 \(ms\), got `2147483648` \(number\)/],
+    [{ stopTimeout: 30 * 86_400_000 }, /Expected `stopTimeout` to be an integer from 0 to 2147483647 \(ms\) or Infinity/],
+    [{ timeoutGrace: Infinity }, /Expected `timeoutGrace`/],
+    [{ reportInterval: 2 ** 31 }, /Expected `reportInterval`/],
     [{ maxQueue: '10' }, /Expected `maxQueue`.*got `"10"` \(string\)/],
     [{ sizee: 2 }, /Unknown option `sizee`/],
     [{ worker: 'data:text/javascript,1' }, /Expected `worker` to be a file path or a file: URL/],

@@ -81,6 +81,30 @@ describe('stop: the poison pill', () => {
     expect(pidsOf(pool).some(isAlive)).toBe(false);
   });
 
+  it('a bad stop timeout rejects that call only: the pool runs on, and stop() and terminate() still work', async () => {
+    const pool = makePool({ worker: 'echo.ts', size: 1 });
+    await pool.start();
+    for (const timeout of [-1, Number.NaN, 2 ** 31, '5' as unknown as number]) {
+      await expect(pool.stop({ timeout })).rejects.toThrow(/Expected `timeout` to be a number of ms from 0 to 2147483647, or Infinity/);
+    }
+    expect(pool.state).toBe('running');
+    expect(await pool.run(7)).toBe(7);
+    const stopping = pool.stop({ timeout: 60_000 });
+    await pool.terminate();
+    await stopping;
+    expect(pool.state).toBe('stopped');
+    expect(pidsOf(pool).some(isAlive)).toBe(false);
+  });
+
+  it('stopTimeout Infinity waits for the tasks as long as they take (no timer kills them)', async () => {
+    const pool = makePool({ worker: 'safe-sleep.ts', size: 1, stopTimeout: Infinity });
+    await pool.start();
+    const task = pool.run(300);
+    await waitFor(() => pool.stats().inFlight === 1, 'the task to be dispatched');
+    await pool.stop();
+    expect(await task).toBe(300);
+  });
+
   it('put and run after stop reject with PoolStoppedError; stop twice is the same stop', async () => {
     const pool = makePool({ worker: 'echo.ts', size: 1 });
     await pool.start();

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { Pool } from 'looppool';
 import { fixture } from '../helpers/pools.ts';
 import { isAlive, waitFor } from '../helpers/processes.ts';
 
@@ -54,5 +55,21 @@ describe('pool.stopOnSignals()', () => {
     expect(parent.lines.slice(0, 2)).toEqual([{ signal: 'SIGINT', count: 1 }, { signal: 'SIGINT', count: 2 }]);
     expect(parent.lines.filter((l) => l.error === 'WorkerStoppedError')).toHaveLength(4);
     expect(parent.workers().some(isAlive)).toBe(false);
+  });
+
+  it.each([
+    [{ timeout: -1 }, /Expected `timeout` to be a number of ms from 0 to 2147483647, or Infinity, got `-1`/],
+    [{ timeout: 2 ** 31 }, /Expected `timeout`/],
+    [{ signals: [] }, /Expected `signals` to be a non-empty array of signal names/],
+    [{ signals: ['SIGFOO'] }, /Expected `signals`/],
+    [{ signals: ['SIGKILL'] }, /Expected `signals`/],
+    [{ onSignal: 'log' }, /Expected `onSignal` to be a function/],
+    [{ timout: 5 }, /Unknown option `timout`/],
+  ])('bad options throw a TypeError at once and install no handler: %o', (options, message) => {
+    const pool = new Pool({ worker: fixture('echo.ts'), size: 1 }); // never started: no process
+    const before = process.listenerCount('SIGINT') + process.listenerCount('SIGTERM');
+    expect(() => pool.stopOnSignals(options as never)).toThrow(TypeError);
+    expect(() => pool.stopOnSignals(options as never)).toThrow(message);
+    expect(process.listenerCount('SIGINT') + process.listenerCount('SIGTERM')).toBe(before);
   });
 });

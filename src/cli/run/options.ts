@@ -3,7 +3,7 @@
  * Pool option and is passed only when given, so options the installed Pool does not know are
  * never sent unasked.
  */
-import type { PoolOptions } from '../../index.ts';
+import { MAX_DELAY_MS, type PoolOptions } from '../../index.ts';
 import { UsageError } from '../exit-codes.ts';
 import { parseBytes } from '../format.ts';
 import { decodeJson, type InputMode } from './decode-line.ts';
@@ -74,15 +74,15 @@ export function runConfig(moduleArg: string, flags: RunFlags, cwd: string, env: 
   };
   set('size', integer('--size', flags.size, 1));
   set('concurrency', integer('--concurrency', flags.concurrency, 1));
-  set('stopTimeout', integer('--stop-timeout', flags.stopTimeout, 0));
+  set('stopTimeout', milliseconds('--stop-timeout', flags.stopTimeout, 0));
   if (flags.workerData !== undefined) set('workerData', workerData(flags.workerData));
   // Options of the reliability and monitoring work: passed only when their flag is given.
-  set('taskTimeout', integer('--timeout', flags.timeout, 1));
+  set('taskTimeout', milliseconds('--timeout', flags.timeout, 1));
   set('retries', integer('--retries', flags.retries, 0));
   set('maxTasksPerWorker', integer('--max-tasks-per-worker', flags.maxTasksPerWorker, 1));
   set('maxMemoryPerWorker', bytes('--max-memory-per-worker', flags.maxMemoryPerWorker));
-  set('reportInterval', integer('--report-interval', flags.reportInterval, 1));
-  set('blockedLoopThreshold', integer('--blocked-threshold', flags.blockedThreshold, 1));
+  set('reportInterval', milliseconds('--report-interval', flags.reportInterval, 1));
+  set('blockedLoopThreshold', milliseconds('--blocked-threshold', flags.blockedThreshold, 1));
   set('statsd', statsd(flags.statsd, flags.statsdPrefix));
   if (flags.sentryDsn !== undefined) {
     if (flags.sentryDsn.trim() === '') throw new UsageError('--sentry-dsn is empty');
@@ -118,6 +118,13 @@ function integer(flag: string, text: string | undefined, min: number): number | 
   if (!/^\s*\d+\s*$/.test(text) || !Number.isSafeInteger(value) || value < min) {
     throw new UsageError(`${flag} must be an integer >= ${min}, got ${JSON.stringify(text)}`);
   }
+  return value;
+}
+
+/** A flag in ms that ends up in a timer: Node's timers take at most 2^31 - 1 ms (about 24.8 days). */
+function milliseconds(flag: string, text: string | undefined, min: number): number | undefined {
+  const value = integer(flag, text, min);
+  if (value !== undefined && value > MAX_DELAY_MS) throw new UsageError(`${flag} must be at most ${MAX_DELAY_MS} (ms, about 24.8 days), got ${JSON.stringify(text)}`);
   return value;
 }
 

@@ -189,7 +189,8 @@ describe('PoolReporter', () => {
   it('rejects a bad interval or reservoir size', () => {
     const client = new StatsD({ mock: true });
     const pool = new FakePool() as unknown as PoolSource;
-    expect(() => new PoolReporter(client, pool, { interval: -1 })).toThrow('Expected `interval` to be an integer >= 1, got `-1` (number)');
+    expect(() => new PoolReporter(client, pool, { interval: -1 })).toThrow('Expected `interval` to be an integer from 1 to 2147483647 (ms), got `-1` (number)');
+    expect(() => new PoolReporter(client, pool, { interval: 2 ** 31 })).toThrow(TypeError); // a timer would fire it every ms
     expect(() => new PoolReporter(client, pool, { reservoirSize: 0 })).toThrow(TypeError);
   });
 

@@ -169,10 +169,11 @@ describe('ResourceReporter', () => {
     expect(flush).toHaveBeenCalledOnce();
   });
 
-  it('rejects an interval that is not a positive integer', () => {
+  it('rejects an interval that is not an integer from 1 to 2^31 - 1 ms', () => {
     const client = new StatsD({ mock: true });
-    expect(() => new ResourceReporter(client, 'x', { interval: 0 })).toThrow('Expected `interval` to be an integer >= 1, got `0` (number)');
+    expect(() => new ResourceReporter(client, 'x', { interval: 0 })).toThrow('Expected `interval` to be an integer from 1 to 2147483647 (ms), got `0` (number)');
     expect(() => new ResourceReporter(client, 'x', { interval: 1.5 })).toThrow(TypeError);
+    expect(() => new ResourceReporter(client, 'x', { interval: Infinity })).toThrow(TypeError); // a timer would fire it every ms
   });
 
   it('uses the real samplers by default and sanitises its prefix', () => {

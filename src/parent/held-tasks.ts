@@ -20,7 +20,7 @@ export interface TaskCounts {
  * What the rest of the parent may do with a worker's tasks; taking them out (answers, hand-backs,
  * the exit) is the handle's alone, as it reads the worker's messages.
  */
-export type TaskLink = Pick<HeldTasks, 'counts' | 'size' | 'movable' | 'ids' | 'send' | 'abort' | 'reclaim' | 'reclaiming'>;
+export type TaskLink = Pick<HeldTasks, 'counts' | 'size' | 'movable' | 'ids' | 'send' | 'abort' | 'reclaim' | 'reclaiming' | 'beforePill'>;
 
 /** `asked`: a `reclaim` went out and its `reclaimed` answer has not come back yet. */
 type ReclaimState = 'none' | 'asked';
@@ -32,6 +32,8 @@ export class HeldTasks {
   readonly #table = new IdTable<PendingTask>();
   /** Ids of the held tasks sent to this worker by number (`worker: n`): never handed back. */
   readonly #pinned = new Set<number>();
+  /** Ids of the held tasks the pool sent while it drained for a stop: answered before the pill. */
+  readonly #drained = new Set<number>();
   #reclaim: ReclaimState = 'none';
 
   constructor(worker: number, channel: Channel) {
@@ -57,13 +59,17 @@ export class HeldTasks {
     return this.#table.has(id);
   }
 
-  /** Send a task (the dispatcher checked the credit). */
-  send(task: PendingTask): void {
+  /**
+   * Send a task (the dispatcher checked the credit). `draining`: the pool is stopping and drains
+   * its queue; the task must be answered before this worker gets the pill (see `beforePill`).
+   */
+  send(task: PendingTask, draining = false): void {
     task.worker = this.#worker;
     task.attempt++;
     this.counts.sent++;
     this.#table.set(task.id, task);
     if (task.target !== -1) this.#pinned.add(task.id);
+    if (draining) this.#drained.add(task.id);
     // A task depends on nothing sent before it: it may pass big tasks still queued (see Channel).
     if (typeof task.payload === 'string') this.#channel.sendTuple(TASK, task.id, task.attempt, task.payload, true);
     else this.#channel.sendTupleWithClone(TASK, task.id, task.attempt, task.payload, true);
@@ -85,6 +91,11 @@ export class HeldTasks {
     this.#channel.flush();
   }
 
+  /** How many tasks sent while the pool drained it still holds: it gets the pill once there are none. */
+  get beforePill(): number {
+    return this.#drained.size;
+  }
+
   /** A `reclaim` is unanswered. */
   get reclaiming(): boolean {
     return this.#reclaim === 'asked';
@@ -96,6 +107,7 @@ export class HeldTasks {
     if (task === undefined) return undefined;
     this.#table.delete(id);
     if (task.target !== -1) this.#pinned.delete(id);
+    if (this.#drained.size !== 0) this.#drained.delete(id);
     return task;
   }
 
@@ -121,6 +133,7 @@ export class HeldTasks {
     const tasks = this.#table.values();
     this.#table.clear();
     this.#pinned.clear();
+    this.#drained.clear();
     return tasks;
   }
 }

@@ -236,7 +236,7 @@ export class PoolCore {
   #send(task: PendingTask, slot: number): void {
     const handle = this.#supervisor.handles[slot] as WorkerHandle;
     this.#timing?.dispatched(task);
-    handle.tasks.send(task);
+    handle.tasks.send(task, this.#stopPhase === 'draining');
     this.#outcomes.armTimeout(handle, task);
     task.onDispatch?.({ worker: handle.number, pid: handle.pid });
     if (handle.tasks.counts.sent >= this.options.maxTasksPerWorker) this.#supervisor.recycle(handle);
@@ -256,6 +256,14 @@ export class PoolCore {
   #maybePill(): void {
     // A worker asked to hand tasks back answers first: a drain sends them to the others.
     if (this.#stopPhase === 'pilled' || this.#queue.length > 0 || this.#supervisor.handles.some((h) => h?.tasks.reclaiming)) return;
+    // A drain finishes the queued tasks: a worker gets its pill once it answered those it was sent
+    // during the stop (a plain Worker abandons what it holds at the pill), the others at once.
+    let waiting = false;
+    for (const h of this.#supervisor.live()) {
+      if (h.tasks.beforePill > 0) waiting = true;
+      else h.poisonPill('stop');
+    }
+    if (waiting) return;
     this.#stopPhase = 'pilled';
     this.#supervisor.beginStop();
     this.#supervisor.pillAll();

@@ -144,8 +144,8 @@ export class Pool<TTask = unknown, TResult = unknown> extends EventEmitter<PoolE
 
   /**
    * Poison-pill shutdown: queued tasks are dispatched and finished first (unless `drain: false`),
-   * then each worker gets the pill. A `Worker` exits at once (its in-flight tasks reject with
-   * `WorkerStoppedError`); a `SafeWorker` finishes them. After `timeout` ms the workers left are
+   * then each worker gets the pill. A `Worker` exits at once (the tasks it still holds reject
+   * with `WorkerStoppedError`); a `SafeWorker` finishes them. After `timeout` ms the workers left are
    * killed. Resolves when every worker process has exited. Calling it again returns the same promise.
    */
   stop(options: StopOptions = {}): Promise<void> {

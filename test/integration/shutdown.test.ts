@@ -59,6 +59,19 @@ describe('stop: the poison pill', () => {
     expect(await Promise.all(tasks)).toEqual(Array(12).fill(50));
   });
 
+  it('a plain Worker drains too: the queued tasks finish before its pill; a task started before stop() that outlasts them is abandoned', async () => {
+    const pool = makePool({ worker: 'sleep.ts', size: 1, concurrency: 2 });
+    await pool.start();
+    const long = pool.run({ ms: 60_000, value: 'long' }).catch((e: unknown) => e);
+    const tasks = Array.from({ length: 5 }, (_, i) => pool.run({ ms: 50, value: i }));
+    await waitFor(() => pool.stats().inFlight === 2, 'two tasks to be dispatched');
+    expect(pool.stats().queued).toBe(4);
+    await pool.stop();
+    expect((await Promise.all(tasks)).map((r) => r.value)).toEqual([0, 1, 2, 3, 4]);
+    expect(await long).toBeInstanceOf(WorkerStoppedError);
+    expect(pidsOf(pool).some(isAlive)).toBe(false);
+  });
+
   it('stop({ drain: false }) rejects the queued tasks with PoolStoppedError', async () => {
     const pool = makePool({ worker: 'safe-sleep.ts', size: 1, concurrency: 2 });
     await pool.start();

@@ -9,9 +9,14 @@
 /**
  * Let the event loop run pending I/O and timers before you continue: `await yieldToLoop()`
  * every few milliseconds of CPU work keeps the other tasks of the process responsive.
+ *
+ * Two immediates, not one: a task started from an I/O callback (every task: the parent's
+ * messages arrive as I/O) runs in the loop's poll phase, and a single `setImmediate` would
+ * resolve in the check phase of that same turn, before any timer that expired meanwhile and any
+ * I/O that arrived. The second one resolves on the next turn, after its timers and its poll.
  */
 export function yieldToLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
+  return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
 }
 
 /**

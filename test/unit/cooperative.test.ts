@@ -10,6 +10,20 @@ describe('cooperative helpers', () => {
     expect(order).toEqual(['immediate queued before', 'after yield']);
   });
 
+  it('yieldToLoop called from an I/O callback (where tasks start) lets a timer that expired meanwhile run first', async () => {
+    const { readFile } = await import('node:fs');
+    const fired = await new Promise<boolean>((resolve) => {
+      readFile(import.meta.filename, () => {
+        let timer = false;
+        setTimeout(() => (timer = true), 1);
+        const until = performance.now() + 20;
+        while (performance.now() < until); // CPU work: the timer expires meanwhile
+        void yieldToLoop().then(() => resolve(timer));
+      });
+    });
+    expect(fired).toBe(true);
+  });
+
   it('whenIdle resolves true once the loop has waited for work', async () => {
     expect(await whenIdle()).toBe(true);
   });

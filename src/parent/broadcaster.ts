@@ -1,4 +1,6 @@
 /** `pool.broadcast()`: one message to every live worker, answered by each exactly once (a barrier). */
+import { WorkerCrashedError, WorkerStoppedError } from '../errors.ts';
+import type { ExitDetails } from './supervisor.ts';
 import type { WorkerHandle } from './worker-handle.ts';
 
 interface PendingBroadcast {
@@ -41,12 +43,23 @@ export class Broadcaster {
     }
   }
 
-  /** A worker exited: broadcasts still waiting for it fail with `error`. */
-  workerGone(handle: WorkerHandle, error: Error): void {
+  /**
+   * A worker exited: broadcasts still waiting for it fail, with `WorkerStoppedError` when it was
+   * asked to go (a stop, a recycle) and `WorkerCrashedError` otherwise.
+   */
+  workerGone(handle: WorkerHandle, details: ExitDetails): void {
+    let error: Error | undefined;
     for (const [id, pending] of this.#pending) {
       if (!pending.waiting.has(handle)) continue;
       this.#pending.delete(id);
+      error ??= lostError(handle, details);
       pending.reject(error);
     }
   }
+}
+
+function lostError(h: WorkerHandle, details: ExitDetails): Error {
+  const ref = { worker: h.number, pid: h.pid };
+  if (details.reason === 'stop' || details.reason === 'recycle') return new WorkerStoppedError(ref, `Worker ${h.number} (pid ${h.pid}) stopped before it answered the broadcast`);
+  return new WorkerCrashedError({ ...ref, exitCode: details.exitCode, signal: details.signal, reason: 'exited before it answered the broadcast' });
 }

@@ -301,7 +301,7 @@ export class PoolCore {
     this.#events.workerExit({ worker: h.number, pid: h.pid, exitCode: details.exitCode, signal: details.signal, expected, reason: details.reason });
     const mayRetry = this.#state === 'running' || this.#state === 'starting' || (this.#state === 'stopping' && this.#stopPhase !== 'pilled');
     this.#outcomes.workerExited(h, details, tasks, mayRetry, this.#killedBecause);
-    this.#broadcaster.workerGone(h, new PoolStoppedError(`Worker ${h.number} exited before it answered the broadcast`));
+    this.#broadcaster.workerGone(h, details);
     this.#pump();
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BroadcastError, TaskError } from 'looppool';
+import { BroadcastError, TaskError, WorkerCrashedError } from 'looppool';
 import { makePool } from '../helpers/pools.ts';
 
 describe('map', () => {
@@ -73,6 +73,17 @@ describe('broadcast', () => {
     expect(error.worker).toBe(0);
     expect((error.cause as Error).message).toBe('cannot reload');
     expect((error.cause as Error & { code: string }).code).toBe('E_RELOAD');
+  });
+
+  it('rejects with WorkerCrashedError when a worker exits before it answers; the pool runs on', async () => {
+    const pool = makePool({ worker: 'crash.ts', size: 1 });
+    const error = (await pool.broadcast('exit').catch((e: unknown) => e)) as WorkerCrashedError;
+    expect(error).toBeInstanceOf(WorkerCrashedError);
+    expect(error).toMatchObject({ worker: 0, exitCode: 3, code: 'ERR_WORKER_CRASHED' });
+    expect(error.message).toMatch(/exited before it answered the broadcast/);
+    expect(pool.state).toBe('running');
+    const replacement = await pool.run('pid'); // waits for the replacement to be ready
+    expect(await pool.broadcast('pid')).toEqual([replacement]);
   });
 
   it('refuses a message that cannot be sent, and keeps working', async () => {

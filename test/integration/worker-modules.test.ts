@@ -26,6 +26,11 @@ describe('worker modules', () => {
     expect(await pool.run({ cts: true })).toEqual({ cts: true });
   });
 
+  it('runs a .tsx worker file', async () => {
+    const pool = makePool({ worker: 'echo.tsx' });
+    expect(await pool.run(['tsx'])).toEqual(['tsx']);
+  });
+
   // A thread's argv is its own script: the copy of looppool/worker it loads starts nothing.
   it('a worker thread started by a task can import looppool/worker, and the worker goes on', async () => {
     const pool = makePool({ worker: 'thread-import.mjs', size: 1 });

@@ -213,12 +213,14 @@ function makeHandle(client: StatsD, owned: boolean, tags: boolean, config: Resol
 
 /**
  * Call `start(done)` and resolve when it calls `done`, it throws, or `timeout` ms pass. The timer
- * is unref'd: if nothing else keeps the process alive, it may exit rather than wait.
+ * is not unref'd: hot-shots' TCP `close()` never calls back once the connection was refused, and
+ * a socket that is gone keeps nothing alive, so an unref'd timer let a script that awaits the
+ * close (`await pool.stop()`) exit with the promise unsettled. It keeps the process up for
+ * `timeout` ms at most.
  */
 export function settleWithin(timeout: number, start: (done: () => void) => void): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, timeout);
-    timer.unref();
     const done = (): void => {
       clearTimeout(timer);
       resolve();

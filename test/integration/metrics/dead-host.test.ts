@@ -2,6 +2,7 @@
  * A statsd host that is down or does not resolve changes nothing for the pool: tasks give the
  * same results, nothing throws, the error is reported once, and closing does not hang.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,16 +10,19 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   createStatsd, resolveStatsdOptions, ResourceReporter, startPoolMetrics, type PoolMetrics,
 } from '../../../src/metrics/index.ts';
-import { makePool } from '../../helpers/pools.ts';
-import { waitFor } from '../../helpers/processes.ts';
+import { fixture, makePool } from '../../helpers/pools.ts';
+import { isAlive, waitFor } from '../../helpers/processes.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const busyWorker = path.resolve(here, '../../fixtures/metrics/busy-worker.ts');
 
 let metrics: PoolMetrics | undefined;
+/** Processes a test started (a parent script and its workers), killed by pid if still alive. */
+const started: number[] = [];
 afterEach(async () => {
   await metrics?.close(500);
   metrics = undefined;
+  for (const pid of started.splice(0)) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
 });
 
 /** A TCP port nothing listens on (bound, then released). */
@@ -83,4 +87,38 @@ describe('a dead statsd host', () => {
     expect(errors[0]?.message).toMatch(/ECONNREFUSED|closed/i);
     await handle.close(300); // hot-shots' TCP close() may never call back: bounded here
   });
+
+  // hot-shots' TCP close() never calls back after a refused connection, and the bound on it must
+  // keep the process alive: a plain script has nothing else left once its workers are gone.
+  it('TCP to a port with no listener: `await pool.stop()` returns in a script that has nothing else to do', async () => {
+    const script = path.resolve(here, '../../fixtures/parents/tcp-statsd-stop.mjs');
+    const parent = spawn(process.execPath, [script, fixture('echo.ts'), String(await closedPort())], { stdio: ['ignore', 'pipe', 'pipe'] });
+    started.push(parent.pid as number);
+    let out = '';
+    let workers: number[] = [];
+    parent.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (workers.length === 0 && out.includes('\n')) {
+        workers = JSON.parse(out.slice(0, out.indexOf('\n'))) as number[];
+        started.push(...workers);
+      }
+    });
+    parent.stderr.resume(); // the once-reported ECONNREFUSED lines
+    const code = await closed(parent);
+    expect(out.split('\n').slice(1)).toEqual(['{"stopped":"stopped"}', '']);
+    expect(code).toBe(0);
+    expect(workers).toHaveLength(1);
+    expect(workers.some(isAlive)).toBe(false);
+  });
 });
+
+/** The exit code of `child` once its output is closed too (null if a signal ended it); gives up after 30 s. */
+function closed(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve, reject) => {
+    const deadline = setTimeout(() => reject(new Error('the parent script was still running after 30 s')), 30_000);
+    child.once('close', (code) => {
+      clearTimeout(deadline);
+      resolve(code);
+    });
+  });
+}

@@ -19,24 +19,35 @@ export interface IncidentSink {
   metrics(): PoolMetrics | undefined;
 }
 
+/** A worker's last blocked-loop report, and what tells whether it explains a later timeout. */
+interface BlockedEpisode {
+  readonly report: LoopBlockedReport;
+  /** The tasks the worker held when the report came: the block held them up. */
+  readonly taskIds: ReadonlySet<number>;
+  /** True while nothing has come from the worker since the report. */
+  readonly quiet: () => boolean;
+}
+
 export class Incidents {
   readonly #sink: IncidentSink;
-  /** Each worker's last blocked-loop report, attached to a later timeout's Sentry event. */
-  readonly #lastBlocked = new WeakMap<WorkerHandle, LoopBlockedReport>();
+  /** Each worker's last blocked-loop report, attached to a later timeout's Sentry event when it explains it. */
+  readonly #lastBlocked = new WeakMap<WorkerHandle, BlockedEpisode>();
 
   constructor(sink: IncidentSink) {
     this.#sink = sink;
   }
 
-  loopBlocked(h: WorkerHandle, report: LoopBlockedReport): void {
-    this.#lastBlocked.set(h, report);
+  /** `quiet()`: true while nothing has come from the worker since the report (see `HandleEvents`). */
+  loopBlocked(h: WorkerHandle, report: LoopBlockedReport, quiet: () => boolean): void {
+    const taskIds = h.tasks.ids();
+    this.#lastBlocked.set(h, { report, taskIds: new Set(taskIds), quiet });
     const stack = formatBlockedStack(report.frames);
     const info: LoopBlockedInfo = {
       worker: h.number, pid: h.pid, blockedMs: report.blockedMs, frames: report.frames, stack,
       ...(report.stackUnavailable ? { stackUnavailable: report.stackUnavailable } : {}),
     };
     this.#sink.metrics()?.pool.countBlockedLoop(h.number);
-    captureBlockedLoop(report, { ...this.#tags(h), taskIds: h.tasks.ids() });
+    captureBlockedLoop(report, { ...this.#tags(h), taskIds });
     if (this.#sink.emitLoopBlocked(info)) return;
     const where = stack || `  (no stack: ${report.stackUnavailable ?? 'unknown'})`;
     process.stderr.write(`looppool ${this.#sink.name}: worker ${h.number} (pid ${h.pid}) event loop blocked for ${report.blockedMs} ms at\n${where}\n`);
@@ -50,7 +61,20 @@ export class Incidents {
   }
 
   timedOut(h: WorkerHandle, task: PendingTask, error: TaskTimeoutError): void {
-    captureTimeout(error, { ...this.#tags(h), taskId: task.id, attempt: task.attempt, timeoutMs: task.timeout }, this.#lastBlocked.get(h));
+    captureTimeout(error, { ...this.#tags(h), taskId: task.id, attempt: task.attempt, timeoutMs: task.timeout }, this.#blockBehind(h, task, error));
+  }
+
+  /**
+   * The worker's last blocked-loop report when it explains this timeout: the block was reported
+   * while the task was on the worker (it held the task up), or it is still going on (the worker
+   * did not answer the timeout's ping, and nothing has come from it since the report). A block
+   * that was over before the task was sent explains nothing.
+   */
+  #blockBehind(h: WorkerHandle, task: PendingTask, error: TaskTimeoutError): LoopBlockedReport | undefined {
+    const episode = this.#lastBlocked.get(h);
+    if (episode === undefined) return undefined;
+    const goesOn = error.phase === 'hard' && episode.quiet();
+    return goesOn || episode.taskIds.has(task.id) ? episode.report : undefined;
   }
 
   #tags(h: WorkerHandle): { pool: string; worker: number; pid: number } {

@@ -337,7 +337,7 @@ export class PoolCore {
       broadcastReply: (h, id, outcome) =>
         this.#broadcaster.reply(h, id, 'error' in outcome ? { error: new BroadcastError(outcome.error, { worker: h.number, pid: h.pid }) } : outcome),
       uncaught: (h, error, origin) => this.#report('workerError', error, { worker: h.number, pid: h.pid, origin }),
-      loopBlocked: (h, report) => this.#incidents.loopBlocked(h, report),
+      loopBlocked: (h, report, quiet) => this.#incidents.loopBlocked(h, report, quiet),
     };
   }
 }

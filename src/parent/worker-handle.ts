@@ -41,8 +41,11 @@ export interface HandleEvents {
   idle(handle: WorkerHandle): void;
   /** It handed back tasks it had not started (see `reclaim`); the handle no longer holds them. */
   reclaimed(handle: WorkerHandle, tasks: PendingTask[]): void;
-  /** Its watchdog saw the event loop blocked (reported while it still is). */
-  loopBlocked(handle: WorkerHandle, report: LoopBlockedReport): void;
+  /**
+   * Its watchdog saw the event loop blocked (reported while it still is). `quiet()` stays true
+   * while nothing more comes from the worker's data pipe: its loop has not written since.
+   */
+  loopBlocked(handle: WorkerHandle, report: LoopBlockedReport, quiet: () => boolean): void;
   /** The process is gone; `tasks` are the ones it still held (not settled). */
   exit(handle: WorkerHandle, exitCode: number | null, signal: NodeJS.Signals | null, tasks: PendingTask[]): void;
 }
@@ -70,6 +73,8 @@ export class WorkerHandle implements WorkerSlot {
   #exitReason: ExitReason | undefined;
   #nextPing = 1;
   #lastPong = 0;
+  /** Reads of its data pipe so far (a blocked loop writes nothing). */
+  #reads = 0;
 
   constructor(number: number, options: ResolvedPoolOptions, events: HandleEvents, initExtras: WorkerInitExtras = {}) {
     this.number = number;
@@ -81,6 +86,7 @@ export class WorkerHandle implements WorkerSlot {
     this.#channel = new Channel(this.#child.stdio[3] as Duplex, options.maxMessageBytes + 1024 * 1024, {
       message: (raw) => this.#receive(raw),
       readEnd: () => {
+        this.#reads++;
         if (this.tasks.size === 0 && this.state === 'ready') this.#events.idle(this);
       },
       corrupt: (err) => this.#protocolError(err.message),
@@ -204,12 +210,18 @@ export class WorkerHandle implements WorkerSlot {
     pipe.on('error', () => {}); // the exit reports the death
     pipe.on('data', (chunk: string) => {
       try {
-        for (const line of lines.push(chunk)) this.#events.loopBlocked(this, parseWatchdogReport(line));
+        for (const line of lines.push(chunk)) this.#events.loopBlocked(this, parseWatchdogReport(line), this.#quiet());
       } catch (err) {
         if (err instanceof MessageShapeError) this.#protocolError(err.message);
         else throw err;
       }
     });
+  }
+
+  /** True until the data pipe is read again. */
+  #quiet(): () => boolean {
+    const reads = this.#reads;
+    return () => this.#reads === reads;
   }
 
   #onReady(): void {

@@ -57,9 +57,9 @@ export function captureCrash(err: Error, tags: WorkerTags & { readonly exitCode:
 }
 
 /**
- * A task passed its `taskTimeout` (parent side). `err` is the `TaskTimeoutError`. When the
- * watchdog reported the worker blocked, pass that report: the event then shows the blocking
- * stack instead of the parent's.
+ * A task passed its `taskTimeout` (parent side). `err` is the `TaskTimeoutError`. When a
+ * blocked loop explains the timeout (the parent decides which: `Incidents`), pass the watchdog's
+ * report: the event then shows the blocking stack instead of the parent's.
  */
 export function captureTimeout(err: Error, tags: TaskTags & { readonly timeoutMs?: number | undefined }, blocked?: LoopBlockedReport): string | undefined {
   return capture(tags, (scope) => {

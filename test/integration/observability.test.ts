@@ -241,4 +241,54 @@ describe('Sentry', () => {
     const frames = blocked?.exception.values[0].stacktrace.frames as { function: string }[];
     expect(frames.map((f) => f.function)).toContain('crunchNumbers');
   });
+
+  // A timeout's event shows a blocked loop's stack only when that block explains the timeout: it
+  // was reported while the task was on the worker, or it still goes on (manual/monitoring.md, section 10).
+  it('a timeout does not carry the stack of a block that was over before its task was sent', async () => {
+    endpoint = await startSentryEndpoint();
+    const pool = makePool({ worker: 'spins-or-waits.ts', size: 1, name: 'after-block', blockedLoopThreshold: 200, sentry: { dsn: endpoint.dsn }, env: acknowledged() });
+    pool.on('loopBlocked', () => acks?.ack());
+    expect(await pool.run(600)).toBe('done'); // it spins until its report is in
+    const error = await pool.run({ wait: 3000 }, { timeout: 300 }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'TaskTimeoutError', phase: 'soft' });
+    const timeout = await parentEvent(endpoint, '2');
+    expect(timeout.fingerprint).toEqual(['looppool', 'taskTimeout', 'after-block']);
+    expect(JSON.stringify(timeout.exception)).not.toContain('crunchNumbers');
+  });
+
+  it('a timeout of the task that blocks its worker carries the blocking stack', async () => {
+    endpoint = await startSentryEndpoint();
+    // Never acknowledged: the task spins until the timeout kills its worker, long after the report.
+    const pool = makePool({ worker: 'spins-or-waits.ts', size: 1, blockedLoopThreshold: 200, timeoutGrace: 2000, sentry: { dsn: endpoint.dsn }, env: acknowledged() });
+    const error = await pool.run(0, { timeout: 300 }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'TaskTimeoutError', phase: 'hard' });
+    expectBlockingStack(await parentEvent(endpoint, '1'));
+  });
+
+  it('a timeout of a task sent to a worker that is still blocked carries the blocking stack', async () => {
+    endpoint = await startSentryEndpoint();
+    const pool = makePool({ worker: 'spins-or-waits.ts', size: 1, blockedLoopThreshold: 200, sentry: { dsn: endpoint.dsn }, env: acknowledged() });
+    const reported = new Promise((resolve) => pool.once('loopBlocked', resolve));
+    const blocking = pool.run(0).catch((e: unknown) => e); // never acknowledged: spins until its worker is killed
+    await reported;
+    const error = await pool.run({ wait: 3000 }, { timeout: 100 }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'TaskTimeoutError', phase: 'hard' });
+    expect(await blocking).toMatchObject({ name: 'WorkerCrashedError' });
+    expectBlockingStack(await parentEvent(endpoint, '2'));
+  });
 });
+
+/** The parent's event about task `taskId`, once it has arrived. */
+async function parentEvent(sentry: SentryEndpoint, taskId: string): Promise<Record<string, any>> {
+  const find = () => sentry.events().find((e) => e.tags?.role === 'parent' && e.tags?.taskId === taskId);
+  await waitFor(() => find() !== undefined, `the event of task ${taskId}`);
+  return find() as Record<string, any>;
+}
+
+/** A TaskTimeoutError event shown with spins.ts's crunchNumbers as its stack, and grouped by it. */
+function expectBlockingStack(event: Record<string, any>): void {
+  const exception = event.exception.values[0];
+  expect(exception.type).toBe('TaskTimeoutError');
+  expect((exception.stacktrace.frames as { function: string }[]).map((f) => f.function)).toContain('crunchNumbers');
+  expect(event.fingerprint).toContain('crunchNumbers');
+}

@@ -31,7 +31,7 @@ export class PoolStoppedError extends PoolError {
   }
 }
 
-/** `putNowait` while the parent's queue holds `maxQueue` tasks. */
+/** `putNowait` while the parent's queue holds `maxQueue` tasks (at 0: while no worker has a free credit for the task). */
 export class QueueFullError extends PoolError {
   readonly maxQueue: number;
   constructor(maxQueue: number) {

@@ -25,7 +25,11 @@ export interface PoolOptions {
   size?: number;
   /** Tasks in flight per worker process at most (the dispatch credits). @default 100 */
   concurrency?: number;
-  /** Tasks the parent holds (not yet dispatched) before `put` waits and `putNowait` throws. @default 10000 */
+  /**
+   * Tasks the parent holds (not yet dispatched) before `put`/`run` wait and `putNowait` throws.
+   * 0: none; a task is taken only once a worker has a free credit for it, and goes out at once.
+   * `Infinity`: no bound (0 is not unbounded, as Python's `Queue(maxsize=0)` is). @default 10000
+   */
   maxQueue?: number;
   /** Used in process titles (`looppool <name> worker <n>`) and metric names; `[A-Za-z0-9_.-]`. @default 'pool' */
   name?: string;

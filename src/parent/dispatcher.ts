@@ -70,6 +70,21 @@ export class Dispatcher<T extends Queueable> {
     this.#queued--;
   }
 
+  /**
+   * A task for worker `target` (-1: any) would go out on the next pump: no task waits before it
+   * and a worker has a free credit for it. Exact once the queue was pumped (then no free credit
+   * is left that a queued task could take).
+   */
+  canSendNow(target: number): boolean {
+    if (this.#head(this.#global) !== undefined) return false;
+    if (target >= 0) {
+      const q = this.#targeted[target];
+      return (q === undefined || this.#head(q, true) === undefined) && this.#hasCredit(target);
+    }
+    for (let i = 0; i < this.slots.length; i++) if (this.#hasCredit(i)) return true;
+    return false;
+  }
+
   /** Hand out tasks while there are both tasks and free credits. */
   pump(): void {
     for (;;) {

@@ -136,7 +136,7 @@ export class PoolCore {
    */
   put(task: unknown, options: SubmitOptions, autoStart: () => void, room?: Room): number {
     const pending = this.#create('put', task, options, autoStart);
-    if (!this.#queue.full) {
+    if (this.#queue.hasRoom(pending)) {
       this.#enqueue(pending);
       room?.queued(pending.id);
     } else if (room) {
@@ -150,7 +150,7 @@ export class PoolCore {
   /** Create and queue a `run` task, settled through `resolve`/`reject`; it waits for room when the queue is full. */
   run(task: unknown, options: SubmitOptions, autoStart: () => void, resolve: (value: unknown) => void, reject: (error: Error) => void): void {
     const pending = this.#create('run', task, options, autoStart, resolve, reject);
-    if (!this.#queue.full) this.#enqueue(pending);
+    if (this.#queue.hasRoom(pending)) this.#enqueue(pending);
     else this.#queue.waitForRoom(pending, NO_ROOM.queued, NO_ROOM.refused); // a refusal settles the task itself
   }
 

@@ -27,13 +27,18 @@ export class TaskQueue {
     return this.#dispatcher.queued + this.#waiters.length;
   }
 
-  get full(): boolean {
-    return this.length >= this.#maxQueue;
+  /**
+   * Room for `task` now: the queue holds fewer than `maxQueue` tasks or, at `maxQueue` 0, no
+   * submission waits before it and a worker has a free credit for it (`add` then sends it).
+   */
+  hasRoom(task: PendingTask): boolean {
+    return this.length < this.#maxQueue || (this.#maxQueue === 0 && this.#waiters.length === 0 && this.#dispatcher.canSendNow(task.target));
   }
 
-  /** Queue now (the caller checked `full`). */
+  /** Queue now (the caller checked `hasRoom`). At `maxQueue` 0 it goes out at once, also while the pool starts. */
   add(task: PendingTask): void {
     this.#dispatcher.enqueue(task);
+    if (this.#maxQueue === 0) this.#dispatcher.pump();
   }
 
   /** Queue once there is room; `resolve` gets the task id then. */
@@ -44,13 +49,20 @@ export class TaskQueue {
   /** Dispatch what the credits allow, and let waiting submissions in as room frees up. */
   pump(): void {
     this.#dispatcher.pump();
-    while (this.#waiters.length > 0 && this.#dispatcher.queued < this.#maxQueue) {
-      const waiter = this.#waiters.shift() as SpaceWaiter;
+    while (this.#waiters.length > 0) {
+      const waiter = this.#waiters.peek() as SpaceWaiter;
+      if (!waiter.task.settled && !this.#roomForWaiter(waiter.task)) return;
+      this.#waiters.shift();
       if (waiter.task.settled) continue;
       this.#dispatcher.enqueue(waiter.task);
       waiter.resolve(waiter.task.id);
       this.#dispatcher.pump();
     }
+  }
+
+  /** The first waiting submission may be queued: below `maxQueue`, or (at 0) a worker takes it at once. */
+  #roomForWaiter(task: PendingTask): boolean {
+    return this.#dispatcher.queued < this.#maxQueue || (this.#maxQueue === 0 && this.#dispatcher.canSendNow(task.target));
   }
 
   /** Drop a task that has not been dispatched (its caller aborted). */

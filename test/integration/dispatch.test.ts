@@ -74,4 +74,29 @@ describe('backpressure', () => {
     await waitFor(() => results.length === 4, 'all four tasks to finish');
     expect(results).toEqual(['a', 'b', 'c', 'e']);
   });
+
+  it('at maxQueue 0 holds no task in the parent: one is taken once a worker has a free credit for it, and sent', async () => {
+    const pool = makePool({ worker: 'gate.ts', size: 1, concurrency: 1, maxQueue: 0 });
+    const results: unknown[] = [];
+    pool.on('result', (value) => results.push(value));
+    const a = pool.run('a'); // starts the pool; taken when the worker is ready
+    await waitFor(() => pool.stats().inFlight === 1, 'the worker to take the first task');
+    expect(pool.stats().queued).toBe(0);
+    expect(() => pool.putNowait('b')).toThrow(QueueFullError); // the only credit is taken
+    const c = pool.put('c').then((id) => ({ id, stats: pool.stats() }));
+    const d = pool.run('d');
+    expect(pool.stats()).toMatchObject({ queued: 2, inFlight: 1 }); // both wait for a credit
+    await pool.broadcast('open');
+    expect(await a).toBe('a');
+    const put = await c;
+    expect(typeof put.id).toBe('number');
+    expect(put.stats).toMatchObject({ queued: 1, inFlight: 1 }); // 'c' was sent when put() resolved; 'd' waits
+    expect(await d).toBe('d');
+    await waitFor(() => results.length === 1, "the put task's result");
+    expect(results).toEqual(['c']);
+    expect(typeof pool.putNowait('e')).toBe('number'); // the worker is idle: taken and sent at once
+    expect(pool.stats()).toMatchObject({ queued: 0, inFlight: 1 });
+    await waitFor(() => results.length === 2, "the last task's result");
+    expect(pool.stats()).toMatchObject({ queued: 0, inFlight: 0, done: 4 });
+  });
 });

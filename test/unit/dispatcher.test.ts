@@ -95,6 +95,22 @@ describe('Dispatcher', () => {
     expect(assigned).toEqual([[2, 0]]);
   });
 
+  it('canSendNow: a free credit for the target and no task queued before it', () => {
+    const { d, s } = setup('least-busy', 2, 1);
+    (s[0] as Slot).inFlight = 1;
+    expect([d.canSendNow(-1), d.canSendNow(0), d.canSendNow(1)]).toEqual([true, false, true]);
+    (s[1] as Slot).inFlight = 1;
+    expect(d.canSendNow(-1)).toBe(false);
+    d.enqueue(task(1, 1)); // waits for slot 1
+    (s[0] as Slot).inFlight = 0;
+    expect([d.canSendNow(-1), d.canSendNow(0), d.canSendNow(1)]).toEqual([true, true, false]);
+    const waiting = task(2);
+    d.enqueue(waiting); // not pumped yet: a global task queued goes before any newer one
+    expect(d.canSendNow(0)).toBe(false);
+    d.cancel(waiting);
+    expect(d.canSendNow(0)).toBe(true);
+  });
+
   it('requeue puts a task back at the head; takeAll empties every queue in id order', () => {
     const { d, s } = setup('least-busy', 1, 10);
     (s[0] as Slot).accepting = false;

@@ -15,7 +15,10 @@ interface SpaceWaiter {
 export class TaskQueue {
   readonly #dispatcher: Dispatcher<PendingTask>;
   readonly #maxQueue: number;
+  /** Submissions waiting for room, oldest first; one whose task left `#waiting` (aborted) is skipped. */
   readonly #waiters = new Deque<SpaceWaiter>();
+  /** Their tasks, until queued or aborted: never in the dispatcher, so an abort must not count them out there. */
+  readonly #waiting = new Set<PendingTask>();
 
   constructor(dispatcher: Dispatcher<PendingTask>, maxQueue: number) {
     this.#dispatcher = dispatcher;
@@ -24,7 +27,7 @@ export class TaskQueue {
 
   /** Tasks held in the parent: queued, or waiting for room. */
   get length(): number {
-    return this.#dispatcher.queued + this.#waiters.length;
+    return this.#dispatcher.queued + this.#waiting.size;
   }
 
   /**
@@ -32,7 +35,7 @@ export class TaskQueue {
    * submission waits before it and a worker has a free credit for it (`add` then sends it).
    */
   hasRoom(task: PendingTask): boolean {
-    return this.length < this.#maxQueue || (this.#maxQueue === 0 && this.#waiters.length === 0 && this.#dispatcher.canSendNow(task.target));
+    return this.length < this.#maxQueue || (this.#maxQueue === 0 && this.#waiting.size === 0 && this.#dispatcher.canSendNow(task.target));
   }
 
   /** Queue now (the caller checked `hasRoom`). At `maxQueue` 0 it goes out at once, also while the pool starts. */
@@ -44,6 +47,7 @@ export class TaskQueue {
   /** Queue once there is room; `resolve` gets the task id then. */
   waitForRoom(task: PendingTask, resolve: (id: number) => void, reject: (error: Error) => void): void {
     this.#waiters.push({ task, resolve, reject });
+    this.#waiting.add(task);
   }
 
   /** Dispatch what the credits allow, and let waiting submissions in as room frees up. */
@@ -51,9 +55,11 @@ export class TaskQueue {
     this.#dispatcher.pump();
     while (this.#waiters.length > 0) {
       const waiter = this.#waiters.peek() as SpaceWaiter;
-      if (!waiter.task.settled && !this.#roomForWaiter(waiter.task)) return;
+      const live = this.#waiting.has(waiter.task);
+      if (live && !this.#roomForWaiter(waiter.task)) return;
       this.#waiters.shift();
-      if (waiter.task.settled) continue;
+      if (!live) continue;
+      this.#waiting.delete(waiter.task);
       this.#dispatcher.enqueue(waiter.task);
       waiter.resolve(waiter.task.id);
       this.#dispatcher.pump();
@@ -65,13 +71,18 @@ export class TaskQueue {
     return this.#dispatcher.queued < this.#maxQueue || (this.#maxQueue === 0 && this.#dispatcher.canSendNow(task.target));
   }
 
-  /** Drop a task that has not been dispatched (its caller aborted). */
+  /**
+   * Drop a task that has not been dispatched (its caller aborted): from the waiters if it waits
+   * for room (it was never queued), else from the queue.
+   */
   cancel(task: PendingTask): void {
+    if (this.#waiting.delete(task)) return;
     this.#dispatcher.cancel(task);
   }
 
   /** Reject the submissions still waiting for room. */
   rejectWaiting(error: Error): void {
+    this.#waiting.clear();
     for (let w = this.#waiters.shift(); w; w = this.#waiters.shift()) {
       if (w.task.fail(error)) w.reject(error);
     }

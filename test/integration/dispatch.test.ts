@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { QueueFullError } from 'looppool';
+import { QueueFullError, TaskAbortedError } from 'looppool';
 import { makePool } from '../helpers/pools.ts';
 import { waitFor } from '../helpers/processes.ts';
 
@@ -98,5 +98,35 @@ describe('backpressure', () => {
     expect(pool.stats()).toMatchObject({ queued: 0, inFlight: 1 });
     await waitFor(() => results.length === 2, "the last task's result");
     expect(pool.stats()).toMatchObject({ queued: 0, inFlight: 0, done: 4 });
+  });
+
+  it('a run() aborted while it waits for room leaves the waiters only: the queue count stays right and maxQueue holds', async () => {
+    // Every task of this worker runs until its signal aborts: the test decides when a credit comes back.
+    const pool = makePool({ worker: 'abortable.ts', size: 1, concurrency: 1, maxQueue: 1 });
+    pool.on('taskError', () => {}); // the put tasks below are dropped by the stop at the end
+    await pool.start();
+    const hold = new AbortController();
+    const held = pool.run('held', { signal: hold.signal }).catch((e: unknown) => e); // the worker holds it
+    const next = new AbortController();
+    let nextSent = false;
+    const queued = pool.run('queued', { signal: next.signal, onDispatch: () => (nextSent = true) }).catch((e: unknown) => e); // the queue is full
+    const waiter = new AbortController();
+    let waiterSent = 0;
+    const waiting = pool.run('waiting', { signal: waiter.signal, onDispatch: () => waiterSent++ }).catch((e: unknown) => e);
+    expect(pool.stats().queued).toBe(2);
+    waiter.abort();
+    expect(await waiting).toBeInstanceOf(TaskAbortedError);
+    expect(pool.stats().queued).toBe(1);
+    hold.abort(); // its credit comes back: 'queued' goes out
+    await waitFor(() => nextSent, 'the queued task to be sent');
+    expect(pool.stats()).toMatchObject({ queued: 0, inFlight: 1 });
+    pool.putNowait('fills the queue');
+    expect(() => pool.putNowait('one too many')).toThrow(QueueFullError);
+    expect(pool.stats().queued).toBe(1);
+    next.abort();
+    expect(await held).toBeInstanceOf(TaskAbortedError);
+    expect(await queued).toBeInstanceOf(TaskAbortedError);
+    await waitFor(() => pool.stats().queued === 0, 'the put task to be sent');
+    expect(waiterSent).toBe(0);
   });
 });

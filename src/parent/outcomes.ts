@@ -85,7 +85,7 @@ export class TaskOutcomes {
       else if (mayRetry && task.attempt <= this.#options.retries) {
         this.#disarm(task); // its clock starts again when it is sent again
         this.retried++;
-        this.#sink.requeue(task);
+        this.#requeue(task);
       } else this.fail(task, error, h.pid);
     }
   }
@@ -105,11 +105,19 @@ export class TaskOutcomes {
       else if (!requeue) this.fail(task, new WorkerStoppedError(ref), h.pid);
       else {
         task.attempt--;
-        task.worker = -1;
         this.handedBack++;
-        this.#sink.requeue(task);
+        this.#requeue(task);
       }
     }
+  }
+
+  /**
+   * Back to the head of the queue. No worker holds it now: with `worker` -1 an abort drops it
+   * from the queue (aimed at its last worker, an abort missed it and the task was sent again).
+   */
+  #requeue(task: PendingTask): void {
+    task.worker = -1;
+    this.#sink.requeue(task);
   }
 
   /** Start the task's timeout clock (called when it is sent to `h`). */

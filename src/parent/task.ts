@@ -25,7 +25,10 @@ export class PendingTask {
   enqueuedS = 0;
   enqueuedUs = 0;
   attempt = 0;
-  /** Worker number it was last sent to, or -1. */
+  /**
+   * Worker number that holds it, or -1 while it waits in the parent (also when queued again after
+   * a crash or a hand-back): where an abort goes looking for it.
+   */
   worker = -1;
   /** When it was last sent to a worker, stamped like `enqueuedS`/`enqueuedUs`. */
   startedS = 0;

@@ -2,7 +2,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PoisonTaskError, PoolUnhealthyError, ProtocolError, WorkerCrashedError, WorkerInitError, type WorkerExitInfo } from 'looppool';
+import { PoisonTaskError, PoolUnhealthyError, ProtocolError, TaskAbortedError, WorkerCrashedError, WorkerInitError, type WorkerExitInfo } from 'looppool';
 import { makePool } from '../helpers/pools.ts';
 import { waitFor } from '../helpers/processes.ts';
 
@@ -11,6 +11,25 @@ describe('a worker dies', () => {
     const pool = makePool({ worker: 'crash-once.ts', size: 2, retries: 1 });
     expect(await pool.run('crash-once')).toBe(2);
     expect(pool.stats()).toMatchObject({ retried: 1, failed: 0, restarts: 1 });
+  });
+
+  it('with retries, its task aborted while it waits in the queue to be sent again is dropped: it never runs again', async () => {
+    const pool = makePool({ worker: 'crash-once.ts', size: 1, retries: 1 });
+    await pool.start();
+    const controller = new AbortController();
+    // The exit's listeners run before the task is queued again; a microtask runs once it is,
+    // and before its worker's replacement is even spawned.
+    pool.on('workerExit', () => queueMicrotask(() => controller.abort()));
+    const sent: number[] = [];
+    const error = await pool.run('crash-once', { signal: controller.signal, onDispatch: ({ pid }) => sent.push(pid) }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TaskAbortedError);
+    expect(pool.stats()).toMatchObject({ retried: 1, queued: 0 });
+    await waitFor(() => pool.stats().workers[0]?.state === 'ready', 'the replacement to start');
+    // Queued at the head, the aborted task would go out before this one.
+    expect(await pool.run('fine', { onDispatch: ({ pid }) => sent.push(pid) })).toBe(1);
+    expect(sent).toHaveLength(2); // the crashed attempt and 'fine'
+    expect(pool.stats()).toMatchObject({ queued: 0, inFlight: 0, done: 1 });
+    expect(pool.stats().workers[0]?.done).toBe(1);
   });
 
   it('without retries, its task rejects with WorkerCrashedError naming the exit code and pid', async () => {

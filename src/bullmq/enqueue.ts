@@ -15,6 +15,11 @@ interface BulkJob {
  * awaited, so a fast source waits for Redis). Blank lines are skipped; a line that is not JSON is
  * reported through `onInvalid` and skipped, never fatal. Connection errors reject.
  *
+ * The iterator of `lines` is taken before anything is awaited, so a `readline` interface loses no
+ * line while BullMQ loads and Redis connects (pass it on as soon as it is created: it reads at
+ * once, listened to or not). When Redis does not answer, the iterator is ended unread
+ * (`return()`); a `readline` interface stays open for its owner to close.
+ *
  * @returns the counts of lines read, jobs added and lines skipped as invalid
  * @throws {BullmqMissingError} when `bullmq` (or `ioredis`) is not installed
  * @throws {RedisUnavailableError} when Redis does not answer within `readyTimeout`
@@ -34,9 +39,52 @@ export interface RefusedLine {
   readonly refused: string;
 }
 
+type Input = AsyncIterable<string | RefusedLine> | Iterable<string | RefusedLine>;
+
 /** {@link enqueueLines} for a reader that checks lines itself (`looppool enqueue`). */
-export async function enqueueInput(lines: AsyncIterable<string | RefusedLine> | Iterable<string | RefusedLine>, options: EnqueueOptions): Promise<EnqueueCounts> {
+export async function enqueueInput(lines: Input, options: EnqueueOptions): Promise<EnqueueCounts> {
   const o = resolveEnqueueOptions(options);
+  // Before the first await: a readline interface emits its lines whether anyone listens or not,
+  // so the ones read while BullMQ loads and Redis connects would be lost (nodejs/node#33463).
+  const input = takeIterator(lines);
+  let queue: Queue;
+  try {
+    queue = await openQueue(o);
+  } catch (error) {
+    await input.release();
+    throw error;
+  }
+  try {
+    return await addAll(queue, input.lines, o);
+  } finally {
+    await queue.close();
+  }
+}
+
+/** The iterator of `lines`, taken now: `lines` again, iterable once, and `release` to end it unread. */
+function takeIterator(lines: Input): { lines: Input; release: () => Promise<void> } {
+  if (Symbol.asyncIterator in lines) {
+    const iterator = lines[Symbol.asyncIterator]();
+    return { lines: { [Symbol.asyncIterator]: () => iterator }, release: () => release(iterator) };
+  }
+  const iterator = lines[Symbol.iterator]();
+  return { lines: { [Symbol.iterator]: () => iterator }, release: () => release(iterator) };
+}
+
+/**
+ * End an iterator that will not be read, as `for await` does on a `break`. Its own failure is not
+ * reported: the error that stopped the run (Redis, a missing `bullmq`) is the one the caller needs.
+ */
+async function release(iterator: AsyncIterator<unknown> | Iterator<unknown>): Promise<void> {
+  try {
+    await iterator.return?.();
+  } catch {
+    // see above
+  }
+}
+
+/** A Queue on `o.queue` once Redis answers; closed again when it does not. */
+async function openQueue(o: ResolvedEnqueueOptions): Promise<Queue> {
   const bullmq = await loadBullmq();
   assertRedisDriver(o.connection);
   const queue = new bullmq.Queue(o.queue, { ...o.queueOptions, connection: o.connection });
@@ -44,13 +92,14 @@ export async function enqueueInput(lines: AsyncIterable<string | RefusedLine> | 
   queue.on('error', () => {});
   try {
     await whenReady(queue, o.connection, o.readyTimeout);
-    return await addAll(queue, lines, o);
-  } finally {
+  } catch (error) {
     await queue.close();
+    throw error;
   }
+  return queue;
 }
 
-async function addAll(queue: Queue, lines: AsyncIterable<string | RefusedLine> | Iterable<string | RefusedLine>, o: ResolvedEnqueueOptions): Promise<EnqueueCounts> {
+async function addAll(queue: Queue, lines: Input, o: ResolvedEnqueueOptions): Promise<EnqueueCounts> {
   const counts = { lines: 0, added: 0, invalid: 0 };
   let batch: BulkJob[] = [];
   const flush = async (): Promise<void> => {
@@ -60,6 +109,7 @@ async function addAll(queue: Queue, lines: AsyncIterable<string | RefusedLine> |
     batch = [];
     o.onBatch?.({ ...counts });
   };
+  // When the body throws (addBulk failing), for await ends the iterator itself.
   for await (const line of lines) {
     counts.lines++;
     if (typeof line === 'string' && line.trim() === '') continue;

@@ -1,9 +1,16 @@
 /** enqueueLines against the real Redis. */
-import { describe, expect, it } from 'vitest';
+import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { afterAll, describe, expect, it } from 'vitest';
 import { closedPortUrl, openQueue, REDIS_URL, uniqueQueueName, useRedis } from './helpers.ts';
 import { enqueueLines, RedisUnavailableError, type EnqueueCounts, type InvalidLine } from 'looppool/bullmq';
 
 useRedis();
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'looppool-enqueue-lines-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 async function* asyncLines(lines: string[]): AsyncGenerator<string> {
   for (const line of lines) yield line;
@@ -34,6 +41,24 @@ describe('enqueueLines', () => {
     expect(jobs.every((j) => j.name === 'square' && j.opts.attempts === 4)).toBe(true);
   });
 
+  it('adds every line of a readline interface, though it emits lines while Redis connects', async () => {
+    const name = uniqueQueueName('readline');
+    const queue = openQueue(name);
+    const file = path.join(tmp, 'readline.jsonl');
+    const count = 20_000;
+    writeFileSync(file, Array.from({ length: count }, (_, i) => `${JSON.stringify({ n: i })}\n`).join(''));
+    // As the manual shows it: the interface starts reading at once, whether or not anyone listens yet.
+    const lines = readline.createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+
+    const counts = await enqueueLines(lines, { queue: name, connection: REDIS_URL });
+
+    expect(counts).toEqual({ lines: count, added: count, invalid: 0 });
+    expect(await queue.getJobCounts()).toMatchObject({ waiting: count, active: 0, delayed: 0 });
+    const [first] = await queue.getJobs(['waiting'], 0, 0, true);
+    const [last] = await queue.getJobs(['waiting'], count - 1, count - 1, true);
+    expect([first?.data, last?.data]).toEqual([{ n: 0 }, { n: count - 1 }]);
+  }); // before the fix: the lines read while Redis connected were lost (or, on a short file, a hang)
+
   it('with idField, adding the same lines again adds no job twice', async () => {
     const name = uniqueQueueName('ids');
     const queue = openQueue(name);
@@ -60,5 +85,30 @@ describe('enqueueLines', () => {
     expect(error).toBeInstanceOf(RedisUnavailableError);
     expect(error).toMatchObject({ code: 'ERR_REDIS_UNAVAILABLE', redis: `${url}` });
     expect((error as Error).message).toMatch(/^Redis at redis:\/\/127\.0\.0\.1:\d+ did not answer within 500 ms \(last error: connect ECONNREFUSED/);
+  });
+
+  it('when Redis does not answer, ends the iterator without reading a line (a readline interface too)', async () => {
+    const url = await closedPortUrl();
+    const calls: string[] = [];
+    const iterable: AsyncIterable<string> = {
+      [Symbol.asyncIterator]: () => {
+        calls.push('iterator');
+        return {
+          next: async () => (calls.push('next'), { done: false, value: '{}' }),
+          return: async () => (calls.push('return'), { done: true, value: undefined }),
+        };
+      },
+    };
+    const file = path.join(tmp, 'unread.jsonl');
+    writeFileSync(file, '{}\n'.repeat(5_000));
+    const rl = readline.createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+    const options = { queue: 'never-used', connection: url, readyTimeout: 300 };
+
+    const errors = await Promise.all([enqueueLines(iterable, options), enqueueLines(rl, options)].map((p) => p.catch((e: unknown) => e)));
+
+    expect(errors.map((e) => e instanceof RedisUnavailableError)).toEqual([true, true]);
+    expect(calls).toEqual(['iterator', 'return']);
+    expect(rl.listenerCount('line')).toBe(0); // its iterator let go of the interface (Node leaves closing it to its owner)
+    rl.close();
   });
 });

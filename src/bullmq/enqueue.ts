@@ -1,5 +1,6 @@
 /** The producer side: JSON lines in, BullMQ jobs out, added in bulk. */
 import type { Queue } from 'bullmq';
+import { show } from '../options.ts';
 import { assertRedisDriver, loadBullmq } from './load.ts';
 import { whenReady } from './ready.ts';
 import { resolveEnqueueOptions, type EnqueueCounts, type EnqueueOptions, type ResolvedEnqueueOptions } from './options.ts';
@@ -21,6 +22,7 @@ interface BulkJob {
  * (`return()`); a `readline` interface stays open for its owner to close.
  *
  * @returns the counts of lines read, jobs added and lines skipped as invalid
+ * @throws {TypeError} when `lines` is not an iterable or async iterable (or is a string), before any I/O
  * @throws {BullmqMissingError} when `bullmq` (or `ioredis`) is not installed
  * @throws {RedisUnavailableError} when Redis does not answer within `readyTimeout`
  * @example
@@ -61,14 +63,24 @@ export async function enqueueInput(lines: Input, options: EnqueueOptions): Promi
   }
 }
 
-/** The iterator of `lines`, taken now: `lines` again, iterable once, and `release` to end it unread. */
+/**
+ * The iterator of `lines`, taken now: `lines` again, iterable once, and `release` to end it unread.
+ * @throws {TypeError} unless `lines` is an iterable or async iterable other than a string
+ */
 function takeIterator(lines: Input): { lines: Input; release: () => Promise<void> } {
-  if (Symbol.asyncIterator in lines) {
-    const iterator = lines[Symbol.asyncIterator]();
+  const l = lines as Partial<AsyncIterable<string | RefusedLine> & Iterable<string | RefusedLine>> | null | undefined;
+  const asyncIterator = l?.[Symbol.asyncIterator];
+  if (typeof asyncIterator === 'function') {
+    const iterator = asyncIterator.call(lines);
     return { lines: { [Symbol.asyncIterator]: () => iterator }, release: () => release(iterator) };
   }
-  const iterator = lines[Symbol.iterator]();
-  return { lines: { [Symbol.iterator]: () => iterator }, release: () => release(iterator) };
+  const syncIterator = l?.[Symbol.iterator];
+  // A string is iterable, but one character per line is never what was meant.
+  if (typeof syncIterator === 'function' && typeof lines !== 'string') {
+    const iterator = syncIterator.call(lines);
+    return { lines: { [Symbol.iterator]: () => iterator }, release: () => release(iterator) };
+  }
+  throw new TypeError(`Expected \`lines\` to be an iterable or async iterable of strings (such as a readline interface), got ${show(lines)}`);
 }
 
 /**

@@ -111,4 +111,13 @@ describe('enqueueLines', () => {
     expect(rl.listenerCount('line')).toBe(0); // its iterator let go of the interface (Node leaves closing it to its owner)
     rl.close();
   });
+
+  it('rejects lines that are not iterable, or a string, with a TypeError before connecting', async () => {
+    const options = { queue: 'never-used', connection: await closedPortUrl(), readyTimeout: 500 };
+    for (const [lines, shown] of [[undefined, '`undefined` (undefined)'], [42, '`42` (number)'], [{ lines: [] }, '`[object Object]` (object)'], ['{"n":1}\n{"n":2}', '`"{\\"n\\":1}\\n{\\"n\\":2}"` (string)']] as const) {
+      const error = await enqueueLines(lines as never, options).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(TypeError);
+      expect((error as Error).message).toBe(`Expected \`lines\` to be an iterable or async iterable of strings (such as a readline interface), got ${shown}`);
+    }
+  });
 });

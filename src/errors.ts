@@ -136,6 +136,19 @@ export class SerializationError extends PoolError {
   }
 }
 
+/**
+ * Thrown in the worker, to the caller of `ctx.putResult`, once its task has settled (or a plain
+ * `Worker`'s stop abandoned it): the result would reach a parent that no longer holds the task.
+ */
+export class ResultClosedError extends PoolError {
+  /** The task whose `ctx.putResult` was called. */
+  readonly taskId: number;
+  constructor(taskId: number, why: string) {
+    super(`Cannot put a result for task ${taskId}: ${why}`, 'ERR_RESULT_CLOSED');
+    this.taskId = taskId;
+  }
+}
+
 /** A child broke the message protocol (malformed, foreign or unknown message); it is replaced. */
 export class ProtocolError extends PoolError implements WorkerRef {
   readonly worker: number | undefined;

@@ -14,7 +14,7 @@ export { DEFAULT_POOL_OPTIONS, type DispatchPolicy, type PoolOptions } from './o
 export { MAX_DELAY_MS } from './internal/delay.ts';
 export {
   BroadcastError, PoisonTaskError, PoolError, PoolStoppedError, PoolUnhealthyError, ProtocolError, QueueFullError,
-  SerializationError, TaskAbortedError, TaskError, TaskTimeoutError, WorkerCrashedError, WorkerInitError,
+  ResultClosedError, SerializationError, TaskAbortedError, TaskError, TaskTimeoutError, WorkerCrashedError, WorkerInitError,
   WorkerStoppedError, type SerializationReason, type WorkerRef,
 } from './errors.ts';
 export { Worker, SafeWorker, type TaskContext } from './child/worker.ts';

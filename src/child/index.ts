@@ -6,6 +6,7 @@ export { Worker, SafeWorker, type TaskContext } from './worker.ts';
 export { yieldToLoop, whenIdle } from '../cooperative.ts';
 export {
   PoolError,
+  ResultClosedError,
   SerializationError,
   WorkerStoppedError,
   type SerializationReason,

@@ -228,6 +228,7 @@ export class Runtime {
   /** Forget the task; false when its answer must not be sent (a plain Worker already stopped). */
   #settle(ctx: RuntimeTaskContext, ok: boolean): boolean {
     if (!this.#tasks.delete(ctx.id)) return false;
+    ctx.end(ok ? 'done' : 'failed');
     this.#metrics?.tasks.settled(ok);
     return this.#mayRun();
   }
@@ -259,7 +260,9 @@ export class Runtime {
     this.#state = 'stopping';
     if (this.#drainOnStop && this.#tasks.size > 0) return; // #afterSettle finishes the stop
     const reason = new WorkerStoppedError({ worker: this.#number, pid: process.pid });
-    for (const ctx of this.#tasks.values()) ctx.abort(reason);
+    const abandoned = this.#tasks.values();
+    for (const ctx of abandoned) ctx.abort(reason);
+    for (const ctx of abandoned) ctx.end('stopped');
     this.#tasks.clear();
     this.#runQueue.clear();
     await this.#finishStop();

@@ -23,7 +23,12 @@ export interface TaskContext<TResult = unknown> {
   readonly attempt: number;
   /** Aborted when the caller's `AbortSignal` fires, on a timeout, or when a plain `Worker` stops. */
   readonly signal: AbortSignal;
-  /** Stream an extra result tied to this task (arrives as `pool.on('result')` with `info.taskId`). */
+  /**
+   * Stream an extra result tied to this task (arrives as `pool.on('result')` with `info.taskId`),
+   * until the promise `processMessage` returned settles.
+   * @throws {ResultClosedError} once the task has settled (a stray timer's late call): nothing is sent.
+   * @throws {SerializationError} for a value that cannot cross to the parent.
+   */
   putResult(value: TResult): void;
 }
 

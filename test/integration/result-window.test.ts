@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import type { ResultInfo, WorkerExitInfo } from 'looppool';
+import { makePool } from '../helpers/pools.ts';
+import { waitFor } from '../helpers/processes.ts';
+
+describe('ctx.putResult after its task settled', () => {
+  it('throws ResultClosedError to its caller; the worker and a concurrent task go on', async () => {
+    const pool = makePool({ worker: 'late-result.ts', size: 1 });
+    const results: [unknown, ResultInfo][] = [];
+    pool.on('result', (value, info) => results.push([value, info]));
+    const reported: Error[] = [];
+    pool.on('workerError', (error) => reported.push(error));
+    const exits: WorkerExitInfo[] = [];
+    pool.on('workerExit', (info) => exits.push(info));
+    await pool.start();
+    const pid = pool.stats().workers[0]?.pid;
+    const waiting = pool.run('wait').catch((e: unknown) => e);
+    let lateId = -1;
+    expect(await pool.run('late', { onSubmit: (id) => (lateId = id) })).toBe('answered');
+    await waitFor(() => results.length + reported.length > 0, 'the late call to be reported');
+    expect(reported).toEqual([]);
+    expect(results).toEqual([
+      [{ late: lateId, name: 'ResultClosedError', code: 'ERR_RESULT_CLOSED', taskId: lateId }, { worker: 0, pid, taskId: null }],
+    ]);
+    await pool.broadcast('release');
+    expect(await waiting).toBe('waited');
+    expect(await pool.run('pid')).toBe(pid);
+    expect(exits).toEqual([]);
+  });
+
+  it('thrown from a stray timer, it is reported as workerError, not as a protocol breach', async () => {
+    const pool = makePool({ worker: 'late-result.ts', size: 1, restartOnError: false });
+    const reported: [Error, { origin: string }][] = [];
+    pool.on('workerError', (error, info) => reported.push([error, info]));
+    const results: unknown[] = [];
+    pool.on('result', (value) => results.push(value));
+    await pool.start();
+    const pid = pool.stats().workers[0]?.pid;
+    const waiting = pool.run('wait').catch((e: unknown) => e);
+    let lateId = -1;
+    expect(await pool.run('late-uncaught', { onSubmit: (id) => (lateId = id) })).toBe('answered');
+    await waitFor(() => reported.length === 1, 'the report');
+    const [error, info] = reported[0] as [Error, { origin: string }];
+    expect(error).toMatchObject({ name: 'ResultClosedError', code: 'ERR_RESULT_CLOSED', taskId: lateId });
+    expect(error.message).toMatch(`task ${lateId}: the task has already settled (done)`);
+    expect(info.origin).toBe('uncaughtException');
+    await pool.broadcast('release');
+    expect(await waiting).toBe('waited');
+    expect(await pool.run('pid')).toBe(pid);
+    expect(results).toEqual([]);
+    expect(pool.stats()).toMatchObject({ restarts: 0, failed: 0 });
+  });
+});

@@ -137,14 +137,16 @@ export class SerializationError extends PoolError {
 }
 
 /**
- * Thrown in the worker, to the caller of `ctx.putResult`, once its task has settled (or a plain
- * `Worker`'s stop abandoned it): the result would reach a parent that no longer holds the task.
+ * Thrown in the worker, to the caller of `putResult`, when the result would not be delivered:
+ * `ctx.putResult` once its task has settled (or a plain `Worker`'s stop abandoned it),
+ * `this.putResult` before `initialize()` has returned or once `dispose()` has begun, and either
+ * while the process exits after an error that escaped its tasks.
  */
 export class ResultClosedError extends PoolError {
-  /** The task whose `ctx.putResult` was called. */
-  readonly taskId: number;
-  constructor(taskId: number, why: string) {
-    super(`Cannot put a result for task ${taskId}: ${why}`, 'ERR_RESULT_CLOSED');
+  /** The task whose `ctx.putResult` was called; null for the worker's own `this.putResult`. */
+  readonly taskId: number | null;
+  constructor(taskId: number | null, why: string) {
+    super(`Cannot put a result ${taskId === null ? 'outside a task' : `for task ${taskId}`}: ${why}`, 'ERR_RESULT_CLOSED');
     this.taskId = taskId;
   }
 }

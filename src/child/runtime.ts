@@ -8,7 +8,7 @@ import { parseToChild } from '../protocol/parse.ts';
 import { serializeError } from '../protocol/serialized-error.ts';
 import type { Channel } from '../transport/channel.ts';
 import { encodePayload } from '../transport/encode.ts';
-import { WorkerStoppedError } from '../errors.ts';
+import { ResultClosedError, WorkerStoppedError } from '../errors.ts';
 import { WorkerModule } from './load-worker.ts';
 import { RunQueue } from './run-queue.ts';
 import { RuntimeTaskContext } from './task-context.ts';
@@ -25,6 +25,14 @@ import { startServices, type WorkerSentry } from './services.ts';
  * straight to exiting (a failed init, an escaped error, a message it cannot read).
  */
 type State = 'waiting' | 'initializing' | 'running' | 'stopping' | 'disposing' | 'exiting';
+
+/** Why `this.putResult` is refused outside running and stopping (see #sendResult). */
+const NOT_DELIVERING: Readonly<Record<Exclude<State, 'running' | 'stopping'>, string>> = {
+  waiting: 'has not returned from initialize() yet',
+  initializing: 'has not returned from initialize() yet',
+  disposing: 'has stopped (dispose() has begun)',
+  exiting: 'is exiting',
+};
 
 export class Runtime {
   #state: State = 'waiting';
@@ -237,8 +245,15 @@ export class Runtime {
     if (this.#state === 'stopping' && this.#tasks.size === 0) void this.#finishStop();
   }
 
+  /**
+   * Results go out from the end of initialize() until dispose() begins: while running, and while
+   * stopping (a SafeWorker's drain; a plain Worker's abort listeners). Outside that, and for a
+   * task that has ended (task-context.ts), the caller gets an error rather than a silent drop.
+   */
   #sendResult(value: unknown, taskId: number | null): void {
-    if (!this.#mayRun()) return;
+    if (this.#state !== 'running' && this.#state !== 'stopping') {
+      throw new ResultClosedError(taskId, `worker ${this.#number} ${NOT_DELIVERING[this.#state]}; results are delivered from the end of initialize() until dispose() begins`);
+    }
     // Bad results are a programming error in the worker: throw to the caller of putResult.
     const encoded = encodePayload(value, 'result', this.#maxMessageBytes);
     this.#channel.sendWithValue(`{"kind":"result","task":${taskId}}`, encoded);
@@ -261,7 +276,7 @@ export class Runtime {
     if (this.#drainOnStop && this.#tasks.size > 0) return; // #afterSettle finishes the stop
     const reason = new WorkerStoppedError({ worker: this.#number, pid: process.pid });
     const abandoned = this.#tasks.values();
-    for (const ctx of abandoned) ctx.abort(reason);
+    for (const ctx of abandoned) ctx.abort(reason); // its abort listeners may still put results
     for (const ctx of abandoned) ctx.end('stopped');
     this.#tasks.clear();
     this.#runQueue.clear();

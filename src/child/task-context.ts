@@ -7,7 +7,7 @@ export type TaskEnd = 'done' | 'failed' | 'stopped';
 const ENDED: Readonly<Record<TaskEnd, string>> = {
   done: 'the task has already settled (done); ctx.putResult() works until the promise processMessage returned settles',
   failed: 'the task has already settled (failed); ctx.putResult() works until the promise processMessage returned settles',
-  stopped: 'the worker stopped and abandoned the task (poison pill)',
+  stopped: 'the worker stopped and abandoned the task (poison pill); its abort listeners were the last place to put results',
 };
 
 /** The runtime's side of a {@link TaskContext}: the signal is created only when a task asks for it. */

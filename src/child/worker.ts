@@ -25,7 +25,8 @@ export interface TaskContext<TResult = unknown> {
   readonly signal: AbortSignal;
   /**
    * Stream an extra result tied to this task (arrives as `pool.on('result')` with `info.taskId`),
-   * until the promise `processMessage` returned settles.
+   * until the promise `processMessage` returned settles; on a plain `Worker`'s stop, until the
+   * signal's abort listeners have run.
    * @throws {ResultClosedError} once the task has settled (a stray timer's late call): nothing is sent.
    * @throws {SerializationError} for a value that cannot cross to the parent.
    */
@@ -82,7 +83,12 @@ export class Worker<TTask = unknown, TResult = unknown> {
   /** Runs once on shutdown, after the poison pill (and, for a SafeWorker, after draining). */
   dispose(): void | Promise<void> {}
 
-  /** Stream a result not tied to any task (arrives as `pool.on('result')` with `info.taskId` null). */
+  /**
+   * Stream a result not tied to any task (arrives as `pool.on('result')` with `info.taskId` null),
+   * from the end of `initialize()` until `dispose()` begins (a SafeWorker's drain included).
+   * @throws {ResultClosedError} in `initialize()`, in `dispose()` or later: nothing is sent.
+   * @throws {SerializationError} for a value that cannot cross to the parent.
+   */
   putResult(value: TResult): void {
     this.#binding().putResult(value, null);
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ResultInfo, WorkerExitInfo } from 'looppool';
+import { WorkerInitError, WorkerStoppedError, type ResultInfo, type WorkerExitInfo } from 'looppool';
 import { makePool } from '../helpers/pools.ts';
 import { waitFor } from '../helpers/processes.ts';
 
@@ -49,5 +49,54 @@ describe('ctx.putResult after its task settled', () => {
     expect(await pool.run('pid')).toBe(pid);
     expect(results).toEqual([]);
     expect(pool.stats()).toMatchObject({ restarts: 0, failed: 0 });
+  });
+});
+
+describe('this.putResult outside the window where results are delivered', () => {
+  it('in initialize(), it throws ResultClosedError: the worker fails to start', async () => {
+    const pool = makePool({ worker: 'result-in-initialize.ts', size: 1 });
+    const error = (await pool.start().catch((e: unknown) => e)) as WorkerInitError;
+    expect(error).toBeInstanceOf(WorkerInitError);
+    expect(error.stage).toBe('initialize');
+    expect(error.cause).toMatchObject({ name: 'ResultClosedError', code: 'ERR_RESULT_CLOSED', taskId: null });
+    expect((error.cause as Error).message).toMatch('has not returned from initialize() yet');
+  });
+
+  it('a SafeWorker delivers results while it drains; in dispose() this.putResult throws', async () => {
+    const pool = makePool({ worker: 'result-in-dispose.ts', size: 1 });
+    const results: [unknown, number | null][] = [];
+    pool.on('result', (value, info) => results.push([value, info.taskId]));
+    const reported: Error[] = [];
+    pool.on('workerError', (error) => reported.push(error));
+    await pool.start();
+    const ids: number[] = [];
+    const tasks = [300, 300].map((ms) => pool.run(ms, { onSubmit: (id) => ids.push(id) }));
+    await waitFor(() => pool.stats().inFlight === 2, 'the tasks to be dispatched');
+    await pool.stop();
+    expect(await Promise.all(tasks)).toEqual([300, 300]);
+    expect(results).toEqual(expect.arrayContaining(ids.flatMap((id) => [[{ ctx: id }, id], [{ worker: id }, null]])));
+    expect(results).toHaveLength(4);
+    expect(reported).toHaveLength(1);
+    expect(reported[0]).toMatchObject({ name: 'ResultClosedError', code: 'ERR_RESULT_CLOSED', taskId: null });
+    expect(reported[0]?.message).toMatch('dispose() has begun');
+  });
+
+  it("a plain Worker's abort listeners still put results when it stops; the task rejects with WorkerStoppedError", async () => {
+    const pool = makePool({ worker: 'puts-on-stop.ts', size: 1 });
+    const results: [unknown, number | null][] = [];
+    pool.on('result', (value, info) => results.push([value, info.taskId]));
+    const reported: Error[] = [];
+    pool.on('workerError', (error) => reported.push(error));
+    await pool.start();
+    let id = -1;
+    const task = pool.run('x', { onSubmit: (taskId) => (id = taskId) }).catch((e: unknown) => e);
+    await waitFor(() => pool.stats().inFlight === 1, 'the task to run');
+    await pool.stop();
+    expect(await task).toBeInstanceOf(WorkerStoppedError);
+    expect(results).toEqual([
+      [{ ctx: 'WorkerStoppedError' }, id],
+      [{ worker: 'WorkerStoppedError' }, null],
+    ]);
+    expect(reported).toEqual([]);
   });
 });

@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/processes.ts';
 import { openQueue, REDIS_URL, uniqueQueueName, useRedis } from '../bullmq/helpers.ts';
-import { fixture, runCli, startCli } from './helpers.ts';
+import { fixture, runCli, silentFifo, startCli } from './helpers.ts';
 
 useRedis();
 
@@ -108,6 +108,20 @@ describe('looppool enqueue', () => {
     expect(counts(cli.stdout)).toEqual({ lines: 7, added: 7, invalid: 0 });
     expect(cli.stderr).toMatch(/stopped by SIGINT: the input after line 7 was not read; 7 jobs were added/);
     expect(await queue.getWaitingCount()).toBe(7);
+  });
+
+  it('SIGINT stops reading a FIFO (--input) whose writer stays open and silent: the lines read are added, exit 130', async () => {
+    const queueName = uniqueQueueName('cli-fifo');
+    const queue = openQueue(queueName);
+    const fifo = silentFifo('{"n":1}\n{"n":2}\n');
+    const cli = startCli(['enqueue', queueName, '--redis', REDIS_URL, '--batch-size', '1', '--input', fifo.path]);
+    await waitFor(async () => (await queue.getWaitingCount()) === 2, 'the two jobs in the queue');
+
+    process.kill(cli.pid, 'SIGINT');
+
+    expect((await cli.exit(15_000)).code).toBe(130); // not when the writer closes
+    expect(counts(cli.stdout)).toEqual({ lines: 2, added: 2, invalid: 0 });
+    expect(cli.stderr).toMatch(/stopped by SIGINT: the input after line 2 was not read; 2 jobs were added/);
   });
 
   it('Ctrl-C while waiting for Redis exits 130 at once, having added nothing', async () => {

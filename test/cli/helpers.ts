@@ -4,8 +4,9 @@
  * the command, its workers, their children — outlives the test, nor the control socket of one
  * the test killed (a killed process cannot remove its own).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { unlinkSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
@@ -155,7 +156,39 @@ export function sleepTasks(count: number, ms: number): string {
   return Array.from({ length: count }, (_, i) => `${JSON.stringify({ ms, id: i + 1 })}\n`).join('');
 }
 
+export interface SilentFifo {
+  readonly path: string;
+  /** Close the writer and remove the FIFO (done after each test anyway). */
+  close(): void;
+}
+
+const fifos = new Set<SilentFifo>();
+
+/**
+ * A FIFO (Linux) in a directory of its own, holding `content`, whose writer stays open and
+ * silent until `close()`: a producer that has more to say, later. The writer is this process,
+ * which opens the FIFO read-write: on Linux that never blocks and counts as a writer.
+ */
+export function silentFifo(content: string): SilentFifo {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'looppool-fifo-'));
+  const file = path.join(dir, 'input');
+  execFileSync('mkfifo', [file]);
+  const writer = openSync(file, 'r+');
+  writeSync(writer, content);
+  const fifo = {
+    path: file,
+    close: () => {
+      if (!fifos.delete(fifo)) return;
+      closeSync(writer);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  fifos.add(fifo);
+  return fifo;
+}
+
 afterEach(async () => {
+  for (const fifo of [...fifos]) fifo.close();
   const all = [...started];
   started.clear();
   for (const cli of all) {

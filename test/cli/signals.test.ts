@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/processes.ts';
-import { expectNoPoolLeft, fixture, sleepTasks, startCli, uniqueName, workerPids } from './helpers.ts';
+import { expectNoPoolLeft, fixture, silentFifo, sleepTasks, startCli, uniqueName, workerPids } from './helpers.ts';
 
 /** Lines 1..n, each exactly once. */
 function expectLines(records: Record<string, any>[], n: number): void {
@@ -99,6 +99,18 @@ describe('looppool run: signals', () => {
     await cli.waitForRecords(2);
     process.kill(-cli.pid, 'SIGINT');
     expect((await cli.exit()).code).toBe(130);
+    expectLines(cli.records(), 2);
+    expect(cli.stderr).toMatch(/input from line 3 on was not run/);
+    await expectNoPoolLeft(name);
+  });
+
+  it('stops while waiting for input on a FIFO (--input) whose writer stays open and silent', async () => {
+    const name = uniqueName();
+    const fifo = silentFifo('1\n2\n');
+    const cli = startCli(['run', fixture('echo.mjs'), '--size', '1', '--name', name, '--input', fifo.path], { detached: true });
+    await cli.waitForRecords(2);
+    process.kill(-cli.pid, 'SIGINT');
+    expect((await cli.exit(15_000)).code).toBe(130); // not when the writer closes: a read of a pipe must not block the stop
     expectLines(cli.records(), 2);
     expect(cli.stderr).toMatch(/input from line 3 on was not run/);
     await expectNoPoolLeft(name);

@@ -1,8 +1,11 @@
 /** Where `looppool run` reads its tasks and writes its records: stdin/stdout or files. */
-import { createReadStream, fstatSync } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, open as openFd } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
+import { Socket } from 'node:net';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
+import { isatty, ReadStream as TtyReadStream } from 'node:tty';
+import { promisify } from 'node:util';
 import { UsageError } from '../exit-codes.ts';
 import type { CliIo } from '../io.ts';
 
@@ -29,10 +32,32 @@ export async function openInput(input: string | undefined, io: CliIo): Promise<I
   const info = await stat(file).catch(() => undefined);
   if (!info) throw new UsageError(`Input file not found: ${file}`);
   if (info.isDirectory()) throw new UsageError(`--input is a directory: ${file}`);
-  const handle = await open(file, 'r').catch((err: Error) => {
+  const fd = await openFdAsync(file, 'r').catch((err: Error) => {
     throw new UsageError(`Cannot read --input ${file}: ${err.message}`);
   });
-  return { stream: handle.createReadStream(), countable: info.isFile() ? file : undefined, isTerminal: false };
+  const stream = readStream(file, fd);
+  return { stream, countable: info.isFile() ? file : undefined, isTerminal: stream instanceof TtyReadStream };
+}
+
+const openFdAsync = promisify(openFd);
+
+/**
+ * A stream over the open `fd`, chosen as Node chooses one for stdin. A pipe (a FIFO, a process
+ * substitution `<(…)`) or a terminal is read on the event loop, never by a blocking read in the
+ * threadpool: such a read would wait for the writer however the stream is destroyed, so a stop
+ * request would wait too, and even `process.exit()` (which joins the threadpool). A regular file
+ * or another device, whose reads return at once, is read as a file.
+ */
+function readStream(file: string, fd: number): Readable {
+  try {
+    const info = fstatSync(fd);
+    if (info.isFIFO() || info.isSocket()) return new Socket({ fd, readable: true, writable: false });
+    if (isatty(fd)) return new TtyReadStream(fd);
+  } catch (error) {
+    closeSync(fd);
+    throw new UsageError(`Cannot read --input ${file}: ${(error as Error).message}`);
+  }
+  return createReadStream(file, { fd });
 }
 
 /** Open `--output` (or stdout for none or `-`), truncating the file. @throws {UsageError} */

@@ -5,12 +5,24 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { controlRequest, listControlSockets } from '../../src/control/index.ts';
 import { waitFor } from '../helpers/processes.ts';
 import { expectNoPoolLeft, fixture, silentFifo, sleepTasks, startCli, uniqueName, workerPids } from './helpers.ts';
 
 /** Lines 1..n, each exactly once. */
 function expectLines(records: Record<string, any>[], n: number): void {
   expect(records.map((r) => r.line).sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+}
+
+/** The summary `--json-summary -` printed on stderr. */
+function jsonSummary(stderr: string): Record<string, any> {
+  return JSON.parse(stderr.split('\n').find((l) => l.startsWith('{')) ?? 'null') as Record<string, any>;
+}
+
+/** What the run of `pid` answers on its control channel, or undefined before it opened it. */
+async function controlStats(pid: number): Promise<Record<string, any> | undefined> {
+  const socket = listControlSockets().find((s) => s.pid === pid);
+  return socket && ((await controlRequest(socket.path, { op: 'stats' })) as Record<string, any>);
 }
 
 describe('looppool run: signals', () => {
@@ -101,6 +113,34 @@ describe('looppool run: signals', () => {
     expect((await cli.exit()).code).toBe(130);
     expectLines(cli.records(), 2);
     expect(cli.stderr).toMatch(/input from line 3 on was not run/);
+    await expectNoPoolLeft(name);
+  });
+
+  it('stoppedEarly is false when the whole input was read: a stop while its only task runs', async () => {
+    const name = uniqueName();
+    const cli = startCli(['run', fixture('sleep.mjs'), '--size', '1', '--name', name, '--json-summary', '-'], { input: sleepTasks(1, 3000), detached: true });
+    await waitFor(async () => {
+      const stats = await controlStats(cli.pid);
+      return stats?.details.input.total === 1 && stats.inFlight === 1; // the input has ended; its task runs
+    }, 'the input to end and its task to run');
+    process.kill(-cli.pid, 'SIGINT');
+    expect((await cli.exit()).code).toBe(130);
+    expect(cli.records()).toEqual([{ line: 1, result: { done: { ms: 3000, id: 1 } } }]);
+    expect(jsonSummary(cli.stderr)).toMatchObject({ tasks: 1, ok: 1, signal: 'SIGINT', lastLineStarted: 1, stoppedEarly: false, exitCode: 130 });
+    expect(cli.stderr).toMatch(/input from line 2 on was not run \(0 of 1 non-blank lines\)/);
+    await expectNoPoolLeft(name);
+  });
+
+  it('stoppedEarly is true when a stop leaves input unread', async () => {
+    const name = uniqueName();
+    const cli = startCli(['run', fixture('sleep.mjs'), '--size', '1', '--concurrency', '2', '--name', name, '--json-summary', '-'], { input: sleepTasks(100, 100), detached: true });
+    await cli.waitForRecords(2);
+    process.kill(-cli.pid, 'SIGINT');
+    expect((await cli.exit()).code).toBe(130);
+    const summary = jsonSummary(cli.stderr);
+    expect(summary).toMatchObject({ signal: 'SIGINT', stoppedEarly: true, exitCode: 130 });
+    expect(summary.lastLineStarted).toBeLessThan(100);
+    expectLines(cli.records(), summary.lastLineStarted);
     await expectNoPoolLeft(name);
   });
 

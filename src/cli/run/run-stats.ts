@@ -23,7 +23,10 @@ export interface RunSummary {
   readonly signal: string | null;
   /** Number of the last input line that was started (every line up to it has a record), or 0. */
   readonly lastLineStarted: number;
-  /** True when input remained unread (stopped by a signal, `looppool stop` or a closed output). */
+  /**
+   * True when input was left unread: the run ended before its input did (a stop request or a
+   * closed output came first, or the input failed). A stop while the last tasks run leaves it false.
+   */
   readonly stoppedEarly: boolean;
   readonly exitCode: number;
 }

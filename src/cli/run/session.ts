@@ -35,6 +35,8 @@ export class RunSession {
   #stopRequests = 0;
   #started = false;
   #notStartedLine = 0;
+  /** Every line of the input was read and started: nothing was left unread. */
+  #inputEnded = false;
   #control: ControlServer | undefined;
   #drainTimer: NodeJS.Timeout | undefined;
 
@@ -174,6 +176,7 @@ export class RunSession {
           if (decoded.kind === 'invalid') this.#tasks.fail(lines.line, inputError(decoded.problem));
           else this.#tasks.submit(lines.line, decoded.task, waited);
         }
+        if (chunk === END) this.#inputEnded = true;
       }
     } catch (error) {
       if (!stopping()) {
@@ -181,7 +184,7 @@ export class RunSession {
         this.#log(`cannot read the input: ${(error as Error).message}`);
       }
     }
-    if (!stopping()) this.#stats.total = this.#stats.read;
+    if (this.#inputEnded) this.#stats.total = this.#stats.read;
   }
 
   #beginStop(): void {
@@ -204,7 +207,7 @@ export class RunSession {
     const summary = this.#stats.summary({
       restarts: this.#pool.stats().restarts,
       signal: reason?.kind === 'signal' ? reason.signal : null,
-      stoppedEarly: reason !== undefined,
+      stoppedEarly: !this.#inputEnded,
       exitCode,
     });
     this.#progress?.stop();

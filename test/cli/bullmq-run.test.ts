@@ -89,6 +89,25 @@ describe('looppool run --bullmq', () => {
     await expectNoPoolLeft(name);
   });
 
+  it('after --stop-timeout the jobs in flight go back to the queue, and the last line says so', async () => {
+    const queueName = uniqueQueueName('cli-timeout');
+    const queue = openQueue(queueName);
+    await enqueueSleepJobs(queueName, 4, 600_000);
+    const name = uniqueName('bq');
+    const cli = startCli(['run', fixture('sleep.mjs'), '--bullmq', queueName, '--size', '1', '--concurrency', '2', '--stop-timeout', '500', '--name', name], { detached: true });
+    await waitFor(async () => (await queue.getActiveCount()) === 2, 'two jobs in flight');
+
+    process.kill(-cli.pid, 'SIGINT');
+    const exit = await cli.exit();
+
+    expect(exit.code).toBe(130);
+    expect(cli.stderr).toMatch(/the jobs in flight did not finish within 500 ms \(--stop-timeout\): they go back to the queue/);
+    expect(cli.stderr).toMatch(/stopped by SIGINT: the jobs in flight went back to the queue; the others stay in the queue/);
+    expect(cli.records()).toEqual([]);
+    expect(await counts(queue)).toEqual({ active: 0, waiting: 4, completed: 0, failed: 0, delayed: 0 });
+    await expectNoPoolLeft(name);
+  });
+
   it('fails the job of a task that throws with its error, retried per --attempts; --max-jobs ends the run (exit 1: failures)', async () => {
     const queueName = uniqueQueueName('cli-fail');
     const queue = openQueue(queueName);

@@ -42,6 +42,8 @@ export class ConsumeSession {
   #end: () => void = () => {};
   #reason: ConsumeEndReason | undefined;
   #stopRequests = 0;
+  /** The consumer was closed by force (a second stop request, or `--stop-timeout`): the jobs in flight went back to the queue. */
+  #forced = false;
   #started = false;
   #records = 0;
   #lastError = '';
@@ -147,10 +149,12 @@ export class ConsumeSession {
     }, timeout);
     this.#drainTimer.unref();
     await this.#consumer.close();
+    clearTimeout(this.#drainTimer); // the jobs in flight are done: nothing left to force
     await this.#pool.stop();
   }
 
   #force(): void {
+    this.#forced = true;
     this.#consumer.close({ force: true }).catch((error: unknown) => this.#error(`closing the consumer: ${(error as Error).message}`));
     this.#pool.terminate().catch((error: unknown) => this.#error(`stopping the pool: ${(error as Error).message}`));
   }
@@ -268,7 +272,7 @@ export class ConsumeSession {
     const signal = reason.kind === 'signal' ? reason.signal : null;
     const summary = consumeSummary(this.#stats, this.#consumer.stats(), { restarts: this.#pool.stats().restarts, signal, exitCode });
     this.#progress?.stop();
-    if (signal !== null) this.#error(`stopped by ${signal}: the jobs in flight ${this.#stopRequests > 1 ? 'went back to the queue' : 'finished'}; the others stay in the queue`);
+    if (signal !== null) this.#error(`stopped by ${signal}: the jobs in flight ${this.#forced ? 'went back to the queue' : 'finished'}; the others stay in the queue`);
     const { name, jsonSummary: json, quiet } = this.#config;
     const silent = reason.kind === 'output';
     const failure = await writeConsumeSummary(summary, { name, json, quiet: quiet || silent, cwd: this.#io.cwd, stderr: this.#io.stderr });

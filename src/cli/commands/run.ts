@@ -31,7 +31,7 @@ export function addRunCommand(program: Command, io: CliIo, done: (code: number) 
   program
     .command('run')
     .description('run a worker module over tasks read as JSON lines, writing one JSON record per line')
-    .argument('<worker-module>', 'path of the worker file (.js .mjs .cjs .ts .mts .cts), relative to the current directory')
+    .argument('<worker-module>', 'path of the worker file (.js .mjs .cjs .ts .mts .cts .tsx), relative to the current directory')
     .option('-i, --input <file>', 'read tasks from this file instead of stdin')
     .option('-o, --output <file>', 'write records to this file instead of stdout')
     .option('--lines', 'each line is a string task (not JSON)')

@@ -117,6 +117,7 @@ export class TaskOutcomes {
    */
   #requeue(task: PendingTask): void {
     task.worker = -1;
+    task.timedOut = false; // a new attempt, with a clock of its own (a crash during the grace)
     this.#sink.requeue(task);
   }
 

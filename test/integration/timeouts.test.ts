@@ -60,6 +60,14 @@ describe('taskTimeout', () => {
     expect(typeof (await pool.run(1, { worker: 0 }))).toBe('number');
   });
 
+  it('a task retried after its worker died during the grace is a new attempt: its own failure is a TaskError, not a timeout', async () => {
+    const pool = makePool({ worker: 'exits-on-abort.ts', size: 1, taskTimeout: 200, timeoutGrace: 60_000, retries: 1 });
+    const error = (await pool.run('x').catch((e: unknown) => e)) as TaskError;
+    expect(error).toBeInstanceOf(TaskError);
+    expect((error.cause as Error).message).toBe('attempt 2 failed');
+    expect(pool.stats()).toMatchObject({ retried: 1, timedOut: 1 });
+  });
+
   it('with retries, the collateral tasks of a killed worker run again elsewhere', async () => {
     const pool = makePool({ worker: 'blocks.ts', size: 2, concurrency: 10, taskTimeout: 300, timeoutGrace: 200, retries: 1 });
     await pool.start();

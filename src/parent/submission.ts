@@ -19,6 +19,31 @@ export interface SubmitOptions {
   onSubmit?: (taskId: number) => void;
 }
 
+/** The options each kind of submission takes: `put` has no caller waiting for the task to settle. */
+const KNOWN: Readonly<Record<TaskMode, ReadonlySet<string>>> = {
+  put: new Set(['worker', 'timeout']),
+  run: new Set(['worker', 'timeout', 'signal', 'onDispatch', 'onSubmit']),
+};
+
+/** An object of known keys, each of the right kind (a typo or a `run` option given to `put` throws). */
+function checkOptions(mode: TaskMode, options: SubmitOptions): void {
+  if (typeof options !== 'object' || options === null) throw new TypeError(`Expected the options to be an object, got ${show(options)}`);
+  for (const key in options) {
+    if (KNOWN[mode].has(key)) continue;
+    throw new TypeError(`Unknown option \`${key}\`${KNOWN.run.has(key) ? ' (put and putNowait take `worker` and `timeout`; it is an option of run)' : ''}`);
+  }
+  const { signal, onDispatch, onSubmit } = options;
+  if (signal !== undefined && !isSignal(signal)) throw new TypeError(`Expected \`signal\` to be an AbortSignal, got ${show(signal)}`);
+  if (onDispatch !== undefined && typeof onDispatch !== 'function') throw new TypeError(`Expected \`onDispatch\` to be a function, got ${show(onDispatch)}`);
+  if (onSubmit !== undefined && typeof onSubmit !== 'function') throw new TypeError(`Expected \`onSubmit\` to be a function, got ${show(onSubmit)}`);
+}
+
+/** An AbortSignal, from this realm or another (duck-typed, as SignalWatch uses it). */
+function isSignal(value: unknown): boolean {
+  const s = value as Partial<AbortSignal> | null;
+  return typeof s === 'object' && s !== null && typeof s.aborted === 'boolean' && typeof s.addEventListener === 'function';
+}
+
 export class Submissions {
   readonly #options: ResolvedPoolOptions;
   readonly #timing: TaskTiming | undefined;
@@ -41,6 +66,7 @@ export class Submissions {
    * making (the pool starts itself there), so a submission that throws starts nothing.
    */
   create(mode: TaskMode, task: unknown, options: SubmitOptions, accepted: () => void, resolve?: (v: unknown) => void, reject?: (e: Error) => void): PendingTask {
+    checkOptions(mode, options);
     const signal = options.signal;
     if (signal?.aborted) throw new TaskAbortedError(0, { cause: signal.reason });
     const size = this.#options.size;

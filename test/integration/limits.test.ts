@@ -74,6 +74,31 @@ describe('limits and bad input', () => {
     expect(create).toThrow(message);
   });
 
+  it('bad per-task options throw a TypeError at once, start nothing and queue nothing', async () => {
+    const pool = new Pool({ worker: fixture('echo.ts'), size: 1 });
+    const calls: [string, () => unknown, RegExp][] = [
+      ['put with a run option', () => pool.putNowait(1, { signal: new AbortController().signal } as never), /Unknown option `signal` \(put and putNowait take `worker` and `timeout`; it is an option of run\)/],
+      ['a typo', () => pool.putNowait(1, { timout: 5 } as never), /Unknown option `timout`/],
+      ['a signal that is not one', () => pool.run(1, { signal: 'stop' as never }), /Expected `signal` to be an AbortSignal, got `"stop"` \(string\)/],
+      ['a callback that is not one', () => pool.run(1, { onSubmit: 42 as never }), /Expected `onSubmit` to be a function/],
+      ['options that are no object', () => pool.run(1, null as never), /Expected the options to be an object, got `null`/],
+    ];
+    for (const [what, call, message] of calls) {
+      let thrown: unknown;
+      try {
+        await call();
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown, what).toBeInstanceOf(TypeError);
+      expect((thrown as Error).message, what).toMatch(message);
+    }
+    await expect(pool.put(1, { onDispatch: () => {} } as never)).rejects.toThrow(/Unknown option `onDispatch`/);
+    expect(pool.state).toBe('created'); // nothing started a worker
+    expect(pool.stats().queued).toBe(0);
+    await pool.stop();
+  });
+
   it('refuses workerData that cannot be sent with SerializationError naming the path', () => {
     expect(() => new Pool({ worker: fixture('echo.ts'), workerData: { f: () => 1 } })).toThrow(SerializationError);
     expect(() => new Pool({ worker: fixture('echo.ts'), workerData: { f: () => 1 } })).toThrow(/Cannot send workerData\.f: functions cannot be sent/);

@@ -10,6 +10,7 @@ import { mapTasks, type MapOptions } from './map.ts';
 import { PoolCore } from './pool-core.ts';
 import type { StreamedResult } from './result-stream.ts';
 import { installSignalHandlers, type StopOnSignalsOptions } from './signals.ts';
+import { NO_OPTIONS } from './submission.ts';
 
 export interface PutOptions {
   /** Send the task to this worker number (`0..size-1`) rather than the least busy one. */
@@ -32,7 +33,6 @@ export interface StopOptions {
   timeout?: number;
 }
 
-const NO_OPTIONS: RunOptions = Object.freeze({});
 
 /**
  * A pool of worker processes, each running one instance of your `Worker` subclass with many
@@ -99,14 +99,14 @@ export class Pool<TTask = unknown, TResult = unknown> extends EventEmitter<PoolE
    * task id once queued. Its return value (if not undefined) arrives as a `'result'` event, a
    * failure as `'taskError'`.
    */
-  put(task: TTask, options: PutOptions = {}): Promise<number> {
+  put(task: TTask, options: PutOptions = NO_OPTIONS): Promise<number> {
     return new Promise((resolve, reject) => {
       this.#core.put(task, options, this.#autoStart, { queued: resolve, refused: reject });
     });
   }
 
   /** Like `put`, but throws `QueueFullError` instead of waiting. Returns the task id. */
-  putNowait(task: TTask, options: PutOptions = {}): number {
+  putNowait(task: TTask, options: PutOptions = NO_OPTIONS): number {
     return this.#core.put(task, options, this.#autoStart);
   }
 

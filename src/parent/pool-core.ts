@@ -90,8 +90,11 @@ export class PoolCore {
       timeoutFailed: (h, task, error) => this.#incidents.timedOut(h, task, error),
     });
     this.#submissions = new Submissions(options, this.#timing, (task) => {
-      if (task.worker < 0) this.#queue.cancel(task);
-      else this.#supervisor.handles[task.worker]?.tasks.abort(task.id, 'abort');
+      if (task.worker >= 0) this.#supervisor.handles[task.worker]?.tasks.abort(task.id, 'abort');
+      else {
+        this.#queue.cancel(task);
+        if (this.#state === 'running' || this.#state === 'stopping') this.#pump(); // its room goes to a waiting put(), now
+      }
     });
     this.#supervisor = new Supervisor(options, this.#host());
     const dispatcher = new Dispatcher<PendingTask>(options.dispatch, options.concurrency, (task, slot) => this.#send(task, slot));

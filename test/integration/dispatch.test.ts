@@ -100,6 +100,26 @@ describe('backpressure', () => {
     expect(pool.stats()).toMatchObject({ queued: 0, inFlight: 0, done: 4 });
   });
 
+  it('the room a queued task leaves when it is aborted goes to a waiting put() at once', async () => {
+    const pool = makePool({ worker: 'abortable.ts', size: 1, concurrency: 1, maxQueue: 1 });
+    pool.on('taskError', () => {}); // the put task below is dropped by the stop at the end
+    await pool.start();
+    const hold = new AbortController();
+    const held = pool.run('held', { signal: hold.signal }).catch((e: unknown) => e); // the worker holds it, and keeps it
+    const queuedAbort = new AbortController();
+    const queued = pool.run('queued', { signal: queuedAbort.signal }).catch((e: unknown) => e); // the queue is full
+    let putId: number | undefined;
+    const put = pool.put('waits for room').then((id) => (putId = id));
+    expect(pool.stats().queued).toBe(2);
+    queuedAbort.abort(); // nothing else happens: no task ends, no worker frees a credit
+    expect(await queued).toBeInstanceOf(TaskAbortedError);
+    await put;
+    expect(typeof putId).toBe('number');
+    expect(pool.stats()).toMatchObject({ queued: 1, inFlight: 1 });
+    hold.abort();
+    expect(await held).toBeInstanceOf(TaskAbortedError);
+  });
+
   it('a run() aborted while it waits for room leaves the waiters only: the queue count stays right and maxQueue holds', async () => {
     // Every task of this worker runs until its signal aborts: the test decides when a credit comes back.
     const pool = makePool({ worker: 'abortable.ts', size: 1, concurrency: 1, maxQueue: 1 });

@@ -2,6 +2,7 @@
  * The base classes users extend in their worker module: {@link Worker} stops at once on the
  * poison pill, {@link SafeWorker} finishes its in-flight tasks first.
  */
+import { ResultClosedError } from '../errors.ts';
 
 /** Brands a class as a looppool worker. `Symbol.for` so that two copies of the package agree. */
 export const WORKER_BRAND: unique symbol = Symbol.for('looppool.Worker') as never;
@@ -86,11 +87,14 @@ export class Worker<TTask = unknown, TResult = unknown> {
   /**
    * Stream a result not tied to any task (arrives as `pool.on('result')` with `info.taskId` null),
    * from the end of `initialize()` until `dispose()` begins (a SafeWorker's drain included).
-   * @throws {ResultClosedError} in `initialize()`, in `dispose()` or later: nothing is sent.
+   * @throws {ResultClosedError} in `initialize()`, in `dispose()` or later, or in a worker no pool
+   * started (its constructor, a unit test): nothing is sent.
    * @throws {SerializationError} for a value that cannot cross to the parent.
    */
   putResult(value: TResult): void {
-    this.#binding().putResult(value, null);
+    const binding = this[BINDING];
+    if (!binding) throw new ResultClosedError(null, 'this worker is not running in a pool (yet: in its constructor, or made outside one, in a test say)');
+    binding.putResult(value, null);
   }
 
   #binding(): WorkerBinding {

@@ -22,6 +22,7 @@ export function runExitCode(reason: StopReason | undefined, failed: number): num
 export function stoppedNote(signal: NodeJS.Signals, stats: RunStats, notStartedLine: number): string {
   const from = notStartedLine || stats.lastLineStarted + 1;
   const total = stats.total;
+  if (total !== undefined && stats.finished >= total) return `stopped by ${signal}: every line has its record (the whole input was run)`;
   const left = total === undefined ? '' : ` (${Math.max(0, total - stats.finished)} of ${total} non-blank lines)`;
   return `stopped by ${signal}: every line up to ${stats.lastLineStarted} has its record; input from line ${from} on was not run${left} and has no record`;
 }

@@ -6,6 +6,7 @@
  */
 import type { ClientOptions, StatsD } from 'hot-shots';
 import { lazyRequire } from '../internal/lazy-require.ts';
+import { settleWithin } from '../internal/settle-within.ts';
 
 const hotShots = lazyRequire<{ StatsD: new (options: ClientOptions) => StatsD }>('hot-shots');
 import { sanitizePath } from './names.ts';
@@ -209,28 +210,6 @@ function makeHandle(client: StatsD, owned: boolean, tags: boolean, config: Resol
       return closing;
     },
   };
-}
-
-/**
- * Call `start(done)` and resolve when it calls `done`, it throws, or `timeout` ms pass. The timer
- * is not unref'd: hot-shots' TCP `close()` never calls back once the connection was refused, and
- * a socket that is gone keeps nothing alive, so an unref'd timer let a script that awaits the
- * close (`await pool.stop()`) exit with the promise unsettled. It keeps the process up for
- * `timeout` ms at most.
- */
-export function settleWithin(timeout: number, start: (done: () => void) => void): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, timeout);
-    const done = (): void => {
-      clearTimeout(timer);
-      resolve();
-    };
-    try {
-      start(done);
-    } catch {
-      done();
-    }
-  });
 }
 
 function isTags(value: unknown): value is Record<string, string> | string[] {

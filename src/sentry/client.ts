@@ -5,7 +5,9 @@
  * when a DSN is configured; a process without Sentry never loads it (nor node:module, taken from
  * `process.getBuiltinModule()` when needed: an ES import would load it in every process).
  */
+import type { IncomingMessage, RequestOptions } from 'node:http';
 import type { NodeClient, Scope } from '@sentry/node';
+import { settleWithin } from '../internal/settle-within.ts';
 import { resolveSentryConfig, type SentryOptions } from './config.ts';
 import { scrubEvent } from './scrub.ts';
 
@@ -27,6 +29,21 @@ interface Active {
 }
 
 let active: Active | undefined;
+
+/**
+ * Node's http/https `request`, with each request's socket unref'd: a Sentry server that accepts a
+ * connection and never answers must not keep the process alive once its pool has stopped (a plain
+ * script never exited). Sending still has its bound: `flushSentry` waits up to its timeout.
+ */
+const BACKGROUND_HTTP: HttpModule = {
+  request(options, callback) {
+    const secure = typeof options === 'string' || options instanceof URL ? String(options).startsWith('https:') : options.protocol === 'https:';
+    const request = process.getBuiltinModule(secure ? 'node:https' : 'node:http').request(options as RequestOptions, callback as (res: IncomingMessage) => void);
+    request.on('socket', (socket) => socket.unref());
+    return request;
+  },
+};
+type HttpModule = NonNullable<Parameters<typeof import('@sentry/node').makeNodeTransport>[0]['httpModule']>;
 
 /** How long a replaced client may take to send what it still holds, in ms. */
 const CLOSE_REPLACED_MS = 2_000;
@@ -53,7 +70,7 @@ export async function initSentry(options: InitSentryOptions): Promise<boolean> {
     dsn: config.dsn,
     ...(config.environment === undefined ? {} : { environment: config.environment }),
     ...(config.release === undefined ? {} : { release: config.release }),
-    transport: sdk.makeNodeTransport,
+    transport: (transportOptions) => sdk.makeNodeTransport({ ...transportOptions, httpModule: BACKGROUND_HTTP }),
     stackParser: sdk.defaultStackParser,
     integrations: [sdk.linkedErrorsIntegration(), sdk.contextLinesIntegration(), sdk.nodeContextIntegration()],
     enableRuntimeChannelInjection: false,
@@ -103,8 +120,8 @@ export function isSentryActive(): boolean {
  * pool stops. Resolves `true` when everything was sent, `false` on timeout or when Sentry is off.
  */
 export async function flushSentry(timeoutMs: number): Promise<boolean> {
-  if (!active) return false;
-  return active.client.flush(timeoutMs);
+  const client = active?.client;
+  return client ? within(timeoutMs, () => client.flush(timeoutMs)) : false;
 }
 
 /** Flush, then shut the client down (its timers and listeners); later captures are dropped. */
@@ -112,5 +129,20 @@ export async function closeSentry(timeoutMs: number): Promise<boolean> {
   const current = active;
   active = undefined;
   if (!current) return false;
-  return current.client.close(timeoutMs);
+  return within(timeoutMs, () => current.client.close(timeoutMs));
+}
+
+/**
+ * `work()`'s answer, waited for with a timer that keeps the process alive (settleWithin): the
+ * SDK's own wait does not, and its requests' sockets are unref'd (BACKGROUND_HTTP).
+ */
+async function within(timeoutMs: number, work: () => PromiseLike<boolean>): Promise<boolean> {
+  let ok = false;
+  await settleWithin(timeoutMs, (done) => {
+    work().then((result) => {
+      ok = result;
+      done();
+    }, done);
+  });
+  return ok;
 }

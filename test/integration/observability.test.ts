@@ -223,6 +223,26 @@ describe('Sentry', () => {
     expect(crash?.exception.values.at(-1)).toMatchObject({ type: 'WorkerCrashedError' });
   });
 
+  // The flush has its bound; past it, a request the server never answers must not keep a script alive.
+  it('a Sentry that never answers: `await pool.stop()` returns and the script exits by itself', async () => {
+    endpoint = await startSentryEndpoint({ hang: true });
+    const script = path.resolve(here, '../fixtures/parents/hanging-sentry-stop.mjs');
+    const parent = spawn(process.execPath, [script, fixture('crash.ts'), endpoint.dsn], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    parent.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => parent.once('close', resolve));
+    try {
+      await waitFor(async () => parent.exitCode !== null || parent.signalCode !== null, 'the parent script to exit by itself', 30_000);
+      expect(await exited).toBe(0);
+      expect(out.split('\n').slice(1)).toEqual(['{"stopped":"stopped"}', '']);
+      expect(endpoint.requests()).toBeGreaterThan(0); // the crash event went out, and got no answer
+      const workers = JSON.parse(out.split('\n')[0] as string) as number[];
+      expect(workers.some(isAlive)).toBe(false);
+    } finally {
+      if (parent.exitCode === null && parent.signalCode === null) parent.kill('SIGKILL');
+    }
+  });
+
   it('flushes a worker\'s events before it exits on stop', async () => {
     endpoint = await startSentryEndpoint();
     const pool = makePool({ worker: 'throws.ts', size: 1, sentry: { dsn: endpoint.dsn } });

@@ -35,7 +35,7 @@ const ALLOWED: Record<string, string[]> = {
   'internal': [],
   'parent': ['protocol', 'transport', 'internal', 'metrics', 'sentry', 'control', 'options.ts', 'errors.ts'],
   'child': ['protocol', 'transport', 'internal', 'metrics', 'sentry', 'errors.ts', 'cooperative.ts'],
-  'sentry': ['protocol'],
+  'sentry': ['protocol', 'internal'],
   // bullmq: an adapter over the public Pool API; bullmq itself is loaded lazily (optional peer).
   'bullmq': ['errors.ts', 'options.ts'],
   'control': ['errors.ts', 'internal'],

@@ -13,7 +13,7 @@ import { ProcessProbe, pidusageReader, type ProcessUsage } from './process-probe
 import { reportOnce, stderrSink, type ErrorSink, type OnceSink } from './report-once.ts';
 import { Reservoir } from './reservoir.ts';
 import { isDelay } from '../internal/delay.ts';
-import { DEFAULT_REPORT_INTERVAL, intervalError } from './resource-reporter.ts';
+import { checkSource, DEFAULT_REPORT_INTERVAL, intervalError } from './resource-reporter.ts';
 
 /** The part of `pool.stats()` the reporter reads. */
 export interface PoolSnapshot {
@@ -153,6 +153,7 @@ export class PoolReporter {
    * Returns a function that removes the source.
    */
   addSource(source: MetricSource): () => void {
+    checkSource(source);
     this.#sources.add(source);
     return () => this.#sources.delete(source);
   }

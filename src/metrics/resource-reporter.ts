@@ -102,6 +102,7 @@ export class ResourceReporter {
    * (a counter). Returns a function that removes the source.
    */
   addSource(source: MetricSource): () => void {
+    checkSource(source);
     this.#sources.add(source);
     return () => this.#sources.delete(source);
   }
@@ -163,6 +164,11 @@ export class ResourceReporter {
       return undefined;
     }
   }
+}
+
+/** @throws {TypeError} unless `source` is a function (what `addSource` takes; shared with PoolReporter and the pool). */
+export function checkSource(source: unknown): void {
+  if (typeof source !== 'function') throw new TypeError(`Expected the metric source to be a function returning { gauges, counters }, got \`${String(source)}\` (${typeof source})`);
 }
 
 /** The error of a bad `interval` option (shared with PoolReporter). */

@@ -141,8 +141,13 @@ export function clientOptions(resolved: ResolvedStatsdOptions, onError: ErrorSin
  * Check statsd options and fill in the defaults. Pure.
  * @throws {TypeError} naming the option and the value, e.g. "Expected `statsd.port` to be an integer from 1 to 65535, got `0` (number)".
  */
+/** The keys of {@link StatsdOptions}: any other is a typo (it would be ignored, and the default used). */
+const STATSD_KEYS: ReadonlySet<string> = new Set(['host', 'port', 'prefix', 'globalTags', 'protocol', 'telegraf', 'datadog', 'tags', 'maxBufferSize', 'mock']);
+
 export function resolveStatsdOptions(input: StatsdOptions): ResolvedStatsdOptions {
   if (typeof input !== 'object' || input === null) throw new TypeError(`Expected \`statsd\` to be a hot-shots client or an options object, got ${show(input)}`);
+  const unknown = Object.keys(input).find((key) => !STATSD_KEYS.has(key));
+  if (unknown !== undefined) throw new TypeError(`Unknown option \`statsd.${unknown}\` (a hot-shots client is recognised by its methods; options are ${[...STATSD_KEYS].join(', ')})`);
   const d = DEFAULT_STATSD_OPTIONS;
   const host = input.host ?? d.host;
   if (typeof host !== 'string' || host === '') throw new TypeError(`Expected \`statsd.host\` to be a non-empty string, got ${show(host)}`);

@@ -1,11 +1,32 @@
 /** `pool.map()`: bounded in-flight work over a (possibly async) iterable, results in order or as they come. */
 import { Deque } from '../internal/deque.ts';
+import { show } from '../options.ts';
 
 export interface MapOptions {
   /** Yield results in input order (`true`) or as tasks finish (`false`). @default true */
   ordered?: boolean;
   /** Tasks in flight at most. @default size × concurrency */
   window?: number;
+}
+
+/**
+ * Check what `pool.map()` is given, before anything runs.
+ * @throws {TypeError} for an unknown option, an option of the wrong kind, or an input that is not iterable
+ */
+export function checkMapArguments(input: unknown, options: MapOptions): void {
+  if (typeof options !== 'object' || options === null) throw new TypeError(`Expected the options to be an object, got ${show(options)}`);
+  const unknown = Object.keys(options).find((key) => key !== 'ordered' && key !== 'window');
+  if (unknown !== undefined) throw new TypeError(`Unknown option \`${unknown}\``);
+  if (options.ordered !== undefined && typeof options.ordered !== 'boolean') throw new TypeError(`Expected \`ordered\` to be a boolean, got ${show(options.ordered)}`);
+  if (options.window !== undefined) checkWindow(options.window);
+  const i = input as Partial<Iterable<unknown> & AsyncIterable<unknown>> | null | undefined;
+  if (typeof i?.[Symbol.asyncIterator] !== 'function' && typeof i?.[Symbol.iterator] !== 'function') {
+    throw new TypeError(`Expected the input to be an iterable or async iterable, got ${show(input)}`);
+  }
+}
+
+function checkWindow(window: unknown): void {
+  if (!Number.isSafeInteger(window) || (window as number) < 1) throw new TypeError(`Expected \`window\` to be a positive integer, got ${show(window)}`);
 }
 
 type Outcome<R> = { ok: true; value: R } | { ok: false; error: unknown };
@@ -66,7 +87,7 @@ export async function* mapTasks<T, R>(
   input: Iterable<T> | AsyncIterable<T>,
   { ordered = true, window = 1 }: MapOptions,
 ): AsyncGenerator<R, void, undefined> {
-  if (!Number.isSafeInteger(window) || window < 1) throw new TypeError(`Expected \`window\` to be a positive integer, got ${String(window)}`);
+  checkWindow(window);
   const isAsync = Symbol.asyncIterator in input;
   const source = isAsync ? input[Symbol.asyncIterator]() : input[Symbol.iterator]();
   const outcomes = new Outcomes<R>(ordered);

@@ -11,7 +11,7 @@
 import { startControlServer, type ControlledPool, type ControlServer } from '../control/server.ts';
 import { startPoolMetrics, type PoolMetrics } from '../metrics/pool-metrics.ts';
 import type { PoolSource } from '../metrics/pool-reporter.ts';
-import type { MetricSource } from '../metrics/resource-reporter.ts';
+import { checkSource, type MetricSource } from '../metrics/resource-reporter.ts';
 import type { ResolvedPoolOptions } from '../options.ts';
 import { flushSentry, initSentry } from '../sentry/client.ts';
 import type { WorkerInitExtras } from './worker-handle.ts';
@@ -54,6 +54,7 @@ export class PoolServices {
 
   /** Report `source`'s metrics with the pool's (from now on, or from the start); returns its removal. */
   addMetricSource(source: MetricSource): () => void {
+    checkSource(source);
     this.#metricSources.add(source);
     const remove = this.#metrics?.pool.addSource(source);
     return () => {

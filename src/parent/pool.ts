@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import type { MetricSource } from '../metrics/resource-reporter.ts';
 import { resolvePoolOptions, type PoolOptions } from '../options.ts';
 import type { PoolEvents, PoolState, PoolStats } from './events.ts';
-import { mapTasks, type MapOptions } from './map.ts';
+import { checkMapArguments, mapTasks, type MapOptions } from './map.ts';
 import { PoolCore } from './pool-core.ts';
 import type { StreamedResult } from './result-stream.ts';
 import { installSignalHandlers, type StopOnSignalsOptions } from './signals.ts';
@@ -125,6 +125,7 @@ export class Pool<TTask = unknown, TResult = unknown> extends EventEmitter<PoolE
    * results in input order (`ordered: true`, the default) or as they finish.
    */
   map(input: Iterable<TTask> | AsyncIterable<TTask>, options: MapOptions = {}): AsyncIterableIterator<TResult> {
+    checkMapArguments(input, options);
     const window = options.window ?? this.size * this.concurrency;
     return mapTasks((task) => this.run(task), input, { ...options, window });
   }

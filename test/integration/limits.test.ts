@@ -66,6 +66,7 @@ describe('limits and bad input', () => {
     [{ reportInterval: 2 ** 31 }, /Expected `reportInterval`/],
     [{ maxQueue: '10' }, /Expected `maxQueue`.*got `"10"` \(string\)/],
     [{ sizee: 2 }, /Unknown option `sizee`/],
+    [{ statsd: { hots: 'metrics.internal' } }, /Unknown option `statsd.hots`/],
     [{ worker: 'data:text/javascript,1' }, /Expected `worker` to be a file path or a file: URL/],
     [{ worker: 42 }, /Expected `worker` to be a file path or a file: URL, got `42` \(number\)/],
   ])('invalid options throw a TypeError naming the option and the value: %o', (options, message) => {
@@ -97,6 +98,16 @@ describe('limits and bad input', () => {
     expect(pool.state).toBe('created'); // nothing started a worker
     expect(pool.stats().queued).toBe(0);
     await pool.stop();
+  });
+
+  it('map() and addMetricSource() refuse what they cannot take at once, with a TypeError', () => {
+    const pool = new Pool({ worker: fixture('echo.ts'), size: 1 }); // never started: no process
+    expect(() => pool.map([1], { windw: 3 } as never)).toThrow(/Unknown option `windw`/);
+    expect(() => pool.map([1], { ordered: 'no' as never })).toThrow(/Expected `ordered` to be a boolean, got `"no"` \(string\)/);
+    expect(() => pool.map([1], { window: 0 })).toThrow(/Expected `window` to be a positive integer, got `0` \(number\)/);
+    expect(() => pool.map(5 as never)).toThrow(/Expected the input to be an iterable or async iterable, got `5` \(number\)/);
+    expect(() => pool.addMetricSource(5 as never)).toThrow(/Expected the metric source to be a function/);
+    expect(pool.state).toBe('created');
   });
 
   it('refuses workerData that cannot be sent with SerializationError naming the path', () => {

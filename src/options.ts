@@ -10,6 +10,9 @@ import { resolveSentryConfig, type SentryConfig, type SentryOptions } from './se
 import { encodePayload } from './transport/encode.ts';
 import { inheritedExecArgv } from './internal/exec-argv.ts';
 import { isDelay, MAX_DELAY_MS } from './internal/delay.ts';
+import { assertKnownKeys } from './internal/known-keys.ts';
+
+export { assertKnownKeys };
 
 /** How the parent picks a worker for the next task. */
 export type DispatchPolicy = 'least-busy' | 'round-robin';
@@ -218,9 +221,7 @@ export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
 /** `input` is an object whose every key is an option `Pool` knows. */
 function assertKnownOptions(input: PoolOptions): void {
   if (typeof input !== 'object' || input === null) throw new TypeError(`Expected options to be an object, got ${show(input)}`);
-  for (const key of Object.keys(input)) {
-    if (!KNOWN.has(key)) throw new TypeError(`Unknown option \`${key}\``);
-  }
+  assertKnownKeys(input, KNOWN);
 }
 
 /** A pool's name: it goes into process titles, metric names and control socket paths. */

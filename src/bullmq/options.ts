@@ -4,7 +4,7 @@
  */
 import os from 'node:os';
 import type { ConnectionOptions, JobsOptions, QueueOptions, WorkerOptions } from 'bullmq';
-import { delayOption, show } from '../options.ts';
+import { assertKnownKeys, delayOption, show } from '../options.ts';
 
 /**
  * Where Redis is: a `redis://` or `rediss://` URL, BullMQ connection options (`{ host, port, … }`),
@@ -228,9 +228,7 @@ function checkQueueName(name: unknown): void {
 
 function checkKeys(input: unknown, known: Set<string>): void {
   if (typeof input !== 'object' || input === null) throw new TypeError(`Expected options to be an object, got ${show(input)}`);
-  for (const key of Object.keys(input)) {
-    if (!known.has(key)) throw new TypeError(`Unknown option \`${key}\``);
-  }
+  assertKnownKeys(input, known);
 }
 
 function positiveInteger(name: string, value: unknown): number {

@@ -6,6 +6,7 @@
  */
 import type { ClientOptions, StatsD } from 'hot-shots';
 import { lazyRequire } from '../internal/lazy-require.ts';
+import { assertKnownKeys } from '../internal/known-keys.ts';
 import { settleWithin } from '../internal/settle-within.ts';
 
 const hotShots = lazyRequire<{ StatsD: new (options: ClientOptions) => StatsD }>('hot-shots');
@@ -146,8 +147,7 @@ const STATSD_KEYS: ReadonlySet<string> = new Set(['host', 'port', 'prefix', 'glo
 
 export function resolveStatsdOptions(input: StatsdOptions): ResolvedStatsdOptions {
   if (typeof input !== 'object' || input === null) throw new TypeError(`Expected \`statsd\` to be a hot-shots client or an options object, got ${show(input)}`);
-  const unknown = Object.keys(input).find((key) => !STATSD_KEYS.has(key));
-  if (unknown !== undefined) throw new TypeError(`Unknown option \`statsd.${unknown}\` (a hot-shots client is recognised by its methods; options are ${[...STATSD_KEYS].join(', ')})`);
+  assertKnownKeys(input, STATSD_KEYS, 'statsd.', ` (a hot-shots client is recognised by its methods; options are ${[...STATSD_KEYS].join(', ')})`);
   const d = DEFAULT_STATSD_OPTIONS;
   const host = input.host ?? d.host;
   if (typeof host !== 'string' || host === '') throw new TypeError(`Expected \`statsd.host\` to be a non-empty string, got ${show(host)}`);

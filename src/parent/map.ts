@@ -1,5 +1,6 @@
 /** `pool.map()`: bounded in-flight work over a (possibly async) iterable, results in order or as they come. */
 import { Deque } from '../internal/deque.ts';
+import { assertKnownKeys } from '../internal/known-keys.ts';
 import { show } from '../options.ts';
 
 export interface MapOptions {
@@ -9,14 +10,15 @@ export interface MapOptions {
   window?: number;
 }
 
+const OPTION_KEYS: ReadonlySet<string> = new Set(['ordered', 'window']);
+
 /**
  * Check what `pool.map()` is given, before anything runs.
  * @throws {TypeError} for an unknown option, an option of the wrong kind, or an input that is not iterable
  */
 export function checkMapArguments(input: unknown, options: MapOptions): void {
   if (typeof options !== 'object' || options === null) throw new TypeError(`Expected the options to be an object, got ${show(options)}`);
-  const unknown = Object.keys(options).find((key) => key !== 'ordered' && key !== 'window');
-  if (unknown !== undefined) throw new TypeError(`Unknown option \`${unknown}\``);
+  assertKnownKeys(options, OPTION_KEYS);
   if (options.ordered !== undefined && typeof options.ordered !== 'boolean') throw new TypeError(`Expected \`ordered\` to be a boolean, got ${show(options.ordered)}`);
   if (options.window !== undefined) checkWindow(options.window);
   const i = input as Partial<Iterable<unknown> & AsyncIterable<unknown>> | null | undefined;

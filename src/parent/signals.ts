@@ -1,4 +1,5 @@
 /** `pool.stopOnSignals()`: the first signal drains, the second terminates. */
+import { assertKnownKeys } from '../internal/known-keys.ts';
 import { show, stopTimeoutOption } from '../options.ts';
 
 export interface StopOnSignalsOptions {
@@ -38,10 +39,11 @@ function isCatchable(signal: unknown): boolean {
   return typeof signal === 'string' && Object.hasOwn(names, signal) && signal !== 'SIGKILL' && signal !== 'SIGSTOP';
 }
 
+const OPTION_KEYS: ReadonlySet<string> = new Set(['signals', 'timeout', 'onSignal']);
+
 function checkOptions(options: StopOnSignalsOptions): void {
   if (typeof options !== 'object' || options === null) throw new TypeError(`Expected the options to be an object, got ${show(options)}`);
-  const unknown = Object.keys(options).find((key) => key !== 'signals' && key !== 'timeout' && key !== 'onSignal');
-  if (unknown !== undefined) throw new TypeError(`Unknown option \`${unknown}\``);
+  assertKnownKeys(options, OPTION_KEYS);
   const { signals, timeout, onSignal } = options;
   if (signals !== undefined && !(Array.isArray(signals) && signals.length > 0 && signals.every(isCatchable))) {
     throw new TypeError(`Expected \`signals\` to be a non-empty array of signal names a process can catch, such as 'SIGINT', got ${show(signals)}`);

@@ -1,21 +1,23 @@
 /**
- * The machinery behind the `Pool` facade: the state machine, the submission path, start and
- * stop, and the wiring of the collaborators — the dispatcher (fair credits), the supervisor
- * (processes), the task outcomes (settling, retries, timeouts), the broadcaster, the result
- * streams, the services beside the workers (Sentry, metrics, the control channel) and incident
- * reporting. Every task settles exactly once, through `outcomes`.
+ * The machinery behind the `Pool` facade: the pool's state, the submission path, and the wiring
+ * of the collaborators — the lifecycle (start and stop: the state's moves, the stop phases, the
+ * poison pill and the kill), the dispatcher (fair credits), the supervisor (processes), the task
+ * outcomes (settling, retries, timeouts), the broadcaster, the result streams, the services
+ * beside the workers (Sentry, metrics, the control channel) and incident reporting. Every task
+ * settles exactly once, through `outcomes`.
  */
 import { BroadcastError, PoolStoppedError, QueueFullError, type PoolUnhealthyError } from '../errors.ts';
 import type { ControlledPool } from '../control/server.ts';
 import type { PoolSource } from '../metrics/pool-reporter.ts';
 import type { MetricSource } from '../metrics/resource-reporter.ts';
-import { stopTimeoutOption, type ResolvedPoolOptions } from '../options.ts';
+import type { ResolvedPoolOptions } from '../options.ts';
 import { encodePayload } from '../transport/encode.ts';
 import { Broadcaster } from './broadcaster.ts';
 import { Dispatcher } from './dispatcher.ts';
 import type { LoopBlockedInfo, PoolState, PoolStats, ResultInfo, TaskErrorInfo, WorkerExitInfo, WorkerInfo } from './events.ts';
 import { Incidents } from './incidents.ts';
 import { TaskOutcomes } from './outcomes.ts';
+import { PoolLifecycle, type StopPhase } from './pool-lifecycle.ts';
 import { PoolServices } from './pool-services.ts';
 import { poolStats } from './pool-stats.ts';
 import { ResultStream } from './result-stream.ts';
@@ -40,12 +42,6 @@ export interface CoreEvents {
 
 /** Where a `put` hears that its task was queued, or refused (the pool stopped while it waited for room). */
 type Room = { queued(id: number): void; refused(error: Error): void };
-/**
- * How far a stop has got: `draining` (stop({ drain: true }): queued tasks still go out),
- * `cancelling` (the queue was rejected; tasks in flight finish), `pilled` (no task goes out any
- * more: every worker was sent the poison pill, or killed, for a stop timeout or terminate()).
- */
-type StopPhase = 'draining' | 'cancelling' | 'pilled';
 
 const NO_ROOM: Room = { queued: () => {}, refused: () => {} };
 const NOTHING = (): void => {};
@@ -61,14 +57,11 @@ export class PoolCore {
   readonly #streams = new Set<ResultStream<unknown>>();
   readonly #services: PoolServices;
   readonly #submissions: Submissions;
+  readonly #lifecycle: PoolLifecycle;
+  /** Moved on by `#lifecycle` only; kept here, where the submission path reads it for every task. */
   #state: PoolState = 'created';
-  #startPromise: Promise<void> | undefined;
-  #stopPromise: Promise<void> | undefined;
-  /** Where a stop has got to, once the state is 'stopping'. See {@link StopPhase}. */
+  /** Where a stop has got to, once the state is 'stopping' (see {@link StopPhase}); moved on by `#lifecycle`, read by `#send`. */
   #stopPhase: StopPhase | undefined;
-  #terminating = false;
-  /** Why the workers were killed rather than pilled, if they were. */
-  #killedBecause: string | undefined;
   #unhealthy: PoolUnhealthyError | undefined;
   /** Stamps tasks for the wait/run metrics; from construction, so tasks put before start() are stamped too. */
   readonly #timing: TaskTiming | undefined;
@@ -100,6 +93,18 @@ export class PoolCore {
     const dispatcher = new Dispatcher<PendingTask>(options.dispatch, options.concurrency, (task, slot) => this.#send(task, slot));
     dispatcher.slots = this.#supervisor.handles;
     this.#queue = new TaskQueue(dispatcher, options.maxQueue);
+    this.#lifecycle = new PoolLifecycle({
+      state: () => this.#state,
+      setState: (state) => (this.#state = state),
+      phase: () => this.#stopPhase,
+      setPhase: (phase) => (this.#stopPhase = phase),
+      supervisor: this.#supervisor,
+      queue: this.#queue,
+      services,
+      rejectQueued: (error) => this.#rejectQueued(error),
+      endStreams: () => this.#endStreams(),
+      pump: () => this.#pump(),
+    });
     this.#rebalancer = new Rebalancer(this.#supervisor.handles, () => this.#state === 'running');
   }
 
@@ -109,27 +114,7 @@ export class PoolCore {
 
   /** `facade`: the Pool, as seen by the metrics reporter and the control channel. */
   start(facade: PoolSource & ControlledPool): Promise<void> {
-    this.#startPromise ??= this.#start(facade);
-    return this.#startPromise;
-  }
-
-  async #start(facade: PoolSource & ControlledPool): Promise<void> {
-    if (this.#state !== 'created') throw new PoolStoppedError();
-    this.#state = 'starting';
-    this.#supervisor.initExtras = await this.#services.startBeforeWorkers(facade);
-    try {
-      await this.#supervisor.start();
-    } catch (error) {
-      await this.#services.close();
-      this.#state = 'stopped';
-      const reason = this.#terminating ? new PoolStoppedError('The pool was terminated while it was starting') : (error as Error);
-      this.#rejectQueued(reason);
-      this.#endStreams();
-      throw reason;
-    }
-    await this.#services.openControl(facade);
-    if (this.#state === 'starting') this.#state = 'running';
-    this.#pump();
+    return this.#lifecycle.start(facade);
   }
 
   /**
@@ -179,43 +164,11 @@ export class PoolCore {
 
   /** A bad `timeout` rejects this call only: the pool goes on, and can still be stopped. */
   stop(drain: boolean, timeout: number): Promise<void> {
-    try {
-      stopTimeoutOption(timeout);
-    } catch (error) {
-      return Promise.reject(error as TypeError);
-    }
-    this.#stopPromise ??= this.#stop(drain, timeout);
-    return this.#stopPromise;
-  }
-
-  async #stop(drain: boolean, timeout: number): Promise<void> {
-    if (this.#state === 'created') {
-      this.#state = 'stopped';
-      this.#endStreams();
-      return;
-    }
-    if (this.#state === 'starting') await this.#startPromise?.catch(() => {});
-    if (this.#state === 'stopped') return;
-    this.#state = 'stopping';
-    this.#stopPhase = drain ? 'draining' : 'cancelling';
-    this.#queue.rejectWaiting(new PoolStoppedError());
-    if (!drain) this.#rejectQueued(new PoolStoppedError('The pool was stopped before the task was dispatched'));
-    const timer = timeout === Infinity ? undefined : setTimeout(() => this.#forceStop('the stop timeout passed'), timeout);
-    if (this.#terminating) this.#forceStop('the pool was terminated');
-    else this.#maybePill();
-    await this.#supervisor.whenEmpty();
-    clearTimeout(timer);
-    await this.#services.close();
-    this.#state = 'stopped';
-    this.#endStreams();
+    return this.#lifecycle.stop(drain, timeout);
   }
 
   terminate(): Promise<void> {
-    this.#terminating = true;
-    if (this.#state === 'starting') this.#supervisor.killAll('stop'); // do not wait for a slow initialize()
-    const stopping = this.stop(false, this.options.stopTimeout);
-    if (this.#state === 'stopping') this.#forceStop('the pool was terminated');
-    return stopping;
+    return this.#lifecycle.terminate(this.options.stopTimeout);
   }
 
   stats(): PoolStats {
@@ -253,30 +206,7 @@ export class PoolCore {
 
   #pump(): void {
     this.#queue.pump();
-    if (this.#state === 'stopping') this.#maybePill();
-  }
-
-  #maybePill(): void {
-    // A worker asked to hand tasks back answers first: a drain sends them to the others.
-    if (this.#stopPhase === 'pilled' || this.#queue.length > 0 || this.#supervisor.handles.some((h) => h?.tasks.reclaiming)) return;
-    // A drain finishes the queued tasks: a worker gets its pill once it answered those it was sent
-    // during the stop (a plain Worker abandons what it holds at the pill), the others at once.
-    let waiting = false;
-    for (const h of this.#supervisor.live()) {
-      if (h.tasks.beforePill > 0) waiting = true;
-      else h.poisonPill('stop');
-    }
-    if (waiting) return;
-    this.#stopPhase = 'pilled';
-    this.#supervisor.beginStop();
-    this.#supervisor.pillAll();
-  }
-
-  #forceStop(why: string): void {
-    this.#stopPhase = 'pilled';
-    this.#killedBecause ??= why;
-    this.#rejectQueued(new PoolStoppedError(`The pool stopped (${why}) before the task was dispatched`));
-    this.#supervisor.killAll('stop');
+    if (this.#state === 'stopping') this.#lifecycle.maybePill();
   }
 
   #rejectQueued(error: Error): void {
@@ -303,7 +233,7 @@ export class PoolCore {
     const expected = details.reason === 'stop' || details.reason === 'recycle';
     this.#events.workerExit({ worker: h.number, pid: h.pid, exitCode: details.exitCode, signal: details.signal, expected, reason: details.reason });
     const mayRetry = this.#state === 'running' || this.#state === 'starting' || (this.#state === 'stopping' && this.#stopPhase !== 'pilled');
-    this.#outcomes.workerExited(h, details, tasks, mayRetry, this.#killedBecause);
+    this.#outcomes.workerExited(h, details, tasks, mayRetry, this.#lifecycle.killedBecause);
     this.#broadcaster.workerGone(h, details);
     this.#pump();
   }

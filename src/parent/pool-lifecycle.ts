@@ -1,0 +1,153 @@
+/**
+ * How a pool starts and stops: the moves of its state (created -> starting -> running ->
+ * stopping -> stopped), the phases of a stop, the poison pill each worker gets once it has
+ * answered what it must, and the kill at the stop timeout or on terminate(). The state and the
+ * stop phase are PoolCore's fields, which its submission path reads for every task; only this
+ * moves them on, through its host.
+ */
+import type { ControlledPool } from '../control/server.ts';
+import { PoolStoppedError } from '../errors.ts';
+import type { PoolSource } from '../metrics/pool-reporter.ts';
+import { stopTimeoutOption } from '../options.ts';
+import type { PoolState } from './events.ts';
+import type { PoolServices } from './pool-services.ts';
+import type { Supervisor } from './supervisor.ts';
+import type { TaskQueue } from './task-queue.ts';
+
+/**
+ * How far a stop has got: `draining` (stop({ drain: true }): queued tasks still go out),
+ * `cancelling` (the queue was rejected; tasks in flight finish), `pilled` (no task goes out any
+ * more: every worker was sent the poison pill, or killed, for a stop timeout or terminate()).
+ */
+export type StopPhase = 'draining' | 'cancelling' | 'pilled';
+
+/** What a start and a stop move on (PoolCore's state and stop phase) and act on. */
+export interface LifecycleHost {
+  state(): PoolState;
+  setState(state: PoolState): void;
+  phase(): StopPhase | undefined;
+  setPhase(phase: StopPhase): void;
+  readonly supervisor: Supervisor;
+  readonly queue: TaskQueue;
+  readonly services: PoolServices;
+  /** Fail every queued task with `error`. */
+  rejectQueued(error: Error): void;
+  /** End the result streams: the pool is stopped. */
+  endStreams(): void;
+  /** Dispatch what the credits allow. */
+  pump(): void;
+}
+
+export class PoolLifecycle {
+  readonly #host: LifecycleHost;
+  #startPromise: Promise<void> | undefined;
+  #stopPromise: Promise<void> | undefined;
+  #terminating = false;
+  #killedBecause: string | undefined;
+
+  constructor(host: LifecycleHost) {
+    this.#host = host;
+  }
+
+  /** Why the workers were killed rather than pilled, if they were. */
+  get killedBecause(): string | undefined {
+    return this.#killedBecause;
+  }
+
+  /** `facade`: the Pool, as seen by the metrics reporter and the control channel. */
+  start(facade: PoolSource & ControlledPool): Promise<void> {
+    this.#startPromise ??= this.#start(facade);
+    return this.#startPromise;
+  }
+
+  async #start(facade: PoolSource & ControlledPool): Promise<void> {
+    const host = this.#host;
+    if (host.state() !== 'created') throw new PoolStoppedError();
+    host.setState('starting');
+    host.supervisor.initExtras = await host.services.startBeforeWorkers(facade);
+    try {
+      await host.supervisor.start();
+    } catch (error) {
+      await host.services.close();
+      host.setState('stopped');
+      const reason = this.#terminating ? new PoolStoppedError('The pool was terminated while it was starting') : (error as Error);
+      host.rejectQueued(reason);
+      host.endStreams();
+      throw reason;
+    }
+    await host.services.openControl(facade);
+    if (host.state() === 'starting') host.setState('running');
+    host.pump();
+  }
+
+  /** A bad `timeout` rejects this call only: the pool goes on, and can still be stopped. */
+  stop(drain: boolean, timeout: number): Promise<void> {
+    try {
+      stopTimeoutOption(timeout);
+    } catch (error) {
+      return Promise.reject(error as TypeError);
+    }
+    this.#stopPromise ??= this.#stop(drain, timeout);
+    return this.#stopPromise;
+  }
+
+  async #stop(drain: boolean, timeout: number): Promise<void> {
+    const host = this.#host;
+    if (host.state() === 'created') {
+      host.setState('stopped');
+      host.endStreams();
+      return;
+    }
+    if (host.state() === 'starting') await this.#startPromise?.catch(() => {});
+    if (host.state() === 'stopped') return;
+    host.setState('stopping');
+    host.setPhase(drain ? 'draining' : 'cancelling');
+    host.queue.rejectWaiting(new PoolStoppedError());
+    if (!drain) host.rejectQueued(new PoolStoppedError('The pool was stopped before the task was dispatched'));
+    const timer = timeout === Infinity ? undefined : setTimeout(() => this.#forceStop('the stop timeout passed'), timeout);
+    if (this.#terminating) this.#forceStop('the pool was terminated');
+    else this.maybePill();
+    await host.supervisor.whenEmpty();
+    clearTimeout(timer);
+    await host.services.close();
+    host.setState('stopped');
+    host.endStreams();
+  }
+
+  /** Stop at once: the queue is rejected and the workers killed, during a start too. `stopTimeout`: the pool's. */
+  terminate(stopTimeout: number): Promise<void> {
+    this.#terminating = true;
+    if (this.#host.state() === 'starting') this.#host.supervisor.killAll('stop'); // do not wait for a slow initialize()
+    const stopping = this.stop(false, stopTimeout);
+    if (this.#host.state() === 'stopping') this.#forceStop('the pool was terminated');
+    return stopping;
+  }
+
+  /**
+   * While stopping, each time work may have ended: once no task is left to go out, the pill for
+   * every worker that has answered what it must first; the phase is `pilled` once all have it.
+   */
+  maybePill(): void {
+    const { supervisor } = this.#host;
+    // A worker asked to hand tasks back answers first: a drain sends them to the others.
+    if (this.#host.phase() === 'pilled' || this.#host.queue.length > 0 || supervisor.handles.some((h) => h?.tasks.reclaiming)) return;
+    // A drain finishes the queued tasks: a worker gets its pill once it answered those it was sent
+    // during the stop (a plain Worker abandons what it holds at the pill), the others at once.
+    let waiting = false;
+    for (const h of supervisor.live()) {
+      if (h.tasks.beforePill > 0) waiting = true;
+      else h.poisonPill('stop');
+    }
+    if (waiting) return;
+    this.#host.setPhase('pilled');
+    supervisor.beginStop();
+    supervisor.pillAll();
+  }
+
+  #forceStop(why: string): void {
+    this.#host.setPhase('pilled');
+    this.#killedBecause ??= why;
+    this.#host.rejectQueued(new PoolStoppedError(`The pool stopped (${why}) before the task was dispatched`));
+    this.#host.supervisor.killAll('stop');
+  }
+}

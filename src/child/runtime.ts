@@ -9,6 +9,8 @@ import { serializeError } from '../protocol/serialized-error.ts';
 import type { Channel } from '../transport/channel.ts';
 import { encodePayload } from '../transport/encode.ts';
 import { ResultClosedError, WorkerStoppedError } from '../errors.ts';
+import { answerBroadcast } from './broadcast.ts';
+import { abandonTasks, disposeWorker, exitProcess, reportUncaught, type EscapeOrigin } from './exit.ts';
 import { WorkerModule } from './load-worker.ts';
 import { RunQueue } from './run-queue.ts';
 import { RuntimeTaskContext } from './task-context.ts';
@@ -88,7 +90,7 @@ export class Runtime {
     try {
       message = parseToChild(raw);
     } catch (err) {
-      this.reportUncaught(err, 'uncaughtException');
+      reportUncaught(this.#channel, err, 'uncaughtException');
       this.exit(70);
       return;
     }
@@ -119,7 +121,7 @@ export class Runtime {
         this.#channel.flush(); // now, even while answers are held (see run-queue.ts)
         return;
       case 'broadcast':
-        void this.#broadcast(message.id, message.value);
+        void answerBroadcast(this.#channel, this.#worker, message.id, message.value, this.#maxMessageBytes);
         return;
       case 'poisonPill':
         if (message.drain) this.#drainOnStop = true;
@@ -259,68 +261,34 @@ export class Runtime {
     this.#channel.sendWithValue(`{"kind":"result","task":${taskId}}`, encoded);
   }
 
-  async #broadcast(id: number, message: unknown): Promise<void> {
-    try {
-      const value = await this.#worker?.onBroadcast(message);
-      const encoded = value === undefined ? '' : encodePayload(value, 'broadcast reply', this.#maxMessageBytes);
-      this.#channel.sendWithValue(`{"kind":"broadcastDone","id":${id}}`, encoded);
-    } catch (err) {
-      this.#channel.send({ kind: 'broadcastFailed', id, error: serializeError(err) });
-    }
-    this.#channel.flush(); // now, even while answers are held (see run-queue.ts)
-  }
-
   async #stop(): Promise<void> {
     if (this.#state !== 'running' && this.#state !== 'initializing') return;
     this.#state = 'stopping';
     if (this.#drainOnStop && this.#tasks.size > 0) return; // #afterSettle finishes the stop
-    const reason = new WorkerStoppedError({ worker: this.#number, pid: process.pid });
-    const abandoned = this.#tasks.values();
-    for (const ctx of abandoned) ctx.abort(reason); // its abort listeners may still put results
-    for (const ctx of abandoned) ctx.end('stopped');
-    this.#tasks.clear();
-    this.#runQueue.clear();
+    abandonTasks(this.#tasks, this.#runQueue, new WorkerStoppedError({ worker: this.#number, pid: process.pid }));
     await this.#finishStop();
   }
 
   async #finishStop(): Promise<void> {
     if (this.#state !== 'stopping') return;
     this.#state = 'disposing';
-    try {
-      await this.#worker?.dispose();
-    } catch (err) {
-      this.reportUncaught(err, 'uncaughtException');
-    }
+    await disposeWorker(this.#channel, this.#worker);
     await this.#metrics?.close(1000); // the last report goes out before exit (metrics sent on 'exit' are lost)
     this.#channel.send({ kind: 'stopped' });
     this.exit(0);
   }
 
   /** An error escaped every task: report it, then exit if the pool asked for restarts. */
-  onEscapedError(err: unknown, origin: 'uncaughtException' | 'unhandledRejection'): void {
-    this.reportUncaught(err, origin);
+  onEscapedError(err: unknown, origin: EscapeOrigin): void {
+    reportUncaught(this.#channel, err, origin);
     this.#sentry?.captureUncaught(err, origin, { pool: this.#name, worker: this.#number, pid: process.pid });
     if (this.restartOnError || this.#state === 'waiting' || this.#state === 'initializing') this.exit(1);
-  }
-
-  /** Tell the parent about an error that escaped every task. */
-  reportUncaught(err: unknown, origin: 'uncaughtException' | 'unhandledRejection'): void {
-    if (!this.#channel?.isOpen) return;
-    try {
-      this.#channel.send({ kind: 'uncaught', error: serializeError(err), origin });
-    } catch {
-      // the report itself failed to encode: the exit code still tells the parent
-    }
   }
 
   /** Flush Sentry's events and what is queued for the parent, then exit with `code`. */
   exit(code: number): void {
     if (this.#state === 'exiting') return;
     this.#state = 'exiting';
-    process.exitCode = code;
-    const force = setTimeout(() => process.exit(code), 2000);
-    force.unref();
-    const flushed = this.#sentry ? this.#sentry.flushSentry(1500) : Promise.resolve();
-    void flushed.then(() => this.#channel.end(() => process.exit(code)));
+    exitProcess(code, this.#channel, this.#sentry);
   }
 }

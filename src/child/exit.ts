@@ -1,0 +1,53 @@
+/**
+ * How a worker process ends, step by step; the runtime decides when (it keeps the state). A plain
+ * Worker's stop abandons its tasks, `dispose()` runs, an error that escaped every task is reported
+ * to the parent (and the process exits, unless the pool asked it to go on), and the exit flushes
+ * Sentry's events and what is queued for the parent first.
+ */
+import type { IdTable } from '../internal/id-table.ts';
+import { serializeError } from '../protocol/serialized-error.ts';
+import type { Channel } from '../transport/channel.ts';
+import type { WorkerSentry } from './services.ts';
+import type { RunQueue } from './run-queue.ts';
+import type { RuntimeTaskContext } from './task-context.ts';
+import type { Worker } from './worker.ts';
+
+/** Where an error that escaped every task was caught. */
+export type EscapeOrigin = 'uncaughtException' | 'unhandledRejection';
+
+/** A plain Worker's stop: every task it holds, started or waiting for its turn, is abandoned, then forgotten. */
+export function abandonTasks(tasks: IdTable<RuntimeTaskContext>, runQueue: RunQueue<RuntimeTaskContext>, reason: Error): void {
+  const abandoned = tasks.values();
+  for (const ctx of abandoned) ctx.abort(reason); // its abort listeners may still put results
+  for (const ctx of abandoned) ctx.end('stopped');
+  tasks.clear();
+  runQueue.clear();
+}
+
+/** Run the worker's `dispose()`; an error it throws is reported, not thrown. */
+export async function disposeWorker(channel: Channel, worker: Worker | undefined): Promise<void> {
+  try {
+    await worker?.dispose();
+  } catch (err) {
+    reportUncaught(channel, err, 'uncaughtException');
+  }
+}
+
+/** Tell the parent about an error that escaped every task (`channel`: undefined before the runtime started). */
+export function reportUncaught(channel: Channel | undefined, err: unknown, origin: EscapeOrigin): void {
+  if (!channel?.isOpen) return;
+  try {
+    channel.send({ kind: 'uncaught', error: serializeError(err), origin });
+  } catch {
+    // the report itself failed to encode: the exit code still tells the parent
+  }
+}
+
+/** Flush Sentry's events and what is queued for the parent, then exit with `code` (after 2 s at the latest). */
+export function exitProcess(code: number, channel: Channel, sentry: WorkerSentry | undefined): void {
+  process.exitCode = code;
+  const force = setTimeout(() => process.exit(code), 2000);
+  force.unref();
+  const flushed = sentry ? sentry.flushSentry(1500) : Promise.resolve();
+  void flushed.then(() => channel.end(() => process.exit(code)));
+}

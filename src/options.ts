@@ -1,6 +1,7 @@
 /**
  * Pool options: types with their defaults, and the one pure function that checks and resolves
- * them. Invalid options throw a `TypeError` (or `RangeError`) naming the option and the value.
+ * them. Invalid options throw a `TypeError` (or `RangeError`) naming the option and the value;
+ * the checks themselves, in the one wording of every option of the API, are internal/option-checks.ts.
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -9,10 +10,12 @@ import { isStatsdClient, resolveStatsdOptions, type ResolvedStatsdOptions, type 
 import { resolveSentryConfig, type SentryConfig, type SentryOptions } from './sentry/config.ts';
 import { encodePayload } from './transport/encode.ts';
 import { inheritedExecArgv } from './internal/exec-argv.ts';
-import { isDelay, MAX_DELAY_MS } from './internal/delay.ts';
+import { MAX_DELAY_MS } from './internal/delay.ts';
 import { assertKnownKeys } from './internal/known-keys.ts';
+import { boolean, delayOption, integer, object, oneOf, show, stringArray } from './internal/option-checks.ts';
 
-export { assertKnownKeys };
+// For bullmq/, whose options are checked the same way and which imports options.ts, not internal/.
+export { assertKnownKeys, delayOption, show };
 
 /** How the parent picks a worker for the next task. */
 export type DispatchPolicy = 'least-busy' | 'round-robin';
@@ -248,19 +251,6 @@ export function resolveWorkerUrl(worker: unknown): string {
   return pathToFileURL(path.resolve(worker)).href;
 }
 
-function integer(name: string, value: unknown, min: number, allowInfinity = false): number {
-  const ok = (allowInfinity && value === Infinity) || (Number.isSafeInteger(value) && (value as number) >= min);
-  if (!ok) {
-    throw new TypeError(`Expected \`${name}\` to be an integer >= ${min}${allowInfinity ? ' or Infinity' : ''}, got ${show(value)}`);
-  }
-  return value as number;
-}
-
-function boolean(name: string, value: unknown): boolean {
-  if (typeof value !== 'boolean') throw new TypeError(`Expected \`${name}\` to be a boolean, got ${show(value)}`);
-  return value;
-}
-
 /** A per-task timeout given to `run`/`put`: undefined, or an integer from 1 to {@link MAX_DELAY_MS}. */
 export function taskTimeoutOption(value: unknown): number | undefined {
   return value === undefined ? undefined : delayOption('timeout', value, 1);
@@ -270,41 +260,4 @@ export function taskTimeoutOption(value: unknown): number | undefined {
 export function stopTimeoutOption(value: unknown): number {
   if (value === Infinity || (typeof value === 'number' && value >= 0 && value <= MAX_DELAY_MS)) return value;
   throw new TypeError(`Expected \`timeout\` to be a number of ms from 0 to ${MAX_DELAY_MS}, or Infinity, got ${show(value)}`);
-}
-
-/** An option that ends up in a timer: an integer number of ms Node's timers honour (or Infinity, where allowed: no timer). */
-export function delayOption(name: string, value: unknown, min: number, allowInfinity = false): number {
-  if ((allowInfinity && value === Infinity) || isDelay(value, min)) return value as number;
-  throw new TypeError(`Expected \`${name}\` to be an integer from ${min} to ${MAX_DELAY_MS} (ms)${allowInfinity ? ' or Infinity' : ''}, got ${show(value)}`);
-}
-
-function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[]): T {
-  if (!allowed.includes(value as T)) {
-    throw new TypeError(`Expected \`${name}\` to be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${show(value)}`);
-  }
-  return value as T;
-}
-
-function object(name: string, value: unknown): object {
-  if (typeof value !== 'object' || value === null) throw new TypeError(`Expected \`${name}\` to be an object, got ${show(value)}`);
-  return value;
-}
-
-function stringArray(name: string, value: unknown): string[] {
-  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
-    throw new TypeError(`Expected \`${name}\` to be an array of strings, got ${show(value)}`);
-  }
-  return [...(value as string[])];
-}
-
-/** `` `0` (number) ``: the value and its type, for error messages. */
-export function show(value: unknown): string {
-  let text: string;
-  try {
-    text = typeof value === 'string' ? JSON.stringify(value) : typeof value === 'bigint' ? `${value}n` : String(value);
-  } catch {
-    text = Object.prototype.toString.call(value);
-  }
-  if (text.length > 60) text = `${text.slice(0, 57)}...`;
-  return `\`${text}\` (${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value})`;
 }

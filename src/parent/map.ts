@@ -1,7 +1,7 @@
 /** `pool.map()`: bounded in-flight work over a (possibly async) iterable, results in order or as they come. */
 import { Deque } from '../internal/deque.ts';
 import { assertKnownKeys } from '../internal/known-keys.ts';
-import { show } from '../options.ts';
+import { show } from '../internal/option-checks.ts';
 
 export interface MapOptions {
   /** Yield results in input order (`true`) or as tasks finish (`false`). @default true */

@@ -1,6 +1,7 @@
 /** `pool.stopOnSignals()`: the first signal drains, the second terminates. */
 import { assertKnownKeys } from '../internal/known-keys.ts';
-import { show, stopTimeoutOption } from '../options.ts';
+import { show } from '../internal/option-checks.ts';
+import { stopTimeoutOption } from '../options.ts';
 
 export interface StopOnSignalsOptions {
   /** @default ['SIGINT', 'SIGTERM'] */

@@ -4,7 +4,8 @@
  * settles. Whether the pool takes submissions at all is the core's to decide, before this.
  */
 import { TaskAbortedError } from '../errors.ts';
-import { show, taskTimeoutOption, type ResolvedPoolOptions } from '../options.ts';
+import { show } from '../internal/option-checks.ts';
+import { taskTimeoutOption, type ResolvedPoolOptions } from '../options.ts';
 import { encodePayload } from '../transport/encode.ts';
 import { SignalWatch } from './signal-watch.ts';
 import { PendingTask, type TaskMode } from './task.ts';

@@ -1,0 +1,56 @@
+/**
+ * The checks the public API's options are made of: each returns the value it was given, or throws
+ * a TypeError in one wording, "Expected `name` to be ..., got `value` (type)" (p-queue's). Which
+ * option gets which check, and its default, is options.ts's to say.
+ */
+import { isDelay, MAX_DELAY_MS } from './delay.ts';
+
+export function integer(name: string, value: unknown, min: number, allowInfinity = false): number {
+  const ok = (allowInfinity && value === Infinity) || (Number.isSafeInteger(value) && (value as number) >= min);
+  if (!ok) {
+    throw new TypeError(`Expected \`${name}\` to be an integer >= ${min}${allowInfinity ? ' or Infinity' : ''}, got ${show(value)}`);
+  }
+  return value as number;
+}
+
+export function boolean(name: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw new TypeError(`Expected \`${name}\` to be a boolean, got ${show(value)}`);
+  return value;
+}
+
+/** An option that ends up in a timer: an integer number of ms Node's timers honour (or Infinity, where allowed: no timer). */
+export function delayOption(name: string, value: unknown, min: number, allowInfinity = false): number {
+  if ((allowInfinity && value === Infinity) || isDelay(value, min)) return value as number;
+  throw new TypeError(`Expected \`${name}\` to be an integer from ${min} to ${MAX_DELAY_MS} (ms)${allowInfinity ? ' or Infinity' : ''}, got ${show(value)}`);
+}
+
+export function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[]): T {
+  if (!allowed.includes(value as T)) {
+    throw new TypeError(`Expected \`${name}\` to be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${show(value)}`);
+  }
+  return value as T;
+}
+
+export function object(name: string, value: unknown): object {
+  if (typeof value !== 'object' || value === null) throw new TypeError(`Expected \`${name}\` to be an object, got ${show(value)}`);
+  return value;
+}
+
+export function stringArray(name: string, value: unknown): string[] {
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
+    throw new TypeError(`Expected \`${name}\` to be an array of strings, got ${show(value)}`);
+  }
+  return [...(value as string[])];
+}
+
+/** `` `0` (number) ``: the value and its type, for error messages. */
+export function show(value: unknown): string {
+  let text: string;
+  try {
+    text = typeof value === 'string' ? JSON.stringify(value) : typeof value === 'bigint' ? `${value}n` : String(value);
+  } catch {
+    text = Object.prototype.toString.call(value);
+  }
+  if (text.length > 60) text = `${text.slice(0, 57)}...`;
+  return `\`${text}\` (${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value})`;
+}

@@ -15,8 +15,13 @@ interface SpaceWaiter {
 export class TaskQueue {
   readonly #dispatcher: Dispatcher<PendingTask>;
   readonly #maxQueue: number;
-  /** Submissions waiting for room, oldest first; one whose task left `#waiting` (aborted) is skipped. */
-  readonly #waiters = new Deque<SpaceWaiter>();
+  /**
+   * Submissions waiting for room, oldest first, in lanes as the dispatcher queues tasks: one for
+   * untargeted ones, one per worker for those sent to it by number (`worker: n`). One whose task
+   * left `#waiting` (aborted) is skipped.
+   */
+  readonly #untargeted = new Deque<SpaceWaiter>();
+  readonly #targeted: Deque<SpaceWaiter>[] = [];
   /** Their tasks, until queued or aborted: never in the dispatcher, so an abort must not count them out there. */
   readonly #waiting = new Set<PendingTask>();
 
@@ -32,10 +37,15 @@ export class TaskQueue {
 
   /**
    * Room for `task` now: the queue holds fewer than `maxQueue` tasks or, at `maxQueue` 0, no
-   * submission waits before it and a worker has a free credit for it (`add` then sends it).
+   * submission that could take the same credit waits before it and a worker has a free credit
+   * for it (`add` then sends it).
    */
   hasRoom(task: PendingTask): boolean {
-    return this.length < this.#maxQueue || (this.#maxQueue === 0 && this.#waiting.size === 0 && this.#dispatcher.canSendNow(task.target));
+    if (this.length < this.#maxQueue) return true;
+    if (this.#maxQueue !== 0 || this.#head(this.#untargeted) !== undefined) return false;
+    const lane = task.target < 0 ? undefined : this.#targeted[task.target];
+    if (lane !== undefined && this.#head(lane) !== undefined) return false;
+    return this.#dispatcher.canSendNow(task.target);
   }
 
   /** Queue now (the caller checked `hasRoom`). At `maxQueue` 0 it goes out at once, also while the pool starts. */
@@ -46,19 +56,21 @@ export class TaskQueue {
 
   /** Queue once there is room; `resolve` gets the task id then. */
   waitForRoom(task: PendingTask, resolve: (id: number) => void, reject: (error: Error) => void): void {
-    this.#waiters.push({ task, resolve, reject });
+    this.#laneOf(task.target).push({ task, resolve, reject });
     this.#waiting.add(task);
   }
 
-  /** Dispatch what the credits allow, and let waiting submissions in as room frees up. */
+  /**
+   * Dispatch what the credits allow, and let waiting submissions in as room frees up, oldest
+   * first. At `maxQueue` 0 room is a free credit, which not every waiter can take: one waiting
+   * for a busy worker by number lets those behind it go to the others, as the dispatcher does
+   * with queued tasks, and a credit its worker frees goes to the older of it and the oldest
+   * untargeted waiter, so neither kind waits for ever behind the other.
+   */
   pump(): void {
     this.#dispatcher.pump();
-    while (this.#waiters.length > 0) {
-      const waiter = this.#waiters.peek() as SpaceWaiter;
-      const live = this.#waiting.has(waiter.task);
-      if (live && !this.#roomForWaiter(waiter.task)) return;
-      this.#waiters.shift();
-      if (!live) continue;
+    for (let waiter = this.#next(); waiter; waiter = this.#next()) {
+      this.#laneOf(waiter.task.target).shift();
       this.#waiting.delete(waiter.task);
       this.#dispatcher.enqueue(waiter.task);
       waiter.resolve(waiter.task.id);
@@ -66,9 +78,35 @@ export class TaskQueue {
     }
   }
 
-  /** The first waiting submission may be queued: below `maxQueue`, or (at 0) a worker takes it at once. */
-  #roomForWaiter(task: PendingTask): boolean {
-    return this.#dispatcher.queued < this.#maxQueue || (this.#maxQueue === 0 && this.#dispatcher.canSendNow(task.target));
+  /**
+   * The oldest live waiter that may be queued now: below `maxQueue` any, at 0 one a worker takes
+   * at once. The heads of every lane are looked at, so aborted waiters there are dropped each time.
+   */
+  #next(): SpaceWaiter | undefined {
+    const any = this.#dispatcher.queued < this.#maxQueue;
+    const atZero = this.#maxQueue === 0;
+    const head = this.#head(this.#untargeted);
+    let best = head !== undefined && (any || (atZero && this.#dispatcher.canSendNow(-1))) ? head : undefined;
+    for (let i = 0; i < this.#targeted.length; i++) {
+      const first = this.#head(this.#targeted[i] as Deque<SpaceWaiter>);
+      if (first === undefined || (best !== undefined && best.task.id < first.task.id)) continue;
+      if (any || (atZero && this.#dispatcher.canSendNow(i))) best = first;
+    }
+    return best;
+  }
+
+  /** The first live waiter of `lane` (aborted ones are dropped on the way). */
+  #head(lane: Deque<SpaceWaiter>): SpaceWaiter | undefined {
+    let waiter = lane.peek();
+    while (waiter !== undefined && !this.#waiting.has(waiter.task)) {
+      lane.shift();
+      waiter = lane.peek();
+    }
+    return waiter;
+  }
+
+  #laneOf(target: number): Deque<SpaceWaiter> {
+    return target < 0 ? this.#untargeted : (this.#targeted[target] ??= new Deque<SpaceWaiter>());
   }
 
   /**
@@ -80,12 +118,13 @@ export class TaskQueue {
     this.#dispatcher.cancel(task);
   }
 
-  /** Reject the submissions still waiting for room. */
+  /** Reject the submissions still waiting for room, oldest first. */
   rejectWaiting(error: Error): void {
+    const waiters = this.#untargeted.drain();
+    for (const lane of this.#targeted) waiters.push(...lane.drain());
     this.#waiting.clear();
-    for (let w = this.#waiters.shift(); w; w = this.#waiters.shift()) {
-      if (w.task.fail(error)) w.reject(error);
-    }
+    waiters.sort((x, y) => x.task.id - y.task.id);
+    for (const w of waiters) if (w.task.fail(error)) w.reject(error);
   }
 
   /** Empty the queue: waiting submissions are rejected, queued tasks handed to `fail`. */

@@ -149,4 +149,37 @@ describe('backpressure', () => {
     await waitFor(() => pool.stats().queued === 0, 'the put task to be sent');
     expect(waiterSent).toBe(0);
   });
+
+  it('at maxQueue 0 a submission waiting for a busy worker by number holds back no other; that worker frees a credit for it first', async () => {
+    // Every task of this worker runs until its signal aborts: the test decides when a credit comes back.
+    const pool = makePool({ worker: 'abortable.ts', size: 2, concurrency: 1, maxQueue: 0 });
+    await pool.start();
+    const sentTo = new Map<string, number>();
+    const signals = new Map<string, AbortController>();
+    const submit = (name: string, worker?: number) => {
+      const abort = new AbortController();
+      signals.set(name, abort);
+      const options = { signal: abort.signal, onDispatch: (info: { worker: number }) => sentTo.set(name, info.worker) };
+      return pool.run(name, worker === undefined ? options : { ...options, worker }).catch((e: unknown) => e);
+    };
+    const tasks = [submit('on 0', 0), submit('on 1', 1)]; // both workers busy
+    await waitFor(() => sentTo.size === 2, 'both workers to take a task');
+    tasks.push(submit('waits for 0', 0), submit('any, first'));
+    expect(pool.stats().queued).toBe(2);
+    (signals.get('on 1') as AbortController).abort(); // worker 1 frees its credit; worker 0 stays busy
+    await waitFor(() => sentTo.has('any, first'), 'the untargeted task behind the one waiting for worker 0 to be sent');
+    expect(sentTo.get('any, first')).toBe(1);
+    expect(sentTo.has('waits for 0')).toBe(false);
+    tasks.push(submit('any, second')); // every credit is taken: it waits behind 'waits for 0'
+    (signals.get('on 0') as AbortController).abort(); // worker 0's credit goes to the older submission waiting for it
+    await waitFor(() => sentTo.has('waits for 0'), 'the task waiting for worker 0 to be sent');
+    expect(sentTo.get('waits for 0')).toBe(0);
+    expect(sentTo.has('any, second')).toBe(false);
+    expect(pool.stats()).toMatchObject({ queued: 1, inFlight: 2 });
+    (signals.get('any, first') as AbortController).abort();
+    await waitFor(() => sentTo.has('any, second'), 'the last untargeted task to be sent');
+    expect(sentTo.get('any, second')).toBe(1);
+    for (const abort of signals.values()) abort.abort();
+    for (const outcome of await Promise.all(tasks)) expect(outcome).toBeInstanceOf(TaskAbortedError);
+  });
 });

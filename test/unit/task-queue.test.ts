@@ -1,0 +1,127 @@
+/** The parent's backpressure (src/parent/task-queue.ts) over a real Dispatcher and fake worker slots. */
+import { describe, expect, it } from 'vitest';
+import { Dispatcher, type WorkerSlot } from '../../src/parent/dispatcher.ts';
+import { TaskQueue } from '../../src/parent/task-queue.ts';
+import { PendingTask } from '../../src/parent/task.ts';
+
+class Slot implements WorkerSlot {
+  inFlight = 0;
+  accepting = true;
+}
+
+function setup(slots: number, maxQueue: number) {
+  const sent: [id: number, slot: number][] = [];
+  const s = Array.from({ length: slots }, () => new Slot());
+  const dispatcher = new Dispatcher<PendingTask>('least-busy', 1, (task, slot) => {
+    sent.push([task.id, slot]);
+    (s[slot] as Slot).inFlight++;
+  });
+  dispatcher.slots = s;
+  const queue = new TaskQueue(dispatcher, maxQueue);
+  let nextId = 1;
+  /** Submit as a running pool's put() does: queued and pumped when there is room, else waiting for it. */
+  const submit = (target = -1): number => {
+    const task = new PendingTask(nextId++, 'run', '', target);
+    if (queue.hasRoom(task)) {
+      queue.add(task);
+      queue.pump();
+    } else queue.waitForRoom(task, () => {}, () => {});
+    return task.id;
+  };
+  /** Slot `i` answered its task. */
+  const free = (i: number): void => {
+    (s[i] as Slot).inFlight--;
+    queue.pump();
+  };
+  return { queue, sent, submit, free };
+}
+
+describe('TaskQueue at maxQueue 0', () => {
+  it('a submission waiting for a busy worker by number holds back no untargeted one, waiting or new', () => {
+    const { queue, sent, submit, free } = setup(2, 0);
+    submit(0); // 1 → worker 0
+    submit(1); // 2 → worker 1
+    submit(0); // 3 waits for worker 0
+    submit(); // 4 waits for any worker
+    expect(queue.length).toBe(2);
+    free(1);
+    expect(sent).toEqual([[1, 0], [2, 1], [4, 1]]);
+    free(1);
+    submit(); // 5: worker 1 is free, and only a task for worker 0 waits
+    expect(sent).toEqual([[1, 0], [2, 1], [4, 1], [5, 1]]);
+    expect(queue.length).toBe(1);
+  });
+
+  it('a credit its worker frees goes to the older of the submission waiting for it and the oldest untargeted one', () => {
+    const { queue, sent, submit, free } = setup(2, 0);
+    submit(); // 1 → a worker
+    submit(); // 2 → the other
+    submit(0); // 3 waits for worker 0
+    submit(); // 4 waits for any
+    submit(0); // 5 waits for worker 0, behind 4
+    free(0);
+    expect(sent.slice(2)).toEqual([[3, 0]]); // older than 4
+    free(0);
+    expect(sent.slice(3)).toEqual([[4, 0]]); // older than 5
+    free(0);
+    expect(sent.slice(4)).toEqual([[5, 0]]);
+    expect(queue.length).toBe(0);
+  });
+
+  it('a submission for a worker by number waits behind an untargeted one that waits (it would take that credit first)', () => {
+    const { queue, sent, submit, free } = setup(1, 0);
+    submit(); // 1 → worker 0
+    submit(); // 2 waits
+    submit(0); // 3 waits
+    free(0);
+    expect(sent.slice(1)).toEqual([[2, 0]]);
+    free(0);
+    expect(sent.slice(2)).toEqual([[3, 0]]);
+    expect(queue.length).toBe(0);
+  });
+
+  it('an aborted waiter is passed over, and leaves nothing behind', () => {
+    const { queue, sent, submit, free } = setup(1, 0);
+    submit(); // 1 → worker 0
+    const dropped = new PendingTask(100, 'run', '', 0);
+    queue.waitForRoom(dropped, () => {}, () => {});
+    submit(); // 2 waits
+    queue.cancel(dropped);
+    expect(queue.length).toBe(1);
+    free(0);
+    expect(sent).toEqual([[1, 0], [2, 0]]);
+    expect(queue.length).toBe(0);
+  });
+});
+
+describe('TaskQueue below maxQueue', () => {
+  it('lets waiters in strictly oldest first, whatever their target, as room frees up', () => {
+    const { queue, sent, submit, free } = setup(1, 1);
+    submit(); // 1 → worker 0
+    submit(); // 2 queued (the queue is full)
+    submit(0); // 3 waits
+    submit(); // 4 waits
+    expect(queue.length).toBe(3);
+    free(0); // 2 goes out; 3 is queued
+    expect(sent).toEqual([[1, 0], [2, 0]]);
+    expect(queue.length).toBe(2);
+    free(0);
+    free(0);
+    expect(sent.slice(2)).toEqual([[3, 0], [4, 0]]);
+    expect(queue.length).toBe(0);
+  });
+
+  it('rejects every waiter, oldest first, at a stop', () => {
+    const { queue, submit } = setup(2, 0);
+    submit(0);
+    submit(1);
+    const order: number[] = [];
+    [1, -1, 0, -1].forEach((target, i) => {
+      const task = new PendingTask(10 + i, 'run', '', target);
+      queue.waitForRoom(task, () => {}, () => order.push(task.id));
+    });
+    queue.rejectWaiting(new Error('stopped'));
+    expect(order).toEqual([10, 11, 12, 13]);
+    expect(queue.length).toBe(0);
+  });
+});

@@ -11,8 +11,12 @@ export interface ResultInfo {
 
 export interface TaskErrorInfo {
   readonly taskId: number;
-  /** The worker that ran it, or -1 if it never ran. */
+  /**
+   * The worker that ran it, or -1 if it never ran. A task retried after its worker died that
+   * fails before it is sent again (the pool stops, say) names the worker that died with it.
+   */
   readonly worker: number;
+  /** That worker's process id (for a retried task, the process that died), or -1 with `worker`. */
   readonly pid: number;
 }
 

@@ -60,12 +60,17 @@ export class TaskOutcomes {
     else this.fail(task, error, h.pid);
   }
 
-  /** Settle with an error, counting it and reporting it when nobody awaits it. */
+  /**
+   * Settle with an error, counting it and reporting it when nobody awaits it. `pid`: that of the
+   * worker holding it; a task failed in the queue reports the last worker that may have run it.
+   */
   fail(task: PendingTask, error: Error, pid = -1): void {
     if (!task.fail(error)) return;
     this.failed++;
     if (task.dispatched) this.#sink.settled(task, false);
-    if (task.mode === 'put') this.#sink.report('taskError', error, { taskId: task.id, worker: task.worker, pid });
+    if (task.mode !== 'put') return;
+    const last = task.worker < 0 ? task.lastWorker : undefined;
+    this.#sink.report('taskError', error, { taskId: task.id, worker: last?.worker ?? task.worker, pid: last?.pid ?? pid });
   }
 
   /** The tasks a worker held when it exited: stopped, retried, or failed as crashed. */
@@ -85,6 +90,7 @@ export class TaskOutcomes {
       else if (mayRetry && task.attempt <= this.#options.retries) {
         this.#disarm(task); // its clock starts again when it is sent again
         this.retried++;
+        task.lastWorker = ref; // it may have run there: a failure before it is sent again says so
         this.#requeue(task);
       } else this.fail(task, error, h.pid);
     }
@@ -106,7 +112,7 @@ export class TaskOutcomes {
       else {
         task.attempt--;
         this.handedBack++;
-        this.#requeue(task);
+        this.#requeue(task); // it did not start in h: `lastWorker` stays where it may have run
       }
     }
   }

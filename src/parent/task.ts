@@ -120,6 +120,18 @@ export class PendingTask {
     this.#extras().soloCrashes = n;
   }
 
+  /**
+   * The last worker that may have run it, and its pid then: set when that worker died holding it
+   * and it was queued again for a retry (`worker` back to -1); a hand-back leaves it as it was,
+   * since the task had not started there. What a failure in the queue reports.
+   */
+  get lastWorker(): WorkerRef | undefined {
+    return this.#extra?.lastWorker;
+  }
+  set lastWorker(ref: WorkerRef | undefined) {
+    this.#extras().lastWorker = ref;
+  }
+
   /** `run`'s `onDispatch` option. */
   get onDispatch(): OnDispatch | undefined {
     return this.#extra?.onDispatch;
@@ -137,7 +149,7 @@ export class PendingTask {
   }
 
   #extras(): TaskExtras {
-    return (this.#extra ??= { timeout: undefined, deadline: undefined, timer: undefined, timedOut: false, soloCrashes: 0, onDispatch: undefined, cleanup: undefined });
+    return (this.#extra ??= { timeout: undefined, deadline: undefined, timer: undefined, timedOut: false, soloCrashes: 0, lastWorker: undefined, onDispatch: undefined, cleanup: undefined });
   }
 
   #release(): void {
@@ -149,7 +161,12 @@ export class PendingTask {
   }
 }
 
-type OnDispatch = (info: { worker: number; pid: number }) => void;
+interface WorkerRef {
+  readonly worker: number;
+  readonly pid: number;
+}
+
+type OnDispatch = (info: WorkerRef) => void;
 
 /**
  * The fields few tasks use, in an object of their own: a task waiting or running in the parent
@@ -162,6 +179,7 @@ interface TaskExtras {
   timer: NodeJS.Timeout | undefined;
   timedOut: boolean;
   soloCrashes: number;
+  lastWorker: WorkerRef | undefined;
   onDispatch: OnDispatch | undefined;
   cleanup: (() => void) | undefined;
 }

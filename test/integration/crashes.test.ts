@@ -2,7 +2,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PoisonTaskError, PoolUnhealthyError, ProtocolError, TaskAbortedError, WorkerCrashedError, WorkerInitError, type WorkerExitInfo } from 'looppool';
+import { PoisonTaskError, PoolStoppedError, PoolUnhealthyError, ProtocolError, TaskAbortedError, WorkerCrashedError, WorkerInitError, type TaskErrorInfo, type WorkerExitInfo } from 'looppool';
 import { makePool } from '../helpers/pools.ts';
 import { waitFor } from '../helpers/processes.ts';
 
@@ -30,6 +30,40 @@ describe('a worker dies', () => {
     expect(sent).toHaveLength(2); // the crashed attempt and 'fine'
     expect(pool.stats()).toMatchObject({ queued: 0, inFlight: 0, done: 1 });
     expect(pool.stats().workers[0]?.done).toBe(1);
+  });
+
+  it("with retries, a put task that fails while it waits to be sent again reports in 'taskError' the worker that died with it", async () => {
+    const pool = makePool({ worker: 'crash-once.ts', size: 1, retries: 1 });
+    await pool.start();
+    const exits: WorkerExitInfo[] = [];
+    let stopped: Promise<void> | undefined;
+    // The exit's listeners run before the task is queued again; a microtask runs once it is,
+    // and before its worker's replacement is even spawned.
+    pool.on('workerExit', (info) => {
+      exits.push(info);
+      queueMicrotask(() => (stopped ??= pool.stop({ drain: false })));
+    });
+    const failures: [Error, TaskErrorInfo][] = [];
+    pool.on('taskError', (error, info) => failures.push([error, info]));
+    const id = await pool.put('crash-once');
+    await waitFor(() => failures.length === 1, "the put task's taskError");
+    await stopped;
+    expect(pool.stats()).toMatchObject({ retried: 1, failed: 1 });
+    const [error, info] = failures[0] as [Error, TaskErrorInfo];
+    expect(error).toBeInstanceOf(PoolStoppedError);
+    expect(info).toEqual({ taskId: id, worker: 0, pid: exits[0]?.pid });
+  });
+
+  it("a put task that never left the queue reports worker and pid -1 in 'taskError'", async () => {
+    const pool = makePool({ worker: 'gate.ts', size: 1, concurrency: 1 });
+    await pool.start();
+    const failures: TaskErrorInfo[] = [];
+    pool.on('taskError', (_error, info) => failures.push(info));
+    const sent = await pool.put('held by the worker');
+    const queued = await pool.put('queued');
+    await pool.stop({ drain: false, timeout: 5_000 });
+    expect(failures.find((f) => f.taskId === queued)).toEqual({ taskId: queued, worker: -1, pid: -1 });
+    expect(failures.find((f) => f.taskId === sent)).toMatchObject({ taskId: sent, worker: 0 });
   });
 
   it('without retries, its task rejects with WorkerCrashedError naming the exit code and pid', async () => {

@@ -151,6 +151,28 @@ export class ResultClosedError extends PoolError {
   }
 }
 
+/** The getters of `Worker` that only a pool can give a value. */
+export type WorkerPoolProperty = 'number' | 'workerData' | 'poolName';
+
+/**
+ * Thrown in the worker by `this.number`, `this.workerData` and `this.poolName` read where no pool
+ * has given them a value: in the worker's constructor (the pool binds the instance just after),
+ * or in an instance made outside a pool (`new MyWorker()` in a unit test). They are set from
+ * `initialize()` on, in a worker a `Pool` started.
+ */
+export class WorkerNotInPoolError extends PoolError {
+  /** The getter that was read. */
+  readonly property: WorkerPoolProperty;
+  constructor(property: WorkerPoolProperty) {
+    super(
+      `Cannot read this.${property}: this worker is not running in a pool (in its constructor, or made with new outside one, as in a unit test). ` +
+        `A worker a Pool started has it from initialize() on: read it there or later`,
+      'ERR_WORKER_NOT_IN_POOL',
+    );
+    this.property = property;
+  }
+}
+
 /** A child broke the message protocol (malformed, foreign or unknown message); it is replaced. */
 export class ProtocolError extends PoolError implements WorkerRef {
   readonly worker: number | undefined;

@@ -8,8 +8,10 @@ export {
   PoolError,
   ResultClosedError,
   SerializationError,
+  WorkerNotInPoolError,
   WorkerStoppedError,
   type SerializationReason,
+  type WorkerPoolProperty,
 } from '../errors.ts';
 export { ResourceReporter, type ResourceReporterOptions, type MetricSource, type MetricSourceResult } from '../metrics/resource-reporter.ts';
 export { createStatsd, type StatsdHandle, type StatsdOptions } from '../metrics/statsd.ts';

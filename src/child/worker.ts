@@ -2,7 +2,7 @@
  * The base classes users extend in their worker module: {@link Worker} stops at once on the
  * poison pill, {@link SafeWorker} finishes its in-flight tasks first.
  */
-import { ResultClosedError } from '../errors.ts';
+import { ResultClosedError, WorkerNotInPoolError, type WorkerPoolProperty } from '../errors.ts';
 
 /** Brands a class as a looppool worker. `Symbol.for` so that two copies of the package agree. */
 export const WORKER_BRAND: unique symbol = Symbol.for('looppool.Worker') as never;
@@ -53,19 +53,28 @@ export class Worker<TTask = unknown, TResult = unknown> {
   static readonly drainOnStop: boolean = false;
   declare [BINDING]: WorkerBinding | undefined;
 
-  /** This worker's number, `0..size-1`; a replacement process keeps it. */
+  /**
+   * This worker's number, `0..size-1`; a replacement process keeps it.
+   * @throws {WorkerNotInPoolError} before `initialize()`: in the constructor, or in a worker no pool started.
+   */
   get number(): number {
-    return this.#binding().number;
+    return this.#binding('number').number;
   }
 
-  /** The pool's `workerData` option, as handed to every worker. */
+  /**
+   * The pool's `workerData` option, as handed to every worker.
+   * @throws {WorkerNotInPoolError} before `initialize()`: in the constructor, or in a worker no pool started.
+   */
   get workerData(): unknown {
-    return this.#binding().workerData;
+    return this.#binding('workerData').workerData;
   }
 
-  /** The pool's `name` option. */
+  /**
+   * The pool's `name` option.
+   * @throws {WorkerNotInPoolError} before `initialize()`: in the constructor, or in a worker no pool started.
+   */
   get poolName(): string {
-    return this.#binding().name;
+    return this.#binding('poolName').name;
   }
 
   /** Runs once per process before any task (sync or async). If it throws, the pool's `start()` rejects. */
@@ -97,9 +106,9 @@ export class Worker<TTask = unknown, TResult = unknown> {
     binding.putResult(value, null);
   }
 
-  #binding(): WorkerBinding {
+  #binding(property: WorkerPoolProperty): WorkerBinding {
     const binding = this[BINDING];
-    if (!binding) throw new Error('This worker is not running inside a looppool worker process yet');
+    if (!binding) throw new WorkerNotInPoolError(property);
     return binding;
   }
 }

@@ -142,7 +142,7 @@ describe('worker footprint', () => {
     // A script file, so that argv[1] names a file: only its path keeps the entry from starting.
     const script = path.resolve(here, '../fixtures/parents/worker-api.mjs');
     const { exports, loaded, signals } = await jsonPrintedBy<{ exports: string[]; loaded: string[]; signals: number }>([script]);
-    expect(exports).toEqual(['PoolError', 'ResourceReporter', 'ResultClosedError', 'SafeWorker', 'SerializationError', 'Worker', 'WorkerStoppedError', 'createStatsd', 'whenIdle', 'yieldToLoop']);
+    expect(exports).toEqual(['PoolError', 'ResourceReporter', 'ResultClosedError', 'SafeWorker', 'SerializationError', 'Worker', 'WorkerNotInPoolError', 'WorkerStoppedError', 'createStatsd', 'whenIdle', 'yieldToLoop']);
     // A worker's start sets its SIGINT and SIGTERM listeners at once, and soon after opens its
     // data channel (a net.Socket on fd 3).
     expect(signals).toBe(0);

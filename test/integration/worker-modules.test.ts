@@ -114,6 +114,15 @@ describe('worker modules', () => {
     expect(pool.stats().workers.every((w) => w.pid === -1 || !isAlive(w.pid))).toBe(true);
   });
 
+  it('rejects start() with WorkerInitError when the constructor reads this.number: its cause is WorkerNotInPoolError, by name and code', async () => {
+    const pool = makePool({ worker: 'number-in-constructor.ts', size: 1 });
+    const error = (await pool.start().catch((e: unknown) => e)) as WorkerInitError;
+    expect(error).toBeInstanceOf(WorkerInitError);
+    expect(error.stage).toBe('load');
+    expect(error.cause).toMatchObject({ name: 'WorkerNotInPoolError', code: 'ERR_WORKER_NOT_IN_POOL', property: 'number' });
+    expect(error.message).toContain('WorkerNotInPoolError: Cannot read this.number: this worker is not running in a pool (in its constructor');
+  });
+
   it('fails tasks submitted before a failed start with the same WorkerInitError', async () => {
     const pool = makePool({ worker: 'init-throws.ts' });
     const task = pool.run('x');

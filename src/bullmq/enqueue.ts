@@ -18,11 +18,18 @@ interface BulkJob {
  *
  * The iterator of `lines` is taken before anything is awaited, so a `readline` interface loses no
  * line while BullMQ loads and Redis connects (pass it on as soon as it is created: it reads at
- * once, listened to or not). When Redis does not answer, the iterator is ended unread
- * (`return()`); a `readline` interface stays open for its owner to close.
+ * once, listened to or not).
+ *
+ * Stopping before the end of `lines` (Redis does not answer, a batch fails, an item is not a
+ * string), it ends the iterator (`return()`, as `for await` does on `break`). Whenever it rejects
+ * after taking the iterator (the input's failure too), it closes a `readline` interface given as
+ * `lines`: Node documents that leaving the loop closes it, but since Node 18 `return()` only
+ * stops listening, and the interface read on (lines to no one, its input held open: a script on
+ * stdin did not exit).
  *
  * @returns the counts of lines read, jobs added and lines skipped as invalid
  * @throws {TypeError} when `lines` is not an iterable or async iterable (or is a string), before any I/O
+ * @throws {TypeError} for an item of `lines` that is not a string, once the lines before it are added (none from it on)
  * @throws {BullmqMissingError} when `bullmq` (or `ioredis`) is not installed
  * @throws {RedisUnavailableError} when Redis does not answer within `readyTimeout`
  * @example
@@ -33,7 +40,7 @@ interface BulkJob {
  * ```
  */
 export async function enqueueLines(lines: AsyncIterable<string> | Iterable<string>, options: EnqueueOptions): Promise<EnqueueCounts> {
-  return enqueueInput(lines, options);
+  return enqueue(lines, options, false);
 }
 
 /** A line its reader already refused (too long, not UTF-8): counted and reported as invalid. */
@@ -43,12 +50,25 @@ export interface RefusedLine {
 
 type Input = AsyncIterable<string | RefusedLine> | Iterable<string | RefusedLine>;
 
-/** {@link enqueueLines} for a reader that checks lines itself (`looppool enqueue`). */
+/** {@link enqueueLines} for a reader that checks lines itself (`looppool enqueue`): it may yield {@link RefusedLine}s. */
 export async function enqueueInput(lines: Input, options: EnqueueOptions): Promise<EnqueueCounts> {
+  return enqueue(lines, options, true);
+}
+
+async function enqueue(lines: Input, options: EnqueueOptions, refusals: boolean): Promise<EnqueueCounts> {
   const o = resolveEnqueueOptions(options);
   // Before the first await: a readline interface emits its lines whether anyone listens or not,
   // so the ones read while BullMQ loads and Redis connects would be lost (nodejs/node#33463).
   const input = takeIterator(lines);
+  try {
+    return await addToQueue(input, o, refusals);
+  } catch (error) {
+    closeReadline(lines);
+    throw error;
+  }
+}
+
+async function addToQueue(input: ReturnType<typeof takeIterator>, o: ResolvedEnqueueOptions, refusals: boolean): Promise<EnqueueCounts> {
   let queue: Queue;
   try {
     queue = await openQueue(o);
@@ -57,7 +77,7 @@ export async function enqueueInput(lines: Input, options: EnqueueOptions): Promi
     throw error;
   }
   try {
-    return await addAll(queue, input.lines, o);
+    return await addAll(queue, input.lines, o, refusals);
   } finally {
     await queue.close();
   }
@@ -95,6 +115,19 @@ async function release(iterator: AsyncIterator<unknown> | Iterator<unknown>): Pr
   }
 }
 
+/**
+ * Close `lines` if it is a readline interface, once enqueueing ended before its end (its iterator
+ * is ended by then). Node documents that leaving a `for await` over one closes it; since Node 18
+ * (nodejs/node#41276) its iterator's `return()` only removes its listeners, and the interface
+ * reads on: its lines go to no one, and its input (stdin) keeps the process alive. Closing twice
+ * is harmless.
+ */
+function closeReadline(lines: unknown): void {
+  const { Interface } = process.getBuiltinModule('node:readline');
+  const promises = process.getBuiltinModule('node:readline/promises');
+  if (lines instanceof Interface || lines instanceof promises.Interface) lines.close();
+}
+
 /** A Queue on `o.queue` once Redis answers; closed again when it does not. */
 async function openQueue(o: ResolvedEnqueueOptions): Promise<Queue> {
   const bullmq = await loadBullmq();
@@ -111,7 +144,7 @@ async function openQueue(o: ResolvedEnqueueOptions): Promise<Queue> {
   return queue;
 }
 
-async function addAll(queue: Queue, lines: Input, o: ResolvedEnqueueOptions): Promise<EnqueueCounts> {
+async function addAll(queue: Queue, lines: Input, o: ResolvedEnqueueOptions, refusals: boolean): Promise<EnqueueCounts> {
   const counts = { lines: 0, added: 0, invalid: 0 };
   let batch: BulkJob[] = [];
   const flush = async (): Promise<void> => {
@@ -121,8 +154,12 @@ async function addAll(queue: Queue, lines: Input, o: ResolvedEnqueueOptions): Pr
     batch = [];
     o.onBatch?.({ ...counts });
   };
-  // When the body throws (addBulk failing), for await ends the iterator itself.
+  // When the body throws (addBulk failing, an item that is no line), for await ends the iterator itself.
   for await (const line of lines) {
+    if (typeof line !== 'string' && !(refusals && isRefused(line))) {
+      await flush(); // every line before it is added, none from it on: the caller knows where to resume
+      throw notALine(line, counts.lines + 1);
+    }
     counts.lines++;
     if (typeof line === 'string' && line.trim() === '') continue;
     const job = typeof line === 'string' ? toJob(line, o) : line.refused;
@@ -136,6 +173,18 @@ async function addAll(queue: Queue, lines: Input, o: ResolvedEnqueueOptions): Pr
   }
   await flush();
   return { ...counts };
+}
+
+function isRefused(item: unknown): item is RefusedLine {
+  return typeof item === 'object' && item !== null && typeof (item as Partial<RefusedLine>).refused === 'string';
+}
+
+/** The TypeError for an item of `lines` that is not a string; `line` counts from 1, as `onInvalid`'s. */
+function notALine(item: unknown, line: number): TypeError {
+  const got = ArrayBuffer.isView(item) ? `a ${item.constructor.name} of ${item.byteLength} bytes (object)` : show(item);
+  // A stream given as `lines` yields its chunks, which are not its lines.
+  const hint = ArrayBuffer.isView(item) ? ' (for the lines of a stream, pass readline.createInterface({ input: stream }))' : '';
+  return new TypeError(`Expected line ${line} of \`lines\` to be a string, got ${got}; the lines before it were added, none from it on${hint}`);
 }
 
 /** The job for one line, or why the line is invalid. */

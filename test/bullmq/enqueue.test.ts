@@ -3,6 +3,8 @@ import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
+import readlinePromises from 'node:readline/promises';
+import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { closedPortUrl, openQueue, REDIS_URL, uniqueQueueName, useRedis } from './helpers.ts';
 import { enqueueLines, RedisUnavailableError, type EnqueueCounts, type InvalidLine } from 'looppool/bullmq';
@@ -87,7 +89,7 @@ describe('enqueueLines', () => {
     expect((error as Error).message).toMatch(/^Redis at redis:\/\/127\.0\.0\.1:\d+ did not answer within 500 ms \(last error: connect ECONNREFUSED/);
   });
 
-  it('when Redis does not answer, ends the iterator without reading a line (a readline interface too)', async () => {
+  it('when Redis does not answer, ends the iterator without reading a line, and closes a readline interface', async () => {
     const url = await closedPortUrl();
     const calls: string[] = [];
     const iterable: AsyncIterable<string> = {
@@ -102,14 +104,80 @@ describe('enqueueLines', () => {
     const file = path.join(tmp, 'unread.jsonl');
     writeFileSync(file, '{}\n'.repeat(5_000));
     const rl = readline.createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+    let rlClosed = false;
+    rl.on('close', () => (rlClosed = true));
     const options = { queue: 'never-used', connection: url, readyTimeout: 300 };
 
     const errors = await Promise.all([enqueueLines(iterable, options), enqueueLines(rl, options)].map((p) => p.catch((e: unknown) => e)));
 
     expect(errors.map((e) => e instanceof RedisUnavailableError)).toEqual([true, true]);
     expect(calls).toEqual(['iterator', 'return']);
-    expect(rl.listenerCount('line')).toBe(0); // its iterator let go of the interface (Node leaves closing it to its owner)
-    rl.close();
+    expect(rl.listenerCount('line')).toBe(0); // its iterator let go of the interface
+    expect(rlClosed).toBe(true); // and the interface is closed, as Node documents for a loop left early
+  });
+
+  it.each([
+    ['readline', readline.createInterface],
+    ['readline/promises', readlinePromises.createInterface],
+  ] as const)('closes a %s interface when adding a batch fails: its input (stdin, say) is let go', async (_, createInterface) => {
+    const name = uniqueQueueName('rl-close');
+    const queue = openQueue(name);
+    const input = new PassThrough(); // never ended, as stdin from a terminal or a slow producer
+    const rl = createInterface({ input, crlfDelay: Infinity });
+    let rlClosed = false;
+    rl.on('close', () => (rlClosed = true));
+    // BullMQ refuses the job over sizeLimit: the second batch fails.
+    const adding = enqueueLines(rl, { queue: name, connection: REDIS_URL, batchSize: 2, jobOptions: { sizeLimit: 20 } });
+    input.write(`{"n":0}\n{"n":1}\n{"big":"${'x'.repeat(40)}"}\n{"n":3}\n`);
+
+    const error = await adding.catch((e: unknown) => e);
+
+    expect((error as Error).message).toBe('The size of job task exceeds the limit 20 bytes');
+    expect(rlClosed).toBe(true);
+    expect(input.listenerCount('data')).toBe(0); // nothing reads the input any more: it holds no process open
+    expect(await queue.getWaitingCount()).toBe(2); // the first batch
+    input.destroy();
+  });
+
+  it('an item that is not a string: the lines before it are added, then a TypeError naming the item and its line; the iterator is ended', async () => {
+    const name = uniqueQueueName('not-a-line');
+    const queue = openQueue(name);
+    let ended = false;
+    async function* items(): AsyncGenerator<unknown> {
+      try {
+        yield* ['{"n":0}', '{"n":1}', '', '{"n":3}', 42, '{"n":5}'];
+      } finally {
+        ended = true;
+      }
+    }
+    const batches: EnqueueCounts[] = [];
+
+    const error = await enqueueLines(items() as AsyncIterable<string>, { queue: name, connection: REDIS_URL, batchSize: 2, onBatch: (c) => batches.push(c) }).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(TypeError);
+    expect((error as Error).message).toBe('Expected line 5 of `lines` to be a string, got `42` (number); the lines before it were added, none from it on');
+    expect(ended).toBe(true);
+    expect(batches).toEqual([{ lines: 2, added: 2, invalid: 0 }, { lines: 4, added: 3, invalid: 0 }]);
+    const jobs = await queue.getJobs(['waiting'], 0, -1, true);
+    expect(jobs.map((j) => j.data)).toEqual([{ n: 0 }, { n: 1 }, { n: 3 }]);
+  });
+
+  it('names what it got in place of a line: null, undefined, an object, a Buffer (a stream\'s chunk)', async () => {
+    const name = uniqueQueueName('not-a-line-kinds');
+    const queue = openQueue(name);
+    const cases: [unknown, string][] = [
+      [null, '`null` (null)'],
+      [undefined, '`undefined` (undefined)'],
+      [{ refused: 'not JSON' }, '`[object Object]` (object)'],
+      [Buffer.from('{"n":1}\n'), 'a Buffer of 8 bytes (object)'],
+    ];
+    for (const [item, got] of cases) {
+      const error = await enqueueLines(['{"n":0}', item] as string[], { queue: name, connection: REDIS_URL }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(TypeError);
+      const hint = Buffer.isBuffer(item) ? ' (for the lines of a stream, pass readline.createInterface({ input: stream }))' : '';
+      expect((error as Error).message).toBe(`Expected line 2 of \`lines\` to be a string, got ${got}; the lines before it were added, none from it on${hint}`);
+    }
+    expect(await queue.getWaitingCount()).toBe(cases.length); // line 1 of each call
   });
 
   it('rejects lines that are not iterable, or a string, with a TypeError before connecting', async () => {

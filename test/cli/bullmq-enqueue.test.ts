@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/processes.ts';
 import { openQueue, REDIS_URL, uniqueQueueName, useRedis } from '../bullmq/helpers.ts';
-import { fixture, runCli, silentFifo, startCli } from './helpers.ts';
+import { fixture, runCli, silentFifo, startCli, writerlessFifo } from './helpers.ts';
 
 useRedis();
 
@@ -122,6 +122,35 @@ describe('looppool enqueue', () => {
     expect((await cli.exit(15_000)).code).toBe(130); // not when the writer closes
     expect(counts(cli.stdout)).toEqual({ lines: 2, added: 2, invalid: 0 });
     expect(cli.stderr).toMatch(/stopped by SIGINT: the input after line 2 was not read; 2 jobs were added/);
+  });
+
+  it('Ctrl-C while --input is a FIFO no writer has opened yet (Redis away too) exits 130, having read nothing', async () => {
+    const fifo = writerlessFifo();
+    const cli = startCli(['enqueue', 'never-used', '--redis', 'redis://127.0.0.1:1', '--input', fifo.path]);
+    await cli.waitForStderr(/waiting for Redis at redis:\/\/127\.0\.0\.1:1 \(Ctrl-C stops\)/); // the input is open; signals are handled
+    process.kill(cli.pid, 'SIGINT');
+    expect(await cli.exit()).toEqual({ code: 130, signal: null }); // it was not killed by the signal
+    expect(counts(cli.stdout)).toEqual({ lines: 0, added: 0, invalid: 0 });
+    expect(cli.stderr).toMatch(/stopped by SIGINT while connecting to Redis: no line was read, no job was added/);
+  });
+
+  it('reads an --input FIFO whose writer comes after the start: its lines are added, the input ends when it closes', async () => {
+    const queueName = uniqueQueueName('cli-fifo-late');
+    const queue = openQueue(queueName);
+    const fifo = writerlessFifo();
+    const cli = startCli(['enqueue', queueName, '--redis', REDIS_URL, '--input', fifo.path]);
+    await waitFor(() => {
+      try {
+        fifo.writeAndClose('{"n":1}\n{"n":2}\n'); // once the command has the FIFO open to read
+        return true;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENXIO') return false;
+        throw error;
+      }
+    }, 'the command to open the FIFO');
+    expect((await cli.exit()).code).toBe(0);
+    expect(counts(cli.stdout)).toEqual({ lines: 2, added: 2, invalid: 0 });
+    expect(await queue.getWaitingCount()).toBe(2);
   });
 
   it('Ctrl-C while waiting for Redis exits 130 at once, having added nothing', async () => {

@@ -5,7 +5,7 @@
  * the test killed (a killed process cannot remove its own).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, mkdtempSync, openSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -162,7 +162,22 @@ export interface SilentFifo {
   close(): void;
 }
 
-const fifos = new Set<SilentFifo>();
+/** What removes the FIFOs made by the test (and closes their writers), after each test. */
+const fifoCleanups = new Set<() => void>();
+
+/** A new FIFO (Linux) in a directory of its own, removed after the test, with `cleanup` run first. */
+function makeFifo(cleanup: () => void = () => {}): { path: string; remove: () => void } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'looppool-fifo-'));
+  const file = path.join(dir, 'input');
+  execFileSync('mkfifo', [file]);
+  const remove = (): void => {
+    if (!fifoCleanups.delete(remove)) return;
+    cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  fifoCleanups.add(remove);
+  return { path: file, remove };
+}
 
 /**
  * A FIFO (Linux) in a directory of its own, holding `content`, whose writer stays open and
@@ -170,25 +185,45 @@ const fifos = new Set<SilentFifo>();
  * which opens the FIFO read-write: on Linux that never blocks and counts as a writer.
  */
 export function silentFifo(content: string): SilentFifo {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'looppool-fifo-'));
-  const file = path.join(dir, 'input');
-  execFileSync('mkfifo', [file]);
-  const writer = openSync(file, 'r+');
+  let writer: number | undefined;
+  const fifo = makeFifo(() => writer !== undefined && closeSync(writer));
+  writer = openSync(fifo.path, 'r+');
   writeSync(writer, content);
-  const fifo = {
-    path: file,
-    close: () => {
-      if (!fifos.delete(fifo)) return;
-      closeSync(writer);
-      rmSync(dir, { recursive: true, force: true });
+  return { path: fifo.path, close: fifo.remove };
+}
+
+export interface WriterlessFifo {
+  readonly path: string;
+  /**
+   * Open the FIFO for writing, write `content` (under 64 KiB) and close it: its reader gets the
+   * content, then the end of the input. Throws ENXIO when no reader has it open (it never waits).
+   */
+  writeAndClose(content: string): void;
+}
+
+/** A FIFO (Linux) no process has opened yet: opening it to read blocks until a writer comes. */
+export function writerlessFifo(): WriterlessFifo {
+  const fifo = makeFifo();
+  return {
+    path: fifo.path,
+    writeAndClose(content) {
+      const writer = openSync(fifo.path, constants.O_WRONLY | constants.O_NONBLOCK);
+      try {
+        writeSync(writer, content);
+      } finally {
+        closeSync(writer);
+      }
     },
   };
-  fifos.add(fifo);
-  return fifo;
+}
+
+/** Wait until the `looppool run` of `pid` opened its control channel: its pool has started and it handles signals. */
+export async function waitForControl(pid: number): Promise<void> {
+  await waitFor(() => listControlSockets().some((s) => s.pid === pid), `looppool (pid ${pid}) to open its control channel`, 20_000);
 }
 
 afterEach(async () => {
-  for (const fifo of [...fifos]) fifo.close();
+  for (const remove of [...fifoCleanups]) remove();
   const all = [...started];
   started.clear();
   for (const cli of all) {

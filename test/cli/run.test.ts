@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { expectNoPoolLeft, fixture, ROOT, runCli, uniqueName } from './helpers.ts';
+import { expectNoPoolLeft, fixture, ROOT, runCli, startCli, uniqueName, waitForControl, writerlessFifo } from './helpers.ts';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'looppool-cli-test-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -106,6 +106,17 @@ describe('looppool run: records', () => {
     const s = JSON.parse(readFileSync(summary, 'utf8'));
     expect(s).toMatchObject({ tasks: 3, ok: 2, failed: 1, failures: { InputError: 1 }, restarts: 0, signal: null, exitCode: 1, lastLineStarted: 3, stoppedEarly: false });
     expect(s.runMs).toEqual({ p50: expect.any(Number), p99: expect.any(Number), max: expect.any(Number) });
+  });
+
+  it('reads an --input FIFO whose writer comes after the start: its lines, then the end of input when it closes', async () => {
+    const name = uniqueName();
+    const fifo = writerlessFifo();
+    const cli = startCli(['run', fixture('echo.mjs'), '--size', '1', '--name', name, '--input', fifo.path]);
+    await waitForControl(cli.pid); // started and reading, with no writer yet: that is no end of input
+    fifo.writeAndClose('1\n2\n3\n');
+    expect((await cli.exit()).code).toBe(0);
+    expect(byLine(cli.records())).toEqual([1, 2, 3].map((n) => ({ line: n, result: n })));
+    await expectNoPoolLeft(name);
   });
 
   it('prints the JSON summary on stderr instead of the text with --json-summary -', async () => {

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { controlRequest, listControlSockets } from '../../src/control/index.ts';
 import { waitFor } from '../helpers/processes.ts';
-import { expectNoPoolLeft, fixture, silentFifo, sleepTasks, startCli, uniqueName, workerPids } from './helpers.ts';
+import { expectNoPoolLeft, fixture, silentFifo, sleepTasks, startCli, uniqueName, waitForControl, workerPids, writerlessFifo } from './helpers.ts';
 
 /** Lines 1..n, each exactly once. */
 function expectLines(records: Record<string, any>[], n: number): void {
@@ -154,6 +154,22 @@ describe('looppool run: signals', () => {
     expect((await cli.exit(15_000)).code).toBe(130); // not when the writer closes: a read of a pipe must not block the stop
     expectLines(cli.records(), 2);
     expect(cli.stderr).toMatch(/input from line 3 on was not run/);
+    await expectNoPoolLeft(name);
+  });
+
+  it.each([
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const)('%s while --input is a FIFO no writer has opened yet stops the run as documented: summary, where to resume, exit %i', async (signal, code) => {
+    const name = uniqueName();
+    const fifo = writerlessFifo();
+    const cli = startCli(['run', fixture('echo.mjs'), '--size', '1', '--name', name, '--input', fifo.path], { detached: true });
+    await waitForControl(cli.pid); // the pool has started: the input is open, and read while no writer comes
+    process.kill(-cli.pid, signal);
+    expect(await cli.exit(15_000)).toEqual({ code, signal: null }); // it was not killed by the signal
+    expect(cli.records()).toEqual([]);
+    expect(cli.stderr).toMatch(new RegExp(`stopped by ${signal}: every line up to 0 has its record; input from line 1 on was not run`));
+    expect(cli.stderr).toMatch(/0 tasks in [\d.]+ s/);
     await expectNoPoolLeft(name);
   });
 });

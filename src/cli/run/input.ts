@@ -1,5 +1,5 @@
 /** Where `looppool run` reads its tasks and writes its records: stdin/stdout or files. */
-import { closeSync, createReadStream, fstatSync, open as openFd } from 'node:fs';
+import { closeSync, constants, createReadStream, fstatSync, open as openFd, type Stats } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import path from 'node:path';
@@ -32,7 +32,7 @@ export async function openInput(input: string | undefined, io: CliIo): Promise<I
   const info = await stat(file).catch(() => undefined);
   if (!info) throw new UsageError(`Input file not found: ${file}`);
   if (info.isDirectory()) throw new UsageError(`--input is a directory: ${file}`);
-  const fd = await openFdAsync(file, 'r').catch((err: Error) => {
+  const fd = await openFdAsync(file, openFlags(info)).catch((err: Error) => {
     throw new UsageError(`Cannot read --input ${file}: ${err.message}`);
   });
   const stream = readStream(file, fd);
@@ -40,6 +40,19 @@ export async function openInput(input: string | undefined, io: CliIo): Promise<I
 }
 
 const openFdAsync = promisify(openFd);
+
+/**
+ * How to open `--input`. A FIFO is opened without waiting for a writer (O_NONBLOCK), on Linux: a
+ * blocking open waits in the threadpool before the command handles signals, so a Ctrl-C meanwhile
+ * killed it with no summary, and it would hold even `process.exit()` until a writer came. Linux
+ * reports neither data nor the end of input on such a FIFO until a writer has come (fs/pipe.c:
+ * "suppress EPOLLHUP until we have seen a writer"), so the reader on the event loop waits for one
+ * as the blocking open did, and the input ends when it closes. Other systems may report the end
+ * at once: there the open still blocks.
+ */
+function openFlags(info: Stats): number {
+  return info.isFIFO() && process.platform === 'linux' ? constants.O_RDONLY | constants.O_NONBLOCK : constants.O_RDONLY;
+}
 
 /**
  * A stream over the open `fd`, chosen as Node chooses one for stdin. A pipe (a FIFO, a process

@@ -43,11 +43,14 @@ export function stringArray(name: string, value: unknown): string[] {
   return [...(value as string[])];
 }
 
-/** `` `0` (number) ``: the value and its type, for error messages. */
+/** `` `0` (number) ``: the value and its type, for error messages (objects and arrays as JSON where they can be). */
 export function show(value: unknown): string {
   let text: string;
   try {
-    text = typeof value === 'string' ? JSON.stringify(value) : typeof value === 'bigint' ? `${value}n` : String(value);
+    if (typeof value === 'string') text = JSON.stringify(value);
+    else if (typeof value === 'bigint') text = `${value}n`;
+    else if (typeof value === 'object' && value !== null) text = JSON.stringify(value) ?? String(value);
+    else text = String(value);
   } catch {
     text = Object.prototype.toString.call(value);
   }

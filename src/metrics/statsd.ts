@@ -7,6 +7,7 @@
 import type { ClientOptions, StatsD } from 'hot-shots';
 import { lazyRequire } from '../internal/lazy-require.ts';
 import { assertKnownKeys } from '../internal/known-keys.ts';
+import { show } from '../internal/option-checks.ts';
 import { settleWithin } from '../internal/settle-within.ts';
 
 const hotShots = lazyRequire<{ StatsD: new (options: ClientOptions) => StatsD }>('hot-shots');
@@ -225,15 +226,4 @@ function isTags(value: unknown): value is Record<string, string> | string[] {
 function flag(name: string, value: unknown): boolean {
   if (typeof value !== 'boolean') throw new TypeError(`Expected \`statsd.${name}\` to be a boolean, got ${show(value)}`);
   return value;
-}
-
-function show(value: unknown): string {
-  let text: string;
-  try {
-    text = typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
-  } catch {
-    text = String(value);
-  }
-  if (text.length > 60) text = `${text.slice(0, 57)}...`;
-  return `\`${text}\` (${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value})`;
 }

@@ -168,7 +168,7 @@ describe('enqueueLines', () => {
     const cases: [unknown, string][] = [
       [null, '`null` (null)'],
       [undefined, '`undefined` (undefined)'],
-      [{ refused: 'not JSON' }, '`[object Object]` (object)'],
+      [{ refused: 'not JSON' }, '`{"refused":"not JSON"}` (object)'],
       [Buffer.from('{"n":1}\n'), 'a Buffer of 8 bytes (object)'],
     ];
     for (const [item, got] of cases) {
@@ -182,7 +182,7 @@ describe('enqueueLines', () => {
 
   it('rejects lines that are not iterable, or a string, with a TypeError before connecting', async () => {
     const options = { queue: 'never-used', connection: await closedPortUrl(), readyTimeout: 500 };
-    for (const [lines, shown] of [[undefined, '`undefined` (undefined)'], [42, '`42` (number)'], [{ lines: [] }, '`[object Object]` (object)'], ['{"n":1}\n{"n":2}', '`"{\\"n\\":1}\\n{\\"n\\":2}"` (string)']] as const) {
+    for (const [lines, shown] of [[undefined, '`undefined` (undefined)'], [42, '`42` (number)'], [{ lines: [] }, '`{"lines":[]}` (object)'], ['{"n":1}\n{"n":2}', '`"{\\"n\\":1}\\n{\\"n\\":2}"` (string)']] as const) {
       const error = await enqueueLines(lines as never, options).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(TypeError);
       expect((error as Error).message).toBe(`Expected \`lines\` to be an iterable or async iterable of strings (such as a readline interface), got ${shown}`);

@@ -168,7 +168,7 @@ describe('looppool run: signals', () => {
     process.kill(-cli.pid, signal);
     expect(await cli.exit(15_000)).toEqual({ code, signal: null }); // it was not killed by the signal
     expect(cli.records()).toEqual([]);
-    expect(cli.stderr).toMatch(new RegExp(`stopped by ${signal}: every line up to 0 has its record; input from line 1 on was not run`));
+    expect(cli.stderr).toMatch(new RegExp(`stopped by ${signal}: no line was started; input from line 1 on was not run`));
     expect(cli.stderr).toMatch(/0 tasks in [\d.]+ s/);
     await expectNoPoolLeft(name);
   });

@@ -24,7 +24,8 @@ export function stoppedNote(signal: NodeJS.Signals, stats: RunStats, notStartedL
   const total = stats.total;
   if (total !== undefined && stats.finished >= total) return `stopped by ${signal}: every line has its record (the whole input was run)`;
   const left = total === undefined ? '' : ` (${Math.max(0, total - stats.finished)} of ${total} non-blank lines)`;
-  return `stopped by ${signal}: every line up to ${stats.lastLineStarted} has its record; input from line ${from} on was not run${left} and has no record`;
+  const done = stats.lastLineStarted === 0 ? 'no line was started' : `every line up to ${stats.lastLineStarted} has its record`;
+  return `stopped by ${signal}: ${done}; input from line ${from} on was not run${left} and has no record`;
 }
 
 export interface SummaryTarget {

@@ -41,9 +41,9 @@ export class QueueFullError extends PoolError {
 }
 
 /**
- * A worker process could not start. `stage`: `'load'`: the module is missing, does not load or
- * exports no Worker; `'initialize'`: its `initialize()` threw; `'exit'`: the process died
- * before it was ready.
+ * A worker process could not start. `stage`: `'load'`: the module is missing, does not load,
+ * exports no Worker, or the Worker's constructor threw; `'initialize'`: its `initialize()`
+ * threw; `'exit'`: the process died before it was ready.
  */
 export class WorkerInitError extends PoolError implements WorkerRef {
   readonly worker: number | undefined;

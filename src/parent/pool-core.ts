@@ -179,6 +179,7 @@ export class PoolCore {
       queued: this.#queue.length,
       restarts: this.#supervisor.restarts,
       handles: this.#supervisor.handles,
+      emptySlot: (n) => this.#supervisor.emptySlot(n),
       counts: this.#outcomes,
     });
   }

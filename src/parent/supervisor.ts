@@ -39,6 +39,8 @@ export class Supervisor {
   readonly #host: SupervisorHost;
   readonly #events: HandleEvents;
   readonly #timers: (NodeJS.Timeout | undefined)[];
+  /** The process each slot had last, once it exited: what stats() shows of a slot left empty. */
+  readonly #exited: (WorkerHandle | undefined)[];
   readonly #slotFailures: number[];
   #failuresInRow = 0;
   #unhealthy: PoolUnhealthyError | undefined;
@@ -55,6 +57,7 @@ export class Supervisor {
     this.#events = { ...host, ready: (h) => this.#onReady(h), exit: (h, code, signal, tasks) => this.#onExit(h, code, signal, tasks) };
     this.handles = new Array<WorkerHandle | undefined>(options.size).fill(undefined);
     this.#timers = new Array<NodeJS.Timeout | undefined>(options.size).fill(undefined);
+    this.#exited = new Array<WorkerHandle | undefined>(options.size).fill(undefined);
     this.#slotFailures = new Array<number>(options.size).fill(0);
   }
 
@@ -103,6 +106,14 @@ export class Supervisor {
     if ((this.#mode === 'running' || this.#mode === 'starting') && handle.state === 'ready') handle.poisonPill('recycle');
   }
 
+  /**
+   * Slot `n` while no process runs there: whether a replacement is due (a respawn timer, the
+   * unhealthy pause's too), and the process that exited there last, if any.
+   */
+  emptySlot(n: number): { readonly replacing: boolean; readonly last: WorkerHandle | undefined } {
+    return { replacing: this.#timers[n] !== undefined, last: this.#exited[n] };
+  }
+
   live(): WorkerHandle[] {
     return this.handles.filter((h): h is WorkerHandle => h !== undefined && h.state !== 'exited');
   }
@@ -132,7 +143,10 @@ export class Supervisor {
 
   #onExit(handle: WorkerHandle, exitCode: number | null, signal: NodeJS.Signals | null, tasks: PendingTask[]): void {
     const n = handle.number;
-    if (this.handles[n] === handle) this.handles[n] = undefined;
+    if (this.handles[n] === handle) {
+      this.handles[n] = undefined;
+      this.#exited[n] = handle;
+    }
     const initError = handle.initError; // set when it exits before it was ever ready
     if (initError) {
       this.#slotFailures[n] = (this.#slotFailures[n] ?? 0) + 1;

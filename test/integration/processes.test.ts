@@ -73,6 +73,28 @@ describe('process hygiene', () => {
     expect(stats.workers.reduce((n, w) => n + w.done, 0)).toBe(4);
     expect(JSON.parse(JSON.stringify(stats))).toEqual(stats);
   });
+
+  it('stats() names each worker\'s state before the start, while a replacement is due and once the pool stopped', async () => {
+    const pool = makePool({ worker: 'crash.ts', size: 2, retries: 0 });
+    expect(pool.stats().workers.map((w) => [w.state, w.pid])).toEqual([['starting', -1], ['starting', -1]]);
+    await pool.start();
+    const pids = pool.stats().workers.map((w) => w.pid);
+    const exited = new Promise<void>((resolve) => pool.once('workerExit', () => resolve()));
+    await expect(pool.run('exit', { worker: 0 })).rejects.toMatchObject({ code: 'ERR_WORKER_CRASHED' });
+    await exited;
+    // Between the exit and the replacement's spawn (a timer, even at no backoff): respawning.
+    expect(pool.stats().workers[0]).toMatchObject({ state: 'respawning', pid: -1 });
+    await waitFor(() => pool.stats().workers[0]?.state === 'ready', 'the replacement');
+    const live = pool.stats().workers.map((w) => w.pid);
+    expect(live[0]).not.toBe(pids[0]);
+    await pool.run('x', { worker: 1 });
+    await pool.stop();
+    // A stopped pool's workers exited: their last pids and counts, not a replacement to come.
+    expect(pool.stats().workers).toEqual([
+      { worker: 0, pid: live[0], state: 'exited', inFlight: 0, done: 0, failed: 0 },
+      { worker: 1, pid: live[1], state: 'exited', inFlight: 0, done: 1, failed: 0 },
+    ]);
+  });
 });
 
 describe('worker footprint', () => {

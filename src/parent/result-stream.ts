@@ -10,7 +10,11 @@ export interface StreamedResult<TResult> {
 export class ResultStream<TResult> implements AsyncIterableIterator<StreamedResult<TResult>> {
   /** Results not yet read: a reader slower than the pool can leave a long backlog (O(1) shift, unlike an array's). */
   readonly #buffer = new Deque<StreamedResult<TResult>>();
-  #waiting: ((r: IteratorResult<StreamedResult<TResult>>) => void) | undefined;
+  /**
+   * Reads waiting for a result, oldest first: a caller may ask for several before the first is
+   * answered (`Promise.all([it.next(), it.next()])`), and each gets its own result.
+   */
+  readonly #waiting = new Deque<(r: IteratorResult<StreamedResult<TResult>>) => void>();
   #ended = false;
   readonly #detach: () => void;
 
@@ -21,9 +25,8 @@ export class ResultStream<TResult> implements AsyncIterableIterator<StreamedResu
   push(value: TResult, info: ResultInfo): void {
     if (this.#ended) return;
     const item = { value, info };
-    const waiting = this.#waiting;
+    const waiting = this.#waiting.shift();
     if (waiting) {
-      this.#waiting = undefined;
       waiting({ value: item, done: false });
     } else {
       this.#buffer.push(item);
@@ -33,15 +36,14 @@ export class ResultStream<TResult> implements AsyncIterableIterator<StreamedResu
   /** No more results will come (the pool stopped); buffered ones are still delivered. */
   end(): void {
     this.#ended = true;
-    this.#waiting?.({ value: undefined, done: true });
-    this.#waiting = undefined;
+    for (let waiting = this.#waiting.shift(); waiting; waiting = this.#waiting.shift()) waiting({ value: undefined, done: true });
   }
 
   next(): Promise<IteratorResult<StreamedResult<TResult>>> {
     const item = this.#buffer.shift();
     if (item) return Promise.resolve({ value: item, done: false });
     if (this.#ended) return Promise.resolve({ value: undefined, done: true });
-    return new Promise((resolve) => (this.#waiting = resolve));
+    return new Promise((resolve) => this.#waiting.push(resolve));
   }
 
   return(): Promise<IteratorResult<StreamedResult<TResult>>> {

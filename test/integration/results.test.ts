@@ -31,6 +31,23 @@ describe('streaming results', () => {
     await stopped;
     expect(values.sort()).toEqual([0, 1, 2, 3, 4]);
   });
+
+  it('results() answers reads asked for before the first is answered, each with its own result, and each with the end', async () => {
+    const pool = makePool({ worker: 'streams.ts', size: 1 });
+    const stream = pool.results();
+    const reads = [stream.next(), stream.next(), stream.next()];
+    const answered: unknown[] = [];
+    for (const read of reads) void read.then((r) => answered.push(r.done ? 'end' : r.value.value));
+    const id = await pool.put(2);
+    await waitFor(() => answered.length === 3, 'the three reads to be answered');
+    expect(answered).toEqual([{ task: id, i: 0 }, { task: id, i: 1 }, { untied: id }]);
+    const atEnd = [stream.next(), stream.next()];
+    for (const read of atEnd) void read.then((r) => answered.push(r.done ? 'end' : r.value.value));
+    await pool.stop();
+    await waitFor(() => answered.length === 5, 'the reads pending at the stop to end');
+    // 'done' (the task's return value, from a put) came before the stop, so it answers the first.
+    expect(answered.slice(3)).toEqual(['done', 'end']);
+  });
 });
 
 describe('cancellation with AbortSignal', () => {

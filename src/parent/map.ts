@@ -74,13 +74,103 @@ class Outcomes<R> {
     return new Promise<void>((resolve) => (this.#wake = resolve));
   }
 
+  /** Ends the current `next()` wait (an outcome arrived, or the async source answered). */
+  wake(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
   #settle(index: number, outcome: Outcome<R>): void {
     this.inFlight--;
     if (this.#ordered) this.#byIndex.set(index, outcome);
     else this.#arrived.push(outcome);
-    const wake = this.#wake;
-    this.#wake = undefined;
-    wake?.();
+    this.wake();
+  }
+}
+
+/** Where a map's items come from: `fill` reads while `room()` says the window has room. */
+interface Feed<T> {
+  readonly exhausted: boolean;
+  fill(room: () => boolean, take: (item: T) => void): void;
+  /** Throws what the source threw, once the map reaches it. */
+  check(): void;
+  /** Read no further. */
+  close(): Promise<void>;
+}
+
+/** A sync source is read in the map's loop, without an await: one microtask less per item. */
+class SyncFeed<T> implements Feed<T> {
+  exhausted = false;
+  readonly #source: Iterator<T>;
+
+  constructor(source: Iterator<T>) {
+    this.#source = source;
+  }
+
+  fill(room: () => boolean, take: (item: T) => void): void {
+    while (!this.exhausted && room()) {
+      const item = this.#source.next();
+      if (item.done) this.exhausted = true;
+      else take(item.value);
+    }
+  }
+
+  check(): void {}
+
+  async close(): Promise<void> {
+    this.#source.return?.();
+  }
+}
+
+/**
+ * An async source is read one item at a time in the background, so that results already finished
+ * are yielded while the source waits for its next item (a socket, stdin, a queue): awaiting the
+ * source in the map's loop held them back until the next item came, for ever if it came only
+ * once the reader had seen them.
+ */
+class AsyncFeed<T> implements Feed<T> {
+  exhausted = false;
+  #pending: Promise<void> | undefined;
+  #failure: { error: unknown } | undefined;
+  #closed = false;
+  readonly #source: AsyncIterator<T>;
+  /** Called once a read has answered (the map's loop waits for it, or for an outcome). */
+  readonly #answered: () => void;
+
+  constructor(source: AsyncIterator<T>, answered: () => void) {
+    this.#source = source;
+    this.#answered = answered;
+  }
+
+  fill(room: () => boolean, take: (item: T) => void): void {
+    if (this.#pending || this.exhausted || this.#failure || !room()) return;
+    // Promise.resolve: a hand-written iterator may answer next() with a plain object.
+    this.#pending = Promise.resolve(this.#source.next()).then(
+      (item) => {
+        this.#pending = undefined;
+        if (this.#closed) return; // the map ended meanwhile: the item is not run
+        if (item.done) this.exhausted = true;
+        else take(item.value);
+        this.#answered();
+      },
+      (error: unknown) => {
+        this.#pending = undefined;
+        this.#failure = { error };
+        this.#answered();
+      },
+    );
+  }
+
+  check(): void {
+    if (this.#failure) throw this.#failure.error;
+  }
+
+  /** A read under way is not waited for (it may never answer); the source is closed after it. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#pending === undefined) await this.#source.return?.();
+    else void this.#pending.then(() => this.#source.return?.()).catch(() => {});
   }
 }
 
@@ -90,31 +180,28 @@ export async function* mapTasks<T, R>(
   { ordered = true, window = 1 }: MapOptions,
 ): AsyncGenerator<R, void, undefined> {
   checkWindow(window);
-  const isAsync = Symbol.asyncIterator in input;
-  const source = isAsync ? input[Symbol.asyncIterator]() : input[Symbol.iterator]();
   const outcomes = new Outcomes<R>(ordered);
+  const feed: Feed<T> =
+    Symbol.asyncIterator in input ? new AsyncFeed(input[Symbol.asyncIterator](), () => outcomes.wake()) : new SyncFeed(input[Symbol.iterator]());
   let nextIndex = 0;
-  let exhausted = false;
+  // Finished-but-not-yet-yielded results count against the window too: memory stays bounded.
+  const room = (): boolean => outcomes.held < window;
+  const take = (item: T): void => outcomes.track(nextIndex++, run(item));
   try {
     for (;;) {
-      // Finished-but-not-yet-yielded results count against the window too: memory stays bounded.
-      while (!exhausted && outcomes.held < window) {
-        // A sync source is read without an await: one microtask less per item.
-        const item = isAsync ? await source.next() : (source as Iterator<T>).next();
-        if (item.done) exhausted = true;
-        else outcomes.track(nextIndex++, run(item.value));
-      }
+      feed.fill(room, take);
+      feed.check();
       const outcome = outcomes.take();
       if (outcome !== undefined) {
         if (!outcome.ok) throw outcome.error;
         yield outcome.value;
         continue;
       }
-      if (exhausted && outcomes.held === 0) return;
+      if (feed.exhausted && outcomes.held === 0) return;
       await outcomes.next();
     }
   } finally {
     // Stop pulling input; tasks still in flight finish on their own (their outcomes are dropped).
-    await source.return?.();
+    await feed.close();
   }
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BroadcastError, TaskError, WorkerCrashedError } from 'looppool';
 import { makePool } from '../helpers/pools.ts';
+import { waitFor } from '../helpers/processes.ts';
 
 describe('map', () => {
   // Item i sleeps (10 - i) * 30 ms: later items finish first.
@@ -38,6 +39,53 @@ describe('map', () => {
       out.push(r.value as number);
     }
     expect(out).toEqual([...Array(20).keys()]);
+  });
+
+  it('yields a finished result while an async source waits for its next item', async () => {
+    const pool = makePool({ worker: 'echo.ts', size: 1 });
+    let sawFirst!: () => void;
+    const firstSeen = new Promise<void>((resolve) => (sawFirst = resolve));
+    async function* source() {
+      yield 1;
+      await firstSeen; // like a line typed after the answer to the one before
+      yield 2;
+    }
+    const out: unknown[] = [];
+    const done = (async () => {
+      for await (const r of pool.map(source())) {
+        out.push(r);
+        if (r === 1) sawFirst();
+      }
+    })();
+    await waitFor(() => out.length > 0, 'the first result, while the source waits');
+    await done;
+    expect(out).toEqual([1, 2]);
+  });
+
+  it('leaving the loop while an async source waits does not wait for it, and runs nothing it yields later', async () => {
+    const pool = makePool({ worker: 'echo.ts', size: 1 });
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let closed = false;
+    async function* source() {
+      try {
+        yield 1;
+        await released;
+        yield 2;
+      } finally {
+        closed = true;
+      }
+    }
+    let left = false;
+    void (async () => {
+      for await (const r of pool.map(source())) if (r === 1) break;
+      left = true;
+    })();
+    await waitFor(() => left, 'the loop to be left while the source waits');
+    release();
+    await waitFor(() => closed, 'the source to be closed once it answered');
+    expect(await pool.run('after')).toBe('after');
+    expect(pool.stats().done).toBe(2);
   });
 
   it('throws the first failure in order', async () => {

@@ -97,6 +97,16 @@ describe('pool.map engine', () => {
     expect(returned).toBe(true);
   });
 
+  it('takes a hand-written async iterator whose next() answers with a plain object', async () => {
+    let i = 0;
+    const source: AsyncIterable<number> = {
+      [Symbol.asyncIterator]: () => ({ next: () => (i < 3 ? { value: i++, done: false } : { value: undefined, done: true }) as unknown as Promise<IteratorResult<number>> }),
+    };
+    const out: number[] = [];
+    for await (const v of mapTasks(async (t: number) => t * 10, source, { window: 2 })) out.push(v);
+    expect(out).toEqual([0, 10, 20]);
+  });
+
   it('refuses a window that is not a positive integer', async () => {
     for (const window of [0, -1, 1.5, Number.NaN]) {
       await expect(mapTasks(async (t: number) => t, [1], { window }).next()).rejects.toThrow(TypeError);

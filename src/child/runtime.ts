@@ -41,6 +41,8 @@ export class Runtime {
   #channel!: Channel;
   #worker: Worker | undefined;
   #drainOnStop = false;
+  /** Broadcasts received and not yet answered: a draining stop waits for them, as for its tasks. */
+  #broadcasts = 0;
   #number = -1;
   #maxMessageBytes = 64 * 1024 * 1024;
   /** Exit after an error that escaped every task (the pool replaces the process). */
@@ -121,7 +123,11 @@ export class Runtime {
         this.#channel.flush(); // now, even while answers are held (see run-queue.ts)
         return;
       case 'broadcast':
-        void answerBroadcast(this.#channel, this.#worker, message.id, message.value, this.#maxMessageBytes);
+        this.#broadcasts++;
+        void answerBroadcast(this.#channel, this.#worker, message.id, message.value, this.#maxMessageBytes).finally(() => {
+          this.#broadcasts--;
+          this.#afterSettle();
+        });
         return;
       case 'poisonPill':
         if (message.drain) this.#drainOnStop = true;
@@ -244,7 +250,7 @@ export class Runtime {
   }
 
   #afterSettle(): void {
-    if (this.#state === 'stopping' && this.#tasks.size === 0) void this.#finishStop();
+    if (this.#state === 'stopping' && this.#tasks.size === 0 && this.#broadcasts === 0) void this.#finishStop();
   }
 
   /**
@@ -264,7 +270,7 @@ export class Runtime {
   async #stop(): Promise<void> {
     if (this.#state !== 'running' && this.#state !== 'initializing') return;
     this.#state = 'stopping';
-    if (this.#drainOnStop && this.#tasks.size > 0) return; // #afterSettle finishes the stop
+    if (this.#drainOnStop && (this.#tasks.size > 0 || this.#broadcasts > 0)) return; // #afterSettle finishes the stop
     abandonTasks(this.#tasks, this.#runQueue, new WorkerStoppedError({ worker: this.#number, pid: process.pid }));
     await this.#finishStop();
   }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BroadcastError, TaskError, WorkerCrashedError } from 'looppool';
-import { makePool } from '../helpers/pools.ts';
-import { waitFor } from '../helpers/processes.ts';
+import { makePool, pidsOf } from '../helpers/pools.ts';
+import { isAlive, waitFor } from '../helpers/processes.ts';
 
 describe('map', () => {
   // Item i sleeps (10 - i) * 30 ms: later items finish first.
@@ -132,6 +132,20 @@ describe('broadcast', () => {
     expect(pool.state).toBe('running');
     const replacement = await pool.run('pid'); // waits for the replacement to be ready
     expect(await pool.broadcast('pid')).toEqual([replacement]);
+  });
+
+  it('a worker draining before a recycle answers the broadcast it holds before it exits', async () => {
+    const pool = makePool({ worker: 'holds-broadcast.ts', size: 1, maxTasksPerWorker: 1 });
+    await pool.start();
+    const [pid] = pidsOf(pool);
+    const ran = pool.run('after hold'); // sending it recycles the worker: the pill (drain) follows it
+    const held = pool.broadcast('hold').catch((e: unknown) => e); // the task ends once this arrives
+    expect(await ran).toBe('after hold');
+    // The drain is over; the worker still holds the broadcast, and still takes one.
+    expect(await pool.broadcast('release')).toEqual(['released']);
+    expect(await held).toEqual(['held']);
+    await waitFor(() => !isAlive(pid as number), 'the recycled worker to exit');
+    expect(await pool.run('next')).toBe('next');
   });
 
   it('refuses a message that cannot be sent, and keeps working', async () => {

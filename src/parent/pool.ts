@@ -33,6 +33,9 @@ export interface StopOptions {
   timeout?: number;
 }
 
+function rethrow(error: unknown): never {
+  throw error;
+}
 
 /**
  * A pool of worker processes, each running one instance of your `Worker` subclass with many
@@ -53,14 +56,24 @@ export class Pool<TTask = unknown, TResult = unknown> extends EventEmitter<PoolE
   /** @throws {TypeError} naming the option and the value, for an invalid option. */
   constructor(options: PoolOptions) {
     super();
-    const heard = (event: keyof PoolEvents<TResult>, ...args: unknown[]): boolean =>
-      this.listenerCount(event) > 0 && (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args);
+    const deliver = (event: keyof PoolEvents<TResult>, ...args: unknown[]): boolean => {
+      // Listeners run inside the pool's handling of a worker's message: a throw must not unwind
+      // through it (the message would be half handled: a task left unsettled, the worker killed
+      // for a "protocol" error). It is thrown again on its own, as an uncaught exception.
+      try {
+        return (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args);
+      } catch (error) {
+        process.nextTick(rethrow, error);
+        return true;
+      }
+    };
+    const heard = (event: keyof PoolEvents<TResult>, ...args: unknown[]): boolean => this.listenerCount(event) > 0 && deliver(event, ...args);
     this.#core = new PoolCore(resolvePoolOptions(options), {
-      result: (value, info) => this.emit('result', value as TResult, info),
+      result: (value, info) => deliver('result', value, info),
       taskError: (error, info) => heard('taskError', error, info),
       workerError: (error, info) => heard('workerError', error, info),
-      workerStart: (info) => this.emit('workerStart', info),
-      workerExit: (info) => this.emit('workerExit', info),
+      workerStart: (info) => deliver('workerStart', info),
+      workerExit: (info) => deliver('workerExit', info),
       loopBlocked: (info) => heard('loopBlocked', info),
     });
   }

@@ -1,8 +1,14 @@
+import { execFile } from 'node:child_process';
 import { getEventListeners } from 'node:events';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { TaskAbortedError, type ResultInfo } from 'looppool';
-import { makePool } from '../helpers/pools.ts';
+import { fixture, makePool } from '../helpers/pools.ts';
 import { waitFor } from '../helpers/processes.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
 
 describe('streaming results', () => {
   it('emits putResult values as result events with the worker, pid and task id', async () => {
@@ -47,6 +53,15 @@ describe('streaming results', () => {
     await waitFor(() => answered.length === 5, 'the reads pending at the stop to end');
     // 'done' (the task's return value, from a put) came before the stop, so it answers the first.
     expect(answered.slice(3)).toEqual(['done', 'end']);
+  });
+});
+
+describe('a result listener that throws', () => {
+  it('does not break the pool: its error is thrown on its own, the tasks settle and the worker stays', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [path.resolve(here, '../fixtures/parents/throwing-listener.mjs'), fixture('streams.ts')], {
+      timeout: 30_000,
+    });
+    expect(JSON.parse(stdout)).toEqual({ answers: ['done', 'done'], calls: 5, caught: ['a bug in the listener'], sameWorker: true });
   });
 });
 

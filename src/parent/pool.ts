@@ -3,6 +3,7 @@
  * machinery is in `PoolCore`.
  */
 import { EventEmitter } from 'node:events';
+import { rethrowLater } from '../internal/user-callbacks.ts';
 import type { MetricSource } from '../metrics/resource-reporter.ts';
 import { resolvePoolOptions, type PoolOptions } from '../options.ts';
 import type { PoolEvents, PoolState, PoolStats } from './events.ts';
@@ -33,10 +34,6 @@ export interface StopOptions {
   timeout?: number;
 }
 
-function rethrow(error: unknown): never {
-  throw error;
-}
-
 /**
  * A pool of worker processes, each running one instance of your `Worker` subclass with many
  * tasks in flight.
@@ -57,13 +54,11 @@ export class Pool<TTask = unknown, TResult = unknown> extends EventEmitter<PoolE
   constructor(options: PoolOptions) {
     super();
     const deliver = (event: keyof PoolEvents<TResult>, ...args: unknown[]): boolean => {
-      // Listeners run inside the pool's handling of a worker's message: a throw must not unwind
-      // through it (the message would be half handled: a task left unsettled, the worker killed
-      // for a "protocol" error). It is thrown again on its own, as an uncaught exception.
+      // Listeners run inside the pool's handling of a worker's message (see user-callbacks.ts).
       try {
         return (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args);
       } catch (error) {
-        process.nextTick(rethrow, error);
+        rethrowLater(error);
         return true;
       }
     };

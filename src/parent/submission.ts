@@ -5,6 +5,7 @@
  */
 import { TaskAbortedError } from '../errors.ts';
 import { show } from '../internal/option-checks.ts';
+import { guarded } from '../internal/user-callbacks.ts';
 import { taskTimeoutOption, type ResolvedPoolOptions } from '../options.ts';
 import { encodePayload } from '../transport/encode.ts';
 import { SignalWatch } from './signal-watch.ts';
@@ -85,7 +86,8 @@ export class Submissions {
     const pending = new PendingTask(this.#nextId++, mode, payload, target, resolve, reject);
     pending.timeout = timeout;
     this.#timing?.submitted(pending);
-    if (options.onDispatch) pending.onDispatch = options.onDispatch;
+    // Called while the pool handles a worker's message (a freed credit): a throw must not unwind through it.
+    if (options.onDispatch) pending.onDispatch = guarded(options.onDispatch);
     options.onSubmit?.(pending.id);
     if (signal) pending.cleanup = this.#signals.watch(pending, signal);
     return pending;

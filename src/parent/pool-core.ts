@@ -144,7 +144,10 @@ export class PoolCore {
 
   async broadcast(message: unknown, start: () => Promise<void>): Promise<unknown[]> {
     if (this.#state === 'stopping' || this.#state === 'stopped') throw new PoolStoppedError();
-    await start();
+    // A running pool sends at once, so a stop() called right after pills the workers after the
+    // broadcast, not before (a SafeWorker answers it before it exits).
+    if (this.#state !== 'running') await start();
+    if (this.#state !== 'running') throw new PoolStoppedError(); // stopped while it started
     const encoded = encodePayload(message, 'message', this.options.maxMessageBytes);
     // Ready workers, and workers draining before a recycle: every process that will still run tasks.
     const live = this.#supervisor.live().filter((h) => h.state === 'ready' || h.state === 'stopping');

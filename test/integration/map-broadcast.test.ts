@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BroadcastError, TaskError, WorkerCrashedError } from 'looppool';
+import { BroadcastError, PoolStoppedError, TaskError, WorkerCrashedError } from 'looppool';
 import { makePool, pidsOf } from '../helpers/pools.ts';
 import { isAlive, waitFor } from '../helpers/processes.ts';
 
@@ -146,6 +146,16 @@ describe('broadcast', () => {
     expect(await held).toEqual(['held']);
     await waitFor(() => !isAlive(pid as number), 'the recycled worker to exit');
     expect(await pool.run('next')).toBe('next');
+  });
+
+  it('a broadcast called before stop() reaches the workers before the pill: SafeWorkers answer it, then exit', async () => {
+    const pool = makePool({ worker: 'safe-slow-broadcast.ts', size: 2 });
+    await pool.start();
+    const answers = pool.broadcast(200);
+    const stopped = pool.stop();
+    expect(await answers).toEqual([0, 1]);
+    await stopped;
+    await expect(pool.broadcast(0)).rejects.toBeInstanceOf(PoolStoppedError);
   });
 
   it('refuses a message that cannot be sent, and keeps working', async () => {

@@ -48,7 +48,9 @@ export interface ConsumerEvents<TResult = unknown> {
 export interface CloseOptions {
   /**
    * Do not wait for the jobs in flight: abort their tasks and put the jobs back in the queue
-   * (no attempt used). Also escalates a `close()` already under way. @default false
+   * (no attempt used). Also escalates a `close()` already under way. While Redis is down it does
+   * not wait for it: it drops the connection, and the jobs in flight stay active in Redis until
+   * BullMQ's stalled-job check puts them back (their lock expired). @default false
    */
   force?: boolean;
 }

@@ -11,7 +11,7 @@ import type { CloseOptions, ConsumerEvents, ConsumerState, ConsumerStats } from 
 import { failureAction, jobMetadata, type JobMetadata } from './job-outcome.ts';
 import { assertRedisDriver, loadBullmq, type BullmqModule } from './load.ts';
 import { consumerMetricSource } from './metric-source.ts';
-import { whenReady } from './ready.ts';
+import { disconnectIfRedisDown, whenReady } from './ready.ts';
 import {
   resolveConsumerOptions, type ConsumablePool, type ConsumerOptions, type DispatchInfo, type ResolvedConsumerOptions,
 } from './options.ts';
@@ -51,6 +51,9 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
   #requeued = 0;
   #startPromise: Promise<void> | undefined;
   #closePromise: Promise<void> | undefined;
+  /** Resolved by a forced close while Redis is down: `close()` stops waiting for BullMQ. */
+  #abandon: () => void = () => {};
+  readonly #abandoned = new Promise<void>((resolve) => (this.#abandon = resolve));
 
   /**
    * @param pool the pool that runs the jobs (started by `start()` if it is not yet)
@@ -168,8 +171,11 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
     if (this.#state === 'starting') await this.#startPromise?.catch(() => {});
     if (this.#state === 'closed') return;
     this.#state = 'closing';
-    await this.#worker?.close();
-    await this.#running;
+    const closed = (async () => {
+      await this.#worker?.close();
+      await this.#running;
+    })();
+    await Promise.race([closed, this.#abandoned]);
     this.#state = 'closed';
   }
 
@@ -264,6 +270,17 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
   #abortActive(): void {
     this.#forced = true;
     for (const controller of this.#active.values()) controller.abort(new Error('The BullMQ consumer was force-closed'));
+    this.#abandonIfRedisDown().catch((e: unknown) => this.#report(e));
+  }
+
+  /**
+   * A forced close does not wait for a Redis that is down: putting the aborted jobs back and
+   * BullMQ's close would wait until it comes back. Drop the connection and stop waiting; those
+   * jobs stay active in Redis and BullMQ's stalled-job check puts them back once their lock
+   * expires, as for a dead machine.
+   */
+  async #abandonIfRedisDown(): Promise<void> {
+    if (this.#worker && (await disconnectIfRedisDown(this.#worker))) this.#abandon();
   }
 
   /** A throwing listener must not decide the job's fate. */

@@ -51,3 +51,25 @@ export function describeRedis(connection: ConnectionOptions): string {
   if (typeof c.duplicate === 'function') return 'the given Redis client';
   return `${typeof c.host === 'string' ? c.host : '127.0.0.1'}:${typeof c.port === 'number' ? c.port : 6379}`;
 }
+
+/** The raw Redis clients of a BullMQ worker (`getBackend()`, BullMQ 6), as far as they can be had. */
+async function redisClients(worker: object): Promise<{ status?: unknown; disconnect?: () => void }[]> {
+  const backend = (worker as { getBackend?: () => { client?: Promise<unknown>; blockingClient?: Promise<unknown> } }).getBackend?.();
+  const clients = await Promise.all([backend?.client, backend?.blockingClient].map((c) => Promise.resolve(c).catch(() => undefined)));
+  return clients.filter((c): c is { status?: unknown; disconnect?: () => void } => typeof c === 'object' && c !== null);
+}
+
+/**
+ * If the worker's Redis connection is down now (ioredis reconnecting), drop its connections and
+ * resolve true; else (up, or unknown) leave them and resolve false. ioredis holds the commands
+ * sent while it reconnects until it is back, and its `disconnect()` then neither settles them nor
+ * emits `end` (so BullMQ's own `disconnect()` and `close()` would wait for ever): the caller must
+ * stop waiting for those commands itself.
+ */
+export async function disconnectIfRedisDown(worker: object): Promise<boolean> {
+  const clients = await redisClients(worker);
+  const main = clients[0];
+  if (main === undefined || typeof main.status !== 'string' || main.status === 'ready') return false;
+  for (const client of clients) client.disconnect?.();
+  return true;
+}

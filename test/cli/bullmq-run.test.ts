@@ -4,11 +4,12 @@
  * records per job attempt, draining on SIGINT, a second signal, `looppool stop`, failed jobs
  * retried per `--attempts`, `--max-jobs`, start errors and usage errors — and no process left.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import type { Queue } from 'bullmq';
-import { waitFor } from '../helpers/processes.ts';
-import { openQueue, REDIS_URL, uniqueQueueName, useRedis } from '../bullmq/helpers.ts';
+import { Queue } from 'bullmq';
+import { isAlive, waitFor } from '../helpers/processes.ts';
+import { closedPortUrl, openQueue, REDIS_URL, uniqueQueueName, useRedis } from '../bullmq/helpers.ts';
 import { BIN, expectNoPoolLeft, fixture, ROOT, runCli, startCli, uniqueName } from './helpers.ts';
 
 useRedis();
@@ -106,6 +107,39 @@ describe('looppool run --bullmq', () => {
     expect(cli.records()).toEqual([]);
     expect(await counts(queue)).toEqual({ active: 0, waiting: 4, completed: 0, failed: 0, delayed: 0 });
     await expectNoPoolLeft(name);
+  });
+
+  it('a second SIGINT stops at once while Redis is down (the stop does not wait for Redis to come back): exit 130, no process left', { timeout: 60_000 }, async () => {
+    // A Redis of this test's own, on a free port, so that it can go away (the machine's Redis stays).
+    const port = Number(new URL(await closedPortUrl()).port);
+    const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    const name = uniqueName('bq');
+    let cli: ReturnType<typeof startCli> | undefined;
+    try {
+      const queueName = uniqueQueueName('cli-redis-down');
+      const queue = new Queue(queueName, { connection: { host: '127.0.0.1', port } });
+      queue.on('error', () => {});
+      await queue.waitUntilReady();
+      await queue.addBulk(Array.from({ length: 4 }, (_, i) => ({ name: 'task', data: { ms: 600_000, id: i + 1 } })));
+      cli = startCli(['run', fixture('sleep.mjs'), '--bullmq', queueName, '--redis', `redis://127.0.0.1:${port}`, '--size', '1', '--concurrency', '2', '--name', name], { detached: true });
+      await waitFor(async () => (await queue.getActiveCount()) === 2, 'two jobs in flight');
+      await queue.close();
+
+      redis.kill('SIGTERM');
+      await once(redis, 'exit');
+      await cli.waitForStderr(/BullMQ: .*ECONNREFUSED/);
+      process.kill(-cli.pid, 'SIGINT');
+      await cli.waitForStderr(/finishing the 2 jobs in flight/);
+      process.kill(-cli.pid, 'SIGINT');
+      const exit = await cli.exit();
+
+      expect(exit.code).toBe(130);
+      expect(cli.stderr).toMatch(/stopping now: the 2 jobs in flight go back to the queue/);
+      await expectNoPoolLeft(name);
+    } finally {
+      if (cli !== undefined && isAlive(cli.pid)) process.kill(-cli.pid, 'SIGKILL');
+      if (redis.exitCode === null && redis.signalCode === null) redis.kill('SIGKILL');
+    }
   });
 
   it('fails the job of a task that throws with its error, retried per --attempts; --max-jobs ends the run (exit 1: failures)', async () => {

@@ -298,18 +298,3 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
     else process.stderr.write(`looppool bullmq consumer ${this.#options.queueName}: ${err.stack ?? String(err)}\n`);
   }
 }
-
-/**
- * Create a consumer for `pool` on `queueName` and start it.
- * @example
- * ```ts
- * const consumer = await consume(pool, 'images', { connection: 'redis://127.0.0.1:6379' });
- * ```
- */
-export async function consume<TTask, TResult>(
-  pool: ConsumablePool<TTask, TResult>, queueName: string, options: ConsumerOptions,
-): Promise<BullmqConsumer<TTask, TResult>> {
-  const consumer = new BullmqConsumer(pool, queueName, options);
-  await consumer.start();
-  return consumer;
-}

@@ -3,7 +3,8 @@
  * `bullmq` (and `ioredis`) are optional peer dependencies, imported on first use.
  * @module
  */
-export { BullmqConsumer, consume } from './consumer.ts';
+export { BullmqConsumer } from './consumer.ts';
+export { consume } from './consume.ts';
 export type { CloseOptions, ConsumerEvents, ConsumerState, ConsumerStats, JobEventInfo } from './consumer-types.ts';
 export { enqueueLines } from './enqueue.ts';
 export { BullmqMissingError, JobFailedError, RedisUnavailableError, type MissingPackage } from './errors.ts';

@@ -22,7 +22,8 @@ export type HandleState = 'starting' | 'ready' | 'stopping' | 'exited';
 
 /**
  * Why a worker process ended: `stop` (poison pill or killed while the pool stops), `recycle`
- * (maxTasksPerWorker/maxMemoryPerWorker), `timeout` (killed by a hard task timeout),
+ * (maxTasksPerWorker/maxMemoryPerWorker: it drained and exited cleanly; one that dies or is
+ * killed meanwhile ends for that), `timeout` (killed by a hard task timeout),
  * `protocol` (broke the protocol), `error` (exited after an error escaped its tasks),
  * `crash` (anything else: exit, signal, out of memory).
  */
@@ -70,7 +71,10 @@ export class WorkerHandle implements WorkerSlot {
   readonly #channel: Channel;
   readonly #initExtras: WorkerInitExtras;
   #pillSent = false;
+  /** Set by a kill, an escaped error or the stop's pill; a recycle's pill counts only for a clean exit. */
   #exitReason: ExitReason | undefined;
+  #recycling = false;
+  #exitedCleanly = false;
   #nextPing = 1;
   #lastPong = 0;
   /** Reads of its data pipe so far (a blocked loop writes nothing). */
@@ -131,7 +135,8 @@ export class WorkerHandle implements WorkerSlot {
   poisonPill(reason: 'stop' | 'recycle' = 'stop'): void {
     if (this.#pillSent || this.state === 'exited') return;
     this.#pillSent = true;
-    this.#exitReason ??= reason;
+    if (reason === 'stop') this.#exitReason ??= reason;
+    else this.#recycling = true;
     if (this.state === 'starting') {
       this.kill(reason); // nothing to drain: do not wait for a slow initialize()
       return;
@@ -140,9 +145,13 @@ export class WorkerHandle implements WorkerSlot {
     this.#channel.sendJson(`{"kind":"poisonPill","drain":${reason === 'recycle'}}`);
   }
 
-  /** Why the process ended (or will): set by whoever asked it to go; `crash` when nobody did. */
+  /**
+   * Why the process ended (or will): set by whoever asked it to go; `crash` when nobody did. A
+   * worker told to drain for a recycle that dies meanwhile (an exit code, a signal), or is killed
+   * (a hard timeout, a protocol breach), did not end for the recycle.
+   */
   get exitReason(): ExitReason {
-    return this.#exitReason ?? 'crash';
+    return this.#exitReason ?? (this.#recycling && this.#exitedCleanly ? 'recycle' : 'crash');
   }
 
   /** SIGKILL the process, recording why. */
@@ -285,6 +294,7 @@ export class WorkerHandle implements WorkerSlot {
   #onExit(code: number | null, signal: NodeJS.Signals | null): void {
     const wasStarting = this.state === 'starting';
     this.state = 'exited';
+    this.#exitedCleanly = code === 0 && signal === null;
     this.#channel.destroy();
     if (wasStarting && !this.initError) {
       const how = signal ? `signal ${signal}` : `exit code ${code}`;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { WorkerExitInfo } from 'looppool';
+import { TaskTimeoutError, WorkerCrashedError, type WorkerExitInfo } from 'looppool';
 import { makePool } from '../helpers/pools.ts';
+import { waitFor } from '../helpers/processes.ts';
 
 describe('recycling', () => {
   it('maxTasksPerWorker: workers drain, exit and are replaced without failing a task', async () => {
@@ -42,5 +43,31 @@ describe('recycling', () => {
     pids.add(await pool.run(1));
     expect(pids.size).toBe(2);
     expect(pool.stats().failed).toBe(0);
+  });
+
+  it("a worker that dies while it drains for a recycle is a crash, not an expected 'recycle'", async () => {
+    const pool = makePool({ worker: 'crash.ts', size: 1, concurrency: 2, maxTasksPerWorker: 2 });
+    await pool.start();
+    const exits: WorkerExitInfo[] = [];
+    pool.on('workerExit', (info) => exits.push(info));
+    // The second task sent starts the recycle; the worker then exits with code 3 before it drained.
+    // (The first one's answer may be lost with the process: it is not looked at.)
+    const [, second] = await Promise.allSettled([pool.run('pid'), pool.run('exit')]);
+    expect(second.status === 'rejected' && second.reason).toBeInstanceOf(WorkerCrashedError);
+    await waitFor(() => exits.length === 1, 'the exit');
+    expect(exits[0]).toMatchObject({ worker: 0, exitCode: 3, reason: 'crash', expected: false });
+    expect(typeof (await pool.run('pid'))).toBe('number');
+  });
+
+  it("a worker killed for a task's hard timeout while it drains for a recycle exits for 'timeout'", async () => {
+    const pool = makePool({ worker: 'blocks.ts', size: 1, maxTasksPerWorker: 1, taskTimeout: 200, timeoutGrace: 200 });
+    await pool.start();
+    const exits: WorkerExitInfo[] = [];
+    pool.on('workerExit', (info) => exits.push(info));
+    const error = await pool.run('block').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TaskTimeoutError);
+    expect((error as TaskTimeoutError).phase).toBe('hard');
+    await waitFor(() => exits.length === 1, 'the exit');
+    expect(exits[0]).toMatchObject({ worker: 0, signal: 'SIGKILL', reason: 'timeout', expected: false });
   });
 });

@@ -79,7 +79,9 @@ export interface PoolStats {
   readonly size: number;
   readonly queued: number;
   readonly inFlight: number;
+  /** Tasks settled with a value. */
   readonly done: number;
+  /** Tasks settled with an error, those aborted by their caller's signal too. */
   readonly failed: number;
   /** Tasks re-dispatched after their worker died (`retries`). */
   readonly retried: number;

@@ -82,12 +82,13 @@ export class PoolCore {
       timedOut: () => services.metrics?.pool.countTimeout(),
       timeoutFailed: (h, task, error) => this.#incidents.timedOut(h, task, error),
     });
-    this.#submissions = new Submissions(options, this.#timing, (task) => {
+    this.#submissions = new Submissions(options, this.#timing, (task, error) => {
       if (task.worker >= 0) this.#supervisor.handles[task.worker]?.tasks.abort(task.id, 'abort');
       else {
         this.#queue.cancel(task);
         if (this.#state === 'running' || this.#state === 'stopping') this.#pump(); // its room goes to a waiting put(), now
       }
+      this.#outcomes.fail(task, error); // counted in `failed`; the worker's later answer settles nothing
     });
     this.#supervisor = new Supervisor(options, this.#host());
     const dispatcher = new Dispatcher<PendingTask>(options.dispatch, options.concurrency, (task, slot) => this.#send(task, slot));

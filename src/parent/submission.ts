@@ -53,15 +53,14 @@ function isSignal(value: unknown): boolean {
 export class Submissions {
   readonly #options: ResolvedPoolOptions;
   readonly #timing: TaskTiming | undefined;
-  /** Take an aborted task back from wherever it is (queue or worker); it is failed right after. */
-  readonly #withdraw: (task: PendingTask) => void;
+  /** Take an aborted task back from wherever it is (queue or worker), and fail it with `error`. */
+  readonly #withdraw: (task: PendingTask, error: Error) => void;
   #nextId = 1;
   readonly #signals = new SignalWatch<PendingTask>((task, signal) => {
-    this.#withdraw(task);
-    task.fail(new TaskAbortedError(task.id, { cause: signal.reason }));
+    this.#withdraw(task, new TaskAbortedError(task.id, { cause: signal.reason }));
   });
 
-  constructor(options: ResolvedPoolOptions, timing: TaskTiming | undefined, withdraw: (task: PendingTask) => void) {
+  constructor(options: ResolvedPoolOptions, timing: TaskTiming | undefined, withdraw: (task: PendingTask, error: Error) => void) {
     this.#options = options;
     this.#timing = timing;
     this.#withdraw = withdraw;

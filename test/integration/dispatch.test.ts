@@ -120,6 +120,23 @@ describe('backpressure', () => {
     expect(await held).toBeInstanceOf(TaskAbortedError);
   });
 
+  it('a task aborted in the queue or on a worker counts in stats().failed, once, like any task that rejects', async () => {
+    const pool = makePool({ worker: 'abortable.ts', size: 1, concurrency: 1 });
+    await pool.start();
+    const hold = new AbortController();
+    const held = pool.run('held', { signal: hold.signal }).catch((e: unknown) => e); // the worker holds it
+    const queue = new AbortController();
+    const queued = pool.run('queued', { signal: queue.signal }).catch((e: unknown) => e);
+    expect(pool.stats()).toMatchObject({ queued: 1, inFlight: 1 });
+    queue.abort();
+    hold.abort();
+    expect(await queued).toBeInstanceOf(TaskAbortedError);
+    expect(await held).toBeInstanceOf(TaskAbortedError);
+    // The worker still answers for the held task (its signal aborted, it returns): no second count.
+    await waitFor(() => pool.stats().inFlight === 0, 'the worker to answer for the aborted task');
+    expect(pool.stats()).toMatchObject({ done: 0, failed: 2, queued: 0 });
+  });
+
   it('a run() aborted while it waits for room leaves the waiters only: the queue count stays right and maxQueue holds', async () => {
     // Every task of this worker runs until its signal aborts: the test decides when a credit comes back.
     const pool = makePool({ worker: 'abortable.ts', size: 1, concurrency: 1, maxQueue: 1 });

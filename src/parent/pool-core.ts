@@ -241,6 +241,8 @@ export class PoolCore {
     this.#outcomes.workerExited(h, details, tasks, mayRetry, this.#lifecycle.killedBecause);
     this.#broadcaster.workerGone(h, details);
     this.#pump();
+    // Unhealthy, the pool holds no queue: a retry no ready worker took fails now, not once it heals.
+    if (this.#unhealthy) this.#rejectQueued(this.#unhealthy);
   }
 
   #host(): SupervisorHost {

@@ -129,6 +129,28 @@ describe('a worker dies', () => {
       rmSync(flag, { force: true });
     }
   });
+
+  it('with retries, a task whose worker dies while the pool is unhealthy rejects with PoolUnhealthyError instead of waiting for the pool to heal', async () => {
+    const flag = path.join(os.tmpdir(), `looppool-flag-${process.pid}-${Date.now()}`);
+    try {
+      const pool = makePool({ worker: 'init-flag.ts', size: 2, retries: 1, workerData: { flag }, maxStartFailures: 1, unhealthyCooldown: 60_000 });
+      await pool.start();
+      const [first, second] = pool.stats().workers.map((w) => w.pid) as [number, number];
+      let outcome: unknown;
+      void pool.run(60_000, { worker: 0 }).then((v) => (outcome = v), (e: unknown) => (outcome = e));
+      await waitFor(() => pool.stats().workers[0]?.inFlight === 1, 'worker 0 to hold the task');
+      writeFileSync(flag, '');
+      process.kill(second, 'SIGKILL'); // its replacement fails to start: the pool is unhealthy
+      await waitFor(() => !pool.stats().healthy, 'the pool to turn unhealthy');
+      process.kill(first, 'SIGKILL'); // its task would be retried, but no worker can take it
+      await waitFor(() => outcome !== undefined, 'the task to settle', 10_000);
+      expect(outcome).toBeInstanceOf(PoolUnhealthyError);
+      expect((outcome as PoolUnhealthyError).cause).toBeInstanceOf(WorkerInitError);
+      expect(pool.stats()).toMatchObject({ queued: 0, inFlight: 0, failed: 1 });
+    } finally {
+      rmSync(flag, { force: true });
+    }
+  });
 });
 
 describe('errors that escape a task', () => {

@@ -83,7 +83,9 @@ export class TaskOutcomes {
     }
     const crash = { ...ref, exitCode: details.exitCode, signal: details.signal };
     const error = new WorkerCrashedError(crash);
-    const alone = tasks.filter((t) => !t.settled).length === 1;
+    // Alone: the worker held no other task, settled or not (one killed for its hard timeout, one
+    // its caller aborted, still runs there and may be what killed it).
+    const alone = tasks.length === 1;
     for (const task of tasks) {
       if (task.settled) continue;
       if (alone && ++task.soloCrashes >= 2) this.fail(task, new PoisonTaskError(crash), h.pid);

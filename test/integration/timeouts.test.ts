@@ -78,4 +78,18 @@ describe('taskTimeout', () => {
     const pids = await Promise.all(collateral);
     expect(pids.every((pid) => pid !== busyPid)).toBe(true);
   });
+
+  it('a task on a worker killed for another task\'s hard timeout was not running alone: twice is no poison task', async () => {
+    const pool = makePool({ worker: 'blocks.ts', size: 1, concurrency: 2, taskTimeout: 200, timeoutGrace: 200, retries: 5 });
+    await pool.start();
+    let sent = 0;
+    const bystander = pool.run(2000, { timeout: 60_000, onDispatch: () => sent++ }).catch((e: unknown) => e);
+    for (let kill = 1; kill <= 2; kill++) {
+      await waitFor(() => sent === kill, `the bystander's attempt ${kill} to be sent`);
+      // Each block is sent to the worker holding the bystander, which is killed for it.
+      expect(await pool.run('block').catch((e: unknown) => e)).toBeInstanceOf(TaskTimeoutError);
+    }
+    expect(typeof (await bystander)).toBe('number');
+    expect(pool.stats()).toMatchObject({ retried: 2, failed: 2, done: 1 });
+  });
 });

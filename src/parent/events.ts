@@ -89,6 +89,7 @@ export interface PoolStats {
   readonly timedOut: number;
   /** Tasks a busy worker handed back unstarted, sent again to a worker that ran out of tasks. */
   readonly handedBack: number;
+  /** Replacement processes started (after a crash, a failed start or a recycle); one that was due but cancelled is not. */
   readonly restarts: number;
   readonly workers: readonly WorkerStats[];
 }

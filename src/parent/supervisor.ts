@@ -34,6 +34,7 @@ type Mode = 'idle' | 'starting' | 'running' | 'stopping';
 export class Supervisor {
   /** Index = worker number; undefined while a replacement is pending. Also the dispatcher's slots. */
   readonly handles: (WorkerHandle | undefined)[];
+  /** Replacement processes started (after a crash, a failed start or a recycle). */
   restarts = 0;
   readonly #options: ResolvedPoolOptions;
   readonly #host: SupervisorHost;
@@ -170,10 +171,12 @@ export class Supervisor {
 
   #respawn(n: number, delay: number): void {
     if (this.#timers[n] || this.handles[n]) return;
-    this.restarts++;
     this.#timers[n] = setTimeout(() => {
       this.#timers[n] = undefined;
-      if (this.#mode === 'running' || this.#mode === 'starting') this.#spawn(n);
+      if (this.#mode === 'running' || this.#mode === 'starting') {
+        this.restarts++; // counted when started: a replacement cancelled (unhealthy, stop) never was
+        this.#spawn(n);
+      }
       this.#checkEmpty();
     }, delay);
   }

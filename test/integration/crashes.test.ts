@@ -151,6 +151,25 @@ describe('a worker dies', () => {
       rmSync(flag, { force: true });
     }
   });
+
+  it('restarts counts the replacements started, not one cancelled by the unhealthy pause or the stop', async () => {
+    const flag = path.join(os.tmpdir(), `looppool-flag-${process.pid}-${Date.now()}`);
+    try {
+      const pool = makePool({ worker: 'init-flag.ts', size: 1, workerData: { flag }, maxStartFailures: 1, unhealthyCooldown: 60_000 });
+      await pool.start();
+      const exits: WorkerExitInfo[] = [];
+      pool.on('workerExit', (info) => exits.push(info));
+      writeFileSync(flag, '');
+      process.kill(pool.stats().workers[0]?.pid as number, 'SIGKILL');
+      await waitFor(() => !pool.stats().healthy, 'the replacement to fail and the pool to turn unhealthy');
+      expect(exits).toHaveLength(2); // the kill, then the one replacement, which failed to start
+      expect(pool.stats().restarts).toBe(1);
+      await pool.stop(); // the replacement due after the cooldown is never started
+      expect(pool.stats().restarts).toBe(1);
+    } finally {
+      rmSync(flag, { force: true });
+    }
+  });
 });
 
 describe('errors that escape a task', () => {

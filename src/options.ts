@@ -62,8 +62,9 @@ export interface PoolOptions {
   /** Milliseconds `stop()` waits before it kills the workers that are left, when not given to `stop`. @default 30000 */
   stopTimeout?: number;
   /**
-   * Times a task whose worker process died is re-dispatched to another worker (the task sees
-   * `ctx.attempt` > 1). 0: it rejects with `WorkerCrashedError`. A task that was running alone on
+   * Times a task whose worker process died is dispatched again, to the next worker free to take
+   * it (the replacement of the same worker when it is the only one, or when the task was sent to
+   * that worker by number; the task sees `ctx.attempt` > 1). 0: it rejects with `WorkerCrashedError`. A task that was running alone on
    * workers that died twice is failed anyway (`PoisonTaskError`). @default 0
    */
   retries?: number;
@@ -76,7 +77,10 @@ export interface PoolOptions {
   taskTimeout?: number;
   /** Milliseconds between the soft (signal) and the hard (kill if blocked) limit of `taskTimeout`. @default 1000 */
   timeoutGrace?: number;
-  /** Recycle a worker (drain, exit, replace) after it has answered this many tasks. @default Infinity */
+  /**
+   * Recycle a worker (drain, exit, replace) once it has been sent this many tasks: it takes no
+   * more and finishes those it holds. @default Infinity
+   */
   maxTasksPerWorker?: number;
   /** Recycle a worker whose resident memory (RSS, sampled every `memoryCheckInterval`) exceeds this many bytes. @default Infinity */
   maxMemoryPerWorker?: number;

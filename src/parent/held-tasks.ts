@@ -20,7 +20,7 @@ export interface TaskCounts {
  * What the rest of the parent may do with a worker's tasks; taking them out (answers, hand-backs,
  * the exit) is the handle's alone, as it reads the worker's messages.
  */
-export type TaskLink = Pick<HeldTasks, 'counts' | 'size' | 'movable' | 'ids' | 'send' | 'abort' | 'reclaim' | 'reclaiming' | 'beforePill'>;
+export type TaskLink = Pick<HeldTasks, 'counts' | 'size' | 'movable' | 'ids' | 'send' | 'abort' | 'reclaim' | 'reclaiming' | 'beforePill' | 'onlyAbandoned'>;
 
 /** `asked`: a `reclaim` went out and its `reclaimed` answer has not come back yet. */
 type ReclaimState = 'none' | 'asked';
@@ -48,6 +48,14 @@ export class HeldTasks {
   /** How many of them may be handed back: those not sent to this worker by number. */
   get movable(): number {
     return this.#table.size - this.#pinned.size;
+  }
+
+  /**
+   * It holds tasks, and every one has settled without an answer (timed out past its grace, or
+   * aborted): nobody waits for them, and they may never end.
+   */
+  get onlyAbandoned(): boolean {
+    return this.#table.size > 0 && this.#table.values().every((task) => task.settled);
   }
 
   /** Ids of the tasks it holds, ascending. */

@@ -25,6 +25,8 @@ export interface OutcomeSink {
   settled(task: PendingTask, ok: boolean): void;
   /** A task crossed its soft timeout. */
   timedOut(task: PendingTask): void;
+  /** A task `h` holds failed without an answer (timed out; its loop turns): it may never end there. */
+  abandoned(h: WorkerHandle): void;
   /** A task failed with a `TaskTimeoutError`, in either phase (reported to Sentry, once a task). */
   timeoutFailed(h: WorkerHandle, task: PendingTask, error: TaskTimeoutError): void;
 }
@@ -167,6 +169,7 @@ export class TaskOutcomes {
     const blocked = !answered();
     this.#failTimedOut(h, task, blocked ? 'hard' : 'soft');
     if (blocked) h.kill('timeout');
+    else this.#sink.abandoned(h);
   }
 
   /** Fail a task past its soft limit with a `TaskTimeoutError` (`cause`: the error it failed with). */

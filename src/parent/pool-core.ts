@@ -80,6 +80,7 @@ export class PoolCore {
       // Tasks are timed only while metrics are on.
       settled: (task, ok) => this.#timing?.settled(task, ok),
       timedOut: () => services.metrics?.pool.countTimeout(),
+      abandoned: (h) => this.#supervisor.endRecycle(h),
       timeoutFailed: (h, task, error) => this.#incidents.timedOut(h, task, error),
     });
     this.#submissions = new Submissions(options, this.#timing, (task, error) => {
@@ -260,11 +261,13 @@ export class PoolCore {
       taskDone: (h, task, value) => {
         h.tasks.counts.done++;
         this.#outcomes.succeeded(h, task, value);
+        if (h.state === 'stopping') this.#supervisor.endRecycle(h); // what it holds now may be only abandoned tasks
         this.#pump();
       },
       taskFailed: (h, task, error, unsendable) => {
         h.tasks.counts.failed++;
         this.#outcomes.threw(h, task, error, unsendable);
+        if (h.state === 'stopping') this.#supervisor.endRecycle(h);
         this.#pump();
       },
       idle: () => this.#rebalancer.workerIdle(),

@@ -105,6 +105,15 @@ export class Supervisor {
   /** Drain this worker and replace it (task count or memory limit reached). */
   recycle(handle: WorkerHandle): void {
     if ((this.#mode === 'running' || this.#mode === 'starting') && handle.state === 'ready') handle.poisonPill('recycle');
+    this.endRecycle(handle);
+  }
+
+  /**
+   * A worker draining for a recycle that holds only tasks that failed already (timed out, or
+   * aborted) and may never end is killed, not waited for: its slot would be lost for good.
+   */
+  endRecycle(handle: WorkerHandle): void {
+    if (handle.recycling && handle.state === 'stopping' && handle.tasks.onlyAbandoned) handle.kill('recycle');
   }
 
   /**

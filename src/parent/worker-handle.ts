@@ -105,6 +105,11 @@ export class WorkerHandle implements WorkerSlot {
     this.#child.once('close', (code, signal) => this.#onExit(code, signal));
   }
 
+  /** It was sent the poison pill for a recycle: it drains its tasks, then exits. */
+  get recycling(): boolean {
+    return this.#recycling;
+  }
+
   get inFlight(): number {
     return this.tasks.size;
   }

@@ -70,4 +70,23 @@ describe('recycling', () => {
     await waitFor(() => exits.length === 1, 'the exit');
     expect(exits[0]).toMatchObject({ worker: 0, signal: 'SIGKILL', reason: 'timeout', expected: false });
   });
+
+  it('a worker recycled while it holds only tasks that timed out, which never end, is killed and replaced, not waited for', async () => {
+    // gate.ts tasks ignore their signal and never end while the gate stays closed; the loop turns.
+    const pool = makePool({ worker: 'gate.ts', size: 1, concurrency: 2, maxTasksPerWorker: 2, taskTimeout: 200, timeoutGrace: 200 });
+    await pool.start();
+    const exits: WorkerExitInfo[] = [];
+    pool.on('workerExit', (info) => exits.push(info));
+    const first = pool.stats().workers[0]?.pid;
+    // The second task sent starts the recycle: both then time out, soft (the worker's loop turns).
+    const errors = await Promise.all([pool.run('a'), pool.run('b')].map((p) => p.catch((e: unknown) => e)));
+    for (const error of errors) expect(error).toMatchObject({ name: 'TaskTimeoutError', phase: 'soft' });
+    await waitFor(() => exits.length === 1, 'the recycled worker to end', 10_000);
+    expect(exits[0]).toMatchObject({ worker: 0, pid: first, reason: 'recycle', expected: true });
+    await waitFor(() => pool.stats().workers[0]?.state === 'ready', 'the replacement');
+    const next = pool.run('c');
+    expect(await pool.broadcast('open')).toEqual(['ok']);
+    expect(await next).toBe('c');
+  });
 });
+

@@ -90,6 +90,12 @@ export class IdTable<T> {
     return this.#slots().map((i) => this.#keys[i] as number);
   }
 
+  /** Whether `test` holds for every value (in no particular order; stops at the first that fails, allocates nothing). */
+  every(test: (value: T) => boolean): boolean {
+    for (let i = 0; i < this.#keys.length; i++) if (this.#keys[i] !== EMPTY && !test(this.#values[i] as T)) return false;
+    return true;
+  }
+
   /** The values present, by ascending id. */
   values(): T[] {
     return this.#slots().map((i) => this.#values[i] as T);

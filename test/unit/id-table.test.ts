@@ -32,6 +32,10 @@ describe('IdTable', () => {
     expect(table.keys()).toEqual(sorted);
     expect(table.values()).toEqual(sorted.map((id) => `v${id}`));
     for (const id of sorted) expect(table.get(id)).toBe(`v${id}`);
+    expect(table.every((v) => model.has(Number(v.slice(1))))).toBe(true);
+    const some = sorted[Math.floor(sorted.length / 2)] as number;
+    expect(table.every((v) => v !== `v${some}`)).toBe(false);
+    expect(new IdTable<string>().every(() => false)).toBe(true);
   });
 
   it('replaces the value of an id already there, finds every other id after each delete, and clears', () => {

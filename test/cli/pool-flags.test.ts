@@ -27,7 +27,8 @@ describe('looppool run: pool options from flags', () => {
     const retried = await runCli(['run', fixture('crash-once.mjs'), '--size', '2', '--retries', '1', '--json-summary', '-'], { input });
     expect(retried.code).toBe(0);
     expect(retried.records().find((r) => r.line === 1)).toEqual({ line: 1, result: { id: 1, attempt: 2 } });
-    expect(JSON.parse(retried.stderr.trim().split('\n').at(-1) as string)).toMatchObject({ restarts: 1, ok: 2 });
+    // No restarts figure: the run may end, and cancel the replacement, before it is started.
+    expect(JSON.parse(retried.stderr.trim().split('\n').at(-1) as string)).toMatchObject({ ok: 2, failed: 0 });
     const once = await runCli(['run', fixture('crash-once.mjs'), '--size', '2'], { input });
     expect(once.code).toBe(1);
     expect(once.records().find((r) => r.line === 1)?.error).toMatchObject({ origin: 'pool', name: 'WorkerCrashedError', code: 'ERR_WORKER_CRASHED', exitCode: 1 });

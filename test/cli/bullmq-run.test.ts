@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
 import { isAlive, waitFor } from '../helpers/processes.ts';
 import { closedPortUrl, openQueue, REDIS_URL, uniqueQueueName, useRedis } from '../bullmq/helpers.ts';
-import { BIN, expectNoPoolLeft, fixture, ROOT, runCli, startCli, uniqueName } from './helpers.ts';
+import { BIN, expectNoPoolLeft, fixture, ROOT, runCli, startCli, uniqueName, type CliProcess } from './helpers.ts';
 
 useRedis();
 
@@ -27,6 +27,15 @@ interface Counts {
   completed: number;
   failed: number;
   delayed: number;
+}
+
+/** Two Ctrl-Cs: the first waits for the `jobs` in flight, the second puts them back; exit 130. */
+async function interruptTwice(cli: CliProcess, jobs: number): Promise<void> {
+  process.kill(-cli.pid, 'SIGINT');
+  await cli.waitForStderr(new RegExp(`finishing the ${jobs} jobs in flight`));
+  process.kill(-cli.pid, 'SIGINT');
+  expect((await cli.exit()).code).toBe(130);
+  expect(cli.stderr).toMatch(new RegExp(`stopping now: the ${jobs} jobs in flight go back to the queue`));
 }
 
 async function counts(queue: Queue): Promise<Counts> {
@@ -76,13 +85,7 @@ describe('looppool run --bullmq', () => {
     const consumerLine = `queue ${queueName}: 6 active, 0 completed, 0 failed, 0 requeued`;
     await waitFor(async () => (await runCli(['top', name, '-n', '1'])).stdout.includes(consumerLine), `top to show "${consumerLine}"`);
 
-    process.kill(-cli.pid, 'SIGINT');
-    await cli.waitForStderr(/finishing the 6 jobs in flight/);
-    process.kill(-cli.pid, 'SIGINT');
-    const exit = await cli.exit();
-
-    expect(exit.code).toBe(130);
-    expect(cli.stderr).toMatch(/stopping now: the 6 jobs in flight go back to the queue/);
+    await interruptTwice(cli, 6);
     expect(cli.records()).toEqual([]);
     expect(await counts(queue)).toEqual({ active: 0, waiting: 10, completed: 0, failed: 0, delayed: 0 });
     const jobs = await queue.getJobs(['waiting'], 0, -1);
@@ -128,13 +131,7 @@ describe('looppool run --bullmq', () => {
       redis.kill('SIGTERM');
       await once(redis, 'exit');
       await cli.waitForStderr(/BullMQ: .*ECONNREFUSED/);
-      process.kill(-cli.pid, 'SIGINT');
-      await cli.waitForStderr(/finishing the 2 jobs in flight/);
-      process.kill(-cli.pid, 'SIGINT');
-      const exit = await cli.exit();
-
-      expect(exit.code).toBe(130);
-      expect(cli.stderr).toMatch(/stopping now: the 2 jobs in flight go back to the queue/);
+      await interruptTwice(cli, 2);
       await expectNoPoolLeft(name);
     } finally {
       if (cli !== undefined && isAlive(cli.pid)) process.kill(-cli.pid, 'SIGKILL');

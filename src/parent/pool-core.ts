@@ -238,7 +238,8 @@ export class PoolCore {
     this.#incidents.crashed(h, details);
     const expected = details.reason === 'stop' || details.reason === 'recycle';
     this.#events.workerExit({ worker: h.number, pid: h.pid, exitCode: details.exitCode, signal: details.signal, expected, reason: details.reason });
-    const mayRetry = this.#state === 'running' || this.#state === 'starting' || (this.#state === 'stopping' && this.#stopPhase !== 'pilled');
+    // A worker that died after its stop pill (a SafeWorker draining) is not replaced: its tasks fail.
+    const mayRetry = h.pill !== 'stop' && (this.#state === 'running' || this.#state === 'starting' || (this.#state === 'stopping' && this.#stopPhase !== 'pilled'));
     this.#outcomes.workerExited(h, details, tasks, mayRetry, this.#lifecycle.killedBecause);
     this.#broadcaster.workerGone(h, details);
     this.#pump();

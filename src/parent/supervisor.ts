@@ -166,7 +166,7 @@ export class Supervisor {
     if (this.#settleStart && initError) {
       // Still starting (or killed while starting): start() fails, whatever the mode is now.
       this.#settleStart(initError);
-    } else if ((this.#mode === 'running' || this.#mode === 'starting') && handle.exitReason !== 'stop') {
+    } else if ((this.#mode === 'running' || this.#mode === 'starting') && handle.exitReason !== 'stop' && handle.pill !== 'stop') {
       if (initError && this.#failuresInRow >= this.#options.maxStartFailures) this.#becomeUnhealthy(initError);
       else this.#respawn(n, handle.exitReason === 'recycle' ? 0 : this.#backoff(n));
     }

@@ -23,7 +23,7 @@ export type HandleState = 'starting' | 'ready' | 'stopping' | 'exited';
 /**
  * Why a worker process ended: `stop` (poison pill or killed while the pool stops), `recycle`
  * (maxTasksPerWorker/maxMemoryPerWorker: it drained and exited cleanly; one that dies or is
- * killed meanwhile ends for that), `timeout` (killed by a hard task timeout),
+ * killed meanwhile ends for that, at a stop's pill too), `timeout` (killed by a hard task timeout),
  * `protocol` (broke the protocol), `error` (exited after an error escaped its tasks),
  * `crash` (anything else: exit, signal, out of memory).
  */
@@ -71,9 +71,9 @@ export class WorkerHandle implements WorkerSlot {
   readonly #channel: Channel;
   readonly #initExtras: WorkerInitExtras;
   #pillSent = false;
-  /** Set by a kill, an escaped error or the stop's pill; a recycle's pill counts only for a clean exit. */
+  /** Set by a kill or an escaped error; a poison pill's reason counts only for a clean exit. */
   #exitReason: ExitReason | undefined;
-  #recycling = false;
+  #pill: 'stop' | 'recycle' | undefined;
   #exitedCleanly = false;
   #nextPing = 1;
   #lastPong = 0;
@@ -105,9 +105,13 @@ export class WorkerHandle implements WorkerSlot {
     this.#child.once('close', (code, signal) => this.#onExit(code, signal));
   }
 
-  /** It was sent the poison pill for a recycle: it drains its tasks, then exits. */
+  /** The poison pill it was sent, if any: for the pool's stop, or for a recycle (it drains its tasks, then exits). */
+  get pill(): 'stop' | 'recycle' | undefined {
+    return this.#pill;
+  }
+
   get recycling(): boolean {
-    return this.#recycling;
+    return this.#pill === 'recycle';
   }
 
   get inFlight(): number {
@@ -140,8 +144,7 @@ export class WorkerHandle implements WorkerSlot {
   poisonPill(reason: 'stop' | 'recycle' = 'stop'): void {
     if (this.#pillSent || this.state === 'exited') return;
     this.#pillSent = true;
-    if (reason === 'stop') this.#exitReason ??= reason;
-    else this.#recycling = true;
+    this.#pill = reason;
     if (this.state === 'starting') {
       this.kill(reason); // nothing to drain: do not wait for a slow initialize()
       return;
@@ -152,11 +155,11 @@ export class WorkerHandle implements WorkerSlot {
 
   /**
    * Why the process ended (or will): set by whoever asked it to go; `crash` when nobody did. A
-   * worker told to drain for a recycle that dies meanwhile (an exit code, a signal), or is killed
-   * (a hard timeout, a protocol breach), did not end for the recycle.
+   * worker sent the pill (for the stop, or a recycle) that dies meanwhile (an exit code, a
+   * signal), or is killed (a hard timeout, a protocol breach), did not end for the pill.
    */
   get exitReason(): ExitReason {
-    return this.#exitReason ?? (this.#recycling && this.#exitedCleanly ? 'recycle' : 'crash');
+    return this.#exitReason ?? (this.#pill !== undefined && this.#exitedCleanly ? this.#pill : 'crash');
   }
 
   /** SIGKILL the process, recording why. */

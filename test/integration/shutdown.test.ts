@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -48,6 +48,28 @@ describe('stop: the poison pill', () => {
     await pool.stop();
     expect(await Promise.all(tasks)).toEqual(Array(10).fill(300));
     expect(pidsOf(pool).some(isAlive)).toBe(false);
+  });
+
+  it('a SafeWorker that dies while it drains is a crash: workerExit says so, its task gets WorkerCrashedError, nothing is retried or replaced', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'looppool-drain-crash-'));
+    try {
+      const pool = makePool({ worker: 'safe-dies-on-file.ts', size: 1, retries: 1 });
+      const exits: unknown[] = [];
+      pool.on('workerExit', (info) => exits.push(info));
+      await pool.start();
+      const file = path.join(dir, 'die');
+      const task = pool.run({ file, code: 7 }).catch((e: unknown) => e);
+      await waitFor(() => pool.stats().inFlight === 1, 'the task to run');
+      const stopped = pool.stop();
+      await writeFile(file, '');
+      expect(await task).toMatchObject({ name: 'WorkerCrashedError', exitCode: 7 });
+      await stopped;
+      expect(exits).toMatchObject([{ worker: 0, exitCode: 7, expected: false, reason: 'crash' }]);
+      expect(pool.stats()).toMatchObject({ retried: 0, restarts: 0, failed: 1 });
+      expect(pidsOf(pool)).toHaveLength(1);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('drains: queued tasks are dispatched and finished before the pill', async () => {

@@ -1,16 +1,26 @@
 /** `pool.map()`: bounded in-flight work over a (possibly async) iterable, results in order or as they come. */
+import { TaskAbortedError } from '../errors.ts';
 import { Deque } from '../internal/deque.ts';
 import { assertKnownKeys } from '../internal/known-keys.ts';
 import { show } from '../internal/option-checks.ts';
+import { taskTimeoutOption } from '../options.ts';
+import { isSignal } from './submission.ts';
 
 export interface MapOptions {
   /** Yield results in input order (`true`) or as tasks finish (`false`). @default true */
   ordered?: boolean;
   /** Tasks in flight at most. @default size × concurrency */
   window?: number;
+  /**
+   * Cancels the map: its queued tasks are dropped, its running ones see `ctx.signal` aborted, and
+   * the iterator throws a `TaskAbortedError` whose `cause` is the signal's reason.
+   */
+  signal?: AbortSignal;
+  /** Each task's `taskTimeout` in ms (overrides the pool's), as `run()`'s `timeout`. */
+  timeout?: number;
 }
 
-const OPTION_KEYS: ReadonlySet<string> = new Set(['ordered', 'window']);
+const OPTION_KEYS: ReadonlySet<string> = new Set(['ordered', 'window', 'signal', 'timeout']);
 
 /**
  * Check what `pool.map()` is given, before anything runs.
@@ -21,6 +31,8 @@ export function checkMapArguments(input: unknown, options: MapOptions): void {
   assertKnownKeys(options, OPTION_KEYS);
   if (options.ordered !== undefined && typeof options.ordered !== 'boolean') throw new TypeError(`Expected \`ordered\` to be a boolean, got ${show(options.ordered)}`);
   if (options.window !== undefined) checkWindow(options.window);
+  if (options.signal !== undefined && !isSignal(options.signal)) throw new TypeError(`Expected \`signal\` to be an AbortSignal, got ${show(options.signal)}`);
+  taskTimeoutOption(options.timeout);
   const i = input as Partial<Iterable<unknown> & AsyncIterable<unknown>> | null | undefined;
   if (typeof i?.[Symbol.asyncIterator] !== 'function' && typeof i?.[Symbol.iterator] !== 'function') {
     throw new TypeError(`Expected the input to be an iterable or async iterable, got ${show(input)}`);
@@ -174,13 +186,17 @@ class AsyncFeed<T> implements Feed<T> {
   }
 }
 
+/** `run` is given each item; the caller passes `signal` and `timeout` on to it. */
 export async function* mapTasks<T, R>(
   run: (task: T) => Promise<R>,
   input: Iterable<T> | AsyncIterable<T>,
-  { ordered = true, window = 1 }: MapOptions,
+  { ordered = true, window = 1, signal }: MapOptions,
 ): AsyncGenerator<R, void, undefined> {
   checkWindow(window);
   const outcomes = new Outcomes<R>(ordered);
+  // An abort ends the wait for an outcome: the map throws at once, not when its tasks' rejections come.
+  const aborted = (): void => outcomes.wake();
+  signal?.addEventListener('abort', aborted, { once: true });
   const feed: Feed<T> =
     Symbol.asyncIterator in input ? new AsyncFeed(input[Symbol.asyncIterator](), () => outcomes.wake()) : new SyncFeed(input[Symbol.iterator]());
   let nextIndex = 0;
@@ -189,6 +205,7 @@ export async function* mapTasks<T, R>(
   const take = (item: T): void => outcomes.track(nextIndex++, run(item));
   try {
     for (;;) {
+      if (signal?.aborted) throw new TaskAbortedError(0, { cause: signal.reason });
       feed.fill(room, take);
       feed.check();
       const outcome = outcomes.take();
@@ -201,6 +218,7 @@ export async function* mapTasks<T, R>(
       await outcomes.next();
     }
   } finally {
+    signal?.removeEventListener('abort', aborted);
     // Stop pulling input; tasks still in flight finish on their own (their outcomes are dropped).
     await feed.close();
   }

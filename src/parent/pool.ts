@@ -135,7 +135,10 @@ export class Pool<TTask = unknown, TResult = unknown> extends EventEmitter<PoolE
   map(input: Iterable<TTask> | AsyncIterable<TTask>, options: MapOptions = {}): AsyncIterableIterator<TResult> {
     checkMapArguments(input, options);
     const window = options.window ?? this.size * this.concurrency;
-    return mapTasks((task) => this.run(task), input, { ...options, window });
+    const { signal, timeout } = options;
+    // One options object for every task: the pool listens to a shared signal once.
+    const perTask: RunOptions = signal === undefined && timeout === undefined ? NO_OPTIONS : { ...(signal && { signal }), ...(timeout !== undefined && { timeout }) };
+    return mapTasks((task) => this.run(task, perTask), input, { ...options, window });
   }
 
   /** An async iterator over the result stream (the same values as `'result'` events), ending when the pool stops. */

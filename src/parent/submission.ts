@@ -45,7 +45,7 @@ function checkOptions(mode: TaskMode, options: SubmitOptions): void {
 }
 
 /** An AbortSignal, from this realm or another (duck-typed, as SignalWatch uses it). */
-function isSignal(value: unknown): boolean {
+export function isSignal(value: unknown): boolean {
   const s = value as Partial<AbortSignal> | null;
   return typeof s === 'object' && s !== null && typeof s.aborted === 'boolean' && typeof s.addEventListener === 'function';
 }

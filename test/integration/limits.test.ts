@@ -105,6 +105,8 @@ describe('limits and bad input', () => {
     expect(() => pool.map([1], { windw: 3 } as never)).toThrow(/Unknown option `windw`/);
     expect(() => pool.map([1], { ordered: 'no' as never })).toThrow(/Expected `ordered` to be a boolean, got `"no"` \(string\)/);
     expect(() => pool.map([1], { window: 0 })).toThrow(/Expected `window` to be a positive integer, got `0` \(number\)/);
+    expect(() => pool.map([1], { signal: 'stop' as never })).toThrow(/Expected `signal` to be an AbortSignal, got `"stop"` \(string\)/);
+    expect(() => pool.map([1], { timeout: -5 })).toThrow(/Expected `timeout` to be/);
     expect(() => pool.map(5 as never)).toThrow(/Expected the input to be an iterable or async iterable, got `5` \(number\)/);
     expect(() => pool.addMetricSource(5 as never)).toThrow(/Expected the metric source to be a function/);
     expect(pool.state).toBe('created');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BroadcastError, PoolStoppedError, TaskError, WorkerCrashedError } from 'looppool';
+import { BroadcastError, PoolStoppedError, TaskAbortedError, TaskError, TaskTimeoutError, WorkerCrashedError } from 'looppool';
 import { makePool, pidsOf } from '../helpers/pools.ts';
 import { isAlive, waitFor } from '../helpers/processes.ts';
 
@@ -93,6 +93,33 @@ describe('map', () => {
     await expect(async () => {
       for await (const _ of pool.map(['sync'])) void _;
     }).rejects.toBeInstanceOf(TaskError);
+  });
+
+  it('a signal cancels the map: it throws TaskAbortedError, its queued tasks are dropped, its running ones see ctx.signal', async () => {
+    const pool = makePool({ worker: 'abortable.ts', size: 1, concurrency: 2 });
+    const streamed: unknown[] = [];
+    pool.on('result', (value) => streamed.push(value));
+    await pool.start();
+    const controller = new AbortController();
+    const it = pool.map(Array.from({ length: 10 }, (_, i) => i), { window: 5, signal: controller.signal });
+    const first = it.next().then(() => undefined, (e: unknown) => e);
+    await waitFor(() => pool.stats().inFlight === 2 && pool.stats().queued === 3, 'two tasks running, three queued');
+    const reason = new Error('the user pressed cancel');
+    controller.abort(reason);
+    const error = await first;
+    expect(error).toBeInstanceOf(TaskAbortedError);
+    expect((error as TaskAbortedError).cause).toBe(reason);
+    await waitFor(() => streamed.length === 2, 'both running tasks to see their signal');
+    expect(streamed).toEqual([{ aborted: 1, reason: 'AbortError' }, { aborted: 2, reason: 'AbortError' }]); // a worker sees an AbortError, not the caller's reason
+    expect(pool.stats()).toMatchObject({ inFlight: 0, queued: 0, done: 0, failed: 5 });
+    expect(await it.next()).toEqual({ value: undefined, done: true });
+  });
+
+  it('gives each task the timeout it is given', async () => {
+    const pool = makePool({ worker: 'sleep.ts', size: 1, concurrency: 2 });
+    const out = pool.map([{ ms: 1, value: 'quick' }, { ms: 60_000, value: 'slow' }], { timeout: 200 });
+    expect(await out.next()).toMatchObject({ value: { value: 'quick' } });
+    await expect(out.next()).rejects.toBeInstanceOf(TaskTimeoutError);
   });
 });
 

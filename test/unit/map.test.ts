@@ -1,5 +1,6 @@
 /** pool.map()'s engine (src/parent/map.ts) with a fake `run`: order, the window, errors. */
 import { describe, expect, it } from 'vitest';
+import { TaskAbortedError } from '../../src/errors.ts';
 import { mapTasks } from '../../src/parent/map.ts';
 
 /** A `run` whose tasks settle when the test says so. */
@@ -111,5 +112,48 @@ describe('pool.map engine', () => {
     for (const window of [0, -1, 1.5, Number.NaN]) {
       await expect(mapTasks(async (t: number) => t, [1], { window }).next()).rejects.toThrow(TypeError);
     }
+  });
+
+  it('throws TaskAbortedError with the reason once its signal aborts, while its tasks still run, and pulls no more input', async () => {
+    const { run, started } = manualRun();
+    const controller = new AbortController();
+    const it = mapTasks(run, [1, 2, 3, 4, 5], { window: 2, signal: controller.signal });
+    const first = it.next();
+    await tick();
+    expect(started).toEqual([1, 2]);
+    const reason = new Error('user gave up');
+    controller.abort(reason);
+    const error = await first.then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(TaskAbortedError);
+    expect((error as TaskAbortedError).cause).toBe(reason);
+    expect(started).toEqual([1, 2]);
+    expect(await it.next()).toEqual({ value: undefined, done: true });
+  });
+
+  it('runs nothing when its signal has already aborted', async () => {
+    const { run, started } = manualRun();
+    const it = mapTasks(run, [1, 2], { signal: AbortSignal.abort('too late') });
+    await expect(it.next()).rejects.toMatchObject({ name: 'TaskAbortedError', cause: 'too late' });
+    expect(started).toEqual([]);
+  });
+
+  it('throws TaskAbortedError when its signal aborts while an async source waits', async () => {
+    const controller = new AbortController();
+    let closed = false;
+    async function* source() {
+      try {
+        yield 1;
+        await new Promise(() => {}); // never answers
+      } finally {
+        closed = true;
+      }
+    }
+    const it = mapTasks(async (t: number) => t * 10, source(), { signal: controller.signal });
+    expect(await it.next()).toEqual({ value: 10, done: false });
+    const second = it.next();
+    await tick();
+    controller.abort();
+    await expect(second).rejects.toBeInstanceOf(TaskAbortedError);
+    expect(closed).toBe(false); // the read under way is not waited for (see AsyncFeed.close)
   });
 });

@@ -10,12 +10,13 @@ import { assertNever } from '../internal/assert.ts';
 import { PROTOCOL, type InitMessage, type ToParentMessage } from '../protocol/messages.ts';
 import { MessageShapeError, parseToParent } from '../protocol/parse.ts';
 import { deserializeError, type SerializedError } from '../protocol/serialized-error.ts';
-import { parseWatchdogReport, ReportLineSplitter, type LoopBlockedReport } from '../protocol/watchdog-report.ts';
+import type { LoopBlockedReport } from '../protocol/watchdog-report.ts';
 import { Channel } from '../transport/channel.ts';
 import type { ResolvedPoolOptions } from '../options.ts';
 import type { WorkerSlot } from './dispatcher.ts';
 import { HeldTasks, type TaskLink } from './held-tasks.ts';
 import { spawnWorker } from './spawn.ts';
+import { readWatchdogPipe } from './watchdog-pipe.ts';
 import type { PendingTask } from './task.ts';
 
 export type HandleState = 'starting' | 'ready' | 'stopping' | 'exited';
@@ -99,7 +100,7 @@ export class WorkerHandle implements WorkerSlot {
     this.#held = new HeldTasks(number, this.#channel);
     this.tasks = this.#held;
     const reports = (this.#child.stdio as unknown as (Duplex | null)[])[4];
-    if (reports) this.#readWatchdog(reports);
+    if (reports) readWatchdogPipe(reports, (report) => this.#events.loopBlocked(this, report, this.#quiet()), (detail) => this.#protocolError(detail));
     this.#child.on('error', () => this.#child.kill('SIGKILL')); // spawn or signal failure: 'exit' reports it
     // 'close', not 'exit': it comes after the data pipe is drained, so no answer sent before exit is lost.
     this.#child.once('close', (code, signal) => this.#onExit(code, signal));
@@ -218,21 +219,6 @@ export class WorkerHandle implements WorkerSlot {
       default:
         assertNever(m, 'message');
     }
-  }
-
-  /** The watchdog's pipe: one JSON line per blocked episode. Anything else is a protocol breach. */
-  #readWatchdog(pipe: Duplex): void {
-    const lines = new ReportLineSplitter();
-    pipe.setEncoding('utf8');
-    pipe.on('error', () => {}); // the exit reports the death
-    pipe.on('data', (chunk: string) => {
-      try {
-        for (const line of lines.push(chunk)) this.#events.loopBlocked(this, parseWatchdogReport(line), this.#quiet());
-      } catch (err) {
-        if (err instanceof MessageShapeError) this.#protocolError(err.message);
-        else throw err;
-      }
-    });
   }
 
   /** True until the data pipe is read again. */

@@ -219,6 +219,18 @@ describe('a child that breaks the protocol', () => {
     await waitFor(() => pool.stats().workers[0]?.state === 'ready', 'the replacement');
   });
 
+  it('is replaced when it writes what is not a report to the watchdog\'s pipe; its task fails', async () => {
+    const pool = makePool({ worker: 'forges.ts', size: 1, blockedLoopThreshold: 60_000 });
+    const reported: Error[] = [];
+    pool.on('workerError', (error) => reported.push(error));
+    const exits: WorkerExitInfo[] = [];
+    pool.on('workerExit', (info) => exits.push(info));
+    await expect(pool.run('report')).rejects.toBeInstanceOf(WorkerCrashedError);
+    expect(reported[0]).toBeInstanceOf(ProtocolError);
+    expect(reported[0]?.message).toMatch(/^Worker 0 \(pid \d+\) broke the protocol: watchdog report: not JSON$/);
+    expect(exits[0]?.reason).toBe('protocol');
+  });
+
   it('a hostile payload pollutes no prototype in the worker either', async () => {
     const pool = makePool({ worker: 'proto-check.ts', size: 1 });
     const hostile = JSON.parse('{"__proto__": {"polluted": "yes"}, "constructor": {"prototype": {"polluted": "yes"}}}');

@@ -2,7 +2,7 @@
 import type { Queue } from 'bullmq';
 import { show } from '../options.ts';
 import { assertRedisDriver, loadBullmq } from './load.ts';
-import { whenReady } from './ready.ts';
+import { mainClient, watchConnection, whenReady } from './ready.ts';
 import { resolveEnqueueOptions, type EnqueueCounts, type EnqueueOptions, type ResolvedEnqueueOptions } from './options.ts';
 
 interface BulkJob {
@@ -31,7 +31,9 @@ interface BulkJob {
  * @throws {TypeError} when `lines` is not an iterable or async iterable (or is a string), before any I/O
  * @throws {TypeError} for an item of `lines` that is not a string, once the lines before it are added (none from it on)
  * @throws {BullmqMissingError} when `bullmq` (or `ioredis`) is not installed
- * @throws {RedisUnavailableError} when Redis does not answer within `readyTimeout`
+ * @throws {RedisUnavailableError} when Redis does not answer within `readyTimeout` at the start, or
+ *   goes away later and a batch waits `readyTimeout` for it to come back (the batches reported
+ *   through `onBatch` were added; the one under way may or may not have been)
  * @example
  * ```ts
  * import readline from 'node:readline';
@@ -76,11 +78,29 @@ async function addToQueue(input: ReturnType<typeof takeIterator>, o: ResolvedEnq
     await input.release();
     throw error;
   }
+  const client = await mainClient(queue);
+  const watch = client && watchConnection(client, o.connection, o.readyTimeout);
   try {
-    return await addAll(queue, input.lines, o, refusals);
+    return await addAll(queue, input.lines, o, refusals, watch ? (request) => watch.guard(request) : (request) => request);
+  } catch (error) {
+    if (client !== undefined && error === watch?.error) {
+      // Redis went away mid-batch and did not come back. The batch waits in ioredis, and so would
+      // queue.close(): drop the connection (unless it is the caller's own client), so that the
+      // batch is not added after all once Redis returns; it may have been, if Redis took it just
+      // before it went.
+      if (!ownClient(o.connection)) client.disconnect?.();
+      void queue.close().catch(() => {});
+    }
+    throw error;
   } finally {
-    await queue.close();
+    watch?.stop();
+    if (watch?.error === undefined) await queue.close();
   }
+}
+
+/** A Redis client the caller gave as `connection`: theirs to close, not ours. */
+function ownClient(connection: unknown): boolean {
+  return typeof (connection as { duplicate?: unknown } | null)?.duplicate === 'function';
 }
 
 /**
@@ -144,12 +164,13 @@ async function openQueue(o: ResolvedEnqueueOptions): Promise<Queue> {
   return queue;
 }
 
-async function addAll(queue: Queue, lines: Input, o: ResolvedEnqueueOptions, refusals: boolean): Promise<EnqueueCounts> {
+/** `guard` bounds each batch's wait for a Redis that went away (see watchConnection). */
+async function addAll(queue: Queue, lines: Input, o: ResolvedEnqueueOptions, refusals: boolean, guard: <T>(request: Promise<T>) => Promise<T>): Promise<EnqueueCounts> {
   const counts = { lines: 0, added: 0, invalid: 0 };
   let batch: BulkJob[] = [];
   const flush = async (): Promise<void> => {
     if (batch.length === 0) return;
-    await queue.addBulk(batch.map((job) => ({ ...job, opts: { ...o.jobOptions, ...job.opts } })));
+    await guard(queue.addBulk(batch.map((job) => ({ ...job, opts: { ...o.jobOptions, ...job.opts } }))));
     counts.added += batch.length;
     batch = [];
     o.onBatch?.({ ...counts });

@@ -52,6 +52,90 @@ export function describeRedis(connection: ConnectionOptions): string {
   return `${typeof c.host === 'string' ? c.host : '127.0.0.1'}:${typeof c.port === 'number' ? c.port : 6379}`;
 }
 
+/** What an ioredis client tells of its connection: the part watched here. */
+interface RedisClient {
+  on(event: 'close' | 'ready', listener: () => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  off(event: 'close' | 'ready', listener: () => void): unknown;
+  off(event: 'error', listener: (error: Error) => void): unknown;
+}
+
+/** A watch on a connected client's link to Redis, from {@link watchConnection}. */
+export interface ConnectionWatch {
+  /**
+   * `request`, unless Redis is away for the watch's timeout in a row while it is pending: then a
+   * rejection with {@link RedisUnavailableError} (`request` itself is left waiting).
+   */
+  guard<T>(request: Promise<T>): Promise<T>;
+  /** That error, once a guard has rejected with it. */
+  readonly error: RedisUnavailableError | undefined;
+  stop(): void;
+}
+
+/**
+ * Watch a connected client. When its connection closes, ioredis reconnects and holds the commands
+ * sent meanwhile (BullMQ's queue retries each up to 20 times, backing off to 20 s: minutes); a
+ * guarded request fails instead once Redis has been away for `timeoutMs` while it waited.
+ * Away while nothing is guarded (a producer waiting for its input) is not counted.
+ */
+export function watchConnection(client: object, connection: ConnectionOptions, timeoutMs: number): ConnectionWatch {
+  const c = client as RedisClient;
+  let down = false;
+  let lastError: Error | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let fail: ((error: RedisUnavailableError) => void) | undefined;
+  const startTimer = (): void => {
+    timer ??= setTimeout(() => {
+      watch.error = new RedisUnavailableError(describeRedis(connection), timeoutMs, lastError ? { cause: lastError } : undefined);
+      fail?.(watch.error);
+    }, timeoutMs);
+  };
+  const stopTimer = (): void => {
+    clearTimeout(timer);
+    timer = undefined;
+  };
+  const onError = (error: Error): void => {
+    lastError = error;
+  };
+  const onClose = (): void => {
+    down = true;
+    if (fail) startTimer();
+  };
+  const onReady = (): void => {
+    down = false;
+    lastError = undefined;
+    stopTimer();
+  };
+  const watch = {
+    error: undefined as RedisUnavailableError | undefined,
+    async guard<T>(request: Promise<T>): Promise<T> {
+      const deadline = new Promise<never>((_, reject) => (fail = reject));
+      if (down) startTimer();
+      try {
+        return await Promise.race([request, deadline]);
+      } finally {
+        fail = undefined;
+        stopTimer();
+      }
+    },
+    stop(): void {
+      stopTimer();
+      c.off('close', onClose);
+      c.off('ready', onReady);
+      c.off('error', onError);
+    },
+  };
+  c.on('close', onClose);
+  c.on('ready', onReady);
+  c.on('error', onError);
+  return watch;
+}
+
+/** The main Redis client of a BullMQ queue or worker (`getBackend().client`, BullMQ 6), if it can be had. */
+export async function mainClient(queueOrWorker: object): Promise<{ disconnect?: () => void } | undefined> {
+  return (await redisClients(queueOrWorker))[0];
+}
+
 /** The raw Redis clients of a BullMQ worker (`getBackend()`, BullMQ 6), as far as they can be had. */
 async function redisClients(worker: object): Promise<{ status?: unknown; disconnect?: () => void }[]> {
   const backend = (worker as { getBackend?: () => { client?: Promise<unknown>; blockingClient?: Promise<unknown> } }).getBackend?.();

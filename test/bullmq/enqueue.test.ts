@@ -6,7 +6,9 @@ import readline from 'node:readline';
 import readlinePromises from 'node:readline/promises';
 import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { closedPortUrl, openQueue, REDIS_URL, uniqueQueueName, useRedis } from './helpers.ts';
+import { spawnSync } from 'node:child_process';
+import { waitFor } from '../helpers/processes.ts';
+import { closedPortUrl, openQueue, privateRedis, REDIS_URL, uniqueQueueName, useRedis } from './helpers.ts';
 import { enqueueLines, RedisUnavailableError, type EnqueueCounts, type InvalidLine } from 'looppool/bullmq';
 
 useRedis();
@@ -137,6 +139,67 @@ describe('enqueueLines', () => {
     expect(input.listenerCount('data')).toBe(0); // nothing reads the input any more: it holds no process open
     expect(await queue.getWaitingCount()).toBe(2); // the first batch
     input.destroy();
+  });
+
+  /** Five lines, the first two before `released`, then three; `ended` once its iterator is ended. */
+  function gatedSource(released: Promise<void>) {
+    const state = { ended: false };
+    async function* lines() {
+      try {
+        yield* ['{"n":1}', '{"n":2}'];
+        await released;
+        yield* ['{"n":3}', '{"n":4}', '{"n":5}'];
+      } finally {
+        state.ended = true;
+      }
+    }
+    return { lines: lines(), state };
+  }
+
+  it('when Redis goes away while a batch waits and is not back within readyTimeout: RedisUnavailableError, not minutes of retries; the iterator is ended', async () => {
+    const redis = await privateRedis();
+    try {
+      let release!: () => void;
+      const source = gatedSource(new Promise<void>((resolve) => (release = resolve)));
+      const batches: EnqueueCounts[] = [];
+      const adding = enqueueLines(source.lines, { queue: uniqueQueueName('lost'), connection: redis.url, batchSize: 2, readyTimeout: 500, onBatch: (c) => batches.push(c) });
+      const settled = adding.catch((e: unknown) => e);
+      await waitFor(() => batches.length === 1, 'the first batch to be added');
+      await redis.stop();
+      release();
+
+      const error = await settled;
+
+      expect(error).toBeInstanceOf(RedisUnavailableError);
+      expect(error).toMatchObject({ code: 'ERR_REDIS_UNAVAILABLE', redis: redis.url });
+      expect((error as Error).message).toMatch(/^Redis at redis:\/\/127\.0\.0\.1:\d+ did not answer within 500 ms/);
+      expect(batches).toEqual([{ lines: 2, added: 2, invalid: 0 }]);
+      expect(source.state.ended).toBe(true);
+    } finally {
+      await redis.stop();
+    }
+  });
+
+  it('Redis away while no batch waits is not held against it: once Redis is back, the next batches are added', async () => {
+    const redis = await privateRedis();
+    try {
+      let release!: () => void;
+      const source = gatedSource(new Promise<void>((resolve) => (release = resolve)));
+      const batches: EnqueueCounts[] = [];
+      const adding = enqueueLines(source.lines, { queue: uniqueQueueName('away'), connection: redis.url, batchSize: 2, readyTimeout: 300, onBatch: (c) => batches.push(c) });
+      await waitFor(() => batches.length === 1, 'the first batch to be added');
+      await redis.stop();
+      await new Promise((resolve) => setTimeout(resolve, 600)); // away for twice readyTimeout, with no batch waiting
+      await redis.start();
+      const clients = (): number => spawnSync('redis-cli', ['-p', String(redis.port), 'client', 'list'], { encoding: 'utf8' }).stdout.trim().split('\n').length;
+      await waitFor(() => clients() >= 2, 'the enqueuer to connect again (redis-cli is the other client)');
+      release();
+
+      expect(await adding).toEqual({ lines: 5, added: 5, invalid: 0 });
+      expect(batches.map((b) => b.added)).toEqual([2, 4, 5]);
+    } finally {
+      await redis.stop();
+    }
   });
 
   it('an item that is not a string: the lines before it are added, then a TypeError naming the item and its line; the iterator is ended', async () => {

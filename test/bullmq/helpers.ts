@@ -2,7 +2,9 @@
  * Shared by the BullMQ tests: the Redis check (fail loudly, never skip), unique queue names,
  * queues removed after each test, and consumers closed after each test.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,6 +48,39 @@ export function pingRedis(): Promise<void> {
       else fail(`it answered ${JSON.stringify(reply.trim())} to PING`);
     });
   });
+}
+
+/**
+ * A Redis of a test's own on a free port, so that it can go away (the machine's Redis stays):
+ * `stop()` kills it (its data is gone), `start()` starts it again on the same port.
+ * The caller stops it in a `finally`.
+ */
+export async function privateRedis(): Promise<{ url: string; port: number; start(): Promise<void>; stop(): Promise<void> }> {
+  const url = await closedPortUrl();
+  const port = Number(new URL(url).port);
+  let server: ChildProcess | undefined;
+  const stop = async (): Promise<void> => {
+    if (server === undefined || server.exitCode !== null || server.signalCode !== null) return;
+    const exited = once(server, 'exit');
+    server.kill('SIGKILL');
+    await exited;
+  };
+  const start = async (): Promise<void> => {
+    await stop();
+    server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    for (let tries = 0; ; tries++) {
+      const up = await new Promise<boolean>((resolve) => {
+        const socket = net.connect(port, '127.0.0.1', () => resolve(true));
+        socket.on('error', () => resolve(false));
+        socket.on('connect', () => socket.destroy());
+      });
+      if (up) return;
+      if (tries === 200) throw new Error(`redis-server did not listen on ${port} within 10 s`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+  await start();
+  return { url, port, start, stop };
 }
 
 /** A `redis://` URL of a local port nothing listens on. */

@@ -9,7 +9,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/processes.ts';
-import { openQueue, REDIS_URL, uniqueQueueName, useRedis } from '../bullmq/helpers.ts';
+import { Queue } from 'bullmq';
+import { openQueue, privateRedis, REDIS_URL, uniqueQueueName, useRedis } from '../bullmq/helpers.ts';
 import { fixture, runCli, silentFifo, startCli, writerlessFifo } from './helpers.ts';
 
 useRedis();
@@ -108,6 +109,30 @@ describe('looppool enqueue', () => {
     expect(counts(cli.stdout)).toEqual({ lines: 7, added: 7, invalid: 0 });
     expect(cli.stderr).toMatch(/stopped by SIGINT: the input after line 7 was not read; 7 jobs were added/);
     expect(await queue.getWaitingCount()).toBe(7);
+  });
+
+  it('Redis gone mid-run and not back within 10 s while a batch waits: exit 3 with the counts so far, not minutes of retries', { timeout: 60_000 }, async () => {
+    const redis = await privateRedis();
+    const queueName = uniqueQueueName('cli-redis-lost');
+    const queue = new Queue(queueName, { connection: { host: '127.0.0.1', port: redis.port } });
+    queue.on('error', () => {});
+    try {
+      const cli = startCli(['enqueue', queueName, '--redis', redis.url, '--batch-size', '2'], { keepStdinOpen: true });
+      cli.child.stdin?.write('{"n":1}\n{"n":2}\n');
+      await waitFor(async () => (await queue.getWaitingCount()) === 2, 'the first batch in the queue');
+      await queue.close();
+      await redis.stop();
+      cli.child.stdin?.write('{"n":3}\n{"n":4}\n');
+
+      const exit = await cli.exit(40_000);
+
+      expect(exit.code).toBe(3);
+      expect(counts(cli.stdout)).toEqual({ lines: 4, added: 2, invalid: 0 });
+      expect(cli.stderr).toMatch(/failed while jobs were being added: Redis at redis:\/\/127\.0\.0\.1:\d+\/? did not answer within 10000 ms.*; 2 jobs were added/);
+    } finally {
+      await queue.close();
+      await redis.stop();
+    }
   });
 
   it('SIGINT stops reading a FIFO (--input) whose writer stays open and silent: the lines read are added, exit 130', async () => {

@@ -4,12 +4,11 @@
  * records per job attempt, draining on SIGINT, a second signal, `looppool stop`, failed jobs
  * retried per `--attempts`, `--max-jobs`, start errors and usage errors — and no process left.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { once } from 'node:events';
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
 import { isAlive, waitFor } from '../helpers/processes.ts';
-import { closedPortUrl, openQueue, REDIS_URL, uniqueQueueName, useRedis } from '../bullmq/helpers.ts';
+import { openQueue, privateRedis, REDIS_URL, uniqueQueueName, useRedis } from '../bullmq/helpers.ts';
 import { BIN, expectNoPoolLeft, fixture, ROOT, runCli, startCli, uniqueName, type CliProcess } from './helpers.ts';
 
 useRedis();
@@ -113,9 +112,8 @@ describe('looppool run --bullmq', () => {
   });
 
   it('a second SIGINT stops at once while Redis is down (the stop does not wait for Redis to come back): exit 130, no process left', { timeout: 60_000 }, async () => {
-    // A Redis of this test's own, on a free port, so that it can go away (the machine's Redis stays).
-    const port = Number(new URL(await closedPortUrl()).port);
-    const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    const redis = await privateRedis();
+    const port = redis.port;
     const name = uniqueName('bq');
     let cli: ReturnType<typeof startCli> | undefined;
     try {
@@ -128,14 +126,13 @@ describe('looppool run --bullmq', () => {
       await waitFor(async () => (await queue.getActiveCount()) === 2, 'two jobs in flight');
       await queue.close();
 
-      redis.kill('SIGTERM');
-      await once(redis, 'exit');
+      await redis.stop();
       await cli.waitForStderr(/BullMQ: .*ECONNREFUSED/);
       await interruptTwice(cli, 2);
       await expectNoPoolLeft(name);
     } finally {
       if (cli !== undefined && isAlive(cli.pid)) process.kill(-cli.pid, 'SIGKILL');
-      if (redis.exitCode === null && redis.signalCode === null) redis.kill('SIGKILL');
+      await redis.stop();
     }
   });
 

@@ -185,7 +185,8 @@ class EnqueueRun {
   }
 
   #failed(error: unknown): number {
-    const start = bullmqStartFailure(error, this.#redis.shown);
+    // Once reading, Redis had answered: a RedisUnavailableError now means it went away mid-run.
+    const start = this.#reading ? undefined : bullmqStartFailure(error, this.#redis.shown);
     if (start) {
       this.#message(start.message);
       return start.exitCode;

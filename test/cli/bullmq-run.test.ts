@@ -5,11 +5,12 @@
  * retried per `--attempts`, `--max-jobs`, start errors and usage errors — and no process left.
  */
 import { spawnSync } from 'node:child_process';
+import { closeSync, constants, openSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
 import { isAlive, waitFor } from '../helpers/processes.ts';
 import { openQueue, privateRedis, REDIS_URL, uniqueQueueName, useRedis } from '../bullmq/helpers.ts';
-import { BIN, expectNoPoolLeft, fixture, ROOT, runCli, startCli, uniqueName, type CliProcess } from './helpers.ts';
+import { BIN, expectNoPoolLeft, fixture, readerlessFifo, ROOT, runCli, startCli, uniqueName, type CliProcess } from './helpers.ts';
 
 useRedis();
 
@@ -133,6 +134,30 @@ describe('looppool run --bullmq', () => {
     } finally {
       if (cli !== undefined && isAlive(cli.pid)) process.kill(-cli.pid, 'SIGKILL');
       await redis.stop();
+    }
+  });
+
+  it('a second SIGINT stops at once though stdout\'s reader stopped reading: exit 130, the records it did not take are dropped', { timeout: 60_000 }, async () => {
+    const queueName = uniqueQueueName('cli-stalled-stdout');
+    const queue = openQueue(queueName);
+    await queue.addBulk(Array.from({ length: 200 }, (_, i) => ({ name: 'task', data: `${i} ${'x'.repeat(2_000)}` })));
+    // stdout is a FIFO whose reader (this test) never reads: 36 records of 2 KB fill its 64 KiB.
+    const fifo = readerlessFifo();
+    const reader = openSync(fifo.path, constants.O_RDONLY | constants.O_NONBLOCK);
+    const writer = openSync(fifo.path, constants.O_WRONLY);
+    const name = uniqueName('bq');
+    try {
+      const cli = startCli(['run', fixture('echo.mjs'), '--bullmq', queueName, '--redis', REDIS_URL, '--size', '1', '--name', name], { stdout: writer, detached: true });
+      await waitFor(async () => (await counts(queue)).completed >= 36, 'stdout to fill up');
+      process.kill(-cli.pid, 'SIGINT');
+      await cli.waitForStderr(/taking no more jobs/);
+      process.kill(-cli.pid, 'SIGINT');
+      expect(await cli.exit(15_000)).toEqual({ code: 130, signal: null });
+      expect(cli.stderr).toMatch(/stdout did not take the last records \(its reader stopped reading\): they are dropped; the jobs' results are in Redis/);
+      await expectNoPoolLeft(name);
+    } finally {
+      closeSync(writer);
+      closeSync(reader);
     }
   });
 

@@ -99,8 +99,8 @@ export interface StartOptions {
   detached?: boolean;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
-  /** stdout handling; 'pipe' by default. */
-  stdout?: 'pipe' | 'ignore';
+  /** stdout handling; 'pipe' by default, or a file descriptor of the test's. */
+  stdout?: 'pipe' | 'ignore' | number;
 }
 
 const started = new Set<CliProcess>();
@@ -215,6 +215,11 @@ export function writerlessFifo(): WriterlessFifo {
       }
     },
   };
+}
+
+/** A FIFO (Linux) no process has opened yet, for `--output`: opening it to write waits for a reader. */
+export function readerlessFifo(): { readonly path: string } {
+  return { path: makeFifo().path };
 }
 
 /** Wait until the `looppool run` of `pid` opened its control channel: its pool has started and it handles signals. */

@@ -3,11 +3,12 @@
  * started task, a report of where to resume), SIGTERM exits 143, a second signal stops at once,
  * a reader that goes away (`| head`) ends the run quietly — and no process is ever left.
  */
-import { readFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { closeSync, constants, createReadStream, openSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { controlRequest, listControlSockets } from '../../src/control/index.ts';
 import { waitFor } from '../helpers/processes.ts';
-import { expectNoPoolLeft, fixture, silentFifo, sleepTasks, startCli, uniqueName, waitForControl, workerPids, writerlessFifo } from './helpers.ts';
+import { expectNoPoolLeft, fixture, readerlessFifo, silentFifo, sleepTasks, startCli, uniqueName, waitForControl, workerPids, writerlessFifo } from './helpers.ts';
 
 /** Lines 1..n, each exactly once. */
 function expectLines(records: Record<string, any>[], n: number): void {
@@ -185,6 +186,42 @@ describe('looppool run: output and input limits', () => {
     expect(exit.code).toBe(0);
     expect(cli.stderr).not.toMatch(/EPIPE|Error|\n\s+at /);
     await expectNoPoolLeft(name);
+  });
+
+  it('--output naming a FIFO with no reader yet: it says it waits for one, then writes the records to it', async () => {
+    const name = uniqueName();
+    const fifo = readerlessFifo();
+    const cli = startCli(['run', fixture('echo.mjs'), '--size', '1', '--name', name, '--output', fifo.path], { input: '1\n2\n3\n', detached: true });
+    await cli.waitForStderr(/waiting for a program to read --output .* \(a FIFO\); Ctrl-C stops/);
+    const chunks: Buffer[] = [];
+    const reader = createReadStream(fifo.path);
+    reader.on('data', (chunk) => chunks.push(chunk as Buffer));
+    await once(reader, 'end');
+    expect((await cli.exit()).code).toBe(0);
+    const records = Buffer.concat(chunks).toString('utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(records.map((r) => [r.line, r.result]).sort()).toEqual([[1, 1], [2, 2], [3, 3]]);
+    await expectNoPoolLeft(name);
+  });
+
+  it('a second SIGINT stops at once though the output\'s reader stopped reading (a stalled FIFO): exit 130, the note says the output lacks records', async () => {
+    const name = uniqueName();
+    const fifo = readerlessFifo();
+    const reader = openSync(fifo.path, constants.O_RDONLY | constants.O_NONBLOCK); // opens, never reads
+    try {
+      const input = Array.from({ length: 2_000 }, (_, i) => `${JSON.stringify(`${i} ${'x'.repeat(2_000)}`)}\n`).join('');
+      const cli = startCli(['run', fixture('echo.mjs'), '--size', '1', '--name', name, '--output', fifo.path], { input, detached: true });
+      await waitForControl(cli.pid);
+      // 36 records of 2 KB are more than the pipe holds (64 KiB): bytes wait in the stream, for ever.
+      await waitFor(async () => ((await controlStats(cli.pid))?.details?.records?.ok ?? 0) >= 36, 'the output to fill up');
+      process.kill(-cli.pid, 'SIGINT');
+      await cli.waitForStderr(/no more input is read/);
+      process.kill(-cli.pid, 'SIGINT');
+      expect(await cli.exit(15_000)).toEqual({ code: 130, signal: null });
+      expect(cli.stderr).toMatch(/stopped by SIGINT: the lines up to \d+ were run, but the output did not take all their records \(its reader stopped reading: resume after the last record it has\)/);
+      await expectNoPoolLeft(name);
+    } finally {
+      closeSync(reader);
+    }
   });
 
   it('keeps memory bounded on a huge line without a newline, and resumes after it', async () => {

@@ -44,6 +44,9 @@ export class ConsumeSession {
   #stopRequests = 0;
   /** The consumer was closed by force (a second stop request, or `--stop-timeout`): the jobs in flight went back to the queue. */
   #forced = false;
+  /** Resolves on the stop request that stops at once: a stalled stdout is then not waited for. */
+  readonly #stopNow: Promise<void>;
+  #resolveStopNow!: () => void;
   #started = false;
   #records = 0;
   #lastError = '';
@@ -57,6 +60,7 @@ export class ConsumeSession {
     this.#config = config;
     this.#bull = bull;
     this.#io = io;
+    this.#stopNow = new Promise((resolve) => (this.#resolveStopNow = resolve));
     this.#pool = pool;
     this.#consumer = consumer;
     this.#secrets = [...config.secrets, ...bull.redis.secrets];
@@ -102,6 +106,7 @@ export class ConsumeSession {
     this.#end();
     if (!this.#started) return; // #start() sees the request
     if (this.#stopRequests > 1) {
+      this.#resolveStopNow();
       this.#log(`${signal}: stopping now: the ${this.#consumer.stats().active} jobs in flight go back to the queue (no attempt used)`);
       this.#force();
       return;
@@ -268,7 +273,8 @@ export class ConsumeSession {
   async #finish(): Promise<number> {
     const reason = this.#reason ?? { kind: 'closed' };
     const exitCode = consumeExitCode(reason, this.#stats.failed);
-    await this.#writer.end(false);
+    const written = await this.#writer.endUnlessStalled(false, true, this.#stopNow);
+    if (!written) this.#error('stdout did not take the last records (its reader stopped reading): they are dropped; the jobs\' results are in Redis');
     const signal = reason.kind === 'signal' ? reason.signal : null;
     const summary = consumeSummary(this.#stats, this.#consumer.stats(), { restarts: this.#pool.stats().restarts, signal, exitCode });
     this.#progress?.stop();

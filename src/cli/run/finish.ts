@@ -18,13 +18,20 @@ export function runExitCode(reason: StopReason | undefined, failed: number): num
   return reason?.kind === 'input' || failed > 0 ? EXIT.FAILED : EXIT.OK;
 }
 
-/** The line that says where to resume after a stop request. */
-export function stoppedNote(signal: NodeJS.Signals, stats: RunStats, notStartedLine: number): string {
+/**
+ * The line that says where to resume after a stop request. `dropped`: a stop at once left records
+ * that the output's reader did not take, so the output, not this line, says where to resume.
+ */
+export function stoppedNote(signal: NodeJS.Signals, stats: RunStats, notStartedLine: number, dropped = false): string {
   const from = notStartedLine || stats.lastLineStarted + 1;
   const total = stats.total;
-  if (total !== undefined && stats.finished >= total) return `stopped by ${signal}: every line has its record (the whole input was run)`;
+  const lost = 'but the output did not take all their records (its reader stopped reading: resume after the last record it has)';
+  if (total !== undefined && stats.finished >= total) {
+    return `stopped by ${signal}: ${dropped ? `the whole input was run, ${lost}` : 'every line has its record (the whole input was run)'}`;
+  }
   const left = total === undefined ? '' : ` (${Math.max(0, total - stats.finished)} of ${total} non-blank lines)`;
-  const done = stats.lastLineStarted === 0 ? 'no line was started' : `every line up to ${stats.lastLineStarted} has its record`;
+  const done =
+    stats.lastLineStarted === 0 ? 'no line was started' : dropped ? `the lines up to ${stats.lastLineStarted} were run, ${lost}` : `every line up to ${stats.lastLineStarted} has its record`;
   return `stopped by ${signal}: ${done}; input from line ${from} on was not run${left} and has no record`;
 }
 

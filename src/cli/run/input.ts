@@ -21,6 +21,8 @@ export interface OutputSink {
   readonly stream: Writable;
   /** True for a file, which is closed at the end (stdout is left open). */
   readonly close: boolean;
+  /** True for a pipe or a terminal (stdout, a FIFO), whose reader can stop reading and hold the writes for ever; false for a regular file. */
+  readonly mayStall: boolean;
 }
 
 /** Open `--input` (or stdin for none or `-`). @throws {UsageError} when the file cannot be read. */
@@ -73,14 +75,51 @@ function readStream(file: string, fd: number): Readable {
   return createReadStream(file, { fd });
 }
 
-/** Open `--output` (or stdout for none or `-`), truncating the file. @throws {UsageError} */
-export async function openOutput(output: string | undefined, io: CliIo): Promise<OutputSink> {
-  if (output === undefined || output === '-') return { stream: io.stdout, close: false };
+/**
+ * Open `--output` (or stdout for none or `-`), truncating a file. A FIFO (on Linux) is written on
+ * the event loop, as a pipe, once a reader has opened it: `note` is told after a second of waiting
+ * for one. @throws {UsageError}
+ */
+export async function openOutput(output: string | undefined, io: CliIo, note: (text: string) => void = () => {}): Promise<OutputSink> {
+  if (output === undefined || output === '-') return { stream: io.stdout, close: false, mayStall: true };
   const file = path.resolve(io.cwd, output);
+  const info = await stat(file).catch(() => undefined);
+  if (info?.isFIFO() && process.platform === 'linux') return { stream: await openFifoForWriting(file, note), close: true, mayStall: true };
   const handle = await open(file, 'w').catch((err: Error) => {
     throw new UsageError(`Cannot write --output ${file}: ${err.message}`);
   });
-  return { stream: handle.createWriteStream(), close: true };
+  return { stream: handle.createWriteStream(), close: true, mayStall: false };
+}
+
+/** How often to try a FIFO that has no reader yet, and after how long to say so. */
+const FIFO_RETRY_MS = 50;
+const FIFO_NOTE_MS = 1_000;
+
+/**
+ * A FIFO opened for writing without blocking. A blocking open waited in the threadpool for a
+ * reader, and a file stream's writes then blocked there while the reader did not read: even two
+ * Ctrl-Cs could not end the command, since `process.exit()` joins the threadpool. Linux refuses a
+ * non-blocking open for writing while no reader has the FIFO open (ENXIO), and tells no one when
+ * one comes: the open is tried again until it succeeds. Nothing has started meanwhile, so a
+ * signal ends the command as its default action does. Once open, the FIFO is written as a pipe on
+ * the event loop (a full pipe waits for the reader; a reader that leaves is EPIPE, as for stdout).
+ */
+async function openFifoForWriting(file: string, note: (text: string) => void): Promise<Writable> {
+  const started = Date.now();
+  let noted = false;
+  for (;;) {
+    try {
+      const fd = await openFdAsync(file, constants.O_WRONLY | constants.O_NONBLOCK);
+      return new Socket({ fd, readable: false, writable: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENXIO') throw new UsageError(`Cannot write --output ${file}: ${(error as Error).message}`);
+    }
+    if (!noted && Date.now() - started >= FIFO_NOTE_MS) {
+      noted = true;
+      note(`waiting for a program to read --output ${file} (a FIFO); Ctrl-C stops`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, FIFO_RETRY_MS));
+  }
 }
 
 function stdinIsFile(io: CliIo): boolean {

@@ -99,6 +99,20 @@ export class RecordWriter {
     return new Promise((resolve) => this.#drainWaiters.push(resolve));
   }
 
+  /**
+   * {@link end}, unless `giveUp` comes (a stop at once) while a pipe or terminal (`mayStall`) has
+   * not taken what was written: its reader stopped reading, and would hold the end for ever. The
+   * records it has not taken are then dropped (the sink is destroyed). Resolves false if so.
+   */
+  async endUnlessStalled(closeSink: boolean, mayStall: boolean, giveUp: Promise<void>): Promise<boolean> {
+    const ending = this.end(closeSink).then(() => true);
+    if (!mayStall) return ending;
+    const stalled = giveUp.then(() => (this.#sink.writableLength > 0 ? false : ending));
+    const ended = await Promise.race([ending, stalled]);
+    if (!ended) this.#sink.destroy();
+    return ended;
+  }
+
   /** Finish the output (a file is flushed and closed; stdout is left open). */
   async end(closeSink: boolean): Promise<void> {
     this.#writeTurn();

@@ -5,7 +5,7 @@ import { assertNoBullmqFlags } from '../bullmq/run-options.ts';
 import { openInput, openOutput } from './input.ts';
 import { runConfig, type RunFlags } from './options.ts';
 import { createRunPool, runAsPoolProcess } from './pool-process.ts';
-import { RunSession } from './session.ts';
+import { redact, RunSession } from './session.ts';
 
 /**
  * Run `moduleArg` over the input; resolves with the exit code.
@@ -16,7 +16,9 @@ export async function runCommand(moduleArg: string, flags: RunFlags, io: CliIo):
   assertNoBullmqFlags(flags);
   const config = runConfig(moduleArg, flags, io.cwd, io.env);
   const input = await openInput(config.input, io);
-  const output = await openOutput(config.output, io);
+  const output = await openOutput(config.output, io, (text) => {
+    if (!config.quiet) io.stderr.write(`${redact(`looppool ${config.name}: ${text}`, config.secrets)}\n`);
+  });
   let pool;
   try {
     pool = createRunPool(config);

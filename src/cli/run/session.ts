@@ -39,6 +39,9 @@ export class RunSession {
   #inputEnded = false;
   #control: ControlServer | undefined;
   #drainTimer: NodeJS.Timeout | undefined;
+  /** Resolves on the stop request that stops at once: the output is then not waited for. */
+  readonly #stopNow: Promise<void>;
+  #resolveStopNow!: () => void;
 
   constructor(config: RunConfig, io: CliIo, pool: Pool<unknown, unknown>, input: InputSource, output: OutputSink) {
     this.#config = config;
@@ -46,6 +49,7 @@ export class RunSession {
     this.#pool = pool;
     this.#input = input;
     this.#output = output;
+    this.#stopNow = new Promise((resolve) => (this.#resolveStopNow = resolve));
     if (!config.quiet && io.stderr.isTTY === true) this.#progress = new ProgressDisplay(io.stderr, () => this.#snapshot());
     // Records going to the same terminal as the display are printed above it, not over it.
     const above = this.#progress && !output.close && io.stdout.isTTY === true ? this.#progress.above() : undefined;
@@ -86,6 +90,7 @@ export class RunSession {
     this.#stopReason ??= { kind: 'signal', signal };
     this.#beginStop();
     if (this.#stopRequests > 1 || !this.#started) {
+      this.#resolveStopNow();
       if (this.#started) this.#log(`${signal}: stopping the workers now; their unfinished tasks get error records`);
       void this.#pool.terminate();
       return;
@@ -203,7 +208,7 @@ export class RunSession {
   async #finish(): Promise<number> {
     const reason = this.#stopReason;
     const exitCode = runExitCode(reason, this.#stats.failed);
-    await this.#writer.end(this.#output.close);
+    const written = await this.#writer.endUnlessStalled(this.#output.close, this.#output.mayStall, this.#stopNow);
     const summary = this.#stats.summary({
       restarts: this.#pool.stats().restarts,
       signal: reason?.kind === 'signal' ? reason.signal : null,
@@ -211,7 +216,7 @@ export class RunSession {
       exitCode,
     });
     this.#progress?.stop();
-    if (reason?.kind === 'signal') this.#error(stoppedNote(reason.signal, this.#stats, this.#notStartedLine));
+    if (reason?.kind === 'signal') this.#error(stoppedNote(reason.signal, this.#stats, this.#notStartedLine, !written));
     const { name, jsonSummary: json, quiet } = this.#config;
     const failure = await writeSummary(summary, { name, json, quiet, silent: reason?.kind === 'output', cwd: this.#io.cwd, stderr: this.#io.stderr });
     if (failure) this.#error(failure);

@@ -60,7 +60,8 @@ export class TaskWindow {
     for (;;) {
       if (stopping()) return;
       if (this.#writer.needsDrain) {
-        await this.#writer.ready();
+        // A stop request wakes this too: an output whose reader does not read must not hold it.
+        await Promise.race([this.#writer.ready(), new Promise<void>((resolve) => (this.#wake = resolve))]);
         continue;
       }
       if (this.hasRoom) return;

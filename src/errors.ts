@@ -96,11 +96,14 @@ export class WorkerStoppedError extends PoolError implements WorkerRef {
   }
 }
 
-/** The task's `AbortSignal` fired. `cause` is the signal's reason. */
+/**
+ * The task's `AbortSignal` fired. `cause` is the signal's reason. `taskId` is 0 when no task had
+ * an id yet: a signal already aborted when `run()` was called, or a `map()` cancelled as a whole.
+ */
 export class TaskAbortedError extends PoolError {
   readonly taskId: number;
-  constructor(taskId: number, options?: ErrorOptions) {
-    super(`Task ${taskId} was aborted`, 'ERR_TASK_ABORTED', options);
+  constructor(taskId: number, options?: ErrorOptions, message = `Task ${taskId} was aborted`) {
+    super(message, 'ERR_TASK_ABORTED', options);
     this.taskId = taskId;
   }
 }

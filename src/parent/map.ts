@@ -205,7 +205,7 @@ export async function* mapTasks<T, R>(
   const take = (item: T): void => outcomes.track(nextIndex++, run(item));
   try {
     for (;;) {
-      if (signal?.aborted) throw new TaskAbortedError(0, { cause: signal.reason });
+      if (signal?.aborted) throw new TaskAbortedError(0, { cause: signal.reason }, 'The map was aborted');
       feed.fill(room, take);
       feed.check();
       const outcome = outcomes.take();

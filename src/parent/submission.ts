@@ -73,7 +73,7 @@ export class Submissions {
   create(mode: TaskMode, task: unknown, options: SubmitOptions, accepted: () => void, resolve?: (v: unknown) => void, reject?: (e: Error) => void): PendingTask {
     checkOptions(mode, options);
     const signal = options.signal;
-    if (signal?.aborted) throw new TaskAbortedError(0, { cause: signal.reason });
+    if (signal?.aborted) throw new TaskAbortedError(0, { cause: signal.reason }, 'The task was not submitted: its signal had already aborted');
     const size = this.#options.size;
     const target = options.worker ?? -1;
     if (target !== -1 && !(Number.isInteger(target) && target >= 0 && target < size)) {

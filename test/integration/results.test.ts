@@ -135,5 +135,10 @@ describe('cancellation with AbortSignal', () => {
   it('rejects at once for a signal that is already aborted', async () => {
     const pool = makePool({ worker: 'echo.ts', size: 1 });
     await expect(pool.run(1, { signal: AbortSignal.abort() })).rejects.toBeInstanceOf(TaskAbortedError);
+    await expect(pool.run(1, { signal: AbortSignal.abort('late') })).rejects.toMatchObject({
+      message: 'The task was not submitted: its signal had already aborted',
+      taskId: 0,
+      cause: 'late',
+    });
   });
 });

@@ -126,6 +126,7 @@ describe('pool.map engine', () => {
     const error = await first.then(() => undefined, (e: unknown) => e);
     expect(error).toBeInstanceOf(TaskAbortedError);
     expect((error as TaskAbortedError).cause).toBe(reason);
+    expect(error).toMatchObject({ message: 'The map was aborted', taskId: 0 });
     expect(started).toEqual([1, 2]);
     expect(await it.next()).toEqual({ value: undefined, done: true });
   });

@@ -274,7 +274,7 @@ export class ConsumeSession {
     const reason = this.#reason ?? { kind: 'closed' };
     const exitCode = consumeExitCode(reason, this.#stats.failed);
     const written = await this.#writer.endUnlessStalled(false, true, this.#stopNow);
-    if (!written) this.#error('stdout did not take the last records (its reader stopped reading): they are dropped; the jobs\' results are in Redis');
+    if (!written) this.#error('stdout did not take the last records (its reader stopped reading or fell behind): they are dropped; the jobs\' results are in Redis');
     const signal = reason.kind === 'signal' ? reason.signal : null;
     const summary = consumeSummary(this.#stats, this.#consumer.stats(), { restarts: this.#pool.stats().restarts, signal, exitCode });
     this.#progress?.stop();

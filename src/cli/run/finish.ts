@@ -25,7 +25,7 @@ export function runExitCode(reason: StopReason | undefined, failed: number): num
 export function stoppedNote(signal: NodeJS.Signals, stats: RunStats, notStartedLine: number, dropped = false): string {
   const from = notStartedLine || stats.lastLineStarted + 1;
   const total = stats.total;
-  const lost = 'but the output did not take all their records (its reader stopped reading: resume after the last record it has)';
+  const lost = 'but the output did not take all their records (its reader stopped reading or fell behind: resume after the last record it has)';
   if (total !== undefined && stats.finished >= total) {
     return `stopped by ${signal}: ${dropped ? `the whole input was run, ${lost}` : 'every line has its record (the whole input was run)'}`;
   }

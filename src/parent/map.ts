@@ -4,7 +4,7 @@ import { Deque } from '../internal/deque.ts';
 import { assertKnownKeys } from '../internal/known-keys.ts';
 import { show } from '../internal/option-checks.ts';
 import { taskTimeoutOption } from '../options.ts';
-import { isSignal } from './submission.ts';
+import { checkSignal } from './submission.ts';
 
 export interface MapOptions {
   /** Yield results in input order (`true`) or as tasks finish (`false`). @default true */
@@ -31,7 +31,7 @@ export function checkMapArguments(input: unknown, options: MapOptions): void {
   assertKnownKeys(options, OPTION_KEYS);
   if (options.ordered !== undefined && typeof options.ordered !== 'boolean') throw new TypeError(`Expected \`ordered\` to be a boolean, got ${show(options.ordered)}`);
   if (options.window !== undefined) checkWindow(options.window);
-  if (options.signal !== undefined && !isSignal(options.signal)) throw new TypeError(`Expected \`signal\` to be an AbortSignal, got ${show(options.signal)}`);
+  checkSignal(options.signal);
   taskTimeoutOption(options.timeout);
   const i = input as Partial<Iterable<unknown> & AsyncIterable<unknown>> | null | undefined;
   if (typeof i?.[Symbol.asyncIterator] !== 'function' && typeof i?.[Symbol.iterator] !== 'function') {

@@ -39,13 +39,18 @@ function checkOptions(mode: TaskMode, options: SubmitOptions): void {
     throw new TypeError(`Unknown option \`${key}\`${KNOWN.run.has(key) ? ' (put and putNowait take `worker` and `timeout`; it is an option of run)' : ''}`);
   }
   const { signal, onDispatch, onSubmit } = options;
-  if (signal !== undefined && !isSignal(signal)) throw new TypeError(`Expected \`signal\` to be an AbortSignal, got ${show(signal)}`);
+  checkSignal(signal);
   if (onDispatch !== undefined && typeof onDispatch !== 'function') throw new TypeError(`Expected \`onDispatch\` to be a function, got ${show(onDispatch)}`);
   if (onSubmit !== undefined && typeof onSubmit !== 'function') throw new TypeError(`Expected \`onSubmit\` to be a function, got ${show(onSubmit)}`);
 }
 
+/** `signal` option of `run()` and `map()`: undefined or an AbortSignal. @throws {TypeError} */
+export function checkSignal(signal: unknown): void {
+  if (signal !== undefined && !isSignal(signal)) throw new TypeError(`Expected \`signal\` to be an AbortSignal, got ${show(signal)}`);
+}
+
 /** An AbortSignal, from this realm or another (duck-typed, as SignalWatch uses it). */
-export function isSignal(value: unknown): boolean {
+function isSignal(value: unknown): boolean {
   const s = value as Partial<AbortSignal> | null;
   return typeof s === 'object' && s !== null && typeof s.aborted === 'boolean' && typeof s.addEventListener === 'function';
 }

@@ -149,11 +149,20 @@ async function redisClients(worker: object): Promise<{ status?: unknown; disconn
  * sent while it reconnects until it is back, and its `disconnect()` then neither settles them nor
  * emits `end` (so BullMQ's own `disconnect()` and `close()` would wait for ever): the caller must
  * stop waiting for those commands itself.
+ *
+ * BullMQ's timers go too. Its `close()` clears them once the jobs in flight have ended, which now
+ * never happens, and they would hold the process after everything else has let go: the
+ * stalled-job check's (`stalledInterval`, 30 s by default; pausing clears it) and the lock
+ * renewal's (every `lockRenewTime / 2`, until a renewal hangs on the dropped connection; closing
+ * the lock manager clears it, and the locks were lost with the connection anyway).
  */
 export async function disconnectIfRedisDown(worker: object): Promise<boolean> {
   const clients = await redisClients(worker);
   const main = clients[0];
   if (main === undefined || typeof main.status !== 'string' || main.status === 'ready') return false;
   for (const client of clients) client.disconnect?.();
+  const bullmqWorker = worker as { pause?: (doNotWaitActive: boolean) => Promise<void>; lockManager?: { close?: () => Promise<void> } };
+  // true: do not wait for the jobs in flight (their end needs Redis).
+  await Promise.all([bullmqWorker.pause?.(true), bullmqWorker.lockManager?.close?.()].map((p) => Promise.resolve(p).catch(() => {})));
   return true;
 }

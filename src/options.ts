@@ -75,7 +75,11 @@ export interface PoolOptions {
    * @default undefined (no limit)
    */
   taskTimeout?: number;
-  /** Milliseconds between the soft (signal) and the hard (kill if blocked) limit of `taskTimeout`. @default 1000 */
+  /**
+   * Milliseconds between the soft (signal) and the hard (kill if blocked) limit of `taskTimeout`;
+   * also how long a worker draining for a recycle, left with only tasks their callers aborted, has
+   * before it is killed. @default 1000
+   */
   timeoutGrace?: number;
   /**
    * Recycle a worker (drain, exit, replace) once it has been sent this many tasks: it takes no

@@ -84,12 +84,14 @@ export class PoolCore {
       timeoutFailed: (h, task, error) => this.#incidents.timedOut(h, task, error),
     });
     this.#submissions = new Submissions(options, this.#timing, (task, error) => {
-      if (task.worker >= 0) this.#supervisor.handles[task.worker]?.tasks.abort(task.id, 'abort');
-      else {
+      const holder = task.worker >= 0 ? this.#supervisor.handles[task.worker] : undefined;
+      if (holder) holder.tasks.abort(task.id, 'abort');
+      else if (task.worker < 0) {
         this.#queue.cancel(task);
         if (this.#state === 'running' || this.#state === 'stopping') this.#pump(); // its room goes to a waiting put(), now
       }
       this.#outcomes.fail(task, error); // counted in `failed`; the worker's later answer settles nothing
+      if (holder) this.#supervisor.taskAborted(holder);
     });
     this.#supervisor = new Supervisor(options, this.#host());
     const dispatcher = new Dispatcher<PendingTask>(options.dispatch, options.concurrency, (task, slot) => this.#send(task, slot));

@@ -117,6 +117,17 @@ export class Supervisor {
   }
 
   /**
+   * A task this worker holds was aborted by its caller. Draining for a recycle with nothing but
+   * such tasks left, the worker is given `timeoutGrace` (a task that honours its signal answers
+   * well within it, and the worker then exits cleanly, `dispose()` run), then {@link endRecycle}:
+   * a task that ignores its signal would otherwise hold the slot for good.
+   */
+  taskAborted(handle: WorkerHandle): void {
+    if (!handle.recycling || handle.state !== 'stopping' || !handle.tasks.onlyAbandoned) return;
+    setTimeout(() => this.endRecycle(handle), this.#options.timeoutGrace).unref();
+  }
+
+  /**
    * Slot `n` while no process runs there: whether a replacement is due (a respawn timer, the
    * unhealthy pause's too), and the process that exited there last, if any.
    */

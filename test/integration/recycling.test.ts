@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TaskTimeoutError, WorkerCrashedError, type WorkerExitInfo } from 'looppool';
+import { TaskAbortedError, TaskTimeoutError, WorkerCrashedError, type WorkerExitInfo } from 'looppool';
 import { makePool } from '../helpers/pools.ts';
 import { waitFor } from '../helpers/processes.ts';
 
@@ -87,6 +87,43 @@ describe('recycling', () => {
     const next = pool.run('c');
     expect(await pool.broadcast('open')).toEqual(['ok']);
     expect(await next).toBe('c');
+  });
+
+  it('a worker recycled while it holds only tasks their callers aborted, which never end, is killed after timeoutGrace and replaced', async () => {
+    // No task timeout: before, only an answer of another task could end the wait, and none came.
+    const pool = makePool({ worker: 'gate.ts', size: 1, concurrency: 2, maxTasksPerWorker: 2, timeoutGrace: 200 });
+    await pool.start();
+    const exits: WorkerExitInfo[] = [];
+    pool.on('workerExit', (info) => exits.push(info));
+    const first = pool.stats().workers[0]?.pid;
+    const controllers = [new AbortController(), new AbortController()];
+    let dispatched = 0;
+    // The second task sent starts the recycle; gate.ts tasks ignore their signal.
+    const runs = controllers.map((c, i) => pool.run(`t${i}`, { signal: c.signal, onDispatch: () => dispatched++ }).catch((e: unknown) => e));
+    await waitFor(() => dispatched === 2, 'both tasks sent');
+    for (const c of controllers) c.abort();
+    for (const error of await Promise.all(runs)) expect(error).toBeInstanceOf(TaskAbortedError);
+    await waitFor(() => exits.length === 1, 'the recycled worker to end', 10_000);
+    expect(exits[0]).toMatchObject({ worker: 0, pid: first, signal: 'SIGKILL', reason: 'recycle', expected: true });
+    await waitFor(() => pool.stats().workers[0]?.state === 'ready', 'the replacement');
+    const next = pool.run('c');
+    expect(await pool.broadcast('open')).toEqual(['ok']);
+    expect(await next).toBe('c');
+  });
+
+  it('a recycled worker whose aborted task honours its signal is not killed: it answers, drains and exits cleanly', async () => {
+    const pool = makePool({ worker: 'honours-signal.ts', size: 1, maxTasksPerWorker: 1, timeoutGrace: 10_000 });
+    await pool.start();
+    const exits: WorkerExitInfo[] = [];
+    pool.on('workerExit', (info) => exits.push(info));
+    const controller = new AbortController();
+    let dispatched = false;
+    const run = pool.run('x', { signal: controller.signal, onDispatch: () => (dispatched = true) }).catch((e: unknown) => e);
+    await waitFor(() => dispatched, 'the task sent');
+    controller.abort();
+    expect(await run).toBeInstanceOf(TaskAbortedError);
+    await waitFor(() => exits.length === 1, 'the recycled worker to exit');
+    expect(exits[0]).toMatchObject({ worker: 0, signal: null, exitCode: 0, reason: 'recycle', expected: true });
   });
 });
 

@@ -77,8 +77,8 @@ export interface PoolOptions {
   taskTimeout?: number;
   /**
    * Milliseconds between the soft (signal) and the hard (kill if blocked) limit of `taskTimeout`;
-   * also how long a worker draining for a recycle, left with only tasks their callers aborted, has
-   * before it is killed. @default 1000
+   * also how long a task its caller aborted has to end before a worker draining for a recycle,
+   * holding only such tasks, is killed. @default 1000
    */
   timeoutGrace?: number;
   /**

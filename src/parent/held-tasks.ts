@@ -20,7 +20,7 @@ export interface TaskCounts {
  * What the rest of the parent may do with a worker's tasks; taking them out (answers, hand-backs,
  * the exit) is the handle's alone, as it reads the worker's messages.
  */
-export type TaskLink = Pick<HeldTasks, 'counts' | 'size' | 'movable' | 'ids' | 'send' | 'abort' | 'reclaim' | 'reclaiming' | 'beforePill' | 'onlyAbandoned'>;
+export type TaskLink = Pick<HeldTasks, 'counts' | 'size' | 'movable' | 'ids' | 'send' | 'abort' | 'reclaim' | 'reclaiming' | 'beforePill' | 'abandonedIn'>;
 
 /** `asked`: a `reclaim` went out and its `reclaimed` answer has not come back yet. */
 type ReclaimState = 'none' | 'asked';
@@ -34,6 +34,8 @@ export class HeldTasks {
   readonly #pinned = new Set<number>();
   /** Ids of the held tasks the pool sent while it drained for a stop: answered before the pill. */
   readonly #drained = new Set<number>();
+  /** Held tasks their callers aborted, by id: when their grace to end ends (`performance.now()` ms). */
+  readonly #graceEnds = new Map<number, number>();
   #reclaim: ReclaimState = 'none';
 
   constructor(worker: number, channel: Channel) {
@@ -51,11 +53,17 @@ export class HeldTasks {
   }
 
   /**
-   * It holds tasks, and every one has settled without an answer (timed out past its grace, or
-   * aborted): nobody waits for them, and they may never end.
+   * Whether it holds only tasks that settled without an answer (timed out past their grace, or
+   * aborted by their callers), which nobody waits for and which may never end: undefined if not,
+   * or if it holds none; else the ms left until each aborted one has had its grace to end since
+   * its abort (0 or less: none is left).
    */
-  get onlyAbandoned(): boolean {
-    return this.#table.size > 0 && this.#table.every(isSettled); // checked on every answer of a draining worker: no copy, no sort
+  abandonedIn(now: number): number | undefined {
+    // Checked on every answer of a draining worker: no copy, no sort.
+    if (this.#table.size === 0 || !this.#table.every(isSettled)) return undefined;
+    let wait = 0;
+    for (const ends of this.#graceEnds.values()) wait = Math.max(wait, ends - now);
+    return wait;
   }
 
   /** Ids of the tasks it holds, ascending. */
@@ -83,9 +91,14 @@ export class HeldTasks {
     else this.#channel.sendTupleWithClone(TASK, task.id, task.attempt, task.payload, true);
   }
 
-  /** Ask the worker to abort a task's signal (its answer still returns the credit). */
-  abort(id: number, reason: 'abort' | 'timeout'): void {
-    if (this.#table.has(id)) this.#channel.sendJson(`{"kind":"abort","id":${id},"reason":"${reason}"}`);
+  /**
+   * Ask the worker to abort a task's signal (its answer still returns the credit). `graceEnds`:
+   * its caller aborted it, and it has until then to end before it counts as abandoned.
+   */
+  abort(id: number, reason: 'abort' | 'timeout', graceEnds?: number): void {
+    if (!this.#table.has(id)) return;
+    if (graceEnds !== undefined) this.#graceEnds.set(id, graceEnds);
+    this.#channel.sendJson(`{"kind":"abort","id":${id},"reason":"${reason}"}`);
   }
 
   /**
@@ -116,6 +129,7 @@ export class HeldTasks {
     this.#table.delete(id);
     if (task.target !== -1) this.#pinned.delete(id);
     if (this.#drained.size !== 0) this.#drained.delete(id);
+    if (this.#graceEnds.size !== 0) this.#graceEnds.delete(id);
     return task;
   }
 
@@ -142,6 +156,7 @@ export class HeldTasks {
     this.#table.clear();
     this.#pinned.clear();
     this.#drained.clear();
+    this.#graceEnds.clear();
     return tasks;
   }
 }

@@ -110,21 +110,16 @@ export class Supervisor {
 
   /**
    * A worker draining for a recycle that holds only tasks that failed already (timed out, or
-   * aborted) and may never end is killed, not waited for: its slot would be lost for good.
+   * aborted by their callers) and may never end is killed, not waited for: its slot would be lost
+   * for good. An aborted task first gets `timeoutGrace` from its abort: one that honours its
+   * signal answers well within it, and the worker then exits cleanly, `dispose()` run.
    */
   endRecycle(handle: WorkerHandle): void {
-    if (handle.recycling && handle.state === 'stopping' && handle.tasks.onlyAbandoned) handle.kill('recycle');
-  }
-
-  /**
-   * A task this worker holds was aborted by its caller. Draining for a recycle with nothing but
-   * such tasks left, the worker is given `timeoutGrace` (a task that honours its signal answers
-   * well within it, and the worker then exits cleanly, `dispose()` run), then {@link endRecycle}:
-   * a task that ignores its signal would otherwise hold the slot for good.
-   */
-  taskAborted(handle: WorkerHandle): void {
-    if (!handle.recycling || handle.state !== 'stopping' || !handle.tasks.onlyAbandoned) return;
-    setTimeout(() => this.endRecycle(handle), this.#options.timeoutGrace).unref();
+    if (!handle.recycling || handle.state !== 'stopping') return;
+    const wait = handle.tasks.abandonedIn(performance.now());
+    if (wait === undefined) return;
+    if (wait <= 0) handle.kill('recycle');
+    else setTimeout(() => this.endRecycle(handle), wait).unref();
   }
 
   /**

@@ -111,17 +111,21 @@ describe('recycling', () => {
     expect(await next).toBe('c');
   });
 
-  it('a recycled worker whose aborted task honours its signal is not killed: it answers, drains and exits cleanly', async () => {
-    const pool = makePool({ worker: 'honours-signal.ts', size: 1, maxTasksPerWorker: 1, timeoutGrace: 10_000 });
+  it('a recycled worker whose aborted tasks honour their signal is not killed: they end, it drains and exits cleanly', async () => {
+    // Aborted together, they end 50 and 500 ms later: the first answer leaves only the other
+    // aborted task held, which still has its grace (before, that answer killed the worker).
+    const pool = makePool({ worker: 'honours-signal.ts', size: 1, concurrency: 2, maxTasksPerWorker: 2, timeoutGrace: 10_000 });
     await pool.start();
     const exits: WorkerExitInfo[] = [];
     pool.on('workerExit', (info) => exits.push(info));
-    const controller = new AbortController();
-    let dispatched = false;
-    const run = pool.run('x', { signal: controller.signal, onDispatch: () => (dispatched = true) }).catch((e: unknown) => e);
-    await waitFor(() => dispatched, 'the task sent');
-    controller.abort();
-    expect(await run).toBeInstanceOf(TaskAbortedError);
+    const controllers = [new AbortController(), new AbortController()];
+    let dispatched = 0;
+    const runs = [50, 500].map((lingerMs, i) =>
+      pool.run({ lingerMs }, { signal: (controllers[i] as AbortController).signal, onDispatch: () => dispatched++ }).catch((e: unknown) => e),
+    );
+    await waitFor(() => dispatched === 2, 'both tasks sent');
+    for (const c of controllers) c.abort();
+    for (const error of await Promise.all(runs)) expect(error).toBeInstanceOf(TaskAbortedError);
     await waitFor(() => exits.length === 1, 'the recycled worker to exit');
     expect(exits[0]).toMatchObject({ worker: 0, signal: null, exitCode: 0, reason: 'recycle', expected: true });
   });

@@ -85,11 +85,10 @@ export class PoolCore {
     });
     this.#submissions = new Submissions(options, this.#timing, (task, error) => {
       const holder = task.worker >= 0 ? this.#supervisor.handles[task.worker] : undefined;
-      if (holder) holder.tasks.abort(task.id, 'abort', performance.now() + options.timeoutGrace);
-      else if (task.worker < 0) {
+      if (task.worker < 0) {
         this.#queue.cancel(task);
         if (this.#state === 'running' || this.#state === 'stopping') this.#pump(); // its room goes to a waiting put(), now
-      }
+      } else holder?.tasks.abort(task.id, 'abort', performance.now() + options.timeoutGrace);
       this.#outcomes.fail(task, error); // counted in `failed`; the worker's later answer settles nothing
       if (holder) this.#supervisor.endRecycle(holder); // what it holds now may be only abandoned tasks
     });

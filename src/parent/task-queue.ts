@@ -88,7 +88,9 @@ export class TaskQueue {
     const head = this.#head(this.#untargeted);
     let best = head !== undefined && (any || (atZero && this.#dispatcher.canSendNow(-1))) ? head : undefined;
     for (let i = 0; i < this.#targeted.length; i++) {
-      const first = this.#head(this.#targeted[i] as Deque<SpaceWaiter>);
+      const lane = this.#targeted[i]; // lanes are made on first use: a worker with none is a hole
+      if (lane === undefined) continue;
+      const first = this.#head(lane);
       if (first === undefined || (best !== undefined && best.task.id < first.task.id)) continue;
       if (any || (atZero && this.#dispatcher.canSendNow(i))) best = first;
     }
@@ -121,7 +123,7 @@ export class TaskQueue {
   /** Reject the submissions still waiting for room, oldest first. */
   rejectWaiting(error: Error): void {
     const waiters = this.#untargeted.drain();
-    for (const lane of this.#targeted) waiters.push(...lane.drain());
+    for (const lane of this.#targeted) if (lane) waiters.push(...lane.drain());
     this.#waiting.clear();
     waiters.sort((x, y) => x.task.id - y.task.id);
     for (const w of waiters) if (w.task.fail(error)) w.reject(error);

@@ -167,6 +167,13 @@ describe('backpressure', () => {
     expect(waiterSent).toBe(0);
   });
 
+  it('submissions waiting for room that all name worker 1 (none ever waited for worker 0) are let in and run, in order', async () => {
+    const pool = makePool({ worker: 'sleep.ts', size: 2, concurrency: 1, maxQueue: 0 });
+    await pool.start();
+    const results = await Promise.all([1, 2, 3].map((value) => pool.run({ ms: 50, value }, { worker: 1 })));
+    expect(results.map((r: { value: number; worker: number }) => [r.value, r.worker])).toEqual([[1, 1], [2, 1], [3, 1]]);
+  });
+
   it('at maxQueue 0 a submission waiting for a busy worker by number holds back no other; that worker frees a credit for it first', async () => {
     // Every task of this worker runs until its signal aborts: the test decides when a credit comes back.
     const pool = makePool({ worker: 'abortable.ts', size: 2, concurrency: 1, maxQueue: 0 });

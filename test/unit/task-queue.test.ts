@@ -125,3 +125,23 @@ describe('TaskQueue below maxQueue', () => {
     expect(queue.length).toBe(0);
   });
 });
+
+describe('TaskQueue: submissions waiting for a worker by number', () => {
+  it('only for a higher-numbered worker (no lane for the lower ones): they are let in as room frees, and rejected at a stop', () => {
+    const { queue, sent, submit, free } = setup(2, 1);
+    submit(1); // 1 → worker 1
+    submit(1); // 2 queued for worker 1 (maxQueue 1)
+    submit(1); // 3 waits for room, in worker 1's lane; worker 0 has none
+    submit(1); // 4 the same
+    expect(queue.length).toBe(3);
+    free(1); // 2 goes out, 3 is let into the queue
+    expect(sent).toEqual([[1, 1], [2, 1]]);
+    expect(queue.length).toBe(2);
+    const rejected: string[] = [];
+    const task = new PendingTask(99, 'run', '', 1);
+    queue.waitForRoom(task, () => {}, (e) => rejected.push(e.message));
+    queue.rejectWaiting(new Error('stopped'));
+    expect(rejected).toEqual(['stopped']);
+    expect(queue.length).toBe(1);
+  });
+});

@@ -70,7 +70,9 @@ export class PoolLifecycle {
     } catch (error) {
       await host.services.close();
       host.setState('stopped');
-      const reason = this.#terminating ? new PoolStoppedError('The pool was terminated while it was starting') : (error as Error);
+      const reason = this.#terminating
+        ? new PoolStoppedError('The pool was terminated while it was starting')
+        : this.#killedBecause !== undefined ? new PoolStoppedError(`The pool stopped (${this.#killedBecause}) while it was starting`) : (error as Error);
       host.rejectQueued(reason);
       host.endStreams();
       throw reason;
@@ -98,13 +100,21 @@ export class PoolLifecycle {
       host.endStreams();
       return;
     }
-    if (host.state() === 'starting') await this.#startPromise?.catch(() => {});
+    // The timeout bounds the whole stop, a slow start included: past it, the starting workers are killed.
+    const stopBy = performance.now() + timeout;
+    if (host.state() === 'starting') {
+      const killStart = timeout === Infinity ? undefined : setTimeout(() => this.#killStart('the stop timeout passed'), timeout);
+      await this.#startPromise?.catch(() => {});
+      clearTimeout(killStart);
+    }
     if (host.state() === 'stopped') return;
     host.setState('stopping');
     host.setPhase(drain ? 'draining' : 'cancelling');
-    host.queue.rejectWaiting(new PoolStoppedError());
+    // Submissions waiting for room were given their ids: they are the pool's tasks, which a drain
+    // runs and a stop without one rejects, as it does the queued ones.
+    host.queue.admitWaiting();
     if (!drain) host.rejectQueued(new PoolStoppedError('The pool was stopped before the task was dispatched'));
-    const timer = timeout === Infinity ? undefined : setTimeout(() => this.#forceStop('the stop timeout passed'), timeout);
+    const timer = timeout === Infinity ? undefined : setTimeout(() => this.#forceStop('the stop timeout passed'), Math.max(0, stopBy - performance.now()));
     if (this.#terminating) this.#forceStop('the pool was terminated');
     else this.maybePill();
     await host.supervisor.whenEmpty();
@@ -142,6 +152,12 @@ export class PoolLifecycle {
     this.#host.setPhase('pilled');
     supervisor.beginStop();
     supervisor.pillAll();
+  }
+
+  /** Kill the workers still starting (the start then rejects with PoolStoppedError). */
+  #killStart(why: string): void {
+    this.#killedBecause ??= why;
+    this.#host.supervisor.killAll('stop');
   }
 
   #forceStop(why: string): void {

@@ -120,13 +120,26 @@ export class TaskQueue {
     this.#dispatcher.cancel(task);
   }
 
+  /** Queue every submission waiting for room, oldest first, past `maxQueue` (a stop takes no new ones). */
+  admitWaiting(): void {
+    for (const w of this.#takeWaiting()) {
+      this.#dispatcher.enqueue(w.task);
+      w.resolve(w.task.id);
+    }
+  }
+
   /** Reject the submissions still waiting for room, oldest first. */
   rejectWaiting(error: Error): void {
+    for (const w of this.#takeWaiting()) if (w.task.fail(error)) w.reject(error);
+  }
+
+  /** Every live waiter, oldest first; none is left waiting. */
+  #takeWaiting(): SpaceWaiter[] {
     const waiters = this.#untargeted.drain();
     for (const lane of this.#targeted) if (lane) waiters.push(...lane.drain());
+    const live = waiters.filter((w) => this.#waiting.has(w.task)); // an aborted one left #waiting
     this.#waiting.clear();
-    waiters.sort((x, y) => x.task.id - y.task.id);
-    for (const w of waiters) if (w.task.fail(error)) w.reject(error);
+    return live.sort((x, y) => x.task.id - y.task.id);
   }
 
   /** Empty the queue: waiting submissions are rejected, queued tasks handed to `fail`. */

@@ -165,6 +165,41 @@ describe('stop: the poison pill', () => {
     expect(pids.some(isAlive)).toBe(false);
   });
 
+  it('stop({ timeout }) while a worker is still starting kills it once the timeout passes: start() and the queued task reject with PoolStoppedError', async () => {
+    const pool = makePool({ worker: 'slow-init.ts', size: 1 }); // initialize() takes a minute
+    const starting = pool.start().catch((e: unknown) => e);
+    const task = pool.run('never').catch((e: unknown) => e);
+    await waitFor(() => pool.stats().workers.every((w) => w.pid > 0), 'the worker to be forked');
+    const pids = pool.stats().workers.map((w) => w.pid);
+    await pool.stop({ timeout: 300 });
+    expect(await starting).toBeInstanceOf(PoolStoppedError);
+    expect((await starting as Error).message).toBe('The pool stopped (the stop timeout passed) while it was starting');
+    expect(await task).toBeInstanceOf(PoolStoppedError);
+    expect(pids.some(isAlive)).toBe(false);
+    expect(pool.state).toBe('stopped');
+  });
+
+  it('a drain stop runs the submissions still waiting for room under maxQueue (they have their ids); stop({ drain: false }) rejects and counts them', async () => {
+    for (const drain of [true, false]) {
+      const pool = makePool({ worker: 'sleep.ts', size: 1, concurrency: 1, maxQueue: 1 });
+      await pool.start();
+      const ids: number[] = [];
+      const runs = [1, 2, 3, 4, 5].map((value) => pool.run({ ms: 100, value }, { onSubmit: (id) => ids.push(id) }).catch((e: unknown) => e));
+      await waitFor(() => pool.stats().inFlight === 1, 'the first task to be sent');
+      expect(ids).toHaveLength(5); // one in flight, one queued, three waiting for room
+      await pool.stop({ drain });
+      const outcomes = await Promise.all(runs);
+      if (drain) {
+        expect(outcomes.map((r) => (r as { value: number }).value)).toEqual([1, 2, 3, 4, 5]);
+        expect(pool.stats()).toMatchObject({ done: 5, failed: 0 });
+      } else {
+        expect(outcomes[0]).toBeInstanceOf(WorkerStoppedError); // a plain Worker abandons what it holds
+        for (const outcome of outcomes.slice(1)) expect(outcome).toBeInstanceOf(PoolStoppedError);
+        expect(pool.stats()).toMatchObject({ done: 0, failed: 5 });
+      }
+    }
+  });
+
   it('starts and stops cleanly with any number of tasks in flight', async () => {
     for (let n = 0; n < 12; n++) {
       const pool = makePool({ worker: 'sleep.ts', size: 2, concurrency: 3 });

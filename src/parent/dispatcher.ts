@@ -85,6 +85,13 @@ export class Dispatcher<T extends Queueable> {
     return false;
   }
 
+  /** A queued task could go to worker `slot`: one for any worker, or one sent to it by number. */
+  hasWorkFor(slot: number): boolean {
+    if (this.#head(this.#global) !== undefined) return true;
+    const q = this.#targeted[slot];
+    return q !== undefined && this.#head(q, true) !== undefined;
+  }
+
   /** Hand out tasks while there are both tasks and free credits. */
   pump(): void {
     for (;;) {

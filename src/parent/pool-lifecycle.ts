@@ -138,14 +138,15 @@ export class PoolLifecycle {
    * every worker that has answered what it must first; the phase is `pilled` once all have it.
    */
   maybePill(): void {
-    const { supervisor } = this.#host;
+    const { supervisor, queue } = this.#host;
     // A worker asked to hand tasks back answers first: a drain sends them to the others.
-    if (this.#host.phase() === 'pilled' || this.#host.queue.length > 0 || supervisor.handles.some((h) => h?.tasks.reclaiming)) return;
-    // A drain finishes the queued tasks: a worker gets its pill once it answered those it was sent
-    // during the stop (a plain Worker abandons what it holds at the pill), the others at once.
-    let waiting = false;
+    if (this.#host.phase() === 'pilled' || supervisor.handles.some((h) => h?.tasks.reclaiming)) return;
+    // A drain finishes the queued tasks: a worker gets its pill once none of them can go to it
+    // (none is left, or those left were sent to other workers by number) and it answered those it
+    // was sent during the stop (a plain Worker abandons what it holds at the pill).
+    let waiting = queue.length > 0;
     for (const h of supervisor.live()) {
-      if (h.tasks.beforePill > 0) waiting = true;
+      if (h.tasks.beforePill > 0 || queue.hasWorkFor(h.number)) waiting = true;
       else h.poisonPill('stop');
     }
     if (waiting) return;

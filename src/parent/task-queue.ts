@@ -48,6 +48,11 @@ export class TaskQueue {
     return this.#dispatcher.canSendNow(task.target);
   }
 
+  /** A task held here could go to worker `slot` (see `Dispatcher.hasWorkFor`; any waiting for room counts). */
+  hasWorkFor(slot: number): boolean {
+    return this.#waiting.size > 0 || this.#dispatcher.hasWorkFor(slot);
+  }
+
   /** Queue now (the caller checked `hasRoom`). At `maxQueue` 0 it goes out at once, also while the pool starts. */
   add(task: PendingTask): void {
     this.#dispatcher.enqueue(task);

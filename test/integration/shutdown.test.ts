@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PoolStoppedError, WorkerStoppedError } from 'looppool';
+import { PoolStoppedError, TaskAbortedError, WorkerStoppedError, type WorkerExitInfo } from 'looppool';
 import { makePool, pidsOf } from '../helpers/pools.ts';
 import { isAlive, waitFor } from '../helpers/processes.ts';
 
@@ -198,6 +198,25 @@ describe('stop: the poison pill', () => {
         expect(pool.stats()).toMatchObject({ done: 0, failed: 5 });
       }
     }
+  });
+
+  it('a drain stop pills a worker at once when the tasks left in the queue were all sent to another worker by number', async () => {
+    // abortable.ts tasks run until their signal aborts: worker 0 holds one and three more wait for it.
+    const pool = makePool({ worker: 'abortable.ts', size: 2, concurrency: 1 });
+    await pool.start();
+    const exits: WorkerExitInfo[] = [];
+    pool.on('workerExit', (info) => exits.push(info));
+    const controllers = Array.from({ length: 4 }, () => new AbortController());
+    const runs = controllers.map((c) => pool.run('x', { worker: 0, signal: c.signal }).catch((e: unknown) => e));
+    await waitFor(() => pool.stats().inFlight === 1, 'the first task to be sent');
+    const stopping = pool.stop();
+    await waitFor(() => exits.length === 1, 'worker 1, which none of the queued tasks can go to, to exit');
+    expect(exits[0]).toMatchObject({ worker: 1, exitCode: 0, signal: null, reason: 'stop' });
+    expect(pool.stats().queued).toBe(3);
+    for (const c of controllers) c.abort();
+    await stopping;
+    for (const outcome of await Promise.all(runs)) expect(outcome).toBeInstanceOf(TaskAbortedError);
+    expect(exits.map((e) => [e.worker, e.reason])).toEqual([[1, 'stop'], [0, 'stop']]);
   });
 
   it('starts and stops cleanly with any number of tasks in flight', async () => {

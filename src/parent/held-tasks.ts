@@ -34,7 +34,7 @@ export class HeldTasks {
   readonly #pinned = new Set<number>();
   /** Ids of the held tasks the pool sent while it drained for a stop: answered before the pill. */
   readonly #drained = new Set<number>();
-  /** Held tasks their callers aborted, by id: when their grace to end ends (`performance.now()` ms). */
+  /** Held tasks their callers aborted, by id: when their grace to end ends (`monotonicMs()`). */
   readonly #graceEnds = new Map<number, number>();
   #reclaim: ReclaimState = 'none';
 

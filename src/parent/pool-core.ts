@@ -28,6 +28,7 @@ import { Submissions, type SubmitOptions } from './submission.ts';
 import type { PendingTask, TaskMode } from './task.ts';
 import { TaskQueue } from './task-queue.ts';
 import type { WorkerHandle } from './worker-handle.ts';
+import { monotonicMs } from '../internal/monotonic.ts';
 
 /** What the core tells the facade, which turns it into events (or stderr lines when nobody listens). */
 export interface CoreEvents {
@@ -88,7 +89,7 @@ export class PoolCore {
       if (task.worker < 0) {
         this.#queue.cancel(task);
         if (this.#state === 'running' || this.#state === 'stopping') this.#pump(); // its room goes to a waiting put(), now
-      } else holder?.tasks.abort(task.id, 'abort', performance.now() + options.timeoutGrace);
+      } else holder?.tasks.abort(task.id, 'abort', monotonicMs() + options.timeoutGrace);
       this.#outcomes.fail(task, error); // counted in `failed`; the worker's later answer settles nothing
       if (holder) this.#supervisor.endRecycle(holder); // what it holds now may be only abandoned tasks
     });

@@ -13,6 +13,7 @@ import type { PoolState } from './events.ts';
 import type { PoolServices } from './pool-services.ts';
 import type { Supervisor } from './supervisor.ts';
 import type { TaskQueue } from './task-queue.ts';
+import { monotonicMs } from '../internal/monotonic.ts';
 
 /**
  * How far a stop has got: `draining` (stop({ drain: true }): queued tasks still go out),
@@ -101,7 +102,7 @@ export class PoolLifecycle {
       return;
     }
     // The timeout bounds the whole stop, a slow start included: past it, the starting workers are killed.
-    const stopBy = performance.now() + timeout;
+    const stopBy = monotonicMs() + timeout;
     if (host.state() === 'starting') {
       const killStart = timeout === Infinity ? undefined : setTimeout(() => this.#killStart('the stop timeout passed'), timeout);
       await this.#startPromise?.catch(() => {});
@@ -114,7 +115,7 @@ export class PoolLifecycle {
     // runs and a stop without one rejects, as it does the queued ones.
     host.queue.admitWaiting();
     if (!drain) host.rejectQueued(new PoolStoppedError('The pool was stopped before the task was dispatched'));
-    const timer = timeout === Infinity ? undefined : setTimeout(() => this.#forceStop('the stop timeout passed'), Math.max(0, stopBy - performance.now()));
+    const timer = timeout === Infinity ? undefined : setTimeout(() => this.#forceStop('the stop timeout passed'), Math.max(0, stopBy - monotonicMs()));
     if (this.#terminating) this.#forceStop('the pool was terminated');
     else this.maybePill();
     await host.supervisor.whenEmpty();

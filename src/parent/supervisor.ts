@@ -11,6 +11,7 @@ import { PoolUnhealthyError, type WorkerInitError } from '../errors.ts';
 import type { ResolvedPoolOptions } from '../options.ts';
 import type { PendingTask } from './task.ts';
 import { WorkerHandle, type ExitReason, type HandleEvents, type WorkerInitExtras } from './worker-handle.ts';
+import { monotonicMs } from '../internal/monotonic.ts';
 
 const BACKOFF_BASE_MS = 100;
 const BACKOFF_MAX_MS = 30_000;
@@ -116,7 +117,7 @@ export class Supervisor {
    */
   endRecycle(handle: WorkerHandle): void {
     if (!handle.recycling || handle.state !== 'stopping') return;
-    const wait = handle.tasks.abandonedIn(performance.now());
+    const wait = handle.tasks.abandonedIn(monotonicMs());
     if (wait === undefined) return;
     if (wait <= 0) handle.kill('recycle');
     else setTimeout(() => this.endRecycle(handle), wait).unref();

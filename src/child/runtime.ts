@@ -40,7 +40,9 @@ export class Runtime {
   #state: State = 'waiting';
   #channel!: Channel;
   #worker: Worker | undefined;
+  /** A stopping worker finishes its tasks when its class does (a SafeWorker) or its last pill asked (a recycle's, not the stop's). */
   #drainOnStop = false;
+  #drainPill = false;
   /** Broadcasts received and not yet answered: a draining stop waits for them, as for its tasks. */
   #broadcasts = 0;
   #number = -1;
@@ -130,7 +132,7 @@ export class Runtime {
         });
         return;
       case 'poisonPill':
-        if (message.drain) this.#drainOnStop = true;
+        this.#drainPill = message.drain;
         void this.#stop();
         return;
       case 'init':
@@ -180,9 +182,9 @@ export class Runtime {
     this.#runQueue.submit(ctx, payload);
   }
 
-  /** Tasks may start: running, or draining before a stop. */
+  /** Tasks may start: running, or draining before a stop (a SafeWorker's, or any worker's for a recycle). */
   #mayRun(): boolean {
-    return this.#state === 'running' || (this.#state === 'stopping' && this.#drainOnStop);
+    return this.#state === 'running' || (this.#state === 'stopping' && (this.#drainOnStop || this.#drainPill));
   }
 
   /** Hand back `idle / (idle + 1)` of the waiting tasks not in `keep` (tasks given `worker: n`); their ids. */
@@ -267,10 +269,11 @@ export class Runtime {
     this.#channel.sendWithValue(`{"kind":"result","task":${taskId}}`, encoded);
   }
 
+  /** The pill; again when the stop's pill follows a recycle's, so that a plain Worker stops at once. */
   async #stop(): Promise<void> {
-    if (this.#state !== 'running' && this.#state !== 'initializing') return;
+    if (this.#state !== 'running' && this.#state !== 'initializing' && this.#state !== 'stopping') return;
     this.#state = 'stopping';
-    if (this.#drainOnStop && (this.#tasks.size > 0 || this.#broadcasts > 0)) return; // #afterSettle finishes the stop
+    if ((this.#drainOnStop || this.#drainPill) && (this.#tasks.size > 0 || this.#broadcasts > 0)) return; // #afterSettle finishes the stop
     abandonTasks(this.#tasks, this.#runQueue, new WorkerStoppedError({ worker: this.#number, pid: process.pid }));
     await this.#finishStop();
   }

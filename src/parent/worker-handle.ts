@@ -71,7 +71,6 @@ export class WorkerHandle implements WorkerSlot {
   readonly #child: ChildProcess;
   readonly #channel: Channel;
   readonly #initExtras: WorkerInitExtras;
-  #pillSent = false;
   /** Set by a kill or an escaped error; a poison pill's reason counts only for a clean exit. */
   #exitReason: ExitReason | undefined;
   #pill: 'stop' | 'recycle' | undefined;
@@ -139,12 +138,20 @@ export class WorkerHandle implements WorkerSlot {
   }
 
   /**
-   * Send the poison pill once; the handle takes no more tasks. `reason` 'recycle' makes every
-   * worker drain its tasks first (a plain Worker too).
+   * Send the poison pill; the handle takes no more tasks. `reason` 'recycle' makes every
+   * worker drain its tasks first (a plain Worker too). The stop's pill still reaches a worker
+   * draining for a recycle: a plain Worker then stops at once, as every plain Worker does at a
+   * stop, and a SafeWorker goes on draining.
    */
   poisonPill(reason: 'stop' | 'recycle' = 'stop'): void {
-    if (this.#pillSent || this.state === 'exited') return;
-    this.#pillSent = true;
+    if (this.state === 'exited') return;
+    if (this.#pill !== undefined) {
+      if (reason === 'stop' && this.#pill === 'recycle' && this.state === 'stopping') {
+        this.#pill = 'stop';
+        this.#channel.sendJson('{"kind":"poisonPill","drain":false}');
+      }
+      return;
+    }
     this.#pill = reason;
     if (this.state === 'starting') {
       this.kill(reason); // nothing to drain: do not wait for a slow initialize()

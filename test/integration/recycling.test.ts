@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TaskAbortedError, TaskTimeoutError, WorkerCrashedError, type WorkerExitInfo } from 'looppool';
+import { TaskAbortedError, TaskTimeoutError, WorkerCrashedError, WorkerStoppedError, type WorkerExitInfo } from 'looppool';
 import { makePool } from '../helpers/pools.ts';
 import { waitFor } from '../helpers/processes.ts';
 
@@ -28,6 +28,31 @@ describe('recycling', () => {
     expect(pool.stats().workers[0]?.state).toBe('stopping');
     expect(await pool.broadcast('open')).toEqual(['ok']);
     expect(await Promise.all(tasks)).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it.each([true, false])('a plain Worker draining for a recycle stops at once at stop({ drain: %s }), as every plain Worker does', async (drain) => {
+    // Before, it went on draining: a task that never ends held the stop until its timeout killed the worker, dispose() not run.
+    const pool = makePool({ worker: 'gate.ts', size: 1, concurrency: 2, maxTasksPerWorker: 1 });
+    await pool.start();
+    const exits: WorkerExitInfo[] = [];
+    pool.on('workerExit', (info) => exits.push(info));
+    const task = pool.run('never opened').catch((e: unknown) => e);
+    expect(pool.stats().workers[0]?.state).toBe('stopping'); // its one task sent: the recycle began
+    await pool.stop({ drain, timeout: 20_000 });
+    expect(await task).toBeInstanceOf(WorkerStoppedError);
+    expect(exits).toMatchObject([{ worker: 0, signal: null, exitCode: 0, reason: 'stop', expected: true }]);
+  });
+
+  it('a SafeWorker draining for a recycle finishes its tasks at stop({ drain: false }), as every SafeWorker does', async () => {
+    const pool = makePool({ worker: 'safe-sleep.ts', size: 1, concurrency: 2, maxTasksPerWorker: 1 });
+    await pool.start();
+    const exits: WorkerExitInfo[] = [];
+    pool.on('workerExit', (info) => exits.push(info));
+    const task = pool.run(300);
+    expect(pool.stats().workers[0]?.state).toBe('stopping');
+    await pool.stop({ drain: false, timeout: 20_000 });
+    expect(await task).toBe(300);
+    expect(exits).toMatchObject([{ worker: 0, signal: null, exitCode: 0, reason: 'stop', expected: true }]);
   });
 
   it('maxMemoryPerWorker: a leaking worker is replaced once its RSS passes the limit, and no task fails', async () => {

@@ -1,7 +1,8 @@
 /**
  * Errors as they cross the process boundary. `serializeError` runs in the process where the
  * error was thrown, `deserializeError` in the one that receives it; together they keep the
- * name, message, stack, `code` and other own properties, and the `cause` chain.
+ * name, message, stack, `code` and other own properties, an AggregateError's `errors`, and the
+ * `cause` chain. Whatever was thrown, the result is bounded in size and reading it never throws.
  */
 
 /** The wire shape of an error. Own properties that cannot be carried become strings. */
@@ -10,25 +11,122 @@ export interface SerializedError {
   message: string;
   stack?: string;
   props?: Record<string, unknown>;
+  /** An AggregateError's `errors` (the first {@link MAX_AGGREGATED}). */
+  errors?: SerializedError[];
   cause?: SerializedError | { value: unknown };
 }
 
 const MAX_CAUSE_DEPTH = 5;
-const SKIPPED_PROPS = new Set(['name', 'message', 'stack', 'cause', '__proto__', 'constructor', 'prototype']);
+const MAX_AGGREGATED = 20;
+/** Errors one serialized error holds at most, itself, its causes and aggregated errors included. */
+const MAX_ERRORS = 50;
+/**
+ * Characters of text (message, stack, properties) one serialized error may hold, causes and
+ * aggregated errors included: at 6 bytes a character once escaped, under the 1 MiB the parent
+ * reads beyond `maxMessageBytes`, whatever that is. Longer text is cut, and says so.
+ */
+export const ERROR_TEXT_BUDGET = 128 * 1024;
+/** Most of the budget one message, or one property, may take (the stack gets the rest). */
+const MAX_FIELD = 16 * 1024;
+const SKIPPED_PROPS = new Set(['name', 'message', 'stack', 'cause', 'errors', '__proto__', 'constructor', 'prototype']);
 
 /** Turn anything thrown (an `Error` or not) into a {@link SerializedError}. Never throws. */
-export function serializeError(thrown: unknown, depth = 0): SerializedError {
-  if (!(thrown instanceof Error)) {
-    return { name: 'NonError', message: describe(thrown) };
+export function serializeError(thrown: unknown): SerializedError {
+  try {
+    return new ErrorWriter().write(thrown, 0);
+  } catch (err) {
+    // A Proxy, a revoked one, a getter on the prototype... described, never thrown to the caller.
+    return { name: 'Error', message: `the error could not be read (${describe(err)})` };
   }
-  const out: SerializedError = { name: safeString(thrown.name, 'Error'), message: safeString(thrown.message, '') };
-  if (typeof thrown.stack === 'string') out.stack = thrown.stack;
-  const props = ownProps(thrown);
-  if (props) out.props = props;
-  if ('cause' in thrown && thrown.cause !== undefined && depth < MAX_CAUSE_DEPTH) {
-    out.cause = thrown.cause instanceof Error ? serializeError(thrown.cause, depth + 1) : { value: plain(thrown.cause) };
+}
+
+class ErrorWriter {
+  #left = ERROR_TEXT_BUDGET;
+  #errors = 0;
+
+  write(thrown: unknown, depth: number): SerializedError {
+    this.#errors++;
+    if (!(thrown instanceof Error)) return this.#nonError(thrown);
+    const out: SerializedError = { name: this.#text(read(thrown, 'name'), 'Error', 200), message: this.#text(read(thrown, 'message'), '', MAX_FIELD) };
+    const stack = read(thrown, 'stack');
+    if (typeof stack === 'string') out.stack = this.#text(stack, '', this.#left);
+    const props = this.#props(thrown);
+    if (props) out.props = props;
+    const errors = read(thrown, 'errors');
+    if (thrown instanceof AggregateError && Array.isArray(errors) && depth < MAX_CAUSE_DEPTH) {
+      out.errors = [];
+      for (const e of errors.slice(0, MAX_AGGREGATED)) if (this.#errors < MAX_ERRORS) out.errors.push(this.write(e, depth + 1));
+    }
+    const cause = read(thrown, 'cause');
+    if (cause !== undefined && depth < MAX_CAUSE_DEPTH && this.#errors < MAX_ERRORS) {
+      out.cause = cause instanceof Error ? this.write(cause, depth + 1) : { value: this.#plain(cause) };
+    }
+    return out;
   }
-  return out;
+
+  /** A thrown string, number, plain object...: `NonError`, with an object's `message` and own properties kept. */
+  #nonError(thrown: unknown): SerializedError {
+    if (typeof thrown !== 'object' || thrown === null) return { name: 'NonError', message: this.#text(describe(thrown), '', MAX_FIELD) };
+    const message = read(thrown, 'message');
+    const out: SerializedError = { name: 'NonError', message: this.#text(typeof message === 'string' ? message : describe(thrown), '', MAX_FIELD) };
+    const props = this.#props(thrown);
+    if (props) out.props = props;
+    return out;
+  }
+
+  /** Its own enumerable properties, as many as the budget holds (a Proxy that cannot list them has none). */
+  #props(source: object): Record<string, unknown> | undefined {
+    let keys: string[];
+    try {
+      keys = Object.keys(source);
+    } catch {
+      return undefined;
+    }
+    let props: Record<string, unknown> | undefined;
+    for (const key of keys) {
+      if (SKIPPED_PROPS.has(key)) continue;
+      if (this.#left === 0) break;
+      props ??= Object.create(null) as Record<string, unknown>;
+      props[key] = this.#plain(read(source, key));
+    }
+    return props;
+  }
+
+  /** Keep JSON-friendly values as they are, within the budget; describe anything else as a string. */
+  #plain(value: unknown): unknown {
+    switch (typeof value) {
+      case 'string':
+        return this.#text(value, '', MAX_FIELD);
+      case 'boolean':
+        return value;
+      case 'number':
+        return Number.isFinite(value) ? value : String(value);
+      case 'object': {
+        if (value === null) return null;
+        let json: string | undefined;
+        try {
+          json = JSON.stringify(value);
+        } catch {
+          return this.#text(describe(value), '', MAX_FIELD);
+        }
+        if (json === undefined) return this.#text(describe(value), '', MAX_FIELD);
+        if (json.length > Math.min(MAX_FIELD, this.#left)) return this.#text(json, '', MAX_FIELD);
+        this.#left -= json.length;
+        return JSON.parse(json) as unknown;
+      }
+      default:
+        return this.#text(describe(value), '', MAX_FIELD);
+    }
+  }
+
+  /** `value` if it is a string (else `fallback`), cut to `cap` and to what is left of the budget. */
+  #text(value: unknown, fallback: string, cap: number): string {
+    const text = typeof value === 'string' ? value : fallback;
+    const room = Math.max(0, Math.min(cap, this.#left));
+    const kept = text.length <= room ? text : `${text.slice(0, room)}... [${text.length - room} more characters cut]`;
+    this.#left -= Math.min(kept.length, this.#left);
+    return kept;
+  }
 }
 
 /** Rebuild an `Error` from its wire shape. The result's `name` is the remote one. */
@@ -41,6 +139,7 @@ export function deserializeError(data: SerializedError): Error {
       if (!SKIPPED_PROPS.has(key)) define(err, key, value, true);
     }
   }
+  if (data.errors) define(err, 'errors', data.errors.map(deserializeError));
   if (data.cause) {
     define(err, 'cause', 'value' in data.cause ? data.cause.value : deserializeError(data.cause));
   }
@@ -56,50 +155,29 @@ export function isSerializedError(value: unknown): value is SerializedError {
     typeof v.message === 'string' &&
     (v.stack === undefined || typeof v.stack === 'string') &&
     (v.props === undefined || (typeof v.props === 'object' && v.props !== null)) &&
+    (v.errors === undefined || (Array.isArray(v.errors) && v.errors.every(isSerializedError))) &&
     (v.cause === undefined || isSerializedError(v.cause) || (typeof v.cause === 'object' && v.cause !== null && 'value' in v.cause))
   );
 }
 
-function ownProps(err: Error): Record<string, unknown> | undefined {
-  let props: Record<string, unknown> | undefined;
-  for (const key of Object.keys(err)) {
-    if (SKIPPED_PROPS.has(key)) continue;
-    props ??= Object.create(null) as Record<string, unknown>;
-    props[key] = plain((err as unknown as Record<string, unknown>)[key]);
-  }
-  return props;
-}
-
-/** Keep JSON-friendly values as they are; describe anything else as a string. */
-function plain(value: unknown): unknown {
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-      return value;
-    case 'number':
-      return Number.isFinite(value) ? value : String(value);
-    case 'object':
-      if (value === null) return null;
-      try {
-        return JSON.parse(JSON.stringify(value)) as unknown;
-      } catch {
-        return describe(value);
-      }
-    default:
-      return describe(value);
+/** `source[key]`, or a description of why it could not be read (a getter that throws). */
+function read(source: object, key: string): unknown {
+  try {
+    return (source as Record<string, unknown>)[key];
+  } catch (err) {
+    return `[${key} could not be read: ${describe(err)}]`;
   }
 }
 
+/** A string for any value: a function by its name, never its source. */
 function describe(value: unknown): string {
   try {
+    if (typeof value === 'function') return `[Function: ${value.name || 'anonymous'}]`;
+    if (value instanceof Error) return `${String(value.name)}: ${String(value.message)}`;
     return typeof value === 'symbol' ? value.toString() : String(value);
   } catch {
     return Object.prototype.toString.call(value);
   }
-}
-
-function safeString(value: unknown, fallback: string): string {
-  return typeof value === 'string' ? value : fallback;
 }
 
 function define(target: object, key: string, value: unknown, enumerable = false): void {

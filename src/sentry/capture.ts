@@ -31,8 +31,12 @@ export interface TaskTags extends WorkerTags {
  * bug of the task's, and the parent reports a timeout (`captureTimeout`).
  */
 export function captureTaskError(err: unknown, tags: TaskTags): string | undefined {
-  if (isOurAbort(err)) return undefined;
-  return capture(tags, (scope) => scope.captureException(err, { data: { mechanism: { type: 'looppool.task', handled: true } } }));
+  try {
+    if (isOurAbort(err)) return undefined;
+    return capture(tags, (scope) => scope.captureException(err, { data: { mechanism: { type: 'looppool.task', handled: true } } }));
+  } catch {
+    return undefined; // an error whose properties throw when read: the task's answer must still go out
+  }
 }
 
 /** An error escaped every task (worker side, from the runtime's `uncaughtException`/`unhandledRejection` handler). */

@@ -37,7 +37,13 @@ export function encodePayload(value: unknown, root: string, maxBytes: number): s
   } else {
     assertCloneable(value, root);
   }
-  const bytes = serializeV8(value);
+  let bytes: Buffer;
+  try {
+    bytes = serializeV8(value);
+  } catch (err) {
+    // What the walk let through and V8's serializer still refuses (a host object, say): typed, not V8's DataCloneError.
+    throw new SerializationError('unsupported', root, `V8's serializer refused it (${(err as Error).message})`);
+  }
   checkSize(bytes.length, root, maxBytes);
   return bytes;
 }

@@ -3,7 +3,8 @@
  * path, checked by an allocation-free walk; everything else is walked again in full, and is
  * either carried by V8's structured clone (Map, Set, Date, BigInt, typed arrays, Buffers,
  * errors, undefined, NaN, cycles…) or refused with the path of the offending value.
- * Nothing is ever silently altered.
+ * Nothing is silently altered but the named properties of an array of plain data, which the
+ * fast walk does not look for (listing an array's keys costs as much as its JSON; the guide says so).
  */
 import { SerializationError } from '../errors.ts';
 
@@ -45,6 +46,8 @@ function walkJson(value: unknown, depth: number): boolean {
       if (value === null) return true;
       if (depth > FAST_DEPTH) return false;
       if (Array.isArray(value)) {
+        // A subclass, or a toJSON of its own, is not plain data: the full walk decides.
+        if ((value as { constructor?: unknown }).constructor !== Array || (value as { toJSON?: unknown }).toJSON !== undefined) return false;
         for (let i = 0; i < value.length; i++) if (!walkJson(value[i], depth + 1)) return false;
         return true;
       }
@@ -63,7 +66,7 @@ function walkJson(value: unknown, depth: number): boolean {
 }
 
 const CLONEABLE_CLASSES: ReadonlySet<unknown> = new Set<unknown>([
-  Date, RegExp, Map, Set, ArrayBuffer, SharedArrayBuffer, DataView, Buffer,
+  Array, Date, RegExp, Map, Set, ArrayBuffer, DataView, Buffer,
   Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
   Float32Array, Float64Array, BigInt64Array, BigUint64Array,
   Error, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError,
@@ -103,8 +106,13 @@ class CloneWalk {
       throw new SerializationError('depth', path, `nesting deeper than ${MAX_DEPTH} levels`);
     }
     this.#ancestors.add(value);
+    this.#checkClass(value, path);
     if (Array.isArray(value)) {
       for (let i = 0; i < value.length; i++) this.walk(value[i], `${path}[${i}]`, depth + 1);
+      // Its named properties travel too (V8's serializer carries them), so they must be sendable.
+      for (const key of Object.keys(value)) {
+        if (!ARRAY_INDEX.test(key)) this.walk((value as unknown as Record<string, unknown>)[key], `${path}${formatKey(key)}`, depth + 1);
+      }
     } else if (value instanceof Map) {
       let i = 0;
       for (const [k, v] of value) {
@@ -115,13 +123,12 @@ class CloneWalk {
     } else if (value instanceof Set) {
       let i = 0;
       for (const v of value) this.walk(v, `${path}.<item ${i++}>`, depth + 1);
-    } else {
-      this.#checkClass(value, path);
-      if (!ArrayBuffer.isView(value)) {
-        for (const key of Object.keys(value)) {
-          this.walk((value as Record<string, unknown>)[key], `${path}${formatKey(key)}`, depth + 1);
-        }
+    } else if (!ArrayBuffer.isView(value)) {
+      for (const key of Object.keys(value)) {
+        this.walk((value as Record<string, unknown>)[key], `${path}${formatKey(key)}`, depth + 1);
       }
+      // An error's cause travels with it.
+      if (value instanceof Error && Object.hasOwn(value, 'cause')) this.walk(value.cause, `${path}.cause`, depth + 1);
     }
     this.#ancestors.delete(value);
     this.#done.add(value);
@@ -131,15 +138,16 @@ class CloneWalk {
     const proto = Object.getPrototypeOf(value) as { constructor?: unknown } | null;
     if (proto === null || proto === Object.prototype) return;
     const ctor = proto.constructor;
-    if (CLONEABLE_CLASSES.has(ctor)) {
-      if (value instanceof Error && Object.keys(value).length > 0) {
-        throw new SerializationError(
-          'unsupported',
-          path,
-          `the own properties of errors (${Object.keys(value).join(', ')}) would be lost; send them as plain data`,
-        );
+    if (CLONEABLE_CLASSES.has(ctor) && Object.hasOwn(proto, 'constructor')) {
+      // V8's serializer carries no own property of these but an array's (a typed array's keys are its elements).
+      if (ctor !== Array && !ArrayBuffer.isView(value) && Object.keys(value).length > 0) {
+        const what = value instanceof Error ? 'errors' : `a ${(ctor as { name: string }).name}`;
+        throw new SerializationError('unsupported', path, `the own properties of ${what} (${Object.keys(value).join(', ')}) would be lost; send them as plain data`);
       }
       return;
+    }
+    if (typeof SharedArrayBuffer === 'function' && value instanceof SharedArrayBuffer) {
+      throw new SerializationError('unsupported', path, 'a SharedArrayBuffer cannot be shared with another process; copy it into an ArrayBuffer');
     }
     const name = typeof ctor === 'function' && ctor.name ? ctor.name : 'an object with a custom prototype';
     throw new SerializationError(
@@ -149,6 +157,9 @@ class CloneWalk {
     );
   }
 }
+
+/** A key that names an element of an array, not a property of it. */
+const ARRAY_INDEX = /^(?:0|[1-9]\d*)$/;
 
 function formatKey(key: string): string {
   return /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;

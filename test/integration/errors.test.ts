@@ -50,6 +50,37 @@ describe('task errors', () => {
     expect(written.join('')).toMatch(/taskError.*QuotaError: quota exceeded \(async\)/s);
   });
 
+  it.each([
+    ['huge', { restartOnError: true }],
+    ['getter', { restartOnError: true }],
+    ['getter', { restartOnError: false }],
+  ])('an error hard to send (%s, %o) fails only its task, with a TaskError; the tasks beside it go on', async (kind, options) => {
+    // Before: the 40 MiB message broke the frame limit and the worker was killed with every task
+    // it held; the getter's throw escaped the runtime (a crash, or a task never answered).
+    const pool = makePool({ worker: 'throws-odd.ts', size: 1, concurrency: 4, ...options });
+    const crashes: unknown[] = [];
+    pool.on('workerExit', (info) => crashes.push(info));
+    const bystanders = [300, 400, 500].map((ms) => pool.run(ms));
+    const error = (await pool.run(kind).catch((e: unknown) => e)) as TaskError;
+    expect(error).toBeInstanceOf(TaskError);
+    const remote = error.cause as Error & { detail?: string };
+    if (kind === 'huge') {
+      expect(remote.message).toMatch(/^m{1000}.*more characters cut\]$/s);
+      expect(remote.message.length).toBeLessThan(64 * 1024);
+    } else {
+      expect(remote.message).toBe('bad');
+      expect(remote.detail).toMatch(/detail could not be read: Error: boom in getter/);
+    }
+    expect(await Promise.all(bystanders)).toEqual([300, 400, 500]);
+    expect(crashes).toEqual([]);
+  });
+
+  it('a thrown plain object keeps its message and own properties', async () => {
+    const pool = makePool({ worker: 'throws-odd.ts', size: 1 });
+    const error = (await pool.run('object').catch((e: unknown) => e)) as TaskError;
+    expect(error.cause).toMatchObject({ name: 'NonError', message: 'over quota', code: 'E_QUOTA', retryAfter: 30 });
+  });
+
   it('refuses a task that cannot be sent with SerializationError naming the path; nothing else breaks', async () => {
     const pool = makePool({ worker: 'echo.ts', size: 1 });
     const error = (await pool.run({ items: [1, { onDone: () => 1 }] }).catch((e: unknown) => e)) as SerializationError;

@@ -21,6 +21,14 @@ describe('what crosses the channel', () => {
     [new Map([['k', { f() {} }]]), 'function', 'task.get("k").f'],
     [{ 'odd key': [() => 1] }, 'function', 'task["odd key"][0]'],
     [{ e: Object.assign(new Error('x'), { code: 'E' }) }, 'unsupported', 'task.e'],
+    [{ e: new Error('x', { cause: () => 1 }) }, 'function', 'task.e.cause'],
+    [Object.assign([1, 2], { toJSON: () => 'replaced' }), 'function', 'task.toJSON'],
+    [{ m: new (class MyMap extends Map<number, number> {})([[1, 2]]) }, 'class', 'task.m'],
+    [{ list: (class MyList extends Array {}).from([1]) }, 'class', 'task.list'],
+    [Object.assign(new Set([1]), { label: 'x' }), 'unsupported', 'task'],
+    [{ shared: new SharedArrayBuffer(8) }, 'unsupported', 'task.shared'],
+    // The walk sees a plain object; V8's serializer refuses the Proxy: still a SerializationError.
+    [new Proxy({ at: new Date(0) }, {}), 'unsupported', 'task'],
   ])('refuses %o with reason %s at path %s', (value, reason, path) => {
     try {
       encodePayload(value, 'task', 1 << 20);
@@ -83,6 +91,47 @@ describe('errors across processes', () => {
     const data = serializeError(Object.assign(new Error('x'), { fn: () => 1, circular }));
     expect(typeof data.props?.fn).toBe('string');
     expect(typeof data.props?.circular).toBe('string');
+  });
+
+  it('never throws, whatever was thrown: a getter that throws, a Proxy that cannot list its keys', () => {
+    const getter = Object.defineProperty(new Error('bad'), 'detail', {
+      enumerable: true,
+      get() {
+        throw new Error('boom');
+      },
+    });
+    expect(serializeError(getter)).toMatchObject({ name: 'Error', message: 'bad', props: { detail: '[detail could not be read: Error: boom]' } });
+    const lister = new Proxy(new Error('p'), {
+      ownKeys() {
+        throw new Error('no keys');
+      },
+    });
+    expect(serializeError(lister)).toMatchObject({ name: 'Error', message: 'p' });
+    const opaque = new Proxy(new Error('q'), {
+      getPrototypeOf() {
+        throw new Error('no prototype');
+      },
+    });
+    expect(serializeError(opaque)).toEqual({ name: 'Error', message: 'the error could not be read (Error: no prototype)' });
+  });
+
+  it('cuts what is too long to send, so that any error fits the frame the parent reads', () => {
+    const huge = new Error('m'.repeat(5_000_000), { cause: Object.assign(new Error('inner'), { blob: 'b'.repeat(1_000_000) }) });
+    Object.assign(huge, Object.fromEntries(Array.from({ length: 5_000 }, (_, i) => [`k${i}`, 'v'.repeat(100)])));
+    const data = serializeError(huge);
+    expect(data.message).toMatch(/^m+\.\.\. \[\d+ more characters cut\]$/);
+    expect(data.stack?.startsWith('Error: mmm')).toBe(true);
+    expect(Buffer.byteLength(JSON.stringify(data))).toBeLessThan(1024 * 1024);
+    // Characters JSON escapes as \\u0000 grow sixfold: still under the limit.
+    expect(Buffer.byteLength(JSON.stringify(serializeError(new Error('\u0000'.repeat(2_000_000)))))).toBeLessThan(1024 * 1024);
+  });
+
+  it("keeps an AggregateError's errors, a thrown object's message and properties, and names functions without their source", () => {
+    const aggregate = deserializeError(JSON.parse(JSON.stringify(serializeError(new AggregateError([new Error('e1'), new TypeError('e2')], 'many'))))) as AggregateError;
+    expect(aggregate.errors.map((e: Error) => [e.name, e.message])).toEqual([['Error', 'e1'], ['TypeError', 'e2']]);
+    expect(serializeError({ message: 'over quota', code: 'E_QUOTA' })).toEqual({ name: 'NonError', message: 'over quota', props: { code: 'E_QUOTA' } });
+    const data = serializeError(Object.assign(new Error('x'), { secret() { return 'source'; } }));
+    expect(data.props?.secret).toBe('[Function: secret]');
   });
 
   it('cannot be used to pollute prototypes when rebuilt', () => {

@@ -76,7 +76,8 @@ export interface PoolOptions {
    */
   taskTimeout?: number;
   /**
-   * Milliseconds between the soft (signal) and the hard (kill if blocked) limit of `taskTimeout`;
+   * Milliseconds between the soft (signal) and the hard (kill if blocked: no answer to a ping,
+   * which gets at least 100 ms) limit of `taskTimeout`;
    * also how long a task its caller aborted has to end before a worker draining for a recycle,
    * holding only such tasks, is killed. @default 1000
    */

@@ -20,7 +20,7 @@ export interface TaskCounts {
  * What the rest of the parent may do with a worker's tasks; taking them out (answers, hand-backs,
  * the exit) is the handle's alone, as it reads the worker's messages.
  */
-export type TaskLink = Pick<HeldTasks, 'counts' | 'size' | 'movable' | 'ids' | 'send' | 'abort' | 'reclaim' | 'reclaiming' | 'beforePill' | 'abandonedIn'>;
+export type TaskLink = Pick<HeldTasks, 'counts' | 'size' | 'movable' | 'ids' | 'has' | 'send' | 'abort' | 'reclaim' | 'reclaiming' | 'beforePill' | 'abandonedIn'>;
 
 /** `asked`: a `reclaim` went out and its `reclaimed` answer has not come back yet. */
 type ReclaimState = 'none' | 'asked';

@@ -12,6 +12,7 @@ import { rebuildSerializationError } from './rebuild-error.ts';
 import type { ExitDetails } from './supervisor.ts';
 import type { PendingTask } from './task.ts';
 import { TaskDeadlines } from './task-deadlines.ts';
+import { monotonicMs } from '../internal/monotonic.ts';
 import type { WorkerHandle } from './worker-handle.ts';
 
 export interface OutcomeSink {
@@ -30,6 +31,12 @@ export interface OutcomeSink {
   /** A task failed with a `TaskTimeoutError`, in either phase (reported to Sentry, once a task). */
   timeoutFailed(h: WorkerHandle, task: PendingTask, error: TaskTimeoutError): void;
 }
+
+/**
+ * The least time a worker has to answer the ping of a timeout check before it counts as blocked,
+ * whatever `timeoutGrace` is: a free loop answers within milliseconds, but not within none.
+ */
+export const MIN_PING_WAIT = 100;
 
 export class TaskOutcomes {
   done = 0;
@@ -63,16 +70,31 @@ export class TaskOutcomes {
   }
 
   /**
-   * Settle with an error, counting it and reporting it when nobody awaits it. `pid`: that of the
-   * worker holding it; a task failed in the queue reports the last worker that may have run it.
+   * Settle with an error, counting it and reporting it when nobody awaits it (unless `report` is
+   * false: a put() told by its own promise). `pid`: that of the worker holding it; a task failed
+   * in the queue reports the last worker that may have run it.
    */
-  fail(task: PendingTask, error: Error, pid = -1): void {
+  fail(task: PendingTask, error: Error, pid = -1, report = true): void {
     if (!task.fail(error)) return;
     this.failed++;
     if (task.dispatched) this.#sink.settled(task, false);
-    if (task.mode !== 'put') return;
+    if (task.mode !== 'put' || !report) return;
     const last = task.worker < 0 ? task.lastWorker : undefined;
     this.#sink.report('taskError', error, { taskId: task.id, worker: last?.worker ?? task.worker, pid: last?.pid ?? pid });
+  }
+
+  /**
+   * A task its caller aborted while `h` holds it: it settles now, but its timeout, when it has
+   * one, goes on watching `h`, which has yet to answer it. A task blocking the loop cannot read
+   * the abort either: without this, its worker and every other task it holds would wait for good.
+   */
+  abortHeld(task: PendingTask, error: Error): void {
+    const { deadline, timer } = task;
+    task.deadline = undefined; // kept past the settlement (which would cancel them)
+    task.timer = undefined;
+    this.fail(task, error);
+    task.deadline = deadline;
+    task.timer = timer;
   }
 
   /** The tasks a worker held when it exited: stopped, retried, or failed as crashed. */
@@ -103,7 +125,8 @@ export class TaskOutcomes {
   /**
    * Tasks `h` handed back without starting them (oldest first): queued again at the head of the
    * queue with their place and attempt count, unless they settled meanwhile (a caller's abort) or
-   * timed out; `requeue` false (the pool stops without draining): they fail as if still in `h`.
+   * timed out; `requeue` false (every worker was sent its stop pill or killed): they fail as if
+   * still in `h`.
    */
   reclaimed(h: WorkerHandle, tasks: PendingTask[], requeue: boolean): void {
     const ref = { worker: h.number, pid: h.pid };
@@ -154,19 +177,35 @@ export class TaskOutcomes {
 
   #softTimeout(h: WorkerHandle, task: PendingTask): void {
     task.deadline = undefined;
-    if (task.settled || h.state === 'exited') return;
+    if (h.state === 'exited') return;
+    if (task.settled) {
+      if (h.tasks.has(task.id)) this.#checkLoop(h, task, h.ping(), monotonicMs(), this.#options.timeoutGrace); // aborted by its caller (abortHeld)
+      return;
+    }
     task.timedOut = true;
     this.timedOut++;
     this.#sink.timedOut(task);
     h.tasks.abort(task.id, 'timeout');
-    const answered = h.ping();
-    task.timer = setTimeout(() => this.#hardTimeout(h, task, answered), this.#options.timeoutGrace);
+    this.#checkLoop(h, task, h.ping(), monotonicMs(), this.#options.timeoutGrace);
   }
 
-  #hardTimeout(h: WorkerHandle, task: PendingTask, answered: () => boolean): void {
+  /** In `wait` ms (the grace; then what is left of MIN_PING_WAIT), see whether `h` answered the ping. */
+  #checkLoop(h: WorkerHandle, task: PendingTask, answered: () => boolean, pinged: number, wait: number): void {
+    task.timer = setTimeout(() => this.#hardTimeout(h, task, answered, pinged), wait);
+    task.timer.unref(); // the workers' pipes keep a running pool's process alive; a stopped one's must not wait for this
+  }
+
+  #hardTimeout(h: WorkerHandle, task: PendingTask, answered: () => boolean, pinged: number): void {
     task.timer = undefined;
-    if (task.settled || h.state === 'exited') return;
+    if (h.state === 'exited') return;
     const blocked = !answered();
+    const waited = monotonicMs() - pinged;
+    if (blocked && waited < MIN_PING_WAIT) return this.#checkLoop(h, task, answered, pinged, MIN_PING_WAIT - waited);
+    if (task.settled) {
+      // Its caller aborted it (abortHeld): nobody awaits it, but a blocked loop still holds the others.
+      if (blocked && h.tasks.has(task.id)) h.kill('timeout');
+      return;
+    }
     this.#failTimedOut(h, task, blocked ? 'hard' : 'soft');
     if (blocked) h.kill('timeout');
     else this.#sink.abandoned(h);

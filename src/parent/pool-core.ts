@@ -6,7 +6,7 @@
  * beside the workers (Sentry, metrics, the control channel) and incident reporting. Every task
  * settles exactly once, through `outcomes`.
  */
-import { BroadcastError, PoolStoppedError, QueueFullError, type PoolUnhealthyError } from '../errors.ts';
+import { BroadcastError, PoolStoppedError, QueueFullError, WorkerStoppedError, type PoolUnhealthyError } from '../errors.ts';
 import type { ControlledPool } from '../control/server.ts';
 import type { PoolSource } from '../metrics/pool-reporter.ts';
 import type { MetricSource } from '../metrics/resource-reporter.ts';
@@ -89,8 +89,11 @@ export class PoolCore {
       if (task.worker < 0) {
         this.#queue.cancel(task);
         if (this.#state === 'running' || this.#state === 'stopping') this.#pump(); // its room goes to a waiting put(), now
-      } else holder?.tasks.abort(task.id, 'abort', monotonicMs() + options.timeoutGrace);
-      this.#outcomes.fail(task, error); // counted in `failed`; the worker's later answer settles nothing
+        this.#outcomes.fail(task, error);
+      } else {
+        holder?.tasks.abort(task.id, 'abort', monotonicMs() + options.timeoutGrace);
+        this.#outcomes.abortHeld(task, error); // counted in `failed`; the worker's later answer settles nothing
+      }
       if (holder) this.#supervisor.endRecycle(holder); // what it holds now may be only abandoned tasks
     });
     this.#supervisor = new Supervisor(options, this.#host());
@@ -218,7 +221,8 @@ export class PoolCore {
   }
 
   #rejectQueued(error: Error): void {
-    this.#queue.clear(error, (task, e) => this.#outcomes.fail(task, e));
+    // A put() still waiting for room is told by its own promise: no 'taskError' event as well.
+    this.#queue.clear(error, (task, e, waiting) => this.#outcomes.fail(task, e, -1, !waiting));
   }
 
   #endStreams(): void {
@@ -240,8 +244,9 @@ export class PoolCore {
     this.#incidents.crashed(h, details);
     const expected = details.reason === 'stop' || details.reason === 'recycle';
     this.#events.workerExit({ worker: h.number, pid: h.pid, exitCode: details.exitCode, signal: details.signal, expected, reason: details.reason });
-    // A worker that died after its stop pill (a SafeWorker draining) is not replaced: its tasks fail.
-    const mayRetry = h.pill !== 'stop' && (this.#state === 'running' || this.#state === 'starting' || (this.#state === 'stopping' && this.#stopPhase !== 'pilled'));
+    // A worker that died after its stop pill (a SafeWorker draining) is not replaced: its tasks fail,
+    // and so do those of a worker that dies during a stop without a drain (nothing goes out then).
+    const mayRetry = h.pill !== 'stop' && (this.#state === 'running' || this.#state === 'starting' || (this.#state === 'stopping' && this.#stopPhase === 'draining'));
     this.#outcomes.workerExited(h, details, tasks, mayRetry, this.#lifecycle.killedBecause);
     this.#broadcaster.workerGone(h, details);
     this.#pump();
@@ -275,8 +280,14 @@ export class PoolCore {
       },
       idle: () => this.#rebalancer.workerIdle(),
       reclaimed: (h, tasks) => {
-        const requeue = this.#state === 'running' || (this.#state === 'stopping' && this.#stopPhase === 'draining');
-        this.#outcomes.reclaimed(h, tasks, requeue);
+        // Queued again, also in a stop without a drain: tasks in flight finish there, so they go
+        // back to a worker not yet sent its pill (h, at least), which runs them if it is a
+        // SafeWorker; any that none takes fail as if h had kept them.
+        this.#outcomes.reclaimed(h, tasks, this.#state === 'running' || (this.#state === 'stopping' && this.#stopPhase !== 'pilled'));
+        if (this.#stopPhase === 'cancelling') {
+          this.#queue.pump();
+          this.#rejectQueued(new WorkerStoppedError({ worker: h.number, pid: h.pid }));
+        }
         this.#pump();
       },
       result: (h, taskId, value) => this.#emitResult(value, { worker: h.number, pid: h.pid, taskId }),

@@ -140,14 +140,16 @@ export class PoolLifecycle {
    */
   maybePill(): void {
     const { supervisor, queue } = this.#host;
-    // A worker asked to hand tasks back answers first: a drain sends them to the others.
-    if (this.#host.phase() === 'pilled' || supervisor.handles.some((h) => h?.tasks.reclaiming)) return;
+    const phase = this.#host.phase();
+    // A worker asked to hand tasks back answers first: a drain sends them to the others, so none
+    // gets its pill before; a stop without one sends them back where they were, to that worker.
+    if (phase === 'pilled' || (phase === 'draining' && supervisor.handles.some((h) => h?.tasks.reclaiming))) return;
     // A drain finishes the queued tasks: a worker gets its pill once none of them can go to it
     // (none is left, or those left were sent to other workers by number) and it answered those it
     // was sent during the stop (a plain Worker abandons what it holds at the pill).
     let waiting = queue.length > 0;
     for (const h of supervisor.live()) {
-      if (h.tasks.beforePill > 0 || queue.hasWorkFor(h.number)) waiting = true;
+      if (h.tasks.reclaiming || h.tasks.beforePill > 0 || queue.hasWorkFor(h.number)) waiting = true;
       else h.poisonPill('stop');
     }
     if (waiting) return;

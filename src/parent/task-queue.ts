@@ -133,11 +133,6 @@ export class TaskQueue {
     }
   }
 
-  /** Reject the submissions still waiting for room, oldest first. */
-  rejectWaiting(error: Error): void {
-    for (const w of this.#takeWaiting()) if (w.task.fail(error)) w.reject(error);
-  }
-
   /** Every live waiter, oldest first; none is left waiting. */
   #takeWaiting(): SpaceWaiter[] {
     const waiters = this.#untargeted.drain();
@@ -147,9 +142,15 @@ export class TaskQueue {
     return live.sort((x, y) => x.task.id - y.task.id);
   }
 
-  /** Empty the queue: waiting submissions are rejected, queued tasks handed to `fail`. */
-  clear(error: Error, fail: (task: PendingTask, error: Error) => void): void {
-    this.rejectWaiting(error);
-    for (const task of this.#dispatcher.takeAll()) fail(task, error);
+  /**
+   * Empty the queue: every task, queued or waiting for room (`waiting`), goes to `fail` (which
+   * counts it); a waiting submission's own promise (a `put()`'s) rejects too.
+   */
+  clear(error: Error, fail: (task: PendingTask, error: Error, waiting: boolean) => void): void {
+    for (const w of this.#takeWaiting()) {
+      fail(w.task, error, true);
+      w.reject(error);
+    }
+    for (const task of this.#dispatcher.takeAll()) fail(task, error, false);
   }
 }

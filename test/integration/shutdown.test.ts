@@ -219,6 +219,43 @@ describe('stop: the poison pill', () => {
     expect(exits.map((e) => [e.worker, e.reason])).toEqual([[1, 'stop'], [0, 'stop']]);
   });
 
+  it.each([
+    ['a SafeWorker asked to hand tasks back finishes them all: those it handed back go back to it', false],
+    ['a worker asked to hand tasks back that dies meanwhile: its tasks fail, none is retried or sent anywhere after stop()', true],
+  ])('stop({ drain: false }) while %s', async (_, exit) => {
+    // Before: the tasks it handed back failed with WorkerStoppedError though a SafeWorker runs what
+    // it holds; and a crash's tasks were retried, and sent to the other worker, after the stop.
+    const pool = makePool({ worker: 'safe-spins-on-zero.ts', size: 2, concurrency: 100, retries: 2 });
+    await pool.start();
+    let stopped = false;
+    const sentAfterStop: number[] = [];
+    const firstSentTo: number[] = [];
+    const runs = Array.from({ length: 20 }, (_, i) =>
+      pool.run({ ms: i === 0 ? 1500 : 20, exit: exit && i === 0 }, {
+        onDispatch: ({ worker }) => {
+          if (stopped) sentAfterStop.push(worker);
+          firstSentTo[i] ??= worker;
+        },
+      }),
+    );
+    const tasks = runs.map((run) => run.then((n) => `worker ${n}`, (e: Error) => e.name));
+    expect(firstSentTo.filter((w) => w === 1)).toHaveLength(10);
+    await Promise.all(runs.filter((_, i) => firstSentTo[i] === 1)); // worker 1 is idle now; worker 0 is in its long task, still holding the rest
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the pool asks worker 0 to hand some back
+    stopped = true;
+    await pool.stop({ drain: false, timeout: 20_000 });
+    const outcomes = await Promise.all(tasks);
+    if (exit) {
+      expect(sentAfterStop).toEqual([]);
+      expect(outcomes.filter((o) => o !== 'worker 1')).toEqual(Array(10).fill('WorkerCrashedError'));
+    } else {
+      expect(sentAfterStop.length).toBeGreaterThan(0); // handed back: worker 1 had its pill already
+      expect(sentAfterStop.every((w) => w === 0)).toBe(true);
+      expect(outcomes.filter((o) => o !== 'worker 1')).toEqual(Array(10).fill('worker 0'));
+    }
+    expect(pool.stats().retried).toBe(0);
+  });
+
   it('starts and stops cleanly with any number of tasks in flight', async () => {
     for (let n = 0; n < 12; n++) {
       const pool = makePool({ worker: 'sleep.ts', size: 2, concurrency: 3 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TaskError, TaskTimeoutError, WorkerCrashedError, type WorkerExitInfo } from 'looppool';
+import { TaskAbortedError, TaskError, TaskTimeoutError, WorkerCrashedError, type WorkerExitInfo } from 'looppool';
 import { makePool } from '../helpers/pools.ts';
 import { waitFor } from '../helpers/processes.ts';
 
@@ -26,6 +26,38 @@ describe('taskTimeout', () => {
     expect(error).toBeInstanceOf(TaskTimeoutError);
     expect(error.phase).toBe('soft');
     expect(pool.stats().workers[0]?.pid).toBe(pid);
+  });
+
+  it('a small timeoutGrace does not take a busy loop for a blocked one: the worker answers its ping, and lives', async () => {
+    // Before: with a grace of 0 the ping had no time to come back, and the worker was killed.
+    const pool = makePool({ worker: 'busy-slices.ts', size: 1, concurrency: 2, timeoutGrace: 0 });
+    await pool.start();
+    const exits: WorkerExitInfo[] = [];
+    pool.on('workerExit', (info) => exits.push(info));
+    const busy = pool.run(1500);
+    const error = (await pool.run('ignore', { timeout: 300 }).catch((e: unknown) => e)) as TaskTimeoutError;
+    expect(error).toBeInstanceOf(TaskTimeoutError);
+    expect(error.phase).toBe('soft');
+    expect(await busy).toBe('done');
+    expect(exits).toEqual([]);
+  });
+
+  it.each(['before its soft limit', 'during its grace'])('a task blocking its loop that its caller aborts %s still has its worker killed at the timeout: the tasks beside it settle', async (when) => {
+    // Before: the abort cancelled the timeout, and the blocked worker held the other task for good.
+    const pool = makePool({ worker: 'blocks.ts', size: 1, concurrency: 4, timeoutGrace: 1000 });
+    await pool.start();
+    const exits: WorkerExitInfo[] = [];
+    pool.on('workerExit', (info) => exits.push(info));
+    const controller = new AbortController();
+    let sent = false;
+    const blocked = pool.run('block', { timeout: 300, signal: controller.signal, onDispatch: () => (sent = true) }).catch((e: unknown) => e);
+    const beside = pool.run(60_000).catch((e: unknown) => e);
+    await waitFor(() => sent, 'the blocking task sent');
+    if (when === 'during its grace') await waitFor(() => pool.stats().timedOut === 1, 'the soft limit');
+    controller.abort();
+    expect(await blocked).toBeInstanceOf(TaskAbortedError);
+    expect(await beside).toBeInstanceOf(WorkerCrashedError);
+    expect(exits).toMatchObject([{ worker: 0, signal: 'SIGKILL', reason: 'timeout', expected: false }]);
   });
 
   it('the per-task timeout option overrides the pool default', async () => {

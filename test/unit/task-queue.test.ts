@@ -120,8 +120,10 @@ describe('TaskQueue below maxQueue', () => {
       const task = new PendingTask(10 + i, 'run', '', target);
       queue.waitForRoom(task, () => {}, () => order.push(task.id));
     });
-    queue.rejectWaiting(new Error('stopped'));
+    const failed: [number, boolean][] = [];
+    queue.clear(new Error('stopped'), (task, _error, waiting) => failed.push([task.id, waiting]));
     expect(order).toEqual([10, 11, 12, 13]);
+    expect(failed).toEqual([[10, true], [11, true], [12, true], [13, true]]); // each counted as failed
     expect(queue.length).toBe(0);
   });
 });
@@ -140,8 +142,10 @@ describe('TaskQueue: submissions waiting for a worker by number', () => {
     const rejected: string[] = [];
     const task = new PendingTask(99, 'run', '', 1);
     queue.waitForRoom(task, () => {}, (e) => rejected.push(e.message));
-    queue.rejectWaiting(new Error('stopped'));
+    const failed: [number, boolean][] = [];
+    queue.clear(new Error('stopped'), (t, _error, waiting) => failed.push([t.id, waiting]));
     expect(rejected).toEqual(['stopped']);
-    expect(queue.length).toBe(1);
+    expect(failed).toEqual([[4, true], [99, true], [3, false]]); // the waiting ones first, then the queued
+    expect(queue.length).toBe(0);
   });
 });

@@ -2,6 +2,7 @@
 import { DATA_FD, WATCHDOG_FD, runsWatchdog } from '../protocol/messages.ts';
 import { Channel } from '../transport/channel.ts';
 import { Runtime } from './runtime.ts';
+import { guardStdio } from './stdio-guard.ts';
 import type { Watchdog } from './watchdog/start-watchdog.ts';
 
 /** Set once a copy of the entry has started the worker: a process runs one worker. */
@@ -32,6 +33,8 @@ export function isProcessEntry(entryUrl: string | undefined): boolean {
 }
 
 export async function startWorkerProcess(): Promise<void> {
+  // Before the worker module can log: a reader of stdout/stderr that goes away must not kill it.
+  guardStdio();
   // Shutdown is by message (the poison pill), as in Python's looppool: a Ctrl-C that reaches the
   // whole process group must not kill workers behind the parent's back.
   process.on('SIGINT', () => {});

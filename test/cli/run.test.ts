@@ -119,6 +119,21 @@ describe('looppool run: records', () => {
     await expectNoPoolLeft(name);
   });
 
+  it('workers that log on stderr live on when its reader goes away (EPIPE, like 2>&1 | head -1)', async () => {
+    const name = uniqueName();
+    const output = path.join(tmp, 'logs.jsonl');
+    const lines = (from: number, to: number): string => Array.from({ length: to - from + 1 }, (_, i) => `${from + i}\n`).join('');
+    const cli = startCli(['run', fixture('logs.mjs'), '--size', '2', '--name', name, '--output', output], { input: lines(1, 100), keepStdinOpen: true });
+    await cli.waitForStderr(/working on/);
+    cli.child.stderr?.destroy(); // what `head -1` does after its line
+    cli.child.stdin?.end(lines(101, 2000)); // every one of these tasks logs to a stderr nobody reads
+    expect((await cli.exit()).code).toBe(0);
+    const records = readFileSync(output, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+    expect(records).toHaveLength(2000);
+    expect(records.filter((r) => !('result' in r))).toEqual([]); // no WorkerCrashedError
+    await expectNoPoolLeft(name);
+  });
+
   it('prints the JSON summary on stderr instead of the text with --json-summary -', async () => {
     const run = await runCli(['run', fixture('echo.mjs'), '--size', '1', '--json-summary', '-'], { input: '1\n' });
     expect(run.code).toBe(0);

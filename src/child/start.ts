@@ -36,9 +36,11 @@ export async function startWorkerProcess(): Promise<void> {
   // Before the worker module can log: a reader of stdout/stderr that goes away must not kill it.
   guardStdio();
   // Shutdown is by message (the poison pill), as in Python's looppool: a Ctrl-C that reaches the
-  // whole process group must not kill workers behind the parent's back.
+  // whole process group must not kill workers behind the parent's back, nor a hang-up (a terminal
+  // closing, an SSH session dropping) that the shell sends to each of its jobs' groups.
   process.on('SIGINT', () => {});
   process.on('SIGTERM', () => {});
+  process.on('SIGHUP', () => {});
 
   // Read before anything can wait: once the parent is gone, ppid is someone else's (1, a subreaper).
   const parentPid = process.ppid;

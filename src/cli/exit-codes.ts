@@ -1,4 +1,4 @@
-/** The `looppool` command's exit codes (documented in manual/cli.md) and the usage error. */
+/** The `looppool` command's exit codes (documented in manual/cli.md), the signals that stop it, and the usage error. */
 import os from 'node:os';
 
 /** Exit codes of every `looppool` command. */
@@ -13,9 +13,19 @@ export const EXIT = Object.freeze({
   START: 3,
   /** A bug in looppool itself. */
   INTERNAL: 70,
+  /** Stopped by a hang-up: the terminal closed or the SSH session dropped. */
+  SIGHUP: 129,
   SIGINT: 130,
   SIGTERM: 143,
 });
+
+/**
+ * The signals that stop `looppool run` and `looppool enqueue` (first one: drain; second: at once),
+ * each exiting with 128 + its number. SIGHUP too, which a shell sends its jobs when its terminal
+ * closes or its SSH session drops: by default it killed the command at once, with no record for
+ * the tasks in flight, no note of where to resume and the control socket left behind.
+ */
+export const STOP_SIGNALS: readonly NodeJS.Signals[] = Object.freeze(['SIGINT', 'SIGTERM', 'SIGHUP']);
 
 /** 128 + the signal's number, as shells report a death by signal. */
 export function exitCodeForSignal(signal: NodeJS.Signals): number {

@@ -14,10 +14,10 @@ import { processIo, type CliIo } from './io.ts';
 
 /**
  * Run the command line `argv` (without `node` and the script).
- * @returns the exit code: 0 ok, 1 tasks failed, 2 usage, 3 pool could not start, 130/143 signals.
+ * @returns the exit code: 0 ok, 1 tasks failed, 2 usage, 3 pool could not start, 129/130/143 signals.
  */
 export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
-  io.stderr.on('error', () => {}); // a closed stderr must not turn into a crash
+  guardOutputs(io);
   let code: number = EXIT.OK;
   const program = buildProgram(io, (c) => (code = c));
   try {
@@ -32,6 +32,20 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
     io.stderr.write(`looppool: internal error (please report it): ${(err as Error)?.stack ?? String(err)}\n`);
     return EXIT.INTERNAL;
   }
+}
+
+/**
+ * A write to a closed stderr or stdout (EPIPE), or to a terminal that hung up (EIO: after a
+ * SIGHUP the command goes on to drain), must not turn into a crash. stderr carries only messages:
+ * every error on it is dropped. On stdout only those two are: what else goes wrong there is the
+ * command's to handle (`run` stops on any error of its output) or, with no one else listening,
+ * thrown as before.
+ */
+function guardOutputs(io: CliIo): void {
+  io.stderr.on('error', () => {});
+  io.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE' && error.code !== 'EIO' && io.stdout.listenerCount('error') === 1) throw error;
+  });
 }
 
 function buildProgram(io: CliIo, done: (code: number) => void): Command {

@@ -175,8 +175,9 @@ export class Pool<TTask = unknown, TResult = unknown> extends EventEmitter<PoolE
 
   /**
    * Stop on the process's signals (the library installs no handler unless you call this): the
-   * first SIGINT/SIGTERM drains (`stop()`), the second terminates. Returns a function that
-   * removes the handlers.
+   * first SIGINT/SIGTERM drains (`stop()`), the second terminates. Pass `signals` to add others,
+   * such as 'SIGHUP' (a terminal closing, an SSH session dropping; workers ignore it). Returns a
+   * function that removes the handlers.
    */
   stopOnSignals(options: StopOnSignalsOptions = {}): () => void {
     return installSignalHandlers(this, options);

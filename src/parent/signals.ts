@@ -4,7 +4,7 @@ import { show } from '../internal/option-checks.ts';
 import { stopTimeoutOption } from '../options.ts';
 
 export interface StopOnSignalsOptions {
-  /** @default ['SIGINT', 'SIGTERM'] */
+  /** The signals that stop the pool; add 'SIGHUP' to drain on a hang-up too (`looppool run` does). @default ['SIGINT', 'SIGTERM'] */
   signals?: NodeJS.Signals[];
   /** Passed to `stop()` on the first signal. @default the pool's stopTimeout */
   timeout?: number;

@@ -187,6 +187,15 @@ describe('looppool enqueue', () => {
     expect(cli.stderr).toMatch(/stopped by SIGINT while connecting to Redis: no line was read, no job was added/);
   });
 
+  it('SIGHUP (a terminal closing) stops it like SIGINT: exit 129, having added nothing while waiting for Redis', async () => {
+    const cli = startCli(['enqueue', 'never-used', '--redis', 'redis://127.0.0.1:1'], { input: '{}\n' });
+    await cli.waitForStderr(/waiting for Redis at redis:\/\/127\.0\.0\.1:1 \(Ctrl-C stops\)/);
+    process.kill(cli.pid, 'SIGHUP');
+    expect(await cli.exit()).toEqual({ code: 129, signal: null });
+    expect(counts(cli.stdout)).toEqual({ lines: 0, added: 0, invalid: 0 });
+    expect(cli.stderr).toMatch(/stopped by SIGHUP while connecting to Redis: no line was read, no job was added/);
+  });
+
   it('exits 2 on usage errors, before touching Redis', async () => {
     const cases: [string[], RegExp][] = [
       [['enqueue', 'a:b'], /the queue must be a queue name without ':'/],

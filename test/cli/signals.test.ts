@@ -74,6 +74,26 @@ describe('looppool run: signals', () => {
     await expectNoPoolLeft(name);
   });
 
+  it('SIGHUP to the process group (a terminal closing) drains the same way: exit 129, the resume note, the summary, no socket or process left', async () => {
+    const name = uniqueName();
+    const cli = startCli(['run', fixture('sleep.mjs'), '--size', '2', '--concurrency', '4', '--name', name, '--json-summary', '-'], {
+      input: sleepTasks(500, 300),
+      detached: true,
+    });
+    await waitForControl(cli.pid);
+    await cli.waitForRecords(8);
+    process.kill(-cli.pid, 'SIGHUP'); // the parent and its workers, as a shell does to its jobs on a hang-up
+    expect(await cli.exit()).toEqual({ code: 129, signal: null });
+    const [, last, from] = /stopped by SIGHUP: every line up to (\d+) has its record; input from line (\d+) on was not run/.exec(cli.stderr) ?? [];
+    expect(Number(from)).toBe(Number(last) + 1);
+    expect(Number(last)).toBeLessThan(500);
+    expectLines(cli.records(), Number(last)); // the tasks in flight at the signal finished and have their records
+    expect(cli.records().every((r) => r.result?.done.id === r.line)).toBe(true);
+    expect(jsonSummary(cli.stderr)).toMatchObject({ signal: 'SIGHUP', stoppedEarly: true, exitCode: 129, lastLineStarted: Number(last) });
+    expect(listControlSockets().filter((s) => s.pid === cli.pid)).toEqual([]);
+    await expectNoPoolLeft(name);
+  });
+
   it('a second SIGINT stops at once: the running tasks get error records, exit 130', async () => {
     const name = uniqueName();
     const cli = startCli(['run', fixture('sleep.mjs'), '--size', '2', '--concurrency', '3', '--name', name], {

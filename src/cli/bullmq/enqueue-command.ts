@@ -5,7 +5,7 @@
 import type { Readable } from 'node:stream';
 import { enqueueInput, type RefusedLine } from '../../bullmq/enqueue.ts';
 import type { EnqueueCounts, EnqueueOptions } from '../../bullmq/index.ts';
-import { EXIT, exitCodeForSignal, UsageError } from '../exit-codes.ts';
+import { EXIT, exitCodeForSignal, STOP_SIGNALS, UsageError } from '../exit-codes.ts';
 import type { CliIo } from '../io.ts';
 import { decodeLine } from '../run/decode-line.ts';
 import { openInput } from '../run/input.ts';
@@ -28,13 +28,12 @@ export interface EnqueueFlags {
   quiet?: boolean;
 }
 
-const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
 /** After this long connecting, say what the command is waiting for. */
 const SLOW_START_MS = 1_000;
 
 /**
  * Add the input's lines to `queue`; resolves with the exit code: 0 every line added, 1 some lines
- * invalid, 2 usage or `bullmq` missing, 3 Redis unreachable (or failing while adding), 130/143 signals.
+ * invalid, 2 usage or `bullmq` missing, 3 Redis unreachable (or failing while adding), 129/130/143 signals.
  * @param exit ends the process at once on a second signal (tests inject their own).
  * @throws {UsageError} for bad flags or an unreadable `--input`
  */

@@ -12,7 +12,7 @@ Input and output:
 
 Exit codes: 0 every line added, 1 some lines invalid (the others were added),
   2 usage error or bullmq/ioredis not installed, 3 Redis does not answer (or failed
-  while adding), 130/143 stopped by SIGINT/SIGTERM (the lines read so far are added).
+  while adding), 129/130/143 stopped by SIGHUP/SIGINT/SIGTERM (the lines read so far are added).
 
 Examples:
   $ looppool enqueue images < jobs.jsonl

@@ -12,7 +12,8 @@ Input and output:
   plus {"line":n,"extra":…} for results a task streams with ctx.putResult.
 
 Exit codes: 0 all tasks ok, 1 some failed, 2 usage or worker module error,
-  3 the pool could not start, 130/143 stopped by SIGINT/SIGTERM (see manual/cli.md).
+  3 the pool could not start, 129/130/143 stopped by SIGHUP/SIGINT/SIGTERM (see manual/cli.md).
+  A first signal stops reading and lets the started tasks finish; a second stops at once.
 
 Examples:
   $ echo '{"url":"http://localhost:8080/"}' | looppool run ./fetch-worker.ts
@@ -24,7 +25,7 @@ With --bullmq, each job's data is a task and each finished job attempt writes on
     {"job":"17","attempt":1,"result":…}   {"job":"18","attempt":1,"error":{…}}
   --input, --output, --lines, --ordered and --max-line-bytes do not apply. Add jobs with
   looppool enqueue. Exit codes: 0 after --max-jobs with no failure, 1 with failures or when the
-  consumer stopped by itself, 2 usage or bullmq missing, 3 Redis or the pool could not start, 130/143.`;
+  consumer stopped by itself, 2 usage or bullmq missing, 3 Redis or the pool could not start, 129/130/143.`;
 
 /** Register `run` on the program. */
 export function addRunCommand(program: Command, io: CliIo, done: (code: number) => void): void {

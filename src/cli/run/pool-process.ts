@@ -1,10 +1,8 @@
 /** What every pool-running command shares: building the Pool from the flags, and the process around it. */
 import { Pool } from '../../index.ts';
-import { UsageError } from '../exit-codes.ts';
+import { STOP_SIGNALS, UsageError } from '../exit-codes.ts';
 import type { RunConfig } from './options.ts';
 import { redact } from './session.ts';
-
-const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
 
 /** The run's pool. @throws {UsageError} for an option the Pool refuses (secrets redacted from the message). */
 export function createRunPool(config: RunConfig): Pool<unknown, unknown> {
@@ -17,8 +15,8 @@ export function createRunPool(config: RunConfig): Pool<unknown, unknown> {
 
 /**
  * Name the process for `ps`/`top`/`stop` (workers are `looppool <name> worker <n>`) and route
- * SIGINT/SIGTERM to the session while it runs. Workers ignore those signals (a Ctrl-C reaches
- * the whole process group): the parent decides.
+ * SIGINT/SIGTERM/SIGHUP to the session while it runs. Workers ignore those signals (a Ctrl-C or a
+ * hang-up reaches the whole process group): the parent decides.
  */
 export async function runAsPoolProcess(name: string, session: { run(): Promise<number>; requestStop(signal: NodeJS.Signals): void }): Promise<number> {
   process.title = `looppool ${name}`;

@@ -27,6 +27,18 @@ describe('looppool run on a terminal', () => {
     expect(terminal.stdout).toMatch(/looppool sleep: 300 tasks in .* 300 ok, 0 failed/);
   });
 
+  it('draws no display when stdout is piped to a program writing to the same terminal (| cat): no cursor moves, every record stays', () => {
+    const input = path.join(tmp, 'piped.jsonl');
+    writeFileSync(input, Array.from({ length: 40 }, (_, i) => `{"ms":300,"id":${i + 1}}\n`).join(''));
+    const command = `node ${BIN} run ${fixture('sleep.mjs')} --size 2 --concurrency 20 --input ${input} | cat`;
+    const terminal = spawnSync('script', ['-qfec', command, '/dev/null'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    expect(terminal.status).toBe(0);
+    expect(terminal.stdout).not.toMatch(/\x1b\[\d*[FJ]/); // the display's cursor-up and erase
+    const records = terminal.stdout.match(/\{"line":\d+,"result":\{"done":\{"ms":300,"id":\d+\}\}\}/g) ?? [];
+    expect(new Set(records.map((r) => JSON.parse(r).line)).size).toBe(40);
+    expect(terminal.stdout).toMatch(/looppool sleep: 40 tasks in .* 40 ok, 0 failed/);
+  });
+
   it('Ctrl-C typed in a tmux pane reaches the whole foreground group: it drains and exits 130', async () => {
     const name = uniqueName('tty');
     const input = path.join(tmp, `${name}.jsonl`);

@@ -13,6 +13,7 @@ import type { CliIo } from '../io.ts';
 import type { RunConfig } from '../run/options.ts';
 import { printPoolNotices } from '../run/pool-notices.ts';
 import { ProgressDisplay, type ProgressSnapshot } from '../run/progress.ts';
+import { progressModeFor } from '../run/progress-mode.ts';
 import { RecordWriter } from '../run/record-writer.ts';
 import { RunStats } from '../run/run-stats.ts';
 import { redact } from '../run/session.ts';
@@ -65,10 +66,9 @@ export class ConsumeSession {
     this.#consumer = consumer;
     this.#secrets = [...config.secrets, ...bull.redis.secrets];
     this.#ended = new Promise((resolve) => (this.#end = resolve));
-    if (!config.quiet && io.stderr.isTTY === true) this.#progress = new ProgressDisplay(io.stderr, () => this.#snapshot());
-    // Records going to the same terminal as the display are printed above it, not over it.
-    const above = this.#progress && io.stdout.isTTY === true ? this.#progress.above() : undefined;
-    this.#writer = new RecordWriter(above ?? io.stdout, false);
+    const mode = progressModeFor(io, config.quiet, true); // 'above': records on the display's terminal go above it, not over it
+    if (mode !== 'none') this.#progress = new ProgressDisplay(io.stderr, () => this.#snapshot());
+    this.#writer = new RecordWriter((mode === 'above' ? this.#progress?.above() : undefined) ?? io.stdout, false);
     this.#writer.onBroken((error) => this.#outputBroken(error));
     printPoolNotices(pool, (text) => this.#log(text), () => this.#started);
     this.#listenToConsumer();

@@ -14,6 +14,7 @@ import { LineReader } from './line-reader.ts';
 import type { RunConfig } from './options.ts';
 import { printPoolNotices } from './pool-notices.ts';
 import { ProgressDisplay, type ProgressSnapshot } from './progress.ts';
+import { progressModeFor } from './progress-mode.ts';
 import { RecordWriter } from './record-writer.ts';
 import { inputError } from './records.ts';
 import { RunStats } from './run-stats.ts';
@@ -50,9 +51,10 @@ export class RunSession {
     this.#input = input;
     this.#output = output;
     this.#stopNow = new Promise((resolve) => (this.#resolveStopNow = resolve));
-    if (!config.quiet && io.stderr.isTTY === true) this.#progress = new ProgressDisplay(io.stderr, () => this.#snapshot());
+    const mode = progressModeFor(io, config.quiet, !output.close);
+    if (mode !== 'none') this.#progress = new ProgressDisplay(io.stderr, () => this.#snapshot());
     // Records going to the same terminal as the display are printed above it, not over it.
-    const above = this.#progress && !output.close && io.stdout.isTTY === true ? this.#progress.above() : undefined;
+    const above = mode === 'above' ? this.#progress?.above() : undefined;
     this.#writer = new RecordWriter(above ?? output.stream, config.ordered);
     this.#writer.onBroken((error) => this.#outputBroken(error));
     const concurrency = config.pool.concurrency ?? DEFAULT_POOL_OPTIONS.concurrency;

@@ -2,11 +2,12 @@
  * `looppool run` as a user runs it: JSON lines in, one record per line out, the exit codes,
  * the worker module rules, and no process left behind.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { expectNoPoolLeft, fixture, ROOT, runCli, startCli, uniqueName, waitForControl, writerlessFifo } from './helpers.ts';
+import { BIN, expectNoPoolLeft, fixture, ROOT, runCli, startCli, uniqueName, waitForControl, writerlessFifo } from './helpers.ts';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'looppool-cli-test-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -183,6 +184,27 @@ describe('looppool run: exit codes 2 and 3', () => {
     expect(run.stderr).toMatch(message);
     expect(run.stdout).toBe('');
     await expectNoPoolLeft(name);
+  });
+
+  it('refuses --output naming the input file (by any path, or on stdin): exit 2, the input left whole', async () => {
+    const input = path.join(tmp, 'same.jsonl');
+    writeFileSync(input, '1\n2\n3\n');
+    const link = path.join(tmp, 'same-link.jsonl');
+    symlinkSync(input, link);
+    for (const [inputArgs, output] of [
+      [['--input', input], input],
+      [['--input', input], link],
+      [['--input', link], path.relative(ROOT, input)],
+    ] as const) {
+      const run = await runCli(['run', fixture('echo.mjs'), ...inputArgs, '--output', output]);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(/--output .*same(-link)?\.jsonl is the input file: opening it for the records would empty it before its tasks are read/);
+      expect(readFileSync(input, 'utf8')).toBe('1\n2\n3\n');
+    }
+    const stdin = spawnSync('sh', ['-c', `"${process.execPath}" "${BIN}" run "${fixture('echo.mjs')}" --output "${link}" < "${input}"`], { encoding: 'utf8', timeout: 30_000 });
+    expect(stdin.status).toBe(2);
+    expect(stdin.stderr).toMatch(/is the input file/);
+    expect(readFileSync(input, 'utf8')).toBe('1\n2\n3\n');
   });
 
   it('exits 3 when initialize() fails, and leaves no process', async () => {

@@ -15,6 +15,14 @@ export interface InputSource {
   readonly countable: string | undefined;
   /** True when reading a terminal (a person types the tasks). */
   readonly isTerminal: boolean;
+  /** The regular file read (device and inode), which `--output` must not be. */
+  readonly file: FileId | undefined;
+}
+
+/** What makes a file itself, whatever path (a symlink, another hard link) leads to it. */
+export interface FileId {
+  readonly dev: number;
+  readonly ino: number;
 }
 
 export interface OutputSink {
@@ -28,7 +36,8 @@ export interface OutputSink {
 /** Open `--input` (or stdin for none or `-`). @throws {UsageError} when the file cannot be read. */
 export async function openInput(input: string | undefined, io: CliIo): Promise<InputSource> {
   if (input === undefined || input === '-') {
-    return { stream: io.stdin, countable: stdinIsFile(io) ? '/proc/self/fd/0' : undefined, isTerminal: io.stdin.isTTY === true };
+    const file = stdinFile(io);
+    return { stream: io.stdin, countable: file ? '/proc/self/fd/0' : undefined, isTerminal: io.stdin.isTTY === true, file };
   }
   const file = path.resolve(io.cwd, input);
   const info = await stat(file).catch(() => undefined);
@@ -38,7 +47,7 @@ export async function openInput(input: string | undefined, io: CliIo): Promise<I
     throw new UsageError(`Cannot read --input ${file}: ${err.message}`);
   });
   const stream = readStream(file, fd);
-  return { stream, countable: info.isFile() ? file : undefined, isTerminal: stream instanceof TtyReadStream };
+  return { stream, countable: info.isFile() ? file : undefined, isTerminal: stream instanceof TtyReadStream, file: info.isFile() ? info : undefined };
 }
 
 const openFdAsync = promisify(openFd);
@@ -78,12 +87,17 @@ function readStream(file: string, fd: number): Readable {
 /**
  * Open `--output` (or stdout for none or `-`), truncating a file. A FIFO (on Linux) is written on
  * the event loop, as a pipe, once a reader has opened it: `note` is told after a second of waiting
- * for one. @throws {UsageError}
+ * for one. `input`: the regular file the tasks are read from, which is refused as the output:
+ * opening it truncated it before a line was read (`-i x.jsonl -o x.jsonl` ran 0 tasks, exit 0).
+ * @throws {UsageError}
  */
-export async function openOutput(output: string | undefined, io: CliIo, note: (text: string) => void = () => {}): Promise<OutputSink> {
+export async function openOutput(output: string | undefined, io: CliIo, note: (text: string) => void = () => {}, input?: FileId): Promise<OutputSink> {
   if (output === undefined || output === '-') return { stream: io.stdout, close: false, mayStall: true };
   const file = path.resolve(io.cwd, output);
   const info = await stat(file).catch(() => undefined);
+  if (info && input && info.dev === input.dev && info.ino === input.ino) {
+    throw new UsageError(`--output ${file} is the input file: opening it for the records would empty it before its tasks are read`);
+  }
   if (info?.isFIFO() && process.platform === 'linux') return { stream: await openFifoForWriting(file, note), close: true, mayStall: true };
   const handle = await open(file, 'w').catch((err: Error) => {
     throw new UsageError(`Cannot write --output ${file}: ${err.message}`);
@@ -122,12 +136,14 @@ async function openFifoForWriting(file: string, note: (text: string) => void): P
   }
 }
 
-function stdinIsFile(io: CliIo): boolean {
-  if (io.stdin !== process.stdin) return false;
+/** stdin's file when it is a regular file (`< tasks.jsonl`). */
+function stdinFile(io: CliIo): FileId | undefined {
+  if (io.stdin !== process.stdin) return undefined;
   try {
-    return fstatSync(0).isFile();
+    const info = fstatSync(0);
+    return info.isFile() ? info : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }
 

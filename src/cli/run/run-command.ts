@@ -16,8 +16,16 @@ export async function runCommand(moduleArg: string, flags: RunFlags, io: CliIo):
   assertNoBullmqFlags(flags);
   const config = runConfig(moduleArg, flags, io.cwd, io.env);
   const input = await openInput(config.input, io);
-  const output = await openOutput(config.output, io, (text) => {
-    if (!config.quiet) io.stderr.write(`${redact(`looppool ${config.name}: ${text}`, config.secrets)}\n`);
+  const output = await openOutput(
+    config.output,
+    io,
+    (text) => {
+      if (!config.quiet) io.stderr.write(`${redact(`looppool ${config.name}: ${text}`, config.secrets)}\n`);
+    },
+    input.file,
+  ).catch((error: unknown) => {
+    input.stream.destroy();
+    throw error;
   });
   let pool;
   try {

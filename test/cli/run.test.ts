@@ -3,7 +3,7 @@
  * the worker module rules, and no process left behind.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -205,6 +205,30 @@ describe('looppool run: exit codes 2 and 3', () => {
     expect(stdin.status).toBe(2);
     expect(stdin.stderr).toMatch(/is the input file/);
     expect(readFileSync(input, 'utf8')).toBe('1\n2\n3\n');
+  });
+
+  it('refuses an unwritable --json-summary at the start (2), before running anything', async () => {
+    for (const [summary, why] of [
+      [path.join(tmp, 'no-such-dir', 's.json'), /no directory .*no-such-dir/],
+      [tmp, /it is a directory/],
+    ] as const) {
+      const name = uniqueName();
+      const run = await runCli(['run', fixture('echo.mjs'), '--name', name, '--json-summary', summary], { input: '1\n' });
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(new RegExp(`Cannot write --json-summary ${summary.replace(/[.]/g, '\\.')}: ${why.source}`));
+      expect(run.stdout).toBe(''); // no task ran
+      await expectNoPoolLeft(name);
+    }
+  });
+
+  it('creates a writable --json-summary only at the end: a run stopped before leaves no empty file', async () => {
+    const summary = path.join(tmp, 'later.json');
+    const cli = startCli(['run', fixture('echo.mjs'), '--size', '1', '--json-summary', summary], { input: '1\n', keepStdinOpen: true });
+    await cli.waitForRecords(1);
+    expect(existsSync(summary)).toBe(false);
+    cli.child.stdin?.end('2\n');
+    expect((await cli.exit()).code).toBe(0);
+    expect(JSON.parse(readFileSync(summary, 'utf8'))).toMatchObject({ tasks: 2, ok: 2 });
   });
 
   it('exits 3 when initialize() fails, and leaves no process', async () => {

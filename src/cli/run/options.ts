@@ -7,6 +7,7 @@ import { MAX_DELAY_MS, type PoolOptions } from '../../index.ts';
 import { UsageError } from '../exit-codes.ts';
 import { parseBytes } from '../format.ts';
 import { decodeJson, type InputMode } from './decode-line.ts';
+import { checkSummaryFile } from './summary-file.ts';
 import { defaultPoolName, resolveWorkerModule } from './worker-module.ts';
 
 /** Flags as commander hands them over. */
@@ -63,7 +64,7 @@ export const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
 /** A line's JSON can grow up to ~4.4× when re-encoded (`1e20` → 21 digits); this keeps it under the pool's 64 MiB message limit. */
 export const MAX_MAX_LINE_BYTES = 12 * 1024 * 1024;
 
-/** Check the flags and build the run's configuration. @throws {UsageError} */
+/** Check the flags (and that --json-summary can be written) and build the run's configuration. @throws {UsageError} */
 export function runConfig(moduleArg: string, flags: RunFlags, cwd: string, env: NodeJS.ProcessEnv = process.env): RunConfig {
   const workerPath = resolveWorkerModule(moduleArg, cwd);
   const name = flags.name ?? defaultPoolName(workerPath);
@@ -89,6 +90,7 @@ export function runConfig(moduleArg: string, flags: RunFlags, cwd: string, env: 
     set('sentry', { dsn: flags.sentryDsn });
   }
   const maxLineBytes = maxLineBytesFlag(flags.maxLineBytes);
+  checkSummaryFile(flags.jsonSummary, cwd);
   return {
     workerPath,
     name,

@@ -7,7 +7,7 @@ import { parentScope } from './names.ts';
 import { PoolReporter, type PoolSource } from './pool-reporter.ts';
 import type { ErrorSink } from './report-once.ts';
 import { DEFAULT_REPORT_INTERVAL, ResourceReporter } from './resource-reporter.ts';
-import { createStatsd, type StatsdHandle, type StatsdOptions } from './statsd.ts';
+import { createStatsd, isStatsdClient, type StatsdHandle, type StatsdOptions } from './statsd.ts';
 import type { WorkerMetricsConfig } from './worker-metrics.ts';
 
 /** The parent's metrics for one pool. */
@@ -51,7 +51,8 @@ export function startPoolMetrics(source: PoolSource, statsd: StatsD | StatsdOpti
     statsd: handle,
     pool,
     parent,
-    workerConfig: handle.config && { statsd: handle.config, pool: name, interval },
+    // A client made here from options reports its errors (once, for the pool); a client of yours reports to you.
+    workerConfig: handle.config && { statsd: handle.config, pool: name, interval, parentReportsErrors: !isStatsdClient(statsd) },
     async close(timeout = 1000) {
       await pool.report();
       parent.report();

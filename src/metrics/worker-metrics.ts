@@ -15,6 +15,13 @@ export interface WorkerMetricsConfig {
   readonly pool: string;
   /** Milliseconds between reports. */
   readonly interval: number;
+  /**
+   * True when the parent reports this statsd's errors for the whole pool, from a client it made
+   * with the same settings (so it meets the same unresolvable host or refused connection): the
+   * worker then counts its own errors and prints none. Each process printing its own "reported
+   * once" line made one line per process (the parent, each worker, each replacement).
+   */
+  readonly parentReportsErrors?: boolean;
 }
 
 /** A worker's metrics: its reporter, its task counters, and the way out. */
@@ -32,12 +39,13 @@ export interface WorkerMetrics {
  * `tasks.done`, `tasks.failed`).
  */
 export function startWorkerMetrics(config: WorkerMetricsConfig, worker: number, options: { onError?: ErrorSink } = {}): WorkerMetrics {
-  const handle = createStatsd(config.statsd, options);
+  const onError = options.onError ?? (config.parentReportsErrors === true ? ignoreError : undefined);
+  const handle = createStatsd(config.statsd, onError ? { onError } : {});
   const scope = workerScope(config.pool, worker, handle.tags);
   const reporter = new ResourceReporter(handle.client, scope.prefix, {
     interval: config.interval,
     tags: scope.tags,
-    ...(options.onError ? { onError: options.onError } : {}),
+    ...(onError ? { onError } : {}),
   });
   const tasks = new TaskCounters();
   reporter.addSource(tasks.source);
@@ -52,3 +60,6 @@ export function startWorkerMetrics(config: WorkerMetricsConfig, worker: number, 
     },
   };
 }
+
+/** The sink of a worker whose parent reports the pool's statsd errors: the error is still counted (`errorCount`). */
+function ignoreError(): void {}

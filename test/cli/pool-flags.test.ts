@@ -9,7 +9,7 @@ import { startSentryEndpoint } from '../helpers/sentry-endpoint.ts';
 import { describe, expect, it } from 'vitest';
 import { createReportAcks } from '../fixtures/watchdog/ack-writer.mjs';
 import { waitFor } from '../helpers/processes.ts';
-import { fixture, runCli, startCli, uniqueName, workerPids } from './helpers.ts';
+import { expectNoPoolLeft, fixture, runCli, sleepTasks, startCli, uniqueName, workerPids } from './helpers.ts';
 
 describe('looppool run: pool options from flags', () => {
   it('--timeout fails a task that runs too long with a TaskTimeoutError record', async () => {
@@ -57,6 +57,18 @@ describe('looppool run: pool options from flags', () => {
     } finally {
       statsd.close();
     }
+  });
+
+  it('--statsd that refuses every send: the tasks run, and the error is printed once for the pool, not once per process', async () => {
+    const name = uniqueName();
+    // UDP to the broadcast address fails at once (EACCES: the socket may not broadcast), with no DNS to wait for.
+    const run = await runCli(['run', fixture('sleep.mjs'), '--size', '2', '--concurrency', '1', '--name', name, '--quiet', '--statsd', '255.255.255.255:8125', '--report-interval', '50'], {
+      input: sleepTasks(10, 300), // 1.5 s: every process (the parent, both workers) fails about 30 sends
+    });
+    expect(run.code).toBe(0);
+    expect(run.records()).toHaveLength(10);
+    expect(run.stderr.match(/^looppool: statsd 255\.255\.255\.255:8125: .*EACCES.*\(reported once; later errors are not logged\)$/gm)).toHaveLength(1);
+    await expectNoPoolLeft(name);
   });
 
   it('--max-memory-per-worker replaces a worker whose RSS passes the limit, failing nothing', async () => {

@@ -5,7 +5,7 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { isAlive, waitFor } from '../helpers/processes.ts';
-import { BIN, expectNoPoolLeft, fixture, runCli, sleepTasks, startCli, uniqueName, workerPids, type CliProcess } from './helpers.ts';
+import { BIN, expectNoPoolLeft, fixture, runCli, sleepTasks, startCli, uniqueName, waitForControl, workerPids, type CliProcess } from './helpers.ts';
 
 /** A pool of two SafeWorkers busy with long tasks, stdin left open. */
 async function startBusyPool(name: string, workersOfThatName = 2): Promise<CliProcess> {
@@ -152,6 +152,16 @@ describe('looppool top', () => {
     expect(screens[1]).toMatch(new RegExp(`${name}  pid ${cli.pid}  looppool ${name}`));
     expect(screens[1]).toMatch(/running · queue 0 · in flight 4 · done 0 · failed 0/);
     for (const pid of workerPids(name)) expect(screens[1]).toMatch(new RegExp(`\\s${pid}\\s+ready\\s+2\\s`));
+    process.kill(-cli.pid, 'SIGKILL');
+  });
+
+  it('counts the input lines started, not a line read that waits for a free slot', async () => {
+    const name = uniqueName('top');
+    const cli = startCli(['run', fixture('sleep.mjs'), '--size', '1', '--concurrency', '2', '--name', name], { input: sleepTasks(10, 600_000), detached: true });
+    await waitForControl(cli.pid);
+    // Two tasks run; the third line is read and waits for a slot.
+    await waitFor(async () => (await runCli(['top', name, '-n', '1'])).stdout.includes('in flight 2'), 'top to show the two tasks in flight');
+    expect((await runCli(['top', name, '-n', '1'])).stdout).toMatch(/ · input 2 lines started\n/);
     process.kill(-cli.pid, 'SIGKILL');
   });
 

@@ -37,8 +37,10 @@ export class RunStats {
   readonly wait = new Histogram();
   readonly run = new Histogram();
   readonly failures: Record<string, number> = Object.create(null) as Record<string, number>;
-  /** Non-blank lines read. */
+  /** Non-blank lines read, a line waiting for a free slot in the pool included. */
   read = 0;
+  /** Non-blank lines started: handed to the pool, or given an input-error record. */
+  started = 0;
   ok = 0;
   failed = 0;
   extras = 0;

@@ -180,6 +180,7 @@ export class RunSession {
           }
           this.#writer.expect(lines.line);
           this.#stats.lastLineStarted = lines.line;
+          this.#stats.started++;
           if (decoded.kind === 'invalid') this.#tasks.fail(lines.line, inputError(decoded.problem));
           else this.#tasks.submit(lines.line, decoded.task, waited);
         }
@@ -229,7 +230,7 @@ export class RunSession {
     const s = this.#stats;
     return {
       command: 'run',
-      input: { read: s.read, total: s.total ?? null, lastLineStarted: s.lastLineStarted },
+      input: { read: s.read, started: s.started, total: s.total ?? null, lastLineStarted: s.lastLineStarted },
       records: { ok: s.ok, failed: s.failed, extras: s.extras },
       window: this.#tasks.capacity,
       ordered: this.#config.ordered,

@@ -60,11 +60,20 @@ function poolSummary(live: ControlStats): string[] {
   ];
   if (live.healthy === false) parts.splice(1, 0, 'UNHEALTHY');
   for (const [key, value] of Object.entries(live)) if (!KNOWN_POOL_FIELDS.has(key) && typeof value === 'number') parts.push(`${key} ${value}`);
-  const details = live.details as { input?: { read?: number; total?: number | null }; bullmq?: Record<string, unknown> } | undefined;
-  if (details?.input) parts.push(`input ${details.input.read ?? 0}${details.input.total ? `/${details.input.total}` : ''} lines`);
+  const details = live.details as { input?: { read?: number; started?: number; total?: number | null }; bullmq?: Record<string, unknown> } | undefined;
+  if (details?.input) parts.push(inputPart(details.input));
   const q = details?.bullmq;
   if (q) parts.push(`queue ${String(q.queue)}: ${Number(q.active)} active, ${Number(q.completed)} completed, ${Number(q.failed)} failed, ${Number(q.requeued)} requeued`);
   return parts;
+}
+
+/**
+ * How far `looppool run` is through its input: the lines started (a line read but waiting for a
+ * free slot is not: "11/40" while 10 had started misled), or read, from a run that does not say.
+ */
+function inputPart(input: { read?: number; started?: number; total?: number | null }): string {
+  const total = input.total ? `/${input.total}` : '';
+  return input.started === undefined ? `input ${input.read ?? 0}${total} lines read` : `input ${input.started}${total} lines started`;
 }
 
 /** The table of the parent and its workers: process figures, plus what the control channel says of each. */

@@ -4,6 +4,7 @@
  * process. Which tasks it holds is what makes an answer legal: the handle treats an answer for
  * any other task as a protocol breach.
  */
+import { monotonicMs } from '../internal/monotonic.ts';
 import { TASK } from '../protocol/messages.ts';
 import { IdTable } from '../internal/id-table.ts';
 import type { Channel } from '../transport/channel.ts';
@@ -20,7 +21,7 @@ export interface TaskCounts {
  * What the rest of the parent may do with a worker's tasks; taking them out (answers, hand-backs,
  * the exit) is the handle's alone, as it reads the worker's messages.
  */
-export type TaskLink = Pick<HeldTasks, 'counts' | 'size' | 'movable' | 'ids' | 'has' | 'send' | 'abort' | 'reclaim' | 'reclaiming' | 'beforePill' | 'abandonedIn'>;
+export type TaskLink = Pick<HeldTasks, 'counts' | 'size' | 'movable' | 'ids' | 'has' | 'send' | 'abort' | 'reclaim' | 'reclaiming' | 'reclaimAskedAt' | 'beforePill' | 'abandonedIn'>;
 
 /** `asked`: a `reclaim` went out and its `reclaimed` answer has not come back yet. */
 type ReclaimState = 'none' | 'asked';
@@ -37,6 +38,7 @@ export class HeldTasks {
   /** Held tasks their callers aborted, by id: when their grace to end ends (`monotonicMs()`). */
   readonly #graceEnds = new Map<number, number>();
   #reclaim: ReclaimState = 'none';
+  #reclaimAskedAt = 0;
 
   constructor(worker: number, channel: Channel) {
     this.#worker = worker;
@@ -108,6 +110,7 @@ export class HeldTasks {
   reclaim(idle: number): void {
     if (this.#reclaim === 'asked') return;
     this.#reclaim = 'asked';
+    this.#reclaimAskedAt = monotonicMs();
     this.#channel.sendJson(`{"kind":"reclaim","idle":${idle},"keep":[${[...this.#pinned].join(',')}]}`, true);
     this.#channel.flush();
   }
@@ -120,6 +123,11 @@ export class HeldTasks {
   /** A `reclaim` is unanswered. */
   get reclaiming(): boolean {
     return this.#reclaim === 'asked';
+  }
+
+  /** When the unanswered `reclaim` went out (`monotonicMs()`), if there is one. */
+  get reclaimAskedAt(): number | undefined {
+    return this.#reclaim === 'asked' ? this.#reclaimAskedAt : undefined;
   }
 
   /** The task an answer settles, no longer held; undefined if it does not hold it. */

@@ -22,6 +22,14 @@ import { monotonicMs } from '../internal/monotonic.ts';
  */
 export type StopPhase = 'draining' | 'cancelling' | 'pilled';
 
+/**
+ * How long a drain holds back the other workers' pills for a worker's answer to a request to hand
+ * tasks back: a worker reads it between two slices of its tasks, within milliseconds; one whose
+ * loop a task blocks never does, and the others would wait for the stop timeout, then be killed
+ * without their dispose().
+ */
+export const RECLAIM_WAIT = 1000;
+
 /** What a start and a stop move on (PoolCore's state and stop phase) and act on. */
 export interface LifecycleHost {
   state(): PoolState;
@@ -45,6 +53,8 @@ export class PoolLifecycle {
   #stopPromise: Promise<void> | undefined;
   #terminating = false;
   #killedBecause: string | undefined;
+  /** A drain's next look at the workers' pills, while it waits for a hand-back (see maybePill). */
+  #recheck: NodeJS.Timeout | undefined;
 
   constructor(host: LifecycleHost) {
     this.#host = host;
@@ -120,6 +130,7 @@ export class PoolLifecycle {
     else this.maybePill();
     await host.supervisor.whenEmpty();
     clearTimeout(timer);
+    clearTimeout(this.#recheck);
     await host.services.close();
     host.setState('stopped');
     host.endStreams();
@@ -142,8 +153,9 @@ export class PoolLifecycle {
     const { supervisor, queue } = this.#host;
     const phase = this.#host.phase();
     // A worker asked to hand tasks back answers first: a drain sends them to the others, so none
-    // gets its pill before; a stop without one sends them back where they were, to that worker.
-    if (phase === 'pilled' || (phase === 'draining' && supervisor.handles.some((h) => h?.tasks.reclaiming))) return;
+    // gets its pill before, for RECLAIM_WAIT at most (a blocked loop never answers); a stop
+    // without a drain sends them back to a worker not yet pilled (that one, at least).
+    if (phase === 'pilled' || (phase === 'draining' && this.#waitingForReclaims())) return;
     // A drain finishes the queued tasks: a worker gets its pill once none of them can go to it
     // (none is left, or those left were sent to other workers by number) and it answered those it
     // was sent during the stop (a plain Worker abandons what it holds at the pill).
@@ -156,6 +168,19 @@ export class PoolLifecycle {
     this.#host.setPhase('pilled');
     supervisor.beginStop();
     supervisor.pillAll();
+  }
+
+  /** A drain still waits for a hand-back asked for under RECLAIM_WAIT ago: look again once it has waited that long. */
+  #waitingForReclaims(): boolean {
+    let askedAt = -Infinity;
+    for (const h of this.#host.supervisor.handles) askedAt = Math.max(askedAt, h?.tasks.reclaimAskedAt ?? -Infinity);
+    const wait = askedAt + RECLAIM_WAIT - monotonicMs();
+    if (!(wait > 0)) return false;
+    this.#recheck ??= setTimeout(() => {
+      this.#recheck = undefined;
+      this.maybePill();
+    }, wait);
+    return true;
   }
 
   /** Kill the workers still starting (the start then rejects with PoolStoppedError). */

@@ -256,6 +256,27 @@ describe('stop: the poison pill', () => {
     expect(pool.stats().retried).toBe(0);
   });
 
+  it('a drain waits for an answer to a request to hand tasks back only so long: a worker whose loop is blocked does not hold the others from their pill', async () => {
+    // Before: the idle worker got no pill until the blocked one answered, which it never did; the
+    // stop timeout then killed both, the idle one without its dispose().
+    const pool = makePool({ worker: 'blocks.ts', size: 2, concurrency: 100 });
+    await pool.start();
+    const exits: WorkerExitInfo[] = [];
+    pool.on('workerExit', (info) => exits.push(info));
+    const blocked = pool.run('block', { worker: 0 }).catch((e: unknown) => e);
+    const sentTo: number[] = [];
+    const rest = Array.from({ length: 10 }, (_, i) => pool.run(10, { onDispatch: ({ worker }) => (sentTo[i] = worker) }));
+    expect(sentTo.filter((w) => w === 0).length).toBeGreaterThan(1); // worker 0 holds tasks it may hand back
+    await Promise.all(rest.filter((_, i) => sentTo[i] === 1)); // worker 1 idles: worker 0 is asked to hand some back
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const settled = Promise.allSettled(rest);
+    await pool.stop({ timeout: 4000 });
+    await settled;
+    expect(await blocked).toBeInstanceOf(WorkerStoppedError);
+    expect(exits.find((e) => e.worker === 1)).toMatchObject({ signal: null, exitCode: 0, reason: 'stop' });
+    expect(exits.find((e) => e.worker === 0)).toMatchObject({ signal: 'SIGKILL', reason: 'stop' });
+  });
+
   it('starts and stops cleanly with any number of tasks in flight', async () => {
     for (let n = 0; n < 12; n++) {
       const pool = makePool({ worker: 'sleep.ts', size: 2, concurrency: 3 });

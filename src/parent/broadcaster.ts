@@ -1,5 +1,6 @@
 /** `pool.broadcast()`: one message to every live worker, answered by each exactly once (a barrier). */
-import { WorkerCrashedError, WorkerStoppedError } from '../errors.ts';
+import { BroadcastError, WorkerCrashedError, WorkerStoppedError } from '../errors.ts';
+import { rebuildSerializationError } from './rebuild-error.ts';
 import type { ExitDetails } from './supervisor.ts';
 import type { WorkerHandle } from './worker-handle.ts';
 
@@ -28,12 +29,18 @@ export class Broadcaster {
     });
   }
 
-  reply(handle: WorkerHandle, id: number, outcome: { value: unknown } | { error: Error }): void {
+  /**
+   * A worker's answer: its reply, or its error, which rejects the broadcast with a BroadcastError
+   * (onBroadcast threw: `cause` is its error) or a SerializationError (`unsendable`: the reply
+   * could not cross).
+   */
+  reply(handle: WorkerHandle, id: number, outcome: { value: unknown } | { error: Error; unsendable: boolean }): void {
     const pending = this.#pending.get(id);
     if (!pending || !pending.waiting.delete(handle)) return;
     if ('error' in outcome) {
       this.#pending.delete(id);
-      pending.reject(outcome.error);
+      const ref = { worker: handle.number, pid: handle.pid };
+      pending.reject(outcome.unsendable ? rebuildSerializationError(outcome.error, 'broadcast reply') : new BroadcastError(outcome.error, ref));
       return;
     }
     pending.values[handle.number] = outcome.value;

@@ -6,7 +6,7 @@
  * beside the workers (Sentry, metrics, the control channel) and incident reporting. Every task
  * settles exactly once, through `outcomes`.
  */
-import { BroadcastError, PoolStoppedError, QueueFullError, WorkerStoppedError, type PoolUnhealthyError } from '../errors.ts';
+import { PoolStoppedError, QueueFullError, WorkerStoppedError, type PoolUnhealthyError } from '../errors.ts';
 import type { ControlledPool } from '../control/server.ts';
 import type { PoolSource } from '../metrics/pool-reporter.ts';
 import type { MetricSource } from '../metrics/resource-reporter.ts';
@@ -291,8 +291,7 @@ export class PoolCore {
         this.#pump();
       },
       result: (h, taskId, value) => this.#emitResult(value, { worker: h.number, pid: h.pid, taskId }),
-      broadcastReply: (h, id, outcome) =>
-        this.#broadcaster.reply(h, id, 'error' in outcome ? { error: new BroadcastError(outcome.error, { worker: h.number, pid: h.pid }) } : outcome),
+      broadcastReply: (h, id, outcome) => this.#broadcaster.reply(h, id, outcome),
       uncaught: (h, error, origin) => this.#report('workerError', error, { worker: h.number, pid: h.pid, origin }),
       loopBlocked: (h, report, quiet) => this.#incidents.loopBlocked(h, report, quiet),
     };

@@ -10,7 +10,6 @@ import { assertNever } from '../internal/assert.ts';
 import { PROTOCOL, type InitMessage, type ToParentMessage } from '../protocol/messages.ts';
 import { MessageShapeError, parseToParent } from '../protocol/parse.ts';
 import { deserializeError, type SerializedError } from '../protocol/serialized-error.ts';
-import type { LoopBlockedReport } from '../protocol/watchdog-report.ts';
 import { Channel } from '../transport/channel.ts';
 import type { ResolvedPoolOptions } from '../options.ts';
 import type { WorkerSlot } from './dispatcher.ts';
@@ -18,44 +17,13 @@ import { HeldTasks, type TaskLink } from './held-tasks.ts';
 import { spawnWorker } from './spawn.ts';
 import { readWatchdogPipe } from './watchdog-pipe.ts';
 import type { PendingTask } from './task.ts';
+import type { ExitReason, HandleEvents as Events, WorkerInitExtras } from './handle-events.ts';
 
 export type HandleState = 'starting' | 'ready' | 'stopping' | 'exited';
 
-/**
- * Why a worker process ended: `stop` (poison pill or killed while the pool stops), `recycle`
- * (maxTasksPerWorker/maxMemoryPerWorker: it drained and exited cleanly; one that dies or is
- * killed meanwhile ends for that, at a stop's pill too), `timeout` (killed by a hard task timeout),
- * `protocol` (broke the protocol), `error` (exited after an error escaped its tasks),
- * `crash` (anything else: exit, signal, out of memory).
- */
-export type ExitReason = 'stop' | 'recycle' | 'timeout' | 'protocol' | 'error' | 'crash';
-
+export type { ExitReason, WorkerInitExtras };
 /** What a handle reports to its pool. */
-export interface HandleEvents {
-  ready(handle: WorkerHandle): void;
-  taskDone(handle: WorkerHandle, task: PendingTask, value: unknown): void;
-  /** `unsendable`: the task succeeded but its result could not be sent. */
-  taskFailed(handle: WorkerHandle, task: PendingTask, error: Error, unsendable: boolean): void;
-  result(handle: WorkerHandle, taskId: number | null, value: unknown): void;
-  broadcastReply(handle: WorkerHandle, id: number, outcome: { value: unknown } | { error: Error }): void;
-  uncaught(handle: WorkerHandle, error: Error, origin: string): void;
-  /** It answered the last task it held (checked once per read of its pipe, not per answer). */
-  idle(handle: WorkerHandle): void;
-  /** It handed back tasks it had not started (see `reclaim`); the handle no longer holds them. */
-  reclaimed(handle: WorkerHandle, tasks: PendingTask[]): void;
-  /**
-   * Its watchdog saw the event loop blocked (reported while it still is). `quiet()` stays true
-   * while nothing more comes from the worker's data pipe: its loop has not written since.
-   */
-  loopBlocked(handle: WorkerHandle, report: LoopBlockedReport, quiet: () => boolean): void;
-  /** The process is gone; `tasks` are the ones it still held (not settled). */
-  exit(handle: WorkerHandle, exitCode: number | null, signal: NodeJS.Signals | null, tasks: PendingTask[]): void;
-}
-
-/** Parts of the init message that the pool decides at start (e.g. the metrics config). */
-export interface WorkerInitExtras {
-  metrics?: unknown;
-}
+export type HandleEvents = Events<WorkerHandle>;
 
 export class WorkerHandle implements WorkerSlot {
   readonly number: number;
@@ -212,7 +180,7 @@ export class WorkerHandle implements WorkerSlot {
       case 'broadcastDone':
         return this.#events.broadcastReply(this, m.id, { value: m.value });
       case 'broadcastFailed':
-        return this.#events.broadcastReply(this, m.id, { error: deserializeError(m.error) });
+        return this.#events.broadcastReply(this, m.id, { error: deserializeError(m.error), unsendable: m.unsendable === true });
       case 'uncaught':
         if (this.#options.restartOnError) this.#exitReason ??= 'error';
         return this.#events.uncaught(this, deserializeError(m.error), m.origin);

@@ -132,6 +132,8 @@ export interface BroadcastFailedMessage {
   kind: 'broadcastFailed';
   id: number;
   error: SerializedError;
+  /** True when `onBroadcast` returned but its reply could not be sent (the error is a SerializationError). */
+  unsendable?: boolean;
 }
 /** An error escaped every task (uncaught exception or unhandled rejection). */
 export interface UncaughtMessage {

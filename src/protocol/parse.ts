@@ -31,7 +31,9 @@ export function parseToParent(raw: unknown): ToParentMessage {
     case 'broadcastDone':
       return { kind: 'broadcastDone', id: id(m, 'id'), value: m.value };
     case 'broadcastFailed':
-      return { kind: 'broadcastFailed', id: id(m, 'id'), error: error(m) };
+      return m.unsendable === true
+        ? { kind: 'broadcastFailed', id: id(m, 'id'), error: error(m), unsendable: true }
+        : { kind: 'broadcastFailed', id: id(m, 'id'), error: error(m) };
     case 'uncaught': {
       const origin = m.origin;
       if (origin !== 'uncaughtException' && origin !== 'unhandledRejection') throw bad('uncaught.origin');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BroadcastError, PoolStoppedError, TaskAbortedError, TaskError, TaskTimeoutError, WorkerCrashedError } from 'looppool';
+import { BroadcastError, PoolStoppedError, SerializationError, TaskAbortedError, TaskError, TaskTimeoutError, WorkerCrashedError } from 'looppool';
 import { makePool, pidsOf } from '../helpers/pools.ts';
 import { isAlive, waitFor } from '../helpers/processes.ts';
 
@@ -148,6 +148,14 @@ describe('broadcast', () => {
     expect(error.worker).toBe(0);
     expect((error.cause as Error).message).toBe('cannot reload');
     expect((error.cause as Error & { code: string }).code).toBe('E_RELOAD');
+  });
+
+  it('rejects with SerializationError naming the reply when a reply cannot cross (onBroadcast did not throw)', async () => {
+    const pool = makePool({ worker: 'broadcast-throws.ts', size: 1 });
+    const error = (await pool.broadcast('unsendable').catch((e: unknown) => e)) as SerializationError;
+    expect(error).toBeInstanceOf(SerializationError);
+    expect(error).toMatchObject({ reason: 'function', path: 'broadcast reply.reload' });
+    expect(await pool.broadcast('unsendable').catch((e: unknown) => e)).toBeInstanceOf(SerializationError); // the worker goes on
   });
 
   it('rejects with WorkerCrashedError when a worker exits before it answers; the pool runs on', async () => {

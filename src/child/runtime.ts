@@ -63,11 +63,6 @@ export class Runtime {
     this.#watchdog = watchdog;
   }
 
-  /** Start importing the worker module now, before `init` arrives: the import overlaps the handshake. */
-  preload(moduleUrl: string | undefined): void {
-    this.#module.preload(moduleUrl);
-  }
-
   /** Tasks in flight by id: an {@link IdTable}, not a `Map` (why: internal/id-table.ts). */
   readonly #tasks = new IdTable<RuntimeTaskContext>();
   readonly #emit = (value: unknown, taskId: number | null): void => this.#sendResult(value, taskId);
@@ -79,13 +74,14 @@ export class Runtime {
     flush: () => this.#channel.flush(),
   });
 
-  /** Attach to the channel and open the handshake. */
-  start(channel: Channel): void {
+  /** Attach to the channel, open the handshake, and start importing the worker module: the import overlaps the handshake. */
+  start(channel: Channel, moduleUrl: string | undefined): void {
     this.#channel = channel;
     channel.send({ kind: 'hello', protocol: PROTOCOL, pid: process.pid });
     // Now, not at the loop's first check phase: by then the worker module's import (preload) may
     // have run for milliseconds, and the parent's init waits on this.
     channel.flush();
+    this.#module.preload(moduleUrl);
   }
 
   /** Handle one raw message from the parent. */

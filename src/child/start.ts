@@ -65,8 +65,7 @@ export async function startWorkerProcess(): Promise<void> {
   });
   process.on('uncaughtException', (err) => runtime.onEscapedError(err, 'uncaughtException'));
   process.on('unhandledRejection', (reason) => runtime.onEscapedError(reason, 'unhandledRejection'));
-  runtime.start(channel);
-  runtime.preload(moduleUrl); // the parent names the worker module here, so its import overlaps the handshake
+  runtime.start(channel, moduleUrl); // the parent names the worker module on the command line
 }
 
 /**

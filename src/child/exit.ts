@@ -43,6 +43,16 @@ export function reportUncaught(channel: Channel | undefined, err: unknown, origi
   }
 }
 
+/**
+ * Tell the parent about an error that escaped every task: before the worker is ready (`stage`:
+ * where its start was) it fails the start, and the parent's start() rejects with it (the parent
+ * reports that to Sentry); after, it is an escaped error.
+ */
+export function reportEscaped(channel: Channel | undefined, err: unknown, origin: EscapeOrigin, stage: 'load' | 'initialize' | undefined): void {
+  if (stage === undefined) reportUncaught(channel, err, origin);
+  else if (channel?.isOpen) channel.send({ kind: 'initFailed', error: serializeError(err), stage });
+}
+
 /** Flush Sentry's events and what is queued for the parent, then exit with `code` (after 2 s at the latest). */
 export function exitProcess(code: number, channel: Channel, sentry: WorkerSentry | undefined): void {
   process.exitCode = code;

@@ -10,8 +10,9 @@ import type { Channel } from '../transport/channel.ts';
 import { encodePayload } from '../transport/encode.ts';
 import { ResultClosedError, WorkerStoppedError } from '../errors.ts';
 import { answerBroadcast } from './broadcast.ts';
-import { abandonTasks, disposeWorker, exitProcess, reportUncaught, type EscapeOrigin } from './exit.ts';
+import { abandonTasks, disposeWorker, exitProcess, reportEscaped, reportUncaught, type EscapeOrigin } from './exit.ts';
 import { WorkerModule } from './load-worker.ts';
+import { handBack } from './hand-back.ts';
 import { RunQueue } from './run-queue.ts';
 import { RuntimeTaskContext } from './task-context.ts';
 import { bindWorker, type Worker } from './worker.ts';
@@ -43,6 +44,8 @@ export class Runtime {
   /** A stopping worker finishes its tasks when its class does (a SafeWorker) or its last pill asked (a recycle's, not the stop's). */
   #drainOnStop = false;
   #drainPill = false;
+  /** What a failure before ready fails: loading the module (and its top level), or `initialize()`. */
+  #stage: 'load' | 'initialize' = 'load';
   /** Broadcasts received and not yet answered: a draining stop waits for them, as for its tasks. */
   #broadcasts = 0;
   #number = -1;
@@ -147,25 +150,28 @@ export class Runtime {
     this.restartOnError = message.restartOnError;
     this.#name = message.name;
     process.title = `looppool ${message.name} worker ${message.worker}`;
-    let stage: 'load' | 'initialize' = 'load';
     try {
       if (message.protocol !== PROTOCOL) {
         throw new Error(`protocol mismatch: parent speaks ${message.protocol}, worker speaks ${PROTOCOL}`);
       }
       ({ sentry: this.#sentry, metrics: this.#metrics } = await startServices(message));
       const WorkerClass = await this.#module.load(message.module);
+      await new Promise((resolve) => setImmediate(resolve)); // a rejection its top level left unhandled surfaces: it fails the load
+      if (this.#state !== 'initializing') return;
       const worker = new WorkerClass();
       bindWorker(worker, { number: message.worker, name: message.name, workerData: message.value, putResult: this.#emit });
       this.#drainOnStop = WorkerClass.drainOnStop === true;
-      stage = 'initialize';
+      this.#stage = 'initialize';
       await worker.initialize();
+      await new Promise((resolve) => setImmediate(resolve)); // one initialize() left: it fails the start, not the first tasks
+      if (this.#state !== 'initializing') return;
       this.#worker = worker;
       this.#state = 'running';
       this.#channel.send({ kind: 'ready' });
       this.#channel.flush();
       this.#watchdog?.arm(); // blocked-loop detection from now on: the start-up is not reported
     } catch (err) {
-      this.#channel.send({ kind: 'initFailed', error: serializeError(err), stage });
+      this.#channel.send({ kind: 'initFailed', error: serializeError(err), stage: this.#stage });
       this.exit(1);
     }
   }
@@ -183,16 +189,9 @@ export class Runtime {
     return this.#state === 'running' || (this.#state === 'stopping' && (this.#drainOnStop || this.#drainPill));
   }
 
-  /** Hand back `idle / (idle + 1)` of the waiting tasks not in `keep` (tasks given `worker: n`); their ids. */
+  /** The ids of the waiting tasks handed back for `idle` idle workers (none once it stops). */
   #handBack(idle: number, keep: number[]): number[] {
-    if (this.#state !== 'running') return [];
-    const ids: number[] = [];
-    const kept = new Set(keep); // some may be running: the share below then rounds low
-    const share = Math.floor((Math.max(0, this.#runQueue.length - kept.size) * idle) / (idle + 1));
-    for (const ctx of this.#runQueue.takeBack(share, (c) => kept.has(c.id))) {
-      this.#tasks.delete(ctx.id);
-      ids.push(ctx.id);
-    }
+    const ids = this.#state === 'running' ? handBack(this.#runQueue, this.#tasks, idle, keep) : [];
     this.#metrics?.tasks.handedBack(ids.length);
     return ids;
   }
@@ -234,7 +233,7 @@ export class Runtime {
 
   #fail(ctx: RuntimeTaskContext, err: unknown): void {
     if (!this.#settle(ctx, false)) return;
-    this.#sentry?.captureTaskError(err, { pool: this.#name, worker: this.#number, pid: process.pid, taskId: ctx.id, attempt: ctx.attempt });
+    if (!ctx.aborted) this.#sentry?.captureTaskError(err, { pool: this.#name, worker: this.#number, pid: process.pid, taskId: ctx.id, attempt: ctx.attempt });
     this.#channel.send({ kind: 'taskFailed', id: ctx.id, error: serializeError(err) }, true);
     this.#afterSettle();
   }
@@ -283,11 +282,12 @@ export class Runtime {
     this.exit(0);
   }
 
-  /** An error escaped every task: report it, then exit if the pool asked for restarts. */
+  /** An error escaped every task: report it (before ready: as a failed start), then exit if the pool asked for restarts. */
   onEscapedError(err: unknown, origin: EscapeOrigin): void {
-    reportUncaught(this.#channel, err, origin);
-    this.#sentry?.captureUncaught(err, origin, { pool: this.#name, worker: this.#number, pid: process.pid });
-    if (this.restartOnError || this.#state === 'waiting' || this.#state === 'initializing') this.exit(1);
+    const starting = this.#state === 'waiting' || this.#state === 'initializing';
+    reportEscaped(this.#channel, err, origin, starting ? this.#stage : undefined);
+    if (!starting) this.#sentry?.captureUncaught(err, origin, { pool: this.#name, worker: this.#number, pid: process.pid });
+    if (this.restartOnError || starting) this.exit(1);
   }
 
   /** Flush Sentry's events and what is queued for the parent, then exit with `code`. */

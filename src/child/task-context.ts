@@ -47,6 +47,11 @@ export class RuntimeTaskContext implements TaskContext {
     this.#ended ??= how;
   }
 
+  /** Its signal was aborted (its timeout, its caller, a stop): a failure now is looppool's doing. */
+  get aborted(): boolean {
+    return this.#abortReason !== undefined;
+  }
+
   /** Abort the task's signal (lazily, if nobody has asked for it yet). */
   abort(reason: unknown): void {
     if (this.#abortReason !== undefined) return;

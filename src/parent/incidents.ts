@@ -6,7 +6,7 @@
 import { WorkerCrashedError, type TaskTimeoutError } from '../errors.ts';
 import type { PoolMetrics } from '../metrics/pool-metrics.ts';
 import { formatBlockedStack, type LoopBlockedReport } from '../protocol/watchdog-report.ts';
-import { captureBlockedLoop, captureCrash, captureTimeout } from '../sentry/capture.ts';
+import { captureBlockedLoop, captureCrash, captureStartFailure, captureTimeout } from '../sentry/capture.ts';
 import type { LoopBlockedInfo } from './events.ts';
 import type { ExitDetails } from './supervisor.ts';
 import type { PendingTask } from './task.ts';
@@ -56,6 +56,7 @@ export class Incidents {
   /** A worker died unexpectedly (crash or protocol breach). */
   crashed(h: WorkerHandle, details: ExitDetails): void {
     if (details.reason !== 'crash' && details.reason !== 'protocol') return;
+    if (h.initError) return void captureStartFailure(h.initError, { ...this.#tags(h), stage: h.initError.stage }); // with its cause: the worker's error
     const { exitCode, signal } = details;
     captureCrash(new WorkerCrashedError({ worker: h.number, pid: h.pid, exitCode, signal }), { ...this.#tags(h), exitCode, signal });
   }

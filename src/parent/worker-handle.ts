@@ -182,7 +182,10 @@ export class WorkerHandle implements WorkerSlot {
       case 'broadcastFailed':
         return this.#events.broadcastReply(this, m.id, { error: deserializeError(m.error), unsendable: m.unsendable === true });
       case 'uncaught':
-        if (this.#options.restartOnError) this.#exitReason ??= 'error';
+        if (this.#options.restartOnError) {
+          this.#exitReason ??= 'error';
+          if (this.state === 'ready') this.state = 'stopping'; // it exits now: no new task may go to it
+        }
         return this.#events.uncaught(this, deserializeError(m.error), m.origin);
       case 'pong':
         this.#lastPong = Math.max(this.#lastPong, m.id);

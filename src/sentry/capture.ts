@@ -33,7 +33,7 @@ export interface TaskTags extends WorkerTags {
 export function captureTaskError(err: unknown, tags: TaskTags): string | undefined {
   try {
     if (isOurAbort(err)) return undefined;
-    return capture(tags, (scope) => scope.captureException(err, { data: { mechanism: { type: 'looppool.task', handled: true } } }));
+    return capture(tags, (scope) => scope.captureException(errorOnly(err), { data: { mechanism: { type: 'looppool.task', handled: true } } }));
   } catch {
     return undefined; // an error whose properties throw when read: the task's answer must still go out
   }
@@ -43,7 +43,7 @@ export function captureTaskError(err: unknown, tags: TaskTags): string | undefin
 export function captureUncaught(err: unknown, origin: 'uncaughtException' | 'unhandledRejection', tags: WorkerTags): string | undefined {
   return capture(tags, (scope) => {
     scope.setLevel('fatal');
-    return scope.captureException(err, { data: { mechanism: { type: `looppool.${origin}`, handled: false } } });
+    return scope.captureException(errorOnly(err), { data: { mechanism: { type: `looppool.${origin}`, handled: false } } });
   });
 }
 
@@ -57,6 +57,19 @@ export function captureCrash(err: Error, tags: WorkerTags & { readonly exitCode:
     scope.setContext('exit', { exitCode: tags.exitCode, signal: tags.signal });
     scope.setFingerprint(['looppool', 'workerCrashed', tags.pool, tags.signal ?? `exit ${tags.exitCode}`]);
     return scope.captureException(err, { data: { mechanism: { type: 'looppool.crash', handled: true } } });
+  });
+}
+
+/**
+ * A worker failed to start (parent side): `err` is the `WorkerInitError`, whose `cause` is the
+ * worker's own error (its module failed to load, or `initialize()` threw). One event each time,
+ * the restarts of a slot that keeps failing included, grouped by pool and stage.
+ */
+export function captureStartFailure(err: Error, tags: WorkerTags & { readonly stage: string }): string | undefined {
+  return capture(tags, (scope) => {
+    scope.setLevel('error');
+    scope.setFingerprint(['looppool', 'startFailed', tags.pool, tags.stage]);
+    return scope.captureException(err, { data: { mechanism: { type: 'looppool.start', handled: true } } });
   });
 }
 
@@ -107,6 +120,16 @@ function capture(tags: WorkerTags & Partial<Pick<TaskTags, 'taskId' | 'attempt'>
     ...(tags.attempt === undefined ? {} : { attempt: tags.attempt }),
   });
   return send(scope);
+}
+
+/**
+ * `err` if it is an Error; otherwise an Error that names only its type. The SDK would send a thrown
+ * string as the event's message, and an object's keys: tasks often reject with their own input.
+ */
+function errorOnly(err: unknown): unknown {
+  if (err instanceof Error) return err;
+  const what = err === null ? 'null' : Array.isArray(err) ? 'an array' : typeof err === 'object' ? 'an object' : `a ${typeof err}`;
+  return Object.assign(new Error(`A value that is not an Error was thrown (${what}); looppool does not send it`), { name: 'NonError' });
 }
 
 /** The reasons the worker's runtime aborts a task with (`AbortError`, `TimeoutError`, `WorkerStoppedError`). */

@@ -178,7 +178,11 @@ describe('errors that escape a task', () => {
   it.each(['throw', 'reject'])('an escaped %s is reported as workerError and, by default, the worker is replaced', async (task) => {
     const pool = makePool({ worker: 'escapes.ts', size: 1 });
     const reported: [Error, { origin: string }][] = [];
-    pool.on('workerError', (error, info) => reported.push([error, info]));
+    const states: (string | undefined)[] = [];
+    pool.on('workerError', (error, info) => {
+      reported.push([error, info]);
+      states.push(pool.stats().workers[0]?.state); // it exits: no new task may go to it from now on
+    });
     const exits: WorkerExitInfo[] = [];
     pool.on('workerExit', (info) => exits.push(info));
     expect(await pool.run(task)).toBe('ok');
@@ -186,6 +190,7 @@ describe('errors that escape a task', () => {
     expect(reported[0]?.[0].message).toMatch(task === 'throw' ? /escaped from a timer/ : /nobody handles this/);
     expect(reported[0]?.[1].origin).toBe(task === 'throw' ? 'uncaughtException' : 'unhandledRejection');
     expect(exits[0]?.reason).toBe('error');
+    expect(states).toEqual(['stopping']);
   });
 
   it('with restartOnError: false the error is reported and the worker carries on', async () => {

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { LoopBlockedInfo } from 'looppool';
+import { WorkerInitError, type LoopBlockedInfo } from 'looppool';
 import { createReportAcks, type ReportAcks } from '../fixtures/watchdog/ack-writer.mjs';
 import { fixture, makePool } from '../helpers/pools.ts';
 import { commandLine, isAlive, niceOfThreads, waitFor } from '../helpers/processes.ts';
@@ -202,15 +202,30 @@ describe('Sentry', () => {
     const cancelled = pool.run('until-aborted', { signal: controller.signal, onDispatch: () => controller.abort() }).catch((e: unknown) => e);
     expect((await cancelled as Error).name).toBe('TaskAbortedError');
     expect((await pool.run('until-aborted', { timeout: 200 }).catch((e: unknown) => e) as Error).name).toBe('TaskTimeoutError');
+    // A task that answers its timeout with an error of its own: the parent reports the timeout, the worker nothing.
+    expect((await pool.run('gives-up', { timeout: 200 }).catch((e: unknown) => e) as Error).name).toBe('TaskTimeoutError');
     const stopped = pool.run('until-aborted').catch((e: unknown) => e);
     await pool.run('sync').catch(() => {});
     await pool.stop(); // at once: the worker aborts the waiting task, then flushes its events
     expect((await stopped as Error).name).toBe('WorkerStoppedError');
     // The worker's events were flushed before it exited; the parent's (it reports the timeout) may still be on their way.
-    const events = await endpoint.waitForEvents(2);
+    const events = await endpoint.waitForEvents(3);
     const types = (role: string) => events.filter((e) => e.tags?.role === role).map((e) => e.exception.values.at(-1).type);
     expect(types('worker')).toEqual(['QuotaError']);
-    expect(types('parent')).toEqual(['TaskTimeoutError']);
+    expect(types('parent')).toEqual(['TaskTimeoutError', 'TaskTimeoutError']);
+  });
+
+  it('captures a failed start once, with the worker\'s error as its cause, and not as a crash', async () => {
+    endpoint = await startSentryEndpoint();
+    const pool = makePool({ worker: 'init-throws.ts', size: 1, name: 'unstartable', sentry: { dsn: endpoint.dsn } });
+    expect(await pool.start().catch((e: unknown) => e)).toBeInstanceOf(WorkerInitError);
+    await pool.stop(); // the parent flushes
+    const events = await endpoint.waitForEvents(1);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ level: 'error', tags: { pool: 'unstartable', worker: '0', role: 'parent' }, fingerprint: ['looppool', 'startFailed', 'unstartable', 'initialize'] });
+    const values = events[0]?.exception.values as { type: string; value: string; mechanism?: { type: string } }[];
+    expect(values.at(-1)).toMatchObject({ type: 'WorkerInitError', mechanism: { type: 'looppool.start' } });
+    expect(values.some((v) => v.value === 'bad config')).toBe(true);
   });
 
   it('captures a worker crash from the parent', async () => {

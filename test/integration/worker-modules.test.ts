@@ -114,6 +114,19 @@ describe('worker modules', () => {
     expect(pool.stats().workers.every((w) => w.pid === -1 || !isAlive(w.pid))).toBe(true);
   });
 
+  it.each([
+    ['init-leaves-rejection.ts', 'initialize', 'config missing'],
+    ['toplevel-rejects.mjs', 'load', 'config missing at load'],
+  ])('rejects start() with WorkerInitError when %s leaves a rejection nobody handles (stage %s)', async (worker, stage, message) => {
+    // Before: start() could resolve, and the worker then exited at once, again and again, with no backoff.
+    const pool = makePool({ worker, size: 1 });
+    const error = (await pool.start().catch((e: unknown) => e)) as WorkerInitError;
+    expect(error).toBeInstanceOf(WorkerInitError);
+    expect(error.stage).toBe(stage);
+    expect((error.cause as Error).message).toBe(message);
+    expect(pool.stats().restarts).toBe(0);
+  });
+
   it('rejects start() with WorkerInitError when the constructor reads this.number: its cause is WorkerNotInPoolError, by name and code', async () => {
     const pool = makePool({ worker: 'number-in-constructor.ts', size: 1 });
     const error = (await pool.start().catch((e: unknown) => e)) as WorkerInitError;

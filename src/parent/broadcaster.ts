@@ -50,14 +50,26 @@ export class Broadcaster {
     }
   }
 
+  /** A broadcast still waits for `handle`'s answer (a draining worker holds it, and lives on until it answers). */
+  waitsFor(handle: WorkerHandle): boolean {
+    for (const pending of this.#pending.values()) if (pending.waiting.has(handle)) return true;
+    return false;
+  }
+
   /**
-   * A worker exited: broadcasts still waiting for it fail, with `WorkerStoppedError` when it was
-   * asked to go (a stop, a recycle) and `WorkerCrashedError` otherwise.
+   * A worker exited: broadcasts still waiting for it fail, with `WorkerStoppedError` when the
+   * pool stopped it and `WorkerCrashedError` when it died. One recycled (it drained and exited
+   * cleanly) before it read them answers `undefined`, as a worker still starting does: its
+   * replacement starts from `initialize()`.
    */
   workerGone(handle: WorkerHandle, details: ExitDetails): void {
     let error: Error | undefined;
     for (const [id, pending] of this.#pending) {
       if (!pending.waiting.has(handle)) continue;
+      if (details.reason === 'recycle') {
+        this.reply(handle, id, { value: undefined });
+        continue;
+      }
       this.#pending.delete(id);
       error ??= lostError(handle, details);
       pending.reject(error);
@@ -67,6 +79,6 @@ export class Broadcaster {
 
 function lostError(h: WorkerHandle, details: ExitDetails): Error {
   const ref = { worker: h.number, pid: h.pid };
-  if (details.reason === 'stop' || details.reason === 'recycle') return new WorkerStoppedError(ref, `Worker ${h.number} (pid ${h.pid}) stopped before it answered the broadcast`);
+  if (details.reason === 'stop') return new WorkerStoppedError(ref, `Worker ${h.number} (pid ${h.pid}) stopped before it answered the broadcast`);
   return new WorkerCrashedError({ ...ref, exitCode: details.exitCode, signal: details.signal, reason: 'exited before it answered the broadcast' });
 }

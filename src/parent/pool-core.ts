@@ -150,14 +150,14 @@ export class PoolCore {
   }
 
   async broadcast(message: unknown, start: () => Promise<void>): Promise<unknown[]> {
-    if (this.#state === 'stopping' || this.#state === 'stopped') throw new PoolStoppedError();
+    if (this.#state === 'stopping' || this.#state === 'stopped' || this.#lifecycle.stopCalled) throw new PoolStoppedError();
+    const encoded = encodePayload(message, 'message', this.options.maxMessageBytes); // a bad message starts nothing
     // A running pool sends at once, so a stop() called right after pills the workers after the
     // broadcast, not before (a SafeWorker answers it before it exits).
     if (this.#state !== 'running') await start();
     if (this.#state !== 'running') throw new PoolStoppedError(); // stopped while it started
-    const encoded = encodePayload(message, 'message', this.options.maxMessageBytes);
-    // Ready workers, and workers draining before a recycle: every process that will still run tasks.
-    const live = this.#supervisor.live().filter((h) => h.state === 'ready' || h.state === 'stopping');
+    // Ready workers, and workers still draining (tasks or broadcasts held): every process that will still read it.
+    const live = this.#supervisor.live().filter((h) => h.state === 'ready' || (h.state === 'stopping' && (h.inFlight > 0 || this.#broadcaster.waitsFor(h))));
     return this.#broadcaster.send(live, encoded, this.options.size);
   }
 
@@ -195,7 +195,8 @@ export class PoolCore {
   }
 
   #create(mode: TaskMode, task: unknown, options: SubmitOptions, autoStart: () => void, resolve?: (v: unknown) => void, reject?: (e: Error) => void): PendingTask {
-    if (this.#state === 'stopping' || this.#state === 'stopped') throw new PoolStoppedError();
+    // stop() called during a start leaves the state 'starting' until the start ends: refused already.
+    if (this.#state === 'stopping' || this.#state === 'stopped' || this.#lifecycle.stopCalled) throw new PoolStoppedError();
     if (this.#unhealthy) throw this.#unhealthy;
     return this.#submissions.create(mode, task, options, this.#state === 'created' ? autoStart : NOTHING, resolve, reject);
   }

@@ -60,6 +60,11 @@ export class PoolLifecycle {
     this.#host = host;
   }
 
+  /** stop() (or terminate()) was called: from then on the pool takes no task and no broadcast, also while it still starts. */
+  get stopCalled(): boolean {
+    return this.#stopPromise !== undefined;
+  }
+
   /** Why the workers were killed rather than pilled, if they were. */
   get killedBecause(): string | undefined {
     return this.#killedBecause;

@@ -80,10 +80,11 @@ export class Submissions {
     const signal = options.signal;
     if (signal?.aborted) throw new TaskAbortedError(0, { cause: signal.reason }, 'The task was not submitted: its signal had already aborted');
     const size = this.#options.size;
-    const target = options.worker ?? -1;
-    if (target !== -1 && !(Number.isInteger(target) && target >= 0 && target < size)) {
-      throw new TypeError(`Expected \`worker\` to be an integer from 0 to ${size - 1}, got ${show(target)}`);
+    const worker = options.worker;
+    if (worker !== undefined && !(Number.isInteger(worker) && worker >= 0 && worker < size)) {
+      throw new TypeError(`Expected \`worker\` to be an integer from 0 to ${size - 1}, got ${show(worker)}`);
     }
+    const target = worker ?? -1;
     const timeout = taskTimeoutOption(options.timeout) ?? this.#options.taskTimeout;
     const payload = encodePayload(task, 'task', this.#options.maxMessageBytes);
     accepted();
@@ -92,7 +93,7 @@ export class Submissions {
     this.#timing?.submitted(pending);
     // Called while the pool handles a worker's message (a freed credit): a throw must not unwind through it.
     if (options.onDispatch) pending.onDispatch = guarded(options.onDispatch);
-    options.onSubmit?.(pending.id);
+    if (options.onSubmit) guarded(options.onSubmit)(pending.id); // the task is the pool's now: a throw must not lose it
     if (signal) pending.cleanup = this.#signals.watch(pending, signal);
     return pending;
   }

@@ -48,6 +48,9 @@ describe('fair, credit-based dispatch', () => {
     const answers = await Promise.all([2, 0, 1, 2].map((worker) => pool.run({ ms: 1 }, { worker })));
     expect(answers.map((a) => a.worker)).toEqual([2, 0, 1, 2]);
     expect(() => pool.putNowait({ ms: 1 }, { worker: 3 })).toThrow(/Expected `worker` to be an integer from 0 to 2, got `3`/);
+    // -1 (the pool's own mark for "any worker") and null are no worker numbers either.
+    expect(() => pool.putNowait({ ms: 1 }, { worker: -1 })).toThrow(/Expected `worker` to be an integer from 0 to 2, got `-1`/);
+    expect(() => pool.putNowait({ ms: 1 }, { worker: null as unknown as number })).toThrow(/Expected `worker` to be an integer from 0 to 2, got `null`/);
   });
 });
 

@@ -150,6 +150,32 @@ describe('broadcast', () => {
     expect((error.cause as Error & { code: string }).code).toBe('E_RELOAD');
   });
 
+  it('a worker being recycled that has finished its tasks answers undefined: it exits without reading the broadcast', async () => {
+    // Before: the broadcast right after its last task rejected with WorkerStoppedError, every time.
+    const pool = makePool({ worker: 'counts-broadcasts.ts', size: 1, maxTasksPerWorker: 1 });
+    for (let i = 0; i < 5; i++) {
+      await pool.run('x'); // its one task: the worker drains, then exits
+      const replies = await pool.broadcast(i);
+      expect(replies).toHaveLength(1);
+      expect([undefined, { worker: 0, message: i }]).toContainEqual(replies[0]);
+    }
+  });
+
+  it('a message that cannot cross starts nothing; after stop(), even during the start, broadcast() and submissions reject with PoolStoppedError', async () => {
+    const pool = makePool({ worker: 'counts-broadcasts.ts', size: 1 });
+    await expect(pool.broadcast({ f() {} })).rejects.toBeInstanceOf(SerializationError);
+    expect(pool.state).toBe('created');
+    const starting = pool.start();
+    const stopped = pool.stop();
+    expect(pool.state).toBe('starting');
+    expect(() => pool.putNowait('x')).toThrow(PoolStoppedError);
+    await expect(pool.run('x')).rejects.toBeInstanceOf(PoolStoppedError);
+    await expect(pool.broadcast('x')).rejects.toBeInstanceOf(PoolStoppedError);
+    await starting.catch(() => {});
+    await stopped;
+    expect(pool.stats().done + pool.stats().failed).toBe(0);
+  });
+
   it('rejects with SerializationError naming the reply when a reply cannot cross (onBroadcast did not throw)', async () => {
     const pool = makePool({ worker: 'broadcast-throws.ts', size: 1 });
     const error = (await pool.broadcast('unsendable').catch((e: unknown) => e)) as SerializationError;

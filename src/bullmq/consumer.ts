@@ -8,13 +8,11 @@ import os from 'node:os';
 import type { Job, Worker } from 'bullmq';
 import { PoolStoppedError } from '../errors.ts';
 import type { CloseOptions, ConsumerEvents, ConsumerState, ConsumerStats } from './consumer-types.ts';
-import { failureAction, jobMetadata, type JobMetadata } from './job-outcome.ts';
+import { assertStorable, failureAction, jobMetadata, type JobMetadata } from './job-outcome.ts';
 import { assertRedisDriver, loadBullmq, type BullmqModule } from './load.ts';
 import { consumerMetricSource } from './metric-source.ts';
-import { disconnectIfRedisDown, whenReady } from './ready.ts';
-import {
-  resolveConsumerOptions, type ConsumablePool, type ConsumerOptions, type DispatchInfo, type ResolvedConsumerOptions,
-} from './options.ts';
+import { disconnectIfRedisDown, whenConnected, whenReady } from './ready.ts';
+import { resolveConsumerOptions, type ConsumablePool, type ConsumerOptions, type DispatchInfo, type ResolvedConsumerOptions } from './options.ts';
 
 const HOST = os.hostname();
 /** How often a consumer holding off checks whether its pool is healthy again. */
@@ -172,6 +170,7 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
     if (this.#state === 'closed') return;
     this.#state = 'closing';
     const closed = (async () => {
+      if (this.#worker) await Promise.race([whenConnected(this.#worker), this.#abandoned]); // see whenConnected
       await this.#worker?.close();
       await this.#running;
     })();
@@ -190,6 +189,7 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
     let dispatched: DispatchInfo | undefined;
     try {
       const value = await this.#pool.run(job.data, { signal: abort.signal, onDispatch: (info) => (dispatched = info) });
+      assertStorable(value);
       this.#completed++;
       const meta = this.#meta(job, takenAt, 'completed', dispatched ?? null);
       await this.#record(job, meta);

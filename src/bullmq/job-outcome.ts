@@ -2,6 +2,8 @@
  * What the consumer makes of a task's outcome: the metadata recorded on the job, and how a
  * failure is handed to BullMQ (fail and maybe retry, or put back in the queue). Pure.
  */
+import { isDeepStrictEqual } from 'node:util';
+import { SerializationError } from '../errors.ts';
 import { JobFailedError } from './errors.ts';
 import type { DispatchInfo } from './options.ts';
 
@@ -78,6 +80,23 @@ export type RequeueReason =
   /** The pool's workers keep failing to start: the consumer holds off until the pool is healthy. */
   | 'unhealthy';
 
+/**
+ * Check a task's value before it becomes the job's return value, which BullMQ stores as JSON: a
+ * BigInt or a cycle would fail the job after it was counted complete, a Map arrive as `{}`.
+ * @throws {SerializationError} (the job then fails, and is not retried: the same again each time)
+ */
+export function assertStorable(value: unknown): void {
+  if (value === undefined) return;
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch {
+    // a BigInt or a cycle: refused below
+  }
+  if (text !== undefined && isDeepStrictEqual(JSON.parse(text), value)) return; // what a job's reader will get back
+  throw new SerializationError('unsupported', 'result', "BullMQ stores a job's return value as JSON, which cannot hold this one unaltered (a BigInt, a Map, a Date, a cycle, undefined or NaN inside...): return plain JSON data");
+}
+
 /** What to do with a job whose task rejected. */
 export type FailureAction =
   /** Fail the job with this error: BullMQ retries it per `attempts`/`backoff` (unless it is an `UnrecoverableError`). */
@@ -108,9 +127,10 @@ export function failureAction(error: unknown, forced: boolean, makeUnrecoverable
   const ref = err as { worker?: unknown; pid?: unknown };
   const worker = typeof ref.worker === 'number' ? ref.worker : null;
   const workerPid = typeof ref.pid === 'number' && ref.pid > 0 ? ref.pid : null;
-  // Not retried: a worker error named UnrecoverableError (BullMQ checks the name), and a poison
-  // task (it killed two workers running alone; on another machine it would kill two more).
-  const final = remote.name === 'UnrecoverableError' || code === 'ERR_POISON_TASK'
+  // Not retried: a worker error named UnrecoverableError (BullMQ checks the name), a poison task
+  // (it killed two workers running alone; on another machine it would kill two more), and data or
+  // a result that cannot cross or be stored (the same again on every attempt).
+  const final = remote.name === 'UnrecoverableError' || code === 'ERR_POISON_TASK' || code === 'ERR_SERIALIZATION'
     ? Object.assign(makeUnrecoverable(failure.message), { stack: failure.stack, cause: err })
     : failure;
   return { kind: 'fail', error: final, errorName: remote.name, worker, workerPid };

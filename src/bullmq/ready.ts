@@ -144,6 +144,33 @@ async function redisClients(worker: object): Promise<{ status?: unknown; disconn
 }
 
 /**
+ * Resolve once none of the worker's Redis connections is between connections (ioredis connecting
+ * or reconnecting): BullMQ's `close()` disconnects its blocking connection and waits for its `end`,
+ * which ioredis never emits for a connection it was reconnecting (the close waited for ever, Redis
+ * back or not). A connection that is ready, waiting to connect, or ended is fine as it is.
+ */
+export async function whenConnected(worker: object): Promise<void> {
+  const clients = (await redisClients(worker)) as { status?: unknown; once?: (event: string, listener: () => void) => void; off?: (event: string, listener: () => void) => void }[];
+  await Promise.all(
+    clients.map((client) => {
+      if (typeof client.status !== 'string' || !BETWEEN.has(client.status) || !client.once || !client.off) return undefined;
+      return new Promise<void>((resolve) => {
+        const done = (): void => {
+          client.off?.('ready', done);
+          client.off?.('end', done);
+          resolve();
+        };
+        client.once?.('ready', done);
+        client.once?.('end', done);
+      });
+    }),
+  );
+}
+
+/** ioredis's states between two connections. */
+const BETWEEN = new Set(['connecting', 'connect', 'reconnecting']);
+
+/**
  * If the worker's Redis connection is down now (ioredis reconnecting), drop its connections and
  * resolve true; else (up, or unknown) leave them and resolve false. ioredis holds the commands
  * sent while it reconnects until it is back, and its `disconnect()` then neither settles them nor

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 // From the sources, all of them: internal modules and the classes they test against must be one copy.
 import {
-  PoisonTaskError, PoolStoppedError, PoolUnhealthyError, TaskAbortedError, TaskError, WorkerCrashedError, WorkerStoppedError,
+  PoisonTaskError, PoolStoppedError, PoolUnhealthyError, SerializationError, TaskAbortedError, TaskError, WorkerCrashedError, WorkerStoppedError,
 } from '../../src/errors.ts';
 import { JobFailedError } from '../../src/bullmq/errors.ts';
 import { failureAction, jobMetadata } from '../../src/bullmq/job-outcome.ts';
@@ -92,6 +92,11 @@ describe('failureAction', () => {
   it('does not retry a poison task: on another machine it would kill two more workers', () => {
     const action = failureAction(new PoisonTaskError({ worker: 1, pid: 5, exitCode: 3, signal: null }), false, unrecoverable);
     expect(action).toMatchObject({ kind: 'fail', errorName: 'PoisonTaskError', error: { name: 'UnrecoverableError' } });
+  });
+
+  it('does not retry a job whose data or result cannot cross (the same again on every attempt)', () => {
+    const action = failureAction(new SerializationError('size', 'task', '70000000 bytes exceed maxMessageBytes (67108864)'), false, unrecoverable);
+    expect(action).toMatchObject({ kind: 'fail', errorName: 'SerializationError', error: { name: 'UnrecoverableError' } });
   });
 
   it('puts the job back when the pool is stopping or unhealthy, or when the consumer aborted the task itself', () => {

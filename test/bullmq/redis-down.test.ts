@@ -50,4 +50,36 @@ describe('a consumer whose Redis is down', () => {
       await redis.stop();
     }
   });
+
+  it('a plain close() that begins while Redis is down waits for it, and ends once it is back', { timeout: 120_000 }, async () => {
+    // Before: BullMQ's close() waited for ever on the connection ioredis was reconnecting, Redis back or not.
+    const redis = await privateRedis();
+    try {
+      const queueName = uniqueQueueName('close-redis-down');
+      const queue = new Queue(queueName, { connection: { host: '127.0.0.1', port: redis.port } });
+      queue.on('error', () => {});
+      await queue.addBulk(Array.from({ length: 2 }, (_, i) => ({ name: 'sleep', data: { id: i, ms: 1500 } })));
+      const config = { queue: queueName, port: redis.port, worker: bullmqFixture('sleep-echo.ts'), plain: true };
+      const child = spawn(process.execPath, [bullmqFixture('force-close-process.mjs'), JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      children.push(child);
+      const messages: Array<Record<string, any>> = [];
+      readline.createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => messages.push(JSON.parse(line)));
+      await waitFor(() => messages.some((m) => m.ready) || child.exitCode !== null, 'the consumer process to start', 30_000);
+      await waitFor(async () => (await queue.getActiveCount()) === 2, 'both jobs in flight');
+      await queue.close();
+
+      await redis.stop();
+      await waitFor(() => messages.some((m) => /ECONNREFUSED/.test(String(m.error))), 'the consumer to see Redis gone');
+      child.kill('SIGTERM'); // close() begins with Redis down
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(messages.some((m) => m.stopped)).toBe(false); // it waits for Redis
+      await redis.start();
+      await waitFor(() => messages.some((m) => m.stopped), 'the close and the pool stop to finish once Redis is back', 60_000);
+      expect(messages.find((m) => m.stopped)?.stopped).toMatchObject({ state: 'closed', taken: 2, active: 0 });
+      await waitFor(() => child.exitCode !== null || child.signalCode !== null, 'the process to exit by itself', 60_000);
+      expect(child.exitCode).toBe(0);
+    } finally {
+      await redis.stop();
+    }
+  });
 });

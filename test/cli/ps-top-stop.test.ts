@@ -73,6 +73,26 @@ describe('looppool stop', () => {
     await expectNoPoolLeft(name);
   });
 
+  it('a graceful stop asked twice is one graceful stop: the started tasks still finish', async () => {
+    // Before: the second `looppool stop` counted as a second signal and killed the workers.
+    const name = uniqueName('stop2');
+    const cli = startCli(['run', fixture('sleep.mjs'), '--size', '2', '--concurrency', '1', '--name', name], {
+      input: sleepTasks(6, 1500),
+      detached: true,
+    });
+    await waitForControl(cli.pid);
+    const first = runCli(['stop', name]);
+    await cli.waitForStderr(/no more input is read/);
+    const second = await runCli(['stop', name]);
+    expect(second.code).toBe(0);
+    expect((await first).code).toBe(0);
+    expect((await cli.exit()).code).toBe(143);
+    expect(cli.stderr).not.toMatch(/stopping the workers now/);
+    expect(cli.records().length).toBeGreaterThan(0);
+    expect(cli.records().every((r) => r.error === undefined)).toBe(true); // the started tasks finished
+    await expectNoPoolLeft(name);
+  });
+
   it('stops a pool without a control channel by SIGTERM, named by a worker pid', async () => {
     const name = uniqueName('stop');
     const cli = startCli(['run', fixture('sleep.mjs'), '--size', '2', '--concurrency', '2', '--name', name, '--no-control'], {

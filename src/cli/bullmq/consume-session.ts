@@ -244,7 +244,7 @@ export class ConsumeSession {
       this.#control = await startControlServer(this.#pool, {
         name: this.#config.name,
         details: () => ({ command: 'run', bullmq: this.#consumer.stats(), stopping: this.#reason !== undefined }),
-        onStop: (drain) => this.requestStop('SIGTERM', !drain),
+        onStop: (drain) => (drain && this.#stopRequests > 0 ? undefined : this.requestStop('SIGTERM', !drain)),
       });
     } catch (error) {
       this.#log(`no control channel (looppool top/stop will see less): ${(error as Error).message}`);

@@ -131,7 +131,8 @@ export class RunSession {
       this.#control = await startControlServer(this.#pool, {
         name: this.#config.name,
         details: () => this.#details(),
-        onStop: (drain) => this.requestStop('SIGTERM', !drain),
+        // A graceful stop twice is one graceful stop (a signal twice is not: the second stops at once).
+        onStop: (drain) => (drain && this.#stopRequests > 0 ? undefined : this.requestStop('SIGTERM', !drain)),
       });
     } catch (error) {
       this.#log(`no control channel (looppool top/stop will see less): ${(error as Error).message}`);

@@ -81,6 +81,9 @@ export class PoolLifecycle {
     if (host.state() !== 'created') throw new PoolStoppedError();
     host.setState('starting');
     host.supervisor.initExtras = await host.services.startBeforeWorkers(facade);
+    // Open before the workers start: a `looppool stop` during a slow start then stops the pool
+    // (the stop waits for the start), where without a socket it fell back to SIGTERM and ended the application.
+    await host.services.openControl(facade);
     try {
       await host.supervisor.start();
     } catch (error) {
@@ -93,7 +96,6 @@ export class PoolLifecycle {
       host.endStreams();
       throw reason;
     }
-    await host.services.openControl(facade);
     if (host.state() === 'starting') host.setState('running');
     host.pump();
   }

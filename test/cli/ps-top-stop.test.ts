@@ -148,6 +148,26 @@ describe('looppool stop', () => {
     }
   });
 
+  it('stops an application\'s pool that is still starting through its control channel: the application is not signalled, and ends by itself', async () => {
+    // Before: the socket opened only once the workers were up, and stop fell back to SIGTERM, which ended the application.
+    const name = uniqueName('appstart');
+    const app = spawn(process.execPath, [fixture('app-slow-start.mjs'), name], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    app.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => app.once('exit', (code, signal) => resolve([code, signal])));
+    try {
+      await waitFor(() => workerPids(name).length === 1, 'its worker to start (it takes 2 s in initialize())');
+      const stop = await runCli(['stop', String(app.pid)]);
+      expect(stop.code).toBe(0);
+      expect(stop.stderr).toMatch(/through its control channel/);
+      await waitFor(() => out.includes('STOPPED'), 'the pool to stop');
+      expect(await exited).toEqual([0, null]); // it ended by itself, not by a signal
+      await expectNoPoolLeft(name);
+    } finally {
+      app.kill('SIGKILL');
+    }
+  });
+
   it('exits 2 when no pool matches, and refuses an ambiguous name', async () => {
     expect((await runCli(['stop', 'no-such-pool-anywhere'])).code).toBe(2);
     const name = uniqueName('twin');

@@ -2,7 +2,6 @@
  * What the consumer makes of a task's outcome: the metadata recorded on the job, and how a
  * failure is handed to BullMQ (fail and maybe retry, or put back in the queue). Pure.
  */
-import { isDeepStrictEqual } from 'node:util';
 import { SerializationError } from '../errors.ts';
 import { JobFailedError } from './errors.ts';
 import type { DispatchInfo } from './options.ts';
@@ -81,20 +80,17 @@ export type RequeueReason =
   | 'unhealthy';
 
 /**
- * Check a task's value before it becomes the job's return value, which BullMQ stores as JSON: a
- * BigInt or a cycle would fail the job after it was counted complete, a Map arrive as `{}`.
+ * Check a task's value before it becomes the job's return value, which BullMQ stores as JSON
+ * (JSON's rules apply: a Date becomes its ISO string, an undefined field is left out): one JSON
+ * cannot write at all (a BigInt, a cycle) failed the job in BullMQ after it was counted complete.
  * @throws {SerializationError} (the job then fails, and is not retried: the same again each time)
  */
 export function assertStorable(value: unknown): void {
-  if (value === undefined) return;
-  let text: string | undefined;
   try {
-    text = JSON.stringify(value);
-  } catch {
-    // a BigInt or a cycle: refused below
+    JSON.stringify(value);
+  } catch (error) {
+    throw new SerializationError('unsupported', 'job return value', `BullMQ stores it as JSON, which cannot write it (${(error as Error).message})`);
   }
-  if (text !== undefined && isDeepStrictEqual(JSON.parse(text), value)) return; // what a job's reader will get back
-  throw new SerializationError('unsupported', 'result', "BullMQ stores a job's return value as JSON, which cannot hold this one unaltered (a BigInt, a Map, a Date, a cycle, undefined or NaN inside...): return plain JSON data");
 }
 
 /** What to do with a job whose task rejected. */

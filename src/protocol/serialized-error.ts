@@ -28,6 +28,9 @@ const MAX_ERRORS = 50;
 export const ERROR_TEXT_BUDGET = 128 * 1024;
 /** Most of the budget one message, or one property, may take (the stack gets the rest). */
 const MAX_FIELD = 16 * 1024;
+/** A property's name is cut to this; each property is charged its name and PROP_COST more (quotes, colon, a small value). */
+const MAX_KEY = 200;
+const PROP_COST = 32;
 const SKIPPED_PROPS = new Set(['name', 'message', 'stack', 'cause', 'errors', '__proto__', 'constructor', 'prototype']);
 
 /** Turn anything thrown (an `Error` or not) into a {@link SerializedError}. Never throws. */
@@ -85,9 +88,13 @@ class ErrorWriter {
     let props: Record<string, unknown> | undefined;
     for (const key of keys) {
       if (SKIPPED_PROPS.has(key)) continue;
-      if (this.#left === 0) break;
+      // Each property costs its name and a few characters of JSON whatever its value: thousands of
+      // small ones must not pass the budget either.
+      const name = key.length > MAX_KEY ? key.slice(0, MAX_KEY) : key;
+      if (this.#left < name.length + PROP_COST) break;
+      this.#left -= name.length + PROP_COST;
       props ??= Object.create(null) as Record<string, unknown>;
-      props[key] = this.#plain(read(source, key));
+      props[name] = this.#plain(read(source, key));
     }
     return props;
   }

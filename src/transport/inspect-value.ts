@@ -139,8 +139,8 @@ class CloneWalk {
     if (proto === null || proto === Object.prototype) return;
     const ctor = proto.constructor;
     if (CLONEABLE_CLASSES.has(ctor) && Object.hasOwn(proto, 'constructor')) {
-      // V8's serializer carries no own property of these but an array's (a typed array's keys are its elements).
-      if (ctor !== Array && !ArrayBuffer.isView(value) && Object.keys(value).length > 0) {
+      // V8's serializer carries no own property of these but an array's (a typed array's and a boxed string's keys are their elements).
+      if (ctor !== Array && ctor !== String && !ArrayBuffer.isView(value) && Object.keys(value).length > 0) {
         const what = value instanceof Error ? 'errors' : `a ${(ctor as { name: string }).name}`;
         throw new SerializationError('unsupported', path, `the own properties of ${what} (${Object.keys(value).join(', ')}) would be lost; send them as plain data`);
       }

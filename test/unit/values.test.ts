@@ -40,6 +40,11 @@ describe('what crosses the channel', () => {
     }
   });
 
+  it('carries a boxed string, whose keys are its characters', () => {
+    const boxed = { s: new String('hi') };
+    expect(v8.deserialize(encodePayload(boxed, 'task', 1 << 20) as Buffer)).toEqual(boxed);
+  });
+
   it('sends plain data with long strings through V8 (cheaper than JSON), the rest as JSON', () => {
     const page = { url: 'https://example.test/', html: `<p>${'é'.repeat(20_000)}</p>` };
     const bytes = encodePayload(page, 'task', 1 << 20);
@@ -122,6 +127,10 @@ describe('errors across processes', () => {
     expect(data.message).toMatch(/^m+\.\.\. \[\d+ more characters cut\]$/);
     expect(data.stack?.startsWith('Error: mmm')).toBe(true);
     expect(Buffer.byteLength(JSON.stringify(data))).toBeLessThan(1024 * 1024);
+    // Many small properties, and long names: each costs its name and more, within the same budget.
+    const manyProps = Object.assign(new Error('many'), Object.fromEntries(Array.from({ length: 200_000 }, (_, i) => [`prop_${i}`, i])));
+    expect(Buffer.byteLength(JSON.stringify(serializeError(manyProps)))).toBeLessThan(1024 * 1024);
+    expect(Buffer.byteLength(JSON.stringify(serializeError(Object.assign(new Error('k'), { ['k'.repeat(3_000_000)]: 1 }))))).toBeLessThan(1024 * 1024);
     // Characters JSON escapes as \\u0000 grow sixfold: still under the limit.
     expect(Buffer.byteLength(JSON.stringify(serializeError(new Error('\u0000'.repeat(2_000_000)))))).toBeLessThan(1024 * 1024);
   });

@@ -48,6 +48,8 @@ export class Supervisor {
   #unhealthy: PoolUnhealthyError | undefined;
   #mode: Mode = 'idle';
   #settleStart: ((error: Error | undefined) => void) | undefined;
+  /** The slots that have had a worker ready (see #onReady). */
+  readonly #readySlots = new Set<number>();
   #whenEmpty: (() => void) | undefined;
   #memoryTimer: NodeJS.Timeout | undefined;
   /** Added to every worker's init message (set before `start()`). */
@@ -155,7 +157,10 @@ export class Supervisor {
       this.#host.healthChanged(undefined);
     }
     this.#host.workerStarted(handle);
-    if (this.#mode === 'starting' && this.handles.every((h) => h?.state === 'ready')) this.#settleStart?.(undefined);
+    // Started once every slot has had a worker ready: one that left since (a recycle, an escaped
+    // error) does not hold the start, which would otherwise wait for a replacement a stop cancels.
+    this.#readySlots.add(handle.number);
+    if (this.#mode === 'starting' && this.#readySlots.size === this.handles.length) this.#settleStart?.(undefined);
   }
 
   #onExit(handle: WorkerHandle, exitCode: number | null, signal: NodeJS.Signals | null, tasks: PendingTask[]): void {

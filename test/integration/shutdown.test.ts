@@ -277,6 +277,19 @@ describe('stop: the poison pill', () => {
     expect(exits.find((e) => e.worker === 0)).toMatchObject({ signal: 'SIGKILL', reason: 'stop' });
   });
 
+  it('a start is done once every worker has been ready, though one has left since: terminate() then ends, nothing hangs', async () => {
+    // Before: start() waited for all workers to be ready at once; worker 0, recycled after its one
+    // task, was not, and terminate() killed it with no replacement coming: start() and terminate() never settled.
+    const pool = makePool({ worker: 'slow-init-one.ts', size: 2, maxTasksPerWorker: 1, workerData: { ms: 800 } });
+    const starting = pool.start().then(() => 'started', (e: Error) => e.name);
+    await waitFor(() => pool.stats().workers[0]?.state === 'ready', 'worker 0 to be ready');
+    const task = pool.run(60_000, { worker: 0 }).catch((e: unknown) => e); // its one task: worker 0 is recycled (it drains)
+    await waitFor(() => pool.stats().workers[1]?.state === 'ready', 'worker 1 to be ready');
+    expect(await starting).toBe('started');
+    await pool.terminate();
+    expect(await task).toBeInstanceOf(WorkerStoppedError);
+  });
+
   it('starts and stops cleanly with any number of tasks in flight', async () => {
     for (let n = 0; n < 12; n++) {
       const pool = makePool({ worker: 'sleep.ts', size: 2, concurrency: 3 });

@@ -25,6 +25,7 @@ export function yieldToLoop(): Promise<void> {
  * Resolves `false` if the loop stayed busy until `timeout` ms passed, `true` otherwise.
  */
 export async function whenIdle(options: { timeout?: number } = {}): Promise<boolean> {
+  checkWhenIdleOptions(options);
   const deadline = options.timeout === undefined ? Infinity : performance.now() + options.timeout;
   let last = performance.eventLoopUtilization();
   for (;;) {
@@ -34,4 +35,22 @@ export async function whenIdle(options: { timeout?: number } = {}): Promise<bool
     if (performance.now() >= deadline) return false;
     last = now;
   }
+}
+
+/** `whenIdle`'s options: an object whose only key is `timeout`, ms >= 0 or Infinity. @throws {TypeError} */
+function checkWhenIdleOptions(options: unknown): void {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`Expected the options of whenIdle() to be an object such as { timeout: 1000 }, got ${describe(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (key !== 'timeout') throw new TypeError(`Unknown option \`${key}\` of whenIdle() (it takes \`timeout\`)`);
+  }
+  const timeout = (options as { timeout?: unknown }).timeout;
+  if (timeout !== undefined && !(typeof timeout === 'number' && timeout >= 0 && !Number.isNaN(timeout))) {
+    throw new TypeError(`Expected \`timeout\` of whenIdle() to be a number of ms >= 0 (or Infinity), got ${describe(timeout)}`);
+  }
+}
+
+function describe(value: unknown): string {
+  return typeof value === 'string' ? `'${value}' (string)` : `${String(value)} (${value === null ? 'null' : typeof value})`;
 }

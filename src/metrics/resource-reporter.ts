@@ -6,6 +6,9 @@
  */
 import type { StatsD } from 'hot-shots';
 import { isDelay, MAX_DELAY_MS } from '../internal/delay.ts';
+import { assertKnownKeys } from '../internal/known-keys.ts';
+import { show } from '../internal/option-checks.ts';
+import { isStatsdClient } from './statsd.ts';
 import { SYSTEM_CLOCK, Ticker, type Clock } from './clock.ts';
 import { MetricBatch } from './batch.ts';
 import { sanitizePath, sanitizeSegment, sanitizeTags, type MetricScope, type MetricTags } from './names.ts';
@@ -34,6 +37,21 @@ export interface ResourceReporterOptions {
   clock?: Clock;
   /** @internal for tests */
   sampler?: Pick<ProcessSampler, 'start' | 'sample' | 'stop'>;
+}
+
+const OPTION_KEYS: ReadonlySet<string> = new Set(['interval', 'tags', 'onError', 'clock', 'sampler']);
+
+/** What the constructor takes, checked before anything starts: a mistake here would only show as missing metrics. */
+function checkArguments(statsd: unknown, prefix: unknown, options: unknown): void {
+  if (!isStatsdClient(statsd)) throw new TypeError(`Expected a statsd client (a hot-shots StatsD, or createStatsd()'s client), got ${show(statsd)}`);
+  if (typeof prefix !== 'string') throw new TypeError(`Expected the prefix to be a string (it may be ''), got ${show(prefix)}`);
+  if (typeof options !== 'object' || options === null) throw new TypeError(`Expected the options to be an object, got ${show(options)}`);
+  assertKnownKeys(options, OPTION_KEYS);
+  const { tags, onError } = options as ResourceReporterOptions;
+  if (tags !== undefined && (typeof tags !== 'object' || tags === null || Array.isArray(tags))) {
+    throw new TypeError(`Expected \`tags\` to be an object of names and values such as { pool: 'images' }, got ${show(tags)}`);
+  }
+  if (onError !== undefined && typeof onError !== 'function') throw new TypeError(`Expected \`onError\` to be a function, got ${show(onError)}`);
 }
 
 /** Default interval, ms (looppool's was 10 s too). */
@@ -69,7 +87,9 @@ export class ResourceReporter {
    * @param prefix dot-separated name prefix of every metric (`''` for none), e.g. `demo.worker.3`.
    * @throws {TypeError} when `interval` is not an integer from 1 to 2^31 - 1 (ms).
    */
+  /** @throws {TypeError} on a client that is no statsd client, a prefix that is no string, or a bad option */
   constructor(statsd: StatsD, prefix: string, options: ResourceReporterOptions = {}) {
+    checkArguments(statsd, prefix, options);
     const interval = options.interval ?? DEFAULT_REPORT_INTERVAL;
     if (!isDelay(interval, 1)) throw new TypeError(intervalError(interval));
     this.#statsd = statsd;

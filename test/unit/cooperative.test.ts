@@ -43,4 +43,17 @@ describe('cooperative helpers', () => {
       busy = false;
     }
   });
+
+  it.each([
+    [500, /Expected the options of whenIdle\(\) to be an object such as \{ timeout: 1000 \}, got 500 \(number\)/],
+    [null, /got null \(null\)/],
+    [{ timeout: '500' }, /Expected `timeout` of whenIdle\(\) to be a number of ms >= 0 \(or Infinity\), got '500' \(string\)/],
+    [{ timeout: -5 }, /got -5 \(number\)/],
+    [{ timeout: Number.NaN }, /got NaN \(number\)/],
+    [{ timout: 5 }, /Unknown option `timout` of whenIdle\(\) \(it takes `timeout`\)/],
+  ])('whenIdle(%o) rejects with a TypeError saying what is wrong', async (options, message) => {
+    // Before: a number was ignored (no timeout), '500' was concatenated, NaN and a typo never timed out.
+    await expect(whenIdle(options as { timeout?: number })).rejects.toThrow(message);
+    await expect(whenIdle(options as { timeout?: number })).rejects.toBeInstanceOf(TypeError);
+  });
 });

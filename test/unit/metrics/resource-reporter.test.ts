@@ -176,6 +176,22 @@ describe('ResourceReporter', () => {
     expect(() => new ResourceReporter(client, 'x', { interval: Infinity })).toThrow(TypeError); // a timer would fire it every ms
   });
 
+  it('rejects what would only show as missing or garbled metrics: no client, no prefix, tags not an object, an unknown option', () => {
+    // Before: each was accepted, then sent nothing (one line on stderr), `undefined.g`, or tags such as `#0:e,1:n`.
+    const client = new StatsD({ mock: true });
+    const make = (...args: unknown[]) => () => new (ResourceReporter as unknown as new (...a: unknown[]) => ResourceReporter)(...args);
+    expect(make(undefined, 'x')).toThrow(/Expected a statsd client \(a hot-shots StatsD, or createStatsd\(\)'s client\), got `undefined`/);
+    expect(make({}, 'x')).toThrow(TypeError);
+    expect(make('127.0.0.1', 'x')).toThrow(TypeError);
+    expect(make(client, undefined)).toThrow(/Expected the prefix to be a string \(it may be ''\)/);
+    expect(make(client, 'x', { tags: ['env:prod'] })).toThrow(/Expected `tags` to be an object of names and values/);
+    expect(make(client, 'x', { tags: 'env' })).toThrow(TypeError);
+    expect(make(client, 'x', { intervall: 5000 })).toThrow('Unknown option `intervall`');
+    expect(make(client, 'x', null)).toThrow(/Expected the options to be an object/);
+    expect(make(client, 'x', { onError: 'log' })).toThrow(/Expected `onError` to be a function/);
+    expect(make(client, '', { tags: { env: 'prod' } })).not.toThrow();
+  });
+
   it('uses the real samplers by default and sanitises its prefix', () => {
     const client = new StatsD({ mock: true });
     const reporter = new ResourceReporter(client, 'my app..p:1', { interval: 60_000 });

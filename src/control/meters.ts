@@ -44,12 +44,23 @@ export class LoopDelayMeter {
   readonly #resolution: number;
   readonly #windowMs: number;
   #since = performance.now();
+  /** Ends a window nobody read: the first read after a long while showed a block of hours ago. */
+  readonly #windowTimer: NodeJS.Timeout | undefined;
 
   constructor(resolution = 20, windowMs = 10_000) {
     this.#resolution = resolution;
     this.#windowMs = windowMs;
     this.#histogram = loopDelayHistogram(resolution);
     this.#histogram.enable();
+    if (windowMs > 0) {
+      this.#windowTimer = setInterval(() => this.#startWindow(), windowMs);
+      this.#windowTimer.unref();
+    }
+  }
+
+  #startWindow(): void {
+    this.#histogram.reset();
+    this.#since = performance.now();
   }
 
   /** p50/p99/max; the histogram's own sampling interval is subtracted, as it is part of every sample. */
@@ -57,14 +68,12 @@ export class LoopDelayMeter {
     const h = this.#histogram;
     const ms = (ns: number): number => (h.count === 0 ? 0 : Math.max(0, Math.round((ns / 1e6 - this.#resolution) * 100) / 100));
     const out = { p50: ms(h.percentile(50)), p99: ms(h.percentile(99)), max: ms(h.max) };
-    if (performance.now() - this.#since > this.#windowMs) {
-      h.reset();
-      this.#since = performance.now();
-    }
+    if (performance.now() - this.#since > this.#windowMs) this.#startWindow();
     return out;
   }
 
   stop(): void {
+    clearInterval(this.#windowTimer);
     this.#histogram.disable();
   }
 }

@@ -27,4 +27,16 @@ describe('LoopDelayMeter (the loop delay `looppool top` shows)', () => {
       meter.stop();
     }
   });
+
+  it('forgets a block once its window has passed, read or not', async () => {
+    // Before: with no read meanwhile, the first read showed a block of any age (hours, in a quiet pool).
+    const meter = new LoopDelayMeter(10, 200);
+    try {
+      block(300);
+      await sleep(700); // more than two windows, none of them read
+      expect(meter.read().max).toBeLessThan(250);
+    } finally {
+      meter.stop();
+    }
+  });
 });

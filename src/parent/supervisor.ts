@@ -15,6 +15,12 @@ import { monotonicMs } from '../internal/monotonic.ts';
 
 const BACKOFF_BASE_MS = 100;
 const BACKOFF_MAX_MS = 30_000;
+/**
+ * A worker that dies (not for a stop or a recycle) sooner than this after it became ready counts
+ * as a failed start for its slot's backoff: a worker that crashes right after each start (a timer
+ * in initialize(), a rejection it left for later) was replaced at once, ten times a second.
+ */
+const STABLE_MS = 1000;
 
 export interface ExitDetails {
   readonly exitCode: number | null;
@@ -44,6 +50,8 @@ export class Supervisor {
   /** The process each slot had last, once it exited: what stats() shows of a slot left empty. */
   readonly #exited: (WorkerHandle | undefined)[];
   readonly #slotFailures: number[];
+  /** When each slot's worker became ready (`monotonicMs()`). */
+  readonly #readyAt: number[] = [];
   #failuresInRow = 0;
   #unhealthy: PoolUnhealthyError | undefined;
   #mode: Mode = 'idle';
@@ -150,7 +158,7 @@ export class Supervisor {
   }
 
   #onReady(handle: WorkerHandle): void {
-    this.#slotFailures[handle.number] = 0;
+    this.#readyAt[handle.number] = monotonicMs(); // its slot's backoff is reset once it has lived STABLE_MS (#onExit)
     this.#failuresInRow = 0;
     if (this.#unhealthy) {
       this.#unhealthy = undefined;
@@ -173,6 +181,10 @@ export class Supervisor {
     if (initError) {
       this.#slotFailures[n] = (this.#slotFailures[n] ?? 0) + 1;
       this.#failuresInRow++;
+    } else if (handle.exitReason !== 'stop' && handle.exitReason !== 'recycle' && monotonicMs() - (this.#readyAt[n] ?? 0) < STABLE_MS) {
+      this.#slotFailures[n] = (this.#slotFailures[n] ?? 0) + 1; // died right after its start: backoff, as for a failed start
+    } else {
+      this.#slotFailures[n] = 0;
     }
     this.#host.workerExited(handle, { exitCode, signal, reason: handle.exitReason }, tasks);
     if (this.#settleStart && initError) {

@@ -174,6 +174,23 @@ describe('a worker dies', () => {
   });
 });
 
+describe('a worker that dies right after each start', () => {
+  it('is replaced with the backoff of a failed start, not at once', async () => {
+    // Before: a worker that died after it became ready was replaced at once, about ten times a second for ever.
+    const pool = makePool({ worker: 'dies-after-ready.ts', size: 1 });
+    const gaps: number[] = [];
+    let exitedAt = 0;
+    pool.on('workerExit', () => (exitedAt = performance.now()));
+    pool.on('workerStart', () => exitedAt > 0 && gaps.push(performance.now() - exitedAt));
+    await pool.start().catch(() => {});
+    await waitFor(() => gaps.length >= 3, 'three replacements');
+    // A replacement comes no sooner than its backoff (a timer never fires early): 100, 200, 400 ms.
+    expect(gaps[0]).toBeGreaterThanOrEqual(99);
+    expect(gaps[1]).toBeGreaterThanOrEqual(199);
+    expect(gaps[2]).toBeGreaterThanOrEqual(399);
+  });
+});
+
 describe('errors that escape a task', () => {
   it.each(['throw', 'reject'])('an escaped %s is reported as workerError and, by default, the worker is replaced', async (task) => {
     const pool = makePool({ worker: 'escapes.ts', size: 1 });

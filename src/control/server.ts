@@ -86,6 +86,9 @@ class ControlSession implements ControlServer {
   readonly #options: ControlServerOptions;
   readonly #server: net.Server;
   readonly #clients = new Set<net.Socket>();
+  /** Clients that asked for events. The pool gets one listener per event for all of them (one each made Node warn past ten). */
+  readonly #subscribers = new Set<net.Socket>();
+  #unlisten: (() => void) | undefined;
   readonly #startedAt = new Date();
   /** The same moment on the monotonic clock, for the uptime. */
   readonly #startedT = performance.now();
@@ -207,19 +210,28 @@ class ControlSession implements ControlServer {
   }
 
   #subscribe(socket: net.Socket): void {
+    if (this.#subscribers.has(socket)) return; // asked twice: one stream
+    this.#subscribers.add(socket);
+    socket.once('close', () => {
+      this.#subscribers.delete(socket);
+      if (this.#subscribers.size > 0) return;
+      this.#unlisten?.();
+      this.#unlisten = undefined;
+    });
+    if (this.#unlisten) return;
     const on = this.#pool.on.bind(this.#pool) as (event: string, listener: (...args: unknown[]) => void) => void;
     const off = this.#pool.off.bind(this.#pool) as (event: string, listener: (...args: unknown[]) => void) => void;
     const listeners = (this.#options.events ?? DEFAULT_EVENTS).map((event) => {
       const listener = (...args: unknown[]): void => {
         const message: ControlEvent = { event, at: new Date().toISOString(), data: eventData(args) };
-        this.#send(socket, message);
+        for (const subscriber of this.#subscribers) this.#send(subscriber, message);
       };
       on(event, listener);
       return { event, listener };
     });
-    socket.once('close', () => {
+    this.#unlisten = () => {
       for (const { event, listener } of listeners) off(event, listener);
-    });
+    };
   }
 
   #send(socket: net.Socket, message: ControlResponse | ControlEvent): void {

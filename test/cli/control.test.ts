@@ -99,6 +99,26 @@ describe('control channel', () => {
     await server.close();
   });
 
+  it('serves many events subscribers with one listener per event on the pool: no MaxListenersExceededWarning', async () => {
+    // Before: each subscriber added its own listeners, and an eleventh (eleven `looppool top`) made Node warn on stderr.
+    const pool = new FakePool();
+    const server = await startControlServer(pool, { name: 'many', dir: freshDir() });
+    const counts = Array.from({ length: 12 }, () => 0);
+    const unsubscribes = counts.map((_, i) => subscribeControlEvents(server.path, () => (counts[i] = (counts[i] ?? 0) + 1)));
+    try {
+      // Emit until every subscriber (each connects in its own time) has had an event.
+      await waitFor(() => {
+        pool.emit('workerExit', { worker: 0, pid: 1, exitCode: 1, signal: null, expected: false });
+        return counts.every((c) => c > 0);
+      }, 'every subscriber to get events');
+      expect(pool.listenerCount('workerExit')).toBe(1);
+    } finally {
+      for (const unsubscribe of unsubscribes) unsubscribe();
+    }
+    await waitFor(() => pool.listenerCount('workerExit') === 0, 'the listeners to be removed when the last client leaves');
+    await server.close();
+  });
+
   it('answers malformed requests with an error and keeps the connection; a __proto__ key changes nothing', async () => {
     const server = await startControlServer(new FakePool(), { name: 'eps', dir: freshDir() });
     const lines = await exchange(server.path, 'nonsense\n{"id":2,"op":"frobnicate"}\n{"id":3,"op":"stats","__proto__":{"polluted":1}}\n', 3);

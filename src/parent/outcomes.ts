@@ -36,7 +36,7 @@ export interface OutcomeSink {
  * The least time a worker has to answer the ping of a timeout check before it counts as blocked,
  * whatever `timeoutGrace` is: a free loop answers within milliseconds, but not within none.
  */
-export const MIN_PING_WAIT = 100;
+const MIN_PING_WAIT = 100;
 
 export class TaskOutcomes {
   done = 0;

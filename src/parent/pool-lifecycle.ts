@@ -28,7 +28,7 @@ export type StopPhase = 'draining' | 'cancelling' | 'pilled';
  * loop a task blocks never does, and the others would wait for the stop timeout, then be killed
  * without their dispose().
  */
-export const RECLAIM_WAIT = 1000;
+const RECLAIM_WAIT = 1000;
 
 /** What a start and a stop move on (PoolCore's state and stop phase) and act on. */
 export interface LifecycleHost {

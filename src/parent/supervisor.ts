@@ -50,14 +50,12 @@ export class Supervisor {
   /** The process each slot had last, once it exited: what stats() shows of a slot left empty. */
   readonly #exited: (WorkerHandle | undefined)[];
   readonly #slotFailures: number[];
-  /** When each slot's worker became ready (`monotonicMs()`). */
-  readonly #readyAt: number[] = [];
+  /** When each slot's worker last became ready (`monotonicMs()`); undefined for a slot never ready. */
+  readonly #readyAt: (number | undefined)[] = [];
   #failuresInRow = 0;
   #unhealthy: PoolUnhealthyError | undefined;
   #mode: Mode = 'idle';
   #settleStart: ((error: Error | undefined) => void) | undefined;
-  /** The slots that have had a worker ready (see #onReady). */
-  readonly #readySlots = new Set<number>();
   #whenEmpty: (() => void) | undefined;
   #memoryTimer: NodeJS.Timeout | undefined;
   /** Added to every worker's init message (set before `start()`). */
@@ -167,8 +165,7 @@ export class Supervisor {
     this.#host.workerStarted(handle);
     // Started once every slot has had a worker ready: one that left since (a recycle, an escaped
     // error) does not hold the start, which would otherwise wait for a replacement a stop cancels.
-    this.#readySlots.add(handle.number);
-    if (this.#mode === 'starting' && this.#readySlots.size === this.handles.length) this.#settleStart?.(undefined);
+    if (this.#mode === 'starting' && this.handles.every((_, n) => this.#readyAt[n] !== undefined)) this.#settleStart?.(undefined);
   }
 
   #onExit(handle: WorkerHandle, exitCode: number | null, signal: NodeJS.Signals | null, tasks: PendingTask[]): void {

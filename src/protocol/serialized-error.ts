@@ -25,7 +25,7 @@ const MAX_ERRORS = 50;
  * aggregated errors included: at 6 bytes a character once escaped, under the 1 MiB the parent
  * reads beyond `maxMessageBytes`, whatever that is. Longer text is cut, and says so.
  */
-export const ERROR_TEXT_BUDGET = 128 * 1024;
+const ERROR_TEXT_BUDGET = 128 * 1024;
 /** Most of the budget one message, or one property, may take (the stack gets the rest). */
 const MAX_FIELD = 16 * 1024;
 /** A property's name is cut to this; each property is charged its name and PROP_COST more (quotes, colon, a small value). */

@@ -183,6 +183,9 @@ export const DEFAULT_POOL_OPTIONS = Object.freeze({
   reportInterval: 10_000,
 });
 
+/** Options whose value may be anything, null included: it is the application's. */
+const ANY_VALUE: ReadonlySet<string> = new Set(['workerData']);
+
 const KNOWN = new Set([
   'worker', 'size', 'concurrency', 'maxQueue', 'name', 'workerData', 'dispatch', 'env', 'execArgv',
   'maxMessageBytes', 'stopTimeout', 'workerStdout', 'retries', 'taskTimeout', 'timeoutGrace', 'maxTasksPerWorker',
@@ -233,7 +236,7 @@ export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
 /** `input` is an object whose every key is an option `Pool` knows. */
 function assertKnownOptions(input: PoolOptions): void {
   if (typeof input !== 'object' || input === null) throw new TypeError(`Expected options to be an object, got ${show(input)}`);
-  assertKnownKeys(input, KNOWN);
+  assertKnownKeys(input, KNOWN, '', '', ANY_VALUE);
 }
 
 /** A pool's name: it goes into process titles, metric names and control socket paths. */
@@ -263,6 +266,16 @@ export function resolveWorkerUrl(worker: unknown): string {
 /** A per-task timeout given to `run`/`put`: undefined, or an integer from 1 to {@link MAX_DELAY_MS}. */
 export function taskTimeoutOption(value: unknown): number | undefined {
   return value === undefined ? undefined : delayOption('timeout', value, 1);
+}
+
+const STOP_KEYS: ReadonlySet<string> = new Set(['drain', 'timeout']);
+
+/** `stop()`'s options: an object of known keys, `drain` a boolean (`timeout` is checked where it is used). @throws {TypeError} */
+export function checkStopOptions(options: unknown): void {
+  if (typeof options !== 'object' || options === null) throw new TypeError(`Expected the options to be an object, got ${show(options)}`);
+  assertKnownKeys(options, STOP_KEYS, '', ' (stop takes `drain` and `timeout`)');
+  const { drain } = options as { drain?: unknown };
+  if (drain !== undefined) boolean('drain', drain);
 }
 
 /** `stop()`'s timeout, and `stopOnSignals()`'s: ms from 0 to {@link MAX_DELAY_MS} (not only integers), or Infinity (no timer). */

@@ -1,11 +1,23 @@
-/** The check every options object of the public API gets: a key nobody reads is a typo. */
+/**
+ * The check every options object of the public API gets: a key nobody reads is a typo, and a
+ * null is a mistake (JSON's "no value", a field read from a config that was never set): an
+ * option is left out for its default, so null is refused rather than read as the default for
+ * some options and as a bad value for others.
+ */
+
+const NONE: ReadonlySet<string> = new Set();
 
 /**
  * @throws {TypeError} `Unknown option \`<prefix><key>\`` (then `hint`) for the first own key of
- * `input` that is not in `known`
+ * `input` that is not in `known`, and `Expected \`<prefix><key>\` not to be null` for one whose
+ * value is null, unless it is in `nullable` (an option whose value may be anything, such as a
+ * pool's `workerData`)
  */
-export function assertKnownKeys(input: object, known: ReadonlySet<string>, prefix = '', hint = ''): void {
+export function assertKnownKeys(input: object, known: ReadonlySet<string>, prefix = '', hint = '', nullable = NONE): void {
   for (const key of Object.keys(input)) {
     if (!known.has(key)) throw new TypeError(`Unknown option \`${prefix}${key}\`${hint}`);
+    if ((input as Record<string, unknown>)[key] === null && !nullable.has(key)) {
+      throw new TypeError(`Expected \`${prefix}${key}\` not to be null (leave it out for its default)`);
+    }
   }
 }

@@ -31,8 +31,9 @@ export function oneOf<T extends string>(name: string, value: unknown, allowed: r
   return value as T;
 }
 
+/** A plain options object or record (an array is refused: its entries would be read as keys). */
 export function object(name: string, value: unknown): object {
-  if (typeof value !== 'object' || value === null) throw new TypeError(`Expected \`${name}\` to be an object, got ${show(value)}`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TypeError(`Expected \`${name}\` to be an object, got ${show(value)}`);
   return value;
 }
 

@@ -147,7 +147,7 @@ export function clientOptions(resolved: ResolvedStatsdOptions, onError: ErrorSin
 const STATSD_KEYS: ReadonlySet<string> = new Set(['host', 'port', 'prefix', 'globalTags', 'protocol', 'telegraf', 'datadog', 'tags', 'maxBufferSize', 'mock']);
 
 export function resolveStatsdOptions(input: StatsdOptions): ResolvedStatsdOptions {
-  if (typeof input !== 'object' || input === null) throw new TypeError(`Expected \`statsd\` to be a hot-shots client or an options object, got ${show(input)}`);
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new TypeError(`Expected \`statsd\` to be a hot-shots client or an options object, got ${show(input)}`);
   assertKnownKeys(input, STATSD_KEYS, 'statsd.', ` (a hot-shots client is recognised by its methods; options are ${[...STATSD_KEYS].join(', ')})`);
   const d = DEFAULT_STATSD_OPTIONS;
   const host = input.host ?? d.host;

@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import { rethrowLater } from '../internal/user-callbacks.ts';
 import type { MetricSource } from '../metrics/resource-reporter.ts';
-import { resolvePoolOptions, type PoolOptions } from '../options.ts';
+import { checkStopOptions, resolvePoolOptions, type PoolOptions } from '../options.ts';
 import type { PoolEvents, PoolState, PoolStats } from './events.ts';
 import { checkMapArguments, mapTasks, type MapOptions } from './map.ts';
 import { PoolCore } from './pool-core.ts';
@@ -161,6 +161,11 @@ export class Pool<TTask = unknown, TResult = unknown> extends EventEmitter<PoolE
    * killed. Resolves when every worker process has exited. Calling it again returns the same promise.
    */
   stop(options: StopOptions = {}): Promise<void> {
+    try {
+      checkStopOptions(options);
+    } catch (error) {
+      return Promise.reject(error as TypeError); // as for a bad timeout: this call only, the pool runs on
+    }
     return this.#core.stop(options.drain ?? true, options.timeout ?? this.#core.options.stopTimeout);
   }
 

@@ -60,6 +60,11 @@ describe('resolveEnqueueOptions', () => {
     expect(() => resolveEnqueueOptions({ queue: 'q', connection: 'redis://x', batchSize: 1.5 })).toThrow('Expected `batchSize` to be an integer >= 1, got `1.5` (number)');
     expect(() => resolveEnqueueOptions({ queue: 'q', connection: 'redis://x', idField: '' })).toThrow('Expected `idField` to be a non-empty string, got `""` (string)');
   });
+
+  it('refuses null for an option instead of reading it as the default', () => {
+    expect(() => resolveEnqueueOptions({ queue: 'q', connection: 'redis://x', batchSize: null as never })).toThrow('Expected `batchSize` not to be null (leave it out for its default)');
+    expect(() => resolveEnqueueOptions({ queue: 'q', connection: 'redis://x', jobOptions: null as never })).toThrow('Expected `jobOptions` not to be null');
+  });
 });
 
 describe('failureAction', () => {

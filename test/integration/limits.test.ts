@@ -69,6 +69,15 @@ describe('limits and bad input', () => {
     [{ statsd: { hots: 'metrics.internal' } }, /Unknown option `statsd.hots`/],
     [{ worker: 'data:text/javascript,1' }, /Expected `worker` to be a file path or a file: URL/],
     [{ worker: 42 }, /Expected `worker` to be a file path or a file: URL, got `42` \(number\)/],
+    // null is refused, not read as the default (it was, for most options)
+    [{ size: null }, /Expected `size` not to be null \(leave it out for its default\)/],
+    [{ maxQueue: null }, /Expected `maxQueue` not to be null/],
+    [{ env: null }, /Expected `env` not to be null/],
+    [{ statsd: { port: null } }, /Expected `statsd.port` not to be null/],
+    // an array is no options object: its entries would be read as keys
+    [{ env: [] }, /Expected `env` to be an object, got/],
+    [{ statsd: [] }, /Expected `statsd` to be a hot-shots client or an options object, got/],
+    [{ sentry: [] }, /Expected `sentry` to be an object, got/],
   ])('invalid options throw a TypeError naming the option and the value: %o', (options, message) => {
     const create = () => new Pool({ worker: fixture('echo.ts'), ...(options as object) } as never);
     expect(create).toThrow(TypeError);

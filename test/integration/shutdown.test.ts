@@ -116,12 +116,17 @@ describe('stop: the poison pill', () => {
     expect(pidsOf(pool).some(isAlive)).toBe(false);
   });
 
-  it('a bad stop timeout rejects that call only: the pool runs on, and stop() and terminate() still work', async () => {
+  it('a bad stop timeout or option rejects that call only: the pool runs on, and stop() and terminate() still work', async () => {
     const pool = makePool({ worker: 'echo.ts', size: 1 });
     await pool.start();
     for (const timeout of [-1, Number.NaN, 2 ** 31, '5' as unknown as number]) {
       await expect(pool.stop({ timeout })).rejects.toThrow(/Expected `timeout` to be a number of ms from 0 to 2147483647, or Infinity/);
     }
+    // A typo or a drain that is no boolean would have drained, the opposite of what `drain: 'no'` asks
+    await expect(pool.stop({ dran: false } as never)).rejects.toThrow(/Unknown option `dran` \(stop takes `drain` and `timeout`\)/);
+    await expect(pool.stop({ drain: 'no' } as never)).rejects.toThrow(/Expected `drain` to be a boolean, got `"no"` \(string\)/);
+    await expect(pool.stop({ drain: null } as never)).rejects.toThrow(/Expected `drain` not to be null/);
+    await expect(pool.stop(null as never)).rejects.toThrow(/Expected the options to be an object, got `null`/);
     expect(pool.state).toBe('running');
     expect(await pool.run(7)).toBe(7);
     const stopping = pool.stop({ timeout: 60_000 });

@@ -64,11 +64,13 @@ describe('worker modules', () => {
     }
   });
 
-  it('gives workerData as it was: undefined without it, values JSON cannot carry intact', async () => {
+  it('gives workerData as it was: undefined without it, null as null, values JSON cannot carry intact', async () => {
     const none = makePool({ worker: 'info.ts', size: 1 });
+    const empty = makePool({ worker: 'info.ts', size: 1, workerData: null }); // a value, not a missing option
     const rich = makePool({ worker: 'info.ts', size: 1, workerData: { at: new Date(0), missing: undefined, tags: new Set(['a']) } });
-    const [plain, kept] = await Promise.all([none.run(null), rich.run(null)]);
+    const [plain, nothing, kept] = await Promise.all([none.run(null), empty.run(null), rich.run(null)]);
     expect(plain.workerData).toBeUndefined();
+    expect(nothing.workerData).toBeNull();
     expect(kept.workerData).toEqual({ at: new Date(0), missing: undefined, tags: new Set(['a']) });
     expect(Object.keys(kept.workerData as object)).toEqual(['at', 'missing', 'tags']);
   });

@@ -43,14 +43,15 @@ export class QueueFullError extends PoolError {
 /**
  * A worker process could not start. `stage`: `'load'`: the module is missing, does not load,
  * exports no Worker, or the Worker's constructor threw; `'initialize'`: its `initialize()`
- * threw; `'exit'`: the process died before it was ready.
+ * threw; `'exit'`: the process died before it was ready; `'timeout'`: it was not ready within
+ * `startTimeout` and was killed.
  */
 export class WorkerInitError extends PoolError implements WorkerRef {
   readonly worker: number | undefined;
   readonly pid: number | undefined;
   readonly module: string;
-  readonly stage: 'load' | 'initialize' | 'exit';
-  constructor(message: string, ref: WorkerRef & { module: string; stage: 'load' | 'initialize' | 'exit' }, options?: ErrorOptions) {
+  readonly stage: 'load' | 'initialize' | 'exit' | 'timeout';
+  constructor(message: string, ref: WorkerRef & { module: string; stage: 'load' | 'initialize' | 'exit' | 'timeout' }, options?: ErrorOptions) {
     super(message, 'ERR_WORKER_INIT', options);
     this.worker = ref.worker;
     this.pid = ref.pid;

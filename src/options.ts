@@ -97,6 +97,13 @@ export interface PoolOptions {
    * may be broken. @default true
    */
   restartOnError?: boolean;
+  /**
+   * Milliseconds a worker process has, from its spawn, to load its module and finish
+   * `initialize()`. One that is not ready by then is killed and counts as a failed start
+   * (`WorkerInitError` with `stage: 'timeout'`): `start()` rejects with it, and a replacement is
+   * retried with backoff like any failed start. `Infinity`: no limit. @default 60000
+   */
+  startTimeout?: number;
   /** Worker starts failing in a row (pool-wide) before the pool is unhealthy: respawning pauses and tasks fail fast with `PoolUnhealthyError`. @default 5 */
   maxStartFailures?: number;
   /** Milliseconds the pool waits, once unhealthy, before it tries to start workers again. @default 10000 */
@@ -155,6 +162,7 @@ export interface ResolvedPoolOptions {
   readonly maxMemoryPerWorker: number;
   readonly memoryCheckInterval: number;
   readonly restartOnError: boolean;
+  readonly startTimeout: number;
   readonly maxStartFailures: number;
   readonly unhealthyCooldown: number;
   readonly statsd: StatsD | ResolvedStatsdOptions | undefined;
@@ -178,6 +186,7 @@ export const DEFAULT_POOL_OPTIONS = Object.freeze({
   maxMemoryPerWorker: Infinity,
   memoryCheckInterval: 1000,
   restartOnError: true,
+  startTimeout: 60_000,
   maxStartFailures: 5,
   unhealthyCooldown: 10_000,
   reportInterval: 10_000,
@@ -189,7 +198,7 @@ const ANY_VALUE: ReadonlySet<string> = new Set(['workerData']);
 const KNOWN = new Set([
   'worker', 'size', 'concurrency', 'maxQueue', 'name', 'workerData', 'dispatch', 'env', 'execArgv',
   'maxMessageBytes', 'stopTimeout', 'workerStdout', 'retries', 'taskTimeout', 'timeoutGrace', 'maxTasksPerWorker',
-  'maxMemoryPerWorker', 'memoryCheckInterval', 'restartOnError', 'maxStartFailures', 'unhealthyCooldown',
+  'maxMemoryPerWorker', 'memoryCheckInterval', 'restartOnError', 'startTimeout', 'maxStartFailures', 'unhealthyCooldown',
   'statsd', 'reportInterval', 'blockedLoopThreshold', 'sentry', 'control',
 ]);
 
@@ -223,6 +232,7 @@ export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
     maxMemoryPerWorker: integer('maxMemoryPerWorker', input.maxMemoryPerWorker ?? d.maxMemoryPerWorker, 1, true),
     memoryCheckInterval: delayOption('memoryCheckInterval', input.memoryCheckInterval ?? d.memoryCheckInterval, 10),
     restartOnError: boolean('restartOnError', input.restartOnError ?? d.restartOnError),
+    startTimeout: delayOption('startTimeout', input.startTimeout ?? d.startTimeout, 1, true),
     maxStartFailures: integer('maxStartFailures', input.maxStartFailures ?? d.maxStartFailures, 1),
     unhealthyCooldown: delayOption('unhealthyCooldown', input.unhealthyCooldown ?? d.unhealthyCooldown, 0),
     statsd: input.statsd === undefined ? undefined : isStatsdClient(input.statsd) ? input.statsd : resolveStatsdOptions(input.statsd),

@@ -30,7 +30,7 @@ export interface WorkerExitInfo extends WorkerInfo {
   readonly signal: NodeJS.Signals | null;
   /** True when the pool asked it to go (stop or recycle). */
   readonly expected: boolean;
-  /** Why it ended: 'stop', 'recycle', 'timeout' (hard task timeout), 'protocol', 'error' (an error escaped its tasks), 'crash'. */
+  /** Why it ended: 'stop', 'recycle', 'timeout' (hard task timeout, or not ready within `startTimeout`), 'protocol', 'error' (an error escaped its tasks), 'crash'. */
   readonly reason: 'stop' | 'recycle' | 'timeout' | 'protocol' | 'error' | 'crash';
 }
 

@@ -5,7 +5,7 @@ import type { PendingTask } from './task.ts';
 /**
  * Why a worker process ended: `stop` (poison pill or killed while the pool stops), `recycle`
  * (maxTasksPerWorker/maxMemoryPerWorker: it drained and exited cleanly; one that dies or is
- * killed meanwhile ends for that, at a stop's pill too), `timeout` (killed by a hard task timeout),
+ * killed meanwhile ends for that, at a stop's pill too), `timeout` (killed by a hard task timeout, or not ready within `startTimeout`),
  * `protocol` (broke the protocol), `error` (exited after an error escaped its tasks),
  * `crash` (anything else: exit, signal, out of memory).
  */

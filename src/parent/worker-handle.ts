@@ -47,6 +47,8 @@ export class WorkerHandle implements WorkerSlot {
   #lastPong = 0;
   /** Reads of its data pipe so far (a blocked loop writes nothing). */
   #reads = 0;
+  /** Kills it if it is not ready within `startTimeout`. */
+  #startTimer: NodeJS.Timeout | undefined;
 
   constructor(number: number, options: ResolvedPoolOptions, events: HandleEvents, initExtras: WorkerInitExtras = {}) {
     this.number = number;
@@ -71,6 +73,7 @@ export class WorkerHandle implements WorkerSlot {
     this.#child.on('error', () => this.#child.kill('SIGKILL')); // spawn or signal failure: 'exit' reports it
     // 'close', not 'exit': it comes after the data pipe is drained, so no answer sent before exit is lost.
     this.#child.once('close', (code, signal) => this.#onExit(code, signal));
+    if (options.startTimeout !== Infinity) this.#startTimer = setTimeout(() => this.#startTimedOut(), options.startTimeout).unref();
   }
 
   /** The poison pill it was sent, if any: for the pool's stop, or for a recycle (it drains its tasks, then exits). */
@@ -207,6 +210,7 @@ export class WorkerHandle implements WorkerSlot {
 
   #onReady(): void {
     if (this.state !== 'starting') return this.#protocolError('ready twice');
+    clearTimeout(this.#startTimer);
     this.state = 'ready';
     this.#events.ready(this);
   }
@@ -214,6 +218,14 @@ export class WorkerHandle implements WorkerSlot {
   #onInitFailed(error: SerializedError, stage: 'load' | 'initialize'): void {
     if (this.state !== 'starting') return this.#protocolError('initFailed once started');
     this.initError = this.#initError(deserializeError(error), stage);
+  }
+
+  /** Not ready within `startTimeout`: a failed start (the pool's backoff applies), and the process goes. */
+  #startTimedOut(): void {
+    if (this.state !== 'starting' || this.initError) return; // killed already, or an initFailed on its way out
+    const limit = this.#options.startTimeout;
+    this.initError = this.#initError(new Error(`it was not ready within startTimeout (${limit} ms): its module or initialize() did not finish`), 'timeout');
+    this.kill('timeout');
   }
 
   #onHello(protocol: string): void {
@@ -255,7 +267,7 @@ export class WorkerHandle implements WorkerSlot {
     this.kill('protocol');
   }
 
-  #initError(cause: Error, stage: 'load' | 'initialize' | 'exit'): WorkerInitError {
+  #initError(cause: Error, stage: WorkerInitError['stage']): WorkerInitError {
     return new WorkerInitError(
       `Worker ${this.number} failed to start ${this.#options.workerUrl}: ${cause.name}: ${cause.message}`,
       { worker: this.number, pid: this.pid, module: this.#options.workerUrl, stage },
@@ -264,6 +276,7 @@ export class WorkerHandle implements WorkerSlot {
   }
 
   #onExit(code: number | null, signal: NodeJS.Signals | null): void {
+    clearTimeout(this.#startTimer);
     const wasStarting = this.state === 'starting';
     this.state = 'exited';
     this.#exitedCleanly = code === 0 && signal === null;

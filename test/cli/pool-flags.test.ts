@@ -22,6 +22,14 @@ describe('looppool run: pool options from flags', () => {
     expect(records[1]).toEqual({ line: 2, result: { done: { ms: 1, id: 2 } } });
   });
 
+  it('--start-timeout fails the start of a worker whose initialize() is not done in time: exit 3, no process left', async () => {
+    const name = uniqueName();
+    const run = await runCli(['run', fixture('slow-init.mjs'), '--size', '1', '--start-timeout', '300', '--name', name], { input: '1\n' });
+    expect(run.code).toBe(3);
+    expect(run.stderr).toMatch(/the pool could not start: .*it was not ready within startTimeout \(300 ms\)/);
+    await expectNoPoolLeft(name);
+  });
+
   it('--retries re-runs a task whose worker crashed; without it the task gets a WorkerCrashedError record', async () => {
     const input = '{"id":1,"crash":true}\n{"id":2}\n';
     const retried = await runCli(['run', fixture('crash-once.mjs'), '--size', '2', '--retries', '1', '--json-summary', '-'], { input });

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PoisonTaskError, PoolStoppedError, PoolUnhealthyError, ProtocolError, TaskAbortedError, WorkerCrashedError, WorkerInitError, type TaskErrorInfo, type WorkerExitInfo } from 'looppool';
 import { makePool } from '../helpers/pools.ts';
-import { waitFor } from '../helpers/processes.ts';
+import { isAlive, waitFor } from '../helpers/processes.ts';
 
 describe('a worker dies', () => {
   it('with retries, its task is re-dispatched and sees ctx.attempt 2', async () => {
@@ -127,6 +127,37 @@ describe('a worker dies', () => {
       rmSync(flag);
       await waitFor(() => pool.stats().healthy, 'the pool to heal');
       expect(await pool.run(null)).not.toBe(firstPid);
+    } finally {
+      rmSync(flag, { force: true });
+    }
+  });
+
+  it('a replacement not ready within startTimeout is killed and counts as a failed start: the pool turns unhealthy, then heals', async () => {
+    const flag = path.join(os.tmpdir(), `looppool-hang-flag-${process.pid}-${Date.now()}`);
+    try {
+      // The first start must finish within startTimeout: generous, as a loaded machine starts slowly.
+      const pool = makePool({ worker: 'init-hangs-on-flag.mjs', size: 1, workerData: { flag }, startTimeout: 4000, maxStartFailures: 1, unhealthyCooldown: 500 });
+      await pool.start();
+      const firstPid = pool.stats().workers[0]?.pid as number;
+      writeFileSync(flag, '');
+      const exits: WorkerExitInfo[] = [];
+      const twoExits = new Promise<void>((resolve) => pool.on('workerExit', (info) => exits.push(info) === 2 && resolve()));
+      process.kill(firstPid, 'SIGKILL');
+      await waitFor(() => exits.length === 1, 'the kill to be seen');
+      const queued = pool.run(null).catch((e: unknown) => e); // waits in the queue: no worker is ready
+      await waitFor(() => ![-1, firstPid].includes(pool.stats().workers[0]?.pid as number), 'the replacement to be spawned');
+      const hangingPid = pool.stats().workers[0]?.pid as number; // stuck in initialize()
+      await twoExits;
+      expect(exits[1]).toMatchObject({ worker: 0, pid: hangingPid, reason: 'timeout', signal: 'SIGKILL' });
+      const error = (await queued) as PoolUnhealthyError;
+      expect(error).toBeInstanceOf(PoolUnhealthyError);
+      expect(error.cause).toBeInstanceOf(WorkerInitError);
+      expect(error.cause).toMatchObject({ stage: 'timeout', worker: 0, pid: hangingPid });
+      expect((error.cause as Error).message).toMatch(/it was not ready within startTimeout \(4000 ms\)/);
+      expect(isAlive(hangingPid)).toBe(false);
+      rmSync(flag);
+      await waitFor(() => pool.stats().healthy, 'the pool to heal');
+      expect(await pool.run(null)).not.toBe(hangingPid);
     } finally {
       rmSync(flag, { force: true });
     }

@@ -116,6 +116,19 @@ describe('worker modules', () => {
     expect(pool.stats().workers.every((w) => w.pid === -1 || !isAlive(w.pid))).toBe(true);
   });
 
+  it('rejects start() with WorkerInitError (stage timeout) when a worker is not ready within startTimeout, and leaves no process', async () => {
+    const pool = makePool({ worker: 'slow-init.ts', size: 2, startTimeout: 1000 }); // initialize() takes a minute
+    const starting = pool.start().then(() => null, (e: unknown) => e);
+    await waitFor(() => pool.stats().workers.every((w) => w.pid > 0), 'the workers to be spawned');
+    const pids = pool.stats().workers.map((w) => w.pid);
+    const error = (await starting) as WorkerInitError;
+    expect(error).toBeInstanceOf(WorkerInitError);
+    expect(error.stage).toBe('timeout');
+    expect(error.message).toMatch(/failed to start .*slow-init\.ts: Error: it was not ready within startTimeout \(1000 ms\): its module or initialize\(\) did not finish/);
+    expect(pool.state).toBe('stopped');
+    expect(pids.some(isAlive)).toBe(false);
+  });
+
   it.each([
     ['init-leaves-rejection.ts', 'initialize', 'config missing'],
     ['toplevel-rejects.mjs', 'load', 'config missing at load'],

@@ -55,8 +55,9 @@ export class TaskOutcomes {
   }
 
   succeeded(h: WorkerHandle, task: PendingTask, value: unknown): void {
-    if (!task.fulfil(value)) return;
+    if (!task.fulfil(value)) return; // an answer to a task that failed already (aborted, timed out) counts nowhere
     this.done++;
+    h.tasks.counts.done++;
     this.#sink.settled(task, true);
     if (task.mode === 'put' && value !== undefined) this.#sink.result(value, { worker: h.number, pid: h.pid, taskId: task.id });
   }
@@ -66,7 +67,12 @@ export class TaskOutcomes {
     const ref = { worker: h.number, pid: h.pid };
     const error = unsendable ? rebuildSerializationError(remote) : new TaskError(task.id, remote, ref);
     if (task.timedOut) this.#failTimedOut(h, task, 'soft', error);
-    else this.fail(task, error, h.pid);
+    else this.#failIn(h, task, error);
+  }
+
+  /** Fail a task `h` holds or held, counted in that worker's `failed` too (its stats() add up to the pool's). */
+  #failIn(h: WorkerHandle, task: PendingTask, error: Error): void {
+    if (this.fail(task, error, h.pid)) h.tasks.counts.failed++;
   }
 
   /**
@@ -74,13 +80,14 @@ export class TaskOutcomes {
    * false: a put() told by its own promise). `pid`: that of the worker holding it; a task failed
    * in the queue reports the last worker that may have run it.
    */
-  fail(task: PendingTask, error: Error, pid = -1, report = true): void {
-    if (!task.fail(error)) return;
+  fail(task: PendingTask, error: Error, pid = -1, report = true): boolean {
+    if (!task.fail(error)) return false;
     this.failed++;
     if (task.dispatched) this.#sink.settled(task, false);
-    if (task.mode !== 'put' || !report) return;
+    if (task.mode !== 'put' || !report) return true;
     const last = task.worker < 0 ? task.lastWorker : undefined;
     this.#sink.report('taskError', error, { taskId: task.id, worker: last?.worker ?? task.worker, pid: last?.pid ?? pid });
+    return true;
   }
 
   /**
@@ -88,11 +95,12 @@ export class TaskOutcomes {
    * one, goes on watching `h`, which has yet to answer it. A task blocking the loop cannot read
    * the abort either: without this, its worker and every other task it holds would wait for good.
    */
-  abortHeld(task: PendingTask, error: Error): void {
+  abortHeld(task: PendingTask, error: Error, holder: WorkerHandle | undefined): void {
     const { deadline, timer } = task;
     task.deadline = undefined; // kept past the settlement (which would cancel them)
     task.timer = undefined;
-    this.fail(task, error);
+    if (holder) this.#failIn(holder, task, error);
+    else this.fail(task, error);
     task.deadline = deadline;
     task.timer = timer;
   }
@@ -102,7 +110,7 @@ export class TaskOutcomes {
     const ref = { worker: h.number, pid: h.pid };
     if (details.reason === 'stop') {
       const error = new WorkerStoppedError(ref, killedBecause && `Worker ${h.number} (pid ${h.pid}) was killed: ${killedBecause}`);
-      for (const task of tasks) this.fail(task, error, h.pid);
+      for (const task of tasks) this.#failIn(h, task, error);
       return;
     }
     const crash = { ...ref, exitCode: details.exitCode, signal: details.signal };
@@ -112,13 +120,13 @@ export class TaskOutcomes {
     const alone = tasks.length === 1;
     for (const task of tasks) {
       if (task.settled) continue;
-      if (alone && ++task.soloCrashes >= 2) this.fail(task, new PoisonTaskError(crash), h.pid);
+      if (alone && ++task.soloCrashes >= 2) this.#failIn(h, task, new PoisonTaskError(crash));
       else if (mayRetry && task.attempt <= this.#options.retries) {
         this.#disarm(task); // its clock starts again when it is sent again
         this.retried++;
         task.lastWorker = ref; // it may have run there: a failure before it is sent again says so
         this.#requeue(task);
-      } else this.fail(task, error, h.pid);
+      } else this.#failIn(h, task, error);
     }
   }
 
@@ -135,7 +143,7 @@ export class TaskOutcomes {
       this.#disarm(task);
       if (task.settled) continue;
       if (task.timedOut) this.#failTimedOut(h, task, 'soft');
-      else if (!requeue) this.fail(task, new WorkerStoppedError(ref), h.pid);
+      else if (!requeue) this.#failIn(h, task, new WorkerStoppedError(ref));
       else {
         task.attempt--;
         this.handedBack++;
@@ -215,7 +223,7 @@ export class TaskOutcomes {
   #failTimedOut(h: WorkerHandle, task: PendingTask, phase: 'soft' | 'hard', cause?: Error): void {
     if (task.settled) return;
     const error = new TaskTimeoutError(task.id, phase, task.timeout ?? 0, { worker: h.number, pid: h.pid }, cause && { cause });
-    this.fail(task, error, h.pid);
+    this.#failIn(h, task, error);
     this.#sink.timeoutFailed(h, task, error);
   }
 }

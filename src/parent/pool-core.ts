@@ -92,7 +92,7 @@ export class PoolCore {
         this.#outcomes.fail(task, error);
       } else {
         holder?.tasks.abort(task.id, 'abort', monotonicMs() + options.timeoutGrace);
-        this.#outcomes.abortHeld(task, error); // counted in `failed`; the worker's later answer settles nothing
+        this.#outcomes.abortHeld(task, error, holder); // counted in `failed`; the worker's later answer settles nothing
       }
       if (holder) this.#supervisor.endRecycle(holder); // what it holds now may be only abandoned tasks
     });
@@ -268,13 +268,11 @@ export class PoolCore {
         else this.#pump();
       },
       taskDone: (h, task, value) => {
-        h.tasks.counts.done++;
         this.#outcomes.succeeded(h, task, value);
         if (h.state === 'stopping') this.#supervisor.endRecycle(h); // what it holds now may be only abandoned tasks
         this.#pump();
       },
       taskFailed: (h, task, error, unsendable) => {
-        h.tasks.counts.failed++;
         this.#outcomes.threw(h, task, error, unsendable);
         if (h.state === 'stopping') this.#supervisor.endRecycle(h);
         this.#pump();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { QueueFullError, TaskAbortedError } from 'looppool';
+import { QueueFullError, TaskAbortedError, TaskTimeoutError } from 'looppool';
 import { makePool } from '../helpers/pools.ts';
 import { waitFor } from '../helpers/processes.ts';
 
@@ -138,6 +138,23 @@ describe('backpressure', () => {
     // The worker still answers for the held task (its signal aborted, it returns): no second count.
     await waitFor(() => pool.stats().inFlight === 0, 'the worker to answer for the aborted task');
     expect(pool.stats()).toMatchObject({ done: 0, failed: 2, queued: 0 });
+  });
+
+  it("a worker's done and failed in stats() add up to the pool's: an answer to a task that failed already (aborted, timed out) counts nowhere", async () => {
+    const pool = makePool({ worker: 'sleep.ts', size: 1, timeoutGrace: 100 }); // a task still running 100 ms past its timeout fails
+    await pool.start();
+    const hold = new AbortController();
+    const aborted = pool.run({ ms: 400 }, { signal: hold.signal }).catch((e: unknown) => e); // ignores its signal, answers later
+    const late = pool.run({ ms: 600 }, { timeout: 100 }).catch((e: unknown) => e); // answers after its soft timeout failed it
+    const ok = pool.run({ ms: 1 });
+    hold.abort();
+    expect(await aborted).toBeInstanceOf(TaskAbortedError);
+    expect(await late).toBeInstanceOf(TaskTimeoutError);
+    await ok;
+    await waitFor(() => pool.stats().inFlight === 0, 'the worker to answer for both failed tasks');
+    const stats = pool.stats();
+    expect(stats).toMatchObject({ done: 1, failed: 2 });
+    expect(stats.workers[0]).toMatchObject({ done: 1, failed: 2 }); // before: done 3, failed 0
   });
 
   it('a run() aborted while it waits for room leaves the waiters only: the queue count stays right and maxQueue holds', async () => {

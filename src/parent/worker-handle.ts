@@ -144,6 +144,7 @@ export class WorkerHandle implements WorkerSlot {
   /** SIGKILL the process, recording why. */
   kill(reason: ExitReason): void {
     if (this.state === 'exited') return;
+    if (this.state === 'ready') this.state = 'stopping'; // dying: no new task may go to it (its slot's replacement takes them)
     this.#exitReason ??= reason;
     this.#child.kill('SIGKILL');
   }

@@ -92,6 +92,17 @@ describe('taskTimeout', () => {
     expect(typeof (await pool.run(1, { worker: 0 }))).toBe('number');
   });
 
+  it('a task submitted as a hard timeout kills its worker goes to the replacement, not to the worker being killed', async () => {
+    const pool = makePool({ worker: 'blocks.ts', size: 1, taskTimeout: 300, timeoutGrace: 100 });
+    await pool.start();
+    const killed = pool.stats().workers[0]?.pid;
+    const error = (await pool.run('block').catch((e: unknown) => e)) as TaskTimeoutError;
+    expect(error.phase).toBe('hard');
+    expect(pool.stats().workers[0]?.state).not.toBe('ready'); // before: 'ready' until its exit was seen
+    const pid = await pool.run(5); // before: sent to the dying worker, it failed with WorkerCrashedError
+    expect(pid).not.toBe(killed);
+  });
+
   it('a task retried after its worker died during the grace is a new attempt: its own failure is a TaskError, not a timeout', async () => {
     const pool = makePool({ worker: 'exits-on-abort.ts', size: 1, taskTimeout: 200, timeoutGrace: 60_000, retries: 1 });
     const error = (await pool.run('x').catch((e: unknown) => e)) as TaskError;

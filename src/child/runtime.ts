@@ -120,7 +120,7 @@ export class Runtime {
         this.#channel.flush();
         return;
       case 'ping':
-        this.#channel.sendJson(`{"kind":"pong","id":${message.id}}`, true);
+        this.#channel.sendJson(`{"kind":"pong","id":${message.id}}`, 'free');
         this.#channel.flush(); // now, even while answers are held (see run-queue.ts)
         return;
       case 'broadcast':

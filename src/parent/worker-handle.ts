@@ -99,7 +99,7 @@ export class WorkerHandle implements WorkerSlot {
    */
   ping(): () => boolean {
     const id = this.#nextPing++;
-    this.#channel.sendJson(`{"kind":"ping","id":${id}}`, true);
+    this.#channel.sendJson(`{"kind":"ping","id":${id}}`, 'free'); // passes big messages queued before it: they say nothing of the loop
     return () => this.#lastPong >= id;
   }
 

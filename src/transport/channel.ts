@@ -4,14 +4,15 @@
  * incoming bytes are split back into raw messages and handed over as `unknown` (the receiving
  * side parses them at its boundary).
  *
- * `overtake`: the message depends on nothing sent before it, or only on messages that keep
- * their place (a task, a task's answer, a ping or pong). It may then pass big messages queued
- * before it that were sent with `overtake` too, never one that keeps its place (such as the
- * task's own streamed results); every other message keeps its place.
+ * `overtake`: `true`: the message depends on nothing sent before it, or only on messages that
+ * keep their place (a task, a task's answer). It may then pass big messages queued before it
+ * that were sent with `overtake` too, never one that keeps its place (such as the task's own
+ * streamed results); `'free'` (a ping or pong) passes everything; every other message keeps
+ * its place.
  */
 import type { Duplex } from 'node:stream';
 import { FrameReader } from './frames.ts';
-import { FrameWriter } from './frame-writer.ts';
+import { FrameWriter, type Overtake } from './frame-writer.ts';
 import { travelsAsJson } from './encode.ts';
 
 export interface ChannelEvents {
@@ -61,17 +62,17 @@ export class Channel {
   }
 
   /** Send a message already encoded as JSON text (the hot path builds these directly). */
-  sendJson(text: string, overtake = false): void {
+  sendJson(text: string, overtake: Overtake = false): void {
     this.#writer.json(text, overtake);
   }
 
   /** Send `[kind,a,b]`, or `[kind,a,b,json]` when `json` is not '' (`b` undefined: left out); see `FrameWriter.tuple`. */
-  sendTuple(kind: number, a: number, b: number | undefined, json: string, overtake = false): void {
+  sendTuple(kind: number, a: number, b: number | undefined, json: string, overtake: Overtake = false): void {
     this.#writer.tuple(kind, a, b, json, overtake);
   }
 
   /** Send `[kind,a,b,value]` (`b` undefined: left out), `value` given as `v8.serialize`'s bytes; see `FrameWriter.tupleWithClone`. */
-  sendTupleWithClone(kind: number, a: number, b: number | undefined, value: Buffer, overtake = false): void {
+  sendTupleWithClone(kind: number, a: number, b: number | undefined, value: Buffer, overtake: Overtake = false): void {
     this.#writer.tupleWithClone(kind, a, b, value, overtake);
   }
 
@@ -79,7 +80,7 @@ export class Channel {
    * Send the object `head` (JSON text) with its `value` field as `encodePayload` made it: JSON
    * text spliced in, or V8's bytes in a mixed frame; left out when `undefined` or ''.
    */
-  sendWithValue(head: string, value: string | Buffer | undefined, overtake = false): void {
+  sendWithValue(head: string, value: string | Buffer | undefined, overtake: Overtake = false): void {
     if (typeof value === 'object') this.#writer.objectWithClone(head, value, overtake);
     else this.#writer.json(value ? `${head.slice(0, -1)},"value":${value}}` : head, overtake);
   }
@@ -88,7 +89,7 @@ export class Channel {
    * Send a control message. Its payload fields must already have been checked with
    * `encodePayload`; anything JSON cannot carry goes through V8's serializer.
    */
-  send(message: object, overtake = false): void {
+  send(message: object, overtake: Overtake = false): void {
     if (travelsAsJson(message)) this.#writer.json(JSON.stringify(message), overtake);
     else this.#writer.clone(message, overtake);
   }

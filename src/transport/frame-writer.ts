@@ -2,23 +2,30 @@
  * The writing half of the framing (see frames.ts). Two lanes share one byte stream:
  * - the batch lane: small messages written in one loop turn go out together, as one JSON frame,
  *   handed to the socket at the end of the turn;
- * - the bulk lane: a big message becomes a frame of its own and waits in a queue; frames are
- *   handed to the socket only while it holds less than {@link HANDOFF_BYTES}, the rest as it
- *   drains. A small message so never waits behind megabytes already handed over.
+ * - the bulk lane (bulk-lane.ts): a big message becomes a frame of its own and waits in a queue;
+ *   frames are handed to the socket only while it holds less than `HANDOFF_BYTES`, the rest as
+ *   it drains, and a very big one a part at a time. A small message so never waits behind
+ *   megabytes already handed over.
  *
- * A message sent with `overtake` (a task, a task's answer, a ping or pong) may pass big messages queued
- * before it, but only when every one of them was also sent with `overtake` (they are unrelated:
- * different tasks). Anything else keeps its place behind everything written before it.
+ * How a message may pass big messages queued before it ({@link Overtake}):
+ * - `false`: it keeps its place behind everything written before it;
+ * - `true` (a task, a task's answer): it may pass them when every one of them was also sent with
+ *   `true` (they are unrelated: different tasks), never one that keeps its place (such as the
+ *   task's own streamed results);
+ * - `'free'` (a ping, a pong): it passes everything; it only says that the loop turns.
  */
-import { Deque } from '../internal/deque.ts';
+import { BulkLane, type FrameSink } from './bulk-lane.ts';
 import { jsonFrame, writeInteger } from './frame-bytes.ts';
 import { CODEC_JSON, CODEC_MIXED, CODEC_V8, HEADER } from './frames.ts';
 import { serializeV8 } from './v8-codec.ts';
 
+export { HANDOFF_BYTES, PART_BYTES, type FrameSink } from './bulk-lane.ts';
+
+/** How a message may pass big messages queued before it (see the top of this file). */
+export type Overtake = boolean | 'free';
+
 /** A message at least this long (JSON characters or V8 bytes) travels in the bulk lane. */
 export const BULK_BYTES = 16 * 1024;
-/** Bulk frames are handed to the socket while it holds less than this (bytes it has not yet passed to the OS). */
-export const HANDOFF_BYTES = 128 * 1024;
 /**
  * Once the batch lane holds this much it is written at once rather than at the end of the loop
  * turn: a burst of small messages streams instead of going out in one piece, and the other side
@@ -34,25 +41,6 @@ const OPEN = 0x5b; // '['
 const COMMA = 0x2c; // ','
 const CLOSE = 0x5d; // ']'
 
-/** Something frames are written to: a socket or a test double. */
-export interface FrameSink {
-  write(chunk: Buffer): unknown;
-  /** Optional: gather the writes until `uncork()` into one system call (a socket's writev). */
-  cork?(): void;
-  uncork?(): void;
-  /** Bytes handed over but not yet passed to the OS; without it, bulk frames are handed over at once. */
-  readonly writableLength?: number;
-  /** Called once the sink has passed everything to the OS (after a write that filled it). */
-  once?(event: 'drain', listener: () => void): unknown;
-}
-
-/** A frame waiting in the bulk lane: its bytes (in one or two parts) and whether it keeps its place. */
-interface BulkFrame {
-  readonly head: Buffer;
-  readonly tail: Buffer | undefined;
-  readonly ordered: boolean;
-}
-
 export class FrameWriter {
   readonly #sink: FrameSink;
   #scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
@@ -60,11 +48,7 @@ export class FrameWriter {
   #jsonEnd = 0;
   /** Batch-lane frames of this loop turn, written at its end. */
   #out: Buffer[] = [];
-  /** Bulk-lane frames not yet handed to the sink, oldest first (thousands when many big tasks wait). */
-  #bulk = new Deque<BulkFrame>();
-  /** How many frames in `#bulk` were sent without `overtake`: while any is queued, nothing overtakes. */
-  #orderedInBulk = 0;
-  #waitingDrain = false;
+  readonly #bulk: BulkLane;
   #scheduled = false;
   /** See {@link hold}. */
   #held = false;
@@ -73,17 +57,14 @@ export class FrameWriter {
     this.#scheduled = false;
     if (!this.#held) this.flush();
   };
-  readonly #drained = (): void => {
-    this.#waitingDrain = false;
-    this.#pump();
-  };
 
   constructor(sink: FrameSink) {
     this.#sink = sink;
+    this.#bulk = new BulkLane(sink);
   }
 
   /** Queue one message already encoded as JSON text. */
-  json(text: string, overtake = false): void {
+  json(text: string, overtake: Overtake = false): void {
     if (this.#closed) return;
     if (this.#toBulk(text.length, overtake)) return this.#queueBulk(jsonFrame('[', text, ']'), undefined, overtake);
     this.#open(text.length * 3);
@@ -96,7 +77,7 @@ export class FrameWriter {
    * integers and `json` is JSON text; `b` undefined or `json` '' is left out (`[kind,a]`,
    * `[kind,a,b]`). The same bytes as `json()` of that text, without making the text.
    */
-  tuple(kind: number, a: number, b: number | undefined, json: string, overtake = false): void {
+  tuple(kind: number, a: number, b: number | undefined, json: string, overtake: Overtake = false): void {
     if (this.#closed) return;
     if (this.#toBulk(json.length, overtake)) {
       const head = `[[${kind},${a}${b === undefined ? '' : `,${b}`}${json === '' ? '' : ','}`;
@@ -123,7 +104,7 @@ export class FrameWriter {
   }
 
   /** Queue one message that needs V8's serializer. */
-  clone(message: unknown, overtake = false): void {
+  clone(message: unknown, overtake: Overtake = false): void {
     if (this.#closed) return;
     const body = serializeV8(message);
     const prefix = Buffer.allocUnsafe(HEADER);
@@ -137,25 +118,26 @@ export class FrameWriter {
    * `v8.serialize` made of it. Big bytes are written as they are, never copied (they may be
    * written again: a task sent to a second worker); small ones share a buffer with their head.
    */
-  tupleWithClone(kind: number, a: number, b: number | undefined, value: Buffer, overtake = false): void {
+  tupleWithClone(kind: number, a: number, b: number | undefined, value: Buffer, overtake: Overtake = false): void {
     this.#mixed(b === undefined ? `[${kind},${a}]` : `[${kind},${a},${b}]`, value, overtake);
   }
 
   /**
-   * Queue the message `head` (the JSON text of an object, ASCII) with its `value` field set to
+   * Queue the message `head` (the JSON text of an object) with its `value` field set to
    * what `value` (bytes made by `v8.serialize`) holds; written like {@link tupleWithClone}.
    */
-  objectWithClone(head: string, value: Buffer, overtake = false): void {
+  objectWithClone(head: string, value: Buffer, overtake: Overtake = false): void {
     this.#mixed(head, value, overtake);
   }
 
-  #mixed(head: string, value: Buffer, overtake: boolean): void {
+  #mixed(head: string, value: Buffer, overtake: Overtake): void {
     if (this.#closed) return;
-    const prefix = Buffer.allocUnsafe(HEADER + 2 + head.length);
-    prefix.writeUInt32BE(2 + head.length + value.length, 0);
+    const headBytes = Buffer.byteLength(head); // UTF-8: an init's head holds the pool's tags, say, which may be any text
+    const prefix = Buffer.allocUnsafe(HEADER + 4 + headBytes);
+    prefix.writeUInt32BE(4 + headBytes + value.length, 0);
     prefix[4] = CODEC_MIXED;
-    prefix.writeUInt16BE(head.length, HEADER);
-    prefix.write(head, HEADER + 2, 'latin1');
+    prefix.writeUInt32BE(headBytes, HEADER);
+    prefix.write(head, HEADER + 4, 'utf8');
     this.#binary(prefix, value, overtake);
   }
 
@@ -171,14 +153,13 @@ export class FrameWriter {
   /** Write out the batch lane and hand over what the bulk lane may (normally done once per turn). */
   flush(): void {
     this.#writeOut();
-    this.#pump();
+    this.#bulk.pump();
   }
 
   /** Write out everything queued in both lanes, regardless of how much the sink holds (before closing it). */
   flushAll(): void {
     this.#writeOut();
-    this.#orderedInBulk = 0;
-    for (const frame of this.#bulk.drain()) this.#handOver(frame);
+    this.#bulk.flushAll();
   }
 
   /** Drop anything queued and refuse further messages (the peer is gone). */
@@ -186,56 +167,27 @@ export class FrameWriter {
     this.#closed = true;
     this.#jsonEnd = 0;
     this.#out = [];
-    this.#bulk.drain();
-    this.#orderedInBulk = 0;
+    this.#bulk.clear();
   }
 
   /** Does a message of `size` go to the bulk lane? Big ones do, and so does one that may not pass what is queued there. */
-  #toBulk(size: number, overtake: boolean): boolean {
-    return size >= BULK_BYTES || (this.#bulk.length > 0 && (!overtake || this.#orderedInBulk > 0));
+  #toBulk(size: number, overtake: Overtake): boolean {
+    if (size >= BULK_BYTES) return true;
+    return overtake !== 'free' && this.#bulk.length > 0 && (!overtake || this.#bulk.ordered > 0);
   }
 
   /** A frame of a prefix and a body made by V8's serializer: big bodies are never copied. */
-  #binary(prefix: Buffer, body: Buffer, overtake: boolean): void {
+  #binary(prefix: Buffer, body: Buffer, overtake: Overtake): void {
     if (this.#toBulk(body.length, overtake)) return this.#queueBulk(prefix, body, overtake);
     this.#closeJsonFrame();
     this.#out.push(Buffer.concat([prefix, body], prefix.length + body.length));
     this.#schedule();
   }
 
-  #queueBulk(head: Buffer, tail: Buffer | undefined, overtake: boolean): void {
+  #queueBulk(head: Buffer, tail: Buffer | undefined, overtake: Overtake): void {
     // What the batch lane holds was written before this frame: it goes first.
     this.#writeOut();
-    this.#bulk.push({ head, tail, ordered: !overtake });
-    if (!overtake) this.#orderedInBulk++;
-    this.#pump();
-  }
-
-  /** Hand bulk frames to the sink while it holds less than HANDOFF_BYTES; go on when it drains. */
-  #pump(): void {
-    const sink = this.#sink;
-    while (this.#bulk.length > 0 && (sink.writableLength ?? 0) < HANDOFF_BYTES) {
-      const frame = this.#bulk.shift() as BulkFrame;
-      if (frame.ordered) this.#orderedInBulk--;
-      this.#handOver(frame);
-    }
-    // The write that filled the sink past its high-water mark guarantees a 'drain'.
-    if (this.#bulk.length > 0 && !this.#waitingDrain && sink.once) {
-      this.#waitingDrain = true;
-      sink.once('drain', this.#drained);
-    }
-  }
-
-  /** Both parts of a frame, one right after the other (nothing may come between them). */
-  #handOver(frame: BulkFrame): void {
-    if (!frame.tail) {
-      this.#sink.write(frame.head);
-      return;
-    }
-    this.#sink.cork?.();
-    this.#sink.write(frame.head);
-    this.#sink.write(frame.tail);
-    this.#sink.uncork?.();
+    this.#bulk.push(head, tail, !overtake);
   }
 
   #writeOut(): void {

@@ -2,11 +2,14 @@
  * Framing of the data channel. A frame is `[u32 body length][u8 codec][body]`:
  * - codec `J`: the body is a JSON array of messages (every message written in one tick, batched);
  * - codec `V`: the body is one message in V8's serialization format (values JSON cannot carry);
- * - codec `M`: the body is `[u16 head length][head][value]`: the message is the head, a JSON
- *   array with one more element appended, or a JSON object with its `value` field set: `value`,
- *   in V8's format. A task, an answer or a streamed result whose
+ * - codec `M`: the body is `[u32 head length][head][value]`: the message is the head (UTF-8), a
+ *   JSON array with one more element appended, or a JSON object with its `value` field set:
+ *   `value`, in V8's format. A task, an answer or a streamed result whose
  *   payload JSON cannot carry (or carries slowly) travels so: the payload's bytes are made once,
  *   when it is submitted or returned, and written as they are.
+ * - codec `P`: the body is the next bytes of a frame too big to be written at once (its header
+ *   first); the frame is read once its parts are all in. Other frames come between the parts
+ *   (bulk-lane.ts), never a part of another frame.
  * One `JSON.parse` per frame on the reading side; the writing side is frame-writer.ts.
  */
 import { deserializeV8 } from './v8-codec.ts';
@@ -14,6 +17,7 @@ import { deserializeV8 } from './v8-codec.ts';
 export const CODEC_JSON = 0x4a; // 'J'
 export const CODEC_V8 = 0x56; // 'V'
 export const CODEC_MIXED = 0x4d; // 'M'
+export const CODEC_PART = 0x50; // 'P'
 /** Bytes before a frame's body: its length (u32, big-endian) and its codec (u8). */
 export const HEADER = 5;
 
@@ -26,6 +30,9 @@ export class FrameReader {
   #chunks: Buffer[] = [];
   #buffered = 0;
   #need = HEADER;
+  /** The frame whose parts are coming in, and how many of its bytes are in. */
+  #part: Buffer | undefined;
+  #partFilled = 0;
 
   constructor(maxFrameBytes: number) {
     this.#maxFrameBytes = maxFrameBytes;
@@ -41,13 +48,30 @@ export class FrameReader {
     while (buf.length - offset >= HEADER) {
       const end = offset + HEADER + this.#frameLength(buf, offset);
       if (end > buf.length) break;
-      decodeFrame(buf, offset, end, onMessage);
+      if (buf[offset + 4] === CODEC_PART) this.#addPart(buf, offset + HEADER, end, onMessage);
+      else decodeFrame(buf, offset, end, onMessage);
       offset = end;
     }
     const rest = buf.length - offset;
     this.#chunks = rest === 0 ? [] : [offset === 0 ? buf : buf.subarray(offset)];
     this.#buffered = rest;
     this.#need = rest >= HEADER ? HEADER + this.#frameLength(buf, offset) : HEADER;
+  }
+
+  /** Bytes `start` to `end` of `buf` are the next part of a frame: read that frame once it is whole. */
+  #addPart(buf: Buffer, start: number, end: number, onMessage: (message: unknown) => void): void {
+    if (this.#part === undefined) {
+      if (end - start < HEADER) throw new FrameFormatError('the first part of a frame must hold its header');
+      if (buf[start + 4] === CODEC_PART) throw new FrameFormatError('a part of a frame must not be a part itself');
+      this.#part = Buffer.allocUnsafe(HEADER + this.#frameLength(buf, start));
+      this.#partFilled = 0;
+    }
+    const part = this.#part;
+    if (this.#partFilled + (end - start) > part.length) throw new FrameFormatError('the parts of a frame are longer than the frame');
+    this.#partFilled += buf.copy(part, this.#partFilled, start, end);
+    if (this.#partFilled < part.length) return;
+    this.#part = undefined;
+    decodeFrame(part, 0, part.length, onMessage);
   }
 
   #frameLength(buf: Buffer, offset: number): number {
@@ -86,11 +110,11 @@ function decodeFrame(buf: Buffer, start: number, end: number, onMessage: (m: unk
 }
 
 function decodeMixed(buf: Buffer, start: number, end: number): object {
-  const headEnd = start + 2 + (end - start >= 2 ? buf.readUInt16BE(start) : 0);
-  if (end - start < 2 || headEnd > end) throw new FrameFormatError('malformed mixed frame: its head does not fit');
+  const headEnd = start + 4 + (end - start >= 4 ? buf.readUInt32BE(start) : 0);
+  if (end - start < 4 || headEnd > end) throw new FrameFormatError('malformed mixed frame: its head does not fit');
   let head: unknown;
   try {
-    head = JSON.parse(buf.toString('latin1', start + 2, headEnd));
+    head = JSON.parse(buf.toString('utf8', start + 4, headEnd));
   } catch (err) {
     throw new FrameFormatError(`malformed mixed frame: ${(err as Error).message}`);
   }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { TaskTimeoutError } from 'looppool';
 import { makePool } from '../helpers/pools.ts';
 
 /** Big payloads share each worker's channel with small messages (frame-writer.ts: two lanes). */
@@ -22,6 +23,23 @@ describe('big payloads alongside small tasks', () => {
     // 16 MiB of big tasks were queued first; the small one travels past most of them.
     expect(order.indexOf('small')).toBeLessThan(32);
     expect(order.filter((x) => x !== 'small')).toEqual(Array.from({ length: 64 }, (_, i) => `big ${i}`));
+  });
+
+  it('a ping passes a big task in transit: a task timing out beside it is soft, and its healthy worker is not killed', async () => {
+    // A 60 MB task is handed to the pipe a part at a time, and the timeout's ping goes between two
+    // parts. Before, the ping waited behind the whole task: the worker, only busy reading it, looked
+    // blocked, and was killed with its other tasks.
+    const pool = makePool({ worker: 'big-stream.ts', size: 1, timeoutGrace: 300 });
+    await pool.start();
+    const exits: unknown[] = [];
+    pool.on('workerExit', (info) => exits.push(info));
+    const sibling = pool.run({ sleep: 1500 });
+    const big = pool.run({ untilAbort: Buffer.alloc(60_000_000, 1) }, { timeout: 20 }).catch((e: unknown) => e);
+    const error = (await big) as TaskTimeoutError;
+    expect(error).toBeInstanceOf(TaskTimeoutError);
+    expect(error.phase).toBe('soft');
+    expect(await sibling).toBe('slept');
+    expect(exits).toEqual([]);
   });
 
   it('a task\'s streamed results, big ones too, all arrive before its answer, in order', async () => {

@@ -3,7 +3,7 @@ import { prng } from '../helpers/prng.ts';
 import { EventEmitter } from 'node:events';
 import v8 from 'node:v8';
 import { FrameFormatError, FrameReader } from '../../src/transport/frames.ts';
-import { BULK_BYTES, FrameWriter, HANDOFF_BYTES } from '../../src/transport/frame-writer.ts';
+import { BULK_BYTES, FrameWriter, HANDOFF_BYTES, PART_BYTES } from '../../src/transport/frame-writer.ts';
 
 
 describe('frames', () => {
@@ -162,8 +162,26 @@ describe('frames', () => {
     expect(() => new FrameReader(10).push(Buffer.concat([header(1, 0x21), Buffer.from('x')]), () => {})).toThrow(/unknown frame codec/);
     expect(() => new FrameReader(10).push(Buffer.concat([header(2, 0x4a), Buffer.from('[x')]), () => {})).toThrow(/malformed JSON/);
     expect(() => new FrameReader(10).push(Buffer.concat([header(2, 0x4a), Buffer.from('{}')]), () => {})).toThrow(/array of messages/);
-    expect(() => new FrameReader(10).push(Buffer.concat([header(3, 0x4d), Buffer.from([0, 9, 0x5b])]), () => {})).toThrow(/malformed mixed frame/);
-    expect(() => new FrameReader(10).push(Buffer.concat([header(3, 0x4d), Buffer.from([0, 1]), Buffer.from('7')]), () => {})).toThrow(/JSON array or object as its head/);
+    expect(() => new FrameReader(10).push(Buffer.concat([header(5, 0x4d), Buffer.from([0, 0, 0, 9, 0x5b])]), () => {})).toThrow(/malformed mixed frame/);
+    expect(() => new FrameReader(10).push(Buffer.concat([header(5, 0x4d), Buffer.from([0, 0, 0, 1]), Buffer.from('7')]), () => {})).toThrow(/JSON array or object as its head/);
+    // Parts (codec P): the frame they make is checked against the limit; a part of a part, too many bytes, no header
+    const part = (body: Buffer) => Buffer.concat([header(body.length, 0x50), body]);
+    expect(() => new FrameReader(10).push(part(header(11, 0x4a)), () => {})).toThrow(/exceeds the limit of 10/);
+    expect(() => new FrameReader(10).push(part(header(3, 0x50)), () => {})).toThrow(/must not be a part itself/);
+    expect(() => new FrameReader(10).push(part(Buffer.from([0, 0])), () => {})).toThrow(/must hold its header/);
+    expect(() => new FrameReader(10).push(part(Buffer.concat([header(2, 0x4a), Buffer.from('[]]')])), () => {})).toThrow(/longer than the frame/);
+  });
+
+  it('carries a mixed frame whose head is any text, however long (an init with the pool\'s tags)', () => {
+    const writes: Buffer[] = [];
+    const w = new FrameWriter({ write: (b) => writes.push(b) });
+    const tags = { city: '東京', emoji: '🙂', long: 'é'.repeat(70_000) };
+    w.objectWithClone(JSON.stringify({ kind: 'init', tags }), v8.serialize(new Map([[1, 2]])));
+    w.flush();
+    const got: unknown[] = [];
+    const reader = new FrameReader(1 << 20);
+    for (const b of writes) reader.push(b, (m) => got.push(m));
+    expect(got).toEqual([{ kind: 'init', tags, value: new Map([[1, 2]]) }]);
   });
 
   describe('big messages travel in a lane of their own', () => {
@@ -234,6 +252,43 @@ describe('frames', () => {
       await new Promise((resolve) => setImmediate(resolve));
       while (socket.held.length > 0) socket.drain();
       expect(socket.messages().map(idOf)).toEqual([...Array.from({ length: bigCount }, (_, i) => i), 3, 1000]);
+    });
+
+    it('hands a frame over PART_BYTES over a part at a time: small messages and pings go out between its parts', async () => {
+      const socket = new FakeSocket();
+      const w = new FrameWriter(socket);
+      const huge = 'h'.repeat(6 * PART_BYTES);
+      w.tuple(0, 1, 1, JSON.stringify(huge), true); // a task of 1.5 MB
+      w.json('{"kind":"abort","id":1}'); // keeps its place behind the task
+      w.tuple(0, 2, 1, '"small"', true); // may not pass the abort
+      w.json('{"kind":"ping","id":7}', 'free'); // passes everything
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(socket.writableLength).toBeLessThanOrEqual(HANDOFF_BYTES + PART_BYTES + 64); // one part handed over, not the task
+      const early = socket.messages();
+      expect(early).toEqual([{ kind: 'ping', id: 7 }]); // before the task's first part is through
+      while (socket.held.length > 0) socket.drain();
+      expect(socket.messages()).toEqual([{ kind: 'ping', id: 7 }, [0, 1, 1, huge], { kind: 'abort', id: 1 }, [0, 2, 1, 'small']]);
+      expect(socket.passed.filter((b) => b.length === 5 && b[4] === 0x50).length).toBeGreaterThanOrEqual(6); // part headers
+    });
+
+    it('lets a small task pass the rest of a frame handed over in parts, and reads back the same bytes for any chunking', async () => {
+      const socket = new FakeSocket();
+      const w = new FrameWriter(socket);
+      const value = new Uint8Array(3 * PART_BYTES + 123).map((_, i) => (i * 7919) & 255);
+      w.tupleWithClone(0, 1, 1, v8.serialize(value), true); // V8 bytes, in parts
+      await new Promise((resolve) => setImmediate(resolve));
+      socket.drain(); // the first part reaches the worker
+      w.tuple(0, 2, 1, '"small"', true);
+      await new Promise((resolve) => setImmediate(resolve));
+      while (socket.held.length > 0) socket.drain();
+      expect(socket.messages()).toEqual([[0, 2, 1, 'small'], [0, 1, 1, value]]);
+      const bytes = Buffer.concat(socket.passed);
+      for (const size of [97, 4999, 65_536]) {
+        const got: unknown[] = [];
+        const reader = new FrameReader(1 << 24);
+        for (let at = 0; at < bytes.length; at += size) reader.push(bytes.subarray(at, at + size), (m) => got.push(m));
+        expect(got).toEqual([[0, 2, 1, 'small'], [0, 1, 1, value]]);
+      }
     });
 
     it('writes everything queued at once when asked to (before the pipe is closed)', () => {

@@ -172,6 +172,26 @@ describe('frames', () => {
     expect(() => new FrameReader(10).push(part(Buffer.concat([header(2, 0x4a), Buffer.from('[]]')])), () => {})).toThrow(/longer than the frame/);
   });
 
+  it('gives every Buffer, typed array and DataView it reads memory of its own, not a view into the frame', () => {
+    const writes: Buffer[] = [];
+    const w = new FrameWriter({ write: (b) => writes.push(b) });
+    const value = { a: Buffer.from('0123456789abcdef'), b: new Uint32Array([1, 2, 3, 4]), d: new DataView(new ArrayBuffer(8)), big: Buffer.alloc(BULK_BYTES * 2, 7) };
+    w.tupleWithClone(0, 1, 1, v8.serialize(value));
+    w.tupleWithClone(0, 2, 1, v8.serialize(value)); // read from the same chunk as the first
+    w.flush();
+    const got: [number, number, number, typeof value][] = [];
+    new FrameReader(1 << 20).push(Buffer.concat(writes), (m) => got.push(m as [number, number, number, typeof value]));
+    expect(got.map((m) => m[3])).toEqual([value, value]);
+    for (const [, , , v] of got) {
+      // Before: views into the frames' bytes (a 16-byte Buffer kept them all in memory, and showed them)
+      expect(v.a.buffer.byteLength).toBe(16);
+      expect(v.b.buffer.byteLength).toBe(16);
+      expect(v.d.buffer.byteLength).toBe(8);
+      expect(v.big.buffer.byteLength).toBe(BULK_BYTES * 2);
+      expect(Buffer.isBuffer(v.a)).toBe(true);
+    }
+  });
+
   it('carries a mixed frame whose head is any text, however long (an init with the pool\'s tags)', () => {
     const writes: Buffer[] = [];
     const w = new FrameWriter({ write: (b) => writes.push(b) });

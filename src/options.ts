@@ -11,6 +11,7 @@ import { resolveSentryConfig, type SentryConfig, type SentryOptions } from './se
 import { encodePayload } from './transport/encode.ts';
 import { inheritedExecArgv } from './internal/exec-argv.ts';
 import { MAX_DELAY_MS } from './internal/delay.ts';
+import { MAX_MESSAGE_BYTES } from './protocol/messages.ts';
 import { assertKnownKeys } from './internal/known-keys.ts';
 import { boolean, delayOption, integer, object, oneOf, show, stringArray } from './internal/option-checks.ts';
 
@@ -222,7 +223,7 @@ export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
     dispatch: oneOf('dispatch', input.dispatch ?? d.dispatch, ['least-busy', 'round-robin']),
     env: object('env', input.env ?? process.env) as NodeJS.ProcessEnv,
     execArgv: stringArray('execArgv', input.execArgv ?? inheritedExecArgv()),
-    maxMessageBytes: integer('maxMessageBytes', input.maxMessageBytes ?? d.maxMessageBytes, 1024),
+    maxMessageBytes: messageBytes(input.maxMessageBytes ?? d.maxMessageBytes),
     stopTimeout: delayOption('stopTimeout', input.stopTimeout ?? d.stopTimeout, 0, true),
     workerStdout: oneOf('workerStdout', input.workerStdout ?? d.workerStdout, ['inherit', 'stderr', 'ignore']),
     retries: integer('retries', input.retries ?? d.retries, 0),
@@ -247,6 +248,12 @@ export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
 function assertKnownOptions(input: PoolOptions): void {
   if (typeof input !== 'object' || input === null) throw new TypeError(`Expected options to be an object, got ${show(input)}`);
   assertKnownKeys(input, KNOWN, '', '', ANY_VALUE);
+}
+
+/** `maxMessageBytes`: from 1 KiB to 1 GiB (what a worker reads before it knows the pool's limit). */
+function messageBytes(value: unknown): number {
+  if (Number.isSafeInteger(value) && (value as number) >= 1024 && (value as number) <= MAX_MESSAGE_BYTES) return value as number;
+  throw new TypeError(`Expected \`maxMessageBytes\` to be an integer from 1024 to ${MAX_MESSAGE_BYTES}, got ${show(value)}`);
 }
 
 /** A pool's name: it goes into process titles, metric names and control socket paths. */

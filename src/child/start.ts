@@ -1,5 +1,5 @@
 /** What a worker process does at start (the entry, main.ts, runs it): wiring only; the logic is in Runtime. */
-import { DATA_FD, WATCHDOG_FD, runsWatchdog } from '../protocol/messages.ts';
+import { DATA_FD, FRAME_SLACK, MAX_MESSAGE_BYTES, WATCHDOG_FD, runsWatchdog } from '../protocol/messages.ts';
 import { Channel } from '../transport/channel.ts';
 import { Runtime } from './runtime.ts';
 import { guardStdio } from './stdio-guard.ts';
@@ -58,7 +58,8 @@ export async function startWorkerProcess(): Promise<void> {
   // exports (for net, BlockList and SocketAddress: ~1 ms of this process's start).
   const { Socket } = process.getBuiltinModule('node:net');
   const socket = new Socket({ fd: DATA_FD, readable: true, writable: true });
-  const channel = new Channel(socket, 1024 * 1024 * 1024, {
+  // Before init says the pool's maxMessageBytes: the largest any pool may set.
+  const channel = new Channel(socket, MAX_MESSAGE_BYTES + FRAME_SLACK, {
     message: runtime.receive,
     corrupt: () => process.exit(70),
     close: () => process.exit(), // the parent is gone (or we ended the pipe): never outlive it

@@ -7,7 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { Duplex } from 'node:stream';
 import { ProtocolError, WorkerInitError } from '../errors.ts';
 import { assertNever } from '../internal/assert.ts';
-import { PROTOCOL, type InitMessage, type ToParentMessage } from '../protocol/messages.ts';
+import { FRAME_SLACK, PROTOCOL, type InitMessage, type ToParentMessage } from '../protocol/messages.ts';
 import { MessageShapeError, parseToParent } from '../protocol/parse.ts';
 import { deserializeError, type SerializedError } from '../protocol/serialized-error.ts';
 import { Channel } from '../transport/channel.ts';
@@ -57,7 +57,7 @@ export class WorkerHandle implements WorkerSlot {
     this.#events = events;
     this.#child = spawnWorker(options);
     this.pid = this.#child.pid ?? -1;
-    this.#channel = new Channel(this.#child.stdio[3] as Duplex, options.maxMessageBytes + 1024 * 1024, {
+    this.#channel = new Channel(this.#child.stdio[3] as Duplex, options.maxMessageBytes + FRAME_SLACK, {
       message: (raw) => this.#receive(raw),
       readEnd: () => {
         this.#reads++;

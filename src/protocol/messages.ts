@@ -7,7 +7,12 @@
 import type { SerializedError } from './serialized-error.ts';
 
 /** Package tag and protocol version; a mismatch fails the handshake loudly. */
-export const PROTOCOL = 'looppool/3';
+export const PROTOCOL = 'looppool/4';
+
+/** The largest `maxMessageBytes` a pool takes (1 GiB): a worker reads frames up to this plus {@link FRAME_SLACK}. */
+export const MAX_MESSAGE_BYTES = 1024 * 1024 * 1024;
+/** What a frame may hold beside its message's payload (its head, the batch around it). */
+export const FRAME_SLACK = 1024 * 1024;
 
 /**
  * File descriptor of the data channel in the child. A worker has no Node IPC channel: the data

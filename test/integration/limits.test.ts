@@ -55,6 +55,9 @@ describe('limits and bad input', () => {
   it.each([
     [{ size: 0 }, /Expected `size` to be an integer >= 1, got `0` \(number\)/],
     [{ concurrency: 1.5 }, /Expected `concurrency` to be an integer >= 1, got `1.5` \(number\)/],
+    // A worker reads frames of at most 1 GiB: a bigger limit crashed it at the first message over 1 GiB
+    [{ maxMessageBytes: 2 ** 31 }, /Expected `maxMessageBytes` to be an integer from 1024 to 1073741824, got `2147483648` \(number\)/],
+    [{ maxMessageBytes: 512 }, /Expected `maxMessageBytes` to be an integer from 1024 to 1073741824/],
     [{ dispatch: 'random' }, /Expected `dispatch` to be one of 'least-busy', 'round-robin', got `"random"` \(string\)/],
     [{ name: 'has space' }, /Expected `name` to be 1-64 characters/],
     [{ retries: -1 }, /Expected `retries`/],

@@ -45,7 +45,7 @@ const ALLOWED: Record<string, string[]> = {
   'metrics': ['internal', 'parent/events.ts'],
   'errors.ts': [],
   'cooperative.ts': [],
-  'options.ts': ['transport', 'metrics', 'sentry', 'internal', 'errors.ts'],
+  'options.ts': ['protocol', 'transport', 'metrics', 'sentry', 'internal', 'errors.ts'],
 };
 
 describe('architecture', () => {

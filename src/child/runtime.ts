@@ -125,7 +125,8 @@ export class Runtime {
         return;
       case 'broadcast':
         this.#broadcasts++;
-        void answerBroadcast(this.#channel, this.#worker, message.id, message.value, this.#maxMessageBytes).finally(() => {
+        // Once dispose() has begun the worker is gone for the pool: it answers undefined, as if it had exited.
+        void answerBroadcast(this.#channel, this.#state === 'running' || this.#state === 'stopping' ? this.#worker : undefined, message.id, message.value, this.#maxMessageBytes).finally(() => {
           this.#broadcasts--;
           this.#afterSettle();
         });
@@ -189,9 +190,9 @@ export class Runtime {
     return this.#state === 'running' || (this.#state === 'stopping' && (this.#drainOnStop || this.#drainPill));
   }
 
-  /** The ids of the waiting tasks handed back for `idle` idle workers (none once it stops). */
+  /** The ids of the waiting tasks handed back for `idle` idle workers: while running, or draining for a recycle (none once it stops). */
   #handBack(idle: number, keep: number[]): number[] {
-    const ids = this.#state === 'running' ? handBack(this.#runQueue, this.#tasks, idle, keep) : [];
+    const ids = this.#state === 'running' || (this.#state === 'stopping' && this.#drainPill) ? handBack(this.#runQueue, this.#tasks, idle, keep) : [];
     this.#metrics?.tasks.handedBack(ids.length);
     return ids;
   }

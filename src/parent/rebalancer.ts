@@ -3,8 +3,8 @@
  * arrive until a loop turn has run long (CPU-bound tasks); the rest wait in it for their turn
  * (child/run-queue.ts). When a worker runs out of tasks and stays idle (the parent has no task it
  * may take: none queued, or only tasks sent to other workers), the busiest other worker (by the
- * tasks it may hand back: not those given to it by number) is asked to hand back a share of its
- * waiting tasks (`reclaim`), which the pool then dispatches again.
+ * tasks it may hand back: not those given to it by number), ready or draining for a recycle, is
+ * asked to hand back a share of its waiting tasks (`reclaim`), which the pool then dispatches again.
  * Without this, the last tasks of a CPU-bound batch run on one worker while the others wait.
  */
 import type { WorkerHandle } from './worker-handle.ts';
@@ -39,9 +39,10 @@ export class Rebalancer {
     let idle = 0;
     let busiest: WorkerHandle | undefined;
     for (const h of this.#handles) {
-      if (h === undefined || h.state !== 'ready') continue;
-      if (h.inFlight === 0) idle++;
-      else if (h.tasks.movable > 1 && !h.tasks.reclaiming && (busiest === undefined || h.tasks.movable > busiest.tasks.movable)) busiest = h;
+      if (h === undefined) continue;
+      if (h.state === 'ready' && h.inFlight === 0) idle++;
+      // A worker draining for a recycle hands back too: its replacement and the others would idle while it works through them alone.
+      else if ((h.state === 'ready' || (h.state === 'stopping' && h.recycling)) && h.tasks.movable > 1 && !h.tasks.reclaiming && (busiest === undefined || h.tasks.movable > busiest.tasks.movable)) busiest = h;
     }
     if (idle > 0 && busiest !== undefined) busiest.tasks.reclaim(idle);
   }

@@ -161,6 +161,21 @@ describe('broadcast', () => {
     }
   });
 
+  it('a worker whose dispose() has begun does not run onBroadcast: it answers undefined, as if it had exited', async () => {
+    const pool = makePool({ worker: 'slow-dispose.ts', size: 1, maxTasksPerWorker: 1 });
+    await pool.start();
+    const task = pool.run('x'); // its one task: the worker answers, drains, and its dispose() begins
+    // The parent has not read the answer yet (its loop is busy): it still counts the task in flight,
+    // so the broadcast goes to the worker, which is disposing by now (on a machine that fast).
+    const end = Date.now() + 300;
+    while (Date.now() < end) {
+      // busy
+    }
+    const replies = await pool.broadcast('hello');
+    expect(await task).toBe('x');
+    expect([undefined, { disposing: false }]).toContainEqual(replies[0]); // before: { disposing: true }
+  });
+
   it('a message that cannot cross starts nothing; after stop(), even during the start, broadcast() and submissions reject with PoolStoppedError', async () => {
     const pool = makePool({ worker: 'counts-broadcasts.ts', size: 1 });
     await expect(pool.broadcast({ f() {} })).rejects.toBeInstanceOf(SerializationError);

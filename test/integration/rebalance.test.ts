@@ -27,6 +27,20 @@ describe('tasks a worker has not started go to an idle worker', () => {
     expect(pool.stats()).toMatchObject({ inFlight: 0, done: 42, failed: 0, retried: 0, handedBack: moved.length });
   });
 
+  it('a worker draining for a recycle hands back its waiting tasks to a worker that ran out of them', async () => {
+    // Each worker reaches maxTasksPerWorker at once, so both drain: worker 0 with 100 tasks of 30 ms,
+    // worker 1 with instant ones. Worker 1's replacement then idles; before, worker 0 ran its
+    // 3 s backlog alone, since a worker draining for a recycle handed nothing back.
+    const pool = makePool<CpuTask, CpuAnswer>({ worker: 'cpu.ts', size: 2, concurrency: 100, maxTasksPerWorker: 100 });
+    await pool.start();
+    const sentTo: number[] = [];
+    const answers = await Promise.all(range(200).map((i) => pool.run({ ms: 30, slowOn: 0, value: i }, { onDispatch: ({ worker }) => (sentTo[i] ??= worker) })));
+    expect(answers.map((a) => a.value)).toEqual(range(200));
+    const moved = answers.filter((a, i) => sentTo[i] === 0 && a.worker === 1);
+    expect(moved.length).toBeGreaterThan(0);
+    expect(pool.stats()).toMatchObject({ done: 200, failed: 0, handedBack: moved.length });
+  });
+
   it('never moves a task sent to a given worker', async () => {
     const pool = makePool<CpuTask, CpuAnswer>({ worker: 'cpu.ts', size: 2, concurrency: 100 });
     await pool.start();

@@ -21,6 +21,8 @@ const BACKOFF_MAX_MS = 30_000;
  * in initialize(), a rejection it left for later) was replaced at once, ten times a second.
  */
 const STABLE_MS = 1000;
+/** Workers over `maxMemoryPerWorker` at their first sample, in a row, before the pool warns that the limit looks too low. */
+const FIRST_SAMPLE_OVERS = 3;
 
 export interface ExitDetails {
   readonly exitCode: number | null;
@@ -58,6 +60,10 @@ export class Supervisor {
   #settleStart: ((error: Error | undefined) => void) | undefined;
   #whenEmpty: (() => void) | undefined;
   #memoryTimer: NodeJS.Timeout | undefined;
+  /** Pids whose RSS was sampled already, and workers in a row found over the limit at their first sample. */
+  readonly #sampled = new Set<number>();
+  #firstSampleOvers = 0;
+  #memoryWarned = false;
   /** Added to every worker's init message (set before `start()`). */
   initExtras: WorkerInitExtras = {};
 
@@ -240,10 +246,31 @@ export class Supervisor {
       if (ready.length === 0) return;
       pidusage()(ready.map((h) => h.pid))
         .then((usage) => {
-          for (const h of ready) if ((usage[h.pid]?.memory ?? 0) > limit) this.recycle(h);
+          for (const h of ready) {
+            const over = (usage[h.pid]?.memory ?? 0) > limit;
+            if (!this.#sampled.has(h.pid)) this.#firstSample(h.pid, over, limit);
+            if (over) this.recycle(h);
+          }
         })
         .catch(() => {}); // a worker exited between listing and sampling: the next round sees the new one
     }, this.#options.memoryCheckInterval);
     this.#memoryTimer.unref();
+  }
+
+  /**
+   * A worker's first RSS sample. Workers over the limit from the start, again and again, are each
+   * replaced at once, for ever, while the pool looks healthy: a limit below what a worker needs.
+   * Said once, as a process warning (stderr unless the application listens for 'warning').
+   */
+  #firstSample(pid: number, over: boolean, limit: number): void {
+    this.#sampled.add(pid);
+    if (this.#sampled.size > 4 * this.handles.length) this.#sampled.delete(this.#sampled.values().next().value as number); // only recent pids matter
+    this.#firstSampleOvers = over ? this.#firstSampleOvers + 1 : 0;
+    if (this.#firstSampleOvers < FIRST_SAMPLE_OVERS || this.#memoryWarned) return;
+    this.#memoryWarned = true;
+    process.emitWarning(
+      `${FIRST_SAMPLE_OVERS} workers in a row of pool '${this.#options.name}' were over maxMemoryPerWorker (${limit} bytes) at their first memory check: each is recycled at once. The limit may be below what a worker needs.`,
+      { type: 'LooppoolWarning', code: 'LOOPPOOL_MEMORY_LIMIT' },
+    );
   }
 }

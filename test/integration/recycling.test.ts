@@ -70,6 +70,27 @@ describe('recycling', () => {
     expect(pool.stats().failed).toBe(0);
   });
 
+  it('maxMemoryPerWorker below what a fresh worker needs: the pool says so once, as a process warning', async () => {
+    // Every worker is over 1 MiB from the start: each is recycled at its first check, for ever.
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const pool = makePool({ worker: 'echo.ts', size: 1, maxMemoryPerWorker: 1024 * 1024, memoryCheckInterval: 20 });
+      const exits: WorkerExitInfo[] = [];
+      pool.on('workerExit', (info) => exits.push(info));
+      await pool.start();
+      await waitFor(() => warnings.some((w) => (w as { code?: string }).code === 'LOOPPOOL_MEMORY_LIMIT'), 'the warning');
+      const ours = warnings.filter((w) => (w as { code?: string }).code === 'LOOPPOOL_MEMORY_LIMIT');
+      expect(ours[0]?.message).toMatch(/3 workers in a row of pool 'pool' were over maxMemoryPerWorker \(1048576 bytes\) at their first memory check/);
+      await waitFor(() => exits.length >= 6, 'more recycles');
+      expect(exits.every((e) => e.reason === 'recycle')).toBe(true);
+      expect(warnings.filter((w) => (w as { code?: string }).code === 'LOOPPOOL_MEMORY_LIMIT')).toHaveLength(1); // once
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it("a worker that dies while it drains for a recycle is a crash, not an expected 'recycle'", async () => {
     const pool = makePool({ worker: 'crash.ts', size: 1, concurrency: 2, maxTasksPerWorker: 2 });
     await pool.start();

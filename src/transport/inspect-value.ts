@@ -4,7 +4,9 @@
  * either carried by V8's structured clone (Map, Set, Date, BigInt, typed arrays, Buffers,
  * errors, undefined, NaN, cycles…) or refused with the path of the offending value.
  * Nothing is silently altered but the named properties of an array of plain data, which the
- * fast walk does not look for (listing an array's keys costs as much as its JSON; the guide says so).
+ * fast walk does not look for (listing an array's keys costs as much as its JSON; the guide says
+ * so), and the identity of a plain object reached twice (not a cycle), which arrives as two equal
+ * copies (a set of the objects seen made the walk six times slower; the guide says so too).
  */
 import { SerializationError } from '../errors.ts';
 

@@ -5,7 +5,10 @@
  * `cause` chain. Whatever was thrown, the result is bounded in size and reading it never throws.
  */
 
-/** The wire shape of an error. Own properties that cannot be carried become strings. */
+/**
+ * The wire shape of an error. Own properties JSON cannot carry exactly become strings (see
+ * {@link carriedByJson}).
+ */
 export interface SerializedError {
   name: string;
   message: string;
@@ -31,6 +34,10 @@ const MAX_FIELD = 16 * 1024;
 /** A property's name is cut to this; each property is charged its name and PROP_COST more (quotes, colon, a small value). */
 const MAX_KEY = 200;
 const PROP_COST = 32;
+/** How deep {@link carriedByJson} looks; anything deeper (or a cycle) is described as a string. */
+const MAX_JSON_DEPTH = 64;
+/** How `util.inspect` describes a property JSON cannot carry: one line, bounded at every level. */
+const INSPECT_OPTIONS = { depth: 4, maxArrayLength: 100, maxStringLength: MAX_FIELD, breakLength: Infinity, compact: true } as const;
 const SKIPPED_PROPS = new Set(['name', 'message', 'stack', 'cause', 'errors', '__proto__', 'constructor', 'prototype']);
 
 /** Turn anything thrown (an `Error` or not) into a {@link SerializedError}. Never throws. */
@@ -99,7 +106,12 @@ class ErrorWriter {
     return props;
   }
 
-  /** Keep JSON-friendly values as they are, within the budget; describe anything else as a string. */
+  /**
+   * Keep a value JSON carries exactly as it is, within the budget; describe anything else as a
+   * string: a top-level number, bigint, function or symbol by `String()` (`'NaN'`, `'7'`,
+   * `'[Function: f]'`), an object JSON would alter (a NaN or an undefined inside, a Map, a
+   * class instance, a cycle...) as `util.inspect` shows it, never half-converted.
+   */
   #plain(value: unknown): unknown {
     switch (typeof value) {
       case 'string':
@@ -112,11 +124,11 @@ class ErrorWriter {
         if (value === null) return null;
         let json: string | undefined;
         try {
-          json = JSON.stringify(value);
+          if (carriedByJson(value, 0)) json = JSON.stringify(value);
         } catch {
-          return this.#text(describe(value), '', MAX_FIELD);
+          // A getter or a Proxy that throws: described below.
         }
-        if (json === undefined) return this.#text(describe(value), '', MAX_FIELD);
+        if (json === undefined) return this.#text(inspectValue(value), '', MAX_FIELD);
         if (json.length > Math.min(MAX_FIELD, this.#left)) return this.#text(json, '', MAX_FIELD);
         this.#left -= json.length;
         return JSON.parse(json) as unknown;
@@ -173,6 +185,59 @@ function read(source: object, key: string): unknown {
     return (source as Record<string, unknown>)[key];
   } catch (err) {
     return `[${key} could not be read: ${describe(err)}]`;
+  }
+}
+
+/**
+ * True when `JSON.parse(JSON.stringify(value))` gives `value` back, but for what the guide says
+ * changes on the way: a valid `Date` becomes its ISO string, a nested `-0` becomes `0`. Plain
+ * objects (no `toJSON`) and plain arrays of strings, finite numbers, booleans and `null` only,
+ * at most {@link MAX_JSON_DEPTH} deep (a cycle is deeper). Like JSON, it reads enumerable string
+ * keys only. May throw (a getter, a Proxy): the caller catches.
+ */
+function carriedByJson(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value);
+    case 'object': {
+      if (value === null) return true;
+      if (depth >= MAX_JSON_DEPTH) return false;
+      if (Array.isArray(value)) {
+        // A subclass, or a toJSON of its own, is not plain data (a hole reads as undefined).
+        if ((value as { constructor?: unknown }).constructor !== Array || (value as { toJSON?: unknown }).toJSON !== undefined) return false;
+        for (let i = 0; i < value.length; i++) if (!carriedByJson(value[i], depth + 1)) return false;
+        return true;
+      }
+      const proto = Object.getPrototypeOf(value) as unknown;
+      if (proto === Date.prototype) return !Object.hasOwn(value, 'toJSON') && !Number.isNaN((value as Date).getTime());
+      if (proto !== Object.prototype && proto !== null) return false;
+      if ((value as { toJSON?: unknown }).toJSON !== undefined) return false;
+      for (const key in value) if (!carriedByJson((value as Record<string, unknown>)[key], depth + 1)) return false;
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+/**
+ * `util.inspect`'s one-line view of `value` (getters shown as `[Getter]`, not run; a Proxy's
+ * target, its traps not run), without the value's own `[util.inspect.custom]` if that throws.
+ */
+function inspectValue(value: unknown): string {
+  // From getBuiltinModule, here: a worker's start files import no built-in as an ES module (bundle.config.mjs).
+  const { inspect } = process.getBuiltinModule('node:util');
+  try {
+    return inspect(value, INSPECT_OPTIONS);
+  } catch {
+    try {
+      return inspect(value, { ...INSPECT_OPTIONS, customInspect: false });
+    } catch {
+      return describe(value);
+    }
   }
 }
 

@@ -75,6 +75,19 @@ describe('task errors', () => {
     expect(crashes).toEqual([]);
   });
 
+  it('a property JSON would alter arrives as the string util.inspect shows; plain data as it is', async () => {
+    // Before: map arrived as {}, nested as { n: null }, visible as { nested: [1, null, '2'] }.
+    const pool = makePool({ worker: 'throws-odd.ts', size: 1 });
+    const error = (await pool.run('props').catch((e: unknown) => e)) as TaskError;
+    expect({ ...(error.cause as object) }).toEqual({
+      code: 'E_ODD',
+      map: 'Map(1) { 1 => 2 }',
+      nested: '{ n: NaN, u: undefined }',
+      visible: "{ nested: [ 1, NaN, '2' ] }",
+      plain: { a: [1, 'b'] },
+    });
+  });
+
   it('a thrown plain object keeps its message and own properties', async () => {
     const pool = makePool({ worker: 'throws-odd.ts', size: 1 });
     const error = (await pool.run('object').catch((e: unknown) => e)) as TaskError;

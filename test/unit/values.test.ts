@@ -98,6 +98,76 @@ describe('errors across processes', () => {
     expect(typeof data.props?.circular).toBe('string');
   });
 
+  it('sends a property JSON would alter as the string util.inspect shows, never half-converted', () => {
+    // Before: the Map arrived as {}, the NaN as null and the undefined not at all, silently.
+    const error = Object.assign(new Error('x', { cause: new Set([1]) }), {
+      map: new Map([[1, 2]]),
+      nested: { n: NaN, u: undefined },
+      visible: { nested: [1, NaN, '2'] },
+      holes: [1, , 3],
+      deep: { big: 7n, when: new Date(Number.NaN), fn: { f: () => 'source' } },
+      point: new (class Point {
+        x = 1;
+      })(),
+      circular: {} as Record<string, unknown>,
+    });
+    error.circular.self = error.circular;
+    const back = deserializeError(JSON.parse(JSON.stringify(serializeError(error)))) as unknown as Record<string, unknown>;
+    expect(back.map).toBe('Map(1) { 1 => 2 }');
+    expect(back.nested).toBe('{ n: NaN, u: undefined }');
+    expect(back.visible).toBe("{ nested: [ 1, NaN, '2' ] }");
+    expect(back.holes).toBe('[ 1, <1 empty item>, 3 ]');
+    expect(back.deep).toBe('{ big: 7n, when: Invalid Date, fn: { f: [Function: f] } }');
+    expect(back.point).toBe('Point { x: 1 }');
+    expect(back.circular).toBe('<ref *1> { self: [Circular *1] }');
+    expect(back.cause).toBe('Set(1) { 1 }');
+  });
+
+  it('keeps what JSON carries as it is: plain data, Dates as their ISO string, a nested -0 as 0', () => {
+    const meta = { a: [1, { b: 'c', d: null, e: true }], empty: {}, bare: Object.assign(Object.create(null), { k: 1.5 }) };
+    const error = Object.assign(new Error('x'), { code: 'E_X', count: 3, meta, at: new Date(0), dates: [new Date(1)], zero: { z: -0 } });
+    const data = serializeError(error);
+    expect(data.props).toEqual({ code: 'E_X', count: 3, meta, at: '1970-01-01T00:00:00.000Z', dates: ['1970-01-01T00:00:00.001Z'], zero: { z: 0 } });
+    // A top-level non-finite number or bigint is its String(), as before.
+    expect(serializeError(Object.assign(new Error('x'), { n: NaN, i: -Infinity, b: 7n })).props).toEqual({ n: 'NaN', i: '-Infinity', b: '7' });
+  });
+
+  it('describes a property it cannot walk or inspect without throwing or running its traps', () => {
+    const revocable = Proxy.revocable({}, {});
+    revocable.revoke();
+    class Loud {
+      [Symbol.for('nodejs.util.inspect.custom')](): string {
+        throw new Error('no inspect');
+      }
+    }
+    const trapped = new Proxy({ a: NaN }, {
+      get() {
+        throw new Error('trap');
+      },
+      ownKeys() {
+        throw new Error('trap');
+      },
+    });
+    const data = serializeError(Object.assign(new Error('x'), {
+      getter: { get g(): number { throw new Error('boom'); } },
+      revoked: revocable.proxy,
+      loud: new Loud(),
+      trapped,
+    }));
+    expect(data.props).toEqual({ getter: '{ g: [Getter] }', revoked: '<Revoked Proxy>', loud: 'Loud {}', trapped: '{ a: NaN }' });
+  });
+
+  it('holds the string form of a property to the same limits as the rest of the text', () => {
+    const data = serializeError(Object.assign(new Error('x'), {
+      many: new Map(Array.from({ length: 1_000 }, (_, i) => [i, 'v'.repeat(1_000)])),
+      long: { s: 'w'.repeat(1_000_000), n: NaN },
+      more: Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${i}`, { s: 'u'.repeat(20_000), u: undefined }])),
+    }));
+    expect(data.props?.many).toMatch(/^Map\(1000\) \{ 0 => 'v+', .*more characters cut\]$/);
+    expect((data.props?.long as string).length).toBeLessThan(16 * 1024 + 100);
+    expect(Buffer.byteLength(JSON.stringify(data))).toBeLessThan(200 * 1024);
+  });
+
   it('never throws, whatever was thrown: a getter that throws, a Proxy that cannot list its keys', () => {
     const getter = Object.defineProperty(new Error('bad'), 'detail', {
       enumerable: true,

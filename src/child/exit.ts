@@ -15,13 +15,14 @@ import type { Worker } from './worker.ts';
 /** Where an error that escaped every task was caught. */
 export type EscapeOrigin = 'uncaughtException' | 'unhandledRejection';
 
-/** A plain Worker's stop: every task it holds, started or waiting for its turn, is abandoned, then forgotten. */
-export function abandonTasks(tasks: IdTable<RuntimeTaskContext>, runQueue: RunQueue<RuntimeTaskContext>, reason: Error): void {
+/** A plain Worker's stop: every task it holds, started or waiting for its turn, is abandoned, then forgotten. Returns how many. */
+export function abandonTasks(tasks: IdTable<RuntimeTaskContext>, runQueue: RunQueue<RuntimeTaskContext>, reason: Error): number {
   const abandoned = tasks.values();
   for (const ctx of abandoned) ctx.abort(reason); // its abort listeners may still put results
   for (const ctx of abandoned) ctx.end('stopped');
   tasks.clear();
   runQueue.clear();
+  return abandoned.length;
 }
 
 /** Run the worker's `dispose()`; an error it throws is reported, not thrown. */

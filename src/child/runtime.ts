@@ -270,7 +270,7 @@ export class Runtime {
     if (this.#state !== 'running' && this.#state !== 'initializing' && this.#state !== 'stopping') return;
     this.#state = 'stopping';
     if ((this.#drainOnStop || this.#drainPill) && (this.#tasks.size > 0 || this.#broadcasts > 0)) return; // #afterSettle finishes the stop
-    abandonTasks(this.#tasks, this.#runQueue, new WorkerStoppedError({ worker: this.#number, pid: process.pid }));
+    this.#metrics?.tasks.abandoned(abandonTasks(this.#tasks, this.#runQueue, new WorkerStoppedError({ worker: this.#number, pid: process.pid })));
     await this.#finishStop();
   }
 

@@ -27,6 +27,11 @@ export class TaskCounters {
     this.#inFlight = Math.max(0, this.#inFlight - n);
   }
 
+  /** `n` tasks that `started()` were abandoned at a stop: no longer in flight, neither done nor failed here. */
+  abandoned(n: number): void {
+    this.#inFlight = Math.max(0, this.#inFlight - n);
+  }
+
   /** Tasks in flight now. */
   get inFlight(): number {
     return this.#inFlight;

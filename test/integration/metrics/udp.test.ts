@@ -43,6 +43,19 @@ describe('metrics over UDP', () => {
     expect(Math.max(...s.values('spin.rss'))).toBeGreaterThan(10_000_000);
   });
 
+  it("a plain Worker's last report after a stop that abandoned its task has nothing in flight", async () => {
+    sink = await startUdpSink();
+    const pool = makePool({ worker: 'sleep.ts', size: 1, name: 'abn', statsd: { port: sink.port, prefix: 'lp' }, reportInterval: 100 });
+    const abandoned = pool.run({ ms: 60_000 }).catch((e: unknown) => e);
+    const s = sink;
+    const inFlight = () => s.values('lp.abn.worker.0.tasks.in_flight');
+    await s.until(() => inFlight().includes(1), 'the worker to report its task in flight');
+    await pool.stop(); // a plain Worker abandons the task; its last report goes out before it exits
+    expect(await abandoned).toBeInstanceOf(Error);
+    // Before: the last report said 1, which statsd kept as the worker's gauge.
+    await s.until(() => inFlight().at(-1) === 0, 'the last report to have nothing in flight');
+  });
+
   it('the parent still measures a worker whose event loop is blocked, and the worker reports the block afterwards', async () => {
     sink = await startUdpSink();
     const pool = makePool({ worker: fixture('busy-worker.ts'), size: 1, name: 'blk', statsd: { port: sink.port, prefix: 'lp' }, reportInterval: 200 });

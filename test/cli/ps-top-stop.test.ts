@@ -168,6 +168,35 @@ describe('looppool stop', () => {
     }
   });
 
+  it('with a pool inside a worker: refuses the worker\'s pid as ambiguous, says at once that the inner pool cannot drain by signal, stops the tree through the outer one', async () => {
+    const name = uniqueName('outer');
+    const app = spawn(process.execPath, [fixture('nested-app.mjs'), name], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    app.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
+    const exited = new Promise((resolve) => app.once('exit', resolve));
+    try {
+      await waitFor(() => out.includes('READY') && workerPids(`${name}-in`).length === 1, 'both pools to start');
+      const [outerWorker] = workerPids(name);
+      // Before: it stopped both pools in turn, and failed (kill ESRCH) about half the time.
+      const ambiguous = await runCli(['stop', String(outerWorker)]);
+      expect(ambiguous.code).toBe(2);
+      expect(ambiguous.stderr).toContain(`pid ${outerWorker} is worker of ${name} (pid ${app.pid}) and the parent of ${name}-in`);
+      // Before: SIGTERM to the outer worker, which ignores it, then a wait for the whole timeout.
+      const inner = await runCli(['stop', `${name}-in`, '--timeout', '600000']);
+      expect(inner.code).toBe(1);
+      expect(inner.stderr).toMatch(/its parent is a looppool worker \(looppool .* worker 0\), which ignores SIGTERM: give that pool control: true for a graceful stop, or use --force/);
+      expect(workerPids(`${name}-in`)).toHaveLength(1); // untouched
+      const stop = await runCli(['stop', String(app.pid)]);
+      expect(stop.code).toBe(0);
+      await waitFor(() => out.includes('STOPPED'), 'the outer pool to stop');
+      await exited;
+      await expectNoPoolLeft(name);
+      await expectNoPoolLeft(`${name}-in`);
+    } finally {
+      app.kill('SIGKILL');
+    }
+  });
+
   it('exits 2 when no pool matches, and refuses an ambiguous name', async () => {
     expect((await runCli(['stop', 'no-such-pool-anywhere'])).code).toBe(2);
     const name = uniqueName('twin');

@@ -32,6 +32,15 @@ async function stop(target: string, flags: StopFlags, io: CliIo): Promise<number
   if (!/^\d+$/.test(flags.timeout) || !Number.isSafeInteger(timeout)) throw new UsageError(`--timeout must be milliseconds, got ${JSON.stringify(flags.timeout)}`);
   const pools = selectPools(findPools(), target);
   if (pools.length === 0) throw new UsageError(`No looppool pool matches ${JSON.stringify(target)} (see looppool ps)`);
+  const ownerOf = pools.find((p) => p.workers.some((w) => String(w.pid) === target));
+  const inner = pools.filter((p) => String(p.pid) === target);
+  if (ownerOf && inner.length > 0) {
+    // A worker whose own code runs a pool: the user may mean either.
+    throw new UsageError(
+      `pid ${target} is worker of ${ownerOf.name} (pid ${ownerOf.pid}) and the parent of ${inner.map((p) => p.name).join(', ')}: ` +
+        `give the pid of ${ownerOf.name}'s parent to stop it (its workers' pools with it), or of a worker of the pool inside`,
+    );
+  }
   if (!/^\d+$/.test(target) && new Set(pools.map((p) => p.pid)).size > 1) {
     throw new UsageError(`Several pools are named ${target} (parent pids ${pools.map((p) => p.pid).join(', ')}): give a pid`);
   }
@@ -66,7 +75,16 @@ async function drain(pool: FoundPool, io: CliIo): Promise<number[]> {
     }
   }
   if (pool.orphaned || pool.pid <= 1) throw new Error('its parent is gone; use --force to kill the workers');
-  process.kill(pool.pid, 'SIGTERM');
+  if (pool.inWorker) {
+    // A looppool worker ignores SIGTERM (shutdown is by message): waiting would only time out.
+    throw new Error(`its parent is a looppool worker (${pool.command}), which ignores SIGTERM: give that pool control: true for a graceful stop, or use --force`);
+  }
+  try {
+    process.kill(pool.pid, 'SIGTERM');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+    return workers; // gone already
+  }
   io.stderr.write(`looppool stop: sent SIGTERM to ${pool.name} (pid ${pool.pid}: ${pool.command}); waiting for it to drain\n`);
   return [pool.pid, ...workers];
 }

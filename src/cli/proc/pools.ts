@@ -22,6 +22,8 @@ export interface FoundPool {
   readonly command: string;
   /** True for a `looppool run` parent. */
   readonly cli: boolean;
+  /** True when the parent is itself a looppool worker (a pool inside a worker), which ignores SIGTERM. */
+  readonly inWorker: boolean;
   /** True when the workers' parent is gone (they are exiting, or something is wrong). */
   readonly orphaned: boolean;
   readonly uid: number;
@@ -56,6 +58,7 @@ export function findPools(table: readonly ProcessEntry[] = readProcessTable(), s
         pid: pool.parent,
         command: parent?.command ?? '',
         cli: parent !== undefined && PARENT_TITLE.test(parent.argv0),
+        inWorker: parent !== undefined && WORKER_TITLE.test(parent.argv0),
         orphaned: parent === undefined || pool.parent === 1,
         uid: parent?.uid ?? table.find((p) => p.pid === pool.workers[0]?.pid)?.uid ?? -1,
         workers: pool.workers.sort((a, b) => a.worker - b.worker || a.pid - b.pid),

@@ -81,8 +81,7 @@ export class Runtime {
   start(channel: Channel, moduleUrl: string | undefined): void {
     this.#channel = channel;
     channel.send({ kind: 'hello', protocol: PROTOCOL, pid: process.pid });
-    // Now, not at the loop's first check phase: by then the worker module's import (preload) may
-    // have run for milliseconds, and the parent's init waits on this.
+    // Now, not at the loop's first check phase: the module's import (preload) may run for ms by then, and init waits on this.
     channel.flush();
     this.#module.preload(moduleUrl);
   }
@@ -270,7 +269,8 @@ export class Runtime {
     if (this.#state !== 'running' && this.#state !== 'initializing' && this.#state !== 'stopping') return;
     this.#state = 'stopping';
     if ((this.#drainOnStop || this.#drainPill) && (this.#tasks.size > 0 || this.#broadcasts > 0)) return; // #afterSettle finishes the stop
-    this.#metrics?.tasks.abandoned(abandonTasks(this.#tasks, this.#runQueue, new WorkerStoppedError({ worker: this.#number, pid: process.pid })));
+    const abandoned = abandonTasks(this.#tasks, this.#runQueue, new WorkerStoppedError({ worker: this.#number, pid: process.pid }));
+    this.#metrics?.tasks.abandoned(abandoned); // not as its argument: `?.` would skip abandonTasks() without metrics
     await this.#finishStop();
   }
 

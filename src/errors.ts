@@ -26,8 +26,8 @@ export class PoolError extends Error {
 
 /** `put`/`run`/`broadcast` after `stop()`, or a queued task dropped by `stop({ drain: false })`. */
 export class PoolStoppedError extends PoolError {
-  constructor(message = 'The pool is stopped or stopping') {
-    super(message, 'ERR_POOL_STOPPED');
+  constructor(message = 'The pool is stopped or stopping', options?: ErrorOptions) {
+    super(message, 'ERR_POOL_STOPPED', options);
   }
 }
 

@@ -89,9 +89,13 @@ export class PoolLifecycle {
     } catch (error) {
       await host.services.close();
       host.setState('stopped');
+      // A stop waiting for this start: the pool stops, whatever ended the start (a worker still
+      // booting that died of the Ctrl-C that asked for the stop, say); the cause says what it was.
       const reason = this.#terminating
         ? new PoolStoppedError('The pool was terminated while it was starting')
-        : this.#killedBecause !== undefined ? new PoolStoppedError(`The pool stopped (${this.#killedBecause}) while it was starting`) : (error as Error);
+        : this.#killedBecause !== undefined
+          ? new PoolStoppedError(`The pool stopped (${this.#killedBecause}) while it was starting`)
+          : this.stopCalled ? new PoolStoppedError('The pool was stopped while it was starting', { cause: error }) : (error as Error);
       host.rejectQueued(reason);
       host.endStreams();
       throw reason;

@@ -27,6 +27,11 @@ export function spawnWorker(options: ResolvedPoolOptions): ChildProcess {
     // Node IPC channel: setting one up costs every worker about 0.5 MiB (Node loads
     // child_process and its serializers for it), and it would carry nothing.
     stdio: ['ignore', STDOUT[options.workerStdout], 'inherit', 'pipe', runsWatchdog(options.blockedLoopThreshold, launcher !== undefined) ? 'pipe' : 'ignore'],
+    // A process group (and session) of its own: a Ctrl-C at the terminal, or a hang-up, reaches
+    // the parent's group only. A worker ignores those signals once its entry runs, but one still
+    // booting (a start, a replacement) died of them, and start() failed while the parent drained.
+    // The worker still ends with its parent (--pdeathsig, or its watchdog thread, or its pipe).
+    detached: true,
   };
   const node = [...options.execArgv, CHILD_ENTRY, ...args];
   return launcher ? spawn(launcher, underDeathSignal(process.execPath, node), spawnOptions) : spawn(process.execPath, node, spawnOptions);

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PoolStoppedError, TaskAbortedError, WorkerStoppedError, type WorkerExitInfo } from 'looppool';
+import { PoolStoppedError, TaskAbortedError, WorkerInitError, WorkerStoppedError, type WorkerExitInfo } from 'looppool';
 import { makePool, pidsOf } from '../helpers/pools.ts';
 import { isAlive, waitFor } from '../helpers/processes.ts';
 
@@ -181,6 +181,18 @@ describe('stop: the poison pill', () => {
     expect((await starting as Error).message).toBe('The pool stopped (the stop timeout passed) while it was starting');
     expect(await task).toBeInstanceOf(PoolStoppedError);
     expect(pids.some(isAlive)).toBe(false);
+    expect(pool.state).toBe('stopped');
+  });
+
+  it('stop() waiting for a start that fails: start() rejects with PoolStoppedError, whose cause is what failed it', async () => {
+    const pool = makePool({ worker: 'init-throws.ts', size: 1 });
+    const starting = pool.start().catch((e: unknown) => e);
+    const stopping = pool.stop(); // waits for the start
+    const error = (await starting) as PoolStoppedError;
+    await stopping;
+    expect(error).toBeInstanceOf(PoolStoppedError);
+    expect(error.message).toBe('The pool was stopped while it was starting');
+    expect(error.cause).toBeInstanceOf(WorkerInitError);
     expect(pool.state).toBe('stopped');
   });
 

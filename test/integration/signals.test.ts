@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -42,6 +43,39 @@ describe('pool.stopOnSignals()', () => {
     expect(parent.lines[0]).toEqual({ signal: 'SIGTERM', count: 1 });
     expect(parent.lines.filter((l) => 'value' in l)).toHaveLength(4);
     expect(parent.workers().some(isAlive)).toBe(false);
+  });
+
+  it('a Ctrl-C to the whole process group while the workers still boot reaches the parent only: it drains, and start() does not fail', async () => {
+    // Before: workers still booting (no handler yet) died of the SIGINT, and start() rejected with
+    // WorkerInitError ("exited before it was ready (signal SIGINT)") while the parent drained.
+    const app = spawn(process.execPath, [path.resolve(here, '../fixtures/parents/start-then-sigint.mjs'), 'ctrlc'], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+    let out = '';
+    app.stdout?.setEncoding('utf8').on('data', (d: string) => (out += d));
+    try {
+      await waitFor(() => out.includes('STARTING'), 'the workers to be spawned');
+      process.kill(-(app.pid as number), 'SIGINT'); // the group, as a terminal does
+      const pids = (/STARTING ([\d ]+)/.exec(out)?.[1] ?? '').trim().split(' ').map(Number);
+      expect(await exited(app)).toBe(0);
+      expect(out).not.toContain('WorkerInitError');
+      expect(out).toMatch(/STARTED|START FAILED PoolStoppedError/);
+      expect(out).toContain('STOPPED stopped');
+      expect(pids.every((pid) => pid > 0 && !isAlive(pid))).toBe(true);
+    } finally {
+      app.kill('SIGKILL');
+    }
+  });
+
+  it('workers run in a process group of their own, so a signal to the parent\'s group does not reach them', async () => {
+    const pool = new Pool({ worker: fixture('echo.ts'), size: 1 });
+    try {
+      await pool.start();
+      const pid = pool.stats().workers[0]?.pid as number;
+      const pgid = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[2]);
+      expect(pgid(pid)).toBe(pid); // the leader of its own group
+      expect(pgid(pid)).not.toBe(pgid(process.pid));
+    } finally {
+      await pool.terminate();
+    }
   });
 
   it('the second signal terminates: the running tasks are stopped at once', async () => {

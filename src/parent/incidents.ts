@@ -53,10 +53,11 @@ export class Incidents {
     process.stderr.write(`looppool ${this.#sink.name}: worker ${h.number} (pid ${h.pid}) event loop blocked for ${report.blockedMs} ms at\n${where}\n`);
   }
 
-  /** A worker died unexpectedly (crash or protocol breach). */
+  /** A worker died unexpectedly (crash or protocol breach), or failed its start (a start timeout too). */
   crashed(h: WorkerHandle, details: ExitDetails): void {
-    if (details.reason !== 'crash' && details.reason !== 'protocol') return;
+    if (details.reason === 'stop' || details.reason === 'recycle') return;
     if (h.initError) return void captureStartFailure(h.initError, { ...this.#tags(h), stage: h.initError.stage }); // with its cause: the worker's error
+    if (details.reason !== 'crash' && details.reason !== 'protocol') return;
     const { exitCode, signal } = details;
     captureCrash(new WorkerCrashedError({ worker: h.number, pid: h.pid, exitCode, signal }), { ...this.#tags(h), exitCode, signal });
   }

@@ -157,7 +157,7 @@ export class PoolCore {
     if (this.#state !== 'running') await start();
     if (this.#state !== 'running') throw new PoolStoppedError(); // stopped while it started
     // Ready workers, and workers still draining (tasks or broadcasts held): every process that will still read it.
-    const live = this.#supervisor.live().filter((h) => h.state === 'ready' || (h.state === 'stopping' && (h.inFlight > 0 || this.#broadcaster.waitsFor(h))));
+    const live = this.#supervisor.live().filter((h) => h.state === 'ready' || (h.state === 'stopping' && !h.dying && (h.inFlight > 0 || this.#broadcaster.waitsFor(h))));
     return this.#broadcaster.send(live, encoded, this.options.size);
   }
 

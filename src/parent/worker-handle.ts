@@ -73,7 +73,8 @@ export class WorkerHandle implements WorkerSlot {
     this.#child.on('error', () => this.#child.kill('SIGKILL')); // spawn or signal failure: 'exit' reports it
     // 'close', not 'exit': it comes after the data pipe is drained, so no answer sent before exit is lost.
     this.#child.once('close', (code, signal) => this.#onExit(code, signal));
-    if (options.startTimeout !== Infinity) this.#startTimer = setTimeout(() => this.#startTimedOut(), options.startTimeout).unref();
+    // Checked after the next poll of the loop's I/O: a `ready` already in the pipe, unread while the parent was busy, counts.
+    if (options.startTimeout !== Infinity) this.#startTimer = setTimeout(() => setImmediate(() => this.#startTimedOut()), options.startTimeout).unref();
   }
 
   /** The poison pill it was sent, if any: for the pool's stop, or for a recycle (it drains its tasks, then exits). */
@@ -91,6 +92,11 @@ export class WorkerHandle implements WorkerSlot {
 
   get accepting(): boolean {
     return this.state === 'ready';
+  }
+
+  /** Killed, or exiting after an error escaped its tasks: whatever it holds, it will answer nothing new. */
+  get dying(): boolean {
+    return this.#exitReason !== undefined;
   }
 
   /**
@@ -211,6 +217,7 @@ export class WorkerHandle implements WorkerSlot {
 
   #onReady(): void {
     if (this.state !== 'starting') return this.#protocolError('ready twice');
+    if (this.#exitReason !== undefined) return; // killed while it started (a start timeout, a stop): it is not ready, it goes
     clearTimeout(this.#startTimer);
     this.state = 'ready';
     this.#events.ready(this);

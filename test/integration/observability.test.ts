@@ -228,6 +228,15 @@ describe('Sentry', () => {
     expect(values.some((v) => v.value === 'bad config')).toBe(true);
   });
 
+  it('captures a start timeout as a failed start (stage timeout)', async () => {
+    endpoint = await startSentryEndpoint();
+    const pool = makePool({ worker: 'slow-init.ts', size: 1, name: 'slowstart', startTimeout: 1000, sentry: { dsn: endpoint.dsn } }); // initialize() takes a minute
+    expect(await pool.start().catch((e: unknown) => e)).toMatchObject({ name: 'WorkerInitError', stage: 'timeout' });
+    await pool.stop(); // the parent flushes
+    const events = await endpoint.waitForEvents(1);
+    expect(events[0]).toMatchObject({ tags: { pool: 'slowstart', role: 'parent' }, fingerprint: ['looppool', 'startFailed', 'slowstart', 'timeout'] });
+  });
+
   it('captures a worker crash from the parent', async () => {
     endpoint = await startSentryEndpoint();
     const pool = makePool({ worker: 'crash.ts', size: 1, name: 'crashy', sentry: { dsn: endpoint.dsn } });

@@ -103,6 +103,15 @@ describe('taskTimeout', () => {
     expect(pid).not.toBe(killed);
   });
 
+  it('a broadcast sent as a hard timeout kills its worker skips that worker (undefined in its place) instead of failing', async () => {
+    const pool = makePool({ worker: 'blocks.ts', size: 2, taskTimeout: 300, timeoutGrace: 100 });
+    await pool.start();
+    const error = (await pool.run('block', { worker: 0 }).catch((e: unknown) => e)) as TaskTimeoutError;
+    expect(error.phase).toBe('hard');
+    // Before: it went to the worker being killed, which held the blocked task, and rejected with WorkerCrashedError.
+    expect(await pool.broadcast('hello')).toEqual([undefined, undefined]);
+  });
+
   it('a task retried after its worker died during the grace is a new attempt: its own failure is a TaskError, not a timeout', async () => {
     const pool = makePool({ worker: 'exits-on-abort.ts', size: 1, taskTimeout: 200, timeoutGrace: 60_000, retries: 1 });
     const error = (await pool.run('x').catch((e: unknown) => e)) as TaskError;

@@ -1,3 +1,6 @@
+import { existsSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { WorkerInitError } from 'looppool';
 import { fixture, makePool, pidsOf } from '../helpers/pools.ts';
@@ -127,6 +130,33 @@ describe('worker modules', () => {
     expect(error.message).toMatch(/failed to start .*slow-init\.ts: Error: it was not ready within startTimeout \(1000 ms\): its module or initialize\(\) did not finish/);
     expect(pool.state).toBe('stopped');
     expect(pids.some(isAlive)).toBe(false);
+  });
+
+  it('a ready that came in time but was read late (a busy parent) counts: the worker is not killed as not ready', async () => {
+    const mark = path.join(os.tmpdir(), `looppool-mark-${process.pid}-${Date.now()}`);
+    try {
+      const pool = makePool({ worker: 'init-marks.mjs', size: 2, startTimeout: 2500, workerData: { mark, ms: 300 } });
+      const exits: unknown[] = [];
+      pool.on('workerExit', (info) => exits.push(info));
+      const starting = pool.start();
+      await waitFor(() => existsSync(`${mark}-0`) && existsSync(`${mark}-1`), 'both workers to be in initialize()');
+      // Busy past startTimeout in the loop's check phase (the readies come meanwhile and wait unread
+      // in the pipes): the next loop turn runs its timers before it reads them.
+      await new Promise<void>((resolve) =>
+        setImmediate(() => {
+          const end = Date.now() + 3000;
+          while (Date.now() < end) {
+            // busy
+          }
+          resolve();
+        }),
+      );
+      await starting; // before: both were killed for 'timeout' first, then read as ready, and given tasks
+      expect(await pool.run(5, { worker: 1 })).toBe(5);
+      expect(exits).toEqual([]);
+    } finally {
+      for (const n of [0, 1]) rmSync(`${mark}-${n}`, { force: true });
+    }
   });
 
   it.each([

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { StatsD } from 'hot-shots';
 import { isStatsdClient, resolveStatsdOptions, type ResolvedStatsdOptions, type StatsdOptions } from './metrics/statsd.ts';
-import { resolveSentryConfig, type SentryConfig, type SentryOptions } from './sentry/config.ts';
+import { checkSentryOptions, resolveSentryConfig, type SentryConfig, type SentryOptions } from './sentry/config.ts';
 import { encodePayload } from './transport/encode.ts';
 import { inheritedExecArgv } from './internal/exec-argv.ts';
 import { MAX_DELAY_MS } from './internal/delay.ts';
@@ -221,7 +221,7 @@ export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
     name,
     workerData,
     dispatch: oneOf('dispatch', input.dispatch ?? d.dispatch, ['least-busy', 'round-robin']),
-    env: object('env', input.env ?? process.env) as NodeJS.ProcessEnv,
+    env: input.env === undefined ? process.env : environment(input.env), // process.env holds strings only: not walked at every new Pool()
     execArgv: stringArray('execArgv', input.execArgv ?? inheritedExecArgv()),
     maxMessageBytes: messageBytes(input.maxMessageBytes ?? d.maxMessageBytes),
     stopTimeout: delayOption('stopTimeout', input.stopTimeout ?? d.stopTimeout, 0, true),
@@ -240,7 +240,7 @@ export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
     reportInterval: delayOption('reportInterval', input.reportInterval ?? d.reportInterval, 1),
     blockedLoopThreshold: input.blockedLoopThreshold === undefined ? undefined : delayOption('blockedLoopThreshold', input.blockedLoopThreshold, 1),
     control: boolean('control', input.control ?? false),
-    sentry: input.sentry === false ? undefined : resolveSentryConfig(input.sentry === undefined ? undefined : (object('sentry', input.sentry) as SentryOptions)),
+    sentry: input.sentry === false ? undefined : resolveSentryConfig(input.sentry === undefined ? undefined : checkSentryOptions(object('sentry', input.sentry) as SentryOptions)),
   };
 }
 
@@ -248,6 +248,15 @@ export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
 function assertKnownOptions(input: PoolOptions): void {
   if (typeof input !== 'object' || input === null) throw new TypeError(`Expected options to be an object, got ${show(input)}`);
   assertKnownKeys(input, KNOWN, '', '', ANY_VALUE);
+}
+
+/** `env`: an object of strings (a variable set to undefined is left out of the workers' environment). */
+function environment(value: unknown): NodeJS.ProcessEnv {
+  const env = object('env', value) as Record<string, unknown>;
+  for (const [key, v] of Object.entries(env)) {
+    if (v !== undefined && typeof v !== 'string') throw new TypeError(`Expected \`env.${key}\` to be a string or undefined, got ${show(v)}`);
+  }
+  return env as NodeJS.ProcessEnv;
 }
 
 /** `maxMessageBytes`: from 1 KiB to 1 GiB (what a worker reads before it knows the pool's limit). */

@@ -108,7 +108,7 @@ export function resolveConsumerOptions(pool: ConsumablePool<any, any>, queueName
     throw new TypeError(`Expected \`metadata\` to be one of 'progress', 'log', 'none', got ${show(metadata)}`);
   }
   const workerOptions = input.workerOptions ?? {};
-  if (typeof workerOptions !== 'object' || workerOptions === null) throw new TypeError(`Expected \`workerOptions\` to be an object, got ${show(workerOptions)}`);
+  plainObject('workerOptions', workerOptions);
   return {
     queueName,
     connection: resolveConnection(input.connection),
@@ -198,10 +198,10 @@ export function resolveEnqueueOptions(input: EnqueueOptions): ResolvedEnqueueOpt
     connection: resolveConnection(input.connection),
     batchSize: positiveInteger('batchSize', input.batchSize ?? d.batchSize),
     jobName,
-    jobOptions: input.jobOptions ?? {},
+    jobOptions: plainObject('jobOptions', input.jobOptions ?? {}),
     idField: input.idField,
     readyTimeout: delayOption('readyTimeout', input.readyTimeout ?? d.readyTimeout, 1),
-    queueOptions: input.queueOptions ?? {},
+    queueOptions: plainObject('queueOptions', input.queueOptions ?? {}),
     onInvalid: input.onInvalid ?? ((invalid) => process.stderr.write(`line ${invalid.line}: ${invalid.reason}\n`)),
     onBatch: input.onBatch,
   };
@@ -213,10 +213,16 @@ export function resolveConnection(connection: unknown): ConnectionOptions {
     if (!/^rediss?:\/\//.test(connection)) throw new TypeError(`Expected \`connection\` to be a redis:// or rediss:// URL, got ${show(connection)}`);
     return { url: connection };
   }
-  if (typeof connection !== 'object' || connection === null) {
+  if (typeof connection !== 'object' || connection === null || Array.isArray(connection)) {
     throw new TypeError(`Expected \`connection\` to be a redis:// URL, connection options or a Redis client, got ${show(connection)}`);
   }
   return connection as ConnectionOptions;
+}
+
+/** An options object handed to BullMQ as it is: an object, not an array. */
+function plainObject<T>(name: string, value: T): T {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TypeError(`Expected \`${name}\` to be an object, got ${show(value)}`);
+  return value;
 }
 
 function checkQueueName(name: unknown): void {

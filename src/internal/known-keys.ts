@@ -14,6 +14,7 @@ const NONE: ReadonlySet<string> = new Set();
  * pool's `workerData`)
  */
 export function assertKnownKeys(input: object, known: ReadonlySet<string>, prefix = '', hint = '', nullable = NONE): void {
+  if (Array.isArray(input)) throw new TypeError(`Expected ${prefix ? `\`${prefix.slice(0, -1)}\`` : 'the options'} to be an object, got an array`);
   for (const key of Object.keys(input)) {
     if (!known.has(key)) throw new TypeError(`Unknown option \`${prefix}${key}\`${hint}`);
     if ((input as Record<string, unknown>)[key] === null && !nullable.has(key)) {

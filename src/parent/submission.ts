@@ -33,7 +33,7 @@ const KNOWN: Readonly<Record<TaskMode, ReadonlySet<string>>> = {
 /** An object of known keys, each of the right kind (a typo or a `run` option given to `put` throws). */
 function checkOptions(mode: TaskMode, options: SubmitOptions): void {
   if (options === NO_OPTIONS) return; // the common case, and cold code checks keys slowly (~0.5 us)
-  if (typeof options !== 'object' || options === null) throw new TypeError(`Expected the options to be an object, got ${show(options)}`);
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new TypeError(`Expected the options to be an object, got ${show(options)}`);
   for (const key in options) {
     if (KNOWN[mode].has(key)) continue;
     throw new TypeError(`Unknown option \`${key}\`${KNOWN.run.has(key) ? ' (put and putNowait take `worker` and `timeout`; it is an option of run)' : ''}`);

@@ -260,7 +260,7 @@ export class Supervisor {
   /**
    * A worker's first RSS sample. Workers over the limit from the start, again and again, are each
    * replaced at once, for ever, while the pool looks healthy: a limit below what a worker needs.
-   * Said once, as a process warning (stderr unless the application listens for 'warning').
+   * Said once, as a process warning (Node prints it on stderr, unless --no-warnings; 'warning' listeners get it too).
    */
   #firstSample(pid: number, over: boolean, limit: number): void {
     this.#sampled.add(pid);

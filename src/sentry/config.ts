@@ -3,6 +3,9 @@
  * `SENTRY_DSN` / `SENTRY_ENVIRONMENT` / `SENTRY_RELEASE` variables. The DSN is a secret: nothing
  * here ever puts it in an error message.
  */
+import { assertKnownKeys } from '../internal/known-keys.ts';
+
+const KEYS: ReadonlySet<string> = new Set(['dsn', 'environment', 'release']);
 
 /** The pool's `sentry` option. */
 export interface SentryOptions {
@@ -47,6 +50,17 @@ export function resolveSentryConfig(options: SentryOptions | undefined, env: Nod
   const environment = nonEmpty(options?.environment) ?? nonEmpty(env.SENTRY_ENVIRONMENT);
   const release = nonEmpty(options?.release) ?? nonEmpty(env.SENTRY_RELEASE);
   return { dsn, ...(environment === undefined ? {} : { environment }), ...(release === undefined ? {} : { release }) };
+}
+
+/** The pool's `sentry` option: known keys, each a string or left out (a typo such as `dns` would have left Sentry off unnoticed). @throws {TypeError} */
+export function checkSentryOptions(options: SentryOptions): SentryOptions {
+  assertKnownKeys(options, KEYS, 'sentry.');
+  for (const key of KEYS) {
+    const value = (options as Record<string, unknown>)[key];
+    // The DSN is a secret: its type is said, never its value.
+    if (value !== undefined && typeof value !== 'string') throw new TypeError(`Expected \`sentry.${key}\` to be a string, got a value of type ${typeof value}`);
+  }
+  return options;
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -64,6 +64,10 @@ describe('resolveEnqueueOptions', () => {
   it('refuses null for an option instead of reading it as the default', () => {
     expect(() => resolveEnqueueOptions({ queue: 'q', connection: 'redis://x', batchSize: null as never })).toThrow('Expected `batchSize` not to be null (leave it out for its default)');
     expect(() => resolveEnqueueOptions({ queue: 'q', connection: 'redis://x', jobOptions: null as never })).toThrow('Expected `jobOptions` not to be null');
+    // An array where BullMQ takes an options object, or as the options themselves
+    expect(() => resolveEnqueueOptions({ queue: 'q', connection: 'redis://x', jobOptions: [] as never })).toThrow('Expected `jobOptions` to be an object, got');
+    expect(() => resolveEnqueueOptions({ queue: 'q', connection: [] as never })).toThrow('Expected `connection` to be a redis:// URL, connection options or a Redis client, got');
+    expect(() => resolveEnqueueOptions([] as never)).toThrow('Expected the options to be an object, got an array');
   });
 });
 

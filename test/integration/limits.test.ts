@@ -81,6 +81,11 @@ describe('limits and bad input', () => {
     [{ env: [] }, /Expected `env` to be an object, got/],
     [{ statsd: [] }, /Expected `statsd` to be a hot-shots client or an options object, got/],
     [{ sentry: [] }, /Expected `sentry` to be an object, got/],
+    [{ env: { A: null } }, /Expected `env.A` to be a string or undefined, got `null`/],
+    // sentry: a typo left Sentry off unnoticed; a null DSN fell back to SENTRY_DSN, and a bad one was blamed on the option
+    [{ sentry: { dns: 'https://k@sentry.example/1' } }, /Unknown option `sentry.dns`/],
+    [{ sentry: { dsn: null } }, /Expected `sentry.dsn` not to be null/],
+    [{ sentry: { release: 7 } }, /Expected `sentry.release` to be a string, got a value of type number/],
   ])('invalid options throw a TypeError naming the option and the value: %o', (options, message) => {
     const create = () => new Pool({ worker: fixture('echo.ts'), ...(options as object) } as never);
     expect(create).toThrow(TypeError);
@@ -95,6 +100,7 @@ describe('limits and bad input', () => {
       ['a signal that is not one', () => pool.run(1, { signal: 'stop' as never }), /Expected `signal` to be an AbortSignal, got `"stop"` \(string\)/],
       ['a callback that is not one', () => pool.run(1, { onSubmit: 42 as never }), /Expected `onSubmit` to be a function/],
       ['options that are no object', () => pool.run(1, null as never), /Expected the options to be an object, got `null`/],
+      ['options that are an array', () => pool.putNowait(1, [] as never), /Expected the options to be an object, got/],
     ];
     for (const [what, call, message] of calls) {
       let thrown: unknown;
@@ -119,6 +125,7 @@ describe('limits and bad input', () => {
     expect(() => pool.map([1], { window: 0 })).toThrow(/Expected `window` to be a positive integer, got `0` \(number\)/);
     expect(() => pool.map([1], { signal: 'stop' as never })).toThrow(/Expected `signal` to be an AbortSignal, got `"stop"` \(string\)/);
     expect(() => pool.map([1], { timeout: -5 })).toThrow(/Expected `timeout` to be/);
+    expect(() => pool.map([1], [] as never)).toThrow(/Expected the options to be an object, got an array/);
     expect(() => pool.map(5 as never)).toThrow(/Expected the input to be an iterable or async iterable, got `5` \(number\)/);
     expect(() => pool.addMetricSource(5 as never)).toThrow(/Expected the metric source to be a function/);
     expect(pool.state).toBe('created');

@@ -127,6 +127,7 @@ describe('stop: the poison pill', () => {
     await expect(pool.stop({ drain: 'no' } as never)).rejects.toThrow(/Expected `drain` to be a boolean, got `"no"` \(string\)/);
     await expect(pool.stop({ drain: null } as never)).rejects.toThrow(/Expected `drain` not to be null/);
     await expect(pool.stop(null as never)).rejects.toThrow(/Expected the options to be an object, got `null`/);
+    await expect(pool.stop([] as never)).rejects.toThrow(/Expected the options to be an object, got an array/);
     expect(pool.state).toBe('running');
     expect(await pool.run(7)).toBe(7);
     const stopping = pool.stop({ timeout: 60_000 });

@@ -77,7 +77,7 @@ export function runConfig(moduleArg: string, flags: RunFlags, cwd: string, env: 
   set('size', integer('--size', flags.size, 1));
   set('concurrency', integer('--concurrency', flags.concurrency, 1));
   set('stopTimeout', milliseconds('--stop-timeout', flags.stopTimeout, 0));
-  set('startTimeout', milliseconds('--start-timeout', flags.startTimeout, 1));
+  set('startTimeout', flags.startTimeout === 'Infinity' ? Infinity : milliseconds('--start-timeout', flags.startTimeout, 1));
   if (flags.workerData !== undefined) set('workerData', workerData(flags.workerData));
   // Options of the reliability and monitoring work: passed only when their flag is given.
   set('taskTimeout', milliseconds('--timeout', flags.timeout, 1));

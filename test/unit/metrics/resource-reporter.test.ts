@@ -174,6 +174,8 @@ describe('ResourceReporter', () => {
     expect(() => new ResourceReporter(client, 'x', { interval: 0 })).toThrow('Expected `interval` to be an integer from 1 to 2147483647 (ms), got `0` (number)');
     expect(() => new ResourceReporter(client, 'x', { interval: 1.5 })).toThrow(TypeError);
     expect(() => new ResourceReporter(client, 'x', { interval: Infinity })).toThrow(TypeError); // a timer would fire it every ms
+    expect(() => new ResourceReporter(client, 'x', [] as never)).toThrow('Expected the options to be an object, got an array');
+    expect(() => new ResourceReporter(client, 'x', { interval: null } as never)).toThrow('Expected `interval` not to be null');
   });
 
   it('rejects what would only show as missing or garbled metrics: no client, no prefix, tags not an object, an unknown option', () => {

@@ -36,6 +36,9 @@ const MAX_KEY = 200;
 const PROP_COST = 32;
 /** How deep {@link carriedByJson} looks; anything deeper (or a cycle) is described as a string. */
 const MAX_JSON_DEPTH = 64;
+/** Values {@link carriedByJson} looks at, objects `util.inspect` may show: more would not fit 16K characters, and a DAG walked every path. */
+const MAX_NODES = MAX_FIELD;
+const MAX_INSPECTED_OBJECTS = 2000;
 /** How `util.inspect` describes a property JSON cannot carry: one line, bounded at every level. */
 const INSPECT_OPTIONS = { depth: 4, maxArrayLength: 100, maxStringLength: MAX_FIELD, breakLength: Infinity, compact: true } as const;
 const SKIPPED_PROPS = new Set(['name', 'message', 'stack', 'cause', 'errors', '__proto__', 'constructor', 'prototype']);
@@ -101,7 +104,11 @@ class ErrorWriter {
       if (this.#left < name.length + PROP_COST) break;
       this.#left -= name.length + PROP_COST;
       props ??= Object.create(null) as Record<string, unknown>;
-      props[name] = this.#plain(read(source, key));
+      try {
+        props[name] = this.#plain(read(source, key));
+      } catch (err) {
+        props[name] = `[${name} could not be read: ${describe(err)}]`; // this property only: the error keeps the rest
+      }
     }
     return props;
   }
@@ -124,7 +131,7 @@ class ErrorWriter {
         if (value === null) return null;
         let json: string | undefined;
         try {
-          if (carriedByJson(value, 0)) json = JSON.stringify(value);
+          if (carriedByJson(value, 0, { left: MAX_NODES })) json = JSON.stringify(value);
         } catch {
           // A getter or a Proxy that throws: described below.
         }
@@ -195,7 +202,8 @@ function read(source: object, key: string): unknown {
  * at most {@link MAX_JSON_DEPTH} deep (a cycle is deeper). Like JSON, it reads enumerable string
  * keys only. May throw (a getter, a Proxy): the caller catches.
  */
-function carriedByJson(value: unknown, depth: number): boolean {
+function carriedByJson(value: unknown, depth: number, nodes: { left: number }): boolean {
+  if (--nodes.left < 0) return false;
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -208,14 +216,14 @@ function carriedByJson(value: unknown, depth: number): boolean {
       if (Array.isArray(value)) {
         // A subclass, or a toJSON of its own, is not plain data (a hole reads as undefined).
         if ((value as { constructor?: unknown }).constructor !== Array || (value as { toJSON?: unknown }).toJSON !== undefined) return false;
-        for (let i = 0; i < value.length; i++) if (!carriedByJson(value[i], depth + 1)) return false;
+        for (let i = 0; i < value.length; i++) if (!carriedByJson(value[i], depth + 1, nodes)) return false;
         return true;
       }
       const proto = Object.getPrototypeOf(value) as unknown;
       if (proto === Date.prototype) return !Object.hasOwn(value, 'toJSON') && !Number.isNaN((value as Date).getTime());
       if (proto !== Object.prototype && proto !== null) return false;
       if ((value as { toJSON?: unknown }).toJSON !== undefined) return false;
-      for (const key in value) if (!carriedByJson((value as Record<string, unknown>)[key], depth + 1)) return false;
+      for (const key in value) if (!carriedByJson((value as Record<string, unknown>)[key], depth + 1, nodes)) return false;
       return true;
     }
     default:
@@ -228,6 +236,7 @@ function carriedByJson(value: unknown, depth: number): boolean {
  * target, its traps not run), without the value's own `[util.inspect.custom]` if that throws.
  */
 function inspectValue(value: unknown): string {
+  if (!fewObjects(value)) return `${describe(value)} (too large to show)`;
   // From getBuiltinModule, here: a worker's start files import no built-in as an ES module (bundle.config.mjs).
   const { inspect } = process.getBuiltinModule('node:util');
   try {
@@ -241,14 +250,48 @@ function inspectValue(value: unknown): string {
   }
 }
 
-/** A string for any value: a function by its name, never its source. */
+/**
+ * Whether `util.inspect` would meet at most MAX_INSPECTED_OBJECTS objects within its depth, shared
+ * ones each time (as it shows them): own enumerable values, map and set entries. Getters are not
+ * run, nor a Proxy's traps (inspect shows its target: not walked here). False if it cannot tell.
+ */
+function fewObjects(value: unknown): boolean {
+  const { isProxy } = process.getBuiltinModule('node:util').types;
+  let left = MAX_INSPECTED_OBJECTS;
+  const visit = (v: unknown, depth: number): boolean => {
+    if (typeof v !== 'object' || v === null) return true;
+    if (--left < 0) return false;
+    if (depth >= INSPECT_OPTIONS.depth || isProxy(v)) return true;
+    if (v instanceof Map) {
+      for (const [k, x] of v) if (!visit(k, depth + 1) || !visit(x, depth + 1)) return false;
+    } else if (v instanceof Set) {
+      for (const x of v) if (!visit(x, depth + 1)) return false;
+    }
+    for (const key of Object.keys(v)) {
+      const d = Object.getOwnPropertyDescriptor(v, key);
+      if (d && 'value' in d && !visit(d.value, depth + 1)) return false;
+    }
+    return true;
+  };
+  try {
+    return visit(value, 0);
+  } catch {
+    return false;
+  }
+}
+
+/** A string for any value: a function by its name, never its source. Never throws. */
 function describe(value: unknown): string {
   try {
     if (typeof value === 'function') return `[Function: ${value.name || 'anonymous'}]`;
     if (value instanceof Error) return `${String(value.name)}: ${String(value.message)}`;
     return typeof value === 'symbol' ? value.toString() : String(value);
   } catch {
-    return Object.prototype.toString.call(value);
+    try {
+      return Object.prototype.toString.call(value); // reads Symbol.toStringTag, which may throw too
+    } catch {
+      return `[${typeof value}]`;
+    }
   }
 }
 

@@ -168,6 +168,27 @@ describe('errors across processes', () => {
     expect(Buffer.byteLength(JSON.stringify(data))).toBeLessThan(200 * 1024);
   });
 
+  it('one property that cannot be described costs that property only, and no property takes long to describe', () => {
+    const tag = { get [Symbol.toStringTag](): string { throw new Error('tag boom'); }, n: Number.NaN };
+    const error = Object.assign(new TypeError('real message'), { code: 'E_REAL', detail: tag });
+    const data = serializeError(error);
+    // Before: the whole error became 'the error could not be read (Error: tag boom)'
+    expect(data).toMatchObject({ name: 'TypeError', message: 'real message', props: { code: 'E_REAL' } });
+    expect(data.stack).toContain('real message');
+    expect(typeof data.props?.detail).toBe('string');
+    // A wide object sharing its children (a DAG), which util.inspect expanded path by path (seconds),
+    // and one whose paths double at every level, which the JSON walk followed for ever.
+    const child: Record<string, number> = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`c${i}`, i]));
+    let wide: object = child;
+    for (let level = 0; level < 4; level++) wide = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`k${i}`, wide]));
+    let dag: object = { leaf: 1 };
+    for (let level = 0; level < 30; level++) dag = { a: dag, b: dag };
+    const big = serializeError(Object.assign(new Error('big'), { wide: { toJSON: () => 'small', inner: wide }, dag }));
+    expect(big.props?.wide).toMatch(/too large to show/);
+    expect(typeof big.props?.dag).toBe('string');
+    expect(JSON.stringify(big).length).toBeLessThan(200_000);
+  });
+
   it('never throws, whatever was thrown: a getter that throws, a Proxy that cannot list its keys', () => {
     const getter = Object.defineProperty(new Error('bad'), 'detail', {
       enumerable: true,

@@ -199,13 +199,14 @@ export class TaskOutcomes {
 
   /** In `wait` ms (the grace; then what is left of MIN_PING_WAIT), see whether `h` answered the ping. */
   #checkLoop(h: WorkerHandle, task: PendingTask, answered: () => boolean, pinged: number, wait: number): void {
-    task.timer = setTimeout(() => this.#hardTimeout(h, task, answered, pinged), wait);
+    // Judged after the next poll of the loop's I/O: a pong already in the pipe, unread while the parent was busy, counts.
+    task.timer = setTimeout(() => setImmediate(() => this.#hardTimeout(h, task, answered, pinged)), wait);
     task.timer.unref(); // the workers' pipes keep a running pool's process alive; a stopped one's must not wait for this
   }
 
   #hardTimeout(h: WorkerHandle, task: PendingTask, answered: () => boolean, pinged: number): void {
     task.timer = undefined;
-    if (h.state === 'exited') return;
+    if (h.state === 'exited' || !h.tasks.has(task.id)) return; // gone, or the task left it (handed back) meanwhile
     const blocked = !answered();
     const waited = monotonicMs() - pinged;
     if (blocked && waited < MIN_PING_WAIT) return this.#checkLoop(h, task, answered, pinged, MIN_PING_WAIT - waited);

@@ -106,6 +106,7 @@ export class WorkerHandle implements WorkerSlot {
   ping(): () => boolean {
     const id = this.#nextPing++;
     this.#channel.sendJson(`{"kind":"ping","id":${id}}`, 'free'); // passes big messages queued before it: they say nothing of the loop
+    this.#channel.flush(); // now: not once the parent's code running now is done, which may be long
     return () => this.#lastPong >= id;
   }
 

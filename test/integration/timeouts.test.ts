@@ -103,6 +103,28 @@ describe('taskTimeout', () => {
     expect(pid).not.toBe(killed);
   });
 
+  it('a parent busy right after a soft timeout does not take its healthy worker for a blocked one', async () => {
+    // Before: the ping waited for the end of the parent's busy stretch, and the hard check ran before
+    // the pong was read: the worker was killed with its other tasks (4 runs in 4 for the audit).
+    const pool = makePool({ worker: 'sleep.ts', size: 1, taskTimeout: 100, timeoutGrace: 300 });
+    await pool.start();
+    const exits: WorkerExitInfo[] = [];
+    pool.on('workerExit', (info) => exits.push(info));
+    const other = pool.run({ ms: 2000 }, { timeout: 10_000 });
+    const late = pool.run({ ms: 2000 }).catch((e: unknown) => e);
+    setTimeout(() => {
+      const end = Date.now() + 1000; // the parent busy (encoding a big task, say)
+      while (Date.now() < end) {
+        // busy
+      }
+    }, 100);
+    const error = (await late) as TaskTimeoutError;
+    expect(error).toBeInstanceOf(TaskTimeoutError);
+    expect(error.phase).toBe('soft');
+    expect(await other).toMatchObject({ worker: 0 });
+    expect(exits).toEqual([]);
+  });
+
   it('a broadcast sent as a hard timeout kills its worker skips that worker (undefined in its place) instead of failing', async () => {
     const pool = makePool({ worker: 'blocks.ts', size: 2, taskTimeout: 300, timeoutGrace: 100 });
     await pool.start();

@@ -42,7 +42,7 @@ export class Rebalancer {
       if (h === undefined) continue;
       if (h.state === 'ready' && h.inFlight === 0) idle++;
       // A worker draining for a recycle hands back too: its replacement and the others would idle while it works through them alone.
-      else if ((h.state === 'ready' || (h.state === 'stopping' && h.recycling)) && h.tasks.movable > 1 && !h.tasks.reclaiming && (busiest === undefined || h.tasks.movable > busiest.tasks.movable)) busiest = h;
+      else if ((h.state === 'ready' || (h.state === 'stopping' && h.recycling && !h.dying)) && h.tasks.movable > 1 && !h.tasks.reclaiming && (busiest === undefined || h.tasks.movable > busiest.tasks.movable)) busiest = h;
     }
     if (idle > 0 && busiest !== undefined) busiest.tasks.reclaim(idle);
   }

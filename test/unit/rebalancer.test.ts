@@ -28,6 +28,18 @@ describe('the rebalancer', () => {
     expect(handles.map((x) => x.asked)).toEqual([[], [], [2], []]);
   });
 
+  it('asks a worker draining for a recycle too, but not one stopping for the pool or being killed', async () => {
+    const recycling = handle(9);
+    Object.assign(recycling.h, { state: 'stopping', recycling: true, dying: false });
+    const killed = handle(20);
+    Object.assign(killed.h, { state: 'stopping', recycling: true, dying: true });
+    const stopping = handle(30);
+    Object.assign(stopping.h, { state: 'stopping', recycling: false, dying: false });
+    const handles = [handle(0), recycling, killed, stopping];
+    await look(handles);
+    expect(handles.map((x) => x.asked)).toEqual([[], [1], [], []]);
+  });
+
   it('counts only tasks that may move: a worker holding tasks given to it by number is not asked for them', async () => {
     const handles = [handle(0), handle(50, 0), handle(3, 2), handle(8, 1)];
     await look(handles);

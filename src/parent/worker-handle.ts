@@ -231,7 +231,7 @@ export class WorkerHandle implements WorkerSlot {
 
   /** Not ready within `startTimeout`: a failed start (the pool's backoff applies), and the process goes. */
   #startTimedOut(): void {
-    if (this.state !== 'starting' || this.initError) return; // killed already, or an initFailed on its way out
+    if (this.state !== 'starting' || this.initError || this.#exitReason !== undefined) return; // killed already (a stop), or an initFailed on its way out
     const limit = this.#options.startTimeout;
     this.initError = this.#initError(new Error(`it was not ready within startTimeout (${limit} ms): its module or initialize() did not finish`), 'timeout');
     this.kill('timeout');

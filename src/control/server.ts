@@ -8,7 +8,7 @@ import type net from 'node:net';
 import { ControlChannelError } from './errors.ts';
 import { LoopDelayMeter, RateMeter } from './meters.ts';
 import { idOf, MAX_REQUEST_BYTES, parseRequest, type ControlEvent, type ControlRequest, type ControlResponse, type ControlStats } from './protocol.ts';
-import { controlDir, ensureControlDir, socketPath } from './runtime-dir.ts';
+import { controlDir, ensureControlDir, listControlSockets, socketPath } from './runtime-dir.ts';
 
 /**
  * What the server needs of a pool (a `Pool` fits). Typed structurally so that this module
@@ -65,6 +65,7 @@ const inUse = new Set<string>();
 export async function startControlServer(pool: ControlledPool, options: ControlServerOptions): Promise<ControlServer> {
   const dir = options.dir ?? controlDir();
   await ensureControlDir(dir);
+  removeDeadSockets(dir);
   let index = 1;
   while (inUse.has(socketPath(dir, process.pid, options.name, index))) index++;
   const path = socketPath(dir, process.pid, options.name, index);
@@ -77,6 +78,22 @@ export async function startControlServer(pool: ControlledPool, options: ControlS
   } catch (err) {
     inUse.delete(path);
     throw err instanceof ControlChannelError ? err : new ControlChannelError(`Cannot open the control socket ${path}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/**
+ * Remove the sockets of processes that are gone: a pool killed with SIGKILL (`terminate()` of a
+ * pool around it, a hard timeout of the worker it ran in) never removed its own, and they piled up.
+ * The directory is this user's (runtime-dir.ts), so every pid in it is one this process may signal.
+ */
+function removeDeadSockets(dir: string): void {
+  const fs = process.getBuiltinModule('node:fs');
+  for (const socket of listControlSockets(dir)) {
+    try {
+      process.kill(socket.pid, 0);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ESRCH') fs.rmSync(socket.path, { force: true });
+    }
   }
 }
 

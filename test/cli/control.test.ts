@@ -3,7 +3,8 @@
  * 0600, removed on close — answering `stats`, `stop` and `events` over JSON lines.
  */
 import { EventEmitter } from 'node:events';
-import { lstatSync, mkdirSync, mkdtempSync, existsSync, rmSync, symlinkSync, chmodSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { lstatSync, mkdirSync, mkdtempSync, existsSync, rmSync, symlinkSync, chmodSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -57,6 +58,19 @@ describe('control channel', () => {
     await server.close();
     expect(existsSync(server.path)).toBe(false);
     expect(listControlSockets(dir)).toEqual([]);
+  });
+
+  it('removes the sockets of processes that are gone when it opens one (a pool killed with SIGKILL leaves its own)', async () => {
+    const dir = freshDir();
+    const first = await startControlServer(new FakePool(), { name: 'keep', dir }); // a live process's: kept
+    const gone = spawnSync(process.execPath, ['-e', '']).pid as number; // a pid no process has now
+    const stale = path.join(dir, `${gone}@dead.sock`);
+    writeFileSync(stale, '');
+    const server = await startControlServer(new FakePool(), { name: 'zeta', dir });
+    expect(existsSync(stale)).toBe(false); // before: it stayed for good
+    expect(listControlSockets(dir).map((s) => s.name).sort()).toEqual(['keep', 'zeta']);
+    await server.close();
+    await first.close();
   });
 
   it('answers stats with the pool snapshot, throughput, loop delay and the details it is given', async () => {

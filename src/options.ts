@@ -16,7 +16,7 @@ import { assertKnownKeys } from './internal/known-keys.ts';
 import { boolean, delayOption, integer, object, oneOf, show, stringArray } from './internal/option-checks.ts';
 
 // For bullmq/, whose options are checked the same way and which imports options.ts, not internal/.
-export { assertKnownKeys, delayOption, show };
+export { assertKnownKeys, delayOption, object, show };
 
 /** How the parent picks a worker for the next task. */
 export type DispatchPolicy = 'least-busy' | 'round-robin';

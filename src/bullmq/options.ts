@@ -4,7 +4,7 @@
  */
 import os from 'node:os';
 import type { ConnectionOptions, JobsOptions, QueueOptions, WorkerOptions } from 'bullmq';
-import { assertKnownKeys, delayOption, show } from '../options.ts';
+import { assertKnownKeys, delayOption, object, show } from '../options.ts';
 
 /**
  * Where Redis is: a `redis://` or `rediss://` URL, BullMQ connection options (`{ host, port, … }`),
@@ -108,7 +108,7 @@ export function resolveConsumerOptions(pool: ConsumablePool<any, any>, queueName
     throw new TypeError(`Expected \`metadata\` to be one of 'progress', 'log', 'none', got ${show(metadata)}`);
   }
   const workerOptions = input.workerOptions ?? {};
-  plainObject('workerOptions', workerOptions);
+  object('workerOptions', workerOptions);
   return {
     queueName,
     connection: resolveConnection(input.connection),
@@ -198,10 +198,10 @@ export function resolveEnqueueOptions(input: EnqueueOptions): ResolvedEnqueueOpt
     connection: resolveConnection(input.connection),
     batchSize: positiveInteger('batchSize', input.batchSize ?? d.batchSize),
     jobName,
-    jobOptions: plainObject('jobOptions', input.jobOptions ?? {}),
+    jobOptions: object('jobOptions', input.jobOptions ?? {}) as Omit<JobsOptions, 'jobId'>,
     idField: input.idField,
     readyTimeout: delayOption('readyTimeout', input.readyTimeout ?? d.readyTimeout, 1),
-    queueOptions: plainObject('queueOptions', input.queueOptions ?? {}),
+    queueOptions: object('queueOptions', input.queueOptions ?? {}) as Omit<QueueOptions, 'connection'>,
     onInvalid: input.onInvalid ?? ((invalid) => process.stderr.write(`line ${invalid.line}: ${invalid.reason}\n`)),
     onBatch: input.onBatch,
   };
@@ -217,12 +217,6 @@ export function resolveConnection(connection: unknown): ConnectionOptions {
     throw new TypeError(`Expected \`connection\` to be a redis:// URL, connection options or a Redis client, got ${show(connection)}`);
   }
   return connection as ConnectionOptions;
-}
-
-/** An options object handed to BullMQ as it is: an object, not an array. */
-function plainObject<T>(name: string, value: T): T {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TypeError(`Expected \`${name}\` to be an object, got ${show(value)}`);
-  return value;
 }
 
 function checkQueueName(name: unknown): void {

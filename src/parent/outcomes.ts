@@ -212,7 +212,7 @@ export class TaskOutcomes {
     if (blocked && waited < MIN_PING_WAIT) return this.#checkLoop(h, task, answered, pinged, MIN_PING_WAIT - waited);
     if (task.settled) {
       // Its caller aborted it (abortHeld): nobody awaits it, but a blocked loop still holds the others.
-      if (blocked && h.tasks.has(task.id)) h.kill('timeout');
+      if (blocked) h.kill('timeout'); // it still holds the task (checked above)
       return;
     }
     this.#failTimedOut(h, task, blocked ? 'hard' : 'soft');

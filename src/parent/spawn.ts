@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { ResolvedPoolOptions } from '../options.ts';
 import { runsWatchdog } from '../protocol/messages.ts';
 import { deathSignalLauncher, underDeathSignal } from './death-signal.ts';
+import { endGroupWithWorker } from './process-group.ts';
 
 /** The child entry, next to this file once built (`dist/child/main.js`). */
 const CHILD_ENTRY = fileURLToPath(new URL('../child/main.js', import.meta.url));
@@ -31,8 +32,11 @@ export function spawnWorker(options: ResolvedPoolOptions): ChildProcess {
     // the parent's group only. A worker ignores those signals once its entry runs, but one still
     // booting (a start, a replacement) died of them, and start() failed while the parent drained.
     // The worker still ends with its parent (--pdeathsig, or its watchdog thread, or its pipe).
+    // The group also holds what the worker starts: it ends with the worker (process-group.ts).
     detached: true,
   };
   const node = [...options.execArgv, CHILD_ENTRY, ...args];
-  return launcher ? spawn(launcher, underDeathSignal(process.execPath, node), spawnOptions) : spawn(process.execPath, node, spawnOptions);
+  const child = launcher ? spawn(launcher, underDeathSignal(process.execPath, node), spawnOptions) : spawn(process.execPath, node, spawnOptions);
+  endGroupWithWorker(child);
+  return child;
 }

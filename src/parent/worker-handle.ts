@@ -14,6 +14,7 @@ import { Channel } from '../transport/channel.ts';
 import type { ResolvedPoolOptions } from '../options.ts';
 import type { WorkerSlot } from './dispatcher.ts';
 import { HeldTasks, type TaskLink } from './held-tasks.ts';
+import { killWorkerGroup } from './process-group.ts';
 import { spawnWorker } from './spawn.ts';
 import { readWatchdogPipe } from './watchdog-pipe.ts';
 import type { PendingTask } from './task.ts';
@@ -153,7 +154,7 @@ export class WorkerHandle implements WorkerSlot {
     if (this.state === 'exited') return;
     if (this.state === 'ready') this.state = 'stopping'; // dying: no new task may go to it (its slot's replacement takes them)
     this.#exitReason ??= reason;
-    this.#child.kill('SIGKILL');
+    killWorkerGroup(this.#child); // with what it started (process-group.ts)
   }
 
   #receive(raw: unknown): void {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
+import type { Pool } from 'looppool';
 import { deathSignalLauncher } from '../../src/parent/death-signal.ts';
 import { fixture, makePool } from '../helpers/pools.ts';
 import { isAlive, waitFor } from '../helpers/processes.ts';
@@ -46,6 +47,45 @@ describe('process hygiene', () => {
     expect(workers.every(isAlive)).toBe(true);
     process.kill(parentPid, 'SIGKILL');
     await waitFor(() => workers.every((pid) => !isAlive(pid)), 'the orphaned workers to exit');
+  });
+
+  // A worker leads a process group of its own, and what it starts is in it (src/parent/process-group.ts).
+  it.each([
+    ['its stop', async (pool: Pool) => pool.stop()],
+    ['its crash', async (pool: Pool) => expect(pool.run('exit', { worker: 0 })).rejects.toMatchObject({ code: 'ERR_WORKER_CRASHED' })],
+    ['a hard timeout', async (pool: Pool) => expect(pool.run('spin', { worker: 0, timeout: 200 })).rejects.toMatchObject({ code: 'ERR_TASK_TIMEOUT', phase: 'hard' })],
+    ['terminate()', async (pool: Pool) => {
+      const spinning = pool.run('spin', { worker: 0 }).catch((err: unknown) => err);
+      await waitFor(() => pool.stats().inFlight === 1, 'the task to run');
+      await pool.terminate();
+      expect(await spinning).toMatchObject({ code: 'ERR_WORKER_STOPPED' });
+    }],
+  ] as const)('a process a worker started and left running ends with the worker, at %s', async (_, end) => {
+    const pool = makePool({ worker: 'starts-process.ts', size: 1, retries: 0, timeoutGrace: 100 });
+    const pid: number = await pool.run('start', { worker: 0 });
+    const worker = pool.stats().workers[0]?.pid as number;
+    expect(isAlive(pid)).toBe(true);
+    try {
+      await end(pool);
+      await waitFor(() => !isAlive(worker), 'the worker to exit');
+      await waitFor(() => !isAlive(pid), 'the process it started to end');
+    } finally {
+      if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    }
+  });
+
+  it('a process a worker started in a group of its own (detached) is left running', async () => {
+    const pool = makePool({ worker: 'starts-process.ts', size: 1 });
+    const pid: number = await pool.run('start-detached');
+    const worker = pool.stats().workers[0]?.pid as number;
+    try {
+      await pool.stop();
+      await waitFor(() => !isAlive(worker), 'the worker to exit');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(isAlive(pid)).toBe(true);
+    } finally {
+      process.kill(pid, 'SIGKILL');
+    }
   });
 
   // The default is the parent's environment; `env` replaces it whole, and an undefined value

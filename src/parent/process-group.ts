@@ -3,9 +3,12 @@
  * own (spawn.ts, `detached`), and a process it starts stays in that group unless it leaves it
  * (`spawn(..., { detached: true })`, `setsid`). So the group is how the pool ends what a worker
  * started along with the worker: the pool's SIGKILL (a hard timeout, `terminate()`, a stop's
- * timeout) goes to the whole group, and once a worker has ended, however it ended (its pill, a
- * crash, the kernel), whatever is left in its group is SIGKILLed. Without this a `sleep 600`,
- * an ffmpeg or a browser that a task started ran on, owned by nobody, after its worker was gone.
+ * timeout) goes to the whole group; once a worker has ended, however it ended (its pill, a
+ * crash, the kernel), whatever is left in its group is SIGKILLed; and so is every worker's group
+ * when this process exits with workers still running (process.exit(), an uncaught error).
+ * Without this a `sleep 600`, an ffmpeg or a browser that a task started ran on, owned by
+ * nobody, after its worker was gone. Only a parent that dies without running its 'exit'
+ * listeners (SIGKILL, a fatal error) leaves what its workers started behind.
  */
 import type { ChildProcess } from 'node:child_process';
 
@@ -20,19 +23,31 @@ export function killWorkerGroup(child: ChildProcess): void {
   }
 }
 
+/** Workers not yet reaped, for the 'exit' listener; the listener is added with the first. */
+const running = new Set<ChildProcess>();
+
 /**
- * Once `child` has exited, SIGKILL what is left of its group. Run from the 'exit' event, right
- * after Node reaped it: a group that still has members keeps its id (the kernel does not hand out
- * a process id that is still a group's), and one that has none answers ESRCH.
+ * Once `child` has exited, SIGKILL what is left of its group; if this process exits first, the
+ * whole group. Run from the 'exit' event, right after Node reaped the worker: a group that still
+ * has members keeps its id (the kernel does not hand out a process id that is still a group's),
+ * and one that has none answers ESRCH.
  */
 export function endGroupWithWorker(child: ChildProcess): void {
   const pid = child.pid;
   if (pid === undefined || process.platform === 'win32') return;
+  if (running.size === 0) process.on('exit', killRunningGroups);
+  running.add(child);
   child.once('exit', () => {
+    running.delete(child);
+    if (running.size === 0) process.off('exit', killRunningGroups);
     try {
       process.kill(-pid, 'SIGKILL');
     } catch {
       // ESRCH: nothing was left (the usual case)
     }
   });
+}
+
+function killRunningGroups(): void {
+  for (const child of running) killWorkerGroup(child);
 }

@@ -74,6 +74,22 @@ describe('process hygiene', () => {
     }
   });
 
+  it.each(['exit', 'throw'])('a parent that ends with its pool running (%s) takes its workers and what they started', async (how) => {
+    const parent = spawn(process.execPath, [path.resolve(here, '../fixtures/parents/exits-with-workers.mjs'), how], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const exited = new Promise((resolve) => parent.once('exit', resolve));
+    let out = '';
+    parent.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    await waitFor(() => out.includes('\n'), 'the parent to start its pool');
+    const { workers, started } = JSON.parse(out) as { workers: number[]; started: number[] };
+    try {
+      expect(started).toHaveLength(2); // running then (without the exit listener, they outlive the parent)
+      expect(await exited).toBe(how === 'exit' ? 0 : 1);
+      await waitFor(() => [...workers, ...started].every((pid) => !isAlive(pid)), 'the workers and what they started to end');
+    } finally {
+      for (const pid of [parent.pid as number, ...workers, ...started]) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    }
+  });
+
   it('a process a worker started in a group of its own (detached) is left running', async () => {
     const pool = makePool({ worker: 'starts-process.ts', size: 1 });
     const pid: number = await pool.run('start-detached');

@@ -127,9 +127,13 @@ export class Supervisor {
    * A worker draining for a recycle that holds only tasks that failed already (timed out, or
    * aborted by their callers) and may never end is killed, not waited for: its slot would be lost
    * for good. An aborted task first gets `timeoutGrace` from its abort: one that honours its
-   * signal answers well within it, and the worker then exits cleanly, `dispose()` run.
+   * signal answers well within it, and the worker then exits cleanly, `dispose()` run. A running
+   * worker whose every credit such tasks hold is recycled so: it would take no task again.
    */
   endRecycle(handle: WorkerHandle): void {
+    if (handle.state === 'ready' && handle.tasks.size >= this.#options.concurrency && handle.tasks.abandonedIn(monotonicMs()) !== undefined) {
+      return this.recycle(handle);
+    }
     if (!handle.recycling || handle.state !== 'stopping') return;
     const wait = handle.tasks.abandonedIn(monotonicMs());
     if (wait === undefined) return;

@@ -28,6 +28,20 @@ describe('taskTimeout', () => {
     expect(pool.stats().workers[0]?.pid).toBe(pid);
   });
 
+  it('a worker whose every credit is held by tasks that timed out and go on is recycled: the tasks queued behind it run', async () => {
+    const pool = makePool({ worker: 'sleep.ts', size: 1, concurrency: 1, taskTimeout: 100, timeoutGrace: 100 });
+    await pool.start();
+    const pid = pool.stats().workers[0]?.pid;
+    const exits: { reason: string; expected: boolean }[] = [];
+    pool.on('workerExit', (e) => exits.push(e));
+    const hung = pool.run({ ms: 600_000 }).catch((e: unknown) => e); // sleep.ts ignores its signal: the task goes on, its loop turns
+    const next = pool.run({ ms: 1, value: 'next' }, { timeout: 30_000 });
+    expect(await hung).toMatchObject({ name: 'TaskTimeoutError', phase: 'soft' });
+    expect((await next).value).toBe('next');
+    expect(pool.stats().workers[0]?.pid).not.toBe(pid);
+    expect(exits).toMatchObject([{ reason: 'recycle', expected: true }]);
+  });
+
   it('a small timeoutGrace does not take a busy loop for a blocked one: the worker answers its ping, and lives', async () => {
     // Before: with a grace of 0 the ping had no time to come back, and the worker was killed.
     const pool = makePool({ worker: 'busy-slices.ts', size: 1, concurrency: 2, timeoutGrace: 0 });

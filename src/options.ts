@@ -240,7 +240,7 @@ export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
     reportInterval: delayOption('reportInterval', input.reportInterval ?? d.reportInterval, 1),
     blockedLoopThreshold: input.blockedLoopThreshold === undefined ? undefined : delayOption('blockedLoopThreshold', input.blockedLoopThreshold, 1),
     control: boolean('control', input.control ?? false),
-    sentry: input.sentry === false ? undefined : resolveSentryConfig(input.sentry === undefined ? undefined : checkSentryOptions(object('sentry', input.sentry) as SentryOptions)),
+    sentry: input.sentry === false ? undefined : resolveSentryConfig(input.sentry === undefined ? undefined : checkSentryOptions(input.sentry)),
   };
 }
 

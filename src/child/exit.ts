@@ -25,12 +25,13 @@ export function abandonTasks(tasks: IdTable<RuntimeTaskContext>, runQueue: RunQu
   return abandoned.length;
 }
 
-/** Run the worker's `dispose()`; an error it throws is reported, not thrown. */
-export async function disposeWorker(channel: Channel, worker: Worker | undefined): Promise<void> {
+/** Run the worker's `dispose()`; an error it throws is reported (to the parent, and to `captured`: Sentry), not thrown. */
+export async function disposeWorker(channel: Channel, worker: Worker | undefined, captured: (err: unknown) => void): Promise<void> {
   try {
     await worker?.dispose();
   } catch (err) {
     reportUncaught(channel, err, 'uncaughtException');
+    captured(err);
   }
 }
 
@@ -59,6 +60,6 @@ export function exitProcess(code: number, channel: Channel, sentry: WorkerSentry
   process.exitCode = code;
   const force = setTimeout(() => process.exit(code), 2000);
   force.unref();
-  const flushed = sentry ? sentry.flushSentry(1500) : Promise.resolve();
+  const flushed = sentry ? sentry.flush(1500) : Promise.resolve();
   void flushed.then(() => channel.end(() => process.exit(code)));
 }

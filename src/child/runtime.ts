@@ -233,7 +233,7 @@ export class Runtime {
 
   #fail(ctx: RuntimeTaskContext, err: unknown): void {
     if (!this.#settle(ctx, false)) return;
-    if (!ctx.aborted) this.#sentry?.captureTaskError(err, { pool: this.#name, worker: this.#number, pid: process.pid, taskId: ctx.id, attempt: ctx.attempt });
+    if (!ctx.aborted) this.#sentry?.taskError(err, { pool: this.#name, worker: this.#number, pid: process.pid, taskId: ctx.id, attempt: ctx.attempt });
     this.#channel.send({ kind: 'taskFailed', id: ctx.id, error: serializeError(err) }, true);
     this.#afterSettle();
   }
@@ -277,7 +277,7 @@ export class Runtime {
   async #finishStop(): Promise<void> {
     if (this.#state !== 'stopping') return;
     this.#state = 'disposing';
-    await disposeWorker(this.#channel, this.#worker);
+    await disposeWorker(this.#channel, this.#worker, (err) => this.#sentry?.uncaught(err, 'uncaughtException', { pool: this.#name, worker: this.#number, pid: process.pid }));
     await this.#metrics?.close(1000); // the last report goes out before exit (metrics sent on 'exit' are lost)
     this.#channel.send({ kind: 'stopped' });
     this.exit(0);
@@ -287,7 +287,7 @@ export class Runtime {
   onEscapedError(err: unknown, origin: EscapeOrigin): void {
     const starting = this.#state === 'waiting' || this.#state === 'initializing';
     reportEscaped(this.#channel, err, origin, starting ? this.#stage : undefined);
-    if (!starting) this.#sentry?.captureUncaught(err, origin, { pool: this.#name, worker: this.#number, pid: process.pid });
+    if (!starting) this.#sentry?.uncaught(err, origin, { pool: this.#name, worker: this.#number, pid: process.pid });
     if (this.restartOnError || starting) this.exit(1);
   }
 

@@ -6,11 +6,15 @@
  */
 import type { InitMessage } from '../protocol/messages.ts';
 import { startWorkerMetrics, type WorkerMetrics, type WorkerMetricsConfig } from '../metrics/worker-metrics.ts';
-import type * as SentryCapture from '../sentry/capture.ts';
-import type * as SentryClient from '../sentry/client.ts';
+import type { TaskTags, WorkerTags } from '../sentry/capture.ts';
 
-/** Sentry's helpers, once initialised. */
-export type WorkerSentry = typeof SentryClient & typeof SentryCapture;
+/** The worker process's Sentry client, once started, with what the runtime reports through it. */
+export interface WorkerSentry {
+  taskError(err: unknown, tags: TaskTags): void;
+  uncaught(err: unknown, origin: 'uncaughtException' | 'unhandledRejection', tags: WorkerTags): void;
+  /** Send what is queued, waiting at most `timeoutMs`. */
+  flush(timeoutMs: number): Promise<unknown>;
+}
 
 export interface WorkerServices {
   sentry?: WorkerSentry;
@@ -22,9 +26,13 @@ export async function startServices(message: InitMessage): Promise<WorkerService
   const services: WorkerServices = {};
   // Sentry loads before tsx is registered: its ~200 files then skip tsx's loader hooks.
   if (message.sentry) {
-    const [client, capture] = await Promise.all([import('../sentry/client.ts'), import('../sentry/capture.ts')]);
-    await client.initSentry({ ...message.sentry, role: 'worker', tags: { pool: message.name, worker: message.worker } });
-    services.sentry = { ...client, ...capture };
+    const [{ SentryClient }, capture] = await Promise.all([import('../sentry/client.ts'), import('../sentry/capture.ts')]);
+    const client = SentryClient.open({ ...message.sentry, role: 'worker', tags: { pool: message.name, worker: message.worker } });
+    services.sentry = {
+      taskError: (err, tags) => capture.captureTaskError(client, err, tags),
+      uncaught: (err, origin, tags) => capture.captureUncaught(client, err, origin, tags),
+      flush: async (timeoutMs) => client?.flush(timeoutMs),
+    };
   }
   if (message.metrics) {
     services.metrics = startWorkerMetrics(message.metrics as WorkerMetricsConfig, message.worker);

@@ -7,6 +7,7 @@ import { WorkerCrashedError, type TaskTimeoutError } from '../errors.ts';
 import type { PoolMetrics } from '../metrics/pool-metrics.ts';
 import { formatBlockedStack, type LoopBlockedReport } from '../protocol/watchdog-report.ts';
 import { captureBlockedLoop, captureCrash, captureStartFailure, captureTimeout } from '../sentry/capture.ts';
+import type { SentryClient } from '../sentry/client.ts';
 import type { LoopBlockedInfo } from './events.ts';
 import type { ExitDetails } from './supervisor.ts';
 import type { PendingTask } from './task.ts';
@@ -17,6 +18,8 @@ export interface IncidentSink {
   readonly name: string;
   emitLoopBlocked(info: LoopBlockedInfo): boolean;
   metrics(): PoolMetrics | undefined;
+  /** The pool's Sentry client; undefined without Sentry. */
+  sentry(): SentryClient | undefined;
 }
 
 /** A worker's last blocked-loop report, and what tells whether it explains a later timeout. */
@@ -47,7 +50,7 @@ export class Incidents {
       ...(report.stackUnavailable ? { stackUnavailable: report.stackUnavailable } : {}),
     };
     this.#sink.metrics()?.pool.countBlockedLoop(h.number);
-    captureBlockedLoop(report, { ...this.#tags(h), taskIds });
+    captureBlockedLoop(this.#sink.sentry(), report, { ...this.#tags(h), taskIds });
     if (this.#sink.emitLoopBlocked(info)) return;
     const where = stack || `  (no stack: ${report.stackUnavailable ?? 'unknown'})`;
     process.stderr.write(`looppool ${this.#sink.name}: worker ${h.number} (pid ${h.pid}) event loop blocked for ${report.blockedMs} ms at\n${where}\n`);
@@ -56,14 +59,14 @@ export class Incidents {
   /** A worker died unexpectedly (crash or protocol breach), or failed its start (a start timeout too). */
   crashed(h: WorkerHandle, details: ExitDetails): void {
     if (details.reason === 'stop' || details.reason === 'recycle') return;
-    if (h.initError) return void captureStartFailure(h.initError, { ...this.#tags(h), stage: h.initError.stage }); // with its cause: the worker's error
+    if (h.initError) return void captureStartFailure(this.#sink.sentry(), h.initError, { ...this.#tags(h), stage: h.initError.stage }); // with its cause: the worker's error
     if (details.reason !== 'crash' && details.reason !== 'protocol') return;
     const { exitCode, signal } = details;
-    captureCrash(new WorkerCrashedError({ worker: h.number, pid: h.pid, exitCode, signal }), { ...this.#tags(h), exitCode, signal });
+    captureCrash(this.#sink.sentry(), new WorkerCrashedError({ worker: h.number, pid: h.pid, exitCode, signal }), { ...this.#tags(h), exitCode, signal });
   }
 
   timedOut(h: WorkerHandle, task: PendingTask, error: TaskTimeoutError): void {
-    captureTimeout(error, { ...this.#tags(h), taskId: task.id, attempt: task.attempt, timeoutMs: task.timeout }, this.#blockBehind(h, task, error));
+    captureTimeout(this.#sink.sentry(), error, { ...this.#tags(h), taskId: task.id, attempt: task.attempt, timeoutMs: task.timeout }, this.#blockBehind(h, task, error));
   }
 
   /**

@@ -73,7 +73,7 @@ export class PoolCore {
     this.#events = events;
     const services = (this.#services = new PoolServices(options));
     if (options.statsd) this.#timing = new TaskTiming((wait, run, ok) => services.metrics?.pool.recordTask(wait, run, ok));
-    this.#incidents = new Incidents({ name: options.name, emitLoopBlocked: events.loopBlocked, metrics: () => services.metrics });
+    this.#incidents = new Incidents({ name: options.name, emitLoopBlocked: events.loopBlocked, metrics: () => services.metrics, sentry: () => services.sentry });
     this.#outcomes = new TaskOutcomes(options, {
       result: (value, info) => this.#emitResult(value, info),
       report: (event, error, info) => this.#report(event, error, info),

@@ -13,7 +13,7 @@ import { startPoolMetrics, type PoolMetrics } from '../metrics/pool-metrics.ts';
 import type { PoolSource } from '../metrics/pool-reporter.ts';
 import { checkSource, type MetricSource } from '../metrics/resource-reporter.ts';
 import type { ResolvedPoolOptions } from '../options.ts';
-import { flushSentry, initSentry } from '../sentry/client.ts';
+import { SentryClient } from '../sentry/client.ts';
 import type { WorkerInitExtras } from './worker-handle.ts';
 
 export class PoolServices {
@@ -21,9 +21,15 @@ export class PoolServices {
   readonly #metricSources = new Set<MetricSource>();
   #metrics: PoolMetrics | undefined;
   #control: ControlServer | undefined;
+  #sentry: SentryClient | undefined;
 
   constructor(options: ResolvedPoolOptions) {
     this.#options = options;
+  }
+
+  /** The pool's Sentry client once started; undefined without Sentry. */
+  get sentry(): SentryClient | undefined {
+    return this.#sentry;
   }
 
   /** The pool's metrics once started; undefined without `statsd`. */
@@ -34,7 +40,7 @@ export class PoolServices {
   /** Start Sentry and metrics, before the workers; returns what the workers' init carries for them. */
   async startBeforeWorkers(facade: PoolSource): Promise<WorkerInitExtras> {
     const o = this.#options;
-    if (o.sentry) await initSentry({ ...o.sentry, role: 'parent' });
+    if (o.sentry) this.#sentry ??= SentryClient.open({ ...o.sentry, role: 'parent' });
     if (!o.statsd) return {};
     this.#metrics = startPoolMetrics(facade, o.statsd, { name: o.name, interval: o.reportInterval });
     for (const source of this.#metricSources) this.#metrics.pool.addSource(source);
@@ -63,8 +69,8 @@ export class PoolServices {
     };
   }
 
-  /** The last metrics report, Sentry's queued events (up to 2 s), the control socket. Never rejects. */
+  /** The last metrics report, Sentry's queued events (up to 2 s; then its client closes), the control socket. Never rejects. */
   async close(): Promise<void> {
-    await Promise.all([this.#metrics?.close(), flushSentry(2000), this.#control?.close()]);
+    await Promise.all([this.#metrics?.close(), this.#sentry?.close(2000), this.#control?.close()]);
   }
 }

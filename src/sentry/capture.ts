@@ -1,13 +1,15 @@
 /**
  * What looppool reports to Sentry, one function per kind of event. Each tags the event with
  * the pool, worker number, pid and task id (as strings, Sentry's tag type), names its
- * mechanism, and never attaches the task's payload. Every function is a no-op returning
- * `undefined` when Sentry is off, and returns the event id otherwise.
+ * mechanism, and never attaches the task's payload. Each takes the pool's client first (the
+ * worker process's, in a worker) and is a no-op returning `undefined` without one; it returns
+ * the event id otherwise.
  */
 import type { Scope } from '@sentry/node';
 import type { LoopBlockedReport } from '../protocol/watchdog-report.ts';
 import { blockedLoopEvent } from './blocked-loop-event.ts';
-import { eventScope } from './client.ts';
+import type { SentryClient } from './client.ts';
+import { keepOwnData } from './scrub.ts';
 
 /** Which worker process an event is about. */
 export interface WorkerTags {
@@ -30,18 +32,18 @@ export interface TaskTags extends WorkerTags {
  * looppool aborted the task with itself (a stop, its timeout, the caller's abort): those are no
  * bug of the task's, and the parent reports a timeout (`captureTimeout`).
  */
-export function captureTaskError(err: unknown, tags: TaskTags): string | undefined {
+export function captureTaskError(client: SentryClient | undefined, err: unknown, tags: TaskTags): string | undefined {
   try {
     if (isOurAbort(err)) return undefined;
-    return capture(tags, (scope) => scope.captureException(errorOnly(err), { data: { mechanism: { type: 'looppool.task', handled: true } } }));
+    return capture(client, tags, (scope) => scope.captureException(errorOnly(err), { data: { mechanism: { type: 'looppool.task', handled: true } } }));
   } catch {
     return undefined; // an error whose properties throw when read: the task's answer must still go out
   }
 }
 
 /** An error escaped every task (worker side, from the runtime's `uncaughtException`/`unhandledRejection` handler). */
-export function captureUncaught(err: unknown, origin: 'uncaughtException' | 'unhandledRejection', tags: WorkerTags): string | undefined {
-  return capture(tags, (scope) => {
+export function captureUncaught(client: SentryClient | undefined, err: unknown, origin: 'uncaughtException' | 'unhandledRejection', tags: WorkerTags): string | undefined {
+  return capture(client, tags, (scope) => {
     scope.setLevel('fatal');
     return scope.captureException(errorOnly(err), { data: { mechanism: { type: `looppool.${origin}`, handled: false } } });
   });
@@ -51,8 +53,8 @@ export function captureUncaught(err: unknown, origin: 'uncaughtException' | 'unh
  * A worker process died unexpectedly (parent side). `err` is the `WorkerCrashedError`; events
  * group by pool and exit reason rather than by the parent's stack.
  */
-export function captureCrash(err: Error, tags: WorkerTags & { readonly exitCode: number | null; readonly signal: string | null }): string | undefined {
-  return capture(tags, (scope) => {
+export function captureCrash(client: SentryClient | undefined, err: Error, tags: WorkerTags & { readonly exitCode: number | null; readonly signal: string | null }): string | undefined {
+  return capture(client, tags, (scope) => {
     scope.setLevel('fatal');
     scope.setContext('exit', { exitCode: tags.exitCode, signal: tags.signal });
     scope.setFingerprint(['looppool', 'workerCrashed', tags.pool, tags.signal ?? `exit ${tags.exitCode}`]);
@@ -65,8 +67,8 @@ export function captureCrash(err: Error, tags: WorkerTags & { readonly exitCode:
  * worker's own error (its module failed to load, or `initialize()` threw). One event each time,
  * the restarts of a slot that keeps failing included, grouped by pool and stage.
  */
-export function captureStartFailure(err: Error, tags: WorkerTags & { readonly stage: string }): string | undefined {
-  return capture(tags, (scope) => {
+export function captureStartFailure(client: SentryClient | undefined, err: Error, tags: WorkerTags & { readonly stage: string }): string | undefined {
+  return capture(client, tags, (scope) => {
     scope.setLevel('error');
     scope.setFingerprint(['looppool', 'startFailed', tags.pool, tags.stage]);
     return scope.captureException(err, { data: { mechanism: { type: 'looppool.start', handled: true } } });
@@ -78,8 +80,8 @@ export function captureStartFailure(err: Error, tags: WorkerTags & { readonly st
  * blocked loop explains the timeout (the parent decides which: `Incidents`), pass the watchdog's
  * report: the event then shows the blocking stack instead of the parent's.
  */
-export function captureTimeout(err: Error, tags: TaskTags & { readonly timeoutMs?: number | undefined }, blocked?: LoopBlockedReport): string | undefined {
-  return capture(tags, (scope) => {
+export function captureTimeout(client: SentryClient | undefined, err: Error, tags: TaskTags & { readonly timeoutMs?: number | undefined }, blocked?: LoopBlockedReport): string | undefined {
+  return capture(client, tags, (scope) => {
     if (tags.timeoutMs !== undefined) scope.setContext('timeout', { timeoutMs: tags.timeoutMs });
     scope.setFingerprint(['looppool', 'taskTimeout', tags.pool, ...(blocked?.frames[0] ? [blocked.frames[0].functionName, blocked.frames[0].url] : [])]);
     if (!blocked || blocked.frames.length === 0) {
@@ -96,16 +98,21 @@ export function captureTimeout(err: Error, tags: TaskTags & { readonly timeoutMs
  * A watchdog report: the worker's event loop was blocked (parent side, from the report pipe; or
  * worker side). The blocking stack is the event's stack trace.
  */
-export function captureBlockedLoop(report: LoopBlockedReport, tags: WorkerTags & { readonly taskIds?: readonly number[] | undefined }): string | undefined {
-  return capture(tags, (scope) => {
+export function captureBlockedLoop(client: SentryClient | undefined, report: LoopBlockedReport, tags: WorkerTags & { readonly taskIds?: readonly number[] | undefined }): string | undefined {
+  return capture(client, tags, (scope) => {
+    scope.setLevel('warning');
     if (tags.taskIds) scope.setContext('tasks', { inFlight: [...tags.taskIds] });
     return scope.captureEvent(blockedLoopEvent(report));
   });
 }
 
-function capture(tags: WorkerTags & Partial<Pick<TaskTags, 'taskId' | 'attempt'>>, send: (scope: Scope) => string): string | undefined {
-  const scope = eventScope();
+/** `send` captures with a scope of the event's own: level `error` unless it sets another, the tags and the looppool context. */
+function capture(client: SentryClient | undefined, tags: WorkerTags & Partial<Pick<TaskTags, 'taskId' | 'attempt'>>, send: (scope: Scope) => string): string | undefined {
+  const scope = client?.eventScope();
   if (!scope) return undefined;
+  // Last of the event's processors: what the SDK merged in from the process's other scopes goes.
+  scope.addEventProcessor((event, hint) => keepOwnData(event, hint, scope.getScopeData()));
+  scope.setLevel('error');
   scope.setTags({
     pool: tags.pool,
     worker: String(tags.worker),
@@ -129,7 +136,11 @@ function capture(tags: WorkerTags & Partial<Pick<TaskTags, 'taskId' | 'attempt'>
 function errorOnly(err: unknown): unknown {
   if (err instanceof Error) return err;
   const what = err === null ? 'null' : Array.isArray(err) ? 'an array' : typeof err === 'object' ? 'an object' : `a ${typeof err}`;
-  return Object.assign(new Error(`A value that is not an Error was thrown (${what}); looppool does not send it`), { name: 'NonError' });
+  const error = Object.assign(new Error(`A value that is not an Error was thrown (${what}); looppool does not send it`), { name: 'NonError' });
+  // No frames: they would be looppool's own, one stack for every such throw of every task, and
+  // Sentry would group them all as one issue; without a stack it groups by type and message.
+  error.stack = `NonError: ${error.message}`;
+  return error;
 }
 
 /** The reasons the worker's runtime aborts a task with (`AbortError`, `TimeoutError`, `WorkerStoppedError`). */

@@ -1,39 +1,42 @@
 /**
- * looppool's own Sentry client, in the parent and in every worker process. It is private: a
- * `NodeClient` on its own `Scope` (Sentry's pattern for libraries in shared environments), so
- * an application's own `Sentry.init()` is neither replaced nor needed. The SDK is imported only
+ * looppool's own Sentry clients: one for each pool in the parent, one in each worker process.
+ * They are private: a `NodeClient` on its own `Scope` (Sentry's pattern for libraries in shared
+ * environments), so an application's own `Sentry.init()` is neither replaced nor needed. The SDK is imported only
  * when a DSN is configured; a process without Sentry never loads it (nor node:module, taken from
  * `process.getBuiltinModule()` when needed: an ES import would load it in every process).
  */
 import type { IncomingMessage, RequestOptions } from 'node:http';
 import type { NodeClient, Scope } from '@sentry/node';
 import { settleWithin } from '../internal/settle-within.ts';
-import { resolveSentryConfig, type SentryOptions } from './config.ts';
+import { resolveSentryConfig, type SentryConfig, type SentryOptions } from './config.ts';
 import { scrubEvent } from './scrub.ts';
 
 /** Which side of the pool a process is. */
 export type SentryRole = 'parent' | 'worker';
 
-/** Options of {@link initSentry}. */
+/** Options of {@link SentryClient.open}. */
 export interface InitSentryOptions extends SentryOptions {
   readonly role: SentryRole;
   /** Tags on every event of this process, e.g. `{ pool: 'images', worker: 3 }` in a worker. */
   readonly tags?: Readonly<Record<string, string | number>> | undefined;
 }
 
-interface Active {
+/** One SDK client and its scope, shared by the pools of this process that have the same settings. */
+interface Shared {
   readonly client: NodeClient;
   readonly scope: Scope;
-  /** The settings it was made from, to recognise a repeated call. */
+  /** The settings it was made from. */
   readonly key: string;
+  /** Open {@link SentryClient}s on it: the SDK client closes with the last. */
+  users: number;
 }
 
-let active: Active | undefined;
+const shared = new Map<string, Shared>();
 
 /**
  * Node's http/https `request`, with each request's socket unref'd: a Sentry server that accepts a
  * connection and never answers must not keep the process alive once its pool has stopped (a plain
- * script never exited). Sending still has its bound: `flushSentry` waits up to its timeout.
+ * script never exited). Sending still has its bound: `flush` waits up to its timeout.
  */
 const BACKGROUND_HTTP: HttpModule = {
   request(options, callback) {
@@ -45,26 +48,64 @@ const BACKGROUND_HTTP: HttpModule = {
 };
 type HttpModule = NonNullable<Parameters<typeof import('@sentry/node').makeNodeTransport>[0]['httpModule']>;
 
-/** How long a replaced client may take to send what it still holds, in ms. */
-const CLOSE_REPLACED_MS = 2_000;
-
 /**
- * Start looppool's Sentry client for this process. Without a DSN (option or `SENTRY_DSN`) it
- * does nothing and resolves `false`. Calling it again with the same settings keeps the running
- * client (several pools in one parent share it); with other settings it replaces it (the old
- * one is flushed and closed in the background).
+ * looppool's Sentry client for one pool (in the parent) or one worker process. Each pool has its
+ * own, made from its own settings: a pool's events go to its DSN, with its environment, and a
+ * pool without Sentry reports nothing, whatever other pools of the process do. Pools with the
+ * same settings share one SDK client; it closes when the last of them does.
  *
  * Start-up is kept small for workers: no runtime module instrumentation
  * (`enableRuntimeChannelInjection: false`), no OpenTelemetry, and only the integrations that
  * enrich error events (linked errors, context lines, Node context). No process handler is
  * installed: the worker runtime owns `uncaughtException` and exit.
- * @throws {TypeError} when the DSN is malformed (without quoting it).
  */
-export async function initSentry(options: InitSentryOptions): Promise<boolean> {
-  const config = resolveSentryConfig(options);
-  if (!config) return false;
-  const key = JSON.stringify([config.dsn, config.environment, config.release, options.role, options.tags]);
-  if (active?.key === key) return true;
+export class SentryClient {
+  readonly #shared: Shared;
+  #closed = false;
+
+  private constructor(from: Shared) {
+    this.#shared = from;
+  }
+
+  /**
+   * The client for these settings, or `undefined` without a DSN (option or `SENTRY_DSN`).
+   * @throws {TypeError} when the DSN is malformed (without quoting it).
+   */
+  static open(options: InitSentryOptions): SentryClient | undefined {
+    const config = resolveSentryConfig(options);
+    if (!config) return undefined;
+    const key = JSON.stringify([config.dsn, config.environment, config.release, options.role, options.tags]);
+    const existing = shared.get(key) ?? startClient(config, options, key);
+    existing.users++;
+    return new SentryClient(existing);
+  }
+
+  /** A fresh scope for one event, forked from the client's; `undefined` once closed. */
+  eventScope(): Scope | undefined {
+    return this.#closed ? undefined : this.#shared.scope.clone();
+  }
+
+  /**
+   * Send what is queued, waiting at most `timeoutMs`. Call it before a worker exits. Resolves
+   * `true` when everything was sent, `false` on timeout.
+   */
+  async flush(timeoutMs: number): Promise<boolean> {
+    const { client } = this.#shared;
+    return within(timeoutMs, () => client.flush(timeoutMs));
+  }
+
+  /** Flush, and stop using the client (the SDK client shuts down with its last user); later captures are dropped. */
+  async close(timeoutMs: number): Promise<boolean> {
+    if (this.#closed) return false;
+    this.#closed = true;
+    const s = this.#shared;
+    if (--s.users > 0) return this.flush(timeoutMs);
+    shared.delete(s.key);
+    return within(timeoutMs, () => s.client.close(timeoutMs));
+  }
+}
+
+function startClient(config: SentryConfig, options: InitSentryOptions, key: string): Shared {
   const sdk = loadSdk();
   const client = new sdk.NodeClient({
     dsn: config.dsn,
@@ -86,10 +127,9 @@ export async function initSentry(options: InitSentryOptions): Promise<boolean> {
   scope.setClient(client);
   scope.setTags({ role: options.role, ...stringTags(options.tags) });
   client.init();
-  const previous = active;
-  active = { client, scope, key };
-  if (previous) void previous.client.close(CLOSE_REPLACED_MS);
-  return true;
+  const made: Shared = { client, scope, key, users: 0 };
+  shared.set(key, made);
+  return made;
 }
 
 /**
@@ -103,33 +143,6 @@ function loadSdk(): typeof import('@sentry/node') {
 /** Tag values as strings, the type Sentry indexes them as. */
 function stringTags(tags: Readonly<Record<string, string | number>> | undefined): Record<string, string> {
   return Object.fromEntries(Object.entries(tags ?? {}).map(([key, value]) => [key, String(value)]));
-}
-
-/** A fresh scope for one event, forked from the process's scope; `undefined` when Sentry is off. */
-export function eventScope(): Scope | undefined {
-  return active?.scope.clone();
-}
-
-/** True once {@link initSentry} started a client. */
-export function isSentryActive(): boolean {
-  return active !== undefined;
-}
-
-/**
- * Send what is queued, waiting at most `timeoutMs`. Call it before a worker exits and when a
- * pool stops. Resolves `true` when everything was sent, `false` on timeout or when Sentry is off.
- */
-export async function flushSentry(timeoutMs: number): Promise<boolean> {
-  const client = active?.client;
-  return client ? within(timeoutMs, () => client.flush(timeoutMs)) : false;
-}
-
-/** Flush, then shut the client down (its timers and listeners); later captures are dropped. */
-export async function closeSentry(timeoutMs: number): Promise<boolean> {
-  const current = active;
-  active = undefined;
-  if (!current) return false;
-  return within(timeoutMs, () => current.client.close(timeoutMs));
 }
 
 /**

@@ -31,9 +31,9 @@ export interface SentryConfig {
  */
 const DSN = /^https?:\/\/\w+(?::\w*)?@(?:\[[:.%\w]+\]|[\w.-]+)(?::\d+)?\/(?:[^/?#\s]+\/)*\d+$/;
 
-/** True when `value` is a DSN the Sentry SDK accepts. */
+/** True when `value` is a DSN the Sentry SDK accepts (a port over 65535 passes the pattern, not the URL parser the SDK sends with). */
 export function isSentryDsn(value: unknown): boolean {
-  return typeof value === 'string' && DSN.test(value);
+  return typeof value === 'string' && DSN.test(value) && URL.canParse(value);
 }
 
 /**
@@ -52,8 +52,18 @@ export function resolveSentryConfig(options: SentryOptions | undefined, env: Nod
   return { dsn, ...(environment === undefined ? {} : { environment }), ...(release === undefined ? {} : { release }) };
 }
 
-/** The pool's `sentry` option: known keys, each a string or left out (a typo such as `dns` would have left Sentry off unnoticed). @throws {TypeError} */
-export function checkSentryOptions(options: SentryOptions): SentryOptions {
+/**
+ * The pool's `sentry` option: an object of known keys, each a string or left out (a typo such as
+ * `dns` would have left Sentry off unnoticed). Values are never quoted: a DSN passed as the
+ * option itself (`sentry: process.env.SENTRY_DSN`) is a secret too.
+ * @throws {TypeError}
+ */
+export function checkSentryOptions(options: unknown): SentryOptions {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    const what = options === null ? 'null' : Array.isArray(options) ? 'an array' : `a value of type ${typeof options}`;
+    const hint = typeof options === 'string' ? ' (a DSN goes in `sentry: { dsn }`)' : '';
+    throw new TypeError(`Expected \`sentry\` to be an object or false, got ${what}${hint}`);
+  }
   assertKnownKeys(options, KEYS, 'sentry.');
   for (const key of KEYS) {
     const value = (options as Record<string, unknown>)[key];

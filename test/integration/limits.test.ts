@@ -80,7 +80,10 @@ describe('limits and bad input', () => {
     // an array is no options object: its entries would be read as keys
     [{ env: [] }, /Expected `env` to be an object, got/],
     [{ statsd: [] }, /Expected `statsd` to be a hot-shots client or an options object, got/],
-    [{ sentry: [] }, /Expected `sentry` to be an object, got/],
+    [{ sentry: [] }, /Expected `sentry` to be an object or false, got an array/],
+    // a DSN given as the option itself is refused without quoting it (it is a secret)
+    [{ sentry: 'https://key@sentry.example/1' }, /^Expected `sentry` to be an object or false, got a value of type string \(a DSN goes in `sentry: \{ dsn \}`\)$/],
+    [{ sentry: { dsn: 'https://key@sentry.example:99999/1' } }, /^Expected `sentry.dsn` to be a Sentry DSN .*, got a malformed string of \d+ characters$/],
     [{ env: { A: null } }, /Expected `env.A` to be a string or undefined, got `null`/],
     // sentry: a typo left Sentry off unnoticed; a null DSN fell back to SENTRY_DSN, and a bad one was blamed on the option
     [{ sentry: { dns: 'https://k@sentry.example/1' } }, /Unknown option `sentry.dns`/],

@@ -247,6 +247,52 @@ describe('Sentry', () => {
     expect(crash?.exception.values.at(-1)).toMatchObject({ type: 'WorkerCrashedError' });
   });
 
+  it('each pool reports to its own Sentry: not to another pool\'s DSN, and nothing with sentry: false', async () => {
+    endpoint = await startSentryEndpoint();
+    const other = await startSentryEndpoint();
+    try {
+      const quiet = makePool({ worker: 'crash.ts', size: 1, name: 'quiet', retries: 0, sentry: false });
+      const elsewhere = makePool({ worker: 'crash.ts', size: 1, name: 'elsewhere', retries: 0, sentry: { dsn: other.dsn, environment: 'other' } });
+      const here = makePool({ worker: 'crash.ts', size: 1, name: 'here', retries: 0, sentry: { dsn: endpoint.dsn, environment: 'here' } });
+      await Promise.all([quiet.start(), elsewhere.start(), here.start()]);
+      for (const pool of [quiet, elsewhere, here]) await pool.run('exit').catch(() => {});
+      await Promise.all([quiet.stop(), elsewhere.stop(), here.stop()]); // each flushes its own client
+      const [mine, theirs] = [await endpoint.waitForEvents(1), await other.waitForEvents(1)];
+      expect(mine.map((e) => [e.tags?.pool, e.environment])).toEqual([['here', 'here']]);
+      expect(theirs.map((e) => [e.tags?.pool, e.environment])).toEqual([['elsewhere', 'other']]);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('what the application puts on Sentry\'s global and isolation scopes stays out of looppool\'s events', async () => {
+    endpoint = await startSentryEndpoint();
+    const pool = makePool({ worker: 'sets-sentry-scope.ts', size: 1, name: 'shop', sentry: { dsn: endpoint.dsn } });
+    expect(await pool.run({ card: '4111-1111-1111-1111' }).catch((e: unknown) => (e as Error).message)).toBe('declined');
+    await pool.stop();
+    const [event] = await endpoint.waitForEvents(1);
+    expect(event?.tags).toEqual({ role: 'worker', pool: 'shop', worker: '0', pid: expect.any(String), taskId: '1' });
+    expect(event?.level).toBe('error');
+    expect(event?.user).toBeUndefined();
+    expect(event?.extra).toBeUndefined();
+    expect(event?.fingerprint).toBeUndefined();
+    expect(event?.contexts?.order).toBeUndefined();
+    expect(event?.contexts?.looppool).toMatchObject({ pool: 'shop', taskId: 1 });
+    expect(endpoint.envelopes.some((e) => e.raw.includes('4111') || e.raw.includes('alice@'))).toBe(false);
+  });
+
+  it('sends an error thrown by dispose() as an escaped error of the worker', async () => {
+    endpoint = await startSentryEndpoint();
+    const pool = makePool({ worker: 'dispose-throws.ts', size: 1, sentry: { dsn: endpoint.dsn } });
+    const escaped = new Promise((resolve) => pool.once('workerError', (_error, info) => resolve(info)));
+    expect(await pool.run(null)).toBe(1);
+    await pool.stop();
+    expect(await escaped).toMatchObject({ origin: 'uncaughtException' });
+    const [event] = await endpoint.waitForEvents(1);
+    expect(event).toMatchObject({ level: 'fatal', tags: { role: 'worker' } });
+    expect(event?.exception.values.at(-1)).toMatchObject({ value: 'could not close the database', mechanism: { type: 'looppool.uncaughtException', handled: false } });
+  });
+
   // The flush has its bound; past it, a request the server never answers must not keep a script alive.
   it('a Sentry that never answers: `await pool.stop()` returns and the script exits by itself', async () => {
     endpoint = await startSentryEndpoint({ hang: true });

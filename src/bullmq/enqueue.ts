@@ -220,6 +220,8 @@ function toJob(line: string, o: ResolvedEnqueueOptions): BulkJob | string {
   const id = typeof data === 'object' && data !== null ? (data as Record<string, unknown>)[o.idField] : undefined;
   if (typeof id !== 'string' && typeof id !== 'number') return `no string or number \`${o.idField}\` field for the job id`;
   const text = String(id);
+  // BullMQ takes an empty id for none, and numbers the job itself: the same line would be added again on every run.
+  if (text === '') return `the job id in \`${o.idField}\` is empty`;
   if (text.includes(':')) return `the job id ${JSON.stringify(text)} contains ':' (BullMQ does not allow it)`;
   // BullMQ rejects integer custom ids (they would clash with its own counter): prefix them.
   const jobId = `${Number.parseInt(text, 10)}` === text ? `id-${text}` : text;

@@ -41,9 +41,11 @@ export class JobFailedError extends PoolError {
 export class RedisUnavailableError extends PoolError {
   /** Where it tried: the URL (without its password) or `host:port`. */
   readonly redis: string;
-  constructor(redis: string, timeoutMs: number, options?: ErrorOptions) {
+  /** `timeoutMs` undefined: Redis answered, and refused the credentials (`cause`: its reply). */
+  constructor(redis: string, timeoutMs: number | undefined, options?: ErrorOptions) {
     const last = options?.cause instanceof Error ? ` (last error: ${options.cause.message})` : '';
-    super(`Redis at ${redis} did not answer within ${timeoutMs} ms${last}`, 'ERR_REDIS_UNAVAILABLE', options);
+    const what = timeoutMs === undefined ? 'refused the credentials' : `did not answer within ${timeoutMs} ms`;
+    super(`Redis at ${redis} ${what}${last}`, 'ERR_REDIS_UNAVAILABLE', options);
     this.redis = redis;
   }
 }

@@ -14,17 +14,21 @@ interface Connecting {
 }
 
 /**
- * Resolve when `client` is connected; reject with {@link RedisUnavailableError} after `timeoutMs`.
+ * Resolve when `client` is connected; reject with {@link RedisUnavailableError} after `timeoutMs`,
+ * or at once when Redis refuses the credentials (ioredis would retry them until the deadline).
  * The caller closes the client on failure.
  */
 export async function whenReady(client: Connecting, connection: ConnectionOptions, timeoutMs: number): Promise<void> {
   let lastError: Error | undefined;
+  let refused: ((error: RedisUnavailableError) => void) | undefined;
   const onError = (error: Error): void => {
     lastError = error;
+    if (isAuthError(error)) refused?.(new RedisUnavailableError(describeRedis(connection), undefined, { cause: error }));
   };
   client.on('error', onError);
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
+    refused = reject;
     timer = setTimeout(() => reject(new RedisUnavailableError(describeRedis(connection), timeoutMs, lastError ? { cause: lastError } : undefined)), timeoutMs);
   });
   try {
@@ -33,6 +37,11 @@ export async function whenReady(client: Connecting, connection: ConnectionOption
     clearTimeout(timer);
     client.off('error', onError);
   }
+}
+
+/** Redis's reply to credentials it does not accept (a wrong password or user, or none where one is needed). */
+function isAuthError(error: Error): boolean {
+  return /^(?:WRONGPASS|NOAUTH|NOPERM)\b|^ERR (?:AUTH|invalid password|invalid username)/.test(error.message);
 }
 
 /** `redis://host:port/db` without credentials, `host:port`, or 'the given Redis client'. */

@@ -217,6 +217,16 @@ describe('BullmqConsumer', () => {
     await consumer.close(); // closing a consumer that failed to start is a no-op
   });
 
+  it('fails to start at once with RedisUnavailableError when Redis refuses the credentials, not after readyTimeout', async () => {
+    const url = 'redis://looppool-nobody:wrong@127.0.0.1:6379'; // no such ACL user: WRONGPASS
+    const pool = makePool({ worker: bullmqFixture('sleep-echo.ts'), size: 1, concurrency: 1 });
+    const consumer = new BullmqConsumer(pool, 'never-used', { connection: url, concurrency: 1, readyTimeout: 600_000 });
+    const error = await consumer.start().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RedisUnavailableError);
+    expect((error as Error).message).toMatch(/^Redis at redis:\/\/127\.0\.0\.1:6379\/? refused the credentials \(last error: WRONGPASS/);
+    expect(consumer.state).toBe('closed');
+  });
+
   it('holds off while its pool is unhealthy, putting the jobs back untouched, and resumes once it heals', async () => {
     const name = uniqueQueueName('unhealthy');
     const queue = openQueue(name);

@@ -66,17 +66,18 @@ describe('enqueueLines', () => {
   it('with idField, adding the same lines again adds no job twice', async () => {
     const name = uniqueQueueName('ids');
     const queue = openQueue(name);
-    const lines = ['{"id":1,"x":"a"}', '{"id":"img-2"}', '{"id":"a:b"}', '{"x":"no id"}', '[1,2]'];
+    const lines = ['{"id":1,"x":"a"}', '{"id":"img-2"}', '{"id":"a:b"}', '{"x":"no id"}', '[1,2]', '{"id":""}'];
     const invalid: InvalidLine[] = [];
     const options = { queue: name, connection: REDIS_URL, idField: 'id', onInvalid: (i: InvalidLine) => invalid.push(i) };
 
-    expect(await enqueueLines(lines, options)).toEqual({ lines: 5, added: 2, invalid: 3 });
-    expect(await enqueueLines(lines, options)).toEqual({ lines: 5, added: 2, invalid: 3 });
+    expect(await enqueueLines(lines, options)).toEqual({ lines: 6, added: 2, invalid: 4 });
+    expect(await enqueueLines(lines, options)).toEqual({ lines: 6, added: 2, invalid: 4 });
 
-    expect(invalid.slice(0, 3).map((i) => [i.line, i.reason])).toEqual([
+    expect(invalid.slice(0, 4).map((i) => [i.line, i.reason])).toEqual([
       [3, 'the job id "a:b" contains \':\' (BullMQ does not allow it)'],
       [4, 'no string or number `id` field for the job id'],
       [5, 'no string or number `id` field for the job id'],
+      [6, 'the job id in `id` is empty'], // BullMQ numbered it itself: added again on every run
     ]);
     expect(await queue.getWaitingCount()).toBe(2);
     expect((await queue.getJob('id-1'))?.data).toEqual({ id: 1, x: 'a' }); // integer ids are prefixed: BullMQ reserves them

@@ -38,6 +38,8 @@ export class RunSession {
   #notStartedLine = 0;
   /** Every line of the input was read and started: nothing was left unread. */
   #inputEnded = false;
+  /** Every task is done and the pool stopped: only the output is left to take the last records. */
+  #flushing = false;
   #control: ControlServer | undefined;
   #drainTimer: NodeJS.Timeout | undefined;
   /** Resolves on the stop request that stops at once: the output is then not waited for. */
@@ -91,6 +93,10 @@ export class RunSession {
     this.#stopRequests += now ? 2 : 1;
     this.#stopReason ??= { kind: 'signal', signal };
     this.#beginStop();
+    if (this.#flushing) {
+      this.#stopWhileFlushing(signal);
+      return;
+    }
     if (this.#stopRequests > 1 || !this.#started) {
       this.#resolveStopNow();
       if (this.#started) this.#log(`${signal}: stopping the workers now; their unfinished tasks get error records`);
@@ -101,6 +107,16 @@ export class RunSession {
     const timeout = this.#config.pool.stopTimeout ?? DEFAULT_POOL_OPTIONS.stopTimeout;
     this.#drainTimer = setTimeout(() => void this.#pool.terminate(), timeout);
     this.#drainTimer.unref();
+  }
+
+  /** A stop request that comes once every task is done: the first waits for the output, the next gives it up. */
+  #stopWhileFlushing(signal: NodeJS.Signals): void {
+    if (this.#stopRequests === 1) {
+      this.#log(`${signal}: every task is done; waiting for the output to take their last records (again to stop at once)`);
+      return;
+    }
+    this.#log(`${signal}: no longer waiting for the output to take the last records`);
+    this.#resolveStopNow();
   }
 
   async #start(): Promise<number | undefined> {
@@ -210,9 +226,12 @@ export class RunSession {
   }
 
   async #finish(): Promise<number> {
+    this.#flushing = true;
+    const written = await this.#writer.endUnlessStalled(this.#output.close, this.#output.mayStall, this.#stopNow);
+    // Read only now: a signal, or a reader that went away, while the last records were written
+    // ends the run as it would have while tasks ran (it was ignored: exit 0, a summary of a whole run).
     const reason = this.#stopReason;
     const exitCode = runExitCode(reason, this.#stats.failed);
-    const written = await this.#writer.endUnlessStalled(this.#output.close, this.#output.mayStall, this.#stopNow);
     const summary = this.#stats.summary({
       restarts: this.#pool.stats().restarts,
       signal: reason?.kind === 'signal' ? reason.signal : null,

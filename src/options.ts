@@ -13,7 +13,7 @@ import { inheritedExecArgv } from './internal/exec-argv.ts';
 import { MAX_DELAY_MS } from './internal/delay.ts';
 import { MAX_MESSAGE_BYTES } from './protocol/messages.ts';
 import { assertKnownKeys } from './internal/known-keys.ts';
-import { boolean, delayOption, integer, object, oneOf, show, stringArray } from './internal/option-checks.ts';
+import { boolean, delayOption, integer, integerBetween, object, oneOf, show, stringArray } from './internal/option-checks.ts';
 
 // For bullmq/, whose options are checked the same way and which imports options.ts, not internal/.
 export { assertKnownKeys, delayOption, object, show };
@@ -28,7 +28,7 @@ export interface PoolOptions {
    * function. This is code execution: never take it from untrusted input.
    */
   worker: string | URL;
-  /** Worker processes. @default os.availableParallelism() */
+  /** Worker processes, from 1 to {@link MAX_POOL_SIZE}. @default os.availableParallelism() (at most MAX_POOL_SIZE) */
   size?: number;
   /** Tasks in flight per worker process at most (the dispatch credits). @default 100 */
   concurrency?: number;
@@ -173,6 +173,9 @@ export interface ResolvedPoolOptions {
   readonly control: boolean;
 }
 
+/** The most worker processes a pool takes: a typo (`size: 100000`) forked until the machine stopped answering. */
+export const MAX_POOL_SIZE = 1024;
+
 export const DEFAULT_POOL_OPTIONS = Object.freeze({
   concurrency: 100,
   maxQueue: 10_000,
@@ -215,7 +218,7 @@ export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
     input.workerData === undefined ? undefined : encodePayload(input.workerData, 'workerData', input.maxMessageBytes ?? d.maxMessageBytes);
   return {
     workerUrl: resolveWorkerUrl(input.worker),
-    size: integer('size', input.size ?? process.getBuiltinModule('node:os').availableParallelism(), 1),
+    size: integerBetween('size', input.size ?? Math.min(process.getBuiltinModule('node:os').availableParallelism(), MAX_POOL_SIZE), 1, MAX_POOL_SIZE),
     concurrency: integer('concurrency', input.concurrency ?? d.concurrency, 1),
     maxQueue: integer('maxQueue', input.maxQueue ?? d.maxQueue, 0, true),
     name,

@@ -13,6 +13,12 @@ export function integer(name: string, value: unknown, min: number, allowInfinity
   return value as number;
 }
 
+/** An integer from `min` to `max`, both included. */
+export function integerBetween(name: string, value: unknown, min: number, max: number): number {
+  if (Number.isSafeInteger(value) && (value as number) >= min && (value as number) <= max) return value as number;
+  throw new TypeError(`Expected \`${name}\` to be an integer from ${min} to ${max}, got ${show(value)}`);
+}
+
 export function boolean(name: string, value: unknown): boolean {
   if (typeof value !== 'boolean') throw new TypeError(`Expected \`${name}\` to be a boolean, got ${show(value)}`);
   return value;

@@ -240,7 +240,9 @@ describe('looppool run: exit codes 2 and 3', () => {
   });
 
   it.each([
-    [['--size', '0'], /--size must be an integer >= 1/],
+    [['--size', '0'], /--size must be an integer from 1 to 1024, got "0"/],
+    // A pool too big to fork (a typo) is a usage error; the missing --input keeps an unchecked size from starting it.
+    [['--size', '1025', '--input', 'no-such-input.jsonl'], /--size must be an integer from 1 to 1024, got "1025"/],
     [['--concurrency', 'lots'], /--concurrency must be an integer/],
     [['--timeout', '3000000000'], /--timeout must be at most 2147483647 \(ms, about 24.8 days\)/],
     [['--worker-data', '{oops'], /--worker-data must be JSON/],

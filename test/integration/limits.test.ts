@@ -53,7 +53,9 @@ describe('limits and bad input', () => {
   });
 
   it.each([
-    [{ size: 0 }, /Expected `size` to be an integer >= 1, got `0` \(number\)/],
+    [{ size: 0 }, /Expected `size` to be an integer from 1 to 1024, got `0` \(number\)/],
+    // Each worker is a process: a typo (100000) forked until the machine stopped answering
+    [{ size: 1025 }, /Expected `size` to be an integer from 1 to 1024, got `1025` \(number\)/],
     [{ concurrency: 1.5 }, /Expected `concurrency` to be an integer >= 1, got `1.5` \(number\)/],
     // A worker reads frames of at most 1 GiB: a bigger limit crashed it at the first message over 1 GiB
     [{ maxMessageBytes: 2 ** 31 }, /Expected `maxMessageBytes` to be an integer from 1024 to 1073741824, got `2147483648` \(number\)/],

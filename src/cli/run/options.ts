@@ -3,7 +3,7 @@
  * Pool option and is passed only when given, so options the installed Pool does not know are
  * never sent unasked.
  */
-import { MAX_DELAY_MS, type PoolOptions } from '../../index.ts';
+import { MAX_DELAY_MS, MAX_POOL_SIZE, type PoolOptions } from '../../index.ts';
 import { UsageError } from '../exit-codes.ts';
 import { parseBytes } from '../format.ts';
 import { decodeJson, type InputMode } from './decode-line.ts';
@@ -74,7 +74,7 @@ export function runConfig(moduleArg: string, flags: RunFlags, cwd: string, env: 
   const set = (key: string, value: unknown): void => {
     if (value !== undefined) (pool as unknown as Record<string, unknown>)[key] = value;
   };
-  set('size', integer('--size', flags.size, 1));
+  set('size', integer('--size', flags.size, 1, MAX_POOL_SIZE));
   set('concurrency', integer('--concurrency', flags.concurrency, 1));
   set('stopTimeout', milliseconds('--stop-timeout', flags.stopTimeout, 0));
   set('startTimeout', flags.startTimeout === 'Infinity' ? Infinity : milliseconds('--start-timeout', flags.startTimeout, 1));
@@ -116,11 +116,11 @@ export function maxLineBytesFlag(text: string | undefined): number {
   return value;
 }
 
-function integer(flag: string, text: string | undefined, min: number): number | undefined {
+function integer(flag: string, text: string | undefined, min: number, max = Infinity): number | undefined {
   if (text === undefined) return undefined;
   const value = Number(text);
-  if (!/^\s*\d+\s*$/.test(text) || !Number.isSafeInteger(value) || value < min) {
-    throw new UsageError(`${flag} must be an integer >= ${min}, got ${JSON.stringify(text)}`);
+  if (!/^\s*\d+\s*$/.test(text) || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new UsageError(`${flag} must be an integer ${max === Infinity ? `>= ${min}` : `from ${min} to ${max}`}, got ${JSON.stringify(text)}`);
   }
   return value;
 }

@@ -3,7 +3,9 @@
  * measured, shown live in a real terminal (tmux), stopped gracefully or killed as a tree.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { listControlSockets } from '../../src/control/index.ts';
 import { isAlive, waitFor } from '../helpers/processes.ts';
 import { BIN, expectNoPoolLeft, fixture, runCli, sleepTasks, startCli, uniqueName, waitForControl, workerPids, type CliProcess } from './helpers.ts';
 
@@ -122,6 +124,22 @@ describe('looppool stop', () => {
     expect(stop.code).toBe(0);
     expect((await cli.exit()).signal).toBe('SIGKILL');
     for (const pid of [cli.pid, ...workers, ...grandchildren]) expect(isAlive(pid), `pid ${pid}`).toBe(false);
+    await expectNoPoolLeft(name);
+  });
+
+  it('--force removes the killed pool\'s control socket (it cannot remove it itself), and no other pool\'s', async () => {
+    const name = uniqueName('sock');
+    const cli = await startBusyPool(name);
+    const other = await startBusyPool(uniqueName('sock'));
+    await waitForControl(cli.pid);
+    await waitForControl(other.pid);
+    const socketOf = (pid: number): string | undefined => listControlSockets().find((s) => s.pid === pid)?.path;
+    const socket = socketOf(cli.pid) as string;
+    const stop = await runCli(['stop', name, '--force']);
+    expect(stop.code).toBe(0);
+    expect((await cli.exit()).signal).toBe('SIGKILL');
+    expect(existsSync(socket), socket).toBe(false);
+    expect(socketOf(other.pid)).toBeDefined();
     await expectNoPoolLeft(name);
   });
 

@@ -3,6 +3,7 @@
  * to its parent, which drains), or with `--force` SIGKILL for the parent and every worker and
  * their descendants. Waits until the processes are gone.
  */
+import { unlinkSync } from 'node:fs';
 import type { Command } from 'commander';
 import { controlRequest } from '../../control/index.ts';
 import { EXIT, UsageError } from '../exit-codes.ts';
@@ -48,6 +49,7 @@ async function stop(target: string, flags: StopFlags, io: CliIo): Promise<number
   for (const pool of pools) {
     try {
       pids.push(...(flags.force ? kill(pool) : await drain(pool, io)));
+      if (flags.force) removeSocket(pool, io);
     } catch (err) {
       io.stderr.write(`looppool stop: ${pool.name} (pid ${pool.pid}): ${(err as Error).message}\n`);
       return EXIT.FAILED;
@@ -112,6 +114,20 @@ function kill(pool: FoundPool): number[] {
     }
   }
   return parent === undefined ? tree : [parent, ...tree];
+}
+
+/**
+ * Remove the control socket of a pool whose parent was killed: a SIGKILLed process cannot remove
+ * its own, and the directory kept it until the next control server of this user swept it. Only
+ * this pool's: another pool of the same parent is left to that sweep.
+ */
+function removeSocket(pool: FoundPool, io: CliIo): void {
+  if (pool.control === undefined) return;
+  try {
+    unlinkSync(pool.control);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') io.stderr.write(`looppool stop: cannot remove the control socket ${pool.control}: ${(err as Error).message}\n`);
+  }
 }
 
 async function waitGone(pids: readonly number[], timeout: number): Promise<boolean> {

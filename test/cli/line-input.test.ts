@@ -52,6 +52,16 @@ describe('splitLines', () => {
     expect(got.map((l) => l.text?.length)).toEqual([8, undefined, 8]);
   });
 
+  it('does not count the byte-order mark toward the limit, wherever a chunk boundary falls', async () => {
+    const input = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('"123456"\n"1234567"\n')]); // 8 bytes after the BOM, then 9
+    for (let cut = 0; cut <= input.length; cut++) {
+      const got = await lines([input.subarray(0, cut), input.subarray(cut)], 8);
+      expect(got.map((l) => [l.line, l.text, l.size]), `cut at ${cut}`).toEqual([[1, '"123456"', 8], [2, undefined, 9]]);
+    }
+    // The start of a BOM, then the end of the input: those bytes are the line's (not UTF-8).
+    expect((await lines([Buffer.from([0xef]), Buffer.from([0xbb])])).map((l) => [l.line, l.text, l.size])).toEqual([[1, undefined, 2]]);
+  });
+
   it('counts the limit in bytes, not characters', async () => {
     const got = await lines(['éééé\néééé€\n'], 9); // 8 bytes, then 11
     expect(got.map((l) => [l.text, l.size])).toEqual([['éééé', 8], [undefined, 11]]);

@@ -113,8 +113,8 @@ export type Expected = { line: number; task: unknown } | { line: number; code: s
 const BLANK = /^[ \t\r]*$/;
 
 /**
- * The reference reader: split on `\n`, strip one trailing `\r`, strip a BOM on line 1, skip
- * blank lines, refuse over-long lines, strict UTF-8, depth ≤ 512, no `__proto__` key, JSON.parse.
+ * The reference reader: split on `\n`, strip one trailing `\r`, strip a BOM on line 1 (it does
+ * not count toward the limit), skip blank lines, refuse over-long lines, strict UTF-8, depth ≤ 512, no `__proto__` key, JSON.parse.
  */
 export function expectedRecords(data: Buffer, maxLineBytes: number, mode: 'json' | 'lines' = 'json'): Expected[] {
   const out: Expected[] = [];
@@ -128,8 +128,8 @@ export function expectedRecords(data: Buffer, maxLineBytes: number, mode: 'json'
   segments.forEach((segment, i) => {
     const line = i + 1;
     let bytes = segment.length > 0 && segment[segment.length - 1] === 0x0d ? segment.subarray(0, -1) : segment;
-    if (bytes.length > maxLineBytes) return void out.push({ line, code: 'ERR_LINE_TOO_LONG' });
     if (line === 1 && bytes.subarray(0, 3).equals(Buffer.from([0xef, 0xbb, 0xbf]))) bytes = bytes.subarray(3);
+    if (bytes.length > maxLineBytes) return void out.push({ line, code: 'ERR_LINE_TOO_LONG' });
     if (BLANK.test(bytes.toString('latin1'))) return;
     let text: string;
     try {

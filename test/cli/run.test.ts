@@ -259,6 +259,15 @@ describe('looppool run: exit codes 2 and 3', () => {
     expect(run.stderr).toMatch(message);
   });
 
+  it('does not count a UTF-8 byte-order mark toward --max-line-bytes (a longer line still fails)', async () => {
+    const run = await runCli(['run', fixture('echo.mjs'), '--size', '1', '--max-line-bytes', '10'], { input: '\uFEFF"12345678"\n"123456789"\n' });
+    expect(run.code).toBe(1);
+    expect(run.records().sort((a, b) => a.line - b.line)).toEqual([
+      { line: 1, result: '12345678' },
+      { line: 2, error: expect.objectContaining({ code: 'ERR_LINE_TOO_LONG', message: 'The line has 11 bytes, more than --max-line-bytes (10)' }) },
+    ]);
+  });
+
   it('takes a worker path relative to the current directory, and a task line naming a module has no effect', async () => {
     const run = await runCli(['run', 'fixtures/cli/echo.mjs', '--size', '1'], { cwd: path.join(ROOT, 'test'), input: '{"module":"data:text/javascript,process.exit(9)"}\n' });
     expect(run.code).toBe(0);

@@ -18,7 +18,7 @@ export interface RawLine {
    * undefined when the line is too long or not UTF-8.
    */
   readonly text: string | undefined;
-  /** Its length in bytes (without the line ending). */
+  /** Its length in bytes (without the line ending, nor the byte-order mark). */
   readonly size: number;
   /** Where the first byte that is not UTF-8 is (an offset in the line), or -1. */
   readonly badByte: number;
@@ -26,7 +26,9 @@ export interface RawLine {
 
 const NL = 0x0a;
 const CR = 0x0d;
-const BOM = 0xfeff;
+/** The UTF-8 byte-order mark. */
+const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+const EMPTY = Buffer.alloc(0);
 /**
  * Chunks up to this size are decoded whole (streams read files and pipes 64 KiB at a time);
  * the lines of a larger one are decoded one by one, so no string grows near V8's limit.
@@ -62,13 +64,17 @@ export class LineReader implements RawLine {
   /** Or the same lines as bytes, when they are not all valid UTF-8. */
   #bytes: Buffer | undefined;
   #bytesPos = 0;
+  /** The input's first bytes while they may still be a byte-order mark (fewer than 3); undefined once known. */
+  #start: Buffer | undefined = EMPTY;
 
   constructor(maxLineBytes: number) {
     this.#max = maxLineBytes;
   }
 
   /** Add the next chunk; call only once `next()` has returned false. */
-  push(chunk: Buffer): void {
+  push(bytes: Buffer): void {
+    const chunk = this.#start === undefined ? bytes : this.#withoutBom(bytes);
+    if (chunk.length === 0) return;
     const first = chunk.indexOf(NL);
     if (first === -1) {
       this.#addPart(chunk, 0, chunk.length);
@@ -116,12 +122,30 @@ export class LineReader implements RawLine {
 
   /** The input ended: a last line without a newline is the next line; call only once `next()` has returned false. */
   end(): void {
+    const start = this.#start;
+    this.#start = undefined;
+    if (start !== undefined) this.#addPart(start, 0, start.length); // the start of a BOM, and the input ended: they are the line's
     if (this.#partSize > 0) this.#takeParts();
   }
 
   /** A copy of the current line, for a consumer that keeps it. */
   current(): RawLine {
     return { line: this.line, text: this.text, size: this.size, badByte: this.badByte };
+  }
+
+  /**
+   * `chunk` without the byte-order mark the input starts with, if it does. It is dropped before any
+   * line is measured: counted toward the first line's size, it made a line of `--max-line-bytes`
+   * too long. Bytes that may be its start are held while a chunk boundary splits it.
+   */
+  #withoutBom(chunk: Buffer): Buffer {
+    const start = this.#start?.length ? Buffer.concat([this.#start, chunk]) : chunk;
+    if (start.length < BOM.length && BOM.subarray(0, start.length).equals(start)) {
+      this.#start = Buffer.from(start); // a copy: the chunk is not kept alive
+      return EMPTY;
+    }
+    this.#start = undefined;
+    return BOM.equals(start.subarray(0, BOM.length)) ? start.subarray(BOM.length) : start;
   }
 
   #addPart(chunk: Buffer, start: number, end: number): void {
@@ -168,8 +192,7 @@ export class LineReader implements RawLine {
     if (line.charCodeAt(line.length - 1) === CR) line = line.slice(0, -1);
     this.size = this.#ascii ? line.length : Buffer.byteLength(line);
     this.badByte = -1;
-    if (this.size > this.#max) this.text = undefined;
-    else this.text = this.line === 1 && line.charCodeAt(0) === BOM ? line.slice(1) : line;
+    this.text = this.size > this.#max ? undefined : line;
   }
 
   /** A line from bytes; `size` is its byte count, larger than `bytes` when it was too long (and dropped). */
@@ -185,7 +208,6 @@ export class LineReader implements RawLine {
       this.size--;
     }
     if (this.size > this.#max) return;
-    if (this.line === 1 && line[0] === 0xef && line[1] === 0xbb && line[2] === 0xbf) line = line.subarray(3);
     if (isUtf8(line)) this.text = line.toString('utf8');
     else this.badByte = firstInvalidOffset(line);
   }

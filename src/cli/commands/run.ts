@@ -16,10 +16,12 @@ Exit codes: 0 all tasks ok, 1 some failed, 2 usage or worker module error,
   A first signal stops reading and lets the started tasks finish; a second stops at once.
 
 Examples:
-  $ echo '{"url":"http://localhost:8080/"}' | looppool run ./fetch-worker.ts
+  $ echo '"https://example.com/"' | looppool run manual/examples/fetch/worker.ts
   $ node manual/examples/extract/list-files.mjs | looppool run manual/examples/extract/worker.ts --lines --output extract.jsonl
-  $ looppool run ./worker.mjs --input tasks.jsonl --ordered --size 4 --concurrency 50 --json-summary summary.json
+  $ looppool run manual/examples/instrumented/worker.ts --input manual/examples/instrumented/tasks.jsonl --ordered --size 4 --json-summary summary.json
   $ looppool run ./resize.ts --bullmq images --redis redis://10.0.0.5:6379 --size 4 --concurrency 25
+  (The manual/examples paths run from the root of a clone of the looppool repository; ./resize.ts
+  stands for your own worker module.)
 
 With --bullmq, each job's data is a task and each finished job attempt writes one record:
     {"job":"17","attempt":1,"result":…}   {"job":"18","attempt":1,"error":{…}}

@@ -10,7 +10,6 @@ import { isStatsdClient, resolveStatsdOptions, type ResolvedStatsdOptions, type 
 import { checkSentryOptions, resolveSentryConfig, type SentryConfig, type SentryOptions } from './sentry/config.ts';
 import { encodePayload } from './transport/encode.ts';
 import { inheritedExecArgv } from './internal/exec-argv.ts';
-import { MAX_DELAY_MS } from './internal/delay.ts';
 import { MAX_MESSAGE_BYTES } from './protocol/messages.ts';
 import { assertKnownKeys } from './internal/known-keys.ts';
 import { boolean, delayOption, integer, integerBetween, object, oneOf, show, stringArray } from './internal/option-checks.ts';
@@ -290,25 +289,4 @@ export function resolveWorkerUrl(worker: unknown): string {
     throw new TypeError(`Expected \`worker\` to be a file path or a file: URL, got ${show(worker)}`);
   }
   return pathToFileURL(path.resolve(worker)).href;
-}
-
-/** A per-task timeout given to `run`/`put`: undefined, or an integer from 1 to {@link MAX_DELAY_MS}. */
-export function taskTimeoutOption(value: unknown): number | undefined {
-  return value === undefined ? undefined : delayOption('timeout', value, 1);
-}
-
-const STOP_KEYS: ReadonlySet<string> = new Set(['drain', 'timeout']);
-
-/** `stop()`'s options: an object of known keys, `drain` a boolean (`timeout` is checked where it is used). @throws {TypeError} */
-export function checkStopOptions(options: unknown): void {
-  if (typeof options !== 'object' || options === null) throw new TypeError(`Expected the options to be an object, got ${show(options)}`);
-  assertKnownKeys(options, STOP_KEYS, '', ' (stop takes `drain` and `timeout`)');
-  const { drain } = options as { drain?: unknown };
-  if (drain !== undefined) boolean('drain', drain);
-}
-
-/** `stop()`'s timeout, and `stopOnSignals()`'s: ms from 0 to {@link MAX_DELAY_MS} (not only integers), or Infinity (no timer). */
-export function stopTimeoutOption(value: unknown): number {
-  if (value === Infinity || (typeof value === 'number' && value >= 0 && value <= MAX_DELAY_MS)) return value;
-  throw new TypeError(`Expected \`timeout\` to be a number of ms from 0 to ${MAX_DELAY_MS}, or Infinity, got ${show(value)}`);
 }

@@ -3,7 +3,7 @@ import { TaskAbortedError } from '../errors.ts';
 import { Deque } from '../internal/deque.ts';
 import { assertKnownKeys } from '../internal/known-keys.ts';
 import { show } from '../internal/option-checks.ts';
-import { taskTimeoutOption } from '../options.ts';
+import { taskTimeoutOption } from './call-options.ts';
 import { checkSignal } from './submission.ts';
 
 export interface MapOptions {

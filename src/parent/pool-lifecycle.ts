@@ -8,7 +8,7 @@
 import type { ControlledPool } from '../control/server.ts';
 import { PoolStoppedError } from '../errors.ts';
 import type { PoolSource } from '../metrics/pool-reporter.ts';
-import { stopTimeoutOption } from '../options.ts';
+import { stopTimeoutOption } from './call-options.ts';
 import type { PoolState } from './events.ts';
 import type { PoolServices } from './pool-services.ts';
 import type { Supervisor } from './supervisor.ts';

@@ -5,7 +5,8 @@
 import { EventEmitter } from 'node:events';
 import { rethrowLater } from '../internal/user-callbacks.ts';
 import type { MetricSource } from '../metrics/resource-reporter.ts';
-import { checkStopOptions, resolvePoolOptions, type PoolOptions } from '../options.ts';
+import { resolvePoolOptions, type PoolOptions } from '../options.ts';
+import { checkStopOptions } from './call-options.ts';
 import type { PoolEvents, PoolState, PoolStats } from './events.ts';
 import { checkMapArguments, mapTasks, type MapOptions } from './map.ts';
 import { PoolCore } from './pool-core.ts';

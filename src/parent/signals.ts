@@ -1,7 +1,7 @@
 /** `pool.stopOnSignals()`: the first signal drains, the second terminates. */
 import { assertKnownKeys } from '../internal/known-keys.ts';
 import { show } from '../internal/option-checks.ts';
-import { stopTimeoutOption } from '../options.ts';
+import { stopTimeoutOption } from './call-options.ts';
 
 export interface StopOnSignalsOptions {
   /** The signals that stop the pool; add 'SIGHUP' to drain on a hang-up too (`looppool run` does). @default ['SIGINT', 'SIGTERM'] */

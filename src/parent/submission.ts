@@ -6,7 +6,8 @@
 import { TaskAbortedError } from '../errors.ts';
 import { show } from '../internal/option-checks.ts';
 import { guarded } from '../internal/user-callbacks.ts';
-import { taskTimeoutOption, type ResolvedPoolOptions } from '../options.ts';
+import type { ResolvedPoolOptions } from '../options.ts';
+import { taskTimeoutOption } from './call-options.ts';
 import { encodePayload } from '../transport/encode.ts';
 import { SignalWatch } from './signal-watch.ts';
 import { PendingTask, type TaskMode } from './task.ts';

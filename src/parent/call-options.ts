@@ -1,0 +1,28 @@
+/**
+ * The options of a call, beside the pool's own (options.ts): a task's `timeout` for `run`/`put`,
+ * and `stop()`'s. Invalid ones throw a `TypeError` naming the option and the value.
+ */
+import { MAX_DELAY_MS } from '../internal/delay.ts';
+import { assertKnownKeys } from '../internal/known-keys.ts';
+import { boolean, delayOption, show } from '../internal/option-checks.ts';
+
+/** A per-task timeout given to `run`/`put`: undefined, or an integer from 1 to {@link MAX_DELAY_MS}. */
+export function taskTimeoutOption(value: unknown): number | undefined {
+  return value === undefined ? undefined : delayOption('timeout', value, 1);
+}
+
+const STOP_KEYS: ReadonlySet<string> = new Set(['drain', 'timeout']);
+
+/** `stop()`'s options: an object of known keys, `drain` a boolean (`timeout` is checked where it is used). @throws {TypeError} */
+export function checkStopOptions(options: unknown): void {
+  if (typeof options !== 'object' || options === null) throw new TypeError(`Expected the options to be an object, got ${show(options)}`);
+  assertKnownKeys(options, STOP_KEYS, '', ' (stop takes `drain` and `timeout`)');
+  const { drain } = options as { drain?: unknown };
+  if (drain !== undefined) boolean('drain', drain);
+}
+
+/** `stop()`'s timeout, and `stopOnSignals()`'s: ms from 0 to {@link MAX_DELAY_MS} (not only integers), or Infinity (no timer). */
+export function stopTimeoutOption(value: unknown): number {
+  if (value === Infinity || (typeof value === 'number' && value >= 0 && value <= MAX_DELAY_MS)) return value;
+  throw new TypeError(`Expected \`timeout\` to be a number of ms from 0 to ${MAX_DELAY_MS}, or Infinity, got ${show(value)}`);
+}

@@ -6,14 +6,14 @@
 import type { StatsD } from 'hot-shots';
 import type { WorkerExitInfo, WorkerInfo } from '../parent/events.ts';
 import { MetricBatch } from './batch.ts';
-import type { MetricSource } from './resource-reporter.ts';
+import { addSourceFigures, checkSource, type MetricSource } from './metric-source.ts';
 import { SYSTEM_CLOCK, Ticker, type Clock } from './clock.ts';
 import { poolScope, workerScope, type MetricScope } from './names.ts';
 import { ProcessProbe, pidusageReader, type ProcessUsage } from './process-probe.ts';
 import { reportOnce, stderrSink, type ErrorSink, type OnceSink } from './report-once.ts';
 import { Reservoir } from './reservoir.ts';
 import { isDelay } from '../internal/delay.ts';
-import { checkSource, DEFAULT_REPORT_INTERVAL, intervalError } from './resource-reporter.ts';
+import { DEFAULT_REPORT_INTERVAL, intervalError } from './resource-reporter.ts';
 
 /** The part of `pool.stats()` the reporter reads. */
 export interface PoolSnapshot {
@@ -158,28 +158,32 @@ export class PoolReporter {
     return () => this.#sources.delete(source);
   }
 
-  /** Measure and send one batch now (the interval since the previous report). Never rejects. */
+  /**
+   * Measure and send one batch now (the interval since the previous report). Never rejects. Each
+   * source is read on its own (a throw costs only its figures), and whatever else fails, what was
+   * collected is still sent: the interval's counters (crashes, timeouts) are taken at the start,
+   * and a batch thrown away would lose them for good.
+   */
   async report(): Promise<void> {
+    const batch = new MetricBatch();
     try {
-      const batch = new MetricBatch();
-      const stats = this.#stats();
-      this.#addEvents(batch);
-      for (const source of this.#sources) {
-        const result = source() ?? {};
-        for (const [name, value] of Object.entries(result.gauges ?? {})) batch.gauge(this.#scope, name, value);
-        for (const [name, value] of Object.entries(result.counters ?? {})) batch.count(this.#scope, name, value);
-      }
-      this.#addTimings(batch);
-      if (stats) {
-        this.#addStats(batch, stats);
-        const pids = stats.workers.filter((w) => w.pid > 0 && w.state !== 'exited').map((w) => w.pid);
-        this.#addUsage(batch, stats, await this.#probe.sample(pids));
-      }
-      const failure = batch.send(this.#statsd);
-      if (failure) this.#onError(failure);
+      await this.#collect(batch);
     } catch (err) {
       this.#onError(err);
     }
+    const failure = batch.send(this.#statsd);
+    if (failure) this.#onError(failure);
+  }
+
+  async #collect(batch: MetricBatch): Promise<void> {
+    const stats = this.#stats();
+    this.#addEvents(batch);
+    for (const source of this.#sources) addSourceFigures(batch, this.#scope, source, this.#onError);
+    this.#addTimings(batch);
+    if (!stats) return;
+    this.#addStats(batch, stats);
+    const pids = stats.workers.filter((w) => w.pid > 0 && w.state !== 'exited').map((w) => w.pid);
+    this.#addUsage(batch, stats, await this.#probe.sample(pids));
   }
 
   #addStats(batch: MetricBatch, stats: PoolSnapshot): void {

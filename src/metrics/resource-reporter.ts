@@ -14,17 +14,9 @@ import { MetricBatch } from './batch.ts';
 import { sanitizePath, sanitizeSegment, sanitizeTags, type MetricScope, type MetricTags } from './names.ts';
 import { reportOnce, stderrSink, type ErrorSink, type OnceSink } from './report-once.ts';
 import { ProcessSampler, type ProcessSample } from './samplers.ts';
+import { addSourceFigures, checkSource, type MetricSource } from './metric-source.ts';
 
-/** Extra metrics of one interval, from the reporter's owner. Names are relative to the reporter's prefix. */
-export interface MetricSourceResult {
-  /** Values now (sent as `|g`). */
-  readonly gauges?: Readonly<Record<string, number>>;
-  /** Increments since the previous call (sent as `|c`). */
-  readonly counters?: Readonly<Record<string, number>>;
-}
-
-/** Called once per tick; must be cheap. A throw is reported once and skipped. */
-export type MetricSource = () => MetricSourceResult | undefined;
+export type { MetricSource, MetricSourceResult } from './metric-source.ts';
 
 export interface ResourceReporterOptions {
   /** Milliseconds between reports. @default 10000 */
@@ -134,10 +126,7 @@ export class ResourceReporter {
       const sample = this.#guard(() => this.#sampler.sample());
       if (sample) this.#addSample(batch, sample);
     }
-    for (const source of this.#sources) {
-      const result = this.#guard(source);
-      if (result) this.#addSourceResult(batch, result);
-    }
+    for (const source of this.#sources) addSourceFigures(batch, this.#scope, source, this.#onError);
     const failure = batch.send(this.#statsd);
     if (failure) this.#onError(failure);
   }
@@ -171,11 +160,6 @@ export class ResourceReporter {
     batch.gauge(this.#scope, 'loop.resources.total', total);
   }
 
-  #addSourceResult(batch: MetricBatch, result: MetricSourceResult): void {
-    for (const [name, value] of Object.entries(result.gauges ?? {})) batch.gauge(this.#scope, name, value);
-    for (const [name, value] of Object.entries(result.counters ?? {})) batch.count(this.#scope, name, value);
-  }
-
   #guard<T>(fn: () => T): T | undefined {
     try {
       return fn();
@@ -184,11 +168,6 @@ export class ResourceReporter {
       return undefined;
     }
   }
-}
-
-/** @throws {TypeError} unless `source` is a function (what `addSource` takes; shared with PoolReporter and the pool). */
-export function checkSource(source: unknown): void {
-  if (typeof source !== 'function') throw new TypeError(`Expected the metric source to be a function returning { gauges, counters }, got \`${String(source)}\` (${typeof source})`);
 }
 
 /** The error of a bad `interval` option (shared with PoolReporter). */

@@ -11,7 +11,7 @@
 import { startControlServer, type ControlledPool, type ControlServer } from '../control/server.ts';
 import { startPoolMetrics, type PoolMetrics } from '../metrics/pool-metrics.ts';
 import type { PoolSource } from '../metrics/pool-reporter.ts';
-import { checkSource, type MetricSource } from '../metrics/resource-reporter.ts';
+import { checkSource, type MetricSource } from '../metrics/metric-source.ts';
 import type { ResolvedPoolOptions } from '../options.ts';
 import { SentryClient } from '../sentry/client.ts';
 import type { WorkerInitExtras } from './worker-handle.ts';

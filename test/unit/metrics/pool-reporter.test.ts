@@ -171,6 +171,20 @@ describe('PoolReporter', () => {
     expect(take().filter((l) => l.name === 'demo.timeouts').map((l) => l.value)).toEqual([1, 0]);
   });
 
+  it('a source that throws costs only its own figures: the counters taken for that report are still sent', async () => {
+    const { clock, pool, reporter, take, byName, onError } = setup();
+    reporter.start();
+    reporter.addSource(() => {
+      throw new Error('source broke');
+    });
+    reporter.addSource(() => ({ gauges: { mine: 2 } }));
+    pool.emit('workerExit', { worker: 0, pid: 100, exitCode: 3, signal: null, expected: false });
+    await clock.advance(2000);
+    expect(byName(take())).toMatchObject({ 'demo.crashes': '1|c', 'demo.mine': '2|g', 'demo.queued': '0|g', 'demo.worker.0.os.rss': '80000000|g' });
+    expect(onError).toHaveBeenCalledOnce();
+    reporter.stop();
+  });
+
   it('stop() removes its listeners and its timer; start() again resumes', async () => {
     const { clock, pool, reporter } = setup();
     reporter.start();

@@ -1,0 +1,41 @@
+/**
+ * Metric sources: the extra figures a reporter's owner adds to each report (a worker's tasks, a
+ * queue consumer's counters, your own), and how a reporter reads one. Each source is read on its
+ * own, so a source that fails costs only its own figures, never the rest of the report.
+ */
+import type { MetricBatch } from './batch.ts';
+import type { MetricScope } from './names.ts';
+
+/** Extra metrics of one interval, from the reporter's owner. Names are relative to the reporter's prefix. */
+export interface MetricSourceResult {
+  /** Values now (sent as `|g`). */
+  readonly gauges?: Readonly<Record<string, number>>;
+  /** Increments since the previous call (sent as `|c`). */
+  readonly counters?: Readonly<Record<string, number>>;
+}
+
+/** Called once per tick; must be cheap. A throw is reported once and skipped. */
+export type MetricSource = () => MetricSourceResult | undefined;
+
+/** @throws {TypeError} unless `source` is a function (what `addSource` takes; shared by both reporters and the pool). */
+export function checkSource(source: unknown): void {
+  if (typeof source !== 'function') throw new TypeError(`Expected the metric source to be a function returning { gauges, counters }, got \`${String(source)}\` (${typeof source})`);
+}
+
+/**
+ * Add `source`'s figures of this interval to `batch`, under `scope`. What it throws (or a getter
+ * of its result throws) goes to `onError` and costs only this source's figures: the caller has
+ * often taken counters of the interval already (crashes, tasks done), which must still be sent.
+ */
+export function addSourceFigures(batch: MetricBatch, scope: MetricScope, source: MetricSource, onError: (error: unknown) => void): void {
+  try {
+    const result = source() ?? {};
+    // Read whole before anything is added: a getter that throws half-way adds nothing.
+    const gauges = Object.entries(result.gauges ?? {});
+    const counters = Object.entries(result.counters ?? {});
+    for (const [name, value] of gauges) batch.gauge(scope, name, value);
+    for (const [name, value] of counters) batch.count(scope, name, value);
+  } catch (err) {
+    onError(err);
+  }
+}

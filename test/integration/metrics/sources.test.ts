@@ -1,0 +1,65 @@
+/**
+ * Sources added with `pool.addMetricSource`, over a real UDP socket: one that throws costs only
+ * its own figures, never the pool's report of that interval.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { makePool } from '../../helpers/pools.ts';
+import { startUdpSink, type UdpSink } from './udp-sink.ts';
+
+let sink: UdpSink | undefined;
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await sink?.close();
+  sink = undefined;
+});
+
+const sum = (values: number[]): number => values.reduce((a, b) => a + b, 0);
+
+describe('pool metric sources', () => {
+  it("a source that throws once does not lose the interval's crash count (reported once on stderr)", async () => {
+    sink = await startUdpSink();
+    const s = sink;
+    const stderr = vi.spyOn(process.stderr, 'write');
+    const pool = makePool({ worker: 'crash.ts', size: 1, name: 'src', statsd: { port: s.port, prefix: 'lp' }, reportInterval: 300 });
+    let failNext = false;
+    pool.addMetricSource(() => {
+      if (failNext) {
+        failNext = false;
+        throw new Error('transient');
+      }
+      return { gauges: { mine: 1 } };
+    });
+    // Set by the same event that counts the crash: the report that carries the crash reads a throwing source.
+    pool.on('workerExit', (info) => {
+      if (!info.expected) failNext = true;
+    });
+    await pool.start();
+    await expect(pool.run('exit')).rejects.toThrow();
+    await s.until(() => sum(s.values('lp.src.crashes')) === 1, 'the crash to be counted');
+    expect(failNext).toBe(false); // the source did throw
+    await pool.stop();
+    expect(s.values('lp.src.mine').length).toBeGreaterThan(0); // the source's figures, in the other reports
+    expect(sum(s.values('lp.src.crashes'))).toBe(1);
+    const lines = stderr.mock.calls.map((c) => String(c[0])).filter((l) => l.includes('transient'));
+    expect(lines).toHaveLength(1);
+  });
+
+  it("a source that throws during stop() does not lose the pool's last report", async () => {
+    sink = await startUdpSink();
+    const s = sink;
+    vi.spyOn(process.stderr, 'write').mockImplementation(() => true); // the source's error line, expected
+    const pool = makePool({ worker: 'echo.ts', size: 1, name: 'fin', statsd: { port: s.port, prefix: 'lp' }, reportInterval: 300 });
+    let broken = false;
+    pool.addMetricSource(() => {
+      if (broken) throw new Error('broken at the end');
+      return {};
+    });
+    await pool.start();
+    expect(await pool.run('x')).toBe('x');
+    await s.until(() => s.values('lp.fin.workers').includes(1), 'a report with the worker ready');
+    broken = true;
+    await pool.stop(); // its last report says 0 workers, and statsd keeps that
+    await s.until(() => s.values('lp.fin.workers').at(-1) === 0, 'the last report, with no worker');
+    expect(sum(s.values('lp.fin.tasks.done'))).toBe(1);
+  });
+});

@@ -1,10 +1,11 @@
 /**
  * How a worker process ends, step by step; the runtime decides when (it keeps the state). A plain
  * Worker's stop abandons its tasks, `dispose()` runs, an error that escaped every task is reported
- * to the parent (and the process exits, unless the pool asked it to go on), and the exit flushes
- * Sentry's events and what is queued for the parent first.
+ * to the parent (and the process exits, unless the pool asked it to go on), and the exit sends
+ * the last metrics report and flushes Sentry's events and what is queued for the parent first.
  */
 import type { IdTable } from '../internal/id-table.ts';
+import type { WorkerMetrics } from '../metrics/worker-metrics.ts';
 import { serializeError } from '../protocol/serialized-error.ts';
 import type { Channel } from '../transport/channel.ts';
 import type { WorkerSentry } from './services.ts';
@@ -55,11 +56,17 @@ export function reportEscaped(channel: Channel | undefined, err: unknown, origin
   else if (channel?.isOpen) channel.send({ kind: 'initFailed', error: serializeError(err), stage });
 }
 
-/** Flush Sentry's events and what is queued for the parent, then exit with `code` (after 2 s at the latest). */
-export function exitProcess(code: number, channel: Channel, sentry: WorkerSentry | undefined): void {
+/**
+ * Send the last metrics report, flush Sentry's events and what is queued for the parent, then
+ * exit with `code` (after 2 s at the latest). Every way out sends the last report, not only a
+ * stop: a worker that exits after an escaped error would otherwise lose the tasks it finished in
+ * its last interval (metrics sent on 'exit' are lost). After a stop, which closed them already,
+ * closing the metrics again does nothing.
+ */
+export function exitProcess(code: number, channel: Channel, sentry: WorkerSentry | undefined, metrics: WorkerMetrics | undefined): void {
   process.exitCode = code;
   const force = setTimeout(() => process.exit(code), 2000);
   force.unref();
-  const flushed = sentry ? sentry.flush(1500) : Promise.resolve();
+  const flushed = Promise.all([metrics?.close(1000), sentry?.flush(1500)]);
   void flushed.then(() => channel.end(() => process.exit(code)));
 }

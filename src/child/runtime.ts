@@ -291,10 +291,10 @@ export class Runtime {
     if (this.restartOnError || starting) this.exit(1);
   }
 
-  /** Flush Sentry's events and what is queued for the parent, then exit with `code`. */
+  /** Send the last metrics, flush Sentry's events and what is queued for the parent, then exit with `code`. */
   exit(code: number): void {
     if (this.#state === 'exiting') return;
     this.#state = 'exiting';
-    exitProcess(code, this.#channel, this.#sentry);
+    exitProcess(code, this.#channel, this.#sentry, this.#metrics);
   }
 }

@@ -29,7 +29,10 @@ export interface WorkerMetrics {
   readonly reporter: ResourceReporter;
   /** Call `started()` when a task begins and `settled(ok)` when it ends. */
   readonly tasks: TaskCounters;
-  /** Send a last report, stop, flush and close the client; resolves within `timeout` ms (default 1000). Never rejects. */
+  /**
+   * Send a last report, stop, flush and close the client; resolves within `timeout` ms (default
+   * 1000). Never rejects. Once only: a second call (the exit after a stop) gets the first's promise.
+   */
   close(timeout?: number): Promise<void>;
 }
 
@@ -50,13 +53,17 @@ export function startWorkerMetrics(config: WorkerMetricsConfig, worker: number, 
   const tasks = new TaskCounters();
   reporter.addSource(tasks.source);
   reporter.start();
+  let closing: Promise<void> | undefined;
   return {
     reporter,
     tasks,
-    async close(timeout = 1000) {
+    close(timeout = 1000) {
+      // Once: a second report would go to a closed client, and only make an error ("socket closed").
+      if (closing) return closing;
       reporter.report();
       reporter.stop();
-      await handle.close(timeout);
+      closing = handle.close(timeout);
+      return closing;
     },
   };
 }

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makePool } from '../../helpers/pools.ts';
+import { waitFor } from '../../helpers/processes.ts';
 import { LINE_PATTERN } from '../../unit/metrics/helpers.ts';
 import { startUdpSink, type UdpSink } from './udp-sink.ts';
 
@@ -54,6 +55,26 @@ describe('metrics over UDP', () => {
     expect(await abandoned).toBeInstanceOf(Error);
     // Before: the last report said 1, which statsd kept as the worker's gauge.
     await s.until(() => inFlight().at(-1) === 0, 'the last report to have nothing in flight');
+  });
+
+  it('a worker that exits after an escaped error sends its last report first: the tasks it finished count', async () => {
+    sink = await startUdpSink();
+    // No periodic report before the exit: only the last one can carry the tasks.
+    const pool = makePool({ worker: 'escapes.ts', size: 1, name: 'esc', statsd: { port: sink.port, prefix: 'lp' }, reportInterval: 60_000 });
+    const escaped: Error[] = [];
+    pool.on('workerError', (err) => escaped.push(err));
+    let starts = 0;
+    pool.on('workerStart', () => starts++);
+    await pool.start();
+    for (let i = 0; i < 10; i++) await pool.run('pid');
+    expect(await pool.run('throw')).toBe('ok'); // answered, then an error escapes from a timer and the worker exits
+    await waitFor(() => starts === 2, 'the replacement worker');
+    expect(escaped).toHaveLength(1);
+    await pool.stop();
+    const s = sink;
+    const sum = (name: string): number => s.values(name).reduce((a, b) => a + b, 0);
+    await s.until(() => sum('lp.esc.tasks.done') === 11, "the pool's count");
+    await s.until(() => sum('lp.esc.worker.0.tasks.done') === 11, "the workers' counts, the exited one's included");
   });
 
   it('the parent still measures a worker whose event loop is blocked, and the worker reports the block afterwards', async () => {

@@ -39,7 +39,11 @@ export interface StatsdOptions {
    * @default telegraf || datadog
    */
   tags?: boolean;
-  /** Bytes batched into one packet; 1432 fits an Ethernet MTU with room for IP/UDP headers. @default 1432 */
+  /**
+   * Bytes batched into one packet; 1432 fits an Ethernet MTU with room for IP/UDP headers; `0`
+   * sends one packet per metric. At most 65507 over UDP (the most one datagram carries); no bound
+   * over TCP, a stream. @default 1432
+   */
   maxBufferSize?: number;
   /** No socket: lines collect in `client.mockBuffer` (for tests). @default false */
   mock?: boolean;
@@ -69,6 +73,13 @@ export const DEFAULT_STATSD_OPTIONS = Object.freeze({
   maxBufferSize: 1432,
   mock: false,
 });
+
+/**
+ * The most one UDP datagram carries over IPv4: 65,535 bytes less the IP and UDP headers. hot-shots
+ * sends a full buffer as one datagram, and the kernel refuses a larger one (EMSGSIZE): every batch
+ * above it would be lost whole.
+ */
+export const MAX_UDP_PAYLOAD = 65_507;
 
 /** Default close timeout, ms. */
 const CLOSE_TIMEOUT = 2000;
@@ -162,6 +173,9 @@ export function resolveStatsdOptions(input: StatsdOptions): ResolvedStatsdOption
   if (!isTags(globalTags)) throw new TypeError(`Expected \`statsd.globalTags\` to be an object of strings or an array of strings, got ${show(globalTags)}`);
   const maxBufferSize = input.maxBufferSize ?? d.maxBufferSize;
   if (!Number.isInteger(maxBufferSize) || maxBufferSize < 0) throw new TypeError(`Expected \`statsd.maxBufferSize\` to be an integer >= 0, got ${show(maxBufferSize)}`);
+  if (protocol === 'udp' && maxBufferSize > MAX_UDP_PAYLOAD) {
+    throw new TypeError(`Expected \`statsd.maxBufferSize\` to be at most ${MAX_UDP_PAYLOAD} over UDP (the most one datagram carries), got ${show(maxBufferSize)}`);
+  }
   const telegraf = flag('telegraf', input.telegraf ?? d.telegraf);
   const datadog = flag('datadog', input.datadog ?? d.datadog);
   return {
@@ -197,7 +211,8 @@ function describeClient(client: StatsD): ResolvedStatsdOptions | undefined {
     telegraf,
     datadog,
     tags: telegraf || datadog,
-    maxBufferSize: typeof c.maxBufferSize === 'number' && c.maxBufferSize > 0 ? c.maxBufferSize : DEFAULT_STATSD_OPTIONS.maxBufferSize,
+    // A worker rebuilds the client with resolveStatsdOptions, which refuses more than a datagram over UDP.
+    maxBufferSize: typeof c.maxBufferSize === 'number' && c.maxBufferSize > 0 ? Math.min(c.maxBufferSize, protocol === 'udp' ? MAX_UDP_PAYLOAD : Infinity) : DEFAULT_STATSD_OPTIONS.maxBufferSize,
     mock: c.mock === true,
   };
 }

@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import StatsD from 'hot-shots';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makePool } from '../../helpers/pools.ts';
 import { waitFor } from '../../helpers/processes.ts';
@@ -75,6 +76,20 @@ describe('metrics over UDP', () => {
     const sum = (name: string): number => s.values(name).reduce((a, b) => a + b, 0);
     await s.until(() => sum('lp.esc.tasks.done') === 11, "the pool's count");
     await s.until(() => sum('lp.esc.worker.0.tasks.done') === 11, "the workers' counts, the exited one's included");
+  });
+
+  it("a UDP client of yours whose buffer exceeds a datagram: its workers still start and report (they get one datagram's worth)", async () => {
+    sink = await startUdpSink();
+    const client = new StatsD({ host: '127.0.0.1', port: sink.port, prefix: 'lp', maxBufferSize: 100_000 });
+    try {
+      const pool = makePool({ worker: 'echo.ts', size: 1, name: 'big', statsd: client, reportInterval: 100 });
+      await pool.start();
+      const s = sink;
+      await s.until((r) => r.some((l) => l.name === 'lp.big.worker.0.cpu'), 'the worker to report');
+      await pool.stop();
+    } finally {
+      await new Promise<void>((resolve) => client.close(() => resolve()));
+    }
   });
 
   it('the parent still measures a worker whose event loop is blocked, and the worker reports the block afterwards', async () => {

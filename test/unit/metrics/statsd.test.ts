@@ -1,6 +1,7 @@
 import StatsD from 'hot-shots';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createStatsd, isStatsdClient, resolveStatsdOptions } from '../../../src/metrics/statsd.ts';
+import { Pool } from 'looppool';
+import { createStatsd, isStatsdClient, resolveStatsdOptions, type ResolvedStatsdOptions } from '../../../src/metrics/statsd.ts';
 import { reportOnce } from '../../../src/metrics/report-once.ts';
 
 const savedEnv = { ...process.env };
@@ -31,6 +32,24 @@ describe('resolveStatsdOptions', () => {
     expect(() => resolveStatsdOptions({ globalTags: { a: 1 } as unknown as Record<string, string> })).toThrow(/globalTags/);
     expect(() => resolveStatsdOptions({ telegraf: 'yes' as unknown as boolean })).toThrow('Expected `statsd.telegraf` to be a boolean, got `"yes"` (string)');
     expect(() => resolveStatsdOptions(null as unknown as object)).toThrow(TypeError);
+  });
+});
+
+describe('statsd.maxBufferSize', () => {
+  it('over UDP, refuses more than one datagram carries (every batch would be lost with EMSGSIZE); over TCP, no bound', () => {
+    expect(resolveStatsdOptions({ maxBufferSize: 65_507 }).maxBufferSize).toBe(65_507);
+    expect(() => resolveStatsdOptions({ maxBufferSize: 65_508 })).toThrow(TypeError);
+    expect(() => resolveStatsdOptions({ maxBufferSize: 1_000_000 })).toThrow('Expected `statsd.maxBufferSize` to be at most 65507 over UDP (the most one datagram carries), got `1000000` (number)');
+    expect(() => resolveStatsdOptions({ protocol: 'udp', maxBufferSize: 1_000_000 })).toThrow(TypeError);
+    expect(resolveStatsdOptions({ protocol: 'tcp', maxBufferSize: 1_000_000 }).maxBufferSize).toBe(1_000_000);
+    expect(() => new Pool({ worker: 'w.mjs', statsd: { maxBufferSize: 1_000_000 } })).toThrow(/statsd.maxBufferSize/);
+  });
+
+  it('a UDP client of yours with a bigger buffer gives the workers one datagram (they rebuild it with the checks above)', () => {
+    const config = createStatsd(new StatsD({ mock: true, maxBufferSize: 1_000_000 })).config;
+    expect(config?.maxBufferSize).toBe(65_507);
+    expect(() => resolveStatsdOptions(config as ResolvedStatsdOptions)).not.toThrow();
+    expect(createStatsd(new StatsD({ mock: true, protocol: 'tcp', maxBufferSize: 1_000_000 })).config?.maxBufferSize).toBe(1_000_000);
   });
 });
 

@@ -103,7 +103,7 @@ export class PoolReporter {
     this.#tagged = options.tags ?? false;
     this.#scope = poolScope(this.#name, this.#tagged);
     this.#clock = options.clock ?? SYSTEM_CLOCK;
-    // pidusage forgets a pid after `maxage` without readings; keep it across a few slow ticks.
+    // pidusage forgets a pid after `maxage` without readings; keep it across a few slow ticks (capped: process-probe.ts).
     this.#probe = options.probe ?? new ProcessProbe(pidusageReader(Math.max(60_000, interval * 3)));
     this.#onError = reportOnce(options.onError ?? stderrSink('PoolReporter'));
     const random = options.random ?? Math.random;

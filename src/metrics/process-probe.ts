@@ -4,6 +4,7 @@
  * cannot report itself, but its CPU time still shows up here.
  */
 import type pidusageFn from 'pidusage';
+import { MAX_DELAY_MS } from '../internal/delay.ts';
 import { lazyRequire } from '../internal/lazy-require.ts';
 
 const pidusage = lazyRequire<typeof pidusageFn>('pidusage');
@@ -19,9 +20,15 @@ export interface ProcessUsage {
 /** Reads CPU % and RSS of several pids; missing entries are processes that could not be read (gone). */
 export type UsageReader = (pids: number[]) => Promise<Readonly<Record<string, { cpu: number; memory: number } | null | undefined>>>;
 
-/** pidusage, keeping each pid's history at least `maxage` ms (its default, 60 s, would expire between slow ticks). */
+/**
+ * pidusage, keeping each pid's history at least `maxage` ms (its default, 60 s, would expire
+ * between slow ticks), at most {@link MAX_DELAY_MS}: pidusage runs a timer every `maxage / 2`
+ * ms, and one past that limit fires every millisecond instead (a TimeoutOverflowWarning, and an
+ * idle parent kept busy), which a `reportInterval` of a third of the limit or more asked for.
+ */
 export function pidusageReader(maxage = 60_000): UsageReader {
-  return (pids) => pidusage()(pids, { maxage });
+  const options = { maxage: Math.min(maxage, MAX_DELAY_MS) };
+  return (pids) => pidusage()(pids, options);
 }
 
 export class ProcessProbe {

@@ -11,7 +11,8 @@ type Kind = 'gauge' | 'count' | 'timing';
 interface Entry {
   readonly kind: Kind;
   readonly name: string;
-  readonly value: number;
+  /** A number, or the digits of one that would print with an exponent (see {@link round}). */
+  readonly value: number | string;
   readonly tags: MetricTags;
 }
 
@@ -67,6 +68,7 @@ export class MetricBatch {
 
 function write(client: StatsD, { kind, name, value, tags }: Entry): void {
   const hasTags = Object.keys(tags).length > 0;
+  if (typeof value === 'string') return writeDigits(client, kind, name, value, hasTags ? tags : undefined);
   switch (kind) {
     case 'gauge':
       if (hasTags) client.gauge(name, value, tags);
@@ -84,10 +86,36 @@ function write(client: StatsD, { kind, name, value, tags }: Entry): void {
 }
 
 /**
- * At most 3 decimals, so values never print in exponent notation (`1e-7` is not valid in the
- * statsd line protocol) and lines stay short.
+ * A value written as its digits. hot-shots puts a string on the line as it is; `increment` takes
+ * a value that is no number for its tags unless a sample rate (here none) follows it.
  */
-export function round(value: number): number {
+function writeDigits(client: StatsD, kind: Kind, name: string, digits: string, tags: MetricTags | undefined): void {
+  const value = digits as unknown as number;
+  if (kind === 'gauge') client.gauge(name, value, undefined, tags);
+  else if (kind === 'count') client.increment(name, value, undefined, tags);
+  else client.timing(name, value, undefined, tags);
+}
+
+/**
+ * At most 3 decimals, so values never print in exponent notation (`1e-7` and `1e+21` are not
+ * valid in the statsd line protocol) and lines stay short. From 1e21 up, where a JavaScript
+ * number prints with an exponent, the value is given as its digits; past 2^53 the decimals are
+ * gone already, and multiplying by 1000 could overflow (to Infinity).
+ */
+export function round(value: number): number | string {
+  if (Math.abs(value) >= 1e21) return digits(value);
+  if (Math.abs(value) >= 2 ** 53) return value;
   const rounded = Math.round(value * 1000) / 1000;
   return Math.abs(rounded) < 0.001 ? 0 : rounded;
+}
+
+/**
+ * The shortest digits of `value` (|value| >= 1e21, an integer), without the exponent
+ * `String(value)` has: `2.5e+22` → `25000000000000000000000` (not BigInt's exact binary value,
+ * `24999999999999997902848`).
+ */
+function digits(value: number): string {
+  const [mantissa = '', exponent = '0'] = String(value).split('e');
+  const [whole = '', fraction = ''] = mantissa.split('.');
+  return whole + fraction.padEnd(Number(exponent), '0');
 }

@@ -62,4 +62,16 @@ describe('pool metric sources', () => {
     await s.until(() => s.values('lp.fin.workers').at(-1) === 0, 'the last report, with no worker');
     expect(sum(s.values('lp.fin.tasks.done'))).toBe(1);
   });
+
+  it('a huge figure reaches statsd as digits, never in exponent notation', async () => {
+    sink = await startUdpSink();
+    const s = sink;
+    const pool = makePool({ worker: 'echo.ts', size: 1, name: 'huge', statsd: { port: s.port, prefix: 'lp' }, reportInterval: 100 });
+    pool.addMetricSource(() => ({ gauges: { big: 1e21 }, counters: { many: 2.5e22 } }));
+    await pool.start();
+    await s.until((r) => r.some((l) => l.name === 'lp.huge.big') && r.some((l) => l.name === 'lp.huge.many'), 'the figures');
+    await pool.stop();
+    const lines = new Set(s.received.filter((l) => l.name === 'lp.huge.big' || l.name === 'lp.huge.many').map((l) => l.line));
+    expect([...lines]).toEqual(['lp.huge.big:1000000000000000000000|g', 'lp.huge.many:25000000000000000000000|c']);
+  });
 });

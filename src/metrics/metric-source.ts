@@ -14,7 +14,10 @@ export interface MetricSourceResult {
   readonly counters?: Readonly<Record<string, number>>;
 }
 
-/** Called once per tick; must be cheap. A throw is reported once and skipped. */
+/**
+ * Called once per tick; must be cheap, and synchronous: a promise (an `async` function's) has no
+ * figures, and is reported once. A throw is reported once and skipped.
+ */
 export type MetricSource = () => MetricSourceResult | undefined;
 
 /** @throws {TypeError} unless `source` is a function (what `addSource` takes; shared by both reporters and the pool). */
@@ -26,10 +29,18 @@ export function checkSource(source: unknown): void {
  * Add `source`'s figures of this interval to `batch`, under `scope`. What it throws (or a getter
  * of its result throws) goes to `onError` and costs only this source's figures: the caller has
  * often taken counters of the interval already (crashes, tasks done), which must still be sent.
+ * A promise goes to `onError` too, as an error saying that sources are synchronous: a promise
+ * has no figures, and nothing else would tell. Its rejection is caught, or it would be unhandled
+ * in the process.
  */
 export function addSourceFigures(batch: MetricBatch, scope: MetricScope, source: MetricSource, onError: (error: unknown) => void): void {
   try {
     const result = source() ?? {};
+    if (isThenable(result)) {
+      onError(new TypeError('Expected the metric source to return { gauges, counters }, got a promise: sources are called synchronously each interval (not an async function), and its figures are not sent'));
+      Promise.resolve(result).then(undefined, onError);
+      return;
+    }
     // Read whole before anything is added: a getter that throws half-way adds nothing.
     const gauges = Object.entries(result.gauges ?? {});
     const counters = Object.entries(result.counters ?? {});
@@ -38,4 +49,8 @@ export function addSourceFigures(batch: MetricBatch, scope: MetricScope, source:
   } catch (err) {
     onError(err);
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }

@@ -196,7 +196,8 @@ export class Pool<TTask = unknown, TResult = unknown> extends EventEmitter<PoolE
 
   /**
    * Report extra per-interval metrics under the pool's statsd scope (with the `statsd` option;
-   * otherwise a no-op): `source` returns `{ gauges, counters }` each interval. Returns a remover.
+   * otherwise a no-op): `source` returns `{ gauges, counters }` each interval, synchronously (a
+   * promise sends nothing). A throw is reported once and costs only its figures. Returns a remover.
    */
   addMetricSource(source: MetricSource): () => void {
     return this.#core.addMetricSource(source);

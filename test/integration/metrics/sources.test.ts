@@ -3,6 +3,7 @@
  * its own figures, never the pool's report of that interval.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { MetricSource } from 'looppool';
 import { makePool } from '../../helpers/pools.ts';
 import { startUdpSink, type UdpSink } from './udp-sink.ts';
 
@@ -73,5 +74,29 @@ describe('pool metric sources', () => {
     await pool.stop();
     const lines = new Set(s.received.filter((l) => l.name === 'lp.huge.big' || l.name === 'lp.huge.many').map((l) => l.line));
     expect([...lines]).toEqual(['lp.huge.big:1000000000000000000000|g', 'lp.huge.many:25000000000000000000000|c']);
+  });
+
+  it('an async source is reported once on stderr as not synchronous; its rejections are not unhandled in the parent', async () => {
+    sink = await startUdpSink();
+    const s = sink;
+    const stderr = vi.spyOn(process.stderr, 'write');
+    const unhandled: unknown[] = [];
+    const listener = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', listener);
+    try {
+      const pool = makePool({ worker: 'echo.ts', size: 1, name: 'asy', statsd: { port: s.port, prefix: 'lp' }, reportInterval: 100 });
+      pool.addMetricSource((async () => {
+        throw new Error('async source broke');
+      }) as unknown as MetricSource);
+      await pool.start();
+      await s.until((r) => r.filter((l) => l.name === 'lp.asy.queued').length >= 3, 'a few reports');
+      await pool.stop();
+      await new Promise((resolve) => setImmediate(resolve)); // Node reports an unhandled rejection before this
+      const lines = stderr.mock.calls.map((c) => String(c[0])).filter((l) => l.includes('PoolReporter'));
+      expect(lines).toEqual([expect.stringMatching(/got a promise: sources are called synchronously/)]);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', listener);
+    }
   });
 });

@@ -1,6 +1,6 @@
 import StatsD from 'hot-shots';
 import { describe, expect, it, vi } from 'vitest';
-import { ResourceReporter } from '../../../src/metrics/resource-reporter.ts';
+import { ResourceReporter, type MetricSource } from '../../../src/metrics/resource-reporter.ts';
 import type { ProcessSample } from '../../../src/metrics/samplers.ts';
 import { TaskCounters } from '../../../src/metrics/task-counters.ts';
 import { FakeClock, LINE_PATTERN, parseAll } from './helpers.ts';
@@ -147,6 +147,28 @@ describe('ResourceReporter', () => {
     expect(onError).toHaveBeenCalledOnce();
     expect(onError.mock.calls[0]?.[0]).toMatchObject({ message: 'sampler broke' });
     expect(take().map((l) => l.name)).toEqual(['demo.worker.3.ok', 'demo.worker.3.ok', 'demo.worker.3.ok']);
+  });
+
+  it('a source that returns a promise (an async function) is reported once as not synchronous, and its rejection is not left unhandled', async () => {
+    const { reporter, take, onError } = setup();
+    const unhandled: unknown[] = [];
+    const listener = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', listener);
+    try {
+      reporter.addSource((async () => {
+        throw new Error('async source broke');
+      }) as unknown as MetricSource);
+      reporter.addSource(() => ({ gauges: { sync: 1 } }));
+      reporter.report();
+      reporter.report();
+      await new Promise((resolve) => setImmediate(resolve)); // Node reports an unhandled rejection before this
+      expect(onError).toHaveBeenCalledOnce();
+      expect((onError.mock.calls[0]?.[0] as Error).message).toMatch(/got a promise: sources are called synchronously/);
+      expect(take().filter((l) => l.name === 'demo.worker.3.sync')).toHaveLength(2);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', listener);
+    }
   });
 
   it('never throws when the client does', async () => {

@@ -109,9 +109,9 @@ export interface PoolOptions {
   /** Milliseconds the pool waits, once unhealthy, before it tries to start workers again. @default 10000 */
   unhealthyCooldown?: number;
   /**
-   * Report metrics to statsd: a hot-shots client, or its options (`{ host, port, prefix,
-   * globalTags, telegraf, datadog, tags }`, UDP by default). Every worker then reports its CPU,
-   * memory, event loop and tasks, and the parent the pool (see manual/monitoring.md).
+   * Report metrics to statsd: a hot-shots client, or its options (`{ host, port, prefix, globalTags,
+   * protocol, telegraf, datadog, tags, maxBufferSize, mock }`, UDP by default). Every worker then
+   * reports its CPU, memory, event loop and tasks, and the parent the pool (manual/monitoring.md).
    * @default undefined (no metrics)
    */
   statsd?: StatsD | StatsdOptions;

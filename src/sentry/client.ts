@@ -15,7 +15,7 @@ import { scrubEvent } from './scrub.ts';
 export type SentryRole = 'parent' | 'worker';
 
 /** Options of {@link SentryClient.open}. */
-export interface InitSentryOptions extends SentryOptions {
+export interface SentryClientOptions extends SentryOptions {
   readonly role: SentryRole;
   /** Tags on every event of this process, e.g. `{ pool: 'images', worker: 3 }` in a worker. */
   readonly tags?: Readonly<Record<string, string | number>> | undefined;
@@ -71,7 +71,7 @@ export class SentryClient {
    * The client for these settings, or `undefined` without a DSN (option or `SENTRY_DSN`).
    * @throws {TypeError} when the DSN is malformed (without quoting it).
    */
-  static open(options: InitSentryOptions): SentryClient | undefined {
+  static open(options: SentryClientOptions): SentryClient | undefined {
     const config = resolveSentryConfig(options);
     if (!config) return undefined;
     const key = JSON.stringify([config.dsn, config.environment, config.release, options.role, options.tags]);
@@ -105,7 +105,7 @@ export class SentryClient {
   }
 }
 
-function startClient(config: SentryConfig, options: InitSentryOptions, key: string): Shared {
+function startClient(config: SentryConfig, options: SentryClientOptions, key: string): Shared {
   const sdk = loadSdk();
   const client = new sdk.NodeClient({
     dsn: config.dsn,

@@ -1,8 +1,9 @@
 /**
  * The hot-shots client behind the reporters: made from options (UDP to 127.0.0.1:8125 by
  * default) or the user's own client. Errors from a host that is down or does not resolve are
- * reported once and never thrown; closing is bounded by a timeout because hot-shots' TCP
- * `close()` can wait forever for a server that is gone.
+ * reported once and never thrown; a TCP connection of ours that closes is made again (tcp-keeper.ts);
+ * closing is bounded by a timeout because hot-shots' TCP `close()` can wait forever for a server
+ * that is gone.
  */
 import type { ClientOptions, StatsD } from 'hot-shots';
 import { lazyRequire } from '../internal/lazy-require.ts';
@@ -13,6 +14,7 @@ import { settleWithin } from '../internal/settle-within.ts';
 const hotShots = lazyRequire<{ StatsD: new (options: ClientOptions) => StatsD }>('hot-shots');
 import { sanitizePath } from './names.ts';
 import { reportOnce, stderrSink, type ErrorSink, type OnceSink } from './report-once.ts';
+import { keepTcpConnected, type TcpKeeper } from './tcp-keeper.ts';
 
 /**
  * How to reach statsd. Everything here is plain data, so the pool can hand the same settings to
@@ -93,6 +95,8 @@ export interface StatsdHandle {
   readonly config: ResolvedStatsdOptions | undefined;
   /** Errors the client reported so far (only the first reached `onError`); always 0 for a client you passed in. */
   readonly errorCount: number;
+  /** TCP connections made after the first one closed (see tcp-keeper.ts); always 0 over UDP and for a client you passed in. */
+  readonly reconnects: number;
   /** Flush, and close the socket if this handle created it (a client you passed in is only flushed). Never rejects; gives up after `timeout` ms. */
   close(timeout?: number): Promise<void>;
 }
@@ -129,7 +133,9 @@ export function createStatsd(input: StatsD | StatsdOptions, options: CreateStats
   }
   const resolved = resolveStatsdOptions(options.tags === undefined ? input : { ...input, tags: options.tags });
   const onError = reportOnce(options.onError ?? stderrSink(`statsd ${resolved.host}:${resolved.port}`));
-  return makeHandle(new (hotShots().StatsD)(clientOptions(resolved, onError)), true, resolved.tags, resolved, onError);
+  const client = new (hotShots().StatsD)(clientOptions(resolved, onError));
+  const keeper = resolved.protocol === 'tcp' && !resolved.mock ? keepTcpConnected(client, onError) : undefined;
+  return makeHandle(client, true, resolved.tags, resolved, onError, keeper);
 }
 
 /** The hot-shots options for resolved settings; `datadog` and `includeDataDogTags` are always explicit so `DD_*` variables cannot change the wire format. */
@@ -217,7 +223,9 @@ function describeClient(client: StatsD): ResolvedStatsdOptions | undefined {
   };
 }
 
-function makeHandle(client: StatsD, owned: boolean, tags: boolean, config: ResolvedStatsdOptions | undefined, errors: OnceSink | undefined): StatsdHandle {
+function makeHandle(
+  client: StatsD, owned: boolean, tags: boolean, config: ResolvedStatsdOptions | undefined, errors: OnceSink | undefined, keeper?: TcpKeeper,
+): StatsdHandle {
   let closing: Promise<void> | undefined;
   return {
     client,
@@ -226,7 +234,11 @@ function makeHandle(client: StatsD, owned: boolean, tags: boolean, config: Resol
     get errorCount() {
       return errors?.count ?? 0;
     },
+    get reconnects() {
+      return keeper?.reconnects ?? 0;
+    },
     close(timeout = CLOSE_TIMEOUT) {
+      keeper?.stop();
       closing ??= settleWithin(timeout, (done) => (owned ? client.close(() => done()) : client.flush(() => done())));
       return closing;
     },

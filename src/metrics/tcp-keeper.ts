@@ -1,0 +1,107 @@
+/**
+ * Keeps a TCP statsd client of ours connected. hot-shots 17 makes a new socket only when the old
+ * one reports an error more than a second after it was made: a server that refused the first
+ * connection (statsd started after the pool), or that closed it (a restart of statsd, Telegraf or
+ * the agent), left the client writing to a destroyed socket for good, and the pool's metrics
+ * stopped until the process did. Here every socket of the client is watched, and when one closes
+ * a new one is made after a delay: 1 s, doubling up to {@link MAX_DELAY} while the server keeps
+ * refusing, back to 1 s once a connection is made. Metrics of the intervals in between are lost,
+ * as they are over UDP.
+ */
+import type { StatsD } from 'hot-shots';
+import { lazyRequire } from '../internal/lazy-require.ts';
+import type { ErrorSink } from './report-once.ts';
+
+/** hot-shots' transport: a socket behind `send`/`close`, with the socket's own events. */
+interface Transport {
+  on(event: 'close' | 'connect' | 'error', listener: (error?: Error) => void): void;
+  close(): void;
+}
+
+/** The client's fields this reads and replaces (public in hot-shots, untyped). */
+interface SocketOwner {
+  socket: Transport | null | undefined;
+  host: string;
+  port: number;
+  protocol: string;
+}
+
+/** hot-shots' own transport factory, so a new socket behaves as the first one did (newline framing, keep-alive, unref). */
+const createTransport = lazyRequire<(client: StatsD, args: { host: string; port: number; protocol: string }) => Transport | null>('hot-shots/lib/transport.js');
+
+/** First delay before a new connection, ms. */
+export const FIRST_DELAY = 1000;
+/** Longest delay between attempts while the server refuses, ms. */
+export const MAX_DELAY = 10_000;
+
+export interface TcpKeeper {
+  /** No new connection from now on (the client is closing). */
+  stop(): void;
+  /** Connections made after the first (for tests and diagnostics). */
+  readonly reconnects: number;
+}
+
+/** Watch `client`'s socket and replace it whenever it closes, until `stop()`. `onError` gets the new sockets' errors. */
+export function keepTcpConnected(client: StatsD, onError: ErrorSink): TcpKeeper {
+  const owner = client as unknown as SocketOwner;
+  const watched = new WeakSet<Transport>();
+  let stopped = false;
+  let delay = FIRST_DELAY;
+  let timer: NodeJS.Timeout | undefined;
+  let reconnects = 0;
+
+  const watch = (transport: Transport): void => {
+    if (watched.has(transport)) return;
+    watched.add(transport);
+    transport.on('connect', () => {
+      delay = FIRST_DELAY;
+    });
+    transport.on('close', () => closed(transport));
+  };
+
+  const closed = (transport: Transport): void => {
+    if (stopped || timer !== undefined) return;
+    const current = owner.socket;
+    // hot-shots replaced it itself (an error on an older socket): follow the new one.
+    if (current != null && current !== transport) return watch(current);
+    timer = setTimeout(reconnect, delay);
+    timer.unref();
+    delay = Math.min(delay * 2, MAX_DELAY);
+  };
+
+  const reconnect = (): void => {
+    timer = undefined;
+    if (stopped) return;
+    let fresh: Transport | null;
+    try {
+      fresh = createTransport()(client, { host: owner.host, port: owner.port, protocol: owner.protocol });
+    } catch (err) {
+      fresh = null;
+      onError(err instanceof Error ? err : new Error(String(err)));
+    }
+    if (fresh === null) {
+      timer = setTimeout(reconnect, delay);
+      timer.unref();
+      delay = Math.min(delay * 2, MAX_DELAY);
+      return;
+    }
+    const old = owner.socket;
+    owner.socket = fresh;
+    reconnects++;
+    fresh.on('error', (error) => onError(error ?? new Error('statsd socket error')));
+    watch(fresh);
+    if (old != null && old !== fresh) old.close();
+  };
+
+  if (owner.socket != null) watch(owner.socket);
+  return {
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+      timer = undefined;
+    },
+    get reconnects() {
+      return reconnects;
+    },
+  };
+}

@@ -217,6 +217,8 @@ export class PoolCore {
   }
 
   #pump(): void {
+    // stop() called during a start: nothing goes out until the stop has chosen its phase (a drain's tasks are marked as such).
+    if (this.#state === 'starting' && this.#lifecycle.stopCalled) return;
     this.#queue.pump();
     if (this.#state === 'stopping') this.#lifecycle.maybePill();
   }

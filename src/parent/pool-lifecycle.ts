@@ -85,6 +85,8 @@ export class PoolLifecycle {
     // (the stop waits for the start), where without a socket it fell back to SIGTERM and ended the application.
     await host.services.openControl(facade);
     try {
+      // terminate(), or a stop's timeout, while the services started: no worker was there to kill.
+      if (this.#terminating || this.#killedBecause !== undefined) throw new PoolStoppedError();
       await host.supervisor.start();
     } catch (error) {
       await host.services.close();
@@ -101,7 +103,8 @@ export class PoolLifecycle {
       throw reason;
     }
     if (host.state() === 'starting') host.setState('running');
-    host.pump();
+    // A stop called meanwhile sends the queue out itself, as its phase says (a drain marks what it sends).
+    if (!this.stopCalled) host.pump();
   }
 
   /** A bad `timeout` rejects this call only: the pool goes on, and can still be stopped. */
@@ -138,7 +141,7 @@ export class PoolLifecycle {
     if (!drain) host.rejectQueued(new PoolStoppedError('The pool was stopped before the task was dispatched'));
     const timer = timeout === Infinity ? undefined : setTimeout(() => this.#forceStop('the stop timeout passed'), Math.max(0, stopBy - monotonicMs()));
     if (this.#terminating) this.#forceStop('the pool was terminated');
-    else this.maybePill();
+    else host.pump(); // the queue a start held back goes out now (a drain), then the pills
     await host.supervisor.whenEmpty();
     clearTimeout(timer);
     clearTimeout(this.#recheck);

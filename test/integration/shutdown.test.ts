@@ -171,6 +171,26 @@ describe('stop: the poison pill', () => {
     expect(pids.some(isAlive)).toBe(false);
   });
 
+  it('terminate() in the same tick as start(), before any worker is forked: none is, and start() and terminate() end', async () => {
+    // Before: the workers were forked after terminate() had found none to kill, and terminate() waited for their initialize() for ever.
+    const pool = makePool({ worker: 'slow-init.ts', size: 2, startTimeout: Infinity });
+    const starting = pool.start().catch((e: unknown) => e);
+    await pool.terminate();
+    expect(await starting).toMatchObject({ name: 'PoolStoppedError', message: 'The pool was terminated while it was starting' });
+    expect(pool.stats().workers.map((w) => w.pid)).toEqual([-1, -1]);
+    expect(pool.state).toBe('stopped');
+  });
+
+  it.each([true, false])('stop({ drain: %s }) called while the pool starts: a drain runs the tasks queued before it, a stop without one rejects them all', async (drain) => {
+    // Before: the workers, once ready, were sent the queued tasks before the stop chose its phase, and their pills abandoned them.
+    const pool = makePool({ worker: 'sleep.ts', size: 2, concurrency: 1 });
+    const tasks = [50, 300, 50].map((ms, i) => pool.run({ ms, value: i }).then((r) => r.value, (e: unknown) => e));
+    await pool.stop({ drain });
+    const results = await Promise.all(tasks);
+    if (drain) expect(results).toEqual([0, 1, 2]);
+    else for (const r of results) expect(r).toMatchObject({ name: 'PoolStoppedError', message: 'The pool was stopped before the task was dispatched' });
+  });
+
   it('stop({ timeout }) while a worker is still starting kills it once the timeout passes: start() and the queued task reject with PoolStoppedError', async () => {
     const pool = makePool({ worker: 'slow-init.ts', size: 1 }); // initialize() takes a minute
     const starting = pool.start().catch((e: unknown) => e);

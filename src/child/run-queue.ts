@@ -114,11 +114,22 @@ export class RunQueue<C> {
     this.#waiting.push({ ctx, payload });
   }
 
+  /**
+   * The waiting tasks' next turn comes after the loop has read its I/O once: an immediate set
+   * from the poll phase (where tasks arrive) would run before the next poll, and a task that
+   * waited behind one that blocked the loop would start before the abort or the timeout sent for
+   * it meanwhile was read. Set from the check phase (a drain that ran out of budget), the first
+   * hop already is the next turn's, after its poll.
+   */
   #schedule(): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
-    setImmediate(this.#runWaiting);
+    setImmediate(this.#afterPoll);
   }
+
+  readonly #afterPoll = (): void => {
+    setImmediate(this.#runWaiting);
+  };
 
   #drainTurn(): void {
     this.#scheduled = false;

@@ -42,6 +42,24 @@ describe('taskTimeout', () => {
     expect(exits).toMatchObject([{ reason: 'recycle', expected: true }]);
   });
 
+  it('a task aborted, or past its timeout, while it waits behind one that blocks the loop never starts', async () => {
+    // Before: the waiting tasks started in the turn after the blocking one, before the worker read the aborts sent meanwhile.
+    // A long grace: the worker blocked past its task's soft limit is not taken for one blocked for good
+    const pool = makePool({ worker: 'records-starts.ts', size: 1, concurrency: 10, timeoutGrace: 60_000 });
+    await pool.start();
+    let spinning = false;
+    const blocker = pool.run({ spin: 2000 }, { onDispatch: () => (spinning = true) });
+    const controller = new AbortController();
+    const aborted = pool.run('record', { signal: controller.signal }).catch((e: unknown) => e);
+    const timedOut = pool.run('record', { timeout: 100 }).catch((e: unknown) => e);
+    await waitFor(() => spinning, 'the blocking task sent');
+    setTimeout(() => controller.abort(), 100);
+    expect(await blocker).toBe('ran');
+    expect(await aborted).toBeInstanceOf(TaskAbortedError);
+    expect(await timedOut).toMatchObject({ name: 'TaskTimeoutError', phase: 'soft' });
+    expect(await pool.run('started')).toEqual(['spin']);
+  });
+
   it('a small timeoutGrace does not take a busy loop for a blocked one: the worker answers its ping, and lives', async () => {
     // Before: with a grace of 0 the ping had no time to come back, and the worker was killed.
     const pool = makePool({ worker: 'busy-slices.ts', size: 1, concurrency: 2, timeoutGrace: 0 });

@@ -52,6 +52,9 @@ describe('the run queue of a worker', () => {
     expect(started).toEqual([0]);
     expect(q.length).toBe(11);
     expect(holds).toEqual([true]);
+    // Not in the check phase right after (the loop reads its I/O first: an abort sent for a waiting task), but in the next one.
+    await turn();
+    expect(started).toEqual([0]);
     await turn();
     // Each later turn starts at least one, and stops once past the budget.
     expect(started).toEqual([0, 1]);

@@ -131,8 +131,11 @@ export class Supervisor {
    * worker whose every credit such tasks hold is recycled so: it would take no task again.
    */
   endRecycle(handle: WorkerHandle): void {
-    if (handle.state === 'ready' && handle.tasks.size >= this.#options.concurrency && handle.tasks.abandonedIn(monotonicMs()) !== undefined) {
-      return this.recycle(handle);
+    if (handle.state === 'ready' && handle.tasks.size >= this.#options.concurrency) {
+      const wait = handle.tasks.abandonedIn(monotonicMs());
+      if (wait !== undefined && wait <= 0) return this.recycle(handle);
+      if (wait !== undefined) setTimeout(() => this.endRecycle(handle), wait).unref(); // an aborted task may still end in its grace
+      return;
     }
     if (!handle.recycling || handle.state !== 'stopping') return;
     const wait = handle.tasks.abandonedIn(monotonicMs());

@@ -42,6 +42,28 @@ describe('taskTimeout', () => {
     expect(exits).toMatchObject([{ reason: 'recycle', expected: true }]);
   });
 
+  it('a worker whose every credit is held by tasks their callers aborted is not recycled while they still have their grace: one that honours its signal keeps its worker', async () => {
+    // Before: the worker was recycled at the abort, though its task answered within the grace.
+    const pool = makePool({ worker: 'honours-signal.ts', size: 1, concurrency: 1, timeoutGrace: 60_000 });
+    await pool.start();
+    const pid = pool.stats().workers[0]?.pid;
+    const exits: WorkerExitInfo[] = [];
+    pool.on('workerExit', (info) => exits.push(info));
+    const controller = new AbortController();
+    let sent = false;
+    const aborted = pool.run({ lingerMs: 200 }, { signal: controller.signal, onDispatch: () => (sent = true) }).catch((e: unknown) => e);
+    await waitFor(() => sent, 'the task sent');
+    controller.abort();
+    expect(await aborted).toBeInstanceOf(TaskAbortedError);
+    // The next task goes to the same worker once the aborted one has wound down there.
+    let ranOn = 0;
+    const next = pool.run({ lingerMs: 0 }, { onDispatch: (w) => (ranOn = w.pid), timeout: 50 }).catch((e: unknown) => e);
+    expect(await next).toBeInstanceOf(TaskTimeoutError);
+    expect(ranOn).toBe(pid);
+    expect(exits).toEqual([]);
+    expect(pool.stats().restarts).toBe(0);
+  });
+
   it('a task aborted, or past its timeout, while it waits behind one that blocks the loop never starts', async () => {
     // Before: the waiting tasks started in the turn after the blocking one, before the worker read the aborts sent meanwhile.
     // A long grace: the worker blocked past its task's soft limit is not taken for one blocked for good

@@ -6,6 +6,7 @@
  */
 import type { IdTable } from '../internal/id-table.ts';
 import type { WorkerMetrics } from '../metrics/worker-metrics.ts';
+import type { UncaughtOrigin } from '../protocol/messages.ts';
 import { serializeError } from '../protocol/serialized-error.ts';
 import type { Channel } from '../transport/channel.ts';
 import type { WorkerSentry } from './services.ts';
@@ -31,13 +32,13 @@ export async function disposeWorker(channel: Channel, worker: Worker | undefined
   try {
     await worker?.dispose();
   } catch (err) {
-    reportUncaught(channel, err, 'uncaughtException');
+    reportUncaught(channel, err, 'dispose');
     captured(err);
   }
 }
 
-/** Tell the parent about an error that escaped every task (`channel`: undefined before the runtime started). */
-export function reportUncaught(channel: Channel | undefined, err: unknown, origin: EscapeOrigin): void {
+/** Tell the parent about an error outside any task (`channel`: undefined before the runtime started). */
+export function reportUncaught(channel: Channel | undefined, err: unknown, origin: UncaughtOrigin): void {
   if (!channel?.isOpen) return;
   try {
     channel.send({ kind: 'uncaught', error: serializeError(err), origin });

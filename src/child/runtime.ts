@@ -277,7 +277,7 @@ export class Runtime {
   async #finishStop(): Promise<void> {
     if (this.#state !== 'stopping') return;
     this.#state = 'disposing';
-    await disposeWorker(this.#channel, this.#worker, (err) => this.#sentry?.uncaught(err, 'uncaughtException', { pool: this.#name, worker: this.#number, pid: process.pid }));
+    await disposeWorker(this.#channel, this.#worker, (err) => this.#sentry?.uncaught(err, 'dispose', { pool: this.#name, worker: this.#number, pid: process.pid }));
     await this.#metrics?.close(1000); // the last report goes out before exit (metrics sent on 'exit' are lost)
     this.#channel.send({ kind: 'stopped' });
     this.exit(0);

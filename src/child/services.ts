@@ -4,14 +4,14 @@
  * other worker's start-up; the metrics code is part of the entry file (`looppool/worker` exports
  * ResourceReporter), and hot-shots loads only when a client is made.
  */
-import type { InitMessage } from '../protocol/messages.ts';
+import type { InitMessage, UncaughtOrigin } from '../protocol/messages.ts';
 import { startWorkerMetrics, type WorkerMetrics, type WorkerMetricsConfig } from '../metrics/worker-metrics.ts';
 import type { TaskTags, WorkerTags } from '../sentry/capture.ts';
 
 /** The worker process's Sentry client, once started, with what the runtime reports through it. */
 export interface WorkerSentry {
   taskError(err: unknown, tags: TaskTags): void;
-  uncaught(err: unknown, origin: 'uncaughtException' | 'unhandledRejection', tags: WorkerTags): void;
+  uncaught(err: unknown, origin: UncaughtOrigin, tags: WorkerTags): void;
   /** Send what is queued, waiting at most `timeoutMs`. */
   flush(timeoutMs: number): Promise<unknown>;
 }

@@ -194,7 +194,7 @@ export class WorkerHandle implements WorkerSlot {
       case 'broadcastFailed':
         return this.#events.broadcastReply(this, m.id, { error: deserializeError(m.error), unsendable: m.unsendable === true });
       case 'uncaught':
-        if (this.#options.restartOnError) {
+        if (this.#options.restartOnError && m.origin !== 'dispose') { // a dispose() that threw: the stop goes on as asked
           this.#exitReason ??= 'error';
           if (this.state === 'ready') this.state = 'stopping'; // it exits now: no new task may go to it
         }

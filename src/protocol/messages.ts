@@ -140,11 +140,17 @@ export interface BroadcastFailedMessage {
   /** True when `onBroadcast` returned but its reply could not be sent (the error is a SerializationError). */
   unsendable?: boolean;
 }
-/** An error escaped every task (uncaught exception or unhandled rejection). */
+/**
+ * Where an error a worker reports outside any task came from: it escaped every task (an uncaught
+ * exception or an unhandled rejection), or the worker's `dispose()` threw it during its stop.
+ */
+export type UncaughtOrigin = 'uncaughtException' | 'unhandledRejection' | 'dispose';
+
+/** An error outside any task (see {@link UncaughtOrigin}). */
 export interface UncaughtMessage {
   kind: 'uncaught';
   error: SerializedError;
-  origin: 'uncaughtException' | 'unhandledRejection';
+  origin: UncaughtOrigin;
 }
 /** The child has finished its poison pill and is about to exit. */
 export interface StoppedMessage {

@@ -36,7 +36,7 @@ export function parseToParent(raw: unknown): ToParentMessage {
         : { kind: 'broadcastFailed', id: id(m, 'id'), error: error(m) };
     case 'uncaught': {
       const origin = m.origin;
-      if (origin !== 'uncaughtException' && origin !== 'unhandledRejection') throw bad('uncaught.origin');
+      if (origin !== 'uncaughtException' && origin !== 'unhandledRejection' && origin !== 'dispose') throw bad('uncaught.origin');
       return { kind: 'uncaught', error: error(m), origin };
     }
     case 'stopped':

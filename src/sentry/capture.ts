@@ -6,6 +6,7 @@
  * the event id otherwise.
  */
 import type { Scope } from '@sentry/node';
+import type { UncaughtOrigin } from '../protocol/messages.ts';
 import type { LoopBlockedReport } from '../protocol/watchdog-report.ts';
 import { blockedLoopEvent } from './blocked-loop-event.ts';
 import type { SentryClient } from './client.ts';
@@ -41,11 +42,15 @@ export function captureTaskError(client: SentryClient | undefined, err: unknown,
   }
 }
 
-/** An error escaped every task (worker side, from the runtime's `uncaughtException`/`unhandledRejection` handler). */
-export function captureUncaught(client: SentryClient | undefined, err: unknown, origin: 'uncaughtException' | 'unhandledRejection', tags: WorkerTags): string | undefined {
+/**
+ * An error outside any task (worker side): one that escaped every task, from the runtime's
+ * `uncaughtException`/`unhandledRejection` handler (fatal: the worker exits), or one `dispose()`
+ * threw during the worker's stop (an error: the stop goes on).
+ */
+export function captureUncaught(client: SentryClient | undefined, err: unknown, origin: UncaughtOrigin, tags: WorkerTags): string | undefined {
   return capture(client, tags, (scope) => {
-    scope.setLevel('fatal');
-    return scope.captureException(errorOnly(err), { data: { mechanism: { type: `looppool.${origin}`, handled: false } } });
+    scope.setLevel(origin === 'dispose' ? 'error' : 'fatal');
+    return scope.captureException(errorOnly(err), { data: { mechanism: { type: `looppool.${origin}`, handled: origin === 'dispose' } } });
   });
 }
 

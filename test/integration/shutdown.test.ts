@@ -328,6 +328,23 @@ describe('stop: the poison pill', () => {
     expect(await task).toBeInstanceOf(WorkerStoppedError);
   });
 
+  it("a dispose() that throws is a workerError of origin 'dispose', and the stop stays a stop: exit reason 'stop', the task it held gets WorkerStoppedError", async () => {
+    // Before: the exit was an escaped error's (reason 'error', not expected), and the task a WorkerCrashedError.
+    const pool = makePool({ worker: 'dispose-throws.ts', size: 1 });
+    const errors: { message: string; origin: string }[] = [];
+    pool.on('workerError', (error, info) => errors.push({ message: error.message, origin: info.origin }));
+    const exits: WorkerExitInfo[] = [];
+    pool.on('workerExit', (info) => exits.push(info));
+    await pool.start();
+    let sent = false;
+    const held = pool.run(60_000, { onDispatch: () => (sent = true) }).catch((e: unknown) => e);
+    await waitFor(() => sent, 'the task sent');
+    await pool.stop();
+    expect(await held).toBeInstanceOf(WorkerStoppedError);
+    expect(errors).toEqual([{ message: 'could not close the database', origin: 'dispose' }]);
+    expect(exits).toMatchObject([{ reason: 'stop', expected: true, exitCode: 0 }]);
+  });
+
   it('starts and stops cleanly with any number of tasks in flight', async () => {
     for (let n = 0; n < 12; n++) {
       const pool = makePool({ worker: 'sleep.ts', size: 2, concurrency: 3 });

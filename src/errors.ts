@@ -133,8 +133,8 @@ export class SerializationError extends PoolError {
   readonly reason: SerializationReason;
   /** Where the offending value sits, e.g. `task.items[3].callback`. */
   readonly path: string;
-  constructor(reason: SerializationReason, path: string, detail: string) {
-    super(`Cannot send ${path}: ${detail}`, 'ERR_SERIALIZATION');
+  constructor(reason: SerializationReason, path: string, detail: string, options?: ErrorOptions) {
+    super(`Cannot send ${path}: ${detail}`, 'ERR_SERIALIZATION', options);
     this.reason = reason;
     this.path = path;
   }

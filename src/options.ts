@@ -213,8 +213,8 @@ export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
   // Encoded once here: a bad value fails the constructor, and every worker's init (replacements
   // too) carries these same bytes. `undefined` is not encoded: that would load node:v8 into every
   // pool's process (the init message leaves it out).
-  const workerData =
-    input.workerData === undefined ? undefined : encodePayload(input.workerData, 'workerData', input.maxMessageBytes ?? d.maxMessageBytes);
+  const maxMessageBytes = messageBytes(input.maxMessageBytes ?? d.maxMessageBytes); // checked before workerData is measured against it
+  const workerData = input.workerData === undefined ? undefined : encodePayload(input.workerData, 'workerData', maxMessageBytes);
   return {
     workerUrl: resolveWorkerUrl(input.worker),
     size: integerBetween('size', input.size ?? Math.min(process.getBuiltinModule('node:os').availableParallelism(), MAX_POOL_SIZE), 1, MAX_POOL_SIZE),
@@ -225,7 +225,7 @@ export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
     dispatch: oneOf('dispatch', input.dispatch ?? d.dispatch, ['least-busy', 'round-robin']),
     env: input.env === undefined ? process.env : environment(input.env), // process.env holds strings only: not walked at every new Pool()
     execArgv: stringArray('execArgv', input.execArgv ?? inheritedExecArgv()),
-    maxMessageBytes: messageBytes(input.maxMessageBytes ?? d.maxMessageBytes),
+    maxMessageBytes,
     stopTimeout: delayOption('stopTimeout', input.stopTimeout ?? d.stopTimeout, 0, true),
     workerStdout: oneOf('workerStdout', input.workerStdout ?? d.workerStdout, ['inherit', 'stderr', 'ignore']),
     retries: integer('retries', input.retries ?? d.retries, 0),

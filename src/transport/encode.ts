@@ -28,7 +28,7 @@ export function travelsAsJson(value: unknown): boolean {
  * it when it cannot cross or is too big.
  */
 export function encodePayload(value: unknown, root: string, maxBytes: number): string | Buffer {
-  if (isJsonSafe(value)) {
+  if (isJsonSafeOrThrow(value, root)) {
     if (jsonWalk.longChars < CLONE_FROM_CHARS) {
       const json = JSON.stringify(value);
       if (json.length * 3 > maxBytes) checkSize(Buffer.byteLength(json), root, maxBytes);
@@ -46,6 +46,16 @@ export function encodePayload(value: unknown, root: string, maxBytes: number): s
   }
   checkSize(bytes.length, root, maxBytes);
   return bytes;
+}
+
+/** {@link isJsonSafe}, where reading the value threw (a getter, a Proxy): a SerializationError, as the same value as a result gets. */
+function isJsonSafeOrThrow(value: unknown, root: string): boolean {
+  try {
+    return isJsonSafe(value);
+  } catch (err) {
+    if (err instanceof SerializationError) throw err;
+    throw new SerializationError('unsupported', root, err instanceof Error ? err.message : String(err), { cause: err });
+  }
 }
 
 function checkSize(bytes: number, root: string, maxBytes: number): void {

@@ -60,6 +60,8 @@ describe('limits and bad input', () => {
     // A worker reads frames of at most 1 GiB: a bigger limit crashed it at the first message over 1 GiB
     [{ maxMessageBytes: 2 ** 31 }, /Expected `maxMessageBytes` to be an integer from 1024 to 1073741824, got `2147483648` \(number\)/],
     [{ maxMessageBytes: 512 }, /Expected `maxMessageBytes` to be an integer from 1024 to 1073741824/],
+    // Checked before workerData is measured against it: the bad limit is what is named
+    [{ maxMessageBytes: 100, workerData: 'x'.repeat(2000) }, /Expected `maxMessageBytes` to be an integer from 1024 to 1073741824, got `100` \(number\)/],
     [{ dispatch: 'random' }, /Expected `dispatch` to be one of 'least-busy', 'round-robin', got `"random"` \(string\)/],
     [{ name: 'has space' }, /Expected `name` to be 1-64 characters/],
     [{ retries: -1 }, /Expected `retries`/],

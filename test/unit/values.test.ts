@@ -40,6 +40,11 @@ describe('what crosses the channel', () => {
     }
   });
 
+  it("refuses a value whose getter throws with a SerializationError, as the same value as a result is (not the getter's own Error)", () => {
+    const value = { get g(): number { throw new Error('getter threw'); } };
+    expect(() => encodePayload(value, 'task', 1 << 20)).toThrow(expect.objectContaining({ name: 'SerializationError', reason: 'unsupported', path: 'task', message: 'Cannot send task: getter threw' }));
+  });
+
   it('carries a boxed string, whose keys are its characters', () => {
     const boxed = { s: new String('hi') };
     expect(v8.deserialize(encodePayload(boxed, 'task', 1 << 20) as Buffer)).toEqual(boxed);

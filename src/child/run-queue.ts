@@ -109,22 +109,22 @@ export class RunQueue<C> {
     if (this.#waiting.length === 0) {
       this.#hooks.hold(true);
       this.#heldSince = this.#now();
-      this.#schedule();
+      this.#schedule(this.#afterPoll);
     }
     this.#waiting.push({ ctx, payload });
   }
 
   /**
-   * The waiting tasks' next turn comes after the loop has read its I/O once: an immediate set
-   * from the poll phase (where tasks arrive) would run before the next poll, and a task that
-   * waited behind one that blocked the loop would start before the abort or the timeout sent for
-   * it meanwhile was read. Set from the check phase (a drain that ran out of budget), the first
-   * hop already is the next turn's, after its poll.
+   * The waiting tasks' next turn comes after the loop has read its I/O once. When tasks begin to
+   * wait, that takes two immediates (`#afterPoll`): one set from the poll phase, where tasks
+   * arrive, runs before the next poll, and a task that waited behind one that blocked the loop
+   * would start before the abort or the timeout sent for it meanwhile was read. A drain that ran
+   * out of its budget sets one from the check phase, which runs after the next poll already.
    */
-  #schedule(): void {
+  #schedule(run: () => void): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
-    setImmediate(this.#afterPoll);
+    setImmediate(run);
   }
 
   readonly #afterPoll = (): void => {
@@ -142,7 +142,7 @@ export class RunQueue<C> {
           this.#hooks.flush();
           this.#heldSince = now;
         }
-        this.#schedule();
+        this.#schedule(this.#runWaiting);
         return;
       }
     }

@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ResolvedPoolOptions } from '../options.ts';
-import { runsWatchdog } from '../protocol/messages.ts';
+import { PARENT_PID_VAR, runsWatchdog } from '../protocol/messages.ts';
 import { deathSignalLauncher, underDeathSignal } from './death-signal.ts';
 import { endGroupWithWorker } from './process-group.ts';
 
@@ -21,7 +21,9 @@ export function spawnWorker(options: ResolvedPoolOptions): ChildProcess {
   // replaces argv in `ps` once it runs.
   const args = [options.workerUrl, String(options.blockedLoopThreshold ?? ''), launcher ? String(process.pid) : ''];
   const spawnOptions: SpawnOptions = {
-    env: options.env,
+    // PARENT_PID_VAR: who started this worker, for `looppool ps`/`stop` (a subreaper that adopts
+    // an orphaned worker is not its pool). The worker drops it from its own process.env at once.
+    env: { ...options.env, [PARENT_PID_VAR]: String(process.pid) },
     // fd 3 is the data channel (a private socketpair carrying our frames; the worker exits when
     // it closes); fd 4 carries the watchdog thread's reports (JSON lines), written while the
     // worker's main thread is blocked, and exists only for a worker that runs that thread. No

@@ -3,9 +3,12 @@
  * measured, shown live in a real terminal (tmux), stopped gracefully or killed as a tree.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { listControlSockets } from '../../src/control/index.ts';
+import { readProcess } from '../../src/cli/proc/process-table.ts';
 import { isAlive, waitFor } from '../helpers/processes.ts';
 import { BIN, expectNoPoolLeft, fixture, runCli, sleepTasks, startCli, uniqueName, waitForControl, workerPids, type CliProcess } from './helpers.ts';
 
@@ -58,6 +61,45 @@ describe('looppool ps', () => {
 });
 
 describe('looppool stop', () => {
+  it('a pool whose workers a subreaper adopted is orphaned: ps shows no parent, and stop signals no process but the workers', async () => {
+    // Before: the subreaper (systemd --user is one) was taken for the pool's parent: stop sent it SIGTERM, stop --force SIGKILL.
+    const name = uniqueName('adopted');
+    const emptyPath = mkdtempSync(path.join(os.tmpdir(), 'looppool-nopath-')); // no setpriv: the workers outlive their parent a while
+    const reaper = spawn('python3', [path.resolve(fixture('.'), '../parents/subreaper.py'), process.execPath, BIN, 'run', fixture('sleep.mjs'), '--size', '2', '--name', name], {
+      env: { ...process.env, CHILD_PATH: emptyPath },
+      stdio: ['ignore', 'pipe', 'inherit'],
+      detached: true,
+    });
+    let workers: number[] = [];
+    try {
+      let out = '';
+      reaper.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      await waitFor(() => out.includes('\n'), 'the subreaper to print its pid and the command\'s');
+      const [reaperPid, cliPid] = out.trim().split(' ').map(Number) as [number, number];
+      await waitFor(() => workerPids(name).length === 2, 'two workers');
+      workers = workerPids(name);
+      for (const pid of workers) process.kill(pid, 'SIGSTOP'); // their watchdog threads cannot see the parent go
+      process.kill(cliPid, 'SIGKILL');
+      await waitFor(() => workers.every((pid) => readProcess(pid)?.ppid === reaperPid), 'the subreaper to adopt the workers');
+
+      const [pool] = JSON.parse((await runCli(['ps', '--json', name])).stdout) as Record<string, unknown>[];
+      expect(pool).toMatchObject({ name, pid: cliPid, orphaned: true, cli: false, command: '', cpuPercent: null });
+      const stop = await runCli(['stop', name, '--timeout', '2000']);
+      expect(stop.code).toBe(1);
+      expect(stop.stderr).toContain('its parent is gone; use --force to kill the workers');
+      expect(isAlive(reaperPid)).toBe(true);
+      const force = await runCli(['stop', name, '--force']);
+      expect(force.code).toBe(0);
+      await waitFor(() => !workers.some(isAlive), 'the workers to be killed');
+      expect(isAlive(reaperPid)).toBe(true);
+    } finally {
+      for (const pid of workers) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+      if (reaper.pid !== undefined && isAlive(reaper.pid)) process.kill(-reaper.pid, 'SIGKILL');
+      rmSync(emptyPath, { recursive: true, force: true });
+    }
+  });
+
+
   it('stops a pool gracefully through its control channel: it drains and exits 143', async () => {
     const name = uniqueName('stop');
     const cli = startCli(['run', fixture('sleep.mjs'), '--size', '2', '--concurrency', '2', '--name', name], {

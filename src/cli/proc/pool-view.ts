@@ -35,7 +35,8 @@ export function viewPools(pools: readonly FoundPool[], usage: ReadonlyMap<number
   };
   return pools.map((p) => ({
     name: p.name,
-    ...measure(p.pid),
+    // An orphaned pool's pid is its parent's, gone: a process of that pid now is not measured.
+    ...(p.orphaned ? { pid: p.pid, cpuPercent: null, rssBytes: null, uptimeMs: null } : measure(p.pid)),
     command: p.command,
     cli: p.cli,
     orphaned: p.orphaned,
@@ -47,7 +48,7 @@ export function viewPools(pools: readonly FoundPool[], usage: ReadonlyMap<number
 
 /** Every pid of these pools (parents and workers). */
 export function poolPids(pools: readonly FoundPool[]): number[] {
-  return pools.flatMap((p) => [p.pid, ...p.workers.map((w) => w.pid)]).filter((pid) => pid > 1);
+  return pools.flatMap((p) => [...(p.orphaned ? [] : [p.pid]), ...p.workers.map((w) => w.pid)]).filter((pid) => pid > 1);
 }
 
 /** A pool view with what its control channel said, for `top`. */

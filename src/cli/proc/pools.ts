@@ -3,7 +3,9 @@
  * `looppool <name> worker <n>`, the parent of `looppool run` is titled `looppool <name>`; a
  * library pool's parent keeps its own command line. Control sockets add what only the pool knows.
  */
+import { readFileSync } from 'node:fs';
 import { controlDir, listControlSockets } from '../../control/index.ts';
+import { PARENT_PID_VAR } from '../../protocol/messages.ts';
 import { isAlive, readProcessTable, type ProcessEntry } from './process-table.ts';
 
 const WORKER_TITLE = /^looppool ([A-Za-z0-9_.-]+) worker (\d+)$/;
@@ -24,7 +26,12 @@ export interface FoundPool {
   readonly cli: boolean;
   /** True when the parent is itself a looppool worker (a pool inside a worker), which ignores SIGTERM. */
   readonly inWorker: boolean;
-  /** True when the workers' parent is gone (they are exiting, or something is wrong). */
+  /**
+   * True when the workers' parent is gone (they are exiting, or something is wrong). `pid` is
+   * then the pid their parent had, `command` is empty, and looppool signals no process but the
+   * workers. A worker adopted by another process (pid 1, a subreaper such as
+   * `systemd --user`) is told from one of its pool's by the parent pid it was started with.
+   */
   readonly orphaned: boolean;
   readonly uid: number;
   readonly workers: readonly FoundWorker[];
@@ -32,19 +39,42 @@ export interface FoundPool {
   readonly control: string | undefined;
 }
 
-/** Every pool visible now, parents in pid order, workers by number. */
-export function findPools(table: readonly ProcessEntry[] = readProcessTable(), socketDir: string = controlDir()): FoundPool[] {
+/**
+ * The pid of the process that started worker `pid`, from the environment it was started with
+ * (`/proc/<pid>/environ`, readable for this user's processes); undefined when it cannot be read
+ * or the worker is older than the variable.
+ */
+export function startedBy(pid: number): number | undefined {
+  try {
+    const prefix = `${PARENT_PID_VAR}=`;
+    const entry = readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').find((e) => e.startsWith(prefix));
+    const parent = entry === undefined ? NaN : Number(entry.slice(prefix.length));
+    return Number.isSafeInteger(parent) && parent > 0 ? parent : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every pool visible now, parents in pid order, workers by number. `parentOf`: a worker's parent when it started (tests pass their own). */
+export function findPools(
+  table: readonly ProcessEntry[] = readProcessTable(), socketDir: string = controlDir(), parentOf: (pid: number) => number | undefined = startedBy,
+): FoundPool[] {
   const byPid = new Map(table.map((p) => [p.pid, p]));
-  const pools = new Map<string, { name: string; parent: number; workers: FoundWorker[] }>();
-  const poolOf = (name: string, parent: number): { workers: FoundWorker[] } => {
+  const pools = new Map<string, { name: string; parent: number; workers: FoundWorker[]; adopted: boolean }>();
+  const poolOf = (name: string, parent: number): { workers: FoundWorker[]; adopted: boolean } => {
     const key = `${parent}@${name}`;
     let pool = pools.get(key);
-    if (!pool) pools.set(key, (pool = { name, parent, workers: [] }));
+    if (!pool) pools.set(key, (pool = { name, parent, workers: [], adopted: false }));
     return pool;
   };
   for (const p of table) {
     const worker = WORKER_TITLE.exec(p.argv0);
-    if (worker) poolOf(worker[1] as string, p.ppid).workers.push({ worker: Number(worker[2]), pid: p.pid });
+    if (worker) {
+      const parent = parentOf(p.pid) ?? p.ppid;
+      const pool = poolOf(worker[1] as string, parent);
+      pool.workers.push({ worker: Number(worker[2]), pid: p.pid });
+      if (parent !== p.ppid) pool.adopted = true;
+    }
     const parent = PARENT_TITLE.exec(p.argv0);
     if (parent && !WORKER_TITLE.test(p.argv0)) poolOf(parent[1] as string, p.pid);
   }
@@ -52,15 +82,16 @@ export function findPools(table: readonly ProcessEntry[] = readProcessTable(), s
   return [...pools.values()]
     .map((pool) => {
       const parent = byPid.get(pool.parent);
-      const socket = sockets.find((s) => s.pid === pool.parent && s.name === pool.name);
+      const orphaned = parent === undefined || pool.parent === 1 || pool.adopted;
+      const socket = orphaned ? undefined : sockets.find((s) => s.pid === pool.parent && s.name === pool.name);
       return {
         name: pool.name,
         pid: pool.parent,
-        command: parent?.command ?? '',
-        cli: parent !== undefined && PARENT_TITLE.test(parent.argv0),
-        inWorker: parent !== undefined && WORKER_TITLE.test(parent.argv0),
-        orphaned: parent === undefined || pool.parent === 1,
-        uid: parent?.uid ?? table.find((p) => p.pid === pool.workers[0]?.pid)?.uid ?? -1,
+        command: orphaned ? '' : parent?.command ?? '',
+        cli: !orphaned && parent !== undefined && PARENT_TITLE.test(parent.argv0),
+        inWorker: !orphaned && parent !== undefined && WORKER_TITLE.test(parent.argv0),
+        orphaned,
+        uid: (orphaned ? undefined : parent?.uid) ?? table.find((p) => p.pid === pool.workers[0]?.pid)?.uid ?? -1,
         workers: pool.workers.sort((a, b) => a.worker - b.worker || a.pid - b.pid),
         control: socket?.path,
       };

@@ -114,7 +114,8 @@ export class TaskOutcomes {
       return;
     }
     const crash = { ...ref, exitCode: details.exitCode, signal: details.signal };
-    const error = new WorkerCrashedError(crash);
+    // A recycle that kills a worker with tasks still live: one over maxMemoryPerWorker that had not exited within stopTimeout.
+    const error = new WorkerCrashedError(details.reason === 'recycle' ? { ...crash, reason: 'was killed: its recycle had not ended within stopTimeout' } : crash);
     // Alone: the worker held no other task, settled or not (one killed for its hard timeout, one
     // its caller aborted, still runs there and may be what killed it).
     const alone = tasks.length === 1;

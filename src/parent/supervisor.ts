@@ -256,12 +256,24 @@ export class Supervisor {
           for (const h of ready) {
             const over = (usage[h.pid]?.memory ?? 0) > limit;
             if (!this.#sampled.has(h.pid)) this.#firstSample(h.pid, over, limit);
-            if (over) this.recycle(h);
+            if (over) this.#recycleForMemory(h);
           }
         })
         .catch(() => {}); // a worker exited between listing and sampling: the next round sees the new one
     }, this.#options.memoryCheckInterval);
     this.#memoryTimer.unref();
+  }
+
+  /**
+   * Over `maxMemoryPerWorker`: recycled, and killed if it has not exited `stopTimeout` after (a
+   * worker whose loop is blocked never reads its pill, and one whose task never ends would keep
+   * the memory for good). A recycle for `maxTasksPerWorker` waits as long as its tasks take.
+   */
+  #recycleForMemory(handle: WorkerHandle): void {
+    const asked = handle.recycling;
+    this.recycle(handle);
+    if (asked || !handle.recycling || this.#options.stopTimeout === Infinity) return;
+    setTimeout(() => handle.kill('recycle'), this.#options.stopTimeout).unref();
   }
 
   /**

@@ -70,6 +70,19 @@ describe('recycling', () => {
     expect(pool.stats().failed).toBe(0);
   });
 
+  it('maxMemoryPerWorker: a worker over the limit whose loop is blocked is killed stopTimeout after its recycle; its task fails, the pool goes on', async () => {
+    // Before: the recycle only sent a pill, which a blocked worker never reads: it kept the memory (and the task) for good.
+    const pool = makePool({ worker: 'leaks-and-blocks.ts', size: 1, maxMemoryPerWorker: 150 * 1024 * 1024, memoryCheckInterval: 50, stopTimeout: 300 });
+    await pool.start();
+    const exits: WorkerExitInfo[] = [];
+    pool.on('workerExit', (info) => exits.push(info));
+    const blocked = (await pool.run(200).catch((e: unknown) => e)) as WorkerCrashedError;
+    expect(blocked).toBeInstanceOf(WorkerCrashedError);
+    expect(blocked.message).toMatch(/^Worker 0 \(pid \d+\) was killed: its recycle had not ended within stopTimeout \(signal SIGKILL\)$/);
+    expect(exits).toMatchObject([{ reason: 'recycle', expected: true, signal: 'SIGKILL' }]);
+    expect(typeof (await pool.run(0))).toBe('number'); // the replacement
+  });
+
   it('maxMemoryPerWorker below what a fresh worker needs: the pool says so once, as a process warning', async () => {
     // Every worker is over 1 MiB from the start: each is recycled at its first check, for ever.
     const warnings: Error[] = [];

@@ -62,7 +62,7 @@ class Top {
       for (let i = 0; i < this.#iterations && !this.#stopped; i++) {
         if (i > 0) await this.#sleep();
         if (this.#stopped) break;
-        const lines = renderTop(await this.#collect(), this.#events, new Date(), this.#interval);
+        const lines = renderTop(await this.#collect(), this.#events, new Date(), this.#interval, this.#target);
         this.#draw(lines, terminal);
       }
     } finally {

@@ -25,12 +25,12 @@ export interface TopEvent {
 }
 
 /** The lines of one frame. */
-export function renderTop(pools: readonly LivePool[], events: readonly TopEvent[], now: Date, intervalMs: number): string[] {
+export function renderTop(pools: readonly LivePool[], events: readonly TopEvent[], now: Date, intervalMs: number, target?: string): string[] {
   const lines = [
     `looppool top · ${pools.length} pool${pools.length === 1 ? '' : 's'} · ${now.toTimeString().slice(0, 8)} · every ${formatDuration(intervalMs)} · q quits`,
     '',
   ];
-  if (pools.length === 0) lines.push('No looppool pools are running.');
+  if (pools.length === 0) lines.push(target === undefined ? 'No looppool pools are running.' : `No looppool pool matches ${JSON.stringify(target)}.`);
   for (const pool of pools) lines.push(...renderPool(pool), '');
   if (events.length > 0) {
     lines.push('recent events:');
@@ -116,9 +116,24 @@ function describeEvent(event: ControlEvent): string {
       return `${who} started`;
     case 'workerExit':
       return `${who} exited (${d.signal ? String(d.signal) : `exit code ${String(d.exitCode)}`}${d.expected ? '' : ', unexpected'})`;
-    default:
-      return `${event.event} ${JSON.stringify(event.data).slice(0, 200)}`;
+    case 'loopBlocked':
+      return `${who} loop blocked ${String(d.blockedMs)} ms${blockedAt(d.frames, d.stackUnavailable)}`;
+    case 'workerError': {
+      // (error, info): the error as its name, code and message
+      const [error, info] = Array.isArray(event.data) ? (event.data as Record<string, unknown>[]) : [];
+      if (!error || !info) break;
+      return `worker ${String(info.worker)} (pid ${String(info.pid)}) ${String(info.origin)}: ${String(error.name)}: ${String(error.message)}`.slice(0, 200);
+    }
   }
+  return `${event.event} ${JSON.stringify(event.data).slice(0, 200)}`;
+}
+
+/** ` in fn (file:line)` for a blocked loop's innermost frame, or why there is none. */
+function blockedAt(frames: unknown, unavailable: unknown): string {
+  const top = Array.isArray(frames) ? (frames[0] as { functionName?: unknown; url?: unknown; line?: unknown } | undefined) : undefined;
+  if (top === undefined) return typeof unavailable === 'string' ? ` (no stack: ${unavailable})` : '';
+  const file = typeof top.url === 'string' ? top.url.slice(top.url.lastIndexOf('/') + 1) : '?';
+  return ` in ${typeof top.functionName === 'string' && top.functionName !== '' ? top.functionName : '<anonymous>'} (${file}:${String(top.line)})`;
 }
 
 function cpu(value: number | null): string {

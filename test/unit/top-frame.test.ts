@@ -1,0 +1,32 @@
+/** What `looppool top` prints of the pools' recent events and when no pool matches (the frame alone, no process). */
+import { describe, expect, it } from 'vitest';
+import { renderTop, type TopEvent } from '../../src/cli/top/frame.ts';
+
+const at = '2026-12-06T16:07:41.000Z';
+const render = (events: TopEvent[], target?: string): string[] => renderTop([], events, new Date(at), 1000, target);
+
+describe('looppool top: the frame', () => {
+  it('prints a blocked loop as its worker, how long, and where (not the raw report)', () => {
+    const frames = [{ functionName: 'processMessage', url: 'file:///srv/app/workers/resize.mjs', line: 12, column: 5 }, { functionName: 'run', url: 'file:///srv/app/x.mjs', line: 1, column: 1 }];
+    const lines = render([
+      { pool: 'img', event: { event: 'loopBlocked', at, data: { worker: 0, pid: 17577, blockedMs: 536, frames, stack: '' } } },
+      { pool: 'img', event: { event: 'loopBlocked', at, data: { worker: 1, pid: 17578, blockedMs: 120, frames: [], stack: '', stackUnavailable: 'inspectorInUse' } } },
+    ]);
+    expect(lines.slice(-2)).toEqual([
+      '  16:07:41  img  worker 0 (pid 17577) loop blocked 536 ms in processMessage (resize.mjs:12)',
+      '  16:07:41  img  worker 1 (pid 17578) loop blocked 120 ms (no stack: inspectorInUse)',
+    ]);
+  });
+
+  it("prints a worker's error as its origin, name and message", () => {
+    const lines = render([
+      { pool: 'img', event: { event: 'workerError', at, data: [{ name: 'TypeError', message: 'x is not a function' }, { worker: 2, pid: 99, origin: 'uncaughtException' }] } },
+    ]);
+    expect(lines.at(-1)).toBe('  16:07:41  img  worker 2 (pid 99) uncaughtException: TypeError: x is not a function');
+  });
+
+  it('says which name matched nothing, and that no pool runs when none was named', () => {
+    expect(render([], 'extract')).toContain('No looppool pool matches "extract".');
+    expect(render([])).toContain('No looppool pools are running.');
+  });
+});

@@ -1,4 +1,5 @@
 /** The pool's public event and snapshot types. */
+import type { WorkerInitError } from '../errors.ts';
 
 /** Where a streamed result came from. */
 export interface ResultInfo {
@@ -32,6 +33,8 @@ export interface WorkerExitInfo extends WorkerInfo {
   readonly expected: boolean;
   /** Why it ended: 'stop', 'recycle', 'timeout' (hard task timeout, or not ready within `startTimeout`), 'protocol', 'error' (an error escaped its tasks), 'crash'. */
   readonly reason: 'stop' | 'recycle' | 'timeout' | 'protocol' | 'error' | 'crash';
+  /** Set when it ended before it was ever ready (a start or a replacement's start failed): why, its `cause` the worker's own error. */
+  readonly startError?: WorkerInitError;
 }
 
 /** A worker's event loop is blocked (reported while it still is, by the worker's watchdog thread). */

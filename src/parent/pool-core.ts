@@ -246,9 +246,9 @@ export class PoolCore {
   #workerExited(h: WorkerHandle, details: ExitDetails, tasks: PendingTask[]): void {
     this.#incidents.crashed(h, details);
     const expected = details.reason === 'stop' || details.reason === 'recycle';
-    this.#events.workerExit({ worker: h.number, pid: h.pid, exitCode: details.exitCode, signal: details.signal, expected, reason: details.reason });
-    // A worker that died after its stop pill (a SafeWorker draining) is not replaced: its tasks fail,
-    // and so do those of a worker that dies during a stop without a drain (nothing goes out then).
+    const info = { worker: h.number, pid: h.pid, exitCode: details.exitCode, signal: details.signal, expected, reason: details.reason };
+    this.#events.workerExit(h.initError ? { ...info, startError: h.initError } : info);
+    // Died after its stop pill (a SafeWorker draining), or in a stop without a drain: its tasks fail.
     const mayRetry = h.pill !== 'stop' && (this.#state === 'running' || this.#state === 'starting' || (this.#state === 'stopping' && this.#stopPhase === 'draining'));
     this.#outcomes.workerExited(h, details, tasks, mayRetry, this.#lifecycle.killedBecause);
     this.#broadcaster.workerGone(h, details);

@@ -35,6 +35,18 @@ describe('looppool run: records', () => {
     await expectNoPoolLeft(name);
   });
 
+  it("says why a replacement worker failed to start, not only that it exited", async () => {
+    // Before: a restart loop printed "worker 0 (pid N) exited unexpectedly (exit code 1)" each time, never the error.
+    const flag = path.join(tmp, `fails-to-restart-${uniqueName()}`);
+    const name = uniqueName('restart');
+    const cli = startCli(['run', fixture('fails-to-restart.mjs'), '--size', '1', '--name', name], { input: '{"id":1}\n', keepStdinOpen: true, env: { FAILS_TO_RESTART_FLAG: flag } });
+    await cli.waitForStderr(new RegExp(`^looppool ${name}: worker 0 \\(pid \\d+\\) failed to start \\(initialize\\): Error: the database is down$`, 'm'));
+    expect(cli.stderr).toMatch(new RegExp(`^looppool ${name}: worker 0 \\(pid \\d+\\) exited unexpectedly \\(exit code 1\\)$`, 'm')); // the task's own exit
+    cli.child.stdin?.end();
+    expect((await cli.exit()).code).toBe(1);
+    await expectNoPoolLeft(name);
+  });
+
   it('exits 0 when every task succeeds, and says so in the summary', async () => {
     const run = await runCli(['run', fixture('echo.mjs'), '--size', '1'], { input: '1\n2\n3\n' });
     expect(run.code).toBe(0);

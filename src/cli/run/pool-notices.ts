@@ -8,7 +8,11 @@ import type { Pool } from '../../index.ts';
 /** Print the pool's worker notices through `log`; `started()` is false while the pool starts (its failures are reported once, as the start's error). */
 export function printPoolNotices(pool: Pool<unknown, unknown>, log: (text: string) => void, started: () => boolean): void {
   pool.on('workerExit', (info) => {
-    if (!info.expected && started()) log(`worker ${info.worker} (pid ${info.pid}) exited unexpectedly (${info.signal ?? `exit code ${info.exitCode}`})`);
+    if (info.expected || !started()) return;
+    const cause = info.startError?.cause;
+    // A replacement that failed to start: why (a restart loop said only "exited unexpectedly" each time).
+    if (info.startError) log(`worker ${info.worker} (pid ${info.pid}) failed to start (${info.startError.stage}): ${cause instanceof Error ? `${cause.name}: ${cause.message}` : info.startError.message}`);
+    else log(`worker ${info.worker} (pid ${info.pid}) exited unexpectedly (${info.signal ?? `exit code ${info.exitCode}`})`);
   });
   pool.on('workerError', (error, info) => log(`worker ${info.worker} (pid ${info.pid}) ${info.origin}: ${error.stack ?? error.message}`));
   pool.on('loopBlocked', (info) =>

@@ -1,5 +1,6 @@
 /** What a worker process does at start (the entry, main.ts, runs it): wiring only; the logic is in Runtime. */
-import { DATA_FD, FRAME_SLACK, MAX_MESSAGE_BYTES, PARENT_PID_VAR, WATCHDOG_FD, runsWatchdog } from '../protocol/messages.ts';
+import { PARENT_PID_VAR } from '../internal/worker-env.ts';
+import { DATA_FD, FRAME_SLACK, MAX_MESSAGE_BYTES, WATCHDOG_FD, runsWatchdog } from '../protocol/messages.ts';
 import { Channel } from '../transport/channel.ts';
 import { Runtime } from './runtime.ts';
 import { guardStdio } from './stdio-guard.ts';

@@ -8,3 +8,4 @@ export { controlRequest, subscribeControlEvents } from './client.ts';
 export { controlDir, listControlSockets, type ControlSocket } from './runtime-dir.ts';
 export type { ControlEvent, ControlStats } from './protocol.ts';
 export { ControlChannelError } from './errors.ts';
+export { PARENT_PID_VAR } from '../internal/worker-env.ts';

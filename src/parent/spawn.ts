@@ -2,7 +2,8 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ResolvedPoolOptions } from '../options.ts';
-import { PARENT_PID_VAR, runsWatchdog } from '../protocol/messages.ts';
+import { PARENT_PID_VAR } from '../internal/worker-env.ts';
+import { runsWatchdog } from '../protocol/messages.ts';
 import { deathSignalLauncher, underDeathSignal } from './death-signal.ts';
 import { endGroupWithWorker } from './process-group.ts';
 

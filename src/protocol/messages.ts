@@ -21,8 +21,6 @@ export const FRAME_SLACK = 1024 * 1024;
 export const DATA_FD = 3;
 /** File descriptor the child's watchdog thread writes its reports to (JSON lines), when it has one. */
 export const WATCHDOG_FD = 4;
-/** Environment variable a worker is started with: the pid of the pool's process (see cli/proc/pools.ts). */
-export const PARENT_PID_VAR = 'LOOPPOOL_PARENT_PID';
 
 /**
  * Whether a worker runs a watchdog thread: to report blocked loops (`blockedLoopThreshold` set),

@@ -4,8 +4,7 @@
  * library pool's parent keeps its own command line. Control sockets add what only the pool knows.
  */
 import { readFileSync } from 'node:fs';
-import { controlDir, listControlSockets } from '../../control/index.ts';
-import { PARENT_PID_VAR } from '../../protocol/messages.ts';
+import { controlDir, listControlSockets, PARENT_PID_VAR } from '../../control/index.ts';
 import { isAlive, readProcessTable, type ProcessEntry } from './process-table.ts';
 
 const WORKER_TITLE = /^looppool ([A-Za-z0-9_.-]+) worker (\d+)$/;

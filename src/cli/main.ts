@@ -12,6 +12,8 @@ import { addTopCommand } from './commands/top.ts';
 import { EXIT, UsageError } from './exit-codes.ts';
 import { processIo, type CliIo } from './io.ts';
 
+export { exitCommand } from './process-exit.ts';
+
 /**
  * Run the command line `argv` (without `node` and the script).
  * @returns the exit code: 0 ok, 1 tasks failed, 2 usage, 3 pool could not start, 129/130/143 signals.

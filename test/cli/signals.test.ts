@@ -4,11 +4,15 @@
  * a reader that goes away (`| head`) ends the run quietly — and no process is ever left.
  */
 import { once } from 'node:events';
-import { closeSync, constants, createReadStream, openSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { closeSync, constants, createReadStream, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { controlRequest, listControlSockets } from '../../src/control/index.ts';
-import { waitFor } from '../helpers/processes.ts';
-import { expectNoPoolLeft, fixture, readerlessFifo, silentFifo, sleepTasks, startCli, uniqueName, waitForControl, workerPids, writerlessFifo } from './helpers.ts';
+import { readProcessTable } from '../../src/cli/proc/process-table.ts';
+import { isAlive, waitFor } from '../helpers/processes.ts';
+import { BIN, expectNoPoolLeft, fixture, poolProcesses, readerlessFifo, silentFifo, sleepTasks, startCli, uniqueName, waitForControl, workerPids, writerlessFifo } from './helpers.ts';
 
 /** Lines 1..n, each exactly once. */
 function expectLines(records: Record<string, any>[], n: number): void {
@@ -72,6 +76,31 @@ describe('looppool run: signals', () => {
     expect((await cli.exit()).code).toBe(143);
     expectLines(cli.records(), Number(/every line up to (\d+)/.exec(cli.stderr)?.[1]));
     await expectNoPoolLeft(name);
+  });
+
+  it('a terminal that hangs up while the records go to it: exit 1 (cannot write the output), not an abort', async () => {
+    // Before: Node 20 restored the dead terminal's settings at exit, failed with EIO and aborted (exit 134, a core dump).
+    const name = uniqueName('hangup');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'looppool-hangup-'));
+    const input = path.join(dir, 'input');
+    const code = path.join(dir, 'code');
+    writeFileSync(input, sleepTasks(4, 1500));
+    // The records go to the terminal `script` makes; the shell that waits for the exit code ignores the hang-up.
+    const shell = path.join(dir, 'run.sh');
+    writeFileSync(shell, `trap '' HUP\n'${process.execPath}' '${BIN}' run '${fixture('sleep.mjs')}' --size 1 --concurrency 4 --name ${name} <'${input}' 2>'${input}.err'\necho $? >'${code}'\n`);
+    const terminal = spawn('script', ['-q', '-c', `sh '${shell}'`, '/dev/null'], { detached: true, stdio: 'ignore' });
+    try {
+      await waitFor(() => workerPids(name).length === 1, 'the pool to start');
+      const parent = readProcessTable().find((p) => p.argv0 === `looppool ${name}`)?.pid as number;
+      process.kill(terminal.pid as number, 'SIGKILL'); // the terminal hangs up
+      process.kill(parent, 'SIGHUP'); // as a shell passes the hang-up on to its jobs
+      await waitFor(() => existsSync(code) && readFileSync(code, 'utf8').endsWith('\n'), 'the exit code', 30_000);
+      expect(readFileSync(code, 'utf8'), readFileSync(`${input}.err`, 'utf8')).toBe('1\n');
+      await expectNoPoolLeft(name);
+    } finally {
+      for (const pid of [...poolProcesses(name), terminal.pid ?? -1]) if (pid > 0 && isAlive(pid)) process.kill(pid, 'SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('SIGHUP to the process group (a terminal closing) drains the same way: exit 129, the resume note, the summary, no socket or process left', async () => {

@@ -4,6 +4,7 @@
  * to the parent (and the process exits, unless the pool asked it to go on), and the exit sends
  * the last metrics report and flushes Sentry's events and what is queued for the parent first.
  */
+import { closeHungUpTerminals } from '../internal/hung-up-terminals.ts';
 import type { IdTable } from '../internal/id-table.ts';
 import type { WorkerMetrics } from '../metrics/worker-metrics.ts';
 import type { UncaughtOrigin } from '../protocol/messages.ts';
@@ -66,8 +67,12 @@ export function reportEscaped(channel: Channel | undefined, err: unknown, origin
  */
 export function exitProcess(code: number, channel: Channel, sentry: WorkerSentry | undefined, metrics: WorkerMetrics | undefined): void {
   process.exitCode = code;
-  const force = setTimeout(() => process.exit(code), 2000);
+  const exit = (): void => {
+    closeHungUpTerminals(); // a worker that outlived its terminal would end in an abort, a crash to the pool
+    process.exit(code);
+  };
+  const force = setTimeout(exit, 2000);
   force.unref();
   const flushed = Promise.all([metrics?.close(1000), sentry?.flush(1500)]);
-  void flushed.then(() => channel.end(() => process.exit(code)));
+  void flushed.then(() => channel.end(exit));
 }

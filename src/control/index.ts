@@ -9,3 +9,4 @@ export { controlDir, listControlSockets, type ControlSocket } from './runtime-di
 export type { ControlEvent, ControlStats } from './protocol.ts';
 export { ControlChannelError } from './errors.ts';
 export { PARENT_PID_VAR } from '../internal/worker-env.ts';
+export { closeHungUpTerminals } from '../internal/hung-up-terminals.ts';

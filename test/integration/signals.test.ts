@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -32,6 +33,33 @@ function startParent(ms: number): { child: ChildProcess; lines: Record<string, u
 
 const exited = (child: ChildProcess): Promise<number | null> =>
   new Promise((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))));
+
+describe('a terminal that hangs up', () => {
+  it("its workers' stop is still a stop: they exit 0, not in an abort", async () => {
+    // Before: Node 20 restored the dead terminal's settings at each worker's exit, failed with EIO and
+    // aborted: every worker's stop ended in SIGSEGV or SIGABRT, a crash to the pool (and to Sentry).
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'looppool-hangup-'));
+    const out = path.join(dir, 'out');
+    const shell = path.join(dir, 'run.sh');
+    const script = path.resolve(here, '../fixtures/parents/stops-on-hangup.mjs');
+    writeFileSync(shell, `trap '' HUP\nexec '${process.execPath}' '${script}' '${fixture('echo.mjs')}' '${out}'\n`);
+    const terminal = spawn('script', ['-q', '-c', `sh '${shell}'`, '/dev/null'], { detached: true, stdio: 'ignore' });
+    let parent: number | undefined;
+    try {
+      await waitFor(() => existsSync(out) && readFileSync(out, 'utf8').includes('ready'), 'the pool to start');
+      parent = readFileSync(`/proc/${terminal.pid}/task/${terminal.pid}/children`, 'utf8').trim().split(' ').map(Number)[0];
+      process.kill(terminal.pid as number, 'SIGKILL'); // the terminal hangs up
+      process.kill(parent as number, 'SIGHUP'); // as a shell passes the hang-up on to its jobs
+      await waitFor(() => readFileSync(out, 'utf8').includes('stopped'), 'the stop');
+      const exits = readFileSync(out, 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(exits).toHaveLength(2);
+      for (const exit of exits) expect(exit).toMatchObject({ exitCode: 0, signal: null, reason: 'stop', expected: true });
+    } finally {
+      for (const pid of [parent ?? -1, terminal.pid ?? -1]) if (pid > 0 && isAlive(pid)) process.kill(pid, 'SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('pool.stopOnSignals()', () => {
   it('the first SIGTERM drains: the running tasks finish, then the process exits by itself', async () => {

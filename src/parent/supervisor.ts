@@ -106,6 +106,8 @@ export class Supervisor {
       this.#timers[n] = undefined;
     }
     clearInterval(this.#memoryTimer);
+    // A replacement cancelled here may have been all that was left: no exit will come to say so.
+    this.#checkEmpty();
   }
 
   pillAll(): void {

@@ -345,6 +345,24 @@ describe('stop: the poison pill', () => {
     expect(exits).toMatchObject([{ reason: 'stop', expected: true, exitCode: 0 }]);
   });
 
+  it.each(['the stop timeout', 'terminate() during a stop'])('%s while the only worker left is a replacement waiting for its backoff: the stop resolves, the queued task rejects', async (how) => {
+    // Before: cancelling the replacement left nothing that would end the stop: stop() and terminate() never resolved.
+    const pool = makePool({ worker: 'dies-after-ready.ts', size: 1 });
+    await pool.start();
+    // Each worker dies right after its start: its replacement waits 100 ms, 200, 400, 800...
+    await waitFor(() => pool.stats().restarts >= 3, 'a few replacements');
+    await waitFor(() => pool.stats().workers[0]?.state === 'respawning', 'a wait for the next replacement');
+    const queued = pool.run('never').catch((e: unknown) => e);
+    if (how === 'the stop timeout') await pool.stop({ timeout: 20 });
+    else {
+      const stopping = pool.stop(); // a drain: it waits for the replacement, to run the queued task
+      await pool.terminate();
+      await stopping;
+    }
+    expect(await queued).toBeInstanceOf(PoolStoppedError);
+    expect(pool.state).toBe('stopped');
+  });
+
   it('starts and stops cleanly with any number of tasks in flight', async () => {
     for (let n = 0; n < 12; n++) {
       const pool = makePool({ worker: 'sleep.ts', size: 2, concurrency: 3 });

@@ -30,9 +30,9 @@ interface SocketOwner {
 const createTransport = lazyRequire<(client: StatsD, args: { host: string; port: number; protocol: string }) => Transport | null>('hot-shots/lib/transport.js');
 
 /** First delay before a new connection, ms. */
-export const FIRST_DELAY = 1000;
+const FIRST_DELAY = 1000;
 /** Longest delay between attempts while the server refuses, ms. */
-export const MAX_DELAY = 10_000;
+const MAX_DELAY = 10_000;
 
 export interface TcpKeeper {
   /** No new connection from now on (the client is closing). */
@@ -64,6 +64,11 @@ export function keepTcpConnected(client: StatsD, onError: ErrorSink): TcpKeeper 
     const current = owner.socket;
     // hot-shots replaced it itself (an error on an older socket): follow the new one.
     if (current != null && current !== transport) return watch(current);
+    later();
+  };
+
+  /** The next attempt, after the delay, which doubles (up to MAX_DELAY) until a connection is made. */
+  const later = (): void => {
     timer = setTimeout(reconnect, delay);
     timer.unref();
     delay = Math.min(delay * 2, MAX_DELAY);
@@ -79,12 +84,7 @@ export function keepTcpConnected(client: StatsD, onError: ErrorSink): TcpKeeper 
       fresh = null;
       onError(err instanceof Error ? err : new Error(String(err)));
     }
-    if (fresh === null) {
-      timer = setTimeout(reconnect, delay);
-      timer.unref();
-      delay = Math.min(delay * 2, MAX_DELAY);
-      return;
-    }
+    if (fresh === null) return later();
     const old = owner.socket;
     owner.socket = fresh;
     reconnects++;

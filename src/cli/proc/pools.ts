@@ -54,10 +54,8 @@ export function startedBy(pid: number): number | undefined {
   }
 }
 
-/** Every pool visible now, parents in pid order, workers by number. `parentOf`: a worker's parent when it started (tests pass their own). */
-export function findPools(
-  table: readonly ProcessEntry[] = readProcessTable(), socketDir: string = controlDir(), parentOf: (pid: number) => number | undefined = startedBy,
-): FoundPool[] {
+/** Every pool visible now, parents in pid order, workers by number. */
+export function findPools(table: readonly ProcessEntry[] = readProcessTable(), socketDir: string = controlDir()): FoundPool[] {
   const byPid = new Map(table.map((p) => [p.pid, p]));
   const pools = new Map<string, { name: string; parent: number; workers: FoundWorker[]; adopted: boolean }>();
   const poolOf = (name: string, parent: number): { workers: FoundWorker[]; adopted: boolean } => {
@@ -69,7 +67,7 @@ export function findPools(
   for (const p of table) {
     const worker = WORKER_TITLE.exec(p.argv0);
     if (worker) {
-      const parent = parentOf(p.pid) ?? p.ppid;
+      const parent = startedBy(p.pid) ?? p.ppid; // a worker's parent when it started
       const pool = poolOf(worker[1] as string, parent);
       pool.workers.push({ worker: Number(worker[2]), pid: p.pid });
       if (parent !== p.ppid) pool.adopted = true;

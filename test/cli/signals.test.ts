@@ -92,6 +92,8 @@ describe('looppool run: signals', () => {
     try {
       await waitFor(() => workerPids(name).length === 1, 'the pool to start');
       const parent = readProcessTable().find((p) => p.argv0 === `looppool ${name}`)?.pid as number;
+      // Every task started: a hang-up before that stops the run with nothing to write (exit 129).
+      await waitFor(async () => (await controlStats(parent))?.inFlight === 4, 'the four tasks to start');
       process.kill(terminal.pid as number, 'SIGKILL'); // the terminal hangs up
       process.kill(parent, 'SIGHUP'); // as a shell passes the hang-up on to its jobs
       await waitFor(() => existsSync(code) && readFileSync(code, 'utf8').endsWith('\n'), 'the exit code', 30_000);

@@ -27,7 +27,9 @@ export async function startServices(message: InitMessage): Promise<WorkerService
   // Sentry loads before tsx is registered: its ~200 files then skip tsx's loader hooks.
   if (message.sentry) {
     const [{ SentryClient }, capture] = await Promise.all([import('../sentry/client.ts'), import('../sentry/capture.ts')]);
-    const client = SentryClient.open({ ...message.sentry, role: 'worker', tags: { pool: message.name, worker: message.worker } });
+    // The parent resolved the settings from its options and environment: this process's own
+    // SENTRY_ENVIRONMENT/SENTRY_RELEASE (from the pool's `env`) must not fill what it left out.
+    const client = SentryClient.open({ ...message.sentry, role: 'worker', tags: { pool: message.name, worker: message.worker } }, {});
     services.sentry = {
       taskError: (err, tags) => capture.captureTaskError(client, err, tags),
       uncaught: (err, origin, tags) => capture.captureUncaught(client, err, origin, tags),

@@ -9,7 +9,11 @@ import type { BlockedFrame, LoopBlockedReport } from '../protocol/watchdog-repor
 /** The exception type blocked-loop events carry (their title in Sentry). */
 export const LOOP_BLOCKED_TYPE = 'LoopBlocked';
 
-/** Build the event for one report (tags and contexts are added by the caller's scope). */
+/**
+ * Build the event for one report. Its tags and contexts, `blockedLoop` among them
+ * ({@link blockedLoopContext}), go on the caller's scope: an event's own contexts do not reach
+ * Sentry (keepOwnData keeps the scope's).
+ */
 export function blockedLoopEvent(report: LoopBlockedReport): Event {
   const value = `The event loop was blocked for ${report.blockedMs} ms${report.stackUnavailable ? ` (no stack: ${report.stackUnavailable})` : ''}`;
   return {
@@ -25,8 +29,12 @@ export function blockedLoopEvent(report: LoopBlockedReport): Event {
         },
       ],
     },
-    contexts: { blockedLoop: { blockedMs: report.blockedMs, ...(report.stackUnavailable ? { stackUnavailable: report.stackUnavailable } : {}) } },
   };
+}
+
+/** The `blockedLoop` context of a report's events: how long, and why no stack when there is none. */
+export function blockedLoopContext(report: LoopBlockedReport): Record<string, unknown> {
+  return { blockedMs: report.blockedMs, ...(report.stackUnavailable ? { stackUnavailable: report.stackUnavailable } : {}) };
 }
 
 /** One watchdog frame in Sentry's shape: file paths for `file:` URLs, `in_app` outside node_modules and Node itself. */

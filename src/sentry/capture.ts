@@ -8,7 +8,7 @@
 import type { Scope } from '@sentry/node';
 import type { UncaughtOrigin } from '../protocol/messages.ts';
 import type { LoopBlockedReport } from '../protocol/watchdog-report.ts';
-import { blockedLoopEvent } from './blocked-loop-event.ts';
+import { blockedLoopContext, blockedLoopEvent } from './blocked-loop-event.ts';
 import type { SentryClient } from './client.ts';
 import { keepOwnData } from './scrub.ts';
 
@@ -36,7 +36,8 @@ export interface TaskTags extends WorkerTags {
 export function captureTaskError(client: SentryClient | undefined, err: unknown, tags: TaskTags): string | undefined {
   try {
     if (isOurAbort(err)) return undefined;
-    return capture(client, tags, (scope) => scope.captureException(errorOnly(err), { data: { mechanism: { type: 'looppool.task', handled: true } } }));
+    const error = errorOnly(err);
+    return capture(client, tags, error, (scope) => scope.captureException(error, { data: { mechanism: { type: 'looppool.task', handled: true } } }));
   } catch {
     return undefined; // an error whose properties throw when read: the task's answer must still go out
   }
@@ -48,9 +49,10 @@ export function captureTaskError(client: SentryClient | undefined, err: unknown,
  * threw during the worker's stop (an error: the stop goes on).
  */
 export function captureUncaught(client: SentryClient | undefined, err: unknown, origin: UncaughtOrigin, tags: WorkerTags): string | undefined {
-  return capture(client, tags, (scope) => {
+  const error = errorOnly(err);
+  return capture(client, tags, error, (scope) => {
     scope.setLevel(origin === 'dispose' ? 'error' : 'fatal');
-    return scope.captureException(errorOnly(err), { data: { mechanism: { type: `looppool.${origin}`, handled: origin === 'dispose' } } });
+    return scope.captureException(error, { data: { mechanism: { type: `looppool.${origin}`, handled: origin === 'dispose' } } });
   });
 }
 
@@ -59,7 +61,7 @@ export function captureUncaught(client: SentryClient | undefined, err: unknown, 
  * group by pool and exit reason rather than by the parent's stack.
  */
 export function captureCrash(client: SentryClient | undefined, err: Error, tags: WorkerTags & { readonly exitCode: number | null; readonly signal: string | null }): string | undefined {
-  return capture(client, tags, (scope) => {
+  return capture(client, tags, err, (scope) => {
     scope.setLevel('fatal');
     scope.setContext('exit', { exitCode: tags.exitCode, signal: tags.signal });
     scope.setFingerprint(['looppool', 'workerCrashed', tags.pool, tags.signal ?? `exit ${tags.exitCode}`]);
@@ -73,7 +75,7 @@ export function captureCrash(client: SentryClient | undefined, err: Error, tags:
  * the restarts of a slot that keeps failing included, grouped by pool and stage.
  */
 export function captureStartFailure(client: SentryClient | undefined, err: Error, tags: WorkerTags & { readonly stage: string }): string | undefined {
-  return capture(client, tags, (scope) => {
+  return capture(client, tags, err, (scope) => {
     scope.setLevel('error');
     scope.setFingerprint(['looppool', 'startFailed', tags.pool, tags.stage]);
     return scope.captureException(err, { data: { mechanism: { type: 'looppool.start', handled: true } } });
@@ -86,12 +88,13 @@ export function captureStartFailure(client: SentryClient | undefined, err: Error
  * report: the event then shows the blocking stack instead of the parent's.
  */
 export function captureTimeout(client: SentryClient | undefined, err: Error, tags: TaskTags & { readonly timeoutMs?: number | undefined }, blocked?: LoopBlockedReport): string | undefined {
-  return capture(client, tags, (scope) => {
+  return capture(client, tags, err, (scope) => {
     if (tags.timeoutMs !== undefined) scope.setContext('timeout', { timeoutMs: tags.timeoutMs });
     scope.setFingerprint(['looppool', 'taskTimeout', tags.pool, ...(blocked?.frames[0] ? [blocked.frames[0].functionName, blocked.frames[0].url] : [])]);
     if (!blocked || blocked.frames.length === 0) {
       return scope.captureException(err, { data: { mechanism: { type: 'looppool.timeout', handled: true } } });
     }
+    scope.setContext('blockedLoop', blockedLoopContext(blocked));
     const event = blockedLoopEvent(blocked);
     const exception = event.exception?.values?.[0];
     if (exception) Object.assign(exception, { type: err.name, value: err.message, mechanism: { type: 'looppool.timeout', handled: true } });
@@ -104,15 +107,19 @@ export function captureTimeout(client: SentryClient | undefined, err: Error, tag
  * worker side). The blocking stack is the event's stack trace.
  */
 export function captureBlockedLoop(client: SentryClient | undefined, report: LoopBlockedReport, tags: WorkerTags & { readonly taskIds?: readonly number[] | undefined }): string | undefined {
-  return capture(client, tags, (scope) => {
+  return capture(client, tags, undefined, (scope) => {
     scope.setLevel('warning');
+    scope.setContext('blockedLoop', blockedLoopContext(report));
     if (tags.taskIds) scope.setContext('tasks', { inFlight: [...tags.taskIds] });
     return scope.captureEvent(blockedLoopEvent(report));
   });
 }
 
-/** `send` captures with a scope of the event's own: level `error` unless it sets another, the tags and the looppool context. */
-function capture(client: SentryClient | undefined, tags: WorkerTags & Partial<Pick<TaskTags, 'taskId' | 'attempt'>>, send: (scope: Scope) => string): string | undefined {
+/**
+ * `send` captures `err` (or an event without one) with a scope of the event's own: level `error`
+ * unless it sets another, the tags and the looppool context.
+ */
+function capture(client: SentryClient | undefined, tags: WorkerTags & Partial<Pick<TaskTags, 'taskId' | 'attempt'>>, err: unknown, send: (scope: Scope) => string): string | undefined {
   const scope = client?.eventScope();
   if (!scope) return undefined;
   // Last of the event's processors: what the SDK merged in from the process's other scopes goes.
@@ -131,7 +138,35 @@ function capture(client: SentryClient | undefined, tags: WorkerTags & Partial<Pi
     ...(tags.taskId === undefined ? {} : { taskId: tags.taskId }),
     ...(tags.attempt === undefined ? {} : { attempt: tags.attempt }),
   });
-  return send(scope);
+  return unmarked(err, () => send(scope));
+}
+
+/** The property the SDK marks a captured error with; every Sentry client in the process then skips that error. */
+const CAPTURED = '__sentry_captured__';
+
+/**
+ * `send()`, with the SDK's "already captured" mark on `err` neither stopping it nor left behind.
+ * The mark is shared by every client of the process: an application's own Sentry that captured
+ * the error first silenced looppool's event (a task that reports its error and rethrows it),
+ * looppool's capture silenced the application's (of the `TaskTimeoutError` its `run()` rejected
+ * with, or an uncaught error its handler reports), and tasks failing with one shared error
+ * (a rejected promise they all awaited) got one event in all. The mark's state is put back.
+ */
+function unmarked(err: unknown, send: () => string): string {
+  if (typeof err !== 'object' || err === null) return send();
+  const record = err as Record<string, unknown>;
+  const before = Object.getOwnPropertyDescriptor(err, CAPTURED);
+  try {
+    if (before) delete record[CAPTURED];
+    return send();
+  } finally {
+    try {
+      delete record[CAPTURED];
+      if (before) Object.defineProperty(err, CAPTURED, before);
+    } catch {
+      // a frozen error: the SDK could not mark it either
+    }
+  }
 }
 
 /**

@@ -69,10 +69,12 @@ export class SentryClient {
 
   /**
    * The client for these settings, or `undefined` without a DSN (option or `SENTRY_DSN`).
+   * `env` gives what the options leave out: this process's environment, or none for settings
+   * the parent already resolved (a worker's, whose environment is the pool's `env`).
    * @throws {TypeError} when the DSN is malformed (without quoting it).
    */
-  static open(options: SentryClientOptions): SentryClient | undefined {
-    const config = resolveSentryConfig(options);
+  static open(options: SentryClientOptions, env: NodeJS.ProcessEnv = process.env): SentryClient | undefined {
+    const config = resolveSentryConfig(options, env);
     if (!config) return undefined;
     const key = JSON.stringify([config.dsn, config.environment, config.release, options.role, options.tags]);
     const existing = shared.get(key) ?? startClient(config, options, key);

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as Sentry from '@sentry/node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WorkerInitError, type LoopBlockedInfo } from 'looppool';
 import { createReportAcks, type ReportAcks } from '../fixtures/watchdog/ack-writer.mjs';
@@ -281,6 +282,56 @@ describe('Sentry', () => {
     expect(endpoint.envelopes.some((e) => e.raw.includes('4111') || e.raw.includes('alice@'))).toBe(false);
   });
 
+  it('tasks that fail with one and the same error object get an event each', async () => {
+    endpoint = await startSentryEndpoint();
+    const pool = makePool({ worker: 'shared-failure.ts', size: 1, sentry: { dsn: endpoint.dsn } });
+    for (let i = 0; i < 3; i++) await expect(pool.run('x')).rejects.toMatchObject({ message: 'connection refused' });
+    await pool.stop();
+    const events = await endpoint.waitForEvents(3);
+    expect(events.map((e) => e.tags?.taskId).sort()).toEqual(['1', '2', '3']);
+  });
+
+  it("an application's own Sentry and looppool's each get their event of the same error, whichever captured it first", async () => {
+    endpoint = await startSentryEndpoint();
+    const app = await startSentryEndpoint();
+    const appScope = new Sentry.Scope();
+    const appClient = new Sentry.NodeClient({ dsn: app.dsn, transport: Sentry.makeNodeTransport, stackParser: Sentry.defaultStackParser, integrations: [] });
+    appScope.setClient(appClient);
+    appClient.init();
+    try {
+      // In a worker, the application captures first (and rethrows): looppool's event still goes.
+      const reports = makePool({ worker: 'shared-failure.ts', size: 1, name: 'reports', sentry: { dsn: endpoint.dsn }, workerData: { appDsn: app.dsn } });
+      await expect(reports.run('x')).rejects.toMatchObject({ message: 'connection refused' });
+      await reports.stop();
+      expect((await app.waitForEvents(1))[0]?.exception.values.at(-1)).toMatchObject({ value: 'connection refused' });
+      expect((await endpoint.waitForEvents(1))[0]).toMatchObject({ tags: { pool: 'reports', role: 'worker' } });
+      // In the parent, looppool captures a timeout first: the application's capture of the error run() rejected with still goes.
+      const slow = makePool({ worker: 'throws.ts', size: 1, name: 'slow', sentry: { dsn: endpoint.dsn } });
+      const timeout = await slow.run('gives-up', { timeout: 200 }).catch((e: unknown) => e);
+      expect(timeout).toMatchObject({ name: 'TaskTimeoutError' });
+      await waitFor(() => endpoint?.events().some((e) => e.tags?.pool === 'slow' && e.tags?.role === 'parent') === true, "looppool's timeout event");
+      appScope.captureException(timeout);
+      await appClient.flush(2000);
+      expect((await app.waitForEvents(2))[1]?.exception.values.at(-1)).toMatchObject({ type: 'TaskTimeoutError' });
+      await slow.stop();
+    } finally {
+      await appClient.close(2000);
+      await app.close();
+    }
+  });
+
+  it("a worker's events carry the parent's environment and release, not those the pool's env option gives the workers", async () => {
+    endpoint = await startSentryEndpoint();
+    const env = { ...process.env, SENTRY_ENVIRONMENT: 'env-of-workers', SENTRY_RELEASE: 'release-of-workers' };
+    const pool = makePool({ worker: 'throws.ts', size: 1, name: 'one-pool', env, sentry: { dsn: endpoint.dsn } });
+    await pool.run('sync').catch(() => {});
+    await pool.stop();
+    const [event] = await endpoint.waitForEvents(1);
+    expect(event?.tags?.role).toBe('worker');
+    expect(event?.environment).toBe(process.env.SENTRY_ENVIRONMENT || 'production'); // the SDK's default when none is set
+    expect(event?.release).toBe(process.env.SENTRY_RELEASE || undefined);
+  });
+
   it("sends an error thrown by dispose() as the worker's error of origin 'dispose' (level error: the stop goes on)", async () => {
     endpoint = await startSentryEndpoint();
     const pool = makePool({ worker: 'dispose-throws.ts', size: 1, sentry: { dsn: endpoint.dsn } });
@@ -330,6 +381,7 @@ describe('Sentry', () => {
     const blocked = events.find((e) => e.exception?.values?.[0]?.type === 'LoopBlocked');
     const frames = blocked?.exception.values[0].stacktrace.frames as { function: string }[];
     expect(frames.map((f) => f.function)).toContain('crunchNumbers');
+    expect(blocked?.contexts?.blockedLoop?.blockedMs).toBeGreaterThanOrEqual(300);
   });
 
   // A timeout's event shows a blocked loop's stack only when that block explains the timeout: it
@@ -381,4 +433,5 @@ function expectBlockingStack(event: Record<string, any>): void {
   expect(exception.type).toBe('TaskTimeoutError');
   expect((exception.stacktrace.frames as { function: string }[]).map((f) => f.function)).toContain('crunchNumbers');
   expect(event.fingerprint).toContain('crunchNumbers');
+  expect(event.contexts?.blockedLoop?.blockedMs).toBeGreaterThan(0);
 }

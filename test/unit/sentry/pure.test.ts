@@ -5,7 +5,7 @@
  */
 import type { ErrorEvent } from '@sentry/node';
 import { describe, expect, it } from 'vitest';
-import { blockedLoopEvent, toSentryFrame } from '../../../src/sentry/blocked-loop-event.ts';
+import { blockedLoopContext, blockedLoopEvent, toSentryFrame } from '../../../src/sentry/blocked-loop-event.ts';
 import { isSentryDsn, resolveSentryConfig } from '../../../src/sentry/config.ts';
 import { scrubEvent } from '../../../src/sentry/scrub.ts';
 
@@ -81,7 +81,7 @@ describe('blockedLoopEvent', () => {
   it('turns the blocking stack into the stack trace, outermost first', () => {
     const event = blockedLoopEvent({ kind: 'loopBlocked', blockedMs: 812, frames });
     expect(event.level).toBe('warning');
-    expect(event.contexts).toEqual({ blockedLoop: { blockedMs: 812 } });
+    expect(blockedLoopContext({ kind: 'loopBlocked', blockedMs: 812, frames })).toEqual({ blockedMs: 812 });
     expect(event.exception?.values?.[0]).toEqual({
       type: 'LoopBlocked',
       value: 'The event loop was blocked for 812 ms',
@@ -99,9 +99,10 @@ describe('blockedLoopEvent', () => {
   });
 
   it('says why there is no stack', () => {
-    const event = blockedLoopEvent({ kind: 'loopBlocked', blockedMs: 400, frames: [], stackUnavailable: 'captureTimeout' });
+    const report = { kind: 'loopBlocked', blockedMs: 400, frames: [], stackUnavailable: 'captureTimeout' } as const;
+    const event = blockedLoopEvent(report);
     expect(event.exception?.values?.[0]?.value).toBe('The event loop was blocked for 400 ms (no stack: captureTimeout)');
     expect(event.exception?.values?.[0]?.stacktrace).toBeUndefined();
-    expect(event.contexts).toEqual({ blockedLoop: { blockedMs: 400, stackUnavailable: 'captureTimeout' } });
+    expect(blockedLoopContext(report)).toEqual({ blockedMs: 400, stackUnavailable: 'captureTimeout' });
   });
 });

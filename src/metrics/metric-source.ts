@@ -5,6 +5,7 @@
  */
 import type { MetricBatch } from './batch.ts';
 import type { MetricScope } from './names.ts';
+import { reportOnce, type ErrorSink, type OnceSink } from './report-once.ts';
 
 /** Extra metrics of one interval, from the reporter's owner. Names are relative to the reporter's prefix. */
 export interface MetricSourceResult {
@@ -48,6 +49,32 @@ export function addSourceFigures(batch: MetricBatch, scope: MetricScope, source:
     for (const [name, value] of counters) batch.count(scope, name, value);
   } catch (err) {
     onError(err);
+  }
+}
+
+/**
+ * The sources a reporter reads each interval, each with its own "reported once": the first error
+ * of every broken source is written out, not only the first of all (one broken source, or a
+ * statsd that was down, silenced the rest).
+ */
+export class MetricSources {
+  readonly #sink: ErrorSink;
+  readonly #sources = new Map<MetricSource, OnceSink>();
+
+  constructor(sink: ErrorSink) {
+    this.#sink = sink;
+  }
+
+  /** Read `source` each interval from now on (once, however often it is added); returns its removal. */
+  add(source: MetricSource): () => void {
+    checkSource(source);
+    if (!this.#sources.has(source)) this.#sources.set(source, reportOnce(this.#sink));
+    return () => this.#sources.delete(source);
+  }
+
+  /** Every source's figures of this interval, into `batch`. */
+  addFigures(batch: MetricBatch, scope: MetricScope): void {
+    for (const [source, onError] of this.#sources) addSourceFigures(batch, scope, source, onError);
   }
 }
 

@@ -6,7 +6,7 @@
 import type { StatsD } from 'hot-shots';
 import type { WorkerExitInfo, WorkerInfo } from '../parent/events.ts';
 import { MetricBatch } from './batch.ts';
-import { addSourceFigures, checkSource, type MetricSource } from './metric-source.ts';
+import { MetricSources, type MetricSource } from './metric-source.ts';
 import { SYSTEM_CLOCK, Ticker, type Clock } from './clock.ts';
 import { poolScope, workerScope, type MetricScope } from './names.ts';
 import { ProcessProbe, pidusageReader, type ProcessUsage } from './process-probe.ts';
@@ -82,7 +82,7 @@ export class PoolReporter {
   readonly #name: string;
   readonly #tagged: boolean;
   readonly #scope: MetricScope;
-  readonly #sources = new Set<MetricSource>();
+  readonly #sources: MetricSources;
   readonly #ticker: Ticker;
   readonly #clock: Clock;
   readonly #probe: ProbeLike;
@@ -105,7 +105,9 @@ export class PoolReporter {
     this.#clock = options.clock ?? SYSTEM_CLOCK;
     // pidusage forgets a pid after `maxage` without readings; keep it across a few slow ticks (capped: process-probe.ts).
     this.#probe = options.probe ?? new ProcessProbe(pidusageReader(Math.max(60_000, interval * 3)));
-    this.#onError = reportOnce(options.onError ?? stderrSink('PoolReporter'));
+    const sink = options.onError ?? stderrSink('PoolReporter');
+    this.#onError = reportOnce(sink);
+    this.#sources = new MetricSources(sink);
     const random = options.random ?? Math.random;
     this.#timings = { wait: new Reservoir(size, random), run: new Reservoir(size, random), runFailed: new Reservoir(size, random) };
     this.#ticker = new Ticker(this.#clock, interval, () => this.report());
@@ -153,9 +155,7 @@ export class PoolReporter {
    * Returns a function that removes the source.
    */
   addSource(source: MetricSource): () => void {
-    checkSource(source);
-    this.#sources.add(source);
-    return () => this.#sources.delete(source);
+    return this.#sources.add(source);
   }
 
   /**
@@ -178,7 +178,7 @@ export class PoolReporter {
   async #collect(batch: MetricBatch): Promise<void> {
     const stats = this.#stats();
     this.#addEvents(batch);
-    for (const source of this.#sources) addSourceFigures(batch, this.#scope, source, this.#onError);
+    this.#sources.addFigures(batch, this.#scope);
     this.#addTimings(batch);
     if (!stats) return;
     this.#addStats(batch, stats);

@@ -14,7 +14,7 @@ import { MetricBatch } from './batch.ts';
 import { sanitizePath, sanitizeSegment, sanitizeTags, type MetricScope, type MetricTags } from './names.ts';
 import { reportOnce, stderrSink, type ErrorSink, type OnceSink } from './report-once.ts';
 import { ProcessSampler, type ProcessSample } from './samplers.ts';
-import { addSourceFigures, checkSource, type MetricSource } from './metric-source.ts';
+import { MetricSources, type MetricSource } from './metric-source.ts';
 
 export type { MetricSource, MetricSourceResult } from './metric-source.ts';
 
@@ -70,7 +70,7 @@ export class ResourceReporter {
   readonly #ticker: Ticker;
   readonly #sampler: Pick<ProcessSampler, 'start' | 'sample' | 'stop'>;
   readonly #onError: OnceSink;
-  readonly #sources = new Set<MetricSource>();
+  readonly #sources: MetricSources;
   readonly #resourceTypes = new Set<string>();
   #started = false;
 
@@ -87,7 +87,9 @@ export class ResourceReporter {
     this.#statsd = statsd;
     this.#scope = { prefix: sanitizePath(prefix), tags: sanitizeTags(options.tags ?? {}) };
     this.#sampler = options.sampler ?? new ProcessSampler();
-    this.#onError = reportOnce(options.onError ?? stderrSink('ResourceReporter'));
+    const sink = options.onError ?? stderrSink('ResourceReporter');
+    this.#onError = reportOnce(sink);
+    this.#sources = new MetricSources(sink);
     this.#ticker = new Ticker(options.clock ?? SYSTEM_CLOCK, interval, () => this.report());
   }
 
@@ -114,9 +116,7 @@ export class ResourceReporter {
    * (a counter). Returns a function that removes the source.
    */
   addSource(source: MetricSource): () => void {
-    checkSource(source);
-    this.#sources.add(source);
-    return () => this.#sources.delete(source);
+    return this.#sources.add(source);
   }
 
   /** Sample now and send one batch: the interval since the previous report (or `start()`). */
@@ -126,7 +126,7 @@ export class ResourceReporter {
       const sample = this.#guard(() => this.#sampler.sample());
       if (sample) this.#addSample(batch, sample);
     }
-    for (const source of this.#sources) addSourceFigures(batch, this.#scope, source, this.#onError);
+    this.#sources.addFigures(batch, this.#scope);
     const failure = batch.send(this.#statsd);
     if (failure) this.#onError(failure);
   }

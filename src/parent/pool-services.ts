@@ -18,7 +18,8 @@ import type { WorkerInitExtras } from './worker-handle.ts';
 
 export class PoolServices {
   readonly #options: ResolvedPoolOptions;
-  readonly #metricSources = new Set<MetricSource>();
+  /** The sources added through `addMetricSource`, each with its removal from the running reporter (once it runs). */
+  readonly #metricSources = new Set<{ readonly source: MetricSource; remove?: (() => void) | undefined }>();
   #metrics: PoolMetrics | undefined;
   #control: ControlServer | undefined;
   #sentry: SentryClient | undefined;
@@ -43,7 +44,7 @@ export class PoolServices {
     if (o.sentry) this.#sentry ??= SentryClient.open({ ...o.sentry, role: 'parent' });
     if (!o.statsd) return {};
     this.#metrics = startPoolMetrics(facade, o.statsd, { name: o.name, interval: o.reportInterval });
-    for (const source of this.#metricSources) this.#metrics.pool.addSource(source);
+    for (const added of this.#metricSources) added.remove = this.#metrics.pool.addSource(added.source);
     return { metrics: this.#metrics.workerConfig };
   }
 
@@ -61,11 +62,11 @@ export class PoolServices {
   /** Report `source`'s metrics with the pool's (from now on, or from the start); returns its removal. */
   addMetricSource(source: MetricSource): () => void {
     checkSource(source);
-    this.#metricSources.add(source);
-    const remove = this.#metrics?.pool.addSource(source);
+    const added = { source, remove: this.#metrics?.pool.addSource(source) };
+    this.#metricSources.add(added);
     return () => {
-      this.#metricSources.delete(source);
-      remove?.();
+      this.#metricSources.delete(added);
+      added.remove?.();
     };
   }
 

@@ -76,6 +76,43 @@ describe('pool metric sources', () => {
     expect([...lines]).toEqual(['lp.huge.big:1000000000000000000000|g', 'lp.huge.many:25000000000000000000000|c']);
   });
 
+  it('a source added before start() stops being reported once its remover is called', async () => {
+    sink = await startUdpSink();
+    const s = sink;
+    const pool = makePool({ worker: 'echo.ts', size: 1, name: 'early', statsd: { port: s.port, prefix: 'lp' }, reportInterval: 100 });
+    let reads = 0;
+    const remove = pool.addMetricSource(() => {
+      reads++;
+      return { gauges: { mine: 1 } };
+    });
+    await pool.start();
+    await s.until(() => s.values('lp.early.mine').length > 0, "the source's figures");
+    remove();
+    const after = reads;
+    await s.until((r) => r.filter((l) => l.name === 'lp.early.queued').length >= s.values('lp.early.mine').length + 3, 'three reports more');
+    expect(reads).toBe(after);
+    await pool.stop();
+  });
+
+  it("each broken source is reported on stderr, once: one source's error does not silence another's", async () => {
+    sink = await startUdpSink();
+    const s = sink;
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const pool = makePool({ worker: 'echo.ts', size: 1, name: 'two', statsd: { port: s.port, prefix: 'lp' }, reportInterval: 100 });
+    pool.addMetricSource(() => {
+      throw new Error('source A is broken');
+    });
+    pool.addMetricSource(() => {
+      throw new Error('source B is broken');
+    });
+    await pool.start();
+    await s.until((r) => r.filter((l) => l.name === 'lp.two.queued').length >= 3, 'a few reports');
+    await pool.stop();
+    const lines = stderr.mock.calls.map((c) => String(c[0])).filter((l) => l.includes('PoolReporter'));
+    expect(lines.filter((l) => l.includes('source A is broken'))).toHaveLength(1);
+    expect(lines.filter((l) => l.includes('source B is broken'))).toHaveLength(1);
+  });
+
   it('an async source is reported once on stderr as not synchronous; its rejections are not unhandled in the parent', async () => {
     sink = await startUdpSink();
     const s = sink;

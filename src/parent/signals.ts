@@ -20,7 +20,7 @@ interface Stoppable {
 /** @throws {TypeError} on bad options, before any handler is installed */
 export function installSignalHandlers(pool: Stoppable, options: StopOnSignalsOptions): () => void {
   checkOptions(options);
-  const signals = options.signals ?? ['SIGINT', 'SIGTERM'];
+  const signals = [...(options.signals ?? ['SIGINT', 'SIGTERM'])]; // a copy: the remover must remove what was installed
   let count = 0;
   const onSignal = (signal: NodeJS.Signals): void => {
     count++;
@@ -49,6 +49,9 @@ function checkOptions(options: StopOnSignalsOptions): void {
   if (signals !== undefined && !(Array.isArray(signals) && signals.length > 0 && signals.every(isCatchable))) {
     throw new TypeError(`Expected \`signals\` to be a non-empty array of signal names a process can catch, such as 'SIGINT', got ${show(signals)}`);
   }
+  // Listed twice, one signal would count as two: the first already terminating instead of draining.
+  const twice = signals?.find((signal, i) => signals.indexOf(signal) !== i);
+  if (twice !== undefined) throw new TypeError(`Expected \`signals\` to name each signal once, got '${twice}' twice`);
   if (timeout !== undefined) stopTimeoutOption(timeout);
   if (onSignal !== undefined && typeof onSignal !== 'function') throw new TypeError(`Expected \`onSignal\` to be a function, got ${show(onSignal)}`);
 }

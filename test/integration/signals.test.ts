@@ -127,11 +127,23 @@ describe('pool.stopOnSignals()', () => {
     [{ signals: ['SIGKILL'] }, /Expected `signals`/],
     [{ onSignal: 'log' }, /Expected `onSignal` to be a function/],
     [{ timout: 5 }, /Unknown option `timout`/],
+    [{ signals: ['SIGINT', 'SIGTERM', 'SIGINT'] }, /Expected `signals` to name each signal once, got 'SIGINT' twice/],
   ])('bad options throw a TypeError at once and install no handler: %o', (options, message) => {
     const pool = new Pool({ worker: fixture('echo.ts'), size: 1 }); // never started: no process
     const before = process.listenerCount('SIGINT') + process.listenerCount('SIGTERM');
     expect(() => pool.stopOnSignals(options as never)).toThrow(TypeError);
     expect(() => pool.stopOnSignals(options as never)).toThrow(message);
     expect(process.listenerCount('SIGINT') + process.listenerCount('SIGTERM')).toBe(before);
+  });
+
+  it('the remover takes away the handlers it installed, even once the caller has changed its list', () => {
+    const pool = new Pool({ worker: fixture('echo.ts'), size: 1 }); // never started: no process
+    const before: [number, number] = [process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')];
+    const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
+    const remove = pool.stopOnSignals({ signals });
+    expect([process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')]).toEqual([before[0] + 1, before[1] + 1]);
+    signals.length = 0;
+    remove();
+    expect([process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')]).toEqual(before);
   });
 });

@@ -19,7 +19,7 @@ export interface ConsumerStats {
   readonly completed: number;
   /** Attempts whose task failed (task error or worker crash): the job fails or is retried. */
   readonly failed: number;
-  /** Jobs put back in the queue untouched: the pool stopped or was unhealthy, or the consumer was force-closed. */
+  /** Jobs put back in the queue untouched, once Redis took them: the pool stopped or was unhealthy, the consumer was force-closed, or paused as BullMQ handed it one. */
   readonly requeued: number;
   /** True while the consumer takes no jobs: the pool is unhealthy (its workers keep failing to start), or `pause()` was called. */
   readonly paused: boolean;

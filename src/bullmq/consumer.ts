@@ -8,6 +8,7 @@ import os from 'node:os';
 import type { Job, Worker } from 'bullmq';
 import { PoolStoppedError } from '../errors.ts';
 import type { CloseOptions, ConsumerEvents, ConsumerState, ConsumerStats } from './consumer-types.ts';
+import { Holds } from './holds.ts';
 import { assertStorable, failureAction, jobMetadata, type JobMetadata } from './job-outcome.ts';
 import { assertRedisDriver, loadBullmq, type BullmqModule } from './load.ts';
 import { consumerMetricSource } from './metric-source.ts';
@@ -41,8 +42,11 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
   #running: Promise<void> | undefined;
   #state: ConsumerState = 'created';
   #forced = false;
-  /** Why it takes no new jobs now: the pool is unhealthy, its owner called `pause()`, or both. */
-  readonly #holds = new Set<'unhealthy' | 'pause'>();
+  /** The BullMQ worker fetches no job while any hold is on (jobs in flight are not waited for). */
+  readonly #holds = new Holds({
+    pause: () => this.#worker && this.#state === 'running' && this.#worker.pause(true).catch((e: unknown) => this.#report(e)),
+    resume: () => this.#worker && this.#state === 'running' && this.#worker.resume().catch((e: unknown) => this.#report(e)),
+  });
   #taken = 0;
   #completed = 0;
   #failed = 0;
@@ -99,12 +103,12 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
    * Redis, not in this process. Takes effect at `start()` when called before it.
    */
   pause(): void {
-    this.#hold('pause');
+    this.#holds.add('pause');
   }
 
   /** Take jobs again after `pause()` (while the pool is unhealthy, once it is healthy again). */
   resume(): void {
-    this.#release('pause');
+    this.#holds.remove('pause');
   }
 
   /** A plain snapshot of the consumer's counters. */
@@ -119,7 +123,7 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
       completed: this.#completed,
       failed: this.#failed,
       requeued: this.#requeued,
-      paused: this.#holds.size > 0,
+      paused: this.#holds.on,
     };
   }
 
@@ -139,7 +143,7 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
     }
     this.#running = this.#worker.run().catch((error: unknown) => this.#report(error));
     this.#state = 'running';
-    if (this.#holds.size > 0) this.#worker.pause(true).catch((e: unknown) => this.#report(e)); // paused before start()
+    if (this.#holds.on) this.#worker.pause(true).catch((e: unknown) => this.#report(e)); // paused before start()
     // Kept after close(): the pool's last report (at its stop) still carries the final counts.
     this.#pool.addMetricSource?.(consumerMetricSource(this));
   }
@@ -179,6 +183,8 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
   }
 
   async #process(bullmq: BullmqModule, job: Job<TTask, TResult>, token: string | undefined, signal: AbortSignal | undefined): Promise<TResult> {
+    // BullMQ hands over one more job after pause() when its fetch was already waiting: it goes back untouched.
+    if (this.#holds.on) throw await this.#putBack(bullmq, job, token, this.#holds.describe());
     this.#taken++;
     const takenAt = performance.now(); // a run time, not a date: the monotonic clock
     const jobId = job.id ?? '';
@@ -211,13 +217,13 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
     const jobId = job.id ?? '';
     const action = failureAction(error, forced, (message) => new bullmq.UnrecoverableError(message));
     if (action.kind === 'requeue') {
-      this.#requeued++;
       // The pool is going away, or cannot run anything for now: stop fetching, or every job would bounce off it.
       if (action.reason === 'stopping') this.close().catch((e: unknown) => this.#report(e));
-      if (action.reason === 'unhealthy') this.#pauseWhileUnhealthy();
-      await job.moveToWait(token).catch((e: unknown) => this.#report(e)); // if this fails, stalled-job recovery re-queues it
-      this.#emitSafely('requeued', { jobId, reason: (error as Error).message });
-      return new bullmq.WaitingError(); // BullMQ: the job was moved back to wait, do not fail it
+      // Unhealthy: none until the pool says it is healthy again (a pool without `stats().healthy`: for one check period).
+      if (action.reason === 'unhealthy' && this.#state === 'running') {
+        this.#holds.addWhile('unhealthy', () => this.#state === 'running' && this.#pool.stats?.().healthy === false, HEALTH_CHECK_MS);
+      }
+      return this.#putBack(bullmq, job, token, (error as Error).message);
     }
     this.#failed++;
     const worker = action.worker === null ? (dispatched ?? null) : { worker: action.worker, pid: action.workerPid ?? -1 };
@@ -225,6 +231,26 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
     await this.#record(job, meta);
     this.#emitSafely('failed', action.error, { jobId, name: job.name, meta });
     return action.error;
+  }
+
+  /**
+   * Put `job` back in the queue untouched; returns what the processor throws to BullMQ. Counted
+   * (`requeued`, the event) once Redis has taken it back: with Redis down it stays active, and
+   * BullMQ's stalled-job check puts it back once its lock expires.
+   */
+  async #putBack(bullmq: BullmqModule, job: Job<TTask, TResult>, token: string | undefined, reason: string): Promise<Error> {
+    const back = await job.moveToWait(token).then(
+      () => true,
+      (e: unknown) => {
+        this.#report(e);
+        return false;
+      },
+    );
+    if (back) {
+      this.#requeued++;
+      this.#emitSafely('requeued', { jobId: job.id ?? '', reason });
+    }
+    return new bullmq.WaitingError(); // BullMQ: the job was moved back to wait, do not fail it
   }
 
   /** `takenAt`: `performance.now()` when the job was taken (a run time, not a date: the monotonic clock). */
@@ -241,30 +267,6 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
     } catch (error) {
       this.#report(error); // metadata is for operators: never fail a job over it
     }
-  }
-
-  /** Take no job until the pool says it is healthy again (a pool without `stats().healthy`: for one check period). */
-  #pauseWhileUnhealthy(): void {
-    if (this.#holds.has('unhealthy') || this.#state !== 'running') return;
-    this.#hold('unhealthy');
-    const check = setInterval(() => {
-      if (this.#state === 'running' && this.#pool.stats?.().healthy === false) return;
-      clearInterval(check);
-      this.#release('unhealthy');
-    }, HEALTH_CHECK_MS);
-    check.unref();
-  }
-
-  /** The BullMQ worker fetches no job while any hold is on (jobs in flight are not waited for). */
-  #hold(reason: 'unhealthy' | 'pause'): void {
-    if (this.#holds.has(reason)) return;
-    this.#holds.add(reason);
-    if (this.#holds.size === 1 && this.#worker && this.#state === 'running') this.#worker.pause(true).catch((e: unknown) => this.#report(e));
-  }
-
-  #release(reason: 'unhealthy' | 'pause'): void {
-    if (!this.#holds.delete(reason) || this.#holds.size > 0) return;
-    if (this.#worker && this.#state === 'running') this.#worker.resume().catch((e: unknown) => this.#report(e));
   }
 
   #abortActive(): void {

@@ -135,6 +135,27 @@ describe('BullmqConsumer', () => {
     expect(consumer.stats()).toMatchObject({ taken: 30, failed: 0, paused: false });
   });
 
+  it('paused while idle, it takes none of the jobs added afterwards (the one its waiting fetch still gets goes back untouched)', async () => {
+    const name = uniqueQueueName('pause-idle');
+    const queue = openQueue(name);
+    const pool = makePool({ worker: bullmqFixture('sleep-echo.ts'), size: 1, concurrency: 2 });
+    const consumer = closeAfterTest(new BullmqConsumer(pool, name, { connection: REDIS_URL, concurrency: 2 }));
+    const requeued: string[] = [];
+    consumer.on('requeued', (info) => requeued.push(info.reason));
+    await consumer.start();
+    await new Promise((resolve) => setTimeout(resolve, 500)); // its fetch now waits in Redis for a job
+    consumer.pause();
+    await queue.addBulk(Array.from({ length: 5 }, (_, id) => ({ name: 't', data: { id, ms: 10 } })));
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(consumer.stats()).toMatchObject({ taken: 0, completed: 0, paused: true });
+    expect(await queue.getJobCounts('waiting', 'active', 'completed')).toEqual({ waiting: 5, active: 0, completed: 0 });
+    expect(requeued.every((reason) => reason === 'the consumer is paused')).toBe(true);
+
+    consumer.resume();
+    await waitFor(() => consumer.stats().completed === 5, 'every job to complete', 30_000);
+    expect(consumer.stats()).toMatchObject({ taken: 5, failed: 0 });
+  });
+
   it('close({ force: true }) puts the jobs in flight back in the queue without using an attempt', async () => {
     const name = uniqueQueueName('force');
     const queue = openQueue(name);

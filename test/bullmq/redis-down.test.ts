@@ -41,7 +41,7 @@ describe('a consumer whose Redis is down', () => {
       child.kill('SIGTERM');
       await waitFor(() => messages.some((m) => m.stopped), 'the force-close and the pool stop to finish');
       // Their two jobs stay active (in Redis too, until their locks expire): nothing could end them.
-      expect(messages.find((m) => m.stopped)?.stopped).toMatchObject({ state: 'closed', taken: 2, active: 2 });
+      expect(messages.find((m) => m.stopped)?.stopped).toMatchObject({ state: 'closed', taken: 2, active: 2, requeued: 0 });
 
       await waitFor(() => child.exitCode !== null || child.signalCode !== null, 'the process to exit by itself', 60_000);
       expect(child.exitCode).toBe(0);

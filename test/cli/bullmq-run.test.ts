@@ -130,6 +130,9 @@ describe('looppool run --bullmq', () => {
       await redis.stop();
       await cli.waitForStderr(/BullMQ: .*ECONNREFUSED/);
       await interruptTwice(cli, 2);
+      // Not put back (Redis is gone), and not counted so: they stay active until their locks expire.
+      expect(cli.stderr).toMatch(/stopped by SIGINT: 2 jobs in flight could not be put back \(Redis did not answer\): they stay active in Redis until their lock expires/);
+      expect(cli.stderr).toMatch(/0 completed, 0 failed, 0 requeued/);
       await expectNoPoolLeft(name);
     } finally {
       if (cli !== undefined && isAlive(cli.pid)) process.kill(-cli.pid, 'SIGKILL');

@@ -21,3 +21,13 @@ export function consumeExitCode(reason: ConsumeEndReason, failed: number): numbe
       return failed > 0 ? EXIT.FAILED : EXIT.OK;
   }
 }
+
+/**
+ * What became of the jobs in flight at a stop: finished (a drain), put back (a forced stop), or,
+ * when a forced stop found Redis down, `held` of them left active.
+ */
+export function inFlightFate(forced: boolean, held: number): string {
+  if (!forced) return 'the jobs in flight finished';
+  if (held === 0) return 'the jobs in flight went back to the queue';
+  return `${held} job${held === 1 ? '' : 's'} in flight could not be put back (Redis did not answer): they stay active in Redis until their lock expires, and BullMQ's stalled-job check then puts them back`;
+}

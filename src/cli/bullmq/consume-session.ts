@@ -17,7 +17,7 @@ import { progressModeFor } from '../run/progress-mode.ts';
 import { RecordWriter } from '../run/record-writer.ts';
 import { RunStats } from '../run/run-stats.ts';
 import { redact } from '../run/session.ts';
-import { consumeExitCode, type ConsumeEndReason } from './consume-end.ts';
+import { consumeExitCode, inFlightFate, type ConsumeEndReason } from './consume-end.ts';
 import { consumeSummary, writeConsumeSummary } from './consume-summary.ts';
 import { completedRecord, failedRecord, failureInfo, unwritableRecord } from './job-records.ts';
 import type { BullmqRunConfig } from './run-options.ts';
@@ -278,7 +278,7 @@ export class ConsumeSession {
     const signal = reason.kind === 'signal' ? reason.signal : null;
     const summary = consumeSummary(this.#stats, this.#consumer.stats(), { restarts: this.#pool.stats().restarts, signal, exitCode });
     this.#progress?.stop();
-    if (signal !== null) this.#error(`stopped by ${signal}: the jobs in flight ${this.#forced ? 'went back to the queue' : 'finished'}; the others stay in the queue`);
+    if (signal !== null) this.#error(`stopped by ${signal}: ${inFlightFate(this.#forced, this.#consumer.stats().active)}; the others stay in the queue`);
     const { name, jsonSummary: json, quiet } = this.#config;
     const silent = reason.kind === 'output';
     const failure = await writeConsumeSummary(summary, { name, json, quiet: quiet || silent, cwd: this.#io.cwd, stderr: this.#io.stderr });

@@ -120,7 +120,7 @@ export interface PoolOptions {
   /**
    * Report a worker's event loop blocked at least this many ms, with the stack of the code that
    * blocks it: a `'loopBlocked'` event (logged to stderr when nobody listens), a statsd counter,
-   * a Sentry event. @default undefined (off)
+   * a Sentry event. At least 50. @default undefined (off)
    */
   blockedLoopThreshold?: number;
   /**
@@ -174,6 +174,13 @@ export interface ResolvedPoolOptions {
 
 /** The most worker processes a pool takes: a typo (`size: 100000`) forked until the machine stopped answering. */
 export const MAX_POOL_SIZE = 1024;
+
+/**
+ * The shortest `blockedLoopThreshold`, in ms: the main thread beats every threshold / 4 ms, but
+ * at most every 10 ms, so a shorter threshold took the gaps of an idle loop between two timers
+ * for blocks (about 90 reports a second at 1 ms, with the stack of whatever timer ran next).
+ */
+const MIN_BLOCKED_LOOP_THRESHOLD = 50;
 
 export const DEFAULT_POOL_OPTIONS = Object.freeze({
   concurrency: 100,
@@ -240,7 +247,7 @@ export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
     unhealthyCooldown: delayOption('unhealthyCooldown', input.unhealthyCooldown ?? d.unhealthyCooldown, 0),
     statsd: input.statsd === undefined ? undefined : isStatsdClient(input.statsd) ? input.statsd : resolveStatsdOptions(input.statsd),
     reportInterval: delayOption('reportInterval', input.reportInterval ?? d.reportInterval, 1),
-    blockedLoopThreshold: input.blockedLoopThreshold === undefined ? undefined : delayOption('blockedLoopThreshold', input.blockedLoopThreshold, 1),
+    blockedLoopThreshold: input.blockedLoopThreshold === undefined ? undefined : delayOption('blockedLoopThreshold', input.blockedLoopThreshold, MIN_BLOCKED_LOOP_THRESHOLD),
     control: boolean('control', input.control ?? false),
     sentry: input.sentry === false ? undefined : resolveSentryConfig(input.sentry === undefined ? undefined : checkSentryOptions(input.sentry)),
   };

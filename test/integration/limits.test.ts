@@ -71,6 +71,8 @@ describe('limits and bad input', () => {
     [{ stopTimeout: 30 * 86_400_000 }, /Expected `stopTimeout` to be an integer from 0 to 2147483647 \(ms\) or Infinity/],
     [{ timeoutGrace: Infinity }, /Expected `timeoutGrace`/],
     [{ reportInterval: 2 ** 31 }, /Expected `reportInterval`/],
+    // a heartbeat at most every 10 ms: a shorter threshold reported the idle gaps between timers
+    [{ blockedLoopThreshold: 10 }, /Expected `blockedLoopThreshold` to be an integer from 50 to 2147483647 \(ms\), got `10` \(number\)/],
     [{ maxQueue: '10' }, /Expected `maxQueue`.*got `"10"` \(string\)/],
     [{ sizee: 2 }, /Unknown option `sizee`/],
     [{ statsd: { hots: 'metrics.internal' } }, /Unknown option `statsd.hots`/],

@@ -57,12 +57,12 @@ export class Runtime {
   /** Sentry's helpers, once a pool with Sentry initialised them. */
   #sentry: WorkerSentry | undefined;
   /** Started by the entry before anything else; armed (blocked-loop detection) once ready. */
-  readonly #watchdog: Pick<Watchdog, 'arm'> | undefined;
+  readonly #watchdog: Pick<Watchdog, 'arm' | 'watching'> | undefined;
 
   /** The worker module, imported while the handshake runs (JavaScript modules only). */
   readonly #module = new WorkerModule();
 
-  constructor(watchdog?: Pick<Watchdog, 'arm'>) {
+  constructor(watchdog?: Pick<Watchdog, 'arm' | 'watching'>) {
     this.#watchdog = watchdog;
   }
 
@@ -162,7 +162,7 @@ export class Runtime {
       bindWorker(worker, { number: message.worker, name: message.name, workerData: message.value, putResult: this.#emit });
       this.#drainOnStop = WorkerClass.drainOnStop === true;
       this.#stage = 'initialize';
-      await worker.initialize();
+      await Promise.all([worker.initialize(), this.#watchdog?.watching]); // a block right after ready is seen
       await new Promise((resolve) => setImmediate(resolve)); // one initialize() left: it fails the start, not the first tasks
       if (this.#state !== 'initializing') return;
       this.#worker = worker;

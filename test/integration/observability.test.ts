@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { buildSync } from 'esbuild';
 import * as Sentry from '@sentry/node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WorkerInitError, type LoopBlockedInfo } from 'looppool';
@@ -87,6 +88,50 @@ describe('blocked-loop detector', () => {
       process.stderr.write = write;
     }
     expect(written.join('')).toMatch(/worker 0 \(pid \d+\) event loop blocked for \d+ ms at\n.*crunchNumbers/);
+  });
+
+  it('reports blocks, mapped to the source, in code whose source map is large (the watchdog thread has a small heap)', async () => {
+    // A bundle of 8,000 functions with its 1.5 MB .map beside it: reading it whole ended the thread, out of memory.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'looppool-bigmap-'));
+    try {
+      const fns = Array.from({ length: 8000 }, (_, i) => `export function f${i}(a: number): number { return a * ${i} + Math.sqrt(a); }`);
+      writeFileSync(path.join(dir, 'big.ts'), `${fns.join('\n')}\nexport function bigSpin(ms: number): number {\n  const end = Date.now() + ms;\n  let x = 0;\n  while (Date.now() < end) x += Math.sqrt(x + 1);\n  return x;\n}\n`);
+      buildSync({ entryPoints: [path.join(dir, 'big.ts')], outfile: path.join(dir, 'big.mjs'), format: 'esm', sourcemap: true, logLevel: 'silent' });
+      expect(statSync(path.join(dir, 'big.mjs.map')).size).toBeGreaterThan(1_000_000);
+      writeFileSync(path.join(dir, 'worker.mjs'), "import { bigSpin } from './big.mjs';\nexport default (ms) => bigSpin(ms);\n");
+      const pool = makePool({ worker: path.join(dir, 'worker.mjs'), size: 1, blockedLoopThreshold: 200 });
+      const reports: LoopBlockedInfo[] = [];
+      pool.on('loopBlocked', (info) => reports.push(info));
+      for (let i = 0; i < 2; i++) await pool.run(1000);
+      await waitFor(() => reports.length === 2, 'both blocks reported');
+      for (const report of reports) {
+        expect(report.frames[0]).toMatchObject({ functionName: 'bigSpin', url: pathToFileURL(path.join(dir, 'big.ts')).href });
+        expect(report.frames[0]?.line).toBeGreaterThan(8000);
+      }
+      await pool.stop();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('is watching once start() resolves: a block in the first task is reported, on busy CPUs too', async () => {
+    // Busy processes at normal priority: the watchdog thread boots at a lower one and, before, often
+    // was not polling yet when the first task's block ended, which then went unreported.
+    const hogs = os.availableParallelism() * 2;
+    const busy = Array.from({ length: hogs }, () => spawn(process.execPath, ['-e', 'for(;;);'], { stdio: 'ignore' }));
+    try {
+      for (let round = 0; round < 5; round++) {
+        const pool = makePool({ worker: 'spins.ts', size: 1, blockedLoopThreshold: 300 });
+        const reports: LoopBlockedInfo[] = [];
+        pool.on('loopBlocked', (info) => reports.push(info));
+        await pool.start();
+        expect(await pool.run(800)).toBe('done');
+        await waitFor(() => reports.length === 1, `the block of round ${round + 1} reported`, 5_000);
+        await pool.stop();
+      }
+    } finally {
+      for (const child of busy) child.kill('SIGKILL');
+    }
   });
 });
 

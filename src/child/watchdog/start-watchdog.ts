@@ -42,10 +42,21 @@ export interface WatchdogOptions {
   readonly armed?: boolean | undefined;
 }
 
+/** How many times a failed watchdog thread is started again. */
+const MAX_THREAD_RESTARTS = 3;
+/** At most this long, in ms, `watching` waits for the thread (it boots at a lower priority). */
+const WATCHING_WAIT_MS = 2_000;
+
 /** A running watchdog. */
 export interface Watchdog {
   /** Start blocked-loop detection, if it waits for this (`armed: false`); later calls do nothing. */
   arm(): void;
+  /**
+   * With a threshold: resolves once the thread polls (or failed to start, or after 2 s). A worker
+   * waits for it before it says it is ready: a block in its first tasks that ended before the
+   * thread, slowed by busy CPUs, first looked was never reported.
+   */
+  readonly watching: Promise<void>;
   /** Stop the heartbeat and end the thread. */
   stop(): Promise<void>;
 }
@@ -78,18 +89,28 @@ export function startWatchdog(options: WatchdogOptions): Watchdog {
     reportFd: options.reportFd,
     postReports: options.onReport !== undefined,
   };
-  const thread = startThread(options.threadUrl ?? THREAD_URL, data, options.onReport);
+  // A thread that fails (out of memory reading a stack, say) is started again: it is also what
+  // ends this process when the parent dies where the kernel does not. A few times, not in a loop.
+  let restarts = 0;
+  let stopped = false;
+  const start = (): ReturnType<typeof startThread> =>
+    startThread(options.threadUrl ?? THREAD_URL, data, options.onReport, () => {
+      if (!stopped && restarts++ < MAX_THREAD_RESTARTS) current = start();
+    });
+  let current = start();
   return {
     arm: heartbeat.start,
+    watching: threshold === undefined ? Promise.resolve() : current.watching,
     async stop(): Promise<void> {
+      stopped = true;
       heartbeat.stop();
-      await thread.terminate();
+      await current.thread.terminate();
     },
   };
 }
 
 /** The watchdog thread itself, unref'd (it never keeps the worker alive). */
-function startThread(url: URL, data: WatchdogThreadData, onReport: WatchdogOptions['onReport']): Worker {
+function startThread(url: URL, data: WatchdogThreadData, onReport: WatchdogOptions['onReport'], onFailed: () => void): { thread: Worker; watching: Promise<void> } {
   // No execArgv: the thread is plain JavaScript and must not load the process's `--import` hooks
   // (tsx would slow its start and compile nothing it needs).
   // A small heap: the thread only polls and, rarely, reads a stack (a few MiB less per worker).
@@ -102,11 +123,28 @@ function startThread(url: URL, data: WatchdogThreadData, onReport: WatchdogOptio
     resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 1, codeRangeSizeMb: 4 },
   });
   lowerNewThreadPriority(before); // its boot must not take the CPU from the worker's first tasks
-  thread.on('error', (err) => process.emitWarning(`looppool watchdog thread failed: ${String(err)}`, 'LooppoolWarning'));
-  if (onReport) thread.on('message', (report: LoopBlockedReport) => onReport(report));
+  thread.on('error', (err) => {
+    process.emitWarning(`looppool watchdog thread failed: ${String(err)}`, 'LooppoolWarning');
+    onFailed();
+  });
+  if (onReport) thread.on('message', (message: LoopBlockedReport | { kind: 'watching' }) => message.kind === 'loopBlocked' && onReport(message));
+  const watching = whenWatching(thread);
   // After the listeners: adding a 'message' listener refs the thread's port again.
   thread.unref();
-  return thread;
+  return { thread, watching };
+}
+
+/** Resolves on the thread's first message ({@link Watchdog.watching}), its end, or after {@link WATCHING_WAIT_MS}. */
+function whenWatching(thread: Worker): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, WATCHING_WAIT_MS).unref();
+    const done = (): void => {
+      clearTimeout(timer);
+      thread.off('message', done).off('error', done).off('exit', done);
+      resolve();
+    };
+    thread.on('message', done).on('error', done).on('exit', done);
+  });
 }
 
 /**

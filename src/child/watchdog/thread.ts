@@ -25,6 +25,7 @@ const backoff = new Int32Array(new SharedArrayBuffer(4));
 // The interval must exist before anything is awaited: an inspector session does not keep this
 // thread's event loop alive on its own.
 setInterval(poll, data.pollMs);
+parentPort?.postMessage({ kind: 'watching' }); // startWatchdog's `watching`
 
 function poll(): void {
   if (isParentGone()) process.kill(process.pid, 'SIGKILL');

@@ -3,10 +3,14 @@
  * resynchronisation, decoding of hostile lines, and a seeded fuzz against a reference reader
  * whose result must not depend on how the bytes are chunked.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { decodeLine, type DecodedLine } from '../../src/cli/run/decode-line.ts';
 import { LineReader, splitLines, type RawLine } from '../../src/cli/run/line-reader.ts';
+import { countLines } from '../../src/cli/run/input.ts';
 import { RecordWriter } from '../../src/cli/run/record-writer.ts';
 import { expectedRecords, randomChunks, randomInput, Random, type Expected } from './random.ts';
 
@@ -121,6 +125,19 @@ describe('decodeLine', () => {
     expect(decode('{"a":[1,"x"]}')).toEqual({ kind: 'task', task: { a: [1, 'x'] } });
     expect(decode(' \t ')).toEqual({ kind: 'blank' });
     expect(decode('')).toEqual({ kind: 'blank' });
+  });
+
+  it('a carriage return left in a line (its CRLF ending already gone) is content, not blank', async () => {
+    expect(code(decode('\r\r'))).toBe('ERR_INVALID_JSON'); // the line \r\r\n: one \r goes with its ending
+    expect(decode(' \r ', 2, 'lines')).toEqual({ kind: 'task', task: ' \r ' });
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'looppool-count-'));
+    try {
+      const file = path.join(dir, 'input');
+      writeFileSync(file, '"a"\r\n\r\r\n \r \n\n \t\r\n"b"\r');
+      expect(await countLines(file)).toBe(4); // "a", "\r", " \r ", "b\r" (no \n after it: content)
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('strips a UTF-8 BOM on the first line only', () => {

@@ -46,11 +46,11 @@ export function decodeJson(text: string): DecodedLine {
 
 const BLANK_LINE: DecodedLine = { kind: 'blank' };
 
-/** Empty, or only spaces, tabs and carriage returns. */
+/** Empty, or only spaces and tabs (a line's CRLF ending is already gone: a `\r` left is content). */
 function isBlank(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c !== 0x20 && c !== 0x09 && c !== 0x0d) return false;
+    if (c !== 0x20 && c !== 0x09) return false;
   }
   return true;
 }

@@ -154,10 +154,13 @@ function stdinFile(io: CliIo): FileId | undefined {
 export async function countLines(file: string): Promise<number | undefined> {
   let count = 0;
   let nonBlank = false;
+  let cr = false; // the byte before was a \r: a line ending if a \n follows, content otherwise
   try {
     for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) {
       for (let i = 0; i < chunk.length; i++) {
         const b = chunk[i] as number;
+        if (cr && b !== 0x0a) nonBlank = true;
+        cr = b === 0x0d;
         if (b === 0x0a) {
           if (nonBlank) count++;
           nonBlank = false;
@@ -169,5 +172,5 @@ export async function countLines(file: string): Promise<number | undefined> {
   } catch {
     return undefined;
   }
-  return nonBlank ? count + 1 : count;
+  return nonBlank || cr ? count + 1 : count;
 }

@@ -173,18 +173,24 @@ class ControlSession implements ControlServer {
     socket.on('close', () => this.#clients.delete(socket));
     socket.on('error', () => socket.destroy());
     let buffer = '';
+    let refused = false;
+    // A line over the limit closes the connection, whether it came whole or its end is still to come.
+    const refuse = (): void => {
+      refused = true;
+      this.#send(socket, { id: null, ok: false, error: { name: 'TypeError', code: 'ERR_CONTROL_REQUEST', message: `Request longer than ${MAX_REQUEST_BYTES} bytes` } });
+      socket.end();
+    };
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => {
+      if (refused) return;
       buffer += chunk;
       for (let nl = buffer.indexOf('\n'); nl !== -1; nl = buffer.indexOf('\n')) {
         const line = buffer.slice(0, nl);
         buffer = buffer.slice(nl + 1);
+        if (Buffer.byteLength(line) > MAX_REQUEST_BYTES) return refuse();
         if (line.trim() !== '') this.#handle(socket, line);
       }
-      if (Buffer.byteLength(buffer) > MAX_REQUEST_BYTES) {
-        this.#send(socket, { id: null, ok: false, error: { name: 'TypeError', code: 'ERR_CONTROL_REQUEST', message: `Request longer than ${MAX_REQUEST_BYTES} bytes` } });
-        socket.end();
-      }
+      if (Buffer.byteLength(buffer) > MAX_REQUEST_BYTES) refuse();
     });
   }
 

@@ -150,6 +150,14 @@ describe('control channel', () => {
     await server.close();
   });
 
+  it('hangs up on a whole request line longer than 64 KiB too (not only on an unfinished one), answering nothing after it', async () => {
+    const server = await startControlServer(new FakePool(), { name: 'eta', dir: freshDir() });
+    const long = JSON.stringify({ id: 5, op: 'stats', pad: 'x'.repeat(100_000) });
+    const lines = await exchange(server.path, `${long}\n{"id":6,"op":"stats"}\n`, 2); // resolves when the server closes
+    expect(lines.map((l) => JSON.parse(l))).toEqual([expect.objectContaining({ id: null, ok: false, error: expect.objectContaining({ message: expect.stringContaining('longer than') }) })]);
+    await server.close();
+  });
+
   it('tightens a directory of ours that others could read, and refuses a symlink', async () => {
     const loose = freshDir();
     mkdirSync(loose, { mode: 0o755 });

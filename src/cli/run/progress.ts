@@ -54,9 +54,9 @@ export class ProgressDisplay {
     return this.#redraw !== undefined;
   }
 
-  /** Print `text` (one or more lines) above the display. */
-  log(text: string): void {
-    this.#stream.write(`${this.#clear()}${text.endsWith('\n') ? text : `${text}\n`}`);
+  /** Print `text` (one or more lines) above the display; `written` is called as the stream's write callback is. */
+  log(text: string, written?: (error?: Error | null) => void): void {
+    this.#stream.write(`${this.#clear()}${text.endsWith('\n') ? text : `${text}\n`}`, written);
     this.#lines = 0;
     if (this.#redraw) this.#draw();
   }
@@ -64,20 +64,25 @@ export class ProgressDisplay {
   /**
    * A stream that prints above the display: for records when stdout is the same terminal as
    * stderr (otherwise redrawing would overwrite them). Writes of one tick are printed together.
+   * A write the terminal fails (EIO once it hung up) fails this stream: the records are lost,
+   * and their writer must hear it.
    */
   above(): Writable {
     let pending = '';
     let scheduled = false;
+    const failed = (error?: Error | null): void => {
+      if (error) sink.destroy(error);
+    };
     const flush = (): void => {
       scheduled = false;
       if (pending === '') return;
       const text = pending;
       pending = '';
-      if (this.#redraw) this.log(text);
-      else this.#stream.write(text);
+      if (this.#redraw) this.log(text, failed);
+      else this.#stream.write(text, failed);
     };
     this.#flushAbove = flush;
-    return new Writable({
+    const sink: Writable = new Writable({
       write: (chunk: Buffer | string, _encoding, callback) => {
         pending += chunk.toString();
         if (!scheduled) {
@@ -91,6 +96,7 @@ export class ProgressDisplay {
         callback();
       },
     });
+    return sink;
   }
 
   /** Remove the display (the summary is printed in its place). */

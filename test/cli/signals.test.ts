@@ -92,7 +92,7 @@ describe('looppool run: signals', () => {
     writeFileSync(input, sleepTasks(4, 1500));
     // The records go to the terminal `script` makes; the shell that waits for the exit code ignores the hang-up.
     const shell = path.join(dir, 'run.sh');
-    writeFileSync(shell, `trap '' HUP\n'${process.execPath}' '${BIN}' run '${fixture('sleep.mjs')}' --size 1 --concurrency 4 --name ${name} <'${input}'${stderrToFile ? ` 2>'${input}.err'` : ''}\necho $? >'${code}'\n`);
+    writeFileSync(shell, `trap '' HUP\n'${process.execPath}' '${BIN}' run '${fixture('sleep.mjs')}' --size 1 --concurrency 4 --name ${name} --json-summary '${input}.json' <'${input}'${stderrToFile ? ` 2>'${input}.err'` : ''}\necho $? >'${code}'\n`);
     const terminal = spawn('script', ['-q', '-c', `sh '${shell}'`, '/dev/null'], { detached: true, stdio: 'ignore' });
     try {
       await waitFor(() => workerPids(name).length === 1, 'the pool to start');
@@ -103,6 +103,8 @@ describe('looppool run: signals', () => {
       process.kill(parent, 'SIGHUP'); // as a shell passes the hang-up on to its jobs
       await waitFor(() => existsSync(code) && readFileSync(code, 'utf8').endsWith('\n'), 'the exit code', 30_000);
       expect(readFileSync(code, 'utf8'), stderrToFile ? readFileSync(`${input}.err`, 'utf8') : '').toBe('1\n');
+      // The hang-up stopped the run; the output that then failed decided the exit code.
+      expect(JSON.parse(readFileSync(`${input}.json`, 'utf8'))).toMatchObject({ signal: 'SIGHUP', exitCode: 1 });
       await expectNoPoolLeft(name);
     } finally {
       for (const pid of [...poolProcesses(name), terminal.pid ?? -1]) if (pid > 0 && isAlive(pid)) process.kill(pid, 'SIGKILL');

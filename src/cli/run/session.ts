@@ -33,6 +33,8 @@ export class RunSession {
   readonly #tasks: TaskWindow;
   readonly #progress: ProgressDisplay | undefined;
   #stopReason: StopReason | undefined;
+  /** The signal that stopped the run first, if one did. */
+  #signal: NodeJS.Signals | null = null;
   #stopRequests = 0;
   #started = false;
   #notStartedLine = 0;
@@ -91,6 +93,7 @@ export class RunSession {
    */
   requestStop(signal: NodeJS.Signals, now = false): void {
     this.#stopRequests += now ? 2 : 1;
+    if (this.#stopReason === undefined) this.#signal = signal; // kept when a failed output then ends the run
     this.#stopReason ??= { kind: 'signal', signal };
     this.#beginStop();
     if (this.#flushing) {
@@ -234,7 +237,7 @@ export class RunSession {
     const exitCode = runExitCode(reason, this.#stats.failed);
     const summary = this.#stats.summary({
       restarts: this.#pool.stats().restarts,
-      signal: reason?.kind === 'signal' ? reason.signal : null,
+      signal: this.#signal,
       stoppedEarly: !this.#inputEnded,
       exitCode,
     });

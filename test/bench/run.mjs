@@ -39,6 +39,16 @@ function usageError(message) {
   process.exit(2);
 }
 
+/** `--json FILE`: refused now, not after the whole run, when FILE cannot be written (created empty, filled at the end). */
+function jsonWritable(file) {
+  if (file === '') usageError('--json needs a file name');
+  try {
+    writeFileSync(file, '');
+  } catch (err) {
+    usageError(`--json ${file}: ${err.message}`);
+  }
+}
+
 /** A number >= `min` from option `name`, or the usage error. */
 function numberOption(name, text, min, integer = false) {
   const value = Number(text);
@@ -71,7 +81,7 @@ try {
     },
   });
 } catch (err) {
-  usageError(err.message);
+  usageError(err.message.split('\n')[0]); // node's message for `--settle -1` runs over three lines
 }
 const args = parsed.values;
 if (args.help) {
@@ -83,6 +93,7 @@ const repeats = args.repeats === undefined ? (quick ? 2 : 5) : numberOption('rep
 const systems = args.systems === undefined ? undefined : listOption('systems', args.systems, SYSTEMS.map((s) => s.id));
 const workloads = args.workloads === undefined ? [...MAIN_WORKLOADS, 'scaling', 'metrics', 'mem'] : listOption('workloads', args.workloads, ALL_WORKLOADS);
 const timeoutMs = numberOption('timeout', args.timeout, 1) * 1000;
+if (args.json !== undefined) jsonWritable(args.json);
 const settleMs = (args.settle === undefined ? (quick ? 2 : 5) : numberOption('settle', args.settle, 0)) * 1000;
 const quiet = new QuietWait({ perRunMs: settleMs, budgetMs: 45_000 });
 
@@ -109,6 +120,7 @@ function headline(job, r) {
 const info = machine();
 const iterations = calibrate(2);
 const jobs = buildPlan({ quick, repeats, systems, workloads, iterations, pinnedD: TASKSET !== undefined });
+if (jobs.length === 0) usageError(`nothing to run: no chosen system runs these workloads (${workloads.join(', ')}); scaling is looppool's, the metrics pairs need looppool+metrics`);
 process.stderr.write(`looppool benchmark: ${jobs.length} runs, ${quick ? 'quick' : 'full'}, repeats ${repeats}; ${info.nproc} CPUs (${info.cpu}), Node ${info.node}, load ${info.load}\n`);
 
 const t0 = performance.now();

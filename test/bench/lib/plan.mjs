@@ -145,7 +145,8 @@ export function buildPlan({ quick, repeats, systems, workloads, iterations, pinn
   }
 
   const looppool = SYSTEMS[0];
-  if (workloads.includes('scaling')) {
+  // Scaling is looppool's own grid: run when looppool is among the chosen systems.
+  if (workloads.includes('scaling') && chosen.includes(looppool)) {
     const scalingRepeats = quick ? 1 : 2;
     for (let r = 0; r < scalingRepeats; r++) {
       for (const workers of SCALING.workers) {

@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { groupMembers } from './procs.mjs';
+import { groupMembers, startedByPool } from './procs.mjs';
 
 const RUN_ONE = fileURLToPath(new URL('../run-one.mjs', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -20,6 +20,14 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
     process.stderr.write(`\ninterrupted (${signal}); the run in progress was killed\n`);
     process.exit(130);
   });
+}
+
+function killPid(pid) {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
 }
 
 function killGroup(pgid) {
@@ -82,12 +90,15 @@ export function launch(job, timeoutMs) {
       clearTimeout(timer);
       current = undefined;
       // Children may take a moment to notice their parent is gone; then anything left is a leak.
-      let left = groupMembers(child.pid);
+      // Its group, and looppool's workers, which are in groups of their own.
+      const leftovers = () => [...groupMembers(child.pid), ...startedByPool(child.pid)];
+      let left = leftovers();
       for (let k = 0; k < 30 && left.length > 0; k++) {
         await new Promise((r) => setTimeout(r, 100));
-        left = groupMembers(child.pid);
+        left = leftovers();
       }
       if (left.length > 0) killGroup(child.pid);
+      for (const pid of startedByPool(child.pid)) killPid(pid);
       const line = stdout.split('\n').reverse().find((l) => l.startsWith('BENCH_RESULT '));
       let result = line ? JSON.parse(line.slice('BENCH_RESULT '.length)) : { error: `exited with ${signal ?? code} and no result` };
       if (timedOut) result = { timeout: true };

@@ -22,6 +22,25 @@ export function groupMembers(pgrp) {
   return processTable().filter((p) => p.pgrp === pgrp && p.state !== 'Z').map((p) => p.pid);
 }
 
+/**
+ * Live processes a looppool pool in process `pid` started: its workers run in sessions and groups
+ * of their own, and one whose parent died no longer descends from it, but each carries
+ * `LOOPPOOL_PARENT_PID=<pid>` in the environment it was started with.
+ */
+export function startedByPool(pid) {
+  const marker = `\0LOOPPOOL_PARENT_PID=${pid}\0`;
+  return processTable()
+    .filter((p) => p.state !== 'Z')
+    .filter((p) => {
+      try {
+        return `\0${readFileSync(`/proc/${p.pid}/environ`, 'latin1')}`.includes(marker);
+      } catch {
+        return false; // gone, or not ours
+      }
+    })
+    .map((p) => p.pid);
+}
+
 /** Pids of every live descendant of `pid`. */
 export function descendants(pid) {
   const table = processTable().filter((p) => p.state !== 'Z');

@@ -16,7 +16,10 @@ export const TASKSET = ['/usr/bin/taskset', '/bin/taskset'].find((f) => existsSy
 let current; // the run in progress, killed if we are interrupted
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, () => {
-    if (current) killGroup(current.pid);
+    if (current) {
+      killGroup(current.pid);
+      for (const pid of startedByPool(current.pid)) killPid(pid);
+    }
     process.stderr.write(`\ninterrupted (${signal}); the run in progress was killed\n`);
     process.exit(130);
   });
@@ -88,7 +91,6 @@ export function launch(job, timeoutMs) {
     }, timeoutMs);
     child.on('close', async (code, signal) => {
       clearTimeout(timer);
-      current = undefined;
       // Children may take a moment to notice their parent is gone; then anything left is a leak.
       // Its group, and looppool's workers, which are in groups of their own.
       const leftovers = () => [...groupMembers(child.pid), ...startedByPool(child.pid)];
@@ -99,6 +101,7 @@ export function launch(job, timeoutMs) {
       }
       if (left.length > 0) killGroup(child.pid);
       for (const pid of startedByPool(child.pid)) killPid(pid);
+      current = undefined; // only now: a Ctrl-C during the look above still kills what is left
       const line = stdout.split('\n').reverse().find((l) => l.startsWith('BENCH_RESULT '));
       let result = line ? JSON.parse(line.slice('BENCH_RESULT '.length)) : { error: `exited with ${signal ?? code} and no result` };
       if (timedOut) result = { timeout: true };

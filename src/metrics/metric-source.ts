@@ -34,7 +34,7 @@ export function checkSource(source: unknown): void {
  * has no figures, and nothing else would tell. Its rejection is caught, or it would be unhandled
  * in the process.
  */
-export function addSourceFigures(batch: MetricBatch, scope: MetricScope, source: MetricSource, onError: (error: unknown) => void): void {
+function addSourceFigures(batch: MetricBatch, scope: MetricScope, source: MetricSource, onError: (error: unknown) => void): void {
   try {
     const result = source() ?? {};
     if (isThenable(result)) {

@@ -44,7 +44,7 @@ export class SourceMapCache {
     const map = this.#load(url, sourceMapURL);
     const found = map ? findOriginal(map.mappings, line0, column0) : undefined;
     const source = found ? map?.sources[found.source] : undefined;
-    if (!map || !found || source === undefined) return generated;
+    if (!map || !found || typeof source !== 'string') return generated; // `sources` may hold null
     return { url: sourceUrl(url, map, source), line: found.line + 1, column: found.column + 1 };
   }
 

@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeLine, type DecodedLine } from '../../src/cli/run/decode-line.ts';
 import { LineReader, splitLines, type RawLine } from '../../src/cli/run/line-reader.ts';
 import { countLines } from '../../src/cli/run/input.ts';
+import { ProgressDisplay } from '../../src/cli/run/progress.ts';
 import { RecordWriter } from '../../src/cli/run/record-writer.ts';
 import { expectedRecords, randomChunks, randomInput, Random, type Expected } from './random.ts';
 
@@ -233,6 +234,56 @@ describe('RecordWriter', () => {
     await writer.end(false); // writes what is pending without waiting for the turn to end
     expect(writes).toEqual(['r2\nuntied\nr1\n', 'r3\n']);
     expect(writer.openLines).toBe(0);
+  });
+});
+
+describe('RecordWriter: a write that fails after it was taken (a terminal that hung up)', () => {
+  const eio = (): NodeJS.ErrnoException => Object.assign(new Error('write EIO'), { code: 'EIO' });
+  /** A terminal that hangs up when told: it takes every later write and fails it on a later turn. */
+  const terminal = (written: string[]) => {
+    const state = { hungUp: false };
+    const stream = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        written.push(chunk.toString());
+        if (state.hungUp) setImmediate(() => setImmediate(() => callback(eio())));
+        else callback();
+      },
+    }).on('error', () => {}); // as the command's stderr, whose errors are dropped
+    return Object.assign(state, { stream });
+  };
+  const snapshot = () => ({ name: 't', finished: 0, failed: 0, total: undefined, restarts: 0, state: 'running', workers: [] });
+
+  it('ends only once the sink has called back its last write, and then knows that it failed', async () => {
+    const tty = terminal([]);
+    tty.hungUp = true;
+    const writer = new RecordWriter(tty.stream, false);
+    const broken: string[] = [];
+    writer.onBroken((error) => broken.push(error.code as string));
+    writer.expect(1);
+    writer.final(1, 'r1\n');
+    await writer.end(false);
+    expect(broken).toEqual(['EIO']);
+    expect(writer.isBroken).toBe(true);
+  });
+
+  it('the live display: records printed above it fail with the terminal, before the output counts as finished', async () => {
+    for (const active of [true, false]) {
+      const written: string[] = [];
+      const tty = terminal(written);
+      const display = new ProgressDisplay(tty.stream, snapshot);
+      if (active) display.start();
+      tty.hungUp = true;
+      const writer = new RecordWriter(display.above(), false);
+      const broken: string[] = [];
+      writer.onBroken((error) => broken.push(error.code as string));
+      for (const line of [1, 2]) writer.expect(line);
+      writer.final(1, 'r1\n');
+      writer.final(2, 'r2\n');
+      await writer.end(false);
+      display.stop();
+      expect(written.join('')).toContain('r1\nr2\n');
+      expect(broken, active ? 'display shown' : 'display stopped').toEqual(['EIO']);
+    }
   });
 });
 

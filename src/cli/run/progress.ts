@@ -33,7 +33,6 @@ export class ProgressDisplay {
   #redraw: NodeJS.Timeout | undefined;
   #sampler: NodeJS.Timeout | undefined;
   #sampling = false;
-  #flushAbove: (() => void) | undefined;
 
   constructor(stream: TerminalStream, read: () => ProgressSnapshot) {
     this.#stream = stream;
@@ -63,45 +62,25 @@ export class ProgressDisplay {
 
   /**
    * A stream that prints above the display: for records when stdout is the same terminal as
-   * stderr (otherwise redrawing would overwrite them). Writes of one tick are printed together.
-   * A write the terminal fails (EIO once it hung up) fails this stream: the records are lost,
-   * and their writer must hear it.
+   * stderr (otherwise redrawing would overwrite them). What is written while the terminal still
+   * takes an earlier write goes out together. A write counts as done only once the terminal took
+   * it: one it fails (EIO once it hung up) fails this stream, and the records' writer hears it
+   * before it calls the output finished.
    */
   above(): Writable {
-    let pending = '';
-    let scheduled = false;
-    const failed = (error?: Error | null): void => {
-      if (error) sink.destroy(error);
+    const print = (text: string, done: (error?: Error | null) => void): void => {
+      if (this.#redraw) this.log(text, done);
+      else this.#stream.write(text, done);
     };
-    const flush = (): void => {
-      scheduled = false;
-      if (pending === '') return;
-      const text = pending;
-      pending = '';
-      if (this.#redraw) this.log(text, failed);
-      else this.#stream.write(text, failed);
-    };
-    this.#flushAbove = flush;
-    const sink: Writable = new Writable({
-      write: (chunk: Buffer | string, _encoding, callback) => {
-        pending += chunk.toString();
-        if (!scheduled) {
-          scheduled = true;
-          setImmediate(flush);
-        }
-        callback();
-      },
-      final: (callback) => {
-        flush();
-        callback();
-      },
+    return new Writable({
+      decodeStrings: false,
+      write: (chunk: Buffer | string, _encoding, callback) => print(chunk.toString(), callback),
+      writev: (chunks, callback) => print(chunks.map(({ chunk }) => (chunk as Buffer | string).toString()).join(''), callback),
     });
-    return sink;
   }
 
   /** Remove the display (the summary is printed in its place). */
   stop(): void {
-    this.#flushAbove?.();
     clearInterval(this.#redraw);
     clearInterval(this.#sampler);
     this.#redraw = undefined;

@@ -24,6 +24,9 @@ export class RecordWriter {
   #inOrder: PendingLine[] = [];
   #head = 0;
   #drainWaiters: (() => void)[] = [];
+  /** Writes the sink has not called back yet, and who waits for the last of them. */
+  #unconfirmed = 0;
+  #confirmWaiters: (() => void)[] = [];
   #needsDrain = false;
   #broken = false;
   #onBroken: ((error: NodeJS.ErrnoException) => void) | undefined;
@@ -109,7 +112,10 @@ export class RecordWriter {
     if (!mayStall) return ending;
     const stalled = giveUp.then(() => (this.#sink.writableLength > 0 ? false : ending));
     const ended = await Promise.race([ending, stalled]);
-    if (!ended) this.#sink.destroy();
+    if (!ended) {
+      this.#broken = true; // given up, not failed: the writes the destroy cancels are no output error
+      this.#sink.destroy();
+    }
     return ended;
   }
 
@@ -118,7 +124,10 @@ export class RecordWriter {
     this.#writeTurn();
     if (this.#broken) return;
     if (!closeSink) {
+      // Every write confirmed: one that failed (a pipe's reader gone, a terminal hung up) is
+      // known before the run's exit code is.
       await this.ready();
+      if (this.#unconfirmed > 0 && !this.#broken) await new Promise<void>((resolve) => this.#confirmWaiters.push(resolve));
       return;
     }
     await new Promise<void>((resolve) => {
@@ -152,8 +161,20 @@ export class RecordWriter {
     if (turn.length === 0) return;
     this.#turn = [];
     if (this.#broken) return;
-    if (!this.#sink.write(turn.length === 1 ? (turn[0] as string) : turn.join(''))) this.#needsDrain = true;
+    this.#unconfirmed++;
+    if (!this.#sink.write(turn.length === 1 ? (turn[0] as string) : turn.join(''), this.#confirmed)) this.#needsDrain = true;
   };
+
+  readonly #confirmed = (error?: Error | null): void => {
+    if (error) this.#fail(error); // the sink's 'error' event comes only on a later tick
+    if (--this.#unconfirmed === 0) this.#confirm();
+  };
+
+  #confirm(): void {
+    const waiters = this.#confirmWaiters;
+    this.#confirmWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
 
   #drained(): void {
     this.#needsDrain = false;
@@ -166,6 +187,7 @@ export class RecordWriter {
     if (this.#broken) return;
     this.#broken = true;
     this.#drained();
+    this.#confirm();
     this.#onBroken?.(error);
   }
 }

@@ -130,14 +130,17 @@ export class PoolCore {
    * first); without, `QueueFullError` is thrown.
    */
   put(task: unknown, options: SubmitOptions, autoStart: () => void, room?: Room): number {
-    const pending = this.#create('put', task, options, autoStart);
-    if (this.#queue.hasRoom(pending)) {
+    // Without room to wait for, a full queue refuses the task before it is made: no id, no onSubmit.
+    const refuseIfFull = room ? undefined : (target: number): void => {
+      if (!this.#queue.hasRoom(target)) throw new QueueFullError(this.options.maxQueue);
+    };
+    const pending = this.#create('put', task, options, autoStart, undefined, undefined, refuseIfFull);
+    // Without `room` it was checked just before (only an onSubmit that submits more could fill the queue since).
+    if (!room || this.#queue.hasRoom(pending.target)) {
       this.#enqueue(pending);
       room?.queued(pending.id);
-    } else if (room) {
-      this.#queue.waitForRoom(pending, room.queued, room.refused);
     } else {
-      throw new QueueFullError(this.options.maxQueue);
+      this.#queue.waitForRoom(pending, room.queued, room.refused);
     }
     return pending.id;
   }
@@ -145,7 +148,7 @@ export class PoolCore {
   /** Create and queue a `run` task, settled through `resolve`/`reject`; it waits for room when the queue is full. */
   run(task: unknown, options: SubmitOptions, autoStart: () => void, resolve: (value: unknown) => void, reject: (error: Error) => void): void {
     const pending = this.#create('run', task, options, autoStart, resolve, reject);
-    if (this.#queue.hasRoom(pending)) this.#enqueue(pending);
+    if (this.#queue.hasRoom(pending.target)) this.#enqueue(pending);
     else this.#queue.waitForRoom(pending, NO_ROOM.queued, NO_ROOM.refused); // a refusal settles the task itself
   }
 
@@ -194,11 +197,22 @@ export class PoolCore {
     });
   }
 
-  #create(mode: TaskMode, task: unknown, options: SubmitOptions, autoStart: () => void, resolve?: (v: unknown) => void, reject?: (e: Error) => void): PendingTask {
+  #create(
+    mode: TaskMode,
+    task: unknown,
+    options: SubmitOptions,
+    autoStart: () => void,
+    resolve?: (v: unknown) => void,
+    reject?: (e: Error) => void,
+    refuse?: (target: number) => void,
+  ): PendingTask {
     // stop() called during a start leaves the state 'starting' until the start ends: refused already.
     if (this.#state === 'stopping' || this.#state === 'stopped' || this.#lifecycle.stopCalled) throw new PoolStoppedError();
     if (this.#unhealthy) throw this.#unhealthy;
-    return this.#submissions.create(mode, task, options, this.#state === 'created' ? autoStart : NOTHING, resolve, reject);
+    // The pool starts even for a task then refused: at maxQueue 0 only a started pool takes one.
+    const start = this.#state === 'created' ? autoStart : NOTHING;
+    const accepted = refuse ? (target: number): void => (start(), refuse(target)) : start;
+    return this.#submissions.create(mode, task, options, accepted, resolve, reject);
   }
 
   #send(task: PendingTask, slot: number): void {

@@ -74,9 +74,11 @@ export class Submissions {
 
   /**
    * Check the options and encode the payload; `accepted` runs between the checks and the task's
-   * making (the pool starts itself there), so a submission that throws starts nothing.
+   * making, with the task's target (-1: any worker): it may still refuse it by throwing (a full
+   * queue), and the pool starts itself there. A submission refused takes no id and calls no
+   * `onSubmit`; one refused by its checks starts nothing.
    */
-  create(mode: TaskMode, task: unknown, options: SubmitOptions, accepted: () => void, resolve?: (v: unknown) => void, reject?: (e: Error) => void): PendingTask {
+  create(mode: TaskMode, task: unknown, options: SubmitOptions, accepted: (target: number) => void, resolve?: (v: unknown) => void, reject?: (e: Error) => void): PendingTask {
     checkOptions(mode, options);
     const signal = options.signal;
     if (signal?.aborted) throw new TaskAbortedError(0, { cause: signal.reason }, 'The task was not submitted: its signal had already aborted');
@@ -88,7 +90,7 @@ export class Submissions {
     const target = worker ?? -1;
     const timeout = taskTimeoutOption(options.timeout) ?? this.#options.taskTimeout;
     const payload = encodePayload(task, 'task', this.#options.maxMessageBytes);
-    accepted();
+    accepted(target);
     const pending = new PendingTask(this.#nextId++, mode, payload, target, resolve, reject);
     pending.timeout = timeout;
     this.#timing?.submitted(pending);

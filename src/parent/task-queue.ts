@@ -40,12 +40,12 @@ export class TaskQueue {
    * submission that could take the same credit waits before it and a worker has a free credit
    * for it (`add` then sends it).
    */
-  hasRoom(task: PendingTask): boolean {
+  hasRoom(target: number): boolean {
     if (this.length < this.#maxQueue) return true;
     if (this.#maxQueue !== 0 || this.#head(this.#untargeted) !== undefined) return false;
-    const lane = task.target < 0 ? undefined : this.#targeted[task.target];
+    const lane = target < 0 ? undefined : this.#targeted[target];
     if (lane !== undefined && this.#head(lane) !== undefined) return false;
-    return this.#dispatcher.canSendNow(task.target);
+    return this.#dispatcher.canSendNow(target);
   }
 
   /** A task held here could go to worker `slot` (see `Dispatcher.hasWorkFor`; any waiting for room counts). */

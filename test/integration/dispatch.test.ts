@@ -64,7 +64,7 @@ describe('backpressure', () => {
     pool.putNowait('b'); // queued
     pool.putNowait('c'); // queued: the queue is full now
     expect(pool.stats().queued).toBe(2);
-    expect(() => pool.putNowait('d')).toThrow(QueueFullError);
+    expect(() => pool.putNowait('d')).toThrow(QueueFullError); // refused before it was made: it takes no id
     let putResolved = false;
     const put = pool.put('e').then((id) => {
       putResolved = true;
@@ -73,7 +73,7 @@ describe('backpressure', () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(putResolved).toBe(false);
     await pool.broadcast('open');
-    expect(typeof (await put)).toBe('number');
+    expect(await put).toBe(4); // the id after 'c''s
     await waitFor(() => results.length === 4, 'all four tasks to finish');
     expect(results).toEqual(['a', 'b', 'c', 'e']);
   });

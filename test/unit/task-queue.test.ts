@@ -22,7 +22,7 @@ function setup(slots: number, maxQueue: number) {
   /** Submit as a running pool's put() does: queued and pumped when there is room, else waiting for it. */
   const submit = (target = -1): number => {
     const task = new PendingTask(nextId++, 'run', '', target);
-    if (queue.hasRoom(task)) {
+    if (queue.hasRoom(task.target)) {
       queue.add(task);
       queue.pump();
     } else queue.waitForRoom(task, () => {}, () => {});

@@ -12,7 +12,7 @@ import { encodePayload } from './transport/encode.ts';
 import { inheritedExecArgv } from './internal/exec-argv.ts';
 import { MAX_MESSAGE_BYTES } from './protocol/messages.ts';
 import { assertKnownKeys } from './internal/known-keys.ts';
-import { boolean, delayOption, integer, integerBetween, object, oneOf, show, stringArray } from './internal/option-checks.ts';
+import { boolean, delayOption, integer, integerBetween, object, oneOf, poolName, show, stringArray } from './internal/option-checks.ts';
 
 // For bullmq/, whose options are checked the same way and which imports options.ts, not internal/.
 export { assertKnownKeys, delayOption, object, show };
@@ -23,7 +23,7 @@ export type DispatchPolicy = 'least-busy' | 'round-robin';
 export interface PoolOptions {
   /**
    * The worker module: a file path (relative paths resolve against the current directory) or a
-   * `file:` URL, `.ts`/`.mts`/`.js`/`.mjs`. Its default export is a `Worker` subclass or a task
+   * `file:` URL: `.ts`, `.mts`, `.tsx`, `.js`, `.mjs`, or CommonJS `.cjs`, `.cts`. Its default export is a `Worker` subclass or a task
    * function. This is code execution: never take it from untrusted input.
    */
   worker: string | URL;
@@ -216,7 +216,7 @@ const KNOWN = new Set([
 export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
   assertKnownOptions(input);
   const d = DEFAULT_POOL_OPTIONS;
-  const name = poolName(input.name ?? d.name);
+  const name = poolName('name', input.name ?? d.name);
   // Encoded once here: a bad value fails the constructor, and every worker's init (replacements
   // too) carries these same bytes. `undefined` is not encoded: that would load node:v8 into every
   // pool's process (the init message leaves it out).
@@ -272,14 +272,6 @@ function environment(value: unknown): NodeJS.ProcessEnv {
 function messageBytes(value: unknown): number {
   if (Number.isSafeInteger(value) && (value as number) >= 1024 && (value as number) <= MAX_MESSAGE_BYTES) return value as number;
   throw new TypeError(`Expected \`maxMessageBytes\` to be an integer from 1024 to ${MAX_MESSAGE_BYTES}, got ${show(value)}`);
-}
-
-/** A pool's name: it goes into process titles, metric names and control socket paths. */
-function poolName(name: unknown): string {
-  if (typeof name !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(name)) {
-    throw new TypeError(`Expected \`name\` to be 1-64 characters of [A-Za-z0-9_.-], got ${show(name)}`);
-  }
-  return name;
 }
 
 /** Resolve the worker option to a `file:` URL string. */

@@ -50,6 +50,20 @@ export function stringArray(name: string, value: unknown): string[] {
   return [...(value as string[])];
 }
 
+/** A pool's name: it goes into process titles, metric names and control socket paths. */
+export function poolName(name: string, value: unknown): string {
+  if (typeof value !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(value)) {
+    throw new TypeError(`Expected \`${name}\` to be 1-64 characters of [A-Za-z0-9_.-], got ${show(value)}`);
+  }
+  return value;
+}
+
+/** A callback option. */
+export function callback<T extends (...args: never[]) => unknown>(name: string, value: unknown): T {
+  if (typeof value !== 'function') throw new TypeError(`Expected \`${name}\` to be a function, got ${show(value)}`);
+  return value as T;
+}
+
 /** `` `0` (number) ``: the value and its type, for error messages (objects and arrays as JSON where they can be). */
 export function show(value: unknown): string {
   let text: string;

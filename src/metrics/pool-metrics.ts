@@ -4,6 +4,7 @@
  */
 import type { StatsD } from 'hot-shots';
 import { parentScope } from './names.ts';
+import { checkPoolMetricsOptions } from './option-checks.ts';
 import { PoolReporter, type PoolSource } from './pool-reporter.ts';
 import type { ErrorSink } from './report-once.ts';
 import { DEFAULT_REPORT_INTERVAL, ResourceReporter } from './resource-reporter.ts';
@@ -35,9 +36,10 @@ export interface PoolMetricsOptions {
 /**
  * Start reporting a pool: its statsd client, a {@link PoolReporter} and the parent's own
  * {@link ResourceReporter}, both started. Pass `workerConfig` to the workers.
- * @throws {TypeError} for invalid statsd options or interval.
+ * @throws {TypeError} for invalid statsd options, interval, name or onError, or an unknown or null option.
  */
 export function startPoolMetrics(source: PoolSource, statsd: StatsD | StatsdOptions, options: PoolMetricsOptions = {}): PoolMetrics {
+  checkPoolMetricsOptions(options);
   const name = options.name ?? 'pool';
   const interval = options.interval ?? DEFAULT_REPORT_INTERVAL;
   const handle = createStatsd(statsd, options.onError ? { onError: options.onError } : {});

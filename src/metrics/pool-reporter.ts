@@ -6,6 +6,7 @@
 import type { StatsD } from 'hot-shots';
 import type { WorkerExitInfo, WorkerInfo } from '../parent/events.ts';
 import { MetricBatch } from './batch.ts';
+import { checkPoolReporterOptions } from './option-checks.ts';
 import { MetricSources, type MetricSource } from './metric-source.ts';
 import { SYSTEM_CLOCK, Ticker, type Clock } from './clock.ts';
 import { poolScope, workerScope, type MetricScope } from './names.ts';
@@ -92,8 +93,12 @@ export class PoolReporter {
   #last = { at: 0, done: 0, failed: 0, restarts: 0, handedBack: 0 };
   #listening = false;
 
-  /** @throws {TypeError} when `interval` (ms, at most 2^31 - 1) or `reservoirSize` is not a positive integer. */
+  /**
+   * @throws {TypeError} when `interval` (ms, at most 2^31 - 1) or `reservoirSize` is not a positive
+   * integer, for an unknown or null option, a `name` that is no pool name, a `tags` that is no boolean
+   */
   constructor(statsd: StatsD, pool: PoolSource, options: PoolReporterOptions = {}) {
+    checkPoolReporterOptions(options);
     const interval = options.interval ?? DEFAULT_REPORT_INTERVAL;
     if (!isDelay(interval, 1)) throw new TypeError(intervalError(interval));
     const size = positiveInteger('reservoirSize', options.reservoirSize ?? 100);

@@ -13,6 +13,7 @@ import { settleWithin } from '../internal/settle-within.ts';
 
 const hotShots = lazyRequire<{ StatsD: new (options: ClientOptions) => StatsD }>('hot-shots');
 import { sanitizePath } from './names.ts';
+import { checkCreateStatsdOptions } from './option-checks.ts';
 import { reportOnce, stderrSink, type ErrorSink, type OnceSink } from './report-once.ts';
 import { keepTcpConnected, type TcpKeeper } from './tcp-keeper.ts';
 
@@ -126,6 +127,7 @@ export function isStatsdClient(value: unknown): value is StatsD {
  * ```
  */
 export function createStatsd(input: StatsD | StatsdOptions, options: CreateStatsdOptions = {}): StatsdHandle {
+  checkCreateStatsdOptions(options);
   if (isStatsdClient(input)) {
     const config = describeClient(input);
     const tags = options.tags ?? (config?.tags ?? false);

@@ -208,6 +208,21 @@ describe('PoolReporter', () => {
     expect(() => new PoolReporter(client, pool, { reservoirSize: 0 })).toThrow(TypeError);
   });
 
+  it('checks its options as every options object of the API is checked (before: each was taken, and showed only as missing metrics)', () => {
+    const client = new StatsD({ mock: true });
+    const pool = new FakePool() as unknown as PoolSource;
+    const make = (options: unknown) => () => new PoolReporter(client, pool, options as never);
+    expect(make({ interval: null })).toThrow('Expected `interval` not to be null (leave it out for its default)');
+    expect(make({ nmae: 'x' })).toThrow('Unknown option `nmae`');
+    expect(make([])).toThrow('Expected the options to be an object, got an array');
+    expect(make(null)).toThrow('Expected the options to be an object, got `null`');
+    expect(make({ name: 5 })).toThrow('Expected `name` to be 1-64 characters of [A-Za-z0-9_.-], got `5` (number)');
+    expect(make({ name: 'bad name!' })).toThrow(TypeError);
+    expect(make({ tags: 'yes' })).toThrow('Expected `tags` to be a boolean, got `"yes"` (string)');
+    expect(make({ onError: 'log' })).toThrow('Expected `onError` to be a function');
+    expect(make({ name: 'images.v2', tags: true, onError: () => {} })).not.toThrow();
+  });
+
   it('a real Pool is a PoolSource', () => {
     expectTypeOf<Pool<string, number>>().toMatchTypeOf<PoolSource>();
   });

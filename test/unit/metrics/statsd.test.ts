@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Pool } from 'looppool';
 import { createStatsd, isStatsdClient, resolveStatsdOptions, type ResolvedStatsdOptions } from '../../../src/metrics/statsd.ts';
 import { reportOnce } from '../../../src/metrics/report-once.ts';
+import { startPoolMetrics } from '../../../src/metrics/pool-metrics.ts';
 
 const savedEnv = { ...process.env };
 afterEach(() => {
@@ -109,6 +110,20 @@ describe('createStatsd', () => {
     const handle = createStatsd({ mock: true, telegraf: true });
     handle.client.gauge('worker.cpu', 5, { pool: 'demo', worker: '1' });
     expect(handle.client.mockBuffer).toEqual(['looppool.worker.cpu,pool=demo,worker=1:5|g']);
+  });
+
+  it('checks its second argument, and startPoolMetrics its options, as every options object of the API is checked', () => {
+    // Before: a typo (`onEror`) or a null was taken and did nothing; a null argument failed with "Cannot read properties of null".
+    const mock = { mock: true } as const;
+    expect(() => createStatsd(mock, { onEror() {} } as never)).toThrow('Unknown option `onEror`');
+    expect(() => createStatsd(mock, { onError: null } as never)).toThrow('Expected `onError` not to be null');
+    expect(() => createStatsd(mock, null as never)).toThrow('Expected the options to be an object, got `null`');
+    expect(() => createStatsd(mock, { tags: 'yes' } as never)).toThrow('Expected `tags` to be a boolean');
+    const source = { stats: () => ({ queued: 0, inFlight: 0, done: 0, failed: 0, restarts: 0, handedBack: 0, workers: [] }), on() {}, off() {} };
+    expect(() => startPoolMetrics(source, mock, { nmae: 'x' } as never)).toThrow('Unknown option `nmae`');
+    expect(() => startPoolMetrics(source, mock, { name: 'bad name!' })).toThrow('Expected `name` to be 1-64 characters of [A-Za-z0-9_.-], got `"bad name!"` (string)');
+    expect(() => startPoolMetrics(source, mock, { onError: 'log' } as never)).toThrow('Expected `onError` to be a function');
+    expect(() => startPoolMetrics(source, mock, { tags: true } as never)).toThrow('Unknown option `tags`'); // the statsd settings' tags decide
   });
 
   it('recognises hot-shots clients', () => {

@@ -1,0 +1,42 @@
+/**
+ * The checks of the option objects the metrics API takes besides `ResourceReporter`'s and the
+ * statsd settings' own (resource-reporter.ts, statsd.ts): `PoolReporter`'s, `startPoolMetrics`'
+ * and `createStatsd`'s second argument. Each gets what every options object of the API gets
+ * (internal/known-keys.ts): a typo or a null is refused, and a value of the wrong kind is named.
+ */
+import { assertKnownKeys } from '../internal/known-keys.ts';
+import { boolean, callback, poolName, show } from '../internal/option-checks.ts';
+
+const POOL_REPORTER_KEYS: ReadonlySet<string> = new Set(['name', 'tags', 'interval', 'reservoirSize', 'onError', 'clock', 'probe', 'random']);
+const POOL_METRICS_KEYS: ReadonlySet<string> = new Set(['name', 'interval', 'onError']);
+const CREATE_STATSD_KEYS: ReadonlySet<string> = new Set(['onError', 'tags']);
+
+interface Common {
+  name?: unknown;
+  tags?: unknown;
+  onError?: unknown;
+}
+
+/** `PoolReporter`'s options (its `interval` and `reservoirSize` are checked where they are read). */
+export function checkPoolReporterOptions(options: unknown): void {
+  checkCommon(options, POOL_REPORTER_KEYS);
+}
+
+/** `startPoolMetrics`' options (`interval` is checked by the reporters it starts). */
+export function checkPoolMetricsOptions(options: unknown): void {
+  checkCommon(options, POOL_METRICS_KEYS);
+}
+
+/** `createStatsd`'s second argument. */
+export function checkCreateStatsdOptions(options: unknown): void {
+  checkCommon(options, CREATE_STATSD_KEYS);
+}
+
+function checkCommon(options: unknown, keys: ReadonlySet<string>): void {
+  if (typeof options !== 'object' || options === null) throw new TypeError(`Expected the options to be an object, got ${show(options)}`);
+  assertKnownKeys(options, keys);
+  const { name, tags, onError } = options as Common;
+  if (name !== undefined) poolName('name', name);
+  if (tags !== undefined) boolean('tags', tags);
+  if (onError !== undefined) callback('onError', onError);
+}

@@ -130,7 +130,7 @@ export class PoolCore {
    * first); without, `QueueFullError` is thrown.
    */
   put(task: unknown, options: SubmitOptions, autoStart: () => void, room?: Room): number {
-    // Without room to wait for, a full queue refuses the task before it is made: no id, no onSubmit.
+    // Without room to wait for, a full queue refuses the task before it is made: it takes no id.
     const refuseIfFull = room ? undefined : (target: number): void => {
       if (!this.#queue.hasRoom(target)) throw new QueueFullError(this.options.maxQueue);
     };

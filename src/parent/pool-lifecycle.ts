@@ -72,6 +72,9 @@ export class PoolLifecycle {
 
   /** `facade`: the Pool, as seen by the metrics reporter and the control channel. */
   start(facade: PoolSource & ControlledPool): Promise<void> {
+    // After stop() or terminate() a pool does not start again, and says so: the first start's
+    // promise, fulfilled, would say it runs.
+    if (this.stopCalled) return Promise.reject(new PoolStoppedError());
     this.#startPromise ??= this.#start(facade);
     return this.#startPromise;
   }

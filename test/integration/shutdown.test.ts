@@ -146,12 +146,14 @@ describe('stop: the poison pill', () => {
     expect(await task).toBe(300);
   });
 
-  it('put and run after stop reject with PoolStoppedError; stop twice is the same stop', async () => {
+  it('put, run and start after stop reject with PoolStoppedError; stop twice is the same stop', async () => {
     const pool = makePool({ worker: 'echo.ts', size: 1 });
     await pool.start();
     const first = pool.stop();
     expect(pool.stop()).toBe(first);
+    await expect(pool.start()).rejects.toBeInstanceOf(PoolStoppedError); // before: the first start's promise, as if it ran
     await first;
+    await expect(pool.start()).rejects.toBeInstanceOf(PoolStoppedError);
     await expect(pool.run(1)).rejects.toBeInstanceOf(PoolStoppedError);
     await expect(pool.put(1)).rejects.toBeInstanceOf(PoolStoppedError);
     expect(() => pool.putNowait(1)).toThrow(PoolStoppedError);

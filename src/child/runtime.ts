@@ -199,20 +199,19 @@ export class Runtime {
   #start(ctx: RuntimeTaskContext, payload: unknown): void {
     ctx.started = true;
     let outcome: unknown;
+    let thenable: boolean;
     try {
       outcome = (this.#worker as Worker).processMessage(payload, ctx);
+      // Reading `then` runs code too (a getter, a Proxy): it fails the task, as `await` would.
+      thenable = outcome !== null && (typeof outcome === 'object' || typeof outcome === 'function') && typeof (outcome as PromiseLike<unknown>).then === 'function';
     } catch (err) {
       this.#fail(ctx, err);
       return;
     }
-    if (outcome !== null && typeof outcome === 'object' && typeof (outcome as PromiseLike<unknown>).then === 'function') {
-      (outcome as PromiseLike<unknown>).then(
-        (value) => this.#done(ctx, value),
-        (err: unknown) => this.#fail(ctx, err),
-      );
-    } else {
-      this.#done(ctx, outcome);
-    }
+    // Adopted as `await` adopts it: a `then` that throws rejects the task (called directly, its
+    // throw went up through the channel's reader and ended the worker with every task on it).
+    if (thenable) Promise.resolve(outcome).then((value) => this.#done(ctx, value), (err: unknown) => this.#fail(ctx, err));
+    else this.#done(ctx, outcome);
   }
 
   #done(ctx: RuntimeTaskContext, value: unknown): void {

@@ -24,6 +24,30 @@ describe('task errors', () => {
     expect(cause.message).toBe('limit 10');
   });
 
+  it('a task returning a thenable is settled as await settles it: a then() that throws fails that task only, the worker and its other tasks go on', async () => {
+    // Before: the runtime called then() itself, and its throw went up through the channel's reader:
+    // the worker exited (code 70) with every task on it, or, with restartOnError false and the
+    // task waiting in the worker's run queue, held every answer until the pool stopped.
+    const pool = makePool({ worker: 'thenables.ts', size: 1, restartOnError: false });
+    const exits: unknown[] = [];
+    pool.on('workerExit', (info) => exits.push(info));
+    const bystander = pool.run(300);
+    // Sent together: those after 'spin' wait in the worker's run queue while it blocks the loop.
+    const queued = await Promise.allSettled(['spin', 'then-throws', 'then-getter', 'nested'].map((task) => pool.run(task)));
+    const alone = await pool.run('then-throws').catch((e: unknown) => e);
+    expect(queued.map((r) => (r.status === 'fulfilled' ? r.value : ((r.reason as TaskError).cause as Error).message))).toEqual([
+      'spun',
+      'then() threw',
+      'then getter threw',
+      7,
+    ]);
+    expect(alone).toBeInstanceOf(TaskError);
+    expect(((alone as TaskError).cause as Error).message).toBe('then() threw');
+    expect(await bystander).toBe(300);
+    expect(exits).toEqual([]);
+    expect(pool.stats()).toMatchObject({ done: 3, failed: 3, restarts: 0 });
+  });
+
   it('a failing put task is reported as a taskError event and the pool goes on', async () => {
     const pool = makePool({ worker: 'throws.ts', size: 1 });
     const errors: [Error, { taskId: number; worker: number }][] = [];

@@ -135,7 +135,7 @@ export class PoolCore {
       if (!this.#queue.hasRoom(target)) throw new QueueFullError(this.options.maxQueue);
     };
     const pending = this.#create('put', task, options, autoStart, undefined, undefined, refuseIfFull);
-    // Without `room` it was checked just before (only an onSubmit that submits more could fill the queue since).
+    // Without `room` it was checked just before, by refuseIfFull.
     if (!room || this.#queue.hasRoom(pending.target)) {
       this.#enqueue(pending);
       room?.queued(pending.id);
@@ -150,6 +150,7 @@ export class PoolCore {
     const pending = this.#create('run', task, options, autoStart, resolve, reject);
     if (this.#queue.hasRoom(pending.target)) this.#enqueue(pending);
     else this.#queue.waitForRoom(pending, NO_ROOM.queued, NO_ROOM.refused); // a refusal settles the task itself
+    this.#submissions.announce(pending, options);
   }
 
   async broadcast(message: unknown, start: () => Promise<void>): Promise<unknown[]> {

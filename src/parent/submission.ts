@@ -75,8 +75,8 @@ export class Submissions {
   /**
    * Check the options and encode the payload; `accepted` runs between the checks and the task's
    * making, with the task's target (-1: any worker): it may still refuse it by throwing (a full
-   * queue), and the pool starts itself there. A submission refused takes no id and calls no
-   * `onSubmit`; one refused by its checks starts nothing.
+   * queue), and the pool starts itself there. A submission refused takes no id; one refused by
+   * its checks starts nothing. Its `onSubmit` is the caller's to call: see `announce`.
    */
   create(mode: TaskMode, task: unknown, options: SubmitOptions, accepted: (target: number) => void, resolve?: (v: unknown) => void, reject?: (e: Error) => void): PendingTask {
     checkOptions(mode, options);
@@ -96,8 +96,16 @@ export class Submissions {
     this.#timing?.submitted(pending);
     // Called while the pool handles a worker's message (a freed credit): a throw must not unwind through it.
     if (options.onDispatch) pending.onDispatch = guarded(options.onDispatch);
-    if (options.onSubmit) guarded(options.onSubmit)(pending.id); // the task is the pool's now: a throw must not lose it
     if (signal) pending.cleanup = this.#signals.watch(pending, signal);
     return pending;
+  }
+
+  /**
+   * Give the caller the task's id (`onSubmit`) once the task is queued or waits for room: what
+   * the callback does then (abort the task's signal, stop the pool) finds it there. Called before,
+   * it left a task its signal never reached, or one a stop never saw, pending for ever.
+   */
+  announce(pending: PendingTask, options: SubmitOptions): void {
+    if (options.onSubmit) guarded(options.onSubmit)(pending.id); // the task is the pool's now: a throw must not lose it
   }
 }

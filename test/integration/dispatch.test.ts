@@ -227,3 +227,47 @@ describe('backpressure', () => {
     for (const outcome of await Promise.all(tasks)) expect(outcome).toBeInstanceOf(TaskAbortedError);
   });
 });
+
+describe('onSubmit', () => {
+  // Before: onSubmit ran before the task was queued and its signal watched. An abort in it was
+  // never seen (the task ran on, and one that waits for its signal never settled); a stop in it
+  // finished on an empty queue, and the task queued after it stayed pending for ever.
+  it('a signal aborted in onSubmit cancels the task, queued or already sent', async () => {
+    const pool = makePool({ worker: 'abortable.ts', size: 1, concurrency: 4 });
+    const cancelled = (): Promise<unknown> => {
+      const controller = new AbortController();
+      return pool.run('wait', { signal: controller.signal, onSubmit: () => controller.abort(new Error('changed my mind')) }).catch((e: unknown) => e);
+    };
+    const queued = cancelled(); // the pool is still starting: the task waits in the parent
+    expect(((await queued) as TaskAbortedError).cause).toEqual(new Error('changed my mind'));
+    await pool.start();
+    const sent = cancelled(); // a free credit: sent at once
+    expect(await sent).toBeInstanceOf(TaskAbortedError);
+    await waitFor(() => pool.stats().inFlight === 0, 'the worker to let go of the task');
+    expect(pool.stats()).toMatchObject({ queued: 0, failed: 2 });
+  });
+
+  it.each([
+    // started: the task was sent at once, and a SafeWorker finishes what it holds unless killed
+    { call: 'stop()', how: 'stop', started: true, outcome: 'resolves' },
+    { call: 'stop({ drain: false })', how: 'stop-no-drain', started: true, outcome: 'resolves' },
+    { call: 'terminate()', how: 'terminate', started: true, outcome: 'rejects' },
+    // still starting: the task waits in the parent's queue, which only a drain runs
+    { call: 'stop()', how: 'stop', started: false, outcome: 'resolves' },
+    { call: 'stop({ drain: false })', how: 'stop-no-drain', started: false, outcome: 'rejects' },
+    { call: 'terminate()', how: 'terminate', started: false, outcome: 'rejects' },
+  ] as const)('$call called in onSubmit (the pool started: $started) still settles the task: it $outcome', async ({ how, started, outcome }) => {
+    const pool = makePool({ worker: 'safe-sleep.ts', size: 1 });
+    if (started) await pool.start();
+    let stopping: Promise<void> | undefined;
+    const task = pool.run(50, {
+      onSubmit: () => {
+        stopping = how === 'terminate' ? pool.terminate() : pool.stop({ drain: how === 'stop' });
+      },
+    });
+    await stopping;
+    if (outcome === 'resolves') expect(await task).toBe(50);
+    else await expect(task).rejects.toThrow();
+    expect(pool.stats()).toMatchObject({ state: 'stopped', queued: 0, inFlight: 0 });
+  });
+});

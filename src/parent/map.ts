@@ -4,6 +4,7 @@ import { Deque } from '../internal/deque.ts';
 import { assertKnownKeys } from '../internal/known-keys.ts';
 import { show } from '../internal/option-checks.ts';
 import { taskTimeoutOption } from './call-options.ts';
+import { SignalWatch } from './signal-watch.ts';
 import { checkSignal } from './submission.ts';
 
 export interface MapOptions {
@@ -186,6 +187,9 @@ class AsyncFeed<T> implements Feed<T> {
   }
 }
 
+/** The maps' signals: one listener per signal however many maps share it (past 10, Node warns of a leak). */
+const MAP_SIGNALS = new SignalWatch<{ wake(): void }>((outcomes) => outcomes.wake());
+
 /** `run` is given each item; the caller passes `signal` and `timeout` on to it. */
 export async function* mapTasks<T, R>(
   run: (task: T) => Promise<R>,
@@ -194,11 +198,12 @@ export async function* mapTasks<T, R>(
 ): AsyncGenerator<R, void, undefined> {
   checkWindow(window);
   const outcomes = new Outcomes<R>(ordered);
-  // An abort ends the wait for an outcome: the map throws at once, not when its tasks' rejections come.
-  const aborted = (): void => outcomes.wake();
-  signal?.addEventListener('abort', aborted, { once: true });
+  // Read as a property, not with `in`: a string is iterable too. A source that throws here has nothing to clean up.
+  const asyncSource = (input as Partial<AsyncIterable<T>>)[Symbol.asyncIterator];
   const feed: Feed<T> =
-    Symbol.asyncIterator in input ? new AsyncFeed(input[Symbol.asyncIterator](), () => outcomes.wake()) : new SyncFeed(input[Symbol.iterator]());
+    typeof asyncSource === 'function' ? new AsyncFeed(asyncSource.call(input), () => outcomes.wake()) : new SyncFeed((input as Iterable<T>)[Symbol.iterator]());
+  // An abort ends the wait for an outcome: the map throws at once, not when its tasks' rejections come.
+  const unwatch = signal && !signal.aborted ? MAP_SIGNALS.watch(outcomes, signal) : undefined;
   let nextIndex = 0;
   // Finished-but-not-yet-yielded results count against the window too: memory stays bounded.
   const room = (): boolean => outcomes.held < window;
@@ -218,7 +223,7 @@ export async function* mapTasks<T, R>(
       await outcomes.next();
     }
   } finally {
-    signal?.removeEventListener('abort', aborted);
+    unwatch?.();
     // Stop pulling input; tasks still in flight finish on their own (their outcomes are dropped).
     await feed.close();
   }

@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { BroadcastError, PoolStoppedError, SerializationError, TaskAbortedError, TaskError, TaskTimeoutError, WorkerCrashedError } from 'looppool';
 import { makePool, pidsOf } from '../helpers/pools.ts';
@@ -113,6 +114,43 @@ describe('map', () => {
     expect(streamed).toEqual([{ aborted: 1, reason: 'AbortError' }, { aborted: 2, reason: 'AbortError' }]); // a worker sees an AbortError, not the caller's reason
     expect(pool.stats()).toMatchObject({ inFlight: 0, queued: 0, done: 0, failed: 5 });
     expect(await it.next()).toEqual({ value: undefined, done: true });
+  });
+
+  it('maps a string (an iterable) over its characters; an input that fails to open leaves no listener on the signal', async () => {
+    // Before: a string failed with "Cannot use 'in' operator", and each failed map left its abort listener behind.
+    const pool = makePool({ worker: 'echo.ts', size: 1 });
+    const controller = new AbortController();
+    const out: unknown[] = [];
+    for await (const value of pool.map('abc', { signal: controller.signal })) out.push(value);
+    expect(out).toEqual(['a', 'b', 'c']);
+    const unreadable = {
+      [Symbol.iterator]() {
+        throw new Error('cannot open');
+      },
+    };
+    for (let i = 0; i < 3; i++) await expect(pool.map(unreadable, { signal: controller.signal }).next()).rejects.toThrow('cannot open');
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+  });
+
+  it('any number of maps may share one signal: one listener, no leak warning, and the abort ends each', async () => {
+    // Before: each map listened on its own, and at 10 maps Node warned of a leak (MaxListenersExceededWarning).
+    const pool = makePool({ worker: 'abortable.ts', size: 1, concurrency: 50 });
+    await pool.start();
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): number => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const controller = new AbortController();
+      const maps = Array.from({ length: 20 }, (_, i) => pool.map([i], { signal: controller.signal }).next().catch((e: unknown) => e));
+      await waitFor(() => pool.stats().inFlight === 20, 'every map to have its task running');
+      expect(getEventListeners(controller.signal, 'abort').length).toBeLessThanOrEqual(2); // the maps' one and the tasks' one
+      controller.abort();
+      for (const outcome of await Promise.all(maps)) expect(outcome).toBeInstanceOf(TaskAbortedError);
+      await new Promise((resolve) => setImmediate(resolve)); // a warning is emitted on a later tick
+      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 
   it('gives each task the timeout it is given', async () => {

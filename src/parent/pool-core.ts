@@ -115,6 +115,11 @@ export class PoolCore {
     this.#rebalancer = new Rebalancer(this.#supervisor.handles, () => this.#state === 'running');
   }
 
+  /** Call `callback` once the pool is stopped (at once if it is). */
+  whenStopped(callback: () => void): void {
+    this.#lifecycle.whenStopped(callback);
+  }
+
   get state(): PoolState {
     return this.#state;
   }
@@ -130,24 +135,19 @@ export class PoolCore {
    * first); without, `QueueFullError` is thrown.
    */
   put(task: unknown, options: SubmitOptions, autoStart: () => void, room?: Room): number {
-    // Without room to wait for, a full queue refuses the task before it is made: it takes no id.
-    const refuseIfFull = room ? undefined : (target: number): void => {
-      if (!this.#queue.hasRoom(target)) throw new QueueFullError(this.options.maxQueue);
-    };
-    const pending = this.#create('put', task, options, autoStart, undefined, undefined, refuseIfFull);
-    // Without `room` it was checked just before, by refuseIfFull.
-    if (!room || this.#queue.hasRoom(pending.target)) {
-      this.#enqueue(pending);
-      room?.queued(pending.id);
-    } else {
+    const pending = this.#create('put', task, options, autoStart, !room);
+    if (room && !this.#queue.hasRoom(pending.target)) {
       this.#queue.waitForRoom(pending, room.queued, room.refused);
+    } else {
+      this.#enqueue(pending); // without `room`, #create checked there is
+      room?.queued(pending.id);
     }
     return pending.id;
   }
 
   /** Create and queue a `run` task, settled through `resolve`/`reject`; it waits for room when the queue is full. */
   run(task: unknown, options: SubmitOptions, autoStart: () => void, resolve: (value: unknown) => void, reject: (error: Error) => void): void {
-    const pending = this.#create('run', task, options, autoStart, resolve, reject);
+    const pending = this.#create('run', task, options, autoStart, false, resolve, reject);
     if (this.#queue.hasRoom(pending.target)) this.#enqueue(pending);
     else this.#queue.waitForRoom(pending, NO_ROOM.queued, NO_ROOM.refused); // a refusal settles the task itself
     this.#submissions.announce(pending, options);
@@ -198,22 +198,16 @@ export class PoolCore {
     });
   }
 
-  #create(
-    mode: TaskMode,
-    task: unknown,
-    options: SubmitOptions,
-    autoStart: () => void,
-    resolve?: (v: unknown) => void,
-    reject?: (e: Error) => void,
-    refuse?: (target: number) => void,
-  ): PendingTask {
+  /** `refuseWhenFull`: a full queue refuses the task before it is made (it takes no id), though the pool starts: at maxQueue 0 only a started pool takes one. */
+  #create(mode: TaskMode, task: unknown, options: SubmitOptions, autoStart: () => void, refuseWhenFull: boolean, resolve?: (v: unknown) => void, reject?: (e: Error) => void): PendingTask {
     // stop() called during a start leaves the state 'starting' until the start ends: refused already.
     if (this.#state === 'stopping' || this.#state === 'stopped' || this.#lifecycle.stopCalled) throw new PoolStoppedError();
     if (this.#unhealthy) throw this.#unhealthy;
-    // The pool starts even for a task then refused: at maxQueue 0 only a started pool takes one.
     const start = this.#state === 'created' ? autoStart : NOTHING;
-    const accepted = refuse ? (target: number): void => (start(), refuse(target)) : start;
-    return this.#submissions.create(mode, task, options, accepted, resolve, reject);
+    return this.#submissions.create(mode, task, options, (target) => {
+      start();
+      if (refuseWhenFull && !this.#queue.hasRoom(target)) throw new QueueFullError(this.options.maxQueue);
+    }, resolve, reject);
   }
 
   #send(task: PendingTask, slot: number): void {

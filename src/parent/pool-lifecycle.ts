@@ -51,6 +51,8 @@ export class PoolLifecycle {
   readonly #host: LifecycleHost;
   #startPromise: Promise<void> | undefined;
   #stopPromise: Promise<void> | undefined;
+  /** Called once the pool is stopped (stopOnSignals() removers). */
+  readonly #onStopped: (() => void)[] = [];
   #terminating = false;
   #killedBecause: string | undefined;
   /** A drain's next look at the workers' pills, while it waits for a hand-back (see maybePill). */
@@ -58,6 +60,17 @@ export class PoolLifecycle {
 
   constructor(host: LifecycleHost) {
     this.#host = host;
+  }
+
+  /** Call `callback` once the pool is stopped (at once if it is). */
+  whenStopped(callback: () => void): void {
+    if (this.#host.state() === 'stopped') callback();
+    else this.#onStopped.push(callback);
+  }
+
+  #stopped(): void {
+    this.#host.setState('stopped');
+    for (const callback of this.#onStopped.splice(0)) callback();
   }
 
   /** stop() (or terminate()) was called: from then on the pool takes no task and no broadcast, also while it still starts. */
@@ -93,7 +106,7 @@ export class PoolLifecycle {
       await host.supervisor.start();
     } catch (error) {
       await host.services.close();
-      host.setState('stopped');
+      this.#stopped();
       // A stop waiting for this start: the pool stops, whatever ended the start (a worker still
       // booting that died of the Ctrl-C that asked for the stop, say); the cause says what it was.
       const reason = this.#terminating
@@ -124,7 +137,7 @@ export class PoolLifecycle {
   async #stop(drain: boolean, timeout: number): Promise<void> {
     const host = this.#host;
     if (host.state() === 'created') {
-      host.setState('stopped');
+      this.#stopped();
       host.endStreams();
       return;
     }
@@ -149,7 +162,7 @@ export class PoolLifecycle {
     clearTimeout(timer);
     clearTimeout(this.#recheck);
     await host.services.close();
-    host.setState('stopped');
+    this.#stopped();
     host.endStreams();
   }
 

@@ -186,7 +186,10 @@ export class Pool<TTask = unknown, TResult = unknown> extends EventEmitter<PoolE
    * function that removes the handlers.
    */
   stopOnSignals(options: StopOnSignalsOptions = {}): () => void {
-    return installSignalHandlers(this, options);
+    const remove = installSignalHandlers(this, options);
+    // A stopped pool lets go of the signals: the next one does what it would without the pool.
+    this.#core.whenStopped(remove);
+    return remove;
   }
 
   /** A plain snapshot of the pool's counters and of each worker. */

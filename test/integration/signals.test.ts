@@ -146,4 +146,23 @@ describe('pool.stopOnSignals()', () => {
     remove();
     expect([process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')]).toEqual(before);
   });
+
+  it('a pool that has stopped takes its handlers away itself (a later signal does what it would without it)', async () => {
+    // Before: they stayed until the remover was called; each kept its stopped pool alive, the 11th
+    // pool made Node warn of a leak, and a Ctrl-C once every pool had stopped no longer ended the process.
+    const count = (): [number, number] => [process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')];
+    const before = count();
+    for (const how of ['stop', 'terminate', 'never started'] as const) {
+      const pool = new Pool({ worker: fixture('echo.ts'), size: 1 });
+      const remove = pool.stopOnSignals();
+      expect(count(), how).toEqual([before[0] + 1, before[1] + 1]);
+      if (how !== 'never started') await pool.start();
+      await (how === 'terminate' ? pool.terminate() : pool.stop());
+      expect(count(), how).toEqual(before);
+      remove(); // still harmless
+      expect(count(), how).toEqual(before);
+      expect(pool.stopOnSignals(), how).toBeTypeOf('function'); // on a stopped pool: removed at once
+      expect(count(), how).toEqual(before);
+    }
+  });
 });

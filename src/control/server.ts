@@ -49,6 +49,20 @@ const DEFAULT_EVENTS = ['workerStart', 'workerExit', 'workerError', 'loopBlocked
 const MAX_PENDING_OUTPUT = 1024 * 1024;
 const inUse = new Set<string>();
 
+/** The sockets listening now, unlinked by one 'exit' listener however many pools have one (one each made Node warn of a leak at 10). */
+const listening = new Set<string>();
+const unlinkAtExit = (): void => {
+  for (const path of listening) unlinkQuietly(path);
+};
+
+function unlinkQuietly(path: string): void {
+  try {
+    process.getBuiltinModule('node:fs').unlinkSync(path);
+  } catch {
+    // already gone
+  }
+}
+
 /**
  * Open the control socket of `pool` and serve `stats`, `stop` and `events` requests on it.
  * The socket is bound inside a directory checked to be 0700 and owned by this user, then
@@ -111,7 +125,6 @@ class ControlSession implements ControlServer {
   readonly #startedT = performance.now();
   readonly #rate: RateMeter;
   readonly #loop = new LoopDelayMeter();
-  readonly #unlinkAtExit = (): void => this.#unlinkSync();
   #closed: Promise<void> | undefined;
 
   constructor(pool: ControlledPool, options: ControlServerOptions, path: string) {
@@ -141,7 +154,8 @@ class ControlSession implements ControlServer {
     }
     this.#server.unref(); // the control channel never keeps a process alive
     this.#server.on('error', () => {}); // accept errors (EMFILE…) must not crash the pool
-    process.once('exit', this.#unlinkAtExit);
+    if (listening.size === 0) process.on('exit', unlinkAtExit);
+    listening.add(this.path);
   }
 
   close(): Promise<void> {
@@ -150,21 +164,13 @@ class ControlSession implements ControlServer {
   }
 
   async #close(): Promise<void> {
-    process.off('exit', this.#unlinkAtExit);
+    if (listening.delete(this.path) && listening.size === 0) process.off('exit', unlinkAtExit);
     this.#rate.stop();
     this.#loop.stop();
     for (const client of this.#clients) client.destroy();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    this.#unlinkSync();
+    unlinkQuietly(this.path);
     inUse.delete(this.path);
-  }
-
-  #unlinkSync(): void {
-    try {
-      process.getBuiltinModule('node:fs').unlinkSync(this.path);
-    } catch {
-      // already gone
-    }
   }
 
   #accept(socket: net.Socket): void {

@@ -113,6 +113,21 @@ describe('control channel', () => {
     await server.close();
   });
 
+  it("many channels open in one process share one 'exit' listener, which removes every socket still there at exit", async () => {
+    // Before: each added its own, and about ten pools with control: true made Node warn of a leak.
+    const dir = freshDir();
+    const earlier = process.listeners('exit');
+    const before = earlier.length;
+    const servers = await Promise.all(Array.from({ length: 12 }, (_, i) => startControlServer(new FakePool(), { name: `many${i}`, dir })));
+    expect(process.listenerCount('exit')).toBe(before + 1);
+    await Promise.all(servers.slice(1).map((server) => server.close()));
+    expect(process.listenerCount('exit')).toBe(before + 1); // one still open
+    process.listeners('exit').find((listener) => !earlier.includes(listener))?.call(process, 0); // what runs at exit
+    expect(existsSync((servers[0] as { path: string }).path)).toBe(false);
+    await servers[0]?.close();
+    expect(process.listenerCount('exit')).toBe(before);
+  });
+
   it('serves many events subscribers with one listener per event on the pool: no MaxListenersExceededWarning', async () => {
     // Before: each subscriber added its own listeners, and an eleventh (eleven `looppool top`) made Node warn on stderr.
     const pool = new FakePool();

@@ -62,6 +62,7 @@ export class Supervisor {
   #memoryTimer: NodeJS.Timeout | undefined;
   /** Pids whose RSS was sampled already, and workers in a row found over the limit at their first sample. */
   readonly #sampled = new Set<number>();
+  readonly #recycleKills = new Map<WorkerHandle, NodeJS.Timeout>(); // a recycle for memory's kill, cleared at the exit
   #firstSampleOvers = 0;
   #memoryWarned = false;
   /** Added to every worker's init message (set before `start()`). */
@@ -184,6 +185,8 @@ export class Supervisor {
   }
 
   #onExit(handle: WorkerHandle, exitCode: number | null, signal: NodeJS.Signals | null, tasks: PendingTask[]): void {
+    clearTimeout(this.#recycleKills.get(handle));
+    this.#recycleKills.delete(handle);
     const n = handle.number;
     if (this.handles[n] === handle) {
       this.handles[n] = undefined;
@@ -275,7 +278,7 @@ export class Supervisor {
     const asked = handle.recycling;
     this.recycle(handle);
     if (asked || !handle.recycling || this.#options.stopTimeout === Infinity) return;
-    setTimeout(() => handle.kill('recycle'), this.#options.stopTimeout).unref();
+    this.#recycleKills.set(handle, setTimeout(() => handle.kill('recycle'), this.#options.stopTimeout).unref());
   }
 
   /**

@@ -8,6 +8,65 @@ import { MAX_DELAY_MS } from '../internal/delay.ts';
 import { lazyRequire } from '../internal/lazy-require.ts';
 
 const pidusage = lazyRequire<typeof pidusageFn>('pidusage');
+/** pidusage's history of each pid (not part of its API: the version is pinned in package.json). */
+const pidusageHistory = lazyRequire<{ get?: (pid: number, maxage: number) => unknown }>('pidusage/lib/history');
+
+/** looppool's pidusage reads, one after the other, how many are under way or waiting, and the pids that exited meanwhile. */
+let queue: Promise<unknown> = Promise.resolve();
+let reading = 0;
+let used = false;
+const released = new Set<number>();
+
+/**
+ * pidusage, looppool's calls one at a time: two at once on a pid it has no history of yet each
+ * open `/proc/<pid>/stat`, and it keeps only the last descriptor (the others stay open for
+ * good). Counted, for {@link releaseUsage}.
+ */
+export function readUsage(pids: number[], options?: { maxage: number }): ReturnType<typeof pidusageFn> {
+  used = true;
+  reading++;
+  const read = queue.then(() => pidusage()(pids, options));
+  const done = (): void => {
+    if (--reading === 0) closeReleased();
+  };
+  queue = read.then(done, done);
+  return read;
+}
+
+/**
+ * Let pidusage let go of a process that exited. It keeps `/proc/<pid>/stat` open until the pid's
+ * history expires, `maxage` after its last reading, then up to `maxage / 2` more (60-90 s by
+ * default): a pool that replaced workers often held hundreds of descriptors, after its stop too.
+ * The descriptor is closed once no read of looppool's is under way (a descriptor number closed
+ * under a read could be reused by another file), and the history expires at pidusage's next sweep.
+ */
+export function releaseUsage(pid: number): void {
+  if (!used) return;
+  released.add(pid);
+  if (reading === 0) closeReleased();
+}
+
+function closeReleased(): void {
+  if (released.size === 0) return;
+  let history: ReturnType<typeof pidusageHistory>;
+  try {
+    history = pidusageHistory();
+  } catch {
+    released.clear(); // another pidusage: its descriptors expire as they always did
+    return;
+  }
+  for (const pid of released) {
+    const entry = history.get?.(pid, 1) as { fd?: unknown } | undefined; // expires now
+    if (typeof entry?.fd !== 'number') continue;
+    try {
+      process.getBuiltinModule('node:fs').closeSync(entry.fd);
+    } catch {
+      // closed already
+    }
+    entry.fd = undefined; // pidusage closes only what it still finds there
+  }
+  released.clear();
+}
 
 /** One process over the interval since its previous reading. */
 export interface ProcessUsage {
@@ -28,7 +87,7 @@ export type UsageReader = (pids: number[]) => Promise<Readonly<Record<string, { 
  */
 export function pidusageReader(maxage = 60_000): UsageReader {
   const options = { maxage: Math.min(maxage, MAX_DELAY_MS) };
-  return (pids) => pidusage()(pids, options);
+  return (pids) => readUsage(pids, options);
 }
 
 export class ProcessProbe {
@@ -67,6 +126,7 @@ export class ProcessProbe {
   /** Drop what is known about a process that exited. */
   forget(pid: number): void {
     this.#primed.delete(pid);
+    releaseUsage(pid);
   }
 
   /** CPU and RSS of each readable pid. Never rejects: a failed read gives an empty map. */

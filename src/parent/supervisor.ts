@@ -3,10 +3,8 @@
  * new pid) with exponential backoff while replacements fail to start, pausing when starts keep
  * failing (unhealthy), recycling on task count or memory, and taking them all down.
  */
-import type pidusageFn from 'pidusage';
-import { lazyRequire } from '../internal/lazy-require.ts';
+import { readUsage, releaseUsage } from '../metrics/process-probe.ts';
 
-const pidusage = lazyRequire<typeof pidusageFn>('pidusage');
 import { PoolUnhealthyError, type WorkerInitError } from '../errors.ts';
 import type { ResolvedPoolOptions } from '../options.ts';
 import type { PendingTask } from './task.ts';
@@ -187,6 +185,7 @@ export class Supervisor {
   #onExit(handle: WorkerHandle, exitCode: number | null, signal: NodeJS.Signals | null, tasks: PendingTask[]): void {
     clearTimeout(this.#recycleKills.get(handle));
     this.#recycleKills.delete(handle);
+    releaseUsage(handle.pid); // the memory watch's reads of it
     const n = handle.number;
     if (this.handles[n] === handle) {
       this.handles[n] = undefined;
@@ -256,7 +255,7 @@ export class Supervisor {
     this.#memoryTimer = setInterval(() => {
       const ready = this.live().filter((h) => h.state === 'ready');
       if (ready.length === 0) return;
-      pidusage()(ready.map((h) => h.pid))
+      readUsage(ready.map((h) => h.pid))
         .then((usage) => {
           for (const h of ready) {
             const over = (usage[h.pid]?.memory ?? 0) > limit;

@@ -1,3 +1,5 @@
+import { createSocket } from 'node:dgram';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { TaskAbortedError, TaskTimeoutError, WorkerCrashedError, WorkerStoppedError, type WorkerExitInfo } from 'looppool';
 import { makePool } from '../helpers/pools.ts';
@@ -81,6 +83,36 @@ describe('recycling', () => {
     expect(blocked.message).toMatch(/^Worker 0 \(pid \d+\) was killed: its recycle had not ended within stopTimeout \(signal SIGKILL\)$/);
     expect(exits).toMatchObject([{ reason: 'recycle', expected: true, signal: 'SIGKILL' }]);
     expect(typeof (await pool.run(0))).toBe('number'); // the replacement
+  });
+
+  it('a pool replacing workers often keeps no descriptor open on those gone (pidusage held /proc/<pid>/stat 60-90 s, after the stop too)', async () => {
+    // Before: one descriptor per worker ever sampled, for the memory limit or for statsd; hundreds for a busy pool.
+    const sink = createSocket('udp4');
+    await new Promise<void>((resolve) => sink.bind(0, '127.0.0.1', resolve));
+    const onWarning = (): void => {}; // the pool's warning that the limit is below what a worker needs: expected here
+    process.on('warning', onWarning);
+    const statFds = (): string[] =>
+      readdirSync('/proc/self/fd')
+        .map((fd) => {
+          try {
+            return readlinkSync(`/proc/self/fd/${fd}`);
+          } catch {
+            return ''; // closed meanwhile (this very listing's)
+          }
+        })
+        .filter((link) => /^\/proc\/\d+\/stat$/.test(link) && link !== `/proc/${process.pid}/stat`);
+    try {
+      const pool = makePool({ worker: 'echo.ts', size: 1, maxMemoryPerWorker: 1024 * 1024, memoryCheckInterval: 20, statsd: { host: '127.0.0.1', port: sink.address().port } });
+      const exits: WorkerExitInfo[] = [];
+      pool.on('workerExit', (info) => exits.push(info));
+      await pool.start();
+      await waitFor(() => exits.length >= 8, 'workers recycled for memory');
+      await pool.stop();
+      await waitFor(() => statFds().length === 0, 'no descriptor left on a worker gone', 10_000);
+    } finally {
+      process.off('warning', onWarning);
+      sink.close();
+    }
   });
 
   it('maxMemoryPerWorker below what a fresh worker needs: the pool says so once, as a process warning', async () => {

@@ -59,6 +59,24 @@ export class Deque<T> {
     return out;
   }
 
+  /** Remove every item `drop` picks, keeping the others in order (O(length)); returns how many went. */
+  removeWhere(drop: (item: T) => boolean): number {
+    const kept: T[] = [];
+    for (let i = 0; i < this.#length; i++) {
+      const item = this.#items[(this.#head + i) & (this.#items.length - 1)] as T;
+      if (!drop(item)) kept.push(item);
+    }
+    const removed = this.#length - kept.length;
+    if (removed === 0) return 0;
+    let size = 16;
+    while (size < kept.length) size *= 2;
+    this.#items = new Array<T | undefined>(size);
+    for (let i = 0; i < kept.length; i++) this.#items[i] = kept[i];
+    this.#head = 0;
+    this.#length = kept.length;
+    return removed;
+  }
+
   #grow(): void {
     const old = this.#items;
     const next = new Array<T | undefined>(old.length * 2);

@@ -19,6 +19,9 @@ export interface Queueable {
   cancelled: boolean;
 }
 
+/** Cancelled tasks a queue may hold before they are all dropped at once (then only while they outnumber the live ones). */
+export const COMPACT_AFTER = 1024;
+
 export class Dispatcher<T extends Queueable> {
   readonly #policy: DispatchPolicy;
   readonly #capacity: number;
@@ -27,6 +30,8 @@ export class Dispatcher<T extends Queueable> {
   readonly #targeted: Deque<T>[] = [];
   #targetedCount = 0;
   #queued = 0;
+  /** Cancelled tasks still in the deques: dropped when their turn comes, or all at once when they outnumber the live ones. */
+  #cancelledHeld = 0;
   #next = 0;
   #last = -1;
   slots: (WorkerSlot | undefined)[] = [];
@@ -68,6 +73,16 @@ export class Dispatcher<T extends Queueable> {
     if (task.cancelled) return;
     task.cancelled = true;
     this.#queued--;
+    // Behind a head that does not move (no free credit), every task aborted there stayed (2-3 KB
+    // each, its promise and error too) past maxQueue, which counts only live ones.
+    if (++this.#cancelledHeld > COMPACT_AFTER && this.#cancelledHeld > this.#queued) this.#compact();
+  }
+
+  #compact(): void {
+    const cancelled = (t: T): boolean => t.cancelled;
+    this.#global.removeWhere(cancelled);
+    for (const q of this.#targeted) if (q) this.#targetedCount -= q.removeWhere(cancelled);
+    this.#cancelledHeld = 0;
   }
 
   /**
@@ -112,6 +127,7 @@ export class Dispatcher<T extends Queueable> {
     for (const q of this.#targeted) if (q) out.push(...q.drain());
     this.#targetedCount = 0;
     this.#queued = 0;
+    this.#cancelledHeld = 0;
     return out.filter((t) => !t.cancelled).sort((a, b) => a.id - b.id);
   }
 
@@ -123,6 +139,7 @@ export class Dispatcher<T extends Queueable> {
     this.#targetedCount -= out.length;
     const live = out.filter((t) => !t.cancelled);
     this.#queued -= live.length;
+    this.#cancelledHeld = Math.max(0, this.#cancelledHeld - (out.length - live.length));
     return live;
   }
 
@@ -148,6 +165,7 @@ export class Dispatcher<T extends Queueable> {
     let task = q.peek();
     while (task !== undefined && task.cancelled) {
       q.shift();
+      this.#cancelledHeld = Math.max(0, this.#cancelledHeld - 1);
       if (targeted) this.#targetedCount--;
       task = q.peek();
     }

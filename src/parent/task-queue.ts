@@ -3,7 +3,7 @@
  * waiting for room once `maxQueue` is reached (`put`/`run` wait; `putNowait` throws instead).
  */
 import { Deque } from '../internal/deque.ts';
-import type { Dispatcher } from './dispatcher.ts';
+import { COMPACT_AFTER, type Dispatcher } from './dispatcher.ts';
 import type { PendingTask } from './task.ts';
 
 interface SpaceWaiter {
@@ -24,6 +24,8 @@ export class TaskQueue {
   readonly #targeted: Deque<SpaceWaiter>[] = [];
   /** Their tasks, until queued or aborted: never in the dispatcher, so an abort must not count them out there. */
   readonly #waiting = new Set<PendingTask>();
+  /** Aborted waiters still in the lanes (see `cancel`). */
+  #abandoned = 0;
 
   constructor(dispatcher: Dispatcher<PendingTask>, maxQueue: number) {
     this.#dispatcher = dispatcher;
@@ -107,6 +109,7 @@ export class TaskQueue {
     let waiter = lane.peek();
     while (waiter !== undefined && !this.#waiting.has(waiter.task)) {
       lane.shift();
+      this.#abandoned = Math.max(0, this.#abandoned - 1);
       waiter = lane.peek();
     }
     return waiter;
@@ -121,8 +124,17 @@ export class TaskQueue {
    * for room (it was never queued), else from the queue.
    */
   cancel(task: PendingTask): void {
-    if (this.#waiting.delete(task)) return;
-    this.#dispatcher.cancel(task);
+    if (!this.#waiting.delete(task)) {
+      this.#dispatcher.cancel(task);
+      return;
+    }
+    // As the dispatcher does with its cancelled tasks: aborted waiters behind a live head would pile up.
+    if (++this.#abandoned > COMPACT_AFTER && this.#abandoned > this.#waiting.size) {
+      const gone = (w: SpaceWaiter): boolean => !this.#waiting.has(w.task);
+      this.#untargeted.removeWhere(gone);
+      for (const lane of this.#targeted) lane?.removeWhere(gone);
+      this.#abandoned = 0;
+    }
   }
 
   /** Queue every submission waiting for room, oldest first, past `maxQueue` (a stop takes no new ones). */
@@ -139,6 +151,7 @@ export class TaskQueue {
     for (const lane of this.#targeted) if (lane) waiters.push(...lane.drain());
     const live = waiters.filter((w) => this.#waiting.has(w.task)); // an aborted one left #waiting
     this.#waiting.clear();
+    this.#abandoned = 0;
     return live.sort((x, y) => x.task.id - y.task.id);
   }
 

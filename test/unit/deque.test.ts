@@ -3,6 +3,18 @@ import { describe, expect, it } from 'vitest';
 import { Deque } from '../../src/internal/deque.ts';
 
 describe('Deque', () => {
+  it('removeWhere drops what it is told and keeps the rest in order, wrapped or not, and still works after', () => {
+    const d = new Deque<number>();
+    for (let i = 0; i < 10; i++) d.push(i);
+    for (let i = 0; i < 6; i++) d.shift(); // the head moves on: the next pushes wrap around the ring
+    for (let i = 10; i < 40; i++) d.push(i);
+    expect(d.removeWhere((n) => n % 3 === 0)).toBe(12);
+    expect(d.removeWhere(() => false)).toBe(0);
+    d.push(40);
+    d.unshift(-1);
+    expect(d.drain()).toEqual([-1, ...Array.from({ length: 34 }, (_, i) => i + 6).filter((n) => n % 3 !== 0), 40]);
+  });
+
   it('keeps FIFO order across growth and wrap-around', () => {
     const d = new Deque<number>();
     const expected: number[] = [];

@@ -1,5 +1,7 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { Dispatcher, type Queueable, type WorkerSlot } from '../../src/parent/dispatcher.ts';
+import { COMPACT_AFTER, Dispatcher, type Queueable, type WorkerSlot } from '../../src/parent/dispatcher.ts';
 
 class Slot implements WorkerSlot {
   inFlight = 0;
@@ -122,3 +124,37 @@ describe('Dispatcher', () => {
     expect(d.queued).toBe(0);
   });
 });
+
+describe('cancelled tasks behind a head that does not move', () => {
+  it('are let go of once they outnumber the live ones (before: every one was held, past maxQueue, until the head moved)', async () => {
+    const { d, s, assigned } = setup('least-busy', 1, 1);
+    (s[0] as Slot).accepting = false; // no credit: the head stays
+    d.enqueue(task(1));
+    d.enqueue(task(2, 0));
+    const refs: WeakRef<Queueable>[] = [];
+    for (let id = 3; id < 20_003; id++) {
+      const t = task(id, id % 2 === 0 ? 0 : -1);
+      d.enqueue(t);
+      d.cancel(t);
+      refs.push(new WeakRef(t));
+    }
+    expect(d.queued).toBe(2);
+    const alive = await survivorsAfterGc(refs);
+    expect(alive).toBeLessThanOrEqual(2 * COMPACT_AFTER);
+    (s[0] as Slot).accepting = true;
+    d.pump();
+    expect(assigned).toEqual([[1, 0]]); // the one credit: the oldest live task
+    expect(d.takeAll().map((t) => t.id)).toEqual([2]); // the other live one, none cancelled
+  });
+});
+
+/** How many of `refs` still point to something after full collections. */
+async function survivorsAfterGc(refs: WeakRef<object>[]): Promise<number> {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  for (let round = 0; round < 3; round++) {
+    await new Promise((resolve) => setImmediate(resolve)); // a WeakRef holds its target until the job ends
+    gc();
+  }
+  return refs.filter((r) => r.deref() !== undefined).length;
+}

@@ -1,6 +1,8 @@
 /** The parent's backpressure (src/parent/task-queue.ts) over a real Dispatcher and fake worker slots. */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { Dispatcher, type WorkerSlot } from '../../src/parent/dispatcher.ts';
+import { COMPACT_AFTER, Dispatcher, type WorkerSlot } from '../../src/parent/dispatcher.ts';
 import { TaskQueue } from '../../src/parent/task-queue.ts';
 import { PendingTask } from '../../src/parent/task.ts';
 
@@ -147,5 +149,34 @@ describe('TaskQueue: submissions waiting for a worker by number', () => {
     expect(rejected).toEqual(['stopped']);
     expect(failed).toEqual([[4, true], [99, true], [3, false]]); // the waiting ones first, then the queued
     expect(queue.length).toBe(0);
+  });
+});
+
+describe('TaskQueue: submissions aborted while they wait for room', () => {
+  it('are let go of once they outnumber the live ones, and the live ones still get in, oldest first', async () => {
+    const { queue, sent, free } = setup(1, 1);
+    const waitFor = (target = -1): PendingTask => {
+      const t = new PendingTask(nextWaiterId++, 'run', '', target);
+      queue.waitForRoom(t, () => {}, () => {});
+      return t;
+    };
+    let nextWaiterId = 1000;
+    const live = [waitFor(), waitFor(0)];
+    const refs: WeakRef<PendingTask>[] = [];
+    for (let i = 0; i < 20_000; i++) {
+      const t = waitFor(i % 2 === 0 ? 0 : -1);
+      queue.cancel(t);
+      refs.push(new WeakRef(t));
+    }
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    for (let round = 0; round < 3; round++) {
+      await new Promise((resolve) => setImmediate(resolve)); // a WeakRef holds its target until the job ends
+      gc();
+    }
+    expect(refs.filter((r) => r.deref() !== undefined).length).toBeLessThanOrEqual(2 * COMPACT_AFTER);
+    queue.pump(); // room for one: the oldest live waiter goes in and out to the worker
+    free(0);
+    expect(sent.map(([id]) => id)).toEqual(live.map((t) => t.id));
   });
 });

@@ -202,8 +202,6 @@ export async function* mapTasks<T, R>(
   const asyncSource = (input as Partial<AsyncIterable<T>>)[Symbol.asyncIterator];
   const feed: Feed<T> =
     typeof asyncSource === 'function' ? new AsyncFeed(asyncSource.call(input), () => outcomes.wake()) : new SyncFeed((input as Iterable<T>)[Symbol.iterator]());
-  // An abort ends the wait for an outcome: the map throws at once, not when its tasks' rejections come.
-  const unwatch = signal && !signal.aborted ? MAP_SIGNALS.watch(outcomes, signal) : undefined;
   let nextIndex = 0;
   // Finished-but-not-yet-yielded results count against the window too: memory stays bounded.
   const room = (): boolean => outcomes.held < window;
@@ -220,10 +218,17 @@ export async function* mapTasks<T, R>(
         continue;
       }
       if (feed.exhausted && outcomes.held === 0) return;
-      await outcomes.next();
+      // An abort ends the wait for an outcome: the map throws at once, not when its tasks'
+      // rejections come. Watched only while it waits: a map left at a `yield` (an iterator
+      // dropped without return()) holds nothing on the signal.
+      const unwatch = signal && !signal.aborted ? MAP_SIGNALS.watch(outcomes, signal) : undefined;
+      try {
+        await outcomes.next();
+      } finally {
+        unwatch?.();
+      }
     }
   } finally {
-    unwatch?.();
     // Stop pulling input; tasks still in flight finish on their own (their outcomes are dropped).
     await feed.close();
   }

@@ -153,6 +153,25 @@ describe('map', () => {
     }
   });
 
+  it('a map left at a yield (an iterator dropped without return()) holds nothing on its signal; one waiting for an outcome is woken by the abort', async () => {
+    // Before: each map listened from its first next() to its end, so a dropped iterator kept its listener and its state for as long as the signal lived.
+    const pool = makePool({ worker: 'echo.ts', size: 1 });
+    const controller = new AbortController();
+    const dropped = pool.map([1, 2, 3], { signal: controller.signal });
+    expect([(await dropped.next()).value, (await dropped.next()).value, (await dropped.next()).value]).toEqual([1, 2, 3]);
+    await waitFor(() => pool.stats().inFlight === 0, 'its tasks to be done');
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    const silent = {
+      async *[Symbol.asyncIterator]() {
+        await new Promise(() => {}); // an input that never comes
+      },
+    };
+    const waiting = pool.map(silent, { signal: controller.signal }).next();
+    await waitFor(() => getEventListeners(controller.signal, 'abort').length > 0, 'the map to wait');
+    controller.abort();
+    await expect(waiting).rejects.toBeInstanceOf(TaskAbortedError);
+  });
+
   it('gives each task the timeout it is given', async () => {
     const pool = makePool({ worker: 'sleep.ts', size: 1, concurrency: 2 });
     const out = pool.map([{ ms: 1, value: 'quick' }, { ms: 60_000, value: 'slow' }], { timeout: 200 });

@@ -260,14 +260,20 @@ describe('onSubmit', () => {
     const pool = makePool({ worker: 'safe-sleep.ts', size: 1 });
     if (started) await pool.start();
     let stopping: Promise<void> | undefined;
-    const task = pool.run(50, {
-      onSubmit: () => {
-        stopping = how === 'terminate' ? pool.terminate() : pool.stop({ drain: how === 'stop' });
-      },
-    });
+    const task = pool
+      .run(50, {
+        onSubmit: () => {
+          stopping = how === 'terminate' ? pool.terminate() : pool.stop({ drain: how === 'stop' });
+        },
+      })
+      .then(
+        (value) => ({ resolves: value }),
+        (error: unknown) => ({ rejects: error }),
+      ); // settled, may be while the stop is awaited
     await stopping;
-    if (outcome === 'resolves') expect(await task).toBe(50);
-    else await expect(task).rejects.toThrow();
+    const settled = await task;
+    if (outcome === 'resolves') expect(settled).toEqual({ resolves: 50 });
+    else expect((settled as { rejects?: unknown }).rejects).toBeInstanceOf(Error);
     expect(pool.stats()).toMatchObject({ state: 'stopped', queued: 0, inFlight: 0 });
   });
 });

@@ -203,12 +203,12 @@ export class PoolCore {
     // stop() called during a start leaves the state 'starting' until the start ends: refused already.
     if (this.#state === 'stopping' || this.#state === 'stopped' || this.#lifecycle.stopCalled) throw new PoolStoppedError();
     if (this.#unhealthy) throw this.#unhealthy;
-    const start = this.#state === 'created' ? autoStart : NOTHING;
-    return this.#submissions.create(mode, task, options, (target) => {
-      start();
-      if (refuseWhenFull && !this.#queue.hasRoom(target)) throw new QueueFullError(this.options.maxQueue);
-    }, resolve, reject);
+    return this.#submissions.create(mode, task, options, this.#state === 'created' ? autoStart : NOTHING, refuseWhenFull ? this.#refuseIfFull : undefined, resolve, reject);
   }
+
+  readonly #refuseIfFull = (target: number): void => {
+    if (!this.#queue.hasRoom(target)) throw new QueueFullError(this.options.maxQueue);
+  };
 
   #send(task: PendingTask, slot: number): void {
     const handle = this.#supervisor.handles[slot] as WorkerHandle;

@@ -74,11 +74,19 @@ export class Submissions {
 
   /**
    * Check the options and encode the payload; `accepted` runs between the checks and the task's
-   * making, with the task's target (-1: any worker): it may still refuse it by throwing (a full
-   * queue), and the pool starts itself there. A submission refused takes no id; one refused by
-   * its checks starts nothing. Its `onSubmit` is the caller's to call: see `announce`.
+   * making (the pool starts itself there), so a submission its checks refuse starts nothing.
+   * `refuse` may then still refuse it by throwing, given its target (-1: any worker): a full
+   * queue; it takes no id. Its `onSubmit` is the caller's to call: see `announce`.
    */
-  create(mode: TaskMode, task: unknown, options: SubmitOptions, accepted: (target: number) => void, resolve?: (v: unknown) => void, reject?: (e: Error) => void): PendingTask {
+  create(
+    mode: TaskMode,
+    task: unknown,
+    options: SubmitOptions,
+    accepted: () => void,
+    refuse: ((target: number) => void) | undefined,
+    resolve?: (v: unknown) => void,
+    reject?: (e: Error) => void,
+  ): PendingTask {
     checkOptions(mode, options);
     const signal = options.signal;
     if (signal?.aborted) throw new TaskAbortedError(0, { cause: signal.reason }, 'The task was not submitted: its signal had already aborted');
@@ -90,7 +98,8 @@ export class Submissions {
     const target = worker ?? -1;
     const timeout = taskTimeoutOption(options.timeout) ?? this.#options.taskTimeout;
     const payload = encodePayload(task, 'task', this.#options.maxMessageBytes);
-    accepted(target);
+    accepted();
+    refuse?.(target);
     const pending = new PendingTask(this.#nextId++, mode, payload, target, resolve, reject);
     pending.timeout = timeout;
     this.#timing?.submitted(pending);

@@ -197,7 +197,7 @@ export class Runtime {
   }
 
   #start(ctx: RuntimeTaskContext, payload: unknown): void {
-    ctx.started = true;
+    ctx.markStarted();
     let outcome: unknown;
     let thenable: boolean;
     try {

@@ -14,8 +14,7 @@ const ENDED: Readonly<Record<TaskEnd, string>> = {
 export class RuntimeTaskContext implements TaskContext {
   readonly id: number;
   readonly attempt: number;
-  /** Its `processMessage` was called (false while it waits in the run queue). */
-  started = false;
+  #started = false;
   readonly #emit: (value: unknown, taskId: number) => void;
   #controller: AbortController | undefined;
   #abortReason: unknown;
@@ -25,6 +24,15 @@ export class RuntimeTaskContext implements TaskContext {
     this.id = id;
     this.attempt = attempt;
     this.#emit = emit;
+  }
+
+  /** Its `processMessage` was called (false while it waits in the run queue). Not an own field: a task's code sees only `id` and `attempt`. */
+  get started(): boolean {
+    return this.#started;
+  }
+
+  markStarted(): void {
+    this.#started = true;
   }
 
   get signal(): AbortSignal {

@@ -64,6 +64,7 @@ describe('worker modules', () => {
       expect(a.poolName).toBe('titles');
       expect(a.title).toBe(`looppool titles worker ${a.number}`);
       expect(commandLine(a.pid)).toBe(`looppool titles worker ${a.number}`);
+      expect(a.ctxKeys).toEqual(['id', 'attempt']); // nothing of the runtime's own shows on a task's context
     }
   });
 

@@ -6,7 +6,7 @@
  * beside the workers (Sentry, metrics, the control channel) and incident reporting. Every task
  * settles exactly once, through `outcomes`.
  */
-import { PoolStoppedError, QueueFullError, WorkerStoppedError, type PoolUnhealthyError } from '../errors.ts';
+import { PoolStoppedError, WorkerStoppedError, type PoolUnhealthyError } from '../errors.ts';
 import type { ControlledPool } from '../control/server.ts';
 import type { PoolSource } from '../metrics/pool-reporter.ts';
 import type { MetricSource } from '../metrics/resource-reporter.ts';
@@ -203,12 +203,8 @@ export class PoolCore {
     // stop() called during a start leaves the state 'starting' until the start ends: refused already.
     if (this.#state === 'stopping' || this.#state === 'stopped' || this.#lifecycle.stopCalled) throw new PoolStoppedError();
     if (this.#unhealthy) throw this.#unhealthy;
-    return this.#submissions.create(mode, task, options, this.#state === 'created' ? autoStart : NOTHING, refuseWhenFull ? this.#refuseIfFull : undefined, resolve, reject);
+    return this.#submissions.create(mode, task, options, this.#state === 'created' ? autoStart : NOTHING, refuseWhenFull ? this.#queue.refuseIfFull : undefined, resolve, reject);
   }
-
-  readonly #refuseIfFull = (target: number): void => {
-    if (!this.#queue.hasRoom(target)) throw new QueueFullError(this.options.maxQueue);
-  };
 
   #send(task: PendingTask, slot: number): void {
     const handle = this.#supervisor.handles[slot] as WorkerHandle;

@@ -2,6 +2,7 @@
  * The parent's side of backpressure: tasks queued in the dispatcher, plus the submissions
  * waiting for room once `maxQueue` is reached (`put`/`run` wait; `putNowait` throws instead).
  */
+import { QueueFullError } from '../errors.ts';
 import { Deque } from '../internal/deque.ts';
 import { COMPACT_AFTER, type Dispatcher } from './dispatcher.ts';
 import type { PendingTask } from './task.ts';
@@ -42,6 +43,11 @@ export class TaskQueue {
    * submission that could take the same credit waits before it and a worker has a free credit
    * for it (`add` then sends it).
    */
+  /** putNowait's check: throws `QueueFullError` when a task for `target` has no room now. */
+  readonly refuseIfFull = (target: number): void => {
+    if (!this.hasRoom(target)) throw new QueueFullError(this.#maxQueue);
+  };
+
   hasRoom(target: number): boolean {
     if (this.length < this.#maxQueue) return true;
     if (this.#maxQueue !== 0 || this.#head(this.#untargeted) !== undefined) return false;

@@ -23,8 +23,9 @@ export type DispatchPolicy = 'least-busy' | 'round-robin';
 export interface PoolOptions {
   /**
    * The worker module: a file path (relative paths resolve against the current directory) or a
-   * `file:` URL: `.ts`, `.mts`, `.tsx`, `.js`, `.mjs`, or CommonJS `.cjs`, `.cts`. Its default export is a `Worker` subclass or a task
-   * function. This is code execution: never take it from untrusted input.
+   * `file:` URL: `.ts`, `.mts`, `.tsx`, `.js`, `.mjs`, or CommonJS `.cjs`, `.cts`. Its default
+   * export is a `Worker` subclass or a task function. This is code execution: never take it from
+   * untrusted input.
    */
   worker: string | URL;
   /** Worker processes, from 1 to {@link MAX_POOL_SIZE}. @default os.availableParallelism() (at most MAX_POOL_SIZE) */

@@ -38,16 +38,16 @@ export class TaskQueue {
     return this.#dispatcher.queued + this.#waiting.size;
   }
 
-  /**
-   * Room for `task` now: the queue holds fewer than `maxQueue` tasks or, at `maxQueue` 0, no
-   * submission that could take the same credit waits before it and a worker has a free credit
-   * for it (`add` then sends it).
-   */
   /** putNowait's check: throws `QueueFullError` when a task for `target` has no room now. */
   readonly refuseIfFull = (target: number): void => {
     if (!this.hasRoom(target)) throw new QueueFullError(this.#maxQueue);
   };
 
+  /**
+   * Room for a task to `target` (-1: any worker) now: the queue holds fewer than `maxQueue`
+   * tasks or, at `maxQueue` 0, no submission that could take the same credit waits before it
+   * and a worker has a free credit for it (`add` then sends it).
+   */
   hasRoom(target: number): boolean {
     if (this.length < this.#maxQueue) return true;
     if (this.#maxQueue !== 0 || this.#head(this.#untargeted) !== undefined) return false;

@@ -287,6 +287,43 @@ describe('RecordWriter: a write that fails after it was taken (a terminal that h
   });
 });
 
+describe('RecordWriter.endUnlessStalled: a stop at once gives up a stalled output, not a failed one', () => {
+  const eio = (): NodeJS.ErrnoException => Object.assign(new Error('write EIO'), { code: 'EIO' });
+  const snapshot = () => ({ name: 't', finished: 0, failed: 0, total: undefined, restarts: 0, state: 'running', workers: [] });
+  /** A terminal that fails every write at once (hung up), or never takes one (its reader stopped). */
+  const terminal = (kind: 'hung up' | 'stalled') =>
+    new Writable({
+      write(_chunk, _encoding, callback) {
+        if (kind === 'hung up') callback(eio());
+      },
+    }).on('error', () => {});
+
+  it('a write failed at once is a failure (the output error decides), with the display or without', async () => {
+    for (const above of [false, true]) {
+      const tty = terminal('hung up');
+      const writer = new RecordWriter(above ? new ProgressDisplay(tty, snapshot).above() : tty, false);
+      const broken: string[] = [];
+      writer.onBroken((error) => broken.push(error.code as string));
+      writer.expect(1);
+      writer.final(1, 'r1\n');
+      expect(await writer.endUnlessStalled(false, true, Promise.resolve()), above ? 'above the display' : 'plain').toBe(true);
+      expect(broken).toEqual(['EIO']);
+    }
+  });
+
+  it('a write never taken is given up: the sink is destroyed, and that is no output error', async () => {
+    const tty = terminal('stalled');
+    const writer = new RecordWriter(new ProgressDisplay(tty, snapshot).above(), false);
+    const broken: string[] = [];
+    writer.onBroken((error) => broken.push(error.code as string));
+    writer.expect(1);
+    writer.final(1, 'r1\n');
+    expect(await writer.endUnlessStalled(false, true, Promise.resolve())).toBe(false);
+    expect(broken).toEqual([]);
+    expect(writer.isBroken).toBe(true);
+  });
+});
+
 describe('fuzz: hostile byte streams, random chunking', () => {
   it('yields one outcome per non-blank line, as the reference reader does, for every chunking', async () => {
     const seed = Number(process.env.FUZZ_SEED ?? 20261122);

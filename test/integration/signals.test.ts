@@ -43,7 +43,8 @@ describe('a terminal that hangs up', () => {
     const shell = path.join(dir, 'run.sh');
     const script = path.resolve(here, '../fixtures/parents/stops-on-hangup.mjs');
     writeFileSync(shell, `trap '' HUP\nexec '${process.execPath}' '${script}' '${fixture('echo.mjs')}' '${out}'\n`);
-    const terminal = spawn('script', ['-q', '-c', `sh '${shell}'`, '/dev/null'], { detached: true, stdio: 'ignore' });
+    // exec: script's child is the parent process whatever $SHELL is (dash's `-c` would stay in between).
+    const terminal = spawn('script', ['-q', '-c', `exec sh '${shell}'`, '/dev/null'], { detached: true, stdio: 'ignore' });
     let parent: number | undefined;
     try {
       await waitFor(() => existsSync(out) && readFileSync(out, 'utf8').includes('ready'), 'the pool to start');

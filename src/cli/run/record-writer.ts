@@ -110,7 +110,9 @@ export class RecordWriter {
   async endUnlessStalled(closeSink: boolean, mayStall: boolean, giveUp: Promise<void>): Promise<boolean> {
     const ending = this.end(closeSink).then(() => true);
     if (!mayStall) return ending;
-    const stalled = giveUp.then(() => (this.#sink.writableLength > 0 ? false : ending));
+    // Looked at on the turn after `giveUp`: a write the sink has already failed (a terminal that
+    // hung up answers EIO at once) is called back on a tick before it, and is a failure, not a stall.
+    const stalled = giveUp.then(nextTurn).then(() => (this.#sink.writableLength > 0 ? false : ending));
     const ended = await Promise.race([ending, stalled]);
     if (!ended) {
       this.#broken = true; // given up, not failed: the writes the destroy cancels are no output error
@@ -190,4 +192,9 @@ export class RecordWriter {
     this.#confirm();
     this.#onBroken?.(error);
   }
+}
+
+/** Resolves once the callbacks already queued (ticks, promises, I/O) have run. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }

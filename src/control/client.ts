@@ -1,24 +1,34 @@
 /** The client side of the control channel, used by `looppool top` and `looppool stop`. */
 import net from 'node:net';
-import { ControlChannelError } from './errors.ts';
+import { ControlChannelError, ControlNoAnswerError } from './errors.ts';
 import type { ControlEvent, ControlResponse } from './protocol.ts';
 
 type Request = { op: 'stats' } | { op: 'stop'; drain?: boolean } | { op: 'events' };
 
 /**
  * Send one request to the control socket at `path` and resolve with the response's `result`.
- * @throws {ControlChannelError} when the socket does not answer within `timeoutMs` or the pool refused.
+ * @throws {ControlNoAnswerError} when the request was sent but not answered within `timeoutMs`
+ * (the pool will still read it, unless it exits first).
+ * @throws {ControlChannelError} when the socket cannot be reached, hangs up or the pool refused.
  */
 export function controlRequest(path: string, request: Request, timeoutMs = 2000): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(path);
+    let sent = false;
     const fail = (message: string, cause?: unknown): void => {
       socket.destroy();
       reject(new ControlChannelError(`Control socket ${path}: ${message}`, cause === undefined ? undefined : { cause }));
     };
-    socket.setTimeout(timeoutMs, () => fail(`no answer within ${timeoutMs} ms`));
+    socket.setTimeout(timeoutMs, () => {
+      if (!sent) return fail(`no connection within ${timeoutMs} ms`);
+      socket.destroy();
+      reject(new ControlNoAnswerError(`Control socket ${path}: the request was sent, but not answered within ${timeoutMs} ms`));
+    });
     socket.on('error', (err) => fail(err.message, err));
-    socket.on('connect', () => socket.write(`${JSON.stringify({ id: 1, ...request })}\n`));
+    socket.on('connect', () => {
+      sent = true; // in the pool's socket buffer now: a pool that does not answer yet will still read it
+      socket.write(`${JSON.stringify({ id: 1, ...request })}\n`);
+    });
     readLines(socket, (line) => {
       const response = JSON.parse(line) as ControlResponse;
       socket.destroy();

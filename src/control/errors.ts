@@ -10,3 +10,14 @@ export class ControlChannelError extends PoolError {
     super(message, 'ERR_CONTROL_CHANNEL', options);
   }
 }
+
+/**
+ * A control request was delivered (the pool's socket accepted it) but not answered in time: the
+ * pool's event loop is busy or the process is stopped, and it will read the request when it
+ * resumes. Code `ERR_CONTROL_NO_ANSWER`.
+ */
+export class ControlNoAnswerError extends PoolError {
+  constructor(message: string) {
+    super(message, 'ERR_CONTROL_NO_ANSWER');
+  }
+}

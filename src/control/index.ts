@@ -7,6 +7,6 @@ export { startControlServer, type ControlledPool, type ControlServer, type Contr
 export { controlRequest, subscribeControlEvents } from './client.ts';
 export { controlDir, listControlSockets, type ControlSocket } from './runtime-dir.ts';
 export type { ControlEvent, ControlStats } from './protocol.ts';
-export { ControlChannelError } from './errors.ts';
+export { ControlChannelError, ControlNoAnswerError } from './errors.ts';
 export { PARENT_PID_VAR } from '../internal/worker-env.ts';
 export { closeHungUpTerminals } from '../internal/hung-up-terminals.ts';

@@ -5,7 +5,7 @@
  */
 import { unlinkSync } from 'node:fs';
 import type { Command } from 'commander';
-import { controlRequest } from '../../control/index.ts';
+import { ControlNoAnswerError, controlRequest } from '../../control/index.ts';
 import { EXIT, UsageError } from '../exit-codes.ts';
 import type { CliIo } from '../io.ts';
 import { isAlive, readProcessTable, withDescendants } from '../proc/process-table.ts';
@@ -67,15 +67,8 @@ async function stop(target: string, flags: StopFlags, io: CliIo): Promise<number
 /** Ask the pool to drain; returns the pids to wait for. */
 async function drain(pool: FoundPool, io: CliIo): Promise<number[]> {
   const workers = pool.workers.map((w) => w.pid);
-  if (pool.control) {
-    try {
-      await controlRequest(pool.control, { op: 'stop', drain: true });
-      io.stderr.write(`looppool stop: asked ${pool.name} (pid ${pool.pid}) to stop through its control channel; waiting for it to drain\n`);
-      return pool.cli ? [pool.pid, ...workers] : workers;
-    } catch {
-      // fall back to the signal
-    }
-  }
+  const asked = await askThroughControl(pool, io);
+  if (asked) return pool.cli ? [pool.pid, ...workers] : workers;
   if (pool.orphaned || pool.pid <= 1) throw new Error('its parent is gone; use --force to kill the workers');
   if (pool.inWorker) {
     // A looppool worker ignores SIGTERM (shutdown is by message): waiting would only time out.
@@ -89,6 +82,23 @@ async function drain(pool: FoundPool, io: CliIo): Promise<number[]> {
   }
   io.stderr.write(`looppool stop: sent SIGTERM to ${pool.name} (pid ${pool.pid}: ${pool.command}); waiting for it to drain\n`);
   return [pool.pid, ...workers];
+}
+
+/** A stop request through the pool's control channel; false when it has none or it cannot be reached. */
+async function askThroughControl(pool: FoundPool, io: CliIo): Promise<boolean> {
+  if (!pool.control) return false;
+  const asked = `looppool stop: asked ${pool.name} (pid ${pool.pid}) to stop through its control channel`;
+  try {
+    await controlRequest(pool.control, { op: 'stop', drain: true });
+    io.stderr.write(`${asked}; waiting for it to drain\n`);
+    return true;
+  } catch (err) {
+    // Sent but not answered yet (a busy or frozen parent): the pool reads it when it resumes, and a
+    // SIGTERM on top would end an application (or count as a second stop for `looppool run`).
+    if (!(err instanceof ControlNoAnswerError)) return false; // not reachable: the signal instead
+    io.stderr.write(`${asked}, which has not answered yet (busy?); waiting for it to drain\n`);
+    return true;
+  }
 }
 
 /**

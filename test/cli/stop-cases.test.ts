@@ -1,0 +1,43 @@
+/**
+ * `looppool stop` against pools that do not answer at once, or that share their process with
+ * another pool: what it asks, and of whom.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/processes.ts';
+import { expectNoPoolLeft, fixture, startCli, uniqueName } from './helpers.ts';
+
+/** An application fixture started with `args`, its stdout collected, killed after the test whatever happens. */
+function startApp(file: string, args: readonly string[]): { child: ChildProcess; out: () => string; exited: Promise<[number | null, NodeJS.Signals | null]> } {
+  const child = spawn(process.execPath, [fixture(file), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout?.setEncoding('utf8').on('data', (s: string) => (out += s));
+  const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (code, signal) => resolve([code, signal])));
+  return { child, out: () => out, exited };
+}
+
+describe('looppool stop', () => {
+  it('does not add a SIGTERM when the pool has the request but has not answered yet: the application is not ended', async () => {
+    // Before: after 2 s without an answer it sent SIGTERM too, which ended the application once it resumed.
+    const name = uniqueName('frozen');
+    const app = startApp('app-parent.mjs', [name]);
+    const pid = app.child.pid as number;
+    try {
+      await waitFor(() => app.out().includes('READY'), 'the application to start its pool');
+      process.kill(pid, 'SIGSTOP'); // a parent that cannot answer for now
+      const stop = startCli(['stop', String(pid)]);
+      try {
+        await stop.waitForStderr(/has not answered yet|sent SIGTERM/);
+      } finally {
+        process.kill(pid, 'SIGCONT');
+      }
+      expect((await stop.exit()).code).toBe(0);
+      expect(stop.stderr).not.toMatch(/SIGTERM/);
+      await waitFor(() => app.out().includes('STOPPED'), 'the pool to stop');
+      expect(await app.exited).toEqual([0, null]); // it ended by itself, not by a signal
+      await expectNoPoolLeft(name);
+    } finally {
+      app.child.kill('SIGKILL');
+    }
+  });
+});

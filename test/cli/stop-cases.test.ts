@@ -40,4 +40,23 @@ describe('looppool stop', () => {
       app.child.kill('SIGKILL');
     }
   });
+
+  it('sends one SIGTERM to an application with two pools and no control channel: both drain', async () => {
+    // Before: one SIGTERM per pool, and stopOnSignals() took the second for "stop at once".
+    const name = uniqueName('two');
+    const app = startApp('app-two-pools.mjs', [name]);
+    const pid = app.child.pid as number;
+    try {
+      await waitFor(() => app.out().includes('READY'), 'the application to start its pools');
+      const stop = startCli(['stop', String(pid)]);
+      expect((await stop.exit()).code).toBe(0);
+      expect(stop.stderr.match(/sent SIGTERM/g)).toHaveLength(1);
+      expect(await app.exited).toEqual([0, null]);
+      expect(app.out()).toContain('ENDED ["ok","ok","ok","ok"]'); // drained: the running tasks finished
+      await expectNoPoolLeft(`${name}-a`);
+      await expectNoPoolLeft(`${name}-b`);
+    } finally {
+      app.child.kill('SIGKILL');
+    }
+  });
 });

@@ -46,9 +46,10 @@ async function stop(target: string, flags: StopFlags, io: CliIo): Promise<number
     throw new UsageError(`Several pools are named ${target} (parent pids ${pools.map((p) => p.pid).join(', ')}): give a pid`);
   }
   const pids: number[] = [];
+  const signalled = new Set<number>();
   for (const pool of pools) {
     try {
-      pids.push(...(flags.force ? kill(pool) : await drain(pool, io)));
+      pids.push(...(flags.force ? kill(pool) : await drain(pool, io, signalled)));
       if (flags.force) removeSocket(pool, io);
     } catch (err) {
       io.stderr.write(`looppool stop: ${pool.name} (pid ${pool.pid}): ${(err as Error).message}\n`);
@@ -64,8 +65,11 @@ async function stop(target: string, flags: StopFlags, io: CliIo): Promise<number
   return EXIT.FAILED;
 }
 
-/** Ask the pool to drain; returns the pids to wait for. */
-async function drain(pool: FoundPool, io: CliIo): Promise<number[]> {
+/**
+ * Ask the pool to drain; returns the pids to wait for. `signalled` holds the parents already sent
+ * SIGTERM: two pools of one process get one, as a second signal means "stop at once" to its handler.
+ */
+async function drain(pool: FoundPool, io: CliIo, signalled: Set<number>): Promise<number[]> {
   const workers = pool.workers.map((w) => w.pid);
   const asked = await askThroughControl(pool, io);
   if (asked) return pool.cli ? [pool.pid, ...workers] : workers;
@@ -74,8 +78,10 @@ async function drain(pool: FoundPool, io: CliIo): Promise<number[]> {
     // A looppool worker ignores SIGTERM (shutdown is by message): waiting would only time out.
     throw new Error(`its parent is a looppool worker (${pool.command}), which ignores SIGTERM: give that pool control: true for a graceful stop, or use --force`);
   }
+  if (signalled.has(pool.pid)) return [pool.pid, ...workers];
   try {
     process.kill(pool.pid, 'SIGTERM');
+    signalled.add(pool.pid);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
     return workers; // gone already

@@ -58,6 +58,8 @@ class Top {
     const onSignal = (): void => this.#stop();
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    // Its reader is gone (`looppool top | head`, EPIPE): nobody will see another screen.
+    this.#io.stdout.on('error', onSignal);
     try {
       for (let i = 0; i < this.#iterations && !this.#stopped; i++) {
         if (i > 0) await this.#sleep();
@@ -68,6 +70,7 @@ class Top {
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      this.#io.stdout.off('error', onSignal);
       for (const unsubscribe of this.#subscriptions.values()) unsubscribe();
       forgetUsage();
       restore();

@@ -59,4 +59,22 @@ describe('looppool stop', () => {
       app.child.kill('SIGKILL');
     }
   });
+
+  it('stops every pool an application gave the same name, each through its own control channel', async () => {
+    // Before: it asked the first pool only, then waited for the other's worker until the timeout (exit 1).
+    const name = uniqueName('twins');
+    const app = startApp('app-twin-pools.mjs', [name]);
+    const pid = app.child.pid as number;
+    try {
+      await waitFor(() => app.out().includes('READY'), 'the application to start its pools');
+      const stop = startCli(['stop', name, '--timeout', '20000']);
+      expect((await stop.exit()).code).toBe(0);
+      expect(stop.stderr).toMatch(/through its control channel \(2 pools of that name\)/);
+      expect(await app.exited).toEqual([0, null]);
+      expect(app.out()).toContain('STOPPED');
+      await expectNoPoolLeft(name);
+    } finally {
+      app.child.kill('SIGKILL');
+    }
+  });
 });

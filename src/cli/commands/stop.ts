@@ -90,21 +90,26 @@ async function drain(pool: FoundPool, io: CliIo, signalled: Set<number>): Promis
   return [pool.pid, ...workers];
 }
 
-/** A stop request through the pool's control channel; false when it has none or it cannot be reached. */
+/**
+ * A stop request through the pool's control channel (each one, for pools a process gave the same
+ * name); false when it has none or one cannot be reached.
+ */
 async function askThroughControl(pool: FoundPool, io: CliIo): Promise<boolean> {
-  if (!pool.control) return false;
+  if (pool.controls.length === 0) return false;
   const asked = `looppool stop: asked ${pool.name} (pid ${pool.pid}) to stop through its control channel`;
-  try {
-    await controlRequest(pool.control, { op: 'stop', drain: true });
-    io.stderr.write(`${asked}; waiting for it to drain\n`);
-    return true;
-  } catch (err) {
-    // Sent but not answered yet (a busy or frozen parent): the pool reads it when it resumes, and a
-    // SIGTERM on top would end an application (or count as a second stop for `looppool run`).
-    if (!(err instanceof ControlNoAnswerError)) return false; // not reachable: the signal instead
-    io.stderr.write(`${asked}, which has not answered yet (busy?); waiting for it to drain\n`);
-    return true;
+  let answered = true;
+  for (const path of pool.controls) {
+    try {
+      await controlRequest(path, { op: 'stop', drain: true });
+    } catch (err) {
+      // Sent but not answered yet (a busy or frozen parent): the pool reads it when it resumes, and a
+      // SIGTERM on top would end an application (or count as a second stop for `looppool run`).
+      if (!(err instanceof ControlNoAnswerError)) return false; // not reachable: the signal instead
+      answered = false;
+    }
   }
+  io.stderr.write(`${asked}${pool.controls.length > 1 ? ` (${pool.controls.length} pools of that name)` : ''}${answered ? '' : ', which has not answered yet (busy?)'}; waiting for it to drain\n`);
+  return true;
 }
 
 /**

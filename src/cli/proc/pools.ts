@@ -36,6 +36,12 @@ export interface FoundPool {
   readonly workers: readonly FoundWorker[];
   /** Path of its control socket, when it has one this user can reach. */
   readonly control: string | undefined;
+  /**
+   * Every control socket of that name in that process: `control` first, then those of further
+   * pools the process gave the same name (`<pid>@<name>@2.sock`…), whose workers are listed with
+   * this pool's (nothing outside the process tells them apart).
+   */
+  readonly controls: readonly string[];
 }
 
 /**
@@ -80,7 +86,7 @@ export function findPools(table: readonly ProcessEntry[] = readProcessTable(), s
     .map((pool) => {
       const parent = byPid.get(pool.parent);
       const orphaned = parent === undefined || pool.parent === 1 || pool.adopted;
-      const socket = orphaned ? undefined : sockets.find((s) => s.pid === pool.parent && s.name === pool.name);
+      const controls = orphaned ? [] : sockets.filter((s) => s.pid === pool.parent && s.name === pool.name).map((s) => s.path);
       return {
         name: pool.name,
         pid: pool.parent,
@@ -90,7 +96,8 @@ export function findPools(table: readonly ProcessEntry[] = readProcessTable(), s
         orphaned,
         uid: (orphaned ? undefined : parent?.uid) ?? table.find((p) => p.pid === pool.workers[0]?.pid)?.uid ?? -1,
         workers: pool.workers.sort((a, b) => a.worker - b.worker || a.pid - b.pid),
-        control: socket?.path,
+        control: controls[0],
+        controls,
       };
     })
     .sort((a, b) => a.pid - b.pid || a.name.localeCompare(b.name));

@@ -67,10 +67,16 @@ export function socketPath(dir: string, pid: number, name: string, index = 1): s
   return full;
 }
 
-/** The control sockets in `dir` (stale ones included: check the pid is alive before use). */
+/**
+ * The control sockets in `dir` (stale ones included: check the pid is alive before use); none when
+ * `dir` is not a private directory of this user's (a symlink, someone else's, or one others may
+ * write in), where anyone could have put a socket named for one of our pools, to feed `top` false
+ * figures or to swallow `stop`'s request.
+ */
 export function listControlSockets(dir: string = controlDir()): ControlSocket[] {
   let entries: string[];
   try {
+    if (!isPrivateDir(dir)) return [];
     entries = process.getBuiltinModule('node:fs').readdirSync(dir);
   } catch {
     return [];
@@ -81,4 +87,11 @@ export function listControlSockets(dir: string = controlDir()): ControlSocket[] 
     if (m) out.push({ pid: Number(m[1]), name: m[2] as string, path: path.join(dir, entry) });
   }
   return out.sort((a, b) => a.pid - b.pid || a.name.localeCompare(b.name));
+}
+
+/** A real directory owned by this user that nobody else may write in. */
+function isPrivateDir(dir: string): boolean {
+  const stat = process.getBuiltinModule('node:fs').lstatSync(dir);
+  const uid = process.getuid?.();
+  return stat.isDirectory() && (uid === undefined || stat.uid === uid) && (stat.mode & 0o022) === 0;
 }

@@ -56,6 +56,14 @@ export function columns(rows: readonly (readonly string[])[], gap = 2): string[]
   );
 }
 
+/**
+ * `text` with every control character (C0, DEL, C1) shown as `?`, as ps(1) does: a process's
+ * command line is anyone's to choose, and written raw it could drive the reader's terminal.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+}
+
 /** Cut `line` to `width` characters (terminal lines must not wrap in a redrawn display). */
 export function fit(line: string, width: number | undefined): string {
   if (!width || width < 10 || line.length < width) return line;

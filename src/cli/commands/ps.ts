@@ -1,7 +1,7 @@
 /** `looppool ps`: the pools on this machine as trees, with CPU, memory and uptime. */
 import type { Command } from 'commander';
 import { EXIT } from '../exit-codes.ts';
-import { columns, formatBytes, formatDuration } from '../format.ts';
+import { columns, formatBytes, formatDuration, printable } from '../format.ts';
 import type { CliIo } from '../io.ts';
 import { findPools, selectPools } from '../proc/pools.ts';
 import { poolPids, viewPools, type PoolView } from '../proc/pool-view.ts';
@@ -35,7 +35,7 @@ async function ps(target: string | undefined, flags: PsFlags, io: CliIo): Promis
     io.stdout.write(target === undefined ? 'No looppool pools are running.\n' : `No looppool pool matches ${JSON.stringify(target)}.\n`);
     return EXIT.OK;
   }
-  io.stdout.write(`${renderPoolTable(pools).join('\n')}\n`);
+  io.stdout.write(`${renderPoolTable(pools).map(printable).join('\n')}\n`);
   return EXIT.OK;
 }
 

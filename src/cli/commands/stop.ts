@@ -7,6 +7,7 @@ import { unlinkSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ControlNoAnswerError, controlRequest } from '../../control/index.ts';
 import { EXIT, UsageError } from '../exit-codes.ts';
+import { printable } from '../format.ts';
 import type { CliIo } from '../io.ts';
 import { isAlive, readProcessTable, withDescendants } from '../proc/process-table.ts';
 import { findPools, selectPools, type FoundPool } from '../proc/pools.ts';
@@ -76,7 +77,7 @@ async function drain(pool: FoundPool, io: CliIo, signalled: Set<number>): Promis
   if (pool.orphaned || pool.pid <= 1) throw new Error('its parent is gone; use --force to kill the workers');
   if (pool.inWorker) {
     // A looppool worker ignores SIGTERM (shutdown is by message): waiting would only time out.
-    throw new Error(`its parent is a looppool worker (${pool.command}), which ignores SIGTERM: give that pool control: true for a graceful stop, or use --force`);
+    throw new Error(`its parent is a looppool worker (${printable(pool.command)}), which ignores SIGTERM: give that pool control: true for a graceful stop, or use --force`);
   }
   if (signalled.has(pool.pid)) return [pool.pid, ...workers];
   try {
@@ -86,7 +87,7 @@ async function drain(pool: FoundPool, io: CliIo, signalled: Set<number>): Promis
     if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
     return workers; // gone already
   }
-  io.stderr.write(`looppool stop: sent SIGTERM to ${pool.name} (pid ${pool.pid}: ${pool.command}); waiting for it to drain\n`);
+  io.stderr.write(`looppool stop: sent SIGTERM to ${pool.name} (pid ${pool.pid}: ${printable(pool.command)}); waiting for it to drain\n`);
   return [pool.pid, ...workers];
 }
 

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { controlRequest, subscribeControlEvents, type ControlStats } from '../../control/index.ts';
 import { EXIT, UsageError } from '../exit-codes.ts';
-import { fit } from '../format.ts';
+import { fit, printable } from '../format.ts';
 import type { CliIo } from '../io.ts';
 import { findPools, selectPools } from '../proc/pools.ts';
 import { poolPids, viewPools, type LivePool } from '../proc/pool-view.ts';
@@ -64,7 +64,7 @@ class Top {
       for (let i = 0; i < this.#iterations && !this.#stopped; i++) {
         if (i > 0) await this.#sleep();
         if (this.#stopped) break;
-        const lines = renderTop(await this.#collect(), this.#events, new Date(), this.#interval, this.#target);
+        const lines = renderTop(await this.#collect(), this.#events, new Date(), this.#interval, this.#target).map(printable);
         this.#draw(lines, terminal);
       }
     } finally {

@@ -18,6 +18,8 @@ interface TopFlags {
 }
 
 const MAX_EVENTS = 8;
+/** The longest delay a timer takes (2^31 - 1 ms, about 24.8 days); a longer one fires after 1 ms. */
+const MAX_INTERVAL = 2 ** 31 - 1;
 
 /** Register `top` on the program. */
 export function addTopCommand(program: Command, io: CliIo, done: (code: number) => void): void {
@@ -45,7 +47,9 @@ class Top {
     this.#target = target;
     this.#io = io;
     this.#interval = Number(flags.interval);
-    if (!/^\d+$/.test(flags.interval) || this.#interval < 100) throw new UsageError(`--interval must be at least 100 ms, got ${JSON.stringify(flags.interval)}`);
+    if (!/^\d+$/.test(flags.interval) || this.#interval < 100 || this.#interval > MAX_INTERVAL) {
+      throw new UsageError(`--interval must be from 100 to ${MAX_INTERVAL} ms, got ${JSON.stringify(flags.interval)}`);
+    }
     this.#iterations = flags.iterations === undefined ? Infinity : Number(flags.iterations);
     if (flags.iterations !== undefined && (!/^\d+$/.test(flags.iterations) || this.#iterations < 1)) {
       throw new UsageError(`--iterations must be a positive integer, got ${JSON.stringify(flags.iterations)}`);

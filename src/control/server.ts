@@ -210,7 +210,7 @@ class ControlSession implements ControlServer {
     }
     switch (request.op) {
       case 'stats':
-        this.#send(socket, { id: request.id, ok: true, result: this.#stats() });
+        this.#answerStats(socket, request.id);
         return;
       case 'stop':
         this.#send(socket, { id: request.id, ok: true, result: { stopping: true, drain: request.drain } });
@@ -222,6 +222,18 @@ class ControlSession implements ControlServer {
         this.#subscribe(socket);
         return;
     }
+  }
+
+  /** `details()` is the owner's code: what it throws, or returns that JSON cannot carry (a BigInt, a cycle), is the client's error, not the pool's crash. */
+  #answerStats(socket: net.Socket, id: ControlRequest['id']): void {
+    let line: string;
+    try {
+      line = JSON.stringify({ id, ok: true, result: this.#stats() } satisfies ControlResponse);
+    } catch (err) {
+      const error = { name: err instanceof Error ? err.name : 'Error', code: 'ERR_CONTROL_STATS', message: `Cannot answer stats: ${err instanceof Error ? err.message : String(err)}` };
+      line = JSON.stringify({ id, ok: false, error } satisfies ControlResponse);
+    }
+    this.#write(socket, line);
   }
 
   #stats(): ControlStats {
@@ -264,12 +276,16 @@ class ControlSession implements ControlServer {
   }
 
   #send(socket: net.Socket, message: ControlResponse | ControlEvent): void {
+    this.#write(socket, JSON.stringify(message));
+  }
+
+  #write(socket: net.Socket, line: string): void {
     if (socket.destroyed) return;
     if (socket.writableLength > MAX_PENDING_OUTPUT) {
       socket.destroy(); // a client that does not read
       return;
     }
-    socket.write(`${JSON.stringify(message)}\n`);
+    socket.write(`${line}\n`);
   }
 }
 

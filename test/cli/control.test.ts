@@ -83,6 +83,21 @@ describe('control channel', () => {
     await server.close();
   });
 
+  it('answers stats with an ERR_CONTROL_STATS error, and keeps serving, when the owner\'s details() throws or gives what JSON cannot carry', async () => {
+    // Before: the exception was thrown in the socket's data handler, and ended the pool's process.
+    let details: () => unknown = () => ({ bytes: 1n });
+    const server = await startControlServer(new FakePool(), { name: 'bigint', dir: freshDir(), details: () => details() });
+    const lines = await exchange(server.path, '{"id":1,"op":"stats"}\n', 1);
+    expect(JSON.parse(lines[0] as string)).toMatchObject({ id: 1, ok: false, error: { name: 'TypeError', code: 'ERR_CONTROL_STATS', message: expect.stringContaining('BigInt') } });
+    details = () => {
+      throw new RangeError('no figures yet');
+    };
+    await expect(controlRequest(server.path, { op: 'stats' })).rejects.toMatchObject({ code: 'ERR_CONTROL_CHANNEL', message: expect.stringContaining('RangeError: Cannot answer stats: no figures yet') });
+    details = () => ({ ok: 1 });
+    expect(await controlRequest(server.path, { op: 'stats' })).toMatchObject({ details: { ok: 1 } });
+    await server.close();
+  });
+
   it('stops the pool on stop (graceful by default), or hands the request to onStop', async () => {
     const pool = new FakePool();
     const server = await startControlServer(pool, { name: 'gamma', dir: freshDir() });

@@ -77,4 +77,22 @@ describe('looppool stop', () => {
       app.child.kill('SIGKILL');
     }
   });
+
+  it('--force on an application with two pools kills both: the parent, gone with the first, is no error for the second', async () => {
+    // Before: the second pool's SIGSTOP to the parent, killed and reaped meanwhile, failed: "kill ESRCH", exit 1.
+    const name = uniqueName('ktwo');
+    const app = startApp('app-two-pools.mjs', [name]);
+    const pid = app.child.pid as number;
+    try {
+      await waitFor(() => app.out().includes('READY'), 'the application to start its pools');
+      const stop = startCli(['stop', String(pid), '--force']);
+      expect((await stop.exit()).code).toBe(0);
+      expect(stop.stderr).toContain(`${name}-a (pid ${pid}), ${name}-b (pid ${pid}) stopped`);
+      expect(await app.exited).toEqual([null, 'SIGKILL']);
+      await expectNoPoolLeft(`${name}-a`);
+      await expectNoPoolLeft(`${name}-b`);
+    } finally {
+      app.child.kill('SIGKILL');
+    }
+  });
 });

@@ -118,8 +118,9 @@ async function askThroughControl(pool: FoundPool, io: CliIo): Promise<boolean> {
  * worker between the moment its children are listed and the moment they are killed.
  */
 function kill(pool: FoundPool): number[] {
-  const parent = pool.orphaned || pool.pid <= 1 || pool.pid === process.pid ? undefined : pool.pid;
-  if (parent !== undefined) process.kill(parent, 'SIGSTOP');
+  const candidate = pool.orphaned || pool.pid <= 1 || pool.pid === process.pid ? undefined : pool.pid;
+  // Gone already (an earlier pool of the same process killed it, and it was reaped): its workers are still to kill.
+  const parent = candidate !== undefined && signal(candidate, 'SIGSTOP') ? candidate : undefined;
   const table = readProcessTable();
   const workerTitle = new RegExp(`^looppool ${pool.name.replace(/[.]/g, '\\.')} worker \\d+$`);
   const workers = new Set(pool.workers.map((w) => w.pid));
@@ -127,15 +128,20 @@ function kill(pool: FoundPool): number[] {
   // A `looppool run` parent has no children but its workers: take its whole tree.
   const roots = pool.cli && parent !== undefined ? [parent, ...workers] : [...workers];
   const tree = withDescendants(roots, table).filter((pid) => pid !== process.pid && pid !== parent);
-  if (parent !== undefined) process.kill(parent, 'SIGKILL');
-  for (const pid of tree) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
-    }
-  }
+  if (parent !== undefined) signal(parent, 'SIGKILL');
+  for (const pid of tree) signal(pid, 'SIGKILL');
   return parent === undefined ? tree : [parent, ...tree];
+}
+
+/** Send `sig` to `pid`; false when it is gone (ESRCH), other errors thrown. */
+function signal(pid: number, sig: NodeJS.Signals): boolean {
+  try {
+    process.kill(pid, sig);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+    return false;
+  }
 }
 
 /**

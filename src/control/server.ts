@@ -8,6 +8,7 @@ import type net from 'node:net';
 import { ControlChannelError } from './errors.ts';
 import { LoopDelayMeter, RateMeter } from './meters.ts';
 import { idOf, MAX_REQUEST_BYTES, parseRequest, type ControlEvent, type ControlRequest, type ControlResponse, type ControlStats } from './protocol.ts';
+import { eventData, eventLine } from './event-line.ts';
 import { controlDir, ensureControlDir, listControlSockets, socketPath } from './runtime-dir.ts';
 
 /**
@@ -264,8 +265,8 @@ class ControlSession implements ControlServer {
     const off = this.#pool.off.bind(this.#pool) as (event: string, listener: (...args: unknown[]) => void) => void;
     const listeners = (this.#options.events ?? DEFAULT_EVENTS).map((event) => {
       const listener = (...args: unknown[]): void => {
-        const message: ControlEvent = { event, at: new Date().toISOString(), data: eventData(args) };
-        for (const subscriber of this.#subscribers) this.#send(subscriber, message);
+        const line = eventLine({ event, at: new Date().toISOString(), data: eventData(args) });
+        for (const subscriber of this.#subscribers) this.#write(subscriber, line);
       };
       on(event, listener);
       return { event, listener };
@@ -287,12 +288,4 @@ class ControlSession implements ControlServer {
     }
     socket.write(`${line}\n`);
   }
-}
-
-/** Event arguments as plain JSON: errors become `{ name, message, code }`. */
-function eventData(args: unknown[]): unknown {
-  const plain = args.map((a) =>
-    a instanceof Error ? { name: a.name, message: a.message, ...('code' in a ? { code: (a as { code: unknown }).code } : {}) } : a,
-  );
-  return plain.length === 1 ? plain[0] : plain;
 }

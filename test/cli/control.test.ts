@@ -128,6 +128,21 @@ describe('control channel', () => {
     await server.close();
   });
 
+  it('sends an event whose data JSON cannot carry as its error, instead of throwing inside the pool\'s emit()', async () => {
+    // Before: JSON.stringify threw in the listener, that is out of pool.emit(), into the pool's own code.
+    const pool = new FakePool();
+    const server = await startControlServer(pool, { name: 'bigev', dir: freshDir(), events: ['progress'] });
+    const events: ControlEvent[] = [];
+    const unsubscribe = subscribeControlEvents(server.path, (e) => events.push(e));
+    await waitFor(() => pool.listenerCount('progress') === 1, 'the subscription');
+    expect(() => pool.emit('progress', { bytes: 1n })).not.toThrow();
+    pool.emit('progress', { bytes: 2 });
+    await waitFor(() => events.length === 2, 'two events');
+    expect(events.map((e) => e.data)).toEqual([{ unserializable: expect.stringContaining('BigInt') }, { bytes: 2 }]);
+    unsubscribe();
+    await server.close();
+  });
+
   it("many channels open in one process share one 'exit' listener, which removes every socket still there at exit", async () => {
     // Before: each added its own, and about ten pools with control: true made Node warn of a leak.
     const dir = freshDir();

@@ -185,7 +185,8 @@ class ControlSession implements ControlServer {
     const refuse = (): void => {
       refused = true;
       this.#send(socket, { id: null, ok: false, error: { name: 'TypeError', code: 'ERR_CONTROL_REQUEST', message: `Request longer than ${MAX_REQUEST_BYTES} bytes` } });
-      socket.end();
+      // Once the answer is out, hang up both ways: a half-close left the pool reading (and decoding) all a client sent.
+      socket.end(() => socket.destroy());
     };
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => {

@@ -203,6 +203,26 @@ describe('control channel', () => {
     await server.close();
   });
 
+  it('closes the connection both ways on a request over 64 KiB: what the client goes on sending is not read', async () => {
+    // Before: it only ended its own side, and read (and decoded) everything the client sent, 128 MiB here.
+    const server = await startControlServer(new FakePool(), { name: 'flood', dir: freshDir() });
+    const socket = net.connect(server.path);
+    socket.on('error', () => {}); // EPIPE once the server has hung up
+    let closed = false;
+    socket.on('close', () => (closed = true));
+    await new Promise((resolve) => socket.once('connect', resolve));
+    const mebibyte = 'x'.repeat(1 << 20);
+    let sent = 0;
+    while (!socket.destroyed && sent < 128) {
+      await new Promise((resolve) => socket.write(mebibyte, resolve));
+      sent++;
+    }
+    expect(sent).toBeLessThan(128); // the server hung up before it had it all
+    socket.destroy();
+    await waitFor(() => closed, 'the client socket to close');
+    await server.close();
+  });
+
   it('tightens a directory of ours that others could read, and refuses a symlink', async () => {
     const loose = freshDir();
     mkdirSync(loose, { mode: 0o755 });

@@ -35,6 +35,8 @@ export interface ControlServerOptions {
   onStop?: (drain: boolean) => void;
   /** Pool events streamed to `events` subscribers. @default ['workerStart', 'workerExit', 'workerError', 'loopBlocked'] */
   events?: readonly string[];
+  /** A connection that sends nothing for this long (ms) is closed; an `events` subscription is kept. @default 30000 */
+  idleTimeout?: number;
 }
 
 /** A running control server. */
@@ -46,6 +48,7 @@ export interface ControlServer {
 }
 
 const DEFAULT_EVENTS = ['workerStart', 'workerExit', 'workerError', 'loopBlocked'];
+const DEFAULT_IDLE_TIMEOUT = 30_000;
 /** A subscriber that lets this much output pile up is disconnected rather than buffered without end. */
 const MAX_PENDING_OUTPUT = 1024 * 1024;
 const inUse = new Set<string>();
@@ -78,6 +81,8 @@ function unlinkQuietly(path: string): void {
  * ```
  */
 export async function startControlServer(pool: ControlledPool, options: ControlServerOptions): Promise<ControlServer> {
+  const idle = options.idleTimeout;
+  if (idle !== undefined && !(Number.isSafeInteger(idle) && idle > 0)) throw new TypeError(`Expected \`idleTimeout\` to be a positive integer (ms), got ${String(idle)}`);
   const dir = options.dir ?? controlDir();
   await ensureControlDir(dir);
   removeDeadSockets(dir);
@@ -179,6 +184,8 @@ class ControlSession implements ControlServer {
     this.#clients.add(socket);
     socket.on('close', () => this.#clients.delete(socket));
     socket.on('error', () => socket.destroy());
+    // A client that connects and never sends (or forgets to hang up) would hold one of the pool's descriptors for ever.
+    socket.setTimeout(this.#options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT, () => socket.destroy());
     let buffer = '';
     let refused = false;
     // A line over the limit closes the connection, whether it came whole or its end is still to come.
@@ -255,6 +262,7 @@ class ControlSession implements ControlServer {
   #subscribe(socket: net.Socket): void {
     if (this.#subscribers.has(socket)) return; // asked twice: one stream
     this.#subscribers.add(socket);
+    socket.setTimeout(0); // a subscriber only listens
     socket.once('close', () => {
       this.#subscribers.delete(socket);
       if (this.#subscribers.size > 0) return;

@@ -223,6 +223,22 @@ describe('control channel', () => {
     await server.close();
   });
 
+  it('closes a connection that sends nothing for idleTimeout, and keeps an events subscriber, however quiet', async () => {
+    // Before: a client that connected and never sent (or never hung up) held a descriptor of the pool's process for ever.
+    const server = await startControlServer(new FakePool(), { name: 'idle', dir: freshDir(), idleTimeout: 200 });
+    let subscriberClosed = false;
+    const unsubscribe = subscribeControlEvents(server.path, () => {}, () => (subscriberClosed = true));
+    const idle = net.connect(server.path);
+    idle.on('error', () => {});
+    let idleClosed = false;
+    idle.on('close', () => (idleClosed = true));
+    await waitFor(() => idleClosed, 'the silent client to be hung up on');
+    expect(subscriberClosed).toBe(false); // connected before it, silent since its request
+    unsubscribe();
+    await server.close();
+    await expect(startControlServer(new FakePool(), { name: 'idle', dir: freshDir(), idleTimeout: -1 })).rejects.toThrow('Expected `idleTimeout` to be a positive integer (ms), got -1');
+  });
+
   it('tightens a directory of ours that others could read, and refuses a symlink', async () => {
     const loose = freshDir();
     mkdirSync(loose, { mode: 0o755 });

@@ -82,10 +82,34 @@ function wrapFunction(fn: TaskFunction): WorkerClass {
 
 /** tsx runs TypeScript worker files; loaded only for them, so JavaScript workers start faster. */
 async function registerTypeScript(): Promise<void> {
-  const esm = await import('tsx/esm/api');
-  esm.register();
-  const cjs = await import('tsx/cjs/api');
-  cjs.register();
+  // tsx caches what it compiles in <tmpdir>/tsx-<euid>, and the first file it compiles fails
+  // (the worker's start with it) when that directory cannot be made: a TMPDIR that does not
+  // exist or is not this user's to write, a read-only /tmp (a container run with --read-only).
+  // It then compiles without its cache. tsx reads the variable as it loads (its hooks thread
+  // copies the environment as it starts); the worker's own environment stays as it was given.
+  const uncached = !tsxCacheDirUsable() && process.env.TSX_DISABLE_CACHE === undefined;
+  if (uncached) process.env.TSX_DISABLE_CACHE = '1';
+  try {
+    const esm = await import('tsx/esm/api');
+    esm.register();
+    const cjs = await import('tsx/cjs/api');
+    cjs.register();
+  } finally {
+    if (uncached) delete process.env.TSX_DISABLE_CACHE;
+  }
+}
+
+/** True when tsx's cache directory exists or can be made, as tsx makes it (recursively). */
+function tsxCacheDirUsable(): boolean {
+  const fs = process.getBuiltinModule('node:fs');
+  const os = process.getBuiltinModule('node:os');
+  const { join } = process.getBuiltinModule('node:path');
+  try {
+    fs.mkdirSync(join(os.tmpdir(), `tsx-${process.geteuid ? process.geteuid() : os.userInfo().username}`), { recursive: true });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function describe(value: unknown): string {

@@ -1,4 +1,4 @@
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -32,6 +32,22 @@ describe('worker modules', () => {
   it('runs a .tsx worker file', async () => {
     const pool = makePool({ worker: 'echo.tsx' });
     expect(await pool.run(['tsx'])).toEqual(['tsx']);
+  });
+
+  // tsx caches what it compiles in <tmpdir>/tsx-<euid>. Where that directory could not be made (a
+  // TMPDIR that is missing or not the user's to write, a read-only /tmp), every TypeScript worker
+  // failed to start (ENOTDIR/EACCES/EROFS, mkdir '…/tsx-<euid>'). A path through a regular file
+  // is such a TMPDIR for root too.
+  it.each(['echo.ts', 'echo.cts'])('runs a TypeScript worker file (%s) when TMPDIR cannot hold tsx’s cache', async (file) => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'looppool-tmpdir-'));
+    try {
+      writeFileSync(path.join(dir, 'file'), '');
+      const pool = makePool({ worker: file, size: 1, env: { ...process.env, TMPDIR: path.join(dir, 'file', 'tmp') } });
+      expect(await pool.run({ file })).toEqual({ file });
+      await pool.stop();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   // A thread's argv is its own script: the copy of looppool/worker it loads starts nothing.

@@ -13,6 +13,14 @@ export interface CliIo {
   readonly cwd: string;
 }
 
+/**
+ * True when `stream` is a terminal that takes cursor moves: not a `TERM=dumb` one (Emacs'
+ * shell and compilation buffers, some CI log viewers), which prints the escape sequences as text.
+ */
+export function canRedraw(stream: TerminalStream, env: NodeJS.ProcessEnv): boolean {
+  return stream.isTTY === true && env.TERM !== 'dumb';
+}
+
 /** The real process's streams, environment and directory. */
 export function processIo(): CliIo {
   return { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };

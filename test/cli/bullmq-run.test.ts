@@ -265,7 +265,8 @@ describe('looppool run --bullmq', () => {
     openQueue(queueName);
     const jobs = Array.from({ length: 20 }, (_, i) => `{"ms":5,"id":${i + 1}}`).join('\\n');
     const command = `printf '${jobs}\\n' | node ${BIN} enqueue ${queueName} -q >/dev/null && node ${BIN} run ${fixture('sleep.mjs')} --bullmq ${queueName} --size 1 --name tty --max-jobs 20 >/dev/null`;
-    const terminal = spawnSync('script', ['-qfec', command, '/dev/null'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    // TERM set: a TERM=dumb terminal gets no display, whatever TERM the tests run with.
+    const terminal = spawnSync('script', ['-qfec', command, '/dev/null'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000, env: { ...process.env, TERM: 'xterm-256color' } });
     expect(terminal.status).toBe(0);
     expect(terminal.stdout).toMatch(/looppool tty \(queue looppool-test-cli-tty-\w+\) · \d+ done · /);
     expect(terminal.stdout).toMatch(/ {2}worker 0 {2}pid \d+/);

@@ -37,7 +37,7 @@ describe('manual/examples', () => {
     // The README's command, over the manual/ and src/ directories to keep the test short, in a pseudo-terminal (script).
     const command = `node manual/examples/extract/list-files.mjs manual src | node bin/looppool.js run manual/examples/extract/worker.ts --lines --output ${output} --size 2`;
     const listed = spawnSync('node', ['manual/examples/extract/list-files.mjs', 'manual', 'src'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim().split('\n');
-    const terminal = spawnSync('script', ['-qfec', command, '/dev/null'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, COLUMNS: '120', LINES: '40' }, timeout: 120_000 });
+    const terminal = spawnSync('script', ['-qfec', command, '/dev/null'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, COLUMNS: '120', LINES: '40', TERM: 'xterm-256color' }, timeout: 120_000 });
     expect(terminal.status, terminal.stdout).toBe(0);
     const screen = terminal.stdout;
     expect(screen).toMatch(/looppool extract · \d+(\/\d+)? done/); // the live display…

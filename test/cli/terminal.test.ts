@@ -12,13 +12,17 @@ import { BIN, expectNoPoolLeft, fixture, ROOT, sleepTasks, uniqueName } from './
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'looppool-tty-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+/** A terminal that takes cursor moves, whatever TERM the tests run with (TERM=dumb draws no display). */
+const CAPABLE = { ...process.env, TERM: 'xterm-256color' };
+/** A terminal that prints escape sequences as text (Emacs' shell, some CI log viewers). */
+const DUMB = { ...process.env, TERM: 'dumb' };
 
 describe('looppool run on a terminal', () => {
   it('prints records above the live display when stdout is the same terminal, each on a line of its own', () => {
     const input = path.join(tmp, 'tasks.jsonl');
     writeFileSync(input, Array.from({ length: 300 }, (_, i) => `{"ms":5,"id":${i + 1}}\n`).join(''));
     const command = `node ${BIN} run ${fixture('sleep.mjs')} --size 2 --input ${input}`;
-    const terminal = spawnSync('script', ['-qfec', command, '/dev/null'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    const terminal = spawnSync('script', ['-qfec', command, '/dev/null'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000, env: CAPABLE });
     expect(terminal.status).toBe(0);
     // What the terminal shows: the text with the display's redraws applied is hard to replay,
     // but every record must arrive whole, at the start of a line.
@@ -31,12 +35,34 @@ describe('looppool run on a terminal', () => {
     const input = path.join(tmp, 'piped.jsonl');
     writeFileSync(input, Array.from({ length: 40 }, (_, i) => `{"ms":300,"id":${i + 1}}\n`).join(''));
     const command = `node ${BIN} run ${fixture('sleep.mjs')} --size 2 --concurrency 20 --input ${input} | cat`;
-    const terminal = spawnSync('script', ['-qfec', command, '/dev/null'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    const terminal = spawnSync('script', ['-qfec', command, '/dev/null'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000, env: CAPABLE });
     expect(terminal.status).toBe(0);
     expect(terminal.stdout).not.toMatch(/\x1b\[\d*[FJ]/); // the display's cursor-up and erase
     const records = terminal.stdout.match(/\{"line":\d+,"result":\{"done":\{"ms":300,"id":\d+\}\}\}/g) ?? [];
     expect(new Set(records.map((r) => JSON.parse(r).line)).size).toBe(40);
     expect(terminal.stdout).toMatch(/looppool sleep: 40 tasks in .* 40 ok, 0 failed/);
+  });
+
+  // Before: the display's cursor-up and erase sequences, and top's alternate screen, were
+  // written to a terminal that prints them as text (^[[2F^[[J between the frames).
+  it('draws no display on a TERM=dumb terminal: plain notices, the records and the summary, no escape sequence', () => {
+    const input = path.join(tmp, 'dumb.jsonl');
+    writeFileSync(input, Array.from({ length: 20 }, (_, i) => `{"ms":300,"id":${i + 1}}\n`).join(''));
+    const command = `node ${BIN} run ${fixture('sleep.mjs')} --size 2 --concurrency 5 --input ${input}`;
+    const terminal = spawnSync('script', ['-qfec', command, '/dev/null'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000, env: DUMB });
+    expect(terminal.status).toBe(0);
+    expect(terminal.stdout).not.toContain('\x1b');
+    const records = terminal.stdout.match(/\{"line":\d+,"result":\{"done":\{"ms":300,"id":\d+\}\}\}/g) ?? [];
+    expect(new Set(records.map((r) => JSON.parse(r).line)).size).toBe(20);
+    expect(terminal.stdout).toMatch(/looppool sleep: 20 tasks in .* 20 ok, 0 failed/);
+  });
+
+  it('looppool top on a TERM=dumb terminal prints its screens one after another, without taking the screen', () => {
+    const terminal = spawnSync('script', ['-qfec', `node ${BIN} top -n 2 --interval 100`, '/dev/null'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000, env: DUMB });
+    expect(terminal.status).toBe(0);
+    expect(terminal.stdout).not.toContain('\x1b');
+    const capable = spawnSync('script', ['-qfec', `node ${BIN} top -n 1`, '/dev/null'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000, env: CAPABLE });
+    expect(capable.stdout).toContain('\x1b[?1049h'); // the alternate screen, given back at the end
   });
 
   it('Ctrl-C typed in a tmux pane reaches the whole foreground group: it drains and exits 130', async () => {

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { controlRequest, subscribeControlEvents, type ControlStats } from '../../control/index.ts';
 import { EXIT, UsageError } from '../exit-codes.ts';
 import { fit, printable } from '../format.ts';
-import type { CliIo } from '../io.ts';
+import { canRedraw, type CliIo } from '../io.ts';
 import { findPools, selectPools } from '../proc/pools.ts';
 import { poolPids, viewPools, type LivePool } from '../proc/pool-view.ts';
 import { forgetUsage, sampleUsage } from '../proc/usage.ts';
@@ -57,7 +57,7 @@ class Top {
   }
 
   async run(): Promise<number> {
-    const terminal = this.#io.stdout.isTTY === true;
+    const terminal = canRedraw(this.#io.stdout, this.#io.env); // else frames one after another
     const restore = terminal ? this.#takeTerminal() : () => {};
     const onSignal = (): void => this.#stop();
     process.on('SIGINT', onSignal);

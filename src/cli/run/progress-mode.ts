@@ -5,7 +5,7 @@
  * terminal) were erased by the next redraw, and the run ended on a stale frame.
  */
 import { fstatSync } from 'node:fs';
-import type { CliIo, TerminalStream } from '../io.ts';
+import { canRedraw, type CliIo, type TerminalStream } from '../io.ts';
 
 /**
  * `none`: no display, plain lines on stderr (as when stderr is not a terminal); `display`: the
@@ -17,6 +17,7 @@ export type ProgressMode = 'none' | 'display' | 'above';
 /** What the choice depends on: the flags, and what stderr and stdout are. */
 export interface ProgressSurroundings {
   readonly quiet: boolean;
+  /** stderr is a terminal that takes cursor moves (not `TERM=dumb`). */
   readonly stderrIsTerminal: boolean;
   /** Records go to stdout (no `--output`, or `--output -`). */
   readonly recordsToStdout: boolean;
@@ -40,7 +41,7 @@ export function progressMode(s: ProgressSurroundings): ProgressMode {
 
 /** {@link progressMode} for a command run with `io`. */
 export function progressModeFor(io: CliIo, quiet: boolean, recordsToStdout: boolean): ProgressMode {
-  return progressMode({ quiet, stderrIsTerminal: io.stderr.isTTY === true, recordsToStdout, stdoutIsTerminal: io.stdout.isTTY === true, stdout: streamStat(io.stdout) });
+  return progressMode({ quiet, stderrIsTerminal: canRedraw(io.stderr, io.env), recordsToStdout, stdoutIsTerminal: io.stdout.isTTY === true, stdout: streamStat(io.stdout) });
 }
 
 /** The file status of `stream`'s descriptor (process.stdout's is 1), or undefined. */

@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { controlRequest, listControlSockets } from '../../src/control/index.ts';
 import { readProcessTable } from '../../src/cli/proc/process-table.ts';
 import { isAlive, waitFor } from '../helpers/processes.ts';
-import { BIN, expectNoPoolLeft, fixture, poolProcesses, readerlessFifo, silentFifo, sleepTasks, startCli, uniqueName, waitForControl, workerPids, writerlessFifo } from './helpers.ts';
+import { BIN, CliProcess, expectNoPoolLeft, fixture, poolProcesses, readerlessFifo, silentFifo, sleepTasks, startCli, uniqueName, waitForControl, workerPids, writerlessFifo } from './helpers.ts';
 
 /** Lines 1..n, each exactly once. */
 function expectLines(records: Record<string, any>[], n: number): void {
@@ -121,6 +121,30 @@ describe('looppool run: signals', () => {
     } finally {
       for (const pid of [...poolProcesses(name), terminal.pid ?? -1]) if (pid > 0 && isAlive(pid)) process.kill(pid, 'SIGKILL');
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  // The manual advised nohup to keep a long run going past a hang-up. nohup leaves SIGHUP ignored,
+  // but Node gives each signal it inherits ignored its default action back, and the run listens
+  // for SIGHUP: a hang-up still drains it. The manual now says setsid or tmux.
+  it('under nohup a hang-up still drains the run: exit 129, the started tasks finished', async () => {
+    const name = uniqueName('nohup');
+    const child = spawn('nohup', [process.execPath, BIN, 'run', fixture('sleep.mjs'), '--size', '1', '--concurrency', '4', '--name', name], {
+      cwd: path.dirname(BIN),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const cli = new CliProcess(child, false);
+    try {
+      child.stdin?.end(sleepTasks(200, 300));
+      await cli.waitForRecords(4);
+      process.kill(child.pid as number, 'SIGHUP'); // nohup exec'd node: the same process
+      expect((await cli.exit()).code).toBe(129);
+      const last = Number(/every line up to (\d+) has its record/.exec(cli.stderr)?.[1]);
+      expectLines(cli.records(), last);
+      expect(last).toBeLessThan(200);
+      await expectNoPoolLeft(name);
+    } finally {
+      for (const pid of poolProcesses(name)) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
     }
   });
 

@@ -9,7 +9,7 @@ import type { StatsD } from 'hot-shots';
 import { isStatsdClient, resolveStatsdOptions, type ResolvedStatsdOptions, type StatsdOptions } from './metrics/statsd.ts';
 import { checkSentryOptions, resolveSentryConfig, type SentryConfig, type SentryOptions } from './sentry/config.ts';
 import { encodePayload } from './transport/encode.ts';
-import { inheritedExecArgv } from './internal/exec-argv.ts';
+import { inheritedEnv, inheritedExecArgv } from './internal/exec-argv.ts';
 import { MAX_MESSAGE_BYTES } from './protocol/messages.ts';
 import { assertKnownKeys } from './internal/known-keys.ts';
 import { boolean, delayOption, integer, integerBetween, object, oneOf, poolName, show, stringArray } from './internal/option-checks.ts';
@@ -44,7 +44,10 @@ export interface PoolOptions {
   workerData?: unknown;
   /** `'least-busy'`: the worker with the fewest tasks in flight (ties rotate); `'round-robin'`. @default 'least-busy' */
   dispatch?: DispatchPolicy;
-  /** Environment of the worker processes. @default process.env */
+  /**
+   * Environment of the worker processes, as it is. @default process.env, without the inspector's
+   * flags in `NODE_OPTIONS` (`--inspect*`, `--debug*`: every worker would try to bind the parent's port)
+   */
   env?: NodeJS.ProcessEnv;
   /**
    * Node flags of the worker processes. @default process.execArgv without the inspector's flags
@@ -231,7 +234,7 @@ export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
     name,
     workerData,
     dispatch: oneOf('dispatch', input.dispatch ?? d.dispatch, ['least-busy', 'round-robin']),
-    env: input.env === undefined ? process.env : environment(input.env), // process.env holds strings only: not walked at every new Pool()
+    env: input.env === undefined ? inheritedEnv() : environment(input.env), // process.env holds strings only: not walked at every new Pool()
     execArgv: stringArray('execArgv', input.execArgv ?? inheritedExecArgv()),
     maxMessageBytes,
     stopTimeout: delayOption('stopTimeout', input.stopTimeout ?? d.stopTimeout, 0, true),

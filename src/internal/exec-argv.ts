@@ -12,7 +12,7 @@ export function inheritedExecArgv(argv: readonly string[] = process.execArgv): s
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     const [flag, inlineValue] = splitFlag(arg);
-    if (/^--(inspect|debug)(-brk|-port|-wait)?$/.test(flag)) {
+    if (INSPECTOR.test(flag)) {
       if (/^--(inspect|debug)-port$/.test(flag) && inlineValue === undefined) i++; // its value is the next argument
       continue;
     }
@@ -23,6 +23,61 @@ export function inheritedExecArgv(argv: readonly string[] = process.execArgv): s
     if (PARENT_ONLY.has(flag) || flag.startsWith('--test-') || flag.startsWith('--watch')) continue;
     out.push(arg);
   }
+  return out;
+}
+
+/** The inspector's and debugger's flags: a worker would try to bind the parent's port. */
+const INSPECTOR = /^--(inspect|debug)(-brk|-port|-wait)?$/;
+
+/**
+ * The parent's environment for its workers (the `env` option's default): `process.env`, with
+ * the inspector's flags taken out of `NODE_OPTIONS` as {@link inheritedExecArgv} takes them out
+ * of the flags. `NODE_OPTIONS=--inspect` made every worker fail to bind the parent's port (a
+ * line on stderr at each start), and `--inspect-brk=0` made each wait for a debugger until its
+ * startTimeout.
+ */
+export function inheritedEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const options = env.NODE_OPTIONS;
+  if (options === undefined || !/--(inspect|debug)/.test(options)) return env;
+  const kept: string[] = [];
+  const tokens = splitNodeOptions(options);
+  for (let i = 0; i < tokens.length; i++) {
+    const { raw, value } = tokens[i] as { raw: string; value: string };
+    const [flag, inlineValue] = splitFlag(value);
+    if (INSPECTOR.test(flag)) {
+      if (flag.endsWith('-port') && inlineValue === undefined) i++; // its value is the next one
+      continue;
+    }
+    kept.push(raw);
+  }
+  const { NODE_OPTIONS: _, ...rest } = env;
+  return kept.length === 0 ? rest : { ...rest, NODE_OPTIONS: kept.join(' ') };
+}
+
+/**
+ * `NODE_OPTIONS` split as Node splits it: on spaces, except inside double quotes, where a
+ * backslash escapes the next character. `raw` is the text as written, `value` without the quoting.
+ */
+function splitNodeOptions(options: string): { raw: string; value: string }[] {
+  const out: { raw: string; value: string }[] = [];
+  let raw = '';
+  let value = '';
+  let quoted = false;
+  for (let i = 0; i < options.length; i++) {
+    const c = options[i] as string;
+    if (!quoted && c === ' ') {
+      if (raw !== '') out.push({ raw, value });
+      raw = value = '';
+      continue;
+    }
+    raw += c;
+    if (c === '"') quoted = !quoted;
+    else if (quoted && c === '\\' && i + 1 < options.length) {
+      raw += options[++i];
+      value += options[i];
+    } else value += c;
+  }
+  if (raw !== '') out.push({ raw, value });
   return out;
 }
 

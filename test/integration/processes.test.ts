@@ -119,6 +119,21 @@ describe('process hygiene', () => {
     }
   });
 
+  // NODE_OPTIONS=--inspect (a debugger on the application) made every worker try to bind the
+  // parent's port too: a line on stderr at each start, or with --inspect-brk=0 workers that each
+  // waited for a debugger until startTimeout.
+  it("workers inherit NODE_OPTIONS without the inspector's flags, as they inherit the parent's flags", async () => {
+    const before = process.env['NODE_OPTIONS'];
+    process.env['NODE_OPTIONS'] = '--inspect=0 --max-old-space-size=300';
+    try {
+      const pool = makePool({ worker: 'env.mjs', size: 1 });
+      expect(await pool.run(['NODE_OPTIONS'])).toEqual({ NODE_OPTIONS: '--max-old-space-size=300' });
+    } finally {
+      if (before === undefined) delete process.env['NODE_OPTIONS'];
+      else process.env['NODE_OPTIONS'] = before;
+    }
+  });
+
   it('stats() is a plain snapshot of the queue, the counters and each worker', async () => {
     const pool = makePool({ worker: 'echo.ts', size: 2 });
     await pool.start();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { inheritedExecArgv } from '../../src/internal/exec-argv.ts';
+import { inheritedEnv, inheritedExecArgv } from '../../src/internal/exec-argv.ts';
 
 describe('the Node flags workers inherit (execArgv default)', () => {
   it.each([
@@ -23,5 +23,28 @@ describe('the Node flags workers inherit (execArgv default)', () => {
     [['--import', 'tsx', '--enable-source-maps', '--max-semi-space-size=16', '--conditions', 'dev'], ['--import', 'tsx', '--enable-source-maps', '--max-semi-space-size=16', '--conditions', 'dev']],
   ])('%j -> %j', (argv, expected) => {
     expect(inheritedExecArgv(argv)).toEqual(expected);
+  });
+});
+
+describe('the environment workers inherit (env default): NODE_OPTIONS without the inspector', () => {
+  it.each([
+    ['--inspect', undefined],
+    ['--inspect-brk=0 --max-old-space-size=512', '--max-old-space-size=512'],
+    ['--require ./x.cjs --inspect-port 9230 --inspect-wait --enable-source-maps', '--require ./x.cjs --enable-source-maps'],
+    ['--debug-port=1 --no-warnings  --import tsx', '--no-warnings --import tsx'],
+    // Quoted values are kept as written, and a quoted --inspect is a value, not a flag.
+    ['--require "./dir with --inspect/x.cjs" --inspect=127.0.0.1:0', '--require "./dir with --inspect/x.cjs"'],
+    ['--title "a \\" --inspect b" --inspect', '--title "a \\" --inspect b"'],
+    ['--inspect-publish-uid=http --no-deprecation', '--inspect-publish-uid=http --no-deprecation'],
+  ])('NODE_OPTIONS=%j -> %j', (options, expected) => {
+    const env = inheritedEnv({ PATH: '/bin', NODE_OPTIONS: options });
+    expect(env).toEqual(expected === undefined ? { PATH: '/bin' } : { PATH: '/bin', NODE_OPTIONS: expected });
+  });
+
+  it('is the environment itself when NODE_OPTIONS names no inspector flag', () => {
+    const env = { PATH: '/bin', NODE_OPTIONS: '--max-old-space-size=512' };
+    expect(inheritedEnv(env)).toBe(env);
+    const none = { PATH: '/bin' };
+    expect(inheritedEnv(none)).toBe(none);
   });
 });

@@ -5,7 +5,7 @@
  */
 export { startControlServer, type ControlledPool, type ControlServer, type ControlServerOptions } from './server.ts';
 export { controlRequest, subscribeControlEvents } from './client.ts';
-export { controlDir, listControlSockets, type ControlSocket } from './runtime-dir.ts';
+export { controlDir, listControlSockets, listeningControlSockets, type ControlSocket } from './runtime-dir.ts';
 export type { ControlEvent, ControlStats } from './protocol.ts';
 export { ControlChannelError, ControlNoAnswerError } from './errors.ts';
 export { PARENT_PID_VAR } from '../internal/worker-env.ts';

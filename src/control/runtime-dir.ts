@@ -16,6 +16,8 @@ const SOCKET_NAME = /^(\d+)@([A-Za-z0-9_.-]+?)(?:@(\d+))?\.sock$/;
 export interface ControlSocket {
   /** Process id of the process that serves it (the pool's parent). */
   readonly pid: number;
+  /** The socket file's owner, when it was checked ({@link listeningControlSockets}). */
+  readonly uid?: number;
   /** The pool's name. */
   readonly name: string;
   readonly path: string;
@@ -65,6 +67,44 @@ export function socketPath(dir: string, pid: number, name: string, index = 1): s
     throw new ControlChannelError(`The control socket path ${full} is longer than ${MAX_SOCKET_PATH} bytes; set XDG_RUNTIME_DIR or TMPDIR to a shorter directory`);
   }
   return full;
+}
+
+/** A listening socket in /proc/net/unix: its flags (`__SO_ACCEPTCON`) and its path, the rest of the line. */
+const LISTENING_UNIX_SOCKET = /^[0-9a-f]+: [0-9a-f]+ [0-9a-f]+ 00010000 [0-9a-f]+ [0-9a-f]+ +\d+ (\/.+)$/;
+/** The directories control sockets are made in: `looppool` (under XDG_RUNTIME_DIR) or `looppool-<uid>`. */
+const CONTROL_DIR_NAME = /^looppool(?:-\d+)?$/;
+
+/**
+ * The control sockets that are listening now, wherever they were made: a pool's directory
+ * depends on the XDG_RUNTIME_DIR and TMPDIR it was started with (a cron job or a service has
+ * none, or others, than the login shell `looppool stop` runs in). Read from the kernel's list of
+ * bound Unix sockets (Linux; elsewhere none); only sockets in a looppool control directory, with
+ * their owner: a caller takes one only from the user whose process serves it.
+ */
+export function listeningControlSockets(): ControlSocket[] {
+  const fs = process.getBuiltinModule('node:fs');
+  let table: string;
+  try {
+    table = fs.readFileSync('/proc/net/unix', 'utf8');
+  } catch {
+    return [];
+  }
+  const out: ControlSocket[] = [];
+  for (const line of table.split('\n')) {
+    const found = LISTENING_UNIX_SOCKET.exec(line.trim())?.[1];
+    const m = found === undefined ? null : SOCKET_NAME.exec(path.basename(found));
+    if (!m || !CONTROL_DIR_NAME.test(path.basename(path.dirname(found as string)))) continue;
+    let uid: number;
+    try {
+      const stat = fs.lstatSync(found as string);
+      if (!stat.isSocket()) continue;
+      uid = stat.uid;
+    } catch {
+      continue; // removed since, or in a directory this user cannot see
+    }
+    out.push({ pid: Number(m[1]), name: m[2] as string, path: found as string, uid });
+  }
+  return out;
 }
 
 /**

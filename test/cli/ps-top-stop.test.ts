@@ -137,6 +137,32 @@ describe('looppool stop', () => {
     await expectNoPoolLeft(name);
   });
 
+  // A pool's control directory follows the XDG_RUNTIME_DIR and TMPDIR it started with; a cron job
+  // or a service has none, or others, than the shell `looppool stop` runs in. Before: ps and top
+  // showed no control channel, and stop fell back to SIGTERM, which ends an application whose
+  // pool has control: true but no signal handler, its tasks lost.
+  it('finds and stops through its control channel a pool started with another TMPDIR and no XDG_RUNTIME_DIR', async () => {
+    const name = uniqueName('elsewhere');
+    const [poolTmp, shellTmp] = [mkdtempSync(path.join(os.tmpdir(), 'looppool-pool-tmp-')), mkdtempSync(path.join(os.tmpdir(), 'looppool-shell-tmp-'))];
+    const poolEnv = { TMPDIR: poolTmp, XDG_RUNTIME_DIR: undefined };
+    const shellEnv = { TMPDIR: shellTmp, XDG_RUNTIME_DIR: undefined };
+    try {
+      const cli = startCli(['run', fixture('sleep.mjs'), '--size', '1', '--concurrency', '2', '--name', name], { input: sleepTasks(100, 300), detached: true, env: poolEnv });
+      const socket = path.join(poolTmp, `looppool-${process.getuid?.()}`, `${cli.pid}@${name}.sock`);
+      await waitFor(() => existsSync(socket), 'the control socket in the pool’s TMPDIR');
+      const ps = await runCli(['ps', '--json', name], { env: shellEnv });
+      expect(JSON.parse(ps.stdout)).toMatchObject([{ name, pid: cli.pid, control: socket }]);
+      const stop = await runCli(['stop', name], { env: shellEnv });
+      expect(stop.code).toBe(0);
+      expect(stop.stderr).toContain(`asked ${name} (pid ${cli.pid}) to stop through its control channel`);
+      expect((await cli.exit()).code).toBe(143);
+      await expectNoPoolLeft(name);
+    } finally {
+      rmSync(poolTmp, { recursive: true, force: true });
+      rmSync(shellTmp, { recursive: true, force: true });
+    }
+  });
+
   it('stops a pool without a control channel by SIGTERM, named by a worker pid', async () => {
     const name = uniqueName('stop');
     const cli = startCli(['run', fixture('sleep.mjs'), '--size', '2', '--concurrency', '2', '--name', name, '--no-control'], {

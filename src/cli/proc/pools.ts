@@ -4,7 +4,7 @@
  * library pool's parent keeps its own command line. Control sockets add what only the pool knows.
  */
 import { readFileSync } from 'node:fs';
-import { controlDir, listControlSockets, PARENT_PID_VAR } from '../../control/index.ts';
+import { controlDir, listControlSockets, listeningControlSockets, PARENT_PID_VAR } from '../../control/index.ts';
 import { isAlive, readProcessTable, type ProcessEntry } from './process-table.ts';
 
 const WORKER_TITLE = /^looppool ([A-Za-z0-9_.-]+) worker (\d+)$/;
@@ -81,12 +81,15 @@ export function findPools(table: readonly ProcessEntry[] = readProcessTable(), s
     const parent = PARENT_TITLE.exec(p.argv0);
     if (parent && !WORKER_TITLE.test(p.argv0)) poolOf(parent[1] as string, p.pid);
   }
-  const sockets = listControlSockets(socketDir).filter((s) => isAlive(s.pid));
+  // This shell's control directory, then the sockets of pools started with another one.
+  const sockets = [...listControlSockets(socketDir), ...listeningControlSockets()].filter((s) => isAlive(s.pid));
   return [...pools.values()]
     .map((pool) => {
       const parent = byPid.get(pool.parent);
       const orphaned = parent === undefined || pool.parent === 1 || pool.adopted;
-      const controls = orphaned ? [] : sockets.filter((s) => s.pid === pool.parent && s.name === pool.name).map((s) => s.path);
+      // A socket found outside the control directory counts only if its owner runs the pool; one
+      // found both ways, once.
+      const controls = orphaned ? [] : [...new Set(sockets.filter((s) => s.pid === pool.parent && s.name === pool.name && (s.uid === undefined || s.uid === parent?.uid)).map((s) => s.path))];
       return {
         name: pool.name,
         pid: pool.parent,

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach } from 'vitest';
 import { readProcessTable } from '../../src/cli/proc/process-table.ts';
+import { controlRequest } from '../../src/control/client.ts';
 import { listControlSockets } from '../../src/control/runtime-dir.ts';
 import { isAlive, waitFor } from '../helpers/processes.ts';
 
@@ -222,9 +223,20 @@ export function readerlessFifo(): { readonly path: string } {
   return { path: makeFifo().path };
 }
 
-/** Wait until the `looppool run` of `pid` opened its control channel: its pool has started and it handles signals. */
+/**
+ * Wait until the `looppool run` of `pid` opened its control channel: its pool has started and it
+ * handles signals. The socket's file exists from bind(), a moment before the server listens: a
+ * request in between is refused (ECONNREFUSED; seen on a loaded machine), so this waits for an answer.
+ */
 export async function waitForControl(pid: number): Promise<void> {
-  await waitFor(() => listControlSockets().some((s) => s.pid === pid), `looppool (pid ${pid}) to open its control channel`, 20_000);
+  await waitFor(
+    async () => {
+      const socket = listControlSockets().find((s) => s.pid === pid);
+      return socket !== undefined && (await controlRequest(socket.path, { op: 'stats' }).then(() => true, () => false));
+    },
+    `looppool (pid ${pid}) to open its control channel`,
+    20_000,
+  );
 }
 
 afterEach(async () => {

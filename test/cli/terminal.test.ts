@@ -74,8 +74,12 @@ describe('looppool run on a terminal', () => {
     const socket = `looppool-test-${process.pid}-${name}`;
     const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
     try {
-      const command = `cat ${input} | ${process.execPath} ${BIN} run ${fixture('sleep.mjs')} --size 2 --concurrency 16 --name ${name} --output ${output}; echo "exit=$?" > ${status}; sleep 30`;
-      tmux('new-session', '-d', '-s', 'run', '-x', '160', '-y', '30', command);
+      // The shell that writes the exit code ignores SIGINT, whatever $SHELL (tmux's shell) is: dash,
+      // as the pane's shell, died of the Ctrl-C before it wrote it, where bash waits for its child.
+      // The command still gets it: Node gives every signal it inherits ignored its default action back.
+      const script = path.join(tmp, `${name}.sh`);
+      writeFileSync(script, `trap '' INT\ncat '${input}' | '${process.execPath}' '${BIN}' run '${fixture('sleep.mjs')}' --size 2 --concurrency 16 --name ${name} --output '${output}'\necho "exit=$?" > '${status}'\nsleep 30\n`);
+      tmux('new-session', '-d', '-s', 'run', '-x', '160', '-y', '30', `exec sh '${script}'`);
       await waitFor(() => /looppool .* done/.test(tmux('capture-pane', '-p', '-t', 'run')), 'the progress display in the pane');
       await waitFor(() => existsSync(output) && readFileSync(output, 'utf8').split('\n').length > 40, 'some records');
       tmux('send-keys', '-t', 'run', 'C-c');

@@ -1,6 +1,6 @@
 /**
- * Where control sockets live: one private directory per user (`$XDG_RUNTIME_DIR/looppool`,
- * else `<tmpdir>/looppool-<uid>`), mode 0700, checked before any socket is bound in it, so
+ * Where control sockets live: one private directory per user (`$XDG_RUNTIME_DIR/looppool` when
+ * that directory is the user's, else `<tmpdir>/looppool-<uid>`), mode 0700, checked before any socket is bound in it, so
  * nobody else on the machine can reach a pool's socket.
  * Built-ins it needs only when used come from `process.getBuiltinModule()` there: an ES import
  * would load them (and run their lazy getters) in every process that imports looppool.
@@ -23,11 +23,36 @@ export interface ControlSocket {
   readonly path: string;
 }
 
-/** The current user's control directory (not created). */
+/** The current user's control directory (not created): where `looppool ps`, `top` and `stop` look. */
 export function controlDir(env: NodeJS.ProcessEnv = process.env): string {
   const xdg = env.XDG_RUNTIME_DIR;
   if (xdg && path.isAbsolute(xdg) && process.getBuiltinModule('node:fs').existsSync(xdg)) return path.join(xdg, 'looppool');
+  return tmpControlDir();
+}
+
+/**
+ * Where this process makes its control sockets: {@link controlDir}, but an XDG_RUNTIME_DIR that
+ * is not this user's own directory counts as none. `su` without `-` and `sudo -E` keep the one
+ * of the user before: a pool run as root there made `<it>/looppool` root's, and that user's
+ * pools were refused a channel from then on; another user's got none (EACCES).
+ */
+export function ownControlDir(env: NodeJS.ProcessEnv = process.env): string {
+  const xdg = env.XDG_RUNTIME_DIR;
+  return xdg && path.isAbsolute(xdg) && isOwnDirectory(xdg) ? path.join(xdg, 'looppool') : tmpControlDir();
+}
+
+function tmpControlDir(): string {
   return path.join(process.getBuiltinModule('node:os').tmpdir(), `looppool-${process.getuid?.() ?? 'user'}`);
+}
+
+function isOwnDirectory(dir: string): boolean {
+  try {
+    const stat = process.getBuiltinModule('node:fs').statSync(dir);
+    const uid = process.getuid?.();
+    return stat.isDirectory() && (uid === undefined || stat.uid === uid);
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -9,7 +9,7 @@ import { ControlChannelError } from './errors.ts';
 import { LoopDelayMeter, RateMeter } from './meters.ts';
 import { idOf, MAX_REQUEST_BYTES, parseRequest, type ControlEvent, type ControlRequest, type ControlResponse, type ControlStats } from './protocol.ts';
 import { eventData, eventLine } from './event-line.ts';
-import { controlDir, ensureControlDir, listControlSockets, socketPath } from './runtime-dir.ts';
+import { ensureControlDir, listControlSockets, ownControlDir, socketPath } from './runtime-dir.ts';
 
 /**
  * What the server needs of a pool (a `Pool` fits). Typed structurally so that this module
@@ -27,7 +27,7 @@ export interface ControlledPool {
 export interface ControlServerOptions {
   /** The pool's name (in the socket's file name and in `stats`). */
   name: string;
-  /** Directory of the socket. @default controlDir(): `$XDG_RUNTIME_DIR/looppool` or `<tmpdir>/looppool-<uid>` */
+  /** Directory of the socket. @default `$XDG_RUNTIME_DIR/looppool` when that directory is this user's, else `<tmpdir>/looppool-<uid>` */
   dir?: string;
   /** More fields for `stats`, under `details` (e.g. the CLI's input and output counters). */
   details?: () => unknown;
@@ -83,7 +83,7 @@ function unlinkQuietly(path: string): void {
 export async function startControlServer(pool: ControlledPool, options: ControlServerOptions): Promise<ControlServer> {
   const idle = options.idleTimeout;
   if (idle !== undefined && !(Number.isSafeInteger(idle) && idle > 0)) throw new TypeError(`Expected \`idleTimeout\` to be a positive integer (ms), got ${String(idle)}`);
-  const dir = options.dir ?? controlDir();
+  const dir = options.dir ?? ownControlDir();
   await ensureControlDir(dir);
   removeDeadSockets(dir);
   let index = 1;

@@ -2,11 +2,12 @@
  * The pool's `control` option: the pool opens its control channel (src/control) once its
  * workers are up and closes it when it stops; a channel that cannot open leaves the pool running.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { controlRequest, listControlSockets } from '../../src/control/index.ts';
+import { ownControlDir } from '../../src/control/runtime-dir.ts';
 import { makePool } from '../helpers/pools.ts';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'lpo-'));
@@ -37,6 +38,25 @@ describe('the control option', () => {
     expect(await controlRequest(socket, { op: 'stats' })).toMatchObject({ name: 'ctl', pid: process.pid, state: 'running', size: 1, done: 1 });
     await pool.stop();
     expect(existsSync(socket)).toBe(false);
+  });
+
+  // `su` without `-` and `sudo -E` keep the previous user's XDG_RUNTIME_DIR. Before: a pool run as
+  // root there made <it>/looppool root's, and every pool of that user was then refused a channel
+  // ("belongs to uid 0"); another user got EACCES there and no channel.
+  it("does not use an XDG_RUNTIME_DIR that is another user's: <tmpdir>/looppool-<uid> instead", async () => {
+    const uid = process.getuid?.() as number;
+    // Someone else's directory: root can give one away; for anyone else, / is root's.
+    const foreign = uid === 0 ? mkdtempSync(path.join(tmp, 'other-')) : '/';
+    if (uid === 0) chownSync(foreign, 65534, 65534);
+    expect(ownControlDir({ XDG_RUNTIME_DIR: foreign })).toBe(path.join(os.tmpdir(), `looppool-${uid}`));
+    const own = mkdtempSync(path.join(tmp, 'own-'));
+    expect(ownControlDir({ XDG_RUNTIME_DIR: own })).toBe(path.join(own, 'looppool'));
+    process.env.XDG_RUNTIME_DIR = foreign;
+    const pool = makePool({ worker: 'echo.mjs', size: 1, name: 'foreignxdg', control: true });
+    await pool.start();
+    expect(existsSync(path.join(foreign, 'looppool'))).toBe(false);
+    expect(listControlSockets(path.join(os.tmpdir(), `looppool-${uid}`)).filter((s) => s.pid === process.pid && s.name === 'foreignxdg')).toHaveLength(1);
+    await pool.stop();
   });
 
   it('opens none without it', async () => {

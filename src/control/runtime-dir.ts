@@ -122,7 +122,8 @@ export function listeningControlSockets(): ControlSocket[] {
     let uid: number;
     try {
       const stat = fs.lstatSync(found as string);
-      if (!stat.isSocket()) continue;
+      // In a private directory of the socket's owner, as the pool makes it: not one others may write in.
+      if (!stat.isSocket() || !isPrivateDir(path.dirname(found as string), stat.uid)) continue;
       uid = stat.uid;
     } catch {
       continue; // removed since, or in a directory this user cannot see
@@ -154,9 +155,8 @@ export function listControlSockets(dir: string = controlDir()): ControlSocket[] 
   return out.sort((a, b) => a.pid - b.pid || a.name.localeCompare(b.name));
 }
 
-/** A real directory owned by this user that nobody else may write in. */
-function isPrivateDir(dir: string): boolean {
+/** A real directory owned by `uid` (this user by default) that nobody else may write in. */
+function isPrivateDir(dir: string, uid = process.getuid?.()): boolean {
   const stat = process.getBuiltinModule('node:fs').lstatSync(dir);
-  const uid = process.getuid?.();
   return stat.isDirectory() && (uid === undefined || stat.uid === uid) && (stat.mode & 0o022) === 0;
 }

@@ -4,7 +4,7 @@
  * to the parent (and the process exits, unless the pool asked it to go on), and the exit sends
  * the last metrics report and flushes Sentry's events and what is queued for the parent first.
  */
-import { closeHungUpTerminals } from '../internal/hung-up-terminals.ts';
+import { closeTerminals } from '../internal/close-terminals.ts';
 import type { IdTable } from '../internal/id-table.ts';
 import type { WorkerMetrics } from '../metrics/worker-metrics.ts';
 import type { UncaughtOrigin } from '../protocol/messages.ts';
@@ -68,7 +68,7 @@ export function reportEscaped(channel: Channel | undefined, err: unknown, origin
 export function exitProcess(code: number, channel: Channel, sentry: WorkerSentry | undefined, metrics: WorkerMetrics | undefined): void {
   process.exitCode = code;
   const exit = (): void => {
-    closeHungUpTerminals(); // a worker that outlived its terminal would end in an abort, a crash to the pool
+    closeTerminals(); // a worker that outlived its terminal would end in an abort, a crash to the pool
     process.exit(code);
   };
   const force = setTimeout(exit, 2000);

@@ -9,4 +9,4 @@ export { controlDir, listControlSockets, listeningControlSockets, type ControlSo
 export type { ControlEvent, ControlStats } from './protocol.ts';
 export { ControlChannelError, ControlNoAnswerError } from './errors.ts';
 export { PARENT_PID_VAR } from '../internal/worker-env.ts';
-export { closeHungUpTerminals } from '../internal/hung-up-terminals.ts';
+export { closeTerminals } from '../internal/close-terminals.ts';

@@ -41,7 +41,8 @@ const MAX_NODES = MAX_FIELD;
 const MAX_INSPECTED_OBJECTS = 2000;
 /** How `util.inspect` describes a property JSON cannot carry: one line, bounded at every level. */
 const INSPECT_OPTIONS = { depth: 4, maxArrayLength: 100, maxStringLength: MAX_FIELD, breakLength: Infinity, compact: true } as const;
-const SKIPPED_PROPS = new Set(['name', 'message', 'stack', 'cause', 'errors', '__proto__', 'constructor', 'prototype']);
+/** Properties sent (or refused) as fields of their own, never as `props`. An error's `errors` is one of its props but for an AggregateError's. */
+const SKIPPED_PROPS = new Set(['name', 'message', 'stack', 'cause', '__proto__', 'constructor', 'prototype']);
 
 /** Turn anything thrown (an `Error` or not) into a {@link SerializedError}. Never throws. */
 export function serializeError(thrown: unknown): SerializedError {
@@ -63,10 +64,11 @@ class ErrorWriter {
     const out: SerializedError = { name: this.#text(read(thrown, 'name'), 'Error', 200), message: this.#text(read(thrown, 'message'), '', MAX_FIELD) };
     const stack = read(thrown, 'stack');
     if (typeof stack === 'string') out.stack = this.#text(stack, '', this.#left);
-    const props = this.#props(thrown);
-    if (props) out.props = props;
     const errors = read(thrown, 'errors');
-    if (thrown instanceof AggregateError && Array.isArray(errors) && depth < MAX_CAUSE_DEPTH) {
+    const aggregated = thrown instanceof AggregateError && Array.isArray(errors);
+    const props = this.#props(thrown, aggregated);
+    if (props) out.props = props;
+    if (aggregated && depth < MAX_CAUSE_DEPTH) {
       out.errors = [];
       for (const e of errors.slice(0, MAX_AGGREGATED)) if (this.#errors < MAX_ERRORS) out.errors.push(this.write(e, depth + 1));
     }
@@ -88,7 +90,7 @@ class ErrorWriter {
   }
 
   /** Its own enumerable properties, as many as the budget holds (a Proxy that cannot list them has none). */
-  #props(source: object): Record<string, unknown> | undefined {
+  #props(source: object, aggregated = false): Record<string, unknown> | undefined {
     let keys: string[];
     try {
       keys = Object.keys(source);
@@ -97,7 +99,7 @@ class ErrorWriter {
     }
     let props: Record<string, unknown> | undefined;
     for (const key of keys) {
-      if (SKIPPED_PROPS.has(key)) continue;
+      if (SKIPPED_PROPS.has(key) || (aggregated && key === 'errors')) continue;
       // Each property costs its name and a few characters of JSON whatever its value: thousands of
       // small ones must not pass the budget either.
       const name = key.length > MAX_KEY ? key.slice(0, MAX_KEY) : key;
@@ -165,7 +167,7 @@ export function deserializeError(data: SerializedError): Error {
       if (!SKIPPED_PROPS.has(key)) define(err, key, value, true);
     }
   }
-  if (data.errors) define(err, 'errors', data.errors.map(deserializeError));
+  if (data.errors) define(err, 'errors', data.errors.map(deserializeError)); // over a prop of the same name: the aggregated ones are those
   if (data.cause) {
     define(err, 'cause', 'value' in data.cause ? data.cause.value : deserializeError(data.cause));
   }

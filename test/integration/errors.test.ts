@@ -112,6 +112,13 @@ describe('task errors', () => {
     });
   });
 
+  it("an error's own errors field crosses like its other properties (only an AggregateError's are its aggregated errors)", async () => {
+    // Before: a validation error's `errors` (Mongoose's, Sequelize's...) was dropped, silently.
+    const pool = makePool({ worker: 'throws-odd.ts', size: 1 });
+    const error = (await pool.run('errors').catch((e: unknown) => e)) as TaskError;
+    expect(error.cause).toMatchObject({ name: 'ValidationError', errors: { email: { kind: 'regexp', message: 'bad email' } } });
+  });
+
   it('a thrown plain object keeps its message and own properties', async () => {
     const pool = makePool({ worker: 'throws-odd.ts', size: 1 });
     const error = (await pool.run('object').catch((e: unknown) => e)) as TaskError;

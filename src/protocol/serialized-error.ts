@@ -60,12 +60,13 @@ class ErrorWriter {
 
   write(thrown: unknown, depth: number): SerializedError {
     this.#errors++;
-    if (!(thrown instanceof Error)) return this.#nonError(thrown);
+    if (!isError(thrown)) return this.#nonError(thrown);
     const out: SerializedError = { name: this.#text(read(thrown, 'name'), 'Error', 200), message: this.#text(read(thrown, 'message'), '', MAX_FIELD) };
     const stack = read(thrown, 'stack');
     if (typeof stack === 'string') out.stack = this.#text(stack, '', this.#left);
     const errors = read(thrown, 'errors');
-    const aggregated = thrown instanceof AggregateError && Array.isArray(errors);
+    // Another realm's AggregateError (a vm context's) is known by its name.
+    const aggregated = (thrown instanceof AggregateError || (!(thrown instanceof Error) && out.name === 'AggregateError')) && Array.isArray(errors);
     const props = this.#props(thrown, aggregated);
     if (props) out.props = props;
     if (aggregated && depth < MAX_CAUSE_DEPTH) {
@@ -74,7 +75,7 @@ class ErrorWriter {
     }
     const cause = read(thrown, 'cause');
     if (cause !== undefined && depth < MAX_CAUSE_DEPTH && this.#errors < MAX_ERRORS) {
-      out.cause = cause instanceof Error ? this.write(cause, depth + 1) : { value: this.#plain(cause) };
+      out.cause = isError(cause) ? this.write(cause, depth + 1) : { value: this.#plain(cause) };
     }
     return out;
   }
@@ -188,6 +189,14 @@ export function isSerializedError(value: unknown): value is SerializedError {
   );
 }
 
+/**
+ * An Error of this realm (a Proxy of one included) or of another: one a `vm` context made (a
+ * sandbox, a test environment) is no `instanceof Error` here, and is an error all the same.
+ */
+function isError(value: unknown): value is Error {
+  return value instanceof Error || process.getBuiltinModule('node:util').types.isNativeError(value);
+}
+
 /** `source[key]`, or a description of why it could not be read (a getter that throws). */
 function read(source: object, key: string): unknown {
   try {
@@ -286,7 +295,7 @@ function fewObjects(value: unknown): boolean {
 function describe(value: unknown): string {
   try {
     if (typeof value === 'function') return `[Function: ${value.name || 'anonymous'}]`;
-    if (value instanceof Error) return `${String(value.name)}: ${String(value.message)}`;
+    if (isError(value)) return `${String(value.name)}: ${String(value.message)}`;
     return typeof value === 'symbol' ? value.toString() : String(value);
   } catch {
     try {

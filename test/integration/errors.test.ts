@@ -119,6 +119,18 @@ describe('task errors', () => {
     expect(error.cause).toMatchObject({ name: 'ValidationError', errors: { email: { kind: 'regexp', message: 'bad email' } } });
   });
 
+  it("an error made in another realm (a vm context) crosses as an error, with its name, stack, properties and cause", async () => {
+    // Before: not an instanceof Error of the worker's realm, it arrived as a NonError without its
+    // name or stack, and as a cause it arrived as a string.
+    const pool = makePool({ worker: 'throws-odd.ts', size: 1 });
+    const error = (await pool.run('realm').catch((e: unknown) => e)) as TaskError;
+    const remote = error.cause as Error & { code: string };
+    expect(remote).toMatchObject({ name: 'TypeError', message: 'from a sandbox', code: 'E_REALM' });
+    expect(remote.stack).toMatch(/^TypeError: from a sandbox\n[\s\S]*throws-odd\.ts/);
+    expect(error.stack).toContain('throws-odd.ts');
+    expect(remote.cause).toMatchObject({ name: 'RangeError', message: 'inner' });
+  });
+
   it('a thrown plain object keeps its message and own properties', async () => {
     const pool = makePool({ worker: 'throws-odd.ts', size: 1 });
     const error = (await pool.run('object').catch((e: unknown) => e)) as TaskError;

@@ -1,4 +1,5 @@
 import v8 from 'node:v8';
+import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { SerializationError } from '../../src/errors.ts';
 import { deserializeError, serializeError } from '../../src/protocol/serialized-error.ts';
@@ -237,6 +238,12 @@ describe('errors across processes', () => {
     expect(serializeError({ message: 'over quota', code: 'E_QUOTA' })).toEqual({ name: 'NonError', message: 'over quota', props: { code: 'E_QUOTA' } });
     const data = serializeError(Object.assign(new Error('x'), { secret() { return 'source'; } }));
     expect(data.props?.secret).toBe('[Function: secret]');
+  });
+
+  it("keeps another realm's errors as errors: an AggregateError's errors, a cause", () => {
+    const foreign = vm.runInNewContext('new AggregateError([new Error("e1")], "many", { cause: new TypeError("why") })') as AggregateError;
+    const data = serializeError(new Error('outer', { cause: foreign }));
+    expect(data.cause).toMatchObject({ name: 'AggregateError', message: 'many', errors: [{ name: 'Error', message: 'e1' }], cause: { name: 'TypeError', message: 'why' } });
   });
 
   it('cannot be used to pollute prototypes when rebuilt', () => {

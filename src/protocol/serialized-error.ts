@@ -158,9 +158,17 @@ class ErrorWriter {
   }
 }
 
-/** Rebuild an `Error` from its wire shape. The result's `name` is the remote one. */
+/** The classes an error is rebuilt as, by its name, as structured clone does: `instanceof TypeError` holds in the parent too. */
+const BUILT_IN_ERRORS: ReadonlyMap<string, (message: string) => Error> = new Map([
+  ['TypeError', (m: string) => new TypeError(m)], ['RangeError', (m: string) => new RangeError(m)],
+  ['SyntaxError', (m: string) => new SyntaxError(m)], ['ReferenceError', (m: string) => new ReferenceError(m)],
+  ['EvalError', (m: string) => new EvalError(m)], ['URIError', (m: string) => new URIError(m)],
+  ['AggregateError', (m: string) => new AggregateError([], m)],
+]);
+
+/** Rebuild an `Error` from its wire shape: a built-in class by its name, else an `Error`. The result's `name` is the remote one. */
 export function deserializeError(data: SerializedError): Error {
-  const err = new Error(data.message);
+  const err = BUILT_IN_ERRORS.get(data.name)?.(data.message) ?? new Error(data.message);
   define(err, 'name', data.name);
   define(err, 'stack', data.stack ?? `${data.name}: ${data.message}`);
   if (data.props) {

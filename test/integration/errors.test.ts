@@ -24,6 +24,17 @@ describe('task errors', () => {
     expect(cause.message).toBe('limit 10');
   });
 
+  it('a built-in error class is rebuilt as that class (instanceof holds); any other error is an Error with its name', async () => {
+    // Before: every remote error was a plain Error named after it: cause instanceof RangeError was false.
+    const pool = makePool({ worker: 'throws.ts', size: 1 });
+    const error = (await pool.run('sync').catch((e: unknown) => e)) as TaskError;
+    const remote = error.cause as Error;
+    expect(Object.getPrototypeOf(remote)).toBe(Error.prototype);
+    expect(remote.name).toBe('QuotaError');
+    expect(remote.cause).toBeInstanceOf(RangeError);
+    expect(remote.cause).toMatchObject({ name: 'RangeError', message: 'limit 10' });
+  });
+
   it('a task returning a thenable is settled as await settles it: a then() that throws fails that task only, the worker and its other tasks go on', async () => {
     // Before: the runtime called then() itself, and its throw went up through the channel's reader:
     // the worker exited (code 70) with every task on it, or, with restartOnError false and the

@@ -235,6 +235,8 @@ describe('errors across processes', () => {
   it("keeps an AggregateError's errors, a thrown object's message and properties, and names functions without their source", () => {
     const aggregate = deserializeError(JSON.parse(JSON.stringify(serializeError(new AggregateError([new Error('e1'), new TypeError('e2')], 'many'))))) as AggregateError;
     expect(aggregate.errors.map((e: Error) => [e.name, e.message])).toEqual([['Error', 'e1'], ['TypeError', 'e2']]);
+    expect(aggregate).toBeInstanceOf(AggregateError);
+    expect(aggregate.errors[1]).toBeInstanceOf(TypeError);
     expect(serializeError({ message: 'over quota', code: 'E_QUOTA' })).toEqual({ name: 'NonError', message: 'over quota', props: { code: 'E_QUOTA' } });
     const data = serializeError(Object.assign(new Error('x'), { secret() { return 'source'; } }));
     expect(data.props?.secret).toBe('[Function: secret]');

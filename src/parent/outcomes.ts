@@ -10,6 +10,7 @@ import type { ResolvedPoolOptions } from '../options.ts';
 import type { ResultInfo } from './events.ts';
 import { rebuildSerializationError } from './rebuild-error.ts';
 import type { ExitDetails } from './supervisor.ts';
+import type { ExitReason } from './handle-events.ts';
 import type { PendingTask } from './task.ts';
 import { TaskDeadlines } from './task-deadlines.ts';
 import { monotonicMs } from '../internal/monotonic.ts';
@@ -37,6 +38,14 @@ export interface OutcomeSink {
  * whatever `timeoutGrace` is: a free loop answers within milliseconds, but not within none.
  */
 const MIN_PING_WAIT = 100;
+
+/** What a crash error says of a worker that did not exit for a stop (`exited unexpectedly` when nobody knows why). */
+const CRASH_REASONS: Partial<Record<ExitReason, string>> = {
+  // A recycle that kills a worker with tasks still live: one over maxMemoryPerWorker that had not exited within stopTimeout.
+  recycle: 'was killed: its recycle had not ended within stopTimeout',
+  error: 'exited after an error escaped its tasks',
+  protocol: 'was killed: it broke the protocol',
+};
 
 export class TaskOutcomes {
   done = 0;
@@ -114,8 +123,8 @@ export class TaskOutcomes {
       return;
     }
     const crash = { ...ref, exitCode: details.exitCode, signal: details.signal };
-    // A recycle that kills a worker with tasks still live: one over maxMemoryPerWorker that had not exited within stopTimeout.
-    const error = new WorkerCrashedError(details.reason === 'recycle' ? { ...crash, reason: 'was killed: its recycle had not ended within stopTimeout' } : crash);
+    const reason = CRASH_REASONS[details.reason];
+    const error = new WorkerCrashedError(reason ? { ...crash, reason } : crash, h.exitCause && { cause: h.exitCause });
     // Alone: the worker held no other task, settled or not (one killed for its hard timeout, one
     // its caller aborted, still runs there and may be what killed it).
     const alone = tasks.length === 1;

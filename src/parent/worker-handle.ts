@@ -32,6 +32,8 @@ export class WorkerHandle implements WorkerSlot {
   state: HandleState = 'starting';
   /** Why it failed to start, once known (it never was ready when this is set). */
   initError: WorkerInitError | undefined;
+  /** The error it is ending for: one that escaped its tasks (`restartOnError`), or its ProtocolError. The crash of its tasks has it as `cause`. */
+  exitCause: Error | undefined;
   /** The tasks it holds: sending, aborting and reclaiming them, and its task counts. */
   readonly tasks: TaskLink;
   readonly #held: HeldTasks;
@@ -197,6 +199,7 @@ export class WorkerHandle implements WorkerSlot {
         if (this.#options.restartOnError && m.origin !== 'dispose') { // a dispose() that threw: the stop goes on as asked
           this.#exitReason ??= 'error';
           if (this.state === 'ready') this.state = 'stopping'; // it exits now: no new task may go to it
+          return this.#events.uncaught(this, (this.exitCause ??= deserializeError(m.error)), m.origin);
         }
         return this.#events.uncaught(this, deserializeError(m.error), m.origin);
       case 'pong':
@@ -272,6 +275,7 @@ export class WorkerHandle implements WorkerSlot {
 
   #protocolError(detail: string): void {
     const error = new ProtocolError(`Worker ${this.number} (pid ${this.pid}) broke the protocol: ${detail}`, { worker: this.number, pid: this.pid });
+    this.exitCause ??= error;
     this.#events.uncaught(this, error, 'protocol');
     this.#channel.destroy();
     this.kill('protocol');

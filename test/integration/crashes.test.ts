@@ -241,6 +241,18 @@ describe('errors that escape a task', () => {
     expect(states).toEqual(['stopping']);
   });
 
+  it('the tasks the worker still held fail with a WorkerCrashedError whose cause is the escaped error', async () => {
+    // Before: they said only "exited unexpectedly (exit code 1)", without the error that ended the worker.
+    const pool = makePool({ worker: 'escapes.ts', size: 1 });
+    pool.on('workerError', () => {}); // reported there too
+    const held = pool.run('hang').catch((e: unknown) => e);
+    expect(await pool.run('throw')).toBe('ok');
+    const error = (await held) as WorkerCrashedError;
+    expect(error).toBeInstanceOf(WorkerCrashedError);
+    expect(error.message).toMatch(/^Worker 0 \(pid \d+\) exited after an error escaped its tasks \(exit code 1\)$/);
+    expect(error.cause).toMatchObject({ name: 'Error', message: 'escaped from a timer' });
+  });
+
   it('with restartOnError: false the error is reported and the worker carries on', async () => {
     const pool = makePool({ worker: 'escapes.ts', size: 1, restartOnError: false });
     const reported: Error[] = [];
@@ -265,9 +277,12 @@ describe('a child that breaks the protocol', () => {
     pool.on('workerError', (error) => reported.push(error));
     const exits: WorkerExitInfo[] = [];
     pool.on('workerExit', (info) => exits.push(info));
-    await expect(pool.run(task)).rejects.toBeInstanceOf(WorkerCrashedError);
+    const error = await pool.run(task).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WorkerCrashedError);
     expect(reported[0]).toBeInstanceOf(ProtocolError);
     expect(reported[0]?.message).toMatch(message);
+    expect((error as WorkerCrashedError).cause).toBe(reported[0]); // before: no cause, "exited unexpectedly"
+    expect((error as WorkerCrashedError).message).toMatch(/was killed: it broke the protocol \(/); // a signal, or an exit code: it may leave first, when its pipe closes
     expect(exits[0]?.reason).toBe('protocol');
     await waitFor(() => pool.stats().workers[0]?.state === 'ready', 'the replacement');
   });

@@ -119,9 +119,12 @@ export class TaskError extends PoolError implements WorkerRef {
     this.taskId = taskId;
     this.worker = ref.worker;
     this.pid = ref.pid;
-    // The useful stack is the worker's: show it, under our name.
-    const frames = remote.stack?.split('\n').slice(1).join('\n');
-    if (frames) this.stack = `TaskError: ${remote.name}: ${remote.message}\n${frames}`;
+    // The useful stack is the worker's: show it, under our name. Its header is the remote
+    // `name: message`, of as many lines as the message has: kept once, not its lines again.
+    const stack = remote.stack ?? '';
+    const header = remote.message ? `${remote.name}: ${remote.message}` : remote.name;
+    const frames = stack.startsWith(`${header}\n`) ? stack.slice(header.length + 1) : stack.split('\n').slice(1).join('\n');
+    if (frames) this.stack = `TaskError: ${header}\n${frames}`;
   }
 }
 

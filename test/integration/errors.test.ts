@@ -142,6 +142,13 @@ describe('task errors', () => {
     expect(remote.cause).toMatchObject({ name: 'RangeError', message: 'inner' });
   });
 
+  it("a TaskError's stack shows the worker's message once, however many lines it has, then the worker's frames", async () => {
+    // Before: the lines of the message after the first came twice, the second time taken for frames.
+    const pool = makePool({ worker: 'throws-odd.ts', size: 1 });
+    const error = (await pool.run('lines').catch((e: unknown) => e)) as TaskError;
+    expect(error.stack).toMatch(/^TaskError: Error: first line\nsecond line\n {4}at .*throws-odd\.ts/);
+  });
+
   it('a thrown plain object keeps its message and own properties', async () => {
     const pool = makePool({ worker: 'throws-odd.ts', size: 1 });
     const error = (await pool.run('object').catch((e: unknown) => e)) as TaskError;

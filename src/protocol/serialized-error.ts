@@ -60,7 +60,7 @@ class ErrorWriter {
 
   write(thrown: unknown, depth: number): SerializedError {
     this.#errors++;
-    if (!isError(thrown)) return this.#nonError(thrown);
+    if (!isError(thrown)) return this.#nonError(thrown, depth);
     const out: SerializedError = { name: this.#text(read(thrown, 'name'), 'Error', 200), message: this.#text(read(thrown, 'message'), '', MAX_FIELD) };
     const stack = read(thrown, 'stack');
     if (typeof stack === 'string') out.stack = this.#text(stack, '', this.#left);
@@ -73,21 +73,31 @@ class ErrorWriter {
       out.errors = [];
       for (const e of errors.slice(0, MAX_AGGREGATED)) if (this.#errors < MAX_ERRORS) out.errors.push(this.write(e, depth + 1));
     }
-    const cause = read(thrown, 'cause');
-    if (cause !== undefined && depth < MAX_CAUSE_DEPTH && this.#errors < MAX_ERRORS) {
-      out.cause = isError(cause) ? this.write(cause, depth + 1) : { value: this.#plain(cause) };
-    }
+    this.#cause(out, thrown, depth);
     return out;
   }
 
-  /** A thrown string, number, plain object...: `NonError`, with an object's `message` and own properties kept. */
-  #nonError(thrown: unknown): SerializedError {
+  /**
+   * A thrown string, number, plain object...: `NonError`, with an object's `message`, `stack` (a
+   * string), own properties and `cause` kept.
+   */
+  #nonError(thrown: unknown, depth: number): SerializedError {
     if (typeof thrown !== 'object' || thrown === null) return { name: 'NonError', message: this.#text(describe(thrown), '', MAX_FIELD) };
     const message = read(thrown, 'message');
     const out: SerializedError = { name: 'NonError', message: this.#text(typeof message === 'string' ? message : describe(thrown), '', MAX_FIELD) };
+    const stack = read(thrown, 'stack');
+    if (typeof stack === 'string') out.stack = this.#text(stack, '', this.#left);
     const props = this.#props(thrown);
     if (props) out.props = props;
+    this.#cause(out, thrown, depth);
     return out;
+  }
+
+  #cause(out: SerializedError, source: object, depth: number): void {
+    const cause = read(source, 'cause');
+    if (cause !== undefined && depth < MAX_CAUSE_DEPTH && this.#errors < MAX_ERRORS) {
+      out.cause = isError(cause) ? this.write(cause, depth + 1) : { value: this.#plain(cause) };
+    }
   }
 
   /** Its own enumerable properties, as many as the budget holds (a Proxy that cannot list them has none). */

@@ -155,6 +155,16 @@ describe('task errors', () => {
     expect(error.cause).toMatchObject({ name: 'NonError', message: 'over quota', code: 'E_QUOTA', retryAfter: 30 });
   });
 
+  it("a thrown plain object keeps its stack and its cause, as own properties they are", async () => {
+    // Before: both were dropped, silently: the object's own stack and the error that caused it.
+    const pool = makePool({ worker: 'throws-odd.ts', size: 1 });
+    const error = (await pool.run('object-chain').catch((e: unknown) => e)) as TaskError;
+    const remote = error.cause as Error;
+    expect(remote).toMatchObject({ name: 'NonError', message: 'not found', status: 404, stack: 'HttpError: not found\n    at handler (routes.js:7:3)' });
+    expect(remote.cause).toMatchObject({ name: 'Error', message: 'no such row' });
+    expect(error.stack).toBe('TaskError: NonError: not found\n    at handler (routes.js:7:3)');
+  });
+
   it('refuses a task that cannot be sent with SerializationError naming the path; nothing else breaks', async () => {
     const pool = makePool({ worker: 'echo.ts', size: 1 });
     const error = (await pool.run({ items: [1, { onDone: () => 1 }] }).catch((e: unknown) => e)) as SerializationError;

@@ -61,7 +61,8 @@ class ErrorWriter {
   write(thrown: unknown, depth: number): SerializedError {
     this.#errors++;
     if (!isError(thrown)) return this.#nonError(thrown, depth);
-    const out: SerializedError = { name: this.#text(read(thrown, 'name'), 'Error', 200), message: this.#text(read(thrown, 'message'), '', MAX_FIELD) };
+    const message = read(thrown, 'message'); // a string but for one assigned after the fact (`err.message = 404`): described
+    const out: SerializedError = { name: this.#text(read(thrown, 'name'), 'Error', 200), message: this.#text(message === undefined ? '' : typeof message === 'string' ? message : describe(message), '', MAX_FIELD) };
     const stack = read(thrown, 'stack');
     if (typeof stack === 'string') out.stack = this.#text(stack, '', this.#left);
     const errors = read(thrown, 'errors');

@@ -248,6 +248,11 @@ describe('errors across processes', () => {
     expect(data.cause).toMatchObject({ name: 'AggregateError', message: 'many', errors: [{ name: 'Error', message: 'e1' }], cause: { name: 'TypeError', message: 'why' } });
   });
 
+  it('describes a message that is not a string (one assigned after the error was made) rather than dropping it', () => {
+    const error = Object.assign(new Error('x'), { message: 404 as unknown as string });
+    expect(serializeError(error).message).toBe('404');
+  });
+
   it('cannot be used to pollute prototypes when rebuilt', () => {
     const back = deserializeError(JSON.parse('{"name":"E","message":"m","props":{"__proto__":{"polluted":1},"constructor":{"x":1}}}'));
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();

@@ -3,7 +3,8 @@
  * and returns a typed message or throws {@link MessageShapeError}; handlers then switch on
  * `kind` exhaustively.
  */
-import { isSerializedError, type SerializedError } from './serialized-error.ts';
+import { isSerializedError } from './deserialize-error.ts';
+import type { SerializedError } from './serialized-error.ts';
 import { DONE, TASK, type TaskDoneTuple, type TaskTuple, type ToChildMessage, type ToParentMessage } from './messages.ts';
 
 /** A message that is not one of ours, or is malformed. */

@@ -1,8 +1,8 @@
 /**
  * Errors as they cross the process boundary. `serializeError` runs in the process where the
- * error was thrown, `deserializeError` in the one that receives it; together they keep the
- * name, message, stack, `code` and other own properties, an AggregateError's `errors`, and the
- * `cause` chain. Whatever was thrown, the result is bounded in size and reading it never throws.
+ * error was thrown, `deserializeError` (deserialize-error.ts) in the one that receives it;
+ * together they keep the name, message, stack, `code` and other own properties, an
+ * AggregateError's `errors`, and the `cause` chain. Whatever was thrown, the result is bounded in size and reading it never throws.
  */
 
 /**
@@ -41,7 +41,7 @@ const MAX_NODES = MAX_FIELD;
 const MAX_INSPECTED_OBJECTS = 2000;
 /** How `util.inspect` describes a property JSON cannot carry: one line, bounded at every level. */
 const INSPECT_OPTIONS = { depth: 4, maxArrayLength: 100, maxStringLength: MAX_FIELD, breakLength: Infinity, compact: true } as const;
-/** Properties sent (or refused) as fields of their own, never as `props`. An error's `errors` is one of its props but for an AggregateError's. */
+/** Properties sent as fields of their own (or never), not as `props`. An error's `errors` is one of its props but for an AggregateError's. */
 const SKIPPED_PROPS = new Set(['name', 'message', 'stack', 'cause', '__proto__', 'constructor', 'prototype']);
 
 /** Turn anything thrown (an `Error` or not) into a {@link SerializedError}. Never throws. */
@@ -169,45 +169,6 @@ class ErrorWriter {
   }
 }
 
-/** The classes an error is rebuilt as, by its name, as structured clone does: `instanceof TypeError` holds in the parent too. */
-const BUILT_IN_ERRORS: ReadonlyMap<string, (message: string) => Error> = new Map([
-  ['TypeError', (m: string) => new TypeError(m)], ['RangeError', (m: string) => new RangeError(m)],
-  ['SyntaxError', (m: string) => new SyntaxError(m)], ['ReferenceError', (m: string) => new ReferenceError(m)],
-  ['EvalError', (m: string) => new EvalError(m)], ['URIError', (m: string) => new URIError(m)],
-  ['AggregateError', (m: string) => new AggregateError([], m)],
-]);
-
-/** Rebuild an `Error` from its wire shape: a built-in class by its name, else an `Error`. The result's `name` is the remote one. */
-export function deserializeError(data: SerializedError): Error {
-  const err = BUILT_IN_ERRORS.get(data.name)?.(data.message) ?? new Error(data.message);
-  define(err, 'name', data.name);
-  define(err, 'stack', data.stack ?? `${data.name}: ${data.message}`);
-  if (data.props) {
-    for (const [key, value] of Object.entries(data.props)) {
-      if (!SKIPPED_PROPS.has(key)) define(err, key, value, true);
-    }
-  }
-  if (data.errors) define(err, 'errors', data.errors.map(deserializeError)); // over a prop of the same name: the aggregated ones are those
-  if (data.cause) {
-    define(err, 'cause', 'value' in data.cause ? data.cause.value : deserializeError(data.cause));
-  }
-  return err;
-}
-
-/** Check the shape of an untrusted serialized error (the parse boundary calls this). */
-export function isSerializedError(value: unknown): value is SerializedError {
-  if (typeof value !== 'object' || value === null) return false;
-  const v = value as Record<string, unknown>;
-  return (
-    typeof v.name === 'string' &&
-    typeof v.message === 'string' &&
-    (v.stack === undefined || typeof v.stack === 'string') &&
-    (v.props === undefined || (typeof v.props === 'object' && v.props !== null)) &&
-    (v.errors === undefined || (Array.isArray(v.errors) && v.errors.every(isSerializedError))) &&
-    (v.cause === undefined || isSerializedError(v.cause) || (typeof v.cause === 'object' && v.cause !== null && 'value' in v.cause))
-  );
-}
-
 /**
  * An Error of this realm (a Proxy of one included) or of another: one a `vm` context made (a
  * sandbox, a test environment) is no `instanceof Error` here, and is an error all the same.
@@ -323,8 +284,4 @@ function describe(value: unknown): string {
       return `[${typeof value}]`;
     }
   }
-}
-
-function define(target: object, key: string, value: unknown, enumerable = false): void {
-  Object.defineProperty(target, key, { value, enumerable, writable: true, configurable: true });
 }

@@ -8,7 +8,7 @@ export function rebuildSerializationError(remote: Error, root = 'result'): Seria
   const reason = typeof props.reason === 'string' && REASONS.has(props.reason) ? (props.reason as SerializationReason) : 'unsupported';
   const path = typeof props.path === 'string' ? props.path : root;
   const detail = remote.message.startsWith(`Cannot send ${path}: `) ? remote.message.slice(`Cannot send ${path}: `.length) : remote.message;
-  const error = new SerializationError(reason, path, detail);
+  const error = new SerializationError(reason, path, detail, remote.cause === undefined ? undefined : { cause: remote.cause }); // a getter's own error
   if (remote.stack) error.stack = remote.stack;
   return error;
 }

@@ -190,6 +190,16 @@ describe('task errors', () => {
     expect(pool.stats().workers[0]?.pid).toBe(pid);
   });
 
+  it("a result whose getter throws is refused with a SerializationError whose cause is the getter's error", async () => {
+    // Before: the SerializationError said "total not ready" but its cause, the getter's RangeError, was dropped.
+    const pool = makePool({ worker: 'bad-result.ts', size: 1 });
+    const error = (await pool.run('getter').catch((e: unknown) => e)) as SerializationError;
+    expect(error).toBeInstanceOf(SerializationError);
+    expect(error.path).toBe('result');
+    expect(error.cause).toMatchObject({ name: 'RangeError', message: 'total not ready' });
+    expect(await pool.run('fine')).toBe('fine');
+  });
+
   it('carries what structured clone carries, unaltered', async () => {
     const pool = makePool({ worker: 'echo.ts', size: 1 });
     const circular: Record<string, unknown> = { name: 'loop' };

@@ -45,6 +45,7 @@ const CRASH_REASONS: Partial<Record<ExitReason, string>> = {
   recycle: 'was killed: its recycle had not ended within stopTimeout',
   error: 'exited after an error escaped its tasks',
   protocol: 'was killed: it broke the protocol',
+  timeout: 'was killed: its event loop was blocked past a task timeout',
 };
 
 export class TaskOutcomes {
@@ -225,16 +226,19 @@ export class TaskOutcomes {
       if (blocked) h.kill('timeout'); // it still holds the task (checked above)
       return;
     }
-    this.#failTimedOut(h, task, blocked ? 'hard' : 'soft');
-    if (blocked) h.kill('timeout');
-    else this.#sink.abandoned(h);
+    const error = this.#failTimedOut(h, task, blocked ? 'hard' : 'soft');
+    if (blocked) {
+      h.exitCause ??= error; // the tasks beside it fail for it
+      h.kill('timeout');
+    } else this.#sink.abandoned(h);
   }
 
   /** Fail a task past its soft limit with a `TaskTimeoutError` (`cause`: the error it failed with). */
-  #failTimedOut(h: WorkerHandle, task: PendingTask, phase: 'soft' | 'hard', cause?: Error): void {
-    if (task.settled) return;
+  #failTimedOut(h: WorkerHandle, task: PendingTask, phase: 'soft' | 'hard', cause?: Error): TaskTimeoutError | undefined {
+    if (task.settled) return undefined;
     const error = new TaskTimeoutError(task.id, phase, task.timeout ?? 0, { worker: h.number, pid: h.pid }, cause && { cause });
     this.#failIn(h, task, error);
     this.#sink.timeoutFailed(h, task, error);
+    return error;
   }
 }

@@ -33,7 +33,7 @@ export class WorkerHandle implements WorkerSlot {
   state: HandleState = 'starting';
   /** Why it failed to start, once known (it never was ready when this is set). */
   initError: WorkerInitError | undefined;
-  /** The error it is ending for: one that escaped its tasks (`restartOnError`), or its ProtocolError. The crash of its tasks has it as `cause`. */
+  /** The error it is ending for: one that escaped its tasks (`restartOnError`), its ProtocolError, a hard timeout's TaskTimeoutError. The crash of its other tasks has it as `cause`. */
   exitCause: Error | undefined;
   /** The tasks it holds: sending, aborting and reclaiming them, and its task counts. */
   readonly tasks: TaskLink;

@@ -139,7 +139,12 @@ describe('taskTimeout', () => {
     expect(error).toBeInstanceOf(TaskTimeoutError);
     expect(error.phase).toBe('hard');
     expect(exits[0]).toMatchObject({ worker: 0, signal: 'SIGKILL', reason: 'timeout', expected: false });
-    for (const c of await Promise.all(collateral)) expect(c).toBeInstanceOf(WorkerCrashedError);
+    for (const c of await Promise.all(collateral)) {
+      expect(c).toBeInstanceOf(WorkerCrashedError);
+      // Before: "exited unexpectedly (signal SIGKILL)", without what killed it.
+      expect((c as WorkerCrashedError).message).toMatch(/was killed: its event loop was blocked past a task timeout \(signal SIGKILL\)$/);
+      expect((c as WorkerCrashedError).cause).toBe(error);
+    }
     const otherPids = new Set(await Promise.all(others));
     expect(otherPids.size).toBe(1);
     await waitFor(() => pool.stats().workers.every((w) => w.state === 'ready'), 'the replacement');

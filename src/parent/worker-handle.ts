@@ -179,8 +179,9 @@ export class WorkerHandle implements WorkerSlot {
     }
     switch (m.kind) {
       case 'taskFailed': {
+        const error = deserializeError(m.error); // before the task leaves the list: should it throw, the crash settles the task
         const task = this.#take(m.id);
-        if (task) this.#events.taskFailed(this, task, deserializeError(m.error), m.unsendable === true);
+        if (task) this.#events.taskFailed(this, task, error, m.unsendable === true);
         return;
       }
       case 'result':

@@ -2,7 +2,7 @@
  * Errors rebuilt from their wire shape (serialized-error.ts makes it) in the process that
  * receives them, and the check of that shape at the parse boundary.
  */
-import type { SerializedError } from './serialized-error.ts';
+import { MAX_CAUSE_DEPTH, type SerializedError } from './serialized-error.ts';
 
 /** Keys of `props` never defined on the rebuilt error: fields of their own, or keys that reach a prototype. */
 const RESERVED_PROPS = new Set(['name', 'message', 'stack', 'cause', '__proto__', 'constructor', 'prototype']);
@@ -32,17 +32,20 @@ export function deserializeError(data: SerializedError): Error {
   return err;
 }
 
-/** Check the shape of an untrusted serialized error (the parse boundary calls this). */
-export function isSerializedError(value: unknown): value is SerializedError {
-  if (typeof value !== 'object' || value === null) return false;
+/**
+ * Check the shape of an untrusted serialized error (the parse boundary calls this): nested no
+ * deeper than `serializeError` nests one, so that rebuilding it cannot overflow the stack.
+ */
+export function isSerializedError(value: unknown, depth = 0): value is SerializedError {
+  if (typeof value !== 'object' || value === null || depth > MAX_CAUSE_DEPTH) return false;
   const v = value as Record<string, unknown>;
   return (
     typeof v.name === 'string' &&
     typeof v.message === 'string' &&
     (v.stack === undefined || typeof v.stack === 'string') &&
     (v.props === undefined || (typeof v.props === 'object' && v.props !== null)) &&
-    (v.errors === undefined || (Array.isArray(v.errors) && v.errors.every(isSerializedError))) &&
-    (v.cause === undefined || isSerializedError(v.cause) || (typeof v.cause === 'object' && v.cause !== null && 'value' in v.cause))
+    (v.errors === undefined || (Array.isArray(v.errors) && v.errors.every((e) => isSerializedError(e, depth + 1)))) &&
+    (v.cause === undefined || isSerializedError(v.cause, depth + 1) || (typeof v.cause === 'object' && v.cause !== null && 'value' in v.cause))
   );
 }
 

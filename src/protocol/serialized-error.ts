@@ -19,7 +19,8 @@ export interface SerializedError {
   cause?: SerializedError | { value: unknown };
 }
 
-const MAX_CAUSE_DEPTH = 5;
+/** Causes (and aggregated errors) one serialized error nests at most; the parse boundary refuses deeper. */
+export const MAX_CAUSE_DEPTH = 5;
 const MAX_AGGREGATED = 20;
 /** Errors one serialized error holds at most, itself, its causes and aggregated errors included. */
 const MAX_ERRORS = 50;

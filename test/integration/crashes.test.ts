@@ -287,6 +287,18 @@ describe('a child that breaks the protocol', () => {
     await waitFor(() => pool.stats().workers[0]?.state === 'ready', 'the replacement');
   });
 
+  it('is replaced when it answers its task with an error nested deeper than any we write; the task fails, it does not wait for good', async () => {
+    // Before: the shape check passed it, rebuilding it overflowed the stack after the task had
+    // left the worker's list: the worker was killed, and the task never settled.
+    const pool = makePool({ worker: 'forges.ts', size: 1 });
+    const reported: Error[] = [];
+    pool.on('workerError', (error) => reported.push(error));
+    const error = await pool.run('deep-error').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WorkerCrashedError);
+    expect(reported[0]).toBeInstanceOf(ProtocolError);
+    expect(reported[0]?.message).toMatch(/broke the protocol: malformed or foreign message: bad error/);
+  });
+
   it('is replaced when it writes what is not a report to the watchdog\'s pipe; its task fails', async () => {
     const pool = makePool({ worker: 'forges.ts', size: 1, blockedLoopThreshold: 60_000 });
     const reported: Error[] = [];

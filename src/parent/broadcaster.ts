@@ -80,5 +80,6 @@ export class Broadcaster {
 function lostError(h: WorkerHandle, details: ExitDetails): Error {
   const ref = { worker: h.number, pid: h.pid };
   if (details.reason === 'stop') return new WorkerStoppedError(ref, `Worker ${h.number} (pid ${h.pid}) stopped before it answered the broadcast`);
-  return new WorkerCrashedError({ ...ref, exitCode: details.exitCode, signal: details.signal, reason: 'exited before it answered the broadcast' });
+  const crash = { ...ref, exitCode: details.exitCode, signal: details.signal, reason: 'exited before it answered the broadcast' };
+  return new WorkerCrashedError(crash, h.exitCause && { cause: h.exitCause }); // the error that ended it, when one did
 }

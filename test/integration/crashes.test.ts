@@ -253,6 +253,18 @@ describe('errors that escape a task', () => {
     expect(error.cause).toMatchObject({ name: 'Error', message: 'escaped from a timer' });
   });
 
+  it('a broadcast the worker had not answered fails with a WorkerCrashedError whose cause is the escaped error', async () => {
+    // Before: "exited before it answered the broadcast", without the error that ended the worker.
+    const pool = makePool({ worker: 'escapes.ts', size: 1 });
+    pool.on('workerError', () => {}); // reported there too
+    await pool.start();
+    const broadcast = pool.broadcast('hang').catch((e: unknown) => e);
+    expect(await pool.run('throw')).toBe('ok');
+    const error = (await broadcast) as WorkerCrashedError;
+    expect(error).toBeInstanceOf(WorkerCrashedError);
+    expect(error.cause).toMatchObject({ message: 'escaped from a timer' });
+  });
+
   it('with restartOnError: false the error is reported and the worker carries on', async () => {
     const pool = makePool({ worker: 'escapes.ts', size: 1, restartOnError: false });
     const reported: Error[] = [];

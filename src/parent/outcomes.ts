@@ -129,16 +129,21 @@ export class TaskOutcomes {
     // Alone: the worker held no other task, settled or not (one killed for its hard timeout, one
     // its caller aborted, still runs there and may be what killed it).
     const alone = tasks.length === 1;
-    for (const task of tasks) {
+    const failing: [PendingTask, Error][] = [];
+    // Each retry goes to the head of the queue: the newest first, so that they are sent again
+    // oldest first. The failures come after: a listener's new task goes behind the retries.
+    for (let i = tasks.length - 1; i >= 0; i--) {
+      const task = tasks[i] as PendingTask;
       if (task.settled) continue;
-      if (alone && ++task.soloCrashes >= 2) this.#failIn(h, task, new PoisonTaskError(crash));
+      if (alone && ++task.soloCrashes >= 2) failing.push([task, new PoisonTaskError(crash)]);
       else if (mayRetry && task.attempt <= this.#options.retries) {
         this.#disarm(task); // its clock starts again when it is sent again
         this.retried++;
         task.lastWorker = ref; // it may have run there: a failure before it is sent again says so
         this.#requeue(task);
-      } else this.#failIn(h, task, error);
+      } else failing.push([task, error]);
     }
+    for (let i = failing.length - 1; i >= 0; i--) this.#failIn(h, ...(failing[i] as [PendingTask, Error]));
   }
 
   /**

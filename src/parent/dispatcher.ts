@@ -128,7 +128,7 @@ export class Dispatcher<T extends Queueable> {
     this.#targetedCount = 0;
     this.#queued = 0;
     this.#cancelledHeld = 0;
-    return out.filter((t) => !t.cancelled).sort((a, b) => a.id - b.id);
+    return leave(out).sort((a, b) => a.id - b.id);
   }
 
   /** Remove and return the queued tasks sent to worker `slot`. */
@@ -137,7 +137,7 @@ export class Dispatcher<T extends Queueable> {
     if (!q) return [];
     const out = q.drain();
     this.#targetedCount -= out.length;
-    const live = out.filter((t) => !t.cancelled);
+    const live = leave(out);
     this.#queued -= live.length;
     this.#cancelledHeld = Math.max(0, this.#cancelledHeld - (out.length - live.length));
     return live;
@@ -206,4 +206,15 @@ export class Dispatcher<T extends Queueable> {
     }
     return best;
   }
+}
+
+/**
+ * The live tasks of `taken`, each marked as out of the queue: their caller fails them one by one,
+ * and a listener that aborts another of them meanwhile (a `'taskError'` one aborting a batch's
+ * signal) must not have `cancel` count it out of the queue a second time.
+ */
+function leave<T extends Queueable>(taken: T[]): T[] {
+  const live = taken.filter((t) => !t.cancelled);
+  for (const t of live) t.cancelled = true;
+  return live;
 }

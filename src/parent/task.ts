@@ -33,7 +33,7 @@ export class PendingTask {
   /** When it was last sent to a worker, stamped like `enqueuedS`/`enqueuedUs`. */
   startedS = 0;
   startedUs = 0;
-  /** Dropped from the queue (aborted); the dispatcher skips it. */
+  /** Out of the queue without being sent: dropped (aborted; the dispatcher skips it), or taken out to fail. */
   cancelled = false;
   settled = false;
   readonly #resolve: ((value: unknown) => void) | undefined;

@@ -140,6 +140,21 @@ describe('backpressure', () => {
     expect(pool.stats()).toMatchObject({ done: 0, failed: 2, queued: 0 });
   });
 
+  it("queued tasks a 'taskError' listener aborts while a stop rejects the queue are not counted out of it twice", async () => {
+    const pool = makePool({ worker: 'sleep.ts', size: 1, concurrency: 1 });
+    await pool.start();
+    const batch = new AbortController();
+    pool.on('taskError', () => batch.abort()); // the put task's rejection cancels the batch, still being rejected
+    const held = pool.run({ ms: 300 }).catch((e: unknown) => e); // the worker holds it
+    await pool.put({ ms: 1 });
+    const runs = [1, 2].map(() => pool.run({ ms: 1 }, { signal: batch.signal }).catch((e: unknown) => e));
+    expect(pool.stats().queued).toBe(3);
+    await pool.stop({ drain: false });
+    for (const error of await Promise.all(runs)) expect(error).toBeInstanceOf(TaskAbortedError);
+    await held;
+    expect(pool.stats()).toMatchObject({ queued: 0, failed: 4 });
+  });
+
   it("a worker's done and failed in stats() add up to the pool's: an answer to a task that failed already (aborted, timed out) counts nowhere", async () => {
     const pool = makePool({ worker: 'sleep.ts', size: 1, timeoutGrace: 100 }); // a task still running 100 ms past its timeout fails
     await pool.start();

@@ -115,9 +115,15 @@ export class HeldTasks {
     this.#channel.flush();
   }
 
-  /** How many tasks sent while the pool drained it still holds: it gets the pill once there are none. */
+  /**
+   * How many tasks sent while the pool drained it still holds unsettled: it gets the pill once
+   * there are none. One that failed already (timed out, or aborted by its caller) and goes on is
+   * awaited by nobody, and may never end: it holds the pill back no more than a task sent before.
+   */
   get beforePill(): number {
-    return this.#drained.size;
+    let n = 0;
+    for (const id of this.#drained) if (this.#table.get(id)?.settled === false) n++;
+    return n;
   }
 
   /** A `reclaim` is unanswered. */

@@ -81,7 +81,10 @@ export class PoolCore {
       // Tasks are timed only while metrics are on.
       settled: (task, ok) => this.#timing?.settled(task, ok),
       timedOut: () => services.metrics?.pool.countTimeout(),
-      abandoned: (h) => this.#supervisor.endRecycle(h),
+      abandoned: (h) => {
+        if (this.#state === 'stopping') this.#pump(); // a drain's pill first (beforePill: nobody awaits that task now)
+        this.#supervisor.endRecycle(h);
+      },
       timeoutFailed: (h, task, error) => this.#incidents.timedOut(h, task, error),
     });
     this.#submissions = new Submissions(options, this.#timing, (task, error) => {
@@ -93,6 +96,7 @@ export class PoolCore {
       } else {
         holder?.tasks.abort(task.id, 'abort', monotonicMs() + options.timeoutGrace);
         this.#outcomes.abortHeld(task, error, holder); // counted in `failed`; the worker's later answer settles nothing
+        if (this.#state === 'stopping') this.#pump(); // the pill it may have held back (beforePill)
       }
       if (holder) this.#supervisor.endRecycle(holder); // what it holds now may be only abandoned tasks
     });

@@ -131,18 +131,6 @@ export class Dispatcher<T extends Queueable> {
     return leave(out).sort((a, b) => a.id - b.id);
   }
 
-  /** Remove and return the queued tasks sent to worker `slot`. */
-  takeTargeted(slot: number): T[] {
-    const q = this.#targeted[slot];
-    if (!q) return [];
-    const out = q.drain();
-    this.#targetedCount -= out.length;
-    const live = leave(out);
-    this.#queued -= live.length;
-    this.#cancelledHeld = Math.max(0, this.#cancelledHeld - (out.length - live.length));
-    return live;
-  }
-
   #pumpTargeted(): boolean {
     const globalHead = this.#head(this.#global);
     for (let i = 0; i < this.#targeted.length; i++) {

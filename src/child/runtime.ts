@@ -15,7 +15,7 @@ import { WorkerModule } from './load-worker.ts';
 import { handBack } from './hand-back.ts';
 import { RunQueue } from './run-queue.ts';
 import { RuntimeTaskContext } from './task-context.ts';
-import { bindWorker, type Worker } from './worker.ts';
+import { bindWorker, initializeWorker, type Worker } from './worker.ts';
 import { assertNever } from '../internal/assert.ts';
 import { IdTable } from '../internal/id-table.ts';
 import type { WorkerMetrics } from '../metrics/worker-metrics.ts';
@@ -46,6 +46,7 @@ export class Runtime {
   #drainPill = false;
   /** What a failure before ready fails: loading the module (and its top level), or `initialize()`. */
   #stage: 'load' | 'initialize' = 'load';
+  #initReturned = false;
   /** Broadcasts received and not yet answered: a draining stop waits for them, as for its tasks. */
   #broadcasts = 0;
   #number = -1;
@@ -151,9 +152,7 @@ export class Runtime {
     this.#name = message.name;
     process.title = `looppool ${message.name} worker ${message.worker}`;
     try {
-      if (message.protocol !== PROTOCOL) {
-        throw new Error(`protocol mismatch: parent speaks ${message.protocol}, worker speaks ${PROTOCOL}`);
-      }
+      if (message.protocol !== PROTOCOL) throw new Error(`protocol mismatch: parent speaks ${message.protocol}, worker speaks ${PROTOCOL}`);
       ({ sentry: this.#sentry, metrics: this.#metrics } = await startServices(message));
       const WorkerClass = await this.#module.load(message.module);
       await new Promise((resolve) => setImmediate(resolve)); // a rejection its top level left unhandled surfaces: it fails the load
@@ -162,7 +161,9 @@ export class Runtime {
       bindWorker(worker, { number: message.worker, name: message.name, workerData: message.value, putResult: this.#emit });
       this.#drainOnStop = WorkerClass.drainOnStop === true;
       this.#stage = 'initialize';
-      await Promise.all([worker.initialize(), this.#watchdog?.watching]); // a block right after ready is seen
+      // this.putResult works once initialize() has returned, before ready: the watchdog's start and a loop turn come between.
+      const initialized = initializeWorker(worker, () => (this.#initReturned = true));
+      await Promise.all([initialized, this.#watchdog?.watching]); // a block right after ready is seen
       await new Promise((resolve) => setImmediate(resolve)); // one initialize() left: it fails the start, not the first tasks
       if (this.#state !== 'initializing') return;
       this.#worker = worker;
@@ -255,7 +256,7 @@ export class Runtime {
    * task that has ended (task-context.ts), the caller gets an error rather than a silent drop.
    */
   #sendResult(value: unknown, taskId: number | null): void {
-    if (this.#state !== 'running' && this.#state !== 'stopping') {
+    if (this.#state !== 'running' && this.#state !== 'stopping' && !(this.#state === 'initializing' && this.#initReturned)) {
       throw new ResultClosedError(taskId, `worker ${this.#number} ${NOT_DELIVERING[this.#state]}; results are delivered from the end of initialize() until dispose() begins`);
     }
     // Bad results are a programming error in the worker: throw to the caller of putResult.

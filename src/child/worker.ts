@@ -123,6 +123,19 @@ export function bindWorker(worker: Worker, binding: WorkerBinding): void {
   Object.defineProperty(worker, BINDING, { value: binding, enumerable: false });
 }
 
+/**
+ * Call `worker.initialize()`; `returned()` once it has returned (a sync one) or its promise
+ * resolved. What it returns is what to await. @internal
+ */
+export function initializeWorker(worker: Worker, returned: () => void): unknown {
+  const outcome = worker.initialize();
+  if (outcome === undefined) {
+    returned();
+    return undefined;
+  }
+  return Promise.resolve(outcome).then(returned);
+}
+
 /** A class that extends `Worker`, as the runtime instantiates it. */
 export type WorkerClass = (new () => Worker<unknown, unknown>) & { readonly drainOnStop?: boolean };
 

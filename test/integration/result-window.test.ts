@@ -62,6 +62,17 @@ describe('this.putResult outside the window where results are delivered', () => 
     expect((error.cause as Error).message).toMatch('has not returned from initialize() yet');
   });
 
+  it('right after initialize() has returned, before the worker is ready, it is delivered: a feed initialize() starts does not fail the start', async () => {
+    // blockedLoopThreshold: the watchdog's start lies between initialize()'s end and ready, where the feed's first result fell.
+    const pool = makePool({ worker: 'result-after-initialize.mjs', size: 2, blockedLoopThreshold: 1000 });
+    const results: [unknown, number | null][] = [];
+    pool.on('result', (value, info) => results.push([value, info.taskId]));
+    await pool.start();
+    expect(await pool.run('x')).toBe('x');
+    await waitFor(() => results.length === 2, 'both workers to put their result');
+    expect(results.sort()).toEqual([['fed by 0', null], ['fed by 1', null]]);
+  });
+
   it('a SafeWorker delivers results while it drains; in dispose() this.putResult throws', async () => {
     const pool = makePool({ worker: 'result-in-dispose.ts', size: 1 });
     const results: [unknown, number | null][] = [];

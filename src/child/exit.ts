@@ -28,8 +28,15 @@ export function abandonTasks(tasks: IdTable<RuntimeTaskContext>, runQueue: RunQu
   return abandoned.length;
 }
 
-/** Run the worker's `dispose()`; an error it throws is reported (to the parent, and to `captured`: Sentry), not thrown. */
+/**
+ * Say `stopped`, then run the worker's `dispose()`; an error it throws is reported (to the parent,
+ * and to `captured`: Sentry), not thrown. `stopped` goes first, flushed, so that the parent takes
+ * an exit 0 from here on for the stop's (a `dispose()` that ends with `process.exit()`), and one
+ * before it for a crash (a task's `process.exit(0)` while a SafeWorker drains).
+ */
 export async function disposeWorker(channel: Channel, worker: Worker | undefined, captured: (err: unknown) => void): Promise<void> {
+  channel.send({ kind: 'stopped' });
+  channel.flush();
   try {
     await worker?.dispose();
   } catch (err) {

@@ -279,7 +279,6 @@ export class Runtime {
     this.#state = 'disposing';
     await disposeWorker(this.#channel, this.#worker, (err) => this.#sentry?.uncaught(err, 'dispose', { pool: this.#name, worker: this.#number, pid: process.pid }));
     await this.#metrics?.close(1000); // the last report goes out before exit (metrics sent on 'exit' are lost)
-    this.#channel.send({ kind: 'stopped' });
     this.exit(0);
   }
 

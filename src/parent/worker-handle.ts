@@ -47,6 +47,8 @@ export class WorkerHandle implements WorkerSlot {
   #exitReason: ExitReason | undefined;
   #pill: 'stop' | 'recycle' | undefined;
   #exitedCleanly = false;
+  /** It said it is done with its tasks after the pill (`stopped`): only then is an exit 0 its stop's, not a task's process.exit(0). */
+  #saidStopped = false;
   #nextPing = 1;
   #lastPong = 0;
   /** Reads of its data pipe so far (a blocked loop writes nothing). */
@@ -210,6 +212,7 @@ export class WorkerHandle implements WorkerSlot {
       case 'reclaimed':
         return this.#onReclaimed(m.ids);
       case 'stopped':
+        this.#saidStopped = true;
         return;
       default:
         assertNever(m, 'message');
@@ -295,7 +298,7 @@ export class WorkerHandle implements WorkerSlot {
     clearTimeout(this.#startTimer);
     const wasStarting = this.state === 'starting';
     this.state = 'exited';
-    this.#exitedCleanly = code === 0 && signal === null;
+    this.#exitedCleanly = code === 0 && signal === null && this.#saidStopped;
     this.#channel.destroy();
     if (wasStarting && !this.initError) {
       const how = signal ? `signal ${signal}` : `exit code ${code}`;

@@ -152,7 +152,7 @@ export interface UncaughtMessage {
   error: SerializedError;
   origin: UncaughtOrigin;
 }
-/** The child has finished its poison pill and is about to exit. */
+/** The child has done with its tasks after the poison pill (abandoned them, or drained them) and runs `dispose()`, then exits: an exit 0 before this is a crash. */
 export interface StoppedMessage {
   kind: 'stopped';
 }

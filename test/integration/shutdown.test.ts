@@ -50,7 +50,8 @@ describe('stop: the poison pill', () => {
     expect(pidsOf(pool).some(isAlive)).toBe(false);
   });
 
-  it('a SafeWorker that dies while it drains is a crash: workerExit says so, its task gets WorkerCrashedError, nothing is retried or replaced', async () => {
+  // Exit code 0 too (a task's process.exit(0)): before, that was taken for the stop, and the task got WorkerStoppedError.
+  it.each([7, 0])('a SafeWorker that dies while it drains (exit code %i) is a crash: workerExit says so, its task gets WorkerCrashedError, nothing is retried or replaced', async (code) => {
     const dir = await mkdtemp(path.join(tmpdir(), 'looppool-drain-crash-'));
     try {
       const pool = makePool({ worker: 'safe-dies-on-file.ts', size: 1, retries: 1 });
@@ -58,13 +59,13 @@ describe('stop: the poison pill', () => {
       pool.on('workerExit', (info) => exits.push(info));
       await pool.start();
       const file = path.join(dir, 'die');
-      const task = pool.run({ file, code: 7 }).catch((e: unknown) => e);
+      const task = pool.run({ file, code }).catch((e: unknown) => e);
       await waitFor(() => pool.stats().inFlight === 1, 'the task to run');
       const stopped = pool.stop();
       await writeFile(file, '');
-      expect(await task).toMatchObject({ name: 'WorkerCrashedError', exitCode: 7 });
+      expect(await task).toMatchObject({ name: 'WorkerCrashedError', exitCode: code });
       await stopped;
-      expect(exits).toMatchObject([{ worker: 0, exitCode: 7, expected: false, reason: 'crash' }]);
+      expect(exits).toMatchObject([{ worker: 0, exitCode: code, expected: false, reason: 'crash' }]);
       expect(pool.stats()).toMatchObject({ retried: 0, restarts: 0, failed: 1 });
       expect(pidsOf(pool)).toHaveLength(1);
     } finally {

@@ -118,8 +118,24 @@ export class SafeWorker<TTask = unknown, TResult = unknown> extends Worker<TTask
   static override readonly drainOnStop: boolean = true;
 }
 
-/** Attach the runtime's binding to a worker instance. @internal */
+/** The getters a pool gives their value, which a class field of the same name would hide. */
+const POOL_GETTERS: readonly WorkerPoolProperty[] = ['number', 'workerData', 'poolName'];
+
+/**
+ * Attach the runtime's binding to a worker instance.
+ * @throws {TypeError} when the instance has a field named as one of the pool's getters
+ * (`workerData!: Config`, a TypeScript declaration tsx compiles to a field, tsc not run): the worker
+ * would read its own `undefined`, silently, where the pool's value should be. @internal
+ */
 export function bindWorker(worker: Worker, binding: WorkerBinding): void {
+  for (const name of POOL_GETTERS) {
+    if (Object.hasOwn(worker, name)) {
+      throw new TypeError(
+        `${worker.constructor.name} has a field \`${name}\`, which hides the pool's this.${name} (it would read the field, not the pool's value): ` +
+          `to type it, read \`this.${name} as T\` or override the getter (\`override get ${name}(): T { return super.${name} as T; }\`), not \`${name}!: T\`; otherwise rename the field`,
+      );
+    }
+  }
   Object.defineProperty(worker, BINDING, { value: binding, enumerable: false });
 }
 

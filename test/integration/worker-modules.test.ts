@@ -198,6 +198,19 @@ describe('worker modules', () => {
     expect(error.message).toContain('WorkerNotInPoolError: Cannot read this.number: this worker is not running in a pool (in its constructor');
   });
 
+  it('rejects start() with WorkerInitError when a field hides this.workerData (`workerData!: T`, which tsx compiles to a field); a getter over it works', async () => {
+    // Before: the worker started and read its own undefined where the pool's workerData should be, silently.
+    const workerData = { url: 'redis://cache' };
+    const shadowed = makePool({ worker: 'shadows-worker-data.ts', size: 1, workerData });
+    const error = (await shadowed.start().catch((e: unknown) => e)) as WorkerInitError;
+    expect(error).toBeInstanceOf(WorkerInitError);
+    expect(error.stage).toBe('load');
+    expect(error.cause).toMatchObject({ name: 'TypeError' });
+    expect((error.cause as Error).message).toContain('ShadowsWorkerData has a field `workerData`');
+    const typed = makePool({ worker: 'typed-worker-data.ts', size: 1, workerData });
+    expect(await typed.run('x')).toBe('redis://cache');
+  });
+
   it('fails tasks submitted before a failed start with the same WorkerInitError', async () => {
     const pool = makePool({ worker: 'init-throws.ts' });
     const task = pool.run('x');

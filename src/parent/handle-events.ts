@@ -30,6 +30,8 @@ export interface HandleEvents<WorkerHandle> {
    * while nothing more comes from the worker's data pipe: its loop has not written since.
    */
   loopBlocked(handle: WorkerHandle, report: LoopBlockedReport, quiet: () => boolean): void;
+  /** It is done with its tasks after a poison pill (`stopped`): its `dispose()` runs, then it exits. */
+  disposing(handle: WorkerHandle): void;
   /** The process is gone; `tasks` are the ones it still held (not settled). */
   exit(handle: WorkerHandle, exitCode: number | null, signal: NodeJS.Signals | null, tasks: PendingTask[]): void;
 }

@@ -29,7 +29,7 @@ export interface ExitDetails {
 }
 
 /** What the supervisor tells the pool; task-level handle events pass straight through. */
-export interface SupervisorHost extends Omit<HandleEvents, 'ready' | 'exit'> {
+export interface SupervisorHost extends Omit<HandleEvents, 'ready' | 'exit' | 'disposing'> {
   workerStarted(handle: WorkerHandle): void;
   workerExited(handle: WorkerHandle, details: ExitDetails, tasks: PendingTask[]): void;
   /** `error` set: the pool became unhealthy; undefined: it healed. */
@@ -69,7 +69,7 @@ export class Supervisor {
   constructor(options: ResolvedPoolOptions, host: SupervisorHost) {
     this.#options = options;
     this.#host = host;
-    this.#events = { ...host, ready: (h) => this.#onReady(h), exit: (h, code, signal, tasks) => this.#onExit(h, code, signal, tasks) };
+    this.#events = { ...host, ready: (h) => this.#onReady(h), disposing: (h) => this.#armRecycleKill(h), exit: (h, code, signal, tasks) => this.#onExit(h, code, signal, tasks) };
     this.handles = new Array<WorkerHandle | undefined>(options.size).fill(undefined);
     this.#timers = new Array<NodeJS.Timeout | undefined>(options.size).fill(undefined);
     this.#exited = new Array<WorkerHandle | undefined>(options.size).fill(undefined);
@@ -276,7 +276,12 @@ export class Supervisor {
   #recycleForMemory(handle: WorkerHandle): void {
     const asked = handle.recycling;
     this.recycle(handle);
-    if (asked || !handle.recycling || this.#options.stopTimeout === Infinity) return;
+    if (!asked) this.#armRecycleKill(handle);
+  }
+
+  /** Kill a recycling worker not gone `stopTimeout` from now: one over memory, or whose `dispose()` began (one that never ends would hold its slot for good). */
+  #armRecycleKill(handle: WorkerHandle): void {
+    if (!handle.recycling || this.#options.stopTimeout === Infinity || this.#recycleKills.has(handle)) return;
     this.#recycleKills.set(handle, setTimeout(() => handle.kill('recycle'), this.#options.stopTimeout).unref());
   }
 

@@ -213,7 +213,7 @@ export class WorkerHandle implements WorkerSlot {
         return this.#onReclaimed(m.ids);
       case 'stopped':
         this.#saidStopped = true;
-        return;
+        return this.#events.disposing(this);
       default:
         assertNever(m, 'message');
     }

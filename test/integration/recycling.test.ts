@@ -22,6 +22,20 @@ describe('recycling', () => {
     expect(pool.stats().workers.every((w) => w.done <= 5)).toBe(true);
   });
 
+  it('a worker recycled for maxTasksPerWorker whose dispose() never ends is killed stopTimeout after it began, and replaced: the tasks behind it run', async () => {
+    // Before: its slot was lost for good, and with it every task queued for the pool (size 1).
+    const pool = makePool({ worker: 'dispose-hangs.mjs', size: 1, maxTasksPerWorker: 1, stopTimeout: 300 });
+    const exits: WorkerExitInfo[] = [];
+    pool.on('workerExit', (info) => exits.push(info));
+    const pids = [await pool.run('a'), await pool.run('b'), await pool.run('c')];
+    expect(new Set(pids).size).toBe(3);
+    await waitFor(() => exits.length >= 2, 'the first two workers to exit');
+    expect(exits.slice(0, 2)).toMatchObject([
+      { pid: pids[0], reason: 'recycle', signal: 'SIGKILL', expected: true },
+      { pid: pids[1], reason: 'recycle', signal: 'SIGKILL', expected: true },
+    ]);
+  });
+
   it('a plain Worker recycled mid-work still finishes its tasks', async () => {
     const pool = makePool({ worker: 'gate.ts', size: 1, concurrency: 10, maxTasksPerWorker: 5 });
     await pool.start();

@@ -46,10 +46,10 @@ export async function disposeWorker(channel: Channel, worker: Worker | undefined
 }
 
 /** Tell the parent about an error outside any task (`channel`: undefined before the runtime started). */
-export function reportUncaught(channel: Channel | undefined, err: unknown, origin: UncaughtOrigin): void {
+export function reportUncaught(channel: Channel | undefined, err: unknown, origin: UncaughtOrigin, stopping = false): void {
   if (!channel?.isOpen) return;
   try {
-    channel.send({ kind: 'uncaught', error: serializeError(err), origin });
+    channel.send(stopping ? { kind: 'uncaught', error: serializeError(err), origin, stopping } : { kind: 'uncaught', error: serializeError(err), origin });
   } catch {
     // the report itself failed to encode: the exit code still tells the parent
   }
@@ -60,8 +60,8 @@ export function reportUncaught(channel: Channel | undefined, err: unknown, origi
  * where its start was) it fails the start, and the parent's start() rejects with it (the parent
  * reports that to Sentry); after, it is an escaped error.
  */
-export function reportEscaped(channel: Channel | undefined, err: unknown, origin: EscapeOrigin, stage: 'load' | 'initialize' | undefined): void {
-  if (stage === undefined) reportUncaught(channel, err, origin);
+export function reportEscaped(channel: Channel | undefined, err: unknown, origin: EscapeOrigin, stage: 'load' | 'initialize' | undefined, stopping: boolean): void {
+  if (stage === undefined) reportUncaught(channel, err, origin, stopping);
   else if (channel?.isOpen) channel.send({ kind: 'initFailed', error: serializeError(err), stage });
 }
 

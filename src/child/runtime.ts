@@ -285,9 +285,10 @@ export class Runtime {
   /** An error escaped every task: report it (before ready: as a failed start), then exit if the pool asked for restarts. */
   onEscapedError(err: unknown, origin: EscapeOrigin): void {
     const starting = this.#state === 'waiting' || this.#state === 'initializing';
-    reportEscaped(this.#channel, err, origin, starting ? this.#stage : undefined);
+    const stopping = this.#state === 'stopping' || this.#state === 'disposing'; // it goes on: exiting would skip dispose() and fail what it drains
+    reportEscaped(this.#channel, err, origin, starting ? this.#stage : undefined, stopping);
     if (!starting) this.#sentry?.uncaught(err, origin, { pool: this.#name, worker: this.#number, pid: process.pid });
-    if (this.restartOnError || starting) this.exit(1);
+    if ((this.restartOnError && !stopping) || starting) this.exit(1);
   }
 
   /** Send the last metrics, flush Sentry's events and what is queued for the parent, then exit with `code`. */

@@ -200,7 +200,7 @@ export class WorkerHandle implements WorkerSlot {
       case 'broadcastFailed':
         return this.#events.broadcastReply(this, m.id, { error: deserializeError(m.error), unsendable: m.unsendable === true });
       case 'uncaught':
-        if (this.#options.restartOnError && m.origin !== 'dispose') { // a dispose() that threw: the stop goes on as asked
+        if (this.#options.restartOnError && m.origin !== 'dispose' && m.stopping !== true) { // during its stop (dispose() too) the stop goes on as asked
           this.#exitReason ??= 'error';
           if (this.state === 'ready') this.state = 'stopping'; // it exits now: no new task may go to it
           return this.#events.uncaught(this, (this.exitCause ??= deserializeError(m.error)), m.origin);

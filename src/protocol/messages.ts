@@ -151,6 +151,8 @@ export interface UncaughtMessage {
   kind: 'uncaught';
   error: SerializedError;
   origin: UncaughtOrigin;
+  /** The worker had its pill (it drains, or its `dispose()` runs): it goes on with its stop instead of exiting. */
+  stopping?: true;
 }
 /** The child has done with its tasks after the poison pill (abandoned them, or drained them) and runs `dispose()`, then exits: an exit 0 before this is a crash. */
 export interface StoppedMessage {

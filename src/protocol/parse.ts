@@ -38,7 +38,7 @@ export function parseToParent(raw: unknown): ToParentMessage {
     case 'uncaught': {
       const origin = m.origin;
       if (origin !== 'uncaughtException' && origin !== 'unhandledRejection' && origin !== 'dispose') throw bad('uncaught.origin');
-      return { kind: 'uncaught', error: error(m), origin };
+      return m.stopping === true ? { kind: 'uncaught', error: error(m), origin, stopping: true } : { kind: 'uncaught', error: error(m), origin };
     }
     case 'stopped':
       return { kind: 'stopped' };

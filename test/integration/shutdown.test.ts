@@ -73,6 +73,28 @@ describe('stop: the poison pill', () => {
     }
   });
 
+  it("an error that escapes while a worker stops (an abort listener that throws at the pill) is a workerError: the stop goes on, dispose() runs, the exit is a stop's", async () => {
+    // Before: the worker exited at once for the error, dispose() skipped, its task failed with WorkerCrashedError.
+    const dir = await mkdtemp(path.join(tmpdir(), 'looppool-stop-escape-'));
+    try {
+      const file = path.join(dir, 'disposed');
+      const pool = makePool({ worker: 'abort-listener-throws.mjs', size: 1, workerData: file });
+      const exits: unknown[] = [];
+      pool.on('workerExit', (info) => exits.push(info));
+      const reported: [Error, string][] = [];
+      pool.on('workerError', (error, info) => reported.push([error, info.origin]));
+      const task = pool.run('x').catch((e: unknown) => e);
+      await waitFor(() => pool.stats().inFlight === 1, 'the task to run');
+      await pool.stop();
+      expect(await task).toBeInstanceOf(WorkerStoppedError);
+      expect(reported).toMatchObject([[{ message: 'abort listener failed' }, 'uncaughtException']]);
+      expect(exits).toMatchObject([{ exitCode: 0, reason: 'stop', expected: true }]);
+      expect(await readFile(file, 'utf8')).toBe('disposed');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('drains: queued tasks are dispatched and finished before the pill', async () => {
     const pool = makePool({ worker: 'safe-sleep.ts', size: 2, concurrency: 2 });
     await pool.start();

@@ -28,10 +28,37 @@ export function installSignalHandlers(pool: Stoppable, options: StopOnSignalsOpt
     const done = count === 1 ? pool.stop(options.timeout === undefined ? {} : { timeout: options.timeout }) : pool.terminate();
     done.catch(() => {}); // stop() rejects only on a bad timeout, checked by checkOptions
   };
-  for (const signal of signals) process.on(signal, onSignal);
+  for (const signal of signals) listen(signal, onSignal);
   return () => {
-    for (const signal of signals) process.off(signal, onSignal);
+    for (const signal of signals) unlisten(signal, onSignal);
   };
+}
+
+/**
+ * Each signal's handlers, every pool's, behind one process listener per signal: a listener per
+ * pool made Node warn of a leak (MaxListenersExceededWarning) from the eleventh pool on, in an
+ * application that runs many pools at once.
+ */
+const handlers = new Map<NodeJS.Signals, Set<(signal: NodeJS.Signals) => void>>();
+
+function dispatch(signal: NodeJS.Signals): void {
+  for (const handler of [...(handlers.get(signal) ?? [])]) handler(signal);
+}
+
+function listen(signal: NodeJS.Signals, handler: (signal: NodeJS.Signals) => void): void {
+  let set = handlers.get(signal);
+  if (set === undefined) {
+    handlers.set(signal, (set = new Set()));
+    process.on(signal, dispatch);
+  }
+  set.add(handler);
+}
+
+function unlisten(signal: NodeJS.Signals, handler: (signal: NodeJS.Signals) => void): void {
+  const set = handlers.get(signal);
+  if (set === undefined || !set.delete(handler) || set.size > 0) return;
+  handlers.delete(signal);
+  process.off(signal, dispatch);
 }
 
 /** Signals a process can listen for (not SIGKILL or SIGSTOP). */

@@ -148,6 +148,22 @@ describe('pool.stopOnSignals()', () => {
     expect([process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')]).toEqual(before);
   });
 
+  it('stopOnSignals() on many pools adds one listener per signal, which stops every pool', async () => {
+    // Before: a listener per pool per signal: from the eleventh pool Node warned of a leak
+    // (MaxListenersExceededWarning) in an application that runs a pool per job.
+    const before = { SIGINT: process.listeners('SIGINT'), SIGTERM: process.listeners('SIGTERM') };
+    const pools = Array.from({ length: 12 }, () => new Pool({ worker: fixture('echo.ts'), size: 1 })); // never started: no process
+    const heard: number[] = [];
+    pools.forEach((pool, i) => pool.stopOnSignals({ onSignal: () => heard.push(i) }));
+    const added = process.listeners('SIGINT').filter((listener) => !before.SIGINT.includes(listener));
+    expect(added).toHaveLength(1);
+    expect(process.listenerCount('SIGTERM')).toBe(before.SIGTERM.length + 1);
+    (added[0] as (signal: NodeJS.Signals) => void)('SIGINT'); // as a Ctrl-C would, without sending one to the test runner
+    expect(heard).toEqual(pools.map((_, i) => i));
+    await waitFor(() => pools.every((pool) => pool.state === 'stopped'), 'every pool to stop');
+    expect([process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')]).toEqual([before.SIGINT.length, before.SIGTERM.length]);
+  });
+
   it('a pool that has stopped takes its handlers away itself (a later signal does what it would without it)', async () => {
     // Before: they stayed until the remover was called; each kept its stopped pool alive, the 11th
     // pool made Node warn of a leak, and a Ctrl-C once every pool had stopped no longer ended the process.

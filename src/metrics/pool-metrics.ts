@@ -56,9 +56,11 @@ export function startPoolMetrics(source: PoolSource, statsd: StatsD | StatsdOpti
     // A client made here from options reports its errors (once, for the pool); a client of yours reports to you.
     workerConfig: handle.config && { statsd: handle.config, pool: name, interval, parentReportsErrors: !isStatsdClient(statsd) },
     async close(timeout = 1000) {
+      // No pool tick from here on; its last report goes out after any still under way (the
+      // parent's are synchronous), then the client closes.
+      pool.stop();
       await pool.report();
       parent.report();
-      pool.stop();
       parent.stop();
       await handle.close(timeout);
     },

@@ -92,6 +92,8 @@ export class PoolReporter {
   #pending = emptyPending();
   #last = { at: 0, done: 0, failed: 0, restarts: 0, handedBack: 0 };
   #listening = false;
+  /** The last report asked for: reports go out one after the other, so one that waits for its readings is not overtaken. */
+  #reporting: Promise<void> = Promise.resolve();
 
   /**
    * @throws {TypeError} when `interval` (ms, at most 2^31 - 1) or `reservoirSize` is not a positive
@@ -169,7 +171,14 @@ export class PoolReporter {
    * collected is still sent: the interval's counters (crashes, timeouts) are taken at the start,
    * and a batch thrown away would lose them for good.
    */
-  async report(): Promise<void> {
+  report(): Promise<void> {
+    // A stop's last report waits for a tick's that still waits for pidusage (many pools read one
+    // at a time): that one went out after the client had closed ("Not running" on stderr).
+    this.#reporting = this.#reporting.then(() => this.#report());
+    return this.#reporting;
+  }
+
+  async #report(): Promise<void> {
     const batch = new MetricBatch();
     try {
       await this.#collect(batch);

@@ -111,6 +111,9 @@ export class ProcessProbe {
     } catch {
       // not readable: sample() will tell
     }
+    // Nothing reads this process again (it reports itself): without this pidusage kept its
+    // /proc/<pid>/stat open 60-90 s (up to 1.5 reportIntervals), after the pool's stop too.
+    releaseUsage(process.pid);
   }
 
   /** Take a first reading of a new process now, so the next `sample()` has a CPU figure for it. Never rejects. */

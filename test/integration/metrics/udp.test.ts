@@ -3,6 +3,7 @@
  * from its parent, including a worker whose event loop is blocked.
  */
 import { spawn } from 'node:child_process';
+import { readdirSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import StatsD from 'hot-shots';
@@ -120,5 +121,24 @@ describe('metrics over UDP', () => {
     expect(types.get('lp.blk.task.run')).toBe('ms');
     expect(s.values('lp.blk.task.run')[0]).toBeGreaterThanOrEqual(3000);
     for (const { line } of s.received) expect(line).toMatch(LINE_PATTERN);
+  });
+
+  it("a stopped pool keeps no descriptor of pidusage's open, not even on its own process", async () => {
+    // Before: pidusage's warm-up reading kept /proc/<parent pid>/stat open 60-90 s after the stop
+    // (1.5 reportIntervals with a longer interval).
+    sink = await startUdpSink();
+    const own = `/proc/${process.pid}/stat`;
+    const held = (): boolean => readdirSync('/proc/self/fd').some((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`) === own;
+      } catch {
+        return false; // closed meanwhile (this very listing's)
+      }
+    });
+    const pool = makePool({ worker: 'echo.ts', size: 1, statsd: { port: sink.port } });
+    await pool.start();
+    await pool.run(1);
+    await pool.stop();
+    await waitFor(() => !held(), `${own} to be closed`, 5_000);
   });
 });

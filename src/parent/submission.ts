@@ -56,15 +56,21 @@ function isSignal(value: unknown): boolean {
   return typeof s === 'object' && s !== null && typeof s.aborted === 'boolean' && typeof s.addEventListener === 'function';
 }
 
+/**
+ * Every pool's tasks under the callers' signals, with one 'abort' listener per signal however
+ * many pools share it: one watch per pool made Node warn of a leak (MaxListenersExceededWarning)
+ * once eleven pools ran tasks under one signal (an application's shutdown signal, a pool per job).
+ */
+const WATCHED = new SignalWatch<{ readonly task: PendingTask; readonly withdraw: (task: PendingTask, error: Error) => void }>(({ task, withdraw }, signal) => {
+  withdraw(task, new TaskAbortedError(task.id, { cause: signal.reason }));
+});
+
 export class Submissions {
   readonly #options: ResolvedPoolOptions;
   readonly #timing: TaskTiming | undefined;
   /** Take an aborted task back from wherever it is (queue or worker), and fail it with `error`. */
   readonly #withdraw: (task: PendingTask, error: Error) => void;
   #nextId = 1;
-  readonly #signals = new SignalWatch<PendingTask>((task, signal) => {
-    this.#withdraw(task, new TaskAbortedError(task.id, { cause: signal.reason }));
-  });
 
   constructor(options: ResolvedPoolOptions, timing: TaskTiming | undefined, withdraw: (task: PendingTask, error: Error) => void) {
     this.#options = options;
@@ -105,7 +111,7 @@ export class Submissions {
     this.#timing?.submitted(pending);
     // Called while the pool handles a worker's message (a freed credit): a throw must not unwind through it.
     if (options.onDispatch) pending.onDispatch = guarded(options.onDispatch);
-    if (signal) pending.cleanup = this.#signals.watch(pending, signal);
+    if (signal) pending.cleanup = WATCHED.watch({ task: pending, withdraw: this.#withdraw }, signal);
     return pending;
   }
 

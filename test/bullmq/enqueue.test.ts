@@ -5,7 +5,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import readlinePromises from 'node:readline/promises';
 import { PassThrough } from 'node:stream';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { waitFor } from '../helpers/processes.ts';
 import { closedPortUrl, openQueue, privateRedis, REDIS_URL, uniqueQueueName, useRedis } from './helpers.ts';
@@ -13,7 +13,12 @@ import { enqueueLines, RedisUnavailableError, type EnqueueCounts, type InvalidLi
 
 useRedis();
 
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'looppool-enqueue-lines-'));
+// Made before the first test, not at import: a run that filters out every test imports the
+// file but runs none of its hooks, and the directory was left behind.
+let tmp = '';
+beforeAll(() => {
+  tmp = mkdtempSync(path.join(os.tmpdir(), 'looppool-enqueue-lines-'));
+});
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 async function* asyncLines(lines: string[]): AsyncGenerator<string> {

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/processes.ts';
 import { Queue } from 'bullmq';
 import { openQueue, privateRedis, REDIS_URL, uniqueQueueName, useRedis } from '../bullmq/helpers.ts';
@@ -15,7 +15,12 @@ import { fixture, runCli, silentFifo, startCli, writerlessFifo } from './helpers
 
 useRedis();
 
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'looppool-enqueue-'));
+// Made before the first test, not at import: a run that filters out every test imports the
+// file but runs none of its hooks, and the directory was left behind.
+let tmp = '';
+beforeAll(() => {
+  tmp = mkdtempSync(path.join(os.tmpdir(), 'looppool-enqueue-'));
+});
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** The one JSON line enqueue prints on stdout. */

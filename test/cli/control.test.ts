@@ -8,11 +8,16 @@ import { lstatSync, mkdirSync, mkdtempSync, existsSync, rmSync, symlinkSync, chm
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controlRequest, listControlSockets, startControlServer, subscribeControlEvents, type ControlEvent } from '../../src/control/index.ts';
 import { waitFor } from '../helpers/processes.ts';
 
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'lpc-'));
+// Made before the first test, not at import: a run that filters out every test imports the
+// file but runs none of its hooks, and the directory was left behind.
+let tmp = '';
+beforeAll(() => {
+  tmp = mkdtempSync(path.join(os.tmpdir(), 'lpc-'));
+});
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 let n = 0;
 const freshDir = (): string => path.join(tmp, `d${++n}`);

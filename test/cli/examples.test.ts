@@ -10,11 +10,16 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSentryEndpoint } from '../helpers/sentry-endpoint.ts';
 import { expectNoPoolLeft, ROOT, runCli } from './helpers.ts';
 
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'looppool-examples-'));
+// Made before the first test, not at import: a run that filters out every test imports the
+// file but runs none of its hooks, and the directory was left behind.
+let tmp = '';
+beforeAll(() => {
+  tmp = mkdtempSync(path.join(os.tmpdir(), 'looppool-examples-'));
+});
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const TSX = path.join(ROOT, 'node_modules/.bin/tsx');
 const EXAMPLES = path.join(ROOT, 'manual/examples');

@@ -323,8 +323,9 @@ describe('looppool top', () => {
   it('renders live in a real terminal (tmux), shows the workers, and quits on q', async () => {
     const name = uniqueName('tmux');
     const cli = await startBusyPool(name);
-    const socket = `looppool-test-${process.pid}-${name}`;
-    const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'looppool-tmux-'));
+    const socket = path.join(dir, 'socket'); // a kill-server leaves its socket file: removed with dir
+    const tmux = (...args: string[]): string => execFileSync('tmux', ['-S', socket, ...args], { encoding: 'utf8' });
     try {
       tmux('new-session', '-d', '-s', 'top', '-x', '180', '-y', '40', `${process.execPath} ${BIN} top ${name}; sleep 30`);
       const screen = (): string => tmux('capture-pane', '-p', '-t', 'top');
@@ -336,7 +337,8 @@ describe('looppool top', () => {
       tmux('send-keys', '-t', 'top', 'q');
       await waitFor(() => !/looppool top ·/.test(screen()), 'top to quit and give the screen back');
     } finally {
-      spawnSync('tmux', ['-L', socket, 'kill-server']);
+      spawnSync('tmux', ['-S', socket, 'kill-server']);
+      rmSync(dir, { recursive: true, force: true });
       process.kill(-cli.pid, 'SIGKILL');
     }
   });

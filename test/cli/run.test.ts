@@ -6,10 +6,15 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, expectNoPoolLeft, fixture, ROOT, runCli, startCli, uniqueName, waitForControl, writerlessFifo } from './helpers.ts';
 
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'looppool-cli-test-'));
+// Made before the first test, not at import: a run that filters out every test imports the
+// file but runs none of its hooks, and the directory was left behind.
+let tmp = '';
+beforeAll(() => {
+  tmp = mkdtempSync(path.join(os.tmpdir(), 'looppool-cli-test-'));
+});
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** Records sorted by line (output order is completion order unless --ordered). */

@@ -6,11 +6,16 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/processes.ts';
 import { BIN, expectNoPoolLeft, fixture, ROOT, sleepTasks, uniqueName } from './helpers.ts';
 
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'looppool-tty-'));
+// Made before the first test, not at import: a run that filters out every test imports the
+// file but runs none of its hooks, and the directory was left behind.
+let tmp = '';
+beforeAll(() => {
+  tmp = mkdtempSync(path.join(os.tmpdir(), 'looppool-tty-'));
+});
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 /** A terminal that takes cursor moves, whatever TERM the tests run with (TERM=dumb draws no display). */
 const CAPABLE = { ...process.env, TERM: 'xterm-256color' };
@@ -71,8 +76,8 @@ describe('looppool run on a terminal', () => {
     const output = path.join(tmp, `${name}.out.jsonl`);
     const status = path.join(tmp, `${name}.status`);
     writeFileSync(input, sleepTasks(2000, 200));
-    const socket = `looppool-test-${process.pid}-${name}`;
-    const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
+    const socket = path.join(tmp, `${name}.tmux`); // a kill-server leaves its socket file: here, it goes with tmp
+    const tmux = (...args: string[]): string => execFileSync('tmux', ['-S', socket, ...args], { encoding: 'utf8' });
     try {
       // The shell that writes the exit code ignores SIGINT, whatever $SHELL (tmux's shell) is: dash,
       // as the pane's shell, died of the Ctrl-C before it wrote it, where bash waits for its child.
@@ -91,7 +96,7 @@ describe('looppool run on a terminal', () => {
       expect(lines.sort((a, b) => a - b)).toEqual(Array.from({ length: last }, (_, i) => i + 1));
       await expectNoPoolLeft(name);
     } finally {
-      spawnSync('tmux', ['-L', socket, 'kill-server']);
+      spawnSync('tmux', ['-S', socket, 'kill-server']);
     }
   });
 });

@@ -5,12 +5,17 @@
 import { chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { controlRequest, listControlSockets } from '../../src/control/index.ts';
 import { ownControlDir } from '../../src/control/runtime-dir.ts';
 import { makePool } from '../helpers/pools.ts';
 
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'lpo-'));
+// Made before the first test, not at import: a run that filters out every test imports the
+// file but runs none of its hooks, and the directory was left behind.
+let tmp = '';
+beforeAll(() => {
+  tmp = mkdtempSync(path.join(os.tmpdir(), 'lpo-'));
+});
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 // The control directory is $XDG_RUNTIME_DIR/looppool when that directory exists: each test gets its own.

@@ -11,11 +11,12 @@ export function inheritedExecArgv(argv: readonly string[] = process.execArgv): s
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
-    const [flag, inlineValue] = splitFlag(arg);
-    if (INSPECTOR.test(flag)) {
-      if (/^--(inspect|debug)-port$/.test(flag) && inlineValue === undefined) i++; // its value is the next argument
+    const inspector = inspectorSpan(arg);
+    if (inspector > 0) {
+      i += inspector - 1;
       continue;
     }
+    const [flag, inlineValue] = splitFlag(arg);
     if (PARENT_ONLY_WITH_VALUE.has(flag)) {
       if (inlineValue === undefined) i++;
       continue;
@@ -28,6 +29,13 @@ export function inheritedExecArgv(argv: readonly string[] = process.execArgv): s
 
 /** The inspector's and debugger's flags: a worker would try to bind the parent's port. */
 const INSPECTOR = /^--(inspect|debug)(-brk|-port|-wait)?$/;
+
+/** How many arguments from `arg` on an inspector or debugger flag takes (2: a port given as the next one); 0 when it is none. */
+function inspectorSpan(arg: string): number {
+  const [flag, inlineValue] = splitFlag(arg);
+  if (!INSPECTOR.test(flag)) return 0;
+  return flag.endsWith('-port') && inlineValue === undefined ? 2 : 1;
+}
 
 /**
  * The parent's environment for its workers (the `env` option's default): `process.env`, with
@@ -43,12 +51,9 @@ export function inheritedEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.Proce
   const tokens = splitNodeOptions(options);
   for (let i = 0; i < tokens.length; i++) {
     const { raw, value } = tokens[i] as { raw: string; value: string };
-    const [flag, inlineValue] = splitFlag(value);
-    if (INSPECTOR.test(flag)) {
-      if (flag.endsWith('-port') && inlineValue === undefined) i++; // its value is the next one
-      continue;
-    }
-    kept.push(raw);
+    const inspector = inspectorSpan(value);
+    if (inspector > 0) i += inspector - 1;
+    else kept.push(raw);
   }
   const { NODE_OPTIONS: _, ...rest } = env;
   return kept.length === 0 ? rest : { ...rest, NODE_OPTIONS: kept.join(' ') };

@@ -97,6 +97,11 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
     return this.#closePromise;
   }
 
+  /** For `await using consumer = ...`: closed as by `close()` when the block ends (the pool is not stopped: declare it first, with `await using` too). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   /**
    * Take no new jobs until `resume()`; the jobs in flight go on and finish. For an owner whose
    * results go somewhere slower than the pool (a full output, a downstream service): jobs wait in

@@ -171,6 +171,14 @@ export class Pool<TTask = unknown, TResult = unknown> extends EventEmitter<PoolE
   }
 
   /**
+   * For `await using pool = new Pool(...)`: when the block ends (also by a throw), the pool is
+   * stopped as by `stop()` with its defaults, and the block's end waits for it.
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+
+  /**
    * Stop at once: kill every worker (SIGKILL), reject every unfinished task (queued:
    * `PoolStoppedError`, running: `WorkerStoppedError`). Resolves when every process is gone.
    * Also escalates a `stop()` already under way.

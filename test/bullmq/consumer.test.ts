@@ -105,6 +105,28 @@ describe('BullmqConsumer', () => {
     expect(pool.stats().state).toBe('stopped');
   });
 
+  it('await using closes the consumer, then stops its pool, when the block ends: no job is left active', async () => {
+    const name = uniqueQueueName('using');
+    const queue = openQueue(name);
+    let pool!: ReturnType<typeof makePool>;
+    let consumer!: BullmqConsumer;
+    {
+      await using p = makePool({ worker: bullmqFixture('sleep-echo.ts'), size: 2, concurrency: 2 });
+      await using c = new BullmqConsumer(p, name, { connection: REDIS_URL, concurrency: 4 });
+      pool = p;
+      consumer = c;
+      await c.start();
+      await queue.addBulk(Array.from({ length: 40 }, (_, id) => ({ name: 't', data: { id, ms: 300 } })));
+      await waitFor(() => c.stats().completed >= 4 && c.stats().active > 0, 'jobs to be running', 30_000);
+    }
+    expect(consumer.state).toBe('closed');
+    expect(pool.state).toBe('stopped');
+    const stats = consumer.stats();
+    expect(stats).toMatchObject({ active: 0, failed: 0, requeued: 0 });
+    expect(stats.completed).toBe(stats.taken);
+    expect(await queue.getJobCounts()).toMatchObject({ active: 0, completed: stats.taken, waiting: 40 - stats.taken, failed: 0 });
+  });
+
   it('pause() takes no new jobs and lets those in flight finish; resume() takes them again (paused before start() too)', async () => {
     const name = uniqueQueueName('pause');
     const queue = openQueue(name);

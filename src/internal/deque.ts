@@ -1,3 +1,10 @@
+/**
+ * Slots a ring keeps once it is empty again: a larger one (a backlog of a million tasks made it
+ * 8 MB) is let go then, so a burst's room does not stay for the life of the pool. Below it, a
+ * queue that fills and empties over and over keeps its room and does not grow again each time.
+ */
+const KEEP_WHEN_EMPTY = 1 << 14;
+
 /** A FIFO queue on a growable ring buffer: O(1) push and shift, no per-item allocation. */
 export class Deque<T> {
   #items: (T | undefined)[] = new Array<T | undefined>(16);
@@ -6,6 +13,11 @@ export class Deque<T> {
 
   get length(): number {
     return this.#length;
+  }
+
+  /** Slots in the ring (its room, not its items). */
+  get capacity(): number {
+    return this.#items.length;
   }
 
   push(item: T): void {
@@ -27,7 +39,7 @@ export class Deque<T> {
     const item = this.#items[this.#head];
     this.#items[this.#head] = undefined;
     this.#head = (this.#head + 1) & (this.#items.length - 1);
-    this.#length--;
+    if (--this.#length === 0 && this.#items.length > KEEP_WHEN_EMPTY) this.clear();
     return item;
   }
 
@@ -38,6 +50,7 @@ export class Deque<T> {
     const at = (this.#head + this.#length) & (this.#items.length - 1);
     const item = this.#items[at];
     this.#items[at] = undefined;
+    if (this.#length === 0 && this.#items.length > KEEP_WHEN_EMPTY) this.clear();
     return item;
   }
 

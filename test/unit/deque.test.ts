@@ -15,6 +15,24 @@ describe('Deque', () => {
     expect(d.drain()).toEqual([-1, ...Array.from({ length: 34 }, (_, i) => i + 6).filter((n) => n % 3 !== 0), 40]);
   });
 
+  it('lets the room of a large backlog go once emptied (by shift or pop), and keeps a small one', () => {
+    const d = new Deque<number>();
+    for (let i = 0; i < 100_000; i++) d.push(i);
+    expect(d.capacity).toBe(131_072);
+    for (let i = 0; i < 99_999; i++) expect(d.shift()).toBe(i);
+    expect(d.capacity).toBe(131_072); // not while one is left
+    expect(d.shift()).toBe(99_999);
+    expect(d.capacity).toBe(16);
+    for (let i = 0; i < 50_000; i++) d.push(i);
+    for (let i = 49_999; i >= 0; i--) expect(d.pop()).toBe(i);
+    expect(d.capacity).toBe(16);
+    for (let i = 0; i < 1_000; i++) d.push(i);
+    for (let i = 0; i < 1_000; i++) d.shift();
+    expect(d.capacity).toBe(1_024); // a queue that fills and empties often keeps its room
+    d.push(7);
+    expect(d.drain()).toEqual([7]);
+  });
+
   it('keeps FIFO order across growth and wrap-around', () => {
     const d = new Deque<number>();
     const expected: number[] = [];

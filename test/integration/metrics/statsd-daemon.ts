@@ -33,7 +33,8 @@ export async function startStatsdDaemon(): Promise<StatsdDaemon> {
     port, address: '127.0.0.1', mgmt_port: mgmtPort, mgmt_address: '127.0.0.1',
     flushInterval: 3_600_000, backends: [], title: false, deleteIdleStats: false,
   }));
-  const child = spawn(process.execPath, [path.join(root, 'node_modules/statsd/stats.js'), config], {
+  const shim = path.join(root, 'test/integration/metrics/statsd-daemon-shim.cjs');
+  const child = spawn(process.execPath, ['--require', shim, path.join(root, 'node_modules/statsd/stats.js'), config], {
     cwd: dir,
     stdio: ['ignore', 'ignore', 'inherit'],
   });

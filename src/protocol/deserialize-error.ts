@@ -15,10 +15,11 @@ const BUILT_IN_ERRORS: ReadonlyMap<string, (message: string) => Error> = new Map
   ['AggregateError', (m: string) => new AggregateError([], m)],
 ]);
 
-/** Rebuild an `Error` from its wire shape: a built-in class by its name, else an `Error`. The result's `name` is the remote one. */
+/** Rebuild an `Error` from its wire shape: a DOMException or a built-in class by its name, else an `Error`. The result's `name` is the remote one. */
 export function deserializeError(data: SerializedError): Error {
-  const err = BUILT_IN_ERRORS.get(data.name)?.(data.message) ?? new Error(data.message);
-  define(err, 'name', data.name);
+  // A DOMException's name is its kind (its code follows from it), read from the instance's own slot.
+  const err = data.dom ? new DOMException(data.message, data.name) : (BUILT_IN_ERRORS.get(data.name)?.(data.message) ?? new Error(data.message));
+  if (!data.dom) define(err, 'name', data.name);
   define(err, 'stack', data.stack ?? `${data.name}: ${data.message}`);
   if (data.props) {
     for (const [key, value] of Object.entries(data.props)) {
@@ -44,6 +45,7 @@ export function isSerializedError(value: unknown, depth = 0): value is Serialize
     typeof v.message === 'string' &&
     (v.stack === undefined || typeof v.stack === 'string') &&
     (v.props === undefined || (typeof v.props === 'object' && v.props !== null)) &&
+    (v.dom === undefined || v.dom === true) &&
     (v.errors === undefined || (Array.isArray(v.errors) && v.errors.every((e) => isSerializedError(e, depth + 1)))) &&
     (v.cause === undefined || isSerializedError(v.cause, depth + 1) || (typeof v.cause === 'object' && v.cause !== null && 'value' in v.cause))
   );

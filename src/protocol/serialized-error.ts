@@ -16,6 +16,8 @@ export interface SerializedError {
   props?: Record<string, unknown>;
   /** An AggregateError's `errors` (the first {@link MAX_AGGREGATED}). */
   errors?: SerializedError[];
+  /** A DOMException (AbortSignal.timeout()'s reason, fetch's abort...): rebuilt as one. Its name alone could be any class's. */
+  dom?: true;
   cause?: SerializedError | { value: unknown };
 }
 
@@ -71,6 +73,7 @@ class ErrorWriter {
     const aggregated = (thrown instanceof AggregateError || (!(thrown instanceof Error) && out.name === 'AggregateError')) && Array.isArray(errors);
     const props = this.#props(thrown, aggregated);
     if (props) out.props = props;
+    if (isDomException(thrown)) out.dom = true;
     if (aggregated && depth < MAX_CAUSE_DEPTH) {
       out.errors = [];
       for (const e of errors.slice(0, MAX_AGGREGATED)) if (this.#errors < MAX_ERRORS) out.errors.push(this.write(e, depth + 1));
@@ -284,5 +287,14 @@ function describe(value: unknown): string {
     } catch {
       return `[${typeof value}]`;
     }
+  }
+}
+
+/** A DOMException of this realm (no other has the class: a vm context has none); false for a value whose prototype cannot be read. */
+function isDomException(value: object): boolean {
+  try {
+    return value instanceof DOMException;
+  } catch {
+    return false;
   }
 }

@@ -35,6 +35,26 @@ describe('task errors', () => {
     expect(remote.cause).toMatchObject({ name: 'RangeError', message: 'limit 10' });
   });
 
+  it('a DOMException (AbortSignal.timeout()\'s, one thrown with a cause) is rebuilt as one, its code with it; an Error named as one stays an Error', async () => {
+    // Before: it arrived as a plain Error named TimeoutError: instanceof DOMException false, no code.
+    const pool = makePool({ worker: 'throws-odd.ts', size: 1 });
+    const causeOf = async (task: string): Promise<Error & { code?: unknown }> => ((await pool.run(task).catch((e: unknown) => e)) as TaskError).cause as Error;
+    const timeout = await causeOf('timeout');
+    expect(timeout).toBeInstanceOf(DOMException);
+    expect(timeout).toMatchObject({ name: 'TimeoutError', code: DOMException.TIMEOUT_ERR, message: 'The operation was aborted due to timeout' });
+    expect(timeout.stack).toMatch(/^TimeoutError: The operation was aborted due to timeout\n/);
+    const dom = await causeOf('dom');
+    expect(dom).toBeInstanceOf(DOMException);
+    expect(dom).toMatchObject({ name: 'InvalidStateError', code: DOMException.INVALID_STATE_ERR, message: 'the reader is closed' });
+    expect(dom.cause).toMatchObject({ name: 'Error', message: 'closed by the peer' });
+    expect(dom.stack).toContain('throws-odd.ts');
+    const named = await causeOf('dom-named');
+    expect(named).not.toBeInstanceOf(DOMException);
+    expect(Object.getPrototypeOf(named)).toBe(Error.prototype);
+    expect(named).toMatchObject({ name: 'TimeoutError', message: 'an error of its own' });
+    expect(named.code).toBeUndefined();
+  });
+
   it('a task returning a thenable is settled as await settles it: a then() that throws fails that task only, the worker and its other tasks go on', async () => {
     // Before: the runtime called then() itself, and its throw went up through the channel's reader:
     // the worker exited (code 70) with every task on it, or, with restartOnError false and the

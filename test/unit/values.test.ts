@@ -254,6 +254,17 @@ describe('errors across processes', () => {
     expect(serializeError(error).message).toBe('404');
   });
 
+  it('marks a DOMException (only a real one) and rebuilds it as one; the parse boundary takes the mark only as true', () => {
+    const data = JSON.parse(JSON.stringify(serializeError(new DOMException('gone', 'AbortError'))));
+    expect(data).toMatchObject({ name: 'AbortError', message: 'gone', dom: true });
+    const back = deserializeError(data);
+    expect(back).toBeInstanceOf(DOMException);
+    expect(back).toMatchObject({ name: 'AbortError', code: DOMException.ABORT_ERR, stack: data.stack });
+    expect(serializeError(Object.assign(new Error('mine'), { name: 'AbortError' })).dom).toBeUndefined();
+    expect(parseToParent({ kind: 'taskFailed', id: 1, error: data })).toMatchObject({ error: { dom: true } });
+    expect(() => parseToParent({ kind: 'taskFailed', id: 1, error: { ...data, dom: 'yes' } })).toThrow(MessageShapeError);
+  });
+
   it('cannot be used to pollute prototypes when rebuilt', () => {
     const back = deserializeError(JSON.parse('{"name":"E","message":"m","props":{"__proto__":{"polluted":1},"constructor":{"x":1}}}'));
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();

@@ -53,8 +53,28 @@ export async function loadWorkerClass(moduleUrl: string): Promise<WorkerClass> {
     return wrapFunction(exported as TaskFunction);
   }
   throw new TypeError(
-    `${moduleUrl} must export a Worker subclass or a task function as its default export (found ${describe(exported)})`,
+    `${moduleUrl} must export a Worker subclass or a task function as its default export (found ${describe(exported)}${namedWorkers(ns, exported)})`,
   );
+}
+
+/**
+ * The hint for a Worker class exported by name only (`export class X`, `module.exports = { X }`),
+ * a common slip: "; it exports the Worker class X by name: export it as the default (...)", or ''.
+ */
+function namedWorkers(ns: object, exported: unknown): string {
+  const workersIn = (source: unknown): string[] => {
+    if (source === null || typeof source !== 'object') return [];
+    try {
+      return Object.keys(source).filter((key) => key !== 'default' && isWorkerClass((source as Record<string, unknown>)[key]));
+    } catch {
+      return []; // a getter that throws: no hint
+    }
+  };
+  const inExports = workersIn(exported); // module.exports = { X }
+  const names = inExports.length > 0 ? inExports : workersIn(ns);
+  if (names.length === 0) return '';
+  const how = inExports.length > 0 ? `module.exports = ${names[0]}` : `export default class ${names[0]}`;
+  return `; it exports the Worker class${names.length > 1 ? 'es' : ''} ${names.join(', ')} by name: export ${names.length > 1 ? 'one' : 'it'} as the default (${how})`;
 }
 
 /**

@@ -222,6 +222,8 @@ describe('worker modules', () => {
     ['does-not-exist.mjs', /does-not-exist\.mjs.*(Cannot find module|ERR_MODULE_NOT_FOUND)/s],
     ['not-a-worker.mjs', /must export a Worker subclass or a task function.*number/],
     ['plain-class.mjs', /class that does not extend Worker/],
+    ['named-only.mjs', /found no default export; it exports the Worker class Resizer by name: export it as the default \(export default class Resizer\)/],
+    ['named-only.cjs', /found object; it exports the Worker class Thumbnailer by name: export it as the default \(module\.exports = Thumbnailer\)/],
     ['import-throws.mjs', /module top-level failure/],
   ])('rejects start() for %s, naming the module and the reason', async (file, reason) => {
     const pool = makePool({ worker: file, size: 1 });

@@ -122,7 +122,7 @@ describe('looppool run: records', () => {
     expect(run.stdout).toBe('');
     expect(readFileSync(output, 'utf8').trim().split('\n').map((l) => JSON.parse(l).line)).toEqual([1, 2, 3]);
     const s = JSON.parse(readFileSync(summary, 'utf8'));
-    expect(s).toMatchObject({ tasks: 3, ok: 2, failed: 1, failures: { InputError: 1 }, restarts: 0, signal: null, exitCode: 1, lastLineStarted: 3, stoppedEarly: false });
+    expect(s).toMatchObject({ tasks: 3, ok: 2, failed: 1, failures: { InputError: 1 }, written: 3, restarts: 0, signal: null, exitCode: 1, lastLineStarted: 3, stoppedEarly: false });
     expect(s.runMs).toEqual({ p50: expect.any(Number), p99: expect.any(Number), max: expect.any(Number) });
   });
 
@@ -150,6 +150,25 @@ describe('looppool run: records', () => {
     expect(records).toHaveLength(2000);
     expect(records.filter((r) => !('result' in r))).toEqual([]); // no WorkerCrashedError
     await expectNoPoolLeft(name);
+  });
+
+  it('counts the records the output took: every one (extras too) after a whole run, none when the output cannot be written (ENOSPC)', async () => {
+    // Before: a run whose every write failed (a full disk) said 50 ok and lastLineStarted 50 in its
+    // summary, as if every line up to 50 had its record, and gave no count of the records written.
+    const streamed = path.join(tmp, 'streamed.json');
+    const whole = await runCli(['run', fixture('streams.mjs'), '--size', '1', '--json-summary', streamed], { input: '2\n3\n' });
+    expect(whole.code).toBe(0);
+    const ok = JSON.parse(readFileSync(streamed, 'utf8'));
+    // Each task streams as many results as it says and one outside any task: 3 and 4 extras.
+    expect(ok).toMatchObject({ tasks: 2, ok: 2, extras: 7, written: 9 });
+    expect(whole.stdout.trim().split('\n')).toHaveLength(9);
+
+    const full = path.join(tmp, 'full.json');
+    const lines = Array.from({ length: 50 }, (_, i) => `${i + 1}\n`).join('');
+    const failed = await runCli(['run', fixture('echo.mjs'), '--size', '1', '--lines', '--output', '/dev/full', '--json-summary', full], { input: lines });
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain('cannot write the output: ENOSPC');
+    expect(JSON.parse(readFileSync(full, 'utf8'))).toMatchObject({ written: 0, exitCode: 1 });
   });
 
   it('prints the JSON summary on stderr instead of the text with --json-summary -', async () => {

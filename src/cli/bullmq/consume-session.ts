@@ -276,7 +276,7 @@ export class ConsumeSession {
     const written = await this.#writer.endUnlessStalled(false, true, this.#stopNow);
     if (!written) this.#error('stdout did not take the last records (its reader stopped reading or fell behind): they are dropped; the jobs\' results are in Redis');
     const signal = reason.kind === 'signal' ? reason.signal : null;
-    const summary = consumeSummary(this.#stats, this.#consumer.stats(), { restarts: this.#pool.stats().restarts, signal, exitCode });
+    const summary = consumeSummary(this.#stats, this.#consumer.stats(), { written: this.#writer.taken, restarts: this.#pool.stats().restarts, signal, exitCode });
     this.#progress?.stop();
     if (signal !== null) this.#error(`stopped by ${signal}: ${inFlightFate(this.#forced, this.#consumer.stats().active)}; the others stay in the queue`);
     const { name, jsonSummary: json, quiet } = this.#config;

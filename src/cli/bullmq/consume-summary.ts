@@ -16,6 +16,8 @@ export interface ConsumeSummary {
   readonly failures: Readonly<Record<string, number>>;
   /** Jobs put back in the queue untouched (a forced stop, an unhealthy pool). */
   readonly requeued: number;
+  /** Records the output took (one per finished attempt, and one per extra result): fewer only when the output failed. */
+  readonly written: number;
   readonly elapsedMs: number;
   /** Finished attempts per second over the run. */
   readonly throughput: number;
@@ -30,7 +32,7 @@ export interface ConsumeSummary {
 }
 
 /** Build the summary from the run's counters and the consumer's. */
-export function consumeSummary(stats: RunStats, consumer: ConsumerStats, extra: { restarts: number; signal: string | null; exitCode: number }): ConsumeSummary {
+export function consumeSummary(stats: RunStats, consumer: ConsumerStats, extra: { written: number; restarts: number; signal: string | null; exitCode: number }): ConsumeSummary {
   const s = stats.summary({ ...extra, stoppedEarly: false });
   return {
     queue: consumer.queue,
@@ -39,6 +41,7 @@ export function consumeSummary(stats: RunStats, consumer: ConsumerStats, extra: 
     failed: s.failed,
     failures: s.failures,
     requeued: consumer.requeued,
+    written: s.written,
     elapsedMs: s.elapsedMs,
     throughput: s.throughput,
     waitMs: s.waitMs,

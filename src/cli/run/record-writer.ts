@@ -10,8 +10,9 @@ import type { Writable } from 'node:stream';
 
 interface PendingLine {
   readonly line: number;
-  /** Its records so far (streamed extras, then the final one). */
+  /** Its records so far (streamed extras, then the final one), and how many. */
   text: string;
+  records: number;
   done: boolean;
 }
 
@@ -32,8 +33,11 @@ export class RecordWriter {
   #onBroken: ((error: NodeJS.ErrnoException) => void) | undefined;
   /** Lines expected but not yet written. */
   #open = 0;
-  /** Records of this turn of the loop, written together once it ends. */
+  /** Records of this turn of the loop, written together once it ends, and how many. */
   #turn: string[] = [];
+  #turnRecords = 0;
+  /** Records the sink has taken: those of each write it called back without an error. */
+  #taken = 0;
 
   constructor(sink: Writable, ordered: boolean) {
     this.#sink = sink;
@@ -49,6 +53,11 @@ export class RecordWriter {
 
   get isBroken(): boolean {
     return this.#broken;
+  }
+
+  /** Records the output has taken (each write's callback said so); fewer than were given once it failed. */
+  get taken(): number {
+    return this.#taken;
   }
 
   /** Lines registered with `expect` whose final record is not written yet. */
@@ -70,7 +79,7 @@ export class RecordWriter {
   expect(line: number): void {
     this.#open++;
     if (!this.#ordered) return;
-    const pending: PendingLine = { line, text: '', done: false };
+    const pending: PendingLine = { line, text: '', records: 0, done: false };
     this.#byLine.set(line, pending);
     this.#inOrder.push(pending);
   }
@@ -78,8 +87,10 @@ export class RecordWriter {
   /** A streamed result of `line` (or of no line): written at once, or before that line's record when ordered. */
   extra(line: number | null, text: string): void {
     const pending = line === null ? undefined : this.#byLine.get(line);
-    if (pending) pending.text += text;
-    else this.#write(text);
+    if (pending) {
+      pending.text += text;
+      pending.records++;
+    } else this.#write(text, 1);
   }
 
   /** The final record of `line`. */
@@ -87,10 +98,11 @@ export class RecordWriter {
     this.#open--;
     const pending = this.#byLine.get(line);
     if (!pending) {
-      this.#write(text);
+      this.#write(text, 1);
       return;
     }
     pending.text += text;
+    pending.records++;
     pending.done = true;
     if (pending === this.#inOrder[this.#head]) this.#flushOrdered();
   }
@@ -144,7 +156,7 @@ export class RecordWriter {
     let head = this.#head;
     for (let next = inOrder[head]; next?.done; next = inOrder[++head]) {
       this.#byLine.delete(next.line);
-      this.#write(next.text);
+      this.#write(next.text, next.records);
     }
     if (head > 1024 && head * 2 > inOrder.length) {
       this.#inOrder = inOrder.slice(head);
@@ -153,24 +165,29 @@ export class RecordWriter {
     this.#head = head;
   }
 
-  #write(text: string): void {
+  #write(text: string, records: number): void {
     if (this.#broken) return;
+    this.#turnRecords += records;
     if (this.#turn.push(text) === 1) setImmediate(this.#writeTurn);
   }
 
   readonly #writeTurn = (): void => {
     const turn = this.#turn;
     if (turn.length === 0) return;
+    const records = this.#turnRecords;
     this.#turn = [];
+    this.#turnRecords = 0;
     if (this.#broken) return;
     this.#unconfirmed++;
-    if (!this.#sink.write(turn.length === 1 ? (turn[0] as string) : turn.join(''), this.#confirmed)) this.#needsDrain = true;
+    const confirmed = (error?: Error | null): void => this.#confirmed(error, records);
+    if (!this.#sink.write(turn.length === 1 ? (turn[0] as string) : turn.join(''), confirmed)) this.#needsDrain = true;
   };
 
-  readonly #confirmed = (error?: Error | null): void => {
+  #confirmed(error: Error | null | undefined, records: number): void {
     if (error) this.#fail(error); // the sink's 'error' event comes only on a later tick
+    else this.#taken += records;
     if (--this.#unconfirmed === 0) this.#confirm();
-  };
+  }
 
   #confirm(): void {
     const waiters = this.#confirmWaiters;

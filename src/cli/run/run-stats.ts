@@ -11,6 +11,12 @@ export interface RunSummary {
   readonly failures: Readonly<Record<string, number>>;
   /** Extra results streamed with putResult. */
   readonly extras: number;
+  /**
+   * Records the output took (one per task, ok or failed, and one per extra result): all of them
+   * after a whole run; fewer when the output failed (a full disk, its reader gone), and then
+   * `lastLineStarted` no longer says which lines have a record.
+   */
+  readonly written: number;
   readonly elapsedMs: number;
   /** Records per second over the run. */
   readonly throughput: number;
@@ -57,7 +63,7 @@ export class RunStats {
     this.failures[key] = (this.failures[key] ?? 0) + 1;
   }
 
-  summary(extra: { restarts: number; signal: string | null; stoppedEarly: boolean; exitCode: number }): RunSummary {
+  summary(extra: { written: number; restarts: number; signal: string | null; stoppedEarly: boolean; exitCode: number }): RunSummary {
     const elapsedMs = performance.now() - this.startedAt;
     return {
       tasks: this.finished,
@@ -65,6 +71,7 @@ export class RunStats {
       failed: this.failed,
       failures: { ...this.failures },
       extras: this.extras,
+      written: extra.written,
       elapsedMs: Math.round(elapsedMs),
       throughput: elapsedMs > 0 ? Math.round((this.finished * 1000 * 10) / elapsedMs) / 10 : 0,
       waitMs: this.wait.summary(),

@@ -236,6 +236,7 @@ export class RunSession {
     const reason = this.#stopReason;
     const exitCode = runExitCode(reason, this.#stats.failed);
     const summary = this.#stats.summary({
+      written: this.#writer.taken,
       restarts: this.#pool.stats().restarts,
       signal: this.#signal,
       stoppedEarly: !this.#inputEnded,

@@ -240,8 +240,11 @@ function makeHandle(
       return keeper?.reconnects ?? 0;
     },
     close(timeout = CLOSE_TIMEOUT) {
+      // A TCP socket that has closed (refused, dropped) takes nothing more, and hot-shots' close()
+      // never calls back then: not waited for (every stop with statsd down took the whole bound).
+      const bound = keeper?.down === true ? 0 : timeout;
       keeper?.stop();
-      closing ??= settleWithin(timeout, (done) => (owned ? client.close(() => done()) : client.flush(() => done())));
+      closing ??= settleWithin(bound, (done) => (owned ? client.close(() => done()) : client.flush(() => done())));
       return closing;
     },
   };

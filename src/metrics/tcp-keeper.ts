@@ -37,6 +37,8 @@ const MAX_DELAY = 10_000;
 export interface TcpKeeper {
   /** No new connection from now on (the client is closing). */
   stop(): void;
+  /** True while the client's socket has closed (refused, or dropped) and no new one is made yet: nothing sent now can arrive. */
+  readonly down: boolean;
   /** Connections made after the first (for tests and diagnostics). */
   readonly reconnects: number;
 }
@@ -49,21 +51,28 @@ export function keepTcpConnected(client: StatsD, onError: ErrorSink): TcpKeeper 
   let delay = FIRST_DELAY;
   let timer: NodeJS.Timeout | undefined;
   let reconnects = 0;
+  /** The client's current socket: connecting (or unknown), open, or closed. */
+  let state: 'connecting' | 'open' | 'closed' = 'connecting';
 
   const watch = (transport: Transport): void => {
     if (watched.has(transport)) return;
     watched.add(transport);
     transport.on('connect', () => {
       delay = FIRST_DELAY;
+      if (owner.socket === transport) state = 'open';
     });
     transport.on('close', () => closed(transport));
   };
 
   const closed = (transport: Transport): void => {
-    if (stopped || timer !== undefined) return;
     const current = owner.socket;
+    if (current == null || current === transport) state = 'closed';
+    if (stopped || timer !== undefined) return;
     // hot-shots replaced it itself (an error on an older socket): follow the new one.
-    if (current != null && current !== transport) return watch(current);
+    if (current != null && current !== transport) {
+      if (!watched.has(current)) state = 'connecting';
+      return watch(current);
+    }
     later();
   };
 
@@ -87,6 +96,7 @@ export function keepTcpConnected(client: StatsD, onError: ErrorSink): TcpKeeper 
     if (fresh === null) return later();
     const old = owner.socket;
     owner.socket = fresh;
+    state = 'connecting';
     reconnects++;
     fresh.on('error', (error) => onError(error ?? new Error('statsd socket error')));
     watch(fresh);
@@ -102,6 +112,9 @@ export function keepTcpConnected(client: StatsD, onError: ErrorSink): TcpKeeper 
     },
     get reconnects() {
       return reconnects;
+    },
+    get down() {
+      return state === 'closed';
     },
   };
 }

@@ -15,9 +15,9 @@ export interface ConsumerStats {
   readonly active: number;
   /** Job attempts started (a retried job counts once per attempt). */
   readonly taken: number;
-  /** Attempts whose task returned: the job completes. */
+  /** Attempts whose task returned and that BullMQ completed (counted once the job is completed in Redis: not one whose lock was lost). */
   readonly completed: number;
-  /** Attempts whose task failed (task error or worker crash): the job fails or is retried. */
+  /** Attempts whose task failed (task error or worker crash) and that BullMQ failed or set to retry (counted once moved in Redis). */
   readonly failed: number;
   /** Jobs put back in the queue untouched, once Redis took them: the pool stopped or was unhealthy, the consumer was force-closed, or paused as BullMQ handed it one. */
   readonly requeued: number;
@@ -35,9 +35,9 @@ export interface JobEventInfo {
 
 /** Listener signatures of `consumer.on(…)`. */
 export interface ConsumerEvents<TResult = unknown> {
-  /** A job's task returned `value`; BullMQ completes the job with it. */
+  /** A job's task returned `value` and BullMQ has completed the job with it. */
   completed: [value: TResult, info: JobEventInfo];
-  /** A job's task failed with `error` (a `JobFailedError`, or BullMQ's `UnrecoverableError`). */
+  /** A job's task failed with `error` (a `JobFailedError`, or BullMQ's `UnrecoverableError`) and BullMQ has failed the job (or set it to retry). */
   failed: [error: Error, info: JobEventInfo];
   /** A job went back to the queue without using an attempt. */
   requeued: [info: { readonly jobId: string; readonly reason: string }];

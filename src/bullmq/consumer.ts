@@ -9,6 +9,7 @@ import type { Job, Worker } from 'bullmq';
 import { PoolStoppedError } from '../errors.ts';
 import type { CloseOptions, ConsumerEvents, ConsumerState, ConsumerStats } from './consumer-types.ts';
 import { Holds } from './holds.ts';
+import { Outcomes } from './outcomes.ts';
 import { assertStorable, failureAction, jobMetadata, type JobMetadata } from './job-outcome.ts';
 import { assertRedisDriver, loadBullmq, type BullmqModule } from './load.ts';
 import { consumerMetricSource } from './metric-source.ts';
@@ -47,9 +48,12 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
     pause: () => this.#worker && this.#state === 'running' && this.#worker.pause(true).catch((e: unknown) => this.#report(e)),
     resume: () => this.#worker && this.#state === 'running' && this.#worker.resume().catch((e: unknown) => this.#report(e)),
   });
+  /** Counted once BullMQ has moved the job in Redis. */
+  readonly #outcomes = new Outcomes<TResult>((settled) =>
+    settled.outcome === 'completed'
+      ? this.#emitSafely('completed', settled.value, settled.info)
+      : this.#emitSafely('failed', settled.error, settled.info));
   #taken = 0;
-  #completed = 0;
-  #failed = 0;
   #requeued = 0;
   #startPromise: Promise<void> | undefined;
   #closePromise: Promise<void> | undefined;
@@ -125,8 +129,8 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
       capacity: this.#options.capacity,
       active: this.#active.size,
       taken: this.#taken,
-      completed: this.#completed,
-      failed: this.#failed,
+      completed: this.#outcomes.completed,
+      failed: this.#outcomes.failed,
       requeued: this.#requeued,
       paused: this.#holds.on,
     };
@@ -167,6 +171,9 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
     });
     // While starting, whenReady() reports the connection errors (as the cause of its own).
     worker.on('error', (error) => this.#state !== 'starting' && this.#report(error));
+    // Emitted once the job is completed or failed in Redis, not when its task settled.
+    worker.on('completed', (job) => this.#outcomes.moved(job, undefined));
+    worker.on('failed', (job, error) => this.#outcomes.moved(job, error));
     return worker;
   }
 
@@ -201,10 +208,9 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
     try {
       const value = await this.#pool.run(job.data, { signal: abort.signal, onDispatch: (info) => (dispatched = info) });
       assertStorable(value);
-      this.#completed++;
       const meta = this.#meta(job, takenAt, 'completed', dispatched ?? null);
       await this.#record(job, meta);
-      this.#emitSafely('completed', value, { jobId, name: job.name, meta });
+      this.#outcomes.settled(job, { outcome: 'completed', value, info: { jobId, name: job.name, meta } });
       return value;
     } catch (error) {
       throw await this.#onTaskFailed(bullmq, job, token, error, abort.signal.aborted && this.#forced, takenAt, dispatched);
@@ -230,11 +236,10 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
       }
       return this.#putBack(bullmq, job, token, (error as Error).message);
     }
-    this.#failed++;
     const worker = action.worker === null ? (dispatched ?? null) : { worker: action.worker, pid: action.workerPid ?? -1 };
     const meta = this.#meta(job, takenAt, 'failed', worker, action.errorName);
     await this.#record(job, meta);
-    this.#emitSafely('failed', action.error, { jobId, name: job.name, meta });
+    this.#outcomes.settled(job, { outcome: 'failed', error: action.error, info: { jobId, name: job.name, meta } });
     return action.error;
   }
 

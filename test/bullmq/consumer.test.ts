@@ -2,6 +2,7 @@
 import os from 'node:os';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { PoolUnhealthyError } from 'looppool';
 import { makePool } from '../helpers/pools.ts';
@@ -30,6 +31,7 @@ describe('BullmqConsumer', () => {
 
     const added = await queue.add('t', 'job-1', { attempts: 3 });
     await waitFor(async () => (await stateOf(queue, added.id)) === 'failed', 'the job to fail for good', 30_000);
+    await waitFor(() => consumer.stats().failed === 3, 'the last failure to be counted', 30_000); // once BullMQ has moved the job
 
     const job = await queue.getJob(added.id as string);
     expect(job?.failedReason).toBe('QuotaError: quota exceeded for job-1');
@@ -56,6 +58,7 @@ describe('BullmqConsumer', () => {
 
     const jobs = await queue.addBulk(['bigint', 'cycle', 'everyday', 'plain'].map((data) => ({ name: 't', data, opts: { attempts: 3 } })));
     await waitFor(async () => (await queue.getFailedCount()) === 2 && (await queue.getCompletedCount()) === 2, 'two jobs failed, two completed', 30_000);
+    await waitFor(() => consumer.stats().completed + consumer.stats().failed === 4, 'the four outcomes to be counted', 30_000);
     for (const added of jobs.slice(0, 2)) {
       const job = await queue.getJob(added.id as string);
       expect(job?.failedReason).toMatch(/^SerializationError: Cannot send job return value: BullMQ stores it as JSON, which cannot write it/);
@@ -77,12 +80,42 @@ describe('BullmqConsumer', () => {
     const fine = await queue.addBulk(Array.from({ length: 5 }, () => ({ name: 't', data: 'fine' })));
     await waitFor(async () => (await stateOf(queue, crashing.id)) === 'failed', 'the crashing job to fail for good', 30_000);
     await waitFor(async () => (await queue.getCompletedCount()) === 5, 'the other jobs to complete', 30_000);
+    await waitFor(() => consumer.stats().completed === 5 && consumer.stats().failed === 2, 'the outcomes to be counted', 30_000);
 
     const job = await queue.getJob(crashing.id as string);
     expect(job?.failedReason).toMatch(/^WorkerCrashedError: Worker [01] \(pid \d+\) exited unexpectedly \(exit code 3\)$/);
     expect(job?.attemptsMade).toBe(2);
     for (const { id } of fine) expect((await queue.getJob(id as string))?.returnvalue).toBe('ok');
     expect(consumer.stats()).toMatchObject({ taken: 7, completed: 5, failed: 2 });
+  });
+
+  it('counts a job completed, and says so, only once BullMQ has completed it: not when its lock was lost and it runs again', async () => {
+    const name = uniqueQueueName('lost-lock');
+    const queue = openQueue(name);
+    const pool = makePool({ worker: bullmqFixture('sleep-echo.ts'), size: 1, concurrency: 1 });
+    const consumer = closeAfterTest(
+      new BullmqConsumer(pool, name, { connection: REDIS_URL, concurrency: 1, workerOptions: { stalledInterval: 300 } }),
+    );
+    const completed: unknown[] = [];
+    const errors: string[] = [];
+    consumer.on('completed', (value) => completed.push(value));
+    consumer.on('error', (error) => errors.push(error.message));
+    await consumer.start();
+
+    const added = await queue.add('t', { id: 1, ms: 1_500 });
+    await waitFor(() => consumer.stats().active === 1, 'the job to be running', 30_000);
+    const redis = new Redis(REDIS_URL);
+    try {
+      expect(await redis.del(`bull:${name}:${added.id}:lock`)).toBe(1); // as when the lock expires under a blocked process
+    } finally {
+      redis.disconnect();
+    }
+
+    await waitFor(async () => consumer.stats().taken === 2 && (await stateOf(queue, added.id)) === 'completed', 'the job to run again and complete', 30_000);
+    await waitFor(() => consumer.stats().completed === 1, 'the completion to be counted', 30_000);
+    expect(consumer.stats()).toMatchObject({ taken: 2, completed: 1, failed: 0, active: 0 });
+    expect(completed).toEqual([{ id: 1, consumerPid: process.pid, worker: 0 }]);
+    expect(errors.some((message) => /lock/i.test(message))).toBe(true); // BullMQ could not complete the first attempt
   });
 
   it('close() stops taking jobs, lets the jobs in flight finish and leaves none active', async () => {
@@ -147,7 +180,7 @@ describe('BullmqConsumer', () => {
     consumer.resume();
     await waitFor(() => consumer.stats().completed >= 4 && consumer.stats().active > 0, 'jobs to be running', 30_000);
     consumer.pause();
-    await waitFor(() => consumer.stats().active === 0, 'the jobs in flight to finish', 30_000);
+    await waitFor(() => consumer.stats().active === 0 && consumer.stats().completed === consumer.stats().taken, 'the jobs in flight to finish', 30_000);
     const taken = await pauseFor(500);
     expect(consumer.stats().completed).toBe(taken);
     expect(await queue.getJobCounts('waiting', 'active')).toEqual({ waiting: 30 - taken, active: 0 });
@@ -305,6 +338,7 @@ describe('BullmqConsumer', () => {
 
     healthy = true;
     await waitFor(async () => (await queue.getCompletedCount()) === 5, 'the jobs to complete once the pool is healthy', 15_000);
+    await waitFor(() => consumer.stats().completed === 5, 'the completions to be counted', 15_000);
     const jobs = await queue.getJobs(['completed']);
     expect(jobs.map((j) => j.returnvalue as number).sort((a, b) => a - b)).toEqual([2, 4, 6, 8, 10]);
     expect(jobs.map((j) => j.attemptsMade)).toEqual([1, 1, 1, 1, 1]); // the bounced attempts were not counted

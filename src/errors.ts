@@ -44,14 +44,15 @@ export class QueueFullError extends PoolError {
  * A worker process could not start. `stage`: `'load'`: the module is missing, does not load,
  * exports no Worker, or the Worker's constructor threw; `'initialize'`: its `initialize()`
  * threw; `'exit'`: the process died before it was ready; `'timeout'`: it was not ready within
- * `startTimeout` and was killed.
+ * `startTimeout` and was killed; `'spawn'`: its process could not be started at all (the cause is
+ * spawn()'s error: ENOENT, EAGAIN, EMFILE, Node's permission model's ERR_ACCESS_DENIED, and so on).
  */
 export class WorkerInitError extends PoolError implements WorkerRef {
   readonly worker: number | undefined;
   readonly pid: number | undefined;
   readonly module: string;
-  readonly stage: 'load' | 'initialize' | 'exit' | 'timeout';
-  constructor(message: string, ref: WorkerRef & { module: string; stage: 'load' | 'initialize' | 'exit' | 'timeout' }, options?: ErrorOptions) {
+  readonly stage: 'load' | 'initialize' | 'exit' | 'timeout' | 'spawn';
+  constructor(message: string, ref: WorkerRef & { module: string; stage: 'load' | 'initialize' | 'exit' | 'timeout' | 'spawn' }, options?: ErrorOptions) {
     super(message, 'ERR_WORKER_INIT', options);
     this.worker = ref.worker;
     this.pid = ref.pid;

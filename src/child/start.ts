@@ -56,8 +56,13 @@ export async function startWorkerProcess(): Promise<void> {
   // not watched by it, and this process already belongs to someone else.
   if (guardedParent && Number(guardedParent) !== parentPid) process.exit(0);
   // The watchdog thread, when anything needs it, first (see startWatchdogThread).
-  const watchdog = runsWatchdog(threshold, Boolean(guardedParent)) ? await startWatchdogThread(parentPid, threshold) : undefined;
-  const runtime = new Runtime(watchdog);
+  // A thread it may not start (Node's permission model without --allow-worker) fails the start,
+  // told to the parent once the channel is open: the parent's start() rejects with the reason.
+  let watchdogFailure: unknown;
+  const watchdog = runsWatchdog(threshold, Boolean(guardedParent))
+    ? await startWatchdogThread(parentPid, threshold).catch((error: unknown) => void (watchdogFailure = watchdogError(error, threshold)))
+    : undefined;
+  const runtime = new Runtime(watchdog ?? undefined);
   // Not `import net from 'node:net'`: an ES import of a built-in also runs every lazy getter it
   // exports (for net, BlockList and SocketAddress: ~1 ms of this process's start).
   const { Socket } = process.getBuiltinModule('node:net');
@@ -71,6 +76,7 @@ export async function startWorkerProcess(): Promise<void> {
   process.on('uncaughtException', (err) => runtime.onEscapedError(err, 'uncaughtException'));
   process.on('unhandledRejection', (reason) => runtime.onEscapedError(reason, 'unhandledRejection'));
   runtime.start(channel, moduleUrl); // the parent names the worker module on the command line
+  if (watchdogFailure !== undefined) runtime.onEscapedError(watchdogFailure, 'uncaughtException');
 }
 
 /**
@@ -91,4 +97,12 @@ async function startWatchdogThread(parentPid: number, threshold: number | undefi
     threadUrl: new URL('./watchdog/thread.js', import.meta.url),
     armed: false,
   });
+}
+
+/** Why the watchdog thread was needed, and (Node's message says neither) which flag allows it. */
+function watchdogError(cause: unknown, threshold: number | undefined): Error {
+  const why = threshold === undefined ? 'no setpriv to end this worker with its parent' : 'blockedLoopThreshold is set';
+  const denied = (cause as { code?: unknown } | null)?.code === 'ERR_ACCESS_DENIED';
+  const flag = denied ? "; Node's permission model allows it with --allow-worker" : '';
+  return new Error(`could not start the watchdog thread (${why}${flag}): ${(cause as Error | null)?.message ?? String(cause)}`, { cause });
 }

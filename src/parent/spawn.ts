@@ -1,5 +1,6 @@
 /** How one worker process is started, and nothing else. */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { ResolvedPoolOptions } from '../options.ts';
 import { PARENT_PID_VAR } from '../internal/worker-env.ts';
@@ -13,7 +14,32 @@ const CHILD_ENTRY = fileURLToPath(new URL('../child/main.js', import.meta.url));
 /** fd 2 is the parent's stderr: a number in `stdio` hands that descriptor to the child. */
 const STDOUT = { inherit: 'inherit', stderr: 2, ignore: 'ignore' } as const;
 
-export function spawnWorker(options: ResolvedPoolOptions): ChildProcess {
+/** A worker's process as spawn() left it: its pipes, or why there are none. */
+export interface WorkerProcess {
+  /** Undefined when spawn() threw (`thrown` says why). */
+  readonly child: ChildProcess | undefined;
+  /** -1 when it did not start: spawn() threw, or its 'error' follows (ENOENT, EACCES, EAGAIN, EMFILE, ENFILE), then 'close'. */
+  readonly pid: number;
+  /** fd 3, the data channel; a pipe to nowhere when spawn() could not make it (EMFILE, ENFILE) or threw. */
+  readonly data: Duplex;
+  /** fd 4, the watchdog thread's reports, for a worker that runs one. */
+  readonly reports: Duplex | undefined;
+  /** What spawn() threw: Node's permission model without --allow-child-process, ENOMEM, E2BIG. */
+  readonly thrown?: unknown;
+}
+
+export function spawnWorker(options: ResolvedPoolOptions): WorkerProcess {
+  let child: ChildProcess;
+  try {
+    child = spawnProcess(options);
+  } catch (thrown) {
+    return { child: undefined, pid: -1, data: nowhere(), reports: undefined, thrown };
+  }
+  const pipes = child.stdio as unknown as (Duplex | null)[] | null | undefined;
+  return { child, pid: child.pid ?? -1, data: pipes?.[3] ?? nowhere(), reports: pipes?.[4] ?? undefined };
+}
+
+function spawnProcess(options: ResolvedPoolOptions): ChildProcess {
   const launcher = deathSignalLauncher();
   // argv: the module URL, so the worker starts importing it before the handshake; the
   // blocked-loop threshold, so it can start its watchdog thread first thing; and, when the kernel
@@ -42,4 +68,10 @@ export function spawnWorker(options: ResolvedPoolOptions): ChildProcess {
   const child = launcher ? spawn(launcher, underDeathSignal(process.execPath, node), spawnOptions) : spawn(process.execPath, node, spawnOptions);
   endGroupWithWorker(child);
   return child;
+}
+
+/** A pipe to nowhere: the data channel of a process that could not be started (nothing is sent on it). */
+function nowhere(): Duplex {
+  const { Duplex } = process.getBuiltinModule('node:stream'); // not an ES import: see bundle.config.mjs
+  return new Duplex({ read() {}, write: (_chunk, _encoding, done) => done() });
 }

@@ -4,8 +4,7 @@
  * or answers for a task it does not hold, is killed.
  */
 import type { ChildProcess } from 'node:child_process';
-import type { Duplex } from 'node:stream';
-import { ProtocolError, WorkerInitError } from '../errors.ts';
+import { ProtocolError, type WorkerInitError } from '../errors.ts';
 import { assertNever } from '../internal/assert.ts';
 import { FRAME_SLACK, PROTOCOL, type InitMessage, type ToParentMessage } from '../protocol/messages.ts';
 import { MessageShapeError, parseToParent } from '../protocol/parse.ts';
@@ -17,6 +16,7 @@ import type { WorkerSlot } from './dispatcher.ts';
 import { HeldTasks, type TaskLink } from './held-tasks.ts';
 import { killWorkerGroup } from './process-group.ts';
 import { spawnWorker } from './spawn.ts';
+import { startFailure } from './start-failure.ts';
 import { readWatchdogPipe } from './watchdog-pipe.ts';
 import type { PendingTask } from './task.ts';
 import type { ExitReason, HandleEvents as Events, WorkerInitExtras } from './handle-events.ts';
@@ -40,7 +40,8 @@ export class WorkerHandle implements WorkerSlot {
   readonly #held: HeldTasks;
   readonly #options: ResolvedPoolOptions;
   readonly #events: HandleEvents;
-  readonly #child: ChildProcess;
+  /** Undefined when spawn() threw. */
+  readonly #child: ChildProcess | undefined;
   readonly #channel: Channel;
   readonly #initExtras: WorkerInitExtras;
   /** Set by a kill or an escaped error; a poison pill's reason counts only for a clean exit. */
@@ -61,9 +62,10 @@ export class WorkerHandle implements WorkerSlot {
     this.#options = options;
     this.#initExtras = initExtras;
     this.#events = events;
-    this.#child = spawnWorker(options);
-    this.pid = this.#child.pid ?? -1;
-    this.#channel = new Channel(this.#child.stdio[3] as Duplex, options.maxMessageBytes + FRAME_SLACK, {
+    const spawned = spawnWorker(options);
+    this.#child = spawned.child;
+    this.pid = spawned.pid;
+    this.#channel = new Channel(spawned.data, options.maxMessageBytes + FRAME_SLACK, {
       message: (raw) => this.#receive(raw),
       readEnd: () => {
         this.#reads++;
@@ -74,11 +76,19 @@ export class WorkerHandle implements WorkerSlot {
     });
     this.#held = new HeldTasks(number, this.#channel);
     this.tasks = this.#held;
-    const reports = (this.#child.stdio as unknown as (Duplex | null)[])[4];
-    if (reports) readWatchdogPipe(reports, (report) => this.#events.loopBlocked(this, report, this.#quiet()), (detail) => this.#protocolError(detail));
-    this.#child.on('error', () => this.#child.kill('SIGKILL')); // spawn or signal failure: 'exit' reports it
-    // 'close', not 'exit': it comes after the data pipe is drained, so no answer sent before exit is lost.
-    this.#child.once('close', (code, signal) => this.#onExit(code, signal));
+    if (spawned.reports) readWatchdogPipe(spawned.reports, (report) => this.#events.loopBlocked(this, report, this.#quiet()), (detail) => this.#protocolError(detail));
+    const child = this.#child;
+    if (child) {
+      child.on('error', (error) => this.#onProcessError(child, error));
+      // 'close', not 'exit': it comes after the data pipe is drained, so no answer sent before exit is lost.
+      child.once('close', (code, signal) => this.#onExit(code, signal));
+    } else {
+      // After the constructor, as a process that could not start reports: the pool has this handle by then.
+      process.nextTick(() => {
+        this.initError = this.#initError(spawned.thrown, 'spawn');
+        this.#onExit(null, null);
+      });
+    }
     // Checked after the next poll of the loop's I/O: a `ready` already in the pipe, unread while the parent was busy, counts.
     if (options.startTimeout !== Infinity) this.#startTimer = setTimeout(() => setImmediate(() => this.#startTimedOut()), options.startTimeout).unref();
   }
@@ -159,7 +169,7 @@ export class WorkerHandle implements WorkerSlot {
     if (this.state === 'exited') return;
     if (this.state === 'ready') this.state = 'stopping'; // dying: no new task may go to it (its slot's replacement takes them)
     this.#exitReason ??= reason;
-    killWorkerGroup(this.#child); // with what it started (process-group.ts)
+    if (this.#child) killWorkerGroup(this.#child); // with what it started (process-group.ts)
   }
 
   #receive(raw: unknown): void {
@@ -286,12 +296,14 @@ export class WorkerHandle implements WorkerSlot {
     this.kill('protocol');
   }
 
-  #initError(cause: Error, stage: WorkerInitError['stage']): WorkerInitError {
-    return new WorkerInitError(
-      `Worker ${this.number} failed to start ${this.#options.workerUrl}: ${cause.name}: ${cause.message}`,
-      { worker: this.number, pid: this.pid, module: this.#options.workerUrl, stage },
-      { cause },
-    );
+  /** The process did not start (no pid; 'close' follows), or could not be sent a signal (it is killed: 'close' reports it). */
+  #onProcessError(child: ChildProcess, error: Error): void {
+    if (this.pid === -1) this.initError ??= this.#initError(error, 'spawn');
+    else child.kill('SIGKILL');
+  }
+
+  #initError(reason: unknown, stage: WorkerInitError['stage']): WorkerInitError {
+    return startFailure(this.number, this.pid, this.#options.workerUrl, reason, stage);
   }
 
   #onExit(code: number | null, signal: NodeJS.Signals | null): void {

@@ -6,7 +6,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { ProtocolError, type WorkerInitError } from '../errors.ts';
 import { assertNever } from '../internal/assert.ts';
-import { FRAME_SLACK, PROTOCOL, type InitMessage, type ToParentMessage } from '../protocol/messages.ts';
+import { FRAME_SLACK, PROTOCOL, type ToParentMessage } from '../protocol/messages.ts';
 import { MessageShapeError, parseToParent } from '../protocol/parse.ts';
 import { deserializeError } from '../protocol/deserialize-error.ts';
 import type { SerializedError } from '../protocol/serialized-error.ts';
@@ -14,6 +14,7 @@ import { Channel } from '../transport/channel.ts';
 import type { ResolvedPoolOptions } from '../options.ts';
 import type { WorkerSlot } from './dispatcher.ts';
 import { HeldTasks, type TaskLink } from './held-tasks.ts';
+import { initMessageText } from './init-message.ts';
 import { killWorkerGroup } from './process-group.ts';
 import { spawnWorker } from './spawn.ts';
 import { startFailure } from './start-failure.ts';
@@ -258,21 +259,9 @@ export class WorkerHandle implements WorkerSlot {
 
   #onHello(protocol: string): void {
     if (protocol !== PROTOCOL) return this.#protocolError(`protocol ${protocol}, expected ${PROTOCOL}`);
-    const o = this.#options;
-    const init: Omit<InitMessage, 'value'> = {
-      kind: 'init',
-      protocol: PROTOCOL,
-      worker: this.number,
-      name: o.name,
-      module: o.workerUrl,
-      maxMessageBytes: o.maxMessageBytes,
-      restartOnError: o.restartOnError,
-      ...(o.sentry === undefined ? {} : { sentry: o.sentry }),
-      ...this.#initExtras,
-    };
     // Plain data but for workerData, which the pool encoded once for every worker. Without it the
     // field is left out: an init that needed V8's serializer would load node:v8 into every worker.
-    this.#channel.sendWithValue(JSON.stringify(init), o.workerData);
+    this.#channel.sendWithValue(initMessageText(this.number, this.#options, this.#initExtras), this.#options.workerData);
     this.#channel.flush(); // the worker's start waits on it: not on the next check phase
   }
 

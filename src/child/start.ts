@@ -60,9 +60,12 @@ export async function startWorkerProcess(): Promise<void> {
   // told to the parent once the channel is open: the parent's start() rejects with the reason.
   let watchdogFailure: unknown;
   const watchdog = runsWatchdog(threshold, Boolean(guardedParent))
-    ? await startWatchdogThread(parentPid, threshold).catch((error: unknown) => void (watchdogFailure = watchdogError(error, threshold)))
+    ? await startWatchdogThread(parentPid, threshold).catch((error: unknown) => {
+      watchdogFailure = watchdogError(error, threshold);
+      return undefined;
+    })
     : undefined;
-  const runtime = new Runtime(watchdog ?? undefined);
+  const runtime = new Runtime(watchdog);
   // Not `import net from 'node:net'`: an ES import of a built-in also runs every lazy getter it
   // exports (for net, BlockList and SocketAddress: ~1 ms of this process's start).
   const { Socket } = process.getBuiltinModule('node:net');

@@ -9,6 +9,7 @@ import type { StatsD } from 'hot-shots';
 import { isStatsdClient, resolveStatsdOptions, type ResolvedStatsdOptions, type StatsdOptions } from './metrics/statsd.ts';
 import { checkSentryOptions, resolveSentryConfig, type SentryConfig, type SentryOptions } from './sentry/config.ts';
 import { encodePayload } from './transport/encode.ts';
+import { cgroupCpuLimit } from './internal/cpu-limit.ts';
 import { inheritedEnv, inheritedExecArgv } from './internal/exec-argv.ts';
 import { MAX_MESSAGE_BYTES } from './protocol/messages.ts';
 import { assertKnownKeys } from './internal/known-keys.ts';
@@ -28,7 +29,7 @@ export interface PoolOptions {
    * untrusted input.
    */
   worker: string | URL;
-  /** Worker processes, from 1 to {@link MAX_POOL_SIZE}. @default os.availableParallelism() (at most MAX_POOL_SIZE) */
+  /** Worker processes, from 1 to {@link MAX_POOL_SIZE}. @default os.availableParallelism(), or fewer when the process's cgroup has a CPU quota (a container's --cpus), at most MAX_POOL_SIZE */
   size?: number;
   /** Tasks in flight per worker process at most (the dispatch credits). @default 100 */
   concurrency?: number;
@@ -217,6 +218,11 @@ const KNOWN = new Set([
 ]);
 
 /** Check and complete pool options. Pure apart from reading defaults from `os`, `process` and the cwd. */
+/** One worker per CPU this process may use: its affinity mask, and its cgroup's CPU quota (which Node 20 does not read). */
+function defaultSize(): number {
+  return Math.min(process.getBuiltinModule('node:os').availableParallelism(), cgroupCpuLimit() ?? Infinity, MAX_POOL_SIZE);
+}
+
 export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
   assertKnownOptions(input);
   const d = DEFAULT_POOL_OPTIONS;
@@ -228,7 +234,7 @@ export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
   const workerData = input.workerData === undefined ? undefined : encodePayload(input.workerData, 'workerData', maxMessageBytes);
   return {
     workerUrl: resolveWorkerUrl(input.worker),
-    size: integerBetween('size', input.size ?? Math.min(process.getBuiltinModule('node:os').availableParallelism(), MAX_POOL_SIZE), 1, MAX_POOL_SIZE),
+    size: integerBetween('size', input.size ?? defaultSize(), 1, MAX_POOL_SIZE),
     concurrency: integer('concurrency', input.concurrency ?? d.concurrency, 1),
     maxQueue: integer('maxQueue', input.maxQueue ?? d.maxQueue, 0, true),
     name,

@@ -36,16 +36,23 @@ export function cpuQuota(read: ReadText): number | undefined {
   if (group === undefined) return undefined;
   const mount = cgroupMount(mounts, group.v2);
   if (mount === undefined) return undefined;
-  // The group's directory under the mount; a group outside the mount's root (a container that
-  // sees only its own subtree, without a cgroup namespace) is the mount's root itself.
-  const relative = mount.root === '/' ? group.path : group.path === mount.root ? '' : group.path.startsWith(`${mount.root}/`) ? group.path.slice(mount.root.length) : '';
   let smallest: number | undefined;
-  for (let dir = trimSlash(`${mount.point}${relative}`); ; dir = dir.slice(0, dir.lastIndexOf('/'))) {
+  for (let dir = groupDir(mount, group.path); ; dir = dir.slice(0, dir.lastIndexOf('/'))) {
     const cpus = group.v2 ? quotaV2(read(`${dir}/cpu.max`)) : quotaV1(read(`${dir}/cpu.cfs_quota_us`), read(`${dir}/cpu.cfs_period_us`));
     if (cpus !== undefined && (smallest === undefined || cpus < smallest)) smallest = cpus;
     if (dir.length <= mount.point.length) break;
   }
   return smallest;
+}
+
+/**
+ * The group's directory under the mount. A group outside the mount's root (a container that sees
+ * only its own subtree, without a cgroup namespace) is the mount's root itself.
+ */
+function groupDir(mount: { root: string; point: string }, path: string): string {
+  if (mount.root === '/') return trimSlash(`${mount.point}${path}`);
+  if (path.startsWith(`${mount.root}/`)) return `${mount.point}${path.slice(mount.root.length)}`;
+  return mount.point;
 }
 
 /** This process's group in the hierarchy that has the cpu controller: v1's `cpu`, else v2's. */

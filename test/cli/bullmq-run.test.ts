@@ -187,6 +187,8 @@ describe('looppool run --bullmq', () => {
     expect(logs.logs.map((l) => JSON.parse(l).attempt)).toEqual([1, 2, 3]); // --job-metadata log
     const summary = JSON.parse(run.stderr.trim().split('\n').at(-1) as string);
     expect(summary).toMatchObject({ queue: queueName, jobs: 4, completed: 1, failed: 3, failures: { LookupError: 3 }, signal: null, exitCode: 1 });
+    // The 4th was the last job: none left in flight (a job counted finished has left `active`).
+    expect(run.stderr).toContain('4 jobs finished (--max-jobs): taking no more; finishing the 0 jobs in flight');
     await expectNoPoolLeft(name);
   });
 

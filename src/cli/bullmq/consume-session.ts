@@ -204,7 +204,7 @@ export class ConsumeSession {
     this.#holdWhileOutputFull();
     const max = this.#bull.maxJobs;
     if (max !== undefined && this.#stats.finished === max && this.#reason === undefined) {
-      this.#log(`${max} jobs finished (--max-jobs): taking no more; finishing the ${this.#consumer.stats().active - 1} jobs in flight`);
+      this.#log(`${max} jobs finished (--max-jobs): taking no more; finishing the ${this.#consumer.stats().active} jobs in flight`);
       this.#endWith({ kind: 'maxJobs' });
     }
   }

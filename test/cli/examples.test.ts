@@ -122,7 +122,10 @@ describe('manual/examples', () => {
       const dsn = sentry.dsn;
       const result = await runCli(instrumentedArgs('inst-sentry', 9), { env: { SENTRY_DSN: dsn } }, 60_000);
       expect(result.code).toBe(1);
-      expect(bodies().some((b) => b.includes('task 3 failed on purpose'))).toBe(true); // flushed before the worker exited
+      const task3 = bodies().filter((b) => b.includes('task 3 failed on purpose')); // flushed before the worker exited
+      // The worker's own event (its tags) and the pool's (SENTRY_DSN turns the pool's on too): README says it arrives twice.
+      expect(task3.some((b) => b.includes('"task":"3"'))).toBe(true);
+      expect(task3.some((b) => b.includes('"taskId":"3"') && b.includes('looppool.task'))).toBe(true);
       expect(result.stderr).not.toContain('publickey@');
     } finally {
       await sentry.close();

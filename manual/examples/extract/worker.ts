@@ -16,7 +16,7 @@ export interface Extracted {
   lines: number;
   sha256: string;
   gzipBytes: number;
-  /** Compressed size / size (0..1; smaller compresses better). */
+  /** Compressed size / size (smaller compresses better; above 1 for small files, which gzip's header outweighs). */
   ratio: number;
 }
 

@@ -21,7 +21,7 @@ export interface ConsumerStats {
   readonly failed: number;
   /** Jobs put back in the queue untouched, once Redis took them: the pool stopped or was unhealthy, the consumer was force-closed, or paused as BullMQ handed it one. */
   readonly requeued: number;
-  /** True while the consumer takes no jobs: the pool is unhealthy (its workers keep failing to start), or `pause()` was called. */
+  /** True while the consumer takes no jobs: the pool is unhealthy (its workers keep failing to start), `pause()` was called, or it has the jobs its `maxJobs` needs. */
   readonly paused: boolean;
 }
 

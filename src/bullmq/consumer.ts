@@ -49,10 +49,11 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
     resume: () => this.#worker && this.#state === 'running' && this.#worker.resume().catch((e: unknown) => this.#report(e)),
   });
   /** Counted once BullMQ has moved the job in Redis. */
-  readonly #outcomes = new Outcomes<TResult>((settled) =>
-    settled.outcome === 'completed'
-      ? this.#emitSafely('completed', settled.value, settled.info)
-      : this.#emitSafely('failed', settled.error, settled.info));
+  readonly #outcomes = new Outcomes<TResult>((settled) => {
+    this.#checkLimit();
+    if (settled.outcome === 'completed') this.#emitSafely('completed', settled.value, settled.info);
+    else this.#emitSafely('failed', settled.error, settled.info);
+  });
   #taken = 0;
   #requeued = 0;
   #startPromise: Promise<void> | undefined;
@@ -204,6 +205,7 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
     const forward = (): void => abort.abort(signal?.reason);
     signal?.addEventListener('abort', forward, { once: true });
     this.#active.set(jobId, abort);
+    this.#checkLimit();
     let dispatched: DispatchInfo | undefined;
     try {
       const value = await this.#pool.run(job.data, { signal: abort.signal, onDispatch: (info) => (dispatched = info) });
@@ -217,7 +219,18 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
     } finally {
       signal?.removeEventListener('abort', forward);
       this.#active.delete(jobId);
+      this.#checkLimit();
     }
+  }
+
+  /**
+   * With `maxJobs`: take no job while the attempts counted and those running reach it. An attempt
+   * being stored in Redis is in neither count, so a job may be taken meanwhile (at most
+   * `capacity - 1` more in all); counting it would wait forever for one whose lock was lost.
+   */
+  #checkLimit(): void {
+    const max = this.#options.maxJobs;
+    if (max !== undefined) this.#holds.set('limit', this.#outcomes.completed + this.#outcomes.failed + this.#active.size >= max);
   }
 
   /** Returns what the processor throws to BullMQ. */

@@ -1,6 +1,6 @@
-/** Why a BullMQ consumer takes no new jobs: its pool is unhealthy, its owner called `pause()`, or both. */
+/** Why a BullMQ consumer takes no new jobs: its pool is unhealthy, its owner called `pause()`, it has its `maxJobs`. */
 
-export type HoldReason = 'unhealthy' | 'pause';
+export type HoldReason = 'unhealthy' | 'pause' | 'limit';
 
 /** The reasons on now; the first one on pauses the BullMQ worker's fetching, the last one off resumes it. */
 export class Holds {
@@ -34,12 +34,19 @@ export class Holds {
     check.unref();
   }
 
+  /** Add `reason` when `on`, else remove it. */
+  set(reason: HoldReason, on: boolean): void {
+    if (on) this.add(reason);
+    else this.remove(reason);
+  }
+
   remove(reason: HoldReason): void {
     if (this.#reasons.delete(reason) && this.#reasons.size === 0) this.#worker.resume();
   }
 
   /** Why a job taken now goes back, for the `requeued` event. */
   describe(): string {
-    return this.#reasons.has('pause') ? 'the consumer is paused' : 'the pool is unhealthy';
+    if (this.#reasons.has('pause')) return 'the consumer is paused';
+    return this.#reasons.has('limit') ? 'the consumer has the jobs its maxJobs needs' : 'the pool is unhealthy';
   }
 }

@@ -65,6 +65,16 @@ export interface ConsumerOptions {
   /** Milliseconds `start()` waits for Redis before it fails with `RedisUnavailableError`. @default 10000 */
   readyTimeout?: number;
   /**
+   * Finish this many job attempts (completed or failed) and take no job beyond what they need:
+   * while the attempts counted and those running add up to it, the consumer takes no new job (one
+   * that BullMQ hands over anyway goes back untouched), and takes again if a running one goes back
+   * to the queue. It does not close by itself: close it on the `maxJobs`-th `completed` or
+   * `failed` event (`looppool run --bullmq --max-jobs` does). At most `concurrency - 1` attempts
+   * more may be taken (those taken while others were being stored in Redis).
+   * @default undefined (no limit)
+   */
+  maxJobs?: number;
+  /**
    * Other options of BullMQ's `Worker`, passed through: `lockDuration`, `stalledInterval`,
    * `maxStalledCount`, `removeOnComplete`, `removeOnFail`, `prefix`, `limiter`, …
    * @default {}
@@ -82,6 +92,7 @@ export interface ResolvedConsumerOptions {
   /** BullMQ's Worker `name`, stored on each job as `processedBy`: `host/pid/pool`. */
   readonly workerName: string;
   readonly readyTimeout: number;
+  readonly maxJobs: number | undefined;
   readonly workerOptions: Omit<WorkerOptions, 'connection' | 'concurrency' | 'autorun'>;
 }
 
@@ -91,7 +102,7 @@ export const DEFAULT_CONSUMER_OPTIONS = Object.freeze({
   readyTimeout: 10_000,
 });
 
-const CONSUMER_KEYS = new Set(['connection', 'concurrency', 'metadata', 'poolName', 'readyTimeout', 'workerOptions']);
+const CONSUMER_KEYS = new Set(['connection', 'concurrency', 'maxJobs', 'metadata', 'poolName', 'readyTimeout', 'workerOptions']);
 
 /** Check and complete consumer options. Pure apart from reading the host name. */
 export function resolveConsumerOptions(pool: ConsumablePool<any, any>, queueName: string, input: ConsumerOptions): ResolvedConsumerOptions {
@@ -117,6 +128,7 @@ export function resolveConsumerOptions(pool: ConsumablePool<any, any>, queueName
     poolName,
     workerName: `${os.hostname()}/${process.pid}/${poolName}`,
     readyTimeout: delayOption('readyTimeout', input.readyTimeout ?? DEFAULT_CONSUMER_OPTIONS.readyTimeout, 1),
+    maxJobs: input.maxJobs === undefined ? undefined : positiveInteger('maxJobs', input.maxJobs),
     workerOptions,
   };
 }

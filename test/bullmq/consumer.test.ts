@@ -211,6 +211,27 @@ describe('BullmqConsumer', () => {
     expect(consumer.stats()).toMatchObject({ taken: 5, failed: 0 });
   });
 
+  it('with maxJobs, takes no job beyond what they need: at most concurrency - 1 more, then it holds (those in flight finish)', async () => {
+    const name = uniqueQueueName('max-jobs');
+    const queue = openQueue(name);
+    const pool = makePool({ worker: bullmqFixture('sleep-echo.ts'), size: 1, concurrency: 20 });
+    const consumer = closeAfterTest(new BullmqConsumer(pool, name, { connection: REDIS_URL, maxJobs: 10 }));
+    const requeued: string[] = [];
+    consumer.on('requeued', (info) => requeued.push(info.reason));
+    // The jobs of one batch end together: each that ends used to let BullMQ fetch the next one.
+    await queue.addBulk(Array.from({ length: 100 }, (_, id) => ({ name: 't', data: { id, ms: 200 } })));
+    await consumer.start();
+    await waitFor(() => consumer.stats().completed >= 10 && consumer.stats().active === 0, 'the jobs to finish', 30_000);
+    const { taken } = consumer.stats();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+
+    expect(consumer.stats()).toMatchObject({ taken, completed: taken, failed: 0, active: 0, paused: true });
+    expect(taken).toBeGreaterThanOrEqual(10);
+    expect(taken).toBeLessThanOrEqual(10 + 20 - 1);
+    expect(await queue.getJobCounts('waiting', 'active', 'completed')).toEqual({ waiting: 100 - taken, active: 0, completed: taken });
+    expect(requeued.every((reason) => reason === 'the consumer has the jobs its maxJobs needs')).toBe(true);
+  });
+
   it('close({ force: true }) puts the jobs in flight back in the queue without using an attempt', async () => {
     const name = uniqueQueueName('force');
     const queue = openQueue(name);

@@ -32,6 +32,13 @@ describe('resolveConsumerOptions', () => {
     expect(o.connection).toBe(connection);
   });
 
+  it('takes maxJobs as a whole number of at least 1, none by default', () => {
+    expect(resolveConsumerOptions(pool(1, 1), 'q', { connection: 'redis://x' }).maxJobs).toBeUndefined();
+    expect(resolveConsumerOptions(pool(1, 1), 'q', { connection: 'redis://x', maxJobs: 3 }).maxJobs).toBe(3);
+    expect(() => resolveConsumerOptions(pool(1, 1), 'q', { connection: 'redis://x', maxJobs: 0 })).toThrow('Expected `maxJobs` to be an integer >= 1, got `0` (number)');
+    expect(() => resolveConsumerOptions(pool(1, 1), 'q', { connection: 'redis://x', maxJobs: 2.5 })).toThrow('Expected `maxJobs` to be an integer >= 1');
+  });
+
   it('asks for concurrency when the pool does not expose it', () => {
     expect(() => resolveConsumerOptions(pool(2), 'q', { connection: 'redis://x' })).toThrow(/Expected `concurrency` to be given/);
   });

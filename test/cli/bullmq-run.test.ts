@@ -202,6 +202,16 @@ describe('looppool run --bullmq', () => {
     expect(new Set(done.records().map((r) => r.job)).size).toBe(30);
     expect(await counts(queue)).toMatchObject({ active: 0, waiting: 0, completed: 30 });
 
+    // Jobs that end together (one batch of 20) take no more than --max-jobs needs: at most size × concurrency − 1 more.
+    const many = uniqueQueueName('cli-max-batch');
+    await enqueueSleepJobs(many, 100, 200);
+    const batch = await runCli(['run', fixture('sleep.mjs'), '--bullmq', many, '--size', '1', '--concurrency', '20', '--max-jobs', '10', '-q']);
+    expect(batch.code).toBe(0);
+    const taken = batch.records().length;
+    expect(taken).toBeGreaterThanOrEqual(10);
+    expect(taken).toBeLessThanOrEqual(10 + 20 - 1);
+    expect(await counts(openQueue(many))).toMatchObject({ active: 0, waiting: 100 - taken, completed: taken });
+
     const name = uniqueName('bq');
     const idle = startCli(['run', fixture('sleep.mjs'), '--bullmq', queueName, '--size', '1', '--name', name]);
     await idle.waitForStderr(/consuming queue/);

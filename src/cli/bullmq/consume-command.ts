@@ -30,6 +30,7 @@ function createConsumer(pool: Pool<unknown, unknown>, bull: BullmqRunConfig): Bu
     return new BullmqConsumer(pool, bull.queue, {
       connection: bull.redis.url,
       metadata: bull.metadata,
+      ...(bull.maxJobs === undefined ? {} : { maxJobs: bull.maxJobs }),
       workerOptions: bull.lockDuration === undefined ? {} : { lockDuration: bull.lockDuration },
     });
   } catch (error) {

@@ -62,7 +62,7 @@ export function addRunCommand(program: Command, io: CliIo, done: (code: number) 
     .option('--redis <url>', 'with --bullmq: Redis holding the queue (default: $REDIS_URL, else redis://127.0.0.1:6379)')
     .option('--job-metadata <mode>', 'with --bullmq: record host, pool, worker and timings on each job as its progress, log or none (default: progress)')
     .option('--lock-duration <ms>', 'with --bullmq: BullMQ job lock; a dead machine\'s jobs are recovered after it (default: 30000)')
-    .option('--max-jobs <n>', 'with --bullmq: stop taking jobs once this many job attempts have finished (default: run until stopped)')
+    .option('--max-jobs <n>', 'with --bullmq: finish this many job attempts (completed or failed), taking no more jobs than they need, then exit (default: run until stopped)')
     .addHelpText('after', EXAMPLES)
     .action(async (module: string, flags: RunFlags) => done(await runCommand(module, flags, io)));
 }

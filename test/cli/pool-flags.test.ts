@@ -22,6 +22,15 @@ describe('looppool run: pool options from flags', () => {
     expect(records[1]).toEqual({ line: 2, result: { done: { ms: 1, id: 2 } } });
   });
 
+  it('--timeout kills a worker whose task blocks its loop past the grace, and stderr says why (not "exited unexpectedly")', async () => {
+    const name = uniqueName('hard');
+    const run = await runCli(['run', fixture('blocks.mjs'), '--size', '1', '--timeout', '200', '--name', name], { input: '{"ms":30000}\n' });
+    expect(run.code).toBe(1);
+    expect(run.records()[0]).toMatchObject({ line: 1, error: { origin: 'pool', name: 'TaskTimeoutError', phase: 'hard' } });
+    expect(run.stderr).toMatch(new RegExp(`^looppool ${name}: worker 0 \\(pid \\d+\\) was killed: a task blocked its event loop past its timeout \\(SIGKILL\\)$`, 'm'));
+    await expectNoPoolLeft(name);
+  });
+
   it('--start-timeout fails the start of a worker whose initialize() is not done in time: exit 3, no process left', async () => {
     const name = uniqueName();
     const run = await runCli(['run', fixture('slow-init.mjs'), '--size', '1', '--start-timeout', '300', '--name', name], { input: '1\n' });

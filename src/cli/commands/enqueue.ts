@@ -34,7 +34,7 @@ export function addEnqueueCommand(program: Command, io: CliIo, done: (code: numb
     .option('--attempts <n>', 'BullMQ attempts: how many times a job runs before it fails for good (default: 1, no retry)')
     .option('--backoff <ms>', 'first retry delay; each further retry waits twice as long (exponential backoff)')
     .option('--id-field <field>', 'use this field of each line\'s object as the job id (a job id already in the queue is not added again)')
-    .option('--max-line-bytes <bytes>', 'longest input line; longer lines are skipped unread and reported (default: 1M)')
+    .option('--max-line-bytes <bytes>', 'longest input line, at most 12M; longer lines are skipped unread and reported (default: 1M)')
     .option('-q, --quiet', 'no notices (invalid lines and errors are still printed)')
     .addHelpText('after', HELP)
     .action(async (queue: string, flags: EnqueueFlags) => done(await enqueueCommand(queue, flags, io)));

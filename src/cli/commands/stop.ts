@@ -4,7 +4,7 @@
  * their descendants. Waits until the processes are gone.
  */
 import { unlinkSync } from 'node:fs';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { ControlNoAnswerError, controlRequest } from '../../control/index.ts';
 import { EXIT, UsageError } from '../exit-codes.ts';
 import { printable } from '../format.ts';
@@ -24,7 +24,7 @@ export function addStopCommand(program: Command, io: CliIo, done: (code: number)
     .description('stop a pool: drain it gracefully, or kill its whole process tree with --force')
     .argument('<pool>', 'pid of the parent or of a worker, or the pool name')
     .option('-f, --force', 'SIGKILL the parent, every worker and their descendants at once')
-    .option('-t, --timeout <ms>', 'how long to wait for the processes to exit', '60000')
+    .addOption(new Option('-t, --timeout <ms>', 'how long to wait for the processes to exit').default('60000', '60000 ms'))
     .addHelpText('after', '\nExamples:\n  $ looppool stop extract           # drain: started tasks finish, then exit\n  $ looppool stop 4242 --force      # kill the tree now')
     .action(async (target: string, flags: StopFlags) => done(await stop(target, flags, io)));
 }

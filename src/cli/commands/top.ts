@@ -2,7 +2,7 @@
  * `looppool top`: `ps` refreshed every second, plus each pool's queue, in-flight tasks,
  * throughput and loop delay read from its control channel, and its recent worker events.
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { controlRequest, subscribeControlEvents, type ControlStats } from '../../control/index.ts';
 import { EXIT, UsageError } from '../exit-codes.ts';
 import { fit, printable } from '../format.ts';
@@ -27,7 +27,7 @@ export function addTopCommand(program: Command, io: CliIo, done: (code: number) 
     .command('top')
     .description('watch the pools live: processes, CPU, memory, queue, in flight, throughput')
     .argument('[pool]', 'only the pool with this name or pid')
-    .option('-i, --interval <ms>', 'refresh period', '1000')
+    .addOption(new Option('-i, --interval <ms>', 'refresh period').default('1000', '1000 ms'))
     .option('-n, --iterations <n>', 'stop after this many screens (default: until q or Ctrl-C)')
     .addHelpText('after', '\nKeys: q or Ctrl-C quits. When stdout is not a terminal, screens are printed one after another.\n\nExamples:\n  $ looppool top\n  $ looppool top extract -n 1 > snapshot.txt')
     .action(async (target: string | undefined, flags: TopFlags) => done(await new Top(target, flags, io).run()));

@@ -25,18 +25,26 @@ const { values: args } = parseArgs({
 });
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const RUN_ONE = fileURLToPath(new URL('./run-one.mjs', import.meta.url));
-const dir = mkdtempSync(path.join(os.tmpdir(), 'looppool-profile-'));
 
+/** A bad argument: say why in one line and exit 2, before anything is made. */
+function usage(reason) {
+  console.error(`profile: ${reason}`);
+  process.exit(2);
+}
+const n = Number(args.n);
+if (!/^\d+$/.test(args.n) || n < 1) usage(`--n must be a whole number of tasks >= 1, got ${JSON.stringify(args.n)}`);
+if (!/^\d+$/.test(args.top) || Number(args.top) < 1) usage(`--top must be a whole number >= 1, got ${JSON.stringify(args.top)}`);
 const params = {
-  A: { n: Number(args.n), window: 1000 },
-  B: { n: Number(args.n), window: 1000, iterations: 1_200_000 }, // about 2 ms per task
-  C: { n: Number(args.n), window: 2000, ms: 20 },
-  D: { n: Number(args.n), warm: 500 },
-  F: { n: Number(args.n), window: 128, bytes: 65536 },
+  A: { n, window: 1000 },
+  B: { n, window: 1000, iterations: 1_200_000 }, // about 2 ms per task
+  C: { n, window: 2000, ms: 20 },
+  D: { n, warm: 500 },
+  F: { n, window: 128, bytes: 65536 },
 }[args.workload];
-if (!params) throw new Error(`profile supports workloads A, B, C, D, F, not ${args.workload}`);
+if (!params) usage(`--workload must be one of A, B, C, D, F, got ${JSON.stringify(args.workload)}`);
 const system = SYSTEMS.find((x) => x.id === args.system);
-if (!system) throw new Error(`unknown system ${args.system} (see lib/plan.mjs)`);
+if (!system) usage(`unknown --system ${JSON.stringify(args.system)}: one of ${SYSTEMS.map((x) => x.id).join(', ')}`);
+const dir = mkdtempSync(path.join(os.tmpdir(), 'looppool-profile-'));
 const spec = {
   adapter: system.adapter,
   workload: args.workload,

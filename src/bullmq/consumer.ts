@@ -166,7 +166,7 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
     const worker = new bullmq.Worker<TTask, TResult>(o.queueName, processor, {
       ...o.workerOptions,
       connection: o.connection,
-      concurrency: o.capacity,
+      concurrency: o.maxJobs === undefined ? o.capacity : Math.min(o.capacity, o.maxJobs),
       autorun: false,
       name: o.workerName,
     });
@@ -224,13 +224,18 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
   }
 
   /**
-   * With `maxJobs`: take no job while the attempts counted and those running reach it. An attempt
-   * being stored in Redis is in neither count, so a job may be taken meanwhile (at most
-   * `capacity - 1` more in all); counting it would wait forever for one whose lock was lost.
+   * With `maxJobs`: BullMQ fetches no more jobs at once than the limit still needs (its
+   * `concurrency`, which counts the jobs it is fetching, running and storing; those being stored
+   * count as done), and takes none while the attempts counted and those running reach it. The hold
+   * leaves out the attempts being stored: one whose lock was lost is never stored, and would hold
+   * the consumer for ever (in the concurrency it only makes BullMQ fetch fewer at once, at least 1).
    */
   #checkLimit(): void {
     const max = this.#options.maxJobs;
-    if (max !== undefined) this.#holds.set('limit', this.#outcomes.completed + this.#outcomes.failed + this.#active.size >= max);
+    if (max === undefined) return;
+    const counted = this.#outcomes.completed + this.#outcomes.failed;
+    if (this.#worker) this.#worker.concurrency = Math.max(1, Math.min(this.#options.capacity, max - counted - this.#outcomes.storing));
+    this.#holds.set('limit', counted + this.#active.size >= max);
   }
 
   /** Returns what the processor throws to BullMQ. */

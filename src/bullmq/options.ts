@@ -66,11 +66,11 @@ export interface ConsumerOptions {
   readyTimeout?: number;
   /**
    * Finish this many job attempts (completed or failed) and take no job beyond what they need:
-   * while the attempts counted and those running add up to it, the consumer takes no new job (one
-   * that BullMQ hands over anyway goes back untouched), and takes again if a running one goes back
-   * to the queue. It does not close by itself: close it on the `maxJobs`-th `completed` or
-   * `failed` event (`looppool run --bullmq --max-jobs` does). At most `concurrency - 1` attempts
-   * more may be taken (those taken while others were being stored in Redis).
+   * BullMQ fetches no more at once than the limit still needs, and while the attempts counted and
+   * those running add up to it the consumer takes no new job (one that BullMQ hands over anyway
+   * goes back untouched), and takes again if a running one goes back to the queue. It does not
+   * close by itself: close it on the `maxJobs`-th `completed` or `failed` event (`looppool run
+   * --bullmq --max-jobs` does). Never more than `concurrency - 1` attempts beyond it are taken.
    * @default undefined (no limit)
    */
   maxJobs?: number;

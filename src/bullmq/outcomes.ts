@@ -20,6 +20,8 @@ export class Outcomes<TResult> {
   readonly #emit: (settled: Settled<TResult>) => void;
   completed = 0;
   failed = 0;
+  /** Attempts settled and not yet moved (one whose move failed stays counted here). */
+  storing = 0;
 
   /** @param emit called with each attempt once counted */
   constructor(emit: (settled: Settled<TResult>) => void) {
@@ -28,6 +30,7 @@ export class Outcomes<TResult> {
 
   /** The task of `job` settled; BullMQ is about to complete or fail it. */
   settled(job: Job, settled: Settled<TResult>): void {
+    if (!this.#settled.has(job)) this.storing++;
     this.#settled.set(job, settled);
   }
 
@@ -39,6 +42,7 @@ export class Outcomes<TResult> {
     const settled = job && this.#settled.get(job);
     if (!job || !settled) return;
     this.#settled.delete(job);
+    this.storing--;
     if (error === undefined) {
       if (settled.outcome !== 'completed') return;
       this.completed++;

@@ -17,6 +17,7 @@ describe('Outcomes', () => {
     const failure = new Error('bad');
     outcomes.settled(b, { outcome: 'failed', error: failure, info: info('b') });
     expect([outcomes.completed, outcomes.failed, emitted.length]).toEqual([0, 0, 0]); // settled, not moved: a lost lock stops here
+    expect(outcomes.storing).toBe(2); // what maxJobs counts as done already
 
     outcomes.moved(a, undefined);
     outcomes.moved(a, undefined); // BullMQ moves a job once; a second event is not counted again
@@ -24,7 +25,7 @@ describe('Outcomes', () => {
     outcomes.moved(job('a'), undefined); // another object with the same id: a job this consumer did not run
     outcomes.moved(undefined, new Error('no job'));
 
-    expect([outcomes.completed, outcomes.failed]).toEqual([1, 1]);
+    expect([outcomes.completed, outcomes.failed, outcomes.storing]).toEqual([1, 1, 0]);
     expect(emitted).toEqual([
       { outcome: 'completed', value: 'A', info: info('a') },
       { outcome: 'failed', error: failure, info: info('b') }, // the consumer's own error, not BullMQ's copy

@@ -37,8 +37,8 @@ const HEALTH_CHECK_MS = 1_000;
 export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmitter<ConsumerEvents<TResult>> {
   readonly #pool: ConsumablePool<TTask, TResult>;
   readonly #options: ResolvedConsumerOptions;
-  /** Abort controllers of the tasks in flight, by job id. */
-  readonly #active = new Map<string, AbortController>();
+  /** Abort controllers of the tasks in flight, one per attempt (a job whose lock was lost can run twice at once here). */
+  readonly #active = new Set<AbortController>();
   #worker: Worker<TTask, TResult> | undefined;
   #running: Promise<void> | undefined;
   #state: ConsumerState = 'created';
@@ -204,7 +204,7 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
     const abort = new AbortController();
     const forward = (): void => abort.abort(signal?.reason);
     signal?.addEventListener('abort', forward, { once: true });
-    this.#active.set(jobId, abort);
+    this.#active.add(abort);
     this.#checkLimit();
     let dispatched: DispatchInfo | undefined;
     try {
@@ -218,7 +218,7 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
       throw await this.#onTaskFailed(bullmq, job, token, error, abort.signal.aborted && this.#forced, takenAt, dispatched);
     } finally {
       signal?.removeEventListener('abort', forward);
-      this.#active.delete(jobId);
+      this.#active.delete(abort);
       this.#checkLimit();
     }
   }
@@ -228,7 +228,8 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
    * `concurrency`, which counts the jobs it is fetching, running and storing; those being stored
    * count as done), and takes none while the attempts counted and those running reach it. The hold
    * leaves out the attempts being stored: one whose lock was lost is never stored, and would hold
-   * the consumer for ever (in the concurrency it only makes BullMQ fetch fewer at once, at least 1).
+   * the consumer for ever (in the concurrency it only makes BullMQ fetch fewer at once, at least 1,
+   * until Outcomes forgets it).
    */
   #checkLimit(): void {
     const max = this.#options.maxJobs;
@@ -299,7 +300,7 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
 
   #abortActive(): void {
     this.#forced = true;
-    for (const controller of this.#active.values()) controller.abort(new Error('The BullMQ consumer was force-closed'));
+    for (const controller of this.#active) controller.abort(new Error('The BullMQ consumer was force-closed'));
     this.#abandonIfRedisDown().catch((e: unknown) => this.#report(e));
   }
 

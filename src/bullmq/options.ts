@@ -70,7 +70,8 @@ export interface ConsumerOptions {
    * those running add up to it the consumer takes no new job (one that BullMQ hands over anyway
    * goes back untouched), and takes again if a running one goes back to the queue. It does not
    * close by itself: close it on the `maxJobs`-th `completed` or `failed` event (`looppool run
-   * --bullmq --max-jobs` does). Never more than `concurrency - 1` attempts beyond it are taken.
+   * --bullmq --max-jobs` does). Exactly `maxJobs` attempts are counted; `taken` can be higher
+   * when a job's lock was lost (it runs again; its lost attempt is never counted).
    * @default undefined (no limit)
    */
   maxJobs?: number;

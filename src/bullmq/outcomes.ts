@@ -11,6 +11,9 @@ export type Settled<TResult> =
   | { readonly outcome: 'completed'; readonly value: TResult; readonly info: JobEventInfo }
   | { readonly outcome: 'failed'; readonly error: Error; readonly info: JobEventInfo };
 
+/** How long an attempt counts as being stored: a store is one Redis round trip (BullMQ retries it while Redis is away). */
+export const STORE_GRACE_MS = 5_000;
+
 export class Outcomes<TResult> {
   /**
    * By BullMQ's job object (the one its Worker's 'completed' and 'failed' events pass): a job that
@@ -20,8 +23,8 @@ export class Outcomes<TResult> {
   readonly #emit: (settled: Settled<TResult>) => void;
   completed = 0;
   failed = 0;
-  /** Attempts settled and not yet moved (one whose move failed stays counted here). */
-  storing = 0;
+  /** Attempts settled and not yet moved, in the order they settled, with when (performance.now()). */
+  readonly #storing = new Map<Job, number>();
 
   /** @param emit called with each attempt once counted */
   constructor(emit: (settled: Settled<TResult>) => void) {
@@ -30,8 +33,22 @@ export class Outcomes<TResult> {
 
   /** The task of `job` settled; BullMQ is about to complete or fail it. */
   settled(job: Job, settled: Settled<TResult>): void {
-    if (!this.#settled.has(job)) this.storing++;
     this.#settled.set(job, settled);
+    this.#storing.delete(job);
+    this.#storing.set(job, performance.now());
+  }
+
+  /**
+   * Attempts being stored in Redis now: settled, not moved yet, and for less than
+   * {@link STORE_GRACE_MS} (one whose lock was lost is never moved: it is forgotten then).
+   */
+  get storing(): number {
+    const now = performance.now();
+    for (const [job, at] of this.#storing) {
+      if (now - at < STORE_GRACE_MS) break;
+      this.#storing.delete(job);
+    }
+    return this.#storing.size;
   }
 
   /**
@@ -42,7 +59,7 @@ export class Outcomes<TResult> {
     const settled = job && this.#settled.get(job);
     if (!job || !settled) return;
     this.#settled.delete(job);
-    this.storing--;
+    this.#storing.delete(job);
     if (error === undefined) {
       if (settled.outcome !== 'completed') return;
       this.completed++;

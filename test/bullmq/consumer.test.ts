@@ -118,6 +118,30 @@ describe('BullmqConsumer', () => {
     expect(errors.some((message) => /lock/i.test(message))).toBe(true); // BullMQ could not complete the first attempt
   });
 
+  it('counts both attempts of a job whose lock was lost and that it takes again while the first still runs', async () => {
+    const name = uniqueQueueName('lost-lock-twice');
+    const queue = openQueue(name);
+    const pool = makePool({ worker: bullmqFixture('sleep-echo.ts'), size: 1, concurrency: 2 });
+    const consumer = closeAfterTest(
+      new BullmqConsumer(pool, name, { connection: REDIS_URL, concurrency: 2, workerOptions: { stalledInterval: 300 } }),
+    );
+    consumer.on('error', () => {}); // BullMQ cannot store the first attempt: its lock is gone
+    await consumer.start();
+    const added = await queue.add('t', { id: 1, ms: 3_000 });
+    await waitFor(() => consumer.stats().active === 1, 'the job to be running', 30_000);
+    const redis = new Redis(REDIS_URL);
+    try {
+      expect(await redis.del(`bull:${name}:${added.id}:lock`)).toBe(1);
+    } finally {
+      redis.disconnect();
+    }
+
+    await waitFor(() => consumer.stats().taken === 2, 'the job to be taken again', 30_000);
+    expect(consumer.stats().active).toBe(2); // before: 1 (both attempts under one job id), then 0 while the second ran
+    await waitFor(() => consumer.stats().completed === 1, 'the second attempt to complete', 30_000);
+    await waitFor(() => consumer.stats().active === 0, 'both attempts to end', 30_000);
+  });
+
   it('close() stops taking jobs, lets the jobs in flight finish and leaves none active', async () => {
     const name = uniqueQueueName('close');
     const queue = openQueue(name);

@@ -285,6 +285,18 @@ describe('looppool run --bullmq', () => {
     expect(terminal.stdout).toMatch(/looppool tty: 20 jobs from queue looppool-test-cli-tty-\w+ in [\d.]+ s .*: 20 completed, 0 failed, 0 requeued/);
   });
 
+  it('does not show a pool that --max-jobs stops taking jobs for as paused (it runs its last jobs)', () => {
+    const queueName = uniqueQueueName('cli-tty-max');
+    openQueue(queueName);
+    const jobs = Array.from({ length: 20 }, (_, i) => `{"ms":400,"id":${i + 1}}`).join('\\n');
+    const command = `printf '${jobs}\\n' | node ${BIN} enqueue ${queueName} -q >/dev/null && node ${BIN} run ${fixture('sleep.mjs')} --bullmq ${queueName} --size 1 --concurrency 5 --name ttymax --max-jobs 10 >/dev/null`;
+    const terminal = spawnSync('script', ['-qfec', command, '/dev/null'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000, env: { ...process.env, TERM: 'xterm-256color' } });
+    expect(terminal.status).toBe(0);
+    expect(terminal.stdout).toMatch(/looppool ttymax \(queue looppool-test-cli-tty-max-\w+\) · 5 done · /); // a frame while the last 5 run
+    expect(terminal.stdout).not.toContain('paused'); // before: "paused: the pool is unhealthy" on those frames
+    expect(terminal.stdout).toMatch(/looppool ttymax: 10 jobs from queue .*: 10 completed, 0 failed, 0 requeued/);
+  });
+
   it('exits 3 when Redis does not answer, 2 when the worker module fails to load, 3 when its initialize() throws', async () => {
     const queueName = uniqueQueueName('cli-start');
     openQueue(queueName);

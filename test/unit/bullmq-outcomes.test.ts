@@ -1,11 +1,15 @@
 /** The consumer's completed/failed counts follow BullMQ's moves of the job, not its task's settling. */
 import type { Job } from 'bullmq';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { JobMetadata } from '../../src/bullmq/job-outcome.ts';
-import { Outcomes, type Settled } from '../../src/bullmq/outcomes.ts';
+import { Outcomes, STORE_GRACE_MS, type Settled } from '../../src/bullmq/outcomes.ts';
 
 const job = (id: string): Job => ({ id }) as unknown as Job;
 const info = (jobId: string) => ({ jobId, name: 't', meta: { attempt: 1 } as JobMetadata });
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
 
 describe('Outcomes', () => {
   it('counts and emits an attempt only when BullMQ moves its job, once, and ignores jobs it did not run', () => {
@@ -41,6 +45,24 @@ describe('Outcomes', () => {
     outcomes.moved(a, error);
     expect([outcomes.completed, outcomes.failed]).toEqual([0, 1]);
     expect(emitted).toEqual([{ outcome: 'failed', error, info: info('a') }]);
+  });
+
+  it('forgets an attempt being stored after STORE_GRACE_MS (a lost lock: BullMQ never moves it), and still counts it if it is moved later', () => {
+    let now = 1_000;
+    vi.spyOn(performance, 'now').mockImplementation(() => now);
+    const outcomes = new Outcomes<string>(() => {});
+    const a = job('a');
+    const b = job('b');
+    outcomes.settled(a, { outcome: 'completed', value: 'A', info: info('a') });
+    now += STORE_GRACE_MS / 2;
+    outcomes.settled(b, { outcome: 'completed', value: 'B', info: info('b') });
+    expect(outcomes.storing).toBe(2);
+    now += STORE_GRACE_MS / 2;
+    expect(outcomes.storing).toBe(1); // a is forgotten, b not yet
+    now += STORE_GRACE_MS;
+    expect(outcomes.storing).toBe(0);
+    outcomes.moved(a, undefined); // Redis was only slow: counted all the same
+    expect([outcomes.completed, outcomes.storing]).toEqual([1, 0]);
   });
 
   it('does not count a failed task completed', () => {

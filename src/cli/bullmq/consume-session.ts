@@ -264,8 +264,9 @@ export class ConsumeSession {
   #snapshot(): ProgressSnapshot {
     const s = this.#pool.stats();
     const c = this.#consumer.stats();
-    const paused = this.#outputFull ? 'paused: the output is full' : 'paused: the pool is unhealthy';
-    const state = c.paused ? paused : c.state === 'closing' ? 'closing' : s.state;
+    // Not taking jobs because --max-jobs has the jobs it needs is no pause: the last ones run.
+    const paused = this.#outputFull ? 'paused: the output is full' : s.healthy ? undefined : 'paused: the pool is unhealthy';
+    const state = c.paused && paused ? paused : c.state === 'closing' ? 'closing' : s.state;
     const name = `${this.#config.name} (queue ${this.#bull.queue})`;
     return { name, finished: this.#stats.finished, failed: this.#stats.failed, total: undefined, restarts: s.restarts, state, workers: s.workers };
   }

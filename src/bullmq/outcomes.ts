@@ -35,7 +35,7 @@ export class Outcomes<TResult> {
   settled(job: Job, settled: Settled<TResult>): void {
     this.#settled.set(job, settled);
     this.#storing.delete(job);
-    this.#storing.set(job, performance.now());
+    this.#storing.set(job, this.#forgetOld());
   }
 
   /**
@@ -43,12 +43,18 @@ export class Outcomes<TResult> {
    * {@link STORE_GRACE_MS} (one whose lock was lost is never moved: it is forgotten then).
    */
   get storing(): number {
+    this.#forgetOld();
+    return this.#storing.size;
+  }
+
+  /** Drop the attempts settled {@link STORE_GRACE_MS} ago or more (so a lost one is not kept either); returns now. */
+  #forgetOld(): number {
     const now = performance.now();
     for (const [job, at] of this.#storing) {
       if (now - at < STORE_GRACE_MS) break;
       this.#storing.delete(job);
     }
-    return this.#storing.size;
+    return now;
   }
 
   /**

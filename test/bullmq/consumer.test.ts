@@ -19,6 +19,16 @@ async function stateOf(queue: ReturnType<typeof openQueue>, id: string | undefin
   return job ? job.getState() : 'missing';
 }
 
+/** Delete the lock of a running job in Redis, as when it expires under a blocked process; resolves with how many keys went (1). */
+async function deleteLock(queueName: string, jobId: string | undefined): Promise<number> {
+  const redis = new Redis(REDIS_URL);
+  try {
+    return await redis.del(`bull:${queueName}:${jobId}:lock`);
+  } finally {
+    redis.disconnect();
+  }
+}
+
 describe('BullmqConsumer', () => {
   it('fails a job whose task throws with the error name and message, retried per attempts', async () => {
     const name = uniqueQueueName('throws');
@@ -104,12 +114,7 @@ describe('BullmqConsumer', () => {
 
     const added = await queue.add('t', { id: 1, ms: 1_500 });
     await waitFor(() => consumer.stats().active === 1, 'the job to be running', 30_000);
-    const redis = new Redis(REDIS_URL);
-    try {
-      expect(await redis.del(`bull:${name}:${added.id}:lock`)).toBe(1); // as when the lock expires under a blocked process
-    } finally {
-      redis.disconnect();
-    }
+    expect(await deleteLock(name, added.id)).toBe(1); // as when the lock expires under a blocked process
 
     await waitFor(async () => consumer.stats().taken === 2 && (await stateOf(queue, added.id)) === 'completed', 'the job to run again and complete', 30_000);
     await waitFor(() => consumer.stats().completed === 1, 'the completion to be counted', 30_000);
@@ -129,12 +134,7 @@ describe('BullmqConsumer', () => {
     await consumer.start();
     const added = await queue.add('t', { id: 1, ms: 3_000 });
     await waitFor(() => consumer.stats().active === 1, 'the job to be running', 30_000);
-    const redis = new Redis(REDIS_URL);
-    try {
-      expect(await redis.del(`bull:${name}:${added.id}:lock`)).toBe(1);
-    } finally {
-      redis.disconnect();
-    }
+    expect(await deleteLock(name, added.id)).toBe(1);
 
     await waitFor(() => consumer.stats().taken === 2, 'the job to be taken again', 30_000);
     expect(consumer.stats().active).toBe(2); // before: 1 (both attempts under one job id), then 0 while the second ran

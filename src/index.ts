@@ -10,7 +10,7 @@ export type { StreamedResult } from './parent/result-stream.ts';
 export type {
   LoopBlockedInfo, PoolEvents, PoolStats, PoolState, ResultInfo, TaskErrorInfo, WorkerExitInfo, WorkerInfo, WorkerStats,
 } from './parent/events.ts';
-export { DEFAULT_POOL_OPTIONS, MAX_POOL_SIZE, type DispatchPolicy, type PoolOptions } from './options.ts';
+export { DEFAULT_POOL_OPTIONS, MAX_POOL_SIZE, MIN_BLOCKED_LOOP_THRESHOLD, type DispatchPolicy, type PoolOptions } from './options.ts';
 export { MAX_DELAY_MS } from './internal/delay.ts';
 export {
   BroadcastError, PoisonTaskError, PoolError, PoolStoppedError, PoolUnhealthyError, ProtocolError, QueueFullError,

@@ -185,7 +185,7 @@ export const MAX_POOL_SIZE = 1024;
  * at most every 10 ms, so a shorter threshold took the gaps of an idle loop between two timers
  * for blocks (about 90 reports a second at 1 ms, with the stack of whatever timer ran next).
  */
-const MIN_BLOCKED_LOOP_THRESHOLD = 50;
+export const MIN_BLOCKED_LOOP_THRESHOLD = 50;
 
 export const DEFAULT_POOL_OPTIONS = Object.freeze({
   concurrency: 100,

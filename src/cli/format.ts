@@ -78,6 +78,7 @@ export function parseBytes(text: string): number | undefined {
   const m = /^\s*(\d+(?:\.\d+)?)\s*(?:([kmgt])(?:i?b)?|b)?\s*$/i.exec(text);
   if (!m) return undefined;
   const power = m[2] ? 'kmgt'.indexOf(m[2].toLowerCase()) + 1 : 0;
-  const value = Math.round(Number(m[1]) * 1024 ** power);
+  // A whole number of bytes: 1.5K is 1536, but 0.5 or 1.3K (1331.2) is no size.
+  const value = Number(m[1]) * 1024 ** power;
   return Number.isSafeInteger(value) ? value : undefined;
 }

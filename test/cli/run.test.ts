@@ -243,6 +243,45 @@ describe('looppool run: exit codes 2 and 3', () => {
     expect(readFileSync(input, 'utf8')).toBe('1\n2\n3\n');
   });
 
+  // Written at the end, the summary replaced the records or the tasks, and the run exited 0.
+  it('refuses a --json-summary that is the --output or the input file (by any path, or on stdin): exit 2, both left whole', async () => {
+    const input = path.join(tmp, 'tasks.jsonl');
+    const output = path.join(tmp, 'records.jsonl');
+    const link = path.join(tmp, 'tasks-link.jsonl');
+    writeFileSync(input, '1\n2\n3\n');
+    writeFileSync(output, 'earlier records\n');
+    symlinkSync(input, link);
+    for (const [args, why] of [
+      [['--input', input, '--output', output, '--json-summary', output], 'it is the --output file'],
+      [['--input', input, '--output', path.relative(ROOT, output), '--json-summary', output], 'it is the --output file'],
+      [['--input', input, '--json-summary', link], 'it is the input file'],
+    ] as const) {
+      const run = await runCli(['run', fixture('echo.mjs'), '--size', '1', ...args]);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(new RegExp(`Cannot write --json-summary .*: ${why}`));
+    }
+    const stdin = spawnSync('sh', ['-c', `"${process.execPath}" "${BIN}" run "${fixture('echo.mjs')}" --size 1 --json-summary "${link}" < "${input}"`], { encoding: 'utf8', timeout: 30_000 });
+    expect(stdin.status).toBe(2);
+    expect(stdin.stderr).toMatch(/Cannot write --json-summary .*: it is the input file/);
+    expect(readFileSync(input, 'utf8')).toBe('1\n2\n3\n');
+    expect(readFileSync(output, 'utf8')).toBe('earlier records\n');
+  });
+
+  // Read, a directory fails with EISDIR, which the command took for an empty input: 0 tasks, exit 0.
+  it('refuses a directory on stdin (2), as it refuses one as --input', async () => {
+    const run = spawnSync('sh', ['-c', `"${process.execPath}" "${BIN}" run "${fixture('echo.mjs')}" --size 1 --json-summary - < "${tmp}"`], { encoding: 'utf8', timeout: 30_000 });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/stdin is a directory/);
+    expect(run.stdout).toBe('');
+  });
+
+  // --quiet silences notices, not errors: the run exited 1 with nothing said.
+  it('says why it could not read the input even with --quiet', async () => {
+    const run = await runCli(['run', fixture('echo.mjs'), '--size', '1', '--quiet', '--input', '/proc/self/mem']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/cannot read the input: EIO/);
+  });
+
   it('refuses an unwritable --json-summary at the start (2), before running anything', async () => {
     for (const [summary, why] of [
       [path.join(tmp, 'no-such-dir', 's.json'), /no directory .*no-such-dir/],
@@ -275,6 +314,22 @@ describe('looppool run: exit codes 2 and 3', () => {
     await expectNoPoolLeft(name);
   });
 
+  // It wrote none: the file of an earlier run stayed, for a supervisor to read as this run's.
+  it.each([
+    ['its module fails to load (2)', 'import-throws.mjs', 2],
+    ['its pool cannot start (3)', 'init-throws.mjs', 3],
+  ])('writes --json-summary when the run ends as %s', async (_what, file, exitCode) => {
+    const summary = path.join(tmp, `start-${exitCode}.json`);
+    writeFileSync(summary, '{"tasks":500,"exitCode":0}\n'); // an earlier run's
+    const name = uniqueName();
+    const run = await runCli(['run', fixture(file), '--size', '1', '--name', name, '--json-summary', summary], { input: '1\n' });
+    expect(run.code).toBe(exitCode);
+    expect(JSON.parse(readFileSync(summary, 'utf8'))).toMatchObject({ tasks: 0, ok: 0, failed: 0, written: 0, stoppedEarly: true, signal: null, exitCode });
+    const stderrJson = await runCli(['run', fixture(file), '--size', '1', '--name', name, '--json-summary', '-'], { input: '1\n' });
+    expect(JSON.parse(stderrJson.stderr.split('\n').find((l) => l.startsWith('{')) ?? 'null')).toMatchObject({ tasks: 0, exitCode });
+    await expectNoPoolLeft(name);
+  });
+
   it.each([
     [['--size', '0'], /--size must be an integer from 1 to 1024, got "0"/],
     // A pool too big to fork (a typo) is a usage error; the missing --input keeps an unchecked size from starting it.
@@ -286,6 +341,11 @@ describe('looppool run: exit codes 2 and 3', () => {
     [['--statsd', 'host:notaport'], /--statsd must be host:port/],
     [['--statsd-prefix', 'x'], /--statsd-prefix needs --statsd/],
     [['--max-line-bytes', '1T'], /--max-line-bytes must be from 1 to/],
+    // A byte count is whole: 0.5 was taken as 1, 1.3K as 1331.
+    [['--max-line-bytes', '0.5'], /--max-line-bytes must be a size in bytes/],
+    [['--max-memory-per-worker', '1.3K'], /--max-memory-per-worker must be a size in bytes/],
+    // The pool's least is 50 ms: the message said ">= 1" and then refused 1 to 49 in the pool's words.
+    [['--blocked-threshold', '49'], /--blocked-threshold must be an integer >= 50, got "49"/],
     [['--name', 'bad name'], /--name must be/],
     [['--input', 'no-such-input.jsonl'], /Input file not found/],
     [['--frobnicate'], /unknown option '--frobnicate'/],

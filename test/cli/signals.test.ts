@@ -148,6 +148,31 @@ describe('looppool run: signals', () => {
     }
   });
 
+  // The shell's stdin is one open file, shared: what `read` took is not this run's input. The
+  // total was counted from the file's first byte: "(6 of 10 non-blank lines)" where 9 were the run's.
+  it("counts a file on stdin from where the shell left its offset: the resume line's total", async () => {
+    const name = uniqueName();
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'looppool-offset-'));
+    const file = path.join(dir, 'tasks.jsonl');
+    writeFileSync(file, `a header line\n${sleepTasks(9, 400)}`);
+    const command = `{ read -r header; exec "${process.execPath}" "${BIN}" run "${fixture('sleep.mjs')}" --size 1 --concurrency 2 --name ${name}; } < "${file}"`;
+    const child = spawn('sh', ['-c', command], { cwd: path.dirname(BIN), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const cli = new CliProcess(child, true);
+    try {
+      await waitFor(async () => (await controlStats(cli.pid))?.details.input.total === 9, 'the input total, 9 lines');
+      await cli.waitForRecords(2);
+      process.kill(-cli.pid, 'SIGINT');
+      expect((await cli.exit()).code).toBe(130);
+      const last = Number(/every line up to (\d+) has its record/.exec(cli.stderr)?.[1]);
+      expectLines(cli.records(), last);
+      expect(cli.stderr).toContain(`input from line ${last + 1} on was not run (${9 - last} of 9 non-blank lines)`);
+      await expectNoPoolLeft(name);
+    } finally {
+      for (const pid of poolProcesses(name)) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('SIGHUP to the process group (a terminal closing) drains the same way: exit 129, the resume note, the summary, no socket or process left', async () => {
     const name = uniqueName();
     const cli = startCli(['run', fixture('sleep.mjs'), '--size', '2', '--concurrency', '4', '--name', name, '--json-summary', '-'], {

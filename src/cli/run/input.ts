@@ -1,5 +1,5 @@
 /** Where `looppool run` reads its tasks and writes its records: stdin/stdout or files. */
-import { closeSync, constants, createReadStream, fstatSync, open as openFd, type Stats } from 'node:fs';
+import { closeSync, constants, createReadStream, fstatSync, open as openFd, readFileSync, type Stats } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import path from 'node:path';
@@ -11,8 +11,8 @@ import type { CliIo } from '../io.ts';
 
 export interface InputSource {
   readonly stream: Readable;
-  /** A regular file holding the same bytes, whose lines can be counted ahead for the progress total. */
-  readonly countable: string | undefined;
+  /** A regular file holding the same bytes from `start` on, whose lines can be counted ahead for the progress total. */
+  readonly countable: { readonly path: string; readonly start: number } | undefined;
   /** True when reading a terminal (a person types the tasks). */
   readonly isTerminal: boolean;
   /** The regular file read (device and inode), which `--output` must not be. */
@@ -36,8 +36,12 @@ export interface OutputSink {
 /** Open `--input` (or stdin for none or `-`). @throws {UsageError} when the file cannot be read. */
 export async function openInput(input: string | undefined, io: CliIo): Promise<InputSource> {
   if (input === undefined || input === '-') {
-    const file = stdinFile(io);
-    return { stream: io.stdin, countable: file ? '/proc/self/fd/0' : undefined, isTerminal: io.stdin.isTTY === true, file };
+    const info = stdinStats(io);
+    // Its first read fails with EISDIR, which stdin's stream took for the end of an empty input (0 tasks, exit 0).
+    if (info?.isDirectory()) throw new UsageError('stdin is a directory: give the tasks one per line on stdin, or --input FILE');
+    const file = info?.isFile() ? info : undefined;
+    const start = file ? stdinOffset() : undefined;
+    return { stream: io.stdin, countable: start === undefined ? undefined : { path: '/proc/self/fd/0', start }, isTerminal: io.stdin.isTTY === true, file };
   }
   const file = path.resolve(io.cwd, input);
   const info = await stat(file).catch(() => undefined);
@@ -47,7 +51,7 @@ export async function openInput(input: string | undefined, io: CliIo): Promise<I
     throw new UsageError(`Cannot read --input ${file}: ${err.message}`);
   });
   const stream = readStream(file, fd);
-  return { stream, countable: info.isFile() ? file : undefined, isTerminal: stream instanceof TtyReadStream, file: info.isFile() ? info : undefined };
+  return { stream, countable: info.isFile() ? { path: file, start: 0 } : undefined, isTerminal: stream instanceof TtyReadStream, file: info.isFile() ? info : undefined };
 }
 
 const openFdAsync = promisify(openFd);
@@ -136,27 +140,40 @@ async function openFifoForWriting(file: string, note: (text: string) => void): P
   }
 }
 
-/** stdin's file when it is a regular file (`< tasks.jsonl`). */
-function stdinFile(io: CliIo): FileId | undefined {
+/** What stdin is (a regular file for `< tasks.jsonl`), when it is the process's own. */
+function stdinStats(io: CliIo): Stats | undefined {
   if (io.stdin !== process.stdin) return undefined;
   try {
-    const info = fstatSync(0);
-    return info.isFile() ? info : undefined;
+    return fstatSync(0);
   } catch {
     return undefined;
   }
 }
 
 /**
- * Count the non-blank lines of a regular file (for the progress total), reading it in the
- * background. Resolves undefined if it cannot be read.
+ * Where reading stdin's file will begin: a shell that read part of the file before (`{ read -r
+ * header; looppool run …; } < tasks.jsonl`) left its offset there, and the lines before it are not
+ * this run's. Linux's /proc tells it; undefined where it cannot be read (then nothing is counted).
  */
-export async function countLines(file: string): Promise<number | undefined> {
+function stdinOffset(): number | undefined {
+  try {
+    const pos = /^pos:\s*(\d+)$/m.exec(readFileSync('/proc/self/fdinfo/0', 'latin1'))?.[1];
+    return pos === undefined ? undefined : Number(pos);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Count the non-blank lines of a regular file from byte `start` on (for the progress total),
+ * reading it in the background. Resolves undefined if it cannot be read.
+ */
+export async function countLines(file: string, start = 0): Promise<number | undefined> {
   let count = 0;
   let nonBlank = false;
   let cr = false; // the byte before was a \r: a line ending if a \n follows, content otherwise
   try {
-    for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) {
+    for await (const chunk of createReadStream(file, { start, highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) {
       for (let i = 0; i < chunk.length; i++) {
         const b = chunk[i] as number;
         if (cr && b !== 0x0a) nonBlank = true;

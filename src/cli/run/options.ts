@@ -3,7 +3,7 @@
  * Pool option and is passed only when given, so options the installed Pool does not know are
  * never sent unasked.
  */
-import { MAX_DELAY_MS, MAX_POOL_SIZE, type PoolOptions } from '../../index.ts';
+import { MAX_DELAY_MS, MAX_POOL_SIZE, MIN_BLOCKED_LOOP_THRESHOLD, type PoolOptions } from '../../index.ts';
 import { UsageError } from '../exit-codes.ts';
 import { parseBytes } from '../format.ts';
 import { decodeJson, type InputMode } from './decode-line.ts';
@@ -85,14 +85,14 @@ export function runConfig(moduleArg: string, flags: RunFlags, cwd: string, env: 
   set('maxTasksPerWorker', integer('--max-tasks-per-worker', flags.maxTasksPerWorker, 1));
   set('maxMemoryPerWorker', bytes('--max-memory-per-worker', flags.maxMemoryPerWorker));
   set('reportInterval', milliseconds('--report-interval', flags.reportInterval, 1));
-  set('blockedLoopThreshold', milliseconds('--blocked-threshold', flags.blockedThreshold, 1));
+  set('blockedLoopThreshold', milliseconds('--blocked-threshold', flags.blockedThreshold, MIN_BLOCKED_LOOP_THRESHOLD));
   set('statsd', statsd(flags.statsd, flags.statsdPrefix));
   if (flags.sentryDsn !== undefined) {
     if (flags.sentryDsn.trim() === '') throw new UsageError('--sentry-dsn is empty');
     set('sentry', { dsn: flags.sentryDsn });
   }
   const maxLineBytes = maxLineBytesFlag(flags.maxLineBytes);
-  checkSummaryFile(flags.jsonSummary, cwd);
+  checkSummaryFile(flags.jsonSummary, cwd, { worker: workerPath, output: flags.output });
   return {
     workerPath,
     name,

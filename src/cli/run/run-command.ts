@@ -4,6 +4,7 @@ import { consumeCommand } from '../bullmq/consume-command.ts';
 import { assertNoBullmqFlags } from '../bullmq/run-options.ts';
 import { openInput, openOutput } from './input.ts';
 import { runConfig, type RunFlags } from './options.ts';
+import { checkSummaryNotInput } from './summary-file.ts';
 import { createRunPool, runAsPoolProcess } from './pool-process.ts';
 import { redact, RunSession } from './session.ts';
 
@@ -16,6 +17,12 @@ export async function runCommand(moduleArg: string, flags: RunFlags, io: CliIo):
   assertNoBullmqFlags(flags);
   const config = runConfig(moduleArg, flags, io.cwd, io.env);
   const input = await openInput(config.input, io);
+  try {
+    checkSummaryNotInput(config.jsonSummary, io.cwd, input.file);
+  } catch (error) {
+    input.stream.destroy();
+    throw error;
+  }
   const output = await openOutput(
     config.output,
     io,

@@ -129,7 +129,7 @@ export class RunSession {
       if (this.#stopReason?.kind === 'signal') return this.#stoppedWhileStarting(this.#stopReason.signal);
       const code = startFailureExitCode(error);
       this.#error(`${code === EXIT.USAGE ? 'the worker module failed to load' : 'the pool could not start'}: ${(error as Error).message}`);
-      return code;
+      return this.#endedAtStart(code, null);
     }
     this.#started = true;
     if (this.#stopReason?.kind === 'signal') {
@@ -139,9 +139,19 @@ export class RunSession {
     return undefined;
   }
 
-  #stoppedWhileStarting(signal: NodeJS.Signals): number {
+  #stoppedWhileStarting(signal: NodeJS.Signals): Promise<number> {
     this.#error(`stopped by ${signal} while the pool was starting: no input was read`);
-    return exitCodeForSignal(signal);
+    return this.#endedAtStart(exitCodeForSignal(signal), signal);
+  }
+
+  /** A run that ended before its pool started still writes `--json-summary` (a supervisor would read an earlier run's). */
+  async #endedAtStart(exitCode: number, signal: NodeJS.Signals | null): Promise<number> {
+    const { name, jsonSummary: json } = this.#config;
+    if (json === undefined) return exitCode;
+    const summary = this.#stats.summary({ written: 0, restarts: this.#pool.stats().restarts, signal, stoppedEarly: true, exitCode });
+    const failure = await writeSummary(summary, { name, json, quiet: true, silent: false, cwd: this.#io.cwd, stderr: this.#io.stderr });
+    if (failure) this.#error(failure);
+    return exitCode;
   }
 
   async #openControl(): Promise<void> {
@@ -160,7 +170,7 @@ export class RunSession {
 
   #startProgress(): void {
     const { countable, isTerminal } = this.#input;
-    if (countable) void countLines(countable).then((n) => (n !== undefined && this.#stats.total === undefined ? (this.#stats.total = n) : undefined));
+    if (countable) void countLines(countable.path, countable.start).then((n) => (n !== undefined && this.#stats.total === undefined ? (this.#stats.total = n) : undefined));
     if (isTerminal) this.#log(`reading tasks from the terminal, one ${this.#config.mode === 'lines' ? 'string' : 'JSON value'} per line; Ctrl-D ends the input`);
     this.#progress?.start();
   }
@@ -209,7 +219,7 @@ export class RunSession {
     } catch (error) {
       if (!stopping()) {
         this.#stopReason = { kind: 'input', error: error as Error };
-        this.#log(`cannot read the input: ${(error as Error).message}`);
+        this.#error(`cannot read the input: ${(error as Error).message}`);
       }
     }
     if (this.#inputEnded) this.#stats.total = this.#stats.read;

@@ -10,7 +10,7 @@ import { addRunCommand } from './commands/run.ts';
 import { addStopCommand } from './commands/stop.ts';
 import { addTopCommand } from './commands/top.ts';
 import { EXIT, UsageError } from './exit-codes.ts';
-import { processIo, type CliIo } from './io.ts';
+import { processIo, readerGone, type CliIo } from './io.ts';
 
 export { exitCommand } from './process-exit.ts';
 
@@ -46,7 +46,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
 function guardOutputs(io: CliIo): void {
   io.stderr.on('error', () => {});
   io.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EPIPE' && error.code !== 'EIO' && io.stdout.listenerCount('error') === 1) throw error;
+    if (!readerGone(error) && io.stdout.listenerCount('error') === 1) throw error;
   });
 }
 

@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/processes.ts';
-import { expectNoPoolLeft, fixture, startCli, uniqueName } from './helpers.ts';
+import { expectNoPoolLeft, fixture, runCli, startCli, uniqueName } from './helpers.ts';
 
 /** An application fixture started with `args`, its stdout collected, killed after the test whatever happens. */
 function startApp(file: string, args: readonly string[]): { child: ChildProcess; out: () => string; exited: Promise<[number | null, NodeJS.Signals | null]> } {
@@ -17,6 +17,12 @@ function startApp(file: string, args: readonly string[]): { child: ChildProcess;
 }
 
 describe('looppool stop', () => {
+  it('refuses a --timeout longer than a timer can wait (exit 2), as run and top do', async () => {
+    const stop = await runCli(['stop', 'no-such-pool', '--timeout', '99999999999']);
+    expect(stop.code).toBe(2);
+    expect(stop.stderr).toContain('--timeout must be milliseconds from 0 to 2147483647, got "99999999999"');
+  });
+
   it('does not add a SIGTERM when the pool has the request but has not answered yet: the application is not ended', async () => {
     // Before: after 2 s without an answer it sent SIGTERM too, which ended the application once it resumed.
     const name = uniqueName('frozen');

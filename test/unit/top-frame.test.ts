@@ -1,5 +1,6 @@
 /** What `looppool top` prints of the pools' recent events and when no pool matches (the frame alone, no process). */
 import { describe, expect, it } from 'vitest';
+import type { LivePool } from '../../src/cli/proc/pool-view.ts';
 import { renderTop, type TopEvent } from '../../src/cli/top/frame.ts';
 
 const at = '2026-12-06T16:07:41.000Z';
@@ -23,6 +24,16 @@ describe('looppool top: the frame', () => {
       { pool: 'img', event: { event: 'workerError', at, data: [{ name: 'TypeError', message: 'x is not a function' }, { worker: 2, pid: 99, origin: 'uncaughtException' }] } },
     ]);
     expect(lines.at(-1)).toBe('  16:07:41  img  worker 2 (pid 99) uncaughtException: TypeError: x is not a function');
+  });
+
+  // A pool whose parent was stopped (SIGSTOP) or busy was said to have no channel, while ps listed it with one.
+  it('tells a pool without a control channel from one whose channel did not answer', () => {
+    const pool = (control: string | null): LivePool => ({
+      name: 'frz', pid: 10, cpuPercent: 0, rssBytes: 1, uptimeMs: 1, command: 'looppool frz', cli: true, orphaned: false, uid: 0, control, workers: [], live: undefined,
+    });
+    const summary = (p: LivePool): string | undefined => renderTop([p], [], new Date(at), 1000)[3];
+    expect(summary(pool(null))).toBe('  (no control channel: process figures only)');
+    expect(summary(pool('/run/user/0/looppool/frz.10.sock'))).toBe('  (its control channel did not answer: process figures only)');
   });
 
   it('says which name matched nothing, and that no pool runs when none was named', () => {

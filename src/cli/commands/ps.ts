@@ -1,8 +1,7 @@
 /** `looppool ps`: the pools on this machine as trees, with CPU, memory and uptime. */
 import type { Command } from 'commander';
-import { EXIT } from '../exit-codes.ts';
 import { columns, formatBytes, formatDuration, printable } from '../format.ts';
-import type { CliIo } from '../io.ts';
+import { printOut, type CliIo } from '../io.ts';
 import { findPools, selectPools } from '../proc/pools.ts';
 import { poolPids, viewPools, type PoolView } from '../proc/pool-view.ts';
 import { forgetUsage, measureUsage } from '../proc/usage.ts';
@@ -27,16 +26,9 @@ async function ps(target: string | undefined, flags: PsFlags, io: CliIo): Promis
   const usage = await measureUsage(poolPids(found));
   forgetUsage();
   const pools = viewPools(found, usage);
-  if (flags.json) {
-    io.stdout.write(`${JSON.stringify(pools, null, 2)}\n`);
-    return EXIT.OK;
-  }
-  if (pools.length === 0) {
-    io.stdout.write(target === undefined ? 'No looppool pools are running.\n' : `No looppool pool matches ${JSON.stringify(target)}.\n`);
-    return EXIT.OK;
-  }
-  io.stdout.write(`${renderPoolTable(pools).map(printable).join('\n')}\n`);
-  return EXIT.OK;
+  if (flags.json) return printOut(io, 'ps', `${JSON.stringify(pools, null, 2)}\n`);
+  if (pools.length === 0) return printOut(io, 'ps', target === undefined ? 'No looppool pools are running.\n' : `No looppool pool matches ${JSON.stringify(target)}.\n`);
+  return printOut(io, 'ps', `${renderPoolTable(pools).map(printable).join('\n')}\n`);
 }
 
 /** The tree table of `ps` (also the process part of `top`). */

@@ -6,11 +6,20 @@
 import { unlinkSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { ControlNoAnswerError, controlRequest } from '../../control/index.ts';
+import { MAX_DELAY_MS } from '../../index.ts';
 import { EXIT, UsageError } from '../exit-codes.ts';
 import { printable } from '../format.ts';
 import type { CliIo } from '../io.ts';
 import { isAlive, readProcessTable, withDescendants } from '../proc/process-table.ts';
 import { findPools, selectPools, type FoundPool } from '../proc/pools.ts';
+
+/**
+ * How long a control channel may take to answer the stop request: less when --timeout leaves less,
+ * but never under CONTROL_MIN_MS (a connection that fails falls back to SIGTERM, which an
+ * application's handler may take as "exit now").
+ */
+const CONTROL_WAIT_MS = 2000;
+const CONTROL_MIN_MS = 100;
 
 interface StopFlags {
   force?: boolean;
@@ -31,7 +40,9 @@ export function addStopCommand(program: Command, io: CliIo, done: (code: number)
 
 async function stop(target: string, flags: StopFlags, io: CliIo): Promise<number> {
   const timeout = Number(flags.timeout);
-  if (!/^\d+$/.test(flags.timeout) || !Number.isSafeInteger(timeout)) throw new UsageError(`--timeout must be milliseconds, got ${JSON.stringify(flags.timeout)}`);
+  if (!/^\d+$/.test(flags.timeout) || !(timeout <= MAX_DELAY_MS)) throw new UsageError(`--timeout must be milliseconds from 0 to ${MAX_DELAY_MS}, got ${JSON.stringify(flags.timeout)}`);
+  // The whole stop, a control channel that does not answer included, takes at most --timeout.
+  const deadline = performance.now() + timeout;
   const pools = selectPools(findPools(), target);
   if (pools.length === 0) throw new UsageError(`No looppool pool matches ${JSON.stringify(target)} (see looppool ps)`);
   const ownerOf = pools.find((p) => p.workers.some((w) => String(w.pid) === target));
@@ -50,14 +61,14 @@ async function stop(target: string, flags: StopFlags, io: CliIo): Promise<number
   const signalled = new Set<number>();
   for (const pool of pools) {
     try {
-      pids.push(...(flags.force ? kill(pool) : await drain(pool, io, signalled)));
+      pids.push(...(flags.force ? kill(pool) : await drain(pool, io, signalled, deadline)));
       if (flags.force) removeSocket(pool, io);
     } catch (err) {
       io.stderr.write(`looppool stop: ${pool.name} (pid ${pool.pid}): ${(err as Error).message}\n`);
       return EXIT.FAILED;
     }
   }
-  if (await waitGone(pids, timeout)) {
+  if (await waitGone(pids, deadline)) {
     io.stderr.write(`looppool stop: ${pools.map((p) => `${p.name} (pid ${p.pid})`).join(', ')} stopped\n`);
     return EXIT.OK;
   }
@@ -70,9 +81,9 @@ async function stop(target: string, flags: StopFlags, io: CliIo): Promise<number
  * Ask the pool to drain; returns the pids to wait for. `signalled` holds the parents already sent
  * SIGTERM: two pools of one process get one, as a second signal means "stop at once" to its handler.
  */
-async function drain(pool: FoundPool, io: CliIo, signalled: Set<number>): Promise<number[]> {
+async function drain(pool: FoundPool, io: CliIo, signalled: Set<number>, deadline: number): Promise<number[]> {
   const workers = pool.workers.map((w) => w.pid);
-  const asked = await askThroughControl(pool, io);
+  const asked = await askThroughControl(pool, io, deadline);
   if (asked) return pool.cli ? [pool.pid, ...workers] : workers;
   if (pool.orphaned || pool.pid <= 1) throw new Error('its parent is gone; use --force to kill the workers');
   if (pool.inWorker) {
@@ -95,13 +106,13 @@ async function drain(pool: FoundPool, io: CliIo, signalled: Set<number>): Promis
  * A stop request through the pool's control channel (each one, for pools a process gave the same
  * name); false when it has none or one cannot be reached.
  */
-async function askThroughControl(pool: FoundPool, io: CliIo): Promise<boolean> {
+async function askThroughControl(pool: FoundPool, io: CliIo, deadline: number): Promise<boolean> {
   if (pool.controls.length === 0) return false;
   const asked = `looppool stop: asked ${pool.name} (pid ${pool.pid}) to stop through its control channel`;
   let answered = true;
   for (const path of pool.controls) {
     try {
-      await controlRequest(path, { op: 'stop', drain: true });
+      await controlRequest(path, { op: 'stop', drain: true }, Math.max(CONTROL_MIN_MS, Math.min(CONTROL_WAIT_MS, Math.ceil(deadline - performance.now()))));
     } catch (err) {
       // Sent but not answered yet (a busy or frozen parent): the pool reads it when it resumes, and a
       // SIGTERM on top would end an application (or count as a second stop for `looppool run`).
@@ -158,8 +169,7 @@ function removeSocket(pool: FoundPool, io: CliIo): void {
   }
 }
 
-async function waitGone(pids: readonly number[], timeout: number): Promise<boolean> {
-  const deadline = performance.now() + timeout;
+async function waitGone(pids: readonly number[], deadline: number): Promise<boolean> {
   while (pids.some(isAlive)) {
     if (performance.now() > deadline) return false;
     await new Promise((resolve) => setTimeout(resolve, 50));

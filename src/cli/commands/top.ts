@@ -6,7 +6,7 @@ import { Option, type Command } from 'commander';
 import { controlRequest, subscribeControlEvents, type ControlStats } from '../../control/index.ts';
 import { EXIT, UsageError } from '../exit-codes.ts';
 import { fit, printable } from '../format.ts';
-import { canRedraw, type CliIo } from '../io.ts';
+import { canRedraw, readerGone, type CliIo } from '../io.ts';
 import { findPools, selectPools } from '../proc/pools.ts';
 import { poolPids, viewPools, type LivePool } from '../proc/pool-view.ts';
 import { forgetUsage, sampleUsage } from '../proc/usage.ts';
@@ -42,6 +42,7 @@ class Top {
   readonly #subscriptions = new Map<string, () => void>();
   #interruptSleep: (() => void) | undefined;
   #stopped = false;
+  #outputError: Error | undefined;
 
   constructor(target: string | undefined, flags: TopFlags, io: CliIo) {
     this.#target = target;
@@ -60,10 +61,15 @@ class Top {
     const terminal = canRedraw(this.#io.stdout, this.#io.env); // else frames one after another
     const restore = terminal ? this.#takeTerminal() : () => {};
     const onSignal = (): void => this.#stop();
+    // Its reader is gone (`looppool top | head`, EPIPE): nobody will see another screen. Any other
+    // error (`> /dev/full`: ENOSPC) ends it too, and fails the command.
+    const onError = (error: NodeJS.ErrnoException): void => {
+      if (!readerGone(error)) this.#outputError ??= error;
+      this.#stop();
+    };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
-    // Its reader is gone (`looppool top | head`, EPIPE): nobody will see another screen.
-    this.#io.stdout.on('error', onSignal);
+    this.#io.stdout.on('error', onError);
     try {
       for (let i = 0; i < this.#iterations && !this.#stopped; i++) {
         if (i > 0) await this.#sleep();
@@ -74,12 +80,16 @@ class Top {
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
-      this.#io.stdout.off('error', onSignal);
       for (const unsubscribe of this.#subscriptions.values()) unsubscribe();
       forgetUsage();
       restore();
     }
-    return EXIT.OK;
+    // Once the last screen is written (or failed): its error comes after the callbacks.
+    await new Promise<void>((resolve) => this.#io.stdout.write('', () => setImmediate(resolve)));
+    this.#io.stdout.off('error', onError);
+    if (this.#outputError === undefined) return EXIT.OK;
+    this.#io.stderr.write(`looppool top: cannot write the output: ${this.#outputError.message}\n`);
+    return EXIT.FAILED;
   }
 
   async #collect(): Promise<LivePool[]> {

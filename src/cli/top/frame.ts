@@ -41,7 +41,9 @@ export function renderTop(pools: readonly LivePool[], events: readonly TopEvent[
 
 function renderPool(pool: LivePool): string[] {
   const head = `${pool.name}  pid ${pool.pid}  ${pool.command}${pool.orphaned ? '  [orphaned]' : ''}`;
-  const summary = pool.live ? `  ${poolSummary(pool.live).join(' · ')}` : '  (no control channel: process figures only)';
+  // A pool with a channel that did not answer in time (its parent stopped or busy) still has one: `ps` lists it.
+  const silent = pool.control === null ? 'no control channel' : 'its control channel did not answer';
+  const summary = pool.live ? `  ${poolSummary(pool.live).join(' · ')}` : `  (${silent}: process figures only)`;
   return [head, summary, ...columns(workerRows(pool))];
 }
 

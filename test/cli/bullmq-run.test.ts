@@ -302,8 +302,8 @@ describe('looppool run --bullmq', () => {
     openQueue(queueName);
     const [down, load, init] = await Promise.all([
       runCli(['run', fixture('echo.mjs'), '--bullmq', queueName, '--redis', 'redis://127.0.0.1:1', '--size', '1']),
-      runCli(['run', fixture('import-throws.mjs'), '--bullmq', queueName, '--size', '1']),
-      runCli(['run', fixture('init-throws.mjs'), '--bullmq', queueName, '--size', '1']),
+      runCli(['run', fixture('import-throws.mjs'), '--bullmq', queueName, '--size', '1', '--json-summary', '-']),
+      runCli(['run', fixture('init-throws.mjs'), '--bullmq', queueName, '--size', '1', '--json-summary', '-']),
     ]);
     expect(down.code).toBe(3);
     expect(down.stderr).toMatch(/cannot reach Redis: Redis at redis:\/\/127\.0\.0\.1:1 did not answer within 10000 ms .*redis-server --daemonize yes/);
@@ -312,6 +312,10 @@ describe('looppool run --bullmq', () => {
     expect(init.code).toBe(3);
     expect(init.stderr).toMatch(/the pool could not start/);
     for (const run of [down, load, init]) expect(run.stdout).toBe('');
+    // A run that ended before it started writes its summary too (it wrote none: an earlier run's file stayed).
+    const summaryOf = (stderr: string): unknown => JSON.parse(stderr.split('\n').find((l) => l.startsWith('{')) ?? 'null');
+    expect(summaryOf(load.stderr)).toMatchObject({ queue: queueName, jobs: 0, exitCode: 2 });
+    expect(summaryOf(init.stderr)).toMatchObject({ queue: queueName, jobs: 0, exitCode: 3 });
   });
 
   it('Ctrl-C while waiting for Redis stops at once: exit 130, no process left', async () => {

@@ -126,7 +126,7 @@ export class ConsumeSession {
       if (this.#reason?.kind === 'signal') return this.#stoppedWhileStarting(this.#reason.signal);
       const failure = bullmqStartFailure(error, this.#bull.redis.shown) ?? { exitCode: EXIT.START, message: `the consumer could not start: ${(error as Error).message}` };
       this.#error(failure.message);
-      return failure.exitCode;
+      return this.#endedAtStart(failure.exitCode, null);
     } finally {
       clearTimeout(slow);
     }
@@ -140,9 +140,19 @@ export class ConsumeSession {
     return undefined;
   }
 
-  #stoppedWhileStarting(signal: NodeJS.Signals): number {
+  #stoppedWhileStarting(signal: NodeJS.Signals): Promise<number> {
     this.#error(`stopped by ${signal} while starting: no job was taken`);
-    return exitCodeForSignal(signal);
+    return this.#endedAtStart(exitCodeForSignal(signal), signal);
+  }
+
+  /** A run that ended before it started still writes `--json-summary` (a supervisor would read an earlier run's). */
+  async #endedAtStart(exitCode: number, signal: NodeJS.Signals | null): Promise<number> {
+    const { name, jsonSummary: json } = this.#config;
+    if (json === undefined) return exitCode;
+    const summary = consumeSummary(this.#stats, this.#consumer.stats(), { written: 0, restarts: this.#pool.stats().restarts, signal, exitCode });
+    const failure = await writeConsumeSummary(summary, { name, json, quiet: true, cwd: this.#io.cwd, stderr: this.#io.stderr });
+    if (failure) this.#error(failure);
+    return exitCode;
   }
 
   /** Close the consumer (the jobs in flight finish), then stop the pool; force both after `--stop-timeout`. */

@@ -73,6 +73,25 @@ describe('stop: the poison pill', () => {
     }
   });
 
+  // Before its pill a worker is still running for the pool: a drain that loses it on a queued task
+  // replaces it and retries as `retries` allows, so the queue it was asked to finish is finished.
+  it.each([1, 0])('a worker that dies on a queued task a drain sent it (before its pill) is replaced, the task retried as retries (%i) allows, the rest of the queue run', async (retries) => {
+    const pool = makePool({ worker: 'crash-once.ts', size: 1, concurrency: 1, retries });
+    const exits: WorkerExitInfo[] = [];
+    pool.on('workerExit', (info) => exits.push(info));
+    await pool.start();
+    const first = pool.run('first');
+    const crashes = pool.run('crash-once').catch((e: unknown) => e); // queued: one credit
+    const last = pool.run('last');
+    await pool.stop();
+    expect(await first).toBe(1);
+    if (retries > 0) expect(await crashes).toBe(2); // its second attempt, on the replacement
+    else expect(await crashes).toMatchObject({ name: 'WorkerCrashedError', exitCode: 5 });
+    expect(await last).toBe(1);
+    expect(pool.stats()).toMatchObject({ restarts: 1, retried: retries });
+    expect(exits.map((e) => [e.reason, e.expected])).toEqual([['crash', false], ['stop', true]]);
+  });
+
   it("an error that escapes while a worker stops (an abort listener that throws at the pill) is a workerError: the stop goes on, dispose() runs, the exit is a stop's", async () => {
     // Before: the worker exited at once for the error, dispose() skipped, its task failed with WorkerCrashedError.
     const dir = await mkdtemp(path.join(tmpdir(), 'looppool-stop-escape-'));

@@ -30,117 +30,117 @@ export interface PoolOptions {
    */
   worker: string | URL;
   /** Worker processes, from 1 to {@link MAX_POOL_SIZE}. @default os.availableParallelism(), or fewer when the process's cgroup has a CPU quota (a container's --cpus), at most MAX_POOL_SIZE */
-  size?: number;
+  size?: number | undefined;
   /** Tasks in flight per worker process at most (the dispatch credits). @default 100 */
-  concurrency?: number;
+  concurrency?: number | undefined;
   /**
    * Tasks the parent holds (not yet dispatched) before `put`/`run` wait and `putNowait` throws.
    * 0: none; a task is taken only once a worker has a free credit for it, and goes out at once.
    * `Infinity`: no bound (0 is not unbounded, as Python's `Queue(maxsize=0)` is). @default 10000
    */
-  maxQueue?: number;
+  maxQueue?: number | undefined;
   /** Used in process titles (`looppool <name> worker <n>`) and metric names; `[A-Za-z0-9_.-]`. @default 'pool' */
-  name?: string;
+  name?: string | undefined;
   /** Handed to every worker as `this.workerData` (must be serialisable). @default undefined */
   workerData?: unknown;
   /** `'least-busy'`: the worker with the fewest tasks in flight (ties rotate); `'round-robin'`. @default 'least-busy' */
-  dispatch?: DispatchPolicy;
+  dispatch?: DispatchPolicy | undefined;
   /**
    * Environment of the worker processes, as it is. @default process.env, without the inspector's
    * flags in `NODE_OPTIONS` (`--inspect*`, `--debug*`: every worker would try to bind the parent's port)
    */
-  env?: NodeJS.ProcessEnv;
+  env?: NodeJS.ProcessEnv | undefined;
   /**
    * Node flags of the worker processes. @default process.execArgv without the inspector's flags
    * and those about the parent's own run (`-e`/`-p` and their script, `--input-type`, `-i`, `-c`,
    * the test runner's and watch mode's)
    */
-  execArgv?: string[];
+  execArgv?: readonly string[] | undefined;
   /** Largest task, result or broadcast message, in bytes once encoded. @default 67108864 (64 MiB) */
-  maxMessageBytes?: number;
+  maxMessageBytes?: number | undefined;
   /**
    * Where the workers' stdout goes: `'inherit'` (the parent's stdout), `'stderr'` (the parent's
    * stderr: keeps stdout clean for data, as the CLI does) or `'ignore'`. stderr is always inherited.
    * @default 'inherit'
    */
-  workerStdout?: 'inherit' | 'stderr' | 'ignore';
+  workerStdout?: 'inherit' | 'stderr' | 'ignore' | undefined;
   /** Milliseconds `stop()` waits before it kills the workers that are left, when not given to `stop`. @default 30000 */
-  stopTimeout?: number;
+  stopTimeout?: number | undefined;
   /**
    * Times a task whose worker process died is dispatched again, to the next worker free to take
    * it (the replacement of the same worker when it is the only one, or when the task was sent to
    * that worker by number; the task sees `ctx.attempt` > 1). 0: it rejects with `WorkerCrashedError`. A task that was running alone on
    * workers that died twice is failed anyway (`PoisonTaskError`). @default 0
    */
-  retries?: number;
+  retries?: number | undefined;
   /**
    * Milliseconds a task may run (from dispatch) before its `ctx.signal` is aborted; `run`/`put`
    * can override it per task. After `timeoutGrace` more, an unsettled task rejects with
    * `TaskTimeoutError`, and its worker is killed and replaced if its event loop is blocked.
    * @default undefined (no limit)
    */
-  taskTimeout?: number;
+  taskTimeout?: number | undefined;
   /**
    * Milliseconds between the soft (signal) and the hard (kill if blocked: no answer to a ping,
    * which gets at least 100 ms) limit of `taskTimeout`;
    * also how long a task its caller aborted has to end before a worker draining for a recycle,
    * holding only such tasks, is killed. @default 1000
    */
-  timeoutGrace?: number;
+  timeoutGrace?: number | undefined;
   /**
    * Recycle a worker (drain, exit, replace) once it has been sent this many tasks: it takes no
    * more and finishes those it holds. @default Infinity
    */
-  maxTasksPerWorker?: number;
+  maxTasksPerWorker?: number | undefined;
   /** Recycle a worker whose resident memory (RSS, sampled every `memoryCheckInterval`) exceeds this many bytes. @default Infinity */
-  maxMemoryPerWorker?: number;
+  maxMemoryPerWorker?: number | undefined;
   /** Milliseconds between RSS samples for `maxMemoryPerWorker`. @default 1000 */
-  memoryCheckInterval?: number;
+  memoryCheckInterval?: number | undefined;
   /**
    * When an error escapes every task in a worker (uncaught exception, unhandled rejection), it is
    * always reported (`'workerError'` event, stderr); `true` also replaces the worker, whose state
    * may be broken. @default true
    */
-  restartOnError?: boolean;
+  restartOnError?: boolean | undefined;
   /**
    * Milliseconds a worker process has, from its spawn, to load its module and finish
    * `initialize()`. One that is not ready by then is killed and counts as a failed start
    * (`WorkerInitError` with `stage: 'timeout'`): `start()` rejects with it, and a replacement is
    * retried with backoff like any failed start. `Infinity`: no limit. @default 60000
    */
-  startTimeout?: number;
+  startTimeout?: number | undefined;
   /** Worker starts failing in a row (pool-wide) before the pool is unhealthy: respawning pauses and tasks fail fast with `PoolUnhealthyError`. @default 5 */
-  maxStartFailures?: number;
+  maxStartFailures?: number | undefined;
   /** Milliseconds the pool waits, once unhealthy, before it tries to start workers again. @default 10000 */
-  unhealthyCooldown?: number;
+  unhealthyCooldown?: number | undefined;
   /**
    * Report metrics to statsd: a hot-shots client, or its options (`{ host, port, prefix, globalTags,
    * protocol, telegraf, datadog, tags, maxBufferSize, mock }`, UDP by default). Every worker then
    * reports its CPU, memory, event loop and tasks, and the parent the pool (manual/monitoring.md).
    * @default undefined (no metrics)
    */
-  statsd?: StatsD | StatsdOptions;
+  statsd?: StatsD | StatsdOptions | undefined;
   /** Milliseconds between metric reports, in the parent and in every worker. @default 10000 */
-  reportInterval?: number;
+  reportInterval?: number | undefined;
   /**
    * Report a worker's event loop blocked at least this many ms, with the stack of the code that
    * blocks it: a `'loopBlocked'` event (logged to stderr when nobody listens), a statsd counter,
    * a Sentry event. At least 50. @default undefined (off)
    */
-  blockedLoopThreshold?: number;
+  blockedLoopThreshold?: number | undefined;
   /**
    * Send errors to Sentry: `{ dsn, environment?, release? }`; each falls back to `SENTRY_DSN`,
    * `SENTRY_ENVIRONMENT`, `SENTRY_RELEASE`. `false` turns it off even when `SENTRY_DSN` is set.
    * The DSN reaches the workers over their private pipe, never in argv, titles, logs or metrics.
    * @default from the environment
    */
-  sentry?: SentryOptions | false;
+  sentry?: SentryOptions | false | undefined;
   /**
    * Open the local control channel: a Unix socket readable by this user only (0600, in a 0700
    * per-user directory) through which `looppool top` shows the queue, throughput and loop delay
    * and `looppool stop` stops the pool gracefully. @default false
    */
-  control?: boolean;
+  control?: boolean | undefined;
 }
 
 export interface ResolvedPoolOptions {

@@ -11,6 +11,18 @@ const pidusage = lazyRequire<typeof pidusageFn>('pidusage');
 /** pidusage's history of each pid (not part of its API: the version is pinned in package.json). */
 const pidusageHistory = lazyRequire<{ get?: (pid: number, maxage: number) => unknown }>('pidusage/lib/history');
 
+/**
+ * What pidusage reports of a process, the part looppool reads. Its own type is not named in
+ * looppool's declarations: `@types/pidusage` is not installed with looppool, and a project that
+ * type-checks its dependencies' declarations (`skipLibCheck: false`) could not resolve it.
+ */
+interface PidUsage {
+  /** % of one core (up to 100 times the cores). */
+  readonly cpu: number;
+  /** RSS, bytes. */
+  readonly memory: number;
+}
+
 /** looppool's pidusage reads, one after the other, how many are under way or waiting, and the pids that exited meanwhile. */
 let queue: Promise<unknown> = Promise.resolve();
 let reading = 0;
@@ -22,7 +34,7 @@ const released = new Set<number>();
  * open `/proc/<pid>/stat`, and it keeps only the last descriptor (the others stay open for
  * good). Counted, for {@link releaseUsage}.
  */
-export function readUsage(pids: number[], options?: { maxage: number }): ReturnType<typeof pidusageFn> {
+export function readUsage(pids: number[], options?: { maxage: number }): Promise<Readonly<Record<string, PidUsage>>> {
   used = true;
   reading++;
   const read = queue.then(() => pidusage()(pids, options));

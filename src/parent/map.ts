@@ -9,16 +9,16 @@ import { checkSignal } from './submission.ts';
 
 export interface MapOptions {
   /** Yield results in input order (`true`) or as tasks finish (`false`). @default true */
-  ordered?: boolean;
+  ordered?: boolean | undefined;
   /** Tasks in flight at most. @default size × concurrency */
-  window?: number;
+  window?: number | undefined;
   /**
    * Cancels the map: its queued tasks are dropped, its running ones see `ctx.signal` aborted, and
    * the iterator throws a `TaskAbortedError` whose `cause` is the signal's reason.
    */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Each task's `taskTimeout` in ms (overrides the pool's), as `run()`'s `timeout`. */
-  timeout?: number;
+  timeout?: number | undefined;
 }
 
 const OPTION_KEYS: ReadonlySet<string> = new Set(['ordered', 'window', 'signal', 'timeout']);

@@ -16,23 +16,23 @@ import { NO_OPTIONS } from './submission.ts';
 
 export interface PutOptions {
   /** Send the task to this worker number (`0..size-1`) rather than the least busy one. */
-  worker?: number;
+  worker?: number | undefined;
   /** This task's `taskTimeout` in ms (overrides the pool's). */
-  timeout?: number;
+  timeout?: number | undefined;
 }
 export interface RunOptions extends PutOptions {
   /** Cancels the task: a queued one is dropped, a running one sees its `ctx.signal` aborted. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Called each time the task is sent to a worker (again after a retry), with that worker. */
-  onDispatch?: (info: { worker: number; pid: number }) => void;
+  onDispatch?: ((info: { worker: number; pid: number }) => void) | undefined;
   /** Called at once with the task's id (the `info.taskId` of the results it streams). */
-  onSubmit?: (taskId: number) => void;
+  onSubmit?: ((taskId: number) => void) | undefined;
 }
 export interface StopOptions {
   /** Dispatch and finish the queued tasks first (`false`: reject them with PoolStoppedError). @default true */
-  drain?: boolean;
+  drain?: boolean | undefined;
   /** Milliseconds before the workers left are killed. @default the pool's `stopTimeout` */
-  timeout?: number;
+  timeout?: number | undefined;
 }
 
 /**

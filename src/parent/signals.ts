@@ -5,11 +5,11 @@ import { stopTimeoutOption } from './call-options.ts';
 
 export interface StopOnSignalsOptions {
   /** The signals that stop the pool; add 'SIGHUP' to drain on a hang-up too (`looppool run` does). @default ['SIGINT', 'SIGTERM'] */
-  signals?: NodeJS.Signals[];
+  signals?: readonly NodeJS.Signals[] | undefined;
   /** Passed to `stop()` on the first signal. @default the pool's stopTimeout */
-  timeout?: number;
+  timeout?: number | undefined;
   /** Called for each signal received, with how many have been received so far. */
-  onSignal?: (signal: NodeJS.Signals, count: number) => void;
+  onSignal?: ((signal: NodeJS.Signals, count: number) => void) | undefined;
 }
 
 interface Stoppable {

@@ -15,11 +15,11 @@ import type { TaskTiming } from './task-timing.ts';
 
 /** Per-task options of `put`/`run`, as the core takes them. */
 export interface SubmitOptions {
-  worker?: number;
-  timeout?: number;
-  signal?: AbortSignal;
-  onDispatch?: (info: { worker: number; pid: number }) => void;
-  onSubmit?: (taskId: number) => void;
+  worker?: number | undefined;
+  timeout?: number | undefined;
+  signal?: AbortSignal | undefined;
+  onDispatch?: ((info: { worker: number; pid: number }) => void) | undefined;
+  onSubmit?: ((taskId: number) => void) | undefined;
 }
 
 /** What `put`/`putNowait`/`run` pass when given no options: nothing to check. */

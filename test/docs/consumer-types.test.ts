@@ -1,0 +1,113 @@
+/**
+ * looppool's declarations as a TypeScript project that installs it sees them: a copy of the
+ * package (package.json and dist/, as `npm pack` ships them; not a link, which would let the
+ * compiler find this checkout's devDependencies) in a fresh project with only @types/node, checked
+ * by `tsc` with the strictest settings users turn on, `skipLibCheck: false` among them.
+ */
+import { execFile } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it, onTestFinished } from 'vitest';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const tsc = path.join(root, 'node_modules/typescript/bin/tsc');
+
+const STRICT = {
+  target: 'ES2022', lib: ['ES2023'], types: ['node'], strict: true, exactOptionalPropertyTypes: true, noUncheckedIndexedAccess: true,
+  noImplicitOverride: true, verbatimModuleSyntax: true, isolatedModules: true, skipLibCheck: false, noEmit: true,
+};
+
+/** A project in a new folder with looppool installed as a package; `files`: its sources. */
+function project(packageJson: object, compilerOptions: object, files: Record<string, string>): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'looppool-types-'));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  const installed = path.join(dir, 'node_modules/looppool');
+  mkdirSync(installed, { recursive: true });
+  cpSync(path.join(root, 'package.json'), path.join(installed, 'package.json'));
+  cpSync(path.join(root, 'dist'), path.join(installed, 'dist'), { recursive: true, filter: (f) => !f.endsWith('.map') });
+  // What `npm install` adds beside it: its dependencies (not its devDependencies), and the project's @types/node.
+  const { dependencies } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+  for (const name of [...Object.keys(dependencies), '@types/node']) {
+    mkdirSync(path.dirname(path.join(dir, 'node_modules', name)), { recursive: true });
+    symlinkSync(path.join(root, 'node_modules', name), path.join(dir, 'node_modules', name));
+  }
+  writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'uses-looppool', private: true, ...packageJson }));
+  writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, include: ['*.ts', '*.cts'] }));
+  for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text);
+  return dir;
+}
+
+/** `tsc -p dir`: its output (empty when the project type-checks). */
+async function typeCheck(dir: string): Promise<string> {
+  try {
+    await promisify(execFile)(process.execPath, [tsc, '-p', dir], { timeout: 120_000 });
+    return '';
+  } catch (error) {
+    return String((error as { stdout?: string }).stdout ?? error);
+  }
+}
+
+const WORKER = `import { Worker, type TaskContext } from 'looppool/worker';
+
+export default class Lengths extends Worker<string, number> {
+  override async processMessage(text: string, ctx: TaskContext): Promise<number> {
+    ctx.signal.throwIfAborted();
+    return text.length;
+  }
+}
+`;
+
+// Options built from the application's own optional settings: undefined is what a setting left
+// out is, and the pool takes it as left out (exactOptionalPropertyTypes refused it before).
+const MAIN = `import { Pool, PoolError, TaskTimeoutError, type PoolOptions } from 'looppool';
+
+interface Settings { workers?: number; timeoutMs?: number; signal?: AbortSignal }
+const settings: Settings = {};
+const flags = ['--enable-source-maps'] as const;
+const options: PoolOptions = { worker: new URL('./worker.ts', import.meta.url), size: settings.workers, taskTimeout: settings.timeoutMs, execArgv: flags };
+const pool = new Pool<string, number>(options);
+pool.on('result', (value, info) => console.log(value + 1, info.taskId));
+pool.stopOnSignals({ signals: ['SIGINT', 'SIGTERM'] as const });
+try {
+  const length: number = await pool.run('hello', { signal: settings.signal, timeout: settings.timeoutMs });
+  console.log(length);
+  // @ts-expect-error a Pool<string, number> takes strings
+  await pool.run(123);
+} catch (error) {
+  if (error instanceof TaskTimeoutError) {
+    const code: 'ERR_TASK_TIMEOUT' = error.code; // each error class has its code as a literal type
+    console.log(code);
+  } else if (error instanceof PoolError) console.log(error.code);
+}
+pool.on('workerError', (error, info) => {
+  // @ts-expect-error not one of the origins (a typo)
+  if (info.origin === 'uncaughtExceptio') console.log(error);
+});
+await pool.stop({ timeout: settings.timeoutMs });
+`;
+
+describe('the declarations a TypeScript project gets', () => {
+  it('type-check with the strictest settings, skipLibCheck off, in an ES module project (nodenext and bundler)', async () => {
+    for (const resolution of [{ module: 'nodenext', moduleResolution: 'nodenext' }, { module: 'preserve', moduleResolution: 'bundler' }]) {
+      const dir = project({ type: 'module' }, { ...STRICT, ...resolution, allowImportingTsExtensions: true }, { 'worker.ts': WORKER, 'main.ts': MAIN });
+      expect(await typeCheck(dir)).toBe('');
+    }
+  });
+
+  // Its compiler resolves as Node 10 did (module: commonjs), without `exports`: it found no types at all.
+  it('type-check in a CommonJS project that requires looppool and looppool/worker', async () => {
+    const main = `import looppool = require('looppool');
+import worker = require('looppool/worker');
+class Echo extends worker.Worker<string, string> {
+  override processMessage(text: string): string { return text; }
+}
+const pool = new looppool.Pool<string, string>({ worker: __dirname + '/echo.js', size: 1 });
+void pool.run('x').then((s: string) => console.log(s, Echo.name));
+`;
+    const dir = project({ type: 'commonjs' }, { ...STRICT, module: 'commonjs', moduleResolution: 'node10', ignoreDeprecations: '6.0' }, { 'main.ts': main });
+    expect(await typeCheck(dir)).toBe('');
+  });
+});

@@ -26,6 +26,7 @@ export class PoolError extends Error {
 
 /** `put`/`run`/`broadcast` after `stop()`, or a queued task dropped by `stop({ drain: false })`. */
 export class PoolStoppedError extends PoolError {
+  declare readonly code: 'ERR_POOL_STOPPED';
   constructor(message = 'The pool is stopped or stopping', options?: ErrorOptions) {
     super(message, 'ERR_POOL_STOPPED', options);
   }
@@ -33,6 +34,7 @@ export class PoolStoppedError extends PoolError {
 
 /** `putNowait` while the parent's queue holds `maxQueue` tasks (at 0: while no worker has a free credit for the task). */
 export class QueueFullError extends PoolError {
+  declare readonly code: 'ERR_QUEUE_FULL';
   readonly maxQueue: number;
   constructor(maxQueue: number) {
     super(`The pool's queue is full (maxQueue ${maxQueue})`, 'ERR_QUEUE_FULL');
@@ -48,6 +50,7 @@ export class QueueFullError extends PoolError {
  * spawn()'s error: ENOENT, EAGAIN, EMFILE, Node's permission model's ERR_ACCESS_DENIED, and so on).
  */
 export class WorkerInitError extends PoolError implements WorkerRef {
+  declare readonly code: 'ERR_WORKER_INIT';
   readonly worker: number | undefined;
   readonly pid: number | undefined;
   readonly module: string;
@@ -63,6 +66,7 @@ export class WorkerInitError extends PoolError implements WorkerRef {
 
 /** The worker process running the task exited or was killed before the task settled. */
 export class WorkerCrashedError extends PoolError implements WorkerRef {
+  declare readonly code: 'ERR_WORKER_CRASHED' | 'ERR_POISON_TASK';
   readonly worker: number | undefined;
   readonly pid: number | undefined;
   readonly exitCode: number | null;
@@ -86,6 +90,7 @@ export class WorkerCrashedError extends PoolError implements WorkerRef {
 
 /** A plain `Worker` received the poison pill (or the stop timeout passed) while the task ran. */
 export class WorkerStoppedError extends PoolError implements WorkerRef {
+  declare readonly code: 'ERR_WORKER_STOPPED';
   readonly worker: number | undefined;
   readonly pid: number | undefined;
   constructor(ref: WorkerRef, message?: string) {
@@ -103,6 +108,7 @@ export class WorkerStoppedError extends PoolError implements WorkerRef {
  * an id yet: a signal already aborted when `run()` was called, or a `map()` cancelled as a whole.
  */
 export class TaskAbortedError extends PoolError {
+  declare readonly code: 'ERR_TASK_ABORTED';
   readonly taskId: number;
   constructor(taskId: number, options?: ErrorOptions, message = `Task ${taskId} was aborted`) {
     super(message, 'ERR_TASK_ABORTED', options);
@@ -112,6 +118,7 @@ export class TaskAbortedError extends PoolError {
 
 /** The task threw or its promise rejected inside the worker. `cause` is the remote error, rebuilt. */
 export class TaskError extends PoolError implements WorkerRef {
+  declare readonly code: 'ERR_TASK_FAILED';
   readonly taskId: number;
   readonly worker: number | undefined;
   readonly pid: number | undefined;
@@ -134,6 +141,7 @@ export type SerializationReason = 'function' | 'symbol' | 'class' | 'depth' | 's
 
 /** A task, result or broadcast message cannot be carried between processes without being altered. */
 export class SerializationError extends PoolError {
+  declare readonly code: 'ERR_SERIALIZATION';
   readonly reason: SerializationReason;
   /** Where the offending value sits, e.g. `task.items[3].callback`. */
   readonly path: string;
@@ -151,6 +159,7 @@ export class SerializationError extends PoolError {
  * while the process exits after an error that escaped its tasks.
  */
 export class ResultClosedError extends PoolError {
+  declare readonly code: 'ERR_RESULT_CLOSED';
   /** The task whose `ctx.putResult` was called; null for the worker's own `this.putResult`. */
   readonly taskId: number | null;
   constructor(taskId: number | null, why: string) {
@@ -169,6 +178,7 @@ export type WorkerPoolProperty = 'number' | 'workerData' | 'poolName';
  * `initialize()` on, in a worker a `Pool` started.
  */
 export class WorkerNotInPoolError extends PoolError {
+  declare readonly code: 'ERR_WORKER_NOT_IN_POOL';
   /** The getter that was read. */
   readonly property: WorkerPoolProperty;
   constructor(property: WorkerPoolProperty) {
@@ -183,6 +193,7 @@ export class WorkerNotInPoolError extends PoolError {
 
 /** A child broke the message protocol (malformed, foreign or unknown message); it is replaced. */
 export class ProtocolError extends PoolError implements WorkerRef {
+  declare readonly code: 'ERR_PROTOCOL';
   readonly worker: number | undefined;
   readonly pid: number | undefined;
   constructor(message: string, ref: WorkerRef = {}) {
@@ -194,6 +205,7 @@ export class ProtocolError extends PoolError implements WorkerRef {
 
 /** A worker's `onBroadcast` threw; `cause` is its error, rebuilt. */
 export class BroadcastError extends PoolError implements WorkerRef {
+  declare readonly code: 'ERR_BROADCAST_FAILED';
   readonly worker: number | undefined;
   readonly pid: number | undefined;
   constructor(remote: Error, ref: WorkerRef) {
@@ -209,6 +221,7 @@ export class BroadcastError extends PoolError implements WorkerRef {
  * `'hard'`: the worker's loop was blocked, so the worker was killed and replaced.
  */
 export class TaskTimeoutError extends PoolError implements WorkerRef {
+  declare readonly code: 'ERR_TASK_TIMEOUT';
   readonly taskId: number;
   readonly phase: 'soft' | 'hard';
   readonly timeout: number;
@@ -232,6 +245,7 @@ export class TaskTimeoutError extends PoolError implements WorkerRef {
 
 /** Ran alone on workers that died twice: the task is failed instead of killing the pool one worker at a time. */
 export class PoisonTaskError extends WorkerCrashedError {
+  declare readonly code: 'ERR_POISON_TASK';
   constructor(ref: WorkerRef & { exitCode: number | null; signal: NodeJS.Signals | null }) {
     super({ ...ref, reason: 'died running this task alone, for the second time (poison task)' });
     Object.defineProperty(this, 'code', { value: 'ERR_POISON_TASK' });
@@ -240,6 +254,7 @@ export class PoisonTaskError extends WorkerCrashedError {
 
 /** Workers keep failing to start: the pool stopped respawning for a while. `cause` is the last start failure. */
 export class PoolUnhealthyError extends PoolError {
+  declare readonly code: 'ERR_POOL_UNHEALTHY';
   constructor(failures: number, cause: Error | undefined) {
     super(
       `The pool is unhealthy: ${failures} worker starts in a row failed${cause ? ` (last: ${cause.message})` : ''}`,

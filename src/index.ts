@@ -8,7 +8,7 @@ export type { StopOnSignalsOptions } from './parent/signals.ts';
 export type { MapOptions } from './parent/map.ts';
 export type { StreamedResult } from './parent/result-stream.ts';
 export type {
-  LoopBlockedInfo, PoolEvents, PoolStats, PoolState, ResultInfo, TaskErrorInfo, WorkerExitInfo, WorkerInfo, WorkerStats,
+  LoopBlockedInfo, PoolEvents, PoolStats, PoolState, ResultInfo, TaskErrorInfo, WorkerErrorOrigin, WorkerExitInfo, WorkerInfo, WorkerStats,
 } from './parent/events.ts';
 export { DEFAULT_POOL_OPTIONS, MAX_POOL_SIZE, MIN_BLOCKED_LOOP_THRESHOLD, type DispatchPolicy, type PoolOptions } from './options.ts';
 export { MAX_DELAY_MS } from './internal/delay.ts';

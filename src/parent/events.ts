@@ -2,6 +2,12 @@
 import type { WorkerInitError } from '../errors.ts';
 
 /** Where a streamed result came from. */
+/**
+ * Where an error that escaped a worker's tasks came from: its uncaught exception or unhandled
+ * rejection, its `dispose()` (during its stop), or a message of its that broke the protocol.
+ */
+export type WorkerErrorOrigin = 'uncaughtException' | 'unhandledRejection' | 'dispose' | 'protocol';
+
 export interface ResultInfo {
   /** Worker number. */
   readonly worker: number;
@@ -60,7 +66,7 @@ export interface PoolEvents<TResult = unknown> {
   /** A worker process exited. */
   workerExit: [info: WorkerExitInfo];
   /** An error escaped every task in a worker (uncaught exception, unhandled rejection, protocol breach). Logged to stderr when nobody listens. */
-  workerError: [error: Error, info: WorkerInfo & { origin: string }];
+  workerError: [error: Error, info: WorkerInfo & { origin: WorkerErrorOrigin }];
   /** A worker's event loop was blocked longer than `blockedLoopThreshold`. Logged to stderr when nobody listens. */
   loopBlocked: [info: LoopBlockedInfo];
 }

@@ -1,5 +1,6 @@
 /** What a worker handle reports to its pool, and why a worker process ended (types only). */
 import type { LoopBlockedReport } from '../protocol/watchdog-report.ts';
+import type { WorkerErrorOrigin } from './events.ts';
 import type { PendingTask } from './task.ts';
 
 /**
@@ -20,7 +21,7 @@ export interface HandleEvents<WorkerHandle> {
   result(handle: WorkerHandle, taskId: number | null, value: unknown): void;
   /** `unsendable`: onBroadcast returned, but its reply could not be sent (`error` is its SerializationError). */
   broadcastReply(handle: WorkerHandle, id: number, outcome: { value: unknown } | { error: Error; unsendable: boolean }): void;
-  uncaught(handle: WorkerHandle, error: Error, origin: string): void;
+  uncaught(handle: WorkerHandle, error: Error, origin: WorkerErrorOrigin): void;
   /** It answered the last task it held (checked once per read of its pipe, not per answer). */
   idle(handle: WorkerHandle): void;
   /** It handed back tasks it had not started (see `reclaim`); the handle no longer holds them. */

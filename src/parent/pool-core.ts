@@ -14,7 +14,7 @@ import type { ResolvedPoolOptions } from '../options.ts';
 import { encodePayload } from '../transport/encode.ts';
 import { Broadcaster } from './broadcaster.ts';
 import { Dispatcher } from './dispatcher.ts';
-import type { LoopBlockedInfo, PoolState, PoolStats, ResultInfo, TaskErrorInfo, WorkerExitInfo, WorkerInfo } from './events.ts';
+import type { LoopBlockedInfo, PoolState, PoolStats, ResultInfo, TaskErrorInfo, WorkerErrorOrigin, WorkerExitInfo, WorkerInfo } from './events.ts';
 import { Incidents } from './incidents.ts';
 import { TaskOutcomes } from './outcomes.ts';
 import { PoolLifecycle, type StopPhase } from './pool-lifecycle.ts';
@@ -35,7 +35,7 @@ export interface CoreEvents {
   result(value: unknown, info: ResultInfo): void;
   /** Returns false when nobody listens. */
   taskError(error: Error, info: TaskErrorInfo): boolean;
-  workerError(error: Error, info: WorkerInfo & { origin: string }): boolean;
+  workerError(error: Error, info: WorkerInfo & { origin: WorkerErrorOrigin }): boolean;
   workerStart(info: WorkerInfo): void;
   workerExit(info: WorkerExitInfo): void;
   loopBlocked(info: LoopBlockedInfo): boolean;
@@ -248,7 +248,7 @@ export class PoolCore {
   }
 
   #report(event: 'taskError' | 'workerError', error: Error, info: Record<string, unknown>): void {
-    const heard = event === 'taskError' ? this.#events.taskError(error, info as unknown as TaskErrorInfo) : this.#events.workerError(error, info as unknown as WorkerInfo & { origin: string });
+    const heard = event === 'taskError' ? this.#events.taskError(error, info as unknown as TaskErrorInfo) : this.#events.workerError(error, info as unknown as WorkerInfo & { origin: WorkerErrorOrigin });
     if (!heard) process.stderr.write(`looppool ${this.options.name}: ${event} ${JSON.stringify(info)}: ${error.stack ?? String(error)}\n`);
   }
 

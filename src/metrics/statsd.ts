@@ -84,6 +84,8 @@ export const DEFAULT_STATSD_OPTIONS = Object.freeze({
  */
 export const MAX_UDP_PAYLOAD = 65_507;
 
+/** How long a close waits for a TCP connection still being made, ms: what hot-shots' own wait was (11 x its 50 ms). */
+const CONNECT_WAIT = 550;
 /** Default close timeout, ms. */
 const CLOSE_TIMEOUT = 2000;
 
@@ -244,7 +246,17 @@ function makeHandle(
       // never calls back then: not waited for (every stop with statsd down took the whole bound).
       const bound = keeper?.down === true ? 0 : timeout;
       keeper?.stop();
-      closing ??= settleWithin(bound, (done) => (owned ? client.close(() => done()) : client.flush(() => done())));
+      const close = (done: () => void): void => (owned ? client.close(() => done()) : client.flush(() => done()));
+      closing ??= settleWithin(bound, (done) => {
+        if (keeper === undefined) return close(done);
+        // A connection still not made (a server that does not answer): hot-shots waited for the writes
+        // queued on it, then printed in every process that it gave up on them. It gets the time it
+        // had; what is still queued then cannot arrive.
+        keeper.afterConnecting(Math.min(bound / 2, CONNECT_WAIT), (stillConnecting) => {
+          if (stillConnecting) (client as unknown as { messagesInFlight: number }).messagesInFlight = 0;
+          close(done);
+        });
+      });
       return closing;
     },
   };

@@ -41,6 +41,11 @@ export interface TcpKeeper {
   readonly down: boolean;
   /** Connections made after the first (for tests and diagnostics). */
   readonly reconnects: number;
+  /**
+   * Call `then` once the client's socket is no longer connecting (made, or closed), or after `ms`:
+   * at once when it is not connecting. Its argument: whether it still is.
+   */
+  afterConnecting(ms: number, then: (stillConnecting: boolean) => void): void;
 }
 
 /** Watch `client`'s socket and replace it whenever it closes, until `stop()`. `onError` gets the new sockets' errors. */
@@ -115,6 +120,20 @@ export function keepTcpConnected(client: StatsD, onError: ErrorSink): TcpKeeper 
     },
     get down() {
       return state === 'closed';
+    },
+    afterConnecting(ms, then) {
+      const socket = owner.socket;
+      if (state !== 'connecting' || socket == null) return then(false);
+      let called = false;
+      const settle = (): void => {
+        if (called) return;
+        called = true;
+        clearTimeout(timeout);
+        then(state === 'connecting');
+      };
+      const timeout = setTimeout(settle, ms);
+      socket.on('connect', settle);
+      socket.on('close', settle);
     },
   };
 }

@@ -114,6 +114,38 @@ describe('a dead statsd host', () => {
   });
 });
 
+describe('a TCP statsd that never answers (its connections stay unanswered)', () => {
+  // hot-shots waited for the writes queued on the connection, then printed in every process,
+  // workers too, "hot-shots could not clear out messages in flight but closing anyways".
+  it('`await pool.stop()` returns, and nothing but the pool\'s one report is printed', async () => {
+    // A listener that never accepts, its queue of one filled: further connections are never answered.
+    const listener = spawn('python3', ['-c', 'import socket,sys,time\ns=socket.socket()\ns.bind(("127.0.0.1",0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(60)'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    started.push(listener.pid as number);
+    const port = Number(await new Promise<string>((resolve) => listener.stdout.once('data', (d: Buffer) => resolve(d.toString()))));
+    const fillers = Array.from({ length: 4 }, () => net.connect(port, '127.0.0.1').on('error', () => {}));
+    try {
+      const probe = net.connect(port, '127.0.0.1').on('error', () => {});
+      await waitFor(() => fillers.some((c) => !c.connecting), 'the listener queue to take a connection');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(probe.connecting).toBe(true); // the condition under test: a connection that is not answered
+      probe.destroy();
+      const script = path.resolve(here, '../../fixtures/parents/tcp-statsd-stop.mjs');
+      const parent = spawn(process.execPath, [script, fixture('echo.ts'), String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+      started.push(parent.pid as number);
+      let out = '';
+      let err = '';
+      parent.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      parent.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      expect(await closed(parent)).toBe(0);
+      expect(out).toContain('{"stopped":"stopped"}');
+      expect(err).not.toMatch(/hot-shots could not clear out messages/);
+      expect(err.split('\n').filter((l) => l !== '').every((l) => l.startsWith('looppool: statsd 127.0.0.1:'))).toBe(true);
+    } finally {
+      for (const c of fillers) c.destroy();
+    }
+  });
+});
+
 /** The exit code of `child` once its output is closed too (null if a signal ended it); gives up after 30 s. */
 function closed(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve, reject) => {

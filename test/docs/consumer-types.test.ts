@@ -5,7 +5,7 @@
  * by `tsc` with the strictest settings users turn on, `skipLibCheck: false` among them.
  */
 import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -109,5 +109,21 @@ void pool.run('x').then((s: string) => console.log(s, Echo.name));
 `;
     const dir = project({ type: 'commonjs' }, { ...STRICT, module: 'commonjs', moduleResolution: 'node10', ignoreDeprecations: '6.0' }, { 'main.ts': main });
     expect(await typeCheck(dir)).toBe('');
+  });
+
+  // The maps led "go to definition" and stack traces to ../src/*.ts, which the package did not ship.
+  it('ships the sources its maps point at', () => {
+    const { files } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { files: string[] };
+    const maps = (readdirSync(path.join(root, 'dist'), { recursive: true }) as string[]).filter((f) => f.endsWith('.map'));
+    expect(maps.length).toBeGreaterThan(0);
+    const missing = new Set<string>();
+    for (const map of maps) {
+      const { sources } = JSON.parse(readFileSync(path.join(root, 'dist', map), 'utf8')) as { sources: string[] };
+      for (const source of sources) {
+        const shipped = path.relative(root, path.resolve(root, 'dist', path.dirname(map), source)).split(path.sep)[0] as string;
+        if (!files.includes(shipped)) missing.add(source);
+      }
+    }
+    expect([...missing]).toEqual([]);
   });
 });

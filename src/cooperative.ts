@@ -6,6 +6,8 @@
  * (through looppool/worker), and the import would load perf_hooks at its start (~1-2 ms of CPU)
  * for code that may never run.
  */
+import { notOptionsObject } from './internal/known-keys.ts';
+
 /**
  * Let the event loop run pending I/O and timers before you continue: `await yieldToLoop()`
  * every few milliseconds of CPU work keeps the other tasks of the process responsive.
@@ -42,6 +44,8 @@ function checkWhenIdleOptions(options: unknown): void {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`Expected the options of whenIdle() to be an object such as { timeout: 1000 }, got ${describe(options)}`);
   }
+  const kind = notOptionsObject(options);
+  if (kind !== undefined) throw new TypeError(`Expected the options of whenIdle() to be an object such as { timeout: 1000 }, got ${kind}`);
   for (const key of Object.keys(options)) {
     if (key !== 'timeout') throw new TypeError(`Unknown option \`${key}\` of whenIdle() (it takes \`timeout\`)`);
   }

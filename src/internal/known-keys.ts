@@ -14,11 +14,23 @@ const NONE: ReadonlySet<string> = new Set();
  * pool's `workerData`)
  */
 export function assertKnownKeys(input: object, known: ReadonlySet<string>, prefix = '', hint = '', nullable = NONE): void {
-  if (Array.isArray(input)) throw new TypeError(`Expected ${prefix ? `\`${prefix.slice(0, -1)}\`` : 'the options'} to be an object, got an array`);
+  const kind = notOptionsObject(input);
+  if (kind !== undefined) throw new TypeError(`Expected ${prefix ? `\`${prefix.slice(0, -1)}\`` : 'the options'} to be an object, got ${kind}`);
   for (const key of Object.keys(input)) {
     if (!known.has(key)) throw new TypeError(`Unknown option \`${prefix}${key}\`${hint}`);
     if ((input as Record<string, unknown>)[key] === null && !nullable.has(key)) {
       throw new TypeError(`Expected \`${prefix}${key}\` not to be null (leave it out for its default)`);
     }
   }
+}
+
+/**
+ * What `input` is when it cannot be an options object although `typeof` says object: an array, or
+ * a built-in such as a Map or a Date, whose contents are no own keys (read as `{}`, every option
+ * took its default). Undefined for a plain object or an instance of a class of yours.
+ */
+export function notOptionsObject(input: object): string | undefined {
+  if (Array.isArray(input)) return 'an array';
+  const tag = Object.prototype.toString.call(input).slice(8, -1);
+  return tag === 'Object' ? undefined : `a ${tag}`;
 }

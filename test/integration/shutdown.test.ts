@@ -170,6 +170,8 @@ describe('stop: the poison pill', () => {
     await expect(pool.stop({ drain: null } as never)).rejects.toThrow(/Expected `drain` not to be null/);
     await expect(pool.stop(null as never)).rejects.toThrow(/Expected the options to be an object, got `null`/);
     await expect(pool.stop([] as never)).rejects.toThrow(/Expected the options to be an object, got an array/);
+    // A Map's entries are no own keys: it was read as {}, a drain with the default timeout.
+    await expect(pool.stop(new Map([['drain', false]]) as never)).rejects.toThrow(/Expected the options to be an object, got a Map/);
     expect(pool.state).toBe('running');
     expect(await pool.run(7)).toBe(7);
     const stopping = pool.stop({ timeout: 60_000 });

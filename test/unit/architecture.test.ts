@@ -44,7 +44,7 @@ const ALLOWED: Record<string, string[]> = {
   // metrics: node:* and libraries only, plus the pool's public types (type-only, erased at run time).
   'metrics': ['internal', 'parent/events.ts'],
   'errors.ts': [],
-  'cooperative.ts': [],
+  'cooperative.ts': ['internal'],
   'options.ts': ['protocol', 'transport', 'metrics', 'sentry', 'internal', 'errors.ts'],
 };
 

@@ -51,6 +51,10 @@ describe('cooperative helpers', () => {
     [{ timeout: -5 }, /got -5 \(number\)/],
     [{ timeout: Number.NaN }, /got NaN \(number\)/],
     [{ timout: 5 }, /Unknown option `timout` of whenIdle\(\) \(it takes `timeout`\)/],
+    // Objects without own keys, read as {}: they resolved, as if no option had been given.
+    [[], /to be an object such as \{ timeout: 1000 \}, got an array/],
+    [new Map([['timeout', 5]]), /got a Map/],
+    [new Date(), /got a Date/],
   ])('whenIdle(%o) rejects with a TypeError saying what is wrong', async (options, message) => {
     // Before: a number was ignored (no timeout), '500' was concatenated, NaN and a typo never timed out.
     await expect(whenIdle(options as { timeout?: number })).rejects.toThrow(message);

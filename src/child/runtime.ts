@@ -21,6 +21,7 @@ import { IdTable } from '../internal/id-table.ts';
 import type { WorkerMetrics } from '../metrics/worker-metrics.ts';
 import type { Watchdog } from './watchdog/start-watchdog.ts';
 import { startServices, type WorkerSentry } from './services.ts';
+import { reportFirstSpawn } from './spawn-watch.ts';
 
 /**
  * waiting (for init) → initializing → running → stopping (the pill; a SafeWorker drains) →
@@ -85,6 +86,10 @@ export class Runtime {
     // Now, not at the loop's first check phase: the module's import (preload) may run for ms by then, and init waits on this.
     channel.flush();
     this.#module.preload(moduleUrl);
+    reportFirstSpawn(() => {
+      channel.sendJson('{"kind":"spawned"}', 'free');
+      channel.flush(); // at once, even while answers are held: until the parent has it, its death would leave the process
+    });
   }
 
   /** Handle one raw message from the parent. */

@@ -7,10 +7,12 @@
  * crash, the kernel), whatever is left in its group is SIGKILLed; and so is every worker's group
  * when this process exits with workers still running (process.exit(), an uncaught error).
  * Without this a `sleep 600`, an ffmpeg or a browser that a task started ran on, owned by
- * nobody, after its worker was gone. Only a parent that dies without running its 'exit'
- * listeners (SIGKILL, a fatal error) leaves what its workers started behind.
+ * nobody, after its worker was gone. A parent that dies without running its 'exit' listeners
+ * (SIGKILL, a fatal error) has a sentinel do it for the groups of workers that started processes
+ * (group-sentinel.ts).
  */
 import type { ChildProcess } from 'node:child_process';
+import { unwatchGroup } from './group-sentinel.ts';
 
 /** SIGKILL the worker and everything in its group; nothing once the worker is reaped. */
 export function killWorkerGroup(child: ChildProcess): void {
@@ -45,6 +47,7 @@ export function endGroupWithWorker(child: ChildProcess): void {
     } catch {
       // ESRCH: nothing was left (the usual case)
     }
+    unwatchGroup(pid);
   });
 }
 

@@ -14,6 +14,7 @@ import { Channel } from '../transport/channel.ts';
 import type { ResolvedPoolOptions } from '../options.ts';
 import type { WorkerSlot } from './dispatcher.ts';
 import { HeldTasks, type TaskLink } from './held-tasks.ts';
+import { watchGroup } from './group-sentinel.ts';
 import { initMessageText } from './init-message.ts';
 import { killWorkerGroup } from './process-group.ts';
 import { spawnWorker } from './spawn.ts';
@@ -222,6 +223,9 @@ export class WorkerHandle implements WorkerSlot {
         return;
       case 'reclaimed':
         return this.#onReclaimed(m.ids);
+      case 'spawned': // not once reaped: its group id may be another's by then
+        if (this.#child?.exitCode === null && this.#child.signalCode === null) watchGroup(this.pid);
+        return;
       case 'stopped':
         this.#saidStopped = true;
         return this.#events.disposing(this);

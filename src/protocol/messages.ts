@@ -162,6 +162,13 @@ export interface PongMessage {
   kind: 'pong';
   id: number;
 }
+/**
+ * The worker started a process of its own (sent once): what is left of its process group may
+ * outlive it, so the parent has it ended even if the parent dies first (group-sentinel.ts).
+ */
+export interface SpawnedMessage {
+  kind: 'spawned';
+}
 /** The answer to `reclaim`: the tasks handed back, none of which started (the parent sends them again). */
 export interface ReclaimedMessage {
   kind: 'reclaimed';
@@ -180,6 +187,7 @@ export type ToParentMessage =
   | UncaughtMessage
   | StoppedMessage
   | PongMessage
+  | SpawnedMessage
   | ReclaimedMessage;
 
 

@@ -46,6 +46,8 @@ export function parseToParent(raw: unknown): ToParentMessage {
       return { kind: 'pong', id: id(m, 'id') };
     case 'reclaimed':
       return { kind: 'reclaimed', ids: ids(m, 'ids') };
+    case 'spawned':
+      return { kind: 'spawned' };
     default:
       throw bad(`kind ${JSON.stringify(m.kind)}`);
   }

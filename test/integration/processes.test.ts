@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import type { Pool } from 'looppool';
+import { readProcessTable } from '../../src/cli/proc/process-table.ts';
 import { deathSignalLauncher } from '../../src/parent/death-signal.ts';
 import { fixture, makePool } from '../helpers/pools.ts';
 import { isAlive, waitFor } from '../helpers/processes.ts';
@@ -87,6 +88,41 @@ describe('process hygiene', () => {
       await waitFor(() => [...workers, ...started].every((pid) => !isAlive(pid)), 'the workers and what they started to end');
     } finally {
       for (const pid of [parent.pid as number, ...workers, ...started]) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    }
+  });
+
+  // Its 'exit' listeners never run: the workers ended with it (the kernel's parent-death signal),
+  // and what they had started ran on, owned by nobody, until a sentinel was given their groups.
+  it('a parent killed by SIGKILL takes its workers, and what they started is killed by its sentinel', async () => {
+    const parent = spawn(process.execPath, [path.resolve(here, '../fixtures/parents/exits-with-workers.mjs'), 'wait'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    parent.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    await waitFor(() => out.includes('\n'), 'the parent to start its pool');
+    const { workers, started } = JSON.parse(out) as { workers: number[]; started: number[] };
+    const sentinels = (): number[] => readProcessTable().filter((p) => p.ppid === parent.pid && p.command.startsWith('/bin/sh -c trap')).map((p) => p.pid);
+    try {
+      expect(started).toHaveLength(2);
+      await waitFor(() => sentinels().length === 1, 'the sentinel, once a worker started a process');
+      const [sentinel] = sentinels();
+      process.kill(parent.pid as number, 'SIGKILL');
+      await waitFor(() => [...workers, ...started, sentinel as number].every((pid) => !isAlive(pid)), 'the workers, what they started and the sentinel to end');
+    } finally {
+      for (const pid of [parent.pid as number, ...workers, ...started]) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    }
+  });
+
+  it('the sentinel is there only while a worker that started a process runs', async () => {
+    const sentinels = (): number[] => readProcessTable().filter((p) => p.ppid === process.pid && p.command.startsWith('/bin/sh -c trap')).map((p) => p.pid);
+    const pool = makePool({ worker: 'starts-process.ts', size: 1 });
+    await pool.start();
+    expect(sentinels()).toEqual([]); // a worker that started nothing needs none
+    const started: number = await pool.run('start');
+    try {
+      await waitFor(() => sentinels().length === 1, 'the sentinel');
+      await pool.stop();
+      await waitFor(() => sentinels().length === 0 && !isAlive(started), 'the sentinel to exit, and what the worker started to be killed');
+    } finally {
+      if (isAlive(started)) process.kill(started, 'SIGKILL');
     }
   });
 

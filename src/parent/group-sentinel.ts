@@ -1,0 +1,79 @@
+/**
+ * What a worker started must not outlive this process even when it dies without running its
+ * 'exit' listeners (SIGKILL, the kernel's OOM killer, a fatal error), where process-group.ts can
+ * do nothing: its workers end then (the kernel's parent-death signal, or the closed pipe), but
+ * what they started had run on, owned by nobody. So once a worker says it started a process of
+ * its own (`spawned`: most workers never do, and nothing of this runs for them), its process
+ * group is handed to a sentinel: a shell, in a session of its own (Ctrl-C and hang-ups do not
+ * reach it), reading from a pipe the groups to end. When that pipe closes because this process
+ * ended, however it ended, it SIGKILLs every group still listed. A group is taken off the list
+ * once its worker has ended and process-group.ts has killed what was left of it; with none left
+ * the pipe is closed and the shell exits, so it lives only while such a group does.
+ */
+import type { ChildProcess } from 'node:child_process';
+
+/** Lines `+<pgid>` and `-<pgid>`; at the end of its input, SIGKILL the groups listed (`g_<pgid>=1`). */
+const SCRIPT = `trap '' INT TERM HUP
+seen=
+while IFS= read -r line; do
+  id=\${line#?}
+  case $id in ''|*[!0-9]*) continue ;; esac
+  case $line in
+    +*) eval "g_$id=1"; seen="$seen $id" ;;
+    -*) eval "g_$id=" ;;
+  esac
+done
+for id in $seen; do
+  eval "live=\\$g_$id"
+  if [ "$live" = 1 ]; then kill -s KILL -- "-$id" 2>/dev/null; eval "g_$id="; fi
+done`;
+
+let sentinel: ChildProcess | undefined;
+/** The groups listed, in this process's view. */
+const watched = new Set<number>();
+/** The last sentinel ended before its time: a new one is given every group still listed. */
+let lost = false;
+
+/** Have the group `pgid` (a worker's, led by it) killed if this process dies before `unwatchGroup(pgid)`. */
+export function watchGroup(pgid: number): void {
+  if (process.platform === 'win32' || watched.has(pgid)) return;
+  if (sentinel === undefined) {
+    sentinel = startSentinel();
+    if (lost) for (const listed of watched) sentinel?.stdin?.write(`+${listed}\n`);
+    lost = false;
+  }
+  if (sentinel?.stdin == null) return;
+  watched.add(pgid);
+  sentinel.stdin.write(`+${pgid}\n`);
+}
+
+/** The group `pgid` has ended (its worker exited and what was left of it was killed). */
+export function unwatchGroup(pgid: number): void {
+  if (!watched.delete(pgid) || sentinel?.stdin == null) return;
+  sentinel.stdin.write(`-${pgid}\n`);
+  if (watched.size > 0) return;
+  sentinel.stdin.end(); // nothing to watch: the shell reads the end and exits
+  sentinel = undefined;
+}
+
+function startSentinel(): ChildProcess | undefined {
+  let child: ChildProcess;
+  try {
+    // Required here, not imported: a pool whose workers start no process never loads it.
+    child = process.getBuiltinModule('node:child_process').spawn('/bin/sh', ['-c', SCRIPT], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+  } catch {
+    return undefined; // no descriptor left, say: the guard of process-group.ts still holds
+  }
+  child.on('error', () => {}); // no /bin/sh: a spawn error, and its pipe closes (the writes go nowhere)
+  child.stdin?.on('error', () => {});
+  child.once('exit', () => {
+    // Ended by someone else (a kill, `looppool stop --force` on this tree): the next group a worker
+    // hands over gets a new one, and with it the groups still listed.
+    if (sentinel !== child) return;
+    sentinel = undefined;
+    lost = true;
+  });
+  child.unref(); // neither it nor its pipe keeps this process running
+  (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+  return child;
+}

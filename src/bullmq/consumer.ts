@@ -146,6 +146,8 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
       this.#worker = this.#createWorker(bullmq); // autorun off: it takes no job before run()
       await whenReady(this.#worker, this.#options.connection, this.#options.readyTimeout);
       await this.#pool.start();
+      // close() came while it started: it takes no job at all (it took one, ran it and close() waited).
+      if (this.#closePromise !== undefined) throw new PoolStoppedError('The consumer was closed while it started');
     } catch (error) {
       this.#state = 'closed';
       await this.#worker?.close(true).catch(() => {});
@@ -196,7 +198,10 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
   }
 
   async #process(bullmq: BullmqModule, job: Job<TTask, TResult>, token: string | undefined, signal: AbortSignal | undefined): Promise<TResult> {
-    // BullMQ hands over one more job after pause() when its fetch was already waiting: it goes back untouched.
+    // BullMQ hands over one more job after pause() or close() when its fetch was already waiting
+    // (after a forced close, the very job just put back): it goes back untouched, and once closing
+    // is not counted again.
+    if (this.#closePromise !== undefined) throw await this.#putBack(bullmq, job, token, 'the consumer is closing', false);
     if (this.#holds.on) throw await this.#putBack(bullmq, job, token, this.#holds.describe());
     this.#taken++;
     const takenAt = performance.now(); // a run time, not a date: the monotonic clock
@@ -267,7 +272,7 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
    * (`requeued`, the event) once Redis has taken it back: with Redis down it stays active, and
    * BullMQ's stalled-job check puts it back once its lock expires.
    */
-  async #putBack(bullmq: BullmqModule, job: Job<TTask, TResult>, token: string | undefined, reason: string): Promise<Error> {
+  async #putBack(bullmq: BullmqModule, job: Job<TTask, TResult>, token: string | undefined, reason: string, counted = true): Promise<Error> {
     const back = await job.moveToWait(token).then(
       () => true,
       (e: unknown) => {
@@ -275,7 +280,7 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
         return false;
       },
     );
-    if (back) {
+    if (back && counted) {
       this.#requeued++;
       this.#emitSafely('requeued', { jobId: job.id ?? '', reason });
     }

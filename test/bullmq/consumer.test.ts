@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { PoolUnhealthyError } from 'looppool';
+import { PoolStoppedError, PoolUnhealthyError } from 'looppool';
 import { makePool } from '../helpers/pools.ts';
 import { waitFor } from '../helpers/processes.ts';
 import { bullmqFixture, closeAfterTest, closedPortUrl, openQueue, REDIS_URL, uniqueQueueName, useRedis } from './helpers.ts';
@@ -290,10 +290,50 @@ describe('BullmqConsumer', () => {
     await pool.terminate();
     await waitFor(() => consumer.state === 'closed', 'the consumer to close itself', 30_000);
 
-    expect(consumer.stats()).toMatchObject({ active: 0, failed: 0, completed: 0 });
-    expect(consumer.stats().requeued).toBeGreaterThanOrEqual(4);
+    // Each job once: what BullMQ's waiting fetch handed over while it closed went back uncounted (it was counted again).
+    expect(consumer.stats()).toMatchObject({ active: 0, failed: 0, completed: 0, taken: 4, requeued: 4 });
     expect(await queue.getJobCounts()).toMatchObject({ active: 0, waiting: 10, failed: 0 });
     for (const job of await queue.getJobs(['waiting'])) expect(job.attemptsMade).toBe(0);
+  });
+
+  // With a slot free, BullMQ's fetch was waiting: it got the job the close had just put back, the
+  // consumer ran it again in full, and close({ force: true }) waited for it (a stop of the pool
+  // under it counted the job taken and put back twice).
+  it.each(['close({ force: true })', 'pool.terminate()'])('%s with a slot free: the job goes back once and is not taken again', async (how) => {
+    const name = uniqueQueueName('free-slot');
+    const queue = openQueue(name);
+    const pool = makePool({ worker: bullmqFixture('sleep-echo.ts'), size: 1, concurrency: 2 });
+    const consumer = closeAfterTest(new BullmqConsumer(pool, name, { connection: REDIS_URL, concurrency: 2 }));
+    const events: string[] = [];
+    for (const event of ['completed', 'failed', 'requeued'] as const) consumer.on(event, () => events.push(event));
+    await consumer.start();
+    await queue.add('t', { id: 1, ms: 60_000 });
+    await waitFor(() => consumer.stats().active === 1, 'the job in flight', 30_000);
+
+    if (how === 'pool.terminate()') await pool.terminate();
+    else await consumer.close({ force: true });
+    await waitFor(() => consumer.state === 'closed', 'the consumer to close', 30_000);
+
+    expect(consumer.stats()).toMatchObject({ active: 0, taken: 1, requeued: 1, completed: 0, failed: 0 });
+    expect(events).toEqual(['requeued']);
+    expect(await queue.getJobCounts()).toMatchObject({ active: 0, waiting: 1, completed: 0 });
+    expect((await queue.getJobs(['waiting']))[0]?.attemptsMade).toBe(0);
+    await pool.stop();
+  });
+
+  it('closed while it starts, it takes no job: start() rejects with PoolStoppedError', async () => {
+    // Before: start() resolved, BullMQ took the job, the consumer ran it in full and close() waited.
+    const name = uniqueQueueName('close-starting');
+    const queue = openQueue(name);
+    await queue.add('t', { id: 1, ms: 60_000 });
+    const pool = makePool({ worker: bullmqFixture('sleep-echo.ts'), size: 1, concurrency: 2 });
+    const consumer = closeAfterTest(new BullmqConsumer(pool, name, { connection: REDIS_URL, concurrency: 2 }));
+    const started = consumer.start().then(() => 'started', (error: unknown) => error);
+    await consumer.close({ force: true });
+    expect(await started).toBeInstanceOf(PoolStoppedError);
+    expect(consumer.stats()).toMatchObject({ state: 'closed', taken: 0, active: 0 });
+    expect(await queue.getJobCounts()).toMatchObject({ active: 0, waiting: 1 });
+    await pool.stop();
   });
 
   it("records the machine, pool and timings as the job's log with metadata: 'log', and names the consumer in processedBy", async () => {

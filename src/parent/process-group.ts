@@ -52,5 +52,10 @@ export function endGroupWithWorker(child: ChildProcess): void {
 }
 
 function killRunningGroups(): void {
-  for (const child of running) killWorkerGroup(child);
+  for (const child of running) {
+    killWorkerGroup(child);
+    // Off the sentinel's list now (a pipe write is made at once): by the time it reads the end of
+    // its input these group ids are free, and one could be another's.
+    if (child.pid !== undefined) unwatchGroup(child.pid);
+  }
 }

@@ -116,9 +116,14 @@ export class TaskAbortedError extends PoolError {
   }
 }
 
+/** An error rebuilt from a worker's: an `Error`, with the own properties it had (`code`, ...). */
+export type RemoteError = Error & Readonly<Record<string, unknown>>;
+
 /** The task threw or its promise rejected inside the worker. `cause` is the remote error, rebuilt. */
 export class TaskError extends PoolError implements WorkerRef {
   declare readonly code: 'ERR_TASK_FAILED';
+  /** The worker's error, rebuilt: its class where it is a built-in one, its own properties (`code`...) kept. */
+  declare readonly cause: RemoteError;
   readonly taskId: number;
   readonly worker: number | undefined;
   readonly pid: number | undefined;
@@ -206,6 +211,8 @@ export class ProtocolError extends PoolError implements WorkerRef {
 /** A worker's `onBroadcast` threw; `cause` is its error, rebuilt. */
 export class BroadcastError extends PoolError implements WorkerRef {
   declare readonly code: 'ERR_BROADCAST_FAILED';
+  /** The worker's error, rebuilt (as a {@link TaskError}'s). */
+  declare readonly cause: RemoteError;
   readonly worker: number | undefined;
   readonly pid: number | undefined;
   constructor(remote: Error, ref: WorkerRef) {

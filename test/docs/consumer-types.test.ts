@@ -62,7 +62,7 @@ export default class Lengths extends Worker<string, number> {
 
 // Options built from the application's own optional settings: undefined is what a setting left
 // out is, and the pool takes it as left out (exactOptionalPropertyTypes refused it before).
-const MAIN = `import { Pool, PoolError, TaskTimeoutError, type PoolOptions } from 'looppool';
+const MAIN = `import { Pool, PoolError, TaskError, TaskTimeoutError, type PoolOptions } from 'looppool';
 
 interface Settings { workers?: number; timeoutMs?: number; signal?: AbortSignal }
 const settings: Settings = {};
@@ -77,7 +77,8 @@ try {
   // @ts-expect-error a Pool<string, number> takes strings
   await pool.run(123);
 } catch (error) {
-  if (error instanceof TaskTimeoutError) {
+  if (error instanceof TaskError && error.cause.code === 'E_QUOTA') console.log('the worker ran out of quota'); // its error's own properties
+  else if (error instanceof TaskTimeoutError) {
     const code: 'ERR_TASK_TIMEOUT' = error.code; // each error class has its code as a literal type
     console.log(code);
   } else if (error instanceof PoolError) console.log(error.code);

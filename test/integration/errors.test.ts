@@ -12,7 +12,7 @@ describe('task errors', () => {
     expect(error.code).toBe('ERR_TASK_FAILED');
     expect(error.message).toBe(`quota exceeded (${mode})`);
     expect(error.worker).toBe(0);
-    const remote = error.cause as Error & { code: string; limit: number };
+    const remote = error.cause as typeof error.cause & { code: string; limit: number };
     expect(remote.name).toBe('QuotaError');
     expect(remote.message).toBe(`quota exceeded (${mode})`);
     expect(remote.code).toBe('E_QUOTA');
@@ -155,7 +155,7 @@ describe('task errors', () => {
     // name or stack, and as a cause it arrived as a string.
     const pool = makePool({ worker: 'throws-odd.ts', size: 1 });
     const error = (await pool.run('realm').catch((e: unknown) => e)) as TaskError;
-    const remote = error.cause as Error & { code: string };
+    const remote = error.cause as typeof error.cause & { code: string };
     expect(remote).toMatchObject({ name: 'TypeError', message: 'from a sandbox', code: 'E_REALM' });
     expect(remote.stack).toMatch(/^TypeError: from a sandbox\n[\s\S]*throws-odd\.ts/);
     expect(error.stack).toContain('throws-odd.ts');

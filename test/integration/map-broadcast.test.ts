@@ -204,7 +204,7 @@ describe('broadcast', () => {
     expect(error).toBeInstanceOf(BroadcastError);
     expect(error.worker).toBe(0);
     expect((error.cause as Error).message).toBe('cannot reload');
-    expect((error.cause as Error & { code: string }).code).toBe('E_RELOAD');
+    expect(error.cause.code).toBe('E_RELOAD');
   });
 
   it('a worker being recycled that has finished its tasks answers undefined: it exits without reading the broadcast', async () => {

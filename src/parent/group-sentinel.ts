@@ -29,31 +29,36 @@ for id in $seen; do
 done`;
 
 let sentinel: ChildProcess | undefined;
-/** The groups listed, in this process's view. */
+/** The groups listed, in this process's view: a new sentinel is given them all. */
 const watched = new Set<number>();
-/** The last sentinel ended before its time: a new one is given every group still listed. */
-let lost = false;
+/**
+ * A sentinel that ends by itself (a kill, `looppool stop --force` on this tree) is replaced at
+ * once if it had run this long; one that could not even start (no /bin/sh) is tried again only
+ * when the next group is handed over.
+ */
+const RESTART_AFTER_MS = 1000;
 
 /** Have the group `pgid` (a worker's, led by it) killed if this process dies before `unwatchGroup(pgid)`. */
 export function watchGroup(pgid: number): void {
   if (process.platform === 'win32' || watched.has(pgid)) return;
-  if (sentinel === undefined) {
-    sentinel = startSentinel();
-    if (lost) for (const listed of watched) sentinel?.stdin?.write(`+${listed}\n`);
-    lost = false;
-  }
-  if (sentinel?.stdin == null) return;
   watched.add(pgid);
-  sentinel.stdin.write(`+${pgid}\n`);
+  if (sentinel === undefined) replaceSentinel();
+  else sentinel.stdin?.write(`+${pgid}\n`);
 }
 
 /** The group `pgid` has ended (its worker exited and what was left of it was killed). */
 export function unwatchGroup(pgid: number): void {
-  if (!watched.delete(pgid) || sentinel?.stdin == null) return;
-  sentinel.stdin.write(`-${pgid}\n`);
-  if (watched.size > 0) return;
-  sentinel.stdin.end(); // nothing to watch: the shell reads the end and exits
+  if (!watched.delete(pgid)) return;
+  sentinel?.stdin?.write(`-${pgid}\n`);
+  if (watched.size > 0 || sentinel === undefined) return;
+  sentinel.stdin?.end(); // nothing to watch: the shell reads the end and exits
   sentinel = undefined;
+}
+
+/** A new sentinel, given every group listed. */
+function replaceSentinel(): void {
+  sentinel = startSentinel();
+  for (const pgid of watched) sentinel?.stdin?.write(`+${pgid}\n`);
 }
 
 function startSentinel(): ChildProcess | undefined {
@@ -62,16 +67,15 @@ function startSentinel(): ChildProcess | undefined {
     // Required here, not imported: a pool whose workers start no process never loads it.
     child = process.getBuiltinModule('node:child_process').spawn('/bin/sh', ['-c', SCRIPT], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
   } catch {
-    return undefined; // no descriptor left, say: the guard of process-group.ts still holds
+    return undefined; // no descriptor left, say: tried again with the next group
   }
+  const started = performance.now();
   child.on('error', () => {}); // no /bin/sh: a spawn error, and its pipe closes (the writes go nowhere)
   child.stdin?.on('error', () => {});
   child.once('exit', () => {
-    // Ended by someone else (a kill, `looppool stop --force` on this tree): the next group a worker
-    // hands over gets a new one, and with it the groups still listed.
-    if (sentinel !== child) return;
+    if (sentinel !== child) return; // ended by unwatchGroup
     sentinel = undefined;
-    lost = true;
+    if (watched.size > 0 && performance.now() - started >= RESTART_AFTER_MS) replaceSentinel();
   });
   child.unref(); // neither it nor its pipe keeps this process running
   (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();

@@ -126,6 +126,25 @@ describe('process hygiene', () => {
     }
   });
 
+  // A sentinel killed by someone was replaced only when a worker handed over its first process:
+  // the workers that had, every one once the pool ran a while, were left unguarded for good.
+  it('a sentinel killed by someone is replaced at once', async () => {
+    const sentinels = (): number[] => readProcessTable().filter((p) => p.ppid === process.pid && p.command.startsWith('/bin/sh -c trap')).map((p) => p.pid);
+    const pool = makePool({ worker: 'starts-process.ts', size: 1 });
+    const started: number = await pool.run('start');
+    try {
+      await waitFor(() => sentinels().length === 1, 'the sentinel');
+      const [first] = sentinels();
+      await new Promise((resolve) => setTimeout(resolve, 1100)); // one that ends at once is not restarted in a loop
+      process.kill(first as number, 'SIGKILL');
+      await waitFor(() => sentinels().length === 1 && sentinels()[0] !== first, 'a new sentinel');
+      await pool.stop();
+      await waitFor(() => sentinels().length === 0 && !isAlive(started), 'the sentinel to exit, and what the worker started to be killed');
+    } finally {
+      if (isAlive(started)) process.kill(started, 'SIGKILL');
+    }
+  });
+
   it('a process a worker started in a group of its own (detached) is left running', async () => {
     const pool = makePool({ worker: 'starts-process.ts', size: 1 });
     const pid: number = await pool.run('start-detached');

@@ -10,7 +10,7 @@
  * once its worker has ended and process-group.ts has killed what was left of it; with none left
  * the pipe is closed and the shell exits, so it lives only while such a group does.
  */
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 
 /** Lines `+<pgid>` and `-<pgid>`; at the end of its input, SIGKILL the groups listed (`g_<pgid>=1`). */
 const SCRIPT = `trap '' INT TERM HUP
@@ -64,8 +64,7 @@ function replaceSentinel(): void {
 function startSentinel(): ChildProcess | undefined {
   let child: ChildProcess;
   try {
-    // Required here, not imported: a pool whose workers start no process never loads it.
-    child = process.getBuiltinModule('node:child_process').spawn('/bin/sh', ['-c', SCRIPT], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+    child = spawn('/bin/sh', ['-c', SCRIPT], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
   } catch {
     return undefined; // no descriptor left, say: tried again with the next group
   }

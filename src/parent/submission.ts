@@ -4,6 +4,7 @@
  * settles. Whether the pool takes submissions at all is the core's to decide, before this.
  */
 import { TaskAbortedError } from '../errors.ts';
+import { notOptionsObject } from '../internal/known-keys.ts';
 import { show } from '../internal/option-checks.ts';
 import { guarded } from '../internal/user-callbacks.ts';
 import type { ResolvedPoolOptions } from '../options.ts';
@@ -34,7 +35,9 @@ const KNOWN: Readonly<Record<TaskMode, ReadonlySet<string>>> = {
 /** An object of known keys, each of the right kind (a typo or a `run` option given to `put` throws). */
 function checkOptions(mode: TaskMode, options: SubmitOptions): void {
   if (options === NO_OPTIONS) return; // the common case, and cold code checks keys slowly (~0.5 us)
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new TypeError(`Expected the options to be an object, got ${show(options)}`);
+  if (typeof options !== 'object' || options === null) throw new TypeError(`Expected the options to be an object, got ${show(options)}`);
+  const kind = notOptionsObject(options); // an array, a Map, a Date: no options in it, every one would take its default
+  if (kind !== undefined) throw new TypeError(`Expected the options to be an object, got ${kind}`);
   for (const key in options) {
     if (KNOWN[mode].has(key)) continue;
     throw new TypeError(`Unknown option \`${key}\`${KNOWN.run.has(key) ? ' (put and putNowait take `worker` and `timeout`; it is an option of run)' : ''}`);
@@ -94,8 +97,6 @@ export class Submissions {
     reject?: (e: Error) => void,
   ): PendingTask {
     checkOptions(mode, options);
-    const signal = options.signal;
-    if (signal?.aborted) throw new TaskAbortedError(0, { cause: signal.reason }, 'The task was not submitted: its signal had already aborted');
     const size = this.#options.size;
     const worker = options.worker;
     if (worker !== undefined && !(Number.isInteger(worker) && worker >= 0 && worker < size)) {
@@ -104,6 +105,10 @@ export class Submissions {
     const target = worker ?? -1;
     const timeout = taskTimeoutOption(options.timeout) ?? this.#options.taskTimeout;
     const payload = encodePayload(task, 'task', this.#options.maxMessageBytes);
+    // Looked at after the checks, so that bad input gets its own error whatever the signal says,
+    // and after the encoding, which runs the task's getters: one may abort it (no listener yet).
+    const signal = options.signal;
+    if (signal?.aborted) throw new TaskAbortedError(0, { cause: signal.reason }, 'The task was not submitted: its signal had already aborted');
     accepted();
     refuse?.(target);
     const pending = new PendingTask(this.#nextId++, mode, payload, target, resolve, reject);

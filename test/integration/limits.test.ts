@@ -109,7 +109,10 @@ describe('limits and bad input', () => {
       ['a signal that is not one', () => pool.run(1, { signal: 'stop' as never }), /Expected `signal` to be an AbortSignal, got `"stop"` \(string\)/],
       ['a callback that is not one', () => pool.run(1, { onSubmit: 42 as never }), /Expected `onSubmit` to be a function/],
       ['options that are no object', () => pool.run(1, null as never), /Expected the options to be an object, got `null`/],
-      ['options that are an array', () => pool.putNowait(1, [] as never), /Expected the options to be an object, got/],
+      ['options that are an array', () => pool.putNowait(1, [] as never), /Expected the options to be an object, got an array/],
+      // Their contents are no keys: `worker: 99` in a Map was read as no option at all.
+      ['options that are a Map', () => pool.run(1, new Map([['worker', 99]]) as never), /Expected the options to be an object, got a Map/],
+      ['options that are a Date', () => pool.put(1, new Date() as never), /Expected the options to be an object, got a Date/],
     ];
     for (const [what, call, message] of calls) {
       let thrown: unknown;

@@ -146,4 +146,31 @@ describe('cancellation with AbortSignal', () => {
       cause: 'late',
     });
   });
+
+  it('gives bad input its own error even when the signal has already aborted', async () => {
+    const pool = makePool({ worker: 'echo.ts', size: 1 });
+    const signal = AbortSignal.abort();
+    await expect(pool.run(1, { signal, worker: 5 })).rejects.toThrow(/Expected `worker` to be an integer from 0 to 0, got `5`/);
+    await expect(pool.run(1, { signal, timeout: -5 })).rejects.toBeInstanceOf(TypeError);
+    await expect(pool.run(() => 1, { signal })).rejects.toMatchObject({ name: 'SerializationError', code: 'ERR_SERIALIZATION' });
+    expect(pool.state).toBe('created'); // none of them started the pool
+  });
+
+  it('does not run a task whose signal aborted while its payload was encoded', async () => {
+    const pool = makePool({ worker: 'echo.ts', size: 1 });
+    const controller = new AbortController();
+    const task = {
+      get value() {
+        controller.abort('changed my mind');
+        return 1;
+      },
+    };
+    await expect(pool.run(task, { signal: controller.signal })).rejects.toMatchObject({
+      name: 'TaskAbortedError',
+      message: 'The task was not submitted: its signal had already aborted',
+      cause: 'changed my mind',
+    });
+    expect(pool.stats().queued + pool.stats().inFlight).toBe(0);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+  });
 });

@@ -167,10 +167,16 @@ class ErrorWriter {
   #text(value: unknown, fallback: string, cap: number): string {
     const text = typeof value === 'string' ? value : fallback;
     const room = Math.max(0, Math.min(cap, this.#left));
-    const kept = text.length <= room ? text : `${text.slice(0, room)}... [${text.length - room} more characters cut]`;
+    // A cut between the two halves of a surrogate pair would leave half a character: cut before it.
+    const end = room > 0 && isHighSurrogate(text.charCodeAt(room - 1)) ? room - 1 : room;
+    const kept = text.length <= room ? text : `${text.slice(0, end)}... [${text.length - end} more characters cut]`;
     this.#left -= Math.min(kept.length, this.#left);
     return kept;
   }
+}
+
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff;
 }
 
 /**

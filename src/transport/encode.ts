@@ -28,34 +28,43 @@ export function travelsAsJson(value: unknown): boolean {
  * it when it cannot cross or is too big.
  */
 export function encodePayload(value: unknown, root: string, maxBytes: number): string | Buffer {
-  if (isJsonSafeOrThrow(value, root)) {
+  try {
+    return encode(value, root, maxBytes);
+  } catch (err) {
+    throw typed(err, root);
+  }
+}
+
+function encode(value: unknown, root: string, maxBytes: number): string | Buffer {
+  if (isJsonSafe(value, maxBytes)) {
     if (jsonWalk.longChars < CLONE_FROM_CHARS) {
       const json = JSON.stringify(value);
       if (json.length * 3 > maxBytes) checkSize(Buffer.byteLength(json), root, maxBytes);
       return json;
     }
   } else {
-    assertCloneable(value, root);
+    assertCloneable(value, root, maxBytes);
   }
   let bytes: Buffer;
   try {
     bytes = serializeV8(value);
   } catch (err) {
     // What the walk let through and V8's serializer still refuses (a host object, say): typed, not V8's DataCloneError.
-    throw new SerializationError('unsupported', root, `V8's serializer refused it (${(err as Error).message})`);
+    throw new SerializationError('unsupported', root, `V8's serializer refused it (${(err as Error).message})`, { cause: err });
   }
   checkSize(bytes.length, root, maxBytes);
   return bytes;
 }
 
-/** {@link isJsonSafe}, where reading the value threw (a getter, a Proxy): a SerializationError, as the same value as a result gets. */
-function isJsonSafeOrThrow(value: unknown, root: string): boolean {
-  try {
-    return isJsonSafe(value);
-  } catch (err) {
-    if (err instanceof SerializationError) throw err;
-    throw new SerializationError('unsupported', root, err instanceof Error ? err.message : String(err), { cause: err });
-  }
+/**
+ * What encoding threw, as a SerializationError: a getter or a Proxy that throws, or that gives
+ * another value on the next read (a BigInt where the walk saw a number), or JSON text longer than
+ * V8 can make a string (about 512 MB: 'size'). The same value as a result gets the same.
+ */
+function typed(err: unknown, root: string): SerializationError {
+  if (err instanceof SerializationError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new SerializationError(err instanceof RangeError && /string length/i.test(message) ? 'size' : 'unsupported', root, message, { cause: err });
 }
 
 function checkSize(bytes: number, root: string, maxBytes: number): void {

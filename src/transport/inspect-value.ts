@@ -3,10 +3,11 @@
  * path, checked by an allocation-free walk; everything else is walked again in full, and is
  * either carried by V8's structured clone (Map, Set, Date, BigInt, typed arrays, Buffers,
  * errors, undefined, NaN, cycles…) or refused with the path of the offending value.
- * Nothing is silently altered but the named properties of an array of plain data, which the
- * fast walk does not look for (listing an array's keys costs as much as its JSON; the guide says
- * so), and the identity of a plain object reached twice (not a cycle), which arrives as two equal
- * copies (a set of the objects seen made the walk six times slower; the guide says so too).
+ * Nothing is silently altered but the named properties of an array of plain data or of a typed
+ * array, which no walk looks for (listing an array's keys costs as much as its JSON; the guide
+ * says so), and the identity of a plain object reached twice (not a cycle), which arrives as two
+ * equal copies (a set of the objects seen made the walk six times slower; the guide says so too)
+ * unless its JSON would pass the size limit (see isJsonSafe).
  */
 import { SerializationError } from '../errors.ts';
 
@@ -23,13 +24,21 @@ export const LONG_STRING = 1024;
  * long strings, and its values. Read right after the call (the walk is synchronous); a shared
  * object keeps the walk free of allocations.
  */
-export const jsonWalk = { chars: 0, longChars: 0, nodes: 0 };
+export const jsonWalk = { chars: 0, longChars: 0, nodes: 0, maxBytes: Infinity };
 
-/** True when `JSON.stringify` carries `value` exactly (no loss, no conversion). Updates {@link jsonWalk}. */
-export function isJsonSafe(value: unknown): boolean {
+/**
+ * True when `JSON.stringify` carries `value` exactly (no loss, no conversion) in at most
+ * `maxBytes`. Updates {@link jsonWalk}. False as soon as the JSON text is sure to be longer
+ * (2 bytes a value at least, with its comma, and its strings' characters), which also ends the
+ * walk of a small value whose objects are reached many times over: JSON writes such an object
+ * once for every way to it, and a few dozen objects each reached twice from the one above make
+ * billions of copies. V8's serializer, the other way, writes each object once.
+ */
+export function isJsonSafe(value: unknown, maxBytes = Infinity): boolean {
   jsonWalk.chars = 0;
   jsonWalk.longChars = 0;
   jsonWalk.nodes = 0;
+  jsonWalk.maxBytes = maxBytes;
   return walkJson(value, 0);
 }
 
@@ -39,14 +48,14 @@ function walkJson(value: unknown, depth: number): boolean {
     case 'string':
       jsonWalk.chars += value.length;
       if (value.length >= LONG_STRING) jsonWalk.longChars += value.length;
-      return true;
+      return jsonWalk.chars <= jsonWalk.maxBytes; // longer JSON text would be refused: the full walk says why
     case 'boolean':
       return true;
     case 'number':
       return Number.isFinite(value) && !Object.is(value, -0);
     case 'object': {
       if (value === null) return true;
-      if (depth > FAST_DEPTH) return false;
+      if (depth > FAST_DEPTH || 2 * jsonWalk.nodes + jsonWalk.chars > jsonWalk.maxBytes + 1) return false;
       if (Array.isArray(value)) {
         // A subclass, or a toJSON of its own, is not plain data: the full walk decides.
         if ((value as { constructor?: unknown }).constructor !== Array || (value as { toJSON?: unknown }).toJSON !== undefined) return false;
@@ -72,92 +81,163 @@ const CLONEABLE_CLASSES: ReadonlySet<unknown> = new Set<unknown>([
   Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
   Float32Array, Float64Array, BigInt64Array, BigUint64Array,
   Error, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError,
-  Boolean, Number, String,
+  Boolean, Number, String, BigInt,
 ]);
 
 /**
  * Throw a {@link SerializationError} naming the first value structured clone would refuse or
- * silently alter (functions, symbols, class instances, too deep); return when it is carried
- * exactly. `root` names the value in the error's path, e.g. `task` or `result`.
+ * silently alter (functions, symbols, class instances, too deep), or when its strings alone
+ * hold more than `maxBytes` characters (V8's serializer writes a string wherever it is, and an
+ * object once); return when it is carried exactly. `root` names the value in the error's path,
+ * e.g. `task` or `result`.
  */
-export function assertCloneable(value: unknown, root: string): void {
-  new CloneWalk().walk(value, root, 0);
+export function assertCloneable(value: unknown, root: string, maxBytes = Infinity): void {
+  new CloneWalk(root, maxBytes).walk(value, 0);
 }
 
+/** How a step of a path is written: an array index, an own key, a Map's key or value, a Set's item. */
+const INDEX = 0;
+const KEY = 1;
+const MAP_KEY = 2;
+const MAP_VALUE = 3;
+const SET_ITEM = 4;
+type Step = typeof INDEX | typeof KEY | typeof MAP_KEY | typeof MAP_VALUE | typeof SET_ITEM;
+
 class CloneWalk {
+  readonly #root: string;
+  readonly #maxBytes: number;
   readonly #ancestors = new Set<object>();
   readonly #done = new Set<object>();
+  /** The path to the value being walked, as steps (written out only for an error: a big array's walk makes no strings). */
+  readonly #steps: Step[] = [];
+  readonly #names: unknown[] = [];
+  #chars = 0;
 
-  walk(value: unknown, path: string, depth: number): void {
+  constructor(root: string, maxBytes: number) {
+    this.#root = root;
+    this.#maxBytes = maxBytes;
+  }
+
+  walk(value: unknown, depth: number): void {
     switch (typeof value) {
       case 'function':
-        throw new SerializationError('function', path, `functions cannot be sent (${describeFunction(value)})`);
+        throw this.#error('function', `functions cannot be sent (${describeFunction(value)})`);
       case 'symbol':
-        throw new SerializationError('symbol', path, `symbols cannot be sent (${value.toString()})`);
+        throw this.#error('symbol', `symbols cannot be sent (${value.toString()})`);
+      case 'string':
+        this.#count(value.length);
+        return;
       case 'object':
-        if (value !== null) this.#walkObject(value, path, depth);
+        if (value !== null) this.#walkObject(value, depth);
         return;
       default:
         return;
     }
   }
 
-  #walkObject(value: object, path: string, depth: number): void {
+  #child(step: Step, name: unknown, value: unknown, depth: number): void {
+    this.#steps.push(step);
+    this.#names.push(name);
+    this.walk(value, depth + 1);
+    this.#steps.pop();
+    this.#names.pop();
+  }
+
+  #count(chars: number): void {
+    this.#chars += chars;
+    if (this.#chars > this.#maxBytes) throw new SerializationError('size', this.#root, `its strings alone exceed maxMessageBytes (${this.#maxBytes})`); // the whole value's size
+  }
+
+  #walkObject(value: object, depth: number): void {
     if (this.#ancestors.has(value) || this.#done.has(value)) return; // cycles and shared refs are cloned fine
-    if (depth > MAX_DEPTH) {
-      throw new SerializationError('depth', path, `nesting deeper than ${MAX_DEPTH} levels`);
-    }
+    if (depth > MAX_DEPTH) throw this.#error('depth', `nesting deeper than ${MAX_DEPTH} levels`);
     this.#ancestors.add(value);
-    this.#checkClass(value, path);
+    this.#checkClass(value);
     if (Array.isArray(value)) {
-      for (let i = 0; i < value.length; i++) this.walk(value[i], `${path}[${i}]`, depth + 1);
+      for (let i = 0; i < value.length; i++) this.#child(INDEX, i, value[i], depth);
       // Its named properties travel too (V8's serializer carries them), so they must be sendable.
       for (const key of Object.keys(value)) {
-        if (!ARRAY_INDEX.test(key)) this.walk((value as unknown as Record<string, unknown>)[key], `${path}${formatKey(key)}`, depth + 1);
+        if (!ARRAY_INDEX.test(key)) this.#key(value, key, depth);
       }
     } else if (value instanceof Map) {
       let i = 0;
       for (const [k, v] of value) {
-        this.walk(k, `${path}.<key ${i}>`, depth + 1);
-        this.walk(v, `${path}.get(${describeKey(k)})`, depth + 1);
-        i++;
+        this.#child(MAP_KEY, i++, k, depth);
+        this.#child(MAP_VALUE, k, v, depth);
       }
     } else if (value instanceof Set) {
       let i = 0;
-      for (const v of value) this.walk(v, `${path}.<item ${i++}>`, depth + 1);
-    } else if (!ArrayBuffer.isView(value)) {
-      for (const key of Object.keys(value)) {
-        this.walk((value as Record<string, unknown>)[key], `${path}${formatKey(key)}`, depth + 1);
-      }
+      for (const v of value) this.#child(SET_ITEM, i++, v, depth);
+    } else if (!ArrayBuffer.isView(value) && !(value instanceof String)) {
+      for (const key of Object.keys(value)) this.#key(value, key, depth);
       // An error's cause travels with it.
-      if (value instanceof Error && Object.hasOwn(value, 'cause')) this.walk(value.cause, `${path}.cause`, depth + 1);
+      if (value instanceof Error && Object.hasOwn(value, 'cause')) this.#child(KEY, 'cause', value.cause, depth);
     }
     this.#ancestors.delete(value);
     this.#done.add(value);
   }
 
-  #checkClass(value: object, path: string): void {
+  #key(value: object, key: string, depth: number): void {
+    this.#count(key.length);
+    this.#child(KEY, key, (value as Record<string, unknown>)[key], depth);
+  }
+
+  #checkClass(value: object): void {
     const proto = Object.getPrototypeOf(value) as { constructor?: unknown } | null;
     if (proto === null || proto === Object.prototype) return;
-    const ctor = proto.constructor;
-    if (CLONEABLE_CLASSES.has(ctor) && Object.hasOwn(proto, 'constructor')) {
-      // V8's serializer carries no own property of these but an array's (a typed array's and a boxed string's keys are their elements).
-      if (ctor !== Array && ctor !== String && !ArrayBuffer.isView(value) && Object.keys(value).length > 0) {
+    const ctor = Object.hasOwn(proto, 'constructor') ? proto.constructor : undefined;
+    if (CLONEABLE_CLASSES.has(ctor)) {
+      if (ArrayBuffer.isView(value) && typeof SharedArrayBuffer === 'function' && value.buffer instanceof SharedArrayBuffer) {
+        throw this.#error('unsupported', `a view of a SharedArrayBuffer would arrive as a copy, shared with nobody; copy it into an ArrayBuffer`);
+      }
+      // V8's serializer carries no own property of these but an array's. A typed array's keys
+      // are its elements (listing them costs as much as sending them: not looked at; the guide
+      // says so); a boxed string's are its characters, then its own.
+      const own = ctor === Array || (ArrayBuffer.isView(value) && !(value instanceof DataView)) ? [] : ownKeys(value);
+      if (own.length > 0) {
         const what = value instanceof Error ? 'errors' : `a ${(ctor as { name: string }).name}`;
-        throw new SerializationError('unsupported', path, `the own properties of ${what} (${Object.keys(value).join(', ')}) would be lost; send them as plain data`);
+        throw this.#error('unsupported', `the own properties of ${what} (${own.join(', ')}) would be lost; send them as plain data`);
       }
       return;
     }
     if (typeof SharedArrayBuffer === 'function' && value instanceof SharedArrayBuffer) {
-      throw new SerializationError('unsupported', path, 'a SharedArrayBuffer cannot be shared with another process; copy it into an ArrayBuffer');
+      throw this.#error('unsupported', 'a SharedArrayBuffer cannot be shared with another process; copy it into an ArrayBuffer');
     }
-    const name = typeof ctor === 'function' && ctor.name ? ctor.name : 'an object with a custom prototype';
-    throw new SerializationError(
-      'class',
-      path,
-      `instances of ${name} would arrive as plain objects; send plain data and rebuild the instance`,
-    );
+    const name = typeof ctor === 'function' && ctor.name ? `instances of ${ctor.name}` : 'objects with a prototype of their own';
+    const as = value instanceof Error ? 'errors of a built-in class, without their own fields' : 'plain objects';
+    throw this.#error('class', `${name} would arrive as ${as}; send plain data and rebuild the instance`);
   }
+
+  #error(reason: SerializationError['reason'], message: string): SerializationError {
+    let path = this.#root;
+    for (let i = 0; i < this.#steps.length; i++) {
+      const name = this.#names[i];
+      switch (this.#steps[i]) {
+        case INDEX:
+          path += `[${name as number}]`;
+          break;
+        case KEY:
+          path += formatKey(name as string);
+          break;
+        case MAP_KEY:
+          path += `.<key ${name as number}>`;
+          break;
+        case MAP_VALUE:
+          path += `.get(${describeKey(name)})`;
+          break;
+        case SET_ITEM:
+          path += `.<item ${name as number}>`;
+          break;
+      }
+    }
+    return new SerializationError(reason, path, message);
+  }
+}
+
+/** The own keys of `value` that are not an element of a boxed string. */
+function ownKeys(value: object): string[] {
+  const keys = Object.keys(value);
+  return value instanceof String ? keys.filter((k) => !ARRAY_INDEX.test(k) || Number(k) >= value.length) : keys;
 }
 
 /** A key that names an element of an array, not a property of it. */

@@ -82,6 +82,68 @@ describe('what crosses the channel', () => {
     expect(() => encodePayload('x'.repeat(100), 'task', 50)).toThrow(/exceed maxMessageBytes \(50\)/);
     expect(() => encodePayload(new Map([[1, 'x'.repeat(100)]]), 'task', 50)).toThrow(/exceed maxMessageBytes/);
   });
+
+  it('sends a small value whose objects are reached many times over through V8, once each, without walking every way to them', () => {
+    // 41 objects, each reached twice from the one above: 2^40 ways to the leaf, which JSON would
+    // write out every time. The walk gives up on JSON once its text is sure to pass the limit.
+    let reads = 0;
+    const leaf = {
+      get n(): number {
+        reads++;
+        return 1;
+      },
+    };
+    let node: object = leaf;
+    for (let i = 0; i < 40; i++) node = { a: node, b: node };
+    const bytes = encodePayload(node, 'task', 1 << 20);
+    expect(Buffer.isBuffer(bytes)).toBe(true);
+    expect(reads).toBeLessThan(1 << 20); // about 2^18 before the walk gave up, and 2 more for V8
+    const copy = v8.deserialize(bytes as Buffer) as { a: { a: unknown }; b: { a: unknown } };
+    expect(copy.a).toBe(copy.b); // one object, as V8's serializer writes it
+    // Past the limit in V8's bytes too: refused for its size, like any other.
+    const wide = Array.from({ length: 2_000 }, (_, i) => ({ [`k${i}`]: node }));
+    expect(() => encodePayload(wide, 'task', 1 << 14)).toThrow(expect.objectContaining({ reason: 'size' }));
+  });
+
+  it("refuses a value whose strings alone pass the limit before V8's serializer copies them", () => {
+    const page = 'x'.repeat(1_000);
+    const value = Array.from({ length: 5_000 }, () => page); // one string, 5,000 times: 5 MB in either encoding
+    expect(() => encodePayload(value, 'task', 1 << 20)).toThrow(
+      expect.objectContaining({ name: 'SerializationError', reason: 'size', message: 'Cannot send task: its strings alone exceed maxMessageBytes (1048576)' }),
+    );
+  });
+
+  it('gives a SerializationError for whatever encoding throws, on the JSON path and on V8\'s', () => {
+    const thrower = { get g(): number { throw new Error('getter threw'); } };
+    // A BigInt first: the value takes V8's path, whose walk reads the getter.
+    expect(() => encodePayload({ big: 1n, thrower }, 'task', 1 << 20)).toThrow(expect.objectContaining({ name: 'SerializationError', reason: 'unsupported', message: 'Cannot send task: getter threw' }));
+    // A getter that gives a number to the walk and a BigInt to JSON.stringify.
+    let first = true;
+    const fickle = {
+      get n(): number | bigint {
+        const v = first ? 1 : 1n;
+        first = false;
+        return v;
+      },
+    };
+    expect(() => encodePayload(fickle, 'task', 1 << 20)).toThrow(expect.objectContaining({ name: 'SerializationError', reason: 'unsupported', path: 'task' }));
+  });
+
+  it.each([
+    [{ view: Object.assign(new DataView(new ArrayBuffer(2)), { meta: 1 }) }, 'unsupported', 'task.view', /own properties of a DataView \(meta\)/],
+    [{ boxed: Object.assign(new String('hi'), { extra: 1 }) }, 'unsupported', 'task.boxed', /own properties of a String \(extra\)/],
+    [{ view: new Uint8Array(new SharedArrayBuffer(4)) }, 'unsupported', 'task.view', /a view of a SharedArrayBuffer/],
+    [{ made: Object.create({ kind: 'proto' }) as object }, 'class', 'task.made', /objects with a prototype of their own would arrive as plain objects/],
+    [{ err: new (class QuotaError extends Error {})('x') }, 'class', 'task.err', /instances of QuotaError would arrive as errors of a built-in class/],
+  ])('refuses %o (%s at %s) rather than alter it', (value, reason, path, message) => {
+    expect(() => encodePayload(value, 'task', 1 << 20)).toThrow(expect.objectContaining({ reason, path, message: expect.stringMatching(message) }));
+  });
+
+  it('carries a boxed BigInt, and names the path of a refused value deep in a big array', () => {
+    expect(v8.deserialize(encodePayload({ n: Object(5n) }, 'task', 1 << 20) as Buffer)).toEqual({ n: Object(5n) });
+    const rows: unknown[] = Array.from({ length: 100_000 }, (_, i) => (i === 99_999 ? new Map([['k', [1, () => 1]]]) : NaN));
+    expect(() => encodePayload(rows, 'task', 1 << 24)).toThrow(expect.objectContaining({ reason: 'function', path: 'task[99999].get("k")[1]' }));
+  });
 });
 
 describe('errors across processes', () => {
@@ -229,6 +291,9 @@ describe('errors across processes', () => {
     const manyProps = Object.assign(new Error('many'), Object.fromEntries(Array.from({ length: 200_000 }, (_, i) => [`prop_${i}`, i])));
     expect(Buffer.byteLength(JSON.stringify(serializeError(manyProps)))).toBeLessThan(1024 * 1024);
     expect(Buffer.byteLength(JSON.stringify(serializeError(Object.assign(new Error('k'), { ['k'.repeat(3_000_000)]: 1 }))))).toBeLessThan(1024 * 1024);
+    // A cut never leaves half of a character written as two UTF-16 units.
+    const cut = serializeError(new Error(`${'a'.repeat(16_383)}\u{1F600}${'b'.repeat(100)}`)).message; // the emoji's halves at 16,383 and 16,384
+    expect(cut).toBe(`${'a'.repeat(16_383)}... [102 more characters cut]`);
     // Characters JSON escapes as \\u0000 grow sixfold: still under the limit.
     expect(Buffer.byteLength(JSON.stringify(serializeError(new Error('\u0000'.repeat(2_000_000)))))).toBeLessThan(1024 * 1024);
   });

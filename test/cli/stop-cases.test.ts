@@ -2,14 +2,18 @@
  * `looppool stop` against pools that do not answer at once, or that share their process with
  * another pool: what it asks, and of whom.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { waitFor } from '../helpers/processes.ts';
-import { expectNoPoolLeft, fixture, runCli, startCli, uniqueName } from './helpers.ts';
+import { isAlive, pidsWithEnv, waitFor } from '../helpers/processes.ts';
+import { BIN, expectNoPoolLeft, fixture, runCli, startCli, uniqueName, workerPids } from './helpers.ts';
 
-/** An application fixture started with `args`, its stdout collected, killed after the test whatever happens. */
-function startApp(file: string, args: readonly string[]): { child: ChildProcess; out: () => string; exited: Promise<[number | null, NodeJS.Signals | null]> } {
-  const child = spawn(process.execPath, [fixture(file), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+/**
+ * An application fixture started with `args` (under `prefix`, such as `unshare`), its stdout
+ * collected, killed after the test whatever happens.
+ */
+function startApp(file: string, args: readonly string[], prefix: readonly string[] = []): { child: ChildProcess; out: () => string; exited: Promise<[number | null, NodeJS.Signals | null]> } {
+  const command = [...prefix, process.execPath, fixture(file), ...args];
+  const child = spawn(command[0] as string, command.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout?.setEncoding('utf8').on('data', (s: string) => (out += s));
   const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('exit', (code, signal) => resolve([code, signal])));
@@ -100,5 +104,73 @@ describe('looppool stop', () => {
     } finally {
       app.child.kill('SIGKILL');
     }
+  });
+
+  it('--force also kills what a worker started in the background (no longer its descendant, still in its process group)', async () => {
+    // Before: a `sleep &` of a worker, whose parent is init once its shell exited, outlived the stop.
+    const name = uniqueName('kbg');
+    const cli = startCli(['run', fixture('spawns-background.mjs'), '--size', '2', '--concurrency', '1', '--name', name], { input: '1\n2\n', keepStdinOpen: true });
+    let background: number[] = [];
+    try {
+      await cli.waitForRecords(2);
+      background = cli.records().map((r) => r.extra.background as number);
+      expect(background.every(isAlive)).toBe(true);
+      const stop = await runCli(['stop', name, '--force']);
+      expect(stop.code).toBe(0);
+      for (const pid of background) expect(isAlive(pid), `background pid ${pid}`).toBe(false);
+      await expectNoPoolLeft(name);
+    } finally {
+      for (const pid of background.filter(isAlive)) process.kill(pid, 'SIGKILL');
+    }
+  });
+
+  it("waits for the worker a draining application starts in place of one that died: it exits once the pool's last process has", async () => {
+    // Before: it waited for the workers the pool had when asked, and said "stopped" while the replacement still ran the queue.
+    const name = uniqueName('dcrash');
+    const app = startApp('app-drain-crash.mjs', [name]);
+    const pid = app.child.pid as number;
+    try {
+      await waitFor(() => app.out().includes('READY'), 'the application to submit its tasks');
+      const stop = await runCli(['stop', name, '--timeout', '60000']);
+      expect(stop.code).toBe(0);
+      expect(pidsWithEnv('LOOPPOOL_PARENT_PID', String(pid))).toEqual([]); // no worker left, booting or not
+      await waitFor(() => app.out().includes('STOPPED'), 'the application to end');
+      expect(app.out().match(/^START /gm)).toHaveLength(2); // the replacement ran
+      expect(app.out()).toMatch(/^EXIT \d+ crash$/m);
+      expect(app.out()).toContain('STOPPED rejected fulfilled fulfilled fulfilled');
+    } finally {
+      app.child.kill('SIGKILL');
+    }
+  });
+
+  it('with a pool whose parent is pid 1 of a PID namespace (a container without an init): not orphaned, told a SIGTERM it may not get, and not killed in part', async () => {
+    // Before: ps called it orphaned; stop --force killed the workers, which the living parent replaced, and said "stopped".
+    const name = uniqueName('pid1');
+    const app = startApp('app-plain.mjs', [name], ['unshare', '--pid', '--fork', '--kill-child', '--map-root-user', '--mount-proc']);
+    try {
+      await waitFor(() => app.out().includes('READY'), 'the application to start its pool');
+      const init = Number(spawnSync('pgrep', ['-P', String(app.child.pid)], { encoding: 'utf8' }).stdout.trim()); // node, as seen from here
+      const inside = (...args: string[]) =>
+        spawnSync('nsenter', ['-t', String(init), '--user', '--pid', '--mount', '--preserve-credentials', process.execPath, BIN, ...args], { encoding: 'utf8', timeout: 30_000 });
+      const [pool] = JSON.parse(inside('ps', '--json', name).stdout) as { pid: number; orphaned: boolean; workers: unknown[] }[];
+      expect(pool).toMatchObject({ pid: 1, orphaned: false });
+      expect(pool?.workers).toHaveLength(2);
+      const workers = workerPids(name); // their pids as seen from here
+      const stop = inside('stop', name, '--timeout', '3000'); // it does not listen for SIGTERM: the kernel drops it
+      expect(stop.status).toBe(1);
+      expect(stop.stderr).toMatch(/sent SIGTERM to .* \(pid 1 of its PID namespace, a container without an init: a SIGTERM reaches it only if it listens for one/);
+      expect(stop.stderr).toMatch(/still running after 3000 ms/);
+      const force = inside('stop', name, '--force');
+      expect(force.status).toBe(1);
+      expect(force.stderr).toMatch(/nothing inside the namespace can kill/);
+      expect(workers.every(isAlive)).toBe(true); // none killed for nothing
+      // From outside the namespace the same pool is one pool, under the pid its parent has here.
+      const [outside] = JSON.parse((await runCli(['ps', '--json', name])).stdout) as { pid: number; orphaned: boolean; workers: unknown[] }[];
+      expect(outside).toMatchObject({ pid: init, orphaned: false });
+      expect(outside?.workers).toHaveLength(2);
+    } finally {
+      app.child.kill('SIGKILL'); // unshare: --kill-child takes the namespace's init, and every process in it, with it
+    }
+    await expectNoPoolLeft(name);
   });
 });

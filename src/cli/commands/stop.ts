@@ -10,8 +10,8 @@ import { MAX_DELAY_MS } from '../../index.ts';
 import { EXIT, UsageError } from '../exit-codes.ts';
 import { printable } from '../format.ts';
 import type { CliIo } from '../io.ts';
-import { isAlive, readProcessTable, withDescendants } from '../proc/process-table.ts';
-import { findPools, selectPools, type FoundPool } from '../proc/pools.ts';
+import { isAlive, readProcessTable, withDescendants, type ProcessEntry } from '../proc/process-table.ts';
+import { findPools, selectPools, startedBy, type FoundPool } from '../proc/pools.ts';
 
 /**
  * How long a control channel may take to answer the stop request: less when --timeout leaves less,
@@ -68,11 +68,14 @@ async function stop(target: string, flags: StopFlags, io: CliIo): Promise<number
       return EXIT.FAILED;
     }
   }
-  if (await waitGone(pids, deadline)) {
+  // A draining pool may still start workers (one replacing a worker that died during the drain):
+  // it has stopped when none of its workers is left, not only the ones it had at first.
+  const draining = flags.force ? [] : pools.filter((p) => !p.orphaned);
+  if (await waitGone(() => [...pids.filter(isAlive), ...workersNow(draining)], deadline)) {
     io.stderr.write(`looppool stop: ${pools.map((p) => `${p.name} (pid ${p.pid})`).join(', ')} stopped\n`);
     return EXIT.OK;
   }
-  const left = pids.filter(isAlive);
+  const left = [...new Set([...pids.filter(isAlive), ...workersNow(draining)])];
   io.stderr.write(`looppool stop: still running after ${timeout} ms: pids ${left.join(', ')}${flags.force ? '' : ' (use --force to kill them)'}\n`);
   return EXIT.FAILED;
 }
@@ -85,7 +88,7 @@ async function drain(pool: FoundPool, io: CliIo, signalled: Set<number>, deadlin
   const workers = pool.workers.map((w) => w.pid);
   const asked = await askThroughControl(pool, io, deadline);
   if (asked) return pool.cli ? [pool.pid, ...workers] : workers;
-  if (pool.orphaned || pool.pid <= 1) throw new Error('its parent is gone; use --force to kill the workers');
+  if (pool.orphaned || pool.pid < 1) throw new Error('its parent is gone; use --force to kill the workers');
   if (pool.inWorker) {
     // A looppool worker ignores SIGTERM (shutdown is by message): waiting would only time out.
     throw new Error(`its parent is a looppool worker (${printable(pool.command)}), which ignores SIGTERM: give that pool control: true for a graceful stop, or use --force`);
@@ -98,7 +101,10 @@ async function drain(pool: FoundPool, io: CliIo, signalled: Set<number>, deadlin
     if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
     return workers; // gone already
   }
-  io.stderr.write(`looppool stop: sent SIGTERM to ${pool.name} (pid ${pool.pid}: ${printable(pool.command)}); waiting for it to drain\n`);
+  // The kernel hands the init of a PID namespace only the signals it listens for: Node's own
+  // handler (it resets the terminal, then takes the default action) is not enough there.
+  const init = pool.pid === 1 ? ' (pid 1 of its PID namespace, a container without an init: a SIGTERM reaches it only if it listens for one, as pool.stopOnSignals() does)' : '';
+  io.stderr.write(`looppool stop: sent SIGTERM to ${pool.name} (pid ${pool.pid}: ${printable(pool.command)})${init}; waiting for it to drain\n`);
   return [pool.pid, ...workers];
 }
 
@@ -129,7 +135,11 @@ async function askThroughControl(pool: FoundPool, io: CliIo, deadline: number): 
  * worker between the moment its children are listed and the moment they are killed.
  */
 function kill(pool: FoundPool): number[] {
-  const candidate = pool.orphaned || pool.pid <= 1 || pool.pid === process.pid ? undefined : pool.pid;
+  if (pool.pid === 1 && !pool.orphaned) {
+    // Killing its workers alone would only have it start others.
+    throw new Error('its parent is pid 1 of its PID namespace (a container without an init), which nothing inside the namespace can kill: stop it gracefully, or stop its container');
+  }
+  const candidate = pool.orphaned || pool.pid < 1 || pool.pid === process.pid ? undefined : pool.pid;
   // Gone already (an earlier pool of the same process killed it, and it was reaped): its workers are still to kill.
   const parent = candidate !== undefined && signal(candidate, 'SIGSTOP') ? candidate : undefined;
   const table = readProcessTable();
@@ -139,9 +149,38 @@ function kill(pool: FoundPool): number[] {
   // A `looppool run` parent has no children but its workers: take its whole tree.
   const roots = pool.cli && parent !== undefined ? [parent, ...workers] : [...workers];
   const tree = withDescendants(roots, table).filter((pid) => pid !== process.pid && pid !== parent);
+  // A worker leads a process group, and what it starts stays in it: a process started with a
+  // shell's `&` no longer descends from it (its parent is init now). Each group led in the tree
+  // goes too, as one, and so does the sentinel's work if the sweep killed it (group-sentinel.ts).
+  const groups = groupsLedBy(tree, table);
   if (parent !== undefined) signal(parent, 'SIGKILL');
   for (const pid of tree) signal(pid, 'SIGKILL');
-  return parent === undefined ? tree : [parent, ...tree];
+  for (const group of groups.leaders) signal(-group, 'SIGKILL');
+  const all = [...new Set([...tree, ...groups.members])];
+  return parent === undefined ? all : [parent, ...all];
+}
+
+/** The process groups that processes of `pids` lead, and every member of them, from `table`. */
+function groupsLedBy(pids: readonly number[], table: readonly ProcessEntry[]): { leaders: number[]; members: number[] } {
+  const inTree = new Set(pids);
+  const leaders = new Set(table.filter((p) => inTree.has(p.pid) && p.pgrp === p.pid).map((p) => p.pid));
+  leaders.delete(process.pid);
+  const members = table.filter((p) => leaders.has(p.pgrp) && p.pid !== process.pid).map((p) => p.pid);
+  return { leaders: [...leaders], members };
+}
+
+/**
+ * The workers `pools` have now, by their titles, and the processes their parents are still
+ * starting (untitled yet, but started with the parent's pid in their environment).
+ */
+function workersNow(pools: readonly FoundPool[]): number[] {
+  if (pools.length === 0) return [];
+  const table = readProcessTable();
+  const now = findPools(table);
+  const parents = new Set(pools.map((p) => p.pid));
+  const workers = now.filter((p) => pools.some((q) => q.pid === p.pid && q.name === p.name)).flatMap((p) => p.workers.map((w) => w.pid));
+  const booting = table.filter((p) => parents.has(p.ppid) && p.state !== 'Z' && !p.argv0.startsWith('looppool ') && startedBy(p.pid) === p.ppid).map((p) => p.pid);
+  return [...workers, ...booting];
 }
 
 /** Send `sig` to `pid`; false when it is gone (ESRCH), other errors thrown. */
@@ -169,8 +208,9 @@ function removeSocket(pool: FoundPool, io: CliIo): void {
   }
 }
 
-async function waitGone(pids: readonly number[], deadline: number): Promise<boolean> {
-  while (pids.some(isAlive)) {
+/** Wait until `alive()` lists no process, or the deadline: true when none is left. */
+async function waitGone(alive: () => number[], deadline: number): Promise<boolean> {
+  while (alive().length > 0) {
     if (performance.now() > deadline) return false;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { controlDir, listControlSockets, listeningControlSockets, PARENT_PID_VAR } from '../../control/index.ts';
-import { isAlive, readProcessTable, type ProcessEntry } from './process-table.ts';
+import { innermostPid, isAlive, readProcessTable, type ProcessEntry } from './process-table.ts';
 
 const WORKER_TITLE = /^looppool ([A-Za-z0-9_.-]+) worker (\d+)$/;
 const PARENT_TITLE = /^looppool ([A-Za-z0-9_.-]+)$/;
@@ -60,6 +60,17 @@ export function startedBy(pid: number): number | undefined {
   }
 }
 
+/**
+ * The pid of the process that started worker `p`, as this process sees it: its parent's pid when
+ * that parent started it, seen from here or from inside the parent's PID namespace (a pool in a
+ * container, looked at from the host: the variable holds the pid the parent has in there).
+ */
+function parentOf(p: ProcessEntry): number {
+  const started = startedBy(p.pid);
+  if (started === undefined || started === p.ppid) return p.ppid;
+  return innermostPid(p.ppid) === started ? p.ppid : started;
+}
+
 /** Every pool visible now, parents in pid order, workers by number. */
 export function findPools(table: readonly ProcessEntry[] = readProcessTable(), socketDir: string = controlDir()): FoundPool[] {
   const byPid = new Map(table.map((p) => [p.pid, p]));
@@ -73,10 +84,12 @@ export function findPools(table: readonly ProcessEntry[] = readProcessTable(), s
   for (const p of table) {
     const worker = WORKER_TITLE.exec(p.argv0);
     if (worker) {
-      const parent = startedBy(p.pid) ?? p.ppid; // a worker's parent when it started
+      const parent = parentOf(p);
       const pool = poolOf(worker[1] as string, parent);
       pool.workers.push({ worker: Number(worker[2]), pid: p.pid });
-      if (parent !== p.ppid) pool.adopted = true;
+      // Adopted: its parent now is not the one that started it (init or a subreaper took it in).
+      // Without the variable, a worker of pid 1 is taken for one (pid 1 does not start pools but in a container).
+      if (parent !== p.ppid || (parent === 1 && startedBy(p.pid) === undefined)) pool.adopted = true;
     }
     const parent = PARENT_TITLE.exec(p.argv0);
     if (parent && !WORKER_TITLE.test(p.argv0)) poolOf(parent[1] as string, p.pid);
@@ -86,7 +99,7 @@ export function findPools(table: readonly ProcessEntry[] = readProcessTable(), s
   return [...pools.values()]
     .map((pool) => {
       const parent = byPid.get(pool.parent);
-      const orphaned = parent === undefined || pool.parent === 1 || pool.adopted;
+      const orphaned = parent === undefined || pool.adopted;
       // A socket found outside the control directory counts only if its owner runs the pool; one
       // found both ways, once.
       const controls = orphaned ? [] : [...new Set(sockets.filter((s) => s.pid === pool.parent && s.name === pool.name && (s.uid === undefined || s.uid === parent?.uid)).map((s) => s.path))];

@@ -6,6 +6,8 @@ import { UsageError } from '../exit-codes.ts';
 export interface ProcessEntry {
   readonly pid: number;
   readonly ppid: number;
+  /** Its process group: a looppool worker leads one of its own, with what it starts. */
+  readonly pgrp: number;
   readonly uid: number;
   /** First element of the command line: the whole title once a process set `process.title`. */
   readonly argv0: string;
@@ -39,11 +41,27 @@ export function readProcess(pid: number): ProcessEntry | undefined {
     return {
       pid,
       ppid: Number(fields[1]),
+      pgrp: Number(fields[2]),
       uid: statSync(`/proc/${pid}`).uid,
       argv0: args[0] ?? '',
       command: args.join(' '),
       state: fields[0] ?? '?',
     };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The pid `pid` has in its own PID namespace (the last of `NSpid` in /proc/<pid>/status): a
+ * process's own view of its pid in a container, the same as `pid` outside any; undefined when
+ * it cannot be read.
+ */
+export function innermostPid(pid: number): number | undefined {
+  try {
+    const line = /^NSpid:\s*(.*)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    const last = line?.trim().split(/\s+/).at(-1);
+    return last === undefined ? undefined : Number(last);
   } catch {
     return undefined;
   }

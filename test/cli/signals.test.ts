@@ -214,6 +214,22 @@ describe('looppool run: signals', () => {
     await expectNoPoolLeft(name);
   });
 
+  it('--stop-timeout ends the started tasks that outlast it, and their records say the stop timeout passed (no second signal came)', async () => {
+    const name = uniqueName();
+    const cli = startCli(['run', fixture('sleep.mjs'), '--size', '1', '--concurrency', '3', '--stop-timeout', '300', '--name', name], {
+      input: `${sleepTasks(1, 10)}${sleepTasks(2, 600_000)}`,
+      keepStdinOpen: true,
+      detached: true,
+    });
+    await cli.waitForRecords(1); // the three lines went out together: the two long ones run
+    process.kill(-cli.pid, 'SIGTERM');
+    expect((await cli.exit()).code).toBe(143);
+    const stopped = cli.records().filter((r) => r.error);
+    expect(stopped).toHaveLength(2);
+    for (const r of stopped) expect(r.error).toMatchObject({ name: 'WorkerStoppedError', message: expect.stringContaining('the stop timeout passed') });
+    await expectNoPoolLeft(name);
+  });
+
   it('a signal while the pool is starting stops it: exit 130, nothing read, no process left', async () => {
     const name = uniqueName();
     const cli = startCli(['run', fixture('slow-init.mjs'), '--size', '2', '--name', name], { input: '1\n2\n', keepStdinOpen: true, detached: true });

@@ -108,7 +108,8 @@ export class RunSession {
     }
     this.#log(`${signal}: no more input is read; finishing the ${this.#tasks.size} started tasks (again to stop at once)`);
     const timeout = this.#config.pool.stopTimeout ?? DEFAULT_POOL_OPTIONS.stopTimeout;
-    this.#drainTimer = setTimeout(() => void this.#pool.terminate(), timeout);
+    // A stop whose timeout has passed already: the tasks it ends say so (terminate() says "the pool was terminated", a second signal's words).
+    this.#drainTimer = setTimeout(() => void this.#pool.stop({ drain: false, timeout: 0 }), timeout);
     this.#drainTimer.unref();
   }
 

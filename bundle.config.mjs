@@ -111,7 +111,7 @@ if (poolBuiltins.length > 0) {
 // source had (`dist/<dir>/`), or it would point elsewhere once bundled.
 const relativeUrls = [
   { source: 'src/parent/spawn.ts', text: "'../child/main.js'" },
-  { source: 'src/cli/main.ts', text: "'../../package.json'" },
+  { source: 'src/cli/main.ts', text: "'../../package.json' and '../../manual/cli.md'" },
 ];
 for (const { source, text } of relativeUrls) {
   const outputs = Object.entries(parent.metafile.outputs).filter(([, o]) => source in o.inputs);

@@ -3,6 +3,7 @@
  * subcommand and resolves with the process's exit code (bin/looppool.js exits with it).
  */
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { addEnqueueCommand } from './commands/enqueue.ts';
 import { addPsCommand } from './commands/ps.ts';
@@ -57,13 +58,18 @@ function buildProgram(io: CliIo, done: (code: number) => void): Command {
     .exitOverride()
     .showHelpAfterError('(add --help for the options and examples)')
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
-    .addHelpText('after', '\nExamples:\n  $ looppool run ./worker.ts --input tasks.jsonl\n  $ looppool ps\n  $ looppool top\n  $ looppool stop my-pool\n  $ looppool enqueue images < jobs.jsonl\n  $ looppool run ./worker.ts --bullmq images\n\nManual: manual/cli.md');
+    .addHelpText('after', `\nExamples:\n  $ looppool run ./worker.ts --input tasks.jsonl\n  $ looppool ps\n  $ looppool top\n  $ looppool stop my-pool\n  $ looppool enqueue images < jobs.jsonl\n  $ looppool run ./worker.ts --bullmq images\n\nManual: ${manualPage()}`);
   addRunCommand(program, io, done);
   addPsCommand(program, io, done);
   addTopCommand(program, io, done);
   addStopCommand(program, io, done);
   addEnqueueCommand(program, io, done);
   return program;
+}
+
+/** Where this package's manual page of the command is (it ships with the package). */
+function manualPage(): string {
+  return fileURLToPath(new URL('../../manual/cli.md', import.meta.url));
 }
 
 function version(): string {

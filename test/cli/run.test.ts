@@ -379,6 +379,13 @@ describe('looppool --help', () => {
     expect(run.stdout).toMatch(/Examples:\n {2}\$ .*looppool /);
   });
 
+  it('names the manual page by its path in the installed package, wherever the command runs', async () => {
+    const run = await runCli(['--help'], { cwd: os.tmpdir() });
+    const page = /^Manual: (.+)$/m.exec(run.stdout)?.[1];
+    expect(page).toBe(path.join(ROOT, 'manual/cli.md'));
+    expect(existsSync(page as string)).toBe(true);
+  });
+
   it('prints the version', async () => {
     const run = await runCli(['--version']);
     expect(run.code).toBe(0);

@@ -1,4 +1,5 @@
 /** Imports the user's worker module in the child and turns its default export into a Worker class. */
+import { withSyntaxLocation } from './syntax-location.ts';
 import { isWorkerClass, Worker, type TaskContext, type WorkerClass } from './worker.ts';
 
 const TYPESCRIPT = /\.(?:ts|mts|cts|tsx)$/;
@@ -37,7 +38,7 @@ export class WorkerModule {
 /** Load `moduleUrl` and return the Worker subclass to instantiate. Throws a plain Error with the reason. */
 export async function loadWorkerClass(moduleUrl: string): Promise<WorkerClass> {
   if (isTypeScript(moduleUrl)) await registerTypeScript();
-  const ns = COMMONJS.test(new URL(moduleUrl).pathname) ? await requireModule(moduleUrl) : ((await import(moduleUrl)) as { default?: unknown });
+  const ns = COMMONJS.test(new URL(moduleUrl).pathname) ? await requireModule(moduleUrl) : await importModule(moduleUrl);
   // A CommonJS module seen through tsx can arrive as { default: { default: X } }.
   let exported = ns.default;
   if (exported !== null && typeof exported === 'object' && 'default' in exported) {
@@ -75,6 +76,15 @@ function namedWorkers(ns: object, exported: unknown): string {
   if (names.length === 0) return '';
   const how = inExports.length > 0 ? `module.exports = ${names[0]}` : `export default class ${names[0]}`;
   return `; it exports the Worker class${names.length > 1 ? 'es' : ''} ${names.join(', ')} by name: export ${names.length > 1 ? 'one' : 'it'} as the default (${how})`;
+}
+
+/** An ES module (or one tsx compiles); a syntax error in it or in what it imports names its file and line. */
+async function importModule(moduleUrl: string): Promise<{ default?: unknown }> {
+  try {
+    return (await import(moduleUrl)) as { default?: unknown };
+  } catch (error) {
+    throw withSyntaxLocation(error, moduleUrl);
+  }
 }
 
 /**

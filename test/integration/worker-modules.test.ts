@@ -225,6 +225,9 @@ describe('worker modules', () => {
     ['named-only.mjs', /found no default export; it exports the Worker class Resizer by name: export it as the default \(export default class Resizer\)/],
     ['named-only.cjs', /found object; it exports the Worker class Thumbnailer by name: export it as the default \(module\.exports = Thumbnailer\)/],
     ['import-throws.mjs', /module top-level failure/],
+    // Node 20's import() names neither file nor line of a syntax error: the worker finds them.
+    ['syntax-error.mjs', /SyntaxError: Unexpected token ';' \(.*workers\/syntax-error\.mjs:3: return task \*;\)/],
+    ['imports-bad-syntax.mjs', /SyntaxError: Unexpected token ';' \(.*workers\/helpers\/bad-syntax\.mjs:2: export const double = \(n\) => n \* 2 \+;\)/],
   ])('rejects start() for %s, naming the module and the reason', async (file, reason) => {
     const pool = makePool({ worker: file, size: 1 });
     const error = (await pool.start().catch((e: unknown) => e)) as WorkerInitError;

@@ -273,7 +273,9 @@ function assertKnownOptions(input: PoolOptions): void {
 function environment(value: unknown): NodeJS.ProcessEnv {
   const env = object('env', value) as Record<string, unknown>;
   for (const [key, v] of Object.entries(env)) {
-    if (v !== undefined && typeof v !== 'string') throw new TypeError(`Expected \`env.${key}\` to be a string or undefined, got ${show(v)}`);
+    // What an environment block cannot hold: spawn() refused it in each worker, or took `A=B: x` for `A: B=x`.
+    if (key === '' || key.includes('=') || key.includes('\0')) throw new TypeError(`Expected the names in \`env\` to be non-empty, without '=' or NUL, got ${show(key)}`);
+    if (v !== undefined && (typeof v !== 'string' || v.includes('\0'))) throw new TypeError(`Expected \`env.${key}\` to be a string without NUL characters, or undefined, got ${show(v)}`);
   }
   return env as NodeJS.ProcessEnv;
 }

@@ -4,6 +4,7 @@
  * option gets which check, and its default, is options.ts's to say.
  */
 import { isDelay, MAX_DELAY_MS } from './delay.ts';
+import { notOptionsObject } from './known-keys.ts';
 
 export function integer(name: string, value: unknown, min: number, allowInfinity = false): number {
   const ok = (allowInfinity && value === Infinity) || (Number.isSafeInteger(value) && (value as number) >= min);
@@ -39,15 +40,23 @@ export function oneOf<T extends string>(name: string, value: unknown, allowed: r
 
 /** A plain options object or record (an array is refused: its entries would be read as keys). */
 export function object(name: string, value: unknown): object {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TypeError(`Expected \`${name}\` to be an object, got ${show(value)}`);
+  if (typeof value !== 'object' || value === null) throw new TypeError(`Expected \`${name}\` to be an object, got ${show(value)}`);
+  // A Map, a Date, URLSearchParams: their contents are no keys (env: new Map(...) gave the workers no environment).
+  const kind = notOptionsObject(value);
+  if (kind !== undefined) throw new TypeError(`Expected \`${name}\` to be an object, got ${kind}`);
   return value;
 }
 
+/**
+ * Command-line arguments: an array of non-empty strings without NUL, and without holes (`every`
+ * skips a hole, which reached spawn() as the string "undefined").
+ */
 export function stringArray(name: string, value: unknown): string[] {
-  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
-    throw new TypeError(`Expected \`${name}\` to be an array of strings, got ${show(value)}`);
+  const args = Array.isArray(value) ? Array.from(value as unknown[]) : undefined;
+  if (args === undefined || !args.every((v) => typeof v === 'string' && v !== '' && !v.includes('\0'))) {
+    throw new TypeError(`Expected \`${name}\` to be an array of non-empty strings without NUL characters, got ${show(value)}`);
   }
-  return [...(value as string[])];
+  return args as string[];
 }
 
 /** A pool's name: it goes into process titles, metric names and control socket paths. */

@@ -35,7 +35,7 @@ const OPTION_KEYS: ReadonlySet<string> = new Set(['interval', 'tags', 'onError',
 
 /** What the constructor takes, checked before anything starts: a mistake here would only show as missing metrics. */
 function checkArguments(statsd: unknown, prefix: unknown, options: unknown): void {
-  if (!isStatsdClient(statsd)) throw new TypeError(`Expected a statsd client (a hot-shots StatsD, or createStatsd()'s client), got ${show(statsd)}`);
+  if (!isStatsdClient(statsd)) throw new TypeError(`Expected a statsd client (a hot-shots StatsD, or createStatsd()'s client: gauge, increment, timing and flush), got ${show(statsd)}`);
   if (typeof prefix !== 'string') throw new TypeError(`Expected the prefix to be a string (it may be ''), got ${show(prefix)}`);
   if (typeof options !== 'object' || options === null) throw new TypeError(`Expected the options to be an object, got ${show(options)}`);
   assertKnownKeys(options, OPTION_KEYS);

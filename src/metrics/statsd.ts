@@ -7,7 +7,7 @@
  */
 import type { ClientOptions, StatsD } from 'hot-shots';
 import { lazyRequire } from '../internal/lazy-require.ts';
-import { assertKnownKeys } from '../internal/known-keys.ts';
+import { assertKnownKeys, notOptionsObject } from '../internal/known-keys.ts';
 import { show } from '../internal/option-checks.ts';
 import { settleWithin } from '../internal/settle-within.ts';
 
@@ -111,11 +111,11 @@ export interface CreateStatsdOptions {
   tags?: boolean;
 }
 
-/** True for a hot-shots client (or anything with its metric methods). */
+/** True for a hot-shots client (or anything with the methods looppool calls: gauge, increment, timing, flush). */
 export function isStatsdClient(value: unknown): value is StatsD {
   if (typeof value !== 'object' || value === null) return false;
-  const client = value as Partial<Record<'gauge' | 'increment' | 'timing', unknown>>;
-  return typeof client.gauge === 'function' && typeof client.increment === 'function' && typeof client.timing === 'function';
+  const client = value as Partial<Record<'gauge' | 'increment' | 'timing' | 'flush', unknown>>;
+  return typeof client.gauge === 'function' && typeof client.increment === 'function' && typeof client.timing === 'function' && typeof client.flush === 'function';
 }
 
 /**
@@ -169,7 +169,7 @@ const STATSD_KEYS: ReadonlySet<string> = new Set(['host', 'port', 'prefix', 'glo
 
 export function resolveStatsdOptions(input: StatsdOptions): ResolvedStatsdOptions {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new TypeError(`Expected \`statsd\` to be a hot-shots client or an options object, got ${show(input)}`);
-  assertKnownKeys(input, STATSD_KEYS, 'statsd.', ` (a hot-shots client is recognised by its methods; options are ${[...STATSD_KEYS].join(', ')})`);
+  assertKnownKeys(input, STATSD_KEYS, 'statsd.', ` (a hot-shots client is recognised by its methods gauge, increment, timing and flush; options are ${[...STATSD_KEYS].join(', ')})`);
   const d = DEFAULT_STATSD_OPTIONS;
   const host = input.host ?? d.host;
   if (typeof host !== 'string' || host === '') throw new TypeError(`Expected \`statsd.host\` to be a non-empty string, got ${show(host)}`);
@@ -263,8 +263,9 @@ function makeHandle(
 }
 
 function isTags(value: unknown): value is Record<string, string> | string[] {
-  if (Array.isArray(value)) return value.every((v) => typeof v === 'string');
-  return typeof value === 'object' && value !== null && Object.values(value).every((v) => typeof v === 'string');
+  if (Array.isArray(value)) return Array.from(value as unknown[]).every((v) => typeof v === 'string');
+  // A Map or a Set holds no own keys: its tags were lost.
+  return typeof value === 'object' && value !== null && notOptionsObject(value) === undefined && Object.values(value).every((v) => typeof v === 'string');
 }
 
 function flag(name: string, value: unknown): boolean {

@@ -90,7 +90,18 @@ describe('limits and bad input', () => {
     // a DSN given as the option itself is refused without quoting it (it is a secret)
     [{ sentry: 'https://key@sentry.example/1' }, /^Expected `sentry` to be an object or false, got a value of type string \(a DSN goes in `sentry: \{ dsn \}`\)$/],
     [{ sentry: { dsn: 'https://key@sentry.example:99999/1' } }, /^Expected `sentry.dsn` to be a Sentry DSN .*, got a malformed string of \d+ characters$/],
-    [{ env: { A: null } }, /Expected `env.A` to be a string or undefined, got `null`/],
+    [{ env: { A: null } }, /Expected `env.A` to be a string without NUL characters, or undefined, got `null`/],
+    // What spawn() refused in every worker, or read otherwise: a Map's entries are no keys (the workers had no PATH)
+    [{ env: new Map([['PATH', '/usr/bin']]) }, /Expected `env` to be an object, got a Map/],
+    [{ env: { A: 'x\0y' } }, /Expected `env.A` to be a string without NUL characters/],
+    [{ env: { 'A=B': 'x' } }, /Expected the names in `env` to be non-empty, without '=' or NUL, got `"A=B"`/],
+    // A hole reached spawn() as the argument "undefined"; an empty one ran no script
+    [{ execArgv: [, '--no-warnings'] }, /Expected `execArgv` to be an array of non-empty strings without NUL characters/],
+    [{ execArgv: [''] }, /Expected `execArgv` to be an array of non-empty strings/],
+    [{ execArgv: ['--title=a\0b'] }, /Expected `execArgv` to be an array of non-empty strings without NUL characters/],
+    // A client is what has the methods looppool calls: one without flush() failed at every report
+    [{ statsd: { gauge() {}, increment() {}, timing() {} } }, /Unknown option `statsd.gauge` \(a hot-shots client is recognised by its methods gauge, increment, timing and flush/],
+    [{ statsd: { globalTags: new Map([['env', 'prod']]) } }, /Expected `statsd.globalTags` to be an object of strings or an array of strings/],
     // sentry: a typo left Sentry off unnoticed; a null DSN fell back to SENTRY_DSN, and a bad one was blamed on the option
     [{ sentry: { dns: 'https://k@sentry.example/1' } }, /Unknown option `sentry.dns`/],
     [{ sentry: { dsn: null } }, /Expected `sentry.dsn` not to be null/],

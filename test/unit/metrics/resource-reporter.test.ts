@@ -203,7 +203,7 @@ describe('ResourceReporter', () => {
     // Before: each was accepted, then sent nothing (one line on stderr), `undefined.g`, or tags such as `#0:e,1:n`.
     const client = new StatsD({ mock: true });
     const make = (...args: unknown[]) => () => new (ResourceReporter as unknown as new (...a: unknown[]) => ResourceReporter)(...args);
-    expect(make(undefined, 'x')).toThrow(/Expected a statsd client \(a hot-shots StatsD, or createStatsd\(\)'s client\), got `undefined`/);
+    expect(make(undefined, 'x')).toThrow(/Expected a statsd client \(a hot-shots StatsD, or createStatsd\(\)'s client: gauge, increment, timing and flush\), got `undefined`/);
     expect(make({}, 'x')).toThrow(TypeError);
     expect(make('127.0.0.1', 'x')).toThrow(TypeError);
     expect(make(client, undefined)).toThrow(/Expected the prefix to be a string \(it may be ''\)/);

@@ -261,9 +261,9 @@ export class PoolCore {
     const mayRetry = h.pill !== 'stop' && (this.#state === 'running' || this.#state === 'starting' || (this.#state === 'stopping' && this.#stopPhase === 'draining'));
     this.#outcomes.workerExited(h, details, tasks, mayRetry, this.#lifecycle.killedBecause);
     this.#broadcaster.workerGone(h, details);
-    this.#pump();
     // Unhealthy, the pool holds no queue: a retry no ready worker took fails now, not once it heals.
     if (this.#unhealthy) this.#rejectQueued(this.#unhealthy);
+    this.#pump();
   }
 
   #host(): SupervisorHost {
@@ -276,7 +276,9 @@ export class PoolCore {
       healthChanged: (error) => {
         this.#unhealthy = error;
         if (error) this.#rejectQueued(error);
-        else this.#pump();
+        // A drain whose queue that rejected has nothing left to finish: the stop goes on to its
+        // pills now, and so ends the cooldown's respawns (it waited them out, and started one).
+        this.#pump();
       },
       taskDone: (h, task, value) => {
         this.#outcomes.succeeded(h, task, value);

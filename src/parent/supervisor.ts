@@ -232,13 +232,15 @@ export class Supervisor {
   #becomeUnhealthy(cause: WorkerInitError): void {
     const first = !this.#unhealthy;
     this.#unhealthy = new PoolUnhealthyError(this.#failuresInRow, cause);
-    if (first) this.#host.healthChanged(this.#unhealthy);
     for (let n = 0; n < this.#timers.length; n++) {
       clearTimeout(this.#timers[n]);
       this.#timers[n] = undefined;
     }
     const missing = this.handles.map((h, n) => (h ? -1 : n)).filter((n) => n >= 0);
     for (const n of missing) this.#respawn(n, this.#options.unhealthyCooldown);
+    // Told last: a draining stop whose queue this empties goes on to its end (beginStop()), which
+    // cancels the respawns just planned.
+    if (first) this.#host.healthChanged(this.#unhealthy);
   }
 
   #checkEmpty(): void {

@@ -205,6 +205,34 @@ describe('a worker dies', () => {
   });
 });
 
+describe('a draining stop when the pool turns unhealthy', () => {
+  it('ends once the queue the drain was to finish is rejected: no wait for the cooldown, no worker started meanwhile', async () => {
+    // Before: the stop waited out unhealthyCooldown (or stopTimeout), then started a worker it had no use for.
+    const flag = path.join(os.tmpdir(), `looppool-flag-${process.pid}-${Date.now()}`);
+    try {
+      const pool = makePool({ worker: 'init-flag.ts', size: 1, concurrency: 1, workerData: { flag }, maxStartFailures: 1, unhealthyCooldown: 60_000, stopTimeout: 60_000 });
+      await pool.start();
+      const exits: WorkerExitInfo[] = [];
+      pool.on('workerExit', (info) => exits.push(info));
+      const running = pool.run(60_000).catch((e: unknown) => e);
+      const queued = pool.run(1).catch((e: unknown) => e);
+      await waitFor(() => pool.stats().inFlight === 1 && pool.stats().queued === 1, 'one task running, one queued');
+      writeFileSync(flag, '');
+      let stopped = false;
+      const stopping = pool.stop().then(() => (stopped = true));
+      process.kill(pool.stats().workers[0]?.pid as number, 'SIGKILL'); // its replacement fails: unhealthy
+      expect(await running).toBeInstanceOf(WorkerCrashedError);
+      expect(await queued).toBeInstanceOf(PoolUnhealthyError);
+      await waitFor(() => stopped, 'the stop to end', 20_000);
+      await stopping;
+      expect(exits.map((e) => e.reason)).toEqual(['crash', 'crash']); // the kill, the failed replacement: nothing more
+      expect(pool.stats()).toMatchObject({ state: 'stopped', restarts: 1, queued: 0, inFlight: 0 });
+    } finally {
+      rmSync(flag, { force: true });
+    }
+  });
+});
+
 describe('a worker that dies right after each start', () => {
   it('is replaced with the backoff of a failed start, not at once', async () => {
     // Before: a worker that died after it became ready was replaced at once, about ten times a second for ever.

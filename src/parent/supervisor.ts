@@ -255,7 +255,8 @@ export class Supervisor {
     const limit = this.#options.maxMemoryPerWorker;
     if (limit === Infinity) return;
     this.#memoryTimer = setInterval(() => {
-      const ready = this.live().filter((h) => h.state === 'ready');
+      // Ready workers, and those draining for a recycle on task count: a task there holds its memory too.
+      const ready = this.live().filter((h) => h.state === 'ready' || (h.recycling && !this.#recycleKills.has(h)));
       if (ready.length === 0) return;
       readUsage(ready.map((h) => h.pid))
         .then((usage) => {
@@ -273,12 +274,12 @@ export class Supervisor {
   /**
    * Over `maxMemoryPerWorker`: recycled, and killed if it has not exited `stopTimeout` after (a
    * worker whose loop is blocked never reads its pill, and one whose task never ends would keep
-   * the memory for good). A recycle for `maxTasksPerWorker` waits as long as its tasks take.
+   * the memory for good). A recycle for `maxTasksPerWorker` waits as long as its tasks take, until
+   * the worker is over the limit too: then it has `stopTimeout` as well.
    */
   #recycleForMemory(handle: WorkerHandle): void {
-    const asked = handle.recycling;
     this.recycle(handle);
-    if (!asked) this.#armRecycleKill(handle);
+    this.#armRecycleKill(handle);
   }
 
   /** Kill a recycling worker not gone `stopTimeout` from now: one over memory, or whose `dispose()` began (one that never ends would hold its slot for good). */

@@ -99,6 +99,21 @@ describe('recycling', () => {
     expect(typeof (await pool.run(0))).toBe('number'); // the replacement
   });
 
+  it('maxMemoryPerWorker: a worker draining for maxTasksPerWorker whose task holds memory past the limit is killed stopTimeout after', async () => {
+    // Before: a worker draining for its task count was no longer sampled: its task kept the memory (and the slot) for good.
+    const pool = makePool({ worker: 'holds-memory.ts', size: 1, concurrency: 2, maxTasksPerWorker: 2, maxMemoryPerWorker: 100 * 1024 * 1024, memoryCheckInterval: 50, stopTimeout: 300 });
+    await pool.start();
+    const exits: WorkerExitInfo[] = [];
+    pool.on('workerExit', (info) => exits.push(info));
+    expect(typeof (await pool.run({}))).toBe('number');
+    // Its second task: the worker drains for its recycle as the task fills its memory, and keeps it.
+    const held = (await pool.run({ mib: 160 }).catch((e: unknown) => e)) as WorkerCrashedError;
+    expect(held).toBeInstanceOf(WorkerCrashedError);
+    expect(held.message).toMatch(/was killed: its recycle had not ended within stopTimeout \(signal SIGKILL\)$/);
+    expect(exits).toMatchObject([{ reason: 'recycle', expected: true, signal: 'SIGKILL' }]);
+    expect(typeof (await pool.run({}))).toBe('number'); // the replacement
+  });
+
   it('a pool replacing workers often keeps no descriptor open on those gone (pidusage held /proc/<pid>/stat 60-90 s, after the stop too)', async () => {
     // Before: one descriptor per worker ever sampled, for the memory limit or for statsd; hundreds for a busy pool.
     const sink = createSocket('udp4');

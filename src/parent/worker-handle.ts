@@ -52,6 +52,8 @@ export class WorkerHandle implements WorkerSlot {
   #exitedCleanly = false;
   /** It said it is done with its tasks after the pill (`stopped`): only then is an exit 0 its stop's, not a task's process.exit(0). */
   #saidStopped = false;
+  /** It said hello: looppool's worker code ran in it. */
+  #greeted = false;
   #nextPing = 1;
   #lastPong = 0;
   /** Reads of its data pipe so far (a blocked loop writes nothing). */
@@ -263,6 +265,7 @@ export class WorkerHandle implements WorkerSlot {
 
   #onHello(protocol: string): void {
     if (protocol !== PROTOCOL) return this.#protocolError(`protocol ${protocol}, expected ${PROTOCOL}`);
+    this.#greeted = true;
     // Plain data but for workerData, which the pool encoded once for every worker. Without it the
     // field is left out: an init that needed V8's serializer would load node:v8 into every worker.
     this.#channel.sendWithValue(initMessageText(this.number, this.#options, this.#initExtras), this.#options.workerData);
@@ -307,7 +310,10 @@ export class WorkerHandle implements WorkerSlot {
     this.#channel.destroy();
     if (wasStarting && !this.initError) {
       const how = signal ? `signal ${signal}` : `exit code ${code}`;
-      this.initError = this.#initError(new Error(`the process exited before it was ready (${how})`), 'exit');
+      // Gone before looppool's code said a word: Node did something else (execArgv's --eval,
+      // --version or --check, a flag it refused, a NODE_OPTIONS in env), and said so on stderr.
+      const before = this.#greeted || signal ? '' : "; it never ran the worker's code: Node's own message, if any, is on stderr (look at execArgv and the NODE_OPTIONS of env)";
+      this.initError = this.#initError(new Error(`the process exited before it was ready (${how})${before}`), 'exit');
     }
     this.#events.exit(this, code, signal, this.#held.release());
   }

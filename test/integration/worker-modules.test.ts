@@ -218,6 +218,13 @@ describe('worker modules', () => {
     await expect(pool.start()).rejects.toBeInstanceOf(WorkerInitError);
   });
 
+  it('a worker process that ends before it ran looppool\'s code (a flag that runs something else) says where to look', async () => {
+    const pool = makePool({ worker: 'echo.mjs', size: 1, execArgv: ['--version'], workerStdout: 'ignore' });
+    const error = (await pool.start().catch((e: unknown) => e)) as WorkerInitError;
+    expect(error).toMatchObject({ name: 'WorkerInitError', stage: 'exit' });
+    expect(error.message).toMatch(/exited before it was ready \(exit code 0\); it never ran the worker's code: .*look at execArgv and the NODE_OPTIONS of env/);
+  });
+
   it.each([
     ['does-not-exist.mjs', /does-not-exist\.mjs.*(Cannot find module|ERR_MODULE_NOT_FOUND)/s],
     ['not-a-worker.mjs', /must export a Worker subclass or a task function.*number/],

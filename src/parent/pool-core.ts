@@ -259,7 +259,9 @@ export class PoolCore {
     this.#events.workerExit(h.initError ? { ...info, startError: h.initError } : info);
     // Died after its stop pill (a SafeWorker draining), or in a stop without a drain: its tasks fail.
     const mayRetry = h.pill !== 'stop' && (this.#state === 'running' || this.#state === 'starting' || (this.#state === 'stopping' && this.#stopPhase === 'draining'));
-    this.#outcomes.workerExited(h, details, tasks, mayRetry, this.#lifecycle.killedBecause);
+    const failedStart = this.#supervisor.startFailure;
+    const killedBecause = this.#lifecycle.killedBecause ?? (failedStart && `the pool could not start (${failedStart.message})`);
+    this.#outcomes.workerExited(h, details, tasks, mayRetry, killedBecause);
     this.#broadcaster.workerGone(h, details);
     // Unhealthy, the pool holds no queue: a retry no ready worker took fails now, not once it heals.
     if (this.#unhealthy) this.#rejectQueued(this.#unhealthy);

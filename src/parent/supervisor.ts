@@ -55,6 +55,7 @@ export class Supervisor {
   #failuresInRow = 0;
   #unhealthy: PoolUnhealthyError | undefined;
   #mode: Mode = 'idle';
+  #startFailure: Error | undefined;
   #settleStart: ((error: Error | undefined) => void) | undefined;
   #whenEmpty: (() => void) | undefined;
   #memoryTimer: NodeJS.Timeout | undefined;
@@ -92,9 +93,15 @@ export class Supervisor {
       this.#watchMemory();
       return;
     }
+    this.#startFailure = error;
     this.killAll('stop');
     await this.whenEmpty();
     throw error;
+  }
+
+  /** Why start() killed the workers it had started: the first start that failed. */
+  get startFailure(): Error | undefined {
+    return this.#startFailure;
   }
 
   /** No more replacements; pending ones are cancelled. */

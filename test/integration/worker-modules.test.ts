@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { WorkerInitError } from 'looppool';
+import { WorkerInitError, WorkerStoppedError } from 'looppool';
 import { fixture, makePool, pidsOf } from '../helpers/pools.ts';
 import { commandLine, isAlive, waitFor } from '../helpers/processes.ts';
 
@@ -216,6 +216,16 @@ describe('worker modules', () => {
     const task = pool.run('x');
     await expect(task).rejects.toBeInstanceOf(WorkerInitError);
     await expect(pool.start()).rejects.toBeInstanceOf(WorkerInitError);
+  });
+
+  it('a task running on a worker that was ready when another failed to start says the pool could not start (it said the worker was stopped)', async () => {
+    const pool = makePool({ worker: 'slow-init-one.ts', size: 2, workerData: { ms: 60_000 }, startTimeout: 1500 });
+    const task = pool.run(60_000).catch((e: unknown) => e); // worker 0 takes it: worker 1 is never ready
+    const started = pool.start().catch((e: unknown) => e);
+    expect(await started).toMatchObject({ name: 'WorkerInitError', stage: 'timeout', worker: 1 });
+    const error = (await task) as WorkerStoppedError;
+    expect(error).toBeInstanceOf(WorkerStoppedError);
+    expect(error.message).toMatch(/^Worker 0 \(pid \d+\) was killed: the pool could not start \(Worker 1 failed to start .*\)$/);
   });
 
   it('a worker process that ends before it ran looppool\'s code (a flag that runs something else) says where to look', async () => {

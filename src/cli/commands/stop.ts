@@ -3,7 +3,7 @@
  * to its parent, which drains), or with `--force` SIGKILL for the parent and every worker and
  * their descendants. Waits until the processes are gone.
  */
-import { unlinkSync } from 'node:fs';
+import { existsSync, unlinkSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { ControlNoAnswerError, controlRequest } from '../../control/index.ts';
 import { MAX_DELAY_MS } from '../../index.ts';
@@ -69,13 +69,16 @@ async function stop(target: string, flags: StopFlags, io: CliIo): Promise<number
     }
   }
   // A draining pool may still start workers (one replacing a worker that died during the drain):
-  // it has stopped when none of its workers is left, not only the ones it had at first.
+  // it has stopped when none of its workers is left, not only the ones it had at first, and,
+  // asked through its control channel, once it closed that (between a worker's death and its
+  // replacement's spawn, the pool has no process left to see).
   const draining = flags.force ? [] : pools.filter((p) => !p.orphaned);
-  if (await waitGone(() => [...pids.filter(isAlive), ...workersNow(draining)], deadline)) {
+  const open = (): number[] => draining.filter((p) => p.pid !== process.pid && isAlive(p.pid) && p.controls.some((path) => existsSync(path))).map((p) => p.pid);
+  if (await waitGone(() => [...pids.filter(isAlive), ...workersNow(draining), ...open()], deadline)) {
     io.stderr.write(`looppool stop: ${pools.map((p) => `${p.name} (pid ${p.pid})`).join(', ')} stopped\n`);
     return EXIT.OK;
   }
-  const left = [...new Set([...pids.filter(isAlive), ...workersNow(draining)])];
+  const left = [...new Set([...pids.filter(isAlive), ...workersNow(draining), ...open()])];
   io.stderr.write(`looppool stop: still running after ${timeout} ms: pids ${left.join(', ')}${flags.force ? '' : ' (use --force to kill them)'}\n`);
   return EXIT.FAILED;
 }

@@ -289,7 +289,7 @@ function messageBytes(value: unknown): number {
 /** Resolve the worker option to a `file:` URL string. */
 export function resolveWorkerUrl(worker: unknown): string {
   if (worker instanceof URL) {
-    if (worker.protocol !== 'file:') throw new TypeError(`Expected \`worker\` to be a file: URL, got ${show(worker.href)}`);
+    if (worker.protocol !== 'file:') throw new TypeError(`Expected \`worker\` to be a file: URL, got the URL ${JSON.stringify(worker.href)}`);
     return worker.href;
   }
   if (typeof worker !== 'string' || worker === '') {

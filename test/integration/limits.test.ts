@@ -78,6 +78,7 @@ describe('limits and bad input', () => {
     [{ statsd: { hots: 'metrics.internal' } }, /Unknown option `statsd.hots`/],
     [{ worker: 'data:text/javascript,1' }, /Expected `worker` to be a file path or a file: URL/],
     [{ worker: 42 }, /Expected `worker` to be a file path or a file: URL, got `42` \(number\)/],
+    [{ worker: new URL('https://example.test/w.mjs') }, /^Expected `worker` to be a file: URL, got the URL "https:\/\/example.test\/w.mjs"$/],
     // null is refused, not read as the default (it was, for most options)
     [{ size: null }, /Expected `size` not to be null \(leave it out for its default\)/],
     [{ maxQueue: null }, /Expected `maxQueue` not to be null/],

@@ -32,3 +32,16 @@ describe('npm run bench -- <options>', () => {
     expect(stdout).toBe('');
   });
 });
+
+describe('node test/bench/profile.mjs <options>', () => {
+  const profile = (...args: string[]) => spawnSync(process.execPath, [path.resolve(path.dirname(runner), 'profile.mjs'), ...args], { encoding: 'utf8', timeout: 30_000 });
+
+  it('--help prints its usage and exits 0; an unknown option gets one line saying why and exit 2, no stack trace', () => {
+    const help = profile('--help');
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^usage: node test\/bench\/profile\.mjs \[--workload A\]/);
+    const bad = profile('--bogus');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toBe("profile: Unknown option '--bogus'\nusage: node test/bench/profile.mjs [--workload A] [--n 1000000] [--system looppool] [--top 25]\n");
+  });
+});

@@ -15,21 +15,33 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BASE_CONFIG, SYSTEMS } from './lib/plan.mjs';
 
-const { values: args } = parseArgs({
-  options: {
-    workload: { type: 'string', default: 'A' },
-    n: { type: 'string', default: '1000000' },
-    system: { type: 'string', default: 'looppool' },
-    top: { type: 'string', default: '25' },
-  },
-});
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const RUN_ONE = fileURLToPath(new URL('./run-one.mjs', import.meta.url));
+const USAGE = 'usage: node test/bench/profile.mjs [--workload A] [--n 1000000] [--system looppool] [--top 25]';
 
 /** A bad argument: say why in one line and exit 2, before anything is made. */
 function usage(reason) {
-  console.error(`profile: ${reason}`);
+  console.error(`profile: ${reason}\n${USAGE}`);
   process.exit(2);
+}
+
+let args;
+try {
+  ({ values: args } = parseArgs({
+    options: {
+      workload: { type: 'string', default: 'A' },
+      n: { type: 'string', default: '1000000' },
+      system: { type: 'string', default: 'looppool' },
+      top: { type: 'string', default: '25' },
+      help: { type: 'boolean', default: false },
+    },
+  }));
+} catch (err) {
+  usage(err.message); // an unknown option, a missing value
+}
+if (args.help) {
+  console.log(USAGE);
+  process.exit(0);
 }
 const n = Number(args.n);
 if (!/^\d+$/.test(args.n) || n < 1) usage(`--n must be a whole number of tasks >= 1, got ${JSON.stringify(args.n)}`);

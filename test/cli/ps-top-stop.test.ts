@@ -121,7 +121,7 @@ describe('looppool stop', () => {
     // Before: the second `looppool stop` counted as a second signal and killed the workers.
     const name = uniqueName('stop2');
     const cli = startCli(['run', fixture('sleep.mjs'), '--size', '2', '--concurrency', '1', '--name', name], {
-      input: sleepTasks(6, 1500),
+      input: sleepTasks(6, 5000), // long enough that the pool still runs when the second stop looks for it, on a busy machine too
       detached: true,
     });
     await waitForControl(cli.pid);

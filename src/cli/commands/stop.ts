@@ -11,7 +11,7 @@ import { EXIT, UsageError } from '../exit-codes.ts';
 import { printable } from '../format.ts';
 import type { CliIo } from '../io.ts';
 import { isAlive, readProcessTable, withDescendants, type ProcessEntry } from '../proc/process-table.ts';
-import { findPools, selectPools, startedBy, type FoundPool } from '../proc/pools.ts';
+import { findPools, selectPools, startedBy, workersOf, type FoundPool } from '../proc/pools.ts';
 
 /**
  * How long a control channel may take to answer the stop request: less when --timeout leaves less,
@@ -179,9 +179,8 @@ function groupsLedBy(pids: readonly number[], table: readonly ProcessEntry[]): {
 function workersNow(pools: readonly FoundPool[]): number[] {
   if (pools.length === 0) return [];
   const table = readProcessTable();
-  const now = findPools(table);
   const parents = new Set(pools.map((p) => p.pid));
-  const workers = now.filter((p) => pools.some((q) => q.pid === p.pid && q.name === p.name)).flatMap((p) => p.workers.map((w) => w.pid));
+  const workers = pools.flatMap((p) => workersOf(table, p.name, p.pid));
   const booting = table.filter((p) => parents.has(p.ppid) && p.state !== 'Z' && !p.argv0.startsWith('looppool ') && startedBy(p.pid) === p.ppid).map((p) => p.pid);
   return [...workers, ...booting];
 }

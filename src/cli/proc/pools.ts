@@ -71,6 +71,11 @@ function parentOf(p: ProcessEntry): number {
   return innermostPid(p.ppid) === started ? p.ppid : started;
 }
 
+/** Pids of the workers of pool `name` that `parent` started, from a process table (no control sockets read). */
+export function workersOf(table: readonly ProcessEntry[], name: string, parent: number): number[] {
+  return table.filter((p) => WORKER_TITLE.exec(p.argv0)?.[1] === name && p.state !== 'Z' && parentOf(p) === parent).map((p) => p.pid);
+}
+
 /** Every pool visible now, parents in pid order, workers by number. */
 export function findPools(table: readonly ProcessEntry[] = readProcessTable(), socketDir: string = controlDir()): FoundPool[] {
   const byPid = new Map(table.map((p) => [p.pid, p]));

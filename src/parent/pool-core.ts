@@ -263,9 +263,13 @@ export class PoolCore {
     const killedBecause = this.#lifecycle.killedBecause ?? (failedStart && `the pool could not start (${failedStart.message})`);
     this.#outcomes.workerExited(h, details, tasks, mayRetry, killedBecause);
     this.#broadcaster.workerGone(h, details);
-    // Unhealthy, the pool holds no queue: a retry no ready worker took fails now, not once it heals.
-    if (this.#unhealthy) this.#rejectQueued(this.#unhealthy);
-    this.#pump();
+    this.#pump(); // a retry goes to a ready worker first
+    // Unhealthy, the pool holds no queue: a retry no ready worker took fails now, not once it
+    // heals; a draining stop left with nothing then goes on to its pills.
+    if (this.#unhealthy) {
+      this.#rejectQueued(this.#unhealthy);
+      this.#pump();
+    }
   }
 
   #host(): SupervisorHost {

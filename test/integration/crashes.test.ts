@@ -185,6 +185,26 @@ describe('a worker dies', () => {
     }
   });
 
+  it('with retries, a task whose worker dies while the pool is unhealthy is retried on a ready worker that takes it at once', async () => {
+    const flag = path.join(os.tmpdir(), `looppool-flag-${process.pid}-${Date.now()}`);
+    try {
+      const pool = makePool({ worker: 'init-flag.ts', size: 3, retries: 1, workerData: { flag }, maxStartFailures: 1, unhealthyCooldown: 60_000 });
+      await pool.start();
+      const task = pool.run(3000, { worker: undefined }).catch((e: unknown) => e);
+      await waitFor(() => pool.stats().inFlight === 1, 'a worker to hold the task');
+      const holder = pool.stats().workers.find((w) => w.inFlight === 1) as { worker: number; pid: number };
+      const spare = pool.stats().workers.find((w) => w.inFlight === 0) as { worker: number; pid: number };
+      writeFileSync(flag, '');
+      process.kill(spare.pid, 'SIGKILL'); // its replacement fails to start: the pool is unhealthy
+      await waitFor(() => !pool.stats().healthy, 'the pool to turn unhealthy');
+      process.kill(holder.pid, 'SIGKILL'); // the third worker is ready: the retry goes there
+      const other = pool.stats().workers.find((w) => w.worker !== holder.worker && w.worker !== spare.worker) as { pid: number };
+      expect(await task).toBe(other.pid);
+    } finally {
+      rmSync(flag, { force: true });
+    }
+  });
+
   it('restarts counts the replacements started, not one cancelled by the unhealthy pause or the stop', async () => {
     const flag = path.join(os.tmpdir(), `looppool-flag-${process.pid}-${Date.now()}`);
     try {

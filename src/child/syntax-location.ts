@@ -20,8 +20,7 @@ export function withSyntaxLocation(error: unknown, moduleUrl: string): unknown {
   if (!(error instanceof SyntaxError) || /(?:file:\/\/|\s\/)[^\n]*:\d+/.test(error.stack ?? '')) return error;
   const where = locate(moduleUrl);
   if (where === undefined) return error;
-  const located = new SyntaxError(`${error.message} (${where})`, { cause: error });
-  return located;
+  return new SyntaxError(`${error.message} (${where})`, { cause: error });
 }
 
 /** `<file>:<line>: <text of the line>` of the first file reached from `moduleUrl` that fails `node --check`. */

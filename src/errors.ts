@@ -262,11 +262,14 @@ export class PoisonTaskError extends WorkerCrashedError {
 /** Workers keep failing to start: the pool stopped respawning for a while. `cause` is the last start failure. */
 export class PoolUnhealthyError extends PoolError {
   declare readonly code: 'ERR_POOL_UNHEALTHY';
+  /** Worker starts in a row that had failed when the pool turned unhealthy. */
+  readonly failures: number;
   constructor(failures: number, cause: Error | undefined) {
     super(
       `The pool is unhealthy: ${failures} worker starts in a row failed${cause ? ` (last: ${cause.message})` : ''}`,
       'ERR_POOL_UNHEALTHY',
       cause ? { cause } : undefined,
     );
+    this.failures = failures;
   }
 }

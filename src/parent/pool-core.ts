@@ -6,7 +6,7 @@
  * beside the workers (Sentry, metrics, the control channel) and incident reporting. Every task
  * settles exactly once, through `outcomes`.
  */
-import { PoolStoppedError, WorkerStoppedError, type PoolUnhealthyError } from '../errors.ts';
+import { PoolStoppedError, PoolUnhealthyError, WorkerStoppedError } from '../errors.ts';
 import type { ControlledPool } from '../control/server.ts';
 import type { PoolSource } from '../metrics/pool-reporter.ts';
 import type { MetricSource } from '../metrics/resource-reporter.ts';
@@ -206,7 +206,9 @@ export class PoolCore {
   #create(mode: TaskMode, task: unknown, options: SubmitOptions, autoStart: () => void, refuseWhenFull: boolean, resolve?: (v: unknown) => void, reject?: (e: Error) => void): PendingTask {
     // stop() called during a start leaves the state 'starting' until the start ends: refused already.
     if (this.#state === 'stopping' || this.#state === 'stopped' || this.#lifecycle.stopCalled) throw new PoolStoppedError();
-    if (this.#unhealthy) throw this.#unhealthy;
+    // Each caller its own error (its stack, nothing another caller set on it); the queue's tasks,
+    // rejected together when the pool turned unhealthy, share one.
+    if (this.#unhealthy) throw new PoolUnhealthyError(this.#unhealthy.failures, this.#unhealthy.cause as Error | undefined);
     return this.#submissions.create(mode, task, options, this.#state === 'created' ? autoStart : NOTHING, refuseWhenFull ? this.#queue.refuseIfFull : undefined, resolve, reject);
   }
 

@@ -120,7 +120,16 @@ describe('a worker dies', () => {
       expect(error).toBeInstanceOf(PoolUnhealthyError);
       expect(error.cause).toBeInstanceOf(WorkerInitError);
       expect(pool.stats().healthy).toBe(false);
-      await expect(pool.run(null)).rejects.toBeInstanceOf(PoolUnhealthyError);
+      expect(error.failures).toBe(3);
+      // Refused at the call: each caller gets an error of its own, made at its call.
+      const refused = [(await pool.run(null).catch((e: unknown) => e)) as PoolUnhealthyError, (await pool.run(null).catch((e: unknown) => e)) as PoolUnhealthyError];
+      for (const e of refused) {
+        expect(e).toBeInstanceOf(PoolUnhealthyError);
+        expect(e).not.toBe(error);
+        expect([e.code, e.message, e.failures, e.cause]).toEqual([error.code, error.message, 3, error.cause]);
+        expect(e.stack).toContain('crashes.test.ts');
+      }
+      expect(refused[0]).not.toBe(refused[1]);
       // No respawn storm: nothing is started while the pool cools down.
       await new Promise((resolve) => setTimeout(resolve, 500));
       expect(exits).toHaveLength(4);

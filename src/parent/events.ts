@@ -92,7 +92,7 @@ export interface PoolStats {
   readonly done: number;
   /** Tasks settled with an error, those aborted by their caller's signal too. */
   readonly failed: number;
-  /** Tasks re-dispatched after their worker died (`retries`). */
+  /** Tasks queued again after their worker died (`retries`), counted when queued: one the pool then rejects (unhealthy, stopped) counts too. */
   readonly retried: number;
   /** Tasks that crossed their `taskTimeout`. */
   readonly timedOut: number;

@@ -33,6 +33,8 @@ export interface RunQueueHooks<C> {
   hold(held: boolean): void;
   /** Write out the answers held so far, and go on holding. */
   flush(): void;
+  /** The last waiting task started or was taken back: none waits now (not called by `clear()`). */
+  emptied(): void;
 }
 
 interface Waiting<C> {
@@ -95,7 +97,10 @@ export class RunQueue<C> {
       else if (this.#hooks.isLive(w.ctx)) out.push(w.ctx);
     }
     for (let i = kept.length - 1; i >= 0; i--) this.#waiting.push(kept[i] as Waiting<C>);
-    if (this.#waiting.length === 0) this.#hooks.hold(false);
+    if (this.#waiting.length === 0) {
+      this.#hooks.hold(false);
+      if (out.length > 0) this.#hooks.emptied();
+    }
     return out.reverse();
   }
 
@@ -147,5 +152,6 @@ export class RunQueue<C> {
       }
     }
     this.#hooks.hold(false);
+    this.#hooks.emptied();
   }
 }

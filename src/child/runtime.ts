@@ -45,6 +45,8 @@ export class Runtime {
   /** A stopping worker finishes its tasks when its class does (a SafeWorker) or its last pill asked (a recycle's, not the stop's). */
   #drainOnStop = false;
   #drainPill = false;
+  /** The stop's pill asked a plain Worker to start the tasks waiting in its run queue before it abandons what runs. */
+  #startWaiting = false;
   /** What a failure before ready fails: loading the module (and its top level), or `initialize()`. */
   #stage: 'load' | 'initialize' = 'load';
   #initReturned = false;
@@ -77,6 +79,9 @@ export class Runtime {
     isLive: (ctx) => this.#tasks.get(ctx.id) === ctx && this.#mayRun(),
     hold: (held) => this.#channel.hold(held),
     flush: () => this.#channel.flush(),
+    emptied: () => {
+      if (this.#state === 'stopping' && this.#startWaiting) void this.#stop(); // a draining stop's pill waited for this
+    },
   });
 
   /** Attach to the channel, open the handshake, and start importing the worker module: the import overlaps the handshake. */
@@ -138,6 +143,7 @@ export class Runtime {
         return;
       case 'poisonPill':
         this.#drainPill = message.drain;
+        this.#startWaiting = message.startWaiting;
         void this.#stop();
         return;
       case 'init':
@@ -190,9 +196,9 @@ export class Runtime {
     this.#runQueue.submit(ctx, payload);
   }
 
-  /** Tasks may start: running, or draining before a stop (a SafeWorker's, or any worker's for a recycle). */
+  /** Tasks may start: running, or draining before a stop (a SafeWorker's, any worker's for a recycle, or a plain Worker's waiting tasks for a draining stop). */
   #mayRun(): boolean {
-    return this.#state === 'running' || (this.#state === 'stopping' && (this.#drainOnStop || this.#drainPill));
+    return this.#state === 'running' || (this.#state === 'stopping' && (this.#drainOnStop || this.#drainPill || this.#startWaiting));
   }
 
   /** The ids of the waiting tasks handed back for `idle` idle workers: while running, or draining for a recycle (none once it stops). */
@@ -274,6 +280,9 @@ export class Runtime {
     if (this.#state !== 'running' && this.#state !== 'initializing' && this.#state !== 'stopping') return;
     this.#state = 'stopping';
     if ((this.#drainOnStop || this.#drainPill) && (this.#tasks.size > 0 || this.#broadcasts > 0)) return; // #afterSettle finishes the stop
+    // A draining stop: the tasks sent here and not started yet are the drained queue's, as if
+    // still in the parent; they start first (the run queue's `emptied` calls this again).
+    if (this.#startWaiting && this.#runQueue.length > 0) return;
     const abandoned = abandonTasks(this.#tasks, this.#runQueue, new WorkerStoppedError({ worker: this.#number, pid: process.pid }));
     this.#metrics?.tasks.abandoned(abandoned); // not as its argument: `?.` would skip abandonTasks() without metrics
     await this.#finishStop();

@@ -192,7 +192,7 @@ export class PoolLifecycle {
     let waiting = queue.length > 0;
     for (const h of supervisor.live()) {
       if (h.tasks.reclaiming || h.tasks.beforePill > 0 || queue.hasWorkFor(h.number)) waiting = true;
-      else h.poisonPill('stop');
+      else h.poisonPill('stop', phase === 'draining');
     }
     if (waiting) return;
     this.#host.setPhase('pilled');

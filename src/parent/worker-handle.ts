@@ -139,14 +139,16 @@ export class WorkerHandle implements WorkerSlot {
    * Send the poison pill; the handle takes no more tasks. `reason` 'recycle' makes every
    * worker drain its tasks first (a plain Worker too). The stop's pill still reaches a worker
    * draining for a recycle: a plain Worker then stops at once, as every plain Worker does at a
-   * stop, and a SafeWorker goes on draining.
+   * stop, and a SafeWorker goes on draining. `startWaiting` (a draining stop): a plain Worker
+   * first starts the tasks it was sent and has not started (its share of the queue the stop
+   * drains), and abandons only what still runs then.
    */
-  poisonPill(reason: 'stop' | 'recycle' = 'stop'): void {
+  poisonPill(reason: 'stop' | 'recycle' = 'stop', startWaiting = false): void {
     if (this.state === 'exited') return;
     if (this.#pill !== undefined) {
       if (reason === 'stop' && this.#pill === 'recycle' && this.state === 'stopping') {
         this.#pill = 'stop';
-        this.#channel.sendJson('{"kind":"poisonPill","drain":false}');
+        this.#channel.sendJson(`{"kind":"poisonPill","drain":false,"startWaiting":${startWaiting}}`);
       }
       return;
     }
@@ -156,7 +158,7 @@ export class WorkerHandle implements WorkerSlot {
       return;
     }
     this.state = 'stopping';
-    this.#channel.sendJson(`{"kind":"poisonPill","drain":${reason === 'recycle'}}`);
+    this.#channel.sendJson(`{"kind":"poisonPill","drain":${reason === 'recycle'},"startWaiting":${startWaiting}}`);
   }
 
   /**

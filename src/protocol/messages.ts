@@ -75,11 +75,14 @@ export interface BroadcastMessage {
 }
 /**
  * The poison pill: a `Worker` stops at once, a `SafeWorker` drains its in-flight tasks first.
- * With `drain` (recycling), every worker drains.
+ * With `drain` (recycling), every worker drains. With `startWaiting` (a draining stop), a `Worker`
+ * first starts the tasks still waiting in its run queue (sent, not started: the drained queue's),
+ * then abandons those still running.
  */
 export interface PoisonPillMessage {
   kind: 'poisonPill';
   drain: boolean;
+  startWaiting: boolean;
 }
 /** Is the event loop turning? The child answers `pong` as soon as its loop runs. */
 export interface PingMessage {

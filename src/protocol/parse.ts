@@ -63,7 +63,7 @@ export function parseToChild(raw: unknown): ToChildMessage {
     case 'broadcast':
       return { kind: 'broadcast', id: id(m, 'id'), value: m.value };
     case 'poisonPill':
-      return { kind: 'poisonPill', drain: m.drain === true };
+      return { kind: 'poisonPill', drain: m.drain === true, startWaiting: m.startWaiting === true };
     case 'ping':
       return { kind: 'ping', id: id(m, 'id') };
     case 'reclaim':

@@ -136,6 +136,33 @@ describe('stop: the poison pill', () => {
     expect(pidsOf(pool).some(isAlive)).toBe(false);
   });
 
+  it('a plain Worker at a draining stop starts the tasks it was sent and had not started (they wait behind CPU work in its run queue) before it abandons what still runs', async () => {
+    // Before: the pill dropped them with WorkerStoppedError, though they never started: with the
+    // default concurrency nearly every task of a fresh batch is sent, not queued in the parent.
+    const pool = makePool({ worker: 'cpu.ts', size: 1, concurrency: 30 });
+    await pool.start();
+    const tasks = Array.from({ length: 30 }, (_, i) => pool.run({ ms: 20, value: i }));
+    await waitFor(() => pool.stats().inFlight === 30, 'the tasks to be sent');
+    expect(pool.stats().queued).toBe(0);
+    await pool.stop();
+    const answers = await Promise.all(tasks);
+    expect(answers.map((a) => a.value)).toEqual(Array.from({ length: 30 }, (_, i) => i));
+    expect(answers.at(-1)?.ran).toEqual(Array.from({ length: 30 }, (_, i) => i)); // each ran once, in order
+    expect(pidsOf(pool).some(isAlive)).toBe(false);
+  });
+
+  it('stop({ drain: false }) on a plain Worker abandons the tasks still waiting in its run queue: they never start', async () => {
+    const pool = makePool({ worker: 'cpu.ts', size: 1, concurrency: 30 });
+    await pool.start();
+    const tasks = Array.from({ length: 30 }, (_, i) => pool.run({ ms: 50, value: i }));
+    await waitFor(() => pool.stats().inFlight === 30, 'the tasks to be sent');
+    await pool.stop({ drain: false });
+    const outcomes = await Promise.allSettled(tasks);
+    const ran = outcomes.filter((o) => o.status === 'fulfilled').length;
+    expect(ran).toBeLessThan(30);
+    for (const o of outcomes.slice(ran)) expect((o as PromiseRejectedResult).reason).toBeInstanceOf(WorkerStoppedError);
+  });
+
   it('stop({ drain: false }) rejects the queued tasks with PoolStoppedError', async () => {
     const pool = makePool({ worker: 'safe-sleep.ts', size: 1, concurrency: 2 });
     await pool.start();

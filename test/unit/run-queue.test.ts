@@ -21,6 +21,7 @@ function setup({ realClock = false } = {}) {
   const holds: boolean[] = [];
   const dead = new Set<number>();
   let flushes = 0;
+  let emptied = 0;
   let now = 0;
   const hooks = {
     start: (id: number, ms: unknown) => {
@@ -31,9 +32,10 @@ function setup({ realClock = false } = {}) {
     isLive: (id: number) => !dead.has(id),
     hold: (held: boolean) => holds.push(held),
     flush: () => flushes++,
+    emptied: () => emptied++,
   };
   const q = realClock ? new RunQueue<number>(hooks) : new RunQueue<number>(hooks, () => now);
-  return { q, started, holds, dead, flushes: () => flushes };
+  return { q, started, holds, dead, flushes: () => flushes, emptied: () => emptied };
 }
 
 describe('the run queue of a worker', () => {
@@ -46,7 +48,7 @@ describe('the run queue of a worker', () => {
   });
 
   it('once a turn has run past its budget, queues the rest, holds answers, and starts them in order over the next turns', async () => {
-    const { q, started, holds } = setup();
+    const { q, started, holds, emptied } = setup();
     for (let id = 0; id < 12; id++) q.submit(id, TURN_BUDGET_MS + 1);
     // The clock is read before the second start: the first task ran past the budget, the rest wait.
     expect(started).toEqual([0]);
@@ -62,6 +64,7 @@ describe('the run queue of a worker', () => {
     while (q.length > 0) await turn();
     expect(started).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 99]);
     expect(holds).toEqual([true, false]);
+    expect(emptied()).toBe(1); // once the last waiting task started (a stopping plain Worker waits for it)
   });
 
   it('after a few short tasks, reads the clock before every fourth start only', () => {
@@ -104,11 +107,13 @@ describe('the run queue of a worker', () => {
     for (let id = 0; id < 6; id++) first.q.submit(id, TURN_BUDGET_MS + 1);
     expect(first.q.takeBack(10)).toEqual([1, 2, 3, 4, 5]);
     expect(first.holds).toEqual([true, false]);
+    expect(first.emptied()).toBe(1);
     const second = setup();
     for (let id = 0; id < 6; id++) second.q.submit(id, TURN_BUDGET_MS + 1);
     second.q.clear();
     expect(second.q.length).toBe(0);
     expect(second.holds).toEqual([true, false]);
+    expect(second.emptied()).toBe(0); // clear() is the stop itself
   });
 });
 

@@ -176,7 +176,10 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
     worker.on('error', (error) => this.#state !== 'starting' && this.#report(error));
     // Emitted once the job is completed or failed in Redis, not when its task settled.
     worker.on('completed', (job) => this.#outcomes.moved(job, undefined));
-    worker.on('failed', (job, error) => this.#outcomes.moved(job, error));
+    worker.on('failed', (job, error) => {
+      if (job && !this.#outcomes.awaits(job)) this.#failedUnrun(job, error);
+      this.#outcomes.moved(job, error);
+    });
     return worker;
   }
 
@@ -242,6 +245,17 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
     const counted = this.#outcomes.completed + this.#outcomes.failed;
     if (this.#worker) this.#worker.concurrency = Math.max(1, Math.min(this.#options.capacity, max - counted - this.#outcomes.storing));
     this.#holds.set('limit', counted + this.#active.size >= max);
+  }
+
+  /**
+   * BullMQ fetched `job` for this consumer and failed it without calling the processor (it had
+   * stalled more than `maxStalledCount` times, or started more than `maxStartedAttempts`): an
+   * attempt taken and failed here like any other, or `maxJobs` would wait for it for ever.
+   */
+  #failedUnrun(job: Job<TTask, TResult>, error: Error): void {
+    this.#taken++;
+    const meta = this.#meta(job, performance.now(), 'failed', null, error.name);
+    this.#outcomes.settled(job, { outcome: 'failed', error, info: { jobId: job.id ?? '', name: job.name, meta } });
   }
 
   /** Returns what the processor throws to BullMQ. */

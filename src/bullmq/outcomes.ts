@@ -38,6 +38,11 @@ export class Outcomes<TResult> {
     this.#storing.set(job, this.#forgetOld());
   }
 
+  /** Whether `job`'s task settled here and waits for BullMQ to move it. */
+  awaits(job: Job): boolean {
+    return this.#settled.has(job);
+  }
+
   /**
    * Attempts being stored in Redis now: settled, not moved yet, and for less than
    * {@link STORE_GRACE_MS} (one whose lock was lost is never moved: it is forgotten then).

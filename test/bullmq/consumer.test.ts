@@ -3,6 +3,7 @@ import os from 'node:os';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
+import { Worker as BullWorker, WaitingError } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { PoolStoppedError, PoolUnhealthyError } from 'looppool';
 import { makePool } from '../helpers/pools.ts';
@@ -55,6 +56,41 @@ describe('BullmqConsumer', () => {
     expect(failures.map((f) => f.message)).toEqual(Array(3).fill('QuotaError: quota exceeded for job-1'));
     expect(failures.map((f) => f.meta.attempt)).toEqual([1, 2, 3]);
     expect(consumer.stats()).toMatchObject({ taken: 3, completed: 0, failed: 3, requeued: 0, active: 0, capacity: 2 });
+  });
+
+  it('counts a job BullMQ fails without calling the processor (started more than maxStartedAttempts) as taken and failed, and says so: maxJobs is reached', async () => {
+    // Before: no 'failed' event and no count, so a consumer (looppool run --max-jobs) waiting for
+    // it waited for ever. BullMQ fails a job so when it fetches it (the same path as a job that
+    // stalled more than maxStalledCount times).
+    const name = uniqueQueueName('unrun');
+    const queue = openQueue(name);
+    const added = await queue.add('t', 'job-1', { attempts: 3 });
+    // Another consumer starts the job and puts it back: one start used.
+    const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    let back!: () => void;
+    const wentBack = new Promise<void>((resolve) => (back = resolve));
+    const other = new BullWorker(name, async (job, token) => {
+      await job.moveToWait(token);
+      back();
+      throw new WaitingError();
+    }, { connection: redis });
+    try {
+      await wentBack;
+      await other.close();
+    } finally {
+      redis.disconnect();
+    }
+
+    const pool = makePool({ worker: bullmqFixture('quota.ts'), size: 1, concurrency: 1 });
+    const consumer = closeAfterTest(new BullmqConsumer(pool, name, { connection: REDIS_URL, concurrency: 1, maxJobs: 1, workerOptions: { maxStartedAttempts: 1 } }));
+    const failures: Array<{ message: string; meta: JobMetadata }> = [];
+    consumer.on('failed', (error, info) => failures.push({ message: error.message, meta: info.meta }));
+    await consumer.start();
+    await waitFor(async () => (await stateOf(queue, added.id)) === 'failed', 'BullMQ to fail the job at its second start', 30_000);
+    await waitFor(() => consumer.stats().failed === 1, 'the failure to be counted', 30_000);
+    expect(failures.map((f) => f.message)).toEqual(['job started more than allowable limit']);
+    expect(failures[0]?.meta).toMatchObject({ worker: null, workerPid: null, outcome: 'failed', error: 'UnrecoverableError' });
+    expect(consumer.stats()).toMatchObject({ taken: 1, completed: 0, failed: 1, requeued: 0, active: 0 });
   });
 
   it('fails, without a retry, a job whose result JSON cannot write (it was counted complete, then failed by BullMQ); JSON\'s rules apply to the rest', async () => {

@@ -17,10 +17,14 @@ const pidusageHistory = lazyRequire<{ get?: (pid: number, maxage: number) => unk
  * type-checks its dependencies' declarations (`skipLibCheck: false`) could not resolve it.
  */
 interface PidUsage {
-  /** % of one core (up to 100 times the cores). */
+  /** % of one core (up to 100 times the cores), since pidusage's previous reading of the pid, whoever asked for it. */
   readonly cpu: number;
   /** RSS, bytes. */
   readonly memory: number;
+  /** CPU time used since the process started, ms. */
+  readonly ctime: number;
+  /** When it was read (`Date.now()`). */
+  readonly timestamp: number;
 }
 
 /** looppool's pidusage reads, one after the other, how many are under way or waiting, and the pids that exited meanwhile. */
@@ -88,8 +92,8 @@ export interface ProcessUsage {
   readonly rss: number;
 }
 
-/** Reads CPU % and RSS of several pids; missing entries are processes that could not be read (gone). */
-export type UsageReader = (pids: number[]) => Promise<Readonly<Record<string, { cpu: number; memory: number } | null | undefined>>>;
+/** Reads the CPU time and RSS of several pids; missing entries are processes that could not be read (gone). */
+export type UsageReader = (pids: number[]) => Promise<Readonly<Record<string, Pick<PidUsage, 'memory' | 'ctime' | 'timestamp'> | null | undefined>>>;
 
 /**
  * pidusage, keeping each pid's history at least `maxage` ms (its default, 60 s, would expire
@@ -104,8 +108,12 @@ export function pidusageReader(maxage = 60_000): UsageReader {
 
 export class ProcessProbe {
   readonly #read: UsageReader;
-  /** Pids with a previous reading, whose next CPU figure is meaningful. */
-  readonly #primed = new Set<number>();
+  /**
+   * Each pid's previous reading by this probe: the next CPU figure covers the time since. Not
+   * pidusage's own `cpu`, which covers the time since its last reading of the pid by anyone (the
+   * pool's memory check reads the same workers every second: the interval's figure was its last second's).
+   */
+  readonly #previous = new Map<number, { readonly ctime: number; readonly at: number }>();
 
   constructor(read: UsageReader = pidusageReader()) {
     this.#read = read;
@@ -131,8 +139,8 @@ export class ProcessProbe {
   /** Take a first reading of a new process now, so the next `sample()` has a CPU figure for it. Never rejects. */
   async prime(pid: number): Promise<void> {
     try {
-      const result = await this.#read([pid]);
-      if (result[String(pid)]) this.#primed.add(pid);
+      const stat = (await this.#read([pid]))[String(pid)];
+      if (stat) this.#previous.set(pid, { ctime: stat.ctime, at: stat.timestamp });
     } catch {
       // gone already, or not readable: sample() will tell
     }
@@ -140,7 +148,7 @@ export class ProcessProbe {
 
   /** Drop what is known about a process that exited. */
   forget(pid: number): void {
-    this.#primed.delete(pid);
+    this.#previous.delete(pid);
     releaseUsage(pid);
   }
 
@@ -158,10 +166,12 @@ export class ProcessProbe {
       const stat = result[String(pid)];
       // No reading, or a zombie between its exit and its reaping (RSS 0): nothing to report.
       if (!stat || stat.memory === 0) continue;
-      usage.set(pid, { cpu: this.#primed.has(pid) ? stat.cpu : undefined, rss: stat.memory });
-      this.#primed.add(pid);
+      const before = this.#previous.get(pid);
+      const ms = before && stat.timestamp - before.at;
+      usage.set(pid, { cpu: before && ms && ms > 0 ? (Math.max(0, stat.ctime - before.ctime) / ms) * 100 : undefined, rss: stat.memory });
+      this.#previous.set(pid, { ctime: stat.ctime, at: stat.timestamp });
     }
-    for (const pid of this.#primed) if (!pids.includes(pid)) this.#primed.delete(pid);
+    for (const pid of this.#previous.keys()) if (!pids.includes(pid)) this.#previous.delete(pid);
     return usage;
   }
 }

@@ -3,25 +3,42 @@ import { ProcessProbe, type UsageReader } from '../../../src/metrics/process-pro
 import { prng } from '../../helpers/prng.ts';
 import { Reservoir } from '../../../src/metrics/reservoir.ts';
 
+/** A reader on a clock of its own: each call 1 s later, every pid having used `share` of a core meanwhile (pidusage's own `cpu`: 0, as after another caller's reading). */
+function fakeReader(share = 0.5) {
+  let now = 0;
+  return vi.fn<UsageReader>(async (pids) => {
+    now += 1000;
+    return Object.fromEntries(pids.map((pid) => [pid, Object.assign({ memory: pid * 10, ctime: now * share, timestamp: now }, { cpu: 0 })]));
+  });
+}
+
 describe('ProcessProbe', () => {
-  it('gives no CPU figure on the first reading of a pid (pidusage returns 0 then), and one afterwards', async () => {
-    const read = vi.fn<UsageReader>(async (pids) => Object.fromEntries(pids.map((pid) => [pid, { cpu: 50, memory: pid * 10 }])));
-    const probe = new ProcessProbe(read);
+  it('gives no CPU figure on the first reading of a pid, and one afterwards: the CPU time used since its own previous reading', async () => {
+    const probe = new ProcessProbe(fakeReader());
     expect(Object.fromEntries(await probe.sample([1, 2]))).toEqual({ 1: { cpu: undefined, rss: 10 }, 2: { cpu: undefined, rss: 20 } });
     expect(Object.fromEntries(await probe.sample([1, 2]))).toEqual({ 1: { cpu: 50, rss: 10 }, 2: { cpu: 50, rss: 20 } });
   });
 
-  it('prime() takes the first reading early; forget() drops a pid', async () => {
-    const read = vi.fn<UsageReader>(async (pids) => Object.fromEntries(pids.map((pid) => [pid, { cpu: 7, memory: 1 }])));
+  it("is not pidusage's own CPU figure, which another reading of the same pid in between (the pool's memory check) resets", async () => {
+    // Before: the figure was pidusage's, since its last reading of the pid by anyone: a report
+    // after the memory check's read each second gave that last second's, near 0 for a bursty worker.
+    const read = fakeReader(0.25);
     const probe = new ProcessProbe(read);
+    await probe.prime(1);
+    await read([1]); // someone else's reading
+    expect((await probe.sample([1])).get(1)?.cpu).toBe(25);
+  });
+
+  it('prime() takes the first reading early; forget() drops a pid', async () => {
+    const probe = new ProcessProbe(fakeReader(0.125));
     await probe.prime(3);
-    expect((await probe.sample([3])).get(3)?.cpu).toBe(7);
+    expect((await probe.sample([3])).get(3)?.cpu).toBe(12.5);
     probe.forget(3);
     expect((await probe.sample([3])).get(3)?.cpu).toBeUndefined();
   });
 
   it('warmUp() reads this process once and primes nothing', async () => {
-    const read = vi.fn<UsageReader>(async (pids) => Object.fromEntries(pids.map((pid) => [pid, { cpu: 7, memory: 1 }])));
+    const read = fakeReader();
     const probe = new ProcessProbe(read);
     await probe.warmUp();
     expect(read.mock.calls).toEqual([[[process.pid]]]);
@@ -29,7 +46,7 @@ describe('ProcessProbe', () => {
   });
 
   it('leaves out pids it cannot read and never rejects', async () => {
-    const probe = new ProcessProbe(async () => ({ 1: { cpu: 1, memory: 1 }, 2: null }));
+    const probe = new ProcessProbe(async () => ({ 1: { memory: 1, ctime: 1, timestamp: 1 }, 2: null }));
     expect([...(await probe.sample([1, 2])).keys()]).toEqual([1]);
     const failing = new ProcessProbe(async () => {
       throw new Error('No matching pid found');

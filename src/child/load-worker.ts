@@ -17,12 +17,13 @@ type TaskFunction = (task: unknown, ctx: TaskContext) => unknown;
  * so its import overlaps the handshake.
  */
 export class WorkerModule {
-  #early: { url: string; loaded: Promise<WorkerClass | Error> } | undefined;
+  #early: { url: string; loaded: Promise<{ worker: WorkerClass } | { thrown: unknown }> } | undefined;
 
   /** Start importing `moduleUrl` now. TypeScript modules wait for `init` (Sentry must load before tsx is registered). */
   preload(moduleUrl: string | undefined): void {
     if (!moduleUrl || isTypeScript(moduleUrl)) return;
-    const loaded = loadWorkerClass(moduleUrl).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
+    // What the module threw, as it was (an object, a string): the start fails with it as with one thrown after init.
+    const loaded = loadWorkerClass(moduleUrl).then((worker) => ({ worker }), (thrown: unknown) => ({ thrown }));
     this.#early = { url: moduleUrl, loaded };
   }
 
@@ -30,8 +31,8 @@ export class WorkerModule {
   async load(moduleUrl: string): Promise<WorkerClass> {
     if (this.#early?.url !== moduleUrl) return loadWorkerClass(moduleUrl);
     const loaded = await this.#early.loaded;
-    if (loaded instanceof Error) throw loaded;
-    return loaded;
+    if ('thrown' in loaded) throw loaded.thrown;
+    return loaded.worker;
   }
 }
 

@@ -23,7 +23,7 @@ export function deserializeError(data: SerializedError): Error {
   define(err, 'stack', data.stack ?? `${data.name}: ${data.message}`);
   if (data.props) {
     for (const [key, value] of Object.entries(data.props)) {
-      if (!RESERVED_PROPS.has(key)) define(err, key, value, true);
+      if (!RESERVED_PROPS.has(key)) define(err, ownKey(err, key), value, true);
     }
   }
   if (data.errors) define(err, 'errors', data.errors.map(deserializeError)); // over a prop of the same name: the aggregated ones are those
@@ -49,6 +49,15 @@ export function isSerializedError(value: unknown, depth = 0): value is Serialize
     (v.errors === undefined || (Array.isArray(v.errors) && v.errors.every((e) => isSerializedError(e, depth + 1)))) &&
     (v.cause === undefined || isSerializedError(v.cause, depth + 1) || (typeof v.cause === 'object' && v.cause !== null && 'value' in v.cause))
   );
+}
+
+/**
+ * The key a property is defined under: its own, but for one that would hide a method of the
+ * error (`toString`, `valueOf`, `hasOwnProperty`...), whose value can be no function once sent:
+ * `String(error)` would throw. That one is `own:toString`.
+ */
+function ownKey(err: Error, key: string): string {
+  return typeof (err as unknown as Record<string, unknown>)[key] === 'function' ? `own:${key}` : key;
 }
 
 function define(target: object, key: string, value: unknown, enumerable = false): void {

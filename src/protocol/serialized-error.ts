@@ -4,6 +4,7 @@
  * together they keep the name, message, stack, `code` and other own properties, an
  * AggregateError's `errors`, and the `cause` chain. Whatever was thrown, the result is bounded in size and reading it never throws.
  */
+import { carriedByJson, describe, inspectValue, isDomException, isError, MAX_JSON_NODES, read, readable } from './error-values.ts';
 
 /**
  * The wire shape of an error. Own properties JSON cannot carry exactly become strings (see
@@ -32,275 +33,309 @@ const MAX_ERRORS = 50;
  * reads beyond `maxMessageBytes`, whatever that is. Longer text is cut, and says so.
  */
 const ERROR_TEXT_BUDGET = 128 * 1024;
-/** Most of the budget one message, or one property, may take (the stack gets the rest). */
+/** Most of the budget one message, one stack's frames, or one property may take. */
 const MAX_FIELD = 16 * 1024;
+/** Most of the budget a name takes. */
+const MAX_NAME = 200;
+/** What a message, the first lines of a stack and a long property get in the first rounds (see {@link ErrorWriter.share}). */
+const FIRST_ROUND = 1024;
+/** What a stack's frames get in the first round: about 25 frames. */
+const FIRST_FRAMES = 4 * 1024;
+/** A property whose value is at most this long (`code`, `errno`, `status`...) is sent whole before any long one gets budget. */
+const SHORT_VALUE = 200;
 /** A property's name is cut to this; each property is charged its name and PROP_COST more (quotes, colon, a small value). */
 const MAX_KEY = 200;
 const PROP_COST = 32;
-/** How deep {@link carriedByJson} looks; anything deeper (or a cycle) is described as a string. */
-const MAX_JSON_DEPTH = 64;
-/** Values {@link carriedByJson} looks at, objects `util.inspect` may show: more would not fit 16K characters, and a DAG walked every path. */
-const MAX_NODES = MAX_FIELD;
-const MAX_INSPECTED_OBJECTS = 2000;
-/** How `util.inspect` describes a property JSON cannot carry: one line, bounded at every level. */
-const INSPECT_OPTIONS = { depth: 4, maxArrayLength: 100, maxStringLength: MAX_FIELD, breakLength: Infinity, compact: true } as const;
+/** Properties of one error looked at: more could not all be charged PROP_COST within the budget. */
+const MAX_PROPS = Math.floor(ERROR_TEXT_BUDGET / PROP_COST);
 /** Properties sent as fields of their own (or never), not as `props`. An error's `errors` is one of its props but for an AggregateError's. */
 const SKIPPED_PROPS = new Set(['name', 'message', 'stack', 'cause', '__proto__', 'constructor', 'prototype']);
 
 /** Turn anything thrown (an `Error` or not) into a {@link SerializedError}. Never throws. */
 export function serializeError(thrown: unknown): SerializedError {
   try {
-    return new ErrorWriter().write(thrown, 0);
+    const writer = new ErrorWriter();
+    const out = writer.collect(thrown, 0);
+    writer.share();
+    return out;
   } catch (err) {
     // A Proxy, a revoked one, a getter on the prototype... described, never thrown to the caller.
     return { name: 'Error', message: `the error could not be read (${describe(err)})` };
   }
 }
 
+/** A text and how many of its characters the budget has granted it so far. */
+class Claim {
+  readonly text: string;
+  /** Budget a granted character costs: 2 for a name or a message the stack repeats. */
+  readonly weight: number;
+  granted = 0;
+  constructor(text: string, weight = 1) {
+    this.text = text;
+    this.weight = weight;
+  }
+
+  get whole(): boolean {
+    return this.granted >= this.text.length;
+  }
+
+  /** The text cut to what was granted, saying so; frames are cut `atLine`, not in the middle of one. */
+  cut(atLine = false): string {
+    if (this.whole) return this.text;
+    let end = this.granted;
+    // A cut between the two halves of a surrogate pair would leave half a character: cut before it.
+    if (end > 0 && isHighSurrogate(this.text.charCodeAt(end - 1))) end--;
+    if (atLine) end = Math.max(0, this.text.lastIndexOf('\n', end));
+    const more = `... [${this.text.length - end} more characters cut]`;
+    return atLine ? `${this.text.slice(0, end)}${end > 0 ? '\n' : ''}    ${more}` : `${this.text.slice(0, end)}${more}`;
+  }
+}
+
+/** An own property, read; `sent` once the budget has room for it: its value as it is, or as text cut to `text`. */
+interface Prop {
+  key: string;
+  value: unknown;
+  sent?: { text?: Claim; json?: boolean };
+}
+
+/** One error of those written (itself, a cause, an aggregated error): its text waits for {@link ErrorWriter.share}. */
+interface Entry {
+  out: SerializedError;
+  name: Claim;
+  message: Claim;
+  /** The stack's first lines, when they are not `name: message` (a stack written by hand, a message changed after): cut on their own. */
+  header?: Claim;
+  frames?: Claim;
+  /** The stack starts with `name: message`: it is written again from the cut name and message, which cost twice. */
+  repeats: boolean;
+  props: Prop[];
+  /** A `cause` that is not an error: a property of its own. */
+  cause?: Prop;
+}
+
+/**
+ * Reads an error and what it holds ({@link collect}), then shares out the budget ({@link share}), so
+ * that what says what happened and where is never crowded out by a big property or by a long
+ * message: names, the messages' and stacks' first lines, and short properties (`code`...) of
+ * every error of the chain first, then more of the messages and frames, then long properties.
+ */
 class ErrorWriter {
   #left = ERROR_TEXT_BUDGET;
-  #errors = 0;
+  #entries: Entry[] = [];
 
-  write(thrown: unknown, depth: number): SerializedError {
-    this.#errors++;
+  /** Read `thrown`, its aggregated errors and its causes into entries, their text uncut. */
+  collect(thrown: unknown, depth: number): SerializedError {
     if (!isError(thrown)) return this.#nonError(thrown, depth);
-    const message = read(thrown, 'message'); // a string but for one assigned after the fact (`err.message = 404`): described
-    const out: SerializedError = { name: this.#text(read(thrown, 'name'), 'Error', 200), message: this.#text(message === undefined ? '' : typeof message === 'string' ? message : describe(message), '', MAX_FIELD) };
-    const stack = read(thrown, 'stack');
-    if (typeof stack === 'string') out.stack = this.#text(stack, '', this.#left);
+    const props: Prop[] = [];
+    const name = textOf(read(thrown, 'name'), 'Error', 'thrownName', props);
+    const message = textOf(read(thrown, 'message'), '', 'thrownMessage', props); // a string but for one assigned after the fact (`err.message = 404`)
     const errors = read(thrown, 'errors');
     // Another realm's AggregateError (a vm context's) is known by its name.
-    const aggregated = (thrown instanceof AggregateError || (!(thrown instanceof Error) && out.name === 'AggregateError')) && Array.isArray(errors);
-    const props = this.#props(thrown, aggregated);
-    if (props) out.props = props;
+    const aggregated = (thrown instanceof AggregateError || (!(thrown instanceof Error) && name === 'AggregateError')) && Array.isArray(errors);
+    const entry = this.#add(name, message, read(thrown, 'stack'), props.concat(ownProps(thrown, aggregated)));
+    const { out } = entry;
     if (isDomException(thrown)) out.dom = true;
     if (aggregated && depth < MAX_CAUSE_DEPTH) {
       out.errors = [];
-      for (const e of errors.slice(0, MAX_AGGREGATED)) if (this.#errors < MAX_ERRORS) out.errors.push(this.write(e, depth + 1));
+      for (const e of errors.slice(0, MAX_AGGREGATED)) if (this.#entries.length < MAX_ERRORS) out.errors.push(this.collect(e, depth + 1));
     }
-    this.#cause(out, thrown, depth);
+    this.#cause(entry, thrown, depth);
     return out;
   }
 
   /**
-   * A thrown string, number, plain object...: `NonError`, with an object's `message`, `stack` (a
-   * string), own properties and `cause` kept.
+   * A thrown string, number, plain object...: `NonError`, with an object's `message` (or the
+   * object shown readably), `stack` (a string), `name`, own properties and `cause` kept.
    */
   #nonError(thrown: unknown, depth: number): SerializedError {
-    if (typeof thrown !== 'object' || thrown === null) return { name: 'NonError', message: this.#text(describe(thrown), '', MAX_FIELD) };
-    const message = read(thrown, 'message');
-    const out: SerializedError = { name: 'NonError', message: this.#text(typeof message === 'string' ? message : describe(thrown), '', MAX_FIELD) };
-    const stack = read(thrown, 'stack');
-    if (typeof stack === 'string') out.stack = this.#text(stack, '', this.#left);
-    const props = this.#props(thrown);
-    if (props) out.props = props;
-    this.#cause(out, thrown, depth);
-    return out;
+    if (typeof thrown !== 'object' || thrown === null) return this.#add('NonError', describe(thrown), undefined, []).out;
+    const props: Prop[] = [];
+    const name = read(thrown, 'name');
+    if (name !== undefined) props.push({ key: 'thrownName', value: name }); // the error is NonError: its own name is a property
+    const message = textOf(read(thrown, 'message'), undefined, 'thrownMessage', props) ?? readable(thrown);
+    const entry = this.#add('NonError', message, read(thrown, 'stack'), props.concat(ownProps(thrown)));
+    this.#cause(entry, thrown, depth);
+    return entry.out;
   }
 
-  #cause(out: SerializedError, source: object, depth: number): void {
+  #add(name: string, message: string, stack: unknown, props: Prop[]): Entry {
+    const out: SerializedError = { name: '', message: '' };
+    if (typeof stack === 'string') out.stack = '';
+    const { header, frames, repeats } = splitStack(stack, name, message);
+    const weight = repeats ? 2 : 1;
+    const entry: Entry = { out, name: new Claim(name, weight), message: new Claim(message, weight), repeats, props };
+    if (header) entry.header = header;
+    if (frames) entry.frames = frames;
+    this.#entries.push(entry);
+    return entry;
+  }
+
+  #cause(entry: Entry, source: object, depth: number): void {
     const cause = read(source, 'cause');
-    if (cause !== undefined && depth < MAX_CAUSE_DEPTH && this.#errors < MAX_ERRORS) {
-      out.cause = isError(cause) ? this.write(cause, depth + 1) : { value: this.#plain(cause) };
-    }
+    if (cause === undefined || depth >= MAX_CAUSE_DEPTH || this.#entries.length >= MAX_ERRORS) return;
+    if (isError(cause)) entry.out.cause = this.collect(cause, depth + 1);
+    else entry.cause = { key: 'cause', value: cause };
   }
 
-  /** Its own enumerable properties, as many as the budget holds (a Proxy that cannot list them has none). */
-  #props(source: object, aggregated = false): Record<string, unknown> | undefined {
-    let keys: string[];
-    try {
-      keys = Object.keys(source);
-    } catch {
-      return undefined;
+  /** Share the budget out in rounds, each over every error, then write the text granted. */
+  share(): void {
+    const entries = this.#entries;
+    for (const e of entries) {
+      this.#grow(e.name, MAX_NAME);
+      for (const claim of [e.message, e.header]) this.#grow(claim, FIRST_ROUND);
+      this.#grow(e.frames, FIRST_FRAMES);
     }
-    let props: Record<string, unknown> | undefined;
-    for (const key of keys) {
-      if (SKIPPED_PROPS.has(key) || (aggregated && key === 'errors')) continue;
-      // Each property costs its name and a few characters of JSON whatever its value: thousands of
-      // small ones must not pass the budget either.
-      const name = key.length > MAX_KEY ? key.slice(0, MAX_KEY) : key;
-      if (this.#left < name.length + PROP_COST) break;
-      this.#left -= name.length + PROP_COST;
-      props ??= Object.create(null) as Record<string, unknown>;
-      try {
-        props[name] = this.#plain(read(source, key));
-      } catch (err) {
-        props[name] = `[${name} could not be read: ${describe(err)}]`; // this property only: the error keeps the rest
-      }
+    for (const e of entries) for (const prop of propsOf(e)) this.#sendShort(prop);
+    for (const e of entries) for (const claim of [e.message, e.header, e.frames]) this.#grow(claim, MAX_FIELD);
+    for (const e of entries) for (const prop of propsOf(e)) this.#sendLong(prop);
+    for (const e of entries) for (const prop of propsOf(e)) this.#grow(prop.sent?.text, MAX_FIELD);
+    for (const e of entries) write(e);
+  }
+
+  /** Grant `claim` more characters, up to `cap` in all, as far as the budget goes. */
+  #grow(claim: Claim | undefined, cap: number): void {
+    if (!claim) return;
+    const more = Math.max(0, Math.min(Math.min(cap, claim.text.length) - claim.granted, Math.floor(this.#left / claim.weight)));
+    claim.granted += more;
+    this.#left -= more * claim.weight;
+  }
+
+  /** Charge `cost` if the budget has it. */
+  #take(cost: number): boolean {
+    if (this.#left < cost) return false;
+    this.#left -= cost;
+    return true;
+  }
+
+  /** Send a value that is short once written (true, 404, 'ECONNREFUSED', NaN...) whole, if it fits. */
+  #sendShort(prop: Prop): void {
+    if (prop.sent) return;
+    const cost = prop.key.length + PROP_COST;
+    if (sentAsIs(prop.value)) {
+      if (this.#take(cost)) prop.sent = {};
+      return;
     }
-    return props;
+    const text = primitiveText(prop.value);
+    if (text === undefined || text.length > SHORT_VALUE || !this.#take(cost + text.length)) return;
+    const claim = new Claim(text);
+    claim.granted = text.length;
+    prop.sent = { text: claim };
   }
 
   /**
-   * Keep a value JSON carries exactly as it is, within the budget; describe anything else as a
-   * string: a top-level number, bigint, function or symbol by `String()` (`'NaN'`, `'7'`,
-   * `'[Function: f]'`), an object JSON would alter (a NaN or an undefined inside, a Map, a
-   * class instance, a cycle...) as `util.inspect` shows it, never half-converted.
+   * Send any other value (a long string, an object) if its name fits: an object is described only
+   * now (it takes time), as JSON if that carries it exactly, else as util.inspect shows it.
    */
-  #plain(value: unknown): unknown {
-    switch (typeof value) {
-      case 'string':
-        return this.#text(value, '', MAX_FIELD);
-      case 'boolean':
-        return value;
-      case 'number':
-        return Number.isFinite(value) ? value : String(value);
-      case 'object': {
-        if (value === null) return null;
-        let json: string | undefined;
-        try {
-          if (carriedByJson(value, 0, { left: MAX_NODES })) json = JSON.stringify(value);
-        } catch {
-          // A getter or a Proxy that throws: described below.
-        }
-        if (json === undefined) return this.#text(inspectValue(value), '', MAX_FIELD);
-        if (json.length > Math.min(MAX_FIELD, this.#left)) return this.#text(json, '', MAX_FIELD);
-        this.#left -= json.length;
-        return JSON.parse(json) as unknown;
-      }
-      default:
-        return this.#text(describe(value), '', MAX_FIELD);
+  #sendLong(prop: Prop): void {
+    if (prop.sent || !this.#take(prop.key.length + PROP_COST)) return;
+    try {
+      const text = primitiveText(prop.value);
+      prop.sent = sentAsIs(prop.value) ? {} : text !== undefined ? { text: new Claim(text) } : describeObject(prop.value as object);
+    } catch (err) {
+      prop.sent = { text: new Claim(`[${prop.key} could not be read: ${describe(err)}]`) }; // this property only: the error keeps the rest
     }
+    this.#grow(prop.sent.text, FIRST_ROUND);
   }
+}
 
-  /** `value` if it is a string (else `fallback`), cut to `cap` and to what is left of the budget. */
-  #text(value: unknown, fallback: string, cap: number): string {
-    const text = typeof value === 'string' ? value : fallback;
-    const room = Math.max(0, Math.min(cap, this.#left));
-    // A cut between the two halves of a surrogate pair would leave half a character: cut before it.
-    const end = room > 0 && isHighSurrogate(text.charCodeAt(room - 1)) ? room - 1 : room;
-    const kept = text.length <= room ? text : `${text.slice(0, end)}... [${text.length - end} more characters cut]`;
-    this.#left -= Math.min(kept.length, this.#left);
-    return kept;
+/** The text of a name or a message: a string as it is, `fallback` for none; anything else readably, and as it was as the property `key`. */
+function textOf<F extends string | undefined>(value: unknown, fallback: F, key: string, props: Prop[]): string | F {
+  if (typeof value === 'string') return value;
+  if (value === undefined) return fallback;
+  props.push({ key, value });
+  return readable(value);
+}
+
+/** Its own enumerable properties, as many as the budget could hold (a Proxy that cannot list them has none). */
+function ownProps(source: object, aggregated = false): Prop[] {
+  let keys: string[];
+  try {
+    keys = Object.keys(source);
+  } catch {
+    return [];
   }
+  const props: Prop[] = [];
+  for (const key of keys) {
+    if (SKIPPED_PROPS.has(key) || (aggregated && key === 'errors')) continue;
+    if (props.length >= MAX_PROPS) break;
+    props.push({ key: key.length > MAX_KEY ? key.slice(0, MAX_KEY) : key, value: read(source, key) });
+  }
+  return props;
+}
+
+function propsOf(entry: Entry): Prop[] {
+  return entry.cause ? [...entry.props, entry.cause] : entry.props;
+}
+
+/**
+ * A stack's first lines and its frames (`    at ...`): the first lines are `name: message` as
+ * V8 writes them (the message may have lines of its own), else those before the first frame.
+ */
+function splitStack(stack: unknown, name: string, message: string): Pick<Entry, 'header' | 'frames' | 'repeats'> {
+  if (typeof stack !== 'string') return { repeats: false };
+  const header = errorHeader(name, message);
+  if (stack.startsWith(header) && (stack.length === header.length || stack.charCodeAt(header.length) === 10)) {
+    return stack.length === header.length ? { repeats: true } : { repeats: true, frames: new Claim(stack.slice(header.length + 1)) };
+  }
+  const at = stack.search(/\n\s+at /);
+  if (at === -1) return { repeats: false, header: new Claim(stack) };
+  return { repeats: false, header: new Claim(stack.slice(0, at)), frames: new Claim(stack.slice(at + 1)) };
+}
+
+/** The first line(s) of an error's stack, as V8 writes them. */
+function errorHeader(name: string, message: string): string {
+  return name && message ? `${name}: ${message}` : name || message;
+}
+
+/** Write the text an entry was granted into its serialized error. */
+function write(e: Entry): void {
+  e.out.name = e.name.cut();
+  e.out.message = e.message.cut();
+  if (e.out.stack !== undefined) {
+    const header = e.repeats ? errorHeader(e.out.name, e.out.message) : (e.header?.cut() ?? '');
+    e.out.stack = e.frames ? `${header}\n${e.frames.cut(true)}` : header;
+  }
+  for (const prop of e.props) {
+    if (prop.sent) (e.out.props ??= Object.create(null) as Record<string, unknown>)[prop.key] = valueOf(prop);
+  }
+  if (e.cause?.sent) e.out.cause = { value: valueOf(e.cause) };
+}
+
+/** What is sent of a property: its value as it is, its JSON parsed back when all of it fit, else its text cut. */
+function valueOf(prop: Prop): unknown {
+  const text = prop.sent?.text;
+  if (!text) return prop.value;
+  return prop.sent?.json && text.whole ? (JSON.parse(text.text) as unknown) : text.cut();
+}
+
+/** A value JSON carries as it is and that costs no more than a key's share: a boolean, a finite number, null. */
+function sentAsIs(value: unknown): boolean {
+  return typeof value === 'boolean' || value === null || (typeof value === 'number' && Number.isFinite(value));
+}
+
+/**
+ * A value that is not an object as text: a string as it is, a number, bigint, function or symbol
+ * by `String()` (`'NaN'`, `'7'`, `'[Function: f]'`); undefined for an object.
+ */
+function primitiveText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  return typeof value === 'object' && value !== null ? undefined : describe(value);
+}
+
+/**
+ * An object as JSON if JSON carries it exactly, else as `util.inspect` shows it (a NaN or an
+ * undefined inside, a Map, a class instance, a cycle...), never half-converted.
+ */
+function describeObject(value: object): { text: Claim; json?: boolean } {
+  let json: string | undefined;
+  try {
+    if (carriedByJson(value, 0, { left: MAX_JSON_NODES })) json = JSON.stringify(value);
+  } catch {
+    // A getter or a Proxy that throws: described below.
+  }
+  return json === undefined ? { text: new Claim(inspectValue(value)) } : { text: new Claim(json), json: true };
 }
 
 function isHighSurrogate(code: number): boolean {
   return code >= 0xd800 && code <= 0xdbff;
-}
-
-/**
- * An Error of this realm (a Proxy of one included) or of another: one a `vm` context made (a
- * sandbox, a test environment) is no `instanceof Error` here, and is an error all the same.
- */
-function isError(value: unknown): value is Error {
-  return value instanceof Error || process.getBuiltinModule('node:util').types.isNativeError(value);
-}
-
-/** `source[key]`, or a description of why it could not be read (a getter that throws). */
-function read(source: object, key: string): unknown {
-  try {
-    return (source as Record<string, unknown>)[key];
-  } catch (err) {
-    return `[${key} could not be read: ${describe(err)}]`;
-  }
-}
-
-/**
- * True when `JSON.parse(JSON.stringify(value))` gives `value` back, but for what the guide says
- * changes on the way: a valid `Date` becomes its ISO string, a nested `-0` becomes `0`. Plain
- * objects (no `toJSON`) and plain arrays of strings, finite numbers, booleans and `null` only,
- * at most {@link MAX_JSON_DEPTH} deep (a cycle is deeper). Like JSON, it reads enumerable string
- * keys only. May throw (a getter, a Proxy): the caller catches.
- */
-function carriedByJson(value: unknown, depth: number, nodes: { left: number }): boolean {
-  if (--nodes.left < 0) return false;
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-      return true;
-    case 'number':
-      return Number.isFinite(value);
-    case 'object': {
-      if (value === null) return true;
-      if (depth >= MAX_JSON_DEPTH) return false;
-      if (Array.isArray(value)) {
-        // A subclass, or a toJSON of its own, is not plain data (a hole reads as undefined).
-        if ((value as { constructor?: unknown }).constructor !== Array || (value as { toJSON?: unknown }).toJSON !== undefined) return false;
-        for (let i = 0; i < value.length; i++) if (!carriedByJson(value[i], depth + 1, nodes)) return false;
-        return true;
-      }
-      const proto = Object.getPrototypeOf(value) as unknown;
-      if (proto === Date.prototype) return !Object.hasOwn(value, 'toJSON') && !Number.isNaN((value as Date).getTime());
-      if (proto !== Object.prototype && proto !== null) return false;
-      if ((value as { toJSON?: unknown }).toJSON !== undefined) return false;
-      for (const key in value) if (!carriedByJson((value as Record<string, unknown>)[key], depth + 1, nodes)) return false;
-      return true;
-    }
-    default:
-      return false;
-  }
-}
-
-/**
- * `util.inspect`'s one-line view of `value` (getters shown as `[Getter]`, not run; a Proxy's
- * target, its traps not run), without the value's own `[util.inspect.custom]` if that throws.
- */
-function inspectValue(value: unknown): string {
-  if (!fewObjects(value)) return `${describe(value)} (too large to show)`;
-  // From getBuiltinModule, here: a worker's start files import no built-in as an ES module (bundle.config.mjs).
-  const { inspect } = process.getBuiltinModule('node:util');
-  try {
-    return inspect(value, INSPECT_OPTIONS);
-  } catch {
-    try {
-      return inspect(value, { ...INSPECT_OPTIONS, customInspect: false });
-    } catch {
-      return describe(value);
-    }
-  }
-}
-
-/**
- * Whether `util.inspect` would meet at most MAX_INSPECTED_OBJECTS objects within its depth, shared
- * ones each time (as it shows them): own enumerable values, map and set entries. Getters are not
- * run, nor a Proxy's traps (inspect shows its target: not walked here). False if it cannot tell.
- */
-function fewObjects(value: unknown): boolean {
-  const { isProxy } = process.getBuiltinModule('node:util').types;
-  let left = MAX_INSPECTED_OBJECTS;
-  const visit = (v: unknown, depth: number): boolean => {
-    if (typeof v !== 'object' || v === null) return true;
-    if (--left < 0) return false;
-    if (depth >= INSPECT_OPTIONS.depth || isProxy(v)) return true;
-    if (v instanceof Map) {
-      for (const [k, x] of v) if (!visit(k, depth + 1) || !visit(x, depth + 1)) return false;
-    } else if (v instanceof Set) {
-      for (const x of v) if (!visit(x, depth + 1)) return false;
-    }
-    for (const key of Object.keys(v)) {
-      const d = Object.getOwnPropertyDescriptor(v, key);
-      if (d && 'value' in d && !visit(d.value, depth + 1)) return false;
-    }
-    return true;
-  };
-  try {
-    return visit(value, 0);
-  } catch {
-    return false;
-  }
-}
-
-/** A string for any value: a function by its name, never its source. Never throws. */
-function describe(value: unknown): string {
-  try {
-    if (typeof value === 'function') return `[Function: ${value.name || 'anonymous'}]`;
-    if (isError(value)) return `${String(value.name)}: ${String(value.message)}`;
-    return typeof value === 'symbol' ? value.toString() : String(value);
-  } catch {
-    try {
-      return Object.prototype.toString.call(value); // reads Symbol.toStringTag, which may throw too
-    } catch {
-      return `[${typeof value}]`;
-    }
-  }
-}
-
-/** A DOMException of this realm (no other has the class: a vm context has none); false for a value whose prototype cannot be read. */
-function isDomException(value: object): boolean {
-  try {
-    return value instanceof DOMException;
-  } catch {
-    return false;
-  }
 }

@@ -130,6 +130,37 @@ describe('task errors', () => {
     expect(crashes).toEqual([]);
   });
 
+  it('an error holding a 50 MB Buffer fails its task with the Buffer shown as util.inspect shows it; the tasks beside it go on', { timeout: 20_000 }, async () => {
+    // Before: describing the Buffer listed its 50M indices, blocking the worker's loop for about a
+    // minute and taking gigabytes (an 8 MB one: 4 s): the test ran out of time.
+    const pool = makePool({ worker: 'throws-odd.ts', size: 1, concurrency: 4 });
+    const bystanders = [300, 400].map((ms) => pool.run(ms));
+    const error = (await pool.run('buffer').catch((e: unknown) => e)) as TaskError;
+    expect(error).toBeInstanceOf(TaskError);
+    expect(error.cause).toMatchObject({ message: 'upload failed', code: 'E_UPLOAD', body: expect.stringMatching(/^<Buffer 00 00 .* 49999950 more bytes>$/) });
+    expect(await Promise.all(bystanders)).toEqual([300, 400]);
+  });
+
+  it.each(['long-query', 'wide'])('a long message or long properties (%s) never cost the stack frames or the cause chain', async (task) => {
+    // Before: the message took the whole budget into the stack: the stacks had no frames, and the
+    // cause arrived as { name: '... [5 more characters cut]', message: '... [26 more characters cut]' }, without its code.
+    const pool = makePool({ worker: 'throws-odd.ts', size: 1 });
+    const error = (await pool.run(task).catch((e: unknown) => e)) as TaskError;
+    const remote = error.cause as Error & Record<string, unknown>;
+    expect(remote.stack).toMatch(/\n {4}at .*throws-odd\.ts/);
+    expect(error.stack).toMatch(/\n {4}at .*throws-odd\.ts/);
+    const root = remote.cause as Error & { code?: string };
+    expect(root).toMatchObject({ name: 'Error', message: 'ECONNREFUSED', code: 'ECONNREFUSED' });
+    expect(root.stack).toMatch(/^Error: ECONNREFUSED\n {4}at .*throws-odd\.ts/);
+    if (task === 'long-query') {
+      expect(remote.message).toMatch(/^query failed: SELECT SELECT .*more characters cut\]$/);
+      expect(remote.stack?.startsWith(`Error: ${remote.message}\n    at `)).toBe(true); // the message's cut, once
+    } else {
+      expect(remote).toMatchObject({ message: 'batch failed', code: 'E_BATCH' });
+      expect(Object.keys(remote).filter((key) => key.startsWith('sql'))).toHaveLength(10); // each long one cut as the rest of the budget allows
+    }
+  });
+
   it('a property JSON would alter arrives as the string util.inspect shows; plain data as it is', async () => {
     // Before: map arrived as {}, nested as { n: null }, visible as { nested: [1, null, '2'] }.
     const pool = makePool({ worker: 'throws-odd.ts', size: 1 });

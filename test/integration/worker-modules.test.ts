@@ -236,6 +236,21 @@ describe('worker modules', () => {
   });
 
   it.each([
+    ['import-throws-object.mjs', { name: 'NonError', message: 'bad config', code: 'E_CFG' }],
+    ['import-throws-null-proto.mjs', { name: 'NonError', message: "[Object: null prototype] { code: 'E_BARE' }", code: 'E_BARE' }],
+    ['import-throws-string.mjs', { name: 'NonError', message: 'config file missing' }],
+  ])('rejects start() when %s throws a value that is not an Error: its cause is a NonError with its message and properties', async (file, cause) => {
+    // Before: it was made an Error of String(value) while being imported: 'Error: [object Object]'
+    // without its code, a TypeError "Cannot convert object to primitive value", an Error for the string.
+    const pool = makePool({ worker: file, size: 1 });
+    const error = (await pool.start().catch((e: unknown) => e)) as WorkerInitError;
+    expect(error).toBeInstanceOf(WorkerInitError);
+    expect(error.stage).toBe('load');
+    expect(error.cause).toMatchObject(cause);
+    expect(error.message).toContain(`NonError: ${cause.message}`);
+  });
+
+  it.each([
     ['does-not-exist.mjs', /does-not-exist\.mjs.*(Cannot find module|ERR_MODULE_NOT_FOUND)/s],
     ['not-a-worker.mjs', /must export a Worker subclass or a task function.*number/],
     ['plain-class.mjs', /class that does not extend Worker/],

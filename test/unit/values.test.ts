@@ -1,9 +1,9 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { SerializationError } from '../../src/errors.ts';
+import { SerializationError, TaskError } from '../../src/errors.ts';
 import { deserializeError } from '../../src/protocol/deserialize-error.ts';
-import { serializeError } from '../../src/protocol/serialized-error.ts';
+import { serializeError, type SerializedError } from '../../src/protocol/serialized-error.ts';
 import { parseToChild, parseToParent, MessageShapeError } from '../../src/protocol/parse.ts';
 import { CLONE_FROM_CHARS, encodePayload } from '../../src/transport/encode.ts';
 import { isJsonSafe } from '../../src/transport/inspect-value.ts';
@@ -317,6 +317,84 @@ describe('errors across processes', () => {
   it('describes a message that is not a string (one assigned after the error was made) rather than dropping it', () => {
     const error = Object.assign(new Error('x'), { message: 404 as unknown as string });
     expect(serializeError(error).message).toBe('404');
+  });
+
+  it('describes a Buffer, a typed array, an ArrayBuffer or a long array as util.inspect shows them, without walking their items', { timeout: 10_000 }, () => {
+    // Before: their indices were listed one by one: a 50 MB Buffer took about a minute and gigabytes.
+    const data = serializeError(Object.assign(new Error('upload failed'), {
+      body: Buffer.alloc(50e6),
+      samples: new Float64Array(1e7),
+      raw: new ArrayBuffer(1e7),
+      rows: new Array<number>(1e7).fill(7),
+      set: new Set(Array.from({ length: 1e6 }, (_, i) => i)),
+    }));
+    expect(data.props?.body).toMatch(/^<Buffer 00 00 .* 49999950 more bytes>$/);
+    expect(data.props?.samples).toMatch(/^Float64Array\(10000000\) \[ 0, 0, .* 9999900 more items \]$/);
+    expect(data.props?.raw).toMatch(/^ArrayBuffer \{ \[Uint8Contents\]: <00 00 .* 9999900 more bytes>, byteLength: 10000000 \}$/);
+    expect(data.props?.rows).toMatch(/^\[ 7, 7, .* 9999900 more items \]$/);
+    expect(data.props?.set).toMatch(/^Set\(1000000\) \{ 0, 1, .* 999900 more items \}$/);
+  });
+
+  it('keeps the frames and the whole cause chain of an error whose message or properties are long, cutting them first', () => {
+    // Before: the stack took the whole budget: a stack of 114,682 characters of message and no
+    // frames, and a cause { name: '... [5 more characters cut]', message: '... [26 more characters cut]' }.
+    const refused = (): Error => Object.assign(new Error('ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    const query = new Error(`query failed: ${'SELECT '.repeat(20000)}`, { cause: refused() });
+    const back = deserializeError(JSON.parse(JSON.stringify(serializeError(query))));
+    expect(back.message).toMatch(/^query failed: SELECT .*\.\.\. \[\d+ more characters cut\]$/);
+    expect(back.message.length).toBeLessThan(16 * 1024 + 100);
+    expect(back.stack).toBe(`Error: ${back.message}\n${query.stack?.split('\n').slice(1).join('\n')}`); // every frame, after the cut message
+    expect(back.cause).toMatchObject({ name: 'Error', message: 'ECONNREFUSED', code: 'ECONNREFUSED', stack: (query.cause as Error).stack });
+    expect(new TaskError(1, back, { worker: 0, pid: 1 }).stack).toMatch(/^TaskError: Error: query failed: SELECT .*cut\]\n {4}at /);
+    // Long properties, even before a short one: cut first, the code and the cause whole.
+    const strings = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`sql${i}`, 'x'.repeat(15_000)]));
+    const wide = serializeError(Object.assign(new Error('batch failed', { cause: refused() }), strings, { code: 'E_BATCH' }));
+    expect(wide).toMatchObject({ message: 'batch failed', props: { code: 'E_BATCH' }, cause: { name: 'Error', message: 'ECONNREFUSED', props: { code: 'ECONNREFUSED' } } });
+    expect(wide.stack).toMatch(/^Error: batch failed\n {4}at /);
+    expect((wide.cause as SerializedError).stack).toMatch(/^Error: ECONNREFUSED\n {4}at /);
+    expect(Object.values(wide.props ?? {}).filter((v) => /more characters cut\]$/.test(String(v))).length).toBeGreaterThan(0);
+    // Five causes deep, each message long: each keeps its name, the start of its message and its frames.
+    let chain = new Error(`root ${'r'.repeat(50_000)}`);
+    for (let level = 4; level >= 0; level--) chain = new TypeError(`level ${level} ${'m'.repeat(50_000)}`, { cause: chain });
+    let cause: SerializedError | undefined = serializeError(chain);
+    for (const start of ['level 0', 'level 1', 'level 2', 'level 3', 'level 4', 'root']) {
+      expect(cause?.message.startsWith(start)).toBe(true);
+      expect(cause?.stack).toMatch(/cut\]\n {4}at /);
+      cause = cause?.cause as SerializedError | undefined;
+    }
+    // A name is not cut for want of budget: only one longer than 200 characters is.
+    expect(serializeError(Object.assign(new Error('m'.repeat(1e6)), { name: 'N'.repeat(300) })).name).toMatch(/^N{200}\.\.\. \[100 more characters cut\]$/);
+  });
+
+  it('keeps a name or a message that is not a string, as a property of its own and readably in the text', () => {
+    // Before: { message: 404, code: 'X' } arrived as { message: '[object Object]', code: 'X' }, and
+    // an object's message or its name was dropped from both the message and the properties.
+    expect(serializeError({ message: 404, code: 'X' })).toEqual({ name: 'NonError', message: '404', props: { thrownMessage: 404, code: 'X' } });
+    expect(serializeError({ message: { detail: 'quota exceeded' } })).toEqual({
+      name: 'NonError',
+      message: "{ detail: 'quota exceeded' }",
+      props: { thrownMessage: { detail: 'quota exceeded' } },
+    });
+    expect(serializeError({ name: 'Custom' })).toEqual({ name: 'NonError', message: "{ name: 'Custom' }", props: { thrownName: 'Custom' } });
+    expect(serializeError({ name: 'HttpError', message: 'not found' })).toEqual({ name: 'NonError', message: 'not found', props: { thrownName: 'HttpError' } });
+    // An Error's name or message assigned after the fact: err.name = 42 was 'Error'.
+    const named = serializeError(Object.assign(new Error('x'), { name: 42 }));
+    expect(named).toMatchObject({ name: '42', message: 'x', props: { thrownName: 42 } });
+    const back = deserializeError(JSON.parse(JSON.stringify(serializeError(Object.assign(new Error('x'), { message: { status: 404 } }))))) as Error & { thrownMessage: unknown };
+    expect(back.message).toBe('{ status: 404 }');
+    expect(back.thrownMessage).toEqual({ status: 404 });
+  });
+
+  it('rebuilds an own property that would hide a method of the error (toString, valueOf...) under another key', () => {
+    // Before: the rebuilt error's own toString was a string, and String(error) threw "Cannot convert object to primitive value".
+    const error = Object.assign(new Error('x'), { code: 'E_X' });
+    Object.defineProperty(error, 'toString', { value: 'shown', enumerable: true });
+    Object.defineProperty(error, 'hasOwnProperty', { value: 1, enumerable: true });
+    const back = deserializeError(JSON.parse(JSON.stringify(serializeError(error)))) as Error & Record<string, unknown>;
+    expect(String(back)).toBe('Error: x');
+    expect(Object.prototype.hasOwnProperty.call(back, 'code')).toBe(true);
+    expect(back.hasOwnProperty('code')).toBe(true);
+    expect(back).toMatchObject({ code: 'E_X', 'own:toString': 'shown', 'own:hasOwnProperty': 1 });
   });
 
   it('marks a DOMException (only a real one) and rebuilds it as one; the parse boundary takes the mark only as true', () => {

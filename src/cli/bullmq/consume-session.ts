@@ -71,6 +71,8 @@ export class ConsumeSession {
     this.#writer = new RecordWriter((mode === 'above' ? this.#progress?.above() : undefined) ?? io.stdout, false);
     this.#writer.onBroken((error) => this.#outputBroken(error));
     printPoolNotices(pool, (text) => this.#log(text), () => this.#started);
+    // A queue keeps one value per job: results a worker streams have no record here. Said once, not dropped silently.
+    pool.once('result', () => this.#error('a worker streamed a result (putResult): with --bullmq only each job\'s return value is written and stored; streamed results are dropped'));
     this.#listenToConsumer();
   }
 

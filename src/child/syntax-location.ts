@@ -2,8 +2,9 @@
  * Where a syntax error of an ES module is. Node 20's `import()` throws a SyntaxError whose stack
  * holds only Node's own frames, naming neither the file nor the line (`node file.mjs` prints
  * them; the error it gives `import()` has them in a field JS cannot read). Only when a worker's
- * module fails so: each ES module file it reaches through relative imports is checked with
- * `node --check` in turn, the worker's first, until one fails.
+ * module fails so: each JavaScript ES module file it reaches through relative imports is checked
+ * with `node --check` in turn, the worker's first, until one fails (a TypeScript worker is not
+ * checked, Node 20 cannot: only its imports are followed).
  */
 
 /** Files checked at most: a worker module rarely reaches more by relative imports. */
@@ -39,11 +40,12 @@ function locate(moduleUrl: string): string | undefined {
   const seen = new Set(queue);
   for (let i = 0; i < queue.length && i < MAX_FILES; i++) {
     const file = queue[i] as string;
-    const check = spawnSync(process.execPath, ['--check', file], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], timeout: 10_000 });
-    if (check.status !== 0 && check.stderr) {
-      // Node prints `<file>:<line>`, the line, a caret under the error, then the error.
+    const check = ES_MODULE.test(file) ? spawnSync(process.execPath, ['--check', file], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'], timeout: 10_000 }) : undefined;
+    if (check && check.status !== 0 && check.stderr) {
+      // Node prints `<file>:<line>`, the line, a caret under the error, then the error (a failure
+      // of Node's own, such as an unknown extension, names one of its internal files instead).
       const [at, text] = check.stderr.split('\n');
-      if (at && /:\d+$/.test(at)) return `${at}: ${(text ?? '').trim()}`;
+      if (at?.startsWith(`${file}:`) && /:\d+$/.test(at)) return `${at}: ${(text ?? '').trim()}`;
     }
     let source: string;
     try {

@@ -260,6 +260,8 @@ describe('worker modules', () => {
     // Node 20's import() names neither file nor line of a syntax error: the worker finds them.
     ['syntax-error.mjs', /SyntaxError: Unexpected token ';' \(.*workers\/syntax-error\.mjs:3: return task \*;\)/],
     ['imports-bad-syntax.mjs', /SyntaxError: Unexpected token ';' \(.*workers\/helpers\/bad-syntax\.mjs:2: export const double = \(n\) => n \* 2 \+;\)/],
+    // Before: node --check of the .ts worker itself failed on Node 20 (unknown extension), and Node's own file was named.
+    ['ts-imports-bad-syntax.ts', /SyntaxError: Unexpected token ';' \(.*workers\/helpers\/bad-syntax\.mjs:2: export const double = \(n\) => n \* 2 \+;\)/],
   ])('rejects start() for %s, naming the module and the reason', async (file, reason) => {
     const pool = makePool({ worker: file, size: 1 });
     const error = (await pool.start().catch((e: unknown) => e)) as WorkerInitError;

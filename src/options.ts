@@ -34,8 +34,9 @@ export interface PoolOptions {
   /** Tasks in flight per worker process at most (the dispatch credits). @default 100 */
   concurrency?: number | undefined;
   /**
-   * Tasks the parent holds (not yet dispatched) before `put`/`run` wait and `putNowait` throws.
-   * 0: none; a task is taken only once a worker has a free credit for it, and goes out at once.
+   * Tasks the parent holds (not yet dispatched) before `put`/`run` wait and `putNowait` throws;
+   * a task a worker can take at once is taken all the same, and goes out at once.
+   * 0: none; a task is taken only once a worker has a free credit for it.
    * `Infinity`: no bound (0 is not unbounded, as Python's `Queue(maxsize=0)` is). @default 10000
    */
   maxQueue?: number | undefined;

@@ -9,8 +9,13 @@ import type { RuntimeTaskContext } from './task-context.ts';
  */
 export function handBack(runQueue: RunQueue<RuntimeTaskContext>, tasks: IdTable<RuntimeTaskContext>, idle: number, keep: number[]): number[] {
   const ids: number[] = [];
-  const kept = new Set(keep); // some may be running: the share below then rounds low
-  const share = Math.floor((Math.max(0, runQueue.length - kept.size) * idle) / (idle + 1));
+  const kept = new Set(keep);
+  // `keep` names every such task the worker holds, those already running too: only the ones
+  // still waiting take places in the run queue (counting all, 30 running ones left a backlog of
+  // 20 movable tasks a share of 0).
+  let keptWaiting = 0;
+  for (const id of kept) if (tasks.get(id)?.started === false) keptWaiting++;
+  const share = Math.floor((Math.max(0, runQueue.length - keptWaiting) * idle) / (idle + 1));
   for (const ctx of runQueue.takeBack(share, (c) => kept.has(c.id))) {
     tasks.delete(ctx.id);
     ids.push(ctx.id);

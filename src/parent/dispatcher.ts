@@ -2,7 +2,9 @@
  * Fair, credit-based dispatch: one FIFO of tasks waiting in the parent (plus one per worker for
  * tasks sent to a given worker), and a credit count per worker. A worker never holds more than
  * `capacity` tasks; a task waits here, not in a busy child, so an idle worker is never starved.
- * Pure: it sees workers only through the read-only {@link WorkerSlot} view.
+ * While a worker starts, a ready one takes only its fair share of the tasks for any worker (see
+ * `pump`). Pure: it sees workers only through the read-only {@link WorkerSlot} view, and the
+ * number of workers starting.
  */
 import { Deque } from '../internal/deque.ts';
 import type { DispatchPolicy } from '../options.ts';
@@ -35,6 +37,8 @@ export class Dispatcher<T extends Queueable> {
   #next = 0;
   #last = -1;
   slots: (WorkerSlot | undefined)[] = [];
+  /** How many workers are starting (their process not yet ready); O(1): read once a pump. */
+  startingWorkers: () => number = () => 0;
 
   constructor(policy: DispatchPolicy, capacity: number, assign: (task: T, slot: number) => void) {
     this.#policy = policy;
@@ -96,7 +100,8 @@ export class Dispatcher<T extends Queueable> {
       const q = this.#targeted[target];
       return (q === undefined || this.#head(q, true) === undefined) && this.#hasCredit(target);
     }
-    for (let i = 0; i < this.slots.length; i++) if (this.#hasCredit(i)) return true;
+    const limit = this.#limit(1); // the task itself counts toward the share
+    for (let i = 0; i < this.slots.length; i++) if (this.#hasCredit(i, limit)) return true;
     return false;
   }
 
@@ -107,13 +112,20 @@ export class Dispatcher<T extends Queueable> {
     return q !== undefined && this.#head(q, true) !== undefined;
   }
 
-  /** Hand out tasks while there are both tasks and free credits. */
+  /**
+   * Hand out tasks while there are both tasks and free credits. While a worker of the pool's start
+   * is not ready yet, a ready worker takes tasks for any worker only up to its fair
+   * share, `ceil((queued + in flight on every worker) / size)` (at least 1, so the first task goes
+   * out at once), and more as its answers come back: tasks submitted before the pool was ready
+   * went all to the first worker ready, and async ones, started at once, were never handed back.
+   */
   pump(): void {
+    const limit = this.#limit(0); // a pump moves tasks from the queue to the workers: their sum stays
     for (;;) {
       if (this.#targetedCount > 0 && this.#pumpTargeted()) continue;
       const task = this.#head(this.#global);
       if (task === undefined) return;
-      const slot = this.#pick();
+      const slot = this.#pick(limit);
       if (slot < 0) return;
       this.#global.shift();
       this.#queued--;
@@ -160,23 +172,31 @@ export class Dispatcher<T extends Queueable> {
     return task;
   }
 
-  #hasCredit(i: number): boolean {
-    const s = this.slots[i];
-    return s !== undefined && s.accepting && s.inFlight < this.#capacity;
+  /** How many tasks a worker may hold for tasks for any worker: its capacity, or its fair share while a worker starts (`extra`: tasks not yet queued). */
+  #limit(extra: number): number {
+    if (this.startingWorkers() === 0) return this.#capacity;
+    let total = this.#queued + extra;
+    for (const s of this.slots) if (s !== undefined) total += s.inFlight;
+    return Math.min(this.#capacity, Math.max(1, Math.ceil(total / this.slots.length)));
   }
 
-  #pick(): number {
+  #hasCredit(i: number, limit = this.#capacity): boolean {
+    const s = this.slots[i];
+    return s !== undefined && s.accepting && s.inFlight < limit;
+  }
+
+  #pick(limit: number): number {
     const n = this.slots.length;
     // An idle pool: the worker that took the last task is at 0 (the least busy there can be) and
     // still awake; sending it the next one saves a wake-up on another core (round trips are
     // twice as fast). Ties between busy workers rotate.
     const last = this.#last;
-    if (this.#policy === 'least-busy' && last >= 0 && this.#hasCredit(last) && (this.slots[last] as WorkerSlot).inFlight === 0) return last;
+    if (this.#policy === 'least-busy' && last >= 0 && this.#hasCredit(last, limit) && (this.slots[last] as WorkerSlot).inFlight === 0) return last;
     let best = -1;
     let bestLoad = Infinity;
     for (let k = 0; k < n; k++) {
       const i = (this.#next + k) % n;
-      if (!this.#hasCredit(i)) continue;
+      if (!this.#hasCredit(i, limit)) continue;
       if (this.#policy === 'round-robin') {
         best = i;
         break;

@@ -10,7 +10,7 @@ import { checkSignal } from './submission.ts';
 export interface MapOptions {
   /** Yield results in input order (`true`) or as tasks finish (`false`). @default true */
   ordered?: boolean | undefined;
-  /** Tasks in flight at most. @default size × concurrency */
+  /** Tasks in flight at most. @default size × concurrency, at most `Number.MAX_SAFE_INTEGER` */
   window?: number | undefined;
   /**
    * Cancels the map: its queued tasks are dropped, its running ones see `ctx.signal` aborted, and
@@ -102,11 +102,15 @@ class Outcomes<R> {
   }
 }
 
-/** Where a map's items come from: `fill` reads while `room()` says the window has room. */
+/**
+ * Where a map's items come from: `fill` reads while `room()` says the window has room. A source
+ * that throws is read no further (`exhausted`), and its error waits in `check()`: the map throws
+ * it at its position, once the results of the items read before it are yielded.
+ */
 interface Feed<T> {
   readonly exhausted: boolean;
   fill(room: () => boolean, take: (item: T) => void): void;
-  /** Throws what the source threw, once the map reaches it. */
+  /** Throws what the source threw, if it threw. */
   check(): void;
   /** Read no further. */
   close(): Promise<void>;
@@ -115,6 +119,7 @@ interface Feed<T> {
 /** A sync source is read in the map's loop, without an await: one microtask less per item. */
 class SyncFeed<T> implements Feed<T> {
   exhausted = false;
+  #failure: { error: unknown } | undefined;
   readonly #source: Iterator<T>;
 
   constructor(source: Iterator<T>) {
@@ -123,16 +128,26 @@ class SyncFeed<T> implements Feed<T> {
 
   fill(room: () => boolean, take: (item: T) => void): void {
     while (!this.exhausted && room()) {
-      const item = this.#source.next();
+      let item: IteratorResult<T>;
+      try {
+        item = this.#source.next();
+      } catch (error) {
+        this.#failure = { error };
+        this.exhausted = true;
+        return;
+      }
       if (item.done) this.exhausted = true;
       else take(item.value);
     }
   }
 
-  check(): void {}
+  check(): void {
+    if (this.#failure) throw this.#failure.error;
+  }
 
+  /** Not after it threw: as `for...of`, which calls `return()` only on an iterator still open. */
   async close(): Promise<void> {
-    this.#source.return?.();
+    if (!this.#failure) this.#source.return?.();
   }
 }
 
@@ -170,6 +185,7 @@ class AsyncFeed<T> implements Feed<T> {
       (error: unknown) => {
         this.#pending = undefined;
         this.#failure = { error };
+        this.exhausted = true;
         this.#answered();
       },
     );
@@ -179,9 +195,10 @@ class AsyncFeed<T> implements Feed<T> {
     if (this.#failure) throw this.#failure.error;
   }
 
-  /** A read under way is not waited for (it may never answer); the source is closed after it. */
+  /** A read under way is not waited for (it may never answer); the source is closed after it (not after it threw: as `for await`). */
   async close(): Promise<void> {
     this.#closed = true;
+    if (this.#failure) return;
     if (this.#pending === undefined) await this.#source.return?.();
     else void this.#pending.then(() => this.#source.return?.()).catch(() => {});
   }
@@ -210,14 +227,17 @@ export async function* mapTasks<T, R>(
     for (;;) {
       if (signal?.aborted) throw new TaskAbortedError(0, { cause: signal.reason }, 'The map was aborted');
       feed.fill(room, take);
-      feed.check();
       const outcome = outcomes.take();
       if (outcome !== undefined) {
         if (!outcome.ok) throw outcome.error;
         yield outcome.value;
         continue;
       }
-      if (feed.exhausted && outcomes.held === 0) return;
+      if (feed.exhausted && outcomes.held === 0) {
+        // What the source threw comes at its position: after the results of the items read before it.
+        feed.check();
+        return;
+      }
       // An abort ends the wait for an outcome: the map throws at once, not when its tasks'
       // rejections come. Watched only while it waits: a map left at a `yield` (an iterator
       // dropped without return()) holds nothing on the signal.

@@ -103,6 +103,7 @@ export class PoolCore {
     this.#supervisor = new Supervisor(options, this.#host());
     const dispatcher = new Dispatcher<PendingTask>(options.dispatch, options.concurrency, (task, slot) => this.#send(task, slot));
     dispatcher.slots = this.#supervisor.handles;
+    dispatcher.startingWorkers = () => this.#supervisor.starting;
     this.#queue = new TaskQueue(dispatcher, options.maxQueue);
     this.#lifecycle = new PoolLifecycle({
       state: () => this.#state,
@@ -223,8 +224,9 @@ export class PoolCore {
 
   #enqueue(task: PendingTask): void {
     this.#queue.add(task);
-    if (this.#state !== 'running' && this.#state !== 'stopping') return;
-    this.#pump();
+    // While the pool starts, a worker ready already takes its share (dispatcher.ts) at once: a
+    // task submitted then waited for another worker's start, or for an answer.
+    if (this.#state === 'running' || this.#state === 'stopping' || (this.#state === 'starting' && this.#supervisor.starting < this.options.size)) this.#pump();
   }
 
   #pump(): void {
@@ -304,6 +306,7 @@ export class PoolCore {
         // back to a worker not yet sent its pill (h, at least), which runs them if it is a
         // SafeWorker; any that none takes fail as if h had kept them.
         this.#outcomes.reclaimed(h, tasks, this.#state === 'running' || (this.#state === 'stopping' && this.#stopPhase !== 'pilled'));
+        this.#rebalancer.answered(h, tasks.length);
         if (this.#stopPhase === 'cancelling') {
           this.#queue.pump();
           this.#rejectQueued(new WorkerStoppedError({ worker: h.number, pid: h.pid }));

@@ -135,7 +135,8 @@ export class Pool<TTask = unknown, TResult = unknown> extends EventEmitter<PoolE
    */
   map(input: Iterable<TTask> | AsyncIterable<TTask>, options: MapOptions = {}): AsyncIterableIterator<TResult> {
     checkMapArguments(input, options);
-    const window = options.window ?? this.size * this.concurrency;
+    // Capped: at a concurrency of 2^52 or more the product is past a safe integer, which checkWindow refuses.
+    const window = options.window ?? Math.min(this.size * this.concurrency, Number.MAX_SAFE_INTEGER);
     const { signal, timeout } = options;
     // One options object for every task: the pool listens to a shared signal once.
     const perTask: RunOptions = signal === undefined && timeout === undefined ? NO_OPTIONS : { ...(signal && { signal }), ...(timeout !== undefined && { timeout }) };

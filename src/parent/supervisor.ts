@@ -52,6 +52,12 @@ export class Supervisor {
   readonly #slotFailures: number[];
   /** When each slot's worker last became ready (`monotonicMs()`); undefined for a slot never ready. */
   readonly #readyAt: (number | undefined)[] = [];
+  /**
+   * Workers of the pool's start whose process is not ready yet: while any is, a ready worker takes
+   * only its share (dispatcher.ts). Not a replacement's: a survivor whose long tasks fill its share
+   * would take nothing new until the replacement is ready.
+   */
+  readonly #starting = new Set<WorkerHandle>();
   #failuresInRow = 0;
   #unhealthy: PoolUnhealthyError | undefined;
   #mode: Mode = 'idle';
@@ -160,6 +166,11 @@ export class Supervisor {
     return { replacing: this.#timers[n] !== undefined, last: this.#exited[n] };
   }
 
+  /** How many workers of the pool's start are starting: their process runs, and is not ready yet. */
+  get starting(): number {
+    return this.#starting.size;
+  }
+
   live(): WorkerHandle[] {
     return this.handles.filter((h): h is WorkerHandle => h !== undefined && h.state !== 'exited');
   }
@@ -173,10 +184,13 @@ export class Supervisor {
   }
 
   #spawn(n: number): void {
-    this.handles[n] = new WorkerHandle(n, this.#options, this.#events, this.initExtras);
+    const handle = new WorkerHandle(n, this.#options, this.#events, this.initExtras);
+    this.handles[n] = handle;
+    if (this.#mode === 'starting') this.#starting.add(handle);
   }
 
   #onReady(handle: WorkerHandle): void {
+    this.#starting.delete(handle); // before the pool's pump: the others' share is lifted
     this.#readyAt[handle.number] = monotonicMs(); // its slot's backoff is reset once it has lived STABLE_MS (#onExit)
     this.#failuresInRow = 0;
     if (this.#unhealthy) {
@@ -190,6 +204,7 @@ export class Supervisor {
   }
 
   #onExit(handle: WorkerHandle, exitCode: number | null, signal: NodeJS.Signals | null, tasks: PendingTask[]): void {
+    this.#starting.delete(handle); // one that never was ready holds back no share
     clearTimeout(this.#recycleKills.get(handle));
     this.#recycleKills.delete(handle);
     releaseUsage(handle.pid); // the memory watch's reads of it

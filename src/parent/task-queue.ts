@@ -45,12 +45,13 @@ export class TaskQueue {
 
   /**
    * Room for a task to `target` (-1: any worker) now: the queue holds fewer than `maxQueue`
-   * tasks or, at `maxQueue` 0, no submission that could take the same credit waits before it
-   * and a worker has a free credit for it (`add` then sends it).
+   * tasks or, whatever `maxQueue` is, no submission that could take the same credit waits before
+   * it and a worker has a free credit for it (`add` then sends it). A full queue of tasks for a
+   * busy worker by number so holds back no task another worker can take at once.
    */
   hasRoom(target: number): boolean {
     if (this.length < this.#maxQueue) return true;
-    if (this.#maxQueue !== 0 || this.#head(this.#untargeted) !== undefined) return false;
+    if (this.#head(this.#untargeted) !== undefined) return false;
     const lane = target < 0 ? undefined : this.#targeted[target];
     if (lane !== undefined && this.#head(lane) !== undefined) return false;
     return this.#dispatcher.canSendNow(target);
@@ -61,10 +62,13 @@ export class TaskQueue {
     return this.#waiting.size > 0 || this.#dispatcher.hasWorkFor(slot);
   }
 
-  /** Queue now (the caller checked `hasRoom`). At `maxQueue` 0 it goes out at once, also while the pool starts. */
+  /**
+   * Queue now (the caller checked `hasRoom`). Let in past `maxQueue` (at 0, any task), it was let
+   * in because a worker takes it at once: it goes out now, also while the pool starts.
+   */
   add(task: PendingTask): void {
     this.#dispatcher.enqueue(task);
-    if (this.#maxQueue === 0) this.#dispatcher.pump();
+    if (this.length > this.#maxQueue) this.#dispatcher.pump();
   }
 
   /** Queue once there is room; `resolve` gets the task id then. */
@@ -75,10 +79,10 @@ export class TaskQueue {
 
   /**
    * Dispatch what the credits allow, and let waiting submissions in as room frees up, oldest
-   * first. At `maxQueue` 0 room is a free credit, which not every waiter can take: one waiting
-   * for a busy worker by number lets those behind it go to the others, as the dispatcher does
-   * with queued tasks, and a credit its worker frees goes to the older of it and the oldest
-   * untargeted waiter, so neither kind waits for ever behind the other.
+   * first. Past `maxQueue` (at 0, always) room is a free credit, which not every waiter can
+   * take: one waiting for a busy worker by number lets those behind it go to the others, as the
+   * dispatcher does with queued tasks, and a credit its worker frees goes to the older of it and
+   * the oldest untargeted waiter, so neither kind waits for ever behind the other.
    */
   pump(): void {
     this.#dispatcher.pump();
@@ -92,20 +96,19 @@ export class TaskQueue {
   }
 
   /**
-   * The oldest live waiter that may be queued now: below `maxQueue` any, at 0 one a worker takes
+   * The oldest live waiter that may be queued now: below `maxQueue` any, else one a worker takes
    * at once. The heads of every lane are looked at, so aborted waiters there are dropped each time.
    */
   #next(): SpaceWaiter | undefined {
     const any = this.#dispatcher.queued < this.#maxQueue;
-    const atZero = this.#maxQueue === 0;
     const head = this.#head(this.#untargeted);
-    let best = head !== undefined && (any || (atZero && this.#dispatcher.canSendNow(-1))) ? head : undefined;
+    let best = head !== undefined && (any || this.#dispatcher.canSendNow(-1)) ? head : undefined;
     for (let i = 0; i < this.#targeted.length; i++) {
       const lane = this.#targeted[i]; // lanes are made on first use: a worker with none is a hole
       if (lane === undefined) continue;
       const first = this.#head(lane);
       if (first === undefined || (best !== undefined && best.task.id < first.task.id)) continue;
-      if (any || (atZero && this.#dispatcher.canSendNow(i))) best = first;
+      if (any || this.#dispatcher.canSendNow(i)) best = first;
     }
     return best;
   }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { QueueFullError, TaskAbortedError, TaskTimeoutError } from 'looppool';
 import { makePool } from '../helpers/pools.ts';
 import { waitFor } from '../helpers/processes.ts';
+import type { WaitSpinAnswer, WaitSpinTask } from '../fixtures/workers/waits-then-spins.ts';
 
 describe('fair, credit-based dispatch', () => {
   it('with concurrency 1, never gives a busy worker a second task while another is idle', async () => {
@@ -54,6 +55,32 @@ describe('fair, credit-based dispatch', () => {
   });
 });
 
+describe('tasks submitted before every worker is ready', () => {
+  it('are shared between the workers, not all taken by the first one ready', async () => {
+    // The usual Promise.all(items.map(run)) on a pool not started: each task waits 50 ms, then
+    // spins 30 ms. Async, every one a worker takes starts at once and can never be handed back:
+    // before, the first worker ready took all 60 (concurrency 100) and the other idled.
+    const pool = makePool<WaitSpinTask, WaitSpinAnswer>({ worker: 'waits-then-spins.ts', size: 2 });
+    const answers = await Promise.all(Array.from({ length: 60 }, (_, i) => pool.run({ value: i, wait: 50, spin: 30 })));
+    expect(answers.map((a) => a.value)).toEqual([...Array(60).keys()]);
+    const ranOn = [0, 1].map((w) => answers.filter((a) => a.worker === w));
+    for (const ran of ranOn) expect(ran.length).toBeGreaterThanOrEqual(20);
+    expect(new Set(answers.map((a) => a.pid)).size).toBe(2);
+    expect(pool.stats()).toMatchObject({ done: 60, failed: 0, restarts: 0 });
+  });
+
+  it('a ready worker answers the first task at once, and takes its share again and again, while the other never becomes ready', async () => {
+    // Worker 1's initialize() outlasts the test: every task runs on worker 0, a share at a time.
+    const pool = makePool({ worker: 'slow-init-one.ts', size: 2, workerData: { ms: 60_000 } });
+    expect(await pool.run(1)).toBe(1);
+    expect(pool.stats().workers.map((w) => w.state)).toEqual(['ready', 'starting']);
+    const answers = await Promise.all(Array.from({ length: 9 }, (_, i) => pool.run(i * 10)));
+    expect(answers).toEqual(Array.from({ length: 9 }, (_, i) => i * 10));
+    expect(pool.stats().workers.map((w) => [w.state, w.done])).toEqual([['ready', 10], ['starting', 0]]);
+    await pool.terminate(); // a stop would wait for the start to end
+  });
+});
+
 describe('backpressure', () => {
   it('putNowait throws QueueFullError at maxQueue and put waits until there is room', async () => {
     const pool = makePool({ worker: 'gate.ts', size: 1, concurrency: 1, maxQueue: 2 });
@@ -101,6 +128,24 @@ describe('backpressure', () => {
     expect(pool.stats()).toMatchObject({ queued: 0, inFlight: 1 });
     await waitFor(() => results.length === 2, "the last task's result");
     expect(pool.stats()).toMatchObject({ queued: 0, inFlight: 0, done: 4 });
+  });
+
+  it('a queue full of tasks for a busy worker by number holds back no task another worker can take at once', async () => {
+    const pool = makePool<WaitSpinTask, WaitSpinAnswer>({ worker: 'waits-then-spins.ts', size: 2, concurrency: 1, maxQueue: 2 });
+    await pool.start();
+    const results: WaitSpinAnswer[] = [];
+    pool.on('result', (value) => results.push(value));
+    const release = new AbortController();
+    const onZero = [1, 2, 3].map((i) => pool.run({ value: `on 0: ${i}`, wait: 60_000 }, { worker: 0, signal: release.signal }).catch((e: unknown) => e));
+    expect(pool.stats()).toMatchObject({ queued: 2, inFlight: 1 }); // the queue is full; worker 1 is idle
+    expect(typeof pool.putNowait({ value: 'put' })).toBe('number'); // before: QueueFullError
+    await waitFor(() => results.length === 1, "the put task's result");
+    expect(results[0]).toMatchObject({ value: 'put', worker: 1 });
+    const ran = await pool.run({ value: 'run' }); // before: it waited for worker 0's first task to end
+    expect(ran).toMatchObject({ value: 'run', worker: 1 });
+    expect(pool.stats().workers.map((w) => w.done)).toEqual([0, 2]);
+    release.abort();
+    for (const outcome of await Promise.all(onZero)) expect(outcome).toBeInstanceOf(TaskAbortedError);
   });
 
   it('the room a queued task leaves when it is aborted goes to a waiting put() at once', async () => {

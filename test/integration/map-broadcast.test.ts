@@ -17,6 +17,8 @@ describe('map', () => {
 
   it('yields results as they finish with ordered: false', async () => {
     const pool = makePool({ worker: 'sleep.ts', size: 2, concurrency: 10 });
+    // Both workers ready: every task starts at once (while a worker starts, the other takes only its share).
+    await pool.start();
     const out: number[] = [];
     for await (const r of pool.map(items, { ordered: false })) out.push(r.value as number);
     expect([...out].sort((a, b) => a - b)).toEqual([...Array(10).keys()]);
@@ -94,6 +96,37 @@ describe('map', () => {
     await expect(async () => {
       for await (const _ of pool.map(['sync'])) void _;
     }).rejects.toBeInstanceOf(TaskError);
+  });
+
+  it("a source that throws: the results of the items read before it come first, then its error (sync and async generators, in order or not)", async () => {
+    const pool = makePool({ worker: 'sleep.ts', size: 2 });
+    const boom = new Error('the source broke');
+    function* syncSource() {
+      yield* [{ ms: 90, value: 0 }, { ms: 10, value: 1 }, { ms: 50, value: 2 }];
+      throw boom;
+    }
+    async function* asyncSource() {
+      yield* syncSource();
+    }
+    for (const source of [syncSource, asyncSource]) {
+      for (const ordered of [true, false]) {
+        const out: unknown[] = [];
+        const error = await (async () => {
+          for await (const r of pool.map(source(), { ordered })) out.push(r.value);
+        })().then(() => undefined, (e: unknown) => e);
+        expect(error).toBe(boom); // before: thrown at once, the three results dropped
+        expect([...out].sort()).toEqual([0, 1, 2]);
+        if (ordered) expect(out).toEqual([0, 1, 2]);
+      }
+    }
+    expect(pool.stats()).toMatchObject({ done: 12, failed: 0, inFlight: 0 });
+  });
+
+  it('runs at a concurrency of 2^52 or more: the default window is capped at a safe integer', async () => {
+    const pool = makePool({ worker: 'sleep.ts', size: 2, concurrency: 2 ** 52 });
+    const out: unknown[] = [];
+    for await (const r of pool.map([{ ms: 1, value: 'a' }, { ms: 1, value: 'b' }])) out.push(r.value); // before: TypeError about `window`
+    expect(out).toEqual(['a', 'b']);
   });
 
   it('a signal cancels the map: it throws TaskAbortedError, its queued tasks are dropped, its running ones see ctx.signal', async () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { TaskAbortedError, TaskTimeoutError } from 'looppool';
 import { prng } from '../helpers/prng.ts';
 import type { CpuAnswer, CpuTask } from '../fixtures/workers/cpu.ts';
+import type { WaitSpinAnswer, WaitSpinTask } from '../fixtures/workers/waits-then-spins.ts';
 import { makePool } from '../helpers/pools.ts';
 
 const range = (n: number) => [...Array(n).keys()];
@@ -76,6 +77,54 @@ describe('tasks a worker has not started go to an idle worker', () => {
     expect(answers.slice(20).map((a) => a.worker)).toEqual(range(6).map(() => 0));
     expect(errors).toEqual([]);
     expect(pool.stats()).toMatchObject({ handedBack: moved.length, restarts: 0 });
+  });
+
+  it('counts only the waiting tasks given a worker by number against the share: those already running take no place in the run queue', async () => {
+    // Worker 0 runs 30 long tasks sent to it by number (all started: they wait on a timer), then
+    // alternating dispatch gives it the 10 slow CPU tasks of a batch and worker 1 the 10 quick
+    // ones. Counted as if they still waited, the 30 left a share of max(0, 9 - 30) / 2 = 0.
+    const pool = makePool<WaitSpinTask, WaitSpinAnswer>({ worker: 'waits-then-spins.ts', size: 2, dispatch: 'round-robin' });
+    await pool.start();
+    const release = new AbortController();
+    const pinned = range(30).map((i) => pool.run({ value: `pinned ${i}`, wait: 60_000 }, { worker: 0, signal: release.signal }).catch((e: unknown) => e));
+    const batch = await Promise.all(range(20).map((i) => pool.run({ value: i, spin: i % 2 === 0 ? 300 : 10 })));
+    const slowOn = (w: number) => batch.filter((a) => (a.value as number) % 2 === 0 && a.worker === w).length;
+    expect(slowOn(1)).toBeGreaterThan(0); // before: 0, worker 0 ran all ten
+    expect(slowOn(0) + slowOn(1)).toBe(10);
+    expect(pool.stats().handedBack).toBeGreaterThanOrEqual(slowOn(1)); // round-robin may send a handed-back task to worker 0 again
+    release.abort();
+    for (const outcome of await Promise.all(pinned)) expect(outcome).toBeInstanceOf(TaskAbortedError);
+  });
+
+  it('an idle worker whose hand-back came back empty asks another busy worker: the busiest by movable tasks may have started them all', async () => {
+    // Worker 2 is kept full (concurrency 20) by tasks sent to it by number, so the batch alternates
+    // between workers 0 and 1: worker 0 gets 20 tasks that wait on a timer (started at once,
+    // movable but not waiting), worker 1 20 CPU tasks of 100 ms (one runs, the rest wait). When
+    // worker 2 runs out of tasks, worker 0 holds the most movable ones and is asked first: it has
+    // none waiting. Before, nobody asked worker 1, and worker 2 idled through its 2 s backlog.
+    const pool = makePool<WaitSpinTask, WaitSpinAnswer>({ worker: 'waits-then-spins.ts', size: 3, concurrency: 20, dispatch: 'round-robin' });
+    await pool.start();
+    const release = new AbortController();
+    const onTwo = range(20).map((i) => pool.run({ value: `on 2: ${i}`, wait: 300 }, { worker: 2 }));
+    const waitSentTo: number[] = [];
+    const cpuSentTo: number[] = [];
+    const waits: Promise<unknown>[] = [];
+    const cpu: Promise<WaitSpinAnswer>[] = [];
+    for (let i = 0; i < 20; i++) {
+      waits.push(pool.run({ value: `wait ${i}`, wait: 60_000 }, { signal: release.signal, onDispatch: ({ worker }) => waitSentTo.push(worker) }).catch((e: unknown) => e));
+      cpu.push(pool.run({ value: i, spin: 100 }, { onDispatch: ({ worker }) => (cpuSentTo[i] ??= worker) }));
+    }
+    expect(waitSentTo).toEqual(range(20).map(() => 0));
+    expect(cpuSentTo).toEqual(range(20).map(() => 1));
+    await Promise.all(onTwo);
+    const answers = await Promise.all(cpu);
+    expect(answers.map((a) => a.value)).toEqual(range(20));
+    const movedToTwo = answers.filter((a) => a.worker === 2).length;
+    expect(movedToTwo).toBeGreaterThan(0);
+    expect(answers.filter((a) => a.worker === 0)).toEqual([]); // worker 0 was never idle
+    expect(pool.stats().handedBack).toBeGreaterThanOrEqual(movedToTwo);
+    release.abort();
+    for (const outcome of await Promise.all(waits)) expect(outcome).toBeInstanceOf(TaskAbortedError);
   });
 
   it('fails a task aborted while it waits for its turn in a worker, without running it', async () => {

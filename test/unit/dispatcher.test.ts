@@ -113,6 +113,37 @@ describe('Dispatcher', () => {
     expect(d.canSendNow(0)).toBe(true);
   });
 
+  it('while a worker starts, a ready one takes only its fair share, and more as it answers; the rule ends with the start', () => {
+    const { d, s, assigned } = setup('least-busy', 2, 100);
+    let starting = 1;
+    d.startingWorkers = () => starting;
+    (s[1] as Slot).accepting = false; // starting
+    expect(d.canSendNow(-1)).toBe(true); // a first task goes out at once
+    for (let i = 1; i <= 10; i++) d.enqueue(task(i));
+    d.pump();
+    expect(s.map((x) => x.inFlight)).toEqual([5, 0]); // ceil(10 / 2)
+    expect(d.canSendNow(-1)).toBe(false);
+    (s[0] as Slot).inFlight -= 2; // two answers: 8 tasks left, 4 each
+    d.pump();
+    expect(s.map((x) => x.inFlight)).toEqual([4, 0]);
+    starting = 0;
+    (s[1] as Slot).accepting = true;
+    d.pump();
+    expect(s.map((x) => x.inFlight)).toEqual([4, 4]);
+    expect(d.queued).toBe(0);
+    expect(assigned.filter(([, slot]) => slot === 1).map(([id]) => id)).toEqual([7, 8, 9, 10]);
+  });
+
+  it('while a worker starts, a task sent to a ready worker by number is not held to the share', () => {
+    const { d, s } = setup('round-robin', 2, 100);
+    d.startingWorkers = () => 1;
+    (s[1] as Slot).accepting = false;
+    (s[0] as Slot).inFlight = 4;
+    for (let i = 1; i <= 3; i++) d.enqueue(task(i, 0));
+    d.pump();
+    expect(s.map((x) => x.inFlight)).toEqual([7, 0]);
+  });
+
   it('requeue puts a task back at the head; takeAll empties every queue in id order', () => {
     const { d, s } = setup('least-busy', 1, 10);
     (s[0] as Slot).accepting = false;

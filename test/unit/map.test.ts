@@ -98,6 +98,60 @@ describe('pool.map engine', () => {
     expect(returned).toBe(true);
   });
 
+  it("throws a source's error at its position: after the results of the items read before it, sync or async, in order or not", async () => {
+    const boom = new Error('the source broke');
+    function* syncSource() {
+      yield* [0, 1, 2];
+      throw boom;
+    }
+    async function* asyncSource() {
+      yield* [0, 1, 2];
+      throw boom;
+    }
+    for (const source of [syncSource, asyncSource]) {
+      for (const ordered of [true, false]) {
+        const { run, settle, started } = manualRun();
+        const out: number[] = [];
+        const consuming = (async () => {
+          for await (const v of mapTasks(run, source(), { window: 10, ordered })) out.push(v);
+        })();
+        const outcome = consuming.then(() => undefined, (e: unknown) => e);
+        await tick();
+        await tick();
+        expect(started).toEqual([0, 1, 2]);
+        for (const t of [2, 0, 1]) {
+          settle(t);
+          await tick();
+        }
+        expect(await outcome).toBe(boom); // before: thrown at once, before any result
+        expect(out).toEqual(ordered ? [0, 10, 20] : [20, 0, 10]);
+      }
+    }
+  });
+
+  it("a task's failure read before the source's comes first; a consumer that leaves first hears neither", async () => {
+    function* source() {
+      yield* [0, 1];
+      throw new Error('the source broke');
+    }
+    const first = manualRun();
+    const failing = mapTasks(first.run, source(), { window: 10 });
+    const next = failing.next();
+    await tick();
+    first.settle(1, new Error('task 1 failed'));
+    first.settle(0);
+    expect(await next).toEqual({ value: 0, done: false });
+    await expect(failing.next()).rejects.toThrow('task 1 failed');
+    const second = manualRun();
+    const left = mapTasks(second.run, source(), { window: 10 });
+    const one = left.next();
+    await tick();
+    second.settle(0);
+    expect(await one).toEqual({ value: 0, done: false });
+    expect(await left.return(undefined)).toEqual({ value: undefined, done: true }); // task 1 still runs: its outcome is dropped
+    second.settle(1);
+  });
+
   it('takes a hand-written async iterator whose next() answers with a plain object', async () => {
     let i = 0;
     const source: AsyncIterable<number> = {

@@ -1,11 +1,11 @@
-import { describe, expect, it } from 'vitest';
-import { Rebalancer } from '../../src/parent/rebalancer.ts';
+import { describe, expect, it, vi } from 'vitest';
+import { MAX_EMPTY_ANSWERS, RETRY_MS, Rebalancer } from '../../src/parent/rebalancer.ts';
 import type { WorkerHandle } from '../../src/parent/worker-handle.ts';
 
 /** The parts of a handle the rebalancer reads; `asked` records its reclaim requests. */
 function handle(inFlight: number, movable = inFlight, reclaiming = false) {
   const asked: number[] = [];
-  const h = { state: 'ready', inFlight, tasks: { movable, reclaiming, reclaim: (idle: number) => asked.push(idle) } };
+  const h = { state: 'ready', inFlight, tasks: { movable, reclaiming, counts: { sent: inFlight }, reclaim: (idle: number) => asked.push(idle) } };
   return { h: h as unknown as WorkerHandle, asked };
 }
 
@@ -56,5 +56,69 @@ describe('the rebalancer', () => {
     const stopped = [handle(0), handle(6)];
     await look(stopped, false);
     for (const x of [...none, ...single, ...asked, ...stopped]) expect(x.asked).toEqual([]);
+  });
+
+  describe('after an empty answer', () => {
+    /** A rebalancer over `handles`, worker 0 idle; `answer(x)` answers x's request with no task. */
+    function setup(handles: ReturnType<typeof handle>[]) {
+      const rebalancer = new Rebalancer(
+        handles.map((x) => x.h),
+        () => true,
+      );
+      const answer = (x: ReturnType<typeof handle>, count = 0) => rebalancer.answered(x.h, count);
+      return { rebalancer, answer };
+    }
+
+    it('asks the next busiest worker at once, and not the one that had none, while it is sent no task', async () => {
+      const handles = [handle(0), handle(9), handle(6)];
+      const { rebalancer, answer } = setup(handles);
+      rebalancer.workerIdle();
+      await turn();
+      expect(handles.map((x) => x.asked)).toEqual([[], [1], []]);
+      answer(handles[1]!); // all 9 had started
+      await turn();
+      expect(handles.map((x) => x.asked)).toEqual([[], [1], [1]]);
+      answer(handles[2]!, 2); // it had tasks waiting: nobody is passed over for it
+      rebalancer.workerIdle();
+      await turn();
+      expect(handles.map((x) => x.asked)).toEqual([[], [1], [1, 1]]);
+    });
+
+    it('asks the same worker again once it is sent a task, and later unasked, a bounded number of times', () => {
+      vi.useFakeTimers();
+      try {
+        const handles = [handle(0), handle(9)];
+        const busy = handles[1]!;
+        const { rebalancer, answer } = setup(handles);
+        rebalancer.workerIdle();
+        vi.runOnlyPendingTimers();
+        answer(busy);
+        vi.runOnlyPendingTimers(); // the look at once: it had none
+        expect(busy.asked).toHaveLength(1);
+        (busy.h.tasks.counts as { sent: number }).sent++; // a task sent since may wait there
+        rebalancer.workerIdle();
+        vi.runOnlyPendingTimers();
+        expect(busy.asked).toHaveLength(2);
+        // Sent no task, it is asked again after each empty answer but the last of MAX_EMPTY_ANSWERS, each wait twice the one before.
+        const waits: number[] = [];
+        for (let k = 1; k <= MAX_EMPTY_ANSWERS; k++) {
+          answer(busy);
+          const before = Date.now();
+          vi.runAllTimers();
+          if (k < MAX_EMPTY_ANSWERS) waits.push(Date.now() - before);
+          expect(busy.asked).toHaveLength(k < MAX_EMPTY_ANSWERS ? 2 + k : 1 + k);
+        }
+        expect(waits.map((w, i) => w >= RETRY_MS * 2 ** i && w < RETRY_MS * 2 ** (i + 1))).toEqual(waits.map(() => true)); // on the fake clock (an immediate counts 1 ms)
+        rebalancer.workerIdle();
+        vi.runAllTimers();
+        expect(busy.asked).toHaveLength(1 + MAX_EMPTY_ANSWERS); // until it is sent a task
+        (busy.h.tasks.counts as { sent: number }).sent++;
+        rebalancer.workerIdle();
+        vi.runAllTimers();
+        expect(busy.asked).toHaveLength(2 + MAX_EMPTY_ANSWERS);
+      } finally {
+        vi.useRealTimers();
+      }
+    });
   });
 });

@@ -130,6 +130,30 @@ describe('TaskQueue below maxQueue', () => {
   });
 });
 
+describe('TaskQueue at maxQueue, full of tasks for a busy worker by number', () => {
+  it('takes a task another worker takes at once, new or waiting for room; one no worker can take waits', () => {
+    const { queue, sent, submit, free } = setup(2, 2);
+    submit(0); // 1 → worker 0
+    submit(0); // 2 queued for worker 0
+    submit(0); // 3 queued for worker 0: the queue is full
+    expect(queue.hasRoom(-1)).toBe(true); // before: false, although worker 1 is free
+    submit(); // 4 → worker 1 at once
+    expect(sent).toEqual([[1, 0], [4, 1]]);
+    expect(queue.hasRoom(-1)).toBe(false); // every credit taken
+    expect(queue.hasRoom(1)).toBe(false);
+    submit(); // 5 waits for room
+    submit(1); // 6 waits for room
+    expect(queue.length).toBe(4);
+    free(1); // worker 1's credit: to the oldest submission it can take, though the queue is still full
+    expect(sent.slice(2)).toEqual([[5, 1]]);
+    free(1);
+    expect(sent.slice(3)).toEqual([[6, 1]]);
+    expect(queue.length).toBe(2);
+    free(0);
+    expect(sent.slice(4)).toEqual([[2, 0]]);
+  });
+});
+
 describe('TaskQueue: submissions waiting for a worker by number', () => {
   it('only for a higher-numbered worker (no lane for the lower ones): they are let in as room frees, and rejected at a stop', () => {
     const { queue, sent, submit, free } = setup(2, 1);

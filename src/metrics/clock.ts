@@ -34,8 +34,12 @@ export const SYSTEM_CLOCK: Clock = Object.freeze({
 
 /**
  * Runs `tick` every `interval` ms with a chained timer: the next tick is scheduled only once the
- * previous one (which may be async) has settled, so slow ticks never overlap. `tick` must not
- * throw; a rejection is ignored here (the reporters catch and report their own errors).
+ * previous one (which may be async) has settled, so slow ticks never overlap. Ticks keep to the
+ * grid set at `start()` (start + k × interval): a timer set `interval` after each tick settled
+ * drifted by the tick's own time (a pool report waits for its pidusage reading, about 5 ms), and
+ * against statsd's flush a drifting report lands twice in one flush and in none of the next (a
+ * counter read 0, then double). A tick that ran past its next slot skips to the slot after.
+ * `tick` must not throw; a rejection is ignored here (the reporters catch and report their own errors).
  */
 export class Ticker {
   readonly #clock: Clock;
@@ -43,6 +47,8 @@ export class Ticker {
   readonly #tick: () => void | Promise<void>;
   #timer: ClockTimer | undefined;
   #running = false;
+  /** When the next tick is due, on the clock. */
+  #due = 0;
 
   constructor(clock: Clock, interval: number, tick: () => void | Promise<void>) {
     this.#clock = clock;
@@ -57,6 +63,7 @@ export class Ticker {
   start(): void {
     if (this.#running) return;
     this.#running = true;
+    this.#due = this.#clock.now() + this.#interval;
     this.#schedule();
   }
 
@@ -68,7 +75,9 @@ export class Ticker {
 
   #schedule(): void {
     if (!this.#running) return;
-    this.#timer = this.#clock.setTimer(() => void this.#run(), this.#interval);
+    const now = this.#clock.now();
+    if (this.#due <= now) this.#due += Math.ceil((now - this.#due + 1) / this.#interval) * this.#interval;
+    this.#timer = this.#clock.setTimer(() => void this.#run(), Math.min(this.#due - now, this.#interval));
   }
 
   async #run(): Promise<void> {
@@ -78,6 +87,7 @@ export class Ticker {
     } catch {
       // never reached with the reporters' ticks; a ticker must survive anyway
     }
+    this.#due += this.#interval; // the slot after the one that just ran (a timer may fire a fraction of a ms early)
     this.#schedule();
   }
 }

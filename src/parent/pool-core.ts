@@ -159,7 +159,7 @@ export class PoolCore {
   }
 
   async broadcast(message: unknown, start: () => Promise<void>): Promise<unknown[]> {
-    if (this.#state === 'stopping' || this.#state === 'stopped' || this.#lifecycle.stopCalled) throw new PoolStoppedError();
+    if (this.#state === 'stopping' || this.#state === 'stopped' || this.#lifecycle.stopCalled) throw this.#stoppedError();
     const encoded = encodePayload(message, 'message', this.options.maxMessageBytes); // a bad message starts nothing
     // A running pool sends at once, so a stop() called right after pills the workers after the
     // broadcast, not before (a SafeWorker answers it before it exits).
@@ -206,11 +206,17 @@ export class PoolCore {
   /** `refuseWhenFull`: a full queue refuses the task before it is made (it takes no id), though the pool starts: at maxQueue 0 only a started pool takes one. */
   #create(mode: TaskMode, task: unknown, options: SubmitOptions, autoStart: () => void, refuseWhenFull: boolean, resolve?: (v: unknown) => void, reject?: (e: Error) => void): PendingTask {
     // stop() called during a start leaves the state 'starting' until the start ends: refused already.
-    if (this.#state === 'stopping' || this.#state === 'stopped' || this.#lifecycle.stopCalled) throw new PoolStoppedError();
+    if (this.#state === 'stopping' || this.#state === 'stopped' || this.#lifecycle.stopCalled) throw this.#stoppedError();
     // Each caller its own error (its stack, nothing another caller set on it); the queue's tasks,
     // rejected together when the pool turned unhealthy, share one.
     if (this.#unhealthy) throw new PoolUnhealthyError(this.#unhealthy.failures, this.#unhealthy.cause as Error | undefined);
     return this.#submissions.create(mode, task, options, this.#state === 'created' ? autoStart : NOTHING, refuseWhenFull ? this.#queue.refuseIfFull : undefined, resolve, reject);
+  }
+
+  /** Why a call is refused once the pool stopped: a failed start stopped it when nobody called stop(). */
+  #stoppedError(): PoolStoppedError {
+    const failure = this.#lifecycle.stopCalled ? undefined : this.#supervisor.startFailure;
+    return failure ? new PoolStoppedError(`The pool stopped: its start failed (${failure.message})`, { cause: failure }) : new PoolStoppedError();
   }
 
   #send(task: PendingTask, slot: number): void {

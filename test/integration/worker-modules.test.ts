@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { WorkerInitError, WorkerStoppedError } from 'looppool';
+import { PoolStoppedError, WorkerInitError, WorkerStoppedError } from 'looppool';
 import { fixture, makePool, pidsOf } from '../helpers/pools.ts';
 import { commandLine, isAlive, waitFor } from '../helpers/processes.ts';
 
@@ -216,6 +216,14 @@ describe('worker modules', () => {
     const task = pool.run('x');
     await expect(task).rejects.toBeInstanceOf(WorkerInitError);
     await expect(pool.start()).rejects.toBeInstanceOf(WorkerInitError);
+    // Later calls: the pool is stopped, and says why (before: a PoolStoppedError without a cause, though nobody stopped it).
+    const failure = (await pool.start().catch((e: unknown) => e)) as WorkerInitError;
+    for (const later of [pool.run('y'), pool.broadcast('z')]) {
+      const error = (await later.catch((e: unknown) => e)) as PoolStoppedError;
+      expect(error).toBeInstanceOf(PoolStoppedError);
+      expect(error.cause).toBe(failure);
+      expect(error.message).toBe(`The pool stopped: its start failed (${failure.message})`);
+    }
   });
 
   it('a task running on a worker that was ready when another failed to start says the pool could not start (it said the worker was stopped)', async () => {

@@ -196,6 +196,13 @@ export const DEFAULT_ENQUEUE_OPTIONS = Object.freeze({ batchSize: 1000, jobName:
 
 const ENQUEUE_KEYS = new Set(['queue', 'connection', 'batchSize', 'jobName', 'jobOptions', 'idField', 'readyTimeout', 'queueOptions', 'onInvalid', 'onBatch']);
 
+/** `jobOptions` without a `jobId`: one id for every line would add one job and count them all (`idField` names a field per line). */
+function jobOptions(value: unknown): Omit<JobsOptions, 'jobId'> {
+  const options = object('jobOptions', value ?? {}) as JobsOptions;
+  if ('jobId' in options) throw new TypeError('Expected `jobOptions` not to have `jobId` (every line would get the same id: BullMQ adds the first and ignores the rest); use `idField` to take each job\'s id from its line');
+  return options;
+}
+
 /** Check and complete `enqueueLines` options. Pure. */
 export function resolveEnqueueOptions(input: EnqueueOptions): ResolvedEnqueueOptions {
   checkKeys(input, ENQUEUE_KEYS);
@@ -211,7 +218,7 @@ export function resolveEnqueueOptions(input: EnqueueOptions): ResolvedEnqueueOpt
     connection: resolveConnection(input.connection),
     batchSize: positiveInteger('batchSize', input.batchSize ?? d.batchSize),
     jobName,
-    jobOptions: object('jobOptions', input.jobOptions ?? {}) as Omit<JobsOptions, 'jobId'>,
+    jobOptions: jobOptions(input.jobOptions),
     idField: input.idField,
     readyTimeout: delayOption('readyTimeout', input.readyTimeout ?? d.readyTimeout, 1),
     queueOptions: object('queueOptions', input.queueOptions ?? {}) as Omit<QueueOptions, 'connection'>,

@@ -76,6 +76,10 @@ describe('resolveEnqueueOptions', () => {
     expect(() => resolveEnqueueOptions({ queue: 'q', connection: [] as never })).toThrow('Expected `connection` to be a redis:// URL, connection options or a Redis client, got');
     expect(() => resolveEnqueueOptions([] as never)).toThrow('Expected the options to be an object, got an array');
   });
+
+  it('refuses a jobId in jobOptions (its type leaves it out): every line would get that id, BullMQ would add one job and the count say all', () => {
+    expect(() => resolveEnqueueOptions({ queue: 'q', connection: 'redis://x', jobOptions: { jobId: 'same' } as never })).toThrow(/Expected `jobOptions` not to have `jobId`.*use `idField`/);
+  });
 });
 
 describe('failureAction', () => {

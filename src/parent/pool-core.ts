@@ -271,7 +271,9 @@ export class PoolCore {
 
   #report(event: 'taskError' | 'workerError', error: Error, info: Record<string, unknown>): void {
     const heard = event === 'taskError' ? this.#events.taskError(error, info as unknown as TaskErrorInfo) : this.#events.workerError(error, info as unknown as WorkerInfo & { origin: WorkerErrorOrigin });
-    if (!heard) process.stderr.write(`looppool ${this.options.name}: ${event} ${JSON.stringify(info)}: ${error.stack ?? String(error)}\n`);
+    // As Node prints an uncaught error: its stack, its own properties (code...) and its cause
+    // chain (a WorkerCrashedError's cause is what escaped the worker's tasks).
+    if (!heard) process.stderr.write(`looppool ${this.options.name}: ${event} ${JSON.stringify(info)}: ${process.getBuiltinModule('node:util').inspect(error)}\n`);
   }
 
   #workerExited(h: WorkerHandle, details: ExitDetails, tasks: PendingTask[]): void {

@@ -103,6 +103,8 @@ describe('task errors', () => {
       process.stderr.write = write;
     }
     expect(written.join('')).toMatch(/taskError.*QuotaError: quota exceeded \(async\)/s);
+    // Its cause chain and properties too (before: the stack only, without the worker's code or cause).
+    expect(written.join('')).toMatch(/code: 'E_QUOTA'.*\[cause\]: RangeError: limit 10/s);
   });
 
   it.each([

@@ -116,8 +116,11 @@ export class TaskAbortedError extends PoolError {
   }
 }
 
-/** An error rebuilt from a worker's: an `Error`, with the own properties it had (`code`, ...). */
-export type RemoteError = Error & Readonly<Record<string, unknown>>;
+/**
+ * An error rebuilt from a worker's: an `Error`, with the own properties it had (`code`, ...).
+ * `code` is named, so that `error.cause.code` compiles under `noPropertyAccessFromIndexSignature`.
+ */
+export type RemoteError = Error & { readonly code?: unknown } & Readonly<Record<string, unknown>>;
 
 /** The task threw or its promise rejected inside the worker. `cause` is the remote error, rebuilt. */
 export class TaskError extends PoolError implements WorkerRef {

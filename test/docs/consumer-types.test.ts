@@ -17,7 +17,7 @@ const tsc = path.join(root, 'node_modules/typescript/bin/tsc');
 
 const STRICT = {
   target: 'ES2022', lib: ['ES2023'], types: ['node'], strict: true, exactOptionalPropertyTypes: true, noUncheckedIndexedAccess: true,
-  noImplicitOverride: true, verbatimModuleSyntax: true, isolatedModules: true, skipLibCheck: false, noEmit: true,
+  noImplicitOverride: true, noPropertyAccessFromIndexSignature: true, verbatimModuleSyntax: true, isolatedModules: true, skipLibCheck: false, noEmit: true,
 };
 
 /** A project in a new folder with looppool installed as a package; `files`: its sources. */

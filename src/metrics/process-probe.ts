@@ -17,8 +17,6 @@ const pidusageHistory = lazyRequire<{ get?: (pid: number, maxage: number) => unk
  * type-checks its dependencies' declarations (`skipLibCheck: false`) could not resolve it.
  */
 interface PidUsage {
-  /** % of one core (up to 100 times the cores), since pidusage's previous reading of the pid, whoever asked for it. */
-  readonly cpu: number;
   /** RSS, bytes. */
   readonly memory: number;
   /** CPU time used since the process started, ms. */

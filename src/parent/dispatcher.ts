@@ -2,8 +2,8 @@
  * Fair, credit-based dispatch: one FIFO of tasks waiting in the parent (plus one per worker for
  * tasks sent to a given worker), and a credit count per worker. A worker never holds more than
  * `capacity` tasks; a task waits here, not in a busy child, so an idle worker is never starved.
- * While a worker starts, a ready one takes only its fair share of the tasks for any worker (see
- * `pump`). Pure: it sees workers only through the read-only {@link WorkerSlot} view, and the
+ * While a worker of the pool's start is not ready yet, a ready one takes only its fair share of
+ * the tasks for any worker (see `pump`). Pure: it sees workers only through the read-only {@link WorkerSlot} view, and the
  * number of workers starting.
  */
 import { Deque } from '../internal/deque.ts';
@@ -37,7 +37,7 @@ export class Dispatcher<T extends Queueable> {
   #next = 0;
   #last = -1;
   slots: (WorkerSlot | undefined)[] = [];
-  /** How many workers are starting (their process not yet ready); O(1): read once a pump. */
+  /** How many workers of the pool's start are not ready yet (a replacement is not counted); O(1): read once a pump. */
   startingWorkers: () => number = () => 0;
 
   constructor(policy: DispatchPolicy, capacity: number, assign: (task: T, slot: number) => void) {

@@ -64,6 +64,12 @@ export class PoolCore {
   /** Where a stop has got to, once the state is 'stopping' (see {@link StopPhase}); moved on by `#lifecycle`, read by `#send`. */
   #stopPhase: StopPhase | undefined;
   #unhealthy: PoolUnhealthyError | undefined;
+  /** A pump is queued for the submissions made while the pool starts (see #enqueue). */
+  #pumpDue = false;
+  readonly #duePump = (): void => {
+    this.#pumpDue = false;
+    this.#pump();
+  };
   /** Stamps tasks for the wait/run metrics; from construction, so tasks put before start() are stamped too. */
   readonly #timing: TaskTiming | undefined;
   readonly #rebalancer: Rebalancer;
@@ -218,12 +224,6 @@ export class PoolCore {
     const failure = this.#lifecycle.stopCalled ? undefined : this.#supervisor.startFailure;
     return failure ? new PoolStoppedError(`The pool stopped: its start failed (${failure.message})`, { cause: failure }) : new PoolStoppedError();
   }
-
-  #pumpDue = false;
-  readonly #duePump = (): void => {
-    this.#pumpDue = false;
-    this.#pump();
-  };
 
   #send(task: PendingTask, slot: number): void {
     const handle = this.#supervisor.handles[slot] as WorkerHandle;

@@ -6,7 +6,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -66,6 +66,16 @@ describe('manual/examples', () => {
     expect(files.some((f) => f.startsWith('.git/'))).toBe(false);
     const noDeps = await run('node', ['manual/examples/extract/list-files.mjs', '--no-deps']);
     expect(noDeps.stdout.split('\n').some((f) => f.startsWith('node_modules/'))).toBe(false);
+  });
+
+  it("extract: list-files.mjs skips the examples' own outputs, so a second run does not list what it writes", async () => {
+    const dir = path.join(tmp, 'listed');
+    mkdirSync(path.join(dir, 'sub'), { recursive: true });
+    for (const name of ['a.txt', 'extract.jsonl', 'jobs.jsonl', 'sub/b.jsonl']) writeFileSync(path.join(dir, name), '{}\n');
+    const listing = await run('node', ['manual/examples/extract/list-files.mjs', dir]);
+    expect(listing.code).toBe(0);
+    const files = listing.stdout.trim().split('\n').map((f) => path.relative(dir, path.resolve(ROOT, f))).sort();
+    expect(files).toEqual(['a.txt', 'sub/b.jsonl']);
   });
 
   it('fetch: the FetchWorker fetches every page of the local server and answers [url, server header]', async () => {

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 /**
  * Prints the path of every file under a directory, one per line, for `looppool run --lines`.
- * Works without git. Skips .git; includes node_modules (thousands of files after
- * `npm install`, which is what makes the progress display worth watching).
+ * Works without git. Skips .git, and the files the examples' commands write (extract.jsonl,
+ * jobs.jsonl: a second run would list the output it is writing); includes node_modules
+ * (thousands of files after `npm install`, which is what makes the progress display worth
+ * watching).
  *
  *   node manual/examples/extract/list-files.mjs [directory] [--no-deps]
  *
@@ -16,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 const args = process.argv.slice(2);
 const skipDeps = args.includes('--no-deps');
 const root = path.resolve(args.find((a) => !a.startsWith('--')) ?? path.join(path.dirname(fileURLToPath(import.meta.url)), '../../..'));
-const skip = new Set(['.git', ...(skipDeps ? ['node_modules'] : [])]);
+const skip = new Set(['.git', 'extract.jsonl', 'jobs.jsonl', ...(skipDeps ? ['node_modules'] : [])]);
 
 process.stdout.on('error', () => process.exit(0)); // the reader went away: nothing more to do
 

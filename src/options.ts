@@ -3,8 +3,6 @@
  * them. Invalid options throw a `TypeError` (or `RangeError`) naming the option and the value;
  * the checks themselves, in the one wording of every option of the API, are internal/option-checks.ts.
  */
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { StatsD } from 'hot-shots';
 import { isStatsdClient, resolveStatsdOptions, type ResolvedStatsdOptions, type StatsdOptions } from './metrics/statsd.ts';
 import { checkSentryOptions, resolveSentryConfig, type SentryConfig, type SentryOptions } from './sentry/config.ts';
@@ -13,7 +11,8 @@ import { cgroupCpuLimit } from './internal/cpu-limit.ts';
 import { inheritedEnv, inheritedExecArgv } from './internal/exec-argv.ts';
 import { MAX_MESSAGE_BYTES } from './protocol/messages.ts';
 import { assertKnownKeys } from './internal/known-keys.ts';
-import { boolean, delayOption, integer, integerBetween, object, oneOf, poolName, show, stringArray } from './internal/option-checks.ts';
+import { boolean, delayOption, integer, integerBetween, object, oneOf, poolName, readOptions, show, stringArray } from './internal/option-checks.ts';
+import { assertWorkerFile, resolveWorkerUrl } from './internal/worker-file.ts';
 
 // For bullmq/, whose options are checked the same way and which imports options.ts, not internal/.
 export { assertKnownKeys, delayOption, object, show };
@@ -23,8 +22,9 @@ export type DispatchPolicy = 'least-busy' | 'round-robin';
 
 export interface PoolOptions {
   /**
-   * The worker module: a file path (relative paths resolve against the current directory) or a
-   * `file:` URL: `.ts`, `.mts`, `.tsx`, `.js`, `.mjs`, or CommonJS `.cjs`, `.cts`. Its default
+   * The worker module: a file path (relative paths resolve against the current directory; package
+   * names are not looked up) or an absolute `file:` URL, of an existing file (checked by the
+   * constructor): `.ts`, `.mts`, `.tsx`, `.js`, `.mjs`, or CommonJS `.cjs`, `.cts`. Its default
    * export is a `Worker` subclass or a task function. This is code execution: never take it from
    * untrusted input.
    */
@@ -218,14 +218,17 @@ const KNOWN = new Set([
   'statsd', 'reportInterval', 'blockedLoopThreshold', 'sentry', 'control',
 ]);
 
-/** Check and complete pool options. Pure apart from reading defaults from `os`, `process` and the cwd. */
 /** One worker per CPU this process may use: its affinity mask, and its cgroup's CPU quota (which Node 20 does not read). */
 function defaultSize(): number {
   return Math.min(process.getBuiltinModule('node:os').availableParallelism(), cgroupCpuLimit() ?? Infinity, MAX_POOL_SIZE);
 }
 
-export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
-  assertKnownOptions(input);
+/**
+ * Check and complete pool options, each read once. Pure apart from reading defaults from `os`,
+ * `process` and the cwd, and looking at the worker file (it must exist).
+ */
+export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
+  const input = readPoolOptions(options);
   const d = DEFAULT_POOL_OPTIONS;
   const name = poolName('name', input.name ?? d.name);
   // Encoded once here: a bad value fails the constructor, and every worker's init (replacements
@@ -233,7 +236,7 @@ export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
   // pool's process (the init message leaves it out).
   const maxMessageBytes = messageBytes(input.maxMessageBytes ?? d.maxMessageBytes); // checked before workerData is measured against it
   const workerData = input.workerData === undefined ? undefined : encodePayload(input.workerData, 'workerData', maxMessageBytes);
-  return {
+  const resolved: ResolvedPoolOptions = {
     workerUrl: resolveWorkerUrl(input.worker),
     size: integerBetween('size', input.size ?? defaultSize(), 1, MAX_POOL_SIZE),
     concurrency: integer('concurrency', input.concurrency ?? d.concurrency, 1),
@@ -262,12 +265,18 @@ export function resolvePoolOptions(input: PoolOptions): ResolvedPoolOptions {
     control: boolean('control', input.control ?? false),
     sentry: input.sentry === false ? undefined : resolveSentryConfig(input.sentry === undefined ? undefined : checkSentryOptions(input.sentry)),
   };
+  assertWorkerFile(resolved.workerUrl, input.worker); // last: the one check that looks at the disk
+  return resolved;
 }
 
-/** `input` is an object whose every key is an option `Pool` knows. */
-function assertKnownOptions(input: PoolOptions): void {
+/**
+ * The options of `input`, an object whose every key is an option `Pool` knows, each read once:
+ * a getter that returns another value at every read cannot pass the checks with one value and
+ * be used with another.
+ */
+function readPoolOptions(input: PoolOptions): PoolOptions {
   if (typeof input !== 'object' || input === null) throw new TypeError(`Expected options to be an object, got ${show(input)}`);
-  assertKnownKeys(input, KNOWN, '', '', ANY_VALUE);
+  return readOptions(input, KNOWN, ANY_VALUE) as unknown as PoolOptions;
 }
 
 /** `env`: an object of strings (a variable set to undefined is left out of the workers' environment). */
@@ -285,20 +294,4 @@ function environment(value: unknown): NodeJS.ProcessEnv {
 function messageBytes(value: unknown): number {
   if (Number.isSafeInteger(value) && (value as number) >= 1024 && (value as number) <= MAX_MESSAGE_BYTES) return value as number;
   throw new TypeError(`Expected \`maxMessageBytes\` to be an integer from 1024 to ${MAX_MESSAGE_BYTES}, got ${show(value)}`);
-}
-
-/** Resolve the worker option to a `file:` URL string. */
-export function resolveWorkerUrl(worker: unknown): string {
-  if (worker instanceof URL) {
-    if (worker.protocol !== 'file:') throw new TypeError(`Expected \`worker\` to be a file: URL, got the URL ${JSON.stringify(worker.href)}`);
-    return worker.href;
-  }
-  if (typeof worker !== 'string' || worker === '') {
-    throw new TypeError(`Expected \`worker\` to be a file path or a file: URL, got ${show(worker)}`);
-  }
-  if (worker.startsWith('file:')) return new URL(worker).href;
-  if (/^[a-z][a-z0-9+.-]*:/i.test(worker) && !/^[a-z]:[\\/]/i.test(worker)) {
-    throw new TypeError(`Expected \`worker\` to be a file path or a file: URL, got ${show(worker)}`);
-  }
-  return pathToFileURL(path.resolve(worker)).href;
 }

@@ -1,6 +1,6 @@
 /** Imports the user's worker module in the child and turns its default export into a Worker class. */
 import { withSyntaxLocation } from './syntax-location.ts';
-import { isWorkerClass, Worker, type TaskContext, type WorkerClass } from './worker.ts';
+import { isWorkerClass, Worker, workerClassOf, type TaskContext, type WorkerClass } from './worker.ts';
 
 const TYPESCRIPT = /\.(?:ts|mts|cts|tsx)$/;
 const COMMONJS = /\.(?:cjs|cts)$/;
@@ -46,6 +46,7 @@ export async function loadWorkerClass(moduleUrl: string): Promise<WorkerClass> {
     exported = (exported as { default: unknown }).default;
   }
   if (isWorkerClass(exported)) return exported;
+  refuseWorkerLookalike(exported, moduleUrl);
   if (typeof exported === 'function') {
     if (/^class[\s{]/.test(Function.prototype.toString.call(exported))) {
       throw new TypeError(
@@ -57,6 +58,28 @@ export async function loadWorkerClass(moduleUrl: string): Promise<WorkerClass> {
   throw new TypeError(
     `${moduleUrl} must export a Worker subclass or a task function as its default export (found ${describe(exported)}${namedWorkers(ns, exported)})`,
   );
+}
+
+/**
+ * Refuse, with the fix, what is near a Worker class but none:
+ * - an instance of one (`export default new MyWorker()`);
+ * - an ES5 constructor whose prototype inherits from Worker's. Taken for a task function, it
+ *   failed every task (Worker's class constructor cannot be called without `new`); one that
+ *   builds itself with Reflect.construct would run, but without Worker's statics (a SafeWorker's
+ *   `drainOnStop`: it would not drain).
+ */
+function refuseWorkerLookalike(exported: unknown, moduleUrl: string): void {
+  if (typeof exported === 'function') {
+    if (workerClassOf((exported as { prototype?: unknown }).prototype) === undefined) return;
+    throw new TypeError(
+      `the default export of ${moduleUrl} is a function whose prototype inherits from Worker but that is not a class extending it: write it as \`class ${exported.name || 'MyWorker'} extends Worker\``,
+    );
+  }
+  const instanceOf = workerClassOf(exported);
+  if (instanceOf === undefined) return;
+  const name = instanceOf.name || 'MyWorker';
+  const how = COMMONJS.test(new URL(moduleUrl).pathname) ? `module.exports = ${name}` : `export default ${name}`;
+  throw new TypeError(`the default export of ${moduleUrl} is an instance of the Worker class ${name}: export the class, not an instance (${how})`);
 }
 
 /**

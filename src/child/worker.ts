@@ -159,3 +159,20 @@ export type WorkerClass = (new () => Worker<unknown, unknown>) & { readonly drai
 export function isWorkerClass(value: unknown): value is WorkerClass {
   return typeof value === 'function' && (value as unknown as Record<symbol, unknown>)[WORKER_BRAND] === true;
 }
+
+/**
+ * The Worker class (of any copy of looppool) whose prototype is in the prototype chain of
+ * `value`, the nearest: an instance's class, or for a constructor's `prototype` the Worker class
+ * it inherits from. Undefined when there is none. Runs no getter.
+ */
+export function workerClassOf(value: unknown): WorkerClass | undefined {
+  try {
+    for (let proto = value; typeof proto === 'object' && proto !== null; proto = Object.getPrototypeOf(proto)) {
+      const constructor: unknown = Object.getOwnPropertyDescriptor(proto, 'constructor')?.value;
+      if (isWorkerClass(constructor)) return constructor;
+    }
+  } catch {
+    // a Proxy whose trap throws: no Worker
+  }
+  return undefined;
+}

@@ -14,14 +14,22 @@ const NONE: ReadonlySet<string> = new Set();
  * pool's `workerData`)
  */
 export function assertKnownKeys(input: object, known: ReadonlySet<string>, prefix = '', hint = '', nullable = NONE): void {
+  assertOnlyKnownKeys(input, known, prefix, hint);
+  for (const key of Object.keys(input)) assertNotNull(prefix, key, (input as Record<string, unknown>)[key], nullable);
+}
+
+/** The first half of {@link assertKnownKeys}: an options object with no unknown own key. Reads no value. */
+export function assertOnlyKnownKeys(input: object, known: ReadonlySet<string>, prefix = '', hint = ''): void {
   const kind = notOptionsObject(input);
   if (kind !== undefined) throw new TypeError(`Expected ${prefix ? `\`${prefix.slice(0, -1)}\`` : 'the options'} to be an object, got ${kind}`);
   for (const key of Object.keys(input)) {
     if (!known.has(key)) throw new TypeError(`Unknown option \`${prefix}${key}\`${hint}`);
-    if ((input as Record<string, unknown>)[key] === null && !nullable.has(key)) {
-      throw new TypeError(`Expected \`${prefix}${key}\` not to be null (leave it out for its default)`);
-    }
   }
+}
+
+/** The second half of {@link assertKnownKeys}: the value of option `key` is not null, unless it is in `nullable`. */
+export function assertNotNull(prefix: string, key: string, value: unknown, nullable = NONE): void {
+  if (value === null && !nullable.has(key)) throw new TypeError(`Expected \`${prefix}${key}\` not to be null (leave it out for its default)`);
 }
 
 /**

@@ -4,7 +4,30 @@
  * option gets which check, and its default, is options.ts's to say.
  */
 import { isDelay, MAX_DELAY_MS } from './delay.ts';
-import { notOptionsObject } from './known-keys.ts';
+import { assertNotNull, assertOnlyKnownKeys, notOptionsObject } from './known-keys.ts';
+
+/**
+ * The options `input` holds, each read once (own or inherited: a getter runs once), as a plain
+ * object of the `known` keys whose value is not undefined; the checks of assertKnownKeys.
+ * @throws {TypeError} `Expected \`<key>\` to be readable, got an error when reading it (...)`,
+ * with what its getter threw as `cause`
+ */
+export function readOptions(input: object, known: ReadonlySet<string>, nullable?: ReadonlySet<string>): Record<string, unknown> {
+  assertOnlyKnownKeys(input, known);
+  const values: Record<string, unknown> = {};
+  for (const key of known) {
+    let value: unknown;
+    try {
+      value = (input as Record<string, unknown>)[key];
+    } catch (error) {
+      const what = error instanceof Error ? `${error.name}: ${error.message}` : show(error);
+      throw new TypeError(`Expected \`${key}\` to be readable, got an error when reading it (${what})`, { cause: error });
+    }
+    assertNotNull('', key, value, nullable);
+    if (value !== undefined) values[key] = value;
+  }
+  return values;
+}
 
 export function integer(name: string, value: unknown, min: number, allowInfinity = false): number {
   const ok = (allowInfinity && value === Infinity) || (Number.isSafeInteger(value) && (value as number) >= min);

@@ -113,6 +113,40 @@ describe('limits and bad input', () => {
     expect(create).toThrow(message);
   });
 
+  // Before: the getter's own Error surfaced as it was, naming no option; and `size` was read twice.
+  it('an option getter that throws gives a TypeError naming the option, with what it threw as cause', () => {
+    const thrown = new Error('config not loaded');
+    const options = { worker: fixture('echo.ts'), get size(): number { throw thrown; } };
+    let error: unknown;
+    try {
+      new Pool(options);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(TypeError);
+    expect((error as Error).message).toBe('Expected `size` to be readable, got an error when reading it (Error: config not loaded)');
+    expect((error as Error).cause).toBe(thrown);
+    const odd = { worker: fixture('echo.ts'), get name(): string { throw 'not yet'; } };
+    expect(() => new Pool(odd)).toThrow('Expected `name` to be readable, got an error when reading it (`"not yet"` (string))');
+  });
+
+  it('reads each pool option once, own or inherited', () => {
+    const reads = new Map<string, number>();
+    const defaults = { name: 'inherited', get size(): number { reads.set('size', (reads.get('size') ?? 0) + 1); return 1; } };
+    const target = Object.assign(Object.create(defaults) as object, { worker: fixture('echo.ts'), concurrency: 3 });
+    const options = new Proxy(target, {
+      get(object, key, receiver) {
+        if (typeof key === 'string' && key !== 'size') reads.set(key, (reads.get(key) ?? 0) + 1);
+        return Reflect.get(object, key, receiver) as unknown;
+      },
+    });
+    const pool = new Pool(options as never); // never started: no process
+    expect({ size: pool.size, concurrency: pool.concurrency, name: pool.name }).toEqual({ size: 1, concurrency: 3, name: 'inherited' });
+    expect(reads.get('worker')).toBe(1);
+    expect(reads.get('size')).toBe(1);
+    expect([...reads].filter(([, count]) => count !== 1)).toEqual([]);
+  });
+
   it('bad per-task options throw a TypeError at once, start nothing and queue nothing', async () => {
     const pool = new Pool({ worker: fixture('echo.ts'), size: 1 });
     const calls: [string, () => unknown, RegExp][] = [

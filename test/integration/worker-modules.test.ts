@@ -259,7 +259,11 @@ describe('worker modules', () => {
   });
 
   it.each([
-    ['does-not-exist.mjs', /does-not-exist\.mjs.*(Cannot find module|ERR_MODULE_NOT_FOUND)/s],
+    // Before: taken for a task function, it failed every task ("Class constructor Worker cannot be invoked without 'new'").
+    ['es5-constructor.mjs', /the default export of .*es5-constructor\.mjs is a function whose prototype inherits from Worker but that is not a class extending it: write it as `class Legacy extends Worker`/],
+    // Before: "must export a Worker subclass or a task function as its default export (found object)".
+    ['instance-default.mjs', /the default export of .*instance-default\.mjs is an instance of the Worker class Greeter: export the class, not an instance \(export default Greeter\)/],
+    ['instance-default.cjs', /the default export of .*instance-default\.cjs is an instance of the Worker class Counter: export the class, not an instance \(module\.exports = Counter\)/],
     ['not-a-worker.mjs', /must export a Worker subclass or a task function.*number/],
     ['plain-class.mjs', /class that does not extend Worker/],
     ['named-only.mjs', /found no default export; it exports the Worker class Resizer by name: export it as the default \(export default class Resizer\)/],

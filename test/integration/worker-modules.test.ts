@@ -227,13 +227,21 @@ describe('worker modules', () => {
   });
 
   it('a task running on a worker that was ready when another failed to start says the pool could not start (it said the worker was stopped)', async () => {
-    const pool = makePool({ worker: 'slow-init-one.ts', size: 2, workerData: { ms: 60_000 }, startTimeout: 1500 });
-    const task = pool.run(60_000).catch((e: unknown) => e); // worker 0 takes it: worker 1 is never ready
-    const started = pool.start().catch((e: unknown) => e);
-    expect(await started).toMatchObject({ name: 'WorkerInitError', stage: 'timeout', worker: 1 });
-    const error = (await task) as WorkerStoppedError;
-    expect(error).toBeInstanceOf(WorkerStoppedError);
-    expect(error.message).toMatch(/^Worker 0 \(pid \d+\) was killed: the pool could not start \(Worker 1 failed to start .*\)$/);
+    // Worker 1 fails once the task runs on worker 0 (its gate file written then): no start timeout
+    // to race with, whatever the machine's load.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'looppool-gate-'));
+    try {
+      const gate = path.join(dir, 'open');
+      const pool = makePool({ worker: 'fail-init-on-gate.mjs', size: 2, workerData: { gate } });
+      const task = pool.run(60_000, { onDispatch: () => writeFileSync(gate, '') }).catch((e: unknown) => e); // worker 0 takes it: worker 1 is not ready
+      const started = pool.start().catch((e: unknown) => e);
+      expect(await started).toMatchObject({ name: 'WorkerInitError', stage: 'initialize', worker: 1 });
+      const error = (await task) as WorkerStoppedError;
+      expect(error).toBeInstanceOf(WorkerStoppedError);
+      expect(error.message).toMatch(/^Worker 0 \(pid \d+\) was killed: the pool could not start \(Worker 1 failed to start .*\)$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a worker process that ends before it ran looppool\'s code (a flag that runs something else) says where to look', async () => {

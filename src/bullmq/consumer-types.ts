@@ -33,12 +33,26 @@ export interface JobEventInfo {
   readonly meta: JobMetadata;
 }
 
+/** Which job attempt a streamed result (`ctx.putResult`) is from. */
+export interface StreamedResultInfo {
+  readonly jobId: string;
+  /** The BullMQ job name. */
+  readonly name: string;
+  /** 1 for the first attempt, 2 for the first retry, … */
+  readonly attempt: number;
+}
+
 /** Listener signatures of `consumer.on(…)`. */
 export interface ConsumerEvents<TResult = unknown> {
   /** A job's task returned `value` and BullMQ has completed the job with it. */
   completed: [value: TResult, info: JobEventInfo];
   /** A job's task failed with `error` (a `JobFailedError`, or BullMQ's `UnrecoverableError`) and BullMQ has failed the job (or set it to retry). */
   failed: [error: Error, info: JobEventInfo];
+  /**
+   * A job's task streamed `value` with `ctx.putResult`, while it ran (before the job's `completed`
+   * or `failed`). Not stored in Redis: a job keeps one value, what its task returns.
+   */
+  result: [value: unknown, info: StreamedResultInfo];
   /** A job went back to the queue without using an attempt. */
   requeued: [info: { readonly jobId: string; readonly reason: string }];
   /** A BullMQ or Redis error (lost connection, failed lock renewal, …). Logged to stderr when nobody listens. */

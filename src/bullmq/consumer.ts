@@ -14,6 +14,7 @@ import { assertStorable, failureAction, jobMetadata, type JobMetadata } from './
 import { assertRedisDriver, loadBullmq, type BullmqModule } from './load.ts';
 import { consumerMetricSource } from './metric-source.ts';
 import { disconnectIfRedisDown, whenConnected, whenReady } from './ready.ts';
+import { StreamedResults } from './streamed.ts';
 import { resolveConsumerOptions, type ConsumablePool, type ConsumerOptions, type DispatchInfo, type ResolvedConsumerOptions } from './options.ts';
 
 const HOST = os.hostname();
@@ -54,6 +55,8 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
     if (settled.outcome === 'completed') this.#emitSafely('completed', settled.value, settled.info);
     else this.#emitSafely('failed', settled.error, settled.info);
   });
+  /** The results the jobs' tasks stream, emitted with their job. */
+  readonly #streamed = new StreamedResults((value, info) => this.#emitSafely('result', value, info));
   #taken = 0;
   #requeued = 0;
   #startPromise: Promise<void> | undefined;
@@ -153,6 +156,7 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
       await this.#worker?.close(true).catch(() => {});
       throw error;
     }
+    this.#streamed.attach(this.#pool);
     this.#running = this.#worker.run().catch((error: unknown) => this.#report(error));
     this.#state = 'running';
     if (this.#holds.on) this.#worker.pause(true).catch((e: unknown) => this.#report(e)); // paused before start()
@@ -197,6 +201,7 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
       await this.#running;
     })();
     await Promise.race([closed, this.#abandoned]);
+    this.#streamed.detach();
     this.#state = 'closed';
   }
 
@@ -215,8 +220,9 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
     this.#active.add(abort);
     this.#checkLimit();
     let dispatched: DispatchInfo | undefined;
+    const task = this.#streamed.track(job);
     try {
-      const value = await this.#pool.run(job.data, { signal: abort.signal, onDispatch: (info) => (dispatched = info) });
+      const value = await this.#pool.run(job.data, { signal: abort.signal, onDispatch: (info) => (dispatched = info), onSubmit: task.onSubmit });
       assertStorable(value);
       const meta = this.#meta(job, takenAt, 'completed', dispatched ?? null);
       await this.#record(job, meta);
@@ -225,6 +231,7 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
     } catch (error) {
       throw await this.#onTaskFailed(bullmq, job, token, error, abort.signal.aborted && this.#forced, takenAt, dispatched);
     } finally {
+      task.release();
       signal?.removeEventListener('abort', forward);
       this.#active.delete(abort);
       this.#checkLimit();
@@ -334,7 +341,7 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
   }
 
   /** A throwing listener must not decide the job's fate. */
-  #emitSafely<K extends 'completed' | 'failed' | 'requeued'>(event: K, ...args: ConsumerEvents<TResult>[K]): void {
+  #emitSafely<K extends 'completed' | 'failed' | 'requeued' | 'result'>(event: K, ...args: ConsumerEvents<TResult>[K]): void {
     try {
       (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args);
     } catch (error) {

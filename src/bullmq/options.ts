@@ -34,13 +34,21 @@ export interface ConsumablePool<TTask = unknown, TResult = unknown> {
   stats?(): { readonly healthy?: boolean };
   /** Report this source's metrics with the pool's (under the pool's scope); returns its remover. */
   addMetricSource?(source: () => { readonly gauges: Readonly<Record<string, number>>; readonly counters: Readonly<Record<string, number>> }): () => void;
+  /** The results tasks stream (`ctx.putResult`): the consumer emits those of its jobs' tasks as `result` events. */
+  on?(event: 'result', listener: PoolResultListener): unknown;
+  off?(event: 'result', listener: PoolResultListener): unknown;
 }
+
+/** A listener of the pool's `result` event: `taskId` is the one `run`'s `onSubmit` gave (null outside any task). */
+export type PoolResultListener = (value: unknown, info: { readonly taskId: number | null }) => void;
 
 /** What the consumer passes to `pool.run`. */
 export interface ConsumerRunOptions {
   signal?: AbortSignal;
   /** Called when the task is sent to a worker process; pools that support it tell the worker number. */
   onDispatch?: (info: DispatchInfo) => void;
+  /** Called with the task's id once the pool has it: the id its streamed results carry. */
+  onSubmit?: (taskId: number) => void;
 }
 
 /** The worker a task was sent to. */

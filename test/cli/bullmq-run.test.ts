@@ -192,17 +192,6 @@ describe('looppool run --bullmq', () => {
     await expectNoPoolLeft(name);
   });
 
-  it('says once that results a worker streams (putResult) are not written with --bullmq, and writes each job\'s return value', async () => {
-    // Before: they were dropped without a word (cli.md promised a record per extra result).
-    const queueName = uniqueQueueName('cli-streams');
-    const added = await runCli(['enqueue', queueName, '--redis', REDIS_URL, '-q'], { input: '2\n3\n' });
-    expect(added.code).toBe(0);
-    const run = await runCli(['run', fixture('streams.mjs'), '--bullmq', queueName, '--size', '1', '--max-jobs', '2', '-q']);
-    expect(run.code).toBe(0);
-    expect(run.records().map((r) => r.result)).toEqual(['done', 'done']);
-    expect(run.stderr.match(/streamed a result \(putResult\): with --bullmq only each job's return value is written and stored/g)).toHaveLength(1);
-  });
-
   it('with --max-jobs and no failure it exits 0; `looppool stop` drains a consuming run like SIGTERM (143)', async () => {
     const queueName = uniqueQueueName('cli-max');
     const queue = openQueue(queueName);
@@ -347,6 +336,9 @@ describe('looppool run --bullmq', () => {
       [['--bullmq', 'q', '--job-metadata', 'all'], /--job-metadata must be progress, log or none/],
       [['--bullmq', 'q', '--max-jobs', '0'], /--max-jobs must be an integer >= 1/],
       [['--redis', REDIS_URL], /--redis needs --bullmq <queue>/],
+      [['--bullmq', 'q', '--stalled-interval', '0'], /--stalled-interval must be an integer >= 1, got "0"/],
+      [['--bullmq', 'q', '--remove-on-complete', 'yes'], /--remove-on-complete must be a count of jobs to keep \(0: none\), age:<seconds> or <count>,age:<seconds>, got "yes"/],
+      [['--remove-on-fail', '10', '--max-stalled-count', '2'], /--max-stalled-count, --remove-on-fail need --bullmq <queue>/],
     ];
     for (const [flags, message] of cases) {
       const run = await runCli(['run', fixture('echo.mjs'), ...flags], { input: '' });

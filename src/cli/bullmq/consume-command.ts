@@ -31,7 +31,7 @@ function createConsumer(pool: Pool<unknown, unknown>, bull: BullmqRunConfig): Bu
       connection: bull.redis.url,
       metadata: bull.metadata,
       ...(bull.maxJobs === undefined ? {} : { maxJobs: bull.maxJobs }),
-      workerOptions: bull.lockDuration === undefined ? {} : { lockDuration: bull.lockDuration },
+      workerOptions: bull.workerOptions,
     });
   } catch (error) {
     throw new UsageError(redact(`--bullmq: ${(error as Error).message}`, bull.redis.secrets));

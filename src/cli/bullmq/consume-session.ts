@@ -1,8 +1,8 @@
 /**
  * One `looppool run --bullmq`, from start to exit code: starts the consumer (which connects to
- * Redis and starts the pool), writes one record per finished job attempt, shows the progress
- * display, and stops cleanly on signals, on `looppool stop`, after `--max-jobs`, when stdout goes
- * away, and when the consumer closes by itself. A queue has no end: without `--max-jobs` the run
+ * Redis and starts the pool), writes one record per finished job attempt and per streamed result,
+ * shows the progress display, and stops cleanly on signals, on `looppool stop`, after `--max-jobs`,
+ * when stdout goes away, and when the consumer closes by itself. A queue has no end: without `--max-jobs` the run
  * lasts until it is stopped.
  */
 import { DEFAULT_POOL_OPTIONS, type Pool } from '../../index.ts';
@@ -18,10 +18,12 @@ import { RecordWriter } from '../run/record-writer.ts';
 import { RunStats } from '../run/run-stats.ts';
 import { redact } from '../run/session.ts';
 import { consumeExitCode, inFlightFate, type ConsumeEndReason } from './consume-end.ts';
+import { consumeSnapshot } from './consume-progress.ts';
 import { consumeSummary, writeConsumeSummary } from './consume-summary.ts';
 import { completedRecord, failedRecord, failureInfo, unwritableRecord } from './job-records.ts';
 import type { BullmqRunConfig } from './run-options.ts';
 import { bullmqStartFailure } from './start-error.ts';
+import { writeStreamedResults } from './streamed-records.ts';
 
 /** How often the session checks that the consumer is still running. */
 const WATCH_MS = 500;
@@ -71,8 +73,11 @@ export class ConsumeSession {
     this.#writer = new RecordWriter((mode === 'above' ? this.#progress?.above() : undefined) ?? io.stdout, false);
     this.#writer.onBroken((error) => this.#outputBroken(error));
     printPoolNotices(pool, (text) => this.#log(text), () => this.#started);
-    // A queue keeps one value per job: results a worker streams have no record here. Said once, not dropped silently.
-    pool.once('result', () => this.#error('a worker streamed a result (putResult): with --bullmq only each job\'s return value is written and stored; streamed results are dropped'));
+    // As they come: a job's before its own record. The output may fill up with them too.
+    writeStreamedResults(pool, consumer, () => this.#stats.extras++, (text) => {
+      this.#writer.extra(null, text);
+      this.#holdWhileOutputFull();
+    });
     this.#listenToConsumer();
   }
 
@@ -84,8 +89,7 @@ export class ConsumeSession {
       this.#announce();
       await this.#openControl();
       this.#progress?.start();
-      this.#watch = setInterval(() => this.#checkConsumer(), WATCH_MS);
-      this.#watch.unref();
+      this.#watch = setInterval(() => this.#checkConsumer(), WATCH_MS).unref();
       await this.#ended;
       await this.#shutdown();
       return await this.#finish();
@@ -118,8 +122,7 @@ export class ConsumeSession {
 
   async #start(): Promise<number | undefined> {
     const stopped = this.#ended.then(() => 'stopped' as const);
-    const slow = setTimeout(() => this.#log(`starting: waiting for Redis at ${this.#bull.redis.shown} and for the workers to be ready (Ctrl-C stops)`), SLOW_START_MS);
-    slow.unref();
+    const slow = setTimeout(() => this.#log(`starting: waiting for Redis at ${this.#bull.redis.shown} and for the workers to be ready (Ctrl-C stops)`), SLOW_START_MS).unref();
     let outcome: 'started' | 'stopped';
     try {
       outcome = await Promise.race([this.#consumer.start().then(() => 'started' as const), stopped]);
@@ -274,13 +277,7 @@ export class ConsumeSession {
   }
 
   #snapshot(): ProgressSnapshot {
-    const s = this.#pool.stats();
-    const c = this.#consumer.stats();
-    // Not taking jobs because --max-jobs has the jobs it needs is no pause: the last ones run.
-    const paused = this.#outputFull ? 'paused: the output is full' : s.healthy ? undefined : 'paused: the pool is unhealthy';
-    const state = c.paused && paused ? paused : c.state === 'closing' ? 'closing' : s.state;
-    const name = `${this.#config.name} (queue ${this.#bull.queue})`;
-    return { name, finished: this.#stats.finished, failed: this.#stats.failed, total: undefined, restarts: s.restarts, state, workers: s.workers };
+    return consumeSnapshot(this.#config.name, this.#pool.stats(), this.#consumer.stats(), this.#stats, this.#outputFull);
   }
 
   async #finish(): Promise<number> {

@@ -16,6 +16,8 @@ export interface ConsumeSummary {
   readonly failures: Readonly<Record<string, number>>;
   /** Jobs put back in the queue untouched (a forced stop, an unhealthy pool). */
   readonly requeued: number;
+  /** Results tasks streamed (`ctx.putResult`, `this.putResult`): one record each. */
+  readonly extras: number;
   /** Records the output took (one per finished attempt, and one per extra result): fewer only when the output failed. */
   readonly written: number;
   readonly elapsedMs: number;
@@ -41,6 +43,7 @@ export function consumeSummary(stats: RunStats, consumer: ConsumerStats, extra: 
     failed: s.failed,
     failures: s.failures,
     requeued: consumer.requeued,
+    extras: s.extras,
     written: s.written,
     elapsedMs: s.elapsedMs,
     throughput: s.throughput,
@@ -60,7 +63,8 @@ export function formatConsumeSummary(name: string, s: ConsumeSummary): string {
     .join(', ');
   return (
     `looppool ${name}: ${s.jobs} jobs from queue ${s.queue} in ${(s.elapsedMs / 1000).toFixed(1)} s (${formatRate(s.throughput)}): ` +
-    `${s.completed} completed, ${s.failed} failed${failures ? ` (${failures})` : ''}, ${s.requeued} requeued\n` +
+    `${s.completed} completed, ${s.failed} failed${failures ? ` (${failures})` : ''}, ${s.requeued} requeued` +
+    (s.extras > 0 ? `, ${s.extras} extra results` : '') + '\n' +
     `  queue wait p50 ${formatMs(s.waitMs.p50)}, p99 ${formatMs(s.waitMs.p99)} · run p50 ${formatMs(s.runMs.p50)}, p99 ${formatMs(s.runMs.p99)} · ${s.restarts} restarts\n`
   );
 }

@@ -1,6 +1,6 @@
 /**
  * Flag values shared by `looppool enqueue` and `looppool run --bullmq`: the queue name, the
- * Redis URL (and the password in it, never to be printed) and whole numbers.
+ * Redis URL (and the password in it, never to be printed), whole numbers and which finished jobs to keep.
  */
 import { UsageError } from '../exit-codes.ts';
 
@@ -59,4 +59,25 @@ export function wholeNumber(flag: string, text: string | undefined, min: number)
     throw new UsageError(`${flag} must be an integer >= ${min}, got ${JSON.stringify(text)}`);
   }
   return value;
+}
+
+/** BullMQ's `KeepJobs`: which finished jobs Redis keeps (`count` latest, for `age` seconds; both: those both allow). */
+export type KeepJobsFlag = { readonly count: number } | { readonly age: number; readonly count?: number };
+
+/**
+ * `--remove-on-complete` / `--remove-on-fail`: `<count>` keeps the latest count finished jobs (0:
+ * none, each is removed as it finishes), `age:<seconds>` keeps them that long, `<count>,age:<seconds>`
+ * both (`undefined` when not given: BullMQ keeps every job). @throws {UsageError}
+ */
+export function keepJobsFlag(flag: string, text: string | undefined): KeepJobsFlag | undefined {
+  if (text === undefined) return undefined;
+  const match = /^\s*(?:(\d+)|age:(\d+)|(\d+),\s*age:(\d+))\s*$/.exec(text);
+  const count = match?.[1] ?? match?.[3];
+  const age = match?.[2] ?? match?.[4];
+  const ok = (digits: string | undefined, min: number): boolean => digits === undefined || (Number.isSafeInteger(Number(digits)) && Number(digits) >= min);
+  if (match === null || !ok(count, 0) || !ok(age, 1)) {
+    throw new UsageError(`${flag} must be a count of jobs to keep (0: none), age:<seconds> or <count>,age:<seconds>, got ${JSON.stringify(text)}`);
+  }
+  if (age === undefined) return { count: Number(count) };
+  return count === undefined ? { age: Number(age) } : { age: Number(age), count: Number(count) };
 }

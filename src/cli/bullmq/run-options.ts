@@ -5,15 +5,29 @@
 import type { JobMetadataMode } from '../../bullmq/index.ts';
 import { UsageError } from '../exit-codes.ts';
 import type { RunFlags } from '../run/options.ts';
-import { queueName, redisFlag, wholeNumber, type RedisFlag } from './flags.ts';
+import { keepJobsFlag, queueName, redisFlag, wholeNumber, type KeepJobsFlag, type RedisFlag } from './flags.ts';
+
+/** The BullMQ `Worker` options the flags set: only those given (BullMQ's defaults stand for the others). */
+export interface BullmqWorkerFlags {
+  /** `--lock-duration` (ms). */
+  readonly lockDuration?: number;
+  /** `--stalled-interval` (ms). */
+  readonly stalledInterval?: number;
+  /** `--max-stalled-count`. */
+  readonly maxStalledCount?: number;
+  /** `--remove-on-complete`. */
+  readonly removeOnComplete?: KeepJobsFlag;
+  /** `--remove-on-fail`. */
+  readonly removeOnFail?: KeepJobsFlag;
+}
 
 /** The consumer side of a `run --bullmq`. */
 export interface BullmqRunConfig {
   readonly queue: string;
   readonly redis: RedisFlag;
   readonly metadata: JobMetadataMode;
-  /** BullMQ's `lockDuration` (ms), when given. */
-  readonly lockDuration: number | undefined;
+  /** Passed to BullMQ's `Worker` as they are. */
+  readonly workerOptions: BullmqWorkerFlags;
   /** Stop after this many jobs finished (completed or failed attempts), when given. */
   readonly maxJobs: number | undefined;
 }
@@ -32,6 +46,10 @@ const BULLMQ_ONLY: readonly (readonly [keyof RunFlags, string])[] = [
   ['redis', '--redis'],
   ['jobMetadata', '--job-metadata'],
   ['lockDuration', '--lock-duration'],
+  ['stalledInterval', '--stalled-interval'],
+  ['maxStalledCount', '--max-stalled-count'],
+  ['removeOnComplete', '--remove-on-complete'],
+  ['removeOnFail', '--remove-on-fail'],
   ['maxJobs', '--max-jobs'],
 ];
 
@@ -53,9 +71,21 @@ export function bullmqRunConfig(flags: RunFlags, env: NodeJS.ProcessEnv): Bullmq
     queue,
     redis: redisFlag(flags.redis, env),
     metadata,
-    lockDuration: wholeNumber('--lock-duration', flags.lockDuration, 1),
+    workerOptions: workerFlags(flags),
     maxJobs: wholeNumber('--max-jobs', flags.maxJobs, 1),
   };
+}
+
+/** The BullMQ `Worker` options among the flags. @throws {UsageError} */
+function workerFlags(flags: RunFlags): BullmqWorkerFlags {
+  const options = {
+    lockDuration: wholeNumber('--lock-duration', flags.lockDuration, 1),
+    stalledInterval: wholeNumber('--stalled-interval', flags.stalledInterval, 1),
+    maxStalledCount: wholeNumber('--max-stalled-count', flags.maxStalledCount, 0),
+    removeOnComplete: keepJobsFlag('--remove-on-complete', flags.removeOnComplete),
+    removeOnFail: keepJobsFlag('--remove-on-fail', flags.removeOnFail),
+  };
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as BullmqWorkerFlags;
 }
 
 /** A local run must not be given the consumer's flags. @throws {UsageError} */

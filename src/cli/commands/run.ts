@@ -25,6 +25,7 @@ Examples:
 
 With --bullmq, each job's data is a task and each finished job attempt writes one record:
     {"job":"17","attempt":1,"result":…}   {"job":"18","attempt":1,"error":{…}}
+  plus {"job":"17","attempt":1,"extra":…} for results a job's task streams with ctx.putResult.
   --input, --output, --lines, --ordered and --max-line-bytes do not apply. Add jobs with
   looppool enqueue. Exit codes: 0 after --max-jobs with no failure, 1 with failures or when the
   consumer stopped by itself, 2 usage or bullmq missing, 3 Redis or the pool could not start, 129/130/143.`;
@@ -62,6 +63,10 @@ export function addRunCommand(program: Command, io: CliIo, done: (code: number) 
     .option('--redis <url>', 'with --bullmq: Redis holding the queue (default: $REDIS_URL, else redis://127.0.0.1:6379)')
     .option('--job-metadata <mode>', 'with --bullmq: record host, pool, worker and timings on each job as its progress, log or none (default: progress)')
     .option('--lock-duration <ms>', 'with --bullmq: BullMQ job lock; a dead machine\'s jobs are recovered after it (default: 30000)')
+    .option('--stalled-interval <ms>', 'with --bullmq: how often BullMQ looks for stalled jobs (lock expired) and puts them back (default: 30000)')
+    .option('--max-stalled-count <n>', 'with --bullmq: a job that stalls more often than this fails for good (default: 1)')
+    .option('--remove-on-complete <keep>', 'with --bullmq: completed jobs Redis keeps: <count> latest (0: none), age:<seconds>, or <count>,age:<seconds> (default: all)')
+    .option('--remove-on-fail <keep>', 'with --bullmq: failed jobs Redis keeps, as for --remove-on-complete (default: all)')
     .option('--max-jobs <n>', 'with --bullmq: finish this many job attempts (completed or failed), taking no more jobs than they need, then exit (default: run until stopped)')
     .addHelpText('after', EXAMPLES)
     .action(async (module: string, flags: RunFlags) => done(await runCommand(module, flags, io)));

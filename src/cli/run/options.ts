@@ -40,6 +40,10 @@ export interface RunFlags {
   redis?: string;
   jobMetadata?: string;
   lockDuration?: string;
+  stalledInterval?: string;
+  maxStalledCount?: string;
+  removeOnComplete?: string;
+  removeOnFail?: string;
   maxJobs?: string;
 }
 

@@ -18,6 +18,7 @@ import { RuntimeTaskContext } from './task-context.ts';
 import { bindWorker, initializeWorker, type Worker } from './worker.ts';
 import { assertNever } from '../internal/assert.ts';
 import { IdTable } from '../internal/id-table.ts';
+import { workerTitle } from '../internal/worker-env.ts';
 import type { WorkerMetrics } from '../metrics/worker-metrics.ts';
 import type { Watchdog } from './watchdog/start-watchdog.ts';
 import { startServices, type WorkerSentry } from './services.ts';
@@ -161,7 +162,7 @@ export class Runtime {
     this.#maxMessageBytes = message.maxMessageBytes;
     this.restartOnError = message.restartOnError;
     this.#name = message.name;
-    process.title = `looppool ${message.name} worker ${message.worker}`;
+    process.title = workerTitle(message.name, message.worker);
     try {
       if (message.protocol !== PROTOCOL) throw new Error(`protocol mismatch: parent speaks ${message.protocol}, worker speaks ${PROTOCOL}`);
       ({ sentry: this.#sentry, metrics: this.#metrics } = await startServices(message));

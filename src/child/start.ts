@@ -1,5 +1,5 @@
 /** What a worker process does at start (the entry, main.ts, runs it): wiring only; the logic is in Runtime. */
-import { PARENT_PID_VAR } from '../internal/worker-env.ts';
+import { PARENT_PID_VAR, WORKER_TITLE_VAR } from '../internal/worker-env.ts';
 import { DATA_FD, FRAME_SLACK, MAX_MESSAGE_BYTES, WATCHDOG_FD, runsWatchdog } from '../protocol/messages.ts';
 import { Channel } from '../transport/channel.ts';
 import { Runtime } from './runtime.ts';
@@ -45,9 +45,10 @@ export async function startWorkerProcess(): Promise<void> {
 
   // Read before anything can wait: once the parent is gone, ppid is someone else's (1, a subreaper).
   const parentPid = process.ppid;
-  // For `looppool ps` only, which reads it from /proc/<pid>/environ (the environment this process
+  // For `looppool ps` only, which reads them from /proc/<pid>/environ (the environment this process
   // was started with, which this does not change): not the worker's code's, nor its children's.
   delete process.env[PARENT_PID_VAR];
+  delete process.env[WORKER_TITLE_VAR];
   // argv (spawn.ts): the module URL; the blocked-loop threshold in ms or ''; and the parent's pid
   // when the kernel SIGKILLs this process once its parent dies (setpriv --pdeathsig), or ''.
   const [, , moduleUrl, thresholdArg, guardedParent] = process.argv;

@@ -8,5 +8,5 @@ export { controlRequest, subscribeControlEvents } from './client.ts';
 export { controlDir, listControlSockets, listeningControlSockets, type ControlSocket } from './runtime-dir.ts';
 export type { ControlEvent, ControlStats } from './protocol.ts';
 export { ControlChannelError, ControlNoAnswerError } from './errors.ts';
-export { PARENT_PID_VAR } from '../internal/worker-env.ts';
+export { PARENT_PID_VAR, WORKER_TITLE_VAR } from '../internal/worker-env.ts';
 export { closeTerminals } from '../internal/close-terminals.ts';

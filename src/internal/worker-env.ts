@@ -5,3 +5,16 @@
  * its own `process.env` at start.
  */
 export const PARENT_PID_VAR = 'LOOPPOOL_PARENT_PID';
+
+/**
+ * Environment variable every worker is started with: the title it takes once looppool's code runs
+ * in it (`looppool <name> worker <n>`). Until then its command line is still `node … main.js …`:
+ * `looppool ps` and `top` read this from `/proc/<pid>/environ` to list it, as booting, under its
+ * pool. The worker removes it from its own `process.env` at start, as PARENT_PID_VAR.
+ */
+export const WORKER_TITLE_VAR = 'LOOPPOOL_WORKER_TITLE';
+
+/** The title of worker `worker` of pool `name`: what `process.title` becomes, and WORKER_TITLE_VAR holds. */
+export function workerTitle(name: string, worker: number): string {
+  return `looppool ${name} worker ${worker}`;
+}

@@ -3,7 +3,7 @@ import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { ResolvedPoolOptions } from '../options.ts';
-import { PARENT_PID_VAR } from '../internal/worker-env.ts';
+import { PARENT_PID_VAR, WORKER_TITLE_VAR, workerTitle } from '../internal/worker-env.ts';
 import { runsWatchdog } from '../protocol/messages.ts';
 import { deathSignalLauncher, underDeathSignal } from './death-signal.ts';
 import { endGroupWithWorker } from './process-group.ts';
@@ -28,10 +28,11 @@ export interface WorkerProcess {
   readonly thrown?: unknown;
 }
 
-export function spawnWorker(options: ResolvedPoolOptions): WorkerProcess {
+/** Start worker `number` of the pool. */
+export function spawnWorker(options: ResolvedPoolOptions, number: number): WorkerProcess {
   let child: ChildProcess;
   try {
-    child = spawnProcess(options);
+    child = spawnProcess(options, number);
   } catch (thrown) {
     return { child: undefined, pid: -1, data: nowhere(), reports: undefined, thrown };
   }
@@ -39,7 +40,7 @@ export function spawnWorker(options: ResolvedPoolOptions): WorkerProcess {
   return { child, pid: child.pid ?? -1, data: pipes?.[3] ?? nowhere(), reports: pipes?.[4] ?? undefined };
 }
 
-function spawnProcess(options: ResolvedPoolOptions): ChildProcess {
+function spawnProcess(options: ResolvedPoolOptions, number: number): ChildProcess {
   const launcher = deathSignalLauncher();
   // argv: the module URL, so the worker starts importing it before the handshake; the
   // blocked-loop threshold, so it can start its watchdog thread first thing; and, when the kernel
@@ -49,8 +50,9 @@ function spawnProcess(options: ResolvedPoolOptions): ChildProcess {
   const args = [options.workerUrl, String(options.blockedLoopThreshold ?? ''), launcher ? String(process.pid) : ''];
   const spawnOptions: SpawnOptions = {
     // PARENT_PID_VAR: who started this worker, for `looppool ps`/`stop` (a subreaper that adopts
-    // an orphaned worker is not its pool). The worker drops it from its own process.env at once.
-    env: { ...options.env, [PARENT_PID_VAR]: String(process.pid) },
+    // an orphaned worker is not its pool); WORKER_TITLE_VAR: the title it will take, so `ps` lists
+    // it under its pool while it boots, untitled. The worker drops both from its own process.env at once.
+    env: { ...options.env, [PARENT_PID_VAR]: String(process.pid), [WORKER_TITLE_VAR]: workerTitle(options.name, number) },
     // fd 3 is the data channel (a private socketpair carrying our frames; the worker exits when
     // it closes); fd 4 carries the watchdog thread's reports (JSON lines), written while the
     // worker's main thread is blocked, and exists only for a worker that runs that thread. No

@@ -66,7 +66,7 @@ export class WorkerHandle implements WorkerSlot {
     this.#options = options;
     this.#initExtras = initExtras;
     this.#events = events;
-    const spawned = spawnWorker(options);
+    const spawned = spawnWorker(options, number);
     this.#child = spawned.child;
     this.pid = spawned.pid;
     this.#channel = new Channel(spawned.data, options.maxMessageBytes + FRAME_SLACK, {

@@ -175,6 +175,11 @@ describe('process hygiene', () => {
     }
   });
 
+  it('the variables a worker is started with for `looppool ps` are not in its own environment', async () => {
+    const pool = makePool({ worker: 'env.mjs', size: 1 });
+    expect(await pool.run(['LOOPPOOL_PARENT_PID', 'LOOPPOOL_WORKER_TITLE'])).toEqual({ LOOPPOOL_PARENT_PID: null, LOOPPOOL_WORKER_TITLE: null });
+  });
+
   // NODE_OPTIONS=--inspect (a debugger on the application) made every worker try to bind the
   // parent's port too: a line on stderr at each start, or with --inspect-brk=0 workers that each
   // waited for a debugger until startTimeout.

@@ -39,7 +39,8 @@ export function renderPoolTable(pools: readonly PoolView[]): string[] {
     rows.push([pool.name, String(pool.pid), cpu(pool.cpuPercent), formatBytes(pool.rssBytes ?? undefined), formatDuration(pool.uptimeMs ?? undefined), `${pool.command}${notes ? ` [${notes}]` : ''}`]);
     pool.workers.forEach((w, i) => {
       const branch = i === pool.workers.length - 1 ? '└─' : '├─';
-      rows.push([`${branch} worker ${w.worker}`, String(w.pid), cpu(w.cpuPercent), formatBytes(w.rssBytes ?? undefined), formatDuration(w.uptimeMs ?? undefined), '']);
+      // Booting: Node or its preloads still start, looppool's code has not run (nor set its title).
+      rows.push([`${branch} worker ${w.worker}`, String(w.pid), cpu(w.cpuPercent), formatBytes(w.rssBytes ?? undefined), formatDuration(w.uptimeMs ?? undefined), w.state === 'booting' ? '[booting]' : '']);
     });
   }
   return columns(rows);

@@ -1,6 +1,6 @@
 /** Pools with their measured CPU, memory and uptime: what `ps --json` prints and `top` draws. */
 import type { ControlStats } from '../../control/index.ts';
-import type { FoundPool } from './pools.ts';
+import type { FoundPool, WorkerState } from './pools.ts';
 import type { Usage } from './usage.ts';
 
 export interface ProcessView {
@@ -13,6 +13,8 @@ export interface ProcessView {
 
 export interface WorkerView extends ProcessView {
   readonly worker: number;
+  /** `booting` until looppool's code runs in it and sets its title, then `started` (see pools.ts). */
+  readonly state: WorkerState;
 }
 
 /** One pool as `looppool ps --json` prints it. */
@@ -42,7 +44,7 @@ export function viewPools(pools: readonly FoundPool[], usage: ReadonlyMap<number
     orphaned: p.orphaned,
     uid: p.uid,
     control: p.control ?? null,
-    workers: p.workers.map((w) => ({ worker: w.worker, ...measure(w.pid) })),
+    workers: p.workers.map((w) => ({ worker: w.worker, ...measure(w.pid), state: w.state })),
   }));
 }
 

@@ -1,18 +1,31 @@
 /**
  * The looppool pools running on this machine, found from process titles: workers are titled
  * `looppool <name> worker <n>`, the parent of `looppool run` is titled `looppool <name>`; a
- * library pool's parent keeps its own command line. Control sockets add what only the pool knows.
+ * library pool's parent keeps its own command line. A worker still booting (Node starting, its
+ * preloads, before looppool's code sets its title) is found from the environment it was started
+ * with. Control sockets add what only the pool knows.
  */
 import { readFileSync } from 'node:fs';
-import { controlDir, listControlSockets, listeningControlSockets, PARENT_PID_VAR } from '../../control/index.ts';
+import { controlDir, listControlSockets, listeningControlSockets, PARENT_PID_VAR, WORKER_TITLE_VAR } from '../../control/index.ts';
 import { innermostPid, isAlive, readProcessTable, type ProcessEntry } from './process-table.ts';
 
 const WORKER_TITLE = /^looppool ([A-Za-z0-9_.-]+) worker (\d+)$/;
 const PARENT_TITLE = /^looppool ([A-Za-z0-9_.-]+)$/;
+/** In the command line of a worker before it takes its title (parent/spawn.ts starts `dist/child/main.js`). */
+const BOOTING_ENTRY = '/child/main.js';
+
+/**
+ * `booting`: its command line is still the one it was started with (`node … main.js …`): Node,
+ * its `--import` preloads (tsx) or a worker module whose top level blocks have not let
+ * looppool's code take the pool's first message yet. `started`: looppool's code runs in it (it
+ * took its title); it may still be loading its module or in `initialize()`.
+ */
+export type WorkerState = 'booting' | 'started';
 
 export interface FoundWorker {
   readonly worker: number;
   readonly pid: number;
+  readonly state: WorkerState;
 }
 
 export interface FoundPool {
@@ -44,20 +57,35 @@ export interface FoundPool {
   readonly controls: readonly string[];
 }
 
+/** What a worker was started with (spawn.ts), from its `/proc/<pid>/environ`; both undefined when unreadable or absent. */
+interface StartEnv {
+  /** The pid of the process that started it. */
+  readonly parent: number | undefined;
+  /** The title it takes once looppool's code runs in it. */
+  readonly title: string | undefined;
+}
+
 /**
- * The pid of the process that started worker `pid`, from the environment it was started with
- * (`/proc/<pid>/environ`, readable for this user's processes); undefined when it cannot be read
- * or the worker is older than the variable.
+ * The environment process `pid` was started with (readable for this user's processes): a
+ * worker's removes the variables from its own `process.env`, not from this.
+ */
+function startEnv(pid: number): StartEnv {
+  try {
+    const env = readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0');
+    const value = (name: string): string | undefined => env.find((e) => e.startsWith(`${name}=`))?.slice(name.length + 1);
+    const parent = Number(value(PARENT_PID_VAR) ?? NaN);
+    return { parent: Number.isSafeInteger(parent) && parent > 0 ? parent : undefined, title: value(WORKER_TITLE_VAR) };
+  } catch {
+    return { parent: undefined, title: undefined };
+  }
+}
+
+/**
+ * The pid of the process that started worker `pid`, from the environment it was started with;
+ * undefined when it cannot be read or the worker is older than the variable.
  */
 export function startedBy(pid: number): number | undefined {
-  try {
-    const prefix = `${PARENT_PID_VAR}=`;
-    const entry = readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').find((e) => e.startsWith(prefix));
-    const parent = entry === undefined ? NaN : Number(entry.slice(prefix.length));
-    return Number.isSafeInteger(parent) && parent > 0 ? parent : undefined;
-  } catch {
-    return undefined;
-  }
+  return startEnv(pid).parent;
 }
 
 /**
@@ -65,10 +93,27 @@ export function startedBy(pid: number): number | undefined {
  * that parent started it, seen from here or from inside the parent's PID namespace (a pool in a
  * container, looked at from the host: the variable holds the pid the parent has in there).
  */
-function parentOf(p: ProcessEntry): number {
-  const started = startedBy(p.pid);
+function parentOf(p: ProcessEntry, started = startedBy(p.pid)): number {
   if (started === undefined || started === p.ppid) return p.ppid;
   return innermostPid(p.ppid) === started ? p.ppid : started;
+}
+
+/** `p` as a looppool worker: by its title, or, untitled yet, by the title its environment says it will take. */
+function asWorker(p: ProcessEntry): { name: string; worker: number; state: WorkerState; started: number | undefined } | undefined {
+  const titled = WORKER_TITLE.exec(p.argv0);
+  if (titled) return { name: titled[1] as string, worker: Number(titled[2]), state: 'started', started: startedBy(p.pid) };
+  if (p.argv0 === '' || p.state === 'Z') return undefined; // a kernel thread, a zombie
+  // Only a command line naming looppool's entry (`node … child/main.js <module> …`) has the
+  // environment read: not every process of the machine at each `ps` and each refresh of `top`.
+  if (!p.command.includes(BOOTING_ENTRY)) return undefined;
+  const env = startEnv(p.pid);
+  const toBe = WORKER_TITLE.exec(env.title ?? '');
+  // Only under the process that started it: what a preload (`--import`) of a booting worker
+  // starts inherits the variables too, and a worker orphaned before its title is not told from that.
+  if (!toBe || env.parent === undefined || parentOf(p, env.parent) !== p.ppid) return undefined;
+  // A title of one argument, not looppool's: its own code renamed it, after looppool's code ran.
+  const state = p.command === p.argv0 ? 'started' : 'booting';
+  return { name: toBe[1] as string, worker: Number(toBe[2]), state, started: env.parent };
 }
 
 /** Pids of the workers of pool `name` that `parent` started, from a process table (no control sockets read). */
@@ -87,14 +132,14 @@ export function findPools(table: readonly ProcessEntry[] = readProcessTable(), s
     return pool;
   };
   for (const p of table) {
-    const worker = WORKER_TITLE.exec(p.argv0);
+    const worker = asWorker(p);
     if (worker) {
-      const parent = parentOf(p);
-      const pool = poolOf(worker[1] as string, parent);
-      pool.workers.push({ worker: Number(worker[2]), pid: p.pid });
+      const parent = parentOf(p, worker.started);
+      const pool = poolOf(worker.name, parent);
+      pool.workers.push({ worker: worker.worker, pid: p.pid, state: worker.state });
       // Adopted: its parent now is not the one that started it (init or a subreaper took it in).
       // Without the variable, a worker of pid 1 is taken for one (pid 1 does not start pools but in a container).
-      if (parent !== p.ppid || (parent === 1 && startedBy(p.pid) === undefined)) pool.adopted = true;
+      if (parent !== p.ppid || (parent === 1 && worker.started === undefined)) pool.adopted = true;
     }
     const parent = PARENT_TITLE.exec(p.argv0);
     if (parent && !WORKER_TITLE.test(p.argv0)) poolOf(parent[1] as string, p.pid);

@@ -89,7 +89,7 @@ function workerRows(pool: LivePool): string[][] {
     rows.push([
       `  ${w.worker}`,
       String(w.pid),
-      l?.state ?? '-',
+      w.state === 'booting' ? 'booting' : l?.state ?? '-', // no title yet: says more than the channel's 'starting'
       l?.inFlight === undefined ? '-' : String(l.inFlight),
       l?.done === undefined ? '-' : String(l.done),
       l?.failed === undefined ? '-' : String(l.failed),

@@ -44,7 +44,11 @@ export interface PoolOptions {
   name?: string | undefined;
   /** Handed to every worker as `this.workerData` (must be serialisable). @default undefined */
   workerData?: unknown;
-  /** `'least-busy'`: the worker with the fewest tasks in flight (ties rotate); `'round-robin'`. @default 'least-busy' */
+  /**
+   * `'least-busy'`: the worker with the fewest tasks in flight (ties rotate); `'round-robin'`:
+   * workers take turns. Either way a task a busy worker handed back goes to the least busy of the
+   * other workers with a free credit. @default 'least-busy'
+   */
   dispatch?: DispatchPolicy | undefined;
   /**
    * Environment of the worker processes, as it is. @default process.env, without the inspector's

@@ -3,8 +3,9 @@
  * tasks sent to a given worker), and a credit count per worker. A worker never holds more than
  * `capacity` tasks; a task waits here, not in a busy child, so an idle worker is never starved.
  * While a worker of the pool's start is not ready yet, a ready one takes only its fair share of
- * the tasks for any worker (see `pump`). Pure: it sees workers only through the read-only {@link WorkerSlot} view, and the
- * number of workers starting.
+ * the tasks for any worker (see `pump`). A task a worker handed back goes to another worker
+ * (see `requeue`). Pure: it sees workers only through the read-only {@link WorkerSlot} view, and
+ * the number of workers starting.
  */
 import { Deque } from '../internal/deque.ts';
 import type { DispatchPolicy } from '../options.ts';
@@ -36,6 +37,11 @@ export class Dispatcher<T extends Queueable> {
   #cancelledHeld = 0;
   #next = 0;
   #last = -1;
+  /**
+   * Queued tasks a worker handed back, and that worker's number (see `requeue`). Few, and empty
+   * most of the time: the one check a task pays when it is (`pump`).
+   */
+  readonly #handedBack = new Map<T, number>();
   slots: (WorkerSlot | undefined)[] = [];
   /** How many workers of the pool's start are not ready yet (a replacement is not counted); O(1): read once a pump. */
   startingWorkers: () => number = () => 0;
@@ -61,11 +67,17 @@ export class Dispatcher<T extends Queueable> {
     this.#targetedCount++;
   }
 
-  /** Put a task back at the head of its queue (a retry goes before newer tasks). */
-  requeue(task: T): void {
+  /**
+   * Put a task back at the head of its queue (a retry goes before newer tasks). `from`: the worker
+   * that handed it back unstarted; it goes next to the least busy of the others with a free
+   * credit, whatever the policy, and back to `from` only when none has one (round-robin's turn
+   * could send it straight back: the idle worker it was handed back for stayed idle).
+   */
+  requeue(task: T, from = -1): void {
     this.#queued++;
     if (task.target < 0) {
       this.#global.unshift(task);
+      if (from >= 0) this.#handedBack.set(task, from);
       return;
     }
     (this.#targeted[task.target] ??= new Deque<T>()).unshift(task);
@@ -86,6 +98,7 @@ export class Dispatcher<T extends Queueable> {
     const cancelled = (t: T): boolean => t.cancelled;
     this.#global.removeWhere(cancelled);
     for (const q of this.#targeted) if (q) this.#targetedCount -= q.removeWhere(cancelled);
+    for (const task of this.#handedBack.keys()) if (task.cancelled) this.#handedBack.delete(task);
     this.#cancelledHeld = 0;
   }
 
@@ -125,7 +138,7 @@ export class Dispatcher<T extends Queueable> {
       if (this.#targetedCount > 0 && this.#pumpTargeted()) continue;
       const task = this.#head(this.#global);
       if (task === undefined) return;
-      const slot = this.#pick(limit);
+      const slot = this.#handedBack.size === 0 ? this.#pick(limit) : this.#pickFor(task, limit);
       if (slot < 0) return;
       this.#global.shift();
       this.#queued--;
@@ -140,6 +153,7 @@ export class Dispatcher<T extends Queueable> {
     this.#targetedCount = 0;
     this.#queued = 0;
     this.#cancelledHeld = 0;
+    this.#handedBack.clear();
     return leave(out).sort((a, b) => a.id - b.id);
   }
 
@@ -167,6 +181,7 @@ export class Dispatcher<T extends Queueable> {
       q.shift();
       this.#cancelledHeld = Math.max(0, this.#cancelledHeld - 1);
       if (targeted) this.#targetedCount--;
+      else if (this.#handedBack.size !== 0) this.#handedBack.delete(task);
       task = q.peek();
     }
     return task;
@@ -212,6 +227,34 @@ export class Dispatcher<T extends Queueable> {
       this.#next = (best + 1) % n;
       this.#last = best;
     }
+    return best;
+  }
+
+  /**
+   * The worker for `task` while the queue holds tasks handed back. One of them goes to the least
+   * busy worker with a free credit other than the one that handed it back (ties: the first from
+   * the turn's place, which stays where it is for the other tasks); failing that, like any other
+   * task, to the one the policy picks (`#pick`: in a stop, the only worker not yet sent its pill
+   * may be the one that handed it back). The caller sends it to the worker returned.
+   */
+  #pickFor(task: T, limit: number): number {
+    const from = this.#handedBack.get(task);
+    if (from === undefined) return this.#pick(limit);
+    const n = this.slots.length;
+    let best = -1;
+    let bestLoad = Infinity;
+    for (let k = 0; k < n; k++) {
+      const i = (this.#next + k) % n;
+      if (i === from || !this.#hasCredit(i, limit)) continue;
+      const load = (this.slots[i] as WorkerSlot).inFlight;
+      if (load < bestLoad) {
+        best = i;
+        bestLoad = load;
+      }
+    }
+    if (best >= 0) this.#last = best;
+    else best = this.#pick(limit);
+    if (best >= 0) this.#handedBack.delete(task);
     return best;
   }
 }

@@ -21,8 +21,11 @@ export interface OutcomeSink {
   result(value: unknown, info: ResultInfo): void;
   /** A failure nobody awaits (`put` tasks) or an error that escaped a worker's tasks. */
   report(event: 'taskError' | 'workerError', error: Error, info: Record<string, unknown>): void;
-  /** Put a task back at the head of the queue (retry after a crash). */
-  requeue(task: PendingTask): void;
+  /**
+   * Put a task back at the head of the queue: a retry after a crash, or a task worker `from`
+   * handed back unstarted (it goes to another worker when one has a free credit).
+   */
+  requeue(task: PendingTask, from?: number): void;
   /** A task that reached a worker settled (for wait/run time metrics). */
   settled(task: PendingTask, ok: boolean): void;
   /** A task crossed its soft timeout. */
@@ -163,7 +166,7 @@ export class TaskOutcomes {
       else {
         task.attempt--;
         this.handedBack++;
-        this.#requeue(task); // it did not start in h: `lastWorker` stays where it may have run
+        this.#requeue(task, h.number); // it did not start in h: `lastWorker` stays where it may have run
       }
     }
   }
@@ -171,11 +174,12 @@ export class TaskOutcomes {
   /**
    * Back to the head of the queue. No worker holds it now: with `worker` -1 an abort drops it
    * from the queue (aimed at its last worker, an abort missed it and the task was sent again).
+   * `from`: the worker that handed it back (-1: a retry).
    */
-  #requeue(task: PendingTask): void {
+  #requeue(task: PendingTask, from = -1): void {
     task.worker = -1;
     task.timedOut = false; // a new attempt, with a clock of its own (a crash during the grace)
-    this.#sink.requeue(task);
+    this.#sink.requeue(task, from);
   }
 
   /** Start the task's timeout clock (called when it is sent to `h`). */

@@ -83,7 +83,7 @@ export class PoolCore {
     this.#outcomes = new TaskOutcomes(options, {
       result: (value, info) => this.#emitResult(value, info),
       report: (event, error, info) => this.#report(event, error, info),
-      requeue: (task) => dispatcher.requeue(task),
+      requeue: (task, from) => dispatcher.requeue(task, from),
       // Tasks are timed only while metrics are on.
       settled: (task, ok) => this.#timing?.settled(task, ok),
       timedOut: () => services.metrics?.pool.countTimeout(),

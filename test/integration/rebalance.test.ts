@@ -28,6 +28,25 @@ describe('tasks a worker has not started go to an idle worker', () => {
     expect(pool.stats()).toMatchObject({ inFlight: 0, done: 42, failed: 0, retried: 0, handedBack: moved.length });
   });
 
+  it.each(['round-robin', 'least-busy'] as const)('with dispatch %s, the tasks a busy worker hands back go to the idle worker, not back to it', async (dispatch) => {
+    const pool = makePool<CpuTask, CpuAnswer>({ worker: 'cpu.ts', size: 2, concurrency: 100, dispatch });
+    await pool.start();
+    const sentTo: number[][] = range(40).map(() => []);
+    // Worker 0 gets 20 tasks of 50 ms, worker 1 20 instant ones: it runs out of tasks at once.
+    const answers = await Promise.all(
+      range(40).map((i) => pool.run({ ms: 50, slowOn: 0, value: i }, { onDispatch: ({ worker }) => sentTo[i]!.push(worker) })),
+    );
+    expect(sentTo.map((to) => to[0])).toEqual(range(40).map((i) => i % 2));
+    const sentAgain = range(40).filter((i) => sentTo[i]!.length > 1);
+    expect(sentAgain.length).toBeGreaterThan(0);
+    // Each was handed back once, by worker 0, and sent to worker 1, which ran it. Before, under
+    // round-robin, half of them went straight back to worker 0 (its turn), some of those again
+    // and again (a task was sent up to 7 times), while worker 1 idled between the requests.
+    for (const i of sentAgain) expect(sentTo[i]).toEqual([0, 1]);
+    for (const i of sentAgain) expect(answers[i]!.worker).toBe(1);
+    expect(pool.stats()).toMatchObject({ done: 40, failed: 0, handedBack: sentAgain.length });
+  });
+
   it('a worker draining for a recycle hands back its waiting tasks to a worker that ran out of them', async () => {
     // Each worker reaches maxTasksPerWorker at once, so both drain: worker 0 with 100 tasks of 30 ms,
     // worker 1 with instant ones. Worker 1's replacement then idles; before, worker 0 ran its
@@ -91,7 +110,7 @@ describe('tasks a worker has not started go to an idle worker', () => {
     const slowOn = (w: number) => batch.filter((a) => (a.value as number) % 2 === 0 && a.worker === w).length;
     expect(slowOn(1)).toBeGreaterThan(0); // before: 0, worker 0 ran all ten
     expect(slowOn(0) + slowOn(1)).toBe(10);
-    expect(pool.stats().handedBack).toBeGreaterThanOrEqual(slowOn(1)); // round-robin may send a handed-back task to worker 0 again
+    expect(pool.stats().handedBack).toBe(slowOn(1)); // worker 0 (never idle) takes none back, round-robin or not
     release.abort();
     for (const outcome of await Promise.all(pinned)) expect(outcome).toBeInstanceOf(TaskAbortedError);
   });

@@ -156,6 +156,63 @@ describe('Dispatcher', () => {
   });
 });
 
+describe('tasks a worker handed back', () => {
+  it('go to another worker under round-robin, whose turn stays where it was for the other tasks', () => {
+    const { d, s, assigned } = setup('round-robin', 2, 10);
+    d.enqueue(task(1));
+    d.enqueue(task(2));
+    d.pump(); // 1 to slot 0, 2 to slot 1: slot 0's turn next
+    (s[0] as Slot).inFlight = 4; // slot 0 holds a backlog, slot 1 answered
+    (s[1] as Slot).inFlight = 0;
+    assigned.length = 0;
+    for (const id of [12, 11, 10]) d.requeue(task(id), 0); // handed back by slot 0, queued again newest first
+    d.enqueue(task(13));
+    d.enqueue(task(14));
+    d.pump();
+    // Before: its turn sent 10 and 12 straight back to slot 0, which had just handed them back.
+    expect(assigned).toEqual([[10, 1], [11, 1], [12, 1], [13, 0], [14, 1]]);
+  });
+
+  it('go to the least busy of the other workers under least-busy, even when the one that handed them back is less busy', () => {
+    const { d, s, assigned } = setup('least-busy', 3, 10);
+    (s[0] as Slot).inFlight = 1;
+    (s[1] as Slot).inFlight = 2;
+    (s[2] as Slot).inFlight = 2;
+    d.requeue(task(2), 0);
+    d.requeue(task(1), 0);
+    d.pump();
+    expect(assigned).toEqual([[1, 1], [2, 2]]);
+  });
+
+  it('go back to the worker that handed them back when no other has a free credit: the queue never waits beside a free credit', () => {
+    const { d, s, assigned } = setup('round-robin', 3, 2);
+    (s[1] as Slot).accepting = false; // sent its stop pill, say
+    (s[2] as Slot).inFlight = 2; // full
+    d.requeue(task(1), 0);
+    d.enqueue(task(2));
+    d.pump();
+    expect(assigned).toEqual([[1, 0], [2, 0]]);
+    expect(d.queued).toBe(0);
+  });
+
+  it('avoid that worker for their next dispatch only, and not once aborted in the queue', () => {
+    const { d, s, assigned } = setup('least-busy', 2, 10);
+    (s[0] as Slot).inFlight = 3;
+    const t = task(1);
+    d.requeue(t, 0);
+    d.pump();
+    expect(assigned).toEqual([[1, 1]]);
+    (s[1] as Slot).inFlight = 5;
+    d.requeue(t); // its worker died: a retry goes to the least busy, whichever it is
+    const aborted = task(2);
+    d.requeue(aborted, 0);
+    d.cancel(aborted);
+    d.pump();
+    expect(assigned).toEqual([[1, 1], [1, 0]]);
+    expect(d.queued).toBe(0);
+  });
+});
+
 describe('cancelled tasks behind a head that does not move', () => {
   it('are let go of once they outnumber the live ones (before: every one was held, past maxQueue, until the head moved)', async () => {
     const { d, s, assigned } = setup('least-busy', 1, 1);

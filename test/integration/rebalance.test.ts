@@ -213,9 +213,10 @@ describe('tasks a worker has not started go to an idle worker', () => {
         setTimeout(() => controller.abort(), random() * 500);
       }
       const worker = random() < 0.1 ? Math.floor(random() * 3) : undefined;
-      // Worker 0 is slow (10 ms a task: its first 40 take 0.4 s), the others instant: they run
-      // out of tasks while worker 0 still holds many it has not started.
-      return pool.run({ ms: 10, slowOn: 0, value: i }, { signal: controller.signal, onDispatch: ({ worker: w }) => sentTo[i]!.push(w), ...(worker === undefined ? {} : { worker }) }).then(
+      // Worker 0 is slow (30 ms a task: its first 40 take 1.2 s), the others instant: they run
+      // out of tasks while worker 0 still holds many it has not started (at 10 ms a task, on a
+      // machine loaded 8 times over, worker 0 sometimes finished its 40 first: nothing was handed back).
+      return pool.run({ ms: 30, slowOn: 0, value: i }, { signal: controller.signal, onDispatch: ({ worker: w }) => sentTo[i]!.push(w), ...(worker === undefined ? {} : { worker }) }).then(
         (answer) => {
           expect(answer.value).toBe(i);
           if (worker !== undefined) expect(answer.worker).toBe(worker);

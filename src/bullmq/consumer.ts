@@ -1,25 +1,21 @@
 /**
  * `BullmqConsumer`: makes a pool a BullMQ worker. BullMQ fetches up to the pool's capacity of
  * jobs; each job's data runs as one task (`pool.run(job.data)`), its result completes the job,
- * its failure fails the job (BullMQ then retries it per `attempts`/`backoff`).
+ * its failure fails the job (BullMQ then retries it per `attempts`/`backoff`). The attempts
+ * themselves are job-attempts.ts's; this class keeps the consumer's life (start, pause, close).
  */
 import { EventEmitter } from 'node:events';
-import os from 'node:os';
 import type { Job, Worker } from 'bullmq';
 import { PoolStoppedError } from '../errors.ts';
 import type { CloseOptions, ConsumerEvents, ConsumerState, ConsumerStats } from './consumer-types.ts';
 import { Holds } from './holds.ts';
 import { Outcomes } from './outcomes.ts';
-import { assertStorable, failureAction, jobMetadata, type JobMetadata } from './job-outcome.ts';
+import { JobAttempts } from './job-attempts.ts';
 import { assertRedisDriver, loadBullmq, type BullmqModule } from './load.ts';
 import { consumerMetricSource } from './metric-source.ts';
 import { disconnectIfRedisDown, whenConnected, whenReady } from './ready.ts';
 import { StreamedResults } from './streamed.ts';
-import { resolveConsumerOptions, type ConsumablePool, type ConsumerOptions, type DispatchInfo, type ResolvedConsumerOptions } from './options.ts';
-
-const HOST = os.hostname();
-/** How often a consumer holding off checks whether its pool is healthy again. */
-const HEALTH_CHECK_MS = 1_000;
+import { resolveConsumerOptions, type ConsumablePool, type ConsumerOptions, type ResolvedConsumerOptions } from './options.ts';
 
 /**
  * A BullMQ source for a pool: `start()` begins taking jobs from the queue, `close()` stops taking
@@ -38,12 +34,9 @@ const HEALTH_CHECK_MS = 1_000;
 export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmitter<ConsumerEvents<TResult>> {
   readonly #pool: ConsumablePool<TTask, TResult>;
   readonly #options: ResolvedConsumerOptions;
-  /** Abort controllers of the tasks in flight, one per attempt (a job whose lock was lost can run twice at once here). */
-  readonly #active = new Set<AbortController>();
   #worker: Worker<TTask, TResult> | undefined;
   #running: Promise<void> | undefined;
   #state: ConsumerState = 'created';
-  #forced = false;
   /** The BullMQ worker fetches no job while any hold is on (jobs in flight are not waited for). */
   readonly #holds = new Holds({
     pause: () => this.#worker && this.#state === 'running' && this.#worker.pause(true).catch((e: unknown) => this.#report(e)),
@@ -57,8 +50,8 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
   });
   /** The results the jobs' tasks stream, emitted with their job. */
   readonly #streamed = new StreamedResults((value, info) => this.#emitSafely('result', value, info));
-  #taken = 0;
-  #requeued = 0;
+  /** The jobs BullMQ hands over, each run as one pool task. */
+  readonly #attempts: JobAttempts<TTask, TResult>;
   #startPromise: Promise<void> | undefined;
   #closePromise: Promise<void> | undefined;
   /** Resolved by a forced close while Redis is down: `close()` stops waiting for BullMQ. */
@@ -74,6 +67,15 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
     super();
     this.#pool = pool;
     this.#options = resolveConsumerOptions(pool, queueName, options);
+    this.#attempts = new JobAttempts<TTask, TResult>({
+      pool, options: this.#options, holds: this.#holds, outcomes: this.#outcomes, streamed: this.#streamed,
+      isClosing: () => this.#closePromise !== undefined,
+      isRunning: () => this.#state === 'running',
+      close: () => this.close(),
+      checkLimit: () => this.#checkLimit(),
+      report: (error) => this.#report(error),
+      requeued: (info) => this.#emitSafely('requeued', info),
+    });
   }
 
   get queueName(): string {
@@ -131,11 +133,11 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
       pool: this.#options.poolName,
       state: this.#state,
       capacity: this.#options.capacity,
-      active: this.#active.size,
-      taken: this.#taken,
+      active: this.#attempts.active,
+      taken: this.#attempts.taken,
       completed: this.#outcomes.completed,
       failed: this.#outcomes.failed,
-      requeued: this.#requeued,
+      requeued: this.#attempts.requeued,
       paused: this.#holds.on,
     };
   }
@@ -168,7 +170,7 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
     const o = this.#options;
     // Three parameters: BullMQ passes the job's AbortSignal only to a processor that declares it.
     const processor = (job: Job<TTask, TResult>, token?: string, signal?: AbortSignal): Promise<TResult> =>
-      this.#process(bullmq, job, token, signal);
+      this.#attempts.process(bullmq, job, token, signal);
     const worker = new bullmq.Worker<TTask, TResult>(o.queueName, processor, {
       ...o.workerOptions,
       connection: o.connection,
@@ -181,7 +183,7 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
     // Emitted once the job is completed or failed in Redis, not when its task settled.
     worker.on('completed', (job) => this.#outcomes.moved(job, undefined));
     worker.on('failed', (job, error) => {
-      if (job && !this.#outcomes.awaits(job)) this.#failedUnrun(job, error);
+      if (job && !this.#outcomes.awaits(job)) this.#attempts.failedUnrun(job, error);
       this.#outcomes.moved(job, error);
     });
     return worker;
@@ -205,39 +207,6 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
     this.#state = 'closed';
   }
 
-  async #process(bullmq: BullmqModule, job: Job<TTask, TResult>, token: string | undefined, signal: AbortSignal | undefined): Promise<TResult> {
-    // BullMQ hands over one more job after pause() or close() when its fetch was already waiting
-    // (after a forced close, the very job just put back): it goes back untouched, and once closing
-    // is not counted again.
-    if (this.#closePromise !== undefined) throw await this.#putBack(bullmq, job, token, 'the consumer is closing', false);
-    if (this.#holds.on) throw await this.#putBack(bullmq, job, token, this.#holds.describe());
-    this.#taken++;
-    const takenAt = performance.now(); // a run time, not a date: the monotonic clock
-    const jobId = job.id ?? '';
-    const abort = new AbortController();
-    const forward = (): void => abort.abort(signal?.reason);
-    signal?.addEventListener('abort', forward, { once: true });
-    this.#active.add(abort);
-    this.#checkLimit();
-    let dispatched: DispatchInfo | undefined;
-    const task = this.#streamed.track(job);
-    try {
-      const value = await this.#pool.run(job.data, { signal: abort.signal, onDispatch: (info) => (dispatched = info), onSubmit: task.onSubmit });
-      assertStorable(value);
-      const meta = this.#meta(job, takenAt, 'completed', dispatched ?? null);
-      await this.#record(job, meta);
-      this.#outcomes.settled(job, { outcome: 'completed', value, info: { jobId, name: job.name, meta } });
-      return value;
-    } catch (error) {
-      throw await this.#onTaskFailed(bullmq, job, token, error, abort.signal.aborted && this.#forced, takenAt, dispatched);
-    } finally {
-      task.release();
-      signal?.removeEventListener('abort', forward);
-      this.#active.delete(abort);
-      this.#checkLimit();
-    }
-  }
-
   /**
    * With `maxJobs`: BullMQ fetches no more jobs at once than the limit still needs (its
    * `concurrency`, which counts the jobs it is fetching, running and storing; those being stored
@@ -251,82 +220,11 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
     if (max === undefined) return;
     const counted = this.#outcomes.completed + this.#outcomes.failed;
     if (this.#worker) this.#worker.concurrency = Math.max(1, Math.min(this.#options.capacity, max - counted - this.#outcomes.storing));
-    this.#holds.set('limit', counted + this.#active.size >= max);
-  }
-
-  /**
-   * BullMQ fetched `job` for this consumer and failed it without calling the processor (it had
-   * stalled more than `maxStalledCount` times, or started more than `maxStartedAttempts`): an
-   * attempt taken and failed here like any other, or `maxJobs` would wait for it for ever.
-   */
-  #failedUnrun(job: Job<TTask, TResult>, error: Error): void {
-    this.#taken++;
-    const meta = this.#meta(job, performance.now(), 'failed', null, error.name);
-    this.#outcomes.settled(job, { outcome: 'failed', error, info: { jobId: job.id ?? '', name: job.name, meta } });
-  }
-
-  /** Returns what the processor throws to BullMQ. */
-  async #onTaskFailed(
-    bullmq: BullmqModule, job: Job<TTask, TResult>, token: string | undefined, error: unknown, forced: boolean, takenAt: number,
-    dispatched: DispatchInfo | undefined,
-  ): Promise<Error> {
-    const jobId = job.id ?? '';
-    const action = failureAction(error, forced, (message) => new bullmq.UnrecoverableError(message));
-    if (action.kind === 'requeue') {
-      // The pool is going away, or cannot run anything for now: stop fetching, or every job would bounce off it.
-      if (action.reason === 'stopping') this.close().catch((e: unknown) => this.#report(e));
-      // Unhealthy: none until the pool says it is healthy again (a pool without `stats().healthy`: for one check period).
-      if (action.reason === 'unhealthy' && this.#state === 'running') {
-        this.#holds.addWhile('unhealthy', () => this.#state === 'running' && this.#pool.stats?.().healthy === false, HEALTH_CHECK_MS);
-      }
-      return this.#putBack(bullmq, job, token, (error as Error).message);
-    }
-    const worker = action.worker === null ? (dispatched ?? null) : { worker: action.worker, pid: action.workerPid ?? -1 };
-    const meta = this.#meta(job, takenAt, 'failed', worker, action.errorName);
-    await this.#record(job, meta);
-    this.#outcomes.settled(job, { outcome: 'failed', error: action.error, info: { jobId, name: job.name, meta } });
-    return action.error;
-  }
-
-  /**
-   * Put `job` back in the queue untouched; returns what the processor throws to BullMQ. Counted
-   * (`requeued`, the event) once Redis has taken it back: with Redis down it stays active, and
-   * BullMQ's stalled-job check puts it back once its lock expires.
-   */
-  async #putBack(bullmq: BullmqModule, job: Job<TTask, TResult>, token: string | undefined, reason: string, counted = true): Promise<Error> {
-    const back = await job.moveToWait(token).then(
-      () => true,
-      (e: unknown) => {
-        this.#report(e);
-        return false;
-      },
-    );
-    if (back && counted) {
-      this.#requeued++;
-      this.#emitSafely('requeued', { jobId: job.id ?? '', reason });
-    }
-    return new bullmq.WaitingError(); // BullMQ: the job was moved back to wait, do not fail it
-  }
-
-  /** `takenAt`: `performance.now()` when the job was taken (a run time, not a date: the monotonic clock). */
-  #meta(job: Job, takenAt: number, outcome: 'completed' | 'failed', dispatched: DispatchInfo | null, error?: string): JobMetadata {
-    const runMs = performance.now() - takenAt;
-    return jobMetadata({ job, host: HOST, pid: process.pid, pool: this.#options.poolName, now: Date.now(), runMs, outcome, dispatched, error });
-  }
-
-  /** Awaited before the job is finished, so the metadata is in Redis before the job completes (and before `removeOnComplete`). */
-  async #record(job: Job, meta: JobMetadata): Promise<void> {
-    try {
-      if (this.#options.metadata === 'progress') await job.updateProgress({ ...meta });
-      else if (this.#options.metadata === 'log') await job.log(JSON.stringify(meta));
-    } catch (error) {
-      this.#report(error); // metadata is for operators: never fail a job over it
-    }
+    this.#holds.set('limit', counted + this.#attempts.active >= max);
   }
 
   #abortActive(): void {
-    this.#forced = true;
-    for (const controller of this.#active) controller.abort(new Error('The BullMQ consumer was force-closed'));
+    this.#attempts.abortAll();
     this.#abandonIfRedisDown().catch((e: unknown) => this.#report(e));
   }
 

@@ -1,9 +1,10 @@
 /**
  * The life of a worker process: hello → init (load the module, `initialize()`) → ready → tasks
  * → poison pill → exit. Runs one Worker instance with many tasks in flight; every task the
- * parent sent is answered exactly once (done or failed) unless the process stops first.
+ * parent sent is answered exactly once (done or failed) unless the process stops first
+ * (task-answer.ts calls `processMessage` and sends the answer).
  */
-import { DONE, PROTOCOL, type InitMessage, type ToChildMessage } from '../protocol/messages.ts';
+import { PROTOCOL, type InitMessage, type ToChildMessage } from '../protocol/messages.ts';
 import { parseToChild } from '../protocol/parse.ts';
 import { serializeError } from '../protocol/serialized-error.ts';
 import type { Channel } from '../transport/channel.ts';
@@ -14,6 +15,7 @@ import { abandonTasks, disposeWorker, exitProcess, reportEscaped, reportUncaught
 import { WorkerModule } from './load-worker.ts';
 import { handBack } from './hand-back.ts';
 import { RunQueue } from './run-queue.ts';
+import { callProcessMessage, sendDone, type TaskSettler } from './task-answer.ts';
 import { RuntimeTaskContext } from './task-context.ts';
 import { bindWorker, initializeWorker, type Worker } from './worker.ts';
 import { assertNever } from '../internal/assert.ts';
@@ -74,6 +76,7 @@ export class Runtime {
   /** Tasks in flight by id: an {@link IdTable}, not a `Map` (why: internal/id-table.ts). */
   readonly #tasks = new IdTable<RuntimeTaskContext>();
   readonly #emit = (value: unknown, taskId: number | null): void => this.#sendResult(value, taskId);
+  readonly #settler: TaskSettler = { done: (ctx, value) => this.#done(ctx, value), fail: (ctx, err) => this.#fail(ctx, err) };
   /** Tasks received but not started: CPU-bound tasks wait there for the next loop turn (see run-queue.ts). */
   readonly #runQueue = new RunQueue<RuntimeTaskContext>({
     start: (ctx, payload) => this.#start(ctx, payload),
@@ -211,35 +214,12 @@ export class Runtime {
 
   #start(ctx: RuntimeTaskContext, payload: unknown): void {
     ctx.markStarted();
-    let outcome: unknown;
-    let thenable: boolean;
-    try {
-      outcome = (this.#worker as Worker).processMessage(payload, ctx);
-      // Reading `then` runs code too (a getter, a Proxy): it fails the task, as `await` would.
-      thenable = outcome !== null && (typeof outcome === 'object' || typeof outcome === 'function') && typeof (outcome as PromiseLike<unknown>).then === 'function';
-    } catch (err) {
-      this.#fail(ctx, err);
-      return;
-    }
-    // Adopted as `await` adopts it: a `then` that throws rejects the task (called directly, its
-    // throw went up through the channel's reader and ended the worker with every task on it).
-    if (thenable) Promise.resolve(outcome).then((value) => this.#done(ctx, value), (err: unknown) => this.#fail(ctx, err));
-    else this.#done(ctx, outcome);
+    callProcessMessage(this.#worker as Worker, payload, ctx, this.#settler);
   }
 
   #done(ctx: RuntimeTaskContext, value: unknown): void {
     if (!this.#settle(ctx, true)) return;
-    let encoded: string | Buffer;
-    try {
-      encoded = value === undefined ? '' : encodePayload(value, 'result', this.#maxMessageBytes);
-    } catch (err) {
-      this.#channel.send({ kind: 'taskFailed', id: ctx.id, error: serializeError(err), unsendable: true }, true);
-      return this.#afterSettle();
-    }
-    // A task's answer may pass other tasks' big answers still queued, never its own streamed
-    // results: those keep their place, and nothing passes them (see Channel).
-    if (typeof encoded === 'string') this.#channel.sendTuple(DONE, ctx.id, undefined, encoded, true);
-    else this.#channel.sendTupleWithClone(DONE, ctx.id, undefined, encoded, true);
+    sendDone(this.#channel, ctx.id, value, this.#maxMessageBytes);
     this.#afterSettle();
   }
 

@@ -3,8 +3,10 @@
  * error was thrown, `deserializeError` (deserialize-error.ts) in the one that receives it;
  * together they keep the name, message, stack, `code` and other own properties, an
  * AggregateError's `errors`, and the `cause` chain. Whatever was thrown, the result is bounded in size and reading it never throws.
+ * Here the budget is shared out; the parts' text and how it is cut are error-text.ts's.
  */
-import { carriedByJson, describe, inspectValue, isDomException, isError, MAX_JSON_NODES, read, readable } from './error-values.ts';
+import { Claim, describeObject, errorHeader, primitiveText, sentAsIs, splitStack, type StackParts } from './error-text.ts';
+import { describe, isDomException, isError, read, readable } from './error-values.ts';
 
 /**
  * The wire shape of an error. Own properties JSON cannot carry exactly become strings (see
@@ -64,33 +66,6 @@ export function serializeError(thrown: unknown): SerializedError {
   }
 }
 
-/** A text and how many of its characters the budget has granted it so far. */
-class Claim {
-  readonly text: string;
-  /** Budget a granted character costs: 2 for a name or a message the stack repeats. */
-  readonly weight: number;
-  granted = 0;
-  constructor(text: string, weight = 1) {
-    this.text = text;
-    this.weight = weight;
-  }
-
-  get whole(): boolean {
-    return this.granted >= this.text.length;
-  }
-
-  /** The text cut to what was granted, saying so; frames are cut `atLine`, not in the middle of one. */
-  cut(atLine = false): string {
-    if (this.whole) return this.text;
-    let end = this.granted;
-    // A cut between the two halves of a surrogate pair would leave half a character: cut before it.
-    if (end > 0 && isHighSurrogate(this.text.charCodeAt(end - 1))) end--;
-    if (atLine) end = Math.max(0, this.text.lastIndexOf('\n', end));
-    const more = `... [${this.text.length - end} more characters cut]`;
-    return atLine ? `${this.text.slice(0, end)}${end > 0 ? '\n' : ''}    ${more}` : `${this.text.slice(0, end)}${more}`;
-  }
-}
-
 /** An own property, read; `sent` once the budget has room for it: its value as it is, or as text cut to `text`. */
 interface Prop {
   key: string;
@@ -99,15 +74,10 @@ interface Prop {
 }
 
 /** One error of those written (itself, a cause, an aggregated error): its text waits for {@link ErrorWriter.share}. */
-interface Entry {
+interface Entry extends StackParts {
   out: SerializedError;
   name: Claim;
   message: Claim;
-  /** The stack's first lines, when they are not `name: message` (a stack written by hand, a message changed after): cut on their own. */
-  header?: Claim;
-  frames?: Claim;
-  /** The stack starts with `name: message`: it is written again from the cut name and message, which cost twice. */
-  repeats: boolean;
   props: Prop[];
   /** A `cause` that is not an error: a property of its own. */
   cause?: Prop;
@@ -267,26 +237,6 @@ function propsOf(entry: Entry): Prop[] {
   return entry.cause ? [...entry.props, entry.cause] : entry.props;
 }
 
-/**
- * A stack's first lines and its frames (`    at ...`): the first lines are `name: message` as
- * V8 writes them (the message may have lines of its own), else those before the first frame.
- */
-function splitStack(stack: unknown, name: string, message: string): Pick<Entry, 'header' | 'frames' | 'repeats'> {
-  if (typeof stack !== 'string') return { repeats: false };
-  const header = errorHeader(name, message);
-  if (stack.startsWith(header) && (stack.length === header.length || stack.charCodeAt(header.length) === 10)) {
-    return stack.length === header.length ? { repeats: true } : { repeats: true, frames: new Claim(stack.slice(header.length + 1)) };
-  }
-  const at = stack.search(/\n\s+at /);
-  if (at === -1) return { repeats: false, header: new Claim(stack) };
-  return { repeats: false, header: new Claim(stack.slice(0, at)), frames: new Claim(stack.slice(at + 1)) };
-}
-
-/** The first line(s) of an error's stack, as V8 writes them. */
-function errorHeader(name: string, message: string): string {
-  return name && message ? `${name}: ${message}` : name || message;
-}
-
 /** Write the text an entry was granted into its serialized error. */
 function write(e: Entry): void {
   e.out.name = e.name.cut();
@@ -306,36 +256,4 @@ function valueOf(prop: Prop): unknown {
   const text = prop.sent?.text;
   if (!text) return prop.value;
   return prop.sent?.json && text.whole ? (JSON.parse(text.text) as unknown) : text.cut();
-}
-
-/** A value JSON carries as it is and that costs no more than a key's share: a boolean, a finite number, null. */
-function sentAsIs(value: unknown): boolean {
-  return typeof value === 'boolean' || value === null || (typeof value === 'number' && Number.isFinite(value));
-}
-
-/**
- * A value that is not an object as text: a string as it is, a number, bigint, function or symbol
- * by `String()` (`'NaN'`, `'7'`, `'[Function: f]'`); undefined for an object.
- */
-function primitiveText(value: unknown): string | undefined {
-  if (typeof value === 'string') return value;
-  return typeof value === 'object' && value !== null ? undefined : describe(value);
-}
-
-/**
- * An object as JSON if JSON carries it exactly, else as `util.inspect` shows it (a NaN or an
- * undefined inside, a Map, a class instance, a cycle...), never half-converted.
- */
-function describeObject(value: object): { text: Claim; json?: boolean } {
-  let json: string | undefined;
-  try {
-    if (carriedByJson(value, 0, { left: MAX_JSON_NODES })) json = JSON.stringify(value);
-  } catch {
-    // A getter or a Proxy that throws: described below.
-  }
-  return json === undefined ? { text: new Claim(inspectValue(value)) } : { text: new Claim(json), json: true };
-}
-
-function isHighSurrogate(code: number): boolean {
-  return code >= 0xd800 && code <= 0xdbff;
 }

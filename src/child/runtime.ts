@@ -52,6 +52,12 @@ export class Runtime {
   #startWaiting = false;
   /** What a failure before ready fails: loading the module (and its top level), or `initialize()`. */
   #stage: 'load' | 'initialize' = 'load';
+  /**
+   * An error that escaped before `init` came (the watchdog thread refused, the module's top level):
+   * the start fails with it once `init` comes. Not at once: the parent answers `hello` with `init`,
+   * and a write to a process already gone broke the pipe and lost the report with it.
+   */
+  #earlyError: { readonly error: unknown } | undefined;
   #initReturned = false;
   /** Broadcasts received and not yet answered: a draining stop waits for them, as for its tasks. */
   #broadcasts = 0;
@@ -168,6 +174,7 @@ export class Runtime {
     process.title = workerTitle(message.name, message.worker);
     try {
       if (message.protocol !== PROTOCOL) throw new Error(`protocol mismatch: parent speaks ${message.protocol}, worker speaks ${PROTOCOL}`);
+      if (this.#earlyError) throw this.#earlyError.error;
       ({ sentry: this.#sentry, metrics: this.#metrics } = await startServices(message));
       const WorkerClass = await this.#module.load(message.module);
       await new Promise((resolve) => setImmediate(resolve)); // a rejection its top level left unhandled surfaces: it fails the load
@@ -279,7 +286,11 @@ export class Runtime {
 
   /** An error escaped every task: report it (before ready: as a failed start), then exit if the pool asked for restarts. */
   onEscapedError(err: unknown, origin: EscapeOrigin): void {
-    const starting = this.#state === 'waiting' || this.#state === 'initializing';
+    if (this.#state === 'waiting') {
+      this.#earlyError ??= { error: err }; // reported when init comes (see #earlyError)
+      return;
+    }
+    const starting = this.#state === 'initializing';
     const stopping = this.#state === 'stopping' || this.#state === 'disposing'; // it goes on: exiting would skip dispose() and fail what it drains
     reportEscaped(this.#channel, err, origin, starting ? this.#stage : undefined, stopping);
     if (!starting) this.#sentry?.uncaught(err, origin, { pool: this.#name, worker: this.#number, pid: process.pid });

@@ -35,6 +35,15 @@ describe('a worker that cannot be started', () => {
     expect(end).toEqual({ state: 'stopped' });
   });
 
+  it('many such starts at once: each says why, none only that the process exited (the report was lost when the parent\'s init met a process already gone)', async () => {
+    // The race needs load: the worker wrote hello, then its failure, and exited while the parent's
+    // init was on its way (a broken pipe there dropped what was left unread). 24 pools at once lost
+    // one report or more in most runs before the fix.
+    const runs = Array.from({ length: 24 }, () => run(process.execPath, [PERMISSION, '--allow-fs-read=*', '--allow-child-process', parent, echo, 'start', '500'], { timeout: 60_000 }));
+    const stages = (await Promise.all(runs)).map(({ stdout }) => lines(stdout)[0]?.error.stage as string);
+    expect(stages).toEqual(stages.map(() => 'load'));
+  });
+
   it("under Node's permission model without --allow-worker, a worker that needs its watchdog thread fails to start saying why", async () => {
     const { stdout } = await run(
       process.execPath,

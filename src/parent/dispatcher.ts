@@ -208,20 +208,16 @@ export class Dispatcher<T extends Queueable> {
     const last = this.#last;
     if (this.#policy === 'least-busy' && last >= 0 && this.#hasCredit(last, limit) && (this.slots[last] as WorkerSlot).inFlight === 0) return last;
     let best = -1;
-    let bestLoad = Infinity;
-    for (let k = 0; k < n; k++) {
-      const i = (this.#next + k) % n;
-      if (!this.#hasCredit(i, limit)) continue;
-      if (this.#policy === 'round-robin') {
-        best = i;
-        break;
+    if (this.#policy === 'round-robin') {
+      for (let k = 0; k < n; k++) {
+        const i = (this.#next + k) % n;
+        if (this.#hasCredit(i, limit)) {
+          best = i;
+          break;
+        }
       }
-      const load = (this.slots[i] as WorkerSlot).inFlight;
-      if (load < bestLoad) {
-        best = i;
-        bestLoad = load;
-        if (load === 0) break;
-      }
+    } else {
+      best = this.#leastBusy(limit);
     }
     if (best >= 0) {
       this.#next = (best + 1) % n;
@@ -230,28 +226,35 @@ export class Dispatcher<T extends Queueable> {
     return best;
   }
 
-  /**
-   * The worker for `task` while the queue holds tasks handed back. One of them goes to the least
-   * busy worker with a free credit other than the one that handed it back (ties: the first from
-   * the turn's place, which stays where it is for the other tasks); failing that, like any other
-   * task, to the one the policy picks (`#pick`: in a stop, the only worker not yet sent its pill
-   * may be the one that handed it back). The caller sends it to the worker returned.
-   */
-  #pickFor(task: T, limit: number): number {
-    const from = this.#handedBack.get(task);
-    if (from === undefined) return this.#pick(limit);
+  /** The worker with a free credit and the fewest tasks in flight but `skip`, from the turn's place (ties: the first); -1 for none. */
+  #leastBusy(limit: number, skip = -1): number {
     const n = this.slots.length;
     let best = -1;
     let bestLoad = Infinity;
     for (let k = 0; k < n; k++) {
       const i = (this.#next + k) % n;
-      if (i === from || !this.#hasCredit(i, limit)) continue;
+      if (i === skip || !this.#hasCredit(i, limit)) continue;
       const load = (this.slots[i] as WorkerSlot).inFlight;
       if (load < bestLoad) {
         best = i;
         bestLoad = load;
+        if (load === 0) break;
       }
     }
+    return best;
+  }
+
+  /**
+   * The worker for `task` while the queue holds tasks handed back. One of them goes to the least
+   * busy worker with a free credit other than the one that handed it back (the turn's place
+   * stays where it is for the other tasks); failing that, like any other task, to the one the
+   * policy picks (`#pick`: in a stop, the only worker not yet sent its pill may be the one that
+   * handed it back). The caller sends it to the worker returned.
+   */
+  #pickFor(task: T, limit: number): number {
+    const from = this.#handedBack.get(task);
+    if (from === undefined) return this.#pick(limit);
+    let best = this.#leastBusy(limit, from);
     if (best >= 0) this.#last = best;
     else best = this.#pick(limit);
     if (best >= 0) this.#handedBack.delete(task);

@@ -62,6 +62,10 @@ export const SYSTEMS = [
   { id: 'looppool+timeout', adapter: 'looppool', kind: 'looppool', config: { options: { taskTimeout: 60_000 } }, workloads: ['A'] },
   { id: 'raw-pipe', adapter: 'raw-pipe', kind: 'baseline', workloads: MAIN_WORKLOADS },
   { id: 'raw-send', adapter: 'raw-send', kind: 'baseline', workloads: MAIN_WORKLOADS },
+  // The same with `serialization: 'advanced'` (V8's structured clone instead of JSON): issue 6's
+  // aim for F. Only where the serialization matters (A's tiny tasks, D's round trips, F's 64 KiB
+  // strings), to keep the default set under 15 minutes.
+  { id: 'raw-send-advanced', adapter: 'raw-send', kind: 'baseline', config: { serialization: 'advanced' }, workloads: ['A', 'D', 'F'] },
   { id: 'piscina', adapter: 'piscina', kind: 'threads', workloads: [...MAIN_WORKLOADS, 'mem'] },
   { id: 'poolifier', adapter: 'poolifier', kind: 'process', workloads: [...MAIN_WORKLOADS, 'mem'] },
   { id: 'tinypool', adapter: 'tinypool', kind: 'process', keepsEnv: false, workloads: [...MAIN_WORKLOADS, 'mem'] },

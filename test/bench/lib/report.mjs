@@ -336,6 +336,8 @@ function goals({ g, main, systemsOf, m, inlineB }) {
   const f = lp('F', 'tasksPerSec');
   const fPeer = best('F', 'tasksPerSec', true);
   check('F ≥ the best process-based peer on 64 KiB payloads', f && fPeer ? f >= fPeer.value : undefined, `${n0(f)}/s vs ${fPeer?.id ?? '?'} ${n0(fPeer?.value)}/s`);
+  const fAdvanced = m('F', 'raw-send-advanced', 'tasksPerSec')?.median;
+  check("F aim: the `advanced` serialization's figure (raw process.send)", f && fAdvanced ? f >= fAdvanced : undefined, `${n0(f)}/s vs ${n0(fAdvanced)}/s`);
   const fSmall = lp('F', 'smallP99ms');
   const fSmallPeer = best('F', 'smallP99ms', false);
   check('F small tasks not stalled by big ones (p99, reported)', undefined, `looppool p99 ${n0(fSmall)} ms, p50 ${n0(lp('F', 'smallP50ms'))} ms; best process peer p99: ${fSmallPeer?.id ?? '?'} ${n0(fSmallPeer?.value)} ms`);

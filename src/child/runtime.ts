@@ -15,6 +15,7 @@ import { abandonTasks, disposeWorker, exitProcess, reportEscaped, reportUncaught
 import { WorkerModule } from './load-worker.ts';
 import { handBack } from './hand-back.ts';
 import { RunQueue } from './run-queue.ts';
+import { NOT_DELIVERING, type RuntimeState } from './runtime-state.ts';
 import { callProcessMessage, sendDone, type TaskSettler } from './task-answer.ts';
 import { RuntimeTaskContext } from './task-context.ts';
 import { bindWorker, initializeWorker, type Worker } from './worker.ts';
@@ -26,23 +27,8 @@ import type { Watchdog } from './watchdog/start-watchdog.ts';
 import { startServices, type WorkerSentry } from './services.ts';
 import { reportFirstSpawn } from './spawn-watch.ts';
 
-/**
- * waiting (for init) → initializing → running → stopping (the pill; a SafeWorker drains) →
- * disposing (`dispose()`, the last metrics) → exiting (flushing, then exit). Any state may go
- * straight to exiting (a failed init, an escaped error, a message it cannot read).
- */
-type State = 'waiting' | 'initializing' | 'running' | 'stopping' | 'disposing' | 'exiting';
-
-/** Why `this.putResult` is refused outside running and stopping (see #sendResult). */
-const NOT_DELIVERING: Readonly<Record<Exclude<State, 'running' | 'stopping'>, string>> = {
-  waiting: 'has not returned from initialize() yet',
-  initializing: 'has not returned from initialize() yet',
-  disposing: 'has stopped (dispose() has begun)',
-  exiting: 'is exiting',
-};
-
 export class Runtime {
-  #state: State = 'waiting';
+  #state: RuntimeState = 'waiting';
   #channel!: Channel;
   #worker: Worker | undefined;
   /** A stopping worker finishes its tasks when its class does (a SafeWorker) or its last pill asked (a recycle's, not the stop's). */

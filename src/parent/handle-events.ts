@@ -1,7 +1,10 @@
-/** What a worker handle reports to its pool, and why a worker process ended (types only). */
+/** What a worker handle reports to its pool, its states, and why a worker process ended (types only). */
 import type { LoopBlockedReport } from '../protocol/watchdog-report.ts';
 import type { WorkerErrorOrigin } from './events.ts';
 import type { PendingTask } from './task.ts';
+
+/** A worker handle's states, in order; one that never was ready goes from starting to exited. */
+export type HandleState = 'starting' | 'ready' | 'stopping' | 'exited';
 
 /**
  * Why a worker process ended: `stop` (poison pill or killed while the pool stops), `recycle`

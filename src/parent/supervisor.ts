@@ -1,12 +1,14 @@
 /**
  * The pool's worker processes by number: starting them, replacing one that dies (same number,
  * new pid) with exponential backoff while replacements fail to start, pausing when starts keep
- * failing (unhealthy), recycling on task count or memory, and taking them all down.
+ * failing (unhealthy), recycling on task count or memory (memory-watch.ts samples it), and
+ * taking them all down.
  */
-import { readUsage, releaseUsage } from '../metrics/process-probe.ts';
+import { releaseUsage } from '../metrics/process-probe.ts';
 
 import { PoolUnhealthyError, type WorkerInitError } from '../errors.ts';
 import type { ResolvedPoolOptions } from '../options.ts';
+import { MemoryWatch } from './memory-watch.ts';
 import type { PendingTask } from './task.ts';
 import { WorkerHandle, type ExitReason, type HandleEvents, type WorkerInitExtras } from './worker-handle.ts';
 import { monotonicMs } from '../internal/monotonic.ts';
@@ -19,8 +21,6 @@ const BACKOFF_MAX_MS = 30_000;
  * in initialize(), a rejection it left for later) was replaced at once, ten times a second.
  */
 const STABLE_MS = 1000;
-/** Workers over `maxMemoryPerWorker` at their first sample, in a row, before the pool warns that the limit looks too low. */
-const FIRST_SAMPLE_OVERS = 3;
 
 export interface ExitDetails {
   readonly exitCode: number | null;
@@ -64,12 +64,8 @@ export class Supervisor {
   #startFailure: Error | undefined;
   #settleStart: ((error: Error | undefined) => void) | undefined;
   #whenEmpty: (() => void) | undefined;
-  #memoryTimer: NodeJS.Timeout | undefined;
-  /** Pids whose RSS was sampled already, and workers in a row found over the limit at their first sample. */
-  readonly #sampled = new Set<number>();
+  readonly #memory: MemoryWatch;
   readonly #recycleKills = new Map<WorkerHandle, NodeJS.Timeout>(); // a recycle for memory's kill, cleared at the exit
-  #firstSampleOvers = 0;
-  #memoryWarned = false;
   /** Added to every worker's init message (set before `start()`). */
   initExtras: WorkerInitExtras = {};
 
@@ -81,6 +77,11 @@ export class Supervisor {
     this.#timers = new Array<NodeJS.Timeout | undefined>(options.size).fill(undefined);
     this.#exited = new Array<WorkerHandle | undefined>(options.size).fill(undefined);
     this.#slotFailures = new Array<number>(options.size).fill(0);
+    this.#memory = new MemoryWatch(options, {
+      // Ready workers, and those draining for a recycle on task count: a task there holds its memory too.
+      sampled: () => this.live().filter((h) => h.state === 'ready' || (h.recycling && !this.#recycleKills.has(h))),
+      over: (h) => this.#recycleForMemory(h),
+    });
   }
 
   get unhealthy(): PoolUnhealthyError | undefined {
@@ -96,7 +97,7 @@ export class Supervisor {
     this.#settleStart = undefined;
     if (!error) {
       if (this.#mode === 'starting') this.#mode = 'running';
-      this.#watchMemory();
+      this.#memory.start();
       return;
     }
     this.#startFailure = error;
@@ -117,7 +118,7 @@ export class Supervisor {
       clearTimeout(this.#timers[n]);
       this.#timers[n] = undefined;
     }
-    clearInterval(this.#memoryTimer);
+    this.#memory.stop();
     // A replacement cancelled here may have been all that was left: no exit will come to say so.
     this.#checkEmpty();
   }
@@ -272,27 +273,6 @@ export class Supervisor {
     resolve();
   }
 
-  /** maxMemoryPerWorker: sample the RSS of every worker from outside (a blocked worker is measured too). */
-  #watchMemory(): void {
-    const limit = this.#options.maxMemoryPerWorker;
-    if (limit === Infinity) return;
-    this.#memoryTimer = setInterval(() => {
-      // Ready workers, and those draining for a recycle on task count: a task there holds its memory too.
-      const ready = this.live().filter((h) => h.state === 'ready' || (h.recycling && !this.#recycleKills.has(h)));
-      if (ready.length === 0) return;
-      readUsage(ready.map((h) => h.pid))
-        .then((usage) => {
-          for (const h of ready) {
-            const over = (usage[h.pid]?.memory ?? 0) > limit;
-            if (!this.#sampled.has(h.pid)) this.#firstSample(h.pid, over, limit);
-            if (over) this.#recycleForMemory(h);
-          }
-        })
-        .catch(() => {}); // a worker exited between listing and sampling: the next round sees the new one
-    }, this.#options.memoryCheckInterval);
-    this.#memoryTimer.unref();
-  }
-
   /**
    * Over `maxMemoryPerWorker`: recycled, and killed if it has not exited `stopTimeout` after (a
    * worker whose loop is blocked never reads its pill, and one whose task never ends would keep
@@ -308,22 +288,5 @@ export class Supervisor {
   #armRecycleKill(handle: WorkerHandle): void {
     if (!handle.recycling || this.#options.stopTimeout === Infinity || this.#recycleKills.has(handle)) return;
     this.#recycleKills.set(handle, setTimeout(() => handle.kill('recycle'), this.#options.stopTimeout).unref());
-  }
-
-  /**
-   * A worker's first RSS sample. Workers over the limit from the start, again and again, are each
-   * replaced at once, for ever, while the pool looks healthy: a limit below what a worker needs.
-   * Said once, as a process warning (Node prints it on stderr, unless --no-warnings; 'warning' listeners get it too).
-   */
-  #firstSample(pid: number, over: boolean, limit: number): void {
-    this.#sampled.add(pid);
-    if (this.#sampled.size > 4 * this.handles.length) this.#sampled.delete(this.#sampled.values().next().value as number); // only recent pids matter
-    this.#firstSampleOvers = over ? this.#firstSampleOvers + 1 : 0;
-    if (this.#firstSampleOvers < FIRST_SAMPLE_OVERS || this.#memoryWarned) return;
-    this.#memoryWarned = true;
-    process.emitWarning(
-      `${FIRST_SAMPLE_OVERS} workers in a row of pool '${this.#options.name}' were over maxMemoryPerWorker (${limit} bytes) at their first memory check: each is recycled at once. The limit may be below what a worker needs.`,
-      { type: 'LooppoolWarning', code: 'LOOPPOOL_MEMORY_LIMIT' },
-    );
   }
 }

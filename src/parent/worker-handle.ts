@@ -1,5 +1,6 @@
 /**
- * One worker process seen from the parent: handshake, the tasks it holds, and its exit.
+ * One worker process seen from the parent: handshake (worker-start.ts keeps what only the start
+ * needs), the tasks it holds, and its exit.
  * Every message from the child is parsed at this boundary; a child that breaks the protocol,
  * or answers for a task it does not hold, is killed.
  */
@@ -15,17 +16,14 @@ import type { ResolvedPoolOptions } from '../options.ts';
 import type { WorkerSlot } from './dispatcher.ts';
 import { HeldTasks, type TaskLink } from './held-tasks.ts';
 import { watchGroup } from './group-sentinel.ts';
-import { initMessageText } from './init-message.ts';
 import { killWorkerGroup } from './process-group.ts';
 import { spawnWorker } from './spawn.ts';
-import { startFailure } from './start-failure.ts';
 import { readWatchdogPipe } from './watchdog-pipe.ts';
 import type { PendingTask } from './task.ts';
-import type { ExitReason, HandleEvents as Events, WorkerInitExtras } from './handle-events.ts';
+import { WorkerStart } from './worker-start.ts';
+import type { ExitReason, HandleEvents as Events, HandleState, WorkerInitExtras } from './handle-events.ts';
 
-export type HandleState = 'starting' | 'ready' | 'stopping' | 'exited';
-
-export type { ExitReason, WorkerInitExtras };
+export type { ExitReason, HandleState, WorkerInitExtras };
 /** What a handle reports to its pool. */
 export type HandleEvents = Events<WorkerHandle>;
 
@@ -45,26 +43,22 @@ export class WorkerHandle implements WorkerSlot {
   /** Undefined when spawn() threw. */
   readonly #child: ChildProcess | undefined;
   readonly #channel: Channel;
-  readonly #initExtras: WorkerInitExtras;
+  /** Its init, its start timeout, why its start failed (worker-start.ts). */
+  readonly #start: WorkerStart;
   /** Set by a kill or an escaped error; a poison pill's reason counts only for a clean exit. */
   #exitReason: ExitReason | undefined;
   #pill: 'stop' | 'recycle' | undefined;
   #exitedCleanly = false;
   /** It said it is done with its tasks after the pill (`stopped`): only then is an exit 0 its stop's, not a task's process.exit(0). */
   #saidStopped = false;
-  /** It said hello: looppool's worker code ran in it. */
-  #greeted = false;
   #nextPing = 1;
   #lastPong = 0;
   /** Reads of its data pipe so far (a blocked loop writes nothing). */
   #reads = 0;
-  /** Kills it if it is not ready within `startTimeout`. */
-  #startTimer: NodeJS.Timeout | undefined;
 
   constructor(number: number, options: ResolvedPoolOptions, events: HandleEvents, initExtras: WorkerInitExtras = {}) {
     this.number = number;
     this.#options = options;
-    this.#initExtras = initExtras;
     this.#events = events;
     const spawned = spawnWorker(options, number);
     this.#child = spawned.child;
@@ -89,12 +83,11 @@ export class WorkerHandle implements WorkerSlot {
     } else {
       // After the constructor, as a process that could not start reports: the pool has this handle by then.
       process.nextTick(() => {
-        this.initError = this.#initError(spawned.thrown, 'spawn');
+        this.initError = this.#start.failure(spawned.thrown, 'spawn');
         this.#onExit(null, null);
       });
     }
-    // Checked after the next poll of the loop's I/O: a `ready` already in the pipe, unread while the parent was busy, counts.
-    if (options.startTimeout !== Infinity) this.#startTimer = setTimeout(() => setImmediate(() => this.#startTimedOut()), options.startTimeout).unref();
+    this.#start = new WorkerStart(this, this.#channel, options, initExtras);
   }
 
   /** The poison pill it was sent, if any: for the pool's stop, or for a recycle (it drains its tasks, then exits). */
@@ -247,31 +240,19 @@ export class WorkerHandle implements WorkerSlot {
   #onReady(): void {
     if (this.state !== 'starting') return this.#protocolError('ready twice');
     if (this.#exitReason !== undefined) return; // killed while it started (a start timeout, a stop): it is not ready, it goes
-    clearTimeout(this.#startTimer);
+    this.#start.end();
     this.state = 'ready';
     this.#events.ready(this);
   }
 
   #onInitFailed(error: SerializedError, stage: 'load' | 'initialize'): void {
     if (this.state !== 'starting') return this.#protocolError('initFailed once started');
-    this.initError = this.#initError(deserializeError(error), stage);
-  }
-
-  /** Not ready within `startTimeout`: a failed start (the pool's backoff applies), and the process goes. */
-  #startTimedOut(): void {
-    if (this.state !== 'starting' || this.initError || this.#exitReason !== undefined) return; // killed already (a stop), or an initFailed on its way out
-    const limit = this.#options.startTimeout;
-    this.initError = this.#initError(new Error(`it was not ready within startTimeout (${limit} ms): its module or initialize() did not finish`), 'timeout');
-    this.kill('timeout');
+    this.initError = this.#start.failure(deserializeError(error), stage);
   }
 
   #onHello(protocol: string): void {
     if (protocol !== PROTOCOL) return this.#protocolError(`protocol ${protocol}, expected ${PROTOCOL}`);
-    this.#greeted = true;
-    // Plain data but for workerData, which the pool encoded once for every worker. Without it the
-    // field is left out: an init that needed V8's serializer would load node:v8 into every worker.
-    this.#channel.sendWithValue(initMessageText(this.number, this.#options, this.#initExtras), this.#options.workerData);
-    this.#channel.flush(); // the worker's start waits on it: not on the next check phase
+    this.#start.sendInit();
   }
 
   #onReclaimed(ids: number[]): void {
@@ -296,27 +277,17 @@ export class WorkerHandle implements WorkerSlot {
 
   /** The process did not start (no pid; 'close' follows), or could not be sent a signal (it is killed: 'close' reports it). */
   #onProcessError(child: ChildProcess, error: Error): void {
-    if (this.pid === -1) this.initError ??= this.#initError(error, 'spawn');
+    if (this.pid === -1) this.initError ??= this.#start.failure(error, 'spawn');
     else child.kill('SIGKILL');
   }
 
-  #initError(reason: unknown, stage: WorkerInitError['stage']): WorkerInitError {
-    return startFailure(this.number, this.pid, this.#options.workerUrl, reason, stage);
-  }
-
   #onExit(code: number | null, signal: NodeJS.Signals | null): void {
-    clearTimeout(this.#startTimer);
+    this.#start.end();
     const wasStarting = this.state === 'starting';
     this.state = 'exited';
     this.#exitedCleanly = code === 0 && signal === null && this.#saidStopped;
     this.#channel.destroy();
-    if (wasStarting && !this.initError) {
-      const how = signal ? `signal ${signal}` : `exit code ${code}`;
-      // Gone before looppool's code said a word: Node did something else (execArgv's --eval,
-      // --version or --check, a flag it refused, a NODE_OPTIONS in env), and said so on stderr.
-      const before = this.#greeted || signal ? '' : "; it never ran the worker's code: Node's own message, if any, is on stderr (look at execArgv and the NODE_OPTIONS of env)";
-      this.initError = this.#initError(new Error(`the process exited before it was ready (${how})${before}`), 'exit');
-    }
+    if (wasStarting && !this.initError) this.initError = this.#start.exitedBeforeReady(code, signal);
     this.#events.exit(this, code, signal, this.#held.release());
   }
 }

@@ -8,7 +8,7 @@
 import os from 'node:os';
 import type { Job } from 'bullmq';
 import type { Holds } from './holds.ts';
-import { assertStorable, failureAction, jobMetadata, type JobMetadata } from './job-outcome.ts';
+import { assertStorable, attemptNumber, failureAction, jobMetadata, type JobMetadata } from './job-outcome.ts';
 import type { BullmqModule } from './load.ts';
 import type { ConsumablePool, DispatchInfo, ResolvedConsumerOptions } from './options.ts';
 import type { Outcomes } from './outcomes.ts';
@@ -107,11 +107,13 @@ export class JobAttempts<TTask, TResult> {
   /**
    * BullMQ fetched `job` for this consumer and failed it without calling the processor (it had
    * stalled more than `maxStalledCount` times, or started more than `maxStartedAttempts`): an
-   * attempt taken and failed here like any other, or `maxJobs` would wait for it for ever.
+   * attempt taken and failed here like any other, or `maxJobs` would wait for it for ever. Its
+   * number is the attempt that ran (and stalled), or that another consumer started: BullMQ, having
+   * failed the job, already counts it in `attemptsMade`.
    */
   failedUnrun(job: Job<TTask, TResult>, error: Error): void {
     this.#taken++;
-    const meta = this.#meta(job, performance.now(), 'failed', null, error.name);
+    const meta = this.#meta(job, performance.now(), 'failed', null, error.name, true);
     this.#host.outcomes.settled(job, { outcome: 'failed', error, info: { jobId: job.id ?? '', name: job.name, meta } });
   }
 
@@ -159,10 +161,14 @@ export class JobAttempts<TTask, TResult> {
     return new bullmq.WaitingError(); // BullMQ: the job was moved back to wait, do not fail it
   }
 
-  /** `takenAt`: `performance.now()` when the job was taken (a run time, not a date: the monotonic clock). */
-  #meta(job: Job, takenAt: number, outcome: 'completed' | 'failed', dispatched: DispatchInfo | null, error?: string): JobMetadata {
+  /**
+   * `takenAt`: `performance.now()` when the job was taken (a run time, not a date: the monotonic
+   * clock); `finished`: BullMQ has already failed the job ({@link attemptNumber}).
+   */
+  #meta(job: Job, takenAt: number, outcome: 'completed' | 'failed', dispatched: DispatchInfo | null, error?: string, finished = false): JobMetadata {
     const runMs = performance.now() - takenAt;
-    return jobMetadata({ job, host: HOST, pid: process.pid, pool: this.#host.options.poolName, now: Date.now(), runMs, outcome, dispatched, error });
+    const attempt = attemptNumber(job, finished);
+    return jobMetadata({ job, attempt, host: HOST, pid: process.pid, pool: this.#host.options.poolName, now: Date.now(), runMs, outcome, dispatched, error });
   }
 
   /** Awaited before the job is finished, so the metadata is in Redis before the job completes (and before `removeOnComplete`). */

@@ -32,10 +32,22 @@ export interface JobMetadata {
   readonly error?: string;
 }
 
+/**
+ * The number of `job`'s attempt: 1 for the first, 2 for the first retry, … BullMQ counts an
+ * attempt in `attemptsMade` once the attempt has finished, so the attempt a processor is running
+ * is `attemptsMade + 1`; `finished`: BullMQ has already failed it (a job it failed as it fetched
+ * it, without calling the processor, seen in its `failed` event), and `attemptsMade` counts it.
+ */
+export function attemptNumber(job: { readonly attemptsMade: number }, finished: boolean): number {
+  return finished ? job.attemptsMade : job.attemptsMade + 1;
+}
+
 /** What {@link jobMetadata} records one attempt from. */
 export interface AttemptFacts {
-  /** The job's counters and timestamps, as BullMQ gives them (ms since the epoch). */
-  readonly job: { readonly attemptsMade: number; readonly timestamp: number; readonly processedOn?: number | undefined };
+  /** The job's timestamps, as BullMQ gives them (ms since the epoch). */
+  readonly job: { readonly timestamp: number; readonly processedOn?: number | undefined };
+  /** The attempt's number ({@link attemptNumber}). */
+  readonly attempt: number;
   readonly host: string;
   readonly pid: number;
   readonly pool: string;
@@ -60,7 +72,7 @@ export function jobMetadata(facts: AttemptFacts): JobMetadata {
     pool: facts.pool,
     worker: dispatched?.worker ?? null,
     workerPid: dispatched && dispatched.pid > 0 ? dispatched.pid : null,
-    attempt: job.attemptsMade + 1,
+    attempt: facts.attempt,
     // processedOn: when BullMQ began this attempt; without it, the attempt began runMs ago.
     waitMs: Math.max(0, (job.processedOn ?? now - runMs) - job.timestamp),
     runMs,

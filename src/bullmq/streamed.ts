@@ -5,6 +5,7 @@
  */
 import type { Job } from 'bullmq';
 import type { StreamedResultInfo } from './consumer-types.ts';
+import { attemptNumber } from './job-outcome.ts';
 import type { ConsumablePool, PoolResultListener } from './options.ts';
 
 /** The task of one job attempt: `onSubmit` for `pool.run`, and `release()` once its task settled. */
@@ -48,7 +49,7 @@ export class StreamedResults {
    */
   track(job: Job): TrackedTask {
     let taskId: number | undefined;
-    const info: StreamedResultInfo = { jobId: job.id ?? '', name: job.name, attempt: job.attemptsMade + 1 };
+    const info: StreamedResultInfo = { jobId: job.id ?? '', name: job.name, attempt: attemptNumber(job, false) };
     return {
       onSubmit: (id) => {
         taskId = id;

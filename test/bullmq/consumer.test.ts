@@ -89,8 +89,11 @@ describe('BullmqConsumer', () => {
     await waitFor(async () => (await stateOf(queue, added.id)) === 'failed', 'BullMQ to fail the job at its second start', 30_000);
     await waitFor(() => consumer.stats().failed === 1, 'the failure to be counted', 30_000);
     expect(failures.map((f) => f.message)).toEqual(['job started more than allowable limit']);
-    expect(failures[0]?.meta).toMatchObject({ worker: null, workerPid: null, outcome: 'failed', error: 'UnrecoverableError' });
+    // attempt: the one the other consumer started (before: 2, from attemptsMade, which BullMQ had already raised to 1).
+    expect(failures[0]?.meta).toMatchObject({ worker: null, workerPid: null, attempt: 1, outcome: 'failed', error: 'UnrecoverableError' });
     expect(consumer.stats()).toMatchObject({ taken: 1, completed: 0, failed: 1, requeued: 0, active: 0 });
+    const job = await queue.getJob(added.id as string);
+    expect({ attemptsMade: job?.attemptsMade, attemptsStarted: job?.attemptsStarted }).toEqual({ attemptsMade: 1, attemptsStarted: 2 });
   });
 
   it('fails, without a retry, a job whose result JSON cannot write (it was counted complete, then failed by BullMQ); JSON\'s rules apply to the rest', async () => {

@@ -5,7 +5,7 @@ import {
   PoisonTaskError, PoolStoppedError, PoolUnhealthyError, SerializationError, TaskAbortedError, TaskError, WorkerCrashedError, WorkerStoppedError,
 } from '../../src/errors.ts';
 import { JobFailedError } from '../../src/bullmq/errors.ts';
-import { failureAction, jobMetadata } from '../../src/bullmq/job-outcome.ts';
+import { attemptNumber, failureAction, jobMetadata } from '../../src/bullmq/job-outcome.ts';
 import { consumerMetricSource } from '../../src/bullmq/metric-source.ts';
 import { resolveConsumerOptions, resolveEnqueueOptions } from '../../src/bullmq/options.ts';
 
@@ -128,9 +128,20 @@ describe('failureAction', () => {
   });
 });
 
+describe('attemptNumber', () => {
+  it('is attemptsMade + 1 while the processor runs the job, attemptsMade once BullMQ has failed it (as it does on fetch: stalled, started too often)', () => {
+    expect(attemptNumber({ attemptsMade: 0 }, false)).toBe(1);
+    expect(attemptNumber({ attemptsMade: 2 }, false)).toBe(3);
+    // As BullMQ 6 gives a job it failed on fetch after one run that stalled: attemptsMade 1,
+    // attemptsStarted 2, stalledCounter 1. The attempt that ran is the first.
+    expect(attemptNumber({ attemptsMade: 1 }, true)).toBe(1);
+  });
+});
+
 describe('jobMetadata', () => {
   const base = {
-    job: { attemptsMade: 0, timestamp: 1_000, processedOn: 1_250 },
+    job: { timestamp: 1_000, processedOn: 1_250 },
+    attempt: 1,
     host: 'box',
     pid: 42,
     pool: 'images',
@@ -149,8 +160,8 @@ describe('jobMetadata', () => {
 
   it('counts the wait from when the attempt began when BullMQ gave no processedOn, never below 0', () => {
     const now = 10_000;
-    expect(jobMetadata({ ...base, now, job: { attemptsMade: 2, timestamp: 9_000 } })).toMatchObject({ attempt: 3, waitMs: 969, runMs: 31 });
-    expect(jobMetadata({ ...base, now, job: { attemptsMade: 0, timestamp: 9_990 } }).waitMs).toBe(0);
+    expect(jobMetadata({ ...base, now, attempt: 3, job: { timestamp: 9_000 } })).toMatchObject({ attempt: 3, waitMs: 969, runMs: 31 });
+    expect(jobMetadata({ ...base, now, job: { timestamp: 9_990 } }).waitMs).toBe(0);
   });
 
   it('names the error of a failed attempt, and no worker the pool did not name', () => {

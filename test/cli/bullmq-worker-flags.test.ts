@@ -65,8 +65,11 @@ describe('looppool run --bullmq: BullMQ worker flags', () => {
     // BullMQ's default (a check every 30 s, one stall allowed) would put the job back to run again.
     expect((await cli.exit(20_000)).code).toBe(1);
     const [record] = cli.records();
-    expect(record).toMatchObject({ job: '1', error: { message: expect.stringMatching(/job stalled more than allowable limit/) } });
+    // The attempt that ran and stalled, the first (before: 2; BullMQ fails the job as it fetches it again).
+    expect(record).toMatchObject({ job: '1', attempt: 1, error: { message: expect.stringMatching(/job stalled more than allowable limit/) } });
     const job = await queue.getJob('1');
+    expect({ attemptsMade: job?.attemptsMade, attemptsStarted: job?.attemptsStarted, stalledCounter: job?.stalledCounter })
+      .toEqual({ attemptsMade: 1, attemptsStarted: 2, stalledCounter: 1 });
     expect(await job?.getState()).toBe('failed');
     expect(job?.failedReason).toMatch(/job stalled more than allowable limit/);
     await expectNoPoolLeft(name);

@@ -7,6 +7,19 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { show } from './option-checks.ts';
 
+/** A string the URL parser reads as a file: URL: the scheme in any case (`FILE:///w.mjs`), as URL schemes are. */
+const FILE_SCHEME = /^file:/i;
+
+/**
+ * Whether a file: URL string whose part after the scheme is `rest` is absolute as the URL parser
+ * reads it: `rest` begins with `/` or `\` (alike in a file: URL) or a drive letter (`file:C:/w.mjs`
+ * is file:///C:/w.mjs), not counting the tabs and newlines the parser drops. Anything else the
+ * parser reads against the root.
+ */
+function isAbsoluteFileUrl(rest: string): boolean {
+  return /^(?:[/\\]|[a-z][:|](?:[/\\?#]|$))/i.test(rest.replace(/[\t\n\r]/g, ''));
+}
+
 /**
  * Resolve the worker option to a `file:` URL string (without looking at the disk: see {@link assertWorkerFile}).
  * @throws {TypeError} for what is no file path or absolute file: URL (a relative `file:w.mjs` names /w.mjs)
@@ -19,10 +32,10 @@ export function resolveWorkerUrl(worker: unknown): string {
   if (typeof worker !== 'string' || worker === '') {
     throw new TypeError(`Expected \`worker\` to be a file path or a file: URL, got ${show(worker)}`);
   }
-  if (worker.startsWith('file:')) {
+  if (FILE_SCHEME.test(worker)) {
+    const rest = worker.slice('file:'.length);
     // The URL parser reads `file:w.mjs` as file:///w.mjs: a file under the root, not the w.mjs meant.
-    if (!worker.startsWith('file:/')) {
-      const rest = worker.slice('file:'.length);
+    if (!isAbsoluteFileUrl(rest)) {
       throw new TypeError(
         `Expected \`worker\` to be an absolute file: URL or a file path, got ${show(worker)}: a relative file: URL, read as ${fileURLToPath(new URL(worker))} (give the path ${rest}, or file:///…/${rest})`,
       );

@@ -35,18 +35,33 @@ describe('the worker option names an existing file', () => {
     expect(create).toThrow(reason());
   });
 
-  it('refuses a relative file: URL string, which names a file under the root, and says how to write it', () => {
-    const create = () => new Pool({ worker: 'file:w.mjs', size: 1 });
+  it.each(['file', 'FILE', 'File'])('refuses a relative %s: URL string, which names a file under the root, and says how to write it', (scheme) => {
+    const create = () => new Pool({ worker: `${scheme}:w.mjs`, size: 1 });
     expect(create).toThrow(TypeError);
     expect(create).toThrow(
-      'Expected `worker` to be an absolute file: URL or a file path, got `"file:w.mjs"` (string): a relative file: URL, read as /w.mjs (give the path w.mjs, or file:///…/w.mjs)',
+      `Expected \`worker\` to be an absolute file: URL or a file path, got \`"${scheme}:w.mjs"\` (string): a relative file: URL, read as /w.mjs (give the path w.mjs, or file:///…/w.mjs)`,
     );
+    expect(() => new Pool({ worker: `${scheme}:./w.mjs`, size: 1 })).toThrow('a relative file: URL, read as /w.mjs (give the path ./w.mjs');
   });
 
-  it('refuses a file: URL with a host, which is no local file', () => {
+  it('refuses a file: URL with a host, which is no local file, as a URL and as a string in any case', () => {
     const create = () => new Pool({ worker: new URL('file://server/share/w.mjs'), size: 1 });
     expect(create).toThrow(TypeError);
     expect(create).toThrow(/^Expected `worker` to be a file: URL of a local file, got the URL "file:\/\/server\/share\/w.mjs": /);
+    const string = () => new Pool({ worker: 'FILE://server/share/w.mjs', size: 1 });
+    expect(string).toThrow(TypeError);
+    expect(string).toThrow(/^Expected `worker` to be a file: URL of a local file, got `"FILE:\/\/server\/share\/w.mjs"` \(string\): /);
+  });
+
+  // URL schemes are case-insensitive (new URL('FILE:///x').protocol is 'file:'): before, an upper
+  // case one was refused as no file path or file: URL.
+  it('takes an absolute file: URL string in any spelling the URL parser reads as one: any case of the scheme, file://localhost, backslashes', async () => {
+    const href = pathToFileURL(fixture('echo.mjs')).href; // file:///…/echo.mjs
+    const rest = href.slice('file://'.length);
+    const spellings = [`FILE://${rest}`, `File:${rest}`, `fIlE://localhost${rest}`, `FILE:/${rest.slice(1).replaceAll('/', '\\')}`];
+    const pools = spellings.map((worker) => makePool({ worker, size: 1 }));
+    expect(await Promise.all(pools.map((pool, i) => pool.run(`spelling ${i}`)))).toEqual(spellings.map((_, i) => `spelling ${i}`));
+    await Promise.all(pools.map((pool) => pool.stop()));
   });
 
   it('takes a symlink to a worker file, as a path and as a file: URL', async () => {

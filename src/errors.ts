@@ -262,6 +262,18 @@ export class PoisonTaskError extends WorkerCrashedError {
   }
 }
 
+/**
+ * What a `put` task fails with: the error of the pool's `'taskError'` event. Each class has a
+ * `code` of its own, so `switch (error.code)` narrows it to its class: its task's error
+ * (`ERR_TASK_FAILED`), a result that could not be sent (`ERR_SERIALIZATION`), a timeout, its
+ * worker crashed (`ERR_POISON_TASK`: crashed twice running it alone) or stopped, or it never ran:
+ * the pool stopped, turned unhealthy, or failed to start (`ERR_WORKER_INIT`). A `put` task takes
+ * no signal, so it is never a {@link TaskAbortedError}.
+ */
+export type TaskFailure =
+  | TaskError | SerializationError | TaskTimeoutError | WorkerCrashedError | PoisonTaskError | WorkerStoppedError
+  | PoolStoppedError | PoolUnhealthyError | WorkerInitError;
+
 /** Workers keep failing to start: the pool stopped respawning for a while. `cause` is the last start failure. */
 export class PoolUnhealthyError extends PoolError {
   declare readonly code: 'ERR_POOL_UNHEALTHY';

@@ -15,7 +15,7 @@ export { MAX_DELAY_MS } from './internal/delay.ts';
 export {
   BroadcastError, PoisonTaskError, PoolError, PoolStoppedError, PoolUnhealthyError, ProtocolError, QueueFullError,
   ResultClosedError, SerializationError, TaskAbortedError, TaskError, TaskTimeoutError, WorkerCrashedError, WorkerInitError,
-  WorkerNotInPoolError, WorkerStoppedError, type RemoteError, type SerializationReason, type WorkerPoolProperty, type WorkerRef,
+  WorkerNotInPoolError, WorkerStoppedError, type RemoteError, type SerializationReason, type TaskFailure, type WorkerPoolProperty, type WorkerRef,
 } from './errors.ts';
 export { Worker, SafeWorker, type TaskContext } from './child/worker.ts';
 export { yieldToLoop, whenIdle } from './cooperative.ts';

@@ -1,5 +1,5 @@
 /** The pool's public event and snapshot types. */
-import type { WorkerInitError } from '../errors.ts';
+import type { TaskFailure, WorkerInitError } from '../errors.ts';
 
 /** Where a streamed result came from. */
 /**
@@ -59,8 +59,8 @@ export interface LoopBlockedInfo extends WorkerInfo {
 export interface PoolEvents<TResult = unknown> {
   /** A result streamed with `putResult`, or the return value of a `put` task (when not undefined). */
   result: [value: TResult, info: ResultInfo];
-  /** A `put` task failed (`run` tasks reject their promise instead). Logged to stderr when nobody listens. */
-  taskError: [error: Error, info: TaskErrorInfo];
+  /** A `put` task failed (`run` tasks reject their promise instead): switch on `error.code`. Logged to stderr when nobody listens. */
+  taskError: [error: TaskFailure, info: TaskErrorInfo];
   /** A worker process finished `initialize()` and takes tasks. */
   workerStart: [info: WorkerInfo];
   /** A worker process exited. */

@@ -4,10 +4,10 @@
  * worker's loop is blocked). Every path goes through `PendingTask.fulfil/fail`, which settle once.
  */
 import {
-  PoisonTaskError, TaskError, TaskTimeoutError, WorkerCrashedError, WorkerStoppedError,
+  PoisonTaskError, TaskError, TaskTimeoutError, WorkerCrashedError, WorkerStoppedError, type TaskAbortedError, type TaskFailure,
 } from '../errors.ts';
 import type { ResolvedPoolOptions } from '../options.ts';
-import type { ResultInfo } from './events.ts';
+import type { ResultInfo, TaskErrorInfo } from './events.ts';
 import { rebuildSerializationError } from './rebuild-error.ts';
 import type { ExitDetails } from './supervisor.ts';
 import type { ExitReason } from './handle-events.ts';
@@ -19,8 +19,8 @@ import type { WorkerHandle } from './worker-handle.ts';
 export interface OutcomeSink {
   /** A streamed result or a `put` task's return value. */
   result(value: unknown, info: ResultInfo): void;
-  /** A failure nobody awaits (`put` tasks) or an error that escaped a worker's tasks. */
-  report(event: 'taskError' | 'workerError', error: Error, info: Record<string, unknown>): void;
+  /** A failure nobody awaits (a `put` task's). */
+  taskError(error: TaskFailure, info: TaskErrorInfo): void;
   /**
    * Put a task back at the head of the queue: a retry after a crash, or a task worker `from`
    * handed back unstarted (it goes to another worker when one has a free credit).
@@ -84,7 +84,7 @@ export class TaskOutcomes {
   }
 
   /** Fail a task `h` holds or held, counted in that worker's `failed` too (its stats() add up to the pool's). */
-  #failIn(h: WorkerHandle, task: PendingTask, error: Error): void {
+  #failIn(h: WorkerHandle, task: PendingTask, error: TaskFailure): void {
     if (this.fail(task, error, h.pid)) h.tasks.counts.failed++;
   }
 
@@ -93,14 +93,28 @@ export class TaskOutcomes {
    * false: a put() told by its own promise). `pid`: that of the worker holding it; a task failed
    * in the queue reports the last worker that may have run it.
    */
-  fail(task: PendingTask, error: Error, pid = -1, report = true): boolean {
+  fail(task: PendingTask, error: TaskFailure, pid = -1, report = true): boolean {
+    if (!this.#settleFailed(task, error)) return false;
+    if (task.mode !== 'put' || !report) return true;
+    const last = task.worker < 0 ? task.lastWorker : undefined;
+    this.#sink.taskError(error, { taskId: task.id, worker: last?.worker ?? task.worker, pid: last?.pid ?? pid });
+    return true;
+  }
+
+  /** Settle with an error and count it; false if it had settled already. */
+  #settleFailed(task: PendingTask, error: Error): boolean {
     if (!task.fail(error)) return false;
     this.failed++;
     if (task.dispatched) this.#sink.settled(task, false);
-    if (task.mode !== 'put' || !report) return true;
-    const last = task.worker < 0 ? task.lastWorker : undefined;
-    this.#sink.report('taskError', error, { taskId: task.id, worker: last?.worker ?? task.worker, pid: last?.pid ?? pid });
     return true;
+  }
+
+  /**
+   * A task its caller aborted while no worker holds it (queued). Only `run` takes a signal: its
+   * caller hears of it through its promise, never an event.
+   */
+  abortQueued(task: PendingTask, error: TaskAbortedError): void {
+    this.#settleFailed(task, error);
   }
 
   /**
@@ -108,12 +122,11 @@ export class TaskOutcomes {
    * one, goes on watching `h`, which has yet to answer it. A task blocking the loop cannot read
    * the abort either: without this, its worker and every other task it holds would wait for good.
    */
-  abortHeld(task: PendingTask, error: Error, holder: WorkerHandle | undefined): void {
+  abortHeld(task: PendingTask, error: TaskAbortedError, holder: WorkerHandle | undefined): void {
     const { deadline, timer } = task;
     task.deadline = undefined; // kept past the settlement (which would cancel them)
     task.timer = undefined;
-    if (holder) this.#failIn(holder, task, error);
-    else this.fail(task, error);
+    if (this.#settleFailed(task, error) && holder) holder.tasks.counts.failed++;
     task.deadline = deadline;
     task.timer = timer;
   }
@@ -132,7 +145,7 @@ export class TaskOutcomes {
     // Alone: the worker held no other task, settled or not (one killed for its hard timeout, one
     // its caller aborted, still runs there and may be what killed it).
     const alone = tasks.length === 1;
-    const failing: [PendingTask, Error][] = [];
+    const failing: [PendingTask, TaskFailure][] = [];
     // Each retry goes to the head of the queue: the newest first, so that they are sent again
     // oldest first. The failures come after: a listener's new task goes behind the retries.
     for (let i = tasks.length - 1; i >= 0; i--) {
@@ -146,7 +159,7 @@ export class TaskOutcomes {
         this.#requeue(task);
       } else failing.push([task, error]);
     }
-    for (let i = failing.length - 1; i >= 0; i--) this.#failIn(h, ...(failing[i] as [PendingTask, Error]));
+    for (let i = failing.length - 1; i >= 0; i--) this.#failIn(h, ...(failing[i] as [PendingTask, TaskFailure]));
   }
 
   /**

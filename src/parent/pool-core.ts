@@ -6,7 +6,7 @@
  * beside the workers (Sentry, metrics, the control channel) and incident reporting. Every task
  * settles exactly once, through `outcomes`.
  */
-import { PoolStoppedError, PoolUnhealthyError, WorkerStoppedError } from '../errors.ts';
+import { PoolStoppedError, PoolUnhealthyError, WorkerStoppedError, type TaskFailure } from '../errors.ts';
 import type { ControlledPool } from '../control/server.ts';
 import type { PoolSource } from '../metrics/pool-reporter.ts';
 import type { MetricSource } from '../metrics/resource-reporter.ts';
@@ -34,7 +34,7 @@ import { monotonicMs } from '../internal/monotonic.ts';
 export interface CoreEvents {
   result(value: unknown, info: ResultInfo): void;
   /** Returns false when nobody listens. */
-  taskError(error: Error, info: TaskErrorInfo): boolean;
+  taskError(error: TaskFailure, info: TaskErrorInfo): boolean;
   workerError(error: Error, info: WorkerInfo & { origin: WorkerErrorOrigin }): boolean;
   workerStart(info: WorkerInfo): void;
   workerExit(info: WorkerExitInfo): void;
@@ -82,7 +82,7 @@ export class PoolCore {
     this.#incidents = new Incidents({ name: options.name, emitLoopBlocked: events.loopBlocked, metrics: () => services.metrics, sentry: () => services.sentry });
     this.#outcomes = new TaskOutcomes(options, {
       result: (value, info) => this.#emitResult(value, info),
-      report: (event, error, info) => this.#report(event, error, info),
+      taskError: (error, info) => this.#printUnlessHeard('taskError', error, info, this.#events.taskError(error, info)),
       requeue: (task, from) => dispatcher.requeue(task, from),
       // Tasks are timed only while metrics are on.
       settled: (task, ok) => this.#timing?.settled(task, ok),
@@ -98,7 +98,7 @@ export class PoolCore {
       if (task.worker < 0) {
         this.#queue.cancel(task);
         if (this.#state === 'running' || this.#state === 'stopping') this.#pump(); // its room goes to a waiting put(), now
-        this.#outcomes.fail(task, error);
+        this.#outcomes.abortQueued(task, error);
       } else {
         holder?.tasks.abort(task.id, 'abort', monotonicMs() + options.timeoutGrace);
         this.#outcomes.abortHeld(task, error, holder); // counted in `failed`; the worker's later answer settles nothing
@@ -254,7 +254,7 @@ export class PoolCore {
     if (this.#state === 'stopping') this.#lifecycle.maybePill();
   }
 
-  #rejectQueued(error: Error): void {
+  #rejectQueued(error: TaskFailure): void {
     // A put() still waiting for room is told by its own promise: no 'taskError' event as well.
     this.#queue.clear(error, (task, e, waiting) => this.#outcomes.fail(task, e, -1, !waiting));
   }
@@ -269,8 +269,8 @@ export class PoolCore {
     this.#events.result(value, info);
   }
 
-  #report(event: 'taskError' | 'workerError', error: Error, info: Record<string, unknown>): void {
-    const heard = event === 'taskError' ? this.#events.taskError(error, info as unknown as TaskErrorInfo) : this.#events.workerError(error, info as unknown as WorkerInfo & { origin: WorkerErrorOrigin });
+  /** `heard`: whether a listener took the event; else it goes to stderr. */
+  #printUnlessHeard(event: 'taskError' | 'workerError', error: Error, info: TaskErrorInfo | WorkerInfo, heard: boolean): void {
     // As Node prints an uncaught error: its stack, its own properties (code...) and its cause
     // chain (a WorkerCrashedError's cause is what escaped the worker's tasks).
     if (!heard) process.stderr.write(`looppool ${this.options.name}: ${event} ${JSON.stringify(info)}: ${process.getBuiltinModule('node:util').inspect(error)}\n`);
@@ -335,7 +335,10 @@ export class PoolCore {
       },
       result: (h, taskId, value) => this.#emitResult(value, { worker: h.number, pid: h.pid, taskId }),
       broadcastReply: (h, id, outcome) => this.#broadcaster.reply(h, id, outcome),
-      uncaught: (h, error, origin) => this.#report('workerError', error, { worker: h.number, pid: h.pid, origin }),
+      uncaught: (h, error, origin) => {
+        const info = { worker: h.number, pid: h.pid, origin };
+        this.#printUnlessHeard('workerError', error, info, this.#events.workerError(error, info));
+      },
       loopBlocked: (h, report, quiet) => this.#incidents.loopBlocked(h, report, quiet),
     };
   }

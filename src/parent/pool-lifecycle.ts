@@ -6,7 +6,7 @@
  * moves them on, through its host.
  */
 import type { ControlledPool } from '../control/server.ts';
-import { PoolStoppedError } from '../errors.ts';
+import { PoolStoppedError, type TaskFailure, type WorkerInitError } from '../errors.ts';
 import type { PoolSource } from '../metrics/pool-reporter.ts';
 import { stopTimeoutOption } from './call-options.ts';
 import type { PoolState } from './events.ts';
@@ -40,7 +40,7 @@ export interface LifecycleHost {
   readonly queue: TaskQueue;
   readonly services: PoolServices;
   /** Fail every queued task with `error`. */
-  rejectQueued(error: Error): void;
+  rejectQueued(error: TaskFailure): void;
   /** End the result streams: the pool is stopped. */
   endStreams(): void;
   /** Dispatch what the credits allow. */
@@ -113,7 +113,7 @@ export class PoolLifecycle {
         ? new PoolStoppedError('The pool was terminated while it was starting')
         : this.#killedBecause !== undefined
           ? new PoolStoppedError(`The pool stopped (${this.#killedBecause}) while it was starting`)
-          : this.stopCalled ? new PoolStoppedError('The pool was stopped while it was starting', { cause: error }) : (error as Error);
+          : this.stopCalled ? new PoolStoppedError('The pool was stopped while it was starting', { cause: error }) : (error as WorkerInitError); // supervisor.start()'s
       host.rejectQueued(reason);
       host.endStreams();
       throw reason;

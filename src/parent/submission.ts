@@ -64,7 +64,7 @@ function isSignal(value: unknown): boolean {
  * many pools share it: one watch per pool made Node warn of a leak (MaxListenersExceededWarning)
  * once eleven pools ran tasks under one signal (an application's shutdown signal, a pool per job).
  */
-const WATCHED = new SignalWatch<{ readonly task: PendingTask; readonly withdraw: (task: PendingTask, error: Error) => void }>(({ task, withdraw }, signal) => {
+const WATCHED = new SignalWatch<{ readonly task: PendingTask; readonly withdraw: (task: PendingTask, error: TaskAbortedError) => void }>(({ task, withdraw }, signal) => {
   withdraw(task, new TaskAbortedError(task.id, { cause: signal.reason }));
 });
 
@@ -72,10 +72,10 @@ export class Submissions {
   readonly #options: ResolvedPoolOptions;
   readonly #timing: TaskTiming | undefined;
   /** Take an aborted task back from wherever it is (queue or worker), and fail it with `error`. */
-  readonly #withdraw: (task: PendingTask, error: Error) => void;
+  readonly #withdraw: (task: PendingTask, error: TaskAbortedError) => void;
   #nextId = 1;
 
-  constructor(options: ResolvedPoolOptions, timing: TaskTiming | undefined, withdraw: (task: PendingTask, error: Error) => void) {
+  constructor(options: ResolvedPoolOptions, timing: TaskTiming | undefined, withdraw: (task: PendingTask, error: TaskAbortedError) => void) {
     this.#options = options;
     this.#timing = timing;
     this.#withdraw = withdraw;

@@ -61,8 +61,8 @@ export class Supervisor {
   #failuresInRow = 0;
   #unhealthy: PoolUnhealthyError | undefined;
   #mode: Mode = 'idle';
-  #startFailure: Error | undefined;
-  #settleStart: ((error: Error | undefined) => void) | undefined;
+  #startFailure: WorkerInitError | undefined;
+  #settleStart: ((error: WorkerInitError | undefined) => void) | undefined;
   #whenEmpty: (() => void) | undefined;
   readonly #memory: MemoryWatch;
   readonly #recycleKills = new Map<WorkerHandle, NodeJS.Timeout>(); // a recycle for memory's kill, cleared at the exit
@@ -91,7 +91,7 @@ export class Supervisor {
   /** Start every worker; resolves when all are ready, rejects with the first WorkerInitError (after killing the rest). */
   async start(): Promise<void> {
     this.#mode = 'starting';
-    const settled = new Promise<Error | undefined>((resolve) => (this.#settleStart = resolve));
+    const settled = new Promise<WorkerInitError | undefined>((resolve) => (this.#settleStart = resolve));
     for (let n = 0; n < this.handles.length; n++) this.#spawn(n);
     const error = await settled;
     this.#settleStart = undefined;
@@ -107,7 +107,7 @@ export class Supervisor {
   }
 
   /** Why start() killed the workers it had started: the first start that failed. */
-  get startFailure(): Error | undefined {
+  get startFailure(): WorkerInitError | undefined {
     return this.#startFailure;
   }
 

@@ -168,7 +168,7 @@ export class TaskQueue {
    * Empty the queue: every task, queued or waiting for room (`waiting`), goes to `fail` (which
    * counts it); a waiting submission's own promise (a `put()`'s) rejects too.
    */
-  clear(error: Error, fail: (task: PendingTask, error: Error, waiting: boolean) => void): void {
+  clear<E extends Error>(error: E, fail: (task: PendingTask, error: E, waiting: boolean) => void): void {
     for (const w of this.#takeWaiting()) {
       fail(w.task, error, true);
       w.reject(error);

@@ -300,18 +300,22 @@ describe('looppool run --bullmq', () => {
   it('exits 3 when Redis does not answer, 2 when the worker module fails to load, 3 when its initialize() throws', async () => {
     const queueName = uniqueQueueName('cli-start');
     openQueue(queueName);
-    const [down, load, init] = await Promise.all([
+    const [down, load, init, parse] = await Promise.all([
       runCli(['run', fixture('echo.mjs'), '--bullmq', queueName, '--redis', 'redis://127.0.0.1:1', '--size', '1']),
       runCli(['run', fixture('import-throws.mjs'), '--bullmq', queueName, '--size', '1', '--json-summary', '-']),
       runCli(['run', fixture('init-throws.mjs'), '--bullmq', queueName, '--size', '1', '--json-summary', '-']),
+      runCli(['run', fixture('syntax-error.cjs'), '--bullmq', queueName, '--size', '1']),
     ]);
+    // A syntax error's place, as `looppool run` shows it without --bullmq (before: the message alone).
+    expect(parse.code).toBe(2);
+    expect(parse.stderr).toContain(`the worker module failed to load: Worker 0 failed to start file://${fixture('syntax-error.cjs')}: SyntaxError: Unexpected token ';'\n${fixture('syntax-error.cjs')}:5:18\n    return task *;\n                 ^\n`);
     expect(down.code).toBe(3);
     expect(down.stderr).toMatch(/cannot reach Redis: Redis at redis:\/\/127\.0\.0\.1:1 did not answer within 10000 ms .*redis-server --daemonize yes/);
     expect(load.code).toBe(2);
     expect(load.stderr).toMatch(/the worker module failed to load/);
     expect(init.code).toBe(3);
     expect(init.stderr).toMatch(/the pool could not start/);
-    for (const run of [down, load, init]) expect(run.stdout).toBe('');
+    for (const run of [down, load, init, parse]) expect(run.stdout).toBe('');
     // A run that ended before it started writes its summary too (it wrote none: an earlier run's file stayed).
     const summaryOf = (stderr: string): unknown => JSON.parse(stderr.split('\n').find((l) => l.startsWith('{')) ?? 'null');
     expect(summaryOf(load.stderr)).toMatchObject({ queue: queueName, jobs: 0, exitCode: 2 });

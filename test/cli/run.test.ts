@@ -222,6 +222,27 @@ describe('looppool run: exit codes 2 and 3', () => {
     await expectNoPoolLeft(name);
   });
 
+  // Before: a CommonJS module's printed only "SyntaxError: Unexpected token ';'" (the place was in
+  // its error's stack, which was not printed), and an ES module's its file and line, no column nor caret.
+  it.each([
+    ['an ES module', 'syntax-error-line.mjs', ':4:25\n  return task * factor +;\n                        ^\n'],
+    ['a .cjs module', 'syntax-error.cjs', ':5:18\n    return task *;\n                 ^\n'],
+    ['a .js module of a "type": "commonjs" package', 'commonjs/syntax-error.js', ':4:25\n  return task * factor +;\n                        ^\n'],
+    ['an ES module that ends too soon (no column)', 'syntax-error.mjs', ':3\n'],
+  ])('shows where %s does not parse, as Node does (file:line:column, the line, a caret), and no stack', async (_what, file, place) => {
+    const run = await runCli(['run', fixture(file), '--size', '1'], { input: '1\n' });
+    expect(run.code).toBe(2);
+    const [first, ...rest] = run.stderr.split('\n');
+    expect(first).toMatch(/the worker module failed to load: .*SyntaxError: Unexpected (token ';'|end of input)/);
+    expect(rest.join('\n')).toBe(`${fixture(file)}${place}`);
+  });
+
+  it('prints an ordinary start failure as its message alone, without its stack', async () => {
+    const run = await runCli(['run', fixture('import-throws.mjs'), '--size', '1'], { input: '1\n' });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^looppool import-throws: the worker module failed to load: .*Error: module top-level failure\n$/);
+  });
+
   it('refuses --output naming the input file (by any path, or on stdin): exit 2, the input left whole', async () => {
     const input = path.join(tmp, 'same.jsonl');
     writeFileSync(input, '1\n2\n3\n');

@@ -3,7 +3,7 @@
  * and the line printed for it. Errors are told apart by their stable `code`, not `instanceof`.
  */
 import { EXIT } from '../exit-codes.ts';
-import { startFailureExitCode } from '../run/start-error.ts';
+import { startFailureExitCode, startFailureMessage } from '../run/start-error.ts';
 
 /** A start failure, as the command reports it. */
 export interface StartFailure {
@@ -28,7 +28,7 @@ export function bullmqStartFailure(error: unknown, redisShown: string): StartFai
   }
   if (code === 'ERR_WORKER_INIT') {
     const exitCode = startFailureExitCode(error);
-    return { exitCode, message: `${exitCode === EXIT.USAGE ? 'the worker module failed to load' : 'the pool could not start'}: ${message}` };
+    return { exitCode, message: startFailureMessage(error, exitCode) };
   }
   return undefined;
 }

@@ -5,7 +5,7 @@
  */
 import { DEFAULT_POOL_OPTIONS, type Pool } from '../../index.ts';
 import { startControlServer, type ControlServer } from '../../control/index.ts';
-import { EXIT, exitCodeForSignal } from '../exit-codes.ts';
+import { exitCodeForSignal } from '../exit-codes.ts';
 import type { CliIo } from '../io.ts';
 import { decodeLine } from './decode-line.ts';
 import { runExitCode, stoppedNote, writeSummary, type StopReason } from './finish.ts';
@@ -18,7 +18,7 @@ import { progressModeFor } from './progress-mode.ts';
 import { RecordWriter } from './record-writer.ts';
 import { inputError } from './records.ts';
 import { RunStats } from './run-stats.ts';
-import { startFailureExitCode } from './start-error.ts';
+import { startFailureExitCode, startFailureMessage } from './start-error.ts';
 import { TaskWindow } from './task-window.ts';
 
 /** One run of `looppool run` over one input; `run()` resolves with the exit code. */
@@ -129,7 +129,7 @@ export class RunSession {
     } catch (error) {
       if (this.#stopReason?.kind === 'signal') return this.#stoppedWhileStarting(this.#stopReason.signal);
       const code = startFailureExitCode(error);
-      this.#error(`${code === EXIT.USAGE ? 'the worker module failed to load' : 'the pool could not start'}: ${(error as Error).message}`);
+      this.#error(startFailureMessage(error, code));
       return this.#endedAtStart(code, null);
     }
     this.#started = true;

@@ -1,13 +1,13 @@
 /** The pool's public event and snapshot types. */
 import type { TaskFailure, WorkerInitError } from '../errors.ts';
 
-/** Where a streamed result came from. */
 /**
  * Where an error that escaped a worker's tasks came from: its uncaught exception or unhandled
  * rejection, its `dispose()` (during its stop), or a message of its that broke the protocol.
  */
 export type WorkerErrorOrigin = 'uncaughtException' | 'unhandledRejection' | 'dispose' | 'protocol';
 
+/** Where a streamed result came from. */
 export interface ResultInfo {
   /** Worker number. */
   readonly worker: number;

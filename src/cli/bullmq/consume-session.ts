@@ -1,12 +1,12 @@
 /**
  * One `looppool run --bullmq`, from start to exit code: starts the consumer (which connects to
- * Redis and starts the pool), writes one record per finished job attempt and per streamed result,
- * shows the progress display, and stops cleanly on signals, on `looppool stop`, after `--max-jobs`,
- * when stdout goes away, and when the consumer closes by itself. A queue has no end: without `--max-jobs` the run
- * lasts until it is stopped.
+ * Redis and starts the pool), writes one record per finished job attempt and per streamed result
+ * (consume-records.ts), shows the progress display, and stops cleanly on signals, on
+ * `looppool stop`, after `--max-jobs`, when stdout goes away, and when the consumer closes by
+ * itself. A queue has no end: without `--max-jobs` the run lasts until it is stopped.
  */
 import { DEFAULT_POOL_OPTIONS, type Pool } from '../../index.ts';
-import type { BullmqConsumer, JobEventInfo } from '../../bullmq/index.ts';
+import type { BullmqConsumer } from '../../bullmq/index.ts';
 import { startControlServer, type ControlServer } from '../../control/index.ts';
 import { EXIT, exitCodeForSignal } from '../exit-codes.ts';
 import type { CliIo } from '../io.ts';
@@ -19,11 +19,10 @@ import { RunStats } from '../run/run-stats.ts';
 import { redact } from '../run/session.ts';
 import { consumeExitCode, inFlightFate, type ConsumeEndReason } from './consume-end.ts';
 import { consumeSnapshot } from './consume-progress.ts';
+import { ConsumeRecords } from './consume-records.ts';
 import { consumeSummary, writeConsumeSummary } from './consume-summary.ts';
-import { completedRecord, failedRecord, failureInfo, unwritableRecord } from './job-records.ts';
 import type { BullmqRunConfig } from './run-options.ts';
 import { bullmqStartFailure } from './start-error.ts';
-import { writeStreamedResults } from './streamed-records.ts';
 
 /** How often the session checks that the consumer is still running. */
 const WATCH_MS = 500;
@@ -38,6 +37,7 @@ export class ConsumeSession {
   readonly #pool: Pool<unknown, unknown>;
   readonly #consumer: BullmqConsumer<unknown, unknown>;
   readonly #writer: RecordWriter;
+  readonly #records: ConsumeRecords;
   readonly #stats = new RunStats();
   readonly #progress: ProgressDisplay | undefined;
   readonly #secrets: readonly string[];
@@ -51,10 +51,7 @@ export class ConsumeSession {
   readonly #stopNow: Promise<void>;
   #resolveStopNow!: () => void;
   #started = false;
-  #records = 0;
   #lastError = '';
-  /** The output is full: the consumer takes no jobs until it drains. */
-  #outputFull = false;
   #control: ControlServer | undefined;
   #drainTimer: NodeJS.Timeout | undefined;
   #watch: NodeJS.Timeout | undefined;
@@ -73,11 +70,7 @@ export class ConsumeSession {
     this.#writer = new RecordWriter((mode === 'above' ? this.#progress?.above() : undefined) ?? io.stdout, false);
     this.#writer.onBroken((error) => this.#outputBroken(error));
     printPoolNotices(pool, (text) => this.#log(text), () => this.#started);
-    // As they come: a job's before its own record. The output may fill up with them too.
-    writeStreamedResults(pool, consumer, () => this.#stats.extras++, (text) => {
-      this.#writer.extra(null, text);
-      this.#holdWhileOutputFull();
-    });
+    this.#records = new ConsumeRecords(pool, consumer, this.#writer, this.#stats, () => this.#checkMaxJobs());
     this.#listenToConsumer();
   }
 
@@ -187,14 +180,6 @@ export class ConsumeSession {
 
   #listenToConsumer(): void {
     const consumer = this.#consumer;
-    consumer.on('completed', (value, info) => {
-      this.#stats.ok++;
-      this.#write(info, () => completedRecord(info.jobId, info.meta.attempt, value));
-    });
-    consumer.on('failed', (error, info) => {
-      this.#stats.fail(failureInfo(error).name);
-      this.#write(info, () => failedRecord(info.jobId, info.meta.attempt, error));
-    });
     consumer.on('requeued', (info) => this.#log(`job ${info.jobId} went back to the queue: ${info.reason}`));
     consumer.on('error', (error) => {
       // A lost connection is reported at every reconnection attempt: say it once.
@@ -204,38 +189,13 @@ export class ConsumeSession {
     });
   }
 
-  /** Write the record of a finished attempt and count it; stop after `--max-jobs`. */
-  #write(info: JobEventInfo, record: () => string): void {
-    this.#stats.wait.record(info.meta.waitMs);
-    this.#stats.run.record(info.meta.runMs);
-    let text: string;
-    try {
-      text = record();
-    } catch (error) {
-      text = unwritableRecord(info.jobId, info.meta.attempt, error);
-    }
-    this.#writer.expect(++this.#records);
-    this.#writer.final(this.#records, text);
-    this.#holdWhileOutputFull();
+  /** A finished attempt's record was written: stop after `--max-jobs`. */
+  #checkMaxJobs(): void {
     const max = this.#bull.maxJobs;
     if (max !== undefined && this.#stats.finished === max && this.#reason === undefined) {
       this.#log(`${max} jobs finished (--max-jobs): taking no more; finishing the ${this.#consumer.stats().active} jobs in flight`);
       this.#endWith({ kind: 'maxJobs' });
     }
-  }
-
-  /**
-   * A reader slower than the pool (a pipe into something busy) fills the output: take no more
-   * jobs until it drains, so that they wait in Redis instead of as records in this process.
-   */
-  #holdWhileOutputFull(): void {
-    if (this.#outputFull || !this.#writer.needsDrain) return;
-    this.#outputFull = true;
-    this.#consumer.pause();
-    void this.#writer.ready().then(() => {
-      this.#outputFull = false;
-      this.#consumer.resume();
-    });
   }
 
   /** The consumer closes by itself when the pool stops under it. */
@@ -277,7 +237,7 @@ export class ConsumeSession {
   }
 
   #snapshot(): ProgressSnapshot {
-    return consumeSnapshot(this.#config.name, this.#pool.stats(), this.#consumer.stats(), this.#stats, this.#outputFull);
+    return consumeSnapshot(this.#config.name, this.#pool.stats(), this.#consumer.stats(), this.#stats, this.#records.outputFull);
   }
 
   async #finish(): Promise<number> {

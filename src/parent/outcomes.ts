@@ -202,6 +202,11 @@ export class TaskOutcomes {
     task.deadline = this.#deadlines.arm(task, h, ms);
   }
 
+  /** The pool stopped: its tasks' timeout clocks, which have no worker left to watch, let go of it. */
+  poolStopped(): void {
+    this.#deadlines.clear();
+  }
+
   /** Stop the task's timeout clock: it left its worker without settling (handed back, or to be retried). */
   #disarm(task: PendingTask): void {
     const deadline = task.deadline;

@@ -124,6 +124,7 @@ export class PoolCore {
       pump: () => this.#pump(),
     });
     this.#rebalancer = new Rebalancer(this.#supervisor.handles, () => this.#state === 'running');
+    this.#lifecycle.whenStopped(() => this.#outcomes.poolStopped());
   }
 
   /** Call `callback` once the pool is stopped (at once if it is). */

@@ -79,6 +79,22 @@ export class TaskDeadlines<T, H> {
     return deadline;
   }
 
+  /**
+   * Cancel every deadline and clear every timer: the pool stopped, no worker is left for them to
+   * watch. A list's timer stays set when its tasks settle (see the top of this file), and it holds
+   * this object, and through `expire` the whole pool: a stopped pool was kept from the garbage
+   * collector until it fired, up to `taskTimeout` ms (or a task's own `timeout`) after its stop;
+   * in an application that makes a pool per job, every pool it stopped in that time.
+   */
+  clear(): void {
+    for (const list of this.#lists.values()) {
+      clearTimeout(list.timer);
+      list.timer = undefined;
+      while (list.first !== undefined) list.unlink(list.first);
+    }
+    this.#lists.clear();
+  }
+
   /** Set the list's timer for its first deadline. */
   #schedule(ms: number, list: DeadlineList<T, H>, now: number): void {
     // Node's timers run on the loop's clock, which may lag this one by a fraction of a ms: a timer

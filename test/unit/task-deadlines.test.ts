@@ -79,4 +79,19 @@ describe('task deadlines', () => {
     vi.advanceTimersByTime(100);
     expect(expired).toEqual([2, 3]);
   });
+
+  it('clear() ends every timer at once, settled tasks\' too (a stopped pool is not held until they fire), and expires nothing', () => {
+    const { expired, deadlines } = setup();
+    deadlines.arm(task(1), handle, 100).cancel(); // settled: the list's timer still waits for t = 100
+    deadlines.arm(task(2), handle, 100);
+    deadlines.arm(task(3), handle, 5_000);
+    expect(vi.getTimerCount()).toBe(2);
+    deadlines.clear();
+    expect(vi.getTimerCount()).toBe(0);
+    vi.advanceTimersByTime(10_000);
+    expect(expired).toEqual([]);
+    deadlines.arm(task(4), handle, 100); // still usable
+    vi.advanceTimersByTime(100);
+    expect(expired).toEqual([4]);
+  });
 });

@@ -21,13 +21,22 @@
  * - `dist/errors.js`: both sides use the same error classes (a worker may import them from
  *   `looppool`; a process may load both entries), so there is one copy. Parent outputs sit at
  *   different depths, so they import it as `#errors` (package.json `imports`);
- * - the watchdog thread's module (`dist/child/watchdog/thread.js`): a thread loads it by URL.
+ * - the watchdog thread's module (`dist/child/watchdog/thread.js`) and what it imports: a thread
+ *   loads it by URL.
  *
  * Code that finds files relative to its own module (`new URL(..., import.meta.url)`) must still
- * find them from the bundle: the child entry (spawn.ts) and package.json (cli/main.ts) are
- * checked after the build.
+ * find them from the bundle: the child entry (spawn.ts), the watchdog thread (start.ts) and
+ * package.json (cli/main.ts) are checked after the build.
+ *
+ * Then every other `.js` tsc wrote (and its `.js.map`) is deleted: the bundles hold that code, and
+ * nothing loads those files (they were most of what `npm pack` shipped). What stays is found from
+ * the package's entry points (package.json `exports`, `imports` and `bin`, the outputs here, the
+ * files loaded by URL) by following their imports, so a file a shipped one imports can never be
+ * deleted, and one that is not there fails the build. The declarations (`.d.ts`, `.d.ts.map`) all
+ * stay. (tsc writing declarations only and esbuild building the kept files too would change the
+ * code those files run, and still need the list of files loaded by URL.)
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -108,19 +117,50 @@ if (poolBuiltins.length > 0) {
 }
 
 // Relative URLs resolved from import.meta.url: each must sit in an output at the depth its
-// source had (`dist/<dir>/`), or it would point elsewhere once bundled.
+// source had (`dist/<dir>/`), or it would point elsewhere once bundled. `loads`: the modules they
+// point to, which a process loads although nothing imports them.
 const relativeUrls = [
-  { source: 'src/parent/spawn.ts', text: "'../child/main.js'" },
-  { source: 'src/cli/main.ts', text: "'../../package.json' and '../../manual/cli.md'" },
+  { source: 'src/parent/spawn.ts', text: "'../child/main.js'", loads: ['dist/child/main.js'] },
+  { source: 'src/child/start.ts', text: "'./watchdog/thread.js'", loads: ['dist/child/watchdog/thread.js'] },
+  { source: 'src/cli/main.ts', text: "'../../package.json' and '../../manual/cli.md'", loads: [] },
 ];
+const outputs = { ...child.metafile.outputs, ...parent.metafile.outputs };
 for (const { source, text } of relativeUrls) {
-  const outputs = Object.entries(parent.metafile.outputs).filter(([, o]) => source in o.inputs);
-  for (const [file] of outputs) {
+  const found = Object.keys(outputs).filter((file) => source in outputs[file].inputs);
+  for (const file of found) {
     const depth = path.relative(path.join(root, 'dist'), path.resolve(root, file)).split(path.sep).length - 1;
     const wanted = path.relative(path.join(root, 'src'), path.resolve(root, source)).split(path.sep).length - 1;
     if (depth !== wanted) throw new Error(`bundle: ${source} (${text}) ended up in ${file}, at another depth than its source`);
   }
-  if (outputs.length === 0) throw new Error(`bundle: ${source} is in no output`);
+  if (found.length === 0) throw new Error(`bundle: ${source} is in no output`);
+}
+
+// The files a process can load: from every entry point, each file its imports reach (static,
+// and `import()` of a string), as esbuild resolves them (relative paths, `#errors`); bundled
+// without writing anything, only for its list of inputs. An import of a file that is not there
+// fails here.
+const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
+const targets = (value) => (typeof value === 'string' ? [value] : Object.values(value ?? {}).flatMap(targets));
+const entries = [
+  ...[pkg.exports, pkg.imports, pkg.bin].flatMap(targets).filter((file) => file.endsWith('.js')),
+  ...Object.keys(outputs).filter((file) => file.endsWith('.js')),
+  ...relativeUrls.flatMap((u) => u.loads),
+].map((file) => path.resolve(root, file));
+let reach;
+try {
+  reach = await build({
+    entryPoints: [...new Set(entries)], bundle: true, splitting: true, write: false, outdir: path.join(root, 'reach'),
+    platform: 'node', format: 'esm', packages: 'external', metafile: true, logLevel: 'silent', absWorkingDir: root,
+  });
+} catch (err) {
+  const errors = err.errors?.map((e) => `  ${e.location ? `${e.location.file}:${e.location.line}` : 'entry point'}: ${e.text}`);
+  throw new Error(`bundle: a file the package loads is not there:\n${errors?.join('\n') ?? err}`);
+}
+const loaded = Object.keys(reach.metafile.inputs).filter((file) => file.endsWith('.js'));
+const kept = new Set(loaded.map((file) => path.resolve(root, file)));
+for (const entry of readdirSync(path.join(root, 'dist'), { recursive: true, withFileTypes: true })) {
+  const file = path.join(entry.parentPath, entry.name);
+  if (entry.isFile() && /\.js(\.map)?$/.test(file) && !kept.has(file.replace(/\.map$/, ''))) rmSync(file);
 }
 
 // Every file a process loads must be ASCII. V8 keeps a module's source text for as long as the
@@ -128,11 +168,6 @@ for (const { source, text } of relativeUrls) {
 // that text a two-byte string: twice the memory (the parent's 120 KB chunk took 240 KB, in the
 // large-object space) and a slower scan. esbuild escapes such characters in code (its default
 // charset is ASCII) but copies the comments it keeps as they are, and tsc copies every comment.
-const loaded = [
-  ...[child, parent].flatMap((b) => Object.keys(b.metafile.outputs)).filter((file) => file.endsWith('.js')),
-  'dist/errors.js',
-  ...readdirSync(path.join(root, 'dist/child/watchdog')).filter((f) => f.endsWith('.js')).map((f) => `dist/child/watchdog/${f}`),
-];
 const nonAscii = loaded.flatMap((file) =>
   readFileSync(path.resolve(root, file), 'utf8')
     .split('\n')

@@ -1,8 +1,8 @@
 /**
- * looppool's Sentry helpers with the real @sentry/node SDK, in real processes running the built
- * `dist/` code, against a local ingest endpoint: what arrives, with which tags and stack, that
- * flushing before exit delivers, that a hanging ingest cannot hold a process, and that payloads
- * and the DSN stay private.
+ * looppool's Sentry helpers with the real @sentry/node SDK, in real processes running them from
+ * src/ (fixtures/from-src.mjs: the package has them only in its bundles), against a local ingest
+ * endpoint: what arrives, with which tags and stack, that flushing before exit delivers, that a
+ * hanging ingest cannot hold a process, and that payloads and the DSN stay private.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSentryEndpoint, type SentryEndpoint } from '../../helpers/sentry-endpoint.ts';

@@ -1,5 +1,6 @@
 /**
- * The worker-process watchdog, in real processes running the built `dist/` code: blocked-loop
+ * The worker-process watchdog, in real processes running the thread the package ships
+ * (`dist/child/watchdog/thread.js`; its starter from src/, fixtures/from-src.mjs): blocked-loop
  * reports with the blocking stack (JavaScript and TypeScript under tsx), one report per episode,
  * no debugger while healthy, no stack when a debugger is in use or the block is native, and a
  * process whose loop is blocked forever still dies when its parent is SIGKILLed.

@@ -50,9 +50,9 @@ describe('SourceMapCache', () => {
 });
 
 describe('findOriginal', () => {
-  // The maps the build wrote for dist/ (esbuild's and tsc's), read with Node's own SourceMap as the reference.
+  // The maps the build wrote for dist/ (esbuild's, and tsc's for the watchdog thread), read with Node's own SourceMap as the reference.
   const dist = path.resolve(import.meta.dirname, '../../../dist/child');
-  const maps = readdirSync(dist).filter((f) => f.endsWith('.js.map')).map((f) => JSON.parse(readFileSync(path.join(dist, f), 'utf8')) as SourceMapPayload);
+  const maps = (readdirSync(dist, { recursive: true }) as string[]).filter((f) => f.endsWith('.js.map')).map((f) => JSON.parse(readFileSync(path.join(dist, f), 'utf8')) as SourceMapPayload);
 
   it('finds what Node\'s SourceMap finds, at every kind of position of real maps', () => {
     expect(maps.length).toBeGreaterThan(3);

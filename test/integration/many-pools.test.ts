@@ -3,11 +3,10 @@ import { getEventListeners } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { Pool, TaskAbortedError, type PoolOptions } from 'looppool';
 import { fixture, makePool } from '../helpers/pools.ts';
+import { survivorsAfterGc } from '../helpers/gc.ts';
 import { waitFor } from '../helpers/processes.ts';
 import { startSentryEndpoint } from '../helpers/sentry-endpoint.ts';
 import { startUdpSink } from './metrics/udp-sink.ts';
@@ -107,13 +106,3 @@ async function runOnePool(options: Omit<PoolOptions, 'worker'>): Promise<WeakRef
   return new WeakRef(pool);
 }
 
-/** How many of `refs` still point to something after full collections. */
-async function survivorsAfterGc(refs: readonly WeakRef<object>[]): Promise<number> {
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as () => void;
-  for (let round = 0; round < 3; round++) {
-    await new Promise((resolve) => setImmediate(resolve)); // a WeakRef holds its target until the job ends
-    gc();
-  }
-  return refs.filter((r) => r.deref() !== undefined).length;
-}

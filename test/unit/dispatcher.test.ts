@@ -1,7 +1,6 @@
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { COMPACT_AFTER, Dispatcher, type Queueable, type WorkerSlot } from '../../src/parent/dispatcher.ts';
+import { survivorsAfterGc } from '../helpers/gc.ts';
 
 class Slot implements WorkerSlot {
   inFlight = 0;
@@ -236,13 +235,3 @@ describe('cancelled tasks behind a head that does not move', () => {
   });
 });
 
-/** How many of `refs` still point to something after full collections. */
-async function survivorsAfterGc(refs: WeakRef<object>[]): Promise<number> {
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as () => void;
-  for (let round = 0; round < 3; round++) {
-    await new Promise((resolve) => setImmediate(resolve)); // a WeakRef holds its target until the job ends
-    gc();
-  }
-  return refs.filter((r) => r.deref() !== undefined).length;
-}

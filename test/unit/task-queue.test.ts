@@ -1,10 +1,9 @@
 /** The parent's backpressure (src/parent/task-queue.ts) over a real Dispatcher and fake worker slots. */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { COMPACT_AFTER, Dispatcher, type WorkerSlot } from '../../src/parent/dispatcher.ts';
 import { TaskQueue } from '../../src/parent/task-queue.ts';
 import { PendingTask } from '../../src/parent/task.ts';
+import { survivorsAfterGc } from '../helpers/gc.ts';
 
 class Slot implements WorkerSlot {
   inFlight = 0;
@@ -192,13 +191,7 @@ describe('TaskQueue: submissions aborted while they wait for room', () => {
       queue.cancel(t);
       refs.push(new WeakRef(t));
     }
-    setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('gc') as () => void;
-    for (let round = 0; round < 3; round++) {
-      await new Promise((resolve) => setImmediate(resolve)); // a WeakRef holds its target until the job ends
-      gc();
-    }
-    expect(refs.filter((r) => r.deref() !== undefined).length).toBeLessThanOrEqual(2 * COMPACT_AFTER);
+    expect(await survivorsAfterGc(refs)).toBeLessThanOrEqual(2 * COMPACT_AFTER);
     queue.pump(); // room for one: the oldest live waiter goes in and out to the worker
     free(0);
     expect(sent.map(([id]) => id)).toEqual(live.map((t) => t.id));

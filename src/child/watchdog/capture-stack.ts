@@ -22,6 +22,17 @@ export const CAPTURE_TIMED_OUT = Symbol('capture timed out');
 /** The result of {@link captureMainThreadStack} when the block had ended before the pause landed. */
 export const BLOCK_ENDED = Symbol('block ended');
 
+/** How a capture's session ends early. */
+export interface CaptureOptions {
+  /**
+   * Aborted when the main thread exits: the session is disconnected at once (also that of a capture
+   * that timed out and still waits for its pause) and the capture resolves with {@link BLOCK_ENDED}.
+   */
+  readonly signal?: AbortSignal | undefined;
+  /** Called once, when the capture holds no session any more (or never opened one). */
+  readonly onClosed?: (() => void) | undefined;
+}
+
 /**
  * Pause the main thread and return its stack, innermost frame first. Resolves with
  * {@link CAPTURE_TIMED_OUT} when the pause has not landed within `timeoutMs` (the main thread is
@@ -34,9 +45,29 @@ export const BLOCK_ENDED = Symbol('block ended');
 export async function captureMainThreadStack(
   timeoutMs: number,
   stillBlocked: () => boolean = () => true,
+  { signal, onClosed }: CaptureOptions = {},
 ): Promise<BlockedFrame[] | typeof CAPTURE_TIMED_OUT | typeof BLOCK_ENDED> {
-  let timer: NodeJS.Timeout | undefined;
+  const session = new Session();
   const state = { abandoned: false };
+  let closed = false;
+  let aborted = (): void => {};
+  const close = (): void => {
+    if (closed) return;
+    closed = true;
+    state.abandoned = true;
+    signal?.removeEventListener('abort', aborted);
+    session.disconnect(); // at once: the main thread must not exit with it open
+    onClosed?.();
+  };
+  const ended = new Promise<typeof BLOCK_ENDED>((resolve) => {
+    aborted = () => {
+      close();
+      resolve(BLOCK_ENDED);
+    };
+  });
+  if (signal?.aborted) aborted();
+  else signal?.addEventListener('abort', aborted);
+  let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<typeof CAPTURE_TIMED_OUT>((resolve) => {
     timer = setTimeout(() => {
       state.abandoned = true;
@@ -44,14 +75,14 @@ export async function captureMainThreadStack(
     }, timeoutMs);
   });
   try {
-    return await Promise.race([capture(state, stillBlocked), timeout]);
+    const captured = closed ? ended : capture(session, state, stillBlocked).finally(close);
+    return await Promise.race([captured, timeout, ended]);
   } finally {
     clearTimeout(timer);
   }
 }
 
-async function capture(state: { abandoned: boolean }, stillBlocked: () => boolean): Promise<BlockedFrame[] | typeof BLOCK_ENDED> {
-  const session = new Session();
+async function capture(session: Session, state: { abandoned: boolean }, stillBlocked: () => boolean): Promise<BlockedFrame[] | typeof BLOCK_ENDED> {
   session.connectToMainThread();
   const scripts = new Map<string, Script>();
   session.on('Debugger.scriptParsed', ({ params }) => {
@@ -62,17 +93,13 @@ async function capture(state: { abandoned: boolean }, stillBlocked: () => boolea
     session.once('Debugger.paused', ({ params }) => resolve(stillBlocked() ? params.callFrames : BLOCK_ENDED));
   });
   let callFrames: Debugger.CallFrame[] | typeof BLOCK_ENDED = [];
-  try {
-    await session.post('Debugger.enable');
-    if (!state.abandoned) {
-      await session.post('Debugger.pause');
-      callFrames = await paused;
-      await session.post('Debugger.resume');
-    }
-    await session.post('Debugger.disable');
-  } finally {
-    session.disconnect();
+  await session.post('Debugger.enable');
+  if (!state.abandoned) {
+    await session.post('Debugger.pause');
+    callFrames = await paused;
+    await session.post('Debugger.resume');
   }
+  await session.post('Debugger.disable');
   return callFrames === BLOCK_ENDED ? BLOCK_ENDED : toFrames(callFrames, scripts);
 }
 

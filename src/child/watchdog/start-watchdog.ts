@@ -6,7 +6,7 @@
 import inspector from 'node:inspector';
 import { Worker } from 'node:worker_threads';
 import type { LoopBlockedReport } from '../../protocol/watchdog-report.ts';
-import { now, type WatchdogThreadData } from './thread-data.ts';
+import { EXITING, HOLDS, now, type WatchdogThreadData } from './thread-data.ts';
 import { lowerNewThreadPriority, threadIds } from './thread-priority.ts';
 
 /**
@@ -21,6 +21,8 @@ const THREAD_URL = new URL('./thread.js', import.meta.url);
 export const PARENT_POLL_MS = 100;
 /** How long the thread waits for the main thread to pause before reporting without a stack, in ms. */
 export const CAPTURE_TIMEOUT_MS = 1_000;
+/** At most this long, in ms, the process's exit waits for the thread to close its inspector session and send its report. */
+export const STAND_DOWN_MS = 500;
 
 /** Options of {@link startWatchdog}. */
 export interface WatchdogOptions {
@@ -57,7 +59,7 @@ export interface Watchdog {
    * thread, slowed by busy CPUs, first looked was never reported.
    */
   readonly watching: Promise<void>;
-  /** Stop the heartbeat and end the thread. */
+  /** Stand down (see {@link startWatchdog}), stop the heartbeat and end the thread. */
   stop(): Promise<void>;
 }
 
@@ -65,7 +67,11 @@ export interface Watchdog {
  * Start the watchdog thread. Cheap while the loop is healthy: one thread polling `process.ppid`
  * (on Linux at a lower CPU priority, so its boot mostly uses idle CPU) and a heartbeat timer
  * (unref'd) when `blockedLoopThreshold` is set; the debugger is enabled only for the few
- * milliseconds of a stack capture.
+ * milliseconds of a stack capture. With a threshold, the process's `'exit'` stands it down: the
+ * thread opens no inspector session from then on, and the exit waits (at most
+ * {@link STAND_DOWN_MS}) while it closes the one it has and sends the report it was making, without
+ * a stack. Else Node, exiting with a session open, prints "Waiting for the debugger to
+ * disconnect..." and the report is lost.
  * @example
  * const watchdog = startWatchdog({ parentPid: process.ppid, blockedLoopThreshold: 500, reportFd: 5 });
  * // ...
@@ -79,6 +85,7 @@ export function startWatchdog(options: WatchdogOptions): Watchdog {
   const pollMs = threshold === undefined ? PARENT_POLL_MS : clamp(Math.floor(threshold / 4), 10, PARENT_POLL_MS);
   const heartbeat = startHeartbeat(threshold === undefined ? undefined : pollMs);
   if (options.armed !== false) heartbeat.start();
+  const control = new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT));
   const data: WatchdogThreadData = {
     parentPid: options.parentPid,
     pollMs,
@@ -88,6 +95,7 @@ export function startWatchdog(options: WatchdogOptions): Watchdog {
     captureStacks: !isDebuggerInUse(),
     reportFd: options.reportFd,
     postReports: options.onReport !== undefined,
+    control: control.buffer as SharedArrayBuffer,
   };
   // A thread that fails (out of memory reading a stack, say) is started again: it is also what
   // ends this process when the parent dies where the kernel does not. A few times, not in a loop.
@@ -95,14 +103,24 @@ export function startWatchdog(options: WatchdogOptions): Watchdog {
   let stopped = false;
   const start = (): ReturnType<typeof startThread> =>
     startThread(options.threadUrl ?? THREAD_URL, data, options.onReport, () => {
+      Atomics.store(control, HOLDS, 0); // its sessions ended with it
       if (!stopped && restarts++ < MAX_THREAD_RESTARTS) current = start();
     });
   let current = start();
+  const standDown = (): void => {
+    Atomics.store(control, EXITING, 1);
+    if (Atomics.load(control, HOLDS) === 0) return;
+    current.thread.postMessage('standDown');
+    waitForRelease(control, STAND_DOWN_MS);
+  };
+  if (threshold !== undefined) process.on('exit', standDown);
   return {
     arm: heartbeat.start,
     watching: threshold === undefined ? Promise.resolve() : current.watching,
     async stop(): Promise<void> {
       stopped = true;
+      process.off('exit', standDown);
+      standDown();
       heartbeat.stop();
       await current.thread.terminate();
     },
@@ -172,6 +190,19 @@ function startHeartbeat(intervalMs: number | undefined): { buffer: SharedArrayBu
     },
     stop: () => clearInterval(timer),
   };
+}
+
+/**
+ * Block until the thread holds nothing ({@link HOLDS} is 0), at most `ms`. The thread's session
+ * closes on this thread too: V8 interrupts the wait to run that, so it cannot deadlock.
+ */
+function waitForRelease(control: Int32Array, ms: number): void {
+  const deadline = now() + ms;
+  for (let held = Atomics.load(control, HOLDS); held !== 0; held = Atomics.load(control, HOLDS)) {
+    const left = deadline - now();
+    if (left <= 0) return;
+    Atomics.wait(control, HOLDS, held, left);
+  }
 }
 
 /** `--inspect*` in argv, or an inspector listening (e.g. from NODE_OPTIONS): leave the debugger alone. */

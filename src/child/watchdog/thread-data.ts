@@ -18,7 +18,18 @@ export interface WatchdogThreadData {
   readonly reportFd: number | undefined;
   /** Post each report to the main thread too (for the `onReport` callback). */
   readonly postReports: boolean;
+  /** Two Int32 slots, {@link HOLDS} and {@link EXITING}: how the main thread's exit waits for the thread. */
+  readonly control: SharedArrayBuffer;
 }
+
+/**
+ * Slot of `control` the thread counts in: reports being made plus inspector sessions open to the
+ * main thread. The main thread's exit waits (briefly) until it is 0: a session still open when the
+ * process exits makes Node print "Waiting for the debugger to disconnect..." and wait for it.
+ */
+export const HOLDS = 0;
+/** Slot of `control` the main thread sets to 1 as it exits: the thread opens no session from then on and ends those it has. */
+export const EXITING = 1;
 
 /**
  * Milliseconds on the process-wide monotonic clock (`process.hrtime`): the same in every

@@ -117,7 +117,7 @@ describe('the declarations a TypeScript project gets', () => {
   });
 
   // Its compiler resolves as Node 10 did (module: commonjs), without `exports`: it found no types at all.
-  it('type-check in a CommonJS project that requires looppool and looppool/worker', async () => {
+  it('type-check in a CommonJS project that requires looppool and looppool/worker (node10 and nodenext)', async () => {
     const main = `import looppool = require('looppool');
 import worker = require('looppool/worker');
 class Echo extends worker.Worker<string, string> {
@@ -126,8 +126,11 @@ class Echo extends worker.Worker<string, string> {
 const pool = new looppool.Pool<string, string>({ worker: __dirname + '/echo.js', size: 1 });
 void pool.run('x').then((s: string) => console.log(s, Echo.name));
 `;
-    const dir = project({ type: 'commonjs' }, { ...STRICT, module: 'commonjs', moduleResolution: 'node10', ignoreDeprecations: '6.0' }, { 'main.ts': main });
-    expect(await typeCheck(dir)).toBe('');
+    // nodenext too: it lets a CommonJS file require an ES module, as Node 20.19 does (node16 refuses: README).
+    for (const resolution of [{ module: 'commonjs', moduleResolution: 'node10', ignoreDeprecations: '6.0' }, { module: 'nodenext', moduleResolution: 'nodenext' }]) {
+      const dir = project({ type: 'commonjs' }, { ...STRICT, ...resolution }, { 'main.ts': main });
+      expect(await typeCheck(dir)).toBe('');
+    }
   });
 
   // The maps led "go to definition" and stack traces to ../src/*.ts, which the package did not ship.

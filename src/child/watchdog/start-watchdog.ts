@@ -9,14 +9,6 @@ import type { LoopBlockedReport } from '../../protocol/watchdog-report.ts';
 import { EXITING, HOLDS, now, type WatchdogThreadData } from './thread-data.ts';
 import { lowerNewThreadPriority, threadIds } from './thread-priority.ts';
 
-/**
- * The thread's module, built next to this one (`dist/child/watchdog/thread.js`); the worker's
- * entry passes its own URL for it, as this module is bundled into the entry. The watchdog works
- * from the build only: a thread cannot run the `.ts` source (tried: even with `--import tsx`
- * passed on, Node 20 refused `thread.ts`); from source it fails with a warning.
- */
-const THREAD_URL = new URL('./thread.js', import.meta.url);
-
 /** How often the thread checks whether the parent is still there, in ms. */
 export const PARENT_POLL_MS = 100;
 /** How long the thread waits for the main thread to pause before reporting without a stack, in ms. */
@@ -32,8 +24,12 @@ export interface WatchdogOptions {
   readonly blockedLoopThreshold?: number | undefined;
   /** A file descriptor to write each report to as one JSON line (e.g. a pipe to the parent). */
   readonly reportFd?: number | undefined;
-  /** The thread's module. @default `./thread.js` next to this module */
-  readonly threadUrl?: URL | undefined;
+  /**
+   * The thread's module, the built `thread.js`: this module is bundled into the worker's entry,
+   * which passes the URL (a thread cannot run the `.ts` source: even with `--import tsx` passed
+   * on, Node 20 refused `thread.ts`).
+   */
+  readonly threadUrl: URL;
   /** Called on the main thread with each report, once the loop runs again (tests, in-process logging). */
   readonly onReport?: ((report: LoopBlockedReport) => void) | undefined;
   /**
@@ -73,7 +69,7 @@ export interface Watchdog {
  * a stack. Else Node, exiting with a session open, prints "Waiting for the debugger to
  * disconnect..." and the report is lost.
  * @example
- * const watchdog = startWatchdog({ parentPid: process.ppid, blockedLoopThreshold: 500, reportFd: 5 });
+ * const watchdog = startWatchdog({ parentPid: process.ppid, blockedLoopThreshold: 500, reportFd: 5, threadUrl: new URL('./watchdog/thread.js', import.meta.url) });
  * // ...
  * await watchdog.stop();
  */
@@ -102,7 +98,7 @@ export function startWatchdog(options: WatchdogOptions): Watchdog {
   let restarts = 0;
   let stopped = false;
   const start = (): ReturnType<typeof startThread> =>
-    startThread(options.threadUrl ?? THREAD_URL, data, options.onReport, () => {
+    startThread(options.threadUrl, data, options.onReport, () => {
       Atomics.store(control, HOLDS, 0); // its sessions ended with it
       if (!stopped && restarts++ < MAX_THREAD_RESTARTS) current = start();
     });

@@ -39,4 +39,15 @@ describe('syntaxErrorSource', () => {
     expect(startFailureMessage(syntax, 2)).toBe("the worker module failed to load: Unexpected token ';'\n/srv/w.cjs:4:15\n    return t +;\n              ^");
     expect(startFailureMessage(new Error('initialize() threw'), 3)).toBe('the pool could not start: initialize() threw');
   });
+
+  it('startFailureMessage: the place an ES module\'s message ends with (src/child/syntax-location.ts) is shown once, below', () => {
+    const located = withStack(new SyntaxError("Unexpected token ';' (/srv/w.mjs:4: return t +;)"), '/srv/w.mjs:4\n    return t +;\n              ^\n\nSyntaxError: x');
+    const init = new WorkerInitError(`Worker 0 failed to start file:///srv/w.mjs: ${located.message}`, { module: 'file:///srv/w.mjs', stage: 'load' }, { cause: located });
+    expect(startFailureMessage(init, 2)).toBe("the worker module failed to load: Worker 0 failed to start file:///srv/w.mjs: Unexpected token ';'\n/srv/w.mjs:4:15\n    return t +;\n              ^");
+    const ended = withStack(new SyntaxError('Unexpected end of input (/srv/w.mjs:3: )'), '/srv/w.mjs:3\n\n\n\nSyntaxError: Unexpected end of input');
+    expect(startFailureMessage(ended, 2)).toBe('the worker module failed to load: Unexpected end of input\n/srv/w.mjs:3');
+    // Another message that happens to hold a place in brackets is left as it is.
+    const other = withStack(new SyntaxError('Unexpected token (see /srv/w.mjs:9: x)'), CJS_STACK);
+    expect(startFailureMessage(other, 2)).toBe('the worker module failed to load: Unexpected token (see /srv/w.mjs:9: x)\n/srv/w.cjs:4:15\n    return t +;\n              ^');
+  });
 });

@@ -29,7 +29,21 @@ export function startFailureExitCode(error: unknown): number {
 export function startFailureMessage(error: unknown, exitCode: number): string {
   const what = exitCode === EXIT.USAGE ? 'the worker module failed to load' : 'the pool could not start';
   const source = syntaxErrorSource(error);
-  return `${what}: ${(error as Error).message}${source === undefined ? '' : `\n${source}`}`;
+  if (source === undefined) return `${what}: ${(error as Error).message}`;
+  return `${what}: ${withoutPlace((error as Error).message, source)}\n${source}`;
+}
+
+/**
+ * `message` without the ` (<file>:<line>: <the line>)` a worker adds to an ES module's syntax
+ * error (src/child/syntax-location.ts: API users see only the message), which the lines after it
+ * show again with the column and the caret.
+ */
+function withoutPlace(message: string, source: string): string {
+  const lines = source.split('\n');
+  // `<file>:<line>:<column>`, the line, the caret; or, at the end of the input, `<file>:<line>` alone.
+  const at = lines.length === 3 ? (lines[0] as string).replace(/:\d+$/, '') : (lines[0] as string);
+  const place = ` (${at}: ${(lines[1] ?? '').trim()})`;
+  return message.endsWith(place) ? message.slice(0, -place.length) : message;
 }
 
 /**

@@ -134,7 +134,8 @@ export function listeningControlSockets(): ControlSocket[] {
 }
 
 /**
- * The control sockets in `dir` (stale ones included: check the pid is alive before use); none when
+ * The control sockets in `dir`, stale ones included: only a connection tells (refused: nothing
+ * listens), not the pid in the name, which is the pool's in its own PID namespace. None when
  * `dir` is not a private directory of this user's (a symlink, someone else's, or one others may
  * write in), where anyone could have put a socket named for one of our pools, to feed `top` false
  * figures or to swallow `stop`'s request.

@@ -9,7 +9,8 @@ import { ControlChannelError } from './errors.ts';
 import { LoopDelayMeter, RateMeter } from './meters.ts';
 import { idOf, MAX_REQUEST_BYTES, parseRequest, type ControlEvent, type ControlRequest, type ControlResponse, type ControlStats } from './protocol.ts';
 import { eventData, eventLine } from './event-line.ts';
-import { ensureControlDir, listControlSockets, ownControlDir, socketPath } from './runtime-dir.ts';
+import { ensureControlDir, ownControlDir, socketPath } from './runtime-dir.ts';
+import { claimSocketPath, removeDeadSockets } from './stale-sockets.ts';
 
 /**
  * What the server needs of a pool (a `Pool` fits). Typed structurally so that this module
@@ -85,35 +86,17 @@ export async function startControlServer(pool: ControlledPool, options: ControlS
   if (idle !== undefined && !(Number.isSafeInteger(idle) && idle > 0)) throw new TypeError(`Expected \`idleTimeout\` to be a positive integer (ms), got ${String(idle)}`);
   const dir = options.dir ?? ownControlDir();
   await ensureControlDir(dir);
-  removeDeadSockets(dir);
-  let index = 1;
-  while (inUse.has(socketPath(dir, process.pid, options.name, index))) index++;
-  const path = socketPath(dir, process.pid, options.name, index);
-  inUse.add(path);
+  // Swept while ours is bound, not before: it leaves every path of this process's alone.
+  const swept = removeDeadSockets(dir, (path) => inUse.has(path));
+  const path = await claimSocketPath(dir, options.name, inUse);
   try {
-    await process.getBuiltinModule('node:fs/promises').unlink(path).catch(() => {}); // a stale socket of an earlier process that had our pid
     const session = new ControlSession(pool, options, path);
     await session.listen();
+    await swept;
     return session;
   } catch (err) {
     inUse.delete(path);
     throw err instanceof ControlChannelError ? err : new ControlChannelError(`Cannot open the control socket ${path}: ${(err as Error).message}`, { cause: err });
-  }
-}
-
-/**
- * Remove the sockets of processes that are gone: a pool killed with SIGKILL (`terminate()` of a
- * pool around it, a hard timeout of the worker it ran in) never removed its own, and they piled up.
- * The directory is this user's (runtime-dir.ts), so every pid in it is one this process may signal.
- */
-function removeDeadSockets(dir: string): void {
-  const fs = process.getBuiltinModule('node:fs');
-  for (const socket of listControlSockets(dir)) {
-    try {
-      process.kill(socket.pid, 0);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ESRCH') fs.rmSync(socket.path, { force: true });
-    }
   }
 }
 

@@ -3,8 +3,8 @@
  * 0600, removed on close — answering `stats`, `stop` and `events` over JSON lines.
  */
 import { EventEmitter } from 'node:events';
-import { spawnSync } from 'node:child_process';
-import { lstatSync, mkdirSync, mkdtempSync, existsSync, rmSync, symlinkSync, chmodSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { lstatSync, mkdirSync, mkdtempSync, existsSync, rmSync, symlinkSync, chmodSync, utimesSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -51,6 +51,38 @@ function exchange(socketPath: string, text: string, count = 1): Promise<string[]
   });
 }
 
+/** Set the mtime of `file` an hour back: a socket left long ago, not one being bound now. */
+function age(file: string): void {
+  const hourAgo = new Date(Date.now() - 3_600_000);
+  utimesSync(file, hourAgo, hourAgo);
+}
+
+/**
+ * Leave a socket file nothing listens on at `file`: bound by a child killed with SIGKILL (a
+ * server closed in this process would unlink its file).
+ */
+async function leaveSocket(file: string): Promise<void> {
+  const child = spawn(process.execPath, ['-e', "require('node:net').createServer().listen(process.argv[1], () => console.log('listening'))", file], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const listening = await new Promise<boolean>((resolve) => {
+    child.stdout.once('data', () => resolve(true));
+    child.once('exit', () => resolve(false));
+  });
+  child.kill('SIGKILL');
+  await exited;
+  if (!listening) throw new Error(`The child exited before it bound ${file}`);
+}
+
+/** A server in this process answering `pong` to each line, as a pool of another PID namespace serves its socket. */
+async function listenAt(file: string): Promise<net.Server> {
+  const server = net.createServer((socket) => {
+    socket.on('error', () => {});
+    socket.on('data', () => socket.write('pong\n'));
+  });
+  await new Promise<void>((resolve) => server.listen(file, resolve));
+  return server;
+}
+
 describe('control channel', () => {
   it('binds a 0600 socket named <pid>@<name>.sock in a new 0700 directory, and removes it on close', async () => {
     const dir = freshDir();
@@ -65,17 +97,65 @@ describe('control channel', () => {
     expect(listControlSockets(dir)).toEqual([]);
   });
 
-  it('removes the sockets of processes that are gone when it opens one (a pool killed with SIGKILL leaves its own)', async () => {
+  it('removes the sockets nothing listens on when it opens one (a pool killed with SIGKILL leaves its own)', async () => {
     const dir = freshDir();
     const first = await startControlServer(new FakePool(), { name: 'keep', dir }); // a live process's: kept
     const gone = spawnSync(process.execPath, ['-e', '']).pid as number; // a pid no process has now
     const stale = path.join(dir, `${gone}@dead.sock`);
     writeFileSync(stale, '');
+    age(stale);
     const server = await startControlServer(new FakePool(), { name: 'zeta', dir });
     expect(existsSync(stale)).toBe(false); // before: it stayed for good
     expect(listControlSockets(dir).map((s) => s.name).sort()).toEqual(['keep', 'zeta']);
     await server.close();
     await first.close();
+  });
+
+  it('removes a stale socket named for a pid that is alive (reused, or of another PID namespace), but not one just bound', async () => {
+    // Before: kill(pid, 0) found the pid alive, and the socket stayed for good.
+    const dir = freshDir();
+    mkdirSync(dir, { mode: 0o700 });
+    const stale = path.join(dir, `${process.pid}@ghost.sock`);
+    const fresh = path.join(dir, `${process.ppid}@ghost.sock`);
+    await leaveSocket(stale);
+    await leaveSocket(fresh);
+    age(stale);
+    const server = await startControlServer(new FakePool(), { name: 'sweeper', dir });
+    await server.close();
+    expect(existsSync(stale)).toBe(false);
+    // Refused too, but made seconds ago: maybe a pool between its bind and its listen.
+    expect(existsSync(fresh)).toBe(true);
+  });
+
+  it('keeps a live socket named for a pid this process cannot see (a pool of another PID namespace), which still answers', async () => {
+    // Before: kill(4194304, 0) failed with ESRCH (no pid is that high), and the live socket was removed.
+    const dir = freshDir();
+    mkdirSync(dir, { mode: 0o700 });
+    const other = await listenAt(path.join(dir, '4194304@live.sock'));
+    try {
+      const server = await startControlServer(new FakePool(), { name: 'kappa', dir });
+      await server.close();
+      expect(listControlSockets(dir).map((s) => s.name)).toEqual(['live']);
+      expect(await exchange(path.join(dir, '4194304@live.sock'), 'ping\n')).toEqual(['pong']);
+    } finally {
+      await new Promise((resolve) => other.close(resolve));
+    }
+  });
+
+  it('takes another socket when a live one of another PID namespace has its pid and name, and leaves that one answering', async () => {
+    // Before: the file at its path was taken for a stale one of an earlier process with its pid, and unlinked.
+    const dir = freshDir();
+    mkdirSync(dir, { mode: 0o700 });
+    const twin = path.join(dir, `${process.pid}@twin.sock`);
+    const other = await listenAt(twin);
+    try {
+      const server = await startControlServer(new FakePool(), { name: 'twin', dir });
+      await server.close();
+      expect(server.path).toBe(path.join(dir, `${process.pid}@twin@2.sock`));
+      expect(await exchange(twin, 'ping\n')).toEqual(['pong']);
+    } finally {
+      await new Promise((resolve) => other.close(resolve));
+    }
   });
 
   it('answers stats with the pool snapshot, throughput, loop delay and the details it is given', async () => {

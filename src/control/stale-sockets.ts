@@ -1,0 +1,95 @@
+/**
+ * Telling a control socket nobody serves from one a pool listens on, by connecting to it.
+ * The pid in a socket's name says nothing about that: containers that share the control
+ * directory (a bind-mounted /tmp or XDG_RUNTIME_DIR, same uid) name their sockets for pids of
+ * their own PID namespace, which `kill(pid, 0)` here answers for another process or for none.
+ * A Unix socket bound to a path is reachable from every namespace that sees the path.
+ * Built-ins it needs only when used come from `process.getBuiltinModule()` there: an ES import
+ * would load them (and run their lazy getters) in every process that imports looppool.
+ */
+import type net from 'node:net';
+import { listControlSockets, socketPath } from './runtime-dir.ts';
+
+/**
+ * What a connection to a socket file found: `listening` (a server accepted; hung up at once),
+ * `refused` (ECONNREFUSED: nothing listens on it), `absent` (no such file), `unknown` (anything
+ * else: no permission, a listen queue full, no answer in time), which counts as alive.
+ */
+export type SocketState = 'listening' | 'refused' | 'absent' | 'unknown';
+
+/** A connection to a Unix socket is answered at once either way: the limit only guards a pathological case. */
+const PROBE_TIMEOUT_MS = 250;
+/**
+ * A refused socket is removed only once its file is this old. Another process binds its socket
+ * and then listens on it: a connection between the two is refused, and its new socket would be
+ * removed. Its bind gave the file its mtime, so one that young is left for a later sweep.
+ */
+const STALE_AFTER_MS = 10_000;
+
+/** Connect to the Unix socket at `path` and hang up at once; never rejects. */
+export function probeSocket(path: string, timeoutMs = PROBE_TIMEOUT_MS): Promise<SocketState> {
+  return new Promise((resolve) => {
+    let socket: net.Socket;
+    try {
+      socket = process.getBuiltinModule('node:net').connect(path);
+    } catch {
+      resolve('unknown');
+      return;
+    }
+    const settle = (state: SocketState): void => {
+      socket.destroy();
+      resolve(state);
+    };
+    socket.setTimeout(timeoutMs, () => settle('unknown'));
+    socket.once('connect', () => settle('listening'));
+    socket.once('error', (err: NodeJS.ErrnoException) => settle(err.code === 'ECONNREFUSED' ? 'refused' : err.code === 'ENOENT' ? 'absent' : 'unknown'));
+  });
+}
+
+/**
+ * Remove the sockets in `dir` that nothing listens on: a pool killed with SIGKILL (`terminate()`
+ * of a pool around it, a hard timeout of the worker it ran in) never removed its own, and they
+ * piled up. All are tried at once; `isOurs(path)` names the paths this process binds, left
+ * alone whatever they answer (one may be between its bind and its listen). Never rejects.
+ */
+export async function removeDeadSockets(dir: string, isOurs: (path: string) => boolean): Promise<void> {
+  const sockets = listControlSockets(dir).filter((s) => !isOurs(s.path));
+  await Promise.all(
+    sockets.map(async ({ path }) => {
+      if ((await probeSocket(path)) === 'refused' && !isOurs(path)) removeIfOld(path);
+    }),
+  );
+}
+
+/** Unlink `path` unless its file was made in the last STALE_AFTER_MS (a socket being bound now, maybe in place of the refused one). */
+function removeIfOld(path: string): void {
+  const fs = process.getBuiltinModule('node:fs');
+  try {
+    if (Date.now() - fs.lstatSync(path).mtimeMs < STALE_AFTER_MS) return;
+    fs.unlinkSync(path);
+  } catch {
+    // gone already, or not ours to remove
+  }
+}
+
+/**
+ * The first socket path of pool `name` in this process that neither one of its other pools
+ * (`inUse`) nor a live server holds, added to `inUse`; a stale socket there is removed.
+ */
+export async function claimSocketPath(dir: string, name: string, inUse: Set<string>): Promise<string> {
+  for (let index = 1; ; index++) {
+    const path = socketPath(dir, process.pid, name, index);
+    if (inUse.has(path)) continue;
+    inUse.add(path); // before the await: a pool of that name opened meanwhile takes another
+    const state = await probeSocket(path);
+    if (state === 'absent') return path;
+    if (state === 'refused') {
+      // A stale socket of an earlier process that had our pid (a container restarted: pid 1 again).
+      await process.getBuiltinModule('node:fs/promises').unlink(path).catch(() => {});
+      return path;
+    }
+    // Served (or not to be judged): a pool of another PID namespace that shares this directory
+    // has our pid and our name. Unlinking its socket would take it away from looppool top/stop.
+    inUse.delete(path);
+  }
+}

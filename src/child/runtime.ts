@@ -157,7 +157,7 @@ export class Runtime {
     this.#maxMessageBytes = message.maxMessageBytes;
     this.restartOnError = message.restartOnError;
     this.#name = message.name;
-    process.title = workerTitle(message.name, message.worker);
+    process.title = workerTitle(message.name, message.worker, message.instance);
     try {
       if (message.protocol !== PROTOCOL) throw new Error(`protocol mismatch: parent speaks ${message.protocol}, worker speaks ${PROTOCOL}`);
       if (this.#earlyError) throw this.#earlyError.error;

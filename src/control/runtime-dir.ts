@@ -20,6 +20,8 @@ export interface ControlSocket {
   readonly uid?: number;
   /** The pool's name. */
   readonly name: string;
+  /** The pool's number among the pools of its name in that process (`<pid>@<name>@2.sock`: 2), 1 for the first. */
+  readonly instance: number;
   readonly path: string;
 }
 
@@ -128,7 +130,7 @@ export function listeningControlSockets(): ControlSocket[] {
     } catch {
       continue; // removed since, or in a directory this user cannot see
     }
-    out.push({ pid: Number(m[1]), name: m[2] as string, path: found as string, uid });
+    out.push({ pid: Number(m[1]), name: m[2] as string, instance: Number(m[3] ?? 1), path: found as string, uid });
   }
   return out;
 }
@@ -151,9 +153,9 @@ export function listControlSockets(dir: string = controlDir()): ControlSocket[] 
   const out: ControlSocket[] = [];
   for (const entry of entries) {
     const m = SOCKET_NAME.exec(entry);
-    if (m) out.push({ pid: Number(m[1]), name: m[2] as string, path: path.join(dir, entry) });
+    if (m) out.push({ pid: Number(m[1]), name: m[2] as string, instance: Number(m[3] ?? 1), path: path.join(dir, entry) });
   }
-  return out.sort((a, b) => a.pid - b.pid || a.name.localeCompare(b.name));
+  return out.sort((a, b) => a.pid - b.pid || a.name.localeCompare(b.name) || a.instance - b.instance);
 }
 
 /** A real directory owned by `uid` (this user by default) that nobody else may write in. */

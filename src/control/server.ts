@@ -10,7 +10,8 @@ import { LoopDelayMeter, RateMeter } from './meters.ts';
 import { idOf, MAX_REQUEST_BYTES, parseRequest, type ControlEvent, type ControlRequest, type ControlResponse, type ControlStats } from './protocol.ts';
 import { eventData, eventLine } from './event-line.ts';
 import { ensureControlDir, ownControlDir, socketPath } from './runtime-dir.ts';
-import { claimSocketPath, removeDeadSockets } from './stale-sockets.ts';
+import { freeSocketPath, removeDeadSockets } from './stale-sockets.ts';
+import { claimInstance, type PoolInstance } from '../internal/pool-instances.ts';
 
 /**
  * What the server needs of a pool (a `Pool` fits). Typed structurally so that this module
@@ -88,15 +89,24 @@ export async function startControlServer(pool: ControlledPool, options: ControlS
   await ensureControlDir(dir);
   // Swept while ours is bound, not before: it leaves every path of this process's alone.
   const swept = removeDeadSockets(dir, (path) => inUse.has(path));
-  const path = await claimSocketPath(dir, options.name, inUse);
+  // The pool's instance number among the pools of its name in this process, the one its workers'
+  // titles carry (`<pid>@<name>@2.sock` for the workers titled `looppool <name>@2 worker <n>`).
+  const instance = claimInstance(options.name, pool);
+  let path: string | undefined;
   try {
-    const session = new ControlSession(pool, options, path);
+    const wanted = socketPath(dir, process.pid, options.name, instance.instance);
+    // A second server for one pool and name: its socket would have replaced the first's.
+    if (inUse.has(wanted)) throw new ControlChannelError(`The pool already has a control socket ${wanted}`);
+    inUse.add((path = wanted));
+    await freeSocketPath(path);
+    const session = new ControlSession(pool, options, path, instance);
     await session.listen();
     await swept;
     return session;
   } catch (err) {
-    inUse.delete(path);
-    throw err instanceof ControlChannelError ? err : new ControlChannelError(`Cannot open the control socket ${path}: ${(err as Error).message}`, { cause: err });
+    if (path !== undefined) inUse.delete(path);
+    instance.release();
+    throw err instanceof ControlChannelError ? err : new ControlChannelError(`Cannot open the control socket ${String(path)}: ${(err as Error).message}`, { cause: err });
   }
 }
 
@@ -114,10 +124,12 @@ class ControlSession implements ControlServer {
   readonly #startedT = performance.now();
   readonly #rate: RateMeter;
   readonly #loop = new LoopDelayMeter();
+  readonly #instance: PoolInstance;
   #closed: Promise<void> | undefined;
 
-  constructor(pool: ControlledPool, options: ControlServerOptions, path: string) {
+  constructor(pool: ControlledPool, options: ControlServerOptions, path: string, instance: PoolInstance) {
     this.path = path;
+    this.#instance = instance;
     this.#pool = pool;
     this.#options = options;
     this.#rate = new RateMeter(() => {
@@ -160,6 +172,7 @@ class ControlSession implements ControlServer {
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
     unlinkQuietly(this.path);
     inUse.delete(this.path);
+    this.#instance.release();
   }
 
   #accept(socket: net.Socket): void {

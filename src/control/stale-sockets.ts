@@ -8,7 +8,8 @@
  * would load them (and run their lazy getters) in every process that imports looppool.
  */
 import type net from 'node:net';
-import { listControlSockets, socketPath } from './runtime-dir.ts';
+import { ControlChannelError } from './errors.ts';
+import { listControlSockets } from './runtime-dir.ts';
 
 /**
  * What a connection to a socket file found: `listening` (a server accepted; hung up at once),
@@ -73,23 +74,19 @@ function removeIfOld(path: string): void {
 }
 
 /**
- * The first socket path of pool `name` in this process that neither one of its other pools
- * (`inUse`) nor a live server holds, added to `inUse`; a stale socket there is removed.
+ * Make `path`, the socket this process is about to bind, free: a stale socket there (an earlier
+ * process that had our pid: a container restarted, its pool pid 1 again) is removed. One that
+ * answers belongs to a pool of another PID namespace sharing this directory with our pid and our
+ * name: unlinking it would take it away from that pool's `looppool top`/`stop`, so it is left, and
+ * this pool goes without a channel.
+ * @throws {ControlChannelError}
  */
-export async function claimSocketPath(dir: string, name: string, inUse: Set<string>): Promise<string> {
-  for (let index = 1; ; index++) {
-    const path = socketPath(dir, process.pid, name, index);
-    if (inUse.has(path)) continue;
-    inUse.add(path); // before the await: a pool of that name opened meanwhile takes another
-    const state = await probeSocket(path);
-    if (state === 'absent') return path;
-    if (state === 'refused') {
-      // A stale socket of an earlier process that had our pid (a container restarted: pid 1 again).
-      await process.getBuiltinModule('node:fs/promises').unlink(path).catch(() => {});
-      return path;
-    }
-    // Served (or not to be judged): a pool of another PID namespace that shares this directory
-    // has our pid and our name. Unlinking its socket would take it away from looppool top/stop.
-    inUse.delete(path);
+export async function freeSocketPath(path: string): Promise<void> {
+  const state = await probeSocket(path);
+  if (state === 'absent') return;
+  if (state === 'refused') {
+    await process.getBuiltinModule('node:fs/promises').unlink(path).catch(() => {});
+    return;
   }
+  throw new ControlChannelError(`${path} is served by another process (a pool of another PID namespace that shares this directory, with this pid and name?): left to it`);
 }

@@ -14,7 +14,12 @@ export const PARENT_PID_VAR = 'LOOPPOOL_PARENT_PID';
  */
 export const WORKER_TITLE_VAR = 'LOOPPOOL_WORKER_TITLE';
 
-/** The title of worker `worker` of pool `name`: what `process.title` becomes, and WORKER_TITLE_VAR holds. */
-export function workerTitle(name: string, worker: number): string {
-  return `looppool ${name} worker ${worker}`;
+/**
+ * The title of worker `worker` of pool `name`: what `process.title` becomes, and WORKER_TITLE_VAR
+ * holds. A further pool of that name in the same process (`instance` > 1: see pool-instances.ts)
+ * has its workers titled `looppool <name>@<instance> worker <n>`: a name has no `@`, so `ps` reads
+ * both back; the first pool's titles are the plain ones.
+ */
+export function workerTitle(name: string, worker: number, instance = 1): string {
+  return `looppool ${instance > 1 ? `${name}@${instance}` : name} worker ${worker}`;
 }

@@ -43,4 +43,6 @@ export interface HandleEvents<WorkerHandle> {
 /** Parts of the init message that the pool decides at start (e.g. the metrics config). */
 export interface WorkerInitExtras {
   metrics?: unknown;
+  /** The pool's number among the running pools of its name in this process, when it is not the first (pool-instances.ts): in its workers' titles. */
+  instance?: number;
 }

@@ -28,11 +28,11 @@ export interface WorkerProcess {
   readonly thrown?: unknown;
 }
 
-/** Start worker `number` of the pool. */
-export function spawnWorker(options: ResolvedPoolOptions, number: number): WorkerProcess {
+/** Start worker `number` of the pool; `instance`: the pool's among the pools of its name in this process (pool-instances.ts). */
+export function spawnWorker(options: ResolvedPoolOptions, number: number, instance = 1): WorkerProcess {
   let child: ChildProcess;
   try {
-    child = spawnProcess(options, number);
+    child = spawnProcess(options, number, instance);
   } catch (thrown) {
     return { child: undefined, pid: -1, data: nowhere(), reports: undefined, thrown };
   }
@@ -40,7 +40,7 @@ export function spawnWorker(options: ResolvedPoolOptions, number: number): Worke
   return { child, pid: child.pid ?? -1, data: pipes?.[3] ?? nowhere(), reports: pipes?.[4] ?? undefined };
 }
 
-function spawnProcess(options: ResolvedPoolOptions, number: number): ChildProcess {
+function spawnProcess(options: ResolvedPoolOptions, number: number, instance: number): ChildProcess {
   const launcher = deathSignalLauncher();
   // argv: the module URL, so the worker starts importing it before the handshake; the
   // blocked-loop threshold, so it can start its watchdog thread first thing; and, when the kernel
@@ -52,7 +52,7 @@ function spawnProcess(options: ResolvedPoolOptions, number: number): ChildProces
     // PARENT_PID_VAR: who started this worker, for `looppool ps`/`stop` (a subreaper that adopts
     // an orphaned worker is not its pool); WORKER_TITLE_VAR: the title it will take, so `ps` lists
     // it under its pool while it boots, untitled. The worker drops both from its own process.env at once.
-    env: { ...options.env, [PARENT_PID_VAR]: String(process.pid), [WORKER_TITLE_VAR]: workerTitle(options.name, number) },
+    env: { ...options.env, [PARENT_PID_VAR]: String(process.pid), [WORKER_TITLE_VAR]: workerTitle(options.name, number, instance) },
     // fd 3 is the data channel (a private socketpair carrying our frames; the worker exits when
     // it closes); fd 4 carries the watchdog thread's reports (JSON lines), written while the
     // worker's main thread is blocked, and exists only for a worker that runs that thread. No

@@ -60,7 +60,7 @@ export class WorkerHandle implements WorkerSlot {
     this.number = number;
     this.#options = options;
     this.#events = events;
-    const spawned = spawnWorker(options, number);
+    const spawned = spawnWorker(options, number, initExtras.instance);
     this.#child = spawned.child;
     this.pid = spawned.pid;
     this.#channel = new Channel(spawned.data, options.maxMessageBytes + FRAME_SLACK, {

@@ -36,6 +36,8 @@ export interface InitMessage {
   protocol: string;
   worker: number;
   name: string;
+  /** The pool's number among the running pools of its name in its process, when not the first: in the worker's title. */
+  instance?: number;
   /** `file:` URL of the user's worker module. */
   module: string;
   /**

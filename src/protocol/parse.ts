@@ -74,6 +74,7 @@ export function parseToChild(raw: unknown): ToChildMessage {
         protocol: str(m, 'protocol'),
         worker: id(m, 'worker'),
         name: str(m, 'name'),
+        ...(m.instance === undefined ? {} : { instance: id(m, 'instance') }),
         module: str(m, 'module'),
         value: m.value,
         maxMessageBytes: id(m, 'maxMessageBytes'),

@@ -91,7 +91,7 @@ describe('control channel', () => {
     expect(lstatSync(dir).mode & 0o777).toBe(0o700);
     expect(lstatSync(server.path).isSocket()).toBe(true);
     expect(lstatSync(server.path).mode & 0o777).toBe(0o600);
-    expect(listControlSockets(dir)).toEqual([{ pid: process.pid, name: 'alpha', path: server.path }]);
+    expect(listControlSockets(dir)).toEqual([{ pid: process.pid, name: 'alpha', instance: 1, path: server.path }]);
     await server.close();
     expect(existsSync(server.path)).toBe(false);
     expect(listControlSockets(dir)).toEqual([]);
@@ -142,17 +142,23 @@ describe('control channel', () => {
     }
   });
 
-  it('takes another socket when a live one of another PID namespace has its pid and name, and leaves that one answering', async () => {
+  it('leaves a live socket at its own path (a pool of another PID namespace with its pid and name) answering, and opens none', async () => {
     // Before: the file at its path was taken for a stale one of an earlier process with its pid, and unlinked.
+    // Another index would not do: the socket's index is the pool's instance, which its workers' titles carry.
     const dir = freshDir();
     mkdirSync(dir, { mode: 0o700 });
     const twin = path.join(dir, `${process.pid}@twin.sock`);
     const other = await listenAt(twin);
     try {
-      const server = await startControlServer(new FakePool(), { name: 'twin', dir });
-      await server.close();
-      expect(server.path).toBe(path.join(dir, `${process.pid}@twin@2.sock`));
+      const error = await startControlServer(new FakePool(), { name: 'twin', dir }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ name: 'ControlChannelError', message: expect.stringContaining('is served by another process') });
       expect(await exchange(twin, 'ping\n')).toEqual(['pong']);
+      expect(listControlSockets(dir).map((s) => s.path)).toEqual([twin]);
+      // Its instance number was given back: the next pool of the name, once the other is gone, is the first again.
+      await new Promise((resolve) => other.close(resolve));
+      const server = await startControlServer(new FakePool(), { name: 'twin', dir });
+      expect(server.path).toBe(twin);
+      await server.close();
     } finally {
       await new Promise((resolve) => other.close(resolve));
     }
@@ -341,7 +347,21 @@ describe('control channel', () => {
     const a = await startControlServer(new FakePool(), { name: 'same', dir });
     const b = await startControlServer(new FakePool(), { name: 'same', dir });
     expect(b.path).not.toBe(a.path);
-    expect(listControlSockets(dir).map((s) => s.name)).toEqual(['same', 'same']);
+    expect(listControlSockets(dir).map((s) => [s.name, s.instance])).toEqual([['same', 1], ['same', 2]]);
     await Promise.all([a.close(), b.close()]);
+  });
+
+  it("names a pool's socket by the pool's instance number: one socket per pool, the number free again once closed", async () => {
+    const dir = freshDir();
+    const pool = new FakePool();
+    const first = await startControlServer(pool, { name: 'inst', dir });
+    const second = await startControlServer(new FakePool(), { name: 'inst', dir });
+    expect(path.basename(second.path)).toBe(`${process.pid}@inst@2.sock`);
+    // Before: a third socket (@3), which its workers' titles (instance 1) did not name.
+    await expect(startControlServer(pool, { name: 'inst', dir })).rejects.toMatchObject({ code: 'ERR_CONTROL_CHANNEL', message: expect.stringContaining('already has a control socket') });
+    await first.close();
+    const third = await startControlServer(new FakePool(), { name: 'inst', dir });
+    expect(third.path).toBe(first.path);
+    await Promise.all([second.close(), third.close()]);
   });
 });

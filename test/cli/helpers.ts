@@ -131,17 +131,17 @@ export async function runCli(args: readonly string[], options: StartOptions = {}
   return Object.assign(cli, exit);
 }
 
-/** Pids of the processes titled for pool `name`: its `looppool run` parent and its workers. */
+/** Pids of the processes titled for pool `name`: its `looppool run` parent and its workers (those of `name@2`… too). */
 export function poolProcesses(name: string): number[] {
-  const title = new RegExp(`^looppool ${name.replace(/[.]/g, '\\.')}( worker \\d+)?$`);
+  const title = new RegExp(`^looppool ${name.replace(/[.]/g, '\\.')}((@\\d+)? worker \\d+)?$`);
   return readProcessTable()
     .filter((p) => title.test(p.argv0) && p.state !== 'Z')
     .map((p) => p.pid);
 }
 
-/** Worker pids of pool `name`. */
+/** Worker pids of pool `name` (and of further pools of that name in one process, `name@2`…). */
 export function workerPids(name: string): number[] {
-  const title = new RegExp(`^looppool ${name.replace(/[.]/g, '\\.')} worker \\d+$`);
+  const title = new RegExp(`^looppool ${name.replace(/[.]/g, '\\.')}(@\\d+)? worker \\d+$`);
   return readProcessTable()
     .filter((p) => title.test(p.argv0) && p.state !== 'Z')
     .map((p) => p.pid);

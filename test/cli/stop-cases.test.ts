@@ -79,7 +79,9 @@ describe('looppool stop', () => {
       await waitFor(() => app.out().includes('READY'), 'the application to start its pools');
       const stop = startCli(['stop', name, '--timeout', '20000']);
       expect((await stop.exit()).code).toBe(0);
-      expect(stop.stderr).toMatch(/through its control channel \(2 pools of that name\)/);
+      // Each through its own socket: the second pool is `<name>@2` (its socket `<pid>@<name>@2.sock`, its workers' titles `looppool <name>@2 worker <n>`).
+      expect(stop.stderr).toContain(`asked ${name} (pid ${pid}) to stop through its control channel`);
+      expect(stop.stderr).toContain(`asked ${name}@2 (pid ${pid}) to stop through its control channel`);
       expect(await app.exited).toEqual([0, null]);
       expect(app.out()).toContain('STOPPED');
       await expectNoPoolLeft(name);

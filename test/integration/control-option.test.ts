@@ -37,7 +37,7 @@ describe('the control option', () => {
     const pool = makePool({ worker: 'echo.mjs', size: 1, name: 'ctl', control: true });
     await pool.start();
     const sockets = listControlSockets(path.join(runtime, 'looppool'));
-    expect(sockets).toEqual([{ pid: process.pid, name: 'ctl', path: expect.stringContaining(`${process.pid}@ctl.sock`) }]);
+    expect(sockets).toEqual([{ pid: process.pid, name: 'ctl', instance: 1, path: expect.stringContaining(`${process.pid}@ctl.sock`) }]);
     expect(await pool.run(1)).toBe(1);
     const socket = (sockets[0] as { path: string }).path;
     expect(await controlRequest(socket, { op: 'stats' })).toMatchObject({ name: 'ctl', pid: process.pid, state: 'running', size: 1, done: 1 });

@@ -29,11 +29,20 @@ describe('looppool top: the frame', () => {
   // A pool whose parent was stopped (SIGSTOP) or busy was said to have no channel, while ps listed it with one.
   it('tells a pool without a control channel from one whose channel did not answer', () => {
     const pool = (control: string | null): LivePool => ({
-      name: 'frz', pid: 10, cpuPercent: 0, rssBytes: 1, uptimeMs: 1, command: 'looppool frz', cli: true, orphaned: false, uid: 0, control, workers: [], live: undefined,
+      name: 'frz', instance: 1, pid: 10, cpuPercent: 0, rssBytes: 1, uptimeMs: 1, command: 'looppool frz', cli: true, orphaned: false, uid: 0, control, workers: [], live: undefined,
     });
     const summary = (p: LivePool): string | undefined => renderTop([p], [], new Date(at), 1000)[3];
     expect(summary(pool(null))).toBe('  (no control channel: process figures only)');
     expect(summary(pool('/run/user/0/looppool/frz.10.sock'))).toBe('  (its control channel did not answer: process figures only)');
+  });
+
+  it('heads a further pool of a name in its process with its instance (name@2)', () => {
+    // Before: two pools one process gave the same name were one pool, under the first one's socket.
+    const pool = (instance: number): LivePool => ({
+      name: 'twin', instance, pid: 10, cpuPercent: 0, rssBytes: 1, uptimeMs: 1, command: 'node app.js', cli: false, orphaned: false, uid: 0, control: null, workers: [], live: undefined,
+    });
+    const lines = renderTop([pool(1), pool(2)], [], new Date(at), 1000);
+    expect(lines.filter((l) => l.includes('pid 10'))).toEqual(['twin  pid 10  node app.js', 'twin@2  pid 10  node app.js']);
   });
 
   it('says which name matched nothing, and that no pool runs when none was named', () => {

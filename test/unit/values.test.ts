@@ -432,4 +432,11 @@ describe('parsing messages at the boundary', () => {
     expect(() => parseToChild([1, 1])).toThrow(MessageShapeError);
     expect(() => parseToChild([0, 1, 1.5])).toThrow(MessageShapeError);
   });
+
+  it("carries a pool's instance number in init, when it has one (its workers' titles: looppool <name>@2 worker <n>)", () => {
+    const init = { kind: 'init', protocol: 'p', worker: 0, name: 'n', module: 'file:///w.mjs', maxMessageBytes: 1, restartOnError: true };
+    expect(parseToChild(init)).not.toHaveProperty('instance');
+    expect(parseToChild({ ...init, instance: 2 })).toMatchObject({ instance: 2 });
+    for (const instance of [-1, 1.5, '2', null]) expect(() => parseToChild({ ...init, instance })).toThrow(MessageShapeError);
+  });
 });

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { columns, formatBytes, formatDuration, printable } from '../format.ts';
 import { printOut, type CliIo } from '../io.ts';
-import { findPools, selectPools } from '../proc/pools.ts';
+import { findPools, poolLabel, selectPools } from '../proc/pools.ts';
 import { poolPids, viewPools, type PoolView } from '../proc/pool-view.ts';
 import { forgetUsage, measureUsage } from '../proc/usage.ts';
 
@@ -15,7 +15,7 @@ export function addPsCommand(program: Command, io: CliIo, done: (code: number) =
   program
     .command('ps')
     .description('list the looppool pools running on this machine, as process trees')
-    .argument('[pool]', 'only the pool with this name or pid')
+    .argument('[pool]', 'only the pool with this name (name@2: the second of that name in its process) or pid')
     .option('--json', 'print JSON for scripts (an array of pools; see manual/cli.md)')
     .addHelpText('after', '\nExamples:\n  $ looppool ps\n  $ looppool ps --json | jq \'.[] | {name, pid, workers: [.workers[].pid]}\'')
     .action(async (target: string | undefined, flags: PsFlags) => done(await ps(target, flags, io)));
@@ -36,7 +36,7 @@ export function renderPoolTable(pools: readonly PoolView[]): string[] {
   const rows: string[][] = [['POOL / WORKER', 'PID', 'CPU%', 'RSS', 'UPTIME', 'COMMAND']];
   for (const pool of pools) {
     const notes = [pool.orphaned ? 'orphaned' : '', pool.control ? 'control' : ''].filter(Boolean).join(', ');
-    rows.push([pool.name, String(pool.pid), cpu(pool.cpuPercent), formatBytes(pool.rssBytes ?? undefined), formatDuration(pool.uptimeMs ?? undefined), `${pool.command}${notes ? ` [${notes}]` : ''}`]);
+    rows.push([poolLabel(pool), String(pool.pid), cpu(pool.cpuPercent), formatBytes(pool.rssBytes ?? undefined), formatDuration(pool.uptimeMs ?? undefined), `${pool.command}${notes ? ` [${notes}]` : ''}`]);
     pool.workers.forEach((w, i) => {
       const branch = i === pool.workers.length - 1 ? '└─' : '├─';
       // Booting: Node or its preloads still start, looppool's code has not run (nor set its title).

@@ -11,7 +11,7 @@ import { EXIT, UsageError } from '../exit-codes.ts';
 import { printable } from '../format.ts';
 import type { CliIo } from '../io.ts';
 import { isAlive, readProcessTable, withDescendants, type ProcessEntry } from '../proc/process-table.ts';
-import { findPools, selectPools, startedBy, workersOf, type FoundPool } from '../proc/pools.ts';
+import { findPools, parseWorkerTitle, poolLabel, selectPools, startedBy, workersOf, type FoundPool } from '../proc/pools.ts';
 
 /**
  * How long a control channel may take to answer the stop request: less when --timeout leaves less,
@@ -31,7 +31,7 @@ export function addStopCommand(program: Command, io: CliIo, done: (code: number)
   program
     .command('stop')
     .description('stop a pool: drain it gracefully, or kill its whole process tree with --force')
-    .argument('<pool>', 'pid of the parent or of a worker, or the pool name')
+    .argument('<pool>', 'pid of the parent or of a worker, or the pool name (name@2: only the second of that name in its process)')
     .option('-f, --force', 'SIGKILL the parent, every worker and their descendants at once')
     .addOption(new Option('-t, --timeout <ms>', 'how long to wait for the processes to exit').default('60000', '60000 ms'))
     .addHelpText('after', '\nExamples:\n  $ looppool stop extract           # drain: started tasks finish, then exit\n  $ looppool stop 4242 --force      # kill the tree now')
@@ -50,8 +50,8 @@ async function stop(target: string, flags: StopFlags, io: CliIo): Promise<number
   if (ownerOf && inner.length > 0) {
     // A worker whose own code runs a pool: the user may mean either.
     throw new UsageError(
-      `pid ${target} is worker of ${ownerOf.name} (pid ${ownerOf.pid}) and the parent of ${inner.map((p) => p.name).join(', ')}: ` +
-        `give the pid of ${ownerOf.name}'s parent to stop it (its workers' pools with it), or of a worker of the pool inside`,
+      `pid ${target} is worker of ${poolLabel(ownerOf)} (pid ${ownerOf.pid}) and the parent of ${inner.map(poolLabel).join(', ')}: ` +
+        `give the pid of ${poolLabel(ownerOf)}'s parent to stop it (its workers' pools with it), or of a worker of the pool inside`,
     );
   }
   if (!/^\d+$/.test(target) && new Set(pools.map((p) => p.pid)).size > 1) {
@@ -64,7 +64,7 @@ async function stop(target: string, flags: StopFlags, io: CliIo): Promise<number
       pids.push(...(flags.force ? kill(pool) : await drain(pool, io, signalled, deadline)));
       if (flags.force) removeSocket(pool, io);
     } catch (err) {
-      io.stderr.write(`looppool stop: ${pool.name} (pid ${pool.pid}): ${(err as Error).message}\n`);
+      io.stderr.write(`looppool stop: ${poolLabel(pool)} (pid ${pool.pid}): ${(err as Error).message}\n`);
       return EXIT.FAILED;
     }
   }
@@ -73,9 +73,9 @@ async function stop(target: string, flags: StopFlags, io: CliIo): Promise<number
   // asked through its control channel, once it closed that (between a worker's death and its
   // replacement's spawn, the pool has no process left to see).
   const draining = flags.force ? [] : pools.filter((p) => !p.orphaned);
-  const open = (): number[] => draining.filter((p) => p.pid !== process.pid && isAlive(p.pid) && p.controls.some((path) => existsSync(path))).map((p) => p.pid);
+  const open = (): number[] => draining.filter((p) => p.pid !== process.pid && isAlive(p.pid) && p.control !== undefined && existsSync(p.control)).map((p) => p.pid);
   if (await waitGone(() => [...pids.filter(isAlive), ...workersNow(draining), ...open()], deadline)) {
-    io.stderr.write(`looppool stop: ${pools.map((p) => `${p.name} (pid ${p.pid})`).join(', ')} stopped\n`);
+    io.stderr.write(`looppool stop: ${pools.map((p) => `${poolLabel(p)} (pid ${p.pid})`).join(', ')} stopped\n`);
     return EXIT.OK;
   }
   const left = [...new Set([...pids.filter(isAlive), ...workersNow(draining), ...open()])];
@@ -107,29 +107,23 @@ async function drain(pool: FoundPool, io: CliIo, signalled: Set<number>, deadlin
   // The kernel hands the init of a PID namespace only the signals it listens for: Node's own
   // handler (it resets the terminal, then takes the default action) is not enough there.
   const init = pool.pid === 1 ? ' (pid 1 of its PID namespace, a container without an init: a SIGTERM reaches it only if it listens for one, as pool.stopOnSignals() does)' : '';
-  io.stderr.write(`looppool stop: sent SIGTERM to ${pool.name} (pid ${pool.pid}: ${printable(pool.command)})${init}; waiting for it to drain\n`);
+  io.stderr.write(`looppool stop: sent SIGTERM to ${poolLabel(pool)} (pid ${pool.pid}: ${printable(pool.command)})${init}; waiting for it to drain\n`);
   return [pool.pid, ...workers];
 }
 
-/**
- * A stop request through the pool's control channel (each one, for pools a process gave the same
- * name); false when it has none or one cannot be reached.
- */
+/** A stop request through the pool's control channel; false when it has none or it cannot be reached. */
 async function askThroughControl(pool: FoundPool, io: CliIo, deadline: number): Promise<boolean> {
-  if (pool.controls.length === 0) return false;
-  const asked = `looppool stop: asked ${pool.name} (pid ${pool.pid}) to stop through its control channel`;
+  if (pool.control === undefined) return false;
   let answered = true;
-  for (const path of pool.controls) {
-    try {
-      await controlRequest(path, { op: 'stop', drain: true }, Math.max(CONTROL_MIN_MS, Math.min(CONTROL_WAIT_MS, Math.ceil(deadline - performance.now()))));
-    } catch (err) {
-      // Sent but not answered yet (a busy or frozen parent): the pool reads it when it resumes, and a
-      // SIGTERM on top would end an application (or count as a second stop for `looppool run`).
-      if (!(err instanceof ControlNoAnswerError)) return false; // not reachable: the signal instead
-      answered = false;
-    }
+  try {
+    await controlRequest(pool.control, { op: 'stop', drain: true }, Math.max(CONTROL_MIN_MS, Math.min(CONTROL_WAIT_MS, Math.ceil(deadline - performance.now()))));
+  } catch (err) {
+    // Sent but not answered yet (a busy or frozen parent): the pool reads it when it resumes, and a
+    // SIGTERM on top would end an application (or count as a second stop for `looppool run`).
+    if (!(err instanceof ControlNoAnswerError)) return false; // not reachable: the signal instead
+    answered = false;
   }
-  io.stderr.write(`${asked}${pool.controls.length > 1 ? ` (${pool.controls.length} pools of that name)` : ''}${answered ? '' : ', which has not answered yet (busy?)'}; waiting for it to drain\n`);
+  io.stderr.write(`looppool stop: asked ${poolLabel(pool)} (pid ${pool.pid}) to stop through its control channel${answered ? '' : ', which has not answered yet (busy?)'}; waiting for it to drain\n`);
   return true;
 }
 
@@ -146,9 +140,12 @@ function kill(pool: FoundPool): number[] {
   // Gone already (an earlier pool of the same process killed it, and it was reaped): its workers are still to kill.
   const parent = candidate !== undefined && signal(candidate, 'SIGSTOP') ? candidate : undefined;
   const table = readProcessTable();
-  const workerTitle = new RegExp(`^looppool ${pool.name.replace(/[.]/g, '\\.')} worker \\d+$`);
+  const ours = (title: string): boolean => {
+    const worker = parseWorkerTitle(title);
+    return worker?.name === pool.name && worker.instance === pool.instance;
+  };
   const workers = new Set(pool.workers.map((w) => w.pid));
-  for (const p of table) if (p.ppid === parent && workerTitle.test(p.argv0)) workers.add(p.pid);
+  for (const p of table) if (p.ppid === parent && ours(p.argv0)) workers.add(p.pid);
   // A `looppool run` parent has no children but its workers: take its whole tree.
   const roots = pool.cli && parent !== undefined ? [parent, ...workers] : [...workers];
   const tree = withDescendants(roots, table).filter((pid) => pid !== process.pid && pid !== parent);
@@ -180,7 +177,7 @@ function workersNow(pools: readonly FoundPool[]): number[] {
   if (pools.length === 0) return [];
   const table = readProcessTable();
   const parents = new Set(pools.map((p) => p.pid));
-  const workers = pools.flatMap((p) => workersOf(table, p.name, p.pid));
+  const workers = pools.flatMap((p) => workersOf(table, p));
   const booting = table.filter((p) => parents.has(p.ppid) && p.state !== 'Z' && !p.argv0.startsWith('looppool ') && startedBy(p.pid) === p.ppid).map((p) => p.pid);
   return [...workers, ...booting];
 }

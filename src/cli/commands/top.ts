@@ -7,7 +7,7 @@ import { controlRequest, subscribeControlEvents, type ControlStats } from '../..
 import { EXIT, UsageError } from '../exit-codes.ts';
 import { fit, printable } from '../format.ts';
 import { canRedraw, readerGone, type CliIo } from '../io.ts';
-import { findPools, selectPools } from '../proc/pools.ts';
+import { findPools, poolLabel, selectPools } from '../proc/pools.ts';
 import { poolPids, viewPools, type LivePool } from '../proc/pool-view.ts';
 import { forgetUsage, sampleUsage } from '../proc/usage.ts';
 import { renderTop, type TopEvent } from '../top/frame.ts';
@@ -26,7 +26,7 @@ export function addTopCommand(program: Command, io: CliIo, done: (code: number) 
   program
     .command('top')
     .description('watch the pools live: processes, CPU, memory, queue, in flight, throughput')
-    .argument('[pool]', 'only the pool with this name or pid')
+    .argument('[pool]', 'only the pool with this name (name@2: the second of that name in its process) or pid')
     .addOption(new Option('-i, --interval <ms>', 'refresh period').default('1000', '1000 ms'))
     .option('-n, --iterations <n>', 'stop after this many screens (default: until q or Ctrl-C)')
     .addHelpText('after', '\nKeys: q or Ctrl-C quits. When stdout is not a terminal, screens are printed one after another.\n\nExamples:\n  $ looppool top\n  $ looppool top extract -n 1 > snapshot.txt')
@@ -98,7 +98,7 @@ class Top {
       sampleUsage(poolPids(found)),
       Promise.all(found.map((p) => (p.control ? controlRequest(p.control, { op: 'stats' }, 800).catch(() => undefined) : undefined))),
     ]);
-    for (const pool of found) if (pool.control) this.#subscribe(pool.name, pool.control);
+    for (const pool of found) if (pool.control) this.#subscribe(poolLabel(pool), pool.control);
     return viewPools(found, usage).map((view, i) => ({ ...view, live: live[i] as ControlStats | undefined }));
   }
 

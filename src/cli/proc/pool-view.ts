@@ -20,6 +20,8 @@ export interface WorkerView extends ProcessView {
 /** One pool as `looppool ps --json` prints it. */
 export interface PoolView extends ProcessView {
   readonly name: string;
+  /** 1, or the pool's number among the pools its process gave that name (`<name>@<instance>` in `ps`). */
+  readonly instance: number;
   readonly command: string;
   readonly cli: boolean;
   readonly orphaned: boolean;
@@ -37,6 +39,7 @@ export function viewPools(pools: readonly FoundPool[], usage: ReadonlyMap<number
   };
   return pools.map((p) => ({
     name: p.name,
+    instance: p.instance,
     // An orphaned pool's pid is its parent's, gone: a process of that pid now is not measured.
     ...(p.orphaned ? { pid: p.pid, cpuPercent: null, rssBytes: null, uptimeMs: null } : measure(p.pid)),
     command: p.command,

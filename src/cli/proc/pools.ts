@@ -1,15 +1,17 @@
 /**
  * The looppool pools running on this machine, found from process titles: workers are titled
- * `looppool <name> worker <n>`, the parent of `looppool run` is titled `looppool <name>`; a
+ * `looppool <name> worker <n>` (`looppool <name>@<i> worker <n>` for the i-th running pool of
+ * that name in its process, i > 1), the parent of `looppool run` is titled `looppool <name>`; a
  * library pool's parent keeps its own command line. A worker still booting (Node starting, its
  * preloads, before looppool's code sets its title) is found from the environment it was started
- * with. Control sockets add what only the pool knows.
+ * with. Control sockets (`<pid>@<name>.sock`, `<pid>@<name>@<i>.sock`) add what only the pool knows.
  */
 import { readFileSync } from 'node:fs';
-import { controlDir, listControlSockets, listeningControlSockets, PARENT_PID_VAR, WORKER_TITLE_VAR } from '../../control/index.ts';
+import { controlDir, listControlSockets, listeningControlSockets, PARENT_PID_VAR, WORKER_TITLE_VAR, type ControlSocket } from '../../control/index.ts';
 import { innermostPid, isAlive, readProcessTable, type ProcessEntry } from './process-table.ts';
 
-const WORKER_TITLE = /^looppool ([A-Za-z0-9_.-]+) worker (\d+)$/;
+/** Name, instance (absent for the first pool of its name in its process) and worker number; a name has no `@`. */
+const WORKER_TITLE = /^looppool ([A-Za-z0-9_.-]+)(?:@(\d+))? worker (\d+)$/;
 const PARENT_TITLE = /^looppool ([A-Za-z0-9_.-]+)$/;
 /** In the command line of a worker before it takes its title (parent/spawn.ts starts `dist/child/main.js`). */
 const BOOTING_ENTRY = '/child/main.js';
@@ -30,6 +32,8 @@ export interface FoundWorker {
 
 export interface FoundPool {
   readonly name: string;
+  /** Its number among the pools its process gave that name (1 for the first): `<name>@<instance>` in its workers' titles and its socket's name when over 1. */
+  readonly instance: number;
   /** The parent process (the Pool's process). */
   readonly pid: number;
   /** Its command line (`looppool <name>` for `looppool run`). */
@@ -47,14 +51,26 @@ export interface FoundPool {
   readonly orphaned: boolean;
   readonly uid: number;
   readonly workers: readonly FoundWorker[];
-  /** Path of its control socket, when it has one this user can reach. */
+  /** Path of its control socket (of its instance), when it has one this user can reach. */
   readonly control: string | undefined;
-  /**
-   * Every control socket of that name in that process: `control` first, then those of further
-   * pools the process gave the same name (`<pid>@<name>@2.sock`…), whose workers are listed with
-   * this pool's (nothing outside the process tells them apart).
-   */
-  readonly controls: readonly string[];
+}
+
+/** A titled worker: what its title says. */
+interface WorkerTitle {
+  readonly name: string;
+  readonly instance: number;
+  readonly worker: number;
+}
+
+/** What a process title says of a looppool worker, or undefined when it is not one's. */
+export function parseWorkerTitle(title: string): WorkerTitle | undefined {
+  const m = WORKER_TITLE.exec(title);
+  return m ? { name: m[1] as string, instance: Number(m[2] ?? 1), worker: Number(m[3]) } : undefined;
+}
+
+/** The pool as `ps`, `top` and `stop` name it: `<name>`, or `<name>@<instance>` for a further pool of that name in its process. */
+export function poolLabel(pool: { readonly name: string; readonly instance: number }): string {
+  return pool.instance > 1 ? `${pool.name}@${pool.instance}` : pool.name;
 }
 
 /** What a worker was started with (spawn.ts), from its `/proc/<pid>/environ`; both undefined when unreadable or absent. */
@@ -99,50 +115,54 @@ function parentOf(p: ProcessEntry, started = startedBy(p.pid)): number {
 }
 
 /** `p` as a looppool worker: by its title, or, untitled yet, by the title its environment says it will take. */
-function asWorker(p: ProcessEntry): { name: string; worker: number; state: WorkerState; started: number | undefined } | undefined {
-  const titled = WORKER_TITLE.exec(p.argv0);
-  if (titled) return { name: titled[1] as string, worker: Number(titled[2]), state: 'started', started: startedBy(p.pid) };
+function asWorker(p: ProcessEntry): (WorkerTitle & { state: WorkerState; started: number | undefined }) | undefined {
+  const titled = parseWorkerTitle(p.argv0);
+  if (titled) return { ...titled, state: 'started', started: startedBy(p.pid) };
   if (p.argv0 === '' || p.state === 'Z') return undefined; // a kernel thread, a zombie
   // Only a command line naming looppool's entry (`node … child/main.js <module> …`) has the
   // environment read: not every process of the machine at each `ps` and each refresh of `top`.
   if (!p.command.includes(BOOTING_ENTRY)) return undefined;
   const env = startEnv(p.pid);
-  const toBe = WORKER_TITLE.exec(env.title ?? '');
+  const toBe = parseWorkerTitle(env.title ?? '');
   // Only under the process that started it: what a preload (`--import`) of a booting worker
   // starts inherits the variables too, and a worker orphaned before its title is not told from that.
   if (!toBe || env.parent === undefined || parentOf(p, env.parent) !== p.ppid) return undefined;
   // A title of one argument, not looppool's: its own code renamed it, after looppool's code ran.
   const state = p.command === p.argv0 ? 'started' : 'booting';
-  return { name: toBe[1] as string, worker: Number(toBe[2]), state, started: env.parent };
+  return { ...toBe, state, started: env.parent };
 }
 
-/** Pids of the workers of pool `name` that `parent` started, from a process table (no control sockets read). */
-export function workersOf(table: readonly ProcessEntry[], name: string, parent: number): number[] {
-  return table.filter((p) => WORKER_TITLE.exec(p.argv0)?.[1] === name && p.state !== 'Z' && parentOf(p) === parent).map((p) => p.pid);
+/** Pids of the workers of `pool` (its name and instance) that its parent started, from a process table (no control sockets read). */
+export function workersOf(table: readonly ProcessEntry[], pool: Pick<FoundPool, 'name' | 'instance' | 'pid'>): number[] {
+  const ours = (p: ProcessEntry): boolean => {
+    const title = parseWorkerTitle(p.argv0);
+    return title?.name === pool.name && title.instance === pool.instance;
+  };
+  return table.filter((p) => ours(p) && p.state !== 'Z' && parentOf(p) === pool.pid).map((p) => p.pid);
 }
 
 /** Every pool visible now, parents in pid order, workers by number. */
 export function findPools(table: readonly ProcessEntry[] = readProcessTable(), socketDir: string = controlDir()): FoundPool[] {
   const byPid = new Map(table.map((p) => [p.pid, p]));
-  const pools = new Map<string, { name: string; parent: number; workers: FoundWorker[]; adopted: boolean }>();
-  const poolOf = (name: string, parent: number): { workers: FoundWorker[]; adopted: boolean } => {
-    const key = `${parent}@${name}`;
+  const pools = new Map<string, { name: string; instance: number; parent: number; workers: FoundWorker[]; adopted: boolean }>();
+  const poolOf = (name: string, instance: number, parent: number): { workers: FoundWorker[]; adopted: boolean } => {
+    const key = `${parent}@${name}@${instance}`;
     let pool = pools.get(key);
-    if (!pool) pools.set(key, (pool = { name, parent, workers: [], adopted: false }));
+    if (!pool) pools.set(key, (pool = { name, instance, parent, workers: [], adopted: false }));
     return pool;
   };
   for (const p of table) {
     const worker = asWorker(p);
     if (worker) {
       const parent = parentOf(p, worker.started);
-      const pool = poolOf(worker.name, parent);
+      const pool = poolOf(worker.name, worker.instance, parent);
       pool.workers.push({ worker: worker.worker, pid: p.pid, state: worker.state });
       // Adopted: its parent now is not the one that started it (init or a subreaper took it in).
       // Without the variable, a worker of pid 1 is taken for one (pid 1 does not start pools but in a container).
       if (parent !== p.ppid || (parent === 1 && worker.started === undefined)) pool.adopted = true;
     }
     const parent = PARENT_TITLE.exec(p.argv0);
-    if (parent && !WORKER_TITLE.test(p.argv0)) poolOf(parent[1] as string, p.pid);
+    if (parent && !WORKER_TITLE.test(p.argv0)) poolOf(parent[1] as string, 1, p.pid); // `looppool run`: its one pool
   }
   // This shell's control directory, then the sockets of pools started with another one.
   const sockets = [...listControlSockets(socketDir), ...listeningControlSockets()].filter((s) => isAlive(s.pid));
@@ -151,10 +171,11 @@ export function findPools(table: readonly ProcessEntry[] = readProcessTable(), s
       const parent = byPid.get(pool.parent);
       const orphaned = parent === undefined || pool.adopted;
       // A socket found outside the control directory counts only if its owner runs the pool; one
-      // found both ways, once.
-      const controls = orphaned ? [] : [...new Set(sockets.filter((s) => s.pid === pool.parent && s.name === pool.name && (s.uid === undefined || s.uid === parent?.uid)).map((s) => s.path))];
+      // found both ways, once. Each pool of a name in the process has its own (its instance's).
+      const ours = (s: ControlSocket): boolean => s.pid === pool.parent && s.name === pool.name && s.instance === pool.instance && (s.uid === undefined || s.uid === parent?.uid);
       return {
         name: pool.name,
+        instance: pool.instance,
         pid: pool.parent,
         command: orphaned ? '' : parent?.command ?? '',
         cli: !orphaned && parent !== undefined && PARENT_TITLE.test(parent.argv0),
@@ -162,20 +183,22 @@ export function findPools(table: readonly ProcessEntry[] = readProcessTable(), s
         orphaned,
         uid: (orphaned ? undefined : parent?.uid) ?? table.find((p) => p.pid === pool.workers[0]?.pid)?.uid ?? -1,
         workers: pool.workers.sort((a, b) => a.worker - b.worker || a.pid - b.pid),
-        control: controls[0],
-        controls,
+        control: orphaned ? undefined : sockets.find(ours)?.path,
       };
     })
-    .sort((a, b) => a.pid - b.pid || a.name.localeCompare(b.name));
+    .sort((a, b) => a.pid - b.pid || a.name.localeCompare(b.name) || a.instance - b.instance);
 }
 
 /**
- * The pools `target` names: a pid (of a parent or of a worker) or a pool name.
+ * The pools `target` names: a pid (of a parent or of a worker), a pool name (every pool of that
+ * name), or `<name>@<instance>` as `ps` labels a further pool of a name in its process.
  */
 export function selectPools(pools: readonly FoundPool[], target: string): FoundPool[] {
   if (/^\d+$/.test(target)) {
     const pid = Number(target);
     return pools.filter((p) => p.pid === pid || p.workers.some((w) => w.pid === pid));
   }
+  const labelled = /^(.+)@(\d+)$/.exec(target);
+  if (labelled) return pools.filter((p) => p.name === labelled[1] && p.instance === Number(labelled[2]));
   return pools.filter((p) => p.name === target);
 }

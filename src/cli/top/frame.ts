@@ -2,6 +2,7 @@
 import type { ControlEvent, ControlStats } from '../../control/index.ts';
 import { columns, formatBytes, formatDuration, formatMs, formatRate } from '../format.ts';
 import type { LivePool } from '../proc/pool-view.ts';
+import { poolLabel } from '../proc/pools.ts';
 
 const KNOWN_WORKER_FIELDS = new Set(['worker', 'pid', 'state', 'inFlight', 'done', 'failed']);
 const KNOWN_POOL_FIELDS = new Set([
@@ -40,7 +41,7 @@ export function renderTop(pools: readonly LivePool[], events: readonly TopEvent[
 }
 
 function renderPool(pool: LivePool): string[] {
-  const head = `${pool.name}  pid ${pool.pid}  ${pool.command}${pool.orphaned ? '  [orphaned]' : ''}`;
+  const head = `${poolLabel(pool)}  pid ${pool.pid}  ${pool.command}${pool.orphaned ? '  [orphaned]' : ''}`;
   // A pool with a channel that did not answer in time (its parent stopped or busy) still has one: `ps` lists it.
   const silent = pool.control === null ? 'no control channel' : 'its control channel did not answer';
   const summary = pool.live ? `  ${poolSummary(pool.live).join(' · ')}` : `  (${silent}: process figures only)`;

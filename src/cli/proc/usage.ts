@@ -12,8 +12,10 @@ export interface Usage {
 }
 
 /**
- * Sample `pids`; pids that are gone are left out of the map. pidusage computes CPU from the
- * previous call for the same pid, so sample the same pids repeatedly for a live figure.
+ * Sample `pids`; pids that are gone are left out of the map, and so are those with no memory: a
+ * process that is exiting (its memory already released) or a zombie, whose 0 B showed in `top`
+ * and `ps` as if it were a figure. pidusage computes CPU from the previous call for the same pid,
+ * so sample the same pids repeatedly for a live figure.
  */
 export async function sampleUsage(pids: readonly number[]): Promise<Map<number, Usage>> {
   const out = new Map<number, Usage>();
@@ -27,7 +29,7 @@ export async function sampleUsage(pids: readonly number[]): Promise<Map<number, 
   }
   for (const pid of pids) {
     const s = stats[String(pid)];
-    if (s) out.set(pid, { cpu: s.cpu, rss: s.memory, uptimeMs: s.elapsed });
+    if (s && s.memory > 0) out.set(pid, { cpu: s.cpu, rss: s.memory, uptimeMs: s.elapsed });
   }
   return out;
 }

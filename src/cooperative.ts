@@ -7,6 +7,7 @@
  * for code that may never run.
  */
 import { notOptionsObject } from './internal/known-keys.ts';
+import { readOptions } from './internal/option-checks.ts';
 
 /**
  * Let the event loop run pending I/O and timers before you continue: `await yieldToLoop()`
@@ -27,8 +28,8 @@ export function yieldToLoop(): Promise<void> {
  * Resolves `false` if the loop stayed busy until `timeout` ms passed, `true` otherwise.
  */
 export async function whenIdle(options: { timeout?: number } = {}): Promise<boolean> {
-  checkWhenIdleOptions(options);
-  const deadline = options.timeout === undefined ? Infinity : performance.now() + options.timeout;
+  const timeout = readWhenIdleTimeout(options);
+  const deadline = timeout === undefined ? Infinity : performance.now() + timeout;
   let last = performance.eventLoopUtilization();
   for (;;) {
     await new Promise((resolve) => setTimeout(resolve, 1));
@@ -39,20 +40,24 @@ export async function whenIdle(options: { timeout?: number } = {}): Promise<bool
   }
 }
 
-/** `whenIdle`'s options: an object whose only key is `timeout`, ms >= 0 or Infinity. @throws {TypeError} */
-function checkWhenIdleOptions(options: unknown): void {
+const WHEN_IDLE_KEYS: ReadonlySet<string> = new Set(['timeout']);
+
+/**
+ * `whenIdle`'s `timeout`, read once (readOptions) from an object whose only key it is: ms >= 0
+ * or Infinity (a null gets the same message as any other value that is no number).
+ * @throws {TypeError}
+ */
+function readWhenIdleTimeout(options: unknown): number | undefined {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`Expected the options of whenIdle() to be an object such as { timeout: 1000 }, got ${describe(options)}`);
   }
   const kind = notOptionsObject(options);
   if (kind !== undefined) throw new TypeError(`Expected the options of whenIdle() to be an object such as { timeout: 1000 }, got ${kind}`);
-  for (const key of Object.keys(options)) {
-    if (key !== 'timeout') throw new TypeError(`Unknown option \`${key}\` of whenIdle() (it takes \`timeout\`)`);
-  }
-  const timeout = (options as { timeout?: unknown }).timeout;
+  const { timeout } = readOptions(options, WHEN_IDLE_KEYS, '', ' of whenIdle() (it takes `timeout`)', WHEN_IDLE_KEYS);
   if (timeout !== undefined && !(typeof timeout === 'number' && timeout >= 0 && !Number.isNaN(timeout))) {
     throw new TypeError(`Expected \`timeout\` of whenIdle() to be a number of ms >= 0 (or Infinity), got ${describe(timeout)}`);
   }
+  return timeout as number | undefined;
 }
 
 function describe(value: unknown): string {

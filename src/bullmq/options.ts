@@ -4,7 +4,7 @@
  */
 import os from 'node:os';
 import type { ConnectionOptions, JobsOptions, QueueOptions, WorkerOptions } from 'bullmq';
-import { assertKnownKeys, delayOption, object, show } from '../options.ts';
+import { delayOption, object, readOptions, show } from '../options.ts';
 
 /**
  * Where Redis is: a `redis://` or `rediss://` URL, BullMQ connection options (`{ host, port, … }`),
@@ -113,10 +113,10 @@ export const DEFAULT_CONSUMER_OPTIONS = Object.freeze({
 
 const CONSUMER_KEYS = new Set(['connection', 'concurrency', 'maxJobs', 'metadata', 'poolName', 'readyTimeout', 'workerOptions']);
 
-/** Check and complete consumer options. Pure apart from reading the host name. */
-export function resolveConsumerOptions(pool: ConsumablePool<any, any>, queueName: string, input: ConsumerOptions): ResolvedConsumerOptions {
+/** Check and complete consumer options, each read once (readOptions). Pure apart from reading the host name. */
+export function resolveConsumerOptions(pool: ConsumablePool<any, any>, queueName: string, options: ConsumerOptions): ResolvedConsumerOptions {
   checkQueueName(queueName);
-  checkKeys(input, CONSUMER_KEYS);
+  const input = readKnown(options, CONSUMER_KEYS) as unknown as ConsumerOptions;
   const capacity = input.concurrency ?? (pool.concurrency === undefined ? undefined : pool.size * pool.concurrency);
   if (capacity === undefined) {
     throw new TypeError('Expected `concurrency` to be given: this pool does not expose its concurrency (pass size × concurrency)');
@@ -211,9 +211,9 @@ function jobOptions(value: unknown): Omit<JobsOptions, 'jobId'> {
   return options;
 }
 
-/** Check and complete `enqueueLines` options. Pure. */
-export function resolveEnqueueOptions(input: EnqueueOptions): ResolvedEnqueueOptions {
-  checkKeys(input, ENQUEUE_KEYS);
+/** Check and complete `enqueueLines` options, each read once (readOptions). Pure. */
+export function resolveEnqueueOptions(options: EnqueueOptions): ResolvedEnqueueOptions {
+  const input = readKnown(options, ENQUEUE_KEYS) as unknown as EnqueueOptions;
   checkQueueName(input.queue);
   const d = DEFAULT_ENQUEUE_OPTIONS;
   const jobName = input.jobName ?? d.jobName;
@@ -254,9 +254,10 @@ function checkQueueName(name: unknown): void {
   }
 }
 
-function checkKeys(input: unknown, known: Set<string>): void {
+/** The options of `input`, each read once: what is checked is what is used. */
+function readKnown(input: unknown, known: Set<string>): Record<string, unknown> {
   if (typeof input !== 'object' || input === null) throw new TypeError(`Expected options to be an object, got ${show(input)}`);
-  assertKnownKeys(input, known);
+  return readOptions(input, known);
 }
 
 function positiveInteger(name: string, value: unknown): number {

@@ -8,26 +8,25 @@
 const NONE: ReadonlySet<string> = new Set();
 
 /**
- * @throws {TypeError} `Unknown option \`<prefix><key>\`` (then `hint`) for the first own key of
- * `input` that is not in `known`, and `Expected \`<prefix><key>\` not to be null` for one whose
- * value is null, unless it is in `nullable` (an option whose value may be anything, such as a
- * pool's `workerData`)
+ * An options object with no unknown own key: `Unknown option \`<prefix><key>\`` (then `hint`,
+ * which may depend on the key: `put` names the options of `run` given to it) for the first own
+ * key of `input` that is not in `known`. Reads no value: readOptions (option-checks.ts) reads them,
+ * each once, and checks each with assertNotNull.
+ * @throws {TypeError}
  */
-export function assertKnownKeys(input: object, known: ReadonlySet<string>, prefix = '', hint = '', nullable = NONE): void {
-  assertOnlyKnownKeys(input, known, prefix, hint);
-  for (const key of Object.keys(input)) assertNotNull(prefix, key, (input as Record<string, unknown>)[key], nullable);
-}
-
-/** The first half of {@link assertKnownKeys}: an options object with no unknown own key. Reads no value. */
-export function assertOnlyKnownKeys(input: object, known: ReadonlySet<string>, prefix = '', hint = ''): void {
+export function assertOnlyKnownKeys(input: object, known: ReadonlySet<string>, prefix = '', hint: string | ((key: string) => string) = ''): void {
   const kind = notOptionsObject(input);
   if (kind !== undefined) throw new TypeError(`Expected ${prefix ? `\`${prefix.slice(0, -1)}\`` : 'the options'} to be an object, got ${kind}`);
   for (const key of Object.keys(input)) {
-    if (!known.has(key)) throw new TypeError(`Unknown option \`${prefix}${key}\`${hint}`);
+    if (!known.has(key)) throw new TypeError(`Unknown option \`${prefix}${key}\`${typeof hint === 'string' ? hint : hint(key)}`);
   }
 }
 
-/** The second half of {@link assertKnownKeys}: the value of option `key` is not null, unless it is in `nullable`. */
+/**
+ * The value of option `key` is not null, unless `key` is in `nullable` (an option whose value may
+ * be anything, such as a pool's `workerData`): `Expected \`<prefix><key>\` not to be null`.
+ * @throws {TypeError}
+ */
 export function assertNotNull(prefix: string, key: string, value: unknown, nullable = NONE): void {
   if (value === null && !nullable.has(key)) throw new TypeError(`Expected \`${prefix}${key}\` not to be null (leave it out for its default)`);
 }

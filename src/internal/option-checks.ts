@@ -8,12 +8,18 @@ import { assertNotNull, assertOnlyKnownKeys, notOptionsObject } from './known-ke
 
 /**
  * The options `input` holds, each read once (own or inherited: a getter runs once), as a plain
- * object of the `known` keys whose value is not undefined; the checks of assertKnownKeys.
- * @throws {TypeError} `Expected \`<key>\` to be readable, got an error when reading it (...)`,
+ * object of the `known` keys whose value is not undefined. An unknown own key or a null value
+ * (unless its key is in `nullable`) is refused (known-keys.ts), named with `prefix` (`statsd.`
+ * for a nested object) and followed by `hint`. The caller checks and uses this object, never
+ * `input` again: a getter that returns another value at every read cannot pass the checks with
+ * one value and be used with another. Every options object of the public API is read here.
+ * @throws {TypeError} `Expected \`<prefix><key>\` to be readable, got an error when reading it (...)`,
  * with what its getter threw as `cause`
  */
-export function readOptions(input: object, known: ReadonlySet<string>, nullable?: ReadonlySet<string>): Record<string, unknown> {
-  assertOnlyKnownKeys(input, known);
+export function readOptions(
+  input: object, known: ReadonlySet<string>, prefix = '', hint: string | ((key: string) => string) = '', nullable?: ReadonlySet<string>,
+): Record<string, unknown> {
+  assertOnlyKnownKeys(input, known, prefix, hint);
   const values: Record<string, unknown> = {};
   for (const key of known) {
     let value: unknown;
@@ -21,9 +27,9 @@ export function readOptions(input: object, known: ReadonlySet<string>, nullable?
       value = (input as Record<string, unknown>)[key];
     } catch (error) {
       const what = error instanceof Error ? `${error.name}: ${error.message}` : show(error);
-      throw new TypeError(`Expected \`${key}\` to be readable, got an error when reading it (${what})`, { cause: error });
+      throw new TypeError(`Expected \`${prefix}${key}\` to be readable, got an error when reading it (${what})`, { cause: error });
     }
-    assertNotNull('', key, value, nullable);
+    assertNotNull(prefix, key, value, nullable);
     if (value !== undefined) values[key] = value;
   }
   return values;

@@ -3,9 +3,9 @@
  * statsd settings' own (resource-reporter.ts, statsd.ts): `PoolReporter`'s, `startPoolMetrics`'
  * and `createStatsd`'s second argument. Each gets what every options object of the API gets
  * (internal/known-keys.ts): a typo or a null is refused, and a value of the wrong kind is named.
+ * Each returns the options read once (readOptions): its caller uses what was checked.
  */
-import { assertKnownKeys } from '../internal/known-keys.ts';
-import { boolean, callback, poolName, show } from '../internal/option-checks.ts';
+import { boolean, callback, poolName, readOptions, show } from '../internal/option-checks.ts';
 
 const POOL_REPORTER_KEYS: ReadonlySet<string> = new Set(['name', 'tags', 'interval', 'reservoirSize', 'onError', 'clock', 'probe', 'random']);
 const POOL_METRICS_KEYS: ReadonlySet<string> = new Set(['name', 'interval', 'onError']);
@@ -18,25 +18,26 @@ interface Common {
 }
 
 /** `PoolReporter`'s options (its `interval` and `reservoirSize` are checked where they are read). */
-export function checkPoolReporterOptions(options: unknown): void {
-  checkCommon(options, POOL_REPORTER_KEYS);
+export function readPoolReporterOptions<T extends object>(options: T): T {
+  return checkCommon(options, POOL_REPORTER_KEYS) as T;
 }
 
 /** `startPoolMetrics`' options (`interval` is checked by the reporters it starts). */
-export function checkPoolMetricsOptions(options: unknown): void {
-  checkCommon(options, POOL_METRICS_KEYS);
+export function readPoolMetricsOptions<T extends object>(options: T): T {
+  return checkCommon(options, POOL_METRICS_KEYS) as T;
 }
 
 /** `createStatsd`'s second argument. */
-export function checkCreateStatsdOptions(options: unknown): void {
-  checkCommon(options, CREATE_STATSD_KEYS);
+export function readCreateStatsdOptions<T extends object>(options: T): T {
+  return checkCommon(options, CREATE_STATSD_KEYS) as T;
 }
 
-function checkCommon(options: unknown, keys: ReadonlySet<string>): void {
+function checkCommon(options: unknown, keys: ReadonlySet<string>): Record<string, unknown> {
   if (typeof options !== 'object' || options === null) throw new TypeError(`Expected the options to be an object, got ${show(options)}`);
-  assertKnownKeys(options, keys);
-  const { name, tags, onError } = options as Common;
+  const read = readOptions(options, keys);
+  const { name, tags, onError } = read as Common;
   if (name !== undefined) poolName('name', name);
   if (tags !== undefined) boolean('tags', tags);
   if (onError !== undefined) callback('onError', onError);
+  return read;
 }

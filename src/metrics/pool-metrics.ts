@@ -4,7 +4,7 @@
  */
 import type { StatsD } from 'hot-shots';
 import { parentScope } from './names.ts';
-import { checkPoolMetricsOptions } from './option-checks.ts';
+import { readPoolMetricsOptions } from './option-checks.ts';
 import { PoolReporter, type PoolSource } from './pool-reporter.ts';
 import type { ErrorSink } from './report-once.ts';
 import { DEFAULT_REPORT_INTERVAL, ResourceReporter } from './resource-reporter.ts';
@@ -39,11 +39,11 @@ export interface PoolMetricsOptions {
  * @throws {TypeError} for invalid statsd options, interval, name or onError, or an unknown or null option.
  */
 export function startPoolMetrics(source: PoolSource, statsd: StatsD | StatsdOptions, options: PoolMetricsOptions = {}): PoolMetrics {
-  checkPoolMetricsOptions(options);
-  const name = options.name ?? 'pool';
-  const interval = options.interval ?? DEFAULT_REPORT_INTERVAL;
-  const handle = createStatsd(statsd, options.onError ? { onError: options.onError } : {});
-  const onError = options.onError ? { onError: options.onError } : {};
+  const o = readPoolMetricsOptions(options); // each option read once
+  const name = o.name ?? 'pool';
+  const interval = o.interval ?? DEFAULT_REPORT_INTERVAL;
+  const handle = createStatsd(statsd, o.onError ? { onError: o.onError } : {});
+  const onError = o.onError ? { onError: o.onError } : {};
   const pool = new PoolReporter(handle.client, source, { name, tags: handle.tags, interval, ...onError });
   const scope = parentScope(name, handle.tags);
   const parent = new ResourceReporter(handle.client, scope.prefix, { interval, tags: scope.tags, ...onError });

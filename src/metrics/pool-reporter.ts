@@ -6,7 +6,7 @@
 import type { StatsD } from 'hot-shots';
 import type { WorkerExitInfo, WorkerInfo } from '../parent/events.ts';
 import { MetricBatch } from './batch.ts';
-import { checkPoolReporterOptions } from './option-checks.ts';
+import { readPoolReporterOptions } from './option-checks.ts';
 import { MetricSources, type MetricSource } from './metric-source.ts';
 import { SYSTEM_CLOCK, Ticker, type Clock } from './clock.ts';
 import { poolScope, workerScope, type MetricScope } from './names.ts';
@@ -100,22 +100,22 @@ export class PoolReporter {
    * integer, for an unknown or null option, a `name` that is no pool name, a `tags` that is no boolean
    */
   constructor(statsd: StatsD, pool: PoolSource, options: PoolReporterOptions = {}) {
-    checkPoolReporterOptions(options);
-    const interval = options.interval ?? DEFAULT_REPORT_INTERVAL;
+    const o = readPoolReporterOptions(options); // each option read once: what is checked is what is used
+    const interval = o.interval ?? DEFAULT_REPORT_INTERVAL;
     if (!isDelay(interval, 1)) throw new TypeError(intervalError(interval));
-    const size = positiveInteger('reservoirSize', options.reservoirSize ?? 100);
+    const size = positiveInteger('reservoirSize', o.reservoirSize ?? 100);
     this.#statsd = statsd;
     this.#pool = pool;
-    this.#name = options.name ?? 'pool';
-    this.#tagged = options.tags ?? false;
+    this.#name = o.name ?? 'pool';
+    this.#tagged = o.tags ?? false;
     this.#scope = poolScope(this.#name, this.#tagged);
-    this.#clock = options.clock ?? SYSTEM_CLOCK;
+    this.#clock = o.clock ?? SYSTEM_CLOCK;
     // pidusage forgets a pid after `maxage` without readings; keep it across a few slow ticks (capped: process-probe.ts).
-    this.#probe = options.probe ?? new ProcessProbe(pidusageReader(Math.max(60_000, interval * 3)));
-    const sink = options.onError ?? stderrSink('PoolReporter');
+    this.#probe = o.probe ?? new ProcessProbe(pidusageReader(Math.max(60_000, interval * 3)));
+    const sink = o.onError ?? stderrSink('PoolReporter');
     this.#onError = reportOnce(sink);
     this.#sources = new MetricSources(sink);
-    const random = options.random ?? Math.random;
+    const random = o.random ?? Math.random;
     this.#timings = { wait: new Reservoir(size, random), run: new Reservoir(size, random), runFailed: new Reservoir(size, random) };
     this.#ticker = new Ticker(this.#clock, interval, () => this.report());
   }

@@ -6,8 +6,7 @@
  */
 import type { StatsD } from 'hot-shots';
 import { isDelay, MAX_DELAY_MS } from '../internal/delay.ts';
-import { assertKnownKeys } from '../internal/known-keys.ts';
-import { show } from '../internal/option-checks.ts';
+import { readOptions, show } from '../internal/option-checks.ts';
 import { isStatsdClient } from './statsd.ts';
 import { SYSTEM_CLOCK, Ticker, type Clock } from './clock.ts';
 import { MetricBatch } from './batch.ts';
@@ -33,17 +32,21 @@ export interface ResourceReporterOptions {
 
 const OPTION_KEYS: ReadonlySet<string> = new Set(['interval', 'tags', 'onError', 'clock', 'sampler']);
 
-/** What the constructor takes, checked before anything starts: a mistake here would only show as missing metrics. */
-function checkArguments(statsd: unknown, prefix: unknown, options: unknown): void {
+/**
+ * What the constructor takes, checked before anything starts: a mistake here would only show as
+ * missing metrics. Returns the options read once (readOptions): what is checked is what is used.
+ */
+function readArguments(statsd: unknown, prefix: unknown, options: unknown): ResourceReporterOptions {
   if (!isStatsdClient(statsd)) throw new TypeError(`Expected a statsd client (a hot-shots StatsD, or createStatsd()'s client: gauge, increment, timing and flush), got ${show(statsd)}`);
   if (typeof prefix !== 'string') throw new TypeError(`Expected the prefix to be a string (it may be ''), got ${show(prefix)}`);
   if (typeof options !== 'object' || options === null) throw new TypeError(`Expected the options to be an object, got ${show(options)}`);
-  assertKnownKeys(options, OPTION_KEYS);
-  const { tags, onError } = options as ResourceReporterOptions;
+  const read = readOptions(options, OPTION_KEYS) as ResourceReporterOptions;
+  const { tags, onError } = read;
   if (tags !== undefined && (typeof tags !== 'object' || tags === null || Array.isArray(tags))) {
     throw new TypeError(`Expected \`tags\` to be an object of names and values such as { pool: 'images' }, got ${show(tags)}`);
   }
   if (onError !== undefined && typeof onError !== 'function') throw new TypeError(`Expected \`onError\` to be a function, got ${show(onError)}`);
+  return read;
 }
 
 /** Default interval, ms (looppool's was 10 s too). */
@@ -81,16 +84,16 @@ export class ResourceReporter {
    */
   /** @throws {TypeError} on a client that is no statsd client, a prefix that is no string, or a bad option */
   constructor(statsd: StatsD, prefix: string, options: ResourceReporterOptions = {}) {
-    checkArguments(statsd, prefix, options);
-    const interval = options.interval ?? DEFAULT_REPORT_INTERVAL;
+    const o = readArguments(statsd, prefix, options);
+    const interval = o.interval ?? DEFAULT_REPORT_INTERVAL;
     if (!isDelay(interval, 1)) throw new TypeError(intervalError(interval));
     this.#statsd = statsd;
-    this.#scope = { prefix: sanitizePath(prefix), tags: sanitizeTags(options.tags ?? {}) };
-    this.#sampler = options.sampler ?? new ProcessSampler();
-    const sink = options.onError ?? stderrSink('ResourceReporter');
+    this.#scope = { prefix: sanitizePath(prefix), tags: sanitizeTags(o.tags ?? {}) };
+    this.#sampler = o.sampler ?? new ProcessSampler();
+    const sink = o.onError ?? stderrSink('ResourceReporter');
     this.#onError = reportOnce(sink);
     this.#sources = new MetricSources(sink);
-    this.#ticker = new Ticker(options.clock ?? SYSTEM_CLOCK, interval, () => this.report());
+    this.#ticker = new Ticker(o.clock ?? SYSTEM_CLOCK, interval, () => this.report());
   }
 
   get isRunning(): boolean {

@@ -7,13 +7,13 @@
  */
 import type { ClientOptions, StatsD } from 'hot-shots';
 import { lazyRequire } from '../internal/lazy-require.ts';
-import { assertKnownKeys, notOptionsObject } from '../internal/known-keys.ts';
-import { show } from '../internal/option-checks.ts';
+import { notOptionsObject } from '../internal/known-keys.ts';
+import { readOptions, show } from '../internal/option-checks.ts';
 import { settleWithin } from '../internal/settle-within.ts';
 
 const hotShots = lazyRequire<{ StatsD: new (options: ClientOptions) => StatsD }>('hot-shots');
 import { sanitizePath } from './names.ts';
-import { checkCreateStatsdOptions } from './option-checks.ts';
+import { readCreateStatsdOptions } from './option-checks.ts';
 import { reportOnce, stderrSink, type ErrorSink, type OnceSink } from './report-once.ts';
 import { keepTcpConnected, type TcpKeeper } from './tcp-keeper.ts';
 
@@ -129,14 +129,14 @@ export function isStatsdClient(value: unknown): value is StatsD {
  * ```
  */
 export function createStatsd(input: StatsD | StatsdOptions, options: CreateStatsdOptions = {}): StatsdHandle {
-  checkCreateStatsdOptions(options);
+  const o = readCreateStatsdOptions(options); // each option read once
   if (isStatsdClient(input)) {
     const config = describeClient(input);
-    const tags = options.tags ?? (config?.tags ?? false);
+    const tags = o.tags ?? (config?.tags ?? false);
     return makeHandle(input, false, tags, config === undefined ? undefined : { ...config, tags }, undefined);
   }
-  const resolved = resolveStatsdOptions(options.tags === undefined ? input : { ...input, tags: options.tags });
-  const onError = reportOnce(options.onError ?? stderrSink(`statsd ${resolved.host}:${resolved.port}`));
+  const resolved = resolveStatsdOptions(input, o.tags);
+  const onError = reportOnce(o.onError ?? stderrSink(`statsd ${resolved.host}:${resolved.port}`));
   const client = new (hotShots().StatsD)(clientOptions(resolved, onError));
   const keeper = resolved.protocol === 'tcp' && !resolved.mock ? keepTcpConnected(client, onError) : undefined;
   return makeHandle(client, true, resolved.tags, resolved, onError, keeper);
@@ -160,16 +160,19 @@ export function clientOptions(resolved: ResolvedStatsdOptions, onError: ErrorSin
   };
 }
 
-/**
- * Check statsd options and fill in the defaults. Pure.
- * @throws {TypeError} naming the option and the value, e.g. "Expected `statsd.port` to be an integer from 1 to 65535, got `0` (number)".
- */
 /** The keys of {@link StatsdOptions}: any other is a typo (it would be ignored, and the default used). */
 const STATSD_KEYS: ReadonlySet<string> = new Set(['host', 'port', 'prefix', 'globalTags', 'protocol', 'telegraf', 'datadog', 'tags', 'maxBufferSize', 'mock']);
 
-export function resolveStatsdOptions(input: StatsdOptions): ResolvedStatsdOptions {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new TypeError(`Expected \`statsd\` to be a hot-shots client or an options object, got ${show(input)}`);
-  assertKnownKeys(input, STATSD_KEYS, 'statsd.', ` (a hot-shots client is recognised by its methods gauge, increment, timing and flush; options are ${[...STATSD_KEYS].join(', ')})`);
+/**
+ * Check statsd options and fill in the defaults. Pure. Each option is read once (readOptions): a
+ * hot-shots client never gets here (isStatsdClient first), so no client's fields are read as options.
+ * @param tags overrides `input.tags` (createStatsd's own `tags` option)
+ * @throws {TypeError} naming the option and the value, e.g. "Expected `statsd.port` to be an integer from 1 to 65535, got `0` (number)".
+ */
+export function resolveStatsdOptions(options: StatsdOptions, tags?: boolean): ResolvedStatsdOptions {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new TypeError(`Expected \`statsd\` to be a hot-shots client or an options object, got ${show(options)}`);
+  const hint = ` (a hot-shots client is recognised by its methods gauge, increment, timing and flush; options are ${[...STATSD_KEYS].join(', ')})`;
+  const input = readOptions(options, STATSD_KEYS, 'statsd.', hint) as StatsdOptions;
   const d = DEFAULT_STATSD_OPTIONS;
   const host = input.host ?? d.host;
   if (typeof host !== 'string' || host === '') throw new TypeError(`Expected \`statsd.host\` to be a non-empty string, got ${show(host)}`);
@@ -179,8 +182,8 @@ export function resolveStatsdOptions(input: StatsdOptions): ResolvedStatsdOption
   if (typeof prefix !== 'string') throw new TypeError(`Expected \`statsd.prefix\` to be a string, got ${show(prefix)}`);
   const protocol = input.protocol ?? d.protocol;
   if (protocol !== 'udp' && protocol !== 'tcp') throw new TypeError(`Expected \`statsd.protocol\` to be 'udp' or 'tcp', got ${show(protocol)}`);
-  const globalTags = input.globalTags ?? {};
-  if (!isTags(globalTags)) throw new TypeError(`Expected \`statsd.globalTags\` to be an object of strings or an array of strings, got ${show(globalTags)}`);
+  const globalTags = copyTags(input.globalTags ?? {});
+  if (globalTags === undefined) throw new TypeError(`Expected \`statsd.globalTags\` to be an object of strings or an array of strings, got ${show(input.globalTags)}`);
   const maxBufferSize = input.maxBufferSize ?? d.maxBufferSize;
   if (!Number.isInteger(maxBufferSize) || maxBufferSize < 0) throw new TypeError(`Expected \`statsd.maxBufferSize\` to be an integer >= 0, got ${show(maxBufferSize)}`);
   if (protocol === 'udp' && maxBufferSize > MAX_UDP_PAYLOAD) {
@@ -192,11 +195,11 @@ export function resolveStatsdOptions(input: StatsdOptions): ResolvedStatsdOption
     host,
     port,
     prefix: sanitizePath(prefix),
-    globalTags: Array.isArray(globalTags) ? [...globalTags] : { ...globalTags },
+    globalTags,
     protocol,
     telegraf,
     datadog,
-    tags: flag('tags', input.tags ?? (telegraf || datadog)),
+    tags: flag('tags', tags ?? input.tags ?? (telegraf || datadog)),
     maxBufferSize,
     mock: flag('mock', input.mock ?? d.mock),
   };
@@ -262,10 +265,14 @@ function makeHandle(
   };
 }
 
-function isTags(value: unknown): value is Record<string, string> | string[] {
-  if (Array.isArray(value)) return Array.from(value as unknown[]).every((v) => typeof v === 'string');
+/** A copy of `value` when it is tags (an object of strings or an array of strings), checked as copied: each tag is read once. */
+function copyTags(value: unknown): Record<string, string> | string[] | undefined {
+  let copy: Record<string, unknown> | unknown[];
+  if (Array.isArray(value)) copy = Array.from(value as unknown[]);
   // A Map or a Set holds no own keys: its tags were lost.
-  return typeof value === 'object' && value !== null && notOptionsObject(value) === undefined && Object.values(value).every((v) => typeof v === 'string');
+  else if (typeof value === 'object' && value !== null && notOptionsObject(value) === undefined) copy = { ...value };
+  else return undefined;
+  return Object.values(copy).every((v) => typeof v === 'string') ? (copy as Record<string, string> | string[]) : undefined;
 }
 
 function flag(name: string, value: unknown): boolean {

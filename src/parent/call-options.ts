@@ -3,8 +3,7 @@
  * and `stop()`'s. Invalid ones throw a `TypeError` naming the option and the value.
  */
 import { MAX_DELAY_MS } from '../internal/delay.ts';
-import { assertKnownKeys } from '../internal/known-keys.ts';
-import { boolean, delayOption, show } from '../internal/option-checks.ts';
+import { boolean, delayOption, readOptions, show } from '../internal/option-checks.ts';
 
 /** A per-task timeout given to `run`/`put`: undefined, or an integer from 1 to {@link MAX_DELAY_MS}. */
 export function taskTimeoutOption(value: unknown): number | undefined {
@@ -13,12 +12,16 @@ export function taskTimeoutOption(value: unknown): number | undefined {
 
 const STOP_KEYS: ReadonlySet<string> = new Set(['drain', 'timeout']);
 
-/** `stop()`'s options: an object of known keys, `drain` a boolean (`timeout` is checked where it is used). @throws {TypeError} */
-export function checkStopOptions(options: unknown): void {
+/**
+ * `stop()`'s options, each read once (readOptions): an object of known keys, `drain` a boolean
+ * (`timeout` is checked where it is used, the value read here).
+ * @throws {TypeError}
+ */
+export function readStopOptions(options: unknown): { drain?: boolean; timeout?: number } {
   if (typeof options !== 'object' || options === null) throw new TypeError(`Expected the options to be an object, got ${show(options)}`);
-  assertKnownKeys(options, STOP_KEYS, '', ' (stop takes `drain` and `timeout`)');
-  const { drain } = options as { drain?: unknown };
-  if (drain !== undefined) boolean('drain', drain);
+  const read = readOptions(options, STOP_KEYS, '', ' (stop takes `drain` and `timeout`)');
+  if (read.drain !== undefined) boolean('drain', read.drain);
+  return read as { drain?: boolean; timeout?: number };
 }
 
 /** `stop()`'s timeout, and `stopOnSignals()`'s: ms from 0 to {@link MAX_DELAY_MS} (not only integers), or Infinity (no timer). */

@@ -1,8 +1,7 @@
 /** `pool.map()`: bounded in-flight work over a (possibly async) iterable, results in order or as they come. */
 import { TaskAbortedError } from '../errors.ts';
 import { Deque } from '../internal/deque.ts';
-import { assertKnownKeys } from '../internal/known-keys.ts';
-import { show } from '../internal/option-checks.ts';
+import { readOptions, show } from '../internal/option-checks.ts';
 import { taskTimeoutOption } from './call-options.ts';
 import { SignalWatch } from './signal-watch.ts';
 import { checkSignal } from './submission.ts';
@@ -24,20 +23,22 @@ export interface MapOptions {
 const OPTION_KEYS: ReadonlySet<string> = new Set(['ordered', 'window', 'signal', 'timeout']);
 
 /**
- * Check what `pool.map()` is given, before anything runs.
+ * Check what `pool.map()` is given, before anything runs; returns the options read once
+ * (readOptions), which the map then uses: what is checked is what is used.
  * @throws {TypeError} for an unknown option, an option of the wrong kind, or an input that is not iterable
  */
-export function checkMapArguments(input: unknown, options: MapOptions): void {
+export function readMapArguments(input: unknown, options: MapOptions): MapOptions {
   if (typeof options !== 'object' || options === null) throw new TypeError(`Expected the options to be an object, got ${show(options)}`);
-  assertKnownKeys(options, OPTION_KEYS);
-  if (options.ordered !== undefined && typeof options.ordered !== 'boolean') throw new TypeError(`Expected \`ordered\` to be a boolean, got ${show(options.ordered)}`);
-  if (options.window !== undefined) checkWindow(options.window);
-  checkSignal(options.signal);
-  taskTimeoutOption(options.timeout);
+  const read = readOptions(options, OPTION_KEYS) as MapOptions;
+  if (read.ordered !== undefined && typeof read.ordered !== 'boolean') throw new TypeError(`Expected \`ordered\` to be a boolean, got ${show(read.ordered)}`);
+  if (read.window !== undefined) checkWindow(read.window);
+  checkSignal(read.signal);
+  taskTimeoutOption(read.timeout);
   const i = input as Partial<Iterable<unknown> & AsyncIterable<unknown>> | null | undefined;
   if (typeof i?.[Symbol.asyncIterator] !== 'function' && typeof i?.[Symbol.iterator] !== 'function') {
     throw new TypeError(`Expected the input to be an iterable or async iterable, got ${show(input)}`);
   }
+  return read;
 }
 
 function checkWindow(window: unknown): void {

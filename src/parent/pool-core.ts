@@ -24,7 +24,7 @@ import { ResultStream } from './result-stream.ts';
 import { Supervisor, type ExitDetails, type SupervisorHost } from './supervisor.ts';
 import { TaskTiming } from './task-timing.ts';
 import { Rebalancer } from './rebalancer.ts';
-import { Submissions, type SubmitOptions } from './submission.ts';
+import { readTaskOptions, Submissions, type SubmitOptions } from './submission.ts';
 import type { PendingTask, TaskMode } from './task.ts';
 import { TaskQueue } from './task-queue.ts';
 import type { WorkerHandle } from './worker-handle.ts';
@@ -147,7 +147,7 @@ export class PoolCore {
    * first); without, `QueueFullError` is thrown.
    */
   put(task: unknown, options: SubmitOptions, autoStart: () => void, room?: Room): number {
-    const pending = this.#create('put', task, options, autoStart, !room);
+    const pending = this.#create('put', task, this.#admit('put', options), autoStart, !room);
     if (room && !this.#queue.hasRoom(pending.target)) {
       this.#queue.waitForRoom(pending, room.queued, room.refused);
     } else {
@@ -159,10 +159,11 @@ export class PoolCore {
 
   /** Create and queue a `run` task, settled through `resolve`/`reject`; it waits for room when the queue is full. */
   run(task: unknown, options: SubmitOptions, autoStart: () => void, resolve: (value: unknown) => void, reject: (error: Error) => void): void {
-    const pending = this.#create('run', task, options, autoStart, false, resolve, reject);
+    const read = this.#admit('run', options);
+    const pending = this.#create('run', task, read, autoStart, false, resolve, reject);
     if (this.#queue.hasRoom(pending.target)) this.#enqueue(pending);
     else this.#queue.waitForRoom(pending, NO_ROOM.queued, NO_ROOM.refused); // a refusal settles the task itself
-    this.#submissions.announce(pending, options);
+    this.#submissions.announce(pending, read);
   }
 
   async broadcast(message: unknown, start: () => Promise<void>): Promise<unknown[]> {
@@ -210,13 +211,21 @@ export class PoolCore {
     });
   }
 
-  /** `refuseWhenFull`: a full queue refuses the task before it is made (it takes no id), though the pool starts: at maxQueue 0 only a started pool takes one. */
-  #create(mode: TaskMode, task: unknown, options: SubmitOptions, autoStart: () => void, refuseWhenFull: boolean, resolve?: (v: unknown) => void, reject?: (e: Error) => void): PendingTask {
+  /**
+   * A submission's options, each read once (readTaskOptions), once the pool takes submissions:
+   * what the task is made with and `run` announces it to, never the caller's object again.
+   */
+  #admit(mode: TaskMode, options: SubmitOptions): SubmitOptions {
     // stop() called during a start leaves the state 'starting' until the start ends: refused already.
     if (this.#state === 'stopping' || this.#state === 'stopped' || this.#lifecycle.stopCalled) throw this.#stoppedError();
     // Each caller its own error (its stack, nothing another caller set on it); the queue's tasks,
     // rejected together when the pool turned unhealthy, share one.
     if (this.#unhealthy) throw new PoolUnhealthyError(this.#unhealthy.failures, this.#unhealthy.cause as Error | undefined);
+    return readTaskOptions(mode, options);
+  }
+
+  /** `options` as #admit read them. `refuseWhenFull`: a full queue refuses the task before it is made (it takes no id), though the pool starts: at maxQueue 0 only a started pool takes one. */
+  #create(mode: TaskMode, task: unknown, options: SubmitOptions, autoStart: () => void, refuseWhenFull: boolean, resolve?: (v: unknown) => void, reject?: (e: Error) => void): PendingTask {
     return this.#submissions.create(mode, task, options, this.#state === 'created' ? autoStart : NOTHING, refuseWhenFull ? this.#queue.refuseIfFull : undefined, resolve, reject);
   }
 

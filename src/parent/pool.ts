@@ -6,9 +6,9 @@ import { EventEmitter } from 'node:events';
 import { rethrowLater } from '../internal/user-callbacks.ts';
 import type { MetricSource } from '../metrics/resource-reporter.ts';
 import { resolvePoolOptions, type PoolOptions } from '../options.ts';
-import { checkStopOptions } from './call-options.ts';
+import { readStopOptions } from './call-options.ts';
 import type { PoolEvents, PoolState, PoolStats } from './events.ts';
-import { checkMapArguments, mapTasks, type MapOptions } from './map.ts';
+import { mapTasks, readMapArguments, type MapOptions } from './map.ts';
 import { PoolCore } from './pool-core.ts';
 import type { StreamedResult } from './result-stream.ts';
 import { installSignalHandlers, type StopOnSignalsOptions } from './signals.ts';
@@ -134,13 +134,13 @@ export class Pool<TTask = unknown, TResult = unknown> extends EventEmitter<PoolE
    * results in input order (`ordered: true`, the default) or as they finish.
    */
   map(input: Iterable<TTask> | AsyncIterable<TTask>, options: MapOptions = {}): AsyncIterableIterator<TResult> {
-    checkMapArguments(input, options);
+    const read = readMapArguments(input, options); // each option read once: what is checked is what is used
     // Capped: at a concurrency of 2^52 or more the product is past a safe integer, which checkWindow refuses.
-    const window = options.window ?? Math.min(this.size * this.concurrency, Number.MAX_SAFE_INTEGER);
-    const { signal, timeout } = options;
+    const window = read.window ?? Math.min(this.size * this.concurrency, Number.MAX_SAFE_INTEGER);
+    const { signal, timeout } = read;
     // One options object for every task: the pool listens to a shared signal once.
     const perTask: RunOptions = signal === undefined && timeout === undefined ? NO_OPTIONS : { ...(signal && { signal }), ...(timeout !== undefined && { timeout }) };
-    return mapTasks((task) => this.run(task, perTask), input, { ...options, window });
+    return mapTasks((task) => this.run(task, perTask), input, { ...read, window });
   }
 
   /** An async iterator over the result stream (the same values as `'result'` events), ending when the pool stops. */
@@ -163,12 +163,13 @@ export class Pool<TTask = unknown, TResult = unknown> extends EventEmitter<PoolE
    * killed. Resolves when every worker process has exited. Calling it again returns the same promise.
    */
   stop(options: StopOptions = {}): Promise<void> {
+    let read: StopOptions;
     try {
-      checkStopOptions(options);
+      read = readStopOptions(options); // each option read once: what is checked is what is used
     } catch (error) {
       return Promise.reject(error as TypeError); // as for a bad timeout: this call only, the pool runs on
     }
-    return this.#core.stop(options.drain ?? true, options.timeout ?? this.#core.options.stopTimeout);
+    return this.#core.stop(read.drain ?? true, read.timeout ?? this.#core.options.stopTimeout);
   }
 
   /**

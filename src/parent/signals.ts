@@ -1,6 +1,5 @@
 /** `pool.stopOnSignals()`: the first signal drains, the second terminates. */
-import { assertKnownKeys } from '../internal/known-keys.ts';
-import { show } from '../internal/option-checks.ts';
+import { readOptions, show } from '../internal/option-checks.ts';
 import { stopTimeoutOption } from './call-options.ts';
 
 export interface StopOnSignalsOptions {
@@ -19,14 +18,13 @@ interface Stoppable {
 
 /** @throws {TypeError} on bad options, before any handler is installed */
 export function installSignalHandlers(pool: Stoppable, options: StopOnSignalsOptions): () => void {
-  checkOptions(options);
-  const signals = [...(options.signals ?? ['SIGINT', 'SIGTERM'])]; // a copy: the remover must remove what was installed
+  const { signals = ['SIGINT', 'SIGTERM'], timeout, onSignal: notify } = readSignalOptions(options);
   let count = 0;
   const onSignal = (signal: NodeJS.Signals): void => {
     count++;
-    options.onSignal?.(signal, count);
-    const done = count === 1 ? pool.stop(options.timeout === undefined ? {} : { timeout: options.timeout }) : pool.terminate();
-    done.catch(() => {}); // stop() rejects only on a bad timeout, checked by checkOptions
+    notify?.(signal, count);
+    const done = count === 1 ? pool.stop(timeout === undefined ? {} : { timeout }) : pool.terminate();
+    done.catch(() => {}); // stop() rejects only on a bad timeout, checked by readSignalOptions
   };
   for (const signal of signals) listen(signal, onSignal);
   return () => {
@@ -69,16 +67,22 @@ function isCatchable(signal: unknown): boolean {
 
 const OPTION_KEYS: ReadonlySet<string> = new Set(['signals', 'timeout', 'onSignal']);
 
-function checkOptions(options: StopOnSignalsOptions): void {
+/**
+ * The options, each read once (readOptions), checked before any handler is installed; `signals`
+ * a copy, checked as copied: the remover must remove what was installed.
+ */
+function readSignalOptions(options: StopOnSignalsOptions): StopOnSignalsOptions {
   if (typeof options !== 'object' || options === null) throw new TypeError(`Expected the options to be an object, got ${show(options)}`);
-  assertKnownKeys(options, OPTION_KEYS);
-  const { signals, timeout, onSignal } = options;
+  const read = readOptions(options, OPTION_KEYS) as StopOnSignalsOptions;
+  const { timeout, onSignal } = read;
+  const signals = Array.isArray(read.signals) ? Array.from(read.signals) : read.signals;
   if (signals !== undefined && !(Array.isArray(signals) && signals.length > 0 && signals.every(isCatchable))) {
-    throw new TypeError(`Expected \`signals\` to be a non-empty array of signal names a process can catch, such as 'SIGINT', got ${show(signals)}`);
+    throw new TypeError(`Expected \`signals\` to be a non-empty array of signal names a process can catch, such as 'SIGINT', got ${show(read.signals)}`);
   }
   // Listed twice, one signal would count as two: the first already terminating instead of draining.
   const twice = signals?.find((signal, i) => signals.indexOf(signal) !== i);
   if (twice !== undefined) throw new TypeError(`Expected \`signals\` to name each signal once, got '${twice}' twice`);
   if (timeout !== undefined) stopTimeoutOption(timeout);
   if (onSignal !== undefined && typeof onSignal !== 'function') throw new TypeError(`Expected \`onSignal\` to be a function, got ${show(onSignal)}`);
+  return { ...read, ...(signals && { signals }) };
 }

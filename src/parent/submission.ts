@@ -1,11 +1,11 @@
 /**
- * A submission made into a task: its per-task options checked (a bad one throws and queues
- * nothing), its payload encoded once, an id given, and its caller's AbortSignal watched until it
- * settles. Whether the pool takes submissions at all is the core's to decide, before this.
+ * A submission made into a task: its per-task options read once and checked (a bad one throws
+ * and queues nothing), its payload encoded once, an id given, and its caller's AbortSignal
+ * watched until it settles. Whether the pool takes submissions at all is the core's to decide,
+ * before this.
  */
 import { TaskAbortedError } from '../errors.ts';
-import { notOptionsObject } from '../internal/known-keys.ts';
-import { show } from '../internal/option-checks.ts';
+import { readOptions, show } from '../internal/option-checks.ts';
 import { guarded } from '../internal/user-callbacks.ts';
 import type { ResolvedPoolOptions } from '../options.ts';
 import { taskTimeoutOption } from './call-options.ts';
@@ -32,20 +32,29 @@ const KNOWN: Readonly<Record<TaskMode, ReadonlySet<string>>> = {
   run: new Set(['worker', 'timeout', 'signal', 'onDispatch', 'onSubmit']),
 };
 
-/** An object of known keys, each of the right kind (a typo or a `run` option given to `put` throws). */
-function checkOptions(mode: TaskMode, options: SubmitOptions): void {
-  if (options === NO_OPTIONS) return; // the common case, and cold code checks keys slowly (~0.5 us)
+/** Said of an unknown option given to `put`: whether it is one of `run`'s. */
+function putHint(key: string): string {
+  return KNOWN.run.has(key) ? ' (put and putNowait take `worker` and `timeout`; it is an option of run)' : '';
+}
+
+/**
+ * The per-task options of `options`, each read once (see readOptions): an object of known keys
+ * (a typo or a `run` option given to `put` throws), `signal` and the callbacks of the right kind
+ * (`worker` and `timeout` are checked by `Submissions.create`, which knows the pool). What the
+ * submission uses is this object, never `options` again: a getter runs once, and the value
+ * checked is the value used. NO_OPTIONS comes back as it is: nothing read, nothing made.
+ * @throws {TypeError}
+ */
+export function readTaskOptions(mode: TaskMode, options: SubmitOptions): SubmitOptions {
+  if (options === NO_OPTIONS) return options; // the common case, and cold code checks keys slowly (~0.5 us)
   if (typeof options !== 'object' || options === null) throw new TypeError(`Expected the options to be an object, got ${show(options)}`);
-  const kind = notOptionsObject(options); // an array, a Map, a Date: no options in it, every one would take its default
-  if (kind !== undefined) throw new TypeError(`Expected the options to be an object, got ${kind}`);
-  for (const key in options) {
-    if (KNOWN[mode].has(key)) continue;
-    throw new TypeError(`Unknown option \`${key}\`${KNOWN.run.has(key) ? ' (put and putNowait take `worker` and `timeout`; it is an option of run)' : ''}`);
-  }
-  const { signal, onDispatch, onSubmit } = options;
+  // Null is not refused as such: each option's own check names what it takes, as it always has.
+  const read = readOptions(options, KNOWN[mode], '', mode === 'put' ? putHint : '', KNOWN.run) as SubmitOptions;
+  const { signal, onDispatch, onSubmit } = read;
   checkSignal(signal);
   if (onDispatch !== undefined && typeof onDispatch !== 'function') throw new TypeError(`Expected \`onDispatch\` to be a function, got ${show(onDispatch)}`);
   if (onSubmit !== undefined && typeof onSubmit !== 'function') throw new TypeError(`Expected \`onSubmit\` to be a function, got ${show(onSubmit)}`);
+  return read;
 }
 
 /** `signal` option of `run()` and `map()`: undefined or an AbortSignal. @throws {TypeError} */
@@ -82,8 +91,9 @@ export class Submissions {
   }
 
   /**
-   * Check the options and encode the payload; `accepted` runs between the checks and the task's
-   * making (the pool starts itself there), so a submission its checks refuse starts nothing.
+   * Check the options (as readTaskOptions returned them) and encode the payload; `accepted` runs
+   * between the checks and the task's making (the pool starts itself there), so a submission its
+   * checks refuse starts nothing.
    * `refuse` may then still refuse it by throwing, given its target (-1: any worker): a full
    * queue; it takes no id. Its `onSubmit` is the caller's to call: see `announce`.
    */
@@ -96,7 +106,6 @@ export class Submissions {
     resolve?: (v: unknown) => void,
     reject?: (e: Error) => void,
   ): PendingTask {
-    checkOptions(mode, options);
     const size = this.#options.size;
     const worker = options.worker;
     if (worker !== undefined && !(Number.isInteger(worker) && worker >= 0 && worker < size)) {

@@ -3,7 +3,7 @@
  * `SENTRY_DSN` / `SENTRY_ENVIRONMENT` / `SENTRY_RELEASE` variables. The DSN is a secret: nothing
  * here ever puts it in an error message.
  */
-import { assertKnownKeys } from '../internal/known-keys.ts';
+import { readOptions } from '../internal/option-checks.ts';
 
 const KEYS: ReadonlySet<string> = new Set(['dsn', 'environment', 'release']);
 
@@ -55,7 +55,8 @@ export function resolveSentryConfig(options: SentryOptions | undefined, env: Nod
 /**
  * The pool's `sentry` option: an object of known keys, each a string or left out (a typo such as
  * `dns` would have left Sentry off unnoticed). Values are never quoted: a DSN passed as the
- * option itself (`sentry: process.env.SENTRY_DSN`) is a secret too.
+ * option itself (`sentry: process.env.SENTRY_DSN`) is a secret too. Returns them read once
+ * (readOptions), as a plain object: what is checked is what is used.
  * @throws {TypeError}
  */
 export function checkSentryOptions(options: unknown): SentryOptions {
@@ -64,13 +65,12 @@ export function checkSentryOptions(options: unknown): SentryOptions {
     const hint = typeof options === 'string' ? ' (a DSN goes in `sentry: { dsn }`)' : '';
     throw new TypeError(`Expected \`sentry\` to be an object or false, got ${what}${hint}`);
   }
-  assertKnownKeys(options, KEYS, 'sentry.');
-  for (const key of KEYS) {
-    const value = (options as Record<string, unknown>)[key];
+  const read = readOptions(options, KEYS, 'sentry.');
+  for (const [key, value] of Object.entries(read)) {
     // The DSN is a secret: its type is said, never its value.
-    if (value !== undefined && typeof value !== 'string') throw new TypeError(`Expected \`sentry.${key}\` to be a string, got a value of type ${typeof value}`);
+    if (typeof value !== 'string') throw new TypeError(`Expected \`sentry.${key}\` to be a string, got a value of type ${typeof value}`);
   }
-  return options;
+  return read as SentryOptions;
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -8,6 +8,7 @@ import { JobFailedError } from '../../src/bullmq/errors.ts';
 import { attemptNumber, failureAction, jobMetadata } from '../../src/bullmq/job-outcome.ts';
 import { consumerMetricSource } from '../../src/bullmq/metric-source.ts';
 import { resolveConsumerOptions, resolveEnqueueOptions } from '../../src/bullmq/options.ts';
+import { changingGetter, expectUnreadable, failureOf, throwingGetter } from '../helpers/getters.ts';
 
 const pool = (size: number, concurrency?: number, name?: string) => ({
   size,
@@ -56,6 +57,16 @@ describe('resolveConsumerOptions', () => {
   it('rejects a queue name BullMQ cannot key', () => {
     expect(() => resolveConsumerOptions(pool(1, 1), 'a:b', { connection: 'redis://x' })).toThrow(/Expected the queue name to be a non-empty string without ':'/);
   });
+
+  // Before: the getter's own error surfaced, naming no option; and each option was read twice
+  // (the null check, then its use): a concurrency checked as 5 was used as 'x' and refused.
+  it('reads each option once: a getter that throws is a TypeError naming the option, with what it threw as cause', async () => {
+    const cause = new Error('config not loaded');
+    expectUnreadable(await failureOf(() => resolveConsumerOptions(pool(1, 1), 'q', throwingGetter({ connection: 'redis://x' }, 'readyTimeout', cause))), 'readyTimeout', cause);
+    const concurrency = changingGetter({ connection: 'redis://x' }, 'concurrency', [5, 'x']);
+    expect(resolveConsumerOptions(pool(1, 1), 'q', concurrency.options).capacity).toBe(5);
+    expect(concurrency.reads()).toBe(1);
+  });
 });
 
 describe('resolveEnqueueOptions', () => {
@@ -75,6 +86,14 @@ describe('resolveEnqueueOptions', () => {
     expect(() => resolveEnqueueOptions({ queue: 'q', connection: 'redis://x', jobOptions: [] as never })).toThrow('Expected `jobOptions` to be an object, got');
     expect(() => resolveEnqueueOptions({ queue: 'q', connection: [] as never })).toThrow('Expected `connection` to be a redis:// URL, connection options or a Redis client, got');
     expect(() => resolveEnqueueOptions([] as never)).toThrow('Expected the options to be an object, got an array');
+  });
+
+  it('reads each option once: a getter that throws is a TypeError naming the option, with what it threw as cause', async () => {
+    const cause = new Error('config not loaded');
+    expectUnreadable(await failureOf(() => resolveEnqueueOptions(throwingGetter({ queue: 'q', connection: 'redis://x' }, 'batchSize', cause))), 'batchSize', cause);
+    const idField = changingGetter({ queue: 'q', connection: 'redis://x' }, 'idField', ['id', '']);
+    expect(resolveEnqueueOptions(idField.options).idField).toBe('id');
+    expect(idField.reads()).toBe(1);
   });
 
   it('refuses a jobId in jobOptions (its type leaves it out): every line would get that id, BullMQ would add one job and the count say all', () => {

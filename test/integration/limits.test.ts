@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { Pool, SerializationError } from 'looppool';
+import { changingGetter, expectUnreadable, failureOf, throwingGetter } from '../helpers/getters.ts';
 import { fixture, makePool } from '../helpers/pools.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -147,6 +148,15 @@ describe('limits and bad input', () => {
     expect([...reads].filter(([, count]) => count !== 1)).toEqual([]);
   });
 
+  // Before: the getter's own error surfaced, naming no option; and each was read three times (the null check, the type check, its use).
+  it('reads each nested pool option once: a `sentry` getter that throws is a TypeError naming `sentry.<key>`', async () => {
+    const cause = new Error('secrets not loaded');
+    expectUnreadable(await failureOf(() => new Pool({ worker: fixture('echo.ts'), sentry: throwingGetter({}, 'dsn', cause) })), 'sentry.dsn', cause);
+    const release = changingGetter({}, 'release', ['r1', 7]);
+    new Pool({ worker: fixture('echo.ts'), sentry: release.options }); // no DSN: Sentry stays off; never started: no process
+    expect(release.reads()).toBe(1);
+  });
+
   it('bad per-task options throw a TypeError at once, start nothing and queue nothing', async () => {
     const pool = new Pool({ worker: fixture('echo.ts'), size: 1 });
     const calls: [string, () => unknown, RegExp][] = [
@@ -174,6 +184,51 @@ describe('limits and bad input', () => {
     expect(pool.state).toBe('created'); // nothing started a worker
     expect(pool.stats().queued).toBe(0);
     await pool.stop();
+  });
+
+  // Before: the getter's own error surfaced, naming no option (put and run rejected with it, putNowait threw it).
+  it('a per-task option getter that throws fails that call as a bad value does, with a TypeError naming it; the next task runs', async () => {
+    const pool = makePool({ worker: 'echo.ts', size: 1 });
+    const cause = new Error('config not loaded');
+    const put = pool.put(1, throwingGetter({}, 'timeout', cause)); // rejects, does not throw
+    expectUnreadable(await failureOf(() => put), 'timeout', cause);
+    let thrown: unknown;
+    try {
+      pool.putNowait(1, throwingGetter({}, 'worker', cause));
+    } catch (error) {
+      thrown = error;
+    }
+    expectUnreadable(thrown, 'worker', cause);
+    const run = pool.run(1, throwingGetter({}, 'onSubmit', cause));
+    expectUnreadable(await failureOf(() => run), 'onSubmit', cause);
+    expect(pool.state).toBe('created'); // nothing started a worker
+    expect(pool.stats().queued).toBe(0);
+    expect(await pool.run('next')).toBe('next');
+  });
+
+  // Before: signal, onDispatch and onSubmit were each read again after their check, and the second value was used.
+  it('reads each per-task option once: the value checked is the value used', async () => {
+    const pool = makePool({ worker: 'echo.ts', size: 1 });
+    const calls: string[] = [];
+    const onDispatch = changingGetter({}, 'onDispatch', [() => calls.push('dispatch checked'), () => calls.push('dispatch other')]);
+    const onSubmit = changingGetter({}, 'onSubmit', [() => calls.push('submit checked'), () => calls.push('submit other')]);
+    const signal = changingGetter({}, 'signal', [new AbortController().signal, AbortSignal.abort()]);
+    expect(await pool.run(1, onDispatch.options)).toBe(1);
+    expect(await pool.run(2, onSubmit.options)).toBe(2);
+    expect(await pool.run(3, signal.options)).toBe(3);
+    expect(calls).toEqual(['dispatch checked', 'submit checked']);
+    expect([onDispatch.reads(), onSubmit.reads(), signal.reads()]).toEqual([1, 1, 1]);
+  });
+
+  it('map() reads each option once: a getter that throws is a TypeError naming it; the window checked is the one used', async () => {
+    const pool = makePool({ worker: 'echo.ts', size: 1 });
+    const cause = new Error('config not loaded');
+    expectUnreadable(await failureOf(() => pool.map([1], throwingGetter({}, 'window', cause))), 'window', cause);
+    const window = changingGetter({}, 'window', [1, 'x']);
+    const results: unknown[] = [];
+    for await (const result of pool.map([1, 2, 3], window.options)) results.push(result);
+    expect(results).toEqual([1, 2, 3]);
+    expect(window.reads()).toBe(1);
   });
 
   it('map() and addMetricSource() refuse what they cannot take at once, with a TypeError', () => {

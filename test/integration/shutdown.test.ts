@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PoolStoppedError, TaskAbortedError, WorkerInitError, WorkerStoppedError, type WorkerExitInfo } from 'looppool';
+import { changingGetter, expectUnreadable, failureOf, throwingGetter } from '../helpers/getters.ts';
 import { makePool, pidsOf } from '../helpers/pools.ts';
 import { isAlive, waitFor } from '../helpers/processes.ts';
 
@@ -206,6 +207,22 @@ describe('stop: the poison pill', () => {
     await stopping;
     expect(pool.state).toBe('stopped');
     expect(pidsOf(pool).some(isAlive)).toBe(false);
+  });
+
+  // Before: the getter's own error was the rejection, naming no option; and `timeout` was read
+  // twice (the null check, then its use): checked as 60000, used as -1, refused.
+  it('stop() reads each option once: a getter that throws rejects that call with a TypeError naming it; the pool runs on', async () => {
+    const pool = makePool({ worker: 'echo.ts', size: 1 });
+    await pool.start();
+    const cause = new Error('config not loaded');
+    const stopping = pool.stop(throwingGetter({}, 'drain', cause)); // rejects, does not throw
+    expectUnreadable(await failureOf(() => stopping), 'drain', cause);
+    expect(pool.state).toBe('running');
+    expect(await pool.run(7)).toBe(7);
+    const timeout = changingGetter({}, 'timeout', [60_000, -1]);
+    await pool.stop(timeout.options);
+    expect(timeout.reads()).toBe(1);
+    expect(pool.state).toBe('stopped');
   });
 
   it('stopTimeout Infinity waits for the tasks as long as they take (no timer kills them)', async () => {

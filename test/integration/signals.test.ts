@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { Pool } from 'looppool';
+import { changingGetter, expectUnreadable, failureOf, throwingGetter } from '../helpers/getters.ts';
 import { fixture } from '../helpers/pools.ts';
 import { isAlive, waitFor } from '../helpers/processes.ts';
 
@@ -135,6 +136,26 @@ describe('pool.stopOnSignals()', () => {
     expect(() => pool.stopOnSignals(options as never)).toThrow(TypeError);
     expect(() => pool.stopOnSignals(options as never)).toThrow(message);
     expect(process.listenerCount('SIGINT') + process.listenerCount('SIGTERM')).toBe(before);
+  });
+
+  // Before: the getter's own error surfaced, naming no option; and `onSignal` was read again at
+  // each signal: the callback checked was not the one called.
+  it('reads each option once: a getter that throws is a TypeError naming it; the onSignal checked is the one called', async () => {
+    const pool = new Pool({ worker: fixture('echo.ts'), size: 1 }); // never started: no process
+    const cause = new Error('config not loaded');
+    const before = process.listeners('SIGINT');
+    expectUnreadable(await failureOf(() => pool.stopOnSignals(throwingGetter({}, 'signals', cause))), 'signals', cause);
+    expect(process.listeners('SIGINT')).toEqual(before);
+    const heard: string[] = [];
+    const onSignal = changingGetter({ signals: ['SIGINT'] as NodeJS.Signals[] }, 'onSignal', [() => heard.push('checked'), () => heard.push('other')]);
+    pool.stopOnSignals(onSignal.options);
+    const added = process.listeners('SIGINT').filter((listener) => !before.includes(listener));
+    expect(added).toHaveLength(1);
+    (added[0] as (signal: NodeJS.Signals) => void)('SIGINT'); // as a Ctrl-C would, without sending one to the test runner
+    expect(heard).toEqual(['checked']);
+    expect(onSignal.reads()).toBe(1);
+    await waitFor(() => pool.state === 'stopped', 'the pool to stop');
+    expect(process.listeners('SIGINT')).toEqual(before);
   });
 
   it('the remover takes away the handlers it installed, even once the caller has changed its list', () => {

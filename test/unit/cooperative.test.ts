@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { whenIdle, yieldToLoop } from '../../src/cooperative.ts';
+import { changingGetter, expectUnreadable, failureOf, throwingGetter } from '../helpers/getters.ts';
 
 describe('cooperative helpers', () => {
   it('yieldToLoop lets pending timers and I/O callbacks run before it resolves', async () => {
@@ -59,5 +60,14 @@ describe('cooperative helpers', () => {
     // Before: a number was ignored (no timeout), '500' was concatenated, NaN and a typo never timed out.
     await expect(whenIdle(options as { timeout?: number })).rejects.toThrow(message);
     await expect(whenIdle(options as { timeout?: number })).rejects.toBeInstanceOf(TypeError);
+  });
+
+  // Before: the getter's own error surfaced, naming no option; and the timeout was read twice (checked, then used).
+  it('whenIdle reads its timeout once: a getter that throws rejects with a TypeError naming it, with what it threw as cause', async () => {
+    const cause = new Error('config not loaded');
+    expectUnreadable(await failureOf(() => whenIdle(throwingGetter({}, 'timeout', cause))), 'timeout', cause);
+    const timeout = changingGetter({}, 'timeout', [60_000, 'x']);
+    expect(await whenIdle(timeout.options)).toBe(true);
+    expect(timeout.reads()).toBe(1);
   });
 });

@@ -5,6 +5,7 @@ import type { Pool } from 'looppool';
 import { PoolReporter, type PoolSnapshot, type PoolSource } from '../../../src/metrics/pool-reporter.ts';
 import type { ProcessUsage } from '../../../src/metrics/process-probe.ts';
 import { FakeClock, LINE_PATTERN, parseAll, type Line } from './helpers.ts';
+import { changingGetter, expectUnreadable, failureOf, throwingGetter } from '../../helpers/getters.ts';
 
 type MutableSnapshot = { -readonly [K in keyof PoolSnapshot]: PoolSnapshot[K] };
 
@@ -221,6 +222,20 @@ describe('PoolReporter', () => {
     expect(make({ tags: 'yes' })).toThrow('Expected `tags` to be a boolean, got `"yes"` (string)');
     expect(make({ onError: 'log' })).toThrow('Expected `onError` to be a function');
     expect(make({ name: 'images.v2', tags: true, onError: () => {} })).not.toThrow();
+  });
+
+  // Before: the getter's own error surfaced, naming no option; and each option was read twice or
+  // more (the null check, the check, its use): a name checked as 'images' was used as 'bad name!'.
+  it('reads each option once: a getter that throws is a TypeError naming the option, with what it threw as cause', async () => {
+    const client = new StatsD({ mock: true });
+    const pool = new FakePool() as unknown as PoolSource;
+    const cause = new Error('config not loaded');
+    expectUnreadable(await failureOf(() => new PoolReporter(client, pool, throwingGetter({}, 'reservoirSize', cause))), 'reservoirSize', cause);
+    const name = changingGetter({ clock: new FakeClock(), probe: { warmUp: async () => {}, prime: async () => {}, forget: () => {}, sample: async () => new Map() } }, 'name', ['images', 'bad name!']);
+    const reporter = new PoolReporter(client, pool, name.options);
+    await reporter.report();
+    expect(name.reads()).toBe(1);
+    expect(parseAll(client.mockBuffer as string[]).map((l) => l.name)).toContain('images.queued');
   });
 
   it('a real Pool is a PoolSource', () => {

@@ -4,6 +4,7 @@ import { ResourceReporter, type MetricSource } from '../../../src/metrics/resour
 import type { ProcessSample } from '../../../src/metrics/samplers.ts';
 import { TaskCounters } from '../../../src/metrics/task-counters.ts';
 import { FakeClock, LINE_PATTERN, parseAll } from './helpers.ts';
+import { changingGetter, expectUnreadable, failureOf, throwingGetter } from '../../helpers/getters.ts';
 
 function sample(overrides: Partial<ProcessSample> = {}): ProcessSample {
   return {
@@ -213,6 +214,23 @@ describe('ResourceReporter', () => {
     expect(make(client, 'x', null)).toThrow(/Expected the options to be an object/);
     expect(make(client, 'x', { onError: 'log' })).toThrow(/Expected `onError` to be a function/);
     expect(make(client, '', { tags: { env: 'prod' } })).not.toThrow();
+  });
+
+  // Before: the getter's own error surfaced, naming no option; and each option was read twice
+  // (the null check, then its use): an interval checked as 1000 was used as 'x' and refused.
+  it('reads each option once: a getter that throws is a TypeError naming the option, with what it threw as cause', async () => {
+    const client = new StatsD({ mock: true });
+    const cause = new Error('config not loaded');
+    expectUnreadable(await failureOf(() => new ResourceReporter(client, 'x', throwingGetter({}, 'tags', cause))), 'tags', cause);
+    const clock = new FakeClock();
+    const sampler = { start: vi.fn(), stop: vi.fn(), sample: vi.fn(() => sample()) };
+    const interval = changingGetter({ clock, sampler }, 'interval', [1000, 'x']);
+    const reporter = new ResourceReporter(client, 'x', interval.options);
+    reporter.start();
+    await clock.advance(1000);
+    reporter.stop();
+    expect(sampler.sample).toHaveBeenCalledOnce();
+    expect(interval.reads()).toBe(1);
   });
 
   it('uses the real samplers by default and sanitises its prefix', () => {

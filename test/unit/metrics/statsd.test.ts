@@ -4,6 +4,7 @@ import { Pool } from 'looppool';
 import { createStatsd, isStatsdClient, resolveStatsdOptions, type ResolvedStatsdOptions } from '../../../src/metrics/statsd.ts';
 import { reportOnce } from '../../../src/metrics/report-once.ts';
 import { startPoolMetrics } from '../../../src/metrics/pool-metrics.ts';
+import { changingGetter, expectUnreadable, failureOf, throwingGetter } from '../../helpers/getters.ts';
 
 const savedEnv = { ...process.env };
 afterEach(() => {
@@ -33,6 +34,21 @@ describe('resolveStatsdOptions', () => {
     expect(() => resolveStatsdOptions({ globalTags: { a: 1 } as unknown as Record<string, string> })).toThrow(/globalTags/);
     expect(() => resolveStatsdOptions({ telegraf: 'yes' as unknown as boolean })).toThrow('Expected `statsd.telegraf` to be a boolean, got `"yes"` (string)');
     expect(() => resolveStatsdOptions(null as unknown as object)).toThrow(TypeError);
+  });
+
+  // Before: the getter's own error surfaced, naming no option; and each option was read twice
+  // (the null check, then its use), so a port checked as 8125 was used as 'x' and refused.
+  it('reads each option once: a getter that throws is a TypeError naming `statsd.<key>`, with what it threw as cause', async () => {
+    const cause = new Error('config not loaded');
+    expectUnreadable(await failureOf(() => resolveStatsdOptions(throwingGetter({}, 'port', cause))), 'statsd.port', cause);
+    expectUnreadable(await failureOf(() => createStatsd(throwingGetter({ mock: true }, 'host', cause))), 'statsd.host', cause);
+    expectUnreadable(await failureOf(() => new Pool({ worker: 'w.mjs', statsd: throwingGetter({}, 'prefix', cause) })), 'statsd.prefix', cause);
+    const port = changingGetter({}, 'port', [9125, 'x']);
+    expect(resolveStatsdOptions(port.options).port).toBe(9125);
+    expect(port.reads()).toBe(1);
+    const telegraf = changingGetter({ mock: true }, 'telegraf', [true, 'x']);
+    expect(createStatsd(telegraf.options, { tags: false }).config).toMatchObject({ telegraf: true, tags: false });
+    expect(telegraf.reads()).toBe(1);
   });
 });
 
@@ -124,6 +140,22 @@ describe('createStatsd', () => {
     expect(() => startPoolMetrics(source, mock, { name: 'bad name!' })).toThrow('Expected `name` to be 1-64 characters of [A-Za-z0-9_.-], got `"bad name!"` (string)');
     expect(() => startPoolMetrics(source, mock, { onError: 'log' } as never)).toThrow('Expected `onError` to be a function');
     expect(() => startPoolMetrics(source, mock, { tags: true } as never)).toThrow('Unknown option `tags`'); // the statsd settings' tags decide
+  });
+
+  it('reads its second argument, and startPoolMetrics its options, once each: a getter that throws is a TypeError naming the option', async () => {
+    const cause = new Error('config not loaded');
+    const mock = { mock: true } as const;
+    expectUnreadable(await failureOf(() => createStatsd(mock, throwingGetter({}, 'tags', cause))), 'tags', cause);
+    const tags = changingGetter({}, 'tags', [true, 'x']);
+    expect(createStatsd(mock, tags.options).tags).toBe(true);
+    expect(tags.reads()).toBe(1);
+    const source = { stats: () => ({ queued: 0, inFlight: 0, done: 0, failed: 0, restarts: 0, handedBack: 0, workers: [] }), on() {}, off() {} };
+    expectUnreadable(await failureOf(() => startPoolMetrics(source, mock, throwingGetter({}, 'interval', cause))), 'interval', cause);
+    const name = changingGetter({}, 'name', ['images', 'bad name!']);
+    const metrics = startPoolMetrics(source, mock, name.options);
+    await metrics.close();
+    expect(name.reads()).toBe(1);
+    expect(metrics.workerConfig?.pool).toBe('images');
   });
 
   it('recognises hot-shots clients', () => {

@@ -6,7 +6,8 @@
 import type { ErrorEvent } from '@sentry/node';
 import { describe, expect, it } from 'vitest';
 import { blockedLoopContext, blockedLoopEvent, toSentryFrame } from '../../../src/sentry/blocked-loop-event.ts';
-import { isSentryDsn, resolveSentryConfig } from '../../../src/sentry/config.ts';
+import { checkSentryOptions, isSentryDsn, resolveSentryConfig } from '../../../src/sentry/config.ts';
+import { changingGetter, expectUnreadable, failureOf, throwingGetter } from '../../helpers/getters.ts';
 import { scrubEvent } from '../../../src/sentry/scrub.ts';
 
 describe('resolveSentryConfig', () => {
@@ -21,6 +22,16 @@ describe('resolveSentryConfig', () => {
     const env = { SENTRY_DSN: 'http://envkey@127.0.0.1:9000/7', SENTRY_ENVIRONMENT: 'staging', SENTRY_RELEASE: 'r1' };
     expect(resolveSentryConfig({ dsn, release: 'r2' }, env)).toEqual({ dsn, environment: 'staging', release: 'r2' });
     expect(resolveSentryConfig(undefined, env)).toEqual({ dsn: env.SENTRY_DSN, environment: 'staging', release: 'r1' });
+  });
+
+  // Before: the getter's own error surfaced, naming no option; and each option was read three
+  // times (the null check, the type check, its use): a release checked as a string was used as 7.
+  it('reads the `sentry` option once each: a getter that throws is a TypeError naming `sentry.<key>`, with what it threw as cause', async () => {
+    const cause = new Error('secrets not loaded');
+    expectUnreadable(await failureOf(() => checkSentryOptions(throwingGetter({}, 'dsn', cause))), 'sentry.dsn', cause);
+    const release = changingGetter({ dsn }, 'release', ['r1', 7]);
+    expect(resolveSentryConfig(checkSentryOptions(release.options), {})).toEqual({ dsn, release: 'r1' });
+    expect(release.reads()).toBe(1);
   });
 
   it('refuses a malformed DSN without quoting it', () => {

@@ -15,7 +15,7 @@ import { assertRedisDriver, loadBullmq, type BullmqModule } from './load.ts';
 import { consumerMetricSource } from './metric-source.ts';
 import { disconnectIfRedisDown, whenConnected, whenReady } from './ready.ts';
 import { StreamedResults } from './streamed.ts';
-import { resolveConsumerOptions, type ConsumablePool, type ConsumerOptions, type ResolvedConsumerOptions } from './options.ts';
+import { readCloseOptions, resolveConsumerOptions, type ConsumablePool, type ConsumerOptions, type ResolvedConsumerOptions } from './options.ts';
 
 /**
  * A BullMQ source for a pool: `start()` begins taking jobs from the queue, `close()` stops taking
@@ -102,8 +102,14 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
    * Resolves when the BullMQ worker is closed; the pool is left running: stop it next.
    */
   close(options: CloseOptions = {}): Promise<void> {
+    let force: boolean | undefined;
+    try {
+      force = readCloseOptions(options).force;
+    } catch (error) {
+      return Promise.reject(error as TypeError); // this call only: nothing is closed
+    }
     this.#closePromise ??= this.#close();
-    if (options.force) this.#abortActive();
+    if (force) this.#abortActive();
     return this.#closePromise;
   }
 

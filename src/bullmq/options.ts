@@ -254,6 +254,15 @@ function checkQueueName(name: unknown): void {
   }
 }
 
+const CLOSE_KEYS = new Set(['force']);
+
+/** `close()`'s options, each read once: an object of known keys, `force` a boolean. @throws {TypeError} */
+export function readCloseOptions(options: unknown): { force?: boolean } {
+  const read = readKnown(options, CLOSE_KEYS);
+  if (read.force !== undefined && typeof read.force !== 'boolean') throw new TypeError(`Expected \`force\` to be a boolean, got ${show(read.force)}`);
+  return read as { force?: boolean };
+}
+
 /** The options of `input`, each read once: what is checked is what is used. */
 function readKnown(input: unknown, known: Set<string>): Record<string, unknown> {
   if (typeof input !== 'object' || input === null) throw new TypeError(`Expected options to be an object, got ${show(input)}`);

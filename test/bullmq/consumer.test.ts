@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { PoolStoppedError, PoolUnhealthyError } from 'looppool';
 import { makePool } from '../helpers/pools.ts';
 import { waitFor } from '../helpers/processes.ts';
+import { failureOf, throwingGetter } from '../helpers/getters.ts';
 import { bullmqFixture, closeAfterTest, closedPortUrl, openQueue, REDIS_URL, uniqueQueueName, useRedis } from './helpers.ts';
 import { BullmqConsumer, RedisUnavailableError, type JobMetadata } from 'looppool/bullmq';
 
@@ -179,6 +180,26 @@ describe('BullmqConsumer', () => {
     expect(consumer.stats().active).toBe(2); // before: 1 (both attempts under one job id), then 0 while the second ran
     await waitFor(() => consumer.stats().completed === 1, 'the second attempt to complete', 30_000);
     await waitFor(() => consumer.stats().active === 0, 'both attempts to end', 30_000);
+  });
+
+  it('close() with bad options rejects with a TypeError and closes nothing: the consumer takes jobs on', async () => {
+    // Before: close({ force: 'yes' }) started a forced close, close(null) threw a raw TypeError, a throwing getter surfaced raw.
+    const name = uniqueQueueName('close-bad');
+    const queue = openQueue(name);
+    const pool = makePool({ worker: bullmqFixture('sleep-echo.ts'), size: 1, concurrency: 2 });
+    const consumer = closeAfterTest(new BullmqConsumer(pool, name, { connection: REDIS_URL, concurrency: 2 }));
+    await consumer.start();
+    const bad: unknown[] = [{ force: 'yes' }, null, { forse: true }, throwingGetter({}, 'force', new Error('boom'))];
+    for (const options of bad) {
+      const error = await failureOf(() => consumer.close(options as { force?: boolean }));
+      expect(error).toBeInstanceOf(TypeError);
+    }
+    expect((await failureOf(() => consumer.close(throwingGetter({}, 'force', new Error('boom'))))) as Error).toMatchObject({ message: expect.stringContaining('`force` to be readable'), cause: expect.objectContaining({ message: 'boom' }) });
+    expect(consumer.stats().state).not.toBe('closed');
+    await queue.add('t', { id: 1, ms: 10 });
+    await waitFor(() => consumer.stats().completed === 1, 'a job to complete after the refused closes', 30_000);
+    await consumer.close();
+    await pool.stop();
   });
 
   it('close() stops taking jobs, lets the jobs in flight finish and leaves none active', async () => {

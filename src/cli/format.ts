@@ -1,4 +1,6 @@
 /** Human formatting of sizes, durations and rates for the command's terminal output. */
+import type stringWidth from 'string-width';
+import { lazyRequire } from '../internal/lazy-require.ts';
 
 /** `81.2 MiB`. */
 export function formatBytes(bytes: number | undefined): string {
@@ -44,13 +46,14 @@ export function formatPercent(value: number | undefined): string {
   return value === undefined || !Number.isFinite(value) ? '-' : `${Math.round(value)}%`;
 }
 
-/** Left-aligned columns: each cell padded to the widest of its column. */
+/** Left-aligned columns: each cell padded to the widest of its column, in terminal columns. */
 export function columns(rows: readonly (readonly string[])[], gap = 2): string[] {
+  const measured = rows.map((row) => row.map(displayWidth));
   const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return rows.map((row) =>
+  for (const row of measured) row.forEach((width, i) => (widths[i] = Math.max(widths[i] ?? 0, width)));
+  return rows.map((row, r) =>
     row
-      .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd((widths[i] ?? 0) + gap)))
+      .map((cell, i) => (i === row.length - 1 ? cell : cell + ' '.repeat((widths[i] ?? 0) - (measured[r]?.[i] ?? 0) + gap)))
       .join('')
       .trimEnd(),
   );
@@ -64,10 +67,51 @@ export function printable(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
 }
 
-/** Cut `line` to `width` characters (terminal lines must not wrap in a redrawn display). */
+/** Only ASCII: one column a character, a control character too (printable() shows it as `?`). */
+const ASCII = /^[\x00-\x7f]*$/;
+
+/**
+ * string-width, loaded the first time a text is not ASCII: its emoji pattern alone takes V8
+ * 10-30 ms to build, which every command (`looppool run`) would pay on starting. Node >= 20.19
+ * require()s an ES module.
+ */
+const stringWidthModule = lazyRequire<{ default: typeof stringWidth }>('string-width');
+let graphemes: Intl.Segmenter | undefined;
+
+/**
+ * The columns `text` takes on a terminal, as shown once printable() has made each control
+ * character a `?`: a CJK character or an emoji (however many code points) takes two, a
+ * combining mark none. `length` counts UTF-16 units, which is neither.
+ */
+export function displayWidth(text: string): number {
+  if (ASCII.test(text)) return text.length;
+  return stringWidthModule().default(printable(text));
+}
+
+/**
+ * The longest start of `text` that takes at most `width` columns, cut between graphemes: never
+ * inside a surrogate pair (half of one prints as garbage), an emoji sequence or a letter and its
+ * accents.
+ */
+export function cutToWidth(text: string, width: number): string {
+  if (ASCII.test(text)) return text.slice(0, width);
+  graphemes ??= new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+  let used = 0;
+  for (const { segment, index } of graphemes.segment(text)) {
+    used += displayWidth(segment);
+    if (used > width) return text.slice(0, index);
+  }
+  return text;
+}
+
+/**
+ * Cut `line` to fit a terminal `width` columns wide, ending in `…` (terminal lines must not wrap
+ * in a redrawn display): measured in columns, not characters, so that CJK text or emoji in a
+ * line (a worker's error message) do not make it wrap.
+ */
 export function fit(line: string, width: number | undefined): string {
-  if (!width || width < 10 || line.length < width) return line;
-  return `${line.slice(0, width - 2)}…`;
+  if (!width || width < 10 || displayWidth(line) < width) return line;
+  return `${cutToWidth(line, width - 2)}…`;
 }
 
 /**

@@ -6,6 +6,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import stringWidth from 'string-width';
 import { describe, expect, it } from 'vitest';
 import { listControlSockets } from '../../src/control/index.ts';
 import { readProcess } from '../../src/cli/proc/process-table.ts';
@@ -318,6 +319,39 @@ describe('looppool top', () => {
     await waitFor(async () => (await runCli(['top', name, '-n', '1'])).stdout.includes('in flight 2'), 'top to show the two tasks in flight');
     expect((await runCli(['top', name, '-n', '1'])).stdout).toMatch(/ · input 2 lines started\n/);
     process.kill(-cli.pid, 'SIGKILL');
+  });
+
+  // Before: a line was cut by its length, and one with CJK text (two columns a character) still
+  // wrapped onto the next line of the screen.
+  it('cuts a line to the terminal width in columns: a command line with CJK text does not wrap (tmux)', async () => {
+    const name = uniqueName('wide');
+    // An application's pool shows its parent's command line: the fixture ignores this argument.
+    const app = spawn(process.execPath, [fixture('app-parent.mjs'), name, '日本語のテキスト'.repeat(10)], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    app.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'looppool-tmux-'));
+    const socket = path.join(dir, 'socket');
+    // -u: UTF-8 whatever the locale, else tmux shows each wide character as `_`.
+    const tmux = (...args: string[]): string => execFileSync('tmux', ['-u', '-S', socket, ...args], { encoding: 'utf8' });
+    try {
+      await waitFor(() => out.includes('READY'), 'the application to start its pool');
+      // About 40 columns of the line left for the CJK text, after `<name>  pid <pid>  <node> <fixture> <name> `.
+      const width = 80 + process.execPath.length + fixture('app-parent.mjs').length;
+      tmux('new-session', '-d', '-s', 'top', '-x', String(width), '-y', '30', `${process.execPath} ${BIN} top ${name}; sleep 30`);
+      const screen = (): string[] => tmux('capture-pane', '-p', '-t', 'top').split('\n');
+      await waitFor(() => screen().some((line) => /WORKER\s+PID/.test(line)), 'the live screen to show the pool');
+      const rows = screen();
+      const head = rows.findIndex((line) => line.startsWith(`${name}  pid ${app.pid}  `));
+      expect(rows[head]).toMatch(/日本語のテ.*…$/);
+      expect(stringWidth(rows[head] as string)).toBeLessThan(width);
+      expect(rows[head + 1]).toMatch(/^ {2}(running|\(its control channel)/); // the pool's next line, not the rest of this one
+    } finally {
+      spawnSync('tmux', ['-S', socket, 'kill-server']);
+      rmSync(dir, { recursive: true, force: true });
+      await runCli(['stop', name, '--force']);
+      app.kill('SIGKILL');
+      await expectNoPoolLeft(name);
+    }
   });
 
   it('renders live in a real terminal (tmux), shows the workers, and quits on q', async () => {

@@ -26,9 +26,15 @@ const LOADED_BY_URL = ['dist/child/main.js', 'dist/child/watchdog/thread.js'];
 const targets = (value: unknown): string[] =>
   typeof value === 'string' ? [path.posix.normalize(value)] : Object.values(value ?? {}).flatMap(targets);
 
-/** The specifiers `file` imports (static, re-exports and `import()` of a string; comments skipped). */
+/**
+ * The specifiers `file` imports (static, re-exports and `import()` of a string; comments skipped),
+ * and the packages it loads when first needed (src/internal/lazy-require.ts: hot-shots, pidusage,
+ * string-width).
+ */
 function importsOf(file: string): string[] {
-  return ts.preProcessFile(readFileSync(path.join(root, file), 'utf8'), true, true).importedFiles.map((f) => f.fileName);
+  const text = readFileSync(path.join(root, file), 'utf8');
+  const required = [...text.matchAll(/\blazyRequire\("([^"]+)"\)/g)].map((m) => m[1] as string);
+  return [...ts.preProcessFile(text, true, true).importedFiles.map((f) => f.fileName), ...required];
 }
 
 /** The packed file `specifier` names, imported from `file` (undefined: a package or a built-in). */
@@ -67,6 +73,7 @@ describe('the files npm pack ships', () => {
       }
     }
     expect(shipped.length).toBeGreaterThan(5);
+    expect(shipped.flatMap(importsOf)).toContain('string-width'); // its require() is seen (and so checked)
     expect(missing).toEqual([]);
     expect(undeclared).toEqual([]);
   });

@@ -26,6 +26,15 @@ describe('looppool top: the frame', () => {
     expect(lines.at(-1)).toBe('  16:07:41  img  worker 2 (pid 99) uncaughtException: TypeError: x is not a function');
   });
 
+  // Before: cut at 200 UTF-16 units, a message of emoji could end in half of one (a lone surrogate, printed as garbage).
+  it("cuts a long error message at 200 columns, never inside a character", () => {
+    const message = `x${'😀'.repeat(150)}`;
+    const lines = render([{ pool: 'img', event: { event: 'workerError', at, data: [{ name: 'Error', message }, { worker: 2, pid: 99, origin: 'uncaughtException' }] } }]);
+    const described = (lines.at(-1) as string).slice('  16:07:41  img  '.length);
+    expect(described).toBe(`worker 2 (pid 99) uncaughtException: Error: x${'😀'.repeat(77)}`); // 199 columns: one more emoji would take 201
+    expect(/\p{Surrogate}/u.test(described)).toBe(false);
+  });
+
   // A pool whose parent was stopped (SIGSTOP) or busy was said to have no channel, while ps listed it with one.
   it('tells a pool without a control channel from one whose channel did not answer', () => {
     const pool = (control: string | null): LivePool => ({

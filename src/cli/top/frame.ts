@@ -1,6 +1,6 @@
 /** One screen of `looppool top`: every pool's process tree plus what its control channel says. */
 import type { ControlEvent, ControlStats } from '../../control/index.ts';
-import { columns, formatBytes, formatDuration, formatMs, formatRate } from '../format.ts';
+import { columns, cutToWidth, formatBytes, formatDuration, formatMs, formatRate } from '../format.ts';
 import type { LivePool } from '../proc/pool-view.ts';
 import { poolLabel } from '../proc/pools.ts';
 
@@ -125,10 +125,10 @@ function describeEvent(event: ControlEvent): string {
       // (error, info): the error as its name, code and message
       const [error, info] = Array.isArray(event.data) ? (event.data as Record<string, unknown>[]) : [];
       if (!error || !info) break;
-      return `worker ${String(info.worker)} (pid ${String(info.pid)}) ${String(info.origin)}: ${String(error.name)}: ${String(error.message)}`.slice(0, 200);
+      return cutToWidth(`worker ${String(info.worker)} (pid ${String(info.pid)}) ${String(info.origin)}: ${String(error.name)}: ${String(error.message)}`, 200);
     }
   }
-  return `${event.event} ${JSON.stringify(event.data).slice(0, 200)}`;
+  return `${event.event} ${cutToWidth(JSON.stringify(event.data), 200)}`;
 }
 
 /** ` in fn (file:line)` for a blocked loop's innermost frame, or why there is none. */

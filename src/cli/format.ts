@@ -1,6 +1,5 @@
 /** Human formatting of sizes, durations and rates for the command's terminal output. */
 import type stringWidth from 'string-width';
-import { lazyRequire } from '../internal/lazy-require.ts';
 
 /** `81.2 MiB`. */
 export function formatBytes(bytes: number | undefined): string {
@@ -75,7 +74,7 @@ const ASCII = /^[\x00-\x7f]*$/;
  * 10-30 ms to build, which every command (`looppool run`) would pay on starting. Node >= 20.19
  * require()s an ES module.
  */
-const stringWidthModule = lazyRequire<{ default: typeof stringWidth }>('string-width');
+let measure: typeof stringWidth | undefined;
 let graphemes: Intl.Segmenter | undefined;
 
 /**
@@ -85,7 +84,8 @@ let graphemes: Intl.Segmenter | undefined;
  */
 export function displayWidth(text: string): number {
   if (ASCII.test(text)) return text.length;
-  return stringWidthModule().default(printable(text));
+  measure ??= (process.getBuiltinModule('node:module').createRequire(import.meta.url)('string-width') as { default: typeof stringWidth }).default;
+  return measure(printable(text));
 }
 
 /**

@@ -28,12 +28,12 @@ const targets = (value: unknown): string[] =>
 
 /**
  * The specifiers `file` imports (static, re-exports and `import()` of a string; comments skipped),
- * and the packages it loads when first needed (src/internal/lazy-require.ts: hot-shots, pidusage,
- * string-width).
+ * and the packages it loads when first needed with a require() made by createRequire()
+ * (src/internal/lazy-require.ts: hot-shots, pidusage; src/cli/format.ts: string-width).
  */
 function importsOf(file: string): string[] {
   const text = readFileSync(path.join(root, file), 'utf8');
-  const required = [...text.matchAll(/\blazyRequire\("([^"]+)"\)/g)].map((m) => m[1] as string);
+  const required = [...text.matchAll(/(?:\blazyRequire|createRequire\(import\.meta\.url\))\("([^"]+)"\)/g)].map((m) => m[1] as string);
   return [...ts.preProcessFile(text, true, true).importedFiles.map((f) => f.fileName), ...required];
 }
 

@@ -60,10 +60,12 @@ export function columns(rows: readonly (readonly string[])[], gap = 2): string[]
 
 /**
  * `text` with every control character (C0, DEL, C1) shown as `?`, as ps(1) does: a process's
- * command line is anyone's to choose, and written raw it could drive the reader's terminal.
+ * command line is anyone's to choose, and written raw it could drive the reader's terminal. A
+ * lone surrogate (half of a pair: an error message that held `\ud800`) becomes U+FFFD, which is
+ * what a terminal shows for it, in the one column string-width then counts.
  */
 export function printable(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?').replace(/\p{Cs}/gu, '\ufffd');
 }
 
 /** Only ASCII: one column a character, a control character too (printable() shows it as `?`). */

@@ -5,7 +5,7 @@
  */
 import stringWidth from 'string-width';
 import { describe, expect, it } from 'vitest';
-import { columns, fit } from '../../src/cli/format.ts';
+import { columns, fit, printable } from '../../src/cli/format.ts';
 
 /** A lone (unpaired) surrogate: half a character. */
 const LONE_SURROGATE = /\p{Surrogate}/u;
@@ -67,5 +67,14 @@ describe('columns', () => {
     expect(columns([[ACCENT.repeat(3), 'x'], ['abc', 'y']])).toEqual([`${ACCENT.repeat(3)}  x`, 'abc  y']);
     const widths = columns([['日本語', '1'], ['abcdefg', '2']]).map((line) => stringWidth(line));
     expect(widths).toEqual([10, 10]);
+  });
+});
+
+describe('printable', () => {
+  it('shows control characters as ?, and a lone surrogate as U+FFFD (what a terminal prints for it), a pair as it is', () => {
+    expect(printable('a\u001b[2Jb\u0085c')).toBe('a?[2Jb?c');
+    expect(printable('x\ud800y\udc00z')).toBe('x\ufffdy\ufffdz'); // before: left as they were, counted 0 columns
+    expect(printable('👩‍💻 😀')).toBe('👩‍💻 😀');
+    expect(fit(printable(`${'x'.repeat(10)}\ud800${'y'.repeat(10)}`), 20)).toBe(`${'x'.repeat(10)}\ufffd${'y'.repeat(7)}…`);
   });
 });

@@ -26,6 +26,12 @@ const PROBE_TIMEOUT_MS = 250;
  * removed. Its bind gave the file its mtime, so one that young is left for a later sweep.
  */
 const STALE_AFTER_MS = 10_000;
+/**
+ * Probes in flight at most. Each holds a descriptor while it connects: a directory of thousands
+ * of stale sockets, all probed at once, took every descriptor a process may have (EMFILE), and the
+ * pool's own socket, the sweep's other probes and the application's files were refused meanwhile.
+ */
+const MAX_PROBES = 16;
 
 /** Connect to the Unix socket at `path` and hang up at once; never rejects. */
 export function probeSocket(path: string, timeoutMs = PROBE_TIMEOUT_MS): Promise<SocketState> {
@@ -50,16 +56,17 @@ export function probeSocket(path: string, timeoutMs = PROBE_TIMEOUT_MS): Promise
 /**
  * Remove the sockets in `dir` that nothing listens on: a pool killed with SIGKILL (`terminate()`
  * of a pool around it, a hard timeout of the worker it ran in) never removed its own, and they
- * piled up. All are tried at once; `isOurs(path)` names the paths this process binds, left
+ * piled up. Tried MAX_PROBES at a time; `isOurs(path)` names the paths this process binds, left
  * alone whatever they answer (one may be between its bind and its listen). Never rejects.
  */
 export async function removeDeadSockets(dir: string, isOurs: (path: string) => boolean): Promise<void> {
-  const sockets = listControlSockets(dir).filter((s) => !isOurs(s.path));
-  await Promise.all(
-    sockets.map(async ({ path }) => {
+  const paths = listControlSockets(dir).map((s) => s.path).filter((path) => !isOurs(path));
+  const probeNext = async (): Promise<void> => {
+    for (let path = paths.pop(); path !== undefined; path = paths.pop()) {
       if ((await probeSocket(path)) === 'refused' && !isOurs(path)) removeIfOld(path);
-    }),
-  );
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(MAX_PROBES, paths.length) }, probeNext));
 }
 
 /** Unlink `path` unless its file was made in the last STALE_AFTER_MS (a socket being bound now, maybe in place of the refused one). */

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controlRequest, listControlSockets, startControlServer, subscribeControlEvents, type ControlEvent } from '../../src/control/index.ts';
 import { waitFor } from '../helpers/processes.ts';
+import { fixture } from './helpers.ts';
 
 // Made before the first test, not at import: a run that filters out every test imports the
 // file but runs none of its hooks, and the directory was left behind.
@@ -73,6 +74,26 @@ async function leaveSocket(file: string): Promise<void> {
   if (!listening) throw new Error(`The child exited before it bound ${file}`);
 }
 
+/**
+ * Leave `count` aged socket files nothing listens on in `dir` (made 0700): all bound by one child,
+ * killed with SIGKILL once they were.
+ */
+async function leaveSockets(dir: string, count: number): Promise<void> {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const bind = `const net = require('node:net'); let left = ${count};
+    for (let i = 0; i < ${count}; i++) net.createServer().listen(require('node:path').join(process.argv[1], (4000000 + i) + '@stale.sock'), () => { if (--left === 0) console.log('bound'); });`;
+  const child = spawn(process.execPath, ['-e', bind, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const bound = await new Promise<boolean>((resolve) => {
+    child.stdout.once('data', () => resolve(true));
+    child.once('exit', () => resolve(false));
+  });
+  child.kill('SIGKILL');
+  await exited;
+  if (!bound) throw new Error(`The child exited before it bound ${count} sockets in ${dir}`);
+  for (const socket of listControlSockets(dir)) age(socket.path);
+}
+
 /** A server in this process answering `pong` to each line, as a pool of another PID namespace serves its socket. */
 async function listenAt(file: string): Promise<net.Server> {
   const server = net.createServer((socket) => {
@@ -125,6 +146,23 @@ describe('control channel', () => {
     expect(existsSync(stale)).toBe(false);
     // Refused too, but made seconds ago: maybe a pool between its bind and its listen.
     expect(existsSync(fresh)).toBe(true);
+  });
+
+  it('sweeps hundreds of stale sockets in a process allowed few descriptors, and still opens its own', async () => {
+    // Before: every socket was probed at once; at 64 descriptors the probes took them all (EMFILE),
+    // the pool's own path could not be probed ("served by another process"), no channel was
+    // opened, and most stale sockets stayed.
+    const runtime = freshDir();
+    const dir = path.join(runtime, 'looppool');
+    await leaveSockets(dir, 300);
+    const child = spawnSync('sh', ['-c', 'ulimit -n 64 && exec "$0" "$1"', process.execPath, fixture('app-control-once.mjs')], {
+      env: { ...process.env, XDG_RUNTIME_DIR: runtime },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(child.stderr).toBe('');
+    expect(child.stdout).toBe('SOCKET yes\n');
+    expect(listControlSockets(dir)).toEqual([]);
   });
 
   it('keeps a live socket named for a pid this process cannot see (a pool of another PID namespace), which still answers', async () => {

@@ -3,7 +3,7 @@
  * two pools without `name` are: both 'pool'): each is a pool of its own, with its own workers
  * (titled `looppool <name>@2 worker <n>` for the second) and its own control socket.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { readProcess } from '../../src/cli/proc/process-table.ts';
 import { isAlive, waitFor } from '../helpers/processes.ts';
@@ -15,6 +15,16 @@ interface PsPool {
   pid: number;
   control: string | null;
   workers: { worker: number; pid: number }[];
+}
+
+/** The application of app-same-name.mjs, started with pool name `name`, once it printed READY. */
+async function startApp(name: string): Promise<{ app: ChildProcess; exited: Promise<unknown> }> {
+  const app = spawn(process.execPath, [fixture('app-same-name.mjs'), name], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const exited = new Promise((resolve) => app.once('exit', resolve));
+  let out = '';
+  app.stdout?.setEncoding('utf8').on('data', (s: string) => (out += s));
+  await waitFor(() => /^READY .*\n/m.test(out), 'the application to start its pools');
+  return { app, exited };
 }
 
 async function psJson(target: string): Promise<PsPool[]> {
@@ -78,6 +88,26 @@ describe('two pools one process gave the same name', () => {
       expect(err.match(/\[LOOPPOOL_DUPLICATE_NAME\] LooppoolWarning: Another pool named '[^']+' is running in this process/g)).toHaveLength(1);
     } finally {
       app.kill('SIGKILL');
+    }
+  });
+
+  it('stop refuses a name two processes gave their pools, naming each parent once', async () => {
+    // Before: "parent pids 4242, 4242, 4343, 4343", a pid for each pool.
+    const name = uniqueName('twice');
+    const apps = [await startApp(name), await startApp(name)];
+    try {
+      const parents = apps.map(({ app }) => app.pid as number).sort((a, b) => a - b);
+      for (const target of [name, `${name}@2`]) {
+        const stop = await runCli(['stop', target]);
+        expect(stop.code).toBe(2);
+        expect(stop.stderr).toContain(`Several pools are named ${target} (parent pids ${parents.join(', ')}): give a pid`);
+      }
+    } finally {
+      // Through their control channels, which remove their sockets (a SIGKILL would leave them).
+      for (const { app } of apps) await runCli(['stop', String(app.pid)]);
+      for (const { app } of apps) app.kill('SIGKILL');
+      await Promise.all(apps.map(({ exited }) => exited));
+      await expectNoPoolLeft(name);
     }
   });
 });

@@ -4,7 +4,7 @@
  * never splits a character (half a surrogate pair prints as garbage).
  */
 import stringWidth from 'string-width';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { columns, fit, printable } from '../../src/cli/format.ts';
 
 /** A lone (unpaired) surrogate: half a character. */
@@ -52,6 +52,54 @@ describe('fit', () => {
 
   it('keeps a line of zero-width marks that fits in columns though not in length', () => {
     expect(fit(ACCENT.repeat(15), 20)).toBe(ACCENT.repeat(15));
+  });
+});
+
+/** fit() as it was, the whole line segmented at once: what fit() must still give, however it measures. */
+function fitWhole(line: string, width: number): string {
+  if (stringWidth(printable(line)) < width) return line;
+  let used = 0;
+  for (const { segment, index } of new Intl.Segmenter(undefined, { granularity: 'grapheme' }).segment(line)) {
+    used += stringWidth(printable(segment));
+    if (used > width - 2) return `${line.slice(0, index)}…`;
+  }
+  return line;
+}
+
+/** The length of the longest text handed to a grapheme segmenter (string-width's too) while `run` runs. */
+function longestSegmented(run: () => void): number {
+  const segment = vi.spyOn(Intl.Segmenter.prototype, 'segment');
+  try {
+    run();
+    return Math.max(0, ...segment.mock.calls.map(([text]) => text.length));
+  } finally {
+    segment.mockRestore();
+  }
+}
+
+describe('long lines', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  // Before: the whole line was segmented, and V8's segmenter takes time in its whole length at each
+  // step: a command line of 100 000 non-ASCII characters held `ps` and each redraw of `top` for seconds.
+  const command = `node /srv/app.mjs ${'日本'.repeat(10_000)}`;
+
+  it('fit() segments no more of a long line than the terminal shows', () => {
+    let line = '';
+    expect(longestSegmented(() => (line = fit(command, 80)))).toBeLessThan(1000);
+    expect(line).toBe(`node /srv/app.mjs ${'日本'.repeat(15)}…`);
+  });
+
+  it('columns() does not measure the last column, which is never padded', () => {
+    let lines: string[] = [];
+    expect(longestSegmented(() => (lines = columns([['POOL', 'COMMAND'], ['名前', command]])))).toBeLessThan(1000);
+    expect(lines).toEqual(['POOL  COMMAND', `名前  ${command}`]);
+  });
+
+  it('cuts as it did when it segmented the whole line, graphemes that cross its windows included', () => {
+    const marks = '\u0301'.repeat(700); // one grapheme longer than the first windows
+    const texts = [ACCENT.repeat(400), ZWJ.repeat(300), FLAG.repeat(300), `x${'😀'.repeat(500)}`, `a${marks}${'b'.repeat(300)}`, `日${'e\u0301日'.repeat(300)}`];
+    for (const text of texts) for (const width of [10, 11, 37, 80, 200]) expect(fit(text, width)).toBe(fitWhole(text, width));
   });
 });
 

@@ -54,9 +54,8 @@ async function stop(target: string, flags: StopFlags, io: CliIo): Promise<number
         `give the pid of ${poolLabel(ownerOf)}'s parent to stop it (its workers' pools with it), or of a worker of the pool inside`,
     );
   }
-  if (!/^\d+$/.test(target) && new Set(pools.map((p) => p.pid)).size > 1) {
-    throw new UsageError(`Several pools are named ${target} (parent pids ${pools.map((p) => p.pid).join(', ')}): give a pid`);
-  }
+  const parents = [...new Set(pools.map((p) => p.pid))]; // each once: a process may run several pools of the name
+  if (!/^\d+$/.test(target) && parents.length > 1) throw new UsageError(`Several pools are named ${target} (parent pids ${parents.join(', ')}): give a pid`);
   const pids: number[] = [];
   const signalled = new Set<number>();
   for (const pool of pools) {

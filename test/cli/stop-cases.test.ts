@@ -70,6 +70,33 @@ describe('looppool stop', () => {
     }
   });
 
+  it('refuses to stop one pool of an application that runs others beside it, when that means signalling the application', async () => {
+    // Before: `stop <name>-a` (no control channel) sent SIGTERM to the application, and --force SIGKILLed it: both pools ended.
+    const name = uniqueName('beside');
+    const app = startApp('app-two-pools.mjs', [name]);
+    const pid = app.child.pid as number;
+    try {
+      await waitFor(() => app.out().includes('READY'), 'the application to start its pools');
+      for (const args of [['stop', `${name}-a`], ['stop', `${name}-a`, '--force']]) {
+        const stop = startCli(args);
+        expect((await stop.exit()).code).toBe(2);
+        expect(stop.stderr).toContain(`${name}-a`);
+        expect(stop.stderr).toContain(`its process (pid ${pid}) with ${name}-b`);
+        expect(stop.stderr).toContain(`Give the pid ${pid} to stop them all`);
+      }
+      expect(isAlive(pid)).toBe(true);
+      expect(app.out()).not.toContain('ENDED');
+      // The pid names the process, and so both pools: one SIGTERM, both drain.
+      const stop = startCli(['stop', String(pid)]);
+      expect((await stop.exit()).code).toBe(0);
+      expect(await app.exited).toEqual([0, null]);
+      await expectNoPoolLeft(`${name}-a`);
+      await expectNoPoolLeft(`${name}-b`);
+    } finally {
+      app.child.kill('SIGKILL');
+    }
+  });
+
   it('stops every pool an application gave the same name, each through its own control channel', async () => {
     // Before: it asked the first pool only, then waited for the other's worker until the timeout (exit 1).
     const name = uniqueName('twins');

@@ -43,7 +43,8 @@ async function stop(target: string, flags: StopFlags, io: CliIo): Promise<number
   if (!/^\d+$/.test(flags.timeout) || !(timeout <= MAX_DELAY_MS)) throw new UsageError(`--timeout must be milliseconds from 0 to ${MAX_DELAY_MS}, got ${JSON.stringify(flags.timeout)}`);
   // The whole stop, a control channel that does not answer included, takes at most --timeout.
   const deadline = performance.now() + timeout;
-  const pools = selectPools(findPools(), target);
+  const all = findPools();
+  const pools = selectPools(all, target);
   if (pools.length === 0) throw new UsageError(`No looppool pool matches ${JSON.stringify(target)} (see looppool ps)`);
   const ownerOf = pools.find((p) => p.workers.some((w) => String(w.pid) === target));
   const inner = pools.filter((p) => String(p.pid) === target);
@@ -56,6 +57,7 @@ async function stop(target: string, flags: StopFlags, io: CliIo): Promise<number
   }
   const parents = [...new Set(pools.map((p) => p.pid))]; // each once: a process may run several pools of the name
   if (!/^\d+$/.test(target) && parents.length > 1) throw new UsageError(`Several pools are named ${target} (parent pids ${parents.join(', ')}): give a pid`);
+  refuseSharedProcess(all, pools, flags.force === true);
   const pids: number[] = [];
   const signalled = new Set<number>();
   for (const pool of pools) {
@@ -80,6 +82,26 @@ async function stop(target: string, flags: StopFlags, io: CliIo): Promise<number
   const left = [...new Set([...pids.filter(isAlive), ...workersNow(draining), ...open()])];
   io.stderr.write(`looppool stop: still running after ${timeout} ms: pids ${left.join(', ')}${flags.force ? '' : ' (use --force to kill them)'}\n`);
   return EXIT.FAILED;
+}
+
+/**
+ * Refuse to signal a process for some of its pools only: a pool without a control channel is
+ * stopped by a SIGTERM to its process, and `--force` SIGKILLs the process, which ends the pools
+ * it runs beside it too (`stop dup@2`, or `stop a` of an application that runs `a` and `b`).
+ * Naming the process (its pid) selects all of them, which is what such a stop does.
+ * @throws {UsageError}
+ */
+function refuseSharedProcess(all: readonly FoundPool[], selected: readonly FoundPool[], force: boolean): void {
+  for (const pool of selected) {
+    if (pool.orphaned || pool.pid === process.pid || (!force && pool.control !== undefined)) continue;
+    const beside = all.filter((other) => other.pid === pool.pid && !selected.includes(other));
+    if (beside.length === 0) continue;
+    throw new UsageError(
+      `${poolLabel(pool)} ${force ? 'shares' : 'has no control channel and shares'} its process (pid ${pool.pid}) with ${beside.map(poolLabel).join(', ')}: ` +
+        `this stop ${force ? 'SIGKILLs' : 'would send SIGTERM to'} that process, which ends ${beside.length === 1 ? 'it' : 'them'} too. ` +
+        `Give the pid ${pool.pid} to stop them all${force ? '' : `, or open ${poolLabel(pool)}'s control channel (control: true) to stop it alone`}`,
+    );
+  }
 }
 
 /**

@@ -51,7 +51,12 @@ function readWhenIdleTimeout(options: unknown): number | undefined {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`Expected the options of whenIdle() to be an object such as { timeout: 1000 }, got ${describe(options)}`);
   }
-  const kind = notOptionsObject(options);
+  let kind: string | undefined;
+  try {
+    kind = notOptionsObject(options);
+  } catch {
+    kind = undefined; // a Proxy's trap that throws: readOptions says so, with what it threw
+  }
   if (kind !== undefined) throw new TypeError(`Expected the options of whenIdle() to be an object such as { timeout: 1000 }, got ${kind}`);
   const { timeout } = readOptions(options, WHEN_IDLE_KEYS, '', ' of whenIdle() (it takes `timeout`)', WHEN_IDLE_KEYS);
   if (timeout !== undefined && !(typeof timeout === 'number' && timeout >= 0 && !Number.isNaN(timeout))) {

@@ -15,9 +15,19 @@ const NONE: ReadonlySet<string> = new Set();
  * @throws {TypeError}
  */
 export function assertOnlyKnownKeys(input: object, known: ReadonlySet<string>, prefix = '', hint: string | ((key: string) => string) = ''): void {
-  const kind = notOptionsObject(input);
-  if (kind !== undefined) throw new TypeError(`Expected ${prefix ? `\`${prefix.slice(0, -1)}\`` : 'the options'} to be an object, got ${kind}`);
-  for (const key of Object.keys(input)) {
+  const what = prefix ? `\`${prefix.slice(0, -1)}\`` : 'the options';
+  let kind: string | undefined;
+  let keys: string[];
+  try {
+    // A Proxy's traps run here (its Symbol.toStringTag, its ownKeys): what they throw is bad input too.
+    kind = notOptionsObject(input);
+    keys = Object.keys(input);
+  } catch (error) {
+    const why = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    throw new TypeError(`Expected ${what} to be readable, got an error when listing ${prefix ? 'its' : 'their'} keys (${why})`, { cause: error });
+  }
+  if (kind !== undefined) throw new TypeError(`Expected ${what} to be an object, got ${kind}`);
+  for (const key of keys) {
     if (!known.has(key)) throw new TypeError(`Unknown option \`${prefix}${key}\`${typeof hint === 'string' ? hint : hint(key)}`);
   }
 }

@@ -26,13 +26,18 @@ export function readOptions(
     try {
       value = (input as Record<string, unknown>)[key];
     } catch (error) {
-      const what = error instanceof Error ? `${error.name}: ${error.message}` : show(error);
-      throw new TypeError(`Expected \`${prefix}${key}\` to be readable, got an error when reading it (${what})`, { cause: error });
+      throw unreadable(`${prefix}${key}`, error);
     }
     assertNotNull(prefix, key, value, nullable);
     if (value !== undefined) values[key] = value;
   }
   return values;
+}
+
+/** The TypeError for option `name`, whose reading threw `error` (a getter, a Proxy's trap): `cause` is what it threw. */
+export function unreadable(name: string, error: unknown): TypeError {
+  const what = error instanceof Error ? `${error.name}: ${error.message}` : show(error);
+  return new TypeError(`Expected \`${name}\` to be readable, got an error when reading it (${what})`, { cause: error });
 }
 
 export function integer(name: string, value: unknown, min: number, allowInfinity = false): number {

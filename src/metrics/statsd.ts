@@ -8,7 +8,7 @@
 import type { ClientOptions, StatsD } from 'hot-shots';
 import { lazyRequire } from '../internal/lazy-require.ts';
 import { notOptionsObject } from '../internal/known-keys.ts';
-import { readOptions, show } from '../internal/option-checks.ts';
+import { readOptions, show, unreadable } from '../internal/option-checks.ts';
 import { settleWithin } from '../internal/settle-within.ts';
 
 const hotShots = lazyRequire<{ StatsD: new (options: ClientOptions) => StatsD }>('hot-shots');
@@ -115,7 +115,11 @@ export interface CreateStatsdOptions {
 export function isStatsdClient(value: unknown): value is StatsD {
   if (typeof value !== 'object' || value === null) return false;
   const client = value as Partial<Record<'gauge' | 'increment' | 'timing' | 'flush', unknown>>;
-  return typeof client.gauge === 'function' && typeof client.increment === 'function' && typeof client.timing === 'function' && typeof client.flush === 'function';
+  try {
+    return typeof client.gauge === 'function' && typeof client.increment === 'function' && typeof client.timing === 'function' && typeof client.flush === 'function';
+  } catch {
+    return false; // a getter or a Proxy that throws: no client; read as options, it is a TypeError there
+  }
 }
 
 /**
@@ -182,7 +186,12 @@ export function resolveStatsdOptions(options: StatsdOptions, tags?: boolean): Re
   if (typeof prefix !== 'string') throw new TypeError(`Expected \`statsd.prefix\` to be a string, got ${show(prefix)}`);
   const protocol = input.protocol ?? d.protocol;
   if (protocol !== 'udp' && protocol !== 'tcp') throw new TypeError(`Expected \`statsd.protocol\` to be 'udp' or 'tcp', got ${show(protocol)}`);
-  const globalTags = copyTags(input.globalTags ?? {});
+  let globalTags: ReturnType<typeof copyTags>;
+  try {
+    globalTags = copyTags(input.globalTags ?? {});
+  } catch (error) {
+    throw unreadable('statsd.globalTags', error); // a getter or a Proxy's trap in the tags
+  }
   if (globalTags === undefined) throw new TypeError(`Expected \`statsd.globalTags\` to be an object of strings or an array of strings, got ${show(input.globalTags)}`);
   const maxBufferSize = input.maxBufferSize ?? d.maxBufferSize;
   if (!Number.isInteger(maxBufferSize) || maxBufferSize < 0) throw new TypeError(`Expected \`statsd.maxBufferSize\` to be an integer >= 0, got ${show(maxBufferSize)}`);

@@ -148,6 +148,27 @@ describe('limits and bad input', () => {
     expect([...reads].filter(([, count]) => count !== 1)).toEqual([]);
   });
 
+  it('a Proxy whose traps throw as its keys are listed is a TypeError too, with what it threw as cause', async () => {
+    // Before: the trap's own error surfaced (Object.keys and the object's tag were read outside the checks).
+    const cause = new Error('trap');
+    const noKeys = new Proxy({}, { ownKeys: () => { throw cause; } });
+    const noGet = new Proxy({}, { get: () => { throw cause; } });
+    const pool = new Pool({ worker: fixture('echo.ts'), size: 1 }); // never started: no process
+    const attempts: [() => unknown, string][] = [
+      [() => new Pool(noKeys as never), 'Expected the options to be readable, got an error when listing their keys (Error: trap)'],
+      [() => new Pool({ worker: fixture('echo.ts'), statsd: noGet as never }), 'Expected `statsd` to be readable, got an error when listing its keys (Error: trap)'],
+      [() => pool.putNowait(1, noKeys as never), 'Expected the options to be readable, got an error when listing their keys (Error: trap)'],
+      [() => pool.run(1, noGet as never), 'Expected the options to be readable, got an error when listing their keys (Error: trap)'],
+      [() => pool.stop(noKeys as never), 'Expected the options to be readable, got an error when listing their keys (Error: trap)'],
+    ];
+    for (const [attempt, message] of attempts) {
+      const error = await failureOf(attempt);
+      expect(error).toBeInstanceOf(TypeError);
+      expect(error).toMatchObject({ message, cause });
+    }
+    expect(pool.state).toBe('created');
+  });
+
   // Before: the getter's own error surfaced, naming no option; and each was read three times (the null check, the type check, its use).
   it('reads each nested pool option once: a `sentry` getter that throws is a TypeError naming `sentry.<key>`', async () => {
     const cause = new Error('secrets not loaded');

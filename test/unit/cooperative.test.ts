@@ -69,5 +69,9 @@ describe('cooperative helpers', () => {
     const timeout = changingGetter({}, 'timeout', [60_000, 'x']);
     expect(await whenIdle(timeout.options)).toBe(true);
     expect(timeout.reads()).toBe(1);
+    // A Proxy whose every read throws (its Symbol.toStringTag too): before, the trap's error surfaced.
+    const trapped = await failureOf(() => whenIdle(new Proxy({}, { get: () => { throw cause; } })));
+    expect(trapped).toBeInstanceOf(TypeError);
+    expect(trapped).toMatchObject({ message: 'Expected the options to be readable, got an error when listing their keys (Error: config not loaded)', cause });
   });
 });

@@ -43,6 +43,8 @@ describe('resolveStatsdOptions', () => {
     expectUnreadable(await failureOf(() => resolveStatsdOptions(throwingGetter({}, 'port', cause))), 'statsd.port', cause);
     expectUnreadable(await failureOf(() => createStatsd(throwingGetter({ mock: true }, 'host', cause))), 'statsd.host', cause);
     expectUnreadable(await failureOf(() => new Pool({ worker: 'w.mjs', statsd: throwingGetter({}, 'prefix', cause) })), 'statsd.prefix', cause);
+    // A Proxy as the tags, whose traps throw: before, the trap's error surfaced.
+    expectUnreadable(await failureOf(() => resolveStatsdOptions({ globalTags: new Proxy({}, { ownKeys: () => { throw cause; } }) })), 'statsd.globalTags', cause);
     const port = changingGetter({}, 'port', [9125, 'x']);
     expect(resolveStatsdOptions(port.options).port).toBe(9125);
     expect(port.reads()).toBe(1);

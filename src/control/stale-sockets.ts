@@ -33,23 +33,31 @@ const STALE_AFTER_MS = 10_000;
  */
 const MAX_PROBES = 16;
 
+/** What a probe found, and for `unknown` why (an error code such as EMFILE, or the timeout). */
+export interface Probe {
+  readonly state: SocketState;
+  readonly why?: string;
+}
+
 /** Connect to the Unix socket at `path` and hang up at once; never rejects. */
-export function probeSocket(path: string, timeoutMs = PROBE_TIMEOUT_MS): Promise<SocketState> {
+export function probeSocket(path: string, timeoutMs = PROBE_TIMEOUT_MS): Promise<Probe> {
   return new Promise((resolve) => {
     let socket: net.Socket;
     try {
       socket = process.getBuiltinModule('node:net').connect(path);
-    } catch {
-      resolve('unknown');
+    } catch (error) {
+      resolve({ state: 'unknown', why: (error as Error).message });
       return;
     }
-    const settle = (state: SocketState): void => {
+    const settle = (probe: Probe): void => {
       socket.destroy();
-      resolve(state);
+      resolve(probe);
     };
-    socket.setTimeout(timeoutMs, () => settle('unknown'));
-    socket.once('connect', () => settle('listening'));
-    socket.once('error', (err: NodeJS.ErrnoException) => settle(err.code === 'ECONNREFUSED' ? 'refused' : err.code === 'ENOENT' ? 'absent' : 'unknown'));
+    socket.setTimeout(timeoutMs, () => settle({ state: 'unknown', why: `no answer within ${timeoutMs} ms` }));
+    socket.once('connect', () => settle({ state: 'listening' }));
+    socket.once('error', (err: NodeJS.ErrnoException) =>
+      settle(err.code === 'ECONNREFUSED' ? { state: 'refused' } : err.code === 'ENOENT' ? { state: 'absent' } : { state: 'unknown', why: err.code ?? err.message }),
+    );
   });
 }
 
@@ -63,7 +71,7 @@ export async function removeDeadSockets(dir: string, isOurs: (path: string) => b
   const paths = listControlSockets(dir).map((s) => s.path).filter((path) => !isOurs(path));
   const probeNext = async (): Promise<void> => {
     for (let path = paths.pop(); path !== undefined; path = paths.pop()) {
-      if ((await probeSocket(path)) === 'refused' && !isOurs(path)) removeIfOld(path);
+      if ((await probeSocket(path)).state === 'refused' && !isOurs(path)) removeIfOld(path);
     }
   };
   await Promise.all(Array.from({ length: Math.min(MAX_PROBES, paths.length) }, probeNext));
@@ -89,11 +97,12 @@ function removeIfOld(path: string): void {
  * @throws {ControlChannelError}
  */
 export async function freeSocketPath(path: string): Promise<void> {
-  const state = await probeSocket(path);
+  const { state, why } = await probeSocket(path);
   if (state === 'absent') return;
   if (state === 'refused') {
     await process.getBuiltinModule('node:fs/promises').unlink(path).catch(() => {});
     return;
   }
+  if (state === 'unknown') throw new ControlChannelError(`Cannot tell whether a process serves ${path} (${why ?? 'unknown'}): left as it is`);
   throw new ControlChannelError(`${path} is served by another process (a pool of another PID namespace that shares this directory, with this pid and name?): left to it`);
 }

@@ -180,6 +180,40 @@ describe('control channel', () => {
     }
   });
 
+  it('says why it could not tell whether its own path is served (a full listen queue: EAGAIN), and leaves it', async () => {
+    // Before: any failure to connect but a refusal was reported as "served by another process".
+    const dir = freshDir();
+    mkdirSync(dir, { mode: 0o700 });
+    const busy = path.join(dir, `${process.pid}@busy.sock`);
+    // A listener whose loop never runs again: the kernel's queue (backlog 1) holds a connection or two, then refuses with EAGAIN.
+    const script = "require('node:net').createServer().listen({ path: process.argv[1], backlog: 1 }, () => { console.log('listening'); Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0); })";
+    const child = spawn(process.execPath, ['-e', script, busy], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    const held: net.Socket[] = [];
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.once('data', () => resolve());
+        child.once('exit', () => reject(new Error('the listener exited')));
+      });
+      // Fill the queue: connect until the kernel refuses one.
+      for (let full = false; !full && held.length < 20; ) {
+        const socket = net.connect(busy);
+        held.push(socket);
+        full = await new Promise<boolean>((resolve, reject) => {
+          socket.once('connect', () => resolve(false));
+          socket.once('error', (err: NodeJS.ErrnoException) => (err.code === 'EAGAIN' ? resolve(true) : reject(err)));
+        });
+      }
+      const error = await startControlServer(new FakePool(), { name: 'busy', dir }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ name: 'ControlChannelError', message: expect.stringContaining(`Cannot tell whether a process serves ${busy} (EAGAIN)`) });
+      expect(existsSync(busy)).toBe(true);
+    } finally {
+      for (const socket of held) socket.destroy();
+      child.kill('SIGKILL');
+      await exited;
+    }
+  });
+
   it('leaves a live socket at its own path (a pool of another PID namespace with its pid and name) answering, and opens none', async () => {
     // Before: the file at its path was taken for a stale one of an earlier process with its pid, and unlinked.
     // Another index would not do: the socket's index is the pool's instance, which its workers' titles carry.

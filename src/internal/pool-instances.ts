@@ -22,8 +22,14 @@ interface Claim {
   holders: number;
 }
 
-/** Per name, the numbers taken and who holds them. */
-const taken = new Map<string, Map<number, Claim>>();
+/**
+ * Per name, the numbers taken and who holds them: one table per process, kept on globalThis, so
+ * that two copies of looppool in one process (two versions in node_modules) number their pools
+ * together; each with a table of its own gave two pools of one name the number 1, the same
+ * titles, and the second's control socket was refused.
+ */
+const TABLE = Symbol.for('looppool.poolInstances');
+const taken: Map<string, Map<number, Claim>> = ((globalThis as { [TABLE]?: Map<string, Map<number, Claim>> })[TABLE] ??= new Map());
 
 /** The instance number of `owner` (a pool) among the pools named `name`: the one it holds, else the lowest free one. */
 export function claimInstance(name: string, owner: object): PoolInstance {

@@ -59,30 +59,12 @@ function age(file: string): void {
 }
 
 /**
- * Leave a socket file nothing listens on at `file`: bound by a child killed with SIGKILL (a
- * server closed in this process would unlink its file).
+ * Run `script` in a child (`arg` its argument) that prints a line once it has bound its sockets,
+ * then SIGKILL it: the socket files stay, and nothing listens on them (a server closed in this
+ * process would unlink its file).
  */
-async function leaveSocket(file: string): Promise<void> {
-  const child = spawn(process.execPath, ['-e', "require('node:net').createServer().listen(process.argv[1], () => console.log('listening'))", file], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  const listening = await new Promise<boolean>((resolve) => {
-    child.stdout.once('data', () => resolve(true));
-    child.once('exit', () => resolve(false));
-  });
-  child.kill('SIGKILL');
-  await exited;
-  if (!listening) throw new Error(`The child exited before it bound ${file}`);
-}
-
-/**
- * Leave `count` aged socket files nothing listens on in `dir` (made 0700): all bound by one child,
- * killed with SIGKILL once they were.
- */
-async function leaveSockets(dir: string, count: number): Promise<void> {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const bind = `const net = require('node:net'); let left = ${count};
-    for (let i = 0; i < ${count}; i++) net.createServer().listen(require('node:path').join(process.argv[1], (4000000 + i) + '@stale.sock'), () => { if (--left === 0) console.log('bound'); });`;
-  const child = spawn(process.execPath, ['-e', bind, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function bindInChildThenKill(script: string, arg: string, what: string): Promise<void> {
+  const child = spawn(process.execPath, ['-e', script, arg], { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise((resolve) => child.once('exit', resolve));
   const bound = await new Promise<boolean>((resolve) => {
     child.stdout.once('data', () => resolve(true));
@@ -90,7 +72,20 @@ async function leaveSockets(dir: string, count: number): Promise<void> {
   });
   child.kill('SIGKILL');
   await exited;
-  if (!bound) throw new Error(`The child exited before it bound ${count} sockets in ${dir}`);
+  if (!bound) throw new Error(`The child exited before it bound ${what}`);
+}
+
+/** Leave a socket file nothing listens on at `file`. */
+async function leaveSocket(file: string): Promise<void> {
+  await bindInChildThenKill("require('node:net').createServer().listen(process.argv[1], () => console.log('listening'))", file, file);
+}
+
+/** Leave `count` aged socket files nothing listens on in `dir` (made 0700), all bound by one child. */
+async function leaveSockets(dir: string, count: number): Promise<void> {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const bind = `const net = require('node:net'); let left = ${count};
+    for (let i = 0; i < ${count}; i++) net.createServer().listen(require('node:path').join(process.argv[1], (4000000 + i) + '@stale.sock'), () => { if (--left === 0) console.log('bound'); });`;
+  await bindInChildThenKill(bind, dir, `${count} sockets in ${dir}`);
   for (const socket of listControlSockets(dir)) age(socket.path);
 }
 

@@ -278,7 +278,7 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
  * be used with another.
  */
 function readPoolOptions(input: PoolOptions): PoolOptions {
-  if (typeof input !== 'object' || input === null) throw new TypeError(`Expected options to be an object, got ${show(input)}`);
+  if (typeof input !== 'object' || input === null) throw new TypeError(`Expected the options to be an object, got ${show(input)}`);
   return readOptions(input, KNOWN, '', '', ANY_VALUE) as unknown as PoolOptions;
 }
 

@@ -265,7 +265,7 @@ export function readCloseOptions(options: unknown): { force?: boolean } {
 
 /** The options of `input`, each read once: what is checked is what is used. */
 function readKnown(input: unknown, known: Set<string>): Record<string, unknown> {
-  if (typeof input !== 'object' || input === null) throw new TypeError(`Expected options to be an object, got ${show(input)}`);
+  if (typeof input !== 'object' || input === null) throw new TypeError(`Expected the options to be an object, got ${show(input)}`);
   return readOptions(input, known);
 }
 

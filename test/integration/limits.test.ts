@@ -148,6 +148,12 @@ describe('limits and bad input', () => {
     expect([...reads].filter(([, count]) => count !== 1)).toEqual([]);
   });
 
+  it('options that are no object are a TypeError in the wording of every other options object', () => {
+    // Before: "Expected options to be an object" here, "Expected the options to be an object" everywhere else.
+    expect(() => new Pool(null as never)).toThrow(new TypeError('Expected the options to be an object, got `null` (null)'));
+    expect(() => new Pool('w.mjs' as never)).toThrow(/^Expected the options to be an object, got `"w.mjs"` \(string\)$/);
+  });
+
   it('a Proxy whose traps throw as its keys are listed is a TypeError too, with what it threw as cause', async () => {
     // Before: the trap's own error surfaced (Object.keys and the object's tag were read outside the checks).
     const cause = new Error('trap');

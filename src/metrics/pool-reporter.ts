@@ -256,6 +256,11 @@ export class PoolReporter {
     if (cpuCount > 0) {
       batch.gauge(this.#scope, 'os.cpu_total', cpuTotal);
       batch.gauge(this.#scope, 'os.cpu_mean', cpuTotal / cpuCount);
+    } else if (!stats.workers.some((w) => w.pid > 0 && w.state !== 'exited')) {
+      // No worker runs (a stop's last report): nothing uses CPU. Left unsent, statsd kept the last
+      // figure, and a pool stopped while busy stayed at 65% on a dashboard, its alarm firing.
+      batch.gauge(this.#scope, 'os.cpu_total', 0);
+      batch.gauge(this.#scope, 'os.cpu_mean', 0);
     }
   }
 

@@ -35,7 +35,7 @@ function setup(options: { tags?: boolean; reservoirSize?: number } = {}) {
     [100, { cpu: 99.5, rss: 80_000_000 }],
     [101, { cpu: undefined, rss: 60_000_000 }],
   ]);
-  const probe = { warmUp: vi.fn(async () => {}), prime: vi.fn(async (_pid: number) => {}), forget: vi.fn((_pid: number) => {}), sample: vi.fn(async (_pids: readonly number[]) => usage) };
+  const probe = { warmUp: vi.fn(async () => {}), prime: vi.fn(async (_pid: number) => {}), forget: vi.fn((_pid: number) => {}), sample: vi.fn(async (pids: readonly number[]) => new Map([...usage].filter(([pid]) => pids.includes(pid)))) };
   const onError = vi.fn();
   const reporter = new PoolReporter(client, pool as unknown as PoolSource, {
     name: 'demo', interval: 2000, clock, probe, onError, random: () => 0.999, ...options,
@@ -86,6 +86,26 @@ describe('PoolReporter', () => {
     Object.assign(pool.snapshot, { done: 50, handedBack: 9 });
     await clock.advance(2000);
     expect(byName(take())).toMatchObject({ 'demo.tasks.done': '10|c', 'demo.throughput': '5|g', 'demo.restarts': '0|c', 'demo.tasks.handed_back': '2|c' });
+    reporter.stop();
+  });
+
+  it('sends the pool CPU as 0 once no worker runs (a stop\'s last report), and not while the first readings are missing', async () => {
+    // Before: left unsent, statsd kept the last figure: a pool stopped while busy stayed at 99.5%, its CPU alarm firing.
+    const { clock, pool, reporter, take, byName } = setup();
+    reporter.start();
+    pool.snapshot.workers = [{ worker: 0, pid: 100, state: 'ready', inFlight: 2 }];
+    await clock.advance(2000);
+    expect(byName(take())).toMatchObject({ 'demo.os.cpu_total': '99.5|g', 'demo.os.cpu_mean': '99.5|g' });
+    pool.snapshot.workers = [{ worker: 1, pid: 101, state: 'starting', inFlight: 0 }]; // read once: no CPU figure yet
+    await clock.advance(2000);
+    const starting = byName(take());
+    expect([starting['demo.os.cpu_total'], starting['demo.os.cpu_mean']]).toEqual([undefined, undefined]);
+    pool.snapshot.workers = [{ worker: 0, pid: 100, state: 'exited', inFlight: 0 }];
+    await clock.advance(2000);
+    expect(byName(take())).toMatchObject({ 'demo.os.rss_total': '0|g', 'demo.os.cpu_total': '0|g', 'demo.os.cpu_mean': '0|g' });
+    pool.snapshot.workers = [];
+    await reporter.report();
+    expect(byName(take())).toMatchObject({ 'demo.os.rss_total': '0|g', 'demo.os.cpu_total': '0|g', 'demo.os.cpu_mean': '0|g' });
     reporter.stop();
   });
 

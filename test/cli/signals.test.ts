@@ -100,12 +100,17 @@ describe('looppool run: signals', () => {
     const shell = path.join(dir, 'run.sh');
     writeFileSync(shell, `trap '' HUP\n'${process.execPath}' '${BIN}' run '${fixture('sleep.mjs')}' --size 1 --concurrency 4 --name ${name} --json-summary '${input}.json' <'${input}'${stderrToFile ? ` 2>'${input}.err'` : ''}\necho $? >'${code}'\n`);
     const terminal = spawn('script', ['-q', '-c', `exec sh '${shell}'`, '/dev/null'], { detached: true, stdio: 'ignore' });
+    const terminalGone = new Promise((resolve) => terminal.once('exit', resolve));
     try {
       await waitFor(() => workerPids(name).length === 1, 'the pool to start');
       const parent = readProcessTable().find((p) => p.argv0 === `looppool ${name}`)?.pid as number;
       // Every task started: a hang-up before that stops the run with nothing to write (exit 129).
       await waitFor(async () => (await controlStats(parent))?.inFlight === 4, 'the four tasks to start');
       process.kill(terminal.pid as number, 'SIGKILL'); // the terminal hangs up
+      // Gone, its side of the terminal closed: from now on a write to the terminal fails (EIO).
+      // Before it is, on a loaded machine, the kernel still took the records (a live terminal's
+      // buffer), and the run rightly counted them written: exit 129.
+      await terminalGone;
       process.kill(parent, 'SIGHUP'); // as a shell passes the hang-up on to its jobs
       if (hangUps === 2) {
         // Signals of one kind that come together may be taken as one: the second once the first is seen.

@@ -265,6 +265,25 @@ describe('looppool run: exit codes 2 and 3', () => {
     expect(readFileSync(input, 'utf8')).toBe('1\n2\n3\n');
   });
 
+  // Opened for the records, the worker's own code was emptied before a worker loaded it (exit 2, the file lost).
+  it('refuses --output naming the worker module (by any path): exit 2, the module left whole', async () => {
+    const code = 'export default async function double(task) {\n  return task * 2;\n}\n';
+    const worker = path.join(tmp, 'double.mjs');
+    writeFileSync(worker, code);
+    const link = path.join(tmp, 'double-link.mjs');
+    symlinkSync(worker, link);
+    for (const [module, output] of [
+      [worker, worker],
+      [worker, link],
+      [link, path.relative(ROOT, worker)],
+    ] as const) {
+      const run = await runCli(['run', module, '--size', '1', '--output', output], { input: '1\n' });
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(/--output .*double(-link)?\.mjs is the worker module: opening it for the records would empty it before the workers load it/);
+      expect(readFileSync(worker, 'utf8')).toBe(code);
+    }
+  });
+
   // Written at the end, the summary replaced the records or the tasks, and the run exited 0.
   it('refuses a --json-summary that is the --output or the input file (by any path, or on stdin): exit 2, both left whole', async () => {
     const input = path.join(tmp, 'tasks.jsonl');

@@ -8,7 +8,7 @@ import { UsageError } from '../exit-codes.ts';
 import { parseBytes } from '../format.ts';
 import { decodeJson, type InputMode } from './decode-line.ts';
 import { checkSummaryFile } from './summary-file.ts';
-import { defaultPoolName, resolveWorkerModule } from './worker-module.ts';
+import { checkOutputNotWorker, defaultPoolName, resolveWorkerModule } from './worker-module.ts';
 
 /** Flags as commander hands them over. */
 export interface RunFlags {
@@ -72,6 +72,7 @@ export const MAX_MAX_LINE_BYTES = 12 * 1024 * 1024;
 /** Check the flags (and that --json-summary can be written) and build the run's configuration. @throws {UsageError} */
 export function runConfig(moduleArg: string, flags: RunFlags, cwd: string, env: NodeJS.ProcessEnv = process.env): RunConfig {
   const workerPath = resolveWorkerModule(moduleArg, cwd);
+  checkOutputNotWorker(flags.output, cwd, workerPath);
   const name = flags.name ?? defaultPoolName(workerPath);
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) throw new UsageError(`--name must be 1-64 characters of A-Z a-z 0-9 _ . -, got ${JSON.stringify(name)}`);
   const pool: PoolOptions = { worker: workerPath, name, workerStdout: 'stderr' };

@@ -36,6 +36,21 @@ export function resolveWorkerModule(arg: string, cwd: string): string {
 }
 
 /**
+ * Refuse `--output` when it is the worker module `workerPath` by whatever path (a symlink,
+ * another hard link): opened for the records, the file was emptied before a worker loaded it, and
+ * the user's code was lost. @throws {UsageError}
+ */
+export function checkOutputNotWorker(output: string | undefined, cwd: string, workerPath: string): void {
+  if (output === undefined || output === '-') return;
+  const file = path.resolve(cwd, output);
+  const info = statSync(file, { throwIfNoEntry: false });
+  const worker = statSync(workerPath, { throwIfNoEntry: false });
+  if (file === workerPath || (info?.isFile() === true && worker !== undefined && info.dev === worker.dev && info.ino === worker.ino)) {
+    throw new UsageError(`--output ${file} is the worker module: opening it for the records would empty it before the workers load it`);
+  }
+}
+
+/**
  * The default pool name: the module's file name without extension, or its directory's name
  * for `worker.*`/`index.*` (so `examples/extract/worker.ts` is `extract`), cleaned to the
  * characters a pool name allows.

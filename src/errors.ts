@@ -151,7 +151,7 @@ export type SerializationReason = 'function' | 'symbol' | 'class' | 'depth' | 's
 export class SerializationError extends PoolError {
   declare readonly code: 'ERR_SERIALIZATION';
   readonly reason: SerializationReason;
-  /** Where the offending value sits, e.g. `task.items[3].callback`. */
+  /** Where the offending value sits, e.g. `task.items[3].callback` (a long key, or a path many levels deep, shortened). */
   readonly path: string;
   constructor(reason: SerializationReason, path: string, detail: string, options?: ErrorOptions) {
     super(`Cannot send ${path}: ${detail}`, 'ERR_SERIALIZATION', options);

@@ -62,8 +62,13 @@ export function serializeError(thrown: unknown): SerializedError {
     return out;
   } catch (err) {
     // A Proxy, a revoked one, a getter on the prototype... described, never thrown to the caller.
-    return { name: 'Error', message: `the error could not be read (${describe(err)})` };
+    return { name: 'Error', message: unreadable(err) };
   }
+}
+
+/** What an error that cannot be read (a Proxy whose traps throw, a revoked one) is sent as: why. */
+function unreadable(err: unknown): string {
+  return `the error could not be read (${describe(err)})`;
 }
 
 /** An own property, read; `sent` once the budget has room for it: its value as it is, or as text cut to `text`. */
@@ -107,7 +112,7 @@ class ErrorWriter {
     if (isDomException(thrown)) out.dom = true;
     if (aggregated && depth < MAX_CAUSE_DEPTH) {
       out.errors = [];
-      for (const e of errors.slice(0, MAX_AGGREGATED)) if (this.#entries.length < MAX_ERRORS) out.errors.push(this.collect(e, depth + 1));
+      for (const e of errors.slice(0, MAX_AGGREGATED)) if (this.#entries.length < MAX_ERRORS) out.errors.push(this.#nested(e, depth + 1));
     }
     this.#cause(entry, thrown, depth);
     return out;
@@ -128,6 +133,18 @@ class ErrorWriter {
     return entry.out;
   }
 
+  /**
+   * A cause or an aggregated error, read as the error itself is; one that cannot be read (a
+   * Proxy whose traps throw) is sent as an error saying so, and costs the error that holds it nothing.
+   */
+  #nested(thrown: unknown, depth: number): SerializedError {
+    try {
+      return this.collect(thrown, depth);
+    } catch (err) {
+      return this.#add('Error', unreadable(err), undefined, []).out;
+    }
+  }
+
   #add(name: string, message: string, stack: unknown, props: Prop[]): Entry {
     const out: SerializedError = { name: '', message: '' };
     if (typeof stack === 'string') out.stack = '';
@@ -143,7 +160,7 @@ class ErrorWriter {
   #cause(entry: Entry, source: object, depth: number): void {
     const cause = read(source, 'cause');
     if (cause === undefined || depth >= MAX_CAUSE_DEPTH || this.#entries.length >= MAX_ERRORS) return;
-    if (isError(cause)) entry.out.cause = this.collect(cause, depth + 1);
+    if (errorOrUnreadable(cause)) entry.out.cause = this.#nested(cause, depth + 1);
     else entry.cause = { key: 'cause', value: cause };
   }
 
@@ -205,6 +222,15 @@ class ErrorWriter {
       prop.sent = { text: new Claim(`[${prop.key} could not be read: ${describe(err)}]`) }; // this property only: the error keeps the rest
     }
     this.#grow(prop.sent.text, FIRST_ROUND);
+  }
+}
+
+/** True for an error, and for a value that cannot even be asked whether it is one (`instanceof` runs a Proxy's trap). */
+function errorOrUnreadable(value: unknown): boolean {
+  try {
+    return isError(value);
+  } catch {
+    return true;
   }
 }
 

@@ -123,7 +123,7 @@ class CloneWalk {
       case 'function':
         throw this.#error('function', `functions cannot be sent (${describeFunction(value)})`);
       case 'symbol':
-        throw this.#error('symbol', `symbols cannot be sent (${value.toString()})`);
+        throw this.#error('symbol', `symbols cannot be sent (${shown(value.toString())})`);
       case 'string':
         this.#count(value.length);
         return;
@@ -196,43 +196,61 @@ class CloneWalk {
       const own = ctor === Array || (ArrayBuffer.isView(value) && !(value instanceof DataView)) ? [] : ownKeys(value);
       if (own.length > 0) {
         const what = value instanceof Error ? 'errors' : `a ${(ctor as { name: string }).name}`;
-        throw this.#error('unsupported', `the own properties of ${what} (${own.join(', ')}) would be lost; send them as plain data`);
+        throw this.#error('unsupported', `the own properties of ${what} (${listKeys(own)}) would be lost; send them as plain data`);
       }
       return;
     }
     if (typeof SharedArrayBuffer === 'function' && value instanceof SharedArrayBuffer) {
       throw this.#error('unsupported', 'a SharedArrayBuffer cannot be shared with another process; copy it into an ArrayBuffer');
     }
-    const name = typeof ctor === 'function' && ctor.name ? `instances of ${ctor.name}` : 'objects with a prototype of their own';
+    const name = typeof ctor === 'function' && ctor.name ? `instances of ${shown(ctor.name)}` : 'objects with a prototype of their own';
     const as = value instanceof Error ? 'errors of a built-in class, without their own fields' : 'plain objects';
     throw this.#error('class', `${name} would arrive as ${as}; send plain data and rebuild the instance`);
   }
 
+  /**
+   * The error, with the path to the value being walked: of a path deeper than FIRST_STEPS +
+   * LAST_STEPS, its first and last steps and how many levels between (a refusal 1,000 levels deep
+   * would write out every level), so that the path and the message stay short enough to read, and
+   * to come back whole from a worker.
+   */
   #error(reason: SerializationError['reason'], message: string): SerializationError {
     let path = this.#root;
-    for (let i = 0; i < this.#steps.length; i++) {
-      const name = this.#names[i];
-      switch (this.#steps[i]) {
-        case INDEX:
-          path += `[${name as number}]`;
-          break;
-        case KEY:
-          path += formatKey(name as string);
-          break;
-        case MAP_KEY:
-          path += `.<key ${name as number}>`;
-          break;
-        case MAP_VALUE:
-          path += `.get(${describeKey(name)})`;
-          break;
-        case SET_ITEM:
-          path += `.<item ${name as number}>`;
-          break;
+    const steps = this.#steps.length;
+    const hidden = steps > FIRST_STEPS + LAST_STEPS ? steps - FIRST_STEPS - LAST_STEPS : 0;
+    for (let i = 0; i < steps; i++) {
+      if (hidden > 0 && i === FIRST_STEPS) {
+        path += `.<${hidden} more levels>`;
+        i += hidden - 1;
+      } else {
+        path += this.#step(i);
       }
     }
     return new SerializationError(reason, path, message);
   }
+
+  #step(i: number): string {
+    const name = this.#names[i];
+    switch (this.#steps[i] as Step) {
+      case INDEX:
+        return `[${name as number}]`;
+      case KEY:
+        return formatKey(name as string);
+      case MAP_KEY:
+        return `.<key ${name as number}>`;
+      case MAP_VALUE:
+        return `.get(${describeKey(name)})`;
+      case SET_ITEM:
+        return `.<item ${name as number}>`;
+    }
+  }
 }
+
+/** Steps a path shows at most: the first ones, and the last ones (see CloneWalk's #error). */
+const FIRST_STEPS = 24;
+const LAST_STEPS = 8;
+/** Characters of a key, or a name, a path or a message shows: a longer one is cut, saying how long it was. */
+const SHOWN_CHARS = 64;
 
 /** The own keys of `value` that are not an element of a boxed string. */
 function ownKeys(value: object): string[] {
@@ -244,13 +262,29 @@ function ownKeys(value: object): string[] {
 const ARRAY_INDEX = /^(?:0|[1-9]\d*)$/;
 
 function formatKey(key: string): string {
-  return /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+  return key.length <= SHOWN_CHARS && /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${quoted(key)}]`;
 }
 
 function describeKey(key: unknown): string {
-  return typeof key === 'string' ? JSON.stringify(key) : typeof key === 'object' ? '{…}' : String(key);
+  return typeof key === 'string' ? quoted(key) : typeof key === 'object' ? '{…}' : shown(String(key));
+}
+
+/** A key as a string literal; a long one cut: `"kkk…"… (100000 characters)`. */
+function quoted(key: string): string {
+  return key.length <= SHOWN_CHARS ? JSON.stringify(key) : `${JSON.stringify(key.slice(0, SHOWN_CHARS))}… (${key.length} characters)`;
+}
+
+/** A name (a function's, a symbol's) as it is, or cut: `xxx… (100000 characters)`. */
+function shown(text: string): string {
+  return text.length <= SHOWN_CHARS ? text : `${text.slice(0, SHOWN_CHARS)}… (${text.length} characters)`;
+}
+
+/** The first keys of a list, each {@link shown}, and how many more. */
+function listKeys(keys: string[]): string {
+  const first = keys.slice(0, 5).map(shown).join(', ');
+  return keys.length > 5 ? `${first} and ${keys.length - 5} more` : first;
 }
 
 function describeFunction(fn: Function): string {
-  return fn.name ? `function ${fn.name}` : 'an anonymous function';
+  return fn.name ? `function ${shown(fn.name)}` : 'an anonymous function';
 }

@@ -195,6 +195,16 @@ describe('task errors', () => {
     expect(remote.cause).toMatchObject({ name: 'RangeError', message: 'inner' });
   });
 
+  it('an error whose cause cannot be read (a Proxy whose traps throw) keeps its own name, message and code; the cause says why', async () => {
+    // Before: the whole error arrived as 'the error could not be read (Error: no prototype)', its message and code lost.
+    const pool = makePool({ worker: 'throws-odd.ts', size: 1 });
+    const error = (await pool.run('opaque-cause').catch((e: unknown) => e)) as TaskError;
+    expect(error).toBeInstanceOf(TaskError);
+    expect(error.cause).toMatchObject({ name: 'Error', message: 'query failed', code: 'E_QUERY' });
+    expect(error.cause.cause).toMatchObject({ name: 'Error', message: 'the error could not be read (Error: no prototype)' });
+    expect(await pool.run(10)).toBe(10);
+  });
+
   it("a TaskError's stack shows the worker's message once, however many lines it has, then the worker's frames", async () => {
     // Before: the lines of the message after the first came twice, the second time taken for frames.
     const pool = makePool({ worker: 'throws-odd.ts', size: 1 });
@@ -241,6 +251,18 @@ describe('task errors', () => {
     expect(error.path).toBe(path);
     expect(await pool.run('fine')).toBe('fine');
     expect(pool.stats().workers[0]?.pid).toBe(pid);
+  });
+
+  it('a result refused under a very long key comes back with its path cut short and the reason whole', async () => {
+    // Before: the path of 100,000 characters was cut on the way back ('... [83587 more characters cut]'),
+    // and so was the message, in the middle of the path: the reason was lost and 'Cannot send' came twice.
+    const pool = makePool({ worker: 'bad-result.ts', size: 1 });
+    const error = (await pool.run('long-key').catch((e: unknown) => e)) as SerializationError;
+    expect(error).toBeInstanceOf(SerializationError);
+    const key = `${JSON.stringify('k'.repeat(64))}… (100000 characters)`;
+    expect(error).toMatchObject({ reason: 'function', path: `result.rows[0][${key}]` });
+    expect(error.message).toBe(`Cannot send result.rows[0][${key}]: functions cannot be sent (function ${'k'.repeat(64)}… (100000 characters))`);
+    expect(await pool.run('fine')).toBe('fine');
   });
 
   it("a result whose getter throws is refused with a SerializationError whose cause is the getter's error", async () => {

@@ -78,6 +78,35 @@ describe('what crosses the channel', () => {
     expect(() => encodePayload(deep, 'task', 1 << 30)).toThrow(/nesting deeper than 1000/);
   });
 
+  it('refuses a structure exactly one level past the limit: 1,000 levels inside the outermost pass, 1,001 do not', () => {
+    const nest = (levels: number): unknown => {
+      let value: unknown = 1;
+      for (let i = 0; i <= levels; i++) value = [value]; // the outermost array, and `levels` inside it
+      return value;
+    };
+    expect(v8.deserialize(encodePayload(nest(1000), 'task', 1 << 30) as Buffer)).toEqual(nest(1000));
+    expect(() => encodePayload(nest(1001), 'task', 1 << 30)).toThrow(expect.objectContaining({ reason: 'depth' }));
+  });
+
+  it('names the path of a refused value briefly however long its keys or deep its nesting: the message stays readable, and says why', () => {
+    // Before: the path held the whole 100,000-character key (the message, twice that), and a refusal
+    // 1,001 levels deep wrote out every level.
+    const key = 'k'.repeat(100_000);
+    const error = captureError(() => encodePayload({ rows: [{ [key]: () => 1 }] }, 'task', 1 << 30));
+    expect(error).toMatchObject({ reason: 'function', path: `task.rows[0][${JSON.stringify('k'.repeat(64))}… (100000 characters)]` });
+    // The function took its name from the key: cut too.
+    expect(error.message).toBe(`Cannot send ${error.path}: functions cannot be sent (function ${'k'.repeat(64)}… (100000 characters))`);
+    const fields = captureError(() => encodePayload({ e: Object.assign(new Error('x'), { [key]: 1, a: 1, b: 1, c: 1, d: 1, f: 1 }) }, 'task', 1 << 30));
+    expect(fields.message).toBe(`Cannot send task.e: the own properties of errors (${'k'.repeat(64)}… (100000 characters), a, b, c, d and 1 more) would be lost; send them as plain data`);
+    const inMap = captureError(() => encodePayload(new Map([[key, Symbol('s')]]), 'task', 1 << 30));
+    expect(inMap.path).toBe(`task.get(${JSON.stringify('k'.repeat(64))}… (100000 characters))`);
+    let deep: unknown = 1;
+    for (let i = 0; i < 1500; i++) deep = { next: deep };
+    const tooDeep = captureError(() => encodePayload({ list: deep }, 'task', 1 << 30));
+    expect(tooDeep).toMatchObject({ reason: 'depth', path: `task.list${'.next'.repeat(23)}.<969 more levels>${'.next'.repeat(8)}` });
+    expect(tooDeep.message).toMatch(/: nesting deeper than 1000 levels$/);
+  });
+
   it('refuses values over the size limit', () => {
     expect(() => encodePayload('x'.repeat(100), 'task', 50)).toThrow(/exceed maxMessageBytes \(50\)/);
     expect(() => encodePayload(new Map([[1, 'x'.repeat(100)]]), 'task', 50)).toThrow(/exceed maxMessageBytes/);
@@ -280,6 +309,28 @@ describe('errors across processes', () => {
     expect(serializeError(opaque)).toEqual({ name: 'Error', message: 'the error could not be read (Error: no prototype)' });
   });
 
+  it('an unreadable cause or aggregated error (a Proxy whose traps throw) costs that error only, not the one that holds it', () => {
+    const trap = (what: string) => () => {
+      throw new Error(`${what} trap`);
+    };
+    const opaque = (): object => new Proxy({}, { get: trap('get'), getPrototypeOf: trap('getPrototypeOf'), ownKeys: trap('ownKeys') });
+    const unreadable = { name: 'Error', message: 'the error could not be read (Error: getPrototypeOf trap)' };
+    // Before: each became { name: 'Error', message: 'the error could not be read (Error: getPrototypeOf trap)' } as a whole.
+    const caused = serializeError(Object.assign(new TypeError('query failed', { cause: opaque() }), { code: 'E_QUERY' }));
+    expect(caused).toMatchObject({ name: 'TypeError', message: 'query failed', props: { code: 'E_QUERY' }, cause: unreadable });
+    expect(caused.stack).toMatch(/^TypeError: query failed\n {4}at /);
+    const aggregated = serializeError(new AggregateError([new Error('first'), opaque(), new RangeError('third')], 'all failed'));
+    expect(aggregated).toMatchObject({ name: 'AggregateError', message: 'all failed', errors: [{ name: 'Error', message: 'first' }, unreadable, { name: 'RangeError', message: 'third' }] });
+    const revocable = Proxy.revocable({}, {});
+    revocable.revoke();
+    expect(serializeError({ message: 'not found', status: 404, cause: revocable.proxy })).toMatchObject({
+      name: 'NonError',
+      message: 'not found',
+      props: { status: 404 },
+      cause: { name: 'Error', message: expect.stringMatching(/^the error could not be read \(TypeError: .*revoked/) },
+    });
+  });
+
   it('cuts what is too long to send, so that any error fits the frame the parent reads', () => {
     const huge = new Error('m'.repeat(5_000_000), { cause: Object.assign(new Error('inner'), { blob: 'b'.repeat(1_000_000) }) });
     Object.assign(huge, Object.fromEntries(Array.from({ length: 5_000 }, (_, i) => [`k${i}`, 'v'.repeat(100)])));
@@ -440,3 +491,14 @@ describe('parsing messages at the boundary', () => {
     for (const instance of [-1, 1.5, '2', null]) expect(() => parseToChild({ ...init, instance })).toThrow(MessageShapeError);
   });
 });
+
+/** The SerializationError `fn` throws. */
+function captureError(fn: () => unknown): SerializationError {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(SerializationError);
+    return error as SerializationError;
+  }
+  return expect.unreachable('it did not throw');
+}

@@ -6,7 +6,7 @@
  */
 import { releaseUsage } from '../metrics/process-probe.ts';
 
-import { PoolUnhealthyError, type WorkerInitError } from '../errors.ts';
+import { PoolStoppedError, PoolUnhealthyError, type WorkerInitError } from '../errors.ts';
 import type { ResolvedPoolOptions } from '../options.ts';
 import { MemoryWatch } from './memory-watch.ts';
 import type { PendingTask } from './task.ts';
@@ -88,22 +88,26 @@ export class Supervisor {
     return this.#unhealthy;
   }
 
-  /** Start every worker; resolves when all are ready, rejects with the first WorkerInitError (after killing the rest). */
+  /**
+   * Start every worker; resolves when all are ready, rejects with the first WorkerInitError (after
+   * killing the rest), or with a PoolStoppedError when they were all killed (`killAll`) as the
+   * last one became ready.
+   */
   async start(): Promise<void> {
     this.#mode = 'starting';
     const settled = new Promise<WorkerInitError | undefined>((resolve) => (this.#settleStart = resolve));
     for (let n = 0; n < this.handles.length; n++) this.#spawn(n);
     const error = await settled;
     this.#settleStart = undefined;
-    if (!error) {
-      if (this.#mode === 'starting') this.#mode = 'running';
+    if (!error && this.#mode === 'starting') {
+      this.#mode = 'running';
       this.#memory.start();
       return;
     }
-    this.#startFailure = error;
+    if (error) this.#startFailure = error;
     this.killAll('stop');
     await this.whenEmpty();
-    throw error;
+    throw error ?? new PoolStoppedError('The pool was stopped while it was starting');
   }
 
   /** Why start() killed the workers it had started: the first start that failed. */
@@ -201,7 +205,9 @@ export class Supervisor {
     this.#host.workerStarted(handle);
     // Started once every slot has had a worker ready: one that left since (a recycle, an escaped
     // error) does not hold the start, which would otherwise wait for a replacement a stop cancels.
-    if (this.#mode === 'starting' && this.handles.every((_, n) => this.#readyAt[n] !== undefined)) this.#settleStart?.(undefined);
+    // Whatever the mode is now: a terminate() in the 'workerStart' listener just called has killed
+    // them all (start() then rejects), and no worker that had not been ready is left to end the start.
+    if (this.handles.every((_, n) => this.#readyAt[n] !== undefined)) this.#settleStart?.(undefined);
   }
 
   #onExit(handle: WorkerHandle, exitCode: number | null, signal: NodeJS.Signals | null, tasks: PendingTask[]): void {

@@ -271,6 +271,25 @@ describe('stop: the poison pill', () => {
     expect(pool.state).toBe('stopped');
   });
 
+  it("terminate() from a listener of the last worker's 'workerStart' ends the start: start() rejects with PoolStoppedError, terminate() resolves, no worker is left", async () => {
+    // Before: the workers were killed as the start was about to count the last one ready; none then
+    // exited before it was ready, and start() and terminate() never settled (the pool stayed 'starting').
+    const pool = makePool({ worker: 'echo.ts', size: 2 });
+    let terminated: Promise<unknown> | undefined;
+    let ready = 0;
+    pool.on('workerStart', () => {
+      if (++ready === 2) terminated = pool.terminate().then(() => 'terminated', (e: unknown) => e);
+    });
+    let started: unknown = 'pending';
+    void pool.start().then(() => (started = 'started'), (e: unknown) => (started = e));
+    await waitFor(() => started !== 'pending', 'start() to settle');
+    expect(started).toMatchObject({ name: 'PoolStoppedError', message: 'The pool was terminated while it was starting' });
+    expect(await terminated).toBe('terminated');
+    expect(pool.state).toBe('stopped');
+    expect(pidsOf(pool)).toHaveLength(2);
+    expect(pidsOf(pool).some(isAlive)).toBe(false);
+  });
+
   it.each([true, false])('stop({ drain: %s }) called while the pool starts: a drain runs the tasks queued before it, a stop without one rejects them all', async (drain) => {
     // Before: the workers, once ready, were sent the queued tasks before the stop chose its phase, and their pills abandoned them.
     const pool = makePool({ worker: 'sleep.ts', size: 2, concurrency: 1 });

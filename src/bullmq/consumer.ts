@@ -9,6 +9,7 @@ import type { Job, Worker } from 'bullmq';
 import { PoolStoppedError } from '../errors.ts';
 import type { CloseOptions, ConsumerEvents, ConsumerState, ConsumerStats } from './consumer-types.ts';
 import { Holds } from './holds.ts';
+import { readingWorker } from './job-data.ts';
 import { Outcomes } from './outcomes.ts';
 import { JobAttempts } from './job-attempts.ts';
 import { assertRedisDriver, loadBullmq, type BullmqModule } from './load.ts';
@@ -177,7 +178,8 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
     // Three parameters: BullMQ passes the job's AbortSignal only to a processor that declares it.
     const processor = (job: Job<TTask, TResult>, token?: string, signal?: AbortSignal): Promise<TResult> =>
       this.#attempts.process(bullmq, job, token, signal);
-    const worker = new bullmq.Worker<TTask, TResult>(o.queueName, processor, {
+    const Worker = readingWorker(bullmq); // a job whose data is not JSON is fetched, and failed (job-data.ts)
+    const worker = new Worker<TTask, TResult>(o.queueName, processor, {
       ...o.workerOptions,
       connection: o.connection,
       concurrency: o.maxJobs === undefined ? o.capacity : Math.min(o.capacity, o.maxJobs),

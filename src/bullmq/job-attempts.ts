@@ -8,6 +8,7 @@
 import os from 'node:os';
 import type { Job } from 'bullmq';
 import type { Holds } from './holds.ts';
+import { unreadableData } from './job-data.ts';
 import { assertStorable, attemptNumber, failureAction, jobMetadata, type JobMetadata } from './job-outcome.ts';
 import type { BullmqModule } from './load.ts';
 import type { ConsumablePool, DispatchInfo, ResolvedConsumerOptions } from './options.ts';
@@ -88,6 +89,8 @@ export class JobAttempts<TTask, TResult> {
     let dispatched: DispatchInfo | undefined;
     const task = host.streamed.track(job);
     try {
+      const unreadable = unreadableData(job);
+      if (unreadable) throw unreadable; // fails the job as data that cannot be sent to a worker does
       const value = await host.pool.run(job.data, { signal: abort.signal, onDispatch: (info) => (dispatched = info), onSubmit: task.onSubmit });
       assertStorable(value);
       const meta = this.#meta(job, takenAt, 'completed', dispatched ?? null);

@@ -11,7 +11,13 @@ export interface ConsumerStats {
   readonly state: ConsumerState;
   /** Jobs in flight at most (BullMQ's Worker `concurrency`). */
   readonly capacity: number;
-  /** Jobs in flight now. */
+  /**
+   * Jobs in flight now: those this consumer holds, from BullMQ handing one over until BullMQ has
+   * finished with it (its result stored in Redis, the job put back, or given up: a lost lock). A
+   * job whose task has returned counts until its result is stored (with Redis down, until Redis is
+   * back); after a forced close while Redis is down, until the process ends: such jobs stay active
+   * in Redis until a stalled-job check puts them back.
+   */
   readonly active: number;
   /** Job attempts started (a retried job counts once per attempt). */
   readonly taken: number;

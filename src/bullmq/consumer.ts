@@ -8,6 +8,7 @@ import { EventEmitter } from 'node:events';
 import type { Job, Worker } from 'bullmq';
 import { PoolStoppedError } from '../errors.ts';
 import type { CloseOptions, ConsumerEvents, ConsumerState, ConsumerStats } from './consumer-types.ts';
+import { HeldJobs, holdingWorker } from './held.ts';
 import { Holds } from './holds.ts';
 import { readingWorker } from './job-data.ts';
 import { Outcomes } from './outcomes.ts';
@@ -49,6 +50,8 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
     if (settled.outcome === 'completed') this.#emitSafely('completed', settled.value, settled.info);
     else this.#emitSafely('failed', settled.error, settled.info);
   });
+  /** The jobs BullMQ has handed over and not finished with: `stats().active`. */
+  readonly #held = new HeldJobs();
   /** The results the jobs' tasks stream, emitted with their job. */
   readonly #streamed = new StreamedResults((value, info) => this.#emitSafely('result', value, info));
   /** The jobs BullMQ hands over, each run as one pool task. */
@@ -69,7 +72,7 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
     this.#pool = pool;
     this.#options = resolveConsumerOptions(pool, queueName, options);
     this.#attempts = new JobAttempts<TTask, TResult>({
-      pool, options: this.#options, holds: this.#holds, outcomes: this.#outcomes, streamed: this.#streamed,
+      pool, options: this.#options, holds: this.#holds, outcomes: this.#outcomes, streamed: this.#streamed, held: this.#held,
       isClosing: () => this.#closePromise !== undefined,
       isRunning: () => this.#state === 'running',
       close: () => this.close(),
@@ -140,7 +143,7 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
       pool: this.#options.poolName,
       state: this.#state,
       capacity: this.#options.capacity,
-      active: this.#attempts.active,
+      active: this.#held.count,
       taken: this.#attempts.taken,
       completed: this.#outcomes.completed,
       failed: this.#outcomes.failed,
@@ -178,7 +181,8 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
     // Three parameters: BullMQ passes the job's AbortSignal only to a processor that declares it.
     const processor = (job: Job<TTask, TResult>, token?: string, signal?: AbortSignal): Promise<TResult> =>
       this.#attempts.process(bullmq, job, token, signal);
-    const Worker = readingWorker(bullmq); // a job whose data is not JSON is fetched, and failed (job-data.ts)
+    // A job whose data is not JSON is fetched, and failed (job-data.ts); each job is held until BullMQ is done with it (held.ts).
+    const Worker = holdingWorker(readingWorker(bullmq), this.#held);
     const worker = new Worker<TTask, TResult>(o.queueName, processor, {
       ...o.workerOptions,
       connection: o.connection,
@@ -189,8 +193,12 @@ export class BullmqConsumer<TTask = unknown, TResult = unknown> extends EventEmi
     // While starting, whenReady() reports the connection errors (as the cause of its own).
     worker.on('error', (error) => this.#state !== 'starting' && this.#report(error));
     // Emitted once the job is completed or failed in Redis, not when its task settled.
-    worker.on('completed', (job) => this.#outcomes.moved(job, undefined));
+    worker.on('completed', (job) => {
+      this.#held.release(job);
+      this.#outcomes.moved(job, undefined);
+    });
     worker.on('failed', (job, error) => {
+      if (job) this.#held.release(job);
       if (job && !this.#outcomes.awaits(job)) this.#attempts.failedUnrun(job, error);
       this.#outcomes.moved(job, error);
     });

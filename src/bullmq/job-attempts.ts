@@ -7,6 +7,7 @@
  */
 import os from 'node:os';
 import type { Job } from 'bullmq';
+import type { HeldJobs } from './held.ts';
 import type { Holds } from './holds.ts';
 import { unreadableData } from './job-data.ts';
 import { assertStorable, attemptNumber, failureAction, jobMetadata, type JobMetadata } from './job-outcome.ts';
@@ -26,6 +27,8 @@ export interface AttemptsHost<TTask, TResult> {
   readonly holds: Holds;
   readonly outcomes: Outcomes<TResult>;
   readonly streamed: StreamedResults;
+  /** The jobs BullMQ has handed over and not finished with. */
+  readonly held: HeldJobs;
   /** True once `close()` was called. */
   isClosing(): boolean;
   isRunning(): boolean;
@@ -49,7 +52,7 @@ export class JobAttempts<TTask, TResult> {
     this.#host = host;
   }
 
-  /** Attempts in flight. */
+  /** Attempts whose task runs (or whose job is being put back): those `maxJobs` waits for. */
   get active(): number {
     return this.#active.size;
   }
@@ -157,6 +160,7 @@ export class JobAttempts<TTask, TResult> {
         return false;
       },
     );
+    if (back) this.#host.held.release(job); // BullMQ only fetches the next job now
     if (back && counted) {
       this.#requeued++;
       this.#host.requeued({ jobId: job.id ?? '', reason });

@@ -2,11 +2,14 @@
  * A library user's process whose Redis goes away: `consumer.close({ force: true })` and
  * `pool.stop()` let the process end by itself, as they do with Redis up. BullMQ's own timers
  * (its stalled-job check, its lock renewal) would otherwise hold it until they next fire.
+ * A job whose task returned while Redis is down stays held (`active`) until BullMQ is done with it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import readline from 'node:readline';
 import { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
+import { BullmqConsumer } from 'looppool/bullmq';
+import { makePool } from '../helpers/pools.ts';
 import { isAlive, waitFor } from '../helpers/processes.ts';
 import { bullmqFixture, privateRedis, uniqueQueueName } from './helpers.ts';
 
@@ -79,6 +82,35 @@ describe('a consumer whose Redis is down', () => {
       await waitFor(() => child.exitCode !== null || child.signalCode !== null, 'the process to exit by itself', 60_000);
       expect(child.exitCode).toBe(0);
     } finally {
+      await redis.stop();
+    }
+  });
+
+  it('counts a job whose task returned as active until BullMQ is done with it: its result waits for Redis', { timeout: 120_000 }, async () => {
+    // metadata 'none': no progress write, which also waits for Redis, keeps the task's attempt open.
+    const redis = await privateRedis();
+    const pool = makePool({ worker: bullmqFixture('sleep-echo.ts'), size: 1, concurrency: 3 });
+    const consumer = new BullmqConsumer(pool, uniqueQueueName('held-redis-down'), { connection: redis.url, concurrency: 3, metadata: 'none' });
+    consumer.on('error', () => {}); // the lost connection, and the jobs gone with the Redis restarted empty
+    try {
+      const queue = new Queue(consumer.queueName, { connection: { host: '127.0.0.1', port: redis.port } });
+      queue.on('error', () => {});
+      await queue.addBulk(Array.from({ length: 3 }, (_, i) => ({ name: 'sleep', data: { id: i, ms: 1000 } })));
+      await consumer.start();
+      await waitFor(() => consumer.stats().taken === 3, 'the three jobs to be taken');
+      await queue.close();
+
+      await redis.stop();
+      await waitFor(() => pool.stats().done === 3, 'the three tasks to return');
+      // Before: 0, the tasks having returned; their results wait for Redis and the jobs are still active there.
+      expect(consumer.stats()).toMatchObject({ taken: 3, active: 3, completed: 0, failed: 0, requeued: 0 });
+
+      await redis.start(); // empty: BullMQ finds the jobs gone and gives them up
+      await waitFor(() => consumer.stats().active === 0, 'BullMQ to be done with the jobs once Redis is back', 60_000);
+      expect(consumer.stats()).toMatchObject({ taken: 3, completed: 0, failed: 0 });
+    } finally {
+      await consumer.close({ force: true });
+      await pool.stop();
       await redis.stop();
     }
   });

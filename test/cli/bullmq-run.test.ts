@@ -35,7 +35,7 @@ async function interruptTwice(cli: CliProcess, jobs: number): Promise<void> {
   await cli.waitForStderr(new RegExp(`finishing the ${jobs} jobs in flight`));
   process.kill(-cli.pid, 'SIGINT');
   expect((await cli.exit()).code).toBe(130);
-  expect(cli.stderr).toMatch(new RegExp(`stopping now: the ${jobs} jobs in flight go back to the queue`));
+  expect(cli.stderr).toMatch(/SIGINT: stopping now: the tasks still running are aborted, their jobs go back to the queue \(no attempt used\)/);
 }
 
 async function counts(queue: Queue): Promise<Counts> {
@@ -59,8 +59,9 @@ describe('looppool run --bullmq', () => {
     const exit = await cli.exit();
 
     expect(exit.code).toBe(130);
-    expect(cli.stderr).toMatch(/SIGINT: taking no more jobs; finishing the \d+ jobs in flight/);
-    expect(cli.stderr).toMatch(/stopped by SIGINT: the jobs in flight finished; the others stay in the queue/);
+    const inFlight = /SIGINT: taking no more jobs; finishing the (\d+) jobs in flight/.exec(cli.stderr)?.[1];
+    expect(Number(inFlight)).toBeGreaterThan(0);
+    expect(cli.stderr).toContain(`stopped by SIGINT: the ${inFlight} jobs in flight finished; the others stay in the queue`);
     const records = cli.records();
     const ids = records.map((r) => r.job as string);
     expect(new Set(ids).size).toBe(records.length); // no job twice
@@ -86,6 +87,7 @@ describe('looppool run --bullmq', () => {
     await waitFor(async () => (await runCli(['top', name, '-n', '1'])).stdout.includes(consumerLine), `top to show "${consumerLine}"`);
 
     await interruptTwice(cli, 6);
+    expect(cli.stderr).toMatch(/stopped by SIGINT: the 6 jobs in flight went back to the queue; the others stay in the queue/);
     expect(cli.records()).toEqual([]);
     expect(await counts(queue)).toEqual({ active: 0, waiting: 10, completed: 0, failed: 0, delayed: 0 });
     const jobs = await queue.getJobs(['waiting'], 0, -1);
@@ -105,8 +107,8 @@ describe('looppool run --bullmq', () => {
     const exit = await cli.exit();
 
     expect(exit.code).toBe(130);
-    expect(cli.stderr).toMatch(/the jobs in flight did not finish within 500 ms \(--stop-timeout\): they go back to the queue/);
-    expect(cli.stderr).toMatch(/stopped by SIGINT: the jobs in flight went back to the queue; the others stay in the queue/);
+    expect(cli.stderr).toMatch(/the 2 jobs in flight did not finish within 500 ms \(--stop-timeout\): stopping now: the tasks still running are aborted, their jobs go back to the queue/);
+    expect(cli.stderr).toMatch(/stopped by SIGINT: the 2 jobs in flight went back to the queue; the others stay in the queue/);
     expect(cli.records()).toEqual([]);
     expect(await counts(queue)).toEqual({ active: 0, waiting: 4, completed: 0, failed: 0, delayed: 0 });
     await expectNoPoolLeft(name);
@@ -131,8 +133,67 @@ describe('looppool run --bullmq', () => {
       await cli.waitForStderr(/BullMQ: .*ECONNREFUSED/);
       await interruptTwice(cli, 2);
       // Not put back (Redis is gone), and not counted so: they stay active until their locks expire.
-      expect(cli.stderr).toMatch(/stopped by SIGINT: 2 jobs in flight could not be put back \(Redis did not answer\): they stay active in Redis until their lock expires/);
+      expect(cli.stderr).toMatch(/stopped by SIGINT: the 2 jobs in flight were neither stored nor put back \(Redis did not take them\): they stay active in Redis until their lock expires/);
       expect(cli.stderr).toMatch(/0 completed, 0 failed, 0 requeued/);
+      await expectNoPoolLeft(name);
+    } finally {
+      if (cli !== undefined && isAlive(cli.pid)) process.kill(-cli.pid, 'SIGKILL');
+      await redis.stop();
+    }
+  });
+
+  it('with Redis down, a stop counts the jobs whose tasks returned as in flight: their results are not stored, and the last line says so', { timeout: 60_000 }, async () => {
+    // Before: "finishing the 0 jobs in flight", "… they go back to the queue", "the jobs in flight went back to the queue".
+    const redis = await privateRedis();
+    const name = uniqueName('bq');
+    let cli: ReturnType<typeof startCli> | undefined;
+    try {
+      const queueName = uniqueQueueName('cli-store-down');
+      const queue = new Queue(queueName, { connection: { host: '127.0.0.1', port: redis.port } });
+      queue.on('error', () => {});
+      await queue.addBulk(Array.from({ length: 3 }, (_, i) => ({ name: 'task', data: { ms: 1500, id: i + 1 } })));
+      cli = startCli(
+        ['run', fixture('sleep.mjs'), '--bullmq', queueName, '--redis', redis.url, '--size', '1', '--concurrency', '3', '--job-metadata', 'none', '--stop-timeout', '2000', '--name', name],
+        { detached: true },
+      );
+      await waitFor(async () => (await queue.getActiveCount()) === 3, 'three jobs in flight');
+      await queue.close();
+
+      await redis.stop();
+      // The tasks return; BullMQ cannot store their results: the jobs are still active (in Redis too).
+      const line = `queue ${queueName}: 3 active, 0 completed, 0 failed, 0 requeued`;
+      await waitFor(async () => /· done 3 ·/.test((await runCli(['top', name, '-n', '1'])).stdout), 'the three tasks to return');
+      expect((await runCli(['top', name, '-n', '1'])).stdout).toContain(line);
+      process.kill(-cli.pid, 'SIGTERM');
+      expect((await cli.exit()).code).toBe(143);
+      expect(cli.stderr).toContain('SIGTERM: taking no more jobs; finishing the 3 jobs in flight');
+      expect(cli.stderr).toContain('the 3 jobs in flight did not finish within 2000 ms (--stop-timeout): stopping now');
+      expect(cli.stderr).toContain(
+        "stopped by SIGTERM: the 3 jobs in flight were neither stored nor put back (Redis did not take them): they stay active in Redis until their lock expires, and BullMQ's stalled-job check then puts them back",
+      );
+      expect(cli.stderr).toMatch(/0 completed, 0 failed, 0 requeued/);
+      await expectNoPoolLeft(name);
+    } finally {
+      if (cli !== undefined && isAlive(cli.pid)) process.kill(-cli.pid, 'SIGKILL');
+      await redis.stop();
+    }
+  });
+
+  it('with no job in flight and Redis down, a stop says so: nothing went back to the queue', { timeout: 60_000 }, async () => {
+    const redis = await privateRedis();
+    const name = uniqueName('bq');
+    let cli: ReturnType<typeof startCli> | undefined;
+    try {
+      cli = startCli(['run', fixture('sleep.mjs'), '--bullmq', uniqueQueueName('cli-idle-down'), '--redis', redis.url, '--size', '1', '--stop-timeout', '1000', '--name', name], { detached: true });
+      await cli.waitForStderr(/consuming queue/);
+      await redis.stop();
+      await cli.waitForStderr(/BullMQ: .*ECONNREFUSED/);
+      process.kill(-cli.pid, 'SIGTERM');
+      expect((await cli.exit()).code).toBe(143);
+      expect(cli.stderr).toContain('SIGTERM: taking no more jobs; finishing the 0 jobs in flight');
+      expect(cli.stderr).toContain('the consumer did not close within 1000 ms (--stop-timeout), though no job is in flight (BullMQ waits for Redis): stopping now\n');
+      expect(cli.stderr).toContain('stopped by SIGTERM: no job was in flight; the jobs stay in the queue\n');
+      expect(cli.stderr).not.toMatch(/go back|went back/);
       await expectNoPoolLeft(name);
     } finally {
       if (cli !== undefined && isAlive(cli.pid)) process.kill(-cli.pid, 'SIGKILL');
@@ -219,6 +280,17 @@ describe('looppool run --bullmq', () => {
     expect(stop.code).toBe(0);
     expect((await idle.exit()).code).toBe(143);
     await expectNoPoolLeft(name);
+  });
+
+  it('says "1 job", not "1 jobs": a pool of one slot, --max-jobs 1', async () => {
+    const queueName = uniqueQueueName('cli-one');
+    openQueue(queueName);
+    await enqueueSleepJobs(queueName, 1, 1);
+    const run = await runCli(['run', fixture('sleep.mjs'), '--bullmq', queueName, '--size', '1', '--concurrency', '1', '--max-jobs', '1', '--name', uniqueName('bq')]);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/: up to 1 job at a time \(1 worker × 1\); it stops once 1 job has finished\n/);
+    expect(run.stderr).toMatch(/: 1 job finished \(--max-jobs\): taking no more; finishing the 0 jobs in flight\n/);
+    expect(run.stderr).toMatch(/: 1 job from queue .* 0 restarts\n/s);
   });
 
   it('when the reader of stdout goes away (| head), stops taking jobs, lets those in flight complete and exits 0 quietly', async () => {

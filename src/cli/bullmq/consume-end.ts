@@ -1,5 +1,6 @@
 /** How a `looppool run --bullmq` ends, and the exit code each ending gives. */
 import { EXIT, exitCodeForSignal } from '../exit-codes.ts';
+import { count } from '../format.ts';
 
 /** Why a consuming run ends. */
 export type ConsumeEndReason =
@@ -22,12 +23,49 @@ export function consumeExitCode(reason: ConsumeEndReason, failed: number): numbe
   }
 }
 
+/** What became of the jobs in flight at a stop (the consumer's counts since the stop began). */
+export interface StopCounts {
+  /** Jobs completed or failed in Redis. */
+  readonly finished: number;
+  /** Jobs put back in the queue untouched. */
+  readonly back: number;
+  /** Jobs neither stored nor put back: left active in Redis (Redis did not take them, or their lock was lost). */
+  readonly left: number;
+}
+
+/** The consumer's counts a stop compares: those of `stats()`. */
+export interface StopStats {
+  readonly active: number;
+  readonly completed: number;
+  readonly failed: number;
+  readonly requeued: number;
+}
+
 /**
- * What became of the jobs in flight at a stop: finished (a drain), put back (a forced stop), or,
- * when a forced stop found Redis down, `held` of them left active.
+ * What became of the `atStop.active` jobs held when the stop began, from the counts then and now.
+ * Those not finished nor put back are left: still held now (their result or put-back waits for a
+ * Redis that is down), or given up by BullMQ (a lost lock). A job BullMQ handed over during the stop
+ * goes back uncounted, as it was not taken.
  */
-export function inFlightFate(forced: boolean, held: number): string {
-  if (!forced) return 'the jobs in flight finished';
-  if (held === 0) return 'the jobs in flight went back to the queue';
-  return `${held} job${held === 1 ? '' : 's'} in flight could not be put back (Redis did not answer): they stay active in Redis until their lock expires, and BullMQ's stalled-job check then puts them back`;
+export function stopCounts(atStop: StopStats, now: StopStats): StopCounts {
+  const finished = now.completed + now.failed - atStop.completed - atStop.failed;
+  const back = now.requeued - atStop.requeued;
+  return { finished, back, left: Math.max(now.active, atStop.active - finished - back) };
+}
+
+/** The stop's last line, after `stopped by SIGTERM: `. */
+export function inFlightFate(c: StopCounts): string {
+  const total = c.finished + c.back + c.left;
+  if (total === 0) return 'no job was in flight; the jobs stay in the queue';
+  const one = c.left === 1;
+  const left = `${one ? 'was' : 'were'} neither stored nor put back (Redis did not take ${one ? 'it' : 'them'}): ${one ? 'it stays' : 'they stay'} active in Redis until ${one ? 'its' : 'their'} lock expires, and BullMQ's stalled-job check then puts ${one ? 'it' : 'them'} back`;
+  const parts = [
+    ...(c.finished > 0 ? [[c.finished, 'finished']] : []),
+    ...(c.back > 0 ? [[c.back, 'went back to the queue']] : []),
+    ...(c.left > 0 ? [[c.left, left]] : []),
+  ] as [number, string][];
+  const [only] = parts;
+  if (parts.length === 1 && only) return `the ${count(total, 'job')} in flight ${only[1]}; the others stay in the queue`;
+  const listed = parts.map(([n, what]) => `${n} ${what}`);
+  return `of the ${count(total, 'job')} in flight, ${listed.slice(0, -1).join(', ')} and ${listed.at(-1) ?? ''}; the others stay in the queue`;
 }

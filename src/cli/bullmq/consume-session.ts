@@ -6,9 +6,10 @@
  * itself. A queue has no end: without `--max-jobs` the run lasts until it is stopped.
  */
 import { DEFAULT_POOL_OPTIONS, type Pool } from '../../index.ts';
-import type { BullmqConsumer } from '../../bullmq/index.ts';
+import type { BullmqConsumer, ConsumerStats } from '../../bullmq/index.ts';
 import { startControlServer, type ControlServer } from '../../control/index.ts';
 import { EXIT, exitCodeForSignal } from '../exit-codes.ts';
+import { count } from '../format.ts';
 import type { CliIo } from '../io.ts';
 import type { RunConfig } from '../run/options.ts';
 import { printPoolNotices } from '../run/pool-notices.ts';
@@ -17,7 +18,7 @@ import { progressModeFor } from '../run/progress-mode.ts';
 import { RecordWriter } from '../run/record-writer.ts';
 import { RunStats } from '../run/run-stats.ts';
 import { redact } from '../run/session.ts';
-import { consumeExitCode, inFlightFate, type ConsumeEndReason } from './consume-end.ts';
+import { consumeExitCode, inFlightFate, stopCounts, type ConsumeEndReason } from './consume-end.ts';
 import { consumeSnapshot } from './consume-progress.ts';
 import { ConsumeRecords } from './consume-records.ts';
 import { consumeSummary, writeConsumeSummary } from './consume-summary.ts';
@@ -45,8 +46,8 @@ export class ConsumeSession {
   #end: () => void = () => {};
   #reason: ConsumeEndReason | undefined;
   #stopRequests = 0;
-  /** The consumer was closed by force (a second stop request, or `--stop-timeout`): the jobs in flight went back to the queue. */
-  #forced = false;
+  /** The consumer's counts as the stop began: the last line says what became of the jobs it held then. */
+  #atStop: ConsumerStats | undefined;
   /** Resolves on the stop request that stops at once: a stalled stdout is then not waited for. */
   readonly #stopNow: Promise<void>;
   #resolveStopNow!: () => void;
@@ -106,11 +107,11 @@ export class ConsumeSession {
     if (!this.#started) return; // #start() sees the request
     if (this.#stopRequests > 1) {
       this.#resolveStopNow();
-      this.#log(`${signal}: stopping now: the ${this.#consumer.stats().active} jobs in flight go back to the queue (no attempt used)`);
+      this.#log(`${signal}: stopping now${this.#stoppingNow()}`);
       this.#force();
       return;
     }
-    this.#log(`${signal}: taking no more jobs; finishing the ${this.#consumer.stats().active} jobs in flight (again to stop at once)`);
+    this.#log(`${signal}: taking no more jobs; finishing the ${this.#inFlight()} (again to stop at once)`);
   }
 
   async #start(): Promise<number | undefined> {
@@ -156,8 +157,12 @@ export class ConsumeSession {
   /** Close the consumer (the jobs in flight finish), then stop the pool; force both after `--stop-timeout`. */
   async #shutdown(): Promise<void> {
     const timeout = this.#config.pool.stopTimeout ?? DEFAULT_POOL_OPTIONS.stopTimeout;
+    this.#atStop = this.#consumer.stats();
     this.#drainTimer = setTimeout(() => {
-      this.#log(`the jobs in flight did not finish within ${timeout} ms (--stop-timeout): they go back to the queue`);
+      const late = this.#consumer.stats().active === 0
+        ? `the consumer did not close within ${timeout} ms (--stop-timeout), though no job is in flight (BullMQ waits for Redis)`
+        : `the ${this.#inFlight()} did not finish within ${timeout} ms (--stop-timeout)`;
+      this.#log(`${late}: stopping now${this.#stoppingNow()}`);
       this.#force();
     }, timeout);
     this.#drainTimer.unref();
@@ -166,8 +171,17 @@ export class ConsumeSession {
     await this.#pool.stop();
   }
 
+  /** What a forced stop does to the jobs held now (the last line says what became of them). */
+  #stoppingNow(): string {
+    return this.#consumer.stats().active === 0 ? '' : `: the tasks still running are aborted, their jobs go back to the queue (no attempt used)`;
+  }
+
+  /** `3 jobs in flight`: the jobs the consumer holds (running, or their result being stored). */
+  #inFlight(): string {
+    return `${count(this.#consumer.stats().active, 'job')} in flight`;
+  }
+
   #force(): void {
-    this.#forced = true;
     this.#consumer.close({ force: true }).catch((error: unknown) => this.#error(`closing the consumer: ${(error as Error).message}`));
     this.#pool.terminate().catch((error: unknown) => this.#error(`stopping the pool: ${(error as Error).message}`));
   }
@@ -193,7 +207,7 @@ export class ConsumeSession {
   #checkMaxJobs(): void {
     const max = this.#bull.maxJobs;
     if (max !== undefined && this.#stats.finished === max && this.#reason === undefined) {
-      this.#log(`${max} jobs finished (--max-jobs): taking no more; finishing the ${this.#consumer.stats().active} jobs in flight`);
+      this.#log(`${count(max, 'job')} finished (--max-jobs): taking no more; finishing the ${this.#inFlight()}`);
       this.#endWith({ kind: 'maxJobs' });
     }
   }
@@ -228,11 +242,11 @@ export class ConsumeSession {
 
   #announce(): void {
     const { capacity } = this.#consumer.stats();
-    const until = this.#bull.maxJobs === undefined ? 'Ctrl-C or SIGTERM stops it' : `it stops once ${this.#bull.maxJobs} jobs have finished`;
-    const size = this.#pool.size;
+    const max = this.#bull.maxJobs;
+    const until = max === undefined ? 'Ctrl-C or SIGTERM stops it' : `it stops once ${count(max, 'job')} ${max === 1 ? 'has' : 'have'} finished`;
     this.#log(
-      `consuming queue ${this.#bull.queue} at ${this.#bull.redis.shown}: up to ${capacity} jobs at a time ` +
-        `(${size} worker${size === 1 ? '' : 's'} × ${this.#pool.concurrency}); ${until}`,
+      `consuming queue ${this.#bull.queue} at ${this.#bull.redis.shown}: up to ${count(capacity, 'job')} at a time ` +
+        `(${count(this.#pool.size, 'worker')} × ${this.#pool.concurrency}); ${until}`,
     );
   }
 
@@ -248,7 +262,7 @@ export class ConsumeSession {
     const signal = reason.kind === 'signal' ? reason.signal : null;
     const summary = consumeSummary(this.#stats, this.#consumer.stats(), { written: this.#writer.taken, restarts: this.#pool.stats().restarts, signal, exitCode });
     this.#progress?.stop();
-    if (signal !== null) this.#error(`stopped by ${signal}: ${inFlightFate(this.#forced, this.#consumer.stats().active)}; the others stay in the queue`);
+    if (signal !== null) this.#error(`stopped by ${signal}: ${inFlightFate(stopCounts(this.#atStop ?? this.#consumer.stats(), this.#consumer.stats()))}`);
     const { name, jsonSummary: json, quiet } = this.#config;
     const silent = reason.kind === 'output';
     const failure = await writeConsumeSummary(summary, { name, json, quiet: quiet || silent, cwd: this.#io.cwd, stderr: this.#io.stderr });

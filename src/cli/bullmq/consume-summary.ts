@@ -2,7 +2,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ConsumerStats } from '../../bullmq/index.ts';
-import { formatMs, formatRate } from '../format.ts';
+import { count, formatMs, formatRate } from '../format.ts';
 import type { RunStats } from '../run/run-stats.ts';
 
 /** What `--json-summary` writes for a consuming run. */
@@ -62,10 +62,10 @@ export function formatConsumeSummary(name: string, s: ConsumeSummary): string {
     .map(([key, n]) => `${key} ${n}`)
     .join(', ');
   return (
-    `looppool ${name}: ${s.jobs} jobs from queue ${s.queue} in ${(s.elapsedMs / 1000).toFixed(1)} s (${formatRate(s.throughput)}): ` +
+    `looppool ${name}: ${count(s.jobs, 'job')} from queue ${s.queue} in ${(s.elapsedMs / 1000).toFixed(1)} s (${formatRate(s.throughput)}): ` +
     `${s.completed} completed, ${s.failed} failed${failures ? ` (${failures})` : ''}, ${s.requeued} requeued` +
-    (s.extras > 0 ? `, ${s.extras} extra results` : '') + '\n' +
-    `  queue wait p50 ${formatMs(s.waitMs.p50)}, p99 ${formatMs(s.waitMs.p99)} · run p50 ${formatMs(s.runMs.p50)}, p99 ${formatMs(s.runMs.p99)} · ${s.restarts} restarts\n`
+    (s.extras > 0 ? `, ${count(s.extras, 'extra result')}` : '') + '\n' +
+    `  queue wait p50 ${formatMs(s.waitMs.p50)}, p99 ${formatMs(s.waitMs.p99)} · run p50 ${formatMs(s.runMs.p50)}, p99 ${formatMs(s.runMs.p99)} · ${count(s.restarts, 'restart')}\n`
   );
 }
 

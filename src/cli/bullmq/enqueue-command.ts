@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream';
 import { enqueueInput, type RefusedLine } from '../../bullmq/enqueue.ts';
 import type { EnqueueCounts, EnqueueOptions } from '../../bullmq/index.ts';
 import { EXIT, exitCodeForSignal, STOP_SIGNALS, UsageError } from '../exit-codes.ts';
+import { count } from '../format.ts';
 import type { CliIo } from '../io.ts';
 import { decodeLine } from '../run/decode-line.ts';
 import { openInput } from '../run/input.ts';
@@ -127,7 +128,7 @@ class EnqueueRun {
     }
     this.#io.stdout.write(`${JSON.stringify(counts)}\n`);
     if (this.#stopSignal !== undefined) {
-      this.note(`stopped by ${this.#stopSignal}: the input after line ${counts.lines} was not read; ${counts.added} jobs were added`);
+      this.note(`stopped by ${this.#stopSignal}: the input after line ${counts.lines} was not read; ${jobsAdded(counts.added)}`);
       return exitCodeForSignal(this.#stopSignal);
     }
     return counts.invalid > 0 ? EXIT.FAILED : EXIT.OK;
@@ -194,14 +195,19 @@ class EnqueueRun {
     // Say how far it got: the counts of the batches added before the failure.
     this.#io.stdout.write(`${JSON.stringify({ lines: this.#lines, added: this.#added, invalid: this.#invalid })}\n`);
     if (error === this.#inputError) {
-      this.#message(`cannot read the input: ${(error as Error).message}; ${this.#added} jobs were added`);
+      this.#message(`cannot read the input: ${(error as Error).message}; ${jobsAdded(this.#added)}`);
       return EXIT.FAILED;
     }
-    this.#message(`Redis at ${this.#redis.shown} failed while jobs were being added: ${(error as Error).message}; ${this.#added} jobs were added`);
+    this.#message(`Redis at ${this.#redis.shown} failed while jobs were being added: ${(error as Error).message}; ${jobsAdded(this.#added)}`);
     return EXIT.START;
   }
 
   #message(text: string): void {
     this.#io.stderr.write(`${redact(`looppool enqueue ${this.#queue}: ${text}`, this.#redis.secrets)}\n`);
   }
+}
+
+/** `2 jobs were added`, `1 job was added`. */
+function jobsAdded(n: number): string {
+  return `${count(n, 'job')} ${n === 1 ? 'was' : 'were'} added`;
 }

@@ -60,6 +60,12 @@ describe('looppool run: records', () => {
     expect(run.stderr).toMatch(/wait p50 .* run p50 .* 0 restarts/);
   });
 
+  it('counts one task in the singular in the summary', async () => {
+    const run = await runCli(['run', fixture('echo.mjs'), '--size', '1'], { input: '1\n' });
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/: 1 task in .* 1 ok, 0 failed/);
+  });
+
   it('gives an over-long line an error record and carries on with the next line', async () => {
     const long = `"${'x'.repeat(5000)}"`;
     const run = await runCli(['run', fixture('echo.mjs'), '--size', '1', '--max-line-bytes', '1K'], { input: `1\n${long}\n3\n` });

@@ -5,7 +5,7 @@
  */
 import { Writable } from 'node:stream';
 import type { TerminalStream } from '../io.ts';
-import { fit, formatBytes, formatDuration, formatPercent, formatRate } from '../format.ts';
+import { count, fit, formatBytes, formatDuration, formatPercent, formatRate } from '../format.ts';
 import { sampleUsage, type Usage } from '../proc/usage.ts';
 
 /** What the display shows, read at each redraw. */
@@ -120,7 +120,7 @@ export class ProgressDisplay {
     parts.push(formatRate(rate));
     if (snap.total !== undefined && rate > 0) parts.push(`ETA ${formatDuration(((snap.total - snap.finished) / rate) * 1000)}`);
     parts.push(`${snap.failed} failed`);
-    if (snap.restarts > 0) parts.push(`${snap.restarts} restarts`);
+    if (snap.restarts > 0) parts.push(count(snap.restarts, 'restart'));
     if (snap.state !== 'running') parts.push(snap.state);
     return parts.join(' · ');
   }

@@ -116,14 +116,16 @@ export class HeldTasks {
   }
 
   /**
-   * How many tasks sent while the pool drained it still holds unsettled: it gets the pill once
-   * there are none. One that failed already (timed out, or aborted by its caller) and goes on is
+   * Whether it still holds a task sent while the pool drained, unsettled: it gets the pill once
+   * it holds none. One that failed already (timed out, or aborted by its caller) and goes on is
    * awaited by nobody, and may never end: it holds the pill back no more than a task sent before.
+   * Asked on every answer during a drain, it stops at the first such task (the oldest, as a rule):
+   * a count walked every task the worker held, and a drain at `concurrency` 10,000 took 6.6 s for
+   * 100,000 tasks that took 0.55 s while the pool ran.
    */
-  get beforePill(): number {
-    let n = 0;
-    for (const id of this.#drained) if (this.#table.get(id)?.settled === false) n++;
-    return n;
+  get beforePill(): boolean {
+    for (const id of this.#drained) if (this.#table.get(id)?.settled === false) return true;
+    return false;
   }
 
   /** A `reclaim` is unanswered. */

@@ -20,7 +20,7 @@ import { TaskOutcomes } from './outcomes.ts';
 import { PoolLifecycle, type StopPhase } from './pool-lifecycle.ts';
 import { PoolServices } from './pool-services.ts';
 import { poolStats } from './pool-stats.ts';
-import { ResultStream } from './result-stream.ts';
+import { ResultReader, ResultStream } from './result-stream.ts';
 import { Supervisor, type ExitDetails, type SupervisorHost } from './supervisor.ts';
 import { TaskTiming } from './task-timing.ts';
 import { Rebalancer } from './rebalancer.ts';
@@ -178,11 +178,12 @@ export class PoolCore {
     return this.#broadcaster.send(live, encoded, this.options.size);
   }
 
-  results(): ResultStream<unknown> {
+  /** The pool holds the stream, not the reader returned (see result-stream.ts). */
+  results(): ResultReader<unknown> {
     const stream = new ResultStream<unknown>((s) => this.#streams.delete(s));
     if (this.#state === 'stopped') stream.end();
     else this.#streams.add(stream);
-    return stream;
+    return new ResultReader(stream);
   }
 
   addMetricSource(source: MetricSource): () => void {

@@ -191,7 +191,7 @@ export class PoolLifecycle {
     // was sent during the stop (a plain Worker abandons what it holds at the pill).
     let waiting = queue.length > 0;
     for (const h of supervisor.live()) {
-      if (h.tasks.reclaiming || h.tasks.beforePill > 0 || queue.hasWorkFor(h.number)) waiting = true;
+      if (h.tasks.reclaiming || queue.hasWorkFor(h.number) || h.tasks.beforePill) waiting = true;
       else h.poisonPill('stop', phase === 'draining');
     }
     if (waiting) return;

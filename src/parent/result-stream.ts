@@ -1,4 +1,10 @@
-/** `pool.results()`: an async iterator over the pool's result stream, ending when the pool stops. */
+/**
+ * `pool.results()`: an async iterator over the pool's result stream, ending when the pool stops.
+ * The pool holds the stream; the caller gets a {@link ResultReader} over it, which the pool does
+ * not hold, so that a reader the caller drops without `return()` (it read what it wanted with
+ * `next()`) lets the stream go: the pool held it, and pushed every later result into its backlog,
+ * for the life of the pool (a stream per request read once: 10,000 requests ran out of heap).
+ */
 import { Deque } from '../internal/deque.ts';
 import type { ResultInfo } from './events.ts';
 
@@ -16,6 +22,8 @@ export class ResultStream<TResult> implements AsyncIterableIterator<StreamedResu
    */
   readonly #waiting = new Deque<(r: IteratorResult<StreamedResult<TResult>>) => void>();
   #ended = false;
+  /** Its reader was collected: only the reads already asked for are answered, then it goes. */
+  #dropped = false;
   readonly #detach: () => void;
 
   constructor(detach: (stream: ResultStream<TResult>) => void) {
@@ -28,6 +36,7 @@ export class ResultStream<TResult> implements AsyncIterableIterator<StreamedResu
     const waiting = this.#waiting.shift();
     if (waiting) {
       waiting({ value: item, done: false });
+      if (this.#dropped && this.#waiting.length === 0) void this.return();
     } else {
       this.#buffer.push(item);
     }
@@ -51,6 +60,42 @@ export class ResultStream<TResult> implements AsyncIterableIterator<StreamedResu
     this.end();
     this.#detach();
     return Promise.resolve({ value: undefined, done: true });
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  /**
+   * Nobody can read it any more but the reads asked for already (`await pool.results().next()`
+   * drops its reader at once): it ends once they are answered, without a backlog meanwhile.
+   */
+  drop(): void {
+    this.#dropped = true;
+    this.#buffer.clear();
+    if (this.#waiting.length === 0) void this.return();
+  }
+}
+
+/** A collected reader drops its stream. */
+const READERS = new FinalizationRegistry<ResultStream<unknown>>((stream) => stream.drop());
+
+/** What `pool.results()` returns: the stream's iterator, which the stream does not point back to. */
+export class ResultReader<TResult> implements AsyncIterableIterator<StreamedResult<TResult>> {
+  readonly #stream: ResultStream<TResult>;
+
+  constructor(stream: ResultStream<TResult>) {
+    this.#stream = stream;
+    READERS.register(this, stream as ResultStream<unknown>, this);
+  }
+
+  next(): Promise<IteratorResult<StreamedResult<TResult>>> {
+    return this.#stream.next();
+  }
+
+  return(): Promise<IteratorResult<StreamedResult<TResult>>> {
+    READERS.unregister(this);
+    return this.#stream.return();
   }
 
   [Symbol.asyncIterator](): this {

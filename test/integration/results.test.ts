@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { TaskAbortedError, type ResultInfo } from 'looppool';
+import { survivorsAfterGc } from '../helpers/gc.ts';
 import { fixture, makePool } from '../helpers/pools.ts';
 import { waitFor } from '../helpers/processes.ts';
 
@@ -53,6 +54,32 @@ describe('streaming results', () => {
     await waitFor(() => answered.length === 5, 'the reads pending at the stop to end');
     // 'done' (the task's return value, from a put) came before the stop, so it answers the first.
     expect(answered.slice(3)).toEqual(['done', 'end']);
+  });
+
+  it('results() keeps nothing for a reader dropped without return(): later results are not held for it, and a read it asked for is still answered', async () => {
+    const pool = makePool({ worker: 'streams.ts', size: 1 });
+    // A reader per request, read once and dropped (`await pool.results().next()`).
+    for (let i = 0; i < 20; i++) {
+      const first = pool.results().next();
+      await pool.put(0);
+      expect((await first).done).toBe(false);
+    }
+    const open = () => {
+      const reader = pool.results();
+      return { ref: new WeakRef(reader), read: reader.next() };
+    };
+    const opened: { ref: WeakRef<object>; read?: Promise<unknown> } = open();
+    await waitFor(async () => (await survivorsAfterGc([opened.ref])) === 0, 'the dropped reader to be collected');
+    const refs: WeakRef<object>[] = [];
+    pool.on('result', (value) => {
+      if (typeof value === 'object' && value !== null) refs.push(new WeakRef(value));
+    });
+    await pool.run(100);
+    await waitFor(() => refs.length === 101, 'the 100 results and the untied one');
+    expect(await opened.read).toEqual({ value: { value: { task: expect.any(Number) as number, i: 0 }, info: expect.anything() as object }, done: false });
+    delete opened.read; // it holds the first result
+    // Before: every stream opened kept every later result, for the life of the pool.
+    await waitFor(async () => (await survivorsAfterGc(refs)) === 0, 'the results to be collected');
   });
 });
 

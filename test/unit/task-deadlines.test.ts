@@ -1,6 +1,7 @@
 /** Task timeouts on per-duration lists (src/parent/task-deadlines.ts), on a fake clock. */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { TaskDeadlines } from '../../src/parent/task-deadlines.ts';
+import { monotonicMs } from '../../src/internal/monotonic.ts';
+import { KEEP_EMPTIED, TaskDeadlines } from '../../src/parent/task-deadlines.ts';
 
 const task = (id: number) => ({ id });
 const handle = { number: 0 };
@@ -78,6 +79,67 @@ describe('task deadlines', () => {
     deadlines.arm(task(3), handle, 100);
     vi.advanceTimersByTime(100);
     expect(expired).toEqual([2, 3]);
+  });
+
+  it('keeps no timer for each of many durations once their tasks settle: past KEEP_EMPTIED, an emptied one goes at once', () => {
+    const { expired, deadlines } = setup();
+    const n = 10_000; // a duration each, as `timeout: budget - elapsed` gives
+    const armed = Array.from({ length: n }, (_, i) => deadlines.arm(task(i), handle, 60_000 + i));
+    expect(vi.getTimerCount()).toBe(n); // in flight: a timer each, as a timer per task would be
+    for (const d of armed) d.cancel();
+    expect(deadlines.durations).toBe(KEEP_EMPTIED); // before: 10,000 lists, each with its timer, for a minute
+    expect(vi.getTimerCount()).toBe(KEEP_EMPTIED);
+    deadlines.arm(task(n), handle, 60_000 + n - 1); // a dropped duration, armed again
+    deadlines.arm(task(n + 1), handle, 60_000); // a kept one
+    vi.advanceTimersByTime(60_000 + n);
+    expect(expired).toEqual([n + 1, n]);
+    expect(vi.getTimerCount()).toBe(0);
+    expect(deadlines.durations).toBe(0);
+  });
+
+  it('a duration dropped while its timer fires, and armed again there, keeps the new list: clear() still ends its timer', () => {
+    const expired: number[] = [];
+    const others: { cancel(): void }[] = [];
+    const deadlines = new TaskDeadlines<{ id: number }, { number: number }>((t) => {
+      expired.push(t.id);
+      if (t.id !== 0) return;
+      for (const d of others) d.cancel(); // the pool settles tasks as one expires (a worker killed)
+      deadlines.arm(task(99), handle, 100);
+    });
+    for (let i = 1; i <= KEEP_EMPTIED; i++) deadlines.arm(task(1000 + i), handle, 1_000 + i);
+    deadlines.arm(task(0), handle, 100);
+    vi.advanceTimersByTime(50);
+    others.push(deadlines.arm(task(1), handle, 100));
+    vi.advanceTimersByTime(50); // task 0 expires; task 1 is cancelled, its list is dropped, 99 armed in a new one
+    expect(expired).toEqual([0]);
+    deadlines.clear(); // the pool stops
+    expect(vi.getTimerCount()).toBe(0);
+    vi.advanceTimersByTime(1_000);
+    expect(expired).toEqual([0]);
+  });
+
+  it('gives Node few distinct delays however many durations (Node keeps memory for each one it was given), and expires each task on time', () => {
+    const delays = new Set<unknown>();
+    const setTimer = globalThis.setTimeout;
+    const spy = vi.spyOn(globalThis, 'setTimeout').mockImplementation(((fn: () => void, ms: number) => {
+      delays.add(ms);
+      return setTimer(fn, ms);
+    }) as typeof setTimeout);
+    const late: number[] = [];
+    const due = new Map<number, number>();
+    const deadlines = new TaskDeadlines<{ id: number }, unknown>((t) => late.push(monotonicMs() - (due.get(t.id) as number)));
+    const n = 1_000;
+    for (let i = 0; i < n; i++) {
+      const ms = 1_000 + 7 * i;
+      due.set(i, monotonicMs() + ms);
+      deadlines.arm(task(i), handle, ms);
+      vi.advanceTimersByTime(1); // each armed at a time of its own: the time left to a list's first deadline takes many values
+    }
+    vi.advanceTimersByTime(1_000 + 7 * n);
+    spy.mockRestore();
+    expect(late.length).toBe(n);
+    expect(late.every((ms) => ms >= 0 && ms < 1)).toBe(true);
+    expect(delays.size).toBeLessThan(250); // before: about one per duration, 1,000
   });
 
   it('clear() ends every timer at once, settled tasks\' too (a stopped pool is not held until they fire), and expires nothing', () => {

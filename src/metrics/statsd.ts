@@ -1,7 +1,9 @@
 /**
  * The hot-shots client behind the reporters: made from options (UDP to 127.0.0.1:8125 by
  * default) or the user's own client. Errors from a host that is down or does not resolve are
- * reported once and never thrown; a TCP connection of ours that closes is made again (tcp-keeper.ts);
+ * reported once and never thrown; a host name is looked up once at a time (dns-lookup.ts); a TCP
+ * connection of ours that closes is made again, and one whose server reads nothing holds a bounded
+ * backlog (tcp-keeper.ts);
  * closing is bounded by a timeout because hot-shots' TCP `close()` can wait forever for a server
  * that is gone.
  */
@@ -15,6 +17,7 @@ const hotShots = lazyRequire<{ StatsD: new (options: ClientOptions) => StatsD }>
 import { sanitizePath } from './names.ts';
 import { readCreateStatsdOptions } from './option-checks.ts';
 import { reportOnce, stderrSink, type ErrorSink, type OnceSink } from './report-once.ts';
+import { sharedLookup } from './dns-lookup.ts';
 import { keepTcpConnected, type TcpKeeper } from './tcp-keeper.ts';
 
 /**
@@ -84,7 +87,7 @@ export const DEFAULT_STATSD_OPTIONS = Object.freeze({
  */
 export const MAX_UDP_PAYLOAD = 65_507;
 
-/** How long a close waits for a TCP connection still being made, ms: what hot-shots' own wait was (11 x its 50 ms). */
+/** How long a close waits for sends still under way (a TCP connection or a DNS answer still to come), ms: what hot-shots' own wait was (11 x its 50 ms). */
 const CONNECT_WAIT = 550;
 /** Default close timeout, ms. */
 const CLOSE_TIMEOUT = 2000;
@@ -158,7 +161,10 @@ export function clientOptions(resolved: ResolvedStatsdOptions, onError: ErrorSin
     datadog: resolved.telegraf ? false : resolved.datadog,
     includeDataDogTags: resolved.datadog,
     maxBufferSize: resolved.maxBufferSize,
-    cacheDns: true,
+    // Not hot-shots' cacheDns, which started a lookup per packet while none was cached (dns-lookup.ts).
+    cacheDns: false,
+    // hot-shots' socket type: IPv6 for an IPv6 address, else IPv4 (a host name is looked up as IPv4).
+    udpSocketOptions: { type: process.getBuiltinModule('node:net').isIP(resolved.host) === 6 ? 'udp6' : 'udp4', lookup: sharedLookup() },
     mock: resolved.mock,
     errorHandler: onError,
   };
@@ -258,20 +264,40 @@ function makeHandle(
       // never calls back then: not waited for (every stop with statsd down took the whole bound).
       const bound = keeper?.down === true ? 0 : timeout;
       keeper?.stop();
-      const close = (done: () => void): void => (owned ? client.close(() => done()) : client.flush(() => done()));
       closing ??= settleWithin(bound, (done) => {
-        if (keeper === undefined) return close(done);
-        // A connection still not made (a server that does not answer): hot-shots waited for the writes
-        // queued on it, then printed in every process that it gave up on them. It gets the time it
-        // had; what is still queued then cannot arrive.
-        keeper.afterConnecting(Math.min(bound / 2, CONNECT_WAIT), (stillConnecting) => {
-          if (stillConnecting) (client as unknown as { messagesInFlight: number }).messagesInFlight = 0;
-          close(done);
+        if (!owned) return client.flush(() => done());
+        // Sends still under way (a connection or a DNS answer still to come, a server that reads
+        // nothing): hot-shots waited for them, then printed in every process that it gave up on
+        // them. They get the time it gave them; what is under way then cannot arrive in time.
+        afterSends(client, Math.min(bound / 2, CONNECT_WAIT), () => {
+          (client as unknown as SendCount).messagesInFlight = 0;
+          client.close(() => done());
         });
       });
       return closing;
     },
   };
+}
+
+/** hot-shots' count of the sends whose callback has not come, and the promise it resolves when the count comes to 0 (public, untyped). */
+interface SendCount {
+  messagesInFlight: number;
+  drainPromise?: Promise<void> | null;
+}
+
+/** Call `then` once `client` has no send under way, or after `ms`: at once when it has none. */
+function afterSends(client: StatsD, ms: number, then: () => void): void {
+  const { messagesInFlight, drainPromise } = client as unknown as SendCount;
+  if (!(messagesInFlight > 0) || drainPromise == null) return then();
+  let called = false;
+  const settle = (): void => {
+    if (called) return;
+    called = true;
+    clearTimeout(timer);
+    then();
+  };
+  const timer = setTimeout(settle, ms);
+  drainPromise.then(settle, settle);
 }
 
 /** A copy of `value` when it is tags (an object of strings or an array of strings), checked as copied: each tag is read once. */

@@ -7,6 +7,11 @@
  * a new one is made after a delay: 1 s, doubling up to {@link MAX_DELAY} while the server keeps
  * refusing, back to 1 s once a connection is made. Metrics of the intervals in between are lost,
  * as they are over UDP.
+ *
+ * A server that accepts the connection and then reads nothing (stopped with SIGSTOP, or stuck)
+ * left every batch in the process's memory, without end: here a socket with more than
+ * {@link MAX_BACKLOG} bytes waiting takes no more batches (each one dropped counts as an error)
+ * until the server reads again.
  */
 import type { StatsD } from 'hot-shots';
 import { lazyRequire } from '../internal/lazy-require.ts';
@@ -15,6 +20,7 @@ import type { ErrorSink } from './report-once.ts';
 /** hot-shots' transport: a socket behind `send`/`close`, with the socket's own events. */
 interface Transport {
   on(event: 'close' | 'connect' | 'error', listener: (error?: Error) => void): void;
+  send(buf: Buffer, callback?: (error?: Error | null) => void): void;
   close(): void;
 }
 
@@ -33,6 +39,8 @@ const createTransport = lazyRequire<(client: StatsD, args: { host: string; port:
 const FIRST_DELAY = 1000;
 /** Longest delay between attempts while the server refuses, ms. */
 const MAX_DELAY = 10_000;
+/** Bytes a socket may have waiting to be sent (beyond what the kernel holds) before it drops batches. */
+export const MAX_BACKLOG = 1024 * 1024;
 
 export interface TcpKeeper {
   /** No new connection from now on (the client is closing). */
@@ -41,11 +49,6 @@ export interface TcpKeeper {
   readonly down: boolean;
   /** Connections made after the first (for tests and diagnostics). */
   readonly reconnects: number;
-  /**
-   * Call `then` once the client's socket is no longer connecting (made, or closed), or after `ms`:
-   * at once when it is not connecting. Its argument: whether it still is.
-   */
-  afterConnecting(ms: number, then: (stillConnecting: boolean) => void): void;
 }
 
 /** Watch `client`'s socket and replace it whenever it closes, until `stop()`. `onError` gets the new sockets' errors. */
@@ -62,6 +65,7 @@ export function keepTcpConnected(client: StatsD, onError: ErrorSink): TcpKeeper 
   const watch = (transport: Transport): void => {
     if (watched.has(transport)) return;
     watched.add(transport);
+    boundBacklog(transport);
     transport.on('connect', () => {
       delay = FIRST_DELAY;
       if (owner.socket === transport) state = 'open';
@@ -121,19 +125,27 @@ export function keepTcpConnected(client: StatsD, onError: ErrorSink): TcpKeeper 
     get down() {
       return state === 'closed';
     },
-    afterConnecting(ms, then) {
-      const socket = owner.socket;
-      if (state !== 'connecting' || socket == null) return then(false);
-      let called = false;
-      const settle = (): void => {
-        if (called) return;
-        called = true;
-        clearTimeout(timeout);
-        then(state === 'connecting');
-      };
-      const timeout = setTimeout(settle, ms);
-      socket.on('connect', settle);
-      socket.on('close', settle);
-    },
+  };
+}
+
+/**
+ * Make `transport` drop what it is given while more than {@link MAX_BACKLOG} bytes it was given
+ * wait to be sent (written, and their write not yet done): a batch dropped is the send's error,
+ * which hot-shots hands to the client's error handler. One batch may take it past the bound.
+ */
+function boundBacklog(transport: Transport): void {
+  const send = transport.send.bind(transport);
+  let waiting = 0;
+  transport.send = (buf, callback) => {
+    if (waiting > MAX_BACKLOG) {
+      const error = Object.assign(new Error(`the server reads nothing: over ${MAX_BACKLOG} bytes wait to be sent, metrics are dropped until it reads`), { code: 'ERR_STATSD_BACKLOG' });
+      callback?.(error);
+      return;
+    }
+    waiting += buf.length;
+    send(buf, (error) => {
+      waiting -= buf.length;
+      callback?.(error);
+    });
   };
 }

@@ -12,6 +12,7 @@ import { serializeError } from '../protocol/serialized-error.ts';
 import type { Channel } from '../transport/channel.ts';
 import type { WorkerSentry } from './services.ts';
 import type { RunQueue } from './run-queue.ts';
+import { flushStdio } from './stdio-guard.ts';
 import type { RuntimeTaskContext } from './task-context.ts';
 import type { Worker } from './worker.ts';
 
@@ -66,8 +67,9 @@ export function reportEscaped(channel: Channel | undefined, err: unknown, origin
 }
 
 /**
- * Send the last metrics report, flush Sentry's events and what is queued for the parent, then
- * exit with `code` (after 2 s at the latest). Every way out sends the last report, not only a
+ * Send the last metrics report, flush Sentry's events, what the worker wrote to stdout and stderr
+ * (stdio-guard.ts) and what is queued for the parent, then exit with `code` (after 2 s at the
+ * latest: a reader that stops reading cannot hold the exit). Every way out sends the last report, not only a
  * stop: a worker that exits after an escaped error would otherwise lose the tasks it finished in
  * its last interval (metrics sent on 'exit' are lost). After a stop, which closed them already,
  * closing the metrics again does nothing.
@@ -80,6 +82,6 @@ export function exitProcess(code: number, channel: Channel, sentry: WorkerSentry
   };
   const force = setTimeout(exit, 2000);
   force.unref();
-  const flushed = Promise.all([metrics?.close(1000), sentry?.flush(1500)]);
+  const flushed = Promise.all([metrics?.close(1000), sentry?.flush(1500), flushStdio()]);
   void flushed.then(() => channel.end(exit));
 }

@@ -355,3 +355,35 @@ async function jsonPrintedBy<T = string[]>(args: string[]): Promise<T> {
   await new Promise((resolve) => child.once('close', resolve));
   return JSON.parse(out) as T;
 }
+
+describe("a worker's stdout and stderr", () => {
+  /** The number of 'x' a parent running prints-then-stops.mjs got on `from`, its stdout or stderr. */
+  async function printed(task: object, workerStdout: string, from: 'stdout' | 'stderr'): Promise<number> {
+    const parent = spawn(process.execPath, [path.resolve(here, '../fixtures/parents/prints-then-stops.mjs'), JSON.stringify(task), workerStdout], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let count = 0;
+    parent[from].on('data', (d: Buffer) => {
+      for (const byte of d) if (byte === 0x78) count++;
+    });
+    parent[from === 'stdout' ? 'stderr' : 'stdout'].resume();
+    const code = await new Promise((resolve) => parent.on('close', resolve));
+    expect(code).toBe(0);
+    return count;
+  }
+
+  // Writes to a pipe are asynchronous on Linux: what the pipe could not take at once waited in
+  // the worker, and its exit dropped it (all but ~128-192 KiB of 4 MiB).
+  const bytes = 4 * 1024 * 1024;
+  const xs = bytes - bytes / (64 * 1024); // one newline per 64 KiB line
+
+  it('what a worker wrote to a pipe just before its stop reaches the reader whole, on stdout and on stderr', { timeout: 30_000 }, async () => {
+    expect(await printed({ bytes, stream: 'stdout' }, 'inherit', 'stdout')).toBe(xs);
+    expect(await printed({ bytes, stream: 'stderr' }, 'inherit', 'stderr')).toBe(xs);
+    expect(await printed({ bytes, stream: 'stdout' }, 'stderr', 'stderr')).toBe(xs);
+  });
+
+  it('what a worker wrote to a pipe just before an error ended it reaches the reader whole', { timeout: 30_000 }, async () => {
+    expect(await printed({ bytes, stream: 'stdout', escape: true }, 'inherit', 'stdout')).toBe(xs);
+  });
+});

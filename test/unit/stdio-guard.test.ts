@@ -3,8 +3,9 @@
  * away (EPIPE, EIO) costs a write, not the worker; any other error is thrown as before.
  */
 import { EventEmitter } from 'node:events';
+import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { guardStdio } from '../../src/child/stdio-guard.ts';
+import { flushStdio, guardStdio } from '../../src/child/stdio-guard.ts';
 
 /** An object with lazy `stdout`/`stderr` getters as `process` has, counting the streams made. */
 function fakeProcess(): { target: { stdout: EventEmitter; stderr: EventEmitter }; made: string[] } {
@@ -54,5 +55,28 @@ describe('guardStdio', () => {
     target.stdout.on('error', (error) => seen.push(error));
     expect(() => target.stdout.emit('error', errno('ENOSPC'))).not.toThrow();
     expect(seen).toHaveLength(1);
+  });
+});
+
+describe('flushStdio', () => {
+  it('makes no stream, and waits until what was written to the streams made is done', async () => {
+    const made: string[] = [];
+    const pending: Array<() => void> = [];
+    const target = {} as { stdout: Writable };
+    // A pipe that takes nothing until it is read: each write waits for its turn.
+    const stream = new Writable({ write: (_chunk, _encoding, done) => pending.push(done) });
+    Object.defineProperty(target, 'stdout', { configurable: true, get: () => (made.push('stdout'), stream) });
+    guardStdio(target);
+    await flushStdio();
+    expect(made).toEqual([]);
+    target.stdout.write('a');
+    target.stdout.write('b');
+    let flushed = false;
+    const flushing = flushStdio().then(() => (flushed = true));
+    for (let turns = 0; turns < 5; turns++) await new Promise((resolve) => setImmediate(resolve));
+    expect(flushed).toBe(false);
+    while (pending.length > 0) pending.shift()?.();
+    await flushing;
+    expect(stream.writableLength).toBe(0);
   });
 });

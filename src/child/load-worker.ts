@@ -38,7 +38,7 @@ export class WorkerModule {
 
 /** Load `moduleUrl` and return the Worker subclass to instantiate. Throws a plain Error with the reason. */
 export async function loadWorkerClass(moduleUrl: string): Promise<WorkerClass> {
-  if (isTypeScript(moduleUrl)) await registerTypeScript();
+  if (isTypeScript(moduleUrl)) await registerTypeScript(moduleUrl);
   const ns = COMMONJS.test(new URL(moduleUrl).pathname) ? await requireModule(moduleUrl) : await importModule(moduleUrl);
   // A CommonJS module seen through tsx can arrive as { default: { default: X } }.
   let exported = ns.default;
@@ -135,7 +135,7 @@ function wrapFunction(fn: TaskFunction): WorkerClass {
 }
 
 /** tsx runs TypeScript worker files; loaded only for them, so JavaScript workers start faster. */
-async function registerTypeScript(): Promise<void> {
+async function registerTypeScript(moduleUrl: string): Promise<void> {
   // tsx caches what it compiles in <tmpdir>/tsx-<euid>, and the first file it compiles fails
   // (the worker's start with it) when that directory cannot be made: a TMPDIR that does not
   // exist or is not this user's to write, a read-only /tmp (a container run with --read-only).
@@ -143,6 +143,13 @@ async function registerTypeScript(): Promise<void> {
   // copies the environment as it starts); the worker's own environment stays as it was given.
   const uncached = !tsxCacheDirUsable() && process.env.TSX_DISABLE_CACHE === undefined;
   if (uncached) process.env.TSX_DISABLE_CACHE = '1';
+  // tsx takes the tsconfig.json of the current directory (or above it): run from elsewhere (a
+  // `looppool run` from another directory, a service's cwd), the worker lost its project's
+  // `paths` (Cannot find module '@lib/x') and `experimentalDecorators` (other decorator
+  // semantics, silently). The one nearest the worker file is its project's; TSX_TSCONFIG_PATH
+  // set by the user wins, and without one above the worker tsx looks from the current directory.
+  const tsconfig = process.env.TSX_TSCONFIG_PATH === undefined ? nearestTsconfig(moduleUrl) : undefined;
+  if (tsconfig !== undefined) process.env.TSX_TSCONFIG_PATH = tsconfig;
   try {
     const esm = await import('tsx/esm/api');
     esm.register();
@@ -150,6 +157,19 @@ async function registerTypeScript(): Promise<void> {
     cjs.register();
   } finally {
     if (uncached) delete process.env.TSX_DISABLE_CACHE;
+    if (tsconfig !== undefined) delete process.env.TSX_TSCONFIG_PATH;
+  }
+}
+
+/** The tsconfig.json in the worker file's directory or the nearest one above it; undefined when there is none. */
+function nearestTsconfig(moduleUrl: string): string | undefined {
+  const fs = process.getBuiltinModule('node:fs');
+  const { dirname, join } = process.getBuiltinModule('node:path');
+  const { fileURLToPath } = process.getBuiltinModule('node:url');
+  for (let dir = dirname(fileURLToPath(moduleUrl)); ; dir = dirname(dir)) {
+    const candidate = join(dir, 'tsconfig.json');
+    if (fs.statSync(candidate, { throwIfNoEntry: false })?.isFile()) return candidate;
+    if (dirname(dir) === dir) return undefined;
   }
 }
 

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -44,6 +44,24 @@ describe('worker modules', () => {
       writeFileSync(path.join(dir, 'file'), '');
       const pool = makePool({ worker: file, size: 1, env: { ...process.env, TMPDIR: path.join(dir, 'file', 'tmp') } });
       expect(await pool.run({ file })).toEqual({ file });
+      await pool.stop();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  // tsx takes the tsconfig.json of the current directory: a worker whose project is elsewhere (the
+  // tests run from the repository's root) lost its `paths` aliases (Cannot find module '@fx/x').
+  it.each(['worker.mts', 'worker.cts'])('a TypeScript worker (%s) gets its own project’s tsconfig.json, not the current directory’s', async (file) => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'looppool-tsconfig-'));
+    try {
+      mkdirSync(path.join(dir, 'lib'));
+      mkdirSync(path.join(dir, 'src'));
+      writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { strict: true, paths: { '@fx/*': ['./lib/*'] } } }));
+      writeFileSync(path.join(dir, 'lib', 'x.ts'), 'export const x = (n: number): number => n + 1;\n');
+      writeFileSync(path.join(dir, 'src', file), "import { x } from '@fx/x';\nexport default (n: number): number => x(n);\n");
+      const pool = makePool({ worker: path.join(dir, 'src', file), size: 1 });
+      expect(await pool.run(41)).toBe(42);
       await pool.stop();
     } finally {
       rmSync(dir, { recursive: true, force: true });

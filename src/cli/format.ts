@@ -1,9 +1,9 @@
 /** Human formatting of sizes, durations and rates for the command's terminal output. */
 import type stringWidth from 'string-width';
 
-/** `1 job`, `2 jobs`, `0 jobs`: `n` and the noun, plural unless `n` is 1 (`plural` when not just an `s` more). */
-export function count(n: number, noun: string, plural = `${noun}s`): string {
-  return `${n} ${n === 1 ? noun : plural}`;
+/** `1 job`, `2 jobs`, `0 jobs`: `n` and the noun, with an `s` unless `n` is 1. */
+export function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
 /** `81.2 MiB`. */

@@ -4,10 +4,11 @@
  * without creating the file: a run stopped before its end (SIGKILL, a crash) must not leave an
  * empty summary behind.
  */
-import { accessSync, constants, statSync, type Stats } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../exit-codes.ts';
 import type { FileId } from './input.ts';
+import { sameFile } from './same-file.ts';
 
 /**
  * Check that the run will be able to write `--json-summary` (`-`: stderr, always): an existing
@@ -42,12 +43,4 @@ export function checkSummaryNotInput(json: string | undefined, cwd: string, inpu
   const file = path.resolve(cwd, json);
   const info = statSync(file, { throwIfNoEntry: false });
   if (info?.isFile() && info.dev === input.dev && info.ino === input.ino) throw new UsageError(`Cannot write --json-summary ${file}: it is the input file`);
-}
-
-/** Whether `other` is the regular file `file` (`info`: its stats, if it exists) by whatever path. */
-function sameFile(file: string, info: Stats | undefined, other: string): boolean {
-  if (file === other) return true;
-  if (!info?.isFile()) return false;
-  const o = statSync(other, { throwIfNoEntry: false });
-  return o !== undefined && o.dev === info.dev && o.ino === info.ino;
 }

@@ -7,6 +7,7 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../exit-codes.ts';
+import { sameFile } from './same-file.ts';
 
 const EXTENSIONS = ['.js', '.mjs', '.cjs', '.ts', '.mts', '.cts', '.tsx'];
 
@@ -43,9 +44,7 @@ export function resolveWorkerModule(arg: string, cwd: string): string {
 export function checkOutputNotWorker(output: string | undefined, cwd: string, workerPath: string): void {
   if (output === undefined || output === '-') return;
   const file = path.resolve(cwd, output);
-  const info = statSync(file, { throwIfNoEntry: false });
-  const worker = statSync(workerPath, { throwIfNoEntry: false });
-  if (file === workerPath || (info?.isFile() === true && worker !== undefined && info.dev === worker.dev && info.ino === worker.ino)) {
+  if (sameFile(file, statSync(file, { throwIfNoEntry: false }), workerPath)) {
     throw new UsageError(`--output ${file} is the worker module: opening it for the records would empty it before the workers load it`);
   }
 }

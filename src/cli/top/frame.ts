@@ -1,6 +1,6 @@
 /** One screen of `looppool top`: every pool's process tree plus what its control channel says. */
 import type { ControlEvent, ControlStats } from '../../control/index.ts';
-import { columns, cutToWidth, formatBytes, formatDuration, formatMs, formatRate } from '../format.ts';
+import { columns, count, cutToWidth, formatBytes, formatDuration, formatMs, formatRate } from '../format.ts';
 import type { LivePool } from '../proc/pool-view.ts';
 import { poolLabel } from '../proc/pools.ts';
 
@@ -28,7 +28,7 @@ export interface TopEvent {
 /** The lines of one frame. */
 export function renderTop(pools: readonly LivePool[], events: readonly TopEvent[], now: Date, intervalMs: number, target?: string): string[] {
   const lines = [
-    `looppool top · ${pools.length} pool${pools.length === 1 ? '' : 's'} · ${now.toTimeString().slice(0, 8)} · every ${formatDuration(intervalMs)} · q quits`,
+    `looppool top · ${count(pools.length, 'pool')} · ${now.toTimeString().slice(0, 8)} · every ${formatDuration(intervalMs)} · q quits`,
     '',
   ];
   if (pools.length === 0) lines.push(target === undefined ? 'No looppool pools are running.' : `No looppool pool matches ${JSON.stringify(target)}.`);

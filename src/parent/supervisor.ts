@@ -16,9 +16,12 @@ import { monotonicMs } from '../internal/monotonic.ts';
 const BACKOFF_BASE_MS = 100;
 const BACKOFF_MAX_MS = 30_000;
 /**
- * A worker that dies (not for a stop or a recycle) sooner than this after it became ready counts
- * as a failed start for its slot's backoff: a worker that crashes right after each start (a timer
- * in initialize(), a rejection it left for later) was replaced at once, ten times a second.
+ * A worker that dies (not for a stop or a recycle) sooner than this after it became ready, and
+ * finished no task, counts as a failed start for its slot's backoff: a worker that crashes right
+ * after each start (a timer in initialize(), a rejection it left for later) was replaced at once,
+ * ten times a second. One that finished a task proved its start: what killed it came with its
+ * tasks, and a backoff doubled at each such death left a pool whose tasks crash it now and then
+ * idle for up to 30 s with tasks queued.
  */
 const STABLE_MS = 1000;
 
@@ -224,7 +227,7 @@ export class Supervisor {
     if (initError) {
       this.#slotFailures[n] = (this.#slotFailures[n] ?? 0) + 1;
       this.#failuresInRow++;
-    } else if (handle.exitReason !== 'stop' && handle.exitReason !== 'recycle' && monotonicMs() - (this.#readyAt[n] ?? 0) < STABLE_MS) {
+    } else if (handle.exitReason !== 'stop' && handle.exitReason !== 'recycle' && handle.tasks.counts.done === 0 && monotonicMs() - (this.#readyAt[n] ?? 0) < STABLE_MS) {
       this.#slotFailures[n] = (this.#slotFailures[n] ?? 0) + 1; // died right after its start: backoff, as for a failed start
     } else {
       this.#slotFailures[n] = 0;

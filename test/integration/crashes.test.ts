@@ -277,6 +277,31 @@ describe('a worker that dies right after each start', () => {
     expect(gaps[1]).toBeGreaterThanOrEqual(199);
     expect(gaps[2]).toBeGreaterThanOrEqual(399);
   });
+
+  it('is replaced at once when it finished a task first: its tasks killed it, not its start', async () => {
+    // Before: a worker that finished tasks and then died within a second of becoming ready got a
+    // failed start's backoff, doubled at each such death: a pool whose tasks crash it now and then
+    // (0.2% of 10,000 tasks at concurrency 50) sat idle up to 30 s at a time with tasks queued.
+    // With that backoff the 12th replacement comes after 100 + 200 + ... + 25,600 + 30,000 ms at least.
+    const pool = makePool({ worker: 'crash.ts', size: 1 });
+    const exits: WorkerExitInfo[] = [];
+    pool.on('workerExit', (info) => exits.push(info));
+    const pids = new Set<number>();
+    const deaths = (async () => {
+      for (let i = 0; i < 12; i++) {
+        pids.add(await pool.run('pid')); // waits in the queue for the replacement
+        await expect(pool.run('exit')).rejects.toBeInstanceOf(WorkerCrashedError);
+      }
+      return pool.run('pid');
+    })();
+    const deadline = new Promise<'deadline'>((resolve) => setTimeout(() => resolve('deadline'), 30_000).unref());
+    const last = await Promise.race([deaths, deadline]);
+    expect(last).toEqual(expect.any(Number)); // not 'deadline'
+    pids.add(last as number);
+    expect(pids.size).toBe(13);
+    expect(exits.map((e) => e.reason)).toEqual(new Array(12).fill('crash'));
+    expect(pool.stats()).toMatchObject({ restarts: 12, healthy: true });
+  }, 60_000);
 });
 
 describe('errors that escape a task', () => {

@@ -226,6 +226,22 @@ export class BroadcastError extends PoolError implements WorkerRef {
 }
 
 /**
+ * `broadcast(message, { timeout })`: some workers had not answered within `timeout` ms. `workers`:
+ * their numbers. Their `onBroadcast` calls go on (nothing stops them); their late answers are dropped.
+ */
+export class BroadcastTimeoutError extends PoolError {
+  declare readonly code: 'ERR_BROADCAST_TIMEOUT';
+  readonly timeout: number;
+  readonly workers: readonly number[];
+  constructor(timeout: number, workers: readonly number[]) {
+    const who = workers.length === 1 ? `worker ${workers[0]}` : `workers ${workers.join(', ')}`;
+    super(`The broadcast was not answered within ${timeout} ms by ${who}`, 'ERR_BROADCAST_TIMEOUT');
+    this.timeout = timeout;
+    this.workers = Object.freeze([...workers]);
+  }
+}
+
+/**
  * A task crossed its `taskTimeout`. `phase` `'soft'`: its signal was aborted and it then failed
  * (`cause` is its error) or did not settle within the grace while its worker's loop kept turning;
  * `'hard'`: the worker's loop was blocked, so the worker was killed and replaced.

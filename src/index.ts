@@ -3,7 +3,7 @@
  * serves both. Worker modules that must not load parent code import `looppool/worker`.
  * @module
  */
-export { Pool, type PutOptions, type RunOptions, type StopOptions } from './parent/pool.ts';
+export { Pool, type BroadcastOptions, type PutOptions, type RunOptions, type StopOptions } from './parent/pool.ts';
 export type { StopOnSignalsOptions } from './parent/signals.ts';
 export type { MapOptions } from './parent/map.ts';
 export type { StreamedResult } from './parent/result-stream.ts';
@@ -13,7 +13,7 @@ export type {
 export { DEFAULT_POOL_OPTIONS, MAX_POOL_SIZE, MIN_BLOCKED_LOOP_THRESHOLD, type DispatchPolicy, type PoolOptions } from './options.ts';
 export { MAX_DELAY_MS } from './internal/delay.ts';
 export {
-  BroadcastError, PoisonTaskError, PoolError, PoolStoppedError, PoolUnhealthyError, ProtocolError, QueueFullError,
+  BroadcastError, BroadcastTimeoutError, PoisonTaskError, PoolError, PoolStoppedError, PoolUnhealthyError, ProtocolError, QueueFullError,
   ResultClosedError, SerializationError, TaskAbortedError, TaskError, TaskTimeoutError, WorkerCrashedError, WorkerInitError,
   WorkerNotInPoolError, WorkerStoppedError, type RemoteError, type SerializationReason, type TaskFailure, type WorkerPoolProperty, type WorkerRef,
 } from './errors.ts';

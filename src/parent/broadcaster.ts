@@ -1,5 +1,5 @@
 /** `pool.broadcast()`: one message to every live worker, answered by each exactly once (a barrier). */
-import { BroadcastError, WorkerCrashedError, WorkerStoppedError } from '../errors.ts';
+import { BroadcastError, BroadcastTimeoutError, WorkerCrashedError, WorkerStoppedError } from '../errors.ts';
 import { rebuildSerializationError } from './rebuild-error.ts';
 import type { ExitDetails } from './supervisor.ts';
 import type { WorkerHandle } from './worker-handle.ts';
@@ -9,6 +9,8 @@ interface PendingBroadcast {
   readonly values: unknown[];
   readonly resolve: (values: unknown[]) => void;
   readonly reject: (error: Error) => void;
+  /** Its `timeout`'s timer, when it has one. */
+  timer: NodeJS.Timeout | undefined;
 }
 
 export class Broadcaster {
@@ -17,14 +19,17 @@ export class Broadcaster {
 
   /**
    * Send `encoded` (what `encodePayload` made of the message: made once, written to each worker)
-   * to `handles`; resolves with the replies by worker number once all have answered.
+   * to `handles`; resolves with the replies by worker number once all have answered, or rejects
+   * with a BroadcastTimeoutError once `timeout` ms have passed without (Infinity: no limit).
    */
-  send(handles: WorkerHandle[], encoded: string | Buffer, size: number): Promise<unknown[]> {
+  send(handles: WorkerHandle[], encoded: string | Buffer, size: number, timeout: number): Promise<unknown[]> {
     const values = new Array<unknown>(size).fill(undefined);
     if (handles.length === 0) return Promise.resolve(values);
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { waiting: new Set(handles), values, resolve, reject });
+      const pending: PendingBroadcast = { waiting: new Set(handles), values, resolve, reject, timer: undefined };
+      this.#pending.set(id, pending);
+      if (timeout !== Infinity) pending.timer = setTimeout(() => this.#timedOut(id, timeout), timeout);
       for (const handle of handles) handle.sendBroadcast(id, encoded);
     });
   }
@@ -32,22 +37,18 @@ export class Broadcaster {
   /**
    * A worker's answer: its reply, or its error, which rejects the broadcast with a BroadcastError
    * (onBroadcast threw: `cause` is its error) or a SerializationError (`unsendable`: the reply
-   * could not cross).
+   * could not cross). An answer after the broadcast settled (another worker's error, the timeout) is dropped.
    */
   reply(handle: WorkerHandle, id: number, outcome: { value: unknown } | { error: Error; unsendable: boolean }): void {
     const pending = this.#pending.get(id);
     if (!pending || !pending.waiting.delete(handle)) return;
     if ('error' in outcome) {
-      this.#pending.delete(id);
       const ref = { worker: handle.number, pid: handle.pid };
-      pending.reject(outcome.unsendable ? rebuildSerializationError(outcome.error, 'broadcast reply') : new BroadcastError(outcome.error, ref));
+      this.#settled(id, pending).reject(outcome.unsendable ? rebuildSerializationError(outcome.error, 'broadcast reply') : new BroadcastError(outcome.error, ref));
       return;
     }
     pending.values[handle.number] = outcome.value;
-    if (pending.waiting.size === 0) {
-      this.#pending.delete(id);
-      pending.resolve(pending.values);
-    }
+    if (pending.waiting.size === 0) this.#settled(id, pending).resolve(pending.values);
   }
 
   /** A broadcast still waits for `handle`'s answer (a draining worker holds it, and lives on until it answers). */
@@ -70,10 +71,23 @@ export class Broadcaster {
         this.reply(handle, id, { value: undefined });
         continue;
       }
-      this.#pending.delete(id);
       error ??= lostError(handle, details);
-      pending.reject(error);
+      this.#settled(id, pending).reject(error);
     }
+  }
+
+  #timedOut(id: number, timeout: number): void {
+    const pending = this.#pending.get(id);
+    if (!pending) return;
+    const workers = [...pending.waiting].map((h) => h.number).sort((a, b) => a - b);
+    this.#settled(id, pending).reject(new BroadcastTimeoutError(timeout, workers));
+  }
+
+  /** No longer pending: later answers are dropped, and no worker is waited for on its account. */
+  #settled(id: number, pending: PendingBroadcast): PendingBroadcast {
+    this.#pending.delete(id);
+    clearTimeout(pending.timer);
+    return pending;
   }
 }
 

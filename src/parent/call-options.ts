@@ -24,6 +24,19 @@ export function readStopOptions(options: unknown): { drain?: boolean; timeout?: 
   return read as { drain?: boolean; timeout?: number };
 }
 
+const BROADCAST_KEYS: ReadonlySet<string> = new Set(['timeout']);
+
+/**
+ * `broadcast()`'s options, each read once: `timeout` ms from 1 to {@link MAX_DELAY_MS}, or
+ * Infinity (the default: no limit).
+ * @throws {TypeError}
+ */
+export function readBroadcastOptions(options: unknown): { timeout: number } {
+  if (typeof options !== 'object' || options === null) throw new TypeError(`Expected the options to be an object, got ${show(options)}`);
+  const read = readOptions(options, BROADCAST_KEYS, '', ' (broadcast takes `timeout`)');
+  return { timeout: read.timeout === undefined ? Infinity : delayOption('timeout', read.timeout, 1, true) };
+}
+
 /** `stop()`'s timeout, and `stopOnSignals()`'s: ms from 0 to {@link MAX_DELAY_MS} (not only integers), or Infinity (no timer). */
 export function stopTimeoutOption(value: unknown): number {
   if (value === Infinity || (typeof value === 'number' && value >= 0 && value <= MAX_DELAY_MS)) return value;

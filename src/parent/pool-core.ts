@@ -166,7 +166,7 @@ export class PoolCore {
     this.#submissions.announce(pending, read);
   }
 
-  async broadcast(message: unknown, start: () => Promise<void>): Promise<unknown[]> {
+  async broadcast(message: unknown, timeout: number, start: () => Promise<void>): Promise<unknown[]> {
     if (this.#state === 'stopping' || this.#state === 'stopped' || this.#lifecycle.stopCalled) throw this.#stoppedError();
     const encoded = encodePayload(message, 'message', this.options.maxMessageBytes); // a bad message starts nothing
     // A running pool sends at once, so a stop() called right after pills the workers after the
@@ -175,7 +175,7 @@ export class PoolCore {
     if (this.#state !== 'running') throw new PoolStoppedError(); // stopped while it started
     // Ready workers, and workers still draining (tasks or broadcasts held): every process that will still read it.
     const live = this.#supervisor.live().filter((h) => h.state === 'ready' || (h.state === 'stopping' && !h.dying && (h.inFlight > 0 || this.#broadcaster.waitsFor(h))));
-    return this.#broadcaster.send(live, encoded, this.options.size);
+    return this.#broadcaster.send(live, encoded, this.options.size, timeout);
   }
 
   /** The pool holds the stream, not the reader returned (see result-stream.ts). */

@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import { rethrowLater } from '../internal/user-callbacks.ts';
 import type { MetricSource } from '../metrics/resource-reporter.ts';
 import { resolvePoolOptions, type PoolOptions } from '../options.ts';
-import { readStopOptions } from './call-options.ts';
+import { readBroadcastOptions, readStopOptions } from './call-options.ts';
 import type { PoolEvents, PoolState, PoolStats } from './events.ts';
 import { mapTasks, readMapArguments, type MapOptions } from './map.ts';
 import { PoolCore } from './pool-core.ts';
@@ -27,6 +27,13 @@ export interface RunOptions extends PutOptions {
   onDispatch?: ((info: { worker: number; pid: number }) => void) | undefined;
   /** Called at once with the task's id (the `info.taskId` of the results it streams). */
   onSubmit?: ((taskId: number) => void) | undefined;
+}
+export interface BroadcastOptions {
+  /**
+   * Milliseconds the workers have to answer; then the broadcast rejects with
+   * `BroadcastTimeoutError` (their `onBroadcast` calls go on). @default Infinity (no limit)
+   */
+  timeout?: number | undefined;
 }
 export interface StopOptions {
   /** Dispatch and finish the queued tasks first (`false`: reject them with PoolStoppedError). @default true */
@@ -150,10 +157,17 @@ export class Pool<TTask = unknown, TResult = unknown> extends EventEmitter<PoolE
 
   /**
    * Deliver `message` once to every live worker's `onBroadcast`; resolves when all have finished
-   * it, with their return values by worker number (a barrier).
+   * it, with their return values by worker number (a barrier). With `timeout`, rejects with
+   * `BroadcastTimeoutError` if some have not answered by then.
    */
-  broadcast(message: unknown): Promise<unknown[]> {
-    return this.#core.broadcast(message, () => this.start());
+  broadcast(message: unknown, options: BroadcastOptions = {}): Promise<unknown[]> {
+    let timeout: number;
+    try {
+      timeout = readBroadcastOptions(options).timeout;
+    } catch (error) {
+      return Promise.reject(error as TypeError); // this call only: the pool runs on
+    }
+    return this.#core.broadcast(message, timeout, () => this.start());
   }
 
   /**

@@ -1,6 +1,6 @@
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { BroadcastError, PoolStoppedError, SerializationError, TaskAbortedError, TaskError, TaskTimeoutError, WorkerCrashedError } from 'looppool';
+import { BroadcastError, BroadcastTimeoutError, PoolStoppedError, SerializationError, TaskAbortedError, TaskError, TaskTimeoutError, WorkerCrashedError } from 'looppool';
 import { makePool, pidsOf } from '../helpers/pools.ts';
 import { isAlive, waitFor } from '../helpers/processes.ts';
 
@@ -322,6 +322,35 @@ describe('broadcast', () => {
     expect(await answers).toEqual([0, 1]);
     await stopped;
     await expect(pool.broadcast(0)).rejects.toBeInstanceOf(PoolStoppedError);
+  });
+
+  it('with a timeout, rejects with BroadcastTimeoutError naming the workers that had not answered; their late answers are dropped, the pool runs on', async () => {
+    // Before: broadcast() had no timeout, and one onBroadcast that never ended kept it pending for good.
+    const pool = makePool({ worker: 'holds-broadcast.ts', size: 3 });
+    await pool.start();
+    const error = (await pool.broadcast({ holdOn: 1 }, { timeout: 200 }).catch((e: unknown) => e)) as BroadcastTimeoutError;
+    expect(error).toBeInstanceOf(BroadcastTimeoutError);
+    expect(error).toMatchObject({ code: 'ERR_BROADCAST_TIMEOUT', timeout: 200, workers: [1] });
+    expect(error.message).toBe('The broadcast was not answered within 200 ms by worker 1');
+    // Worker 1's held call answers now, late: dropped, and the next broadcast gets its own answers.
+    expect(await pool.broadcast('release', { timeout: 60_000 })).toEqual(['released', 'released', 'released']);
+    const both = (await pool.broadcast('hold', { timeout: 100 }).catch((e: unknown) => e)) as BroadcastTimeoutError;
+    expect(both.message).toBe('The broadcast was not answered within 100 ms by workers 0, 1, 2');
+    expect(await Promise.all([0, 1, 2].map((worker) => pool.run(worker, { worker })))).toEqual([0, 1, 2]);
+    await pool.broadcast('release');
+  });
+
+  it.each([
+    [{ timeout: 0 }, /Expected `timeout` to be an integer from 1 to \d+ \(ms\) or Infinity, got `0` \(number\)/],
+    [{ timeout: '100' }, /Expected `timeout` to be an integer from 1 to \d+ \(ms\) or Infinity, got `"100"` \(string\)/],
+    [{ timout: 100 }, /timout.*broadcast takes `timeout`/],
+    [null, /Expected the options to be an object, got `null` \(null\)/],
+  ])('refuses bad options (%o) with a TypeError, sending nothing; the pool runs on', async (options, message) => {
+    const pool = makePool({ worker: 'counts-broadcasts.ts', size: 1 });
+    await expect(pool.broadcast('x', options as never)).rejects.toThrow(message);
+    await expect(pool.broadcast('x', options as never)).rejects.toBeInstanceOf(TypeError);
+    expect(await pool.broadcast('ok', { timeout: Infinity })).toEqual([{ worker: 0, message: 'ok' }]);
+    expect(await pool.run(null)).toBe(1); // the only broadcast the worker received
   });
 
   it('refuses a message that cannot be sent, and keeps working', async () => {

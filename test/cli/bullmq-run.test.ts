@@ -153,7 +153,7 @@ describe('looppool run --bullmq', () => {
       queue.on('error', () => {});
       await queue.addBulk(Array.from({ length: 3 }, (_, i) => ({ name: 'task', data: { ms: 1500, id: i + 1 } })));
       cli = startCli(
-        ['run', fixture('sleep.mjs'), '--bullmq', queueName, '--redis', redis.url, '--size', '1', '--concurrency', '3', '--job-metadata', 'none', '--stop-timeout', '2000', '--name', name],
+        ['run', fixture('sleep.mjs'), '--bullmq', queueName, '--redis', redis.url, '--size', '1', '--concurrency', '3', '--job-metadata', 'none', '--stop-timeout', '2000', '--name', name, '--json-summary', '-'],
         { detached: true },
       );
       await waitFor(async () => (await queue.getActiveCount()) === 3, 'three jobs in flight');
@@ -171,7 +171,9 @@ describe('looppool run --bullmq', () => {
       expect(cli.stderr).toContain(
         "stopped by SIGTERM: the 3 jobs in flight were neither stored nor put back (Redis did not take them): they stay active in Redis until their lock expires, and BullMQ's stalled-job check then puts them back",
       );
-      expect(cli.stderr).toMatch(/0 completed, 0 failed, 0 requeued/);
+      // Before: --json-summary had no field for them (the summary for people, with --json-summary -, is not written).
+      const summary = JSON.parse(cli.stderr.trim().split('\n').at(-1) as string);
+      expect(summary).toMatchObject({ jobs: 0, requeued: 0, leftActive: 3, signal: 'SIGTERM', exitCode: 143 });
       await expectNoPoolLeft(name);
     } finally {
       if (cli !== undefined && isAlive(cli.pid)) process.kill(-cli.pid, 'SIGKILL');
@@ -247,7 +249,7 @@ describe('looppool run --bullmq', () => {
     const logs = await queue.getJobLogs('1');
     expect(logs.logs.map((l) => JSON.parse(l).attempt)).toEqual([1, 2, 3]); // --job-metadata log
     const summary = JSON.parse(run.stderr.trim().split('\n').at(-1) as string);
-    expect(summary).toMatchObject({ queue: queueName, jobs: 4, completed: 1, failed: 3, failures: { LookupError: 3 }, signal: null, exitCode: 1 });
+    expect(summary).toMatchObject({ queue: queueName, jobs: 4, completed: 1, failed: 3, failures: { LookupError: 3 }, leftActive: 0, signal: null, exitCode: 1 });
     // The 4th was the last job: none left in flight (a job counted finished has left `active`).
     expect(run.stderr).toContain('4 jobs finished (--max-jobs): taking no more; finishing the 0 jobs in flight');
     await expectNoPoolLeft(name);

@@ -148,7 +148,7 @@ export class ConsumeSession {
   async #endedAtStart(exitCode: number, signal: NodeJS.Signals | null): Promise<number> {
     const { name, jsonSummary: json } = this.#config;
     if (json === undefined) return exitCode;
-    const summary = consumeSummary(this.#stats, this.#consumer.stats(), { written: 0, restarts: this.#pool.stats().restarts, signal, exitCode });
+    const summary = consumeSummary(this.#stats, this.#consumer.stats(), { written: 0, restarts: this.#pool.stats().restarts, signal, exitCode, leftActive: 0 });
     const failure = await writeConsumeSummary(summary, { name, json, quiet: true, cwd: this.#io.cwd, stderr: this.#io.stderr });
     if (failure) this.#error(failure);
     return exitCode;
@@ -260,9 +260,11 @@ export class ConsumeSession {
     const written = await this.#writer.endUnlessStalled(false, true, this.#stopNow);
     if (!written) this.#error('stdout did not take the last records (its reader stopped reading or fell behind): they are dropped; the jobs\' results are in Redis');
     const signal = reason.kind === 'signal' ? reason.signal : null;
-    const summary = consumeSummary(this.#stats, this.#consumer.stats(), { written: this.#writer.taken, restarts: this.#pool.stats().restarts, signal, exitCode });
+    const now = this.#consumer.stats();
+    const fate = stopCounts(this.#atStop ?? now, now);
+    const summary = consumeSummary(this.#stats, now, { written: this.#writer.taken, restarts: this.#pool.stats().restarts, signal, exitCode, leftActive: fate.left });
     this.#progress?.stop();
-    if (signal !== null) this.#error(`stopped by ${signal}: ${inFlightFate(stopCounts(this.#atStop ?? this.#consumer.stats(), this.#consumer.stats()))}`);
+    if (signal !== null) this.#error(`stopped by ${signal}: ${inFlightFate(fate)}`);
     const { name, jsonSummary: json, quiet } = this.#config;
     const silent = reason.kind === 'output';
     const failure = await writeConsumeSummary(summary, { name, json, quiet: quiet || silent, cwd: this.#io.cwd, stderr: this.#io.stderr });

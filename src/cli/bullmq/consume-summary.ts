@@ -16,6 +16,12 @@ export interface ConsumeSummary {
   readonly failures: Readonly<Record<string, number>>;
   /** Jobs put back in the queue untouched (a forced stop, an unhealthy pool). */
   readonly requeued: number;
+  /**
+   * Jobs this run took that it neither finished nor put back: still active in Redis when it ended
+   * (Redis did not take their result or their put-back, or their lock was lost), until the
+   * stalled-job check puts them back.
+   */
+  readonly leftActive: number;
   /** Results tasks streamed (`ctx.putResult`, `this.putResult`): one record each. */
   readonly extras: number;
   /** Records the output took (one per finished attempt, and one per extra result): fewer only when the output failed. */
@@ -34,7 +40,7 @@ export interface ConsumeSummary {
 }
 
 /** Build the summary from the run's counters and the consumer's. */
-export function consumeSummary(stats: RunStats, consumer: ConsumerStats, extra: { written: number; restarts: number; signal: string | null; exitCode: number }): ConsumeSummary {
+export function consumeSummary(stats: RunStats, consumer: ConsumerStats, extra: { written: number; restarts: number; signal: string | null; exitCode: number; leftActive: number }): ConsumeSummary {
   const s = stats.summary({ ...extra, stoppedEarly: false });
   return {
     queue: consumer.queue,
@@ -43,6 +49,7 @@ export function consumeSummary(stats: RunStats, consumer: ConsumerStats, extra: 
     failed: s.failed,
     failures: s.failures,
     requeued: consumer.requeued,
+    leftActive: extra.leftActive,
     extras: s.extras,
     written: s.written,
     elapsedMs: s.elapsedMs,
@@ -64,6 +71,7 @@ export function formatConsumeSummary(name: string, s: ConsumeSummary): string {
   return (
     `looppool ${name}: ${count(s.jobs, 'job')} from queue ${s.queue} in ${(s.elapsedMs / 1000).toFixed(1)} s (${formatRate(s.throughput)}): ` +
     `${s.completed} completed, ${s.failed} failed${failures ? ` (${failures})` : ''}, ${s.requeued} requeued` +
+    (s.leftActive > 0 ? `, ${s.leftActive} left active` : '') +
     (s.extras > 0 ? `, ${count(s.extras, 'extra result')}` : '') + '\n' +
     `  queue wait p50 ${formatMs(s.waitMs.p50)}, p99 ${formatMs(s.waitMs.p99)} · run p50 ${formatMs(s.runMs.p50)}, p99 ${formatMs(s.runMs.p99)} · ${count(s.restarts, 'restart')}\n`
   );

@@ -243,7 +243,8 @@ export class BroadcastTimeoutError extends PoolError {
 
 /**
  * A task crossed its `taskTimeout`. `phase` `'soft'`: its signal was aborted and it then failed
- * (`cause` is its error) or did not settle within the grace while its worker's loop kept turning;
+ * (`cause` is its error: a `TaskError`, or the `WorkerCrashedError` or `WorkerStoppedError` of its
+ * worker's exit) or did not settle within the grace while its worker's loop kept turning;
  * `'hard'`: the worker's loop was blocked, so the worker was killed and replaced.
  */
 export class TaskTimeoutError extends PoolError implements WorkerRef {
@@ -254,12 +255,17 @@ export class TaskTimeoutError extends PoolError implements WorkerRef {
   readonly worker: number | undefined;
   readonly pid: number | undefined;
   constructor(taskId: number, phase: 'soft' | 'hard', timeout: number, ref: WorkerRef, options?: ErrorOptions) {
+    const cause = options?.cause;
     const what =
       phase === 'hard'
         ? 'its worker was blocked and has been killed'
-        : options?.cause
-          ? 'it failed after its signal was aborted'
-          : 'it did not stop when its signal was aborted';
+        : cause instanceof WorkerCrashedError
+          ? 'its worker died after its signal was aborted'
+          : cause instanceof WorkerStoppedError
+            ? 'its worker was stopped after its signal was aborted'
+            : cause
+              ? 'it failed after its signal was aborted'
+              : 'it did not stop when its signal was aborted';
     super(`Task ${taskId} timed out after ${timeout} ms (${what})`, 'ERR_TASK_TIMEOUT', options);
     this.taskId = taskId;
     this.phase = phase;

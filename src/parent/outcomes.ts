@@ -136,7 +136,7 @@ export class TaskOutcomes {
     const ref = { worker: h.number, pid: h.pid };
     if (details.reason === 'stop') {
       const error = new WorkerStoppedError(ref, killedBecause && `Worker ${h.number} (pid ${h.pid}) was killed: ${killedBecause}`);
-      for (const task of tasks) this.#failIn(h, task, error);
+      for (const task of tasks) this.#failLost(h, task, error);
       return;
     }
     const crash = { ...ref, exitCode: details.exitCode, signal: details.signal };
@@ -145,7 +145,7 @@ export class TaskOutcomes {
     // Alone: the worker held no other task, settled or not (one killed for its hard timeout, one
     // its caller aborted, still runs there and may be what killed it).
     const alone = tasks.length === 1;
-    const failing: [PendingTask, TaskFailure][] = [];
+    const failing: [PendingTask, WorkerCrashedError][] = [];
     // Each retry goes to the head of the queue: the newest first, so that they are sent again
     // oldest first. The failures come after: a listener's new task goes behind the retries.
     for (let i = tasks.length - 1; i >= 0; i--) {
@@ -159,7 +159,16 @@ export class TaskOutcomes {
         this.#requeue(task);
       } else failing.push([task, error]);
     }
-    for (let i = failing.length - 1; i >= 0; i--) this.#failIn(h, ...(failing[i] as [PendingTask, TaskFailure]));
+    for (let i = failing.length - 1; i >= 0; i--) this.#failLost(h, ...(failing[i] as [PendingTask, WorkerCrashedError]));
+  }
+
+  /**
+   * Fail a task its worker's exit took, with `error`; one past its soft limit fails as its
+   * answer would have (see `threw`): a `TaskTimeoutError` whose `cause` is `error`.
+   */
+  #failLost(h: WorkerHandle, task: PendingTask, error: WorkerCrashedError | WorkerStoppedError): void {
+    if (task.timedOut) this.#failTimedOut(h, task, 'soft', error);
+    else this.#failIn(h, task, error);
   }
 
   /**

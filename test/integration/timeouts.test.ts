@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TaskAbortedError, TaskError, TaskTimeoutError, WorkerCrashedError, type WorkerExitInfo } from 'looppool';
+import { TaskAbortedError, TaskError, TaskTimeoutError, WorkerCrashedError, WorkerStoppedError, type TaskErrorInfo, type WorkerExitInfo } from 'looppool';
 import { makePool } from '../helpers/pools.ts';
 import { waitFor } from '../helpers/processes.ts';
 
@@ -199,6 +199,40 @@ describe('taskTimeout', () => {
     expect(error).toBeInstanceOf(TaskError);
     expect((error.cause as Error).message).toBe('attempt 2 failed');
     expect(pool.stats()).toMatchObject({ retried: 1, timedOut: 1 });
+  });
+
+  it('a task whose worker dies during its grace, with no retry left, fails as a soft timeout whose cause is the crash', async () => {
+    // Before: it failed with the bare WorkerCrashedError, where a failure the worker answers is a TaskTimeoutError.
+    const pool = makePool({ worker: 'exits-on-abort.ts', size: 1, taskTimeout: 200, timeoutGrace: 60_000 });
+    const errors: [unknown, TaskErrorInfo][] = [];
+    pool.on('taskError', (error, info) => errors.push([error, info]));
+    const error = (await pool.run('x').catch((e: unknown) => e)) as TaskTimeoutError;
+    expect(error).toBeInstanceOf(TaskTimeoutError);
+    expect(error).toMatchObject({ code: 'ERR_TASK_TIMEOUT', phase: 'soft', timeout: 200, worker: 0 });
+    expect(error.message).toMatch(/^Task \d+ timed out after 200 ms \(its worker died after its signal was aborted\)$/);
+    expect(error.cause).toBeInstanceOf(WorkerCrashedError);
+    expect(error.cause).toMatchObject({ code: 'ERR_WORKER_CRASHED', exitCode: 3, pid: error.pid });
+    const id = await pool.put('y');
+    await waitFor(() => errors.length === 1, "the put task's taskError");
+    const [putError, info] = errors[0] as [TaskTimeoutError, TaskErrorInfo];
+    expect(putError).toBeInstanceOf(TaskTimeoutError);
+    expect(putError.cause).toBeInstanceOf(WorkerCrashedError);
+    expect(info).toMatchObject({ taskId: id, worker: 0 });
+    expect(pool.stats()).toMatchObject({ done: 0, failed: 2, timedOut: 2, retried: 0, queued: 0, inFlight: 0 });
+  });
+
+  it('a task past its soft limit that a stop takes from a plain Worker fails as a soft timeout whose cause is the stop', async () => {
+    const pool = makePool({ worker: 'sleep.ts', size: 1, taskTimeout: 100, timeoutGrace: 60_000 });
+    await pool.start();
+    const late = pool.run({ ms: 600_000 }).catch((e: unknown) => e); // sleep.ts ignores its signal
+    await waitFor(() => pool.stats().timedOut === 1, 'the soft limit');
+    await pool.stop({ drain: false });
+    const error = (await late) as TaskTimeoutError;
+    expect(error).toBeInstanceOf(TaskTimeoutError);
+    expect(error.phase).toBe('soft');
+    expect(error.message).toMatch(/\(its worker was stopped after its signal was aborted\)$/);
+    expect(error.cause).toBeInstanceOf(WorkerStoppedError);
+    expect(pool.stats()).toMatchObject({ failed: 1, timedOut: 1 });
   });
 
   it('with retries, the collateral tasks of a killed worker run again elsewhere', async () => {

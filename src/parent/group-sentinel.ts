@@ -12,21 +12,25 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 
-/** Lines `+<pgid>` and `-<pgid>`; at the end of its input, SIGKILL the groups listed (`g_<pgid>=1`). */
-const SCRIPT = `trap '' INT TERM HUP
-seen=
+/**
+ * Lines `+<pgid>` and `-<pgid>`; at the end of its input, SIGKILL the groups listed. The list is
+ * `seen`, ` <pgid> ` per group: a group taken off leaves nothing behind (a variable per group ever
+ * listed, as this once kept, grew the shell by about 120 bytes per worker replacement, for as long
+ * as one worker that started a process was running). Ids 0 and 1, and any with a leading zero, are
+ * ignored whatever wrote them: `kill -- -1` from root ends every process of the machine, `-0` this
+ * shell's own group. @internal exported for tests
+ */
+export const SENTINEL_SCRIPT = `trap '' INT TERM HUP
+seen=' '
 while IFS= read -r line; do
   id=\${line#?}
-  case $id in ''|*[!0-9]*) continue ;; esac
+  case $id in ''|*[!0-9]*|0*|1) continue ;; esac
   case $line in
-    +*) eval "g_$id=1"; seen="$seen $id" ;;
-    -*) eval "g_$id=" ;;
+    +*) case $seen in *" $id "*) ;; *) seen="$seen$id " ;; esac ;;
+    -*) case $seen in *" $id "*) seen="\${seen%% $id *} \${seen#* $id }" ;; esac ;;
   esac
 done
-for id in $seen; do
-  eval "live=\\$g_$id"
-  if [ "$live" = 1 ]; then kill -s KILL -- "-$id" 2>/dev/null; eval "g_$id="; fi
-done`;
+for id in $seen; do kill -s KILL -- "-$id" 2>/dev/null; done`;
 
 let sentinel: ChildProcess | undefined;
 /** The groups listed, in this process's view: a new sentinel is given them all. */
@@ -64,7 +68,7 @@ function replaceSentinel(): void {
 function startSentinel(): ChildProcess | undefined {
   let child: ChildProcess;
   try {
-    child = spawn('/bin/sh', ['-c', SCRIPT], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+    child = spawn('/bin/sh', ['-c', SENTINEL_SCRIPT], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
   } catch {
     return undefined; // no descriptor left, say: tried again with the next group
   }

@@ -8,7 +8,10 @@
  * reach it), reading from a pipe the groups to end. When that pipe closes because this process
  * ended, however it ended, it SIGKILLs every group still listed. A group is taken off the list
  * once its worker has ended and process-group.ts has killed what was left of it; with none left
- * the pipe is closed and the shell exits, so it lives only while such a group does.
+ * the pipe is closed and the shell exits, so it lives only while such a group does. A pool's stop
+ * waits for that exit (sentinelsExited): the shell was still running when stop() resolved, a
+ * child process left behind for whoever checks (a test's "no child left"), and in a worker thread
+ * that ended then a zombie for good (only the thread that started a process reaps it).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 
@@ -41,6 +44,10 @@ const watched = new Set<number>();
  * when the next group is handed over.
  */
 const RESTART_AFTER_MS = 1000;
+/** How long a stop waits for a sentinel told to exit: it reads the end of its input and exits within milliseconds. */
+const RETIRE_WAIT_MS = 1000;
+/** Sentinels told to exit that have not exited yet, each with the promise of its exit. */
+const retiring = new Map<ChildProcess, Promise<void>>();
 
 /** Have the group `pgid` (a worker's, led by it) killed if this process dies before `unwatchGroup(pgid)`. */
 export function watchGroup(pgid: number): void {
@@ -55,8 +62,29 @@ export function unwatchGroup(pgid: number): void {
   if (!watched.delete(pgid)) return;
   sentinel?.stdin?.write(`-${pgid}\n`);
   if (watched.size > 0 || sentinel === undefined) return;
-  sentinel.stdin?.end(); // nothing to watch: the shell reads the end and exits
+  retire(sentinel); // nothing to watch: the shell reads the end and exits
   sentinel = undefined;
+}
+
+/** Resolves once every sentinel told to exit has exited (and was reaped), or after RETIRE_WAIT_MS. */
+export function sentinelsExited(): Promise<void> {
+  return retiring.size === 0 ? Promise.resolve() : Promise.all(retiring.values()).then(() => undefined);
+}
+
+/** End the sentinel's input and keep track of it until it has exited; the timer keeps this process running until then. */
+function retire(child: ChildProcess): void {
+  child.stdin?.end();
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  retiring.set(child, new Promise<void>((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      retiring.delete(child);
+      resolve();
+    };
+    const timer = setTimeout(done, RETIRE_WAIT_MS);
+    child.once('exit', done);
+    child.once('error', done); // it never started (no /bin/sh): no exit comes
+  }));
 }
 
 /** A new sentinel, given every group listed. */

@@ -8,6 +8,7 @@ import { releaseUsage } from '../metrics/process-probe.ts';
 
 import { PoolStoppedError, PoolUnhealthyError, type WorkerInitError } from '../errors.ts';
 import type { ResolvedPoolOptions } from '../options.ts';
+import { sentinelsExited } from './group-sentinel.ts';
 import { MemoryWatch } from './memory-watch.ts';
 import type { PendingTask } from './task.ts';
 import { WorkerHandle, type ExitReason, type HandleEvents, type WorkerInitExtras } from './worker-handle.ts';
@@ -183,12 +184,16 @@ export class Supervisor {
     return this.handles.filter((h): h is WorkerHandle => h !== undefined && h.state !== 'exited');
   }
 
-  /** Resolves once no process is left and none is about to be started. */
-  whenEmpty(): Promise<void> {
-    return new Promise((resolve) => {
+  /**
+   * Resolves once no process is left and none is about to be started: no worker, and no sentinel
+   * that the end of the last worker group it watched told to exit (group-sentinel.ts).
+   */
+  async whenEmpty(): Promise<void> {
+    await new Promise<void>((resolve) => {
       this.#whenEmpty = resolve;
       this.#checkEmpty();
     });
+    await sentinelsExited();
   }
 
   #spawn(n: number): void {

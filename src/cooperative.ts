@@ -27,7 +27,7 @@ export function yieldToLoop(): Promise<void> {
  * Use it for background work that should only run when nothing else needs the process.
  * Resolves `false` if the loop stayed busy until `timeout` ms passed, `true` otherwise.
  */
-export async function whenIdle(options: { timeout?: number } = {}): Promise<boolean> {
+export async function whenIdle(options: { timeout?: number | undefined } = {}): Promise<boolean> {
   const timeout = readWhenIdleTimeout(options);
   const deadline = timeout === undefined ? Infinity : performance.now() + timeout;
   let last = performance.eventLoopUtilization();

@@ -21,6 +21,6 @@ export { Worker, SafeWorker, type TaskContext } from './child/worker.ts';
 export { yieldToLoop, whenIdle } from './cooperative.ts';
 export { ResourceReporter, type ResourceReporterOptions, type MetricSource, type MetricSourceResult } from './metrics/resource-reporter.ts';
 export { PoolReporter, type PoolReporterOptions, type PoolSource } from './metrics/pool-reporter.ts';
-export { createStatsd, type StatsdHandle, type StatsdOptions } from './metrics/statsd.ts';
+export { createStatsd, type CreateStatsdOptions, type ResolvedStatsdOptions, type StatsdHandle, type StatsdOptions } from './metrics/statsd.ts';
 export { startPoolMetrics, type PoolMetrics, type PoolMetricsOptions } from './metrics/pool-metrics.ts';
 export type { SentryOptions } from './sentry/config.ts';

@@ -72,5 +72,5 @@ export interface CloseOptions {
    * not wait for it: it drops the connection, and the jobs in flight stay active in Redis until
    * BullMQ's stalled-job check puts them back (their lock expired). @default false
    */
-  force?: boolean;
+  force?: boolean | undefined;
 }

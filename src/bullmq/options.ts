@@ -25,13 +25,13 @@ export interface ConsumablePool<TTask = unknown, TResult = unknown> {
   /** Worker processes. */
   readonly size: number;
   /** Tasks in flight per worker process, when the pool exposes it. */
-  readonly concurrency?: number;
+  readonly concurrency?: number | undefined;
   /** The pool's `name` option, when the pool exposes it. */
-  readonly name?: string;
+  readonly name?: string | undefined;
   start(): Promise<void>;
   run(task: TTask, options?: ConsumerRunOptions): Promise<TResult>;
   /** `healthy: false` while the pool's workers keep failing to start: the consumer takes no job meanwhile. */
-  stats?(): { readonly healthy?: boolean };
+  stats?(): { readonly healthy?: boolean | undefined };
   /** Report this source's metrics with the pool's (under the pool's scope); returns its remover. */
   addMetricSource?(source: () => { readonly gauges: Readonly<Record<string, number>>; readonly counters: Readonly<Record<string, number>> }): () => void;
   /** The results tasks stream (`ctx.putResult`): the consumer emits those of its jobs' tasks as `result` events. */
@@ -65,13 +65,13 @@ export interface ConsumerOptions {
    * does not expose its `concurrency`.
    * @default pool.size × pool.concurrency
    */
-  concurrency?: number;
+  concurrency?: number | undefined;
   /** How each job's metadata is recorded. @default 'progress' */
-  metadata?: JobMetadataMode;
+  metadata?: JobMetadataMode | undefined;
   /** The pool name recorded with each job. @default the pool's `name`, else 'pool' */
-  poolName?: string;
+  poolName?: string | undefined;
   /** Milliseconds `start()` waits for Redis before it fails with `RedisUnavailableError`. @default 10000 */
-  readyTimeout?: number;
+  readyTimeout?: number | undefined;
   /**
    * Finish this many job attempts (completed or failed) and take no job beyond what they need:
    * BullMQ fetches no more at once than the limit still needs, and while the attempts counted and
@@ -82,13 +82,13 @@ export interface ConsumerOptions {
    * when a job's lock was lost (it runs again; its lost attempt is never counted).
    * @default undefined (no limit)
    */
-  maxJobs?: number;
+  maxJobs?: number | undefined;
   /**
    * Other options of BullMQ's `Worker`, passed through: `lockDuration`, `stalledInterval`,
    * `maxStalledCount`, `removeOnComplete`, `removeOnFail`, `prefix`, `limiter`, …
    * @default {}
    */
-  workerOptions?: Omit<WorkerOptions, 'connection' | 'concurrency' | 'autorun'>;
+  workerOptions?: Omit<WorkerOptions, 'connection' | 'concurrency' | 'autorun'> | undefined;
 }
 
 /** @internal */
@@ -148,25 +148,25 @@ export interface EnqueueOptions {
   /** Redis to add the jobs to. */
   connection: RedisConnection;
   /** Jobs per `addBulk` call (one Redis round trip each). @default 1000 */
-  batchSize?: number;
+  batchSize?: number | undefined;
   /** BullMQ job name of every job. @default 'task' */
-  jobName?: string;
+  jobName?: string | undefined;
   /** BullMQ options of every job: `attempts`, `backoff`, `removeOnComplete`, `priority`, … @default {} */
-  jobOptions?: Omit<JobsOptions, 'jobId'>;
+  jobOptions?: Omit<JobsOptions, 'jobId'> | undefined;
   /**
    * Use this field of each line's object as the job id. BullMQ ignores a job whose id already
    * exists, so re-running the same input does not add its jobs twice (while they are kept).
    * @default undefined (BullMQ numbers the jobs)
    */
-  idField?: string;
+  idField?: string | undefined;
   /** Milliseconds to wait for Redis before failing with `RedisUnavailableError`. @default 10000 */
-  readyTimeout?: number;
+  readyTimeout?: number | undefined;
   /** Other options of BullMQ's `Queue` (`prefix`, …), passed through. @default {} */
-  queueOptions?: Omit<QueueOptions, 'connection'>;
+  queueOptions?: Omit<QueueOptions, 'connection'> | undefined;
   /** Called for each line that is not JSON (or lacks `idField`); it is skipped. @default write `line N: reason` to stderr */
-  onInvalid?: (invalid: InvalidLine) => void;
+  onInvalid?: ((invalid: InvalidLine) => void) | undefined;
   /** Called after each batch is added, with the counts so far. */
-  onBatch?: (counts: EnqueueCounts) => void;
+  onBatch?: ((counts: EnqueueCounts) => void) | undefined;
 }
 
 /** A line `enqueueLines` skipped. */

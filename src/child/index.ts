@@ -14,4 +14,4 @@ export {
   type WorkerPoolProperty,
 } from '../errors.ts';
 export { ResourceReporter, type ResourceReporterOptions, type MetricSource, type MetricSourceResult } from '../metrics/resource-reporter.ts';
-export { createStatsd, type StatsdHandle, type StatsdOptions } from '../metrics/statsd.ts';
+export { createStatsd, type CreateStatsdOptions, type ResolvedStatsdOptions, type StatsdHandle, type StatsdOptions } from '../metrics/statsd.ts';

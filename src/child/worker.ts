@@ -43,22 +43,27 @@ export interface TaskContext<TResult = unknown> {
  * ```ts
  * import { Worker } from 'looppool/worker';
  * export default class Echo extends Worker<string, string> {
- *   async processMessage(task: string) { return task.toUpperCase(); }
+ *   override async processMessage(task: string) { return task.toUpperCase(); }
  * }
  * ```
  */
 export class Worker<TTask = unknown, TResult = unknown> {
-  static readonly [WORKER_BRAND] = true;
+  // The brand and the binding stay out of the class's declared type (no static field, no `declare`
+  // member, no #private): a user's exported class expression or mixin over Worker gets its
+  // declarations written, which a member keyed by an unexported symbol, or a #private, refused
+  // (TS4023, TS4094: `export const Upper = class extends Worker ...` with `declaration: true`).
+  static {
+    (this as unknown as Record<symbol, boolean>)[WORKER_BRAND] = true;
+  }
   /** Whether the poison pill waits for in-flight tasks (see {@link SafeWorker}). */
   static readonly drainOnStop: boolean = false;
-  declare [BINDING]: WorkerBinding | undefined;
 
   /**
    * This worker's number, `0..size-1`; a replacement process keeps it.
    * @throws {WorkerNotInPoolError} before `initialize()`: in the constructor, or in a worker no pool started.
    */
   get number(): number {
-    return this.#binding('number').number;
+    return requireBinding(this, 'number').number;
   }
 
   /**
@@ -66,7 +71,7 @@ export class Worker<TTask = unknown, TResult = unknown> {
    * @throws {WorkerNotInPoolError} before `initialize()`: in the constructor, or in a worker no pool started.
    */
   get workerData(): unknown {
-    return this.#binding('workerData').workerData;
+    return requireBinding(this, 'workerData').workerData;
   }
 
   /**
@@ -74,19 +79,19 @@ export class Worker<TTask = unknown, TResult = unknown> {
    * @throws {WorkerNotInPoolError} before `initialize()`: in the constructor, or in a worker no pool started.
    */
   get poolName(): string {
-    return this.#binding('poolName').name;
+    return requireBinding(this, 'poolName').name;
   }
 
   /** Runs once per process before any task (sync or async). If it throws, the pool's `start()` rejects. */
   initialize(): void | Promise<void> {}
 
   /** Handle one task. Return (or resolve) the result; throw (or reject) to fail the task. */
-  processMessage(_task: TTask, _ctx: TaskContext<TResult>): TResult | Promise<TResult> {
+  processMessage(task: TTask, ctx: TaskContext<TResult>): TResult | Promise<TResult> {
     throw new TypeError(`${this.constructor.name} must override processMessage(task, ctx)`);
   }
 
   /** Receives `pool.broadcast(message)`; the return value is handed back to the caller. */
-  onBroadcast(_message: unknown): unknown {
+  onBroadcast(message: unknown): unknown {
     return undefined;
   }
 
@@ -101,16 +106,22 @@ export class Worker<TTask = unknown, TResult = unknown> {
    * @throws {SerializationError} for a value that cannot cross to the parent.
    */
   putResult(value: TResult): void {
-    const binding = this[BINDING];
+    const binding = bindingOf(this);
     if (!binding) throw new ResultClosedError(null, 'this worker is not running in a pool (yet: in its constructor, or made outside one, in a test say)');
     binding.putResult(value, null);
   }
+}
 
-  #binding(property: WorkerPoolProperty): WorkerBinding {
-    const binding = this[BINDING];
-    if (!binding) throw new WorkerNotInPoolError(property);
-    return binding;
-  }
+/** The binding `bindWorker` attached to `worker`, if any (under a `Symbol.for` key: a copy of looppool that the worker module imports reads the runtime's). */
+function bindingOf(worker: Worker): WorkerBinding | undefined {
+  return (worker as unknown as { readonly [BINDING]?: WorkerBinding })[BINDING];
+}
+
+/** @throws {WorkerNotInPoolError} when no pool has bound `worker` (yet: in its constructor, or made outside a pool). */
+function requireBinding(worker: Worker, property: WorkerPoolProperty): WorkerBinding {
+  const binding = bindingOf(worker);
+  if (!binding) throw new WorkerNotInPoolError(property);
+  return binding;
 }
 
 /** A {@link Worker} that, on the poison pill, finishes the tasks it holds before it exits. */

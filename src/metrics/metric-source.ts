@@ -10,9 +10,9 @@ import { reportOnce, type ErrorSink, type OnceSink } from './report-once.ts';
 /** Extra metrics of one interval, from the reporter's owner. Names are relative to the reporter's prefix. */
 export interface MetricSourceResult {
   /** Values now (sent as `|g`). */
-  readonly gauges?: Readonly<Record<string, number>>;
+  readonly gauges?: Readonly<Record<string, number>> | undefined;
   /** Increments since the previous call (sent as `|c`). */
-  readonly counters?: Readonly<Record<string, number>>;
+  readonly counters?: Readonly<Record<string, number>> | undefined;
 }
 
 /**

@@ -26,11 +26,11 @@ export interface PoolMetrics {
 
 export interface PoolMetricsOptions {
   /** The pool's name. @default 'pool' */
-  name?: string;
+  name?: string | undefined;
   /** Milliseconds between reports, in the parent and in every worker. @default 10000 */
-  interval?: number;
+  interval?: number | undefined;
   /** Gets the first statsd error (later ones are counted). @default a line on stderr */
-  onError?: ErrorSink;
+  onError?: ErrorSink | undefined;
 }
 
 /**

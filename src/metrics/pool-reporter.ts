@@ -45,21 +45,21 @@ export type ProbeLike = Pick<ProcessProbe, 'warmUp' | 'prime' | 'forget' | 'samp
 
 export interface PoolReporterOptions {
   /** The pool's name, used in metric names or tags. @default 'pool' */
-  name?: string;
+  name?: string | undefined;
   /** Pool and worker number as tags (DogStatsD/Telegraf) instead of in the path. @default false */
-  tags?: boolean;
+  tags?: boolean | undefined;
   /** Milliseconds between reports. @default 10000 */
-  interval?: number;
+  interval?: number | undefined;
   /** Task timings kept per interval and per timing (a uniform sample beyond that). @default 100 */
-  reservoirSize?: number;
+  reservoirSize?: number | undefined;
   /** Gets the first error reading stats or sending threw (later ones are counted). @default a line on stderr */
-  onError?: ErrorSink;
+  onError?: ErrorSink | undefined;
   /** @internal for tests */
-  clock?: Clock;
+  clock?: Clock | undefined;
   /** @internal for tests */
-  probe?: ProbeLike;
+  probe?: ProbeLike | undefined;
   /** @internal for tests */
-  random?: () => number;
+  random?: (() => number) | undefined;
 }
 
 /** Counters of events between two reports. */

@@ -19,15 +19,15 @@ export type { MetricSource, MetricSourceResult } from './metric-source.ts';
 
 export interface ResourceReporterOptions {
   /** Milliseconds between reports. @default 10000 */
-  interval?: number;
+  interval?: number | undefined;
   /** Tags added to every metric (for DogStatsD/Telegraf), e.g. `{ pool: 'demo', worker: '3' }`. @default {} */
-  tags?: MetricTags;
+  tags?: MetricTags | undefined;
   /** Gets the first error a sampler or source threw (later ones are counted). @default a line on stderr */
-  onError?: ErrorSink;
+  onError?: ErrorSink | undefined;
   /** @internal for tests */
-  clock?: Clock;
+  clock?: Clock | undefined;
   /** @internal for tests */
-  sampler?: Pick<ProcessSampler, 'start' | 'sample' | 'stop'>;
+  sampler?: Pick<ProcessSampler, 'start' | 'sample' | 'stop'> | undefined;
 }
 
 const OPTION_KEYS: ReadonlySet<string> = new Set(['interval', 'tags', 'onError', 'clock', 'sampler']);

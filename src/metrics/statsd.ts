@@ -26,33 +26,33 @@ import { keepTcpConnected, type TcpKeeper } from './tcp-keeper.ts';
  */
 export interface StatsdOptions {
   /** statsd (or DogStatsD agent, or Telegraf) host. Never read from `DD_AGENT_HOST`. @default '127.0.0.1' */
-  host?: string;
+  host?: string | undefined;
   /** @default 8125 */
-  port?: number;
+  port?: number | undefined;
   /** First segment(s) of every metric name; `''` for none. @default 'looppool' */
-  prefix?: string;
+  prefix?: string | undefined;
   /** Tags added to every metric (`{ env: 'prod' }` or `['env:prod']`); only tag-aware servers use them. @default {} */
-  globalTags?: Record<string, string> | string[];
+  globalTags?: Readonly<Record<string, string>> | readonly string[] | undefined;
   /** `'udp'` (fire and forget) or `'tcp'`. @default 'udp' */
-  protocol?: 'udp' | 'tcp';
+  protocol?: 'udp' | 'tcp' | undefined;
   /** Telegraf's tag syntax (`name,tag=v:1|g`) instead of DogStatsD's (`name:1|g|#tag:v`). @default false */
-  telegraf?: boolean;
+  telegraf?: boolean | undefined;
   /** DogStatsD extras: container id, client telemetry, and `DD_ENV`/`DD_SERVICE`/`DD_VERSION`/`DD_TAGS` as tags. @default false */
-  datadog?: boolean;
+  datadog?: boolean | undefined;
   /**
    * Put the pool name and worker number in tags (`looppool.worker.cpu #pool:demo,worker:3`)
    * rather than in the path (`looppool.demo.worker.3.cpu`).
    * @default telegraf || datadog
    */
-  tags?: boolean;
+  tags?: boolean | undefined;
   /**
    * Bytes batched into one packet; 1432 fits an Ethernet MTU with room for IP/UDP headers; `0`
    * sends one packet per metric. At most 65507 over UDP (the most one datagram carries); no bound
    * over TCP, a stream. @default 1432
    */
-  maxBufferSize?: number;
+  maxBufferSize?: number | undefined;
   /** No socket: lines collect in `client.mockBuffer` (for tests). @default false */
-  mock?: boolean;
+  mock?: boolean | undefined;
 }
 
 /** {@link StatsdOptions} with every default filled in (JSON-serialisable). */
@@ -109,9 +109,9 @@ export interface StatsdHandle {
 
 export interface CreateStatsdOptions {
   /** Gets the first send/DNS/socket error of the client (later ones are only counted). @default a line on stderr */
-  onError?: ErrorSink;
+  onError?: ErrorSink | undefined;
   /** Overrides {@link StatsdOptions.tags} (and the guess made for a client you pass in). */
-  tags?: boolean;
+  tags?: boolean | undefined;
 }
 
 /** True for a hot-shots client (or anything with the methods looppool calls: gauge, increment, timing, flush). */

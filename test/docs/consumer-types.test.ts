@@ -21,16 +21,17 @@ const STRICT = {
 };
 
 /** A project in a new folder with looppool installed as a package; `files`: its sources. */
-function project(packageJson: object, compilerOptions: object, files: Record<string, string>): string {
+function project(packageJson: object, compilerOptions: object, files: Record<string, string>, peers: readonly string[] = []): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'looppool-types-'));
   onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
   const installed = path.join(dir, 'node_modules/looppool');
   mkdirSync(installed, { recursive: true });
   cpSync(path.join(root, 'package.json'), path.join(installed, 'package.json'));
   cpSync(path.join(root, 'dist'), path.join(installed, 'dist'), { recursive: true, filter: (f) => !f.endsWith('.map') });
-  // What `npm install` adds beside it: its dependencies (not its devDependencies), and the project's @types/node.
+  // What `npm install` adds beside it: its dependencies (not its devDependencies), and the project's @types/node
+  // (and `peers`: the optional peer dependencies the project installs itself).
   const { dependencies } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
-  for (const name of [...Object.keys(dependencies), '@types/node']) {
+  for (const name of [...Object.keys(dependencies), '@types/node', ...peers]) {
     mkdirSync(path.dirname(path.join(dir, 'node_modules', name)), { recursive: true });
     symlinkSync(path.join(root, 'node_modules', name), path.join(dir, 'node_modules', name));
   }
@@ -114,6 +115,56 @@ describe('the declarations a TypeScript project gets', () => {
       const dir = project({ type: 'module' }, { ...STRICT, ...resolution, allowImportingTsExtensions: true }, { 'worker.ts': WORKER, 'main.ts': MAIN });
       expect(await typeCheck(dir)).toBe('');
     }
+  });
+
+  // Every options object of the API takes an option given as undefined as left out, as PoolOptions
+  // does: exactOptionalPropertyTypes refused the metrics', whenIdle()'s and the BullMQ helpers' (a
+  // setting of the application's own that may be missing had to be left out with a spread).
+  it('take options given as undefined, under exactOptionalPropertyTypes (statsd, metrics, whenIdle, BullMQ)', async () => {
+    const main = `import { Pool, PoolReporter, ResourceReporter, createStatsd, startPoolMetrics, whenIdle, type CreateStatsdOptions, type StatsdOptions } from 'looppool';
+import { BullmqConsumer, consume, enqueueLines } from 'looppool/bullmq';
+
+interface Settings { host?: string; port?: number; prefix?: string; interval?: number; name?: string; tags?: readonly string[]; force?: boolean; jobs?: number }
+const settings: Settings = {};
+const statsd: StatsdOptions = { host: settings.host, port: settings.port, prefix: settings.prefix, globalTags: settings.tags };
+const pool = new Pool<string, number>({ worker: './worker.mjs', statsd: { host: settings.host, port: settings.port } });
+const created: CreateStatsdOptions = { tags: settings.force, onError: undefined };
+const handle = createStatsd(statsd, created);
+new ResourceReporter(handle.client, 'app', { interval: settings.interval, tags: undefined });
+new PoolReporter(handle.client, pool, { name: settings.name, interval: settings.interval });
+startPoolMetrics(pool, statsd, { name: settings.name, interval: settings.interval });
+pool.addMetricSource(() => ({ gauges: settings.jobs === undefined ? undefined : { jobs: settings.jobs } }));
+await whenIdle({ timeout: settings.interval });
+const consumer = new BullmqConsumer(pool, 'jobs', { connection: 'redis://127.0.0.1:6379', maxJobs: settings.jobs, readyTimeout: settings.interval, poolName: settings.name });
+await consumer.close({ force: settings.force });
+await (await consume(pool, 'jobs', { connection: 'redis://127.0.0.1:6379', concurrency: settings.jobs })).close();
+await enqueueLines(['{}'], { queue: 'jobs', connection: 'redis://127.0.0.1:6379', batchSize: settings.jobs, jobName: settings.name, idField: settings.name });
+`;
+    const dir = project({ type: 'module' }, { ...STRICT, module: 'nodenext', moduleResolution: 'nodenext' }, { 'main.ts': main }, ['bullmq', 'ioredis']);
+    expect(await typeCheck(dir)).toBe('');
+  });
+
+  // A library of workers compiled with `declaration: true` (its own .d.ts written): an exported
+  // class expression or mixin over Worker had its type written out member by member, and Worker's
+  // members keyed by symbols looppool does not export (its brand, its binding) and its #private
+  // could not be (TS4023, TS2742, TS4094).
+  it('let a project that writes declarations export a class expression or a mixin over Worker', async () => {
+    const lib = `import { SafeWorker, Worker } from 'looppool/worker';
+
+export const Upper = class extends Worker<string, string> {
+  override processMessage(text: string): string { return text.toUpperCase(); }
+};
+
+export function withLogging<T extends new (...args: any[]) => Worker<string, string>>(Base: T) {
+  return class extends Base {
+    override initialize(): void { console.log('ready', this.number); }
+  };
+}
+
+export default withLogging(class extends SafeWorker<string, string> {});
+`;
+    const dir = project({ type: 'module' }, { ...STRICT, module: 'nodenext', moduleResolution: 'nodenext', noEmit: false, declaration: true, emitDeclarationOnly: true, rootDir: '.', outDir: 'types' }, { 'lib.ts': lib });
+    expect(await typeCheck(dir)).toBe('');
   });
 
   // Its compiler resolves as Node 10 did (module: commonjs), without `exports`: it found no types at all.

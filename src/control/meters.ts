@@ -66,6 +66,7 @@ export class LoopDelayMeter {
   /** p50/p99/max; the histogram's own sampling interval is subtracted, as it is part of every sample. */
   read(): { p50: number; p99: number; max: number } {
     const h = this.#histogram;
+    h.catchUp(); // a block that has just ended counts now, not one refresh later
     const ms = (ns: number): number => (h.count === 0 ? 0 : Math.max(0, Math.round((ns / 1e6 - this.#resolution) * 100) / 100));
     const out = { p50: ms(h.percentile(50)), p99: ms(h.percentile(99)), max: ms(h.max) };
     if (performance.now() - this.#since > this.#windowMs) this.#startWindow();

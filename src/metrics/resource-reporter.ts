@@ -140,6 +140,7 @@ export class ResourceReporter {
     batch.gauge(s, 'rss', sample.rss);
     batch.gauge(s, 'heap_used', sample.heapUsed);
     batch.gauge(s, 'heap_total', sample.heapTotal);
+    batch.gauge(s, 'external', sample.external);
     if (sample.loopDelay) {
       batch.gauge(s, 'loop.delay_mean', sample.loopDelay.mean);
       batch.gauge(s, 'loop.delay_p99', sample.loopDelay.p99);

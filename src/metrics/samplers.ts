@@ -20,6 +20,8 @@ export interface ProcessSample {
   readonly rss: number;
   readonly heapUsed: number;
   readonly heapTotal: number;
+  /** Memory outside the V8 heap held by JavaScript objects: Buffers and ArrayBuffers (`process.memoryUsage().external`). */
+  readonly external: number;
   /** Undefined when the histogram recorded nothing (an interval shorter than its resolution). */
   readonly loopDelay: LoopDelay | undefined;
   /** Event-loop utilisation: time the loop spent running callbacks / wall time, in % (0..100). */
@@ -33,7 +35,7 @@ export interface SamplerHooks {
   /** Monotonic ms. */
   now(): number;
   cpuUsage(): NodeJS.CpuUsage;
-  memoryUsage(): { rss: number; heapUsed: number; heapTotal: number };
+  memoryUsage(): { rss: number; heapUsed: number; heapTotal: number; external: number };
   /** Cumulative event-loop utilisation (`performance.eventLoopUtilization()`). */
   eventLoopUtilization(): EventLoopUtilization;
   /** A loop-delay histogram sampling every `resolution` ms. */
@@ -117,11 +119,13 @@ export class ProcessSampler {
     const elu = this.#hooks.eventLoopUtilization();
     const memory = this.#hooks.memoryUsage();
     const histogram = this.#histogram;
+    histogram?.catchUp(); // a block that just ended belongs to this interval, with its CPU and utilisation
     const sample: ProcessSample = {
       cpu: cpuPercent(this.#cpu, cpu, now - this.#since),
       rss: memory.rss,
       heapUsed: memory.heapUsed,
       heapTotal: memory.heapTotal,
+      external: memory.external,
       loopDelay: histogram ? loopDelayOf(histogram, this.#resolution) : undefined,
       loopUtilization: this.#elu ? utilizationPercent(this.#elu, elu) : 0,
       resources: countResources(this.#hooks.activeResources()),

@@ -38,4 +38,41 @@ describe('loopDelayHistogram', () => {
     }
     expect(histogram.disable()).toBe(false);
   });
+
+  it('catchUp() records a tick that is late now, once: the late tick then records only what held it up after', () => {
+    let now = 0;
+    let tick = (): void => {};
+    let cancelled = 0;
+    const clock = { now: () => now, every: (_ms: number, t: () => void) => ((tick = t), () => void cancelled++) };
+    const histogram = loopDelayHistogram(10, clock);
+    histogram.enable();
+    now = 5;
+    histogram.catchUp(); // no tick is late: nothing
+    expect(histogram.count).toBe(0);
+    now = 10;
+    tick();
+    now = 210; // blocked: the tick due at 20 has not run
+    histogram.catchUp();
+    expect(histogram.count).toBe(2);
+    expect(histogram.max / 1e6).toBeCloseTo(200, 0); // ns, kept to 3 significant digits
+    histogram.catchUp(); // twice in a row: the same delay, not again
+    expect(histogram.count).toBe(2);
+    histogram.reset();
+    now = 210.4;
+    tick(); // the late tick, at once: its place was taken by the catch-up
+    expect(histogram.count).toBe(0);
+    now = 220.4;
+    tick();
+    expect(histogram.max / 1e6).toBeCloseTo(10, 0);
+    now = 240;
+    histogram.catchUp(); // late by 9.6 ms
+    now = 245;
+    tick(); // held up 5 ms more after the catch-up: a delay of its own, with the resolution as every value
+    expect(histogram.max / 1e6).toBeCloseTo(19.6, 1);
+    expect(histogram.percentile(1) / 1e6).toBeCloseTo(10, 1); // the smallest
+    expect(histogram.count).toBe(3);
+    expect(histogram.percentile(50) / 1e6).toBeCloseTo(15, 1);
+    histogram.disable();
+    expect(cancelled).toBe(1);
+  });
 });

@@ -37,7 +37,7 @@ describe('metrics over UDP', () => {
     await s.until((r) => r.some((l) => l.name === 'spin.cpu'), 'spin.cpu');
     for (const { line } of s.received) expect(line).toMatch(LINE_PATTERN);
     const names = new Set(s.received.map((l) => `${l.name}|${l.type}`));
-    for (const name of ['cpu', 'rss', 'heap_used', 'heap_total', 'loop.utilization', 'loop.resources.total']) {
+    for (const name of ['cpu', 'rss', 'heap_used', 'heap_total', 'external', 'loop.utilization', 'loop.resources.total']) {
       expect(names).toContain(`spin.${name}|g`);
     }
     // A process spinning on one core reads close to 100 % (an idle one 0-3 %); > 20 leaves room
@@ -121,6 +121,20 @@ describe('metrics over UDP', () => {
     expect(types.get('lp.blk.task.run')).toBe('ms');
     expect(s.values('lp.blk.task.run')[0]).toBeGreaterThanOrEqual(3000);
     for (const { line } of s.received) expect(line).toMatch(LINE_PATTERN);
+  });
+
+  it('a worker holding Buffers reports them as `external`, beside `rss`: `heap_used` does not hold them', async () => {
+    sink = await startUdpSink();
+    const pool = makePool({ worker: 'holds-memory.ts', size: 1, name: 'ext', statsd: { port: sink.port, prefix: 'lp' }, reportInterval: 100 });
+    const holding = pool.run({ mib: 64 }).catch((e: unknown) => e); // holds 64 MiB of Buffer until the stop
+    const s = sink;
+    const held = 64 * 1024 * 1024;
+    // Before, nothing sent told where such memory was: rss grew, heap_used did not.
+    await s.until(() => s.values('lp.ext.worker.0.external').some((v) => v >= held), 'the worker to report its Buffers as external');
+    await s.until(() => s.values('lp.ext.worker.0.rss').some((v) => v >= held), 'the worker to report them in its rss');
+    expect(Math.max(...s.values('lp.ext.worker.0.heap_used'))).toBeLessThan(held);
+    await pool.stop();
+    expect(await holding).toBeInstanceOf(Error);
   });
 
   it("a stopped pool keeps no descriptor of pidusage's open, not even on its own process", async () => {

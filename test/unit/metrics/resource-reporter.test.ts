@@ -12,6 +12,7 @@ function sample(overrides: Partial<ProcessSample> = {}): ProcessSample {
     rss: 50_000_000,
     heapUsed: 10_000_000,
     heapTotal: 20_000_000,
+    external: 3_000_000,
     loopDelay: { mean: 1.25, p99: 7, max: 12.5 },
     loopUtilization: 33.3333,
     resources: new Map([['Timeout', 2], ['TCPSocketWrap', 1]]),
@@ -49,6 +50,7 @@ describe('ResourceReporter', () => {
       'demo.worker.3.rss': [50_000_000, 'g'],
       'demo.worker.3.heap_used': [10_000_000, 'g'],
       'demo.worker.3.heap_total': [20_000_000, 'g'],
+      'demo.worker.3.external': [3_000_000, 'g'],
       'demo.worker.3.loop.delay_mean': [1.25, 'g'],
       'demo.worker.3.loop.delay_p99': [7, 'g'],
       'demo.worker.3.loop.delay_max': [12.5, 'g'],
@@ -107,7 +109,7 @@ describe('ResourceReporter', () => {
     tasks.settled(true);
     tasks.settled(false);
     await clock.advance(1000);
-    const first = take().filter((l) => !/cpu|rss|heap|loop/.test(l.name));
+    const first = take().filter((l) => !/cpu|rss|heap|external|loop/.test(l.name));
     expect(first.map((l) => `${l.name}:${l.value}|${l.type}`).sort()).toEqual([
       'demo.worker.3.queue.depth:7|g',
       'demo.worker.3.tasks.done:1|c',

@@ -1,5 +1,6 @@
 /** `pool.broadcast()`: one message to every live worker, answered by each exactly once (a barrier). */
 import { BroadcastError, BroadcastTimeoutError, WorkerCrashedError, WorkerStoppedError } from '../errors.ts';
+import { monotonicMs } from '../internal/monotonic.ts';
 import { rebuildSerializationError } from './rebuild-error.ts';
 import type { ExitDetails } from './supervisor.ts';
 import type { WorkerHandle } from './worker-handle.ts';
@@ -16,6 +17,22 @@ interface PendingBroadcast {
 export class Broadcaster {
   #nextId = 1;
   readonly #pending = new Map<number, PendingBroadcast>();
+  /**
+   * Broadcasts a worker still runs that nobody waits for now (the broadcast timed out, or failed
+   * at another worker): id -> when (`monotonicMs()`) it was given up, until the worker answers it or
+   * exits. A worker draining for a recycle waits for its `onBroadcast` calls, and one that never
+   * ends would hold its slot for good.
+   */
+  readonly #abandoned = new Map<WorkerHandle, Map<number, number>>();
+  readonly #grace: number;
+  /** Told of each worker that has just been left holding an abandoned broadcast. */
+  readonly #onAbandoned: (handle: WorkerHandle) => void;
+
+  /** `grace`: how long an abandoned broadcast has to end (`timeoutGrace`), see `abandonedIn`. */
+  constructor(grace: number, onAbandoned: (handle: WorkerHandle) => void) {
+    this.#grace = grace;
+    this.#onAbandoned = onAbandoned;
+  }
 
   /**
    * Send `encoded` (what `encodePayload` made of the message: made once, written to each worker)
@@ -41,7 +58,8 @@ export class Broadcaster {
    */
   reply(handle: WorkerHandle, id: number, outcome: { value: unknown } | { error: Error; unsendable: boolean }): void {
     const pending = this.#pending.get(id);
-    if (!pending || !pending.waiting.delete(handle)) return;
+    if (!pending) return this.#answeredLate(handle, id);
+    if (!pending.waiting.delete(handle)) return;
     if ('error' in outcome) {
       const ref = { worker: handle.number, pid: handle.pid };
       this.#settled(id, pending).reject(outcome.unsendable ? rebuildSerializationError(outcome.error, 'broadcast reply') : new BroadcastError(outcome.error, ref));
@@ -57,6 +75,24 @@ export class Broadcaster {
     return false;
   }
 
+  /** `handle` still runs a broadcast, awaited or abandoned: a draining worker reads new ones until it exits. */
+  holdsAny(handle: WorkerHandle): boolean {
+    return this.#abandoned.has(handle) || this.waitsFor(handle);
+  }
+
+  /**
+   * Whether `handle` runs only broadcasts nobody waits for (see `#abandoned`): undefined if not,
+   * or if it runs none; else the ms left until each has had the grace to end since it was given
+   * up (0 or less: none is left), as `HeldTasks.abandonedIn` for tasks.
+   */
+  abandonedIn(handle: WorkerHandle, now: number): number | undefined {
+    const given = this.#abandoned.get(handle);
+    if (given === undefined || this.waitsFor(handle)) return undefined;
+    let wait = 0;
+    for (const at of given.values()) wait = Math.max(wait, at + this.#grace - now);
+    return wait;
+  }
+
   /**
    * A worker exited: broadcasts still waiting for it fail, with `WorkerStoppedError` when the
    * pool stopped it and `WorkerCrashedError` when it died. One recycled (it drained and exited
@@ -64,6 +100,7 @@ export class Broadcaster {
    * replacement starts from `initialize()`.
    */
   workerGone(handle: WorkerHandle, details: ExitDetails): void {
+    this.#abandoned.delete(handle);
     let error: Error | undefined;
     for (const [id, pending] of this.#pending) {
       if (!pending.waiting.has(handle)) continue;
@@ -71,6 +108,7 @@ export class Broadcaster {
         this.reply(handle, id, { value: undefined });
         continue;
       }
+      pending.waiting.delete(handle);
       error ??= lostError(handle, details);
       this.#settled(id, pending).reject(error);
     }
@@ -83,11 +121,27 @@ export class Broadcaster {
     this.#settled(id, pending).reject(new BroadcastTimeoutError(timeout, workers));
   }
 
-  /** No longer pending: later answers are dropped, and no worker is waited for on its account. */
+  /**
+   * No longer pending: later answers are dropped, and no worker is waited for on its account; the
+   * workers that have not answered hold it abandoned.
+   */
   #settled(id: number, pending: PendingBroadcast): PendingBroadcast {
     this.#pending.delete(id);
     clearTimeout(pending.timer);
+    const now = monotonicMs();
+    for (const handle of pending.waiting) {
+      const given = this.#abandoned.get(handle);
+      if (given) given.set(id, now);
+      else this.#abandoned.set(handle, new Map([[id, now]]));
+    }
+    for (const handle of pending.waiting) this.#onAbandoned(handle);
     return pending;
+  }
+
+  /** The answer to a broadcast that settled without it: one abandoned broadcast fewer. */
+  #answeredLate(handle: WorkerHandle, id: number): void {
+    const given = this.#abandoned.get(handle);
+    if (given?.delete(id) && given.size === 0) this.#abandoned.delete(handle);
   }
 }
 

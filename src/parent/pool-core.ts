@@ -54,7 +54,7 @@ export class PoolCore {
   readonly #queue: TaskQueue;
   readonly #outcomes: TaskOutcomes;
   readonly #incidents: Incidents;
-  readonly #broadcaster = new Broadcaster();
+  readonly #broadcaster: Broadcaster;
   readonly #streams = new Set<ResultStream<unknown>>();
   readonly #services: PoolServices;
   readonly #submissions: Submissions;
@@ -107,6 +107,8 @@ export class PoolCore {
       if (holder) this.#supervisor.endRecycle(holder); // what it holds now may be only abandoned tasks
     });
     this.#supervisor = new Supervisor(options, this.#host());
+    // A worker draining for a recycle may now hold only abandoned broadcasts, which may never end.
+    this.#broadcaster = new Broadcaster(options.timeoutGrace, (h) => this.#supervisor.endRecycle(h));
     const dispatcher = new Dispatcher<PendingTask>(options.dispatch, options.concurrency, (task, slot) => this.#send(task, slot));
     dispatcher.slots = this.#supervisor.handles;
     dispatcher.startingWorkers = () => this.#supervisor.starting;
@@ -174,7 +176,7 @@ export class PoolCore {
     if (this.#state !== 'running') await start();
     if (this.#state !== 'running') throw new PoolStoppedError(); // stopped while it started
     // Ready workers, and workers still draining (tasks or broadcasts held): every process that will still read it.
-    const live = this.#supervisor.live().filter((h) => h.state === 'ready' || (h.state === 'stopping' && !h.dying && (h.inFlight > 0 || this.#broadcaster.waitsFor(h))));
+    const live = this.#supervisor.live().filter((h) => h.state === 'ready' || (h.state === 'stopping' && !h.dying && (h.inFlight > 0 || this.#broadcaster.holdsAny(h))));
     return this.#broadcaster.send(live, encoded, this.options.size, timeout);
   }
 
@@ -346,6 +348,7 @@ export class PoolCore {
       },
       result: (h, taskId, value) => this.#emitResult(value, { worker: h.number, pid: h.pid, taskId }),
       broadcastReply: (h, id, outcome) => this.#broadcaster.reply(h, id, outcome),
+      abandonedBroadcastsIn: (h, now) => this.#broadcaster.abandonedIn(h, now),
       uncaught: (h, error, origin) => {
         const info = { worker: h.number, pid: h.pid, origin };
         this.#printUnlessHeard('workerError', error, info, this.#events.workerError(error, info));

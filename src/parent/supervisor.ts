@@ -38,6 +38,11 @@ export interface SupervisorHost extends Omit<HandleEvents, 'ready' | 'exit' | 'd
   workerExited(handle: WorkerHandle, details: ExitDetails, tasks: PendingTask[]): void;
   /** `error` set: the pool became unhealthy; undefined: it healed. */
   healthChanged(error: PoolUnhealthyError | undefined): void;
+  /**
+   * Whether the worker runs only broadcasts nobody waits for (they timed out, or failed at
+   * another worker): undefined if not, or if it runs none; else the ms left of their grace.
+   */
+  abandonedBroadcastsIn(handle: WorkerHandle, now: number): number | undefined;
 }
 
 type Mode = 'idle' | 'starting' | 'running' | 'stopping';
@@ -149,9 +154,11 @@ export class Supervisor {
   /**
    * A worker draining for a recycle that holds only tasks that failed already (timed out, or
    * aborted by their callers) and may never end is killed, not waited for: its slot would be lost
-   * for good. An aborted task first gets `timeoutGrace` from its abort: one that honours its
-   * signal answers well within it, and the worker then exits cleanly, `dispose()` run. A running
-   * worker whose every credit such tasks hold is recycled so: it would take no task again.
+   * for good; so is one that holds no task, only broadcasts nobody waits for (timed out, or
+   * failed at another worker). An aborted task, and such a broadcast, first gets `timeoutGrace`
+   * from its abort: one that honours its signal answers well within it, and the worker then
+   * exits cleanly, `dispose()` run. A running worker whose every credit such tasks hold is
+   * recycled so: it would take no task again.
    */
   endRecycle(handle: WorkerHandle): void {
     if (handle.state === 'ready' && handle.tasks.size >= this.#options.concurrency) {
@@ -161,7 +168,8 @@ export class Supervisor {
       return;
     }
     if (!handle.recycling || handle.state !== 'stopping') return;
-    const wait = handle.tasks.abandonedIn(monotonicMs());
+    const now = monotonicMs();
+    const wait = handle.tasks.size === 0 ? this.#host.abandonedBroadcastsIn(handle, now) : handle.tasks.abandonedIn(now);
     if (wait === undefined) return;
     if (wait <= 0) handle.kill('recycle');
     else setTimeout(() => this.endRecycle(handle), wait).unref();

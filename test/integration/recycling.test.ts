@@ -1,7 +1,7 @@
 import { createSocket } from 'node:dgram';
 import { readdirSync, readlinkSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { TaskAbortedError, TaskTimeoutError, WorkerCrashedError, WorkerStoppedError, type WorkerExitInfo } from 'looppool';
+import { BroadcastTimeoutError, TaskAbortedError, TaskTimeoutError, WorkerCrashedError, WorkerStoppedError, type WorkerExitInfo } from 'looppool';
 import { makePool } from '../helpers/pools.ts';
 import { waitFor } from '../helpers/processes.ts';
 
@@ -229,6 +229,50 @@ describe('recycling', () => {
     const next = pool.run('c');
     expect(await pool.broadcast('open')).toEqual(['ok']);
     expect(await next).toBe('c');
+  });
+
+  // Before: the parent gave up on the broadcast, but the worker, draining, waited for its
+  // onBroadcast, which never ended: the slot was lost for good, and with it (size 1) every task.
+  it('a worker recycled while it holds only broadcasts that timed out, which never end, is killed and replaced, not waited for', async () => {
+    const pool = makePool({ worker: 'holds-broadcast.ts', size: 1, maxTasksPerWorker: 2, timeoutGrace: 200 });
+    await pool.start();
+    const exits: WorkerExitInfo[] = [];
+    pool.on('workerExit', (info) => exits.push(info));
+    const first = pool.stats().workers[0]?.pid;
+    await expect(pool.broadcast('hold', { timeout: 100 })).rejects.toBeInstanceOf(BroadcastTimeoutError);
+    // The second task sent starts the recycle; once both are done the worker holds only the held broadcast.
+    expect(await Promise.all([pool.run('a'), pool.run('b')])).toEqual(['a', 'b']);
+    await waitFor(() => exits.length === 1, 'the recycled worker to end', 10_000);
+    expect(exits[0]).toMatchObject({ worker: 0, pid: first, signal: 'SIGKILL', reason: 'recycle', expected: true });
+    expect(await pool.run('c')).toBe('c');
+  });
+
+  it('a worker draining for a recycle whose broadcast times out then, its tasks done, is killed and replaced', async () => {
+    const pool = makePool({ worker: 'holds-broadcast.ts', size: 1, maxTasksPerWorker: 1, timeoutGrace: 200 });
+    await pool.start();
+    const exits: WorkerExitInfo[] = [];
+    pool.on('workerExit', (info) => exits.push(info));
+    const held = pool.broadcast('hold', { timeout: 500 }).catch((e: unknown) => e);
+    // Its one task starts the recycle; the worker answers it once the broadcast is being held, and drains on.
+    expect(await pool.run('after hold')).toBe('after hold');
+    expect(await held).toBeInstanceOf(BroadcastTimeoutError);
+    await waitFor(() => exits.length === 1, 'the recycled worker to end', 10_000);
+    expect(exits[0]).toMatchObject({ worker: 0, signal: 'SIGKILL', reason: 'recycle', expected: true });
+    expect(await pool.run('c')).toBe('c');
+  });
+
+  it('a recycled worker whose timed-out broadcast ends within timeoutGrace is not killed: it reads broadcasts, drains and exits cleanly', async () => {
+    const pool = makePool({ worker: 'holds-broadcast.ts', size: 1, maxTasksPerWorker: 1, timeoutGrace: 60_000 });
+    await pool.start();
+    const exits: WorkerExitInfo[] = [];
+    pool.on('workerExit', (info) => exits.push(info));
+    const held = pool.broadcast('hold', { timeout: 50 }).catch((e: unknown) => e);
+    expect(await pool.run('after hold')).toBe('after hold'); // its one task: the recycle began
+    expect(await held).toBeInstanceOf(BroadcastTimeoutError);
+    // Still running the held call, it reads the next broadcast (before, it was passed over: `undefined`).
+    expect(await pool.broadcast('release')).toEqual(['released']);
+    await waitFor(() => exits.length === 1, 'the recycled worker to exit');
+    expect(exits[0]).toMatchObject({ worker: 0, signal: null, exitCode: 0, reason: 'recycle', expected: true });
   });
 
   it('a recycled worker whose aborted tasks honour their signal is not killed: they end, it drains and exits cleanly', async () => {

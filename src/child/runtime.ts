@@ -218,8 +218,9 @@ export class Runtime {
 
   #fail(ctx: RuntimeTaskContext, err: unknown): void {
     if (!this.#settle(ctx, false)) return;
-    if (!ctx.aborted) this.#sentry?.taskError(err, { pool: this.#name, worker: this.#number, pid: process.pid, taskId: ctx.id, attempt: ctx.attempt });
     this.#channel.send({ kind: 'taskFailed', id: ctx.id, error: serializeError(err) }, true);
+    // After the answer: Sentry's capture runs in a later loop turn (sentry/capture-queue.ts).
+    if (!ctx.aborted) this.#sentry?.taskError(err, { pool: this.#name, worker: this.#number, pid: process.pid, taskId: ctx.id, attempt: ctx.attempt });
     this.#afterSettle();
   }
 

@@ -2,10 +2,12 @@
  * What looppool reports to Sentry, one function per kind of event. Each tags the event with
  * the pool, worker number, pid and task id (as strings, Sentry's tag type), names its
  * mechanism, and never attaches the task's payload. Each takes the pool's client first (the
- * worker process's, in a worker) and is a no-op returning `undefined` without one; it returns
- * the event id otherwise.
+ * worker process's, in a worker) and is a no-op without one. None captures at once: each queues
+ * its capture on the client (capture-queue.ts), which runs it in a later loop turn, one per turn,
+ * and merges an error repeating fast into one event that says how often it occurred.
  */
 import type { Scope } from '@sentry/node';
+import type { Tally } from './capture-queue.ts';
 import type { UncaughtOrigin } from '../protocol/messages.ts';
 import type { LoopBlockedReport } from '../protocol/watchdog-report.ts';
 import { blockedLoopContext, blockedLoopEvent } from './blocked-loop-event.ts';
@@ -33,13 +35,13 @@ export interface TaskTags extends WorkerTags {
  * looppool aborted the task with itself (a stop, its timeout, the caller's abort): those are no
  * bug of the task's, and the parent reports a timeout (`captureTimeout`).
  */
-export function captureTaskError(client: SentryClient | undefined, err: unknown, tags: TaskTags): string | undefined {
+export function captureTaskError(client: SentryClient | undefined, err: unknown, tags: TaskTags): void {
   try {
-    if (isOurAbort(err)) return undefined;
+    if (!client || isOurAbort(err)) return;
     const error = errorOnly(err);
-    return capture(client, tags, error, (scope) => scope.captureException(error, { data: { mechanism: { type: 'looppool.task', handled: true } } }));
+    capture(client, tags, error, errorKey('task', error), (scope) => scope.captureException(error, { data: { mechanism: { type: 'looppool.task', handled: true } } }));
   } catch {
-    return undefined; // an error whose properties throw when read: the task's answer must still go out
+    // an error whose properties throw when read: nothing to report it with
   }
 }
 
@@ -48,9 +50,9 @@ export function captureTaskError(client: SentryClient | undefined, err: unknown,
  * `uncaughtException`/`unhandledRejection` handler (fatal: the worker exits), or one `dispose()`
  * threw during the worker's stop (an error: the stop goes on).
  */
-export function captureUncaught(client: SentryClient | undefined, err: unknown, origin: UncaughtOrigin, tags: WorkerTags): string | undefined {
+export function captureUncaught(client: SentryClient | undefined, err: unknown, origin: UncaughtOrigin, tags: WorkerTags): void {
   const error = errorOnly(err);
-  return capture(client, tags, error, (scope) => {
+  capture(client, tags, error, errorKey(origin, error), (scope) => {
     scope.setLevel(origin === 'dispose' ? 'error' : 'fatal');
     return scope.captureException(error, { data: { mechanism: { type: `looppool.${origin}`, handled: origin === 'dispose' } } });
   });
@@ -60,8 +62,8 @@ export function captureUncaught(client: SentryClient | undefined, err: unknown, 
  * A worker process died unexpectedly (parent side). `err` is the `WorkerCrashedError`; events
  * group by pool and exit reason rather than by the parent's stack.
  */
-export function captureCrash(client: SentryClient | undefined, err: Error, tags: WorkerTags & { readonly exitCode: number | null; readonly signal: string | null }): string | undefined {
-  return capture(client, tags, err, (scope) => {
+export function captureCrash(client: SentryClient | undefined, err: Error, tags: WorkerTags & { readonly exitCode: number | null; readonly signal: string | null }): void {
+  capture(client, tags, err, undefined, (scope) => {
     scope.setLevel('fatal');
     scope.setContext('exit', { exitCode: tags.exitCode, signal: tags.signal });
     scope.setFingerprint(['looppool', 'workerCrashed', tags.pool, tags.signal ?? `exit ${tags.exitCode}`]);
@@ -74,8 +76,8 @@ export function captureCrash(client: SentryClient | undefined, err: Error, tags:
  * worker's own error (its module failed to load, or `initialize()` threw). One event each time,
  * the restarts of a slot that keeps failing included, grouped by pool and stage.
  */
-export function captureStartFailure(client: SentryClient | undefined, err: Error, tags: WorkerTags & { readonly stage: string }): string | undefined {
-  return capture(client, tags, err, (scope) => {
+export function captureStartFailure(client: SentryClient | undefined, err: Error, tags: WorkerTags & { readonly stage: string }): void {
+  capture(client, tags, err, undefined, (scope) => {
     scope.setLevel('error');
     scope.setFingerprint(['looppool', 'startFailed', tags.pool, tags.stage]);
     return scope.captureException(err, { data: { mechanism: { type: 'looppool.start', handled: true } } });
@@ -87,10 +89,13 @@ export function captureStartFailure(client: SentryClient | undefined, err: Error
  * blocked loop explains the timeout (the parent decides which: `Incidents`), pass the watchdog's
  * report: the event then shows the blocking stack instead of the parent's.
  */
-export function captureTimeout(client: SentryClient | undefined, err: Error, tags: TaskTags & { readonly timeoutMs?: number | undefined }, blocked?: LoopBlockedReport): string | undefined {
-  return capture(client, tags, err, (scope) => {
+export function captureTimeout(client: SentryClient | undefined, err: Error, tags: TaskTags & { readonly timeoutMs?: number | undefined }, blocked?: LoopBlockedReport): void {
+  const fingerprint = ['looppool', 'taskTimeout', tags.pool, ...(blocked?.frames[0] ? [blocked.frames[0].functionName, blocked.frames[0].url] : [])];
+  // Timeouts repeat as one issue (their messages differ by task id): merged by fingerprint and limit.
+  const key = JSON.stringify([...fingerprint, tags.timeoutMs ?? null]);
+  capture(client, tags, err, key, (scope) => {
     if (tags.timeoutMs !== undefined) scope.setContext('timeout', { timeoutMs: tags.timeoutMs });
-    scope.setFingerprint(['looppool', 'taskTimeout', tags.pool, ...(blocked?.frames[0] ? [blocked.frames[0].functionName, blocked.frames[0].url] : [])]);
+    scope.setFingerprint(fingerprint);
     if (!blocked || blocked.frames.length === 0) {
       return scope.captureException(err, { data: { mechanism: { type: 'looppool.timeout', handled: true } } });
     }
@@ -106,8 +111,8 @@ export function captureTimeout(client: SentryClient | undefined, err: Error, tag
  * A watchdog report: the worker's event loop was blocked (parent side, from the report pipe; or
  * worker side). The blocking stack is the event's stack trace.
  */
-export function captureBlockedLoop(client: SentryClient | undefined, report: LoopBlockedReport, tags: WorkerTags & { readonly taskIds?: readonly number[] | undefined }): string | undefined {
-  return capture(client, tags, undefined, (scope) => {
+export function captureBlockedLoop(client: SentryClient | undefined, report: LoopBlockedReport, tags: WorkerTags & { readonly taskIds?: readonly number[] | undefined }): void {
+  capture(client, tags, undefined, undefined, (scope) => {
     scope.setLevel('warning');
     scope.setContext('blockedLoop', blockedLoopContext(report));
     if (tags.taskIds) scope.setContext('tasks', { inFlight: [...tags.taskIds] });
@@ -116,29 +121,64 @@ export function captureBlockedLoop(client: SentryClient | undefined, report: Loo
 }
 
 /**
- * `send` captures `err` (or an event without one) with a scope of the event's own: level `error`
- * unless it sets another, the tags and the looppool context.
+ * Queue the capture of `err` (or of an event without one): `send` captures it, when its turn
+ * comes, with a scope of the event's own: level `error` unless it sets another, the tags and the
+ * looppool context (with what the event stands for, `Tally`, when it is more than itself).
+ * `key` names the error for the queue's per-key limit (undefined: none).
  */
-function capture(client: SentryClient | undefined, tags: WorkerTags & Partial<Pick<TaskTags, 'taskId' | 'attempt'>>, err: unknown, send: (scope: Scope) => string): string | undefined {
-  const scope = client?.eventScope();
-  if (!scope) return undefined;
-  // Last of the event's processors: what the SDK merged in from the process's other scopes goes.
-  scope.addEventProcessor((event, hint) => keepOwnData(event, hint, scope.getScopeData()));
-  scope.setLevel('error');
-  scope.setTags({
-    pool: tags.pool,
-    worker: String(tags.worker),
-    pid: String(tags.pid),
-    ...(tags.taskId === undefined ? {} : { taskId: String(tags.taskId) }),
+function capture(client: SentryClient | undefined, tags: WorkerTags & Partial<Pick<TaskTags, 'taskId' | 'attempt'>>, err: unknown, key: string | undefined, send: (scope: Scope) => string): void {
+  client?.enqueue(key, (tally) => {
+    const scope = client.eventScope();
+    if (!scope) return;
+    // Last of the event's processors: what the SDK merged in from the process's other scopes goes.
+    scope.addEventProcessor((event, hint) => keepOwnData(event, hint, scope.getScopeData()));
+    scope.setLevel('error');
+    scope.setTags({
+      pool: tags.pool,
+      worker: String(tags.worker),
+      pid: String(tags.pid),
+      ...(tags.taskId === undefined ? {} : { taskId: String(tags.taskId) }),
+    });
+    scope.setContext('looppool', { ...looppoolContext(tags), ...tallyContext(tally) });
+    unmarked(err, () => send(scope));
   });
-  scope.setContext('looppool', {
+}
+
+function looppoolContext(tags: WorkerTags & Partial<Pick<TaskTags, 'taskId' | 'attempt'>>): Record<string, string | number> {
+  return {
     pool: tags.pool,
     worker: tags.worker,
     pid: tags.pid,
     ...(tags.taskId === undefined ? {} : { taskId: tags.taskId }),
     ...(tags.attempt === undefined ? {} : { attempt: tags.attempt }),
-  });
-  return unmarked(err, () => send(scope));
+  };
+}
+
+/** `occurrences` when the event stands for repeats too, `dropped` when captures before it were. */
+function tallyContext(tally: Tally): { occurrences?: number; dropped?: number } {
+  return {
+    ...(tally.occurrences > 1 ? { occurrences: tally.occurrences } : {}),
+    ...(tally.dropped > 0 ? { dropped: tally.dropped } : {}),
+  };
+}
+
+/**
+ * What makes two errors the same for the queue's per-key limit: what was captured (`kind`), and
+ * each error's name, message and stack down its `cause` chain (as deep as the SDK follows it).
+ * Undefined when reading them throws.
+ */
+function errorKey(kind: string, err: unknown): string | undefined {
+  try {
+    let key = kind;
+    let error = err;
+    for (let depth = 0; depth < 6 && error instanceof Error; depth++) {
+      key += `\n${String(error.name)}\n${String(error.message)}\n${String(error.stack)}`;
+      error = error.cause;
+    }
+    return key;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The property the SDK marks a captured error with; every Sentry client in the process then skips that error. */
@@ -152,13 +192,16 @@ const CAPTURED = '__sentry_captured__';
  * with, or an uncaught error its handler reports), and tasks failing with one shared error
  * (a rejected promise they all awaited) got one event in all. The mark's state is put back.
  */
-function unmarked(err: unknown, send: () => string): string {
-  if (typeof err !== 'object' || err === null) return send();
+function unmarked(err: unknown, send: () => string): void {
+  if (typeof err !== 'object' || err === null) {
+    send();
+    return;
+  }
   const record = err as Record<string, unknown>;
   const before = Object.getOwnPropertyDescriptor(err, CAPTURED);
   try {
     if (before) delete record[CAPTURED];
-    return send();
+    send();
   } finally {
     try {
       delete record[CAPTURED];

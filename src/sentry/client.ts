@@ -7,7 +7,9 @@
  */
 import type { IncomingMessage, RequestOptions } from 'node:http';
 import type { NodeClient, Scope } from '@sentry/node';
+import { monotonicMs } from '../internal/monotonic.ts';
 import { settleWithin } from '../internal/settle-within.ts';
+import { CaptureQueue, type Send } from './capture-queue.ts';
 import { resolveSentryConfig, type SentryConfig, type SentryOptions } from './config.ts';
 import { scrubEvent } from './scrub.ts';
 
@@ -25,6 +27,8 @@ export interface SentryClientOptions extends SentryOptions {
 interface Shared {
   readonly client: NodeClient;
   readonly scope: Scope;
+  /** Captures waiting for their loop turn (capture-queue.ts). */
+  readonly queue: CaptureQueue;
   /** The settings it was made from. */
   readonly key: string;
   /** Open {@link SentryClient}s on it: the SDK client closes with the last. */
@@ -61,7 +65,8 @@ type HttpModule = NonNullable<Parameters<typeof import('@sentry/node').makeNodeT
  */
 export class SentryClient {
   readonly #shared: Shared;
-  #closed = false;
+  /** `closing`: close() was called, and runs the captures queued so far; `closed`: captures are dropped. */
+  #state: 'open' | 'closing' | 'closed' = 'open';
 
   private constructor(from: Shared) {
     this.#shared = from;
@@ -84,27 +89,63 @@ export class SentryClient {
 
   /** A fresh scope for one event, forked from the client's; `undefined` once closed. */
   eventScope(): Scope | undefined {
-    return this.#closed ? undefined : this.#shared.scope.clone();
+    return this.#state === 'closed' ? undefined : this.#shared.scope.clone();
   }
 
   /**
-   * Send what is queued, waiting at most `timeoutMs`. Call it before a worker exits. Resolves
-   * `true` when everything was sent, `false` on timeout.
+   * Queue a capture: `send` runs in a later loop turn, one capture per turn, and not at all when
+   * too many wait or `key` repeats too fast (capture-queue.ts; `send` is told what it stands for).
+   * Dropped once closed.
    */
-  async flush(timeoutMs: number): Promise<boolean> {
-    const { client } = this.#shared;
-    return within(timeoutMs, () => client.flush(timeoutMs));
+  enqueue(key: string | undefined, send: Send): void {
+    if (this.#state === 'open') this.#shared.queue.add(key, send);
   }
 
-  /** Flush, and stop using the client (the SDK client shuts down with its last user); later captures are dropped. */
-  async close(timeoutMs: number): Promise<boolean> {
-    if (this.#closed) return false;
-    this.#closed = true;
-    const s = this.#shared;
-    if (--s.users > 0) return this.flush(timeoutMs);
-    shared.delete(s.key);
-    return within(timeoutMs, () => s.client.close(timeoutMs));
+  /**
+   * Run the queued captures, then send what they made, waiting at most `timeoutMs` in all. Call
+   * it before a worker exits. Resolves `true` when everything was sent, `false` on timeout.
+   */
+  async flush(timeoutMs: number): Promise<boolean> {
+    const { client, queue } = this.#shared;
+    const start = monotonicMs();
+    const ran = await runQueued(queue, timeoutMs);
+    const left = Math.max(1, timeoutMs - (monotonicMs() - start));
+    return (await within(left, () => client.flush(left))) && ran;
   }
+
+  /**
+   * Flush, and stop using the client (the SDK client shuts down with its last user); later
+   * captures are dropped. Its queued captures still run first: they look for it open.
+   */
+  async close(timeoutMs: number): Promise<boolean> {
+    if (this.#state !== 'open') return false;
+    this.#state = 'closing';
+    const s = this.#shared;
+    if (--s.users > 0) {
+      const flushed = await this.flush(timeoutMs);
+      this.#state = 'closed';
+      return flushed;
+    }
+    shared.delete(s.key);
+    const start = monotonicMs();
+    const ran = await runQueued(s.queue, timeoutMs);
+    this.#state = 'closed';
+    s.queue.clear();
+    const left = Math.max(1, timeoutMs - (monotonicMs() - start));
+    return (await within(left, () => s.client.close(left))) && ran;
+  }
+}
+
+/** Run every queued capture (those held for their interval's end too), waiting at most `timeoutMs`; true when all ran. */
+async function runQueued(queue: CaptureQueue, timeoutMs: number): Promise<boolean> {
+  let ran = false;
+  await settleWithin(timeoutMs, (done) =>
+    queue.release(() => {
+      ran = true;
+      done();
+    }),
+  );
+  return ran;
 }
 
 function startClient(config: SentryConfig, options: SentryClientOptions, key: string): Shared {
@@ -129,7 +170,7 @@ function startClient(config: SentryConfig, options: SentryClientOptions, key: st
   scope.setClient(client);
   scope.setTags({ role: options.role, ...stringTags(options.tags) });
   client.init();
-  const made: Shared = { client, scope, key, users: 0 };
+  const made: Shared = { client, scope, queue: new CaptureQueue(), key, users: 0 };
   shared.set(key, made);
   return made;
 }

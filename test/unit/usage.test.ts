@@ -35,8 +35,10 @@ afterEach(() => {
 
 describe.runIf(process.platform === 'linux')('sampleUsage', () => {
   it('measures a live process, and leaves out one that has no memory left (a zombie: before, 0 B in top)', async () => {
-    // The shell starts `sleep 0` and execs into `sleep 30`, which never reaps it: a zombie until `sleep 30` ends.
-    const holder = spawn('/bin/sh', ['-c', 'sleep 0 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    // The shell starts `sleep 2` and execs into `sleep 30`, which never reaps it: a zombie once it
+    // ends, until `sleep 30` does. (A `sleep 0` could end before the exec, and the shell reaped it
+    // then: no zombie came, on a loaded machine.)
+    const holder = spawn('/bin/sh', ['-c', 'sleep 2 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
     started.push(holder.pid as number);
     const zombie = Number(await new Promise<string>((resolve) => holder.stdout.once('data', (d: Buffer) => resolve(d.toString()))));
     await until(() => stateOf(zombie) === 'Z', 'the zombie');

@@ -161,7 +161,7 @@ export class Runtime {
     try {
       if (message.protocol !== PROTOCOL) throw new Error(`protocol mismatch: parent speaks ${message.protocol}, worker speaks ${PROTOCOL}`);
       if (this.#earlyError) throw this.#earlyError.error;
-      ({ sentry: this.#sentry, metrics: this.#metrics } = await startServices(message));
+      ({ sentry: this.#sentry, metrics: this.#metrics } = await startServices(message, () => this.#channel.flush())); // a failed task's answer goes before its capture, held back or not
       const WorkerClass = await this.#module.load(message.module);
       await new Promise((resolve) => setImmediate(resolve)); // a rejection its top level left unhandled surfaces: it fails the load
       if (this.#state !== 'initializing') return;

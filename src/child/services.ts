@@ -21,15 +21,18 @@ export interface WorkerServices {
   metrics?: WorkerMetrics;
 }
 
-/** Start what `init` asks for; rejects when one cannot start (the worker then fails its init). */
-export async function startServices(message: InitMessage): Promise<WorkerServices> {
+/**
+ * Start what `init` asks for; rejects when one cannot start (the worker then fails its init).
+ * `beforeCapture` runs before each Sentry capture: the runtime sends the answers held back.
+ */
+export async function startServices(message: InitMessage, beforeCapture?: () => void): Promise<WorkerServices> {
   const services: WorkerServices = {};
   // Sentry loads before tsx is registered: its ~200 files then skip tsx's loader hooks.
   if (message.sentry) {
     const [{ SentryClient }, capture] = await Promise.all([import('../sentry/client.ts'), import('../sentry/capture.ts')]);
     // The parent resolved the settings from its options and environment: this process's own
     // SENTRY_ENVIRONMENT/SENTRY_RELEASE (from the pool's `env`) must not fill what it left out.
-    const client = SentryClient.open({ ...message.sentry, role: 'worker', tags: { pool: message.name, worker: message.worker } }, {});
+    const client = SentryClient.open({ ...message.sentry, role: 'worker', tags: { pool: message.name, worker: message.worker }, beforeCapture }, {});
     services.sentry = {
       taskError: (err, tags) => capture.captureTaskError(client, err, tags),
       uncaught: (err, origin, tags) => capture.captureUncaught(client, err, origin, tags),

@@ -39,6 +39,12 @@ export interface CaptureQueueOptions {
   /** Runs `fn` in a later loop turn. @default setImmediate */
   readonly defer?: (fn: () => void) => void;
   readonly now?: () => number;
+  /**
+   * Runs before each capture, in its turn. A worker sends the answers its channel holds back
+   * while tasks wait for their turn (child/run-queue.ts): a failed task's answer goes out before
+   * its capture, which would otherwise run first.
+   */
+  readonly beforeRun?: (() => void) | undefined;
 }
 
 interface Entry {
@@ -62,6 +68,7 @@ export class CaptureQueue {
   readonly #maxKeys: number;
   readonly #defer: (fn: () => void) => void;
   readonly #now: () => number;
+  readonly #beforeRun: (() => void) | undefined;
   #dropped = 0;
   #scheduled = false;
   #sweep: NodeJS.Timeout | undefined;
@@ -75,6 +82,7 @@ export class CaptureQueue {
     this.#maxKeys = options.maxKeys ?? 100;
     this.#defer = options.defer ?? ((fn) => void setImmediate(fn));
     this.#now = options.now ?? monotonicMs;
+    this.#beforeRun = options.beforeRun;
   }
 
   /** Captures waiting to run (the occurrences held for an interval's end not included). */
@@ -139,9 +147,18 @@ export class CaptureQueue {
     window.held = undefined;
   }
 
-  /** Ends the intervals that are over (their held occurrences go out), while any are counted. */
+  /**
+   * Ends the intervals that are over (their held occurrences go out) when the earliest of them
+   * ends, while any are counted. A timer may fire a little before its time by this clock (Node
+   * measures it from the loop turn's start): an interval not quite over is then ended by a
+   * timer set for what it has left, not one a whole interval later.
+   */
   #armSweep(): void {
     if (this.#sweep) return;
+    let earliest = Infinity;
+    for (const window of this.#windows.values()) earliest = Math.min(earliest, window.start);
+    if (earliest === Infinity) return;
+    const delay = Math.max(1, Math.ceil(earliest + this.#intervalMs - this.#now()));
     this.#sweep = setTimeout(() => {
       this.#sweep = undefined;
       const now = this.#now();
@@ -150,8 +167,8 @@ export class CaptureQueue {
         this.#releaseHeld(window);
         this.#windows.delete(key);
       }
-      if (this.#windows.size > 0) this.#armSweep();
-    }, this.#intervalMs);
+      this.#armSweep();
+    }, delay);
     this.#sweep.unref(); // held occurrences are released by a flush; they must not keep a process up
   }
 
@@ -174,6 +191,7 @@ export class CaptureQueue {
       const dropped = this.#dropped;
       this.#dropped = 0;
       try {
+        this.#beforeRun?.();
         entry.send({ occurrences: entry.occurrences, dropped });
       } catch {
         // a capture must not break the loop turn it runs in; capture.ts already guards each

@@ -11,6 +11,7 @@ import type { Tally } from './capture-queue.ts';
 import type { UncaughtOrigin } from '../protocol/messages.ts';
 import type { LoopBlockedReport } from '../protocol/watchdog-report.ts';
 import { blockedLoopContext, blockedLoopEvent } from './blocked-loop-event.ts';
+import { errorKey } from './error-key.ts';
 import type { SentryClient } from './client.ts';
 import { keepOwnData } from './scrub.ts';
 
@@ -160,25 +161,6 @@ function tallyContext(tally: Tally): { occurrences?: number; dropped?: number } 
     ...(tally.occurrences > 1 ? { occurrences: tally.occurrences } : {}),
     ...(tally.dropped > 0 ? { dropped: tally.dropped } : {}),
   };
-}
-
-/**
- * What makes two errors the same for the queue's per-key limit: what was captured (`kind`), and
- * each error's name, message and stack down its `cause` chain (as deep as the SDK follows it).
- * Undefined when reading them throws.
- */
-function errorKey(kind: string, err: unknown): string | undefined {
-  try {
-    let key = kind;
-    let error = err;
-    for (let depth = 0; depth < 6 && error instanceof Error; depth++) {
-      key += `\n${String(error.name)}\n${String(error.message)}\n${String(error.stack)}`;
-      error = error.cause;
-    }
-    return key;
-  } catch {
-    return undefined;
-  }
 }
 
 /** The property the SDK marks a captured error with; every Sentry client in the process then skips that error. */

@@ -21,6 +21,8 @@ export interface SentryClientOptions extends SentryOptions {
   readonly role: SentryRole;
   /** Tags on every event of this process, e.g. `{ pool: 'images', worker: 3 }` in a worker. */
   readonly tags?: Readonly<Record<string, string | number>> | undefined;
+  /** Runs before each capture (capture-queue.ts `beforeRun`); a worker's sends the answers held. Only the first opener's counts. */
+  readonly beforeCapture?: (() => void) | undefined;
 }
 
 /** One SDK client and its scope, shared by the pools of this process that have the same settings. */
@@ -170,7 +172,7 @@ function startClient(config: SentryConfig, options: SentryClientOptions, key: st
   scope.setClient(client);
   scope.setTags({ role: options.role, ...stringTags(options.tags) });
   client.init();
-  const made: Shared = { client, scope, queue: new CaptureQueue(), key, users: 0 };
+  const made: Shared = { client, scope, queue: new CaptureQueue({ beforeRun: options.beforeCapture }), key, users: 0 };
   shared.set(key, made);
   return made;
 }

@@ -42,6 +42,30 @@ describe("Sentry's cost to a pool", () => {
     expect(event?.exception?.values?.at(-1)).toMatchObject({ type: 'SlowToReport', mechanism: { type: 'looppool.task' } });
   });
 
+  it.each(['run', 'put'] as const)("sends a failed task's answer before its capture while CPU-bound tasks wait and answers are held back (%s)", async (how) => {
+    endpoint = await startSentryEndpoint();
+    const pool = makePool({ worker: 'reports-after-answer.mjs', size: 1, concurrency: 40, name: 'held', sentry: { dsn: endpoint.dsn } });
+    await pool.start();
+    const marker = path.join(tmpdir(), `looppool-answered-held-${process.pid}-${Date.now()}`);
+    markers.push(marker);
+    let failure: unknown;
+    const spins = Array.from({ length: 10 }, () => pool.run(15));
+    if (how === 'run') pool.run(marker).catch((err: unknown) => (failure = err));
+    else pool.on('taskError', (err) => (failure = err)).put(marker);
+    spins.push(...Array.from({ length: 20 }, () => pool.run(15))); // a backlog: the worker holds its answers back
+    const spun = Promise.allSettled(spins);
+    // The capture holds the worker until the marker exists: the answer must have gone out before it.
+    try {
+      await waitFor(() => failure !== undefined, "the failed task's answer, before its error is captured");
+    } finally {
+      writeFileSync(marker, ''); // the capture goes on, whatever came first
+    }
+    expect(failure).toMatchObject({ name: 'TaskError', cause: { name: 'SlowToReport' } });
+    expect((await spun).every((s) => s.status === 'fulfilled')).toBe(true);
+    const [event] = await endpoint.waitForEvents(1);
+    expect(event?.tags).toMatchObject({ pool: 'held', taskId: '11' });
+  });
+
   it('a storm of one error in a worker: a few events whose occurrences add up to every failure', async () => {
     endpoint = await startSentryEndpoint();
     const pool = makePool({ worker: 'throws.ts', size: 1, concurrency: 200, name: 'storm', sentry: { dsn: endpoint.dsn } });

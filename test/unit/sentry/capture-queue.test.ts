@@ -69,6 +69,28 @@ describe('CaptureQueue', () => {
     expect(q.sent.at(-1)).toEqual({ name: 'same again', tally: { occurrences: 1, dropped: 0 } });
   });
 
+  it("sends the held occurrences at their own interval's end, also when the timer fires a little early by the clock", () => {
+    vi.useFakeTimers();
+    const q = handDriven({ perKey: 1, intervalMs: 1000 });
+    for (let i = 0; i < 2; i++) q.add('a', `a ${i}`);
+    q.at(400);
+    for (let i = 0; i < 2; i++) q.add('b', `b ${i}`);
+    while (q.turn() > 0);
+    expect(q.sent.map((s) => s.name)).toEqual(['a 0', 'b 0']);
+    // Node measures a timer from its loop turn's start: it may fire before the interval is over by this clock.
+    q.at(999.5);
+    vi.advanceTimersByTime(1000);
+    q.at(1001);
+    vi.advanceTimersByTime(2);
+    while (q.turn() > 0);
+    expect(q.sent.slice(2)).toEqual([{ name: 'a 1', tally: { occurrences: 1, dropped: 0 } }]); // not one interval late
+    q.at(1400);
+    vi.advanceTimersByTime(400); // b's interval began at 400: it ends now, not at a's next sweep
+    while (q.turn() > 0);
+    expect(q.sent.slice(3)).toEqual([{ name: 'b 1', tally: { occurrences: 1, dropped: 0 } }]);
+    expect(vi.getTimerCount()).toBe(0); // nothing counted any more: no timer left
+  });
+
   it('sends the occurrences held when the same error comes again after the interval, before it', () => {
     const q = handDriven({ perKey: 1, intervalMs: 1000 });
     for (let i = 0; i < 3; i++) q.add('k', `k ${i}`);

@@ -1,8 +1,8 @@
 /**
  * The pool's worker processes by number: starting them, replacing one that dies (same number,
- * new pid) with exponential backoff while replacements fail to start, pausing when starts keep
- * failing (unhealthy), recycling on task count or memory (memory-watch.ts samples it), and
- * taking them all down.
+ * new pid) with exponential backoff while replacements fail to start (slot-backoff.ts), pausing
+ * when starts keep failing (unhealthy), recycling on task count or memory (memory-watch.ts
+ * samples it), and taking them all down.
  */
 import { releaseUsage } from '../metrics/process-probe.ts';
 
@@ -10,21 +10,11 @@ import { PoolStoppedError, PoolUnhealthyError, type WorkerInitError } from '../e
 import type { ResolvedPoolOptions } from '../options.ts';
 import { sentinelsExited } from './group-sentinel.ts';
 import { MemoryWatch } from './memory-watch.ts';
+import { SlotBackoff } from './slot-backoff.ts';
 import type { PendingTask } from './task.ts';
 import { WorkerHandle, type ExitReason, type HandleEvents, type WorkerInitExtras } from './worker-handle.ts';
 import { monotonicMs } from '../internal/monotonic.ts';
 
-const BACKOFF_BASE_MS = 100;
-const BACKOFF_MAX_MS = 30_000;
-/**
- * A worker that dies (not for a stop or a recycle) sooner than this after it became ready, and
- * finished no task, counts as a failed start for its slot's backoff: a worker that crashes right
- * after each start (a timer in initialize(), a rejection it left for later) was replaced at once,
- * ten times a second. One that finished a task proved its start: what killed it came with its
- * tasks, and a backoff doubled at each such death left a pool whose tasks crash it now and then
- * idle for up to 30 s with tasks queued.
- */
-const STABLE_MS = 1000;
 
 export interface ExitDetails {
   readonly exitCode: number | null;
@@ -58,9 +48,7 @@ export class Supervisor {
   readonly #timers: (NodeJS.Timeout | undefined)[];
   /** The process each slot had last, once it exited: what stats() shows of a slot left empty. */
   readonly #exited: (WorkerHandle | undefined)[];
-  readonly #slotFailures: number[];
-  /** When each slot's worker last became ready (`monotonicMs()`); undefined for a slot never ready. */
-  readonly #readyAt: (number | undefined)[] = [];
+  readonly #backoff: SlotBackoff;
   /**
    * Workers of the pool's start whose process is not ready yet: while any is, a ready worker takes
    * only its share (dispatcher.ts). Not a replacement's: a survivor whose long tasks fill its share
@@ -85,7 +73,7 @@ export class Supervisor {
     this.handles = new Array<WorkerHandle | undefined>(options.size).fill(undefined);
     this.#timers = new Array<NodeJS.Timeout | undefined>(options.size).fill(undefined);
     this.#exited = new Array<WorkerHandle | undefined>(options.size).fill(undefined);
-    this.#slotFailures = new Array<number>(options.size).fill(0);
+    this.#backoff = new SlotBackoff(options.size);
     this.#memory = new MemoryWatch(options, {
       // Ready workers, and those draining for a recycle on task count: a task there holds its memory too.
       sampled: () => this.live().filter((h) => h.state === 'ready' || (h.recycling && !this.#recycleKills.has(h))),
@@ -212,7 +200,7 @@ export class Supervisor {
 
   #onReady(handle: WorkerHandle): void {
     this.#starting.delete(handle); // before the pool's pump: the others' share is lifted
-    this.#readyAt[handle.number] = monotonicMs(); // its slot's backoff is reset once it has lived STABLE_MS (#onExit)
+    this.#backoff.ready(handle.number);
     this.#failuresInRow = 0;
     if (this.#unhealthy) {
       this.#unhealthy = undefined;
@@ -223,7 +211,7 @@ export class Supervisor {
     // error) does not hold the start, which would otherwise wait for a replacement a stop cancels.
     // Whatever the mode is now: a terminate() in the 'workerStart' listener just called has killed
     // them all (start() then rejects), and no worker that had not been ready is left to end the start.
-    if (this.handles.every((_, n) => this.#readyAt[n] !== undefined)) this.#settleStart?.(undefined);
+    if (this.handles.every((_, n) => this.#backoff.everReady(n))) this.#settleStart?.(undefined);
   }
 
   #onExit(handle: WorkerHandle, exitCode: number | null, signal: NodeJS.Signals | null, tasks: PendingTask[]): void {
@@ -237,28 +225,17 @@ export class Supervisor {
       this.#exited[n] = handle;
     }
     const initError = handle.initError; // set when it exits before it was ever ready
-    if (initError) {
-      this.#slotFailures[n] = (this.#slotFailures[n] ?? 0) + 1;
-      this.#failuresInRow++;
-    } else if (handle.exitReason !== 'stop' && handle.exitReason !== 'recycle' && handle.tasks.counts.done === 0 && monotonicMs() - (this.#readyAt[n] ?? 0) < STABLE_MS) {
-      this.#slotFailures[n] = (this.#slotFailures[n] ?? 0) + 1; // died right after its start: backoff, as for a failed start
-    } else {
-      this.#slotFailures[n] = 0;
-    }
+    this.#backoff.exited(handle);
+    if (initError) this.#failuresInRow++;
     this.#host.workerExited(handle, { exitCode, signal, reason: handle.exitReason }, tasks);
     if (this.#settleStart && initError) {
       // Still starting (or killed while starting): start() fails, whatever the mode is now.
       this.#settleStart(initError);
     } else if ((this.#mode === 'running' || this.#mode === 'starting') && handle.exitReason !== 'stop' && handle.pill !== 'stop') {
       if (initError && this.#failuresInRow >= this.#options.maxStartFailures) this.#becomeUnhealthy(initError);
-      else this.#respawn(n, handle.exitReason === 'recycle' ? 0 : this.#backoff(n));
+      else this.#respawn(n, handle.exitReason === 'recycle' ? 0 : this.#backoff.delay(n));
     }
     this.#checkEmpty();
-  }
-
-  #backoff(n: number): number {
-    const failures = this.#slotFailures[n] ?? 0;
-    return failures === 0 ? 0 : Math.min(BACKOFF_BASE_MS * 2 ** (failures - 1), BACKOFF_MAX_MS);
   }
 
   #respawn(n: number, delay: number): void {

@@ -10,11 +10,11 @@ import { encodePayload } from './transport/encode.ts';
 import { cgroupCpuLimit } from './internal/cpu-limit.ts';
 import { inheritedEnv, inheritedExecArgv } from './internal/exec-argv.ts';
 import { MAX_MESSAGE_BYTES } from './protocol/messages.ts';
-import { boolean, delayOption, integer, integerBetween, object, oneOf, poolName, readOptions, show, stringArray } from './internal/option-checks.ts';
+import { assertOptionsArgument, boolean, delayOption, integer, integerBetween, object, oneOf, poolName, readOptions, show, stringArray } from './internal/option-checks.ts';
 import { assertWorkerFile, resolveWorkerUrl } from './internal/worker-file.ts';
 
 // For bullmq/, whose options are checked the same way and which imports options.ts, not internal/.
-export { delayOption, object, readOptions, show };
+export { assertOptionsArgument, delayOption, object, readOptions, show };
 
 /** How the parent picks a worker for the next task. */
 export type DispatchPolicy = 'least-busy' | 'round-robin';
@@ -278,7 +278,7 @@ export function resolvePoolOptions(options: PoolOptions): ResolvedPoolOptions {
  * be used with another.
  */
 function readPoolOptions(input: PoolOptions): PoolOptions {
-  if (typeof input !== 'object' || input === null) throw new TypeError(`Expected the options to be an object, got ${show(input)}`);
+  assertOptionsArgument(input);
   return readOptions(input, KNOWN, '', '', ANY_VALUE) as unknown as PoolOptions;
 }
 

@@ -4,7 +4,7 @@
  */
 import os from 'node:os';
 import type { ConnectionOptions, JobsOptions, QueueOptions, WorkerOptions } from 'bullmq';
-import { delayOption, object, readOptions, show } from '../options.ts';
+import { assertOptionsArgument, delayOption, object, readOptions, show } from '../options.ts';
 
 /**
  * Where Redis is: a `redis://` or `rediss://` URL, BullMQ connection options (`{ host, port, … }`),
@@ -265,7 +265,7 @@ export function readCloseOptions(options: unknown): { force?: boolean } {
 
 /** The options of `input`, each read once: what is checked is what is used. */
 function readKnown(input: unknown, known: Set<string>): Record<string, unknown> {
-  if (typeof input !== 'object' || input === null) throw new TypeError(`Expected the options to be an object, got ${show(input)}`);
+  assertOptionsArgument(input);
   return readOptions(input, known);
 }
 

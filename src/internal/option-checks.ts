@@ -73,6 +73,11 @@ export function oneOf<T extends string>(name: string, value: unknown, allowed: r
 }
 
 /** A plain options object or record (an array is refused: its entries would be read as keys). */
+/** The options argument of a call: any object (its keys are checked by readOptions). */
+export function assertOptionsArgument(value: unknown): asserts value is object {
+  if (typeof value !== 'object' || value === null) throw new TypeError(`Expected the options to be an object, got ${show(value)}`);
+}
+
 export function object(name: string, value: unknown): object {
   if (typeof value !== 'object' || value === null) throw new TypeError(`Expected \`${name}\` to be an object, got ${show(value)}`);
   // A Map, a Date, URLSearchParams: their contents are no keys (env: new Map(...) gave the workers no environment).

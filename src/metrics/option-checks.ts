@@ -5,7 +5,7 @@
  * (internal/known-keys.ts): a typo or a null is refused, and a value of the wrong kind is named.
  * Each returns the options read once (readOptions): its caller uses what was checked.
  */
-import { boolean, callback, poolName, readOptions, show } from '../internal/option-checks.ts';
+import { assertOptionsArgument, boolean, callback, poolName, readOptions } from '../internal/option-checks.ts';
 
 const POOL_REPORTER_KEYS: ReadonlySet<string> = new Set(['name', 'tags', 'interval', 'reservoirSize', 'onError', 'clock', 'probe', 'random']);
 const POOL_METRICS_KEYS: ReadonlySet<string> = new Set(['name', 'interval', 'onError']);
@@ -33,7 +33,7 @@ export function readCreateStatsdOptions<T extends object>(options: T): T {
 }
 
 function checkCommon(options: unknown, keys: ReadonlySet<string>): Record<string, unknown> {
-  if (typeof options !== 'object' || options === null) throw new TypeError(`Expected the options to be an object, got ${show(options)}`);
+  assertOptionsArgument(options);
   const read = readOptions(options, keys);
   const { name, tags, onError } = read as Common;
   if (name !== undefined) poolName('name', name);

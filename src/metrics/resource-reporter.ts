@@ -6,7 +6,7 @@
  */
 import type { StatsD } from 'hot-shots';
 import { isDelay, MAX_DELAY_MS } from '../internal/delay.ts';
-import { readOptions, show } from '../internal/option-checks.ts';
+import { assertOptionsArgument, readOptions, show } from '../internal/option-checks.ts';
 import { isStatsdClient } from './statsd.ts';
 import { SYSTEM_CLOCK, Ticker, type Clock } from './clock.ts';
 import { MetricBatch } from './batch.ts';
@@ -39,7 +39,7 @@ const OPTION_KEYS: ReadonlySet<string> = new Set(['interval', 'tags', 'onError',
 function readArguments(statsd: unknown, prefix: unknown, options: unknown): ResourceReporterOptions {
   if (!isStatsdClient(statsd)) throw new TypeError(`Expected a statsd client (a hot-shots StatsD, or createStatsd()'s client: gauge, increment, timing and flush), got ${show(statsd)}`);
   if (typeof prefix !== 'string') throw new TypeError(`Expected the prefix to be a string (it may be ''), got ${show(prefix)}`);
-  if (typeof options !== 'object' || options === null) throw new TypeError(`Expected the options to be an object, got ${show(options)}`);
+  assertOptionsArgument(options);
   const read = readOptions(options, OPTION_KEYS) as ResourceReporterOptions;
   const { tags, onError } = read;
   if (tags !== undefined && (typeof tags !== 'object' || tags === null || Array.isArray(tags))) {

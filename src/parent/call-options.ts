@@ -3,7 +3,7 @@
  * and `stop()`'s. Invalid ones throw a `TypeError` naming the option and the value.
  */
 import { MAX_DELAY_MS } from '../internal/delay.ts';
-import { boolean, delayOption, readOptions, show } from '../internal/option-checks.ts';
+import { assertOptionsArgument, boolean, delayOption, readOptions, show } from '../internal/option-checks.ts';
 
 /** A per-task timeout given to `run`/`put`: undefined, or an integer from 1 to {@link MAX_DELAY_MS}. */
 export function taskTimeoutOption(value: unknown): number | undefined {
@@ -18,7 +18,7 @@ const STOP_KEYS: ReadonlySet<string> = new Set(['drain', 'timeout']);
  * @throws {TypeError}
  */
 export function readStopOptions(options: unknown): { drain?: boolean; timeout?: number } {
-  if (typeof options !== 'object' || options === null) throw new TypeError(`Expected the options to be an object, got ${show(options)}`);
+  assertOptionsArgument(options);
   const read = readOptions(options, STOP_KEYS, '', ' (stop takes `drain` and `timeout`)');
   if (read.drain !== undefined) boolean('drain', read.drain);
   return read as { drain?: boolean; timeout?: number };
@@ -32,7 +32,7 @@ const BROADCAST_KEYS: ReadonlySet<string> = new Set(['timeout']);
  * @throws {TypeError}
  */
 export function readBroadcastOptions(options: unknown): { timeout: number } {
-  if (typeof options !== 'object' || options === null) throw new TypeError(`Expected the options to be an object, got ${show(options)}`);
+  assertOptionsArgument(options);
   const read = readOptions(options, BROADCAST_KEYS, '', ' (broadcast takes `timeout`)');
   return { timeout: read.timeout === undefined ? Infinity : delayOption('timeout', read.timeout, 1, true) };
 }

@@ -1,7 +1,7 @@
 /** `pool.map()`: bounded in-flight work over a (possibly async) iterable, results in order or as they come. */
 import { TaskAbortedError } from '../errors.ts';
 import { Deque } from '../internal/deque.ts';
-import { readOptions, show } from '../internal/option-checks.ts';
+import { assertOptionsArgument, readOptions, show } from '../internal/option-checks.ts';
 import { taskTimeoutOption } from './call-options.ts';
 import { SignalWatch } from './signal-watch.ts';
 import { checkSignal } from './submission.ts';
@@ -28,7 +28,7 @@ const OPTION_KEYS: ReadonlySet<string> = new Set(['ordered', 'window', 'signal',
  * @throws {TypeError} for an unknown option, an option of the wrong kind, or an input that is not iterable
  */
 export function readMapArguments(input: unknown, options: MapOptions): MapOptions {
-  if (typeof options !== 'object' || options === null) throw new TypeError(`Expected the options to be an object, got ${show(options)}`);
+  assertOptionsArgument(options);
   const read = readOptions(options, OPTION_KEYS) as MapOptions;
   if (read.ordered !== undefined && typeof read.ordered !== 'boolean') throw new TypeError(`Expected \`ordered\` to be a boolean, got ${show(read.ordered)}`);
   if (read.window !== undefined) checkWindow(read.window);

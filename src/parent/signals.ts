@@ -1,5 +1,5 @@
 /** `pool.stopOnSignals()`: the first signal drains, the second terminates. */
-import { readOptions, show } from '../internal/option-checks.ts';
+import { assertOptionsArgument, readOptions, show } from '../internal/option-checks.ts';
 import { stopTimeoutOption } from './call-options.ts';
 
 export interface StopOnSignalsOptions {
@@ -72,7 +72,7 @@ const OPTION_KEYS: ReadonlySet<string> = new Set(['signals', 'timeout', 'onSigna
  * a copy, checked as copied: the remover must remove what was installed.
  */
 function readSignalOptions(options: StopOnSignalsOptions): StopOnSignalsOptions {
-  if (typeof options !== 'object' || options === null) throw new TypeError(`Expected the options to be an object, got ${show(options)}`);
+  assertOptionsArgument(options);
   const read = readOptions(options, OPTION_KEYS) as StopOnSignalsOptions;
   const { timeout, onSignal } = read;
   const signals = Array.isArray(read.signals) ? Array.from(read.signals) : read.signals;

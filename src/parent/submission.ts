@@ -5,7 +5,7 @@
  * before this.
  */
 import { TaskAbortedError } from '../errors.ts';
-import { readOptions, show } from '../internal/option-checks.ts';
+import { assertOptionsArgument, readOptions, show } from '../internal/option-checks.ts';
 import { guarded } from '../internal/user-callbacks.ts';
 import type { ResolvedPoolOptions } from '../options.ts';
 import { taskTimeoutOption } from './call-options.ts';
@@ -47,7 +47,7 @@ function putHint(key: string): string {
  */
 export function readTaskOptions(mode: TaskMode, options: SubmitOptions): SubmitOptions {
   if (options === NO_OPTIONS) return options; // the common case, and cold code checks keys slowly (~0.5 us)
-  if (typeof options !== 'object' || options === null) throw new TypeError(`Expected the options to be an object, got ${show(options)}`);
+  assertOptionsArgument(options);
   // Null is not refused as such: each option's own check names what it takes, as it always has.
   const read = readOptions(options, KNOWN[mode], '', mode === 'put' ? putHint : '', KNOWN.run) as SubmitOptions;
   const { signal, onDispatch, onSubmit } = read;
